@@ -1,0 +1,199 @@
+"""The one exception tree of Mano. Every error that crosses a public API derives from ManoError.
+
+::
+
+    ManoError
+    ├── ValidationError            a record failed validation (names record, field, reason)
+    ├── NotFoundError              no record with that id in that collection
+    ├── StoreError                 the encrypted local store
+    │   ├── WrongPassphraseError
+    │   ├── StoreExistsError       creating a store where one already is
+    │   ├── StoreMissingError      opening a store that does not exist
+    │   ├── StoreCorruptedError    a row fails authentication or cannot be decoded
+    │   ├── StoreFullError         the disk is full; nothing was committed
+    │   └── StoreClosedError
+    ├── CryptoError                keys, envelopes, membership, invitations
+    │   ├── EnvelopeError          opening an envelope failed; nothing was applied
+    │   │   ├── MalformedEnvelopeError
+    │   │   ├── UnauthorizedAuthorError   author not allowed to write that compartment/epoch
+    │   │   ├── BadSignatureError
+    │   │   ├── ReplayError               counter already seen for that author
+    │   │   ├── WrongContextError         team/compartment/epoch not the one expected
+    │   │   └── DecryptionError           AEAD tag check failed
+    │   ├── MissingKeyError        this device holds no key for that compartment/epoch
+    │   ├── MembershipError        an invalid membership-log entry
+    │   │   ├── NotAdminError
+    │   │   └── ForkedLogError
+    │   └── InvitationError
+    │       ├── InvitationExpiredError
+    │       └── InvitationUsedError
+    ├── ProtocolError              the sync protocol
+    │   ├── LocalProtocolError     we tried an illegal move (a bug on our side)
+    │   └── RemoteProtocolError    the peer sent something malformed or illegal
+    ├── LimitExceededError         a named limit (mano_core.limits) was broken
+    └── SyncError                  the sync client (connection, auth refused, …)
+
+Errors from the peer (RemoteProtocolError) are distinct from our own mistakes
+(LocalProtocolError), as in h11.
+"""
+
+from __future__ import annotations
+
+
+class ManoError(Exception):
+    """Base class of every error Mano raises on purpose."""
+
+
+# --- domain -----------------------------------------------------------------------------------
+
+
+class ValidationError(ManoError):
+    """A record failed validation. Nothing was changed."""
+
+    def __init__(self, record: str, field: str, reason: str) -> None:
+        self.record = record
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{record}.{field}: {reason}")
+
+
+class NotFoundError(ManoError, KeyError):
+    """No record with that id in that collection."""
+
+    def __init__(self, collection: str, record_id: str) -> None:
+        self.collection = collection
+        self.record_id = record_id
+        super().__init__(f"{collection}: no record {record_id!r}")
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0])
+
+
+# --- local store -------------------------------------------------------------------------------
+
+
+class StoreError(ManoError):
+    """The encrypted local store failed."""
+
+
+class WrongPassphraseError(StoreError):
+    """The passphrase does not unlock this store. Nothing was changed."""
+
+
+class StoreExistsError(StoreError):
+    """A store already exists at that path."""
+
+
+class StoreMissingError(StoreError):
+    """No store exists at that path."""
+
+
+class StoreCorruptedError(StoreError):
+    """A row of the store failed authentication or could not be decoded."""
+
+
+class StoreFullError(StoreError):
+    """The disk is full. The write was rolled back; earlier commits are intact."""
+
+
+class StoreClosedError(StoreError):
+    """The store was used after being closed."""
+
+
+# --- cryptography ------------------------------------------------------------------------------
+
+
+class CryptoError(ManoError):
+    """Keys, envelopes, membership or invitations."""
+
+
+class EnvelopeError(CryptoError):
+    """An envelope could not be opened. Nothing was applied."""
+
+
+class MalformedEnvelopeError(EnvelopeError):
+    """The envelope's bytes do not follow the format."""
+
+
+class UnauthorizedAuthorError(EnvelopeError):
+    """The author was not a member allowed to write that compartment at that epoch."""
+
+
+class BadSignatureError(EnvelopeError):
+    """The author's signature does not match the header and ciphertext."""
+
+
+class ReplayError(EnvelopeError):
+    """This author's counter was already seen: a replayed or duplicated envelope."""
+
+
+class WrongContextError(EnvelopeError):
+    """The envelope belongs to another team, compartment or epoch than expected."""
+
+
+class DecryptionError(EnvelopeError):
+    """The AEAD tag check failed: the ciphertext or its header was altered."""
+
+
+class MissingKeyError(CryptoError):
+    """This device holds no key for that compartment and epoch."""
+
+
+class MembershipError(CryptoError):
+    """An invalid membership-log entry: the log is unchanged."""
+
+
+class NotAdminError(MembershipError):
+    """The entry is signed by a device that is not an admin at that point of the log."""
+
+
+class ForkedLogError(MembershipError):
+    """The entry does not extend the head of the log (a fork or a gap)."""
+
+
+class InvitationError(CryptoError):
+    """An invitation cannot be redeemed."""
+
+
+class InvitationExpiredError(InvitationError):
+    """The invitation's expiry has passed."""
+
+
+class InvitationUsedError(InvitationError):
+    """The invitation was already redeemed (invitations are single use)."""
+
+
+# --- protocol and sync -------------------------------------------------------------------------
+
+
+class ProtocolError(ManoError):
+    """The sync protocol failed. ``code`` is the wire error code (docs/protocol.md)."""
+
+    code: int = 0
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class LocalProtocolError(ProtocolError):
+    """We attempted an illegal move in the protocol state machine."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent something malformed or illegal."""
+
+
+class LimitExceededError(ManoError):
+    """A named limit (see mano_core.limits) was broken."""
+
+    def __init__(self, limit: str, value: int, maximum: int) -> None:
+        self.limit = limit
+        self.value = value
+        self.maximum = maximum
+        super().__init__(f"{limit}: {value} exceeds the limit of {maximum}")
+
+
+class SyncError(ManoError):
+    """The sync client could not do what was asked (connection, authentication refused, …)."""

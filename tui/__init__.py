@@ -1,0 +1,1 @@
+"""The Textual reference client, built only on mano_core's public API."""
