@@ -1,0 +1,246 @@
+"""One collection of records inside a team document: create, update, soft-delete, get, list.
+
+Synchronous and I/O-free: it changes the pycrdt document; the async facade (mano_core.team)
+persists the resulting update before telling the caller it is saved."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import msgspec
+from pycrdt import Map
+
+from mano_core.errors import NotFoundError, ValidationError
+from mano_core.model.records import CustomFieldDefinition, HistoryEntry, Record
+from mano_core.model.validation import validate
+
+from . import layout
+
+if TYPE_CHECKING:
+    from .team_doc import DocumentCore
+
+R = TypeVar("R", bound=Record)
+
+_PROTECTED = frozenset({"id", "createdAt", "createdBy", "updatedAt", "updatedBy", "deletedAt"})
+_NOT_IN_HISTORY = frozenset({"updatedAt", "updatedBy"})
+
+
+class Collection(Generic[R]):
+    """Records of one type. Reads are served from a cache kept in step with the document."""
+
+    def __init__(self, core: DocumentCore, kind: type[R], *, history: bool = True) -> None:
+        self._core = core
+        self.kind = kind
+        self.name = kind.collection
+        self._map: Map[Any] = core.doc.get(self.name, type=Map)
+        self._history = history and self.name != "history"
+        self._opaque = self.name in layout.OPAQUE_COLLECTIONS
+        self._cache: dict[str, R] | None = None
+        self._dirty: set[str] = set()
+        self._fields = {f.name: f.encode_name for f in msgspec.structs.fields(kind)}
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def get(self, record_id: str, *, include_deleted: bool = False) -> R:
+        """The record with that id; NotFoundError if absent (or deleted, unless asked)."""
+        record = self._records().get(record_id)
+        if record is None or (record.deleted and not include_deleted):
+            raise NotFoundError(self.name, record_id)
+        return record
+
+    def list(self, *, include_deleted: bool = False) -> list[R]:
+        """Every record, tombstones excluded unless asked."""
+        records = self._records().values()
+        if include_deleted:
+            return list(records)
+        return [r for r in records if r.deleted_at is None]
+
+    def __iter__(self) -> Iterator[R]:
+        return iter(self.list())
+
+    def __len__(self) -> int:
+        return len(self.list())
+
+    def filter(self, predicate: Callable[[R], bool]) -> list[R]:
+        """Records (not deleted) for which ``predicate`` is true."""
+        return [r for r in self._records().values() if r.deleted_at is None and predicate(r)]
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def create(self, **fields: Any) -> R:
+        """Validate and add a new record; returns it. Raises ValidationError, changing nothing."""
+        now = self._core.now()
+        wire = self._wire_changes(fields, creating=True)
+        wire.setdefault("id", str(uuid.uuid4()))
+        if wire["id"] in self._map:
+            raise ValidationError(self.kind.label, "id", "a record with this id already exists")
+        wire.update(createdAt=now.isoformat(), updatedAt=now.isoformat(),
+                    createdBy=self._core.author, updatedBy=self._core.author)
+        record = self._validated(wire)
+        self._write_new(record)
+        return record
+
+    def update(self, record_id: str, **changes: Any) -> R:
+        """Change some fields; unchanged fields are not written. Returns the new record."""
+        current = self.get(record_id)
+        old_wire = layout.to_wire(current)
+        new_wire = dict(old_wire)
+        new_wire.update(self._wire_changes(changes, creating=False))
+        new_wire.update(updatedAt=self._core.now().isoformat(), updatedBy=self._core.author)
+        record = self._validated(new_wire)
+        new_wire = layout.to_wire(record)
+        self._write_changes(record_id, old_wire, new_wire)
+        return record
+
+    def delete(self, record_id: str) -> R:
+        """Soft-delete: set ``deletedAt`` (a tombstone that syncs like any edit)."""
+        current = self.get(record_id)
+        now = self._core.now().isoformat()
+        old_wire = layout.to_wire(current)
+        new_wire = dict(old_wire, deletedAt=now, updatedAt=now, updatedBy=self._core.author)
+        record = self._validated(new_wire)
+        self._write_changes(record_id, old_wire, layout.to_wire(record))
+        return record
+
+    def increment(self, record_id: str, field: str, counter: str, by: int = 1) -> R:
+        """Add ``by`` to one named counter of a record; concurrent increments add up."""
+        current = self.get(record_id)
+        plan = layout.plan_for(self.kind)
+        wire_field = self._fields.get(field, field)
+        if wire_field not in plan.counters:
+            raise ValidationError(f"{self.kind.label} {record_id}", wire_field, "not a counter")
+        if not counter or "#" in counter:
+            raise ValidationError(f"{self.kind.label} {record_id}", wire_field,
+                                  "counter names are non-empty and contain no '#'")
+        key = layout.counter_key(wire_field, counter, self._core.doc.client_id)
+        entry = self._map[record_id]
+        with self._core.doc.transaction():
+            entry[key] = int(entry.get(key, 0) or 0) + by
+            entry["updatedAt"] = self._core.now().isoformat()
+            entry["updatedBy"] = self._core.author
+        return self.get(record_id)
+
+    def insert_many(self, records: Iterable[R]) -> int:
+        """Bulk-load already-built records (imports, demo data): no history, one transaction."""
+        count = 0
+        client = self._core.doc.client_id
+        with self._core.doc.transaction():
+            for record in records:
+                wire = layout.to_wire(record)
+                if self._opaque:
+                    self._map[record.id] = wire
+                else:
+                    flat = layout.flatten(self.kind, wire, now_ms=0.0, client=client)
+                    self._map[record.id] = Map(flat)
+                count += 1
+        return count
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _wire_changes(self, fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+        wire: dict[str, Any] = {}
+        for name, value in fields.items():
+            encoded = self._fields.get(name)
+            if encoded is None:
+                if name in self._fields.values():
+                    encoded = name
+                else:
+                    raise ValidationError(self.kind.label, name, "unknown field")
+            if encoded in _PROTECTED and not (creating and encoded == "id"):
+                raise ValidationError(self.kind.label, encoded, "cannot be set directly")
+            wire[encoded] = msgspec.to_builtins(value)
+        return wire
+
+    def _validated(self, wire: dict[str, Any]) -> R:
+        record = layout.decode(self.kind, wire)
+        assert isinstance(record, self.kind)
+        validate(record, self._core.custom_field_definitions())
+        return record
+
+    def _write_new(self, record: R) -> None:
+        wire = layout.to_wire(record)
+        with self._core.doc.transaction():
+            if self._opaque:
+                self._map[record.id] = wire
+            else:
+                flat = layout.flatten(self.kind, wire, now_ms=self._core.now_ms(),
+                                      client=self._core.doc.client_id)
+                self._map[record.id] = Map(flat)
+            if self._history:
+                self._core.write_history(self.name, record.id, "created", None, None)
+
+    def _write_changes(self, record_id: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+        plan = layout.plan_for(self.kind)
+        entry = self._map[record_id]
+        now_ms = self._core.now_ms()
+        with self._core.doc.transaction():
+            for name, value in new.items():
+                before = old.get(name)
+                if value == before:
+                    continue
+                if name in plan.plain:
+                    entry[name] = value
+                elif name in plan.sets:
+                    self._write_set(entry, name, before or [], value or [], now_ms)
+                elif name in plan.dicts:
+                    for key in set(before or {}) | set(value or {}):
+                        if (before or {}).get(key) != (value or {}).get(key):
+                            entry[layout.dict_key(name, key)] = (value or {}).get(key)
+                elif name in plan.counters:
+                    continue  # counters change only through increment()
+                if self._history and name not in _NOT_IN_HISTORY:
+                    self._core.write_history(self.name, record_id, name, before, value)
+
+    @staticmethod
+    def _write_set(entry: Map[Any], name: str, before: list[str], after: list[str],
+                   now_ms: float) -> None:
+        for i, item in enumerate(i for i in after if i not in before):
+            entry[layout.set_key(name, item)] = now_ms + i / 1000
+        for item in before:
+            if item not in after:
+                key = layout.set_key(name, item)
+                if key in entry:
+                    del entry[key]
+
+    def _records(self) -> dict[str, R]:
+        if self._cache is None:
+            raw: dict[str, Any] = json.loads(str(self._map))
+            self._cache = {}
+            for record_id, entries in raw.items():
+                self._cache[record_id] = self._decode(entries)
+            self._dirty.clear()
+        elif self._dirty:
+            for record_id in self._dirty:
+                value = self._map.get(record_id)
+                if value is None:
+                    self._cache.pop(record_id, None)
+                else:
+                    raw_entry = value if self._opaque else json.loads(str(value))
+                    self._cache[record_id] = self._decode(raw_entry)
+            self._dirty.clear()
+        return self._cache
+
+    def _decode(self, entries: dict[str, Any]) -> R:
+        wire = entries if self._opaque else layout.unflatten(self.kind, entries)
+        record = layout.decode(self.kind, wire)
+        assert isinstance(record, self.kind)
+        return record
+
+    def mark_dirty(self, record_ids: Iterable[str]) -> None:
+        """Called by the document when these records changed (locally or remotely)."""
+        if self._cache is not None:
+            self._dirty.update(record_ids)
+
+
+def custom_definitions(collection: Collection[CustomFieldDefinition]) -> list[
+        CustomFieldDefinition]:
+    """Live (not deleted) custom-field definitions."""
+    return collection.list()
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)

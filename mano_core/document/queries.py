@@ -1,0 +1,134 @@
+"""Collections with the queries the field needs (persons by name, agenda, comments, history)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from zoneinfo import ZoneInfo
+
+from mano_core.model.records import Action, Comment, HistoryEntry, Person
+
+from .collection import Collection
+
+DEFAULT_TZ = ZoneInfo("Europe/Paris")
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free form of a text, for searching ("Éloïse" → "eloise")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _day_bounds(day: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+    return start, start + dt.timedelta(days=1)
+
+
+class Persons(Collection[Person]):
+    """Persons followed, with search and the active-list filters."""
+
+    def search(self, text: str, *, include_out: bool = True) -> list[Person]:
+        """Persons whose name or an alias contains ``text``, ignoring accents and case."""
+        needle = fold(text.strip())
+        found = [p for p in self.list()
+                 if (include_out or not p.out_of_active_list)
+                 and (needle in fold(p.name) or any(needle in fold(a) for a in p.other_names))]
+        return sorted(found, key=lambda p: fold(p.name))
+
+    def active(self) -> list[Person]:
+        """Persons in the active list."""
+        return self.filter(lambda p: not p.out_of_active_list)
+
+    def out_of_active_list(self) -> list[Person]:
+        return self.filter(lambda p: p.out_of_active_list)
+
+    def vulnerable(self) -> list[Person]:
+        """Persons flagged very vulnerable (``alertness``)."""
+        return self.filter(lambda p: p.alertness)
+
+    def in_team(self, team_id: str) -> list[Person]:
+        return self.filter(lambda p: team_id in p.assigned_teams)
+
+
+class Actions(Collection[Action]):
+    """The agenda."""
+
+    def due_on(self, day: dt.date, *, tz: dt.tzinfo = DEFAULT_TZ) -> list[Action]:
+        """Actions due on that calendar day (in the team's time zone), any status."""
+        start, end = _day_bounds(day, tz)
+        return self._sorted(self.filter(lambda a: start <= a.due_at < end))
+
+    def overdue(self, now: dt.datetime, *, tz: dt.tzinfo = DEFAULT_TZ) -> list[Action]:
+        """Actions still to do whose due day is before today."""
+        start, _end = _day_bounds(now.astimezone(tz).date(), tz)
+        return self._sorted(self.filter(lambda a: a.status == "A FAIRE" and a.due_at < start))
+
+    def upcoming(self, now: dt.datetime, *, days: int = 7,
+                 tz: dt.tzinfo = DEFAULT_TZ) -> list[Action]:
+        """Actions to do due after today and within ``days`` days."""
+        _start, end = _day_bounds(now.astimezone(tz).date(), tz)
+        limit = end + dt.timedelta(days=days)
+        return self._sorted(self.filter(
+            lambda a: a.status == "A FAIRE" and end <= a.due_at < limit))
+
+    def by_status(self, status: str) -> list[Action]:
+        return self._sorted(self.filter(lambda a: a.status == status))
+
+    def by_category(self, category: str) -> list[Action]:
+        return self._sorted(self.filter(lambda a: category in a.categories))
+
+    def of_team(self, team_id: str) -> list[Action]:
+        return self._sorted(self.filter(lambda a: team_id in a.teams))
+
+    def of_person(self, person_id: str) -> list[Action]:
+        return self._sorted(self.filter(lambda a: person_id in a.persons))
+
+    def urgent(self) -> list[Action]:
+        return self._sorted(self.filter(lambda a: a.urgent and a.status == "A FAIRE"))
+
+    def mark_done(self, action_id: str, at: dt.datetime | None = None) -> Action:
+        """Status FAIT with its completion date (now unless given)."""
+        return self.update(action_id, status="FAIT", completed_at=at or self._core.now())
+
+    def mark_cancelled(self, action_id: str, at: dt.datetime | None = None) -> Action:
+        """Status ANNULEE with its completion date (now unless given)."""
+        return self.update(action_id, status="ANNULEE", completed_at=at or self._core.now())
+
+    def reopen(self, action_id: str) -> Action:
+        """Back to A FAIRE; the completion date is cleared."""
+        return self.update(action_id, status="A FAIRE", completed_at=None)
+
+    @staticmethod
+    def _sorted(actions: list[Action]) -> list[Action]:
+        return sorted(actions, key=lambda a: (a.due_at, a.name))
+
+
+class Comments(Collection[Comment]):
+    """Comments ("informations transmises"), newest first."""
+
+    def of_person(self, person_id: str) -> list[Comment]:
+        return self._newest_first(self.filter(lambda c: c.person == person_id))
+
+    def of_action(self, action_id: str) -> list[Comment]:
+        return self._newest_first(self.filter(lambda c: c.action == action_id))
+
+    def urgent(self) -> list[Comment]:
+        return self._newest_first(self.filter(lambda c: c.urgent))
+
+    @staticmethod
+    def _newest_first(comments: list[Comment]) -> list[Comment]:
+        return sorted(comments, key=lambda c: (c.date, c.id), reverse=True)
+
+
+class History(Collection[HistoryEntry]):
+    """Field-level history, written automatically by every update."""
+
+    def of_record(self, record_id: str) -> list[HistoryEntry]:
+        """Who changed which field of that record, when, old → new; oldest first."""
+        return sorted(self.filter(lambda h: h.record_id == record_id),
+                      key=lambda h: (h.at, h.id))
+
+
+QUERY_COLLECTIONS: dict[str, type[Collection]] = {  # type: ignore[type-arg]
+    "persons": Persons, "actions": Actions, "comments": Comments, "history": History,
+}

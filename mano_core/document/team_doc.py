@@ -1,0 +1,254 @@
+"""A team's documents: the general document and the medical compartment's separate document.
+
+Both are sans-I/O: local edits produce binary pycrdt updates (``drain_updates``) that the caller
+persists and sends; remote updates come in through ``apply_update``. Every change, local or
+remote, becomes a typed ChangeEvent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pycrdt import Doc, Map, TransactionEvent
+
+from mano_core.ids import Compartment
+from mano_core.model import records as r
+from mano_core.model.records import CustomFieldDefinition, HistoryEntry, Record
+
+from .collection import Collection
+from .layout import to_wire
+from .queries import QUERY_COLLECTIONS, Actions, Comments, History, Persons
+from .settings import Settings
+
+R = TypeVar("R", bound=Record)
+
+Clock = Callable[[], dt.datetime]
+
+
+class Origin(str, enum.Enum):
+    LOCAL = "local"
+    REMOTE = "remote"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    """Records of one collection changed. ``origin`` tells our own edits from teammates'."""
+
+    compartment: Compartment
+    collection: str
+    ids: frozenset[str]
+    origin: Origin
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class DocumentCore:
+    """One pycrdt document with its collections, update capture and change tracking."""
+
+    def __init__(self, compartment: Compartment, kinds: Iterable[type[Record]], *,
+                 author: str | None, clock: Clock | None = None,
+                 client_id: int | None = None,
+                 custom_fields: Callable[[], list[CustomFieldDefinition]] | None = None,
+                 state: Iterable[bytes] = ()) -> None:
+        self.compartment = compartment
+        self.doc: Doc = Doc(client_id=client_id) if client_id is not None else Doc()
+        for update in state:  # load before observing: no events for the initial state
+            self.doc.apply_update(update)
+        self.author = author
+        self._clock = clock or _utc_now
+        self._custom_fields = custom_fields
+        self._pending: list[bytes] = []
+        self._remote = False
+        self._changes: dict[str, set[str]] = {}
+        self.collections: dict[str, Collection[Any]] = {}
+        for kind in kinds:
+            cls = QUERY_COLLECTIONS.get(kind.collection, Collection)
+            self.collections[kind.collection] = cls(self, kind)
+        self._history_map: Map[Any] = self.doc.get("history", type=Map)
+        self.doc.observe(self._on_transaction)
+        for name, collection in self.collections.items():
+            collection._map.observe_deep(self._observer(name))
+
+    # --- clock, author, settings hooks ---------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        return self._clock()
+
+    def now_ms(self) -> float:
+        return self._clock().timestamp() * 1000
+
+    def custom_field_definitions(self) -> list[CustomFieldDefinition]:
+        return self._custom_fields() if self._custom_fields else []
+
+    def mark_settings_changed(self) -> None:
+        self._changes.setdefault("settings", set()).add("settings")
+
+    def write_history(self, collection: str, record_id: str, field: str, old: Any,
+                      new: Any) -> None:
+        """Append one history entry (called inside the writer's transaction)."""
+        now = self.now()
+        entry = HistoryEntry(id=str(uuid.uuid4()), created_at=now, updated_at=now,
+                             created_by=self.author, updated_by=self.author,
+                             record_collection=collection, record_id=record_id, field=field,
+                             old=old, new=new, at=now, author=self.author)
+        self._history_map[entry.id] = to_wire(entry)
+
+    # --- updates in and out --------------------------------------------------------------------
+
+    def drain_updates(self) -> list[bytes]:
+        """The binary updates of local edits since the last call, oldest first."""
+        pending, self._pending = self._pending, []
+        return pending
+
+    def apply_update(self, update: bytes) -> None:
+        """Merge a teammate's update (idempotent; duplicates and any order are fine)."""
+        self._remote = True
+        try:
+            with self.doc.transaction(origin="remote"):
+                self.doc.apply_update(update)
+        finally:
+            self._remote = False
+
+    def encode_state(self) -> bytes:
+        """The whole document as one update (a snapshot)."""
+        return self.doc.get_update()
+
+    def take_changes(self, origin: Origin) -> list[ChangeEvent]:
+        """Change events accumulated since the last call."""
+        changes, self._changes = self._changes, {}
+        return [ChangeEvent(self.compartment, name, frozenset(ids), origin)
+                for name, ids in changes.items()]
+
+    def _on_transaction(self, event: TransactionEvent) -> None:
+        if not self._remote:
+            update = event.update
+            if len(update) > 2:  # b"\x00\x00" is an empty transaction
+                self._pending.append(update)
+
+    def _observer(self, name: str) -> Callable[[list[Any]], None]:
+        collection = self.collections[name]
+
+        def on_change(events: list[Any]) -> None:
+            ids: set[str] = set()
+            for event in events:
+                path = event.path
+                if path:
+                    ids.add(str(path[0]))
+                else:
+                    ids.update(str(k) for k in event.keys)
+            collection.mark_dirty(ids)
+            self._changes.setdefault(name, set()).update(ids)
+            if name == "customFields":
+                self.mark_settings_changed()
+
+        return on_change
+
+
+GENERAL_KINDS = r.GENERAL_RECORDS
+MEDICAL_KINDS = tuple(k for k in r.MEDICAL_RECORDS if k is not HistoryEntry) + (HistoryEntry,)
+
+
+class GeneralDocument(DocumentCore):
+    """The team document every member reads: persons, actions, comments and the rest."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(Compartment.GENERAL, GENERAL_KINDS,
+                         custom_fields=lambda: self.custom_fields.list(), **kwargs)
+        self.settings = Settings(self)
+
+    def collection(self, kind: type[R]) -> Collection[R]:
+        return self.collections[kind.collection]
+
+    @property
+    def persons(self) -> Persons:
+        return self.collections["persons"]  # type: ignore[return-value]
+
+    @property
+    def actions(self) -> Actions:
+        return self.collections["actions"]  # type: ignore[return-value]
+
+    @property
+    def comments(self) -> Comments:
+        return self.collections["comments"]  # type: ignore[return-value]
+
+    @property
+    def history(self) -> History:
+        return self.collections["history"]  # type: ignore[return-value]
+
+    @property
+    def structures(self) -> Collection[r.Structure]:
+        return self.collection(r.Structure)
+
+    @property
+    def territories(self) -> Collection[r.Territory]:
+        return self.collection(r.Territory)
+
+    @property
+    def observations(self) -> Collection[r.TerritoryObservation]:
+        return self.collection(r.TerritoryObservation)
+
+    @property
+    def places(self) -> Collection[r.Place]:
+        return self.collection(r.Place)
+
+    @property
+    def person_places(self) -> Collection[r.PersonPlace]:
+        return self.collection(r.PersonPlace)
+
+    @property
+    def encounters(self) -> Collection[r.Encounter]:
+        return self.collection(r.Encounter)
+
+    @property
+    def passages(self) -> Collection[r.Passage]:
+        return self.collection(r.Passage)
+
+    @property
+    def reports(self) -> Collection[r.Report]:
+        return self.collection(r.Report)
+
+    @property
+    def groups(self) -> Collection[r.Group]:
+        return self.collection(r.Group)
+
+    @property
+    def subteams(self) -> Collection[r.SubTeam]:
+        return self.collection(r.SubTeam)
+
+    @property
+    def custom_fields(self) -> Collection[r.CustomFieldDefinition]:
+        return self.collection(r.CustomFieldDefinition)
+
+
+class MedicalDocument(DocumentCore):
+    """The medical compartment: a separate document whose keys only health staff receive."""
+
+    def __init__(self, custom_fields: Callable[[], list[CustomFieldDefinition]] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(Compartment.MEDICAL, MEDICAL_KINDS, custom_fields=custom_fields,
+                         **kwargs)
+
+    def collection(self, kind: type[R]) -> Collection[R]:
+        return self.collections[kind.collection]
+
+    @property
+    def history(self) -> History:
+        return self.collections["history"]  # type: ignore[return-value]
+
+    @property
+    def medical_files(self) -> Collection[r.MedicalFile]:
+        return self.collection(r.MedicalFile)
+
+    @property
+    def consultations(self) -> Collection[r.Consultation]:
+        return self.collection(r.Consultation)
+
+    @property
+    def treatments(self) -> Collection[r.Treatment]:
+        return self.collection(r.Treatment)

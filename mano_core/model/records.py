@@ -1,0 +1,299 @@
+"""Typed records of a team's data (DOMAIN.md). Frozen msgspec Structs, camelCase on the wire.
+
+Every record has ``id``, ``createdAt``, ``updatedAt``, ``createdBy``, ``updatedBy`` and
+``deletedAt`` (a tombstone that syncs like any edit). Dates are ISO 8601 (``date`` for days,
+``datetime`` in UTC for instants). Field kinds that matter for merging are declared in
+``mano_core.model.schema``: plain fields merge field by field (last writer wins per field),
+*set* fields keep concurrent additions, counters add up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar, Literal
+
+import msgspec
+
+Gender = Literal[
+    "Aucun", "Homme", "Femme", "Homme transgenre", "Femme transgenre", "Non binaire", "Autre"
+]
+GENDERS: tuple[str, ...] = Gender.__args__  # type: ignore[attr-defined]
+
+ActionStatus = Literal["A FAIRE", "FAIT", "ANNULEE"]
+TODO: ActionStatus = "A FAIRE"
+DONE: ActionStatus = "FAIT"
+CANCELLED: ActionStatus = "ANNULEE"
+ACTION_STATUSES: tuple[str, ...] = ActionStatus.__args__  # type: ignore[attr-defined]
+
+OUT_OF_ACTIVE_LIST_REASONS: tuple[str, ...] = (
+    "Relogée", "Hébergée", "Décédée", "Perdue de vue", "Incarcérée", "Hospitalisée",
+    "Départ vers autre région", "Sans nouvelles", "Autre",
+)
+
+Atmosphere = Literal["Violences", "Tensions", "RAS"]
+ATMOSPHERES: tuple[str, ...] = Atmosphere.__args__  # type: ignore[attr-defined]
+
+CustomFieldType = Literal[
+    "text", "textarea", "number", "date", "date-with-time", "yes-no", "enum", "multi-choice"
+]
+CUSTOM_FIELD_TYPES: tuple[str, ...] = CustomFieldType.__args__  # type: ignore[attr-defined]
+CustomFieldScope = Literal["person", "observation", "medicalFile", "consultation"]
+
+ConsultationStatus = Literal["A FAIRE", "FAIT", "ANNULEE"]
+
+
+class Record(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):
+    """Fields every record has. Subclasses set ``collection`` and ``label``."""
+
+    collection: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+
+    id: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    created_by: str | None = None
+    updated_by: str | None = None
+    deleted_at: dt.datetime | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+# --- general compartment ----------------------------------------------------------------------
+
+
+class Person(Record, frozen=True, kw_only=True):
+    collection: ClassVar[str] = "persons"
+    label: ClassVar[str] = "person"
+
+    name: str
+    other_names: list[str] = []
+    gender: Gender | None = None
+    birthdate: dt.date | None = None
+    description: str = ""
+    phone: str = ""
+    email: str = ""
+    alertness: bool = False
+    wandering_at: dt.date | None = None
+    followed_since: dt.date | None = None
+    assigned_teams: list[str] = []
+    out_of_active_list: bool = False
+    out_of_active_list_date: dt.date | None = None
+    out_of_active_list_reasons: list[str] = []
+    custom_fields: dict[str, Any] = {}
+
+
+class Action(Record, frozen=True, kw_only=True):
+    collection: ClassVar[str] = "actions"
+    label: ClassVar[str] = "action"
+
+    name: str
+    description: str = ""
+    persons: list[str] = []
+    teams: list[str] = []
+    due_at: dt.datetime
+    with_time: bool = False
+    status: ActionStatus = "A FAIRE"
+    completed_at: dt.datetime | None = None
+    categories: list[str] = []
+    urgent: bool = False
+    structure: str | None = None
+    group: bool = False
+
+
+class Comment(Record, frozen=True, kw_only=True):
+    collection: ClassVar[str] = "comments"
+    label: ClassVar[str] = "comment"
+
+    text: str
+    person: str | None = None
+    action: str | None = None
+    team: str | None = None
+    date: dt.datetime
+    urgent: bool = False
+
+
+class Structure(Record, frozen=True, kw_only=True):
+    collection: ClassVar[str] = "structures"
+    label: ClassVar[str] = "structure"
+
+    name: str
+    categories: list[str] = []
+    address: str = ""
+    postcode: str = ""
+    city: str = ""
+    phone: str = ""
+    opening_hours: str = ""
+    description: str = ""
+    public: str = ""
+
+
+class Territory(Record, frozen=True, kw_only=True):
+    collection: ClassVar[str] = "territories"
+    label: ClassVar[str] = "territory"
+
+    name: str
+    types: list[str] = []
+    perimeter: str = ""
+    description: str = ""
+
+
+class TerritoryObservation(Record, frozen=True, kw_only=True):
+    collection: ClassVar[str] = "observations"
+    label: ClassVar[str] = "observation"
+
+    territory: str
+    team: str | None = None
+    observed_at: dt.datetime
+    men: int = 0
+    women: int = 0
+    minors: int = 0
+    atmosphere: Atmosphere | None = None
+    police: bool = False
+    material: str = ""
+    comment: str = ""
+    custom_fields: dict[str, Any] = {}
+
+
+class Place(Record, frozen=True, kw_only=True):
+    collection: ClassVar[str] = "places"
+    label: ClassVar[str] = "place"
+
+    name: str
+
+
+class PersonPlace(Record, frozen=True, kw_only=True):
+    collection: ClassVar[str] = "personPlaces"
+    label: ClassVar[str] = "person-place link"
+
+    person: str
+    place: str
+
+
+class Encounter(Record, frozen=True, kw_only=True):
+    collection: ClassVar[str] = "encounters"
+    label: ClassVar[str] = "encounter"
+
+    person: str
+    team: str | None = None
+    date: dt.datetime
+    comment: str = ""
+
+
+class Passage(Record, frozen=True, kw_only=True):
+    collection: ClassVar[str] = "passages"
+    label: ClassVar[str] = "passage"
+
+    person: str | None = None  # passages at a fixed site may be anonymous
+    team: str | None = None
+    date: dt.datetime
+    comment: str = ""
+
+
+class Report(Record, frozen=True, kw_only=True):
+    """One per sub-team and day. ``services`` is the sum of every device's counters."""
+
+    collection: ClassVar[str] = "reports"
+    label: ClassVar[str] = "report"
+
+    team: str
+    date: dt.date
+    description: str = ""
+    collaborations: list[str] = []
+    services: dict[str, int] = {}
+
+
+class Group(Record, frozen=True, kw_only=True):
+    """A family or group: persons linked together with described relations."""
+
+    collection: ClassVar[str] = "groups"
+    label: ClassVar[str] = "group"
+
+    persons: list[str] = []
+    relations: list[str] = []  # "personA|personB|description", kept as a set
+
+
+class SubTeam(Record, frozen=True, kw_only=True):
+    """A sub-team or shift of the team ("équipe de nuit" has ``night_session``)."""
+
+    collection: ClassVar[str] = "subteams"
+    label: ClassVar[str] = "sub-team"
+
+    name: str
+    night_session: bool = False
+
+
+class CustomFieldDefinition(Record, frozen=True, kw_only=True):
+    collection: ClassVar[str] = "customFields"
+    label: ClassVar[str] = "custom field"
+
+    key: str
+    label_text: str
+    type: CustomFieldType
+    scope: CustomFieldScope = "person"
+    section: str = "Informations"
+    options: list[str] = []
+    enabled_teams: list[str] = []  # empty: every sub-team
+    show_in_stats: bool = False
+    health_only: bool = False
+    required: bool = False
+
+
+class HistoryEntry(Record, frozen=True, kw_only=True):
+    """One field change of one record, written automatically by every update."""
+
+    collection: ClassVar[str] = "history"
+    label: ClassVar[str] = "history entry"
+
+    record_collection: str
+    record_id: str
+    field: str
+    old: Any = None
+    new: Any = None
+    at: dt.datetime
+    author: str | None = None
+
+
+# --- medical compartment ----------------------------------------------------------------------
+
+
+class MedicalFile(Record, frozen=True, kw_only=True):
+    collection: ClassVar[str] = "medicalFiles"
+    label: ClassVar[str] = "medical file"
+
+    person: str
+    custom_fields: dict[str, Any] = {}
+
+
+class Consultation(Record, frozen=True, kw_only=True):
+    collection: ClassVar[str] = "consultations"
+    label: ClassVar[str] = "consultation"
+
+    person: str
+    name: str = ""
+    type: str
+    status: ConsultationStatus = "A FAIRE"
+    due_at: dt.datetime
+    completed_at: dt.datetime | None = None
+    custom_fields: dict[str, Any] = {}
+    only_visible_by: list[str] = []
+
+
+class Treatment(Record, frozen=True, kw_only=True):
+    collection: ClassVar[str] = "treatments"
+    label: ClassVar[str] = "treatment"
+
+    person: str
+    name: str
+    dosage: str = ""
+    frequency: str = ""
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+
+
+GENERAL_RECORDS: tuple[type[Record], ...] = (
+    Person, Action, Comment, Structure, Territory, TerritoryObservation, Place, PersonPlace,
+    Encounter, Passage, Report, Group, SubTeam, CustomFieldDefinition, HistoryEntry,
+)
+MEDICAL_RECORDS: tuple[type[Record], ...] = (MedicalFile, Consultation, Treatment, HistoryEntry)
