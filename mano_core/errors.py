@@ -21,12 +21,15 @@
     │   │   ├── WrongContextError         team/compartment/epoch not the one expected
     │   │   └── DecryptionError           AEAD tag check failed
     │   ├── MissingKeyError        this device holds no key for that compartment/epoch
+    │   ├── KeyPackageError        a key package is malformed, misaddressed or from a wrong issuer
+    │   ├── KeyMaterialError       stored key material (identity, keyring, …) cannot be decoded
     │   ├── MembershipError        an invalid membership-log entry
     │   │   ├── NotAdminError
     │   │   └── ForkedLogError
     │   └── InvitationError
     │       ├── InvitationExpiredError
-    │       └── InvitationUsedError
+    │       ├── InvitationUsedError
+    │       └── InvitationInvalidError  mistyped code, wrong secret or tampered request/answer
     ├── ProtocolError              the sync protocol
     │   ├── LocalProtocolError     we tried an illegal move (a bug on our side)
     │   └── RemoteProtocolError    the peer sent something malformed or illegal
@@ -139,6 +142,15 @@ class MissingKeyError(CryptoError):
     """This device holds no key for that compartment and epoch."""
 
 
+class KeyPackageError(CryptoError):
+    """A key package is malformed, not addressed to this device, or from an issuer the log does
+    not allow to hand out those keys. The keyring is unchanged."""
+
+
+class KeyMaterialError(CryptoError):
+    """Serialised key material (a device identity, a keyring, chain state) cannot be decoded."""
+
+
 class MembershipError(CryptoError):
     """An invalid membership-log entry: the log is unchanged."""
 
@@ -161,6 +173,10 @@ class InvitationExpiredError(InvitationError):
 
 class InvitationUsedError(InvitationError):
     """The invitation was already redeemed (invitations are single use)."""
+
+
+class InvitationInvalidError(InvitationError):
+    """The code is mistyped, or the request/answer does not prove knowledge of its secret."""
 
 
 # --- protocol and sync -------------------------------------------------------------------------
