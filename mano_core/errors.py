@@ -32,7 +32,9 @@
     │       └── InvitationInvalidError  mistyped code, wrong secret or tampered request/answer
     ├── ProtocolError              the sync protocol
     │   ├── LocalProtocolError     we tried an illegal move (a bug on our side)
-    │   └── RemoteProtocolError    the peer sent something malformed or illegal
+    │   ├── RemoteProtocolError    the peer sent something malformed or illegal
+    │   └── RelayStorageError      the relay's storage failed (never shown to peers as such)
+    │       └── RelayConflictError a relay write lost a race (e.g. the log grew meanwhile)
     ├── LimitExceededError         a named limit (mano_core.limits) was broken
     └── SyncError                  the sync client (connection, auth refused, …)
 
@@ -199,6 +201,14 @@ class LocalProtocolError(ProtocolError):
 
 class RemoteProtocolError(ProtocolError):
     """The peer sent something malformed or illegal."""
+
+
+class RelayStorageError(ProtocolError):
+    """The relay's storage backend failed; nothing of that request was committed."""
+
+
+class RelayConflictError(RelayStorageError):
+    """A relay storage write lost a race (the membership log grew meanwhile); nothing written."""
 
 
 class LimitExceededError(ManoError):

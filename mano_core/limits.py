@@ -13,7 +13,48 @@ MAX_LIST_ITEMS: Final = 1_000            # items in a list-valued field (aliases
 # --- local store ------------------------------------------------------------------------------
 COMPACT_AFTER_UPDATES: Final = 500       # fold local updates into a snapshot after this many
 MIN_PASSPHRASE_LENGTH: Final = 8
+MAX_STORE_NAME_BYTES: Final = 1_024      # UTF-8 bytes of a document name, record namespace or key
+MAX_STORE_VALUE_BYTES: Final = 256 * 1024 * 1024  # bytes of one update, record or outbox payload
+MAX_STORE_SNAPSHOT_BYTES: Final = 1024 ** 3  # bytes of one document snapshot (stored in chunks)
 
 # --- crypto -----------------------------------------------------------------------------------
+MAX_SEALED_SIZE: Final = 256 * 1024 * 1024  # bytes of one envelope the crypto layer parses/seals
+MAX_MEMBERSHIP_ENTRY_SIZE: Final = 4_096  # bytes of one signed membership-log entry
+MAX_MEMBERSHIP_ENTRIES: Final = 100_000  # entries in one team's membership log
+MAX_MEMBER_ID_LENGTH: Final = 64         # characters of a member id (a UUID is 36)
+MAX_KEY_PACKAGE_SIZE: Final = 64 * 1024  # bytes of one key package (~900 epoch keys)
+MAX_KEY_EPOCH: Final = 2**32 - 1         # epochs are u32 on the wire
+MAX_INVITATION_LIFETIME: Final = 7 * 24 * 3600  # seconds between creating and expiring an invite
+MAX_INVITATION_MESSAGE_SIZE: Final = 4_096  # bytes of an invitation request or welcome
 
 # --- protocol / relay -------------------------------------------------------------------------
+# Wire limits (docs/protocol.md "Limits"); the relay's defaults, each overridable in its config.
+MAX_FRAME_SIZE: Final = 1024 * 1024      # bytes in one websocket message (checked before decode)
+MAX_ENVELOPE_SIZE: Final = 960 * 1024    # bytes in one envelope (a frame minus room for fields)
+MAX_BLOB_SIZE: Final = 64 * 1024         # key package, invitation request/answer, presence blob
+MAX_SNAPSHOT_CHUNK: Final = 960 * 1024   # bytes of snapshot data in one frame
+MAX_SNAPSHOT_SIZE: Final = 256 * 1024 * 1024  # bytes in one whole snapshot
+MAX_LOG_ENTRY_SIZE: Final = 16 * 1024    # bytes in one membership-log entry
+MAX_LOG_ENTRIES_PER_FRAME: Final = 256   # membership-log entries in one frame
+MAX_LIST_ITEMS_PER_FRAME: Final = 1024   # items of any list in one frame (deliveries, ids…)
+MAX_CLIENT_NAME: Final = 128             # characters of the free-form client/relay name
+MAX_ERROR_MESSAGE: Final = 512           # characters of an error's human-readable message
+# Relay defaults (sync_server.config.RelayConfig holds the values in force).
+RATE_MESSAGES_PER_SECOND: Final = 500    # per-device token-bucket refill rate (all its sessions)
+RATE_BURST: Final = 2000                 # per-device token-bucket capacity
+MAX_CONNECTIONS: Final = 10_000          # open websocket connections, whole relay
+MAX_CONNECTIONS_PER_TEAM: Final = 500    # authenticated sessions of one team
+MAX_TEAM_STORAGE: Final = 2 * 1024 ** 3  # bytes of envelopes + snapshots + blobs of one team
+AUTH_TIMEOUT_SECONDS: Final = 10.0       # from connection open to authenticated (or guest op)
+PING_INTERVAL_SECONDS: Final = 20.0      # websocket ping interval
+PING_TIMEOUT_SECONDS: Final = 20.0       # close if no pong within this
+IDLE_TIMEOUT_SECONDS: Final = 300.0      # close a session that sent no message for this long
+SEND_BUFFER_BYTES: Final = 4 * 1024 * 1024  # unsent bytes to one client before it is "slow"
+CATCHUP_BUFFER_MESSAGES: Final = 10_000  # live deliveries held for one session during catch-up
+CATCHUP_BATCH: Final = 500               # stored envelopes per catch-up read / Deliver frame
+COMMIT_BATCH: Final = 512                # envelopes committed in one transaction at most
+MAX_PENDING_INVITES_PER_TEAM: Final = 100  # unanswered invitation requests waiting for an admin
+MAX_PENDING_KEYS_PER_DEVICE: Final = 1000  # key packages waiting for one device
+INVITE_TTL_SECONDS: Final = 7 * 24 * 3600  # invitation requests/answers are dropped after this
+SNAPSHOT_RETENTION_SECONDS: Final = 30 * 24 * 3600  # envelopes kept this long even if covered
+SNAPSHOTS_KEPT: Final = 2                # newest snapshots kept per team and compartment

@@ -1,0 +1,316 @@
+"""Every message of the sync protocol, version 1, as msgspec Structs (docs/protocol.md).
+
+Each websocket binary message carries exactly one msgpack map. Its ``"t"`` key names the
+message type (a tagged union); the other keys are the fields below. Unknown keys are ignored
+(so a later minor revision may add optional fields); unknown types are an error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, TypeAlias
+
+import msgspec
+from msgspec import Meta
+
+from mano_core import limits
+
+PROTOCOL_VERSION: Final = 1
+SUPPORTED_VERSIONS: Final = (1,)
+
+U32 = Annotated[int, Meta(ge=0, le=2**32 - 1)]
+Seq = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+CompartmentNo = Annotated[int, Meta(ge=0, le=255)]
+TeamId = Annotated[bytes, Meta(min_length=16, max_length=16)]
+DeviceId = Annotated[bytes, Meta(min_length=32, max_length=32)]
+Signature = Annotated[bytes, Meta(min_length=64, max_length=64)]
+Nonce = Annotated[bytes, Meta(min_length=32, max_length=32)]
+InviteId = Annotated[bytes, Meta(min_length=16, max_length=32)]
+Blob = Annotated[bytes, Meta(max_length=limits.MAX_BLOB_SIZE)]
+EnvelopeBytes = Annotated[bytes, Meta(min_length=1, max_length=limits.MAX_ENVELOPE_SIZE)]
+LogEntry = Annotated[bytes, Meta(min_length=1, max_length=limits.MAX_LOG_ENTRY_SIZE)]
+LogEntries_ = Annotated[list[LogEntry], Meta(max_length=limits.MAX_LOG_ENTRIES_PER_FRAME)]
+ChunkBytes = Annotated[bytes, Meta(max_length=limits.MAX_SNAPSHOT_CHUNK)]
+Name = Annotated[str, Meta(max_length=limits.MAX_CLIENT_NAME)]
+Text = Annotated[str, Meta(max_length=limits.MAX_ERROR_MESSAGE)]
+Versions = Annotated[list[U32], Meta(min_length=1, max_length=16)]
+
+
+class Message(msgspec.Struct, frozen=True, tag_field="t", omit_defaults=False):
+    """Base of every message; never sent itself."""
+
+
+# --- session -----------------------------------------------------------------------------------
+
+
+class Hello(Message, tag="hello"):
+    """Client → relay, first message: the protocol versions the client speaks."""
+
+    versions: Versions
+    client: Name = ""
+
+
+class Welcome(Message, tag="welcome"):
+    """Relay → client: the chosen version and the authentication challenge nonce."""
+
+    version: U32
+    nonce: Nonce
+    relay: Name = ""
+    max_frame: U32 = limits.MAX_FRAME_SIZE
+
+
+class Auth(Message, tag="auth"):
+    """Client → relay: sign the challenge (mano_core.protocol.auth) as ``device`` of ``team``.
+
+    ``genesis`` (the whole membership log so far) creates the team at the relay if it does not
+    hold it yet; it is ignored if identical to the relay's copy, refused otherwise."""
+
+    team: TeamId
+    device: DeviceId
+    sig: Signature
+    genesis: LogEntries_ | None = None
+
+
+class AuthOk(Message, tag="auth_ok"):
+    """Relay → client: authenticated; the relay's membership log has ``log_length`` entries."""
+
+    team: TeamId
+    device: DeviceId
+    log_length: U32
+    log_head: bytes
+
+
+class Ok(Message, tag="ok"):
+    """Relay → client: request ``id`` succeeded (for requests with no other answer)."""
+
+    id: U32
+
+
+class Error(Message, tag="error"):
+    """Relay → client: request ``id`` (0: none) failed with ``code`` (ErrorCode)."""
+
+    code: U32
+    msg: Text = ""
+    id: U32 = 0
+    fatal: bool = False
+
+
+# --- membership log ----------------------------------------------------------------------------
+
+
+class LogFetch(Message, tag="log_fetch"):
+    """Client → relay: send the membership-log entries from index ``after`` (0-based) on."""
+
+    id: U32
+    after: U32
+
+
+class LogAppend(Message, tag="log_append"):
+    """Client → relay: append signed entries to the team's membership log (verified)."""
+
+    id: U32
+    entries: Annotated[list[LogEntry], Meta(min_length=1, max_length=256)]
+
+
+class LogEntries(Message, tag="log_entries"):
+    """Relay → client: log entries ``start``, ``start+1``, … (``id`` 0: a live append)."""
+
+    id: U32
+    start: U32
+    entries: LogEntries_
+
+
+# --- envelopes ---------------------------------------------------------------------------------
+
+
+class Subscribe(Message, tag="subscribe"):
+    """Client → relay: deliver compartment ``c`` from sequence ``after + 1`` on, then live."""
+
+    id: U32
+    c: CompartmentNo
+    after: Seq
+
+
+class Unsubscribe(Message, tag="unsubscribe"):
+    """Client → relay: stop live delivery of compartment ``c``; answered by ``ok``."""
+
+    id: U32
+    c: CompartmentNo
+
+
+class Push(Message, tag="push"):
+    """Client → relay: store and fan out one envelope; answered by ``ack`` once durable."""
+
+    id: U32
+    env: EnvelopeBytes
+
+
+class Ack(Message, tag="ack"):
+    """Relay → client: envelope of push ``id`` is durably stored as ``seq`` of compartment ``c``.
+
+    ``dup`` is true when it had been stored before (same author and counter)."""
+
+    id: U32
+    c: CompartmentNo
+    seq: Seq
+    dup: bool = False
+
+
+class Deliver(Message, tag="deliver"):
+    """Relay → client: envelopes of compartment ``c`` as ``[seq, envelope]`` pairs, in order."""
+
+    c: CompartmentNo
+    items: Annotated[
+        list[tuple[Seq, EnvelopeBytes]], Meta(max_length=limits.MAX_LIST_ITEMS_PER_FRAME)
+    ]
+
+
+class CaughtUp(Message, tag="caught_up"):
+    """Relay → client: every stored envelope of ``c`` up to ``seq`` was delivered; live follows."""
+
+    id: U32
+    c: CompartmentNo
+    seq: Seq
+
+
+# --- snapshots ---------------------------------------------------------------------------------
+
+
+class SnapshotPut(Message, tag="snapshot_put"):
+    """Client → relay: part ``part`` (0, 1, …) of an encrypted snapshot of ``c`` up to ``upto``."""
+
+    id: U32
+    c: CompartmentNo
+    upto: Seq
+    part: U32
+    last: bool
+    data: ChunkBytes
+
+
+class SnapshotGet(Message, tag="snapshot_get"):
+    """Client → relay: send the newest snapshot of compartment ``c``."""
+
+    id: U32
+    c: CompartmentNo
+
+
+class SnapshotData(Message, tag="snapshot_data"):
+    """Relay → client: part ``part`` of the newest snapshot of ``c`` (covers up to ``upto``)."""
+
+    id: U32
+    c: CompartmentNo
+    upto: Seq
+    part: U32
+    last: bool
+    data: ChunkBytes
+
+
+# --- key packages ------------------------------------------------------------------------------
+
+
+class KeyPut(Message, tag="key_put"):
+    """Client → relay: store an opaque key package for device ``to`` of the same team."""
+
+    id: U32
+    to: DeviceId
+    blob: Blob
+
+
+class KeyFetch(Message, tag="key_fetch"):
+    """Client → relay: send the key packages waiting for this device."""
+
+    id: U32
+
+
+class KeyItem(msgspec.Struct, frozen=True):
+    """One stored key package: relay-assigned ``kid``, sending device, opaque blob."""
+
+    kid: Seq
+    sender: DeviceId
+    blob: Blob
+
+
+class Keys(Message, tag="keys"):
+    """Relay → client: key packages for this device (``id`` 0: pushed live)."""
+
+    id: U32
+    items: Annotated[list[KeyItem], Meta(max_length=limits.MAX_LIST_ITEMS_PER_FRAME)]
+
+
+class KeyAck(Message, tag="key_ack"):
+    """Client → relay: these key packages were stored by the device: delete them."""
+
+    id: U32
+    kids: Annotated[list[Seq], Meta(max_length=limits.MAX_LIST_ITEMS_PER_FRAME)]
+
+
+# --- invitations -------------------------------------------------------------------------------
+
+
+class InviteRequest(Message, tag="invite_request"):
+    """Client (guest or member) → relay: an opaque join request for invitation ``invite``."""
+
+    id: U32
+    team: TeamId
+    invite: InviteId
+    blob: Blob
+
+
+class InviteItem(msgspec.Struct, frozen=True):
+    """One waiting invitation request."""
+
+    invite: InviteId
+    blob: Blob
+
+
+class InviteList(Message, tag="invite_list"):
+    """Admin → relay: send the team's unanswered invitation requests."""
+
+    id: U32
+
+
+class Invites(Message, tag="invites"):
+    """Relay → admin: unanswered invitation requests (``id`` 0: pushed live)."""
+
+    id: U32
+    items: Annotated[list[InviteItem], Meta(max_length=limits.MAX_LIST_ITEMS_PER_FRAME)]
+
+
+class InviteAnswer(Message, tag="invite_answer"):
+    """Admin → relay: the answer to ``invite``; relay → guest: that answer (``id``: its fetch)."""
+
+    id: U32
+    invite: InviteId
+    blob: Blob
+
+
+class InviteFetch(Message, tag="invite_fetch"):
+    """Guest → relay: send the answer to ``invite`` now, or as soon as an admin answers."""
+
+    id: U32
+    team: TeamId
+    invite: InviteId
+
+
+# --- presence ----------------------------------------------------------------------------------
+
+
+class Presence(Message, tag="presence"):
+    """Ephemeral encrypted blob for the team's live sessions; never stored.
+
+    Client → relay: ``device`` is ignored; relay → clients: ``device`` is the sender."""
+
+    blob: Blob
+    device: bytes = b""
+
+
+AnyMessage: TypeAlias = (
+    Hello | Welcome | Auth | AuthOk | Ok | Error
+    | LogFetch | LogAppend | LogEntries
+    | Subscribe | Unsubscribe | Push | Ack | Deliver | CaughtUp
+    | SnapshotPut | SnapshotGet | SnapshotData
+    | KeyPut | KeyFetch | Keys | KeyAck
+    | InviteRequest | InviteList | Invites | InviteAnswer | InviteFetch
+    | Presence
+)  # fmt: skip
+
+ALL_MESSAGES: Final[tuple[type[Message], ...]] = AnyMessage.__args__  # type: ignore[attr-defined]

@@ -1,0 +1,153 @@
+"""The relay's storage interface: a small async Protocol that every backend implements.
+
+Everything stored is opaque to the relay (envelopes, snapshots, key packages, invitation blobs
+are ciphertext; membership-log entries are signed public data). One module per backend; the
+contract tests in tests/relay/test_storage_contract.py run against each of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class NewEnvelope:
+    """An envelope to append. ``author``/``counter`` come from its header (the dedup key)."""
+
+    team: bytes
+    compartment: int
+    author: bytes
+    counter: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Where an appended envelope went: its sequence, and whether it was already stored."""
+
+    seq: int
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    """A stored snapshot of one compartment covering sequences up to ``upto``."""
+
+    sid: int
+    team: bytes
+    compartment: int
+    upto: int
+    parts: int
+    size: int
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPackage:
+    """An opaque key package waiting for device ``recipient``."""
+
+    kid: int
+    sender: bytes
+    blob: bytes
+
+
+class Storage(Protocol):
+    """Durable storage of the relay. Every method is atomic; ``append_envelopes`` commits its
+    whole batch in one transaction and returns only once it is durable."""
+
+    async def open(self) -> None:
+        """Create or migrate the schema. Called once before any other method."""
+
+    async def close(self) -> None:
+        """Flush and release resources."""
+
+    # --- teams and membership logs -----------------------------------------------------------
+
+    async def create_team(self, team: bytes, log: Sequence[bytes], now: float) -> bool:
+        """Create ``team`` with its genesis ``log``; False if it already exists (unchanged)."""
+
+    async def load_log(self, team: bytes) -> list[bytes] | None:
+        """The team's whole membership log, or None if the team is unknown."""
+
+    async def append_log(self, team: bytes, start: int, entries: Sequence[bytes]) -> None:
+        """Append entries at index ``start``. Raises RelayConflictError if the log's length is
+        not ``start``."""
+
+    async def team_usage(self, team: bytes) -> int:
+        """Bytes the team stores (envelopes, snapshots, key packages, invitations)."""
+
+    # --- envelopes -----------------------------------------------------------------------------
+
+    async def append_envelopes(self, items: Sequence[NewEnvelope], now: float) -> list[Appended]:
+        """Store ``items`` in one transaction, assigning each new one the next sequence of its
+        (team, compartment); an item whose (team, compartment, author, counter) is stored
+        already (or earlier in the batch) gets the original sequence and ``duplicate=True``."""
+
+    async def read_envelopes(
+        self, team: bytes, compartment: int, after: int, limit: int
+    ) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` stored envelopes with sequence > ``after``, in order."""
+
+    async def head(self, team: bytes, compartment: int) -> int:
+        """The last sequence assigned in (team, compartment); 0 if none."""
+
+    async def pruned_upto(self, team: bytes, compartment: int) -> int:
+        """Every sequence <= this was pruned (0: nothing was)."""
+
+    # --- snapshots -----------------------------------------------------------------------------
+
+    async def put_snapshot(
+        self, team: bytes, compartment: int, upto: int, parts: Sequence[bytes], now: float
+    ) -> SnapshotInfo:
+        """Store a snapshot made of ``parts`` (in order)."""
+
+    async def newest_snapshot(self, team: bytes, compartment: int) -> SnapshotInfo | None:
+        """The snapshot with the highest ``upto`` (newest on ties), or None."""
+
+    async def snapshot_part(self, sid: int, part: int) -> bytes | None:
+        """One part of a stored snapshot, or None if it is gone."""
+
+    async def prune(
+        self, team: bytes, compartment: int, *, now: float, retention: float, keep: int
+    ) -> int:
+        """Keep the ``keep`` newest snapshots and drop older ones; delete envelopes that are
+        covered by the oldest kept snapshot AND older than ``retention`` seconds. Returns the
+        number of envelopes deleted. Never deletes an envelope above the oldest kept snapshot,
+        and nothing at all while fewer than ``keep`` snapshots exist."""
+
+    # --- key packages --------------------------------------------------------------------------
+
+    async def put_key(
+        self, team: bytes, recipient: bytes, sender: bytes, blob: bytes, now: float
+    ) -> int:
+        """Store a key package for ``recipient``; returns its id (kid)."""
+
+    async def fetch_keys(self, team: bytes, recipient: bytes, limit: int) -> list[KeyPackage]:
+        """Up to ``limit`` key packages waiting for ``recipient``, oldest first."""
+
+    async def count_keys(self, team: bytes, recipient: bytes) -> int:
+        """How many key packages wait for ``recipient``."""
+
+    async def delete_keys(self, team: bytes, recipient: bytes, kids: Sequence[int]) -> None:
+        """Delete those of ``recipient``'s key packages (others' ids are ignored)."""
+
+    # --- invitations ---------------------------------------------------------------------------
+
+    async def put_invite_request(
+        self, team: bytes, invite: bytes, blob: bytes, now: float
+    ) -> bool:
+        """Store a join request; True if stored or identical to the stored one, False if the
+        invitation id already holds a different request."""
+
+    async def pending_invites(self, team: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+        """Unanswered ``(invite, request)`` pairs of the team, oldest first."""
+
+    async def answer_invite(self, team: bytes, invite: bytes, blob: bytes) -> bool:
+        """Store the answer to a request; False if there is no such request."""
+
+    async def invite_answer(self, team: bytes, invite: bytes) -> bytes | None:
+        """The stored answer, or None if unanswered or unknown."""
+
+    async def expire(self, before: float) -> int:
+        """Delete invitations created before ``before``; returns how many."""

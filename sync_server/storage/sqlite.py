@@ -1,0 +1,477 @@
+"""SQLite storage backend (aiosqlite, WAL): the relay's embedded default.
+
+One writer connection (group commits, explicit transactions) and one reader connection, so a
+catch-up read never sees rows of a transaction that has not committed yet. One relay process
+per database file: sequence heads are cached in memory by the single writer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import aiosqlite
+
+from mano_core.errors import RelayConflictError, RelayStorageError
+from sync_server.storage.base import Appended, KeyPackage, NewEnvelope, SnapshotInfo
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS teams(
+    team BLOB PRIMARY KEY, created_at REAL NOT NULL, usage INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_entries(
+    team BLOB NOT NULL, idx INTEGER NOT NULL, entry BLOB NOT NULL, PRIMARY KEY(team, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS envelopes(
+    team BLOB NOT NULL, c INTEGER NOT NULL, seq INTEGER NOT NULL,
+    author BLOB NOT NULL, counter INTEGER NOT NULL, data BLOB NOT NULL,
+    received_at REAL NOT NULL, PRIMARY KEY(team, c, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS envelopes_dedup ON envelopes(team, c, author, counter);
+CREATE TABLE IF NOT EXISTS heads(
+    team BLOB NOT NULL, c INTEGER NOT NULL, head INTEGER NOT NULL, pruned INTEGER NOT NULL,
+    PRIMARY KEY(team, c)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots(
+    sid INTEGER PRIMARY KEY AUTOINCREMENT, team BLOB NOT NULL, c INTEGER NOT NULL,
+    upto INTEGER NOT NULL, parts INTEGER NOT NULL, size INTEGER NOT NULL, created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS snapshots_by_team ON snapshots(team, c, upto);
+CREATE TABLE IF NOT EXISTS snapshot_parts(
+    sid INTEGER NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(sid, part)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS key_packages(
+    kid INTEGER PRIMARY KEY AUTOINCREMENT, team BLOB NOT NULL, recipient BLOB NOT NULL,
+    sender BLOB NOT NULL, blob BLOB NOT NULL, created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS key_packages_to ON key_packages(team, recipient, kid);
+CREATE TABLE IF NOT EXISTS invitations(
+    team BLOB NOT NULL, invite BLOB NOT NULL, request BLOB NOT NULL, answer BLOB,
+    created_at REAL NOT NULL, PRIMARY KEY(team, invite)
+) WITHOUT ROWID;
+"""
+
+
+class SQLiteStorage:
+    """Implements sync_server.storage.base.Storage on one SQLite file.
+
+    ``synchronous`` is FULL by default: an acknowledged envelope survives a power cut."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+        self.path = Path(path)
+        self._synchronous = synchronous
+        self._w: aiosqlite.Connection | None = None
+        self._r: aiosqlite.Connection | None = None
+        self._heads: dict[tuple[bytes, int], int] = {}
+
+    async def open(self) -> None:
+        if self._w is not None:
+            raise RelayStorageError("storage already open")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._w = await aiosqlite.connect(self.path, isolation_level=None)
+        await self._w.execute("PRAGMA journal_mode=WAL")
+        await self._w.execute(f"PRAGMA synchronous={self._synchronous}")
+        await self._w.execute("PRAGMA foreign_keys=ON")
+        await self._w.executescript(_SCHEMA)
+        await self._w.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._r = await aiosqlite.connect(self.path, isolation_level=None)
+        await self._r.execute("PRAGMA query_only=ON")
+
+    async def close(self) -> None:
+        for conn in (self._r, self._w):
+            if conn is not None:
+                await conn.close()
+        self._w = self._r = None
+
+    @property
+    def _wc(self) -> aiosqlite.Connection:
+        if self._w is None:
+            raise RelayStorageError("storage is not open")
+        return self._w
+
+    @property
+    def _rc(self) -> aiosqlite.Connection:
+        if self._r is None:
+            raise RelayStorageError("storage is not open")
+        return self._r
+
+    async def _one(self, sql: str, args: Sequence[object]) -> tuple[object, ...] | None:
+        async with self._rc.execute(sql, args) as cur:
+            row = await cur.fetchone()
+        return None if row is None else tuple(row)
+
+    # --- teams and logs ------------------------------------------------------------------------
+
+    async def create_team(self, team: bytes, log: Sequence[bytes], now: float) -> bool:
+        db = self._wc
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = await db.execute(
+                "INSERT OR IGNORE INTO teams(team, created_at) VALUES (?, ?)", (team, now)
+            )
+            created = cur.rowcount == 1
+            if created:
+                await db.executemany(
+                    "INSERT INTO log_entries(team, idx, entry) VALUES (?, ?, ?)",
+                    [(team, i, e) for i, e in enumerate(log)],
+                )
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        return created
+
+    async def load_log(self, team: bytes) -> list[bytes] | None:
+        if await self._one("SELECT 1 FROM teams WHERE team = ?", (team,)) is None:
+            return None
+        rows = await self._rc.execute_fetchall(
+            "SELECT entry FROM log_entries WHERE team = ? ORDER BY idx", (team,)
+        )
+        return [bytes(r[0]) for r in rows]
+
+    async def append_log(self, team: bytes, start: int, entries: Sequence[bytes]) -> None:
+        db = self._wc
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            async with db.execute(
+                "SELECT count(*) FROM log_entries WHERE team = ?", (team,)
+            ) as cur:
+                row = await cur.fetchone()
+            length = int(row[0]) if row else 0
+            if length != start:
+                raise RelayConflictError(f"log has {length} entries, not {start}")
+            await db.executemany(
+                "INSERT INTO log_entries(team, idx, entry) VALUES (?, ?, ?)",
+                [(team, start + i, e) for i, e in enumerate(entries)],
+            )
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+
+    async def team_usage(self, team: bytes) -> int:
+        row = await self._one("SELECT usage FROM teams WHERE team = ?", (team,))
+        return 0 if row is None else int(row[0])  # type: ignore[call-overload]
+
+    # --- envelopes -----------------------------------------------------------------------------
+
+    async def _head_for_write(self, team: bytes, c: int) -> int:
+        key = (team, c)
+        if key not in self._heads:
+            async with self._wc.execute(
+                "SELECT head FROM heads WHERE team = ? AND c = ?", key
+            ) as cur:
+                row = await cur.fetchone()
+            self._heads[key] = int(row[0]) if row else 0
+        return self._heads[key]
+
+    async def append_envelopes(self, items: Sequence[NewEnvelope], now: float) -> list[Appended]:
+        if not items:
+            return []
+        db = self._wc
+        keys = [(it.team, it.compartment, it.author, it.counter) for it in items]
+        unique = list(dict.fromkeys(keys))
+        old_heads = dict(self._heads)
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            found: dict[tuple[bytes, int, bytes, int], int] = {}
+            step = 200  # 4 parameters per key, well under SQLite's variable limit
+            for i in range(0, len(unique), step):
+                chunk = unique[i : i + step]
+                values = ",".join("(?,?,?,?)" for _ in chunk)
+                rows = await db.execute_fetchall(
+                    "SELECT team, c, author, counter, seq FROM envelopes "
+                    f"WHERE (team, c, author, counter) IN (VALUES {values})",
+                    [x for k in chunk for x in k],
+                )
+                for t, c, a, n, seq in rows:
+                    found[(bytes(t), int(c), bytes(a), int(n))] = int(seq)
+            out: list[Appended] = []
+            rows_in: list[tuple[object, ...]] = []
+            usage: dict[bytes, int] = {}
+            for it, key in zip(items, keys):
+                if key in found:
+                    out.append(Appended(found[key], True))
+                    continue
+                seq = await self._head_for_write(it.team, it.compartment) + 1
+                self._heads[(it.team, it.compartment)] = seq
+                found[key] = seq
+                rows_in.append((it.team, it.compartment, seq, it.author, it.counter, it.data, now))
+                usage[it.team] = usage.get(it.team, 0) + len(it.data)
+                out.append(Appended(seq, False))
+            if rows_in:
+                await db.executemany(
+                    "INSERT INTO envelopes(team, c, seq, author, counter, data, received_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows_in,
+                )
+                touched = {(r[0], r[1]) for r in rows_in}
+                await db.executemany(
+                    "INSERT INTO heads(team, c, head, pruned) VALUES (?, ?, ?, 0) "
+                    "ON CONFLICT(team, c) DO UPDATE SET head = excluded.head",
+                    [(t, c, self._heads[(t, c)]) for t, c in touched],  # type: ignore[index]
+                )
+                await db.executemany(
+                    "UPDATE teams SET usage = usage + ? WHERE team = ?",
+                    [(n, t) for t, n in usage.items()],
+                )
+            await db.execute("COMMIT")
+        except BaseException:
+            self._heads = old_heads
+            try:
+                await db.execute("ROLLBACK")
+            except Exception:  # the transaction may already be gone (disk full, I/O error)
+                pass
+            raise
+        return out
+
+    async def read_envelopes(
+        self, team: bytes, compartment: int, after: int, limit: int
+    ) -> list[tuple[int, bytes]]:
+        rows = await self._rc.execute_fetchall(
+            "SELECT seq, data FROM envelopes WHERE team = ? AND c = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (team, compartment, after, limit),
+        )
+        return [(int(s), bytes(d)) for s, d in rows]
+
+    async def head(self, team: bytes, compartment: int) -> int:
+        row = await self._one("SELECT head FROM heads WHERE team = ? AND c = ?", (team, compartment))
+        return 0 if row is None else int(row[0])  # type: ignore[call-overload]
+
+    async def pruned_upto(self, team: bytes, compartment: int) -> int:
+        row = await self._one(
+            "SELECT pruned FROM heads WHERE team = ? AND c = ?", (team, compartment)
+        )
+        return 0 if row is None else int(row[0])  # type: ignore[call-overload]
+
+    # --- snapshots -----------------------------------------------------------------------------
+
+    async def _write(self, statements: Sequence[tuple[str, Sequence[object]]]) -> None:
+        """Run statements in one transaction."""
+        db = self._wc
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, args in statements:
+                await db.execute(sql, args)
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+
+    async def put_snapshot(
+        self, team: bytes, compartment: int, upto: int, parts: Sequence[bytes], now: float
+    ) -> SnapshotInfo:
+        db = self._wc
+        size = sum(len(p) for p in parts)
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = await db.execute(
+                "INSERT INTO snapshots(team, c, upto, parts, size, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (team, compartment, upto, len(parts), size, now),
+            )
+            sid = int(cur.lastrowid or 0)
+            await db.executemany(
+                "INSERT INTO snapshot_parts(sid, part, data) VALUES (?, ?, ?)",
+                [(sid, i, p) for i, p in enumerate(parts)],
+            )
+            await db.execute("UPDATE teams SET usage = usage + ? WHERE team = ?", (size, team))
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        return SnapshotInfo(sid, team, compartment, upto, len(parts), size, now)
+
+    async def _snapshots_of(self, team: bytes, compartment: int) -> list[SnapshotInfo]:
+        rows = await self._rc.execute_fetchall(
+            "SELECT sid, upto, parts, size, created_at FROM snapshots WHERE team = ? AND c = ? "
+            "ORDER BY upto DESC, sid DESC",
+            (team, compartment),
+        )
+        return [
+            SnapshotInfo(int(s), team, compartment, int(u), int(p), int(z), float(t))
+            for s, u, p, z, t in rows
+        ]
+
+    async def newest_snapshot(self, team: bytes, compartment: int) -> SnapshotInfo | None:
+        infos = await self._snapshots_of(team, compartment)
+        return infos[0] if infos else None
+
+    async def snapshot_part(self, sid: int, part: int) -> bytes | None:
+        row = await self._one(
+            "SELECT data FROM snapshot_parts WHERE sid = ? AND part = ?", (sid, part)
+        )
+        return None if row is None else bytes(row[0])  # type: ignore[arg-type]
+
+    async def prune(
+        self, team: bytes, compartment: int, *, now: float, retention: float, keep: int
+    ) -> int:
+        infos = await self._snapshots_of(team, compartment)
+        if keep < 1 or len(infos) < keep:
+            return 0
+        floor = infos[keep - 1].upto
+        db = self._wc
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for old in infos[keep:]:
+                await db.execute("DELETE FROM snapshot_parts WHERE sid = ?", (old.sid,))
+                await db.execute("DELETE FROM snapshots WHERE sid = ?", (old.sid,))
+                await db.execute(
+                    "UPDATE teams SET usage = usage - ? WHERE team = ?", (old.size, team)
+                )
+            # Prune a contiguous prefix only: stop below the first envelope that is too recent.
+            async with db.execute(
+                "SELECT min(seq) FROM envelopes WHERE team = ? AND c = ? AND received_at >= ?",
+                (team, compartment, now - retention),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is not None and row[0] is not None:
+                floor = min(floor, int(row[0]) - 1)
+            async with db.execute(
+                "SELECT count(*), coalesce(sum(length(data)), 0), max(seq) FROM envelopes "
+                "WHERE team = ? AND c = ? AND seq <= ?",
+                (team, compartment, floor),
+            ) as cur:
+                row = await cur.fetchone()
+            count, size, top = (int(row[0]), int(row[1]), row[2]) if row else (0, 0, None)
+            if count:
+                await db.execute(
+                    "DELETE FROM envelopes WHERE team = ? AND c = ? AND seq <= ?",
+                    (team, compartment, floor),
+                )
+                await db.execute(
+                    "UPDATE heads SET pruned = max(pruned, ?) WHERE team = ? AND c = ?",
+                    (int(top), team, compartment),
+                )
+                await db.execute("UPDATE teams SET usage = usage - ? WHERE team = ?", (size, team))
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        return count
+
+    # --- key packages --------------------------------------------------------------------------
+
+    async def put_key(
+        self, team: bytes, recipient: bytes, sender: bytes, blob: bytes, now: float
+    ) -> int:
+        db = self._wc
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = await db.execute(
+                "INSERT INTO key_packages(team, recipient, sender, blob, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (team, recipient, sender, blob, now),
+            )
+            kid = int(cur.lastrowid or 0)
+            await db.execute(
+                "UPDATE teams SET usage = usage + ? WHERE team = ?", (len(blob), team)
+            )
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        return kid
+
+    async def fetch_keys(self, team: bytes, recipient: bytes, limit: int) -> list[KeyPackage]:
+        rows = await self._rc.execute_fetchall(
+            "SELECT kid, sender, blob FROM key_packages WHERE team = ? AND recipient = ? "
+            "ORDER BY kid LIMIT ?",
+            (team, recipient, limit),
+        )
+        return [KeyPackage(int(k), bytes(s), bytes(b)) for k, s, b in rows]
+
+    async def count_keys(self, team: bytes, recipient: bytes) -> int:
+        row = await self._one(
+            "SELECT count(*) FROM key_packages WHERE team = ? AND recipient = ?", (team, recipient)
+        )
+        return 0 if row is None else int(row[0])  # type: ignore[call-overload]
+
+    async def delete_keys(self, team: bytes, recipient: bytes, kids: Sequence[int]) -> None:
+        if not kids:
+            return
+        marks = ",".join("?" for _ in kids)
+        where = f"team = ? AND recipient = ? AND kid IN ({marks})"
+        args: list[object] = [team, recipient, *kids]
+        await self._write(
+            [
+                (
+                    "UPDATE teams SET usage = usage - (SELECT coalesce(sum(length(blob)), 0) "
+                    f"FROM key_packages WHERE {where}) WHERE team = ?",
+                    [*args, team],
+                ),
+                (f"DELETE FROM key_packages WHERE {where}", args),
+            ]
+        )
+
+    # --- invitations ---------------------------------------------------------------------------
+
+    async def put_invite_request(
+        self, team: bytes, invite: bytes, blob: bytes, now: float
+    ) -> bool:
+        old = await self._one(
+            "SELECT request FROM invitations WHERE team = ? AND invite = ?", (team, invite)
+        )
+        if old is not None:
+            return bytes(old[0]) == blob  # type: ignore[arg-type]
+        await self._write(
+            [
+                (
+                    "INSERT OR IGNORE INTO invitations(team, invite, request, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (team, invite, blob, now),
+                ),
+                ("UPDATE teams SET usage = usage + ? WHERE team = ?", (len(blob), team)),
+            ]
+        )
+        return True
+
+    async def pending_invites(self, team: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+        rows = await self._rc.execute_fetchall(
+            "SELECT invite, request FROM invitations WHERE team = ? AND answer IS NULL "
+            "ORDER BY created_at, invite LIMIT ?",
+            (team, limit),
+        )
+        return [(bytes(i), bytes(r)) for i, r in rows]
+
+    async def answer_invite(self, team: bytes, invite: bytes, blob: bytes) -> bool:
+        if await self._one(
+            "SELECT 1 FROM invitations WHERE team = ? AND invite = ?", (team, invite)
+        ) is None:
+            return False
+        await self._write(
+            [
+                (
+                    "UPDATE invitations SET answer = ? WHERE team = ? AND invite = ?",
+                    (blob, team, invite),
+                ),
+                ("UPDATE teams SET usage = usage + ? WHERE team = ?", (len(blob), team)),
+            ]
+        )
+        return True
+
+    async def invite_answer(self, team: bytes, invite: bytes) -> bytes | None:
+        row = await self._one(
+            "SELECT answer FROM invitations WHERE team = ? AND invite = ?", (team, invite)
+        )
+        return None if row is None or row[0] is None else bytes(row[0])  # type: ignore[arg-type]
+
+    async def expire(self, before: float) -> int:
+        db = self._wc
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            await db.execute(
+                "UPDATE teams SET usage = usage - (SELECT coalesce(sum(length(request) + "
+                "coalesce(length(answer), 0)), 0) FROM invitations i "
+                "WHERE i.team = teams.team AND i.created_at < ?)",
+                (before,),
+            )
+            cur = await db.execute("DELETE FROM invitations WHERE created_at < ?", (before,))
+            n = cur.rowcount
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        return n
