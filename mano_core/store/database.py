@@ -1,0 +1,180 @@
+"""The SQLite file: schema, pragmas, error mapping, and one connection whose statement sequences
+never interleave (so a read never sees half of a write transaction)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final, TypeAlias
+
+import aiosqlite
+
+from mano_core.errors import (
+    StoreClosedError,
+    StoreCorruptedError,
+    StoreError,
+    StoreFullError,
+)
+
+APPLICATION_ID: Final = 0x4D414E4F  # "MANO" in the SQLite header: marks the file as ours
+SCHEMA_VERSION: Final = 1
+PAGE_SIZE: Final = 8192
+_BUSY_TIMEOUT_S: Final = 0.5
+
+SCHEMA: Final = """
+CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE docs (id INTEGER PRIMARY KEY, tag BLOB NOT NULL UNIQUE,
+                   name BLOB NOT NULL, head BLOB NOT NULL);
+CREATE TABLE updates (doc_id INTEGER NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL,
+                      PRIMARY KEY (doc_id, seq));
+CREATE TABLE snapshot_chunks (doc_id INTEGER NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL,
+                              PRIMARY KEY (doc_id, idx));
+CREATE TABLE records (tag BLOB PRIMARY KEY, ns BLOB NOT NULL, data BLOB NOT NULL);
+CREATE INDEX records_ns ON records (ns);
+CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, doc_id INTEGER NOT NULL,
+                     data BLOB NOT NULL);
+CREATE INDEX outbox_doc ON outbox (doc_id, id);
+"""
+
+# Per-connection settings. EXCLUSIVE locking keeps other processes out for as long as the store
+# is open (and means no -shm file); FULL makes each commit durable; secure_delete zeroes deleted
+# rows so erased and compacted ciphertext does not linger in free pages.
+_PRAGMAS: Final = (
+    "PRAGMA synchronous=FULL",
+    "PRAGMA secure_delete=ON",
+    "PRAGMA journal_size_limit=8388608",
+)
+
+Row: TypeAlias = tuple[Any, ...]
+Op: TypeAlias = tuple[str, Sequence[Row]]
+
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 5, 6, 11, 13, 26
+
+
+def store_error(exc: sqlite3.Error, action: str) -> StoreError:
+    """Translate an sqlite3 error into the store's exception tree."""
+    code = getattr(exc, "sqlite_errorcode", -1) & 0xFF
+    if code == _SQLITE_FULL:
+        return StoreFullError(f"{action}: the disk is full ({exc}); the write was rolled back")
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return StoreCorruptedError(f"{action}: not a readable store file ({exc})")
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return StoreError(f"{action}: the store is open in another process")
+    return StoreError(f"{action}: {exc}")
+
+
+def group_ops(ops: Iterable[tuple[str, Row]]) -> list[Op]:
+    """Merge consecutive statements with the same SQL, to run each group with executemany."""
+    grouped: list[tuple[str, list[Row]]] = []
+    for sql, params in ops:
+        if grouped and grouped[-1][0] == sql:
+            grouped[-1][1].append(params)
+        else:
+            grouped.append((sql, [params]))
+    return list(grouped)
+
+
+class Database:
+    """One aiosqlite connection to a store file, in autocommit mode with explicit transactions."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    async def connect(cls, path: str, *, create: bool) -> Database:
+        """Open (or, with ``create``, initialise) the file and take its exclusive lock.
+
+        Raises StoreCorruptedError if an existing file is not a Mano store, StoreError if another
+        process holds it."""
+        conn = await aiosqlite.connect(path, isolation_level=None, timeout=_BUSY_TIMEOUT_S)
+        db = cls(conn)
+        try:
+            await conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+            if create:
+                await conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
+                await conn.execute("PRAGMA journal_mode=WAL")
+            else:
+                # Read-only checks first: never convert or touch a file that is not ours.
+                app_id = (await db.fetchall("PRAGMA application_id"))[0][0]
+                if app_id != APPLICATION_ID:
+                    raise StoreCorruptedError(f"{path}: not a Mano store")
+                mode = (await db.fetchall("PRAGMA journal_mode"))[0][0]
+                if mode != "wal":
+                    raise StoreCorruptedError(f"{path}: unexpected journal mode {mode!r}")
+            for pragma in _PRAGMAS:
+                await conn.execute(pragma)
+        except sqlite3.Error as exc:
+            await db.close()
+            raise store_error(exc, f"opening {path}") from None
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def initialise(self, meta: dict[str, bytes]) -> None:
+        """Create the schema and meta rows in one transaction (on a fresh file)."""
+        ops = [(f"PRAGMA application_id={APPLICATION_ID}", ()),
+               (f"PRAGMA user_version={SCHEMA_VERSION}", ())]
+        ops += [(stmt, ()) for stmt in SCHEMA.split(";") if stmt.strip()]
+        ops += [("INSERT INTO meta (name, value) VALUES (?, ?)", item) for item in meta.items()]
+        await self.write(group_ops(ops), "creating the store")
+
+    async def fetchall(self, sql: str, params: Row = ()) -> list[Row]:
+        """Run one query. Hold ``reading()`` around it once the store is shared between tasks."""
+        if self._closed:
+            raise StoreClosedError("the store is closed")
+        try:
+            rows = await self._conn.execute_fetchall(sql, params)
+        except sqlite3.Error as exc:
+            raise store_error(exc, "reading") from None
+        return [tuple(row) for row in rows]
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Database]:
+        """Hold the connection for a sequence of reads (no write transaction can interleave)."""
+        async with self._lock:
+            yield self
+
+    async def write(self, ops: Sequence[Op], action: str,
+                    on_commit: Callable[[], None] | None = None) -> None:
+        """Run ``ops`` in one IMMEDIATE transaction; return once it is committed (durably).
+
+        ``on_commit`` runs after COMMIT, before any other statement can run. On failure the
+        transaction is rolled back and a StoreError (StoreFullError for a full disk) raised."""
+        async with self._lock:
+            if self._closed:
+                raise StoreClosedError("the store is closed")
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                for sql, rows in ops:
+                    if len(rows) == 1:
+                        await self._conn.execute(sql, rows[0])
+                    else:
+                        await self._conn.executemany(sql, rows)
+                await self._conn.execute("COMMIT")
+            except BaseException as exc:
+                await self._rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise store_error(exc, action) from None
+                raise
+            if on_commit is not None:
+                on_commit()
+
+    async def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            try:
+                await self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # SQLite may already have rolled back (e.g. after SQLITE_FULL on COMMIT)
+
+    async def close(self) -> None:
+        """Close the connection (SQLite checkpoints and removes the WAL)."""
+        async with self._lock:
+            if not self._closed:
+                self._closed = True
+                await self._conn.close()
+

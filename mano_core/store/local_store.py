@@ -1,0 +1,432 @@
+"""LocalStore: one device's encrypted, durable store of documents, records and the sync outbox.
+
+Everything in the file is encrypted except the format name, the KDF parameters, the salt and the
+wrapped data key (meta table). Every write method returns once its SQLite transaction has
+committed (WAL, synchronous=FULL). See docs/storage.md for the file layout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import Final
+
+from mano_core import limits
+from mano_core.errors import (
+    StoreClosedError,
+    StoreCorruptedError,
+    StoreError,
+    StoreExistsError,
+    StoreMissingError,
+    ValidationError,
+    WrongPassphraseError,
+)
+
+from .crypto import FORMAT, RowCipher, new_data_key, unwrap_data_key, wrap_data_key
+from .database import Database
+from .kdf import DEFAULT_KDF, SALT_BYTES, KdfParams, derive_kek
+from .rows import DocHead, open_outbox, open_record, open_snapshot, open_updates, record_tags
+from .transaction import StoreState, StoreTransaction
+from .types import LoadedDocument, OutboxItem
+
+_OPEN_PATHS: set[str] = set()  # files open in this process (other processes: SQLite's lock)
+_NO_SNAPSHOT: Final = bytes(16)
+
+
+def _check_passphrase(passphrase: str) -> None:
+    if len(passphrase) < limits.MIN_PASSPHRASE_LENGTH:
+        raise ValidationError("store", "passphrase",
+                              f"must have at least {limits.MIN_PASSPHRASE_LENGTH} characters")
+
+
+def _claim(path: str) -> str:
+    real = os.path.realpath(path)
+    if real in _OPEN_PATHS:
+        raise StoreError(f"{path}: the store is already open in this process")
+    _OPEN_PATHS.add(real)
+    return real
+
+
+def _fsync_dir(path: str) -> None:
+    with contextlib.suppress(OSError):  # not every platform can fsync a directory
+        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class LocalStore:
+    """An open store. Get one with ``create`` or ``open``; use it as an async context manager
+    (or call ``close``). Methods raise StoreClosedError after close, StoreFullError when the disk
+    is full (nothing written), StoreCorruptedError when a row fails authentication."""
+
+    def __init__(self, path: str, real_path: str, db: Database, state: StoreState,
+                 kdf: KdfParams, salt: bytes, wrapped_key: bytes) -> None:
+        """Private: use ``LocalStore.create`` or ``LocalStore.open``."""
+        self._path = path
+        self._real_path = real_path
+        self._db = db
+        self._state = state
+        self._kdf = kdf
+        self._salt = salt
+        self._wrapped_key = wrapped_key
+        self._write_lock = asyncio.Lock()
+        self._passphrase_lock = asyncio.Lock()
+        self._writer: asyncio.Task[object] | None = None
+        self._closed = False
+        self._entered = False
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    async def create(cls, path: str | os.PathLike[str], passphrase: str, *,
+                     kdf: KdfParams = DEFAULT_KDF) -> LocalStore:
+        """Create a new, empty store file (mode 0600) and return it open.
+
+        Raises StoreExistsError if anything exists at ``path``; ValidationError if the passphrase
+        is shorter than limits.MIN_PASSPHRASE_LENGTH."""
+        path = os.fspath(path)
+        _check_passphrase(passphrase)
+        if os.path.lexists(path):
+            raise StoreExistsError(f"{path}: a file already exists there")
+        salt, data_key = os.urandom(SALT_BYTES), new_data_key()
+        kek = await asyncio.to_thread(derive_kek, passphrase, salt, kdf)
+        wrapped = wrap_data_key(kek, data_key, kdf.encode(), salt)
+        real = _claim(path)
+        try:
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except FileExistsError:
+                raise StoreExistsError(f"{path}: a file already exists there") from None
+            try:
+                db = await Database.connect(path, create=True)
+                try:
+                    await db.initialise({"format": FORMAT, "kdf": kdf.encode(), "salt": salt,
+                                         "wrapped_key": wrapped})
+                except BaseException:
+                    await db.close()
+                    raise
+            except BaseException:
+                for leftover in (path, path + "-wal", path + "-shm"):
+                    with contextlib.suppress(OSError):
+                        os.remove(leftover)
+                raise
+            _fsync_dir(path)
+        except BaseException:
+            _OPEN_PATHS.discard(real)
+            raise
+        state = StoreState(RowCipher(data_key), {}, next_doc_id=1, next_outbox_id=1)
+        return cls(path, real, db, state, kdf, salt, wrapped)
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str], passphrase: str) -> LocalStore:
+        """Unlock an existing store. The KDF runs in a thread.
+
+        Raises StoreMissingError (no file), StoreCorruptedError (not a Mano store, or a damaged
+        one), WrongPassphraseError (nothing is changed), StoreError (already open)."""
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise StoreMissingError(f"{path}: no store there")
+        real = _claim(path)
+        try:
+            db = await Database.connect(path, create=False)
+            try:
+                return await cls._unlock(path, real, db, passphrase)
+            except BaseException:
+                await db.close()
+                raise
+        except BaseException:
+            _OPEN_PATHS.discard(real)
+            raise
+
+    @classmethod
+    async def _unlock(cls, path: str, real: str, db: Database, passphrase: str) -> LocalStore:
+        try:
+            meta = {str(name): bytes(value)
+                    for name, value in await db.fetchall("SELECT name, value FROM meta")}
+        except StoreError as exc:
+            raise StoreCorruptedError(f"{path}: no readable meta table ({exc})") from None
+        if meta.get("format") != FORMAT:
+            raise StoreCorruptedError(f"{path}: unknown store format {meta.get('format')!r}")
+        try:
+            kdf_blob, salt, wrapped = meta["kdf"], meta["salt"], meta["wrapped_key"]
+        except KeyError as exc:
+            raise StoreCorruptedError(f"{path}: meta.{exc.args[0]} is missing") from None
+        kdf = KdfParams.decode(kdf_blob)
+        kek = await asyncio.to_thread(derive_kek, passphrase, salt, kdf)
+        cipher = RowCipher(unwrap_data_key(kek, wrapped, kdf_blob, salt))
+        docs: dict[str, DocHead] = {}
+        for row_id, tag, name_ct, head_ct in await db.fetchall(
+                "SELECT id, tag, name, head FROM docs"):
+            head = DocHead.open_row(cipher, row_id, tag, name_ct, head_ct)
+            docs[head.name] = head
+        last_outbox = await db.fetchall(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0),"
+            " coalesce((SELECT max(id) FROM outbox), 0))")
+        state = StoreState(cipher, docs,
+                           next_doc_id=max((h.id for h in docs.values()), default=0) + 1,
+                           next_outbox_id=int(last_outbox[0][0]) + 1)
+        return cls(path, real, db, state, kdf, salt, wrapped)
+
+    async def close(self) -> None:
+        """Wait for a transaction being committed, then close the file. Idempotent."""
+        if self._closed:
+            return
+        if self._writer is not None and self._writer is asyncio.current_task():
+            raise StoreError("close() inside a transaction of the same task")
+        self._closed = True
+        try:
+            async with self._write_lock:
+                await self._db.close()
+        finally:
+            _OPEN_PATHS.discard(self._real_path)
+
+    async def __aenter__(self) -> LocalStore:
+        self._check_open()
+        if self._entered:
+            raise StoreError("this store is already in use as a context manager")
+        self._entered = True
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def kdf(self) -> KdfParams:
+        """The KDF parameters protecting the passphrase."""
+        return self._kdf
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError(f"{self._path}: the store is closed")
+
+    # --- passphrase --------------------------------------------------------------------------
+
+    async def check_passphrase(self, passphrase: str) -> bool:
+        """Whether ``passphrase`` unlocks this store (e.g. to unlock a locked screen)."""
+        self._check_open()
+        kek = await asyncio.to_thread(derive_kek, passphrase, self._salt, self._kdf)
+        try:
+            unwrap_data_key(kek, self._wrapped_key, self._kdf.encode(), self._salt)
+        except WrongPassphraseError:
+            return False
+        return True
+
+    async def change_passphrase(self, old: str, new: str, *, kdf: KdfParams | None = None) -> None:
+        """Re-wrap the data key under ``new`` (and a fresh salt; ``kdf`` to change the costs).
+
+        No row is re-encrypted. Raises WrongPassphraseError if ``old`` is wrong (nothing
+        changed), ValidationError if ``new`` is too short."""
+        _check_passphrase(new)
+        self._check_open()
+        async with self._passphrase_lock:
+            old_kek = await asyncio.to_thread(derive_kek, old, self._salt, self._kdf)
+            data_key = unwrap_data_key(old_kek, self._wrapped_key, self._kdf.encode(), self._salt)
+            params = kdf or self._kdf
+            salt = os.urandom(SALT_BYTES)
+            new_kek = await asyncio.to_thread(derive_kek, new, salt, params)
+            wrapped = wrap_data_key(new_kek, data_key, params.encode(), salt)
+            sql = "UPDATE meta SET value = ? WHERE name = ?"
+            ops = [(sql, [(params.encode(), "kdf"), (salt, "salt"), (wrapped, "wrapped_key")])]
+
+            def committed() -> None:
+                self._kdf, self._salt, self._wrapped_key = params, salt, wrapped
+
+            self._check_open()
+            await self._db.write(ops, "changing the passphrase", on_commit=committed)
+
+    # --- writes ------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[StoreTransaction]:
+        """``async with store.transaction() as tx:`` — tx's writes commit together, durably, when
+        the block ends (nothing is written if it raises). Transactions are serialised; do not call
+        the store's own write methods inside the block (StoreError)."""
+        self._check_open()
+        task = asyncio.current_task()
+        if self._writer is not None and self._writer is task:
+            raise StoreError("a transaction is already open in this task")
+        await self._write_lock.acquire()
+        handed_off = False
+        tx = StoreTransaction(self._state)
+        try:
+            self._check_open()
+            self._writer = task
+            yield tx
+            # Commit in a task of its own that also releases the lock: if our caller is cancelled
+            # mid-commit, the commit and the in-memory bookkeeping still complete together.
+            commit = asyncio.ensure_future(self._commit(tx))
+            commit.add_done_callback(_retrieve_exception)
+            handed_off = True
+            await asyncio.shield(commit)
+        finally:
+            if not handed_off:
+                tx.discard()
+                self._writer = None
+                self._write_lock.release()
+
+    async def _commit(self, tx: StoreTransaction) -> None:
+        try:
+            ops = tx.finish()
+            if ops:
+                await self._db.write(ops, "saving", on_commit=tx.apply)
+        finally:
+            self._writer = None
+            self._write_lock.release()
+
+    async def append_update(self, doc: str, update: bytes) -> int:
+        """Store one update of ``doc``; return its local sequence number once committed."""
+        async with self.transaction() as tx:
+            seq = await tx.append_update(doc, update)
+        return seq
+
+    async def append_updates(self, doc: str, updates: Sequence[bytes]) -> list[int]:
+        """Store several updates in one transaction; return their sequence numbers."""
+        async with self.transaction() as tx:
+            seqs = await tx.append_updates(doc, updates)
+        return seqs
+
+    async def write_snapshot(self, doc: str, state: bytes, upto_seq: int) -> None:
+        """Atomically store ``state`` (a re-encoded pycrdt state covering updates ``<= upto_seq``)
+        and delete those updates. Raises ValueError if ``upto_seq`` is not between the current
+        snapshot's seq and the last seq."""
+        async with self.transaction() as tx:
+            await tx.write_snapshot(doc, state, upto_seq)
+
+    async def delete_document(self, doc: str) -> None:
+        """Delete a document: its updates, snapshot and outbox items (zeroed on disk)."""
+        async with self.transaction() as tx:
+            await tx.delete_document(doc)
+
+    async def put(self, namespace: str, key: str, value: bytes) -> None:
+        """Store ``value`` under (namespace, key), replacing any previous value."""
+        async with self.transaction() as tx:
+            await tx.put(namespace, key, value)
+
+    async def delete(self, namespace: str, key: str) -> None:
+        """Delete a record; deleting a missing record is not an error."""
+        async with self.transaction() as tx:
+            await tx.delete(namespace, key)
+
+    async def outbox_add(self, doc: str, payload: bytes) -> int:
+        """Queue a payload for the relay; return its id (ids increase and are never reused)."""
+        async with self.transaction() as tx:
+            item_id = await tx.outbox_add(doc, payload)
+        return item_id
+
+    async def outbox_remove(self, ids: Sequence[int]) -> None:
+        """Remove acknowledged outbox items; unknown ids are ignored."""
+        async with self.transaction() as tx:
+            await tx.outbox_remove(ids)
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def load_document(self, doc: str) -> LoadedDocument:
+        """The document's snapshot and the updates after it (empty if unknown)."""
+        self._check_open()
+        async with self._db.reading() as db:
+            head = self._state.docs.get(doc)
+            if head is None:
+                return LoadedDocument(None, 0, [], 0)
+            head = dataclasses.replace(head)
+            chunks = await db.fetchall(
+                "SELECT idx, data FROM snapshot_chunks WHERE doc_id = ? ORDER BY idx", (head.id,))
+            updates = await db.fetchall(
+                "SELECT seq, data FROM updates WHERE doc_id = ? ORDER BY seq", (head.id,))
+        cipher = self._state.cipher
+        snapshot = (None if head.snapshot_id == _NO_SNAPSHOT
+                    else open_snapshot(cipher, head, chunks))
+        return LoadedDocument(snapshot, head.snapshot_seq, open_updates(cipher, head, updates),
+                              head.last_seq)
+
+    async def updates_since_snapshot(self, doc: str) -> int:
+        """How many updates a load would replay after the snapshot (compare with
+        limits.COMPACT_AFTER_UPDATES to decide when to compact)."""
+        self._check_open()
+        head = self._state.docs.get(doc)
+        return 0 if head is None else head.last_seq - head.snapshot_seq
+
+    async def list_documents(self) -> list[str]:
+        """Names of the stored documents, sorted."""
+        self._check_open()
+        return sorted(self._state.docs)
+
+    async def get(self, namespace: str, key: str) -> bytes | None:
+        """The value under (namespace, key), or None."""
+        self._check_open()
+        ns_tag, tag = record_tags(self._state.cipher, namespace, key)
+        async with self._db.reading() as db:
+            rows = await db.fetchall("SELECT data FROM records WHERE tag = ?", (tag,))
+        if not rows:
+            return None
+        stored_key, value = open_record(self._state.cipher, ns_tag, tag, rows[0][0], namespace)
+        if stored_key != key:
+            raise StoreCorruptedError(f"record in {namespace!r}: key does not match its tag")
+        return value
+
+    async def items(self, namespace: str) -> list[tuple[str, bytes]]:
+        """Every (key, value) of a namespace, sorted by key."""
+        self._check_open()
+        ns_tag = self._state.cipher.tag(b"namespace", namespace)
+        async with self._db.reading() as db:
+            rows = await db.fetchall("SELECT tag, data FROM records WHERE ns = ?", (ns_tag,))
+        return sorted(open_record(self._state.cipher, ns_tag, tag, data, namespace)
+                      for tag, data in rows)
+
+    async def outbox_pending(self, doc: str | None = None, *,
+                             limit: int | None = None) -> list[OutboxItem]:
+        """Queued outbox items in queue order (of one document, or all), at most ``limit``."""
+        self._check_open()
+        async with self._db.reading() as db:
+            heads = self._state.heads_by_id()
+            if doc is None:
+                rows = await db.fetchall("SELECT id, doc_id, data FROM outbox ORDER BY id LIMIT ?",
+                                         (-1 if limit is None else limit,))
+            elif doc in self._state.docs:
+                rows = await db.fetchall(
+                    "SELECT id, doc_id, data FROM outbox WHERE doc_id = ? ORDER BY id LIMIT ?",
+                    (self._state.docs[doc].id, -1 if limit is None else limit))
+            else:
+                rows = []
+        items = []
+        for item_id, doc_id, data in rows:
+            head = heads.get(doc_id)
+            if head is None:
+                raise StoreCorruptedError(f"outbox item {item_id}: unknown document")
+            items.append(OutboxItem(item_id, head.name,
+                                    open_outbox(self._state.cipher, head, item_id, data)))
+        return items
+
+    async def outbox_size(self, doc: str | None = None) -> int:
+        """How many items wait in the outbox (of one document, or all)."""
+        self._check_open()
+        async with self._db.reading() as db:
+            if doc is None:
+                rows = await db.fetchall("SELECT count(*) FROM outbox")
+            elif doc in self._state.docs:
+                rows = await db.fetchall("SELECT count(*) FROM outbox WHERE doc_id = ?",
+                                         (self._state.docs[doc].id,))
+            else:
+                return 0
+        return int(rows[0][0])
+
+
+def _retrieve_exception(task: asyncio.Future[None]) -> None:
+    # The waiter may have been cancelled; the error still surfaces there if it waits, and is
+    # not reported as "never retrieved" otherwise.
+    if not task.cancelled():
+        task.exception()

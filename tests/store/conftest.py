@@ -1,0 +1,36 @@
+"""Fixtures for the local store tests: a fresh store per test, with the cheap test KDF."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from mano_core.store import TEST_KDF, LocalStore
+
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "device.mano"
+
+
+@pytest.fixture
+async def store(store_path: Path) -> AsyncIterator[LocalStore]:
+    store = await LocalStore.create(store_path, PASSPHRASE, kdf=TEST_KDF)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def store_files(path: Path) -> dict[str, bytes]:
+    """The bytes of the store file and of its -wal and -shm companions (those that exist)."""
+    found = {}
+    for suffix in ("", "-wal", "-shm"):
+        companion = Path(str(path) + suffix)
+        if companion.exists():
+            found[companion.name] = companion.read_bytes()
+    return found
