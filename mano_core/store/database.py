@@ -91,6 +91,9 @@ class Database:
         Raises StoreCorruptedError if an existing file is not a Mano store, StoreError if another
         process holds it."""
         conn = await aiosqlite.connect(path, isolation_level=None, timeout=_BUSY_TIMEOUT_S)
+        # TEXT never comes back decoded: a column altered to TEXT must fail as a bad row, not as a
+        # UnicodeDecodeError inside sqlite3.
+        conn.text_factory = bytes
         db = cls(conn)
         try:
             await conn.execute("PRAGMA locking_mode=EXCLUSIVE")
@@ -102,7 +105,7 @@ class Database:
                 app_id = (await db.fetchall("PRAGMA application_id"))[0][0]
                 if app_id != APPLICATION_ID:
                     raise StoreCorruptedError(f"{path}: not a Mano store")
-                mode = (await db.fetchall("PRAGMA journal_mode"))[0][0]
+                mode = bytes((await db.fetchall("PRAGMA journal_mode"))[0][0]).decode()
                 if mode != "wal":
                     raise StoreCorruptedError(f"{path}: unexpected journal mode {mode!r}")
             for pragma in _PRAGMAS:

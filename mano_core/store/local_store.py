@@ -147,7 +147,7 @@ class LocalStore:
     @classmethod
     async def _unlock(cls, path: str, real: str, db: Database, passphrase: str) -> LocalStore:
         try:
-            meta = {str(name): bytes(value)
+            meta = {bytes(name).decode("utf-8", "replace"): bytes(value)
                     for name, value in await db.fetchall("SELECT name, value FROM meta")}
         except StoreError as exc:
             raise StoreCorruptedError(f"{path}: no readable meta table ({exc})") from None
