@@ -37,6 +37,7 @@
     │       └── RelayConflictError a relay write lost a race (e.g. the log grew meanwhile)
     ├── LimitExceededError         a named limit (mano_core.limits) was broken
     └── SyncError                  the sync client (connection, auth refused, …)
+        └── RelayRefusedError      the relay answered a request with an error code
 
 Errors from the peer (RemoteProtocolError) are distinct from our own mistakes
 (LocalProtocolError), as in h11.
@@ -223,3 +224,12 @@ class LimitExceededError(ManoError):
 
 class SyncError(ManoError):
     """The sync client could not do what was asked (connection, authentication refused, …)."""
+
+
+class RelayRefusedError(SyncError):
+    """The relay refused a request: ``code`` is its ErrorCode, ``fatal`` if it closed."""
+
+    def __init__(self, code: int, message: str, fatal: bool = False) -> None:
+        self.code = code
+        self.fatal = fatal
+        super().__init__(f"relay refused (code {code}): {message}")

@@ -1,0 +1,120 @@
+"""Group commit: envelopes that arrive together are stored in one transaction, then acked
+(never before the commit) and fanned out in sequence order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mano_core.errors import LocalProtocolError
+from mano_core.protocol import messages as m
+from mano_core.protocol.codes import ErrorCode
+from sync_server.storage.base import NewEnvelope
+
+if TYPE_CHECKING:
+    from sync_server.server import Relay
+    from sync_server.session import Session
+
+log = logging.getLogger("mano.relay.commit")
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPush:
+    """A validated push waiting for its commit."""
+
+    session: Session
+    request_id: int
+    envelope: NewEnvelope
+    received: float  # perf_counter() at receipt, for the ack-latency histogram
+
+
+class Committer:
+    """One task draining a queue of pushes: while a transaction runs, the next batch grows."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+        self._queue: asyncio.Queue[PendingPush] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def start(self) -> None:
+        """Start the commit task (once)."""
+        if self._task is not None:
+            raise LocalProtocolError("committer already started")
+        self._task = asyncio.create_task(self._run(), name="mano-relay-committer")
+
+    def submit(self, push: PendingPush) -> None:
+        """Queue a validated push; its ack is sent after its transaction commits."""
+        self._idle.clear()
+        team = push.session.team
+        if team is not None:
+            team.pending_commits += 1
+        self._queue.put_nowait(push)
+
+    async def drain(self) -> None:
+        """Wait until every submitted push is committed and acked."""
+        await self._idle.wait()
+
+    async def stop(self) -> None:
+        """Commit what is queued, then stop the task."""
+        await self.drain()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        limit = self.relay.config.commit_batch
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < limit and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._commit(batch)
+            if self._queue.empty():
+                self._idle.set()
+
+    async def _commit(self, batch: list[PendingPush]) -> None:
+        relay = self.relay
+        metrics = relay.metrics
+        t0 = time.perf_counter()
+        try:
+            results = await relay.storage.append_envelopes([p.envelope for p in batch], time.time())
+        except Exception:
+            log.exception("group commit failed", extra={"batch": len(batch)})
+            for p in batch:
+                self._done(p)
+                p.session.refuse(p.request_id, ErrorCode.INTERNAL, "storage failure; retry")
+            return
+        t1 = time.perf_counter()
+        metrics.commits += 1
+        metrics.commit_latency.observe(t1 - t0)
+        fresh: dict[tuple[bytes, int], list[tuple[int, bytes]]] = defaultdict(list)
+        for p, r in zip(batch, results):
+            self._done(p)
+            env = p.envelope
+            if r.duplicate:
+                metrics.envelopes_dup += 1
+            else:
+                metrics.envelopes_in += 1
+                fresh[(env.team, env.compartment)].append((r.seq, env.data))
+                team = relay.teams.get(env.team)
+                if team is not None:
+                    team.usage += len(env.data)
+            p.session.send(m.Ack(id=p.request_id, c=env.compartment, seq=r.seq, dup=r.duplicate))
+            metrics.ack_latency.observe(time.perf_counter() - p.received)
+        for (team_id, c), items in fresh.items():
+            team = relay.teams.get(team_id)
+            if team is not None:
+                metrics.envelopes_out += team.fanout(c, items, relay.config.max_frame)
+
+    def _done(self, p: PendingPush) -> None:
+        team = p.session.team
+        if team is not None:
+            team.pending_commits -= 1

@@ -1,0 +1,120 @@
+"""The relay's configuration: defaults < TOML file < MANO_RELAY_* environment < command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from mano_core import limits
+from mano_core.errors import ManoError
+
+ENV_PREFIX = "MANO_RELAY_"
+
+
+class ConfigError(ManoError):
+    """The relay configuration is invalid (unknown key, wrong type, out of range)."""
+
+
+def default_db_path() -> Path:
+    """An SQLite file in the platform's per-user data directory."""
+    return Path(platformdirs.user_data_dir("mano-relay", appauthor=False)) / "relay.db"
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    """Every knob of the relay. Names match the TOML keys, flags (--max-frame) and
+    environment variables (MANO_RELAY_MAX_FRAME). Limits are documented in docs/operations.md."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    db: str = ""                       # "" = default_db_path(); ":memory:" = MemoryStorage
+    name: str = "mano-relay"
+    log_level: str = "info"
+    synchronous: str = "FULL"          # SQLite PRAGMA synchronous (FULL: acks survive power loss)
+    max_frame: int = limits.MAX_FRAME_SIZE
+    max_connections: int = limits.MAX_CONNECTIONS
+    max_connections_per_team: int = limits.MAX_CONNECTIONS_PER_TEAM
+    max_team_storage: int = limits.MAX_TEAM_STORAGE
+    max_snapshot_size: int = limits.MAX_SNAPSHOT_SIZE
+    rate: float = limits.RATE_MESSAGES_PER_SECOND
+    burst: float = limits.RATE_BURST
+    auth_timeout: float = limits.AUTH_TIMEOUT_SECONDS
+    ping_interval: float = limits.PING_INTERVAL_SECONDS
+    ping_timeout: float = limits.PING_TIMEOUT_SECONDS
+    idle_timeout: float = limits.IDLE_TIMEOUT_SECONDS
+    send_buffer: int = limits.SEND_BUFFER_BYTES
+    catchup_buffer: int = limits.CATCHUP_BUFFER_MESSAGES
+    catchup_batch: int = limits.CATCHUP_BATCH
+    commit_batch: int = limits.COMMIT_BATCH
+    max_pending_invites: int = limits.MAX_PENDING_INVITES_PER_TEAM
+    max_pending_keys: int = limits.MAX_PENDING_KEYS_PER_DEVICE
+    invite_ttl: float = limits.INVITE_TTL_SECONDS
+    retention: float = limits.SNAPSHOT_RETENTION_SECONDS
+    snapshots_kept: int = limits.SNAPSHOTS_KEPT
+    shutdown_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+                raise ConfigError(f"{f.name} must not be negative")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError("port must be 0..65535")
+        if self.max_frame < 4096 or self.rate <= 0 or self.burst < 1 or self.snapshots_kept < 1:
+            raise ConfigError("max_frame >= 4096, rate > 0, burst >= 1, snapshots_kept >= 1")
+        if self.synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ConfigError("synchronous must be OFF, NORMAL, FULL or EXTRA")
+
+    @property
+    def db_path(self) -> str:
+        """The database path in force."""
+        return self.db or str(default_db_path())
+
+
+def _coerce(name: str, value: Any) -> Any:
+    types = {f.name: f.type for f in fields(RelayConfig)}
+    if name not in types:
+        raise ConfigError(f"unknown setting {name!r}")
+    kind = types[name]
+    try:
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: {value!r} is not a valid {kind}") from None
+
+
+def load_config(
+    config_file: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> RelayConfig:
+    """Merge defaults, a TOML file (top level or a [relay] table), MANO_RELAY_* variables and
+    ``overrides`` (None values ignored). Raises ConfigError."""
+    values: dict[str, Any] = {}
+    env = os.environ if env is None else env
+    config_file = config_file or env.get(ENV_PREFIX + "CONFIG")
+    if config_file:
+        try:
+            data = tomllib.loads(Path(config_file).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config {config_file}: {exc}") from None
+        table = data.get("relay", data)
+        values.update({k.replace("-", "_"): _coerce(k.replace("-", "_"), v) for k, v in table.items()})
+    for f in fields(RelayConfig):
+        raw = env.get(ENV_PREFIX + f.name.upper())
+        if raw is not None:
+            values[f.name] = _coerce(f.name, raw)
+    for k, v in (overrides or {}).items():
+        if v is not None:
+            values[k] = _coerce(k, v)
+    return dataclasses.replace(RelayConfig(), **values)

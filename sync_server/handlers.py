@@ -1,0 +1,163 @@
+"""What the relay does with each client request (one method per message type)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from mano_core.crypto.envelope import Envelope
+from mano_core.crypto.identity import verify_signature
+from mano_core.errors import MalformedEnvelopeError, MembershipError, RelayConflictError
+from mano_core.ids import Compartment
+from mano_core.protocol import messages as m
+from mano_core.protocol.auth import AUTH_DOMAIN, auth_challenge
+from mano_core.protocol.codes import ErrorCode
+from sync_server.committer import PendingPush
+from sync_server.handlers_blobs import BlobHandlers
+from sync_server.session import Session, Subscription
+from sync_server.storage.base import NewEnvelope
+from sync_server.teams import verify_log
+
+if TYPE_CHECKING:
+    from sync_server.server import Relay
+
+log = logging.getLogger("mano.relay")
+
+
+class Handlers(BlobHandlers):
+    """Request handlers of one relay; ``dispatch`` routes a received message."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+        self.cfg = relay.config
+        self._table: dict[type[m.Message], Callable[[Session, Any], Awaitable[None]]] = {
+            m.Hello: self.hello, m.Auth: self.auth, m.Push: self.push,
+            m.Subscribe: self.subscribe, m.Unsubscribe: self.unsubscribe,
+            m.LogFetch: self.log_fetch, m.LogAppend: self.log_append,
+            m.SnapshotPut: self.snapshot_put, m.SnapshotGet: self.snapshot_get,
+            m.KeyPut: self.key_put, m.KeyFetch: self.key_fetch, m.KeyAck: self.key_ack,
+            m.InviteRequest: self.invite_request, m.InviteFetch: self.invite_fetch,
+            m.InviteList: self.invite_list, m.InviteAnswer: self.invite_answer,
+            m.Presence: self.presence,
+        }  # fmt: skip
+
+    async def dispatch(self, s: Session, msg: m.Message) -> None:
+        """Handle one message; a relay-side failure closes only this session."""
+        try:
+            await self._table[type(msg)](s, msg)
+        except Exception:
+            log.exception("request failed", extra={"type": type(msg).__name__})
+            s.kill(ErrorCode.INTERNAL, "relay error")
+
+    # --- session -------------------------------------------------------------------------------
+
+    async def hello(self, s: Session, msg: m.Hello) -> None:
+        s.nonce = os.urandom(32)
+        s.send(m.Welcome(version=s.conn.version or 1, nonce=s.nonce, relay=self.cfg.name,
+                         max_frame=self.cfg.max_frame))
+
+    async def auth(self, s: Session, msg: m.Auth) -> None:
+        relay = self.relay
+        challenge = auth_challenge(msg.team, msg.device, s.nonce, s.conn.version or 1)
+        if not verify_signature(msg.device, msg.sig, challenge, domain=AUTH_DOMAIN):
+            return s.kill(ErrorCode.AUTH_FAILED, "bad signature")
+        team = await relay.load_team(msg.team)
+        if team is None and msg.genesis:
+            try:
+                log_ = verify_log(msg.team, msg.genesis)
+            except MembershipError as exc:
+                return s.kill(ErrorCode.AUTH_FAILED, f"genesis log refused: {exc}")
+            await relay.storage.create_team(msg.team, list(msg.genesis), time.time())
+            team = await relay.load_team(msg.team)
+            log.info("team created", extra={"team": msg.team, "entries": len(log_)})
+        elif team is not None and msg.genesis:
+            if list(msg.genesis) != team.log.entries[: len(msg.genesis)]:
+                return s.kill(ErrorCode.TEAM_EXISTS, "the team exists with another log")
+        if team is None:
+            return s.kill(ErrorCode.UNKNOWN_TEAM, "no such team at this relay")
+        if not team.log.is_active(msg.device):
+            return s.kill(ErrorCode.AUTH_FAILED, "device is not an active member of the team")
+        if len(team.sessions) >= self.cfg.max_connections_per_team:
+            return s.kill(ErrorCode.TOO_MANY_CONNECTIONS, "team connection limit reached")
+        if s.closing:
+            return
+        relay.attach(s, team, msg.device)
+        s.send(m.AuthOk(team=msg.team, device=msg.device, log_length=len(team.log),
+                        log_head=team.log.head_hash))
+
+    # --- envelopes -----------------------------------------------------------------------------
+
+    async def push(self, s: Session, msg: m.Push) -> None:
+        team, device = s.team, s.device
+        assert team is not None and device is not None
+        try:
+            h = Envelope.parse(msg.env).header
+        except MalformedEnvelopeError as exc:
+            return s.refuse(msg.id, ErrorCode.BAD_ENVELOPE, str(exc))
+        if h.team_id != team.team_id or h.author != device:
+            return s.refuse(msg.id, ErrorCode.BAD_ENVELOPE, "team or author is not the session's")
+        if not team.log.is_active(device) or not team.log.can_write(device, h.compartment, h.epoch):
+            return s.refuse(msg.id, ErrorCode.FORBIDDEN, "not allowed to write there")
+        if team.usage + len(msg.env) > self.cfg.max_team_storage:
+            return s.refuse(msg.id, ErrorCode.STORAGE_FULL, "the team's storage quota is used up")
+        new = NewEnvelope(team.team_id, int(h.compartment), device, h.counter, msg.env)
+        self.relay.committer.submit(PendingPush(s, msg.id, new, time.perf_counter()))
+
+    async def subscribe(self, s: Session, msg: m.Subscribe) -> None:
+        team, device = s.team, s.device
+        assert team is not None and device is not None
+        if msg.c not in Compartment._value2member_map_ or not team.log.has_access(
+            device, Compartment(msg.c)
+        ):
+            return s.refuse(msg.id, ErrorCode.FORBIDDEN, "no access to that compartment")
+        if msg.c in s.subscriptions:
+            return s.refuse(msg.id, ErrorCode.CONFLICT, "already subscribed")
+        pruned = await self.relay.storage.pruned_upto(team.team_id, msg.c)
+        if msg.after < pruned:
+            return s.refuse(msg.id, ErrorCode.PRUNED,
+                            f"envelopes up to {pruned} were pruned: fetch the snapshot")
+        s.start_catchup(Subscription(msg.c, msg.id, msg.after))
+
+    async def unsubscribe(self, s: Session, msg: m.Unsubscribe) -> None:
+        sub = s.subscriptions.pop(msg.c, None)
+        if sub is not None and s.team is not None:
+            s.team.subscribers[msg.c].discard(s)
+        s.send(m.Ok(id=msg.id))
+
+    # --- membership log ------------------------------------------------------------------------
+
+    async def log_fetch(self, s: Session, msg: m.LogFetch) -> None:
+        assert s.team is not None
+        entries = s.team.log.entries
+        start = min(msg.after, len(entries))
+        while True:  # several frames if needed; the last one may be empty
+            chunk = entries[start : start + 256]
+            s.send(m.LogEntries(id=msg.id, start=start, entries=chunk))
+            start += len(chunk)
+            if len(chunk) < 256:
+                break
+
+    async def log_append(self, s: Session, msg: m.LogAppend) -> None:
+        team = s.team
+        assert team is not None
+        start = len(team.log)
+        candidate = team.log.copy()
+        try:
+            for entry in msg.entries:
+                candidate.append(entry)
+        except MembershipError as exc:
+            return s.refuse(msg.id, ErrorCode.BAD_LOG_ENTRY, str(exc))
+        try:
+            await self.relay.storage.append_log(team.team_id, start, list(msg.entries))
+        except RelayConflictError as exc:
+            return s.refuse(msg.id, ErrorCode.BAD_LOG_ENTRY, f"the log changed meanwhile: {exc}")
+        if len(team.log) != start:  # another append won while we awaited: storage refused it
+            return s.refuse(msg.id, ErrorCode.BAD_LOG_ENTRY, "the log changed meanwhile")
+        team.log = candidate
+        s.send(m.Ok(id=msg.id))
+        log.info("membership log appended", extra={"team": team.team_id, "start": start,
+                                                     "count": len(msg.entries)})
+        team.apply_membership(start, list(msg.entries))

@@ -1,0 +1,172 @@
+"""Handlers for snapshots, key packages, invitations and presence (opaque blobs)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from mano_core.ids import Compartment
+from mano_core.protocol import codec
+from mano_core.protocol import messages as m
+from mano_core.protocol.codes import ErrorCode
+from sync_server.session import Session, SnapshotUpload
+
+if TYPE_CHECKING:
+    from sync_server.config import RelayConfig
+    from sync_server.server import Relay
+
+
+class BlobHandlers:
+    """Mixed into sync_server.handlers.Handlers."""
+
+    relay: Relay
+    cfg: RelayConfig
+
+    # --- snapshots -----------------------------------------------------------------------------
+
+    async def snapshot_put(self, s: Session, msg: m.SnapshotPut) -> None:
+        team, device = s.team, s.device
+        assert team is not None and device is not None
+        up = s.upload
+        if msg.part == 0:
+            if msg.c not in Compartment._value2member_map_ or not team.log.has_access(
+                device, Compartment(msg.c)
+            ):
+                return s.refuse(msg.id, ErrorCode.FORBIDDEN, "no access to that compartment")
+            up = s.upload = SnapshotUpload(msg.id, msg.c, msg.upto)
+        elif up is None or (up.request_id, up.c, up.upto, len(up.parts)) != (
+            msg.id, msg.c, msg.upto, msg.part
+        ):
+            s.upload = None
+            return s.refuse(msg.id, ErrorCode.CONFLICT, "snapshot parts out of order")
+        up.parts.append(msg.data)
+        up.size += len(msg.data)
+        if up.size > self.cfg.max_snapshot_size:
+            s.upload = None
+            return s.refuse(msg.id, ErrorCode.TOO_LARGE, "snapshot above the size limit")
+        if not msg.last:
+            return
+        s.upload = None
+        storage = self.relay.storage
+        head = await storage.head(team.team_id, up.c)
+        newest = await storage.newest_snapshot(team.team_id, up.c)
+        if up.upto > head:
+            return s.refuse(msg.id, ErrorCode.CONFLICT, f"upto {up.upto} is above head {head}")
+        if newest is not None and up.upto < newest.upto:
+            return s.refuse(msg.id, ErrorCode.CONFLICT, f"a snapshot up to {newest.upto} exists")
+        if team.usage + up.size > self.cfg.max_team_storage:
+            return s.refuse(msg.id, ErrorCode.STORAGE_FULL, "the team's storage quota is used up")
+        now = time.time()
+        await storage.put_snapshot(team.team_id, up.c, up.upto, up.parts, now)
+        await storage.prune(team.team_id, up.c, now=now, retention=self.cfg.retention,
+                            keep=self.cfg.snapshots_kept)
+        team.usage = await storage.team_usage(team.team_id)
+        s.send(m.Ok(id=msg.id))
+
+    async def snapshot_get(self, s: Session, msg: m.SnapshotGet) -> None:
+        team, device = s.team, s.device
+        assert team is not None and device is not None
+        if msg.c not in Compartment._value2member_map_ or not team.log.has_access(
+            device, Compartment(msg.c)
+        ):
+            return s.refuse(msg.id, ErrorCode.FORBIDDEN, "no access to that compartment")
+        info = await self.relay.storage.newest_snapshot(team.team_id, msg.c)
+        if info is None:
+            return s.refuse(msg.id, ErrorCode.NOT_FOUND, "no snapshot of that compartment")
+        for part in range(info.parts):
+            data = await self.relay.storage.snapshot_part(info.sid, part)
+            if data is None:
+                return s.refuse(msg.id, ErrorCode.NOT_FOUND, "the snapshot was replaced")
+            if s.closing:
+                return
+            s.conn.send(m.SnapshotData(id=msg.id, c=msg.c, upto=info.upto, part=part,
+                                       last=part == info.parts - 1, data=data))
+            for frame in s.conn.data_to_send():
+                await s.ws.send(frame)  # flow control: a big snapshot waits for the socket
+
+    # --- key packages --------------------------------------------------------------------------
+
+    async def key_put(self, s: Session, msg: m.KeyPut) -> None:
+        team, device = s.team, s.device
+        assert team is not None and device is not None
+        if not team.log.is_active(msg.to):
+            return s.refuse(msg.id, ErrorCode.NOT_FOUND, "no such active device in the team")
+        storage = self.relay.storage
+        if await storage.count_keys(team.team_id, msg.to) >= self.cfg.max_pending_keys:
+            return s.refuse(msg.id, ErrorCode.TOO_LARGE, "too many key packages pending")
+        if team.usage + len(msg.blob) > self.cfg.max_team_storage:
+            return s.refuse(msg.id, ErrorCode.STORAGE_FULL, "the team's storage quota is used up")
+        kid = await storage.put_key(team.team_id, msg.to, device, msg.blob, time.time())
+        team.usage += len(msg.blob)
+        s.send(m.Ok(id=msg.id))
+        item = m.KeyItem(kid=kid, sender=device, blob=msg.blob)
+        team.broadcast(codec.encode(m.Keys(id=0, items=[item])), device=msg.to)
+
+    async def key_fetch(self, s: Session, msg: m.KeyFetch) -> None:
+        assert s.team is not None and s.device is not None
+        pkgs = await self.relay.storage.fetch_keys(s.team.team_id, s.device, 1024)
+        items, size = [], 0
+        for p in pkgs:  # stay within one frame; the device fetches again after acking
+            size += len(p.blob) + 64
+            if items and size > self.cfg.max_frame - 1024:
+                break
+            items.append(m.KeyItem(kid=p.kid, sender=p.sender, blob=p.blob))
+        s.send(m.Keys(id=msg.id, items=items))
+
+    async def key_ack(self, s: Session, msg: m.KeyAck) -> None:
+        assert s.team is not None and s.device is not None
+        await self.relay.storage.delete_keys(s.team.team_id, s.device, msg.kids)
+        s.team.usage = await self.relay.storage.team_usage(s.team.team_id)
+        s.send(m.Ok(id=msg.id))
+
+    # --- invitations ---------------------------------------------------------------------------
+
+    async def invite_request(self, s: Session, msg: m.InviteRequest) -> None:
+        storage = self.relay.storage
+        if await storage.load_log(msg.team) is None:
+            return s.refuse(msg.id, ErrorCode.NOT_FOUND, "no such team")
+        pending = await storage.pending_invites(msg.team, self.cfg.max_pending_invites)
+        if len(pending) >= self.cfg.max_pending_invites and msg.invite not in dict(pending):
+            return s.refuse(msg.id, ErrorCode.TOO_LARGE, "too many pending invitation requests")
+        if not await storage.put_invite_request(msg.team, msg.invite, msg.blob, time.time()):
+            return s.refuse(msg.id, ErrorCode.CONFLICT, "invitation id already used")
+        s.guest_wait = True
+        s.send(m.Ok(id=msg.id))
+        team = self.relay.teams.get(msg.team)
+        if team is not None:
+            item = m.InviteItem(invite=msg.invite, blob=msg.blob)
+            team.broadcast(codec.encode(m.Invites(id=0, items=[item])), admins_only=True)
+
+    async def invite_fetch(self, s: Session, msg: m.InviteFetch) -> None:
+        answer = await self.relay.storage.invite_answer(msg.team, msg.invite)
+        if answer is not None:
+            return s.send(m.InviteAnswer(id=msg.id, invite=msg.invite, blob=answer))
+        s.guest_wait = True
+        self.relay.invite_waiters.setdefault((msg.team, msg.invite), []).append((s, msg.id))
+
+    async def invite_list(self, s: Session, msg: m.InviteList) -> None:
+        assert s.team is not None and s.device is not None
+        if not s.team.log.is_admin(s.device):
+            return s.refuse(msg.id, ErrorCode.FORBIDDEN, "only admins see invitation requests")
+        pending = await self.relay.storage.pending_invites(s.team.team_id, 1024)
+        items = [m.InviteItem(invite=i, blob=b) for i, b in pending]
+        s.send(m.Invites(id=msg.id, items=items))
+
+    async def invite_answer(self, s: Session, msg: m.InviteAnswer) -> None:
+        assert s.team is not None and s.device is not None
+        if not s.team.log.is_admin(s.device):
+            return s.refuse(msg.id, ErrorCode.FORBIDDEN, "only admins answer invitations")
+        team_id = s.team.team_id
+        if not await self.relay.storage.answer_invite(team_id, msg.invite, msg.blob):
+            return s.refuse(msg.id, ErrorCode.NOT_FOUND, "no such invitation request")
+        s.send(m.Ok(id=msg.id))
+        for guest, request_id in self.relay.invite_waiters.pop((team_id, msg.invite), []):
+            guest.send(m.InviteAnswer(id=request_id, invite=msg.invite, blob=msg.blob))
+
+    # --- presence ------------------------------------------------------------------------------
+
+    async def presence(self, s: Session, msg: m.Presence) -> None:
+        assert s.team is not None and s.device is not None
+        self.relay.metrics.presence += 1
+        frame = codec.encode(m.Presence(blob=msg.blob, device=s.device))
+        s.team.broadcast(frame, exclude=s)

@@ -1,0 +1,214 @@
+"""The relay: owns storage, the committer, team state and the websocket server.
+
+``async with Relay(config) as relay: await relay.serve_until(stop_event)``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from http import HTTPStatus
+from types import TracebackType
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from mano_core.errors import LocalProtocolError
+from mano_core.protocol.codes import ErrorCode
+from mano_core.protocol.machine import State
+from sync_server.committer import Committer
+from sync_server.config import RelayConfig
+from sync_server.handlers import Handlers
+from sync_server.metrics import Metrics
+from sync_server.session import Session
+from sync_server.storage import MemoryStorage, SQLiteStorage, Storage
+from sync_server.teams import Team, verify_log
+
+log = logging.getLogger("mano.relay")
+
+_SWEEP_SECONDS = 1.0
+_HOUSEKEEPING_SECONDS = 3600.0
+
+
+def make_storage(config: RelayConfig) -> Storage:
+    """The storage backend named by ``config.db`` (":memory:" or an SQLite path)."""
+    if config.db == ":memory:":
+        return MemoryStorage()
+    return SQLiteStorage(config.db_path, synchronous=config.synchronous)
+
+
+class Relay:
+    """A running relay. Use as an async context manager; it refuses to start twice."""
+
+    def __init__(self, config: RelayConfig, storage: Storage | None = None) -> None:
+        self.config = config
+        self.storage = storage or make_storage(config)
+        self.metrics = Metrics()
+        self.committer = Committer(self)
+        self.handlers = Handlers(self)
+        self.teams: dict[bytes, Team] = {}
+        self.sessions: set[Session] = set()
+        self.invite_waiters: dict[tuple[bytes, bytes], list[tuple[Session, int]]] = {}
+        self._team_locks: dict[bytes, asyncio.Lock] = {}
+        self._server: Server | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
+        self.shutting_down = False
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Relay:
+        if self._started:
+            raise LocalProtocolError("a Relay starts only once")
+        self._started = True
+        await self.storage.open()
+        self.committer.start()
+        cfg = self.config
+        self._server = await serve(
+            self._handle, cfg.host, cfg.port,
+            compression=None,  # ciphertext does not compress; deflate costs ~18x CPU
+            max_size=2 * cfg.max_frame,  # we refuse > max_frame ourselves, with an error code
+            max_queue=64,
+            ping_interval=cfg.ping_interval or None, ping_timeout=cfg.ping_timeout or None,
+            process_request=self._http, server_header=None,
+        )  # fmt: skip
+        self._tasks = [asyncio.create_task(self._sweep()), asyncio.create_task(self._housekeep())]
+        log.info("relay listening", extra={"host": cfg.host, "port": self.port,
+                                            "db": cfg.db_path if cfg.db != ":memory:" else cfg.db})
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.shutdown()
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (useful with port 0)."""
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def shutdown(self) -> None:
+        """Graceful stop: refuse new connections, finish commits (acks go out), close every
+        session with 1001 "going away", close storage."""
+        if self.shutting_down:
+            return
+        self.shutting_down = True
+        log.info("relay shutting down", extra={"sessions": len(self.sessions)})
+        if self._server is not None:
+            self._server.close(close_connections=False)
+        try:
+            await asyncio.wait_for(self.committer.drain(), self.config.shutdown_timeout)
+        except TimeoutError:
+            log.warning("commits still pending at shutdown")
+        for s in list(self.sessions):
+            s.kill(ErrorCode.GOING_AWAY, "relay shutting down; reconnect later")
+        if self._server is not None:
+            try:
+                await asyncio.wait_for(self._server.wait_closed(), self.config.shutdown_timeout)
+            except TimeoutError:
+                log.warning("connections still open at shutdown")
+        for t in self._tasks:
+            t.cancel()
+        await self.committer.stop()
+        await self.storage.close()
+        log.info("relay stopped")
+
+    # --- connections ---------------------------------------------------------------------------
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        session = Session(self, ws)
+        self.metrics.connections += 1
+        self.sessions.add(session)
+        try:
+            if self.shutting_down:
+                session.kill(ErrorCode.GOING_AWAY, "relay shutting down")
+            elif len(self.sessions) > self.config.max_connections:
+                session.kill(ErrorCode.TOO_MANY_CONNECTIONS, "relay connection limit reached")
+            else:
+                await session.run()
+            await ws.wait_closed()
+        finally:
+            self.metrics.connections -= 1
+            self.sessions.discard(session)
+            self.detach(session)
+
+    def _http(self, ws: ServerConnection, request: Request) -> Response | None:
+        if request.path == "/healthz":
+            body = b"ok\n" if not self.shutting_down else b"shutting down\n"
+            status = HTTPStatus.OK if not self.shutting_down else HTTPStatus.SERVICE_UNAVAILABLE
+            return ws.respond(status, body.decode())
+        if request.path == "/metrics":
+            self.metrics.teams = len(self.teams)
+            resp = ws.respond(HTTPStatus.OK, self.metrics.render())
+            resp.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
+            return resp
+        if "Upgrade" not in request.headers:
+            return Response(404, "Not Found", Headers({"Content-Length": "0"}), b"")
+        return None
+
+    # --- teams ---------------------------------------------------------------------------------
+
+    async def load_team(self, team_id: bytes) -> Team | None:
+        """The team's live state, loading and verifying its log on first use."""
+        team = self.teams.get(team_id)
+        if team is not None:
+            return team
+        lock = self._team_locks.setdefault(team_id, asyncio.Lock())
+        async with lock:
+            team = self.teams.get(team_id)
+            if team is None:
+                entries = await self.storage.load_log(team_id)
+                if entries is None:
+                    return None
+                membership = await asyncio.to_thread(verify_log, team_id, entries)
+                usage = await self.storage.team_usage(team_id)
+                team = self.teams[team_id] = Team(team_id, membership, usage)
+        return team
+
+    def attach(self, s: Session, team: Team, device: bytes) -> None:
+        """Bind an authenticated session to its team."""
+        s.team, s.device = team, device
+        team.sessions.add(s)
+        self.metrics.sessions += 1
+        self.metrics.teams = len(self.teams)
+
+    def detach(self, s: Session) -> None:
+        """Unbind a closing session (idempotent); unload its team if it was the last."""
+        team = s.team
+        if team is not None and s in team.sessions:
+            team.sessions.discard(s)
+            for subs in team.subscribers.values():
+                subs.discard(s)
+            self.metrics.sessions -= 1
+            if not team.sessions and team.pending_commits == 0:
+                self.teams.pop(team.team_id, None)
+                self._team_locks.pop(team.team_id, None)
+            self.metrics.teams = len(self.teams)
+
+    async def _sweep(self) -> None:
+        """Enforce the authentication and idle timeouts."""
+        cfg = self.config
+        while True:
+            await asyncio.sleep(_SWEEP_SECONDS)
+            now = time.monotonic()
+            for s in list(self.sessions):
+                if s.closing:
+                    continue
+                if s.state is not State.READY and not s.guest_wait:
+                    if now - s.opened > cfg.auth_timeout:
+                        s.kill(ErrorCode.AUTH_TIMEOUT, "not authenticated in time")
+                elif (cfg.idle_timeout and not s.subscriptions
+                      and now - s.last_seen > cfg.idle_timeout):
+                    # A subscribed session may listen silently: pings keep it honest.
+                    s.kill(ErrorCode.IDLE_TIMEOUT, "no message for too long")
+
+    async def _housekeep(self) -> None:
+        """Drop expired invitations now and then."""
+        while True:
+            try:
+                await self.storage.expire(time.time() - self.config.invite_ttl)
+            except Exception:
+                log.exception("housekeeping failed")
+            await asyncio.sleep(_HOUSEKEEPING_SECONDS)

@@ -1,0 +1,235 @@
+"""One websocket connection at the relay: drives the sans-I/O protocol machine, writes frames
+without blocking (slow consumers are disconnected), runs catch-up, dispatches requests."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.exceptions import ConnectionClosed
+
+from mano_core.protocol import codec
+from mano_core.protocol import messages as m
+from mano_core.protocol.codes import ErrorCode
+from mano_core.protocol.machine import Connection, Role, State
+from mano_core.protocol.ratelimit import TokenBucket
+
+if TYPE_CHECKING:
+    from sync_server.server import Relay
+    from sync_server.teams import Team
+
+log = logging.getLogger("mano.relay.session")
+
+
+@dataclass(slots=True)
+class Subscription:
+    """A compartment subscription: catching up (``pending`` buffers live items) or live."""
+
+    c: int
+    request_id: int
+    cursor: int
+    pending: list[tuple[int, bytes]] | None = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SnapshotUpload:
+    """A snapshot being received part by part."""
+
+    request_id: int
+    c: int
+    upto: int
+    parts: list[bytes] = field(default_factory=list)
+    size: int = 0
+
+
+class Session:
+    """A client connection. ``device``/``team`` are set once authenticated."""
+
+    def __init__(self, relay: Relay, ws: ServerConnection) -> None:
+        self.relay = relay
+        self.ws = ws
+        self.conn = Connection(Role.RELAY, max_frame=relay.config.max_frame)
+        self.device: bytes | None = None
+        self.team: Team | None = None
+        self.subscriptions: dict[int, Subscription] = {}
+        self.opened = time.monotonic()
+        self.last_seen = self.opened
+        self.guest_wait = False  # waiting for an invitation answer: idle timeout applies
+        self.closing = False
+        self.bucket = TokenBucket(relay.config.rate, relay.config.burst, self.opened)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.nonce = b""
+        self.upload: SnapshotUpload | None = None
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def write(self, frame: bytes) -> bool:
+        """Write one frame now, never waiting. A client whose unsent bytes exceed the send
+        buffer is a slow consumer: it is disconnected (it catches up after reconnecting)."""
+        if self.closing:
+            return False
+        transport = self.ws.transport
+        if transport is not None and transport.get_write_buffer_size() > self.relay.config.send_buffer:
+            self.kill(ErrorCode.SLOW_CONSUMER, "send buffer full: reconnect and catch up")
+            return False
+        broadcast([self.ws], frame)
+        self.relay.metrics.bytes_out += len(frame)
+        return True
+
+    def send(self, message: m.Message) -> None:
+        """Send one message through the state machine (no-op once closing)."""
+        if self.closing:
+            return
+        self.conn.send(message)
+        self.flush()
+
+    def refuse(self, request_id: int, code: ErrorCode, msg: str) -> None:
+        """Answer a request with an error code (fatal codes close the session)."""
+        self.relay.metrics.reject(code.name.lower())
+        if self.closing:
+            return
+        self.conn.refuse(request_id, code, msg)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write what the machine queued; close the websocket if the machine closed."""
+        for frame in self.conn.data_to_send():
+            self.write(frame)
+        if self.conn.close_code is not None and not self.closing:
+            self._close(self.conn.close_code, self.conn.close_reason)
+
+    def kill(self, code: ErrorCode, msg: str) -> None:
+        """End the session with a fatal error code (sent first if possible)."""
+        if self.closing:
+            return
+        self.relay.metrics.reject(code.name.lower())
+        self.conn.fail(code, msg)
+        for frame in self.conn.data_to_send():
+            broadcast([self.ws], frame)
+        self._close(self.conn.close_code or 1011, self.conn.close_reason)
+
+    def _close(self, code: int, reason: str) -> None:
+        self.closing = True
+        self.relay.detach(self)
+        self._spawn(self.ws.close(code, reason))
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # --- receive loop --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the connection until it closes."""
+        relay = self.relay
+        try:
+            async for frame in self.ws:
+                if self.closing:
+                    break
+                now = time.monotonic()
+                self.last_seen = now
+                relay.metrics.bytes_in += len(frame)
+                if isinstance(frame, str):
+                    self.kill(ErrorCode.BAD_FRAME, "text frames are not part of the protocol")
+                    break
+                bucket = self.bucket
+                if self.team is not None and self.device is not None:
+                    bucket = self.team.bucket(self.device, relay.config.rate,
+                                              relay.config.burst, now)
+                if not bucket.take(now):
+                    self.kill(ErrorCode.RATE_LIMITED, "message rate limit exceeded")
+                    break
+                self.conn.receive_frame(frame)
+                if self.conn.error is not None:
+                    relay.metrics.reject(ErrorCode(self.conn.error.code).name.lower())
+                    log.info("protocol error", extra={"code": self.conn.error.code,
+                                                      "error": str(self.conn.error)})
+                    self.flush()
+                    break
+                for event in self.conn.events_received():
+                    await relay.handlers.dispatch(self, event)
+                    if self.closing:
+                        break
+        except ConnectionClosed:
+            pass
+        finally:
+            self.closing = True
+            relay.detach(self)
+            for task in list(self.tasks):
+                if not task.done() and task is not asyncio.current_task():
+                    task.cancel()
+
+    # --- subscriptions ---------------------------------------------------------------------------
+
+    def deliver_live(self, c: int, items: Sequence[tuple[int, bytes]]) -> bool:
+        """Buffer live items while subscription ``c`` catches up; False if it is live."""
+        sub = self.subscriptions.get(c)
+        if sub is None or sub.pending is None:
+            return False
+        sub.pending.extend(items)
+        if len(sub.pending) > self.relay.config.catchup_buffer:
+            self.kill(ErrorCode.SLOW_CONSUMER, "too many live envelopes during catch-up")
+        return True
+
+    def drop_subscription(self, c: int, msg: str) -> None:
+        """Stop delivering ``c`` and tell the client why."""
+        sub = self.subscriptions.pop(c, None)
+        if sub is not None and self.team is not None:
+            self.team.subscribers[c].discard(self)
+            self.refuse(sub.request_id, ErrorCode.FORBIDDEN, msg)
+
+    def start_catchup(self, sub: Subscription) -> None:
+        """Register ``sub`` for live items, then stream stored ones in the background."""
+        assert self.team is not None
+        self.subscriptions[sub.c] = sub
+        self.team.subscribers[sub.c].add(self)
+        self._spawn(self._catchup(sub))
+
+    async def _catchup(self, sub: Subscription) -> None:
+        # No gap, no duplicate: live items are buffered from before the first read; stored
+        # rows are read until exhausted; buffered items above the cursor then follow.
+        relay, team = self.relay, self.team
+        assert team is not None
+        cfg = relay.config
+        from sync_server.teams import deliver_frames
+
+        try:
+            while not self.closing:
+                rows = await relay.storage.read_envelopes(team.team_id, sub.c, sub.cursor,
+                                                          cfg.catchup_batch)
+                if rows:
+                    for frame in deliver_frames(sub.c, rows, cfg.max_frame):
+                        if self.closing:
+                            return
+                        await self.ws.send(frame)
+                        relay.metrics.bytes_out += len(frame)
+                    relay.metrics.envelopes_out += len(rows)
+                    sub.cursor = rows[-1][0]
+                if len(rows) < cfg.catchup_batch:
+                    break
+            if self.closing or self.subscriptions.get(sub.c) is not sub:
+                return
+            rest = [it for it in (sub.pending or ()) if it[0] > sub.cursor]
+            sub.pending = None  # live from here on
+            if rest:
+                for frame in deliver_frames(sub.c, rest, cfg.max_frame):
+                    self.write(frame)
+                relay.metrics.envelopes_out += len(rest)
+                sub.cursor = rest[-1][0]
+            self.send(m.CaughtUp(id=sub.request_id, c=sub.c, seq=sub.cursor))
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("catch-up failed")
+            self.kill(ErrorCode.INTERNAL, "catch-up failed")
+
+    @property
+    def state(self) -> State:
+        """The protocol state of this session."""
+        return self.conn.state
