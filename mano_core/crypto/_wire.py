@@ -65,5 +65,5 @@ def decode(data: bytes, kind: type[_T], error: type[CryptoError], what: str) -> 
     """Decode msgpack ``data`` as ``kind``, raising ``error`` (never a msgspec error)."""
     try:
         return msgspec.msgpack.decode(data, type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.MsgspecError, ValueError) as exc:  # ValueError: invalid UTF-8, …
         raise error(f"{what}: cannot decode ({exc})") from None
