@@ -64,6 +64,7 @@ class Session:
         self.bucket = TokenBucket(relay.config.rate, relay.config.burst, self.opened)
         self.tasks: set[asyncio.Task[None]] = set()
         self.nonce = b""
+        self.close_task: asyncio.Future[None] | None = None
         self.upload: SnapshotUpload | None = None
 
     # --- writing -------------------------------------------------------------------------------
@@ -116,7 +117,7 @@ class Session:
     def _close(self, code: int, reason: str) -> None:
         self.closing = True
         self.relay.detach(self)
-        self._spawn(self.ws.close(code, reason))
+        self.close_task = asyncio.ensure_future(self.ws.close(code, reason))
 
     def _spawn(self, coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
