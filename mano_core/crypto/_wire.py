@@ -6,6 +6,7 @@ purpose (an envelope, a log entry, a relay challenge) can never be replayed as a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Final, TypeVar
 
@@ -41,11 +42,16 @@ def verify(device_id: bytes, signature: bytes, domain: str, data: bytes) -> bool
     if len(device_id) != 32 or len(signature) != SIGNATURE_SIZE:
         return False
     try:
-        key = Ed25519PublicKey.from_public_bytes(device_id)
-        key.verify(signature, signed_message(domain, data))
+        _public_key(device_id).verify(signature, signed_message(domain, data))
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _public_key(device_id: bytes) -> Ed25519PublicKey:
+    # loading decompresses the point: cache it for the few hundred authors of a team
+    return Ed25519PublicKey.from_public_bytes(device_id)
 
 
 def sha256(data: bytes) -> bytes:
