@@ -1,0 +1,205 @@
+"""In-process relay: snapshots and pruning, key packages, invitations, presence, limits, and
+the guarantee that the relay's database holds no plaintext."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from mano_core.crypto import make_key_packages
+from mano_core.errors import RelayRefusedError
+from mano_core.ids import Compartment
+from mano_core.protocol import messages as m
+from mano_core.protocol.codes import ErrorCode
+from mano_core.sync.transport import RelayClient
+from sync_server.server import Relay
+from tests.relay.conftest import relay_config
+from tests.relay.kit import TeamKit
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_snapshot_upload_download_and_safe_pruning(tmp_path: Path, kit: TeamKit) -> None:
+    cfg = relay_config(tmp_path, retention=0.0, snapshots_kept=1)
+    async with Relay(cfg) as relay:
+        url = f"ws://127.0.0.1:{relay.port}"
+        a = await kit.client(url, "admin", create=True)
+        for i in range(10):
+            await a.push(kit["admin"].seal(b"e%d" % i))
+        blob = kit["admin"].seal(b"S" * 2_500_000)  # ~2.5 MB: three parts
+        parts = [blob[i : i + 900_000] for i in range(0, len(blob), 900_000)]
+        with pytest.raises(RelayRefusedError) as exc:  # cannot claim beyond the head
+            await a.request(m.SnapshotPut(id=a.next_id(), c=0, upto=11, part=0, last=True, data=b"x"))
+        assert exc.value.code == ErrorCode.CONFLICT
+        rid = a.next_id()
+        futs = [a.start(m.SnapshotPut(id=rid, c=0, upto=6, part=i, last=i == len(parts) - 1,
+                                      data=p)) for i, p in enumerate(parts[:1])]
+        for i, p in enumerate(parts[1:], start=1):
+            a.conn.send(m.SnapshotPut(id=rid, c=0, upto=6, part=i, last=i == len(parts) - 1, data=p))
+            for f in a.conn.data_to_send():
+                await a.ws.send(f)
+        (ok,) = await futs[0]
+        assert isinstance(ok, m.Ok)
+        got = await a.request(m.SnapshotGet(id=a.next_id(), c=0))
+        assert b"".join(x.data for x in got) == blob  # type: ignore[attr-defined]
+        assert {x.upto for x in got} == {6}  # type: ignore[attr-defined]
+        # retention 0 and one snapshot kept: 1..6 pruned; "after 3" must fetch the snapshot
+        b = await kit.client(url, "bob")
+        with pytest.raises(RelayRefusedError) as exc:
+            await b.subscribe(0, 3)
+        assert exc.value.code == ErrorCode.PRUNED
+        caught = await b.subscribe(0, 6)
+        assert caught.seq == 10
+        seqs = []
+        while not b.inbox.empty():
+            msg = b.inbox.get_nowait()
+            assert isinstance(msg, m.Deliver)
+            seqs += [s for s, _ in msg.items]
+        assert seqs == [7, 8, 9, 10]
+        with pytest.raises(RelayRefusedError) as exc:  # bob has no medical access
+            await b.request(m.SnapshotGet(id=b.next_id(), c=1))
+        assert exc.value.code == ErrorCode.FORBIDDEN
+        await a.close()
+        await b.close()
+
+
+async def test_key_packages_wait_for_their_device(url: str, kit: TeamKit) -> None:
+    a = await kit.client(url, "admin", create=True)
+    pkgs = make_key_packages(kit["admin"].identity, kit["admin"].log, kit["admin"].keyring)
+    pkg = pkgs[kit["bob"].id]
+    await a.request(m.KeyPut(id=a.next_id(), to=kit["bob"].id, blob=pkg))
+    b = await kit.client(url, "bob")
+    (keys,) = await b.request(m.KeyFetch(id=b.next_id()))
+    assert isinstance(keys, m.Keys) and [k.blob for k in keys.items] == [pkg]
+    assert keys.items[0].sender == kit["admin"].id
+    await a.request(m.KeyPut(id=a.next_id(), to=kit["bob"].id, blob=b"live"))
+    live = await b.recv(timeout=5)
+    assert isinstance(live, m.Keys) and live.items[0].blob == b"live"
+    await b.request(m.KeyAck(id=b.next_id(), kids=[k.kid for k in keys.items]))
+    (left,) = await b.request(m.KeyFetch(id=b.next_id()))
+    assert [k.blob for k in left.items] == [b"live"]  # type: ignore[attr-defined]
+    await a.close()
+    await b.close()
+
+
+async def test_invitation_request_waits_for_an_admin(url: str, kit: TeamKit) -> None:
+    a = await kit.client(url, "admin", create=True)
+    await a.close()
+    guest = await RelayClient.connect(url)  # not a member: no auth
+    invite = b"I" * 16
+    await guest.request(m.InviteRequest(id=guest.next_id(), team=kit.team_id, invite=invite,
+                                        blob=b"join request"))
+    answer = guest.start(m.InviteFetch(id=guest.next_id(), team=kit.team_id, invite=invite))
+    b = await kit.client(url, "bob")  # not an admin
+    with pytest.raises(RelayRefusedError):
+        await b.request(m.InviteList(id=b.next_id()))
+    a = await kit.client(url, "admin")  # the admin comes online later
+    (pending,) = await a.request(m.InviteList(id=a.next_id()))
+    assert [(i.invite, i.blob) for i in pending.items] == [(invite, b"join request")]  # type: ignore[attr-defined]
+    await a.request(m.InviteAnswer(id=a.next_id(), invite=invite, blob=b"welcome"))
+    (got,) = await asyncio.wait_for(answer, 5)
+    assert isinstance(got, m.InviteAnswer) and got.blob == b"welcome"
+    for c in (a, b, guest):
+        await c.close()
+
+
+async def test_presence_reaches_live_teammates_and_is_not_stored(url: str, kit: TeamKit) -> None:
+    a = await kit.client(url, "admin", create=True)
+    b = await kit.client(url, "bob")
+    a._send(m.Presence(blob=b"encrypted presence"))
+    msg = await b.recv(timeout=5)
+    assert msg == m.Presence(blob=b"encrypted presence", device=kit["admin"].id)
+    await a.close()
+    await b.close()
+
+
+async def test_forbidden_pushes(url: str, kit: TeamKit) -> None:
+    a = await kit.client(url, "admin", create=True)
+    b = await kit.client(url, "bob")
+    with pytest.raises(RelayRefusedError) as exc:  # bob pushes the admin's envelope
+        await b.push(kit["admin"].seal(b"not yours"))
+    assert exc.value.code == ErrorCode.BAD_ENVELOPE
+    with pytest.raises(RelayRefusedError) as exc:
+        await b.push(b"\x01" * 300)
+    assert exc.value.code == ErrorCode.BAD_ENVELOPE
+    with pytest.raises(RelayRefusedError) as exc:  # bob has no medical access
+        await b.subscribe(1, 0)
+    assert exc.value.code == ErrorCode.FORBIDDEN
+    assert (await b.push(kit["bob"].seal(b"mine"))).seq == 1  # session still usable
+    await a.close()
+    await b.close()
+
+
+async def test_bad_signature_and_unknown_team(url: str, kit: TeamKit) -> None:
+    c = await RelayClient.connect(url)
+    with pytest.raises(RelayRefusedError) as exc:
+        await c.authenticate(kit["admin"].identity, kit.team_id)  # no genesis, unknown team
+    assert exc.value.code == ErrorCode.UNKNOWN_TEAM
+    other = TeamKit()
+    c = await RelayClient.connect(url)
+    with pytest.raises(RelayRefusedError) as exc:  # a genesis of another team
+        await c.authenticate(kit["admin"].identity, kit.team_id, other.log.entries)
+    assert exc.value.code == ErrorCode.AUTH_FAILED
+
+
+async def test_limits_rate_storage_connections_slow_consumer(tmp_path: Path, kit: TeamKit) -> None:
+    cfg = relay_config(tmp_path, rate=1.0, burst=30, max_team_storage=3000,
+                       max_connections_per_team=3, send_buffer=64 * 1024,
+                       shutdown_timeout=1.0)
+    async with Relay(cfg) as relay:
+        url = f"ws://127.0.0.1:{relay.port}"
+        a = await kit.client(url, "admin", create=True)
+        await a.push(kit["admin"].seal(b"x" * 1000))
+        with pytest.raises(RelayRefusedError) as exc:
+            await a.push(kit["admin"].seal(b"y" * 2500))
+        assert exc.value.code == ErrorCode.STORAGE_FULL
+        b = await kit.client(url, "bob")
+        c = await kit.client(url, "carol")
+        with pytest.raises(RelayRefusedError) as exc:
+            await kit.client(url, "bob")
+        assert exc.value.code == ErrorCode.TOO_MANY_CONNECTIONS
+        # rate: the bucket is per device, burst 30
+        for _ in range(40):
+            c._send(m.Presence(blob=b"p"))
+        await asyncio.wait_for(c.ws.wait_closed(), 5)
+        assert c.ws.close_code == 4000 + ErrorCode.RATE_LIMITED
+        # slow consumer: bob stops reading; the relay disconnects him, admin is unaffected
+        await b.subscribe(0, 0)
+        b.ws.transport.pause_reading()
+        big = kit["admin"].seal(b"z" * 200)
+        relay.config = dataclasses.replace(relay.config, max_team_storage=10**9)
+        for t in relay.teams.values():
+            t.usage = 0
+        frame = b"\x00" * 60_000
+        for session in list(relay.sessions):  # flood bob's socket directly
+            if session.device == kit["bob"].id:
+                for _ in range(200):
+                    if not session.write(frame):
+                        break
+                assert session.closing
+        assert relay.metrics.rejections["slow_consumer"] == 1
+        assert (await a.push(big)).seq == 2
+        await a.close()
+
+
+async def test_relay_database_holds_no_plaintext(tmp_path: Path, kit: TeamKit) -> None:
+    secrets_ = [b"Jean-Baptiste DUPONT-MARCHAND", b"HIV+ viral load 12000", b"sleeps under Pont Neuf"]
+    cfg = relay_config(tmp_path)
+    async with Relay(cfg) as relay:
+        url = f"ws://127.0.0.1:{relay.port}"
+        a = await kit.client(url, "admin", create=True)
+        envs = [kit["admin"].seal(s) for s in secrets_]
+        envs.append(kit["admin"].seal(secrets_[1], c=Compartment.MEDICAL))
+        for e in envs:
+            await a.push(e)
+        snap = kit["admin"].seal(b" / ".join(secrets_))
+        await a.request(m.SnapshotPut(id=a.next_id(), c=0, upto=3, part=0, last=True, data=snap))
+        await a.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("relay.db*"))
+    assert envs[0] in raw and snap in raw  # the test can fail: the ciphertext is there
+    for s in secrets_:
+        for form in (s, s.lower(), s.decode().encode("utf-16-le")):
+            assert form not in raw
