@@ -31,10 +31,15 @@ _T = TypeVar("_T")
 
 def signed_message(domain: str, data: bytes) -> bytes:
     """The exact bytes an Ed25519 signature covers: ``domain (UTF-8) || 0x00 || data``."""
+    return _prefix(domain) + data
+
+
+@functools.lru_cache(maxsize=64)
+def _prefix(domain: str) -> bytes:
     label = domain.encode()
     if not label or b"\x00" in label:
         raise CryptoError("a signature domain is a non-empty label without NUL bytes")
-    return label + b"\x00" + data
+    return label + b"\x00"
 
 
 def verify(device_id: bytes, signature: bytes, domain: str, data: bytes) -> bool:

@@ -136,17 +136,19 @@ def seal(
         raise MissingKeyError("this keyring belongs to another team")
     if not 0 <= counter <= _MAX_COUNTER or not 0 <= epoch <= limits.MAX_KEY_EPOCH:
         raise MalformedEnvelopeError("counter is u64 and epoch u32")
-    if len(prev_hash) != 32 or (counter == 0) != (prev_hash == _wire.ZERO_HASH):
+    if len(team_id) != 16 or len(prev_hash) != 32:
+        raise MalformedEnvelopeError("team id is 16 bytes, prev_hash 32")
+    if (counter == 0) != (prev_hash == _wire.ZERO_HASH):
         raise MalformedEnvelopeError("prev_hash is 32 bytes, zero exactly for counter 0")
     size = MIN_ENVELOPE_SIZE + len(plaintext)
     if size > limits.MAX_SEALED_SIZE:
         raise LimitExceededError("MAX_SEALED_SIZE", size, limits.MAX_SEALED_SIZE)
     aead = keyring.aead(compartment, epoch)
-    header = EnvelopeHeader(
-        FORMAT_VERSION, team_id, compartment, epoch, identity.device_id, counter, prev_hash,
-        os.urandom(12),
-    ).to_bytes()
-    signed = header + aead.encrypt(header[-12:], plaintext, header)
+    nonce = os.urandom(12)
+    header = _HEADER.pack(
+        FORMAT_VERSION, team_id, compartment, epoch, identity.device_id, counter, prev_hash, nonce
+    )
+    signed = header + aead.encrypt(nonce, plaintext, header)
     return signed + identity.sign(signed, domain=_wire.DOMAIN_ENVELOPE)
 
 

@@ -55,6 +55,8 @@ class Keyring:
     __slots__ = ("team_id", "_keys", "_aeads")
 
     def __init__(self, team_id: bytes) -> None:
+        if len(team_id) != 16:
+            raise KeyMaterialError("a team id is 16 bytes")
         self.team_id = team_id
         self._keys: dict[tuple[Compartment, int], bytes] = {}
         self._aeads: dict[tuple[Compartment, int], tuple[bytes, AESGCM]] = {}

@@ -239,3 +239,19 @@ def test_parse_of_arbitrary_bytes_raises_only_malformed(data: bytes) -> None:
 
 _SHARED_TEAM = Team()
 _SHARED_RAW = _SHARED_TEAM.founder.seal(b"0123456789abcdef")
+
+
+def test_seal_refuses_inconsistent_arguments(team: Team) -> None:
+    me, ring = team.founder.identity, team.founder.keyring
+    with pytest.raises(MalformedEnvelopeError):
+        seal(me, ring, team_id=team.team_id, compartment=GENERAL, epoch=0, counter=0,
+             prev_hash=b"\x01" * 32, plaintext=b"")
+    with pytest.raises(MalformedEnvelopeError):
+        seal(me, ring, team_id=team.team_id, compartment=GENERAL, epoch=0, counter=-1,
+             prev_hash=ZERO_HASH, plaintext=b"")
+    with pytest.raises(MissingKeyError):
+        seal(me, ring, team_id=new_team_id(), compartment=GENERAL, epoch=0, counter=0,
+             prev_hash=ZERO_HASH, plaintext=b"")
+    with pytest.raises(MissingKeyError):
+        seal(me, ring, team_id=team.team_id, compartment=GENERAL, epoch=3, counter=0,
+             prev_hash=ZERO_HASH, plaintext=b"")
