@@ -6,7 +6,9 @@ per database file: sequence heads are cached in memory by the single writer."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import aiosqlite
@@ -64,6 +66,7 @@ class SQLiteStorage:
         self._w: aiosqlite.Connection | None = None
         self._r: aiosqlite.Connection | None = None
         self._heads: dict[tuple[bytes, int], int] = {}
+        self._lock = asyncio.Lock()  # one write transaction at a time on the writer connection
 
     async def open(self) -> None:
         if self._w is not None:
@@ -96,6 +99,24 @@ class SQLiteStorage:
             raise RelayStorageError("storage is not open")
         return self._r
 
+    @contextlib.asynccontextmanager
+    async def _txn(self, locked: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on any error)."""
+        if not locked:
+            async with self._lock:
+                async with self._txn(locked=True) as db:
+                    yield db
+            return
+        db = self._wc
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            with contextlib.suppress(Exception):  # the transaction may be gone (I/O error)
+                await db.execute("ROLLBACK")
+            raise
+        await db.execute("COMMIT")
+
     async def _one(self, sql: str, args: Sequence[object]) -> tuple[object, ...] | None:
         async with self._rc.execute(sql, args) as cur:
             row = await cur.fetchone()
@@ -104,9 +125,7 @@ class SQLiteStorage:
     # --- teams and logs ------------------------------------------------------------------------
 
     async def create_team(self, team: bytes, log: Sequence[bytes], now: float) -> bool:
-        db = self._wc
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._txn() as db:
             cur = await db.execute(
                 "INSERT OR IGNORE INTO teams(team, created_at) VALUES (?, ?)", (team, now)
             )
@@ -116,10 +135,6 @@ class SQLiteStorage:
                     "INSERT INTO log_entries(team, idx, entry) VALUES (?, ?, ?)",
                     [(team, i, e) for i, e in enumerate(log)],
                 )
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
         return created
 
     async def load_log(self, team: bytes) -> list[bytes] | None:
@@ -131,9 +146,7 @@ class SQLiteStorage:
         return [bytes(r[0]) for r in rows]
 
     async def append_log(self, team: bytes, start: int, entries: Sequence[bytes]) -> None:
-        db = self._wc
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._txn() as db:
             async with db.execute(
                 "SELECT count(*) FROM log_entries WHERE team = ?", (team,)
             ) as cur:
@@ -145,10 +158,6 @@ class SQLiteStorage:
                 "INSERT INTO log_entries(team, idx, entry) VALUES (?, ?, ?)",
                 [(team, start + i, e) for i, e in enumerate(entries)],
             )
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
 
     async def team_usage(self, team: bytes) -> int:
         row = await self._one("SELECT usage FROM teams WHERE team = ?", (team,))
@@ -172,9 +181,23 @@ class SQLiteStorage:
         db = self._wc
         keys = [(it.team, it.compartment, it.author, it.counter) for it in items]
         unique = list(dict.fromkeys(keys))
-        old_heads = dict(self._heads)
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._lock:
+            old_heads = dict(self._heads)
+            try:
+                return await self._append(db, items, keys, unique, now)
+            except BaseException:
+                self._heads = old_heads
+                raise
+
+    async def _append(
+        self,
+        db: aiosqlite.Connection,
+        items: Sequence[NewEnvelope],
+        keys: list[tuple[bytes, int, bytes, int]],
+        unique: list[tuple[bytes, int, bytes, int]],
+        now: float,
+    ) -> list[Appended]:
+        async with self._txn(locked=True):
             found: dict[tuple[bytes, int, bytes, int], int] = {}
             step = 200  # 4 parameters per key, well under SQLite's variable limit
             for i in range(0, len(unique), step):
@@ -216,14 +239,6 @@ class SQLiteStorage:
                     "UPDATE teams SET usage = usage + ? WHERE team = ?",
                     [(n, t) for t, n in usage.items()],
                 )
-            await db.execute("COMMIT")
-        except BaseException:
-            self._heads = old_heads
-            try:
-                await db.execute("ROLLBACK")
-            except Exception:  # the transaction may already be gone (disk full, I/O error)
-                pass
-            raise
         return out
 
     async def read_envelopes(
@@ -250,23 +265,15 @@ class SQLiteStorage:
 
     async def _write(self, statements: Sequence[tuple[str, Sequence[object]]]) -> None:
         """Run statements in one transaction."""
-        db = self._wc
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._txn() as db:
             for sql, args in statements:
                 await db.execute(sql, args)
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
 
     async def put_snapshot(
         self, team: bytes, compartment: int, upto: int, parts: Sequence[bytes], now: float
     ) -> SnapshotInfo:
-        db = self._wc
         size = sum(len(p) for p in parts)
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._txn() as db:
             cur = await db.execute(
                 "INSERT INTO snapshots(team, c, upto, parts, size, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -278,10 +285,6 @@ class SQLiteStorage:
                 [(sid, i, p) for i, p in enumerate(parts)],
             )
             await db.execute("UPDATE teams SET usage = usage + ? WHERE team = ?", (size, team))
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
         return SnapshotInfo(sid, team, compartment, upto, len(parts), size, now)
 
     async def _snapshots_of(self, team: bytes, compartment: int) -> list[SnapshotInfo]:
@@ -312,9 +315,7 @@ class SQLiteStorage:
         if keep < 1 or len(infos) < keep:
             return 0
         floor = infos[keep - 1].upto
-        db = self._wc
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._txn() as db:
             for old in infos[keep:]:
                 await db.execute("DELETE FROM snapshot_parts WHERE sid = ?", (old.sid,))
                 await db.execute("DELETE FROM snapshots WHERE sid = ?", (old.sid,))
@@ -346,10 +347,6 @@ class SQLiteStorage:
                     (int(top), team, compartment),
                 )
                 await db.execute("UPDATE teams SET usage = usage - ? WHERE team = ?", (size, team))
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
         return count
 
     # --- key packages --------------------------------------------------------------------------
@@ -357,9 +354,7 @@ class SQLiteStorage:
     async def put_key(
         self, team: bytes, recipient: bytes, sender: bytes, blob: bytes, now: float
     ) -> int:
-        db = self._wc
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._txn() as db:
             cur = await db.execute(
                 "INSERT INTO key_packages(team, recipient, sender, blob, created_at) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -369,10 +364,6 @@ class SQLiteStorage:
             await db.execute(
                 "UPDATE teams SET usage = usage + ? WHERE team = ?", (len(blob), team)
             )
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
         return kid
 
     async def fetch_keys(self, team: bytes, recipient: bytes, limit: int) -> list[KeyPackage]:
@@ -459,9 +450,7 @@ class SQLiteStorage:
         return None if row is None or row[0] is None else bytes(row[0])  # type: ignore[arg-type]
 
     async def expire(self, before: float) -> int:
-        db = self._wc
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._txn() as db:
             await db.execute(
                 "UPDATE teams SET usage = usage - (SELECT coalesce(sum(length(request) + "
                 "coalesce(length(answer), 0)), 0) FROM invitations i "
@@ -470,8 +459,4 @@ class SQLiteStorage:
             )
             cur = await db.execute("DELETE FROM invitations WHERE created_at < ?", (before,))
             n = cur.rowcount
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
         return n

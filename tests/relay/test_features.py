@@ -183,6 +183,7 @@ async def test_limits_rate_storage_connections_slow_consumer(tmp_path: Path, kit
         assert relay.metrics.rejections["slow_consumer"] == 1
         assert (await a.push(big)).seq == 2
         await a.close()
+        b.ws.transport.abort()
 
 
 async def test_relay_database_holds_no_plaintext(tmp_path: Path, kit: TeamKit) -> None:
