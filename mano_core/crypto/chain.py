@@ -66,13 +66,20 @@ class ChainState:
         """(counter, hash) of the last accepted envelope of that author, if any."""
         return self._last.get((team_id, compartment, author))
 
-    def next_link(self, team_id: bytes, compartment: Compartment, author: bytes) -> tuple[int, bytes]:
+    def next_link(
+        self, team_id: bytes, compartment: Compartment, author: bytes
+    ) -> tuple[int, bytes]:
         """(counter, prev_hash) the author's next envelope must carry."""
         last = self.last(team_id, compartment, author)
         return (0, _wire.ZERO_HASH) if last is None else (last[0] + 1, last[1])
 
     def check(
-        self, team_id: bytes, compartment: Compartment, author: bytes, counter: int, prev_hash: bytes
+        self,
+        team_id: bytes,
+        compartment: Compartment,
+        author: bytes,
+        counter: int,
+        prev_hash: bytes,
     ) -> ChainReport | None:
         """Raise ReplayError if ``counter`` was already passed; else the report to file, if any.
 

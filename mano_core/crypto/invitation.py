@@ -164,7 +164,8 @@ class Invitation:
                    r.health, r.expires_at)
 
     def __repr__(self) -> str:
-        return f"Invitation(id={self.invitation_id.hex()}, role={self.role}, expires_at={self.expires_at})"
+        return (f"Invitation(id={self.invitation_id.hex()}, role={self.role}, "
+                f"expires_at={self.expires_at})")
 
 
 def redeem_request(code: str, identity: DeviceIdentity) -> bytes:
@@ -224,7 +225,9 @@ def accept_request(
         raise InvitationInvalidError("request for another invitation")
     team_id, inv_id = invitation.team_id, invitation.invitation_id
     try:
-        payload = AESGCM(invitation.key).decrypt(request[17:29], request[29:], _AD_REQUEST + team_id + inv_id)
+        payload = AESGCM(invitation.key).decrypt(
+            request[17:29], request[29:], _AD_REQUEST + team_id + inv_id
+        )
     except InvalidTag:
         raise InvitationInvalidError("request not made from this invitation's code") from None
     p = _wire.decode(payload, _RequestPayload, InvitationInvalidError, "invitation request")

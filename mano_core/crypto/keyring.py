@@ -105,9 +105,8 @@ class Keyring:
         if not log.is_active(body.issuer):
             raise KeyPackageError("key package issuer is not an active device of the log")
         try:
-            plain = _SUITE.decrypt(
-                body.sealed, identity.kx_private, _hpke_info(body.team_id, body.issuer, body.recipient)
-            )
+            info = _hpke_info(body.team_id, body.issuer, body.recipient)
+            plain = _SUITE.decrypt(body.sealed, identity.kx_private, info)
         except Exception:  # the HPKE binding raises several types; all mean "not for us"
             raise KeyPackageError("key package does not decrypt with this device's key") from None
         triples = _wire.decode(plain, list[_KeyTriple], KeyPackageError, "key package keys")

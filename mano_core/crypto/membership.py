@@ -1,82 +1,34 @@
-"""The membership log: an append-only, hash-chained, admin-signed list of membership changes.
+"""The membership log: an append-only, hash-chained, admin-signed list of membership changes,
+and the membership state it describes (who is in, with which role, which epoch is current).
 
-An entry is ``body || signature(64)``: ``body`` is a msgpack array (``MembershipEntry``) and the
-signature is the signer's Ed25519 signature of ``"mano/v1/membership" || 0x00 || body``. Entry
-``n`` carries ``seq = n`` and the SHA-256 of entry ``n - 1`` (32 zero bytes for the genesis).
-Rules (who may sign what, how epochs advance) are in docs/security.md, "Membership log".
+Entry format in ``log_entry``; rules (who may sign what, how epochs advance, how concurrent
+admin changes are ordered) in docs/security.md, "Membership log".
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Final
-
-import msgspec
 
 from mano_core import limits
 from mano_core.crypto import _wire
 from mano_core.crypto.identity import DeviceIdentity, DevicePublicKeys, valid_public_keys
+from mano_core.crypto.log_entry import (
+    LOG_VERSION,
+    DeviceState,
+    MembershipEntry,
+    Op,
+    Role,
+    decode_entry,
+    entry_hash,
+    sign_entry,
+)
 from mano_core.errors import ForkedLogError, MembershipError, NotAdminError
 from mano_core.ids import Compartment
 
-LOG_VERSION: Final = 1
-
-
-class Role(enum.StrEnum):
-    """A device's role. RESTRICTED: no medical data (even with the health flag), no settings."""
-
-    ADMIN = "admin"
-    NORMAL = "normal"
-    RESTRICTED = "restricted"
-
-
-class Op(enum.StrEnum):
-    """The kind of a membership-log entry."""
-
-    GENESIS = "genesis"
-    ADD = "add"
-    CHANGE_ROLE = "change_role"
-    REMOVE_DEVICE = "remove_device"
-    REMOVE_MEMBER = "remove_member"
-
-
-class MembershipEntry(msgspec.Struct, array_like=True, forbid_unknown_fields=True, frozen=True):
-    """The signed body of one entry (msgpack array, fields in this order)."""
-
-    version: int
-    team_id: bytes
-    seq: int
-    prev_hash: bytes
-    signer: bytes
-    op: str
-    device_id: bytes = b""
-    kx_public: bytes = b""
-    member: str = ""
-    role: str = ""
-    health: bool = False
-    invitation_id: bytes = b""
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceState:
-    """A device as the log currently describes it."""
-
-    device_id: bytes
-    kx_public: bytes
-    member: str
-    role: Role
-    health: bool
-    active: bool
-
-    def has_access(self, compartment: Compartment) -> bool:
-        """True if this device may currently hold keys of ``compartment``."""
-        if not self.active:
-            return False
-        return compartment is Compartment.GENERAL or (
-            self.health and self.role is not Role.RESTRICTED
-        )
+__all__ = [
+    "DeviceState", "MembershipEntry", "MembershipLog", "Op", "Role", "decode_entry", "entry_hash",
+]
 
 
 @dataclass(slots=True)
@@ -86,17 +38,6 @@ class _Access:
     spans: dict[Compartment, list[tuple[int, int | None]]] = field(
         default_factory=lambda: {c: [] for c in Compartment}
     )
-
-
-def decode_entry(entry: bytes) -> tuple[MembershipEntry, bytes]:
-    """Split and decode an entry into (body, signature); no signature check.
-
-    Raises MembershipError if the bytes are not an entry."""
-    if not 64 < len(entry) <= limits.MAX_MEMBERSHIP_ENTRY_SIZE:
-        raise MembershipError(f"entry size {len(entry)} outside 65..{limits.MAX_MEMBERSHIP_ENTRY_SIZE}")
-    body = _wire.decode(entry[:-64], MembershipEntry, MembershipError, "membership entry")
-    return body, entry[-64:]
-
 
 class MembershipLog:
     """A verified membership log and the state it describes. Mutable: ``append`` grows it.
@@ -131,7 +72,7 @@ class MembershipLog:
             LOG_VERSION, team_id, 0, _wire.ZERO_HASH, founder.device_id, Op.GENESIS.value,
             founder.device_id, founder.kx_public, member, Role.ADMIN.value, health,
         )
-        log.append(_sign(founder, body))
+        log.append(sign_entry(founder, body))
         return log
 
     @classmethod
@@ -227,7 +168,7 @@ class MembershipLog:
             health, invitation_id,
         )
         self._check(body)
-        return _sign(signer, body)
+        return sign_entry(signer, body)
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -323,8 +264,9 @@ class MembershipLog:
             if not valid_public_keys(e.device_id, e.kx_public) or role is None:
                 raise MembershipError("an added device needs valid public keys and a role")
             if not 0 < len(e.member) <= limits.MAX_MEMBER_ID_LENGTH:
-                raise MembershipError("a member id has 1..%d characters" % limits.MAX_MEMBER_ID_LENGTH)
-            if e.invitation_id and (len(e.invitation_id) != 16 or self.invitation_used(e.invitation_id)):
+                raise MembershipError("a member id has 1..MAX_MEMBER_ID_LENGTH characters")
+            used = self.invitation_used(e.invitation_id)
+            if e.invitation_id and (len(e.invitation_id) != 16 or used):
                 raise MembershipError("invitation id is malformed or already used")
             return
         if e.kx_public or e.invitation_id:
@@ -365,7 +307,9 @@ class MembershipLog:
         for t in targets:
             old = self._devices.get(t)
             if op in (Op.GENESIS, Op.ADD):
-                self._devices[t] = DeviceState(t, e.kx_public, e.member, Role(e.role), e.health, True)
+                self._devices[t] = DeviceState(
+                    t, e.kx_public, e.member, Role(e.role), e.health, True
+                )
                 self._access[t] = _Access()
                 if e.invitation_id:
                     self._invitations.add(e.invitation_id)
@@ -396,13 +340,3 @@ class MembershipLog:
                     spans[c].append((self._epochs[c], None))
                     if self._generators.get((c, self._epochs[c]), b"") is None:
                         self._generators[(c, self._epochs[c])] = t
-
-
-def entry_hash(entry: bytes) -> bytes:
-    """SHA-256 of an entry's bytes: what the next entry carries as ``prev_hash``."""
-    return _wire.sha256(entry)
-
-
-def _sign(signer: DeviceIdentity, body: MembershipEntry) -> bytes:
-    raw = _wire.encode(body)
-    return raw + signer.sign(raw, domain=_wire.DOMAIN_MEMBERSHIP)

@@ -75,7 +75,8 @@ class Team:
             for d in self.active():
                 ensure_epoch_keys(d.identity, d.log, d.keyring)
             for issuer in self.active():
-                for rid, package in make_key_packages(issuer.identity, issuer.log, issuer.keyring).items():
+                packages = make_key_packages(issuer.identity, issuer.log, issuer.keyring)
+                for rid, package in packages.items():
                     target = self.devices[rid]
                     target.keyring.accept_package(target.identity, package, target.log)
 
@@ -96,7 +97,8 @@ class Team:
         entry = admin.log.add_device(admin.identity, identity.public, member=member, role=role,
                                      health=health)
         self.publish(entry)
-        device = self._device(identity, member, MembershipLog.from_entries(self.team_id, admin.log.entries))
+        log = MembershipLog.from_entries(self.team_id, admin.log.entries)
+        device = self._device(identity, member, log)
         self.devices[identity.device_id] = device
         self.sync_keys()
         return device

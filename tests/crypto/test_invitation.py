@@ -33,7 +33,9 @@ NOW = 1_750_000_000
 HOUR = 3600
 
 
-def _invite(team: Team, *, health: bool = False, role: Role = Role.NORMAL) -> tuple[str, Invitation]:
+def _invite(
+    team: Team, *, health: bool = False, role: Role = Role.NORMAL
+) -> tuple[str, Invitation]:
     return Invitation.create(team.founder.identity, team.founder.log, role=role, health=health,
                              expires_at=NOW + HOUR, now=NOW)
 
