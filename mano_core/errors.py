@@ -5,6 +5,7 @@
     ManoError
     ├── ValidationError            a record failed validation (names record, field, reason)
     ├── NotFoundError              no record with that id in that collection
+    ├── MalformedUpdateError       bytes that should be a CRDT update are not one
     ├── StoreError                 the encrypted local store
     │   ├── WrongPassphraseError
     │   ├── StoreExistsError       creating a store where one already is
@@ -73,6 +74,10 @@ class NotFoundError(ManoError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the whole message
         return str(self.args[0])
+
+
+class MalformedUpdateError(ManoError):
+    """Bytes that should be a CRDT update are not a well-formed one. Nothing was applied."""
 
 
 # --- local store -------------------------------------------------------------------------------

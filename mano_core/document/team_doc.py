@@ -23,6 +23,7 @@ from .collection import Collection
 from .layout import to_wire
 from .queries import QUERY_COLLECTIONS, Actions, Comments, History, Persons
 from .settings import Settings
+from .ydeps import UpdateDeps, read_deps, read_state_vector
 
 R = TypeVar("R", bound=Record)
 
@@ -64,6 +65,7 @@ class DocumentCore:
         self._clock = clock or _utc_now
         self._custom_fields = custom_fields
         self._pending: list[bytes] = []
+        self._parked: list[tuple[bytes, UpdateDeps]] = []
         self._remote = False
         self._changes: dict[str, set[str]] = {}
         self.collections: dict[str, Collection[Any]] = {}
@@ -107,13 +109,37 @@ class DocumentCore:
         return pending
 
     def apply_update(self, update: bytes) -> None:
-        """Merge a teammate's update (idempotent; duplicates and any order are fine)."""
+        """Merge a teammate's update (idempotent; duplicates and any order are fine).
+
+        An update whose dependencies have not arrived yet is parked, not handed to pycrdt, and
+        applied once they have (see ydeps for why). MalformedUpdateError if it is not an
+        update; nothing is applied then."""
+        deps = read_deps(update)
+        if not deps.satisfied_by(read_state_vector(self.doc.get_state())):
+            self._parked.append((update, deps))
+            return
+        self._apply_now(update)
+        while self._parked:
+            state = read_state_vector(self.doc.get_state())
+            ready = [p for p in self._parked if p[1].satisfied_by(state)]
+            if not ready:
+                break
+            for item in ready:
+                self._parked.remove(item)
+                self._apply_now(item[0])
+
+    def _apply_now(self, update: bytes) -> None:
         self._remote = True
         try:
             with self.doc.transaction(origin="remote"):
                 self.doc.apply_update(update)
         finally:
             self._remote = False
+
+    @property
+    def waiting_updates(self) -> int:
+        """Remote updates held back because updates they depend on have not arrived."""
+        return len(self._parked)
 
     def encode_state(self) -> bytes:
         """The whole document as one update (a snapshot)."""
@@ -139,7 +165,10 @@ class DocumentCore:
             for event in events:
                 path = event.path
                 if path:
-                    ids.add(str(path[0]))
+                    # A record's own "id" entry names it: event paths of pycrdt 0.14 were seen
+                    # naming the wrong record after out-of-order updates.
+                    record_id = event.target.get("id")
+                    ids.add(str(record_id if record_id is not None else path[0]))
                 else:
                     ids.update(str(k) for k in event.keys)
             collection.mark_dirty(ids)

@@ -1,0 +1,200 @@
+"""What a Yjs v1 update depends on, read without applying it.
+
+pycrdt 0.14 keeps updates whose dependencies are missing in its own pending buffer, and that
+buffer was seen dropping edits and misdelivering events when several out-of-order updates
+interleave (tests/document/test_properties.py). So the document never hands pycrdt an update
+it cannot integrate at once: this module reads, for each client, the first clock an update
+starts at and every item it refers to (origins, parents, deletions), with capped varints and
+bounds checks; malformed bytes raise MalformedUpdateError.
+
+Format: https://github.com/yjs/yjs/blob/main/INTERNALS.md and lib0's encoding (v1 updates).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mano_core.errors import MalformedUpdateError
+
+_MAX_VARINT_BYTES = 10  # 64-bit values
+_MAX_ANY_DEPTH = 64
+
+
+@dataclass(slots=True)
+class UpdateDeps:
+    """Per client: the clock range of the update's structs and the highest clock it refers to."""
+
+    starts: dict[int, int] = field(default_factory=dict)
+    ends: dict[int, int] = field(default_factory=dict)
+    needs: dict[int, int] = field(default_factory=dict)  # client -> highest clock needed + 1
+
+    def need(self, client: int, clock_end: int) -> None:
+        if clock_end > self.needs.get(client, 0):
+            self.needs[client] = clock_end
+
+    def satisfied_by(self, state: dict[int, int]) -> bool:
+        """True when a document with this state vector can integrate the update at once:
+        each client's structs continue what the document has, and every item referred to is
+        either in the document or in the update itself."""
+        for client, start in self.starts.items():
+            if start > state.get(client, 0):
+                return False
+        for client, end in self.needs.items():
+            if end > max(state.get(client, 0), self.ends.get(client, 0)):
+                return False
+        return True
+
+
+class _Reader:
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def byte(self) -> int:
+        if self.pos >= len(self.data):
+            raise MalformedUpdateError("update ends early")
+        b = self.data[self.pos]
+        self.pos += 1
+        return b
+
+    def varuint(self) -> int:
+        result = shift = 0
+        for _ in range(_MAX_VARINT_BYTES):
+            b = self.byte()
+            result |= (b & 0x7F) << shift
+            if b < 0x80:
+                return result
+            shift += 7
+        raise MalformedUpdateError("varint longer than 10 bytes")
+
+    def varint(self) -> None:
+        first = self.byte()
+        if first & 0x80:
+            for _ in range(_MAX_VARINT_BYTES):
+                if self.byte() < 0x80:
+                    return
+            raise MalformedUpdateError("varint longer than 10 bytes")
+
+    def skip(self, n: int) -> None:
+        if n < 0 or self.pos + n > len(self.data):
+            raise MalformedUpdateError("length beyond the end of the update")
+        self.pos += n
+
+    def bytes_(self) -> bytes:
+        n = self.varuint()
+        start = self.pos
+        self.skip(n)
+        return self.data[start:self.pos]
+
+    def string(self) -> str:
+        try:
+            return self.bytes_().decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedUpdateError("invalid UTF-8 in update") from None
+
+    def any(self, depth: int = 0) -> None:
+        if depth > _MAX_ANY_DEPTH:
+            raise MalformedUpdateError("value nested too deeply")
+        tag = self.byte()
+        if tag in (127, 126, 121, 120):
+            return
+        if tag == 125:
+            self.varint()
+        elif tag == 124:
+            self.skip(4)
+        elif tag in (123, 122):
+            self.skip(8)
+        elif tag in (119, 116):
+            self.skip(self.varuint())
+        elif tag == 118:
+            for _ in range(self.varuint()):
+                self.skip(self.varuint())
+                self.any(depth + 1)
+        elif tag == 117:
+            for _ in range(self.varuint()):
+                self.any(depth + 1)
+        else:
+            raise MalformedUpdateError(f"unknown value tag {tag}")
+
+
+def _content_length(r: _Reader, ref: int) -> int:
+    if ref == 1:  # deleted
+        return r.varuint()
+    if ref == 2:  # JSON
+        n = r.varuint()
+        for _ in range(n):
+            r.skip(r.varuint())
+        return n
+    if ref == 3:  # binary
+        r.skip(r.varuint())
+        return 1
+    if ref == 4:  # string: length in UTF-16 code units
+        return len(r.string().encode("utf-16-le")) // 2
+    if ref == 5:  # embed
+        r.skip(r.varuint())
+        return 1
+    if ref == 6:  # format
+        r.skip(r.varuint())
+        r.skip(r.varuint())
+        return 1
+    if ref == 7:  # type
+        type_ref = r.varuint()
+        if type_ref in (3, 5):  # XmlElement, XmlHook carry a name
+            r.skip(r.varuint())
+        return 1
+    if ref == 8:  # any
+        n = r.varuint()
+        for _ in range(n):
+            r.any()
+        return n
+    if ref == 9:  # subdocument
+        r.skip(r.varuint())
+        r.any()
+        return 1
+    raise MalformedUpdateError(f"unknown content type {ref}")
+
+
+def read_deps(update: bytes) -> UpdateDeps:
+    """The dependencies of a v1 update; MalformedUpdateError if the bytes are not one."""
+    r = _Reader(update)
+    deps = UpdateDeps()
+    for _ in range(r.varuint()):
+        count = r.varuint()
+        client = r.varuint()
+        clock = r.varuint()
+        deps.starts[client] = min(clock, deps.starts.get(client, clock))
+        for _ in range(count):
+            info = r.byte()
+            ref = info & 0x1F
+            if ref in (0, 10):  # GC, Skip
+                clock += r.varuint()
+                if ref == 10:  # a skip is a hole: what follows depends on what is skipped
+                    deps.need(client, clock)
+                continue
+            if info & 0x80:
+                deps.need(r.varuint(), r.varuint() + 1)
+            if info & 0x40:
+                deps.need(r.varuint(), r.varuint() + 1)
+            if not info & 0xC0:
+                if r.varuint() == 1:
+                    r.skip(r.varuint())  # root type name
+                else:
+                    deps.need(r.varuint(), r.varuint() + 1)
+                if info & 0x20:
+                    r.skip(r.varuint())  # key in the parent map
+            clock += _content_length(r, ref)
+        deps.ends[client] = max(clock, deps.ends.get(client, 0))
+    for _ in range(r.varuint()):  # delete set
+        client = r.varuint()
+        for _ in range(r.varuint()):
+            start = r.varuint()
+            deps.need(client, start + r.varuint())
+    return deps
+
+
+def read_state_vector(data: bytes) -> dict[int, int]:
+    """A document's state vector (``Doc.get_state()``) as {client: next clock}."""
+    r = _Reader(data)
+    return {r.varuint(): r.varuint() for _ in range(r.varuint())}

@@ -1,0 +1,310 @@
+"""A team opened from the encrypted local store: the public domain API.
+
+    store = await LocalStore.open("device.mano", passphrase)
+    team = await Team.create(store, name="Maraude Nord", author=member_id)
+    person = await team.persons.create(name="…")         # returns once committed
+    team.subscribe(lambda event: print(event))           # local and teammates' changes
+
+A developer never touches pycrdt: records are typed, writes are awaited and durable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+import msgspec
+
+from mano_core import limits
+from mano_core.document.settings import Settings
+from mano_core.document.team_doc import (
+    ChangeEvent,
+    DocumentCore,
+    GeneralDocument,
+    MedicalDocument,
+    Origin,
+)
+from mano_core.durable import (
+    DURABLE_CLASSES,
+    DurableActions,
+    DurableCollection,
+    DurableComments,
+    DurableHistory,
+    DurablePersons,
+)
+from mano_core.errors import NotFoundError
+from mano_core.ids import Compartment
+from mano_core.model import records as r
+from mano_core.model.records import HistoryEntry, Record
+
+Listener = Callable[[ChangeEvent], None]
+TEAMS_NAMESPACE = "teams"
+
+
+class DocumentStore(Protocol):
+    """What a Team needs from the local store (mano_core.store.LocalStore provides it)."""
+
+    async def append_updates(self, doc: str, updates: list[bytes]) -> list[int]: ...
+    async def load_document(self, doc: str) -> Any: ...
+    async def write_snapshot(self, doc: str, state: bytes, upto_seq: int) -> None: ...
+    async def updates_since_snapshot(self, doc: str) -> int: ...
+    async def put(self, namespace: str, key: str, value: bytes) -> None: ...
+    async def get(self, namespace: str, key: str) -> bytes | None: ...
+    async def items(self, namespace: str) -> list[tuple[str, bytes]]: ...
+
+
+class TeamInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """What the store remembers about a team besides its documents."""
+
+    id: str
+    name: str
+    created_at: dt.datetime
+    member: str  # the member id this device writes as
+    medical: bool  # whether this device holds the medical compartment
+
+
+def doc_name(team_id: str, compartment: Compartment) -> str:
+    return f"team/{team_id}/{compartment.name.lower()}"
+
+
+class _Compartment:
+    """One document of the team and its persistence bookkeeping."""
+
+    def __init__(self, team: Team, core: DocumentCore) -> None:
+        self.team = team
+        self.core = core
+        self.name = doc_name(team.id, core.compartment)
+        self.last_seq = 0
+        self.since_snapshot = 0
+
+    async def commit(self) -> None:
+        updates = self.core.drain_updates()
+        if updates:
+            try:
+                seqs = await self.team.store.append_updates(self.name, updates)
+            except BaseException:
+                # Not saved: keep the edits in memory, they are committed with the next write.
+                self.core._pending[:0] = updates
+                raise
+            self.last_seq = seqs[-1]
+            self.since_snapshot += len(updates)
+        self.team._dispatch(self.core.take_changes(Origin.LOCAL))
+        if self.since_snapshot >= limits.COMPACT_AFTER_UPDATES:
+            await self.compact()
+
+    async def apply_remote(self, updates: Iterable[bytes]) -> None:
+        """Merge teammates' updates, persist them, then tell listeners."""
+        batch = list(updates)
+        for update in batch:
+            self.core.apply_update(update)
+        seqs = await self.team.store.append_updates(self.name, batch)
+        if seqs:
+            self.last_seq = seqs[-1]
+            self.since_snapshot += len(seqs)
+        self.team._dispatch(self.core.take_changes(Origin.REMOTE))
+
+    async def compact(self) -> None:
+        """Fold the updates into one snapshot (re-encoded state, never merge_updates)."""
+        await self.commit_pending_only()
+        await self.team.store.write_snapshot(self.name, self.core.encode_state(), self.last_seq)
+        self.since_snapshot = 0
+
+    async def commit_pending_only(self) -> None:
+        updates = self.core.drain_updates()
+        if updates:
+            seqs = await self.team.store.append_updates(self.name, updates)
+            self.last_seq = seqs[-1]
+
+
+class DurableSettings:
+    """The team's lists (categories, services…) and feature switches; writes are durable."""
+
+    def __init__(self, settings: Settings, commit: Callable[[], Any]) -> None:
+        self._s = settings
+        self._commit = commit
+
+    def values(self, kind: str) -> list[str]:
+        return self._s.values(kind)
+
+    def feature(self, name: str) -> bool:
+        return self._s.feature(name)
+
+    def get(self, key: str) -> Any:
+        return self._s.get(key)
+
+    async def add(self, kind: str, *values: str) -> None:
+        self._s.add(kind, *values)
+        await self._commit()
+
+    async def remove(self, kind: str, value: str) -> None:
+        self._s.remove(kind, value)
+        await self._commit()
+
+    async def set_feature(self, name: str, on: bool) -> None:
+        self._s.set_feature(name, on)
+        await self._commit()
+
+    async def set(self, key: str, value: str | int | float | bool | None) -> None:
+        self._s.set(key, value)
+        await self._commit()
+
+
+class Team:
+    """An open team. Use ``Team.create`` or ``Team.open``; every write is awaited and durable."""
+
+    def __init__(self, store: DocumentStore, info: TeamInfo,
+                 clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.store = store
+        self.info = info
+        self.id = info.id
+        self._clock = clock
+        self._listeners: list[Listener] = []
+        self._general: _Compartment | None = None
+        self._medical: _Compartment | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    @classmethod
+    async def create(cls, store: DocumentStore, *, name: str, member: str,
+                     medical: bool = True, team_id: str | None = None,
+                     clock: Callable[[], dt.datetime] | None = None) -> Team:
+        """A new, empty team in this store; ``member`` is the id this device writes as."""
+        now = (clock or (lambda: dt.datetime.now(dt.timezone.utc)))()
+        info = TeamInfo(id=team_id or str(uuid.uuid4()), name=name, created_at=now,
+                        member=member, medical=medical)
+        await store.put(TEAMS_NAMESPACE, info.id, msgspec.msgpack.encode(info))
+        team = cls(store, info, clock)
+        await team._load()
+        return team
+
+    @classmethod
+    async def open(cls, store: DocumentStore, team_id: str, *,
+                   clock: Callable[[], dt.datetime] | None = None) -> Team:
+        """Open a team of this store: its snapshot plus the updates after it."""
+        raw = await store.get(TEAMS_NAMESPACE, team_id)
+        if raw is None:
+            raise NotFoundError("teams", team_id)
+        team = cls(store, msgspec.msgpack.decode(raw, type=TeamInfo), clock)
+        await team._load()
+        return team
+
+    @staticmethod
+    async def list(store: DocumentStore) -> list[TeamInfo]:
+        """The teams held in this store."""
+        return [msgspec.msgpack.decode(v, type=TeamInfo)
+                for _k, v in await store.items(TEAMS_NAMESPACE)]
+
+    async def _load(self) -> None:
+        general = await self._load_core(Compartment.GENERAL, None)
+        assert isinstance(general, GeneralDocument)
+        self.doc = general
+        if self.info.medical:
+            medical = await self._load_core(Compartment.MEDICAL, general)
+            assert isinstance(medical, MedicalDocument)
+            self.medical_doc: MedicalDocument | None = medical
+        else:
+            self.medical_doc = None
+        self._bind()
+
+    async def _load_core(self, compartment: Compartment,
+                         general: GeneralDocument | None) -> DocumentCore:
+        name = doc_name(self.id, compartment)
+        loaded = await self.store.load_document(name)
+        state = ([loaded.snapshot] if loaded.snapshot else []) + list(loaded.updates)
+        core: DocumentCore
+        if general is None:
+            core = GeneralDocument(author=self.info.member, clock=self._clock, state=state)
+            self._general = _Compartment(self, core)
+            holder = self._general
+        else:
+            core = MedicalDocument(custom_fields=lambda: general.custom_fields.list(),
+                                   author=self.info.member, clock=self._clock, state=state)
+            self._medical = _Compartment(self, core)
+            holder = self._medical
+        holder.last_seq = loaded.last_seq
+        holder.since_snapshot = len(loaded.updates)
+        return core
+
+    def _bind(self) -> None:
+        assert self._general is not None
+        g = self._general
+
+        def durable(core: DocumentCore, kind: type[Record], holder: _Compartment) -> Any:
+            cls = DURABLE_CLASSES.get(kind.collection, DurableCollection)
+            return cls(core.collections[kind.collection], holder.commit)
+
+        gd = self.doc
+        self.persons: DurablePersons = durable(gd, r.Person, g)
+        self.actions: DurableActions = durable(gd, r.Action, g)
+        self.comments: DurableComments = durable(gd, r.Comment, g)
+        self.history: DurableHistory = durable(gd, r.HistoryEntry, g)
+        self.structures: DurableCollection[r.Structure] = durable(gd, r.Structure, g)
+        self.territories: DurableCollection[r.Territory] = durable(gd, r.Territory, g)
+        self.observations: DurableCollection[r.TerritoryObservation] = durable(
+            gd, r.TerritoryObservation, g)
+        self.places: DurableCollection[r.Place] = durable(gd, r.Place, g)
+        self.person_places: DurableCollection[r.PersonPlace] = durable(gd, r.PersonPlace, g)
+        self.encounters: DurableCollection[r.Encounter] = durable(gd, r.Encounter, g)
+        self.passages: DurableCollection[r.Passage] = durable(gd, r.Passage, g)
+        self.reports: DurableCollection[r.Report] = durable(gd, r.Report, g)
+        self.groups: DurableCollection[r.Group] = durable(gd, r.Group, g)
+        self.subteams: DurableCollection[r.SubTeam] = durable(gd, r.SubTeam, g)
+        self.custom_fields: DurableCollection[r.CustomFieldDefinition] = durable(
+            gd, r.CustomFieldDefinition, g)
+        self.settings = DurableSettings(gd.settings, g.commit)
+        self.medical: MedicalCollections | None = None
+        if self.medical_doc is not None and self._medical is not None:
+            m, md = self._medical, self.medical_doc
+            self.medical = MedicalCollections(
+                medical_files=durable(md, r.MedicalFile, m),
+                consultations=durable(md, r.Consultation, m),
+                treatments=durable(md, r.Treatment, m),
+                history=durable(md, r.HistoryEntry, m))
+
+    # --- change subscriptions -----------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with every ChangeEvent (local and remote); returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _dispatch(self, events: list[ChangeEvent]) -> None:
+        for event in events:
+            for listener in list(self._listeners):
+                listener(event)
+
+    # --- history, sync hooks ------------------------------------------------------------------
+
+    def history_of(self, record_id: str) -> list[HistoryEntry]:
+        """Field history of a record, oldest first (a medical record's history lives in the
+        medical compartment and is only found on health professionals' devices)."""
+        entries = self.history.of_record(record_id)
+        if self.medical is not None:
+            entries += self.medical.history.of_record(record_id)
+        return sorted(entries, key=lambda h: (h.at, h.id))
+
+    def compartment(self, compartment: Compartment) -> _Compartment:
+        holder = self._general if compartment is Compartment.GENERAL else self._medical
+        if holder is None:
+            raise NotFoundError("compartments", compartment.name.lower())
+        return holder
+
+    async def apply_remote(self, compartment: Compartment, updates: Iterable[bytes]) -> None:
+        """Merge and persist teammates' updates (used by the sync client)."""
+        await self.compartment(compartment).apply_remote(updates)
+
+    async def compact(self) -> None:
+        """Fold every compartment's updates into a snapshot now."""
+        for holder in (self._general, self._medical):
+            if holder is not None:
+                await holder.compact()
+
+
+class MedicalCollections(msgspec.Struct, frozen=True):
+    """The medical compartment's collections (only on health professionals' devices)."""
+
+    medical_files: DurableCollection[r.MedicalFile]
+    consultations: DurableCollection[r.Consultation]
+    treatments: DurableCollection[r.Treatment]
+    history: DurableHistory
