@@ -1,0 +1,338 @@
+"""Fan-out benchmark, in ONE run: the Mano relay (durable SQLite, synchronous=FULL) vs a raw
+websockets broadcast server vs pycrdt-websocket's server (plaintext Yjs peer), same harness.
+
+Each server runs in its own subprocess; one publisher and N subscribers run in this process.
+Throughput: the publisher sends M messages as fast as it may (the Mano publisher pipelines
+pushes, up to WINDOW unacked); deliveries/s = N*M / (last receipt - first send).
+Latency: 100 messages/s for LAT_SECONDS; p50/p99 over every (message, subscriber) pair.
+
+    python bench/relay_fanout.py [--repeat 3] [--messages 1000] [--quick]
+
+Needs the "bench" extra for the pycrdt-websocket peer (skipped if absent)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mano_core.crypto import (  # noqa: E402
+    DeviceIdentity,
+    Keyring,
+    MembershipLog,
+    Role,
+    Sealer,
+    ensure_epoch_keys,
+)
+from mano_core.ids import Compartment, new_id, new_team_id  # noqa: E402
+from mano_core.protocol import codec  # noqa: E402
+from mano_core.protocol import messages as m  # noqa: E402
+from mano_core.protocol.auth import AUTH_DOMAIN, auth_challenge  # noqa: E402
+from mano_core.sync.transport import RelayClient  # noqa: E402
+
+WINDOW = 256
+LAT_RATE = 100.0
+LAT_SECONDS = 2.0
+ENVELOPE_OVERHEAD = 186  # header + tag + signature
+
+
+# --- servers (subprocesses) --------------------------------------------------------------------
+
+
+async def serve_raw() -> None:
+    """A plain websockets broadcast relay: every message goes to every other connection."""
+    from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+    clients: set[ServerConnection] = set()
+
+    async def handler(ws: ServerConnection) -> None:
+        clients.add(ws)
+        try:
+            async for msg in ws:
+                broadcast([c for c in clients if c is not ws], msg)
+        finally:
+            clients.discard(ws)
+
+    async with serve(handler, "127.0.0.1", 0, compression=None, max_size=2**21) as server:
+        print(f"listening on ws://127.0.0.1:{server.sockets[0].getsockname()[1]}",
+              file=sys.stderr, flush=True)
+        await asyncio.Future()
+
+
+async def serve_pycrdt() -> None:
+    """pycrdt-websocket's WebsocketServer behind websockets (one room)."""
+    from pycrdt.websocket import WebsocketServer
+    from websockets.asyncio.server import ServerConnection, serve
+
+    class Chan:
+        def __init__(self, ws: ServerConnection) -> None:
+            self.ws = ws
+            self.path = ws.request.path if ws.request else "/room"
+
+        def __aiter__(self) -> Chan:
+            return self
+
+        async def __anext__(self) -> bytes:
+            try:
+                return await self.recv()
+            except Exception:
+                raise StopAsyncIteration from None
+
+        async def send(self, message: bytes) -> None:
+            await self.ws.send(message)
+
+        async def recv(self) -> bytes:
+            return bytes(await self.ws.recv())  # type: ignore[arg-type]
+
+    async with WebsocketServer(auto_clean_rooms=False) as yserver:
+        async def handler(ws: ServerConnection) -> None:
+            await yserver.serve(Chan(ws))  # type: ignore[arg-type]
+
+        async with serve(handler, "127.0.0.1", 0, compression=None, max_size=2**21) as server:
+            print(f"listening on ws://127.0.0.1:{server.sockets[0].getsockname()[1]}",
+                  file=sys.stderr, flush=True)
+            await asyncio.Future()
+
+
+class Server:
+    """A server subprocess; ``url`` once it listens."""
+
+    def __init__(self, kind: str, tmp: Path) -> None:
+        if kind == "mano":
+            cmd = [sys.executable, "-m", "sync_server", "serve", "--port", "0",
+                   "--db", str(tmp / f"bench-{time.monotonic_ns()}.db"), "--synchronous", "FULL",
+                   "--rate", "1e9", "--burst", "1e9", "--send-buffer", str(64 * 2**20),
+                   "--log-level", "warning", "--catchup-buffer", "1000000"]
+        else:
+            cmd = [sys.executable, __file__, "--serve", kind]
+        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, cwd=ROOT)
+        assert self.proc.stderr is not None
+        while True:
+            line = self.proc.stderr.readline()
+            if not line:
+                raise SystemExit(f"{kind} server failed to start")
+            found = re.search(rb"listening on (ws://[\d.:]+)", line)
+            if found:
+                self.url = found.group(1).decode()
+                break
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+# --- clients -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Team:
+    team_id: bytes
+    log: MembershipLog
+    pub: DeviceIdentity
+    sub: DeviceIdentity
+    sealer: Sealer
+    keyring: Keyring
+
+
+def make_team() -> Team:
+    team_id = new_team_id()
+    pub = DeviceIdentity.generate()
+    log = MembershipLog.create(team_id, pub, member=new_id())
+    sub = DeviceIdentity.generate()
+    log.append(log.add_device(pub, sub.public, member=new_id(), role=Role.NORMAL, health=False))
+    keyring = Keyring(team_id)
+    ensure_epoch_keys(pub, log, keyring)
+    return Team(team_id, log, pub, sub, Sealer(pub, team_id), keyring)
+
+
+def payloads(kind: str, team: Team | None, size: int, count: int) -> list[bytes]:
+    """``count`` messages of about ``size`` bytes on the wire, as each server expects."""
+    if kind == "mano":
+        assert team is not None
+        return [team.sealer.seal(os.urandom(max(0, size - ENVELOPE_OVERHEAD)),
+                                 compartment=Compartment.GENERAL, log=team.log,
+                                 keyring=team.keyring) for _ in range(count)]
+    if kind == "raw":
+        return [os.urandom(size) for _ in range(count)]
+    from pycrdt import Doc, Map, create_update_message
+
+    doc: Doc = Doc()
+    root = doc.get("root", type=Map)
+    out: list[bytes] = []
+    doc.observe(lambda ev: out.append(create_update_message(ev.update)))
+    for i in range(count):
+        root[f"k{i}"] = os.urandom(size // 2).hex()  # plaintext: a hex string of ~size bytes
+    return out
+
+
+async def mano_subscriber(url: str, team: Team) -> ClientConnection:
+    ws = await connect(url, compression=None, max_size=2**21)
+    await ws.send(codec.encode(m.Hello(versions=[1])))
+    welcome = codec.decode(await ws.recv())  # type: ignore[arg-type]
+    assert isinstance(welcome, m.Welcome)
+    sig = team.sub.sign(auth_challenge(team.team_id, team.sub.device_id, welcome.nonce),
+                        domain=AUTH_DOMAIN)
+    await ws.send(codec.encode(m.Auth(team=team.team_id, device=team.sub.device_id, sig=sig)))
+    assert isinstance(codec.decode(await ws.recv()), m.AuthOk)  # type: ignore[arg-type]
+    await ws.send(codec.encode(m.Subscribe(id=1, c=0, after=0)))
+    assert isinstance(codec.decode(await ws.recv()), m.CaughtUp)  # type: ignore[arg-type]
+    return ws
+
+
+async def receive(kind: str, ws: ClientConnection, total: int, times: list[float]) -> None:
+    """Record the receipt time of message k (0-based) in ``times[k]``."""
+    k = 0
+    perf = time.perf_counter
+    async for frame in ws:
+        assert isinstance(frame, bytes)
+        if kind == "mano":
+            msg = codec.decode(frame)
+            if isinstance(msg, m.Deliver):
+                now = perf()
+                for _ in msg.items:
+                    times[k] = now
+                    k += 1
+        elif kind == "raw":
+            times[k] = perf()
+            k += 1
+        elif frame[0] == 0 and frame[1] == 2:  # y-protocol sync/update
+            times[k] = perf()
+            k += 1
+        if k >= total:
+            return
+
+
+async def run_once(kind: str, url: str, n: int, size: int, count: int,
+                   rate: float | None) -> tuple[float, list[float]]:
+    """One measurement: (deliveries/s, latencies in seconds)."""
+    team = make_team() if kind == "mano" else None
+    msgs = payloads(kind, team, size, count)
+    if kind == "mano":
+        assert team is not None
+        pub = await RelayClient.connect(url)
+        await pub.authenticate(team.pub, team.team_id, team.log.entries)
+        subs = [await mano_subscriber(url, team) for _ in range(n)]
+    else:
+        path = f"/room-{time.monotonic_ns()}"
+        pubws = await connect(url + path, compression=None, max_size=2**21)
+        subs = [await connect(url + path, compression=None, max_size=2**21) for _ in range(n)]
+        if kind == "pycrdt":
+            for ws in [pubws, *subs]:
+                await ws.recv()  # the server's SyncStep1
+    recv_times = [[0.0] * count for _ in range(n)]
+    receivers = [asyncio.create_task(receive(kind, ws, count, t))
+                 for ws, t in zip(subs, recv_times)]
+    sent = [0.0] * count
+    t0 = time.perf_counter()
+    inflight: list[asyncio.Future[list[m.Message]]] = []
+    for i, msg in enumerate(msgs):
+        if rate:
+            delay = t0 + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        sent[i] = time.perf_counter()
+        if kind == "mano":
+            inflight.append(pub.push_nowait(msg))
+            if len(inflight) >= WINDOW:
+                await inflight.pop(0)
+        else:
+            await pubws.send(msg)
+    await asyncio.wait_for(asyncio.gather(*receivers), 120)
+    if kind == "mano":
+        await asyncio.gather(*inflight)
+    last = max(max(t) for t in recv_times)
+    lat = [t[i] - sent[i] for t in recv_times for i in range(count)]
+    for ws in subs:
+        await ws.close()
+    if kind == "mano":
+        await pub.close()
+    else:
+        await pubws.close()
+    return n * count / (last - sent[0]), lat
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    kinds = ["raw", "mano"]
+    try:
+        import pycrdt.websocket  # noqa: F401
+
+        kinds.append("pycrdt")
+    except ImportError:
+        print("pycrdt-websocket not installed (pip install -e '.[bench]'): peer skipped")
+    results: dict[tuple[str, int, int], list[tuple[float, float, float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        servers = {k: Server(k, Path(tmp)) for k in kinds}
+        try:
+            for rep in range(args.repeat):
+                for n in args.subscribers:
+                    for size in args.sizes:
+                        for kind in kinds:  # interleaved: the machine's noise hits all alike
+                            count = args.messages if n <= 10 else max(100, args.messages // 4)
+                            thr, _ = await run_once(kind, servers[kind].url, n, size, count, None)
+                            lat_n = int(LAT_RATE * LAT_SECONDS)
+                            _, lat = await run_once(kind, servers[kind].url, n, size, lat_n,
+                                                    LAT_RATE)
+                            results.setdefault((kind, n, size), []).append(
+                                (thr, pct(lat, 0.5), pct(lat, 0.99)))
+                            print(f"run {rep + 1} {kind:7} 1->{n:<3} {size:5} B: {thr:9.0f} "
+                                  f"deliveries/s, p50 {pct(lat, .5) * 1e3:6.2f} ms, "
+                                  f"p99 {pct(lat, .99) * 1e3:6.2f} ms", flush=True)
+        finally:
+            for s in servers.values():
+                s.stop()
+    print(f"\nMedians of {args.repeat} runs (deliveries/s; latency at {LAT_RATE:.0f} msg/s):")
+    print("| fan-out | envelope | raw websockets | mano relay (durable) | ratio | "
+          "pycrdt-websocket | mano / pycrdt | p50 raw / mano / pycrdt (ms) | "
+          "p99 raw / mano / pycrdt (ms) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n in args.subscribers:
+        for size in args.sizes:
+            med = {k: [statistics.median(x[i] for x in results[(k, n, size)]) for i in range(3)]
+                   for k in kinds}
+            raw, mano = med["raw"], med["mano"]
+            py = med.get("pycrdt", [float("nan")] * 3)
+            print(f"| 1→{n} | {size} B | {raw[0]:,.0f} | {mano[0]:,.0f} | "
+                  f"{mano[0] / raw[0]:.2f}× | {py[0]:,.0f} | {mano[0] / py[0]:.2f}× | "
+                  f"{raw[1] * 1e3:.2f} / {mano[1] * 1e3:.2f} / {py[1] * 1e3:.2f} | "
+                  f"{raw[2] * 1e3:.2f} / {mano[2] * 1e3:.2f} / {py[2] * 1e3:.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", choices=["raw", "pycrdt"], help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--subscribers", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 4096])
+    parser.add_argument("--quick", action="store_true", help="1 run, few messages")
+    args = parser.parse_args()
+    if args.serve == "raw":
+        asyncio.run(serve_raw())
+    elif args.serve == "pycrdt":
+        asyncio.run(serve_pycrdt())
+    else:
+        if args.quick:
+            args.repeat, args.messages = 1, 400
+        asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
