@@ -118,16 +118,18 @@ class Server:
                    "--log-level", "warning", "--catchup-buffer", "1000000"]
         else:
             cmd = [sys.executable, __file__, "--serve", kind]
-        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, cwd=ROOT)
-        assert self.proc.stderr is not None
+        self.log = tmp / f"{kind}-{time.monotonic_ns()}.log"
+        with open(self.log, "wb") as err:
+            self.proc = subprocess.Popen(cmd, stderr=err, cwd=ROOT)
+        deadline = time.monotonic() + 30
         while True:
-            line = self.proc.stderr.readline()
-            if not line:
-                raise SystemExit(f"{kind} server failed to start")
-            found = re.search(rb"listening on (ws://[\d.:]+)", line)
+            found = re.search(r"listening on (ws://[\d.:]+)", self.log.read_text(errors="replace"))
             if found:
-                self.url = found.group(1).decode()
+                self.url = found.group(1)
                 break
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{kind} server failed to start: {self.log.read_text()}")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -279,25 +281,23 @@ async def main_async(args: argparse.Namespace) -> None:
         print("pycrdt-websocket not installed (pip install -e '.[bench]'): peer skipped")
     results: dict[tuple[str, int, int], list[tuple[float, float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        servers = {k: Server(k, Path(tmp)) for k in kinds}
-        try:
-            for rep in range(args.repeat):
-                for n in args.subscribers:
-                    for size in args.sizes:
-                        for kind in kinds:  # interleaved: the machine's noise hits all alike
+        for rep in range(args.repeat):
+            for n in args.subscribers:
+                for size in args.sizes:
+                    for kind in kinds:  # interleaved: the machine's noise hits all alike
+                        server = Server(kind, Path(tmp))  # a fresh server for every run
+                        try:
                             count = args.messages if n <= 10 else max(100, args.messages // 4)
-                            thr, _ = await run_once(kind, servers[kind].url, n, size, count, None)
+                            thr, _ = await run_once(kind, server.url, n, size, count, None)
                             lat_n = int(LAT_RATE * LAT_SECONDS)
-                            _, lat = await run_once(kind, servers[kind].url, n, size, lat_n,
-                                                    LAT_RATE)
+                            _, lat = await run_once(kind, server.url, n, size, lat_n, LAT_RATE)
                             results.setdefault((kind, n, size), []).append(
                                 (thr, pct(lat, 0.5), pct(lat, 0.99)))
                             print(f"run {rep + 1} {kind:7} 1->{n:<3} {size:5} B: {thr:9.0f} "
                                   f"deliveries/s, p50 {pct(lat, .5) * 1e3:6.2f} ms, "
                                   f"p99 {pct(lat, .99) * 1e3:6.2f} ms", flush=True)
-        finally:
-            for s in servers.values():
-                s.stop()
+                        finally:
+                            server.stop()
     print(f"\nMedians of {args.repeat} runs (deliveries/s; latency at {LAT_RATE:.0f} msg/s):")
     print("| fan-out | envelope | raw websockets | mano relay (durable) | ratio | "
           "pycrdt-websocket | mano / pycrdt | p50 raw / mano / pycrdt (ms) | "

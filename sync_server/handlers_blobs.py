@@ -105,7 +105,8 @@ class BlobHandlers:
     async def key_fetch(self, s: Session, msg: m.KeyFetch) -> None:
         assert s.team is not None and s.device is not None
         pkgs = await self.relay.storage.fetch_keys(s.team.team_id, s.device, 1024)
-        items, size = [], 0
+        items: list[m.KeyItem] = []
+        size = 0
         for p in pkgs:  # stay within one frame; the device fetches again after acking
             size += len(p.blob) + 64
             if items and size > self.cfg.max_frame - 1024:

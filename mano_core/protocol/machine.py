@@ -56,16 +56,16 @@ TRANSITIONS: Final[dict[tuple[State, Role, type[m.Message]], State]] = {
     (_S.AUTHENTICATING, _R, m.AuthOk): _S.READY,
 }
 
-_GUEST_CLIENT: Final = frozenset({m.InviteRequest, m.InviteFetch})
-_GUEST_RELAY: Final = frozenset({m.Ok, m.Error, m.InviteAnswer})
-_READY_CLIENT: Final = frozenset(
+_GUEST_CLIENT: Final[frozenset[type[m.Message]]] = frozenset({m.InviteRequest, m.InviteFetch})
+_GUEST_RELAY: Final[frozenset[type[m.Message]]] = frozenset({m.Ok, m.Error, m.InviteAnswer})
+_READY_CLIENT: Final[frozenset[type[m.Message]]] = frozenset(
     {
         m.LogFetch, m.LogAppend, m.Subscribe, m.Unsubscribe, m.Push,
         m.SnapshotPut, m.SnapshotGet, m.KeyPut, m.KeyFetch, m.KeyAck,
         m.InviteRequest, m.InviteList, m.InviteAnswer, m.InviteFetch, m.Presence,
     }
 )  # fmt: skip
-_READY_RELAY: Final = frozenset(
+_READY_RELAY: Final[frozenset[type[m.Message]]] = frozenset(
     {
         m.Ok, m.Error, m.LogEntries, m.Ack, m.Deliver, m.CaughtUp, m.SnapshotData,
         m.Keys, m.Invites, m.InviteAnswer, m.Presence,

@@ -7,6 +7,7 @@ message type (a tagged union); the other keys are the fields below. Unknown keys
 
 from __future__ import annotations
 
+import typing
 from typing import Annotated, Final, TypeAlias
 
 import msgspec
@@ -42,14 +43,14 @@ class Message(msgspec.Struct, frozen=True, tag_field="t", omit_defaults=False):
 # --- session -----------------------------------------------------------------------------------
 
 
-class Hello(Message, tag="hello"):
+class Hello(Message, frozen=True, tag="hello"):
     """Client → relay, first message: the protocol versions the client speaks."""
 
     versions: Versions
     client: Name = ""
 
 
-class Welcome(Message, tag="welcome"):
+class Welcome(Message, frozen=True, tag="welcome"):
     """Relay → client: the chosen version and the authentication challenge nonce."""
 
     version: U32
@@ -58,7 +59,7 @@ class Welcome(Message, tag="welcome"):
     max_frame: U32 = limits.MAX_FRAME_SIZE
 
 
-class Auth(Message, tag="auth"):
+class Auth(Message, frozen=True, tag="auth"):
     """Client → relay: sign the challenge (mano_core.protocol.auth) as ``device`` of ``team``.
 
     ``genesis`` (the whole membership log so far) creates the team at the relay if it does not
@@ -70,7 +71,7 @@ class Auth(Message, tag="auth"):
     genesis: LogEntries_ | None = None
 
 
-class AuthOk(Message, tag="auth_ok"):
+class AuthOk(Message, frozen=True, tag="auth_ok"):
     """Relay → client: authenticated; the relay's membership log has ``log_length`` entries."""
 
     team: TeamId
@@ -79,13 +80,13 @@ class AuthOk(Message, tag="auth_ok"):
     log_head: bytes
 
 
-class Ok(Message, tag="ok"):
+class Ok(Message, frozen=True, tag="ok"):
     """Relay → client: request ``id`` succeeded (for requests with no other answer)."""
 
     id: U32
 
 
-class Error(Message, tag="error"):
+class Error(Message, frozen=True, tag="error"):
     """Relay → client: request ``id`` (0: none) failed with ``code`` (ErrorCode)."""
 
     code: U32
@@ -97,21 +98,21 @@ class Error(Message, tag="error"):
 # --- membership log ----------------------------------------------------------------------------
 
 
-class LogFetch(Message, tag="log_fetch"):
+class LogFetch(Message, frozen=True, tag="log_fetch"):
     """Client → relay: send the membership-log entries from index ``after`` (0-based) on."""
 
     id: U32
     after: U32
 
 
-class LogAppend(Message, tag="log_append"):
+class LogAppend(Message, frozen=True, tag="log_append"):
     """Client → relay: append signed entries to the team's membership log (verified)."""
 
     id: U32
     entries: Annotated[list[LogEntry], Meta(min_length=1, max_length=256)]
 
 
-class LogEntries(Message, tag="log_entries"):
+class LogEntries(Message, frozen=True, tag="log_entries"):
     """Relay → client: log entries ``start``, ``start+1``, … (``id`` 0: a live append)."""
 
     id: U32
@@ -122,7 +123,7 @@ class LogEntries(Message, tag="log_entries"):
 # --- envelopes ---------------------------------------------------------------------------------
 
 
-class Subscribe(Message, tag="subscribe"):
+class Subscribe(Message, frozen=True, tag="subscribe"):
     """Client → relay: deliver compartment ``c`` from sequence ``after + 1`` on, then live."""
 
     id: U32
@@ -130,21 +131,21 @@ class Subscribe(Message, tag="subscribe"):
     after: Seq
 
 
-class Unsubscribe(Message, tag="unsubscribe"):
+class Unsubscribe(Message, frozen=True, tag="unsubscribe"):
     """Client → relay: stop live delivery of compartment ``c``; answered by ``ok``."""
 
     id: U32
     c: CompartmentNo
 
 
-class Push(Message, tag="push"):
+class Push(Message, frozen=True, tag="push"):
     """Client → relay: store and fan out one envelope; answered by ``ack`` once durable."""
 
     id: U32
     env: EnvelopeBytes
 
 
-class Ack(Message, tag="ack"):
+class Ack(Message, frozen=True, tag="ack"):
     """Relay → client: envelope of push ``id`` is durably stored as ``seq`` of compartment ``c``.
 
     ``dup`` is true when it had been stored before (same author and counter)."""
@@ -155,7 +156,7 @@ class Ack(Message, tag="ack"):
     dup: bool = False
 
 
-class Deliver(Message, tag="deliver"):
+class Deliver(Message, frozen=True, tag="deliver"):
     """Relay → client: envelopes of compartment ``c`` as ``[seq, envelope]`` pairs, in order."""
 
     c: CompartmentNo
@@ -164,7 +165,7 @@ class Deliver(Message, tag="deliver"):
     ]
 
 
-class CaughtUp(Message, tag="caught_up"):
+class CaughtUp(Message, frozen=True, tag="caught_up"):
     """Relay → client: every stored envelope of ``c`` up to ``seq`` was delivered; live follows."""
 
     id: U32
@@ -175,7 +176,7 @@ class CaughtUp(Message, tag="caught_up"):
 # --- snapshots ---------------------------------------------------------------------------------
 
 
-class SnapshotPut(Message, tag="snapshot_put"):
+class SnapshotPut(Message, frozen=True, tag="snapshot_put"):
     """Client → relay: part ``part`` (0, 1, …) of an encrypted snapshot of ``c`` up to ``upto``."""
 
     id: U32
@@ -186,14 +187,14 @@ class SnapshotPut(Message, tag="snapshot_put"):
     data: ChunkBytes
 
 
-class SnapshotGet(Message, tag="snapshot_get"):
+class SnapshotGet(Message, frozen=True, tag="snapshot_get"):
     """Client → relay: send the newest snapshot of compartment ``c``."""
 
     id: U32
     c: CompartmentNo
 
 
-class SnapshotData(Message, tag="snapshot_data"):
+class SnapshotData(Message, frozen=True, tag="snapshot_data"):
     """Relay → client: part ``part`` of the newest snapshot of ``c`` (covers up to ``upto``)."""
 
     id: U32
@@ -207,7 +208,7 @@ class SnapshotData(Message, tag="snapshot_data"):
 # --- key packages ------------------------------------------------------------------------------
 
 
-class KeyPut(Message, tag="key_put"):
+class KeyPut(Message, frozen=True, tag="key_put"):
     """Client → relay: store an opaque key package for device ``to`` of the same team."""
 
     id: U32
@@ -215,7 +216,7 @@ class KeyPut(Message, tag="key_put"):
     blob: Blob
 
 
-class KeyFetch(Message, tag="key_fetch"):
+class KeyFetch(Message, frozen=True, tag="key_fetch"):
     """Client → relay: send the key packages waiting for this device."""
 
     id: U32
@@ -229,14 +230,14 @@ class KeyItem(msgspec.Struct, frozen=True):
     blob: Blob
 
 
-class Keys(Message, tag="keys"):
+class Keys(Message, frozen=True, tag="keys"):
     """Relay → client: key packages for this device (``id`` 0: pushed live)."""
 
     id: U32
     items: Annotated[list[KeyItem], Meta(max_length=limits.MAX_LIST_ITEMS_PER_FRAME)]
 
 
-class KeyAck(Message, tag="key_ack"):
+class KeyAck(Message, frozen=True, tag="key_ack"):
     """Client → relay: these key packages were stored by the device: delete them."""
 
     id: U32
@@ -246,7 +247,7 @@ class KeyAck(Message, tag="key_ack"):
 # --- invitations -------------------------------------------------------------------------------
 
 
-class InviteRequest(Message, tag="invite_request"):
+class InviteRequest(Message, frozen=True, tag="invite_request"):
     """Client (guest or member) → relay: an opaque join request for invitation ``invite``."""
 
     id: U32
@@ -262,20 +263,20 @@ class InviteItem(msgspec.Struct, frozen=True):
     blob: Blob
 
 
-class InviteList(Message, tag="invite_list"):
+class InviteList(Message, frozen=True, tag="invite_list"):
     """Admin → relay: send the team's unanswered invitation requests."""
 
     id: U32
 
 
-class Invites(Message, tag="invites"):
+class Invites(Message, frozen=True, tag="invites"):
     """Relay → admin: unanswered invitation requests (``id`` 0: pushed live)."""
 
     id: U32
     items: Annotated[list[InviteItem], Meta(max_length=limits.MAX_LIST_ITEMS_PER_FRAME)]
 
 
-class InviteAnswer(Message, tag="invite_answer"):
+class InviteAnswer(Message, frozen=True, tag="invite_answer"):
     """Admin → relay: the answer to ``invite``; relay → guest: that answer (``id``: its fetch)."""
 
     id: U32
@@ -283,7 +284,7 @@ class InviteAnswer(Message, tag="invite_answer"):
     blob: Blob
 
 
-class InviteFetch(Message, tag="invite_fetch"):
+class InviteFetch(Message, frozen=True, tag="invite_fetch"):
     """Guest → relay: send the answer to ``invite`` now, or as soon as an admin answers."""
 
     id: U32
@@ -294,7 +295,7 @@ class InviteFetch(Message, tag="invite_fetch"):
 # --- presence ----------------------------------------------------------------------------------
 
 
-class Presence(Message, tag="presence"):
+class Presence(Message, frozen=True, tag="presence"):
     """Ephemeral encrypted blob for the team's live sessions; never stored.
 
     Client → relay: ``device`` is ignored; relay → clients: ``device`` is the sender."""
@@ -313,4 +314,4 @@ AnyMessage: TypeAlias = (
     | Presence
 )  # fmt: skip
 
-ALL_MESSAGES: Final[tuple[type[Message], ...]] = AnyMessage.__args__  # type: ignore[attr-defined]
+ALL_MESSAGES: Final[tuple[type[Message], ...]] = typing.get_args(AnyMessage)

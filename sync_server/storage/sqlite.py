@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 from pathlib import Path
 
 import aiosqlite
@@ -117,7 +118,7 @@ class SQLiteStorage:
             raise
         await db.execute("COMMIT")
 
-    async def _one(self, sql: str, args: Sequence[object]) -> tuple[object, ...] | None:
+    async def _one(self, sql: str, args: Sequence[object]) -> tuple[Any, ...] | None:
         async with self._rc.execute(sql, args) as cur:
             row = await cur.fetchone()
         return None if row is None else tuple(row)
@@ -161,7 +162,7 @@ class SQLiteStorage:
 
     async def team_usage(self, team: bytes) -> int:
         row = await self._one("SELECT usage FROM teams WHERE team = ?", (team,))
-        return 0 if row is None else int(row[0])  # type: ignore[call-overload]
+        return 0 if row is None else int(row[0])
 
     # --- envelopes -----------------------------------------------------------------------------
 
@@ -211,7 +212,7 @@ class SQLiteStorage:
                 for t, c, a, n, seq in rows:
                     found[(bytes(t), int(c), bytes(a), int(n))] = int(seq)
             out: list[Appended] = []
-            rows_in: list[tuple[object, ...]] = []
+            rows_in: list[tuple[Any, ...]] = []
             usage: dict[bytes, int] = {}
             for it, key in zip(items, keys):
                 if key in found:
@@ -233,7 +234,7 @@ class SQLiteStorage:
                 await db.executemany(
                     "INSERT INTO heads(team, c, head, pruned) VALUES (?, ?, ?, 0) "
                     "ON CONFLICT(team, c) DO UPDATE SET head = excluded.head",
-                    [(t, c, self._heads[(t, c)]) for t, c in touched],  # type: ignore[index]
+                    [(t, c, self._heads[(t, c)]) for t, c in touched],
                 )
                 await db.executemany(
                     "UPDATE teams SET usage = usage + ? WHERE team = ?",
@@ -253,13 +254,13 @@ class SQLiteStorage:
 
     async def head(self, team: bytes, compartment: int) -> int:
         row = await self._one("SELECT head FROM heads WHERE team = ? AND c = ?", (team, compartment))
-        return 0 if row is None else int(row[0])  # type: ignore[call-overload]
+        return 0 if row is None else int(row[0])
 
     async def pruned_upto(self, team: bytes, compartment: int) -> int:
         row = await self._one(
             "SELECT pruned FROM heads WHERE team = ? AND c = ?", (team, compartment)
         )
-        return 0 if row is None else int(row[0])  # type: ignore[call-overload]
+        return 0 if row is None else int(row[0])
 
     # --- snapshots -----------------------------------------------------------------------------
 
@@ -306,7 +307,7 @@ class SQLiteStorage:
         row = await self._one(
             "SELECT data FROM snapshot_parts WHERE sid = ? AND part = ?", (sid, part)
         )
-        return None if row is None else bytes(row[0])  # type: ignore[arg-type]
+        return None if row is None else bytes(row[0])
 
     async def prune(
         self, team: bytes, compartment: int, *, now: float, retention: float, keep: int
@@ -344,7 +345,7 @@ class SQLiteStorage:
                 )
                 await db.execute(
                     "UPDATE heads SET pruned = max(pruned, ?) WHERE team = ? AND c = ?",
-                    (int(top), team, compartment),
+                    (int(top or 0), team, compartment),
                 )
                 await db.execute("UPDATE teams SET usage = usage - ? WHERE team = ?", (size, team))
         return count
@@ -378,7 +379,7 @@ class SQLiteStorage:
         row = await self._one(
             "SELECT count(*) FROM key_packages WHERE team = ? AND recipient = ?", (team, recipient)
         )
-        return 0 if row is None else int(row[0])  # type: ignore[call-overload]
+        return 0 if row is None else int(row[0])
 
     async def delete_keys(self, team: bytes, recipient: bytes, kids: Sequence[int]) -> None:
         if not kids:
@@ -406,7 +407,7 @@ class SQLiteStorage:
             "SELECT request FROM invitations WHERE team = ? AND invite = ?", (team, invite)
         )
         if old is not None:
-            return bytes(old[0]) == blob  # type: ignore[arg-type]
+            return bytes(old[0]) == blob
         await self._write(
             [
                 (
@@ -447,7 +448,7 @@ class SQLiteStorage:
         row = await self._one(
             "SELECT answer FROM invitations WHERE team = ? AND invite = ?", (team, invite)
         )
-        return None if row is None or row[0] is None else bytes(row[0])  # type: ignore[arg-type]
+        return None if row is None or row[0] is None else bytes(row[0])
 
     async def expire(self, before: float) -> int:
         async with self._txn() as db:
