@@ -1,0 +1,96 @@
+"""Open a team from the encrypted store vs a bare pycrdt apply_update of the same state.
+
+    .venv/bin/python -m bench.open_team [--scales 1 10] [--repeat 5]
+
+Prints medians of repeated runs and the ratio (target ≤ 1.3, docs/benchmarks.md). The baseline
+is measured in the same run on the same plaintext states: for each compartment, a fresh
+``pycrdt.Doc().apply_update(state)``. Opening includes reading and decrypting the snapshot
+chunks from SQLite, applying them, and building the collections (records are decoded lazily,
+on first read, and that is reported separately)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import statistics
+import tempfile
+import time
+
+from pycrdt import Doc
+
+from mano_core.demo import generate_team
+from mano_core.demo.load import load_demo
+from mano_core.ids import Compartment
+from mano_core.store import TEST_KDF, LocalStore
+from mano_core.team import Team
+
+PASSPHRASE = "benchmark passphrase"
+
+
+async def prepare(path: str, scale: float) -> tuple[str, list[bytes]]:
+    demo = generate_team(seed=0, scale=scale)
+    async with await LocalStore.create(path, PASSPHRASE, kdf=TEST_KDF) as store:
+        team = await Team.create(store, name="Bench", member="bench-member")
+        await load_demo(team, demo)
+        states = [team.compartment(c).core.encode_state()
+                  for c in (Compartment.GENERAL, Compartment.MEDICAL)]
+        return team.id, states
+
+
+def bare_apply(states: list[bytes]) -> float:
+    gc.collect()
+    docs = [Doc() for _ in states]
+    t = time.perf_counter()
+    for doc, state in zip(docs, states):
+        doc.apply_update(state)
+    elapsed = time.perf_counter() - t
+    del docs  # freed outside the timed part, as the opened team is
+    return elapsed
+
+
+async def open_team(path: str, team_id: str) -> tuple[float, float]:
+    async with await LocalStore.open(path, PASSPHRASE) as store:
+        gc.collect()
+        t = time.perf_counter()
+        team = await Team.open(store, team_id)
+        opened = time.perf_counter() - t
+        await asyncio.sleep(0)
+        t = time.perf_counter()
+        team.persons.list(), team.actions.list(), team.comments.list()
+        first_read = time.perf_counter() - t
+        return opened, first_read
+
+
+async def run(scale: float, repeat: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "bench.mano")
+        team_id, states = await prepare(path, scale)
+        size = sum(len(s) for s in states)
+        bare, opened, reads = [], [], []
+        for _ in range(repeat):  # interleaved so that machine noise hits both alike
+            bare.append(bare_apply(states))
+            o, r = await open_team(path, team_id)
+            opened.append(o)
+            reads.append(r)
+        b, o = statistics.median(bare), statistics.median(opened)
+        return {"scale": scale, "state_mb": size / 1e6, "bare_s": b, "open_s": o,
+                "ratio": o / b, "first_read_s": statistics.median(reads)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    print(f"{'scale':>6} {'state MB':>9} {'bare apply s':>13} {'open s':>8} {'ratio':>6} "
+          f"{'first read of persons+actions+comments s':>42}")
+    for scale in args.scales:
+        r = asyncio.run(run(scale, args.repeat))
+        print(f"{r['scale']:>6g} {r['state_mb']:>9.1f} {r['bare_s']:>13.3f} {r['open_s']:>8.3f} "
+              f"{r['ratio']:>6.2f} {r['first_read_s']:>42.3f}")
+
+
+if __name__ == "__main__":
+    main()
