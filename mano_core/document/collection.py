@@ -127,15 +127,9 @@ class Collection(Generic[R]):
     def insert_many(self, records: Iterable[R]) -> int:
         """Bulk-load already-built records (imports, demo data): no history, one transaction."""
         count = 0
-        client = self._core.doc.client_id
         with self._core.doc.transaction():
             for record in records:
-                wire = layout.to_wire(record)
-                if self._opaque:
-                    self._map[record.id] = wire
-                else:
-                    flat = layout.flatten(self.kind, wire, now_ms=0.0, client=client)
-                    self._map[record.id] = Map(flat)
+                self._map[record.id] = self._new_entry(record)
                 count += 1
         return count
 
@@ -161,15 +155,15 @@ class Collection(Generic[R]):
         validate(record, self._core.custom_field_definitions())
         return record
 
-    def _write_new(self, record: R) -> None:
+    def _new_entry(self, record: R) -> Any:
         wire = layout.to_wire(record)
+        if self._opaque:
+            return wire
+        return Map({layout.BASE: layout.base_value(self.kind, wire)})
+
+    def _write_new(self, record: R) -> None:
         with self._core.doc.transaction():
-            if self._opaque:
-                self._map[record.id] = wire
-            else:
-                flat = layout.flatten(self.kind, wire, now_ms=self._core.now_ms(),
-                                      client=self._core.doc.client_id)
-                self._map[record.id] = Map(flat)
+            self._map[record.id] = self._new_entry(record)
             if self._history:
                 self._core.write_history(self.name, record.id, "created", None, None)
 
@@ -202,9 +196,7 @@ class Collection(Generic[R]):
             entry[layout.set_key(name, item)] = now_ms + i / 1000
         for item in before:
             if item not in after:
-                key = layout.set_key(name, item)
-                if key in entry:
-                    del entry[key]
+                entry[layout.set_key(name, item)] = None  # removed (the base may hold it)
 
     def _records(self) -> dict[str, R]:
         if self._cache is None:

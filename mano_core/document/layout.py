@@ -2,14 +2,19 @@
 
 Each collection is one top-level pycrdt ``Map`` keyed by record id. A record is either
 
-* **nested** (the default): one ``Map`` per record whose entries are *plain values only* (no nested
-  Arrays or Maps, which is what made the fully nested layout slow). Plain fields merge field by
-  field. List fields are sets: each item is its own entry ``field[item]`` so that concurrent
-  additions are all kept. Dict fields (custom fields) are one entry per key ``field.key``.
-  Counter fields (a report's service counters) are one entry per service *and device*
-  ``field.service#client`` that only that device writes, so concurrent increments add up.
-  Fields still at their default value are not written at creation (fewer CRDT items, faster
-  loads); once a field has been written it stays written.
+* **base + overlay** (the default): one ``Map`` per record holding
+
+  - ``"_"``: the record as it was created, one plain JSON value (fields at their default value
+    are left out). A record that is never edited costs two CRDT items, close to storing it as
+    one opaque value, which is what makes documents load fast;
+  - one entry per field changed since, which overrides the base: plain fields merge field by
+    field (last writer wins per field, concurrent edits to different fields both win);
+  - list fields are sets: ``field[item]`` is the time the item was added, or ``None`` once it
+    is removed, so concurrent additions are all kept;
+  - dict fields (custom fields): ``field.key`` is the value, ``None`` once removed;
+  - counter fields (a report's service counters): ``field.name#client`` is the total that one
+    device added; only that device writes it, so concurrent increments add up.
+
 * **opaque**: one plain value per record, for immutable records (history entries).
 """
 
@@ -75,6 +80,7 @@ def to_wire(record: Record) -> dict[str, Any]:
 
 
 def set_key(field: str, item: str) -> str:
+    """Entry of one item of a set field."""
     return f"{field}[{item}]"
 
 
@@ -86,53 +92,58 @@ def counter_key(field: str, name: str, client: int) -> str:
     return f"{field}.{name}#{client}"
 
 
-def flatten(kind: type[Record], wire: dict[str, Any], *, now_ms: float,
-            client: int, skip_defaults: bool = True) -> dict[str, Any]:
-    """Flat CRDT entries for a whole record (used at creation)."""
-    plan = plan_for(kind)
-    out: dict[str, Any] = {}
-    for name, value in wire.items():
-        if name in plan.plain:
-            if skip_defaults and name in plan.defaults and plan.defaults[name] == value:
-                continue
-            out[name] = value
-        elif name in plan.sets:
-            for i, item in enumerate(value):
-                out[set_key(name, _item_text(kind, name, item))] = now_ms + i / 1000
-        elif name in plan.counters:
-            for key, count in value.items():
-                out[counter_key(name, key, client)] = count
-        elif name in plan.dicts:
-            for key, item in value.items():
-                out[dict_key(name, key)] = item
-    return out
+BASE = "_"
+
+
+def base_value(kind: type[Record], wire: dict[str, Any]) -> dict[str, Any]:
+    """The ``"_"`` entry of a new record: its wire dict without fields at their default."""
+    defaults = plan_for(kind).defaults
+    return {k: v for k, v in wire.items() if k not in defaults or defaults[k] != v}
 
 
 def unflatten(kind: type[Record], entries: dict[str, Any]) -> dict[str, Any]:
-    """Wire dict of a record from its flat CRDT entries (inverse of ``flatten``)."""
+    """Wire dict of a record from its CRDT entries: the base, then the overlay entries."""
     plan = plan_for(kind)
-    out: dict[str, Any] = {}
-    sets: dict[str, list[tuple[float, str]]] = {}
+    out: dict[str, Any] = dict(entries.get(BASE) or {})
+    added: dict[str, list[tuple[float, str]]] = {}
+    removed: dict[str, set[str]] = {}
     for key, value in entries.items():
+        if key == BASE:
+            continue
         if key in plan.plain:
             out[key] = _int_if_integral(value)
             continue
         bracket = key.find("[")
         if bracket > 0 and key.endswith("]") and key[:bracket] in plan.sets:
-            sets.setdefault(key[:bracket], []).append((value, key[bracket + 1:-1]))
+            field, item = key[:bracket], key[bracket + 1:-1]
+            if value is None:
+                removed.setdefault(field, set()).add(item)
+            else:
+                added.setdefault(field, []).append((value, item))
             continue
         dot = key.find(".")
         if dot > 0:
-            field = key[:dot]
-            rest = key[dot + 1:]
+            field, rest = key[:dot], key[dot + 1:]
             if field in plan.counters:
-                name, _, _client = rest.rpartition("#")
+                name = rest.rpartition("#")[0]
                 bucket = out.setdefault(field, {})
-                bucket[name] = bucket.get(name, 0) + int(value or 0)
-            elif field in plan.dicts and value is not None:
-                out.setdefault(field, {})[rest] = _int_if_integral(value)
-    for field, items in sets.items():
-        out[field] = [item for stamp, item in sorted(items) if stamp is not None]
+                bucket[name] = int(bucket.get(name, 0)) + int(value or 0)
+            elif field in plan.dicts:
+                bucket = dict(out.get(field) or {})
+                if value is None:
+                    bucket.pop(rest, None)
+                else:
+                    bucket[rest] = _int_if_integral(value)
+                out[field] = bucket
+    for field in plan.dicts & out.keys():
+        out[field] = {k: _int_if_integral(v) for k, v in (out[field] or {}).items()}
+    for field in set(added) | set(removed):
+        items = list(out.get(field) or [])
+        for _stamp, item in sorted(added.get(field, [])):
+            if item not in items:
+                items.append(item)
+        gone = removed.get(field, set()) - {i for _s, i in added.get(field, [])}
+        out[field] = [i for i in items if i not in gone]
     return out
 
 
@@ -158,12 +169,6 @@ def validation_error(kind: type[Record], exc: msgspec.ValidationError,
         reason = "is required"
     label = kind.label if record_id is None else f"{kind.label} {record_id}"
     return ValidationError(label, field, reason)
-
-
-def _item_text(kind: type[Record], field: str, item: Any) -> str:
-    if not isinstance(item, str):
-        raise ValidationError(kind.label, field, f"list items must be text, got {item!r}")
-    return item
 
 
 def _int_if_integral(value: Any) -> Any:

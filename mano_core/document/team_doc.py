@@ -167,7 +167,8 @@ class DocumentCore:
                 if path:
                     # A record's own "id" entry names it: event paths of pycrdt 0.14 were seen
                     # naming the wrong record after out-of-order updates.
-                    record_id = event.target.get("id")
+                    base = event.target.get("_")
+                    record_id = base.get("id") if isinstance(base, dict) else None
                     ids.add(str(record_id if record_id is not None else path[0]))
                 else:
                     ids.update(str(k) for k in event.keys)
