@@ -296,6 +296,9 @@ async def main_async(args: argparse.Namespace) -> None:
                             print(f"run {rep + 1} {kind:7} 1->{n:<3} {size:5} B: {thr:9.0f} "
                                   f"deliveries/s, p50 {pct(lat, .5) * 1e3:6.2f} ms, "
                                   f"p99 {pct(lat, .99) * 1e3:6.2f} ms", flush=True)
+                        except Exception as exc:  # a crashed peer server: report, go on
+                            print(f"run {rep + 1} {kind} 1->{n} {size} B FAILED: {exc!r}; "
+                                  f"server log tail: {server.log.read_text()[-300:]!r}")
                         finally:
                             server.stop()
     print(f"\nMedians of {args.repeat} runs (deliveries/s; latency at {LAT_RATE:.0f} msg/s):")
@@ -306,7 +309,9 @@ async def main_async(args: argparse.Namespace) -> None:
     for n in args.subscribers:
         for size in args.sizes:
             med = {k: [statistics.median(x[i] for x in results[(k, n, size)]) for i in range(3)]
-                   for k in kinds}
+                   for k in kinds if results.get((k, n, size))}
+            if "raw" not in med or "mano" not in med:
+                continue
             raw, mano = med["raw"], med["mano"]
             py = med.get("pycrdt", [float("nan")] * 3)
             print(f"| 1→{n} | {size} B | {raw[0]:,.0f} | {mano[0]:,.0f} | "
