@@ -1,0 +1,125 @@
+"""Reading one spreadsheet cell as a typed value (imports).
+
+A cell is text (CSV, or an XLSX text cell) or a native value (XLSX numbers, booleans, dates).
+Every parser returns the value or raises ``CellError`` with the reason shown to the user."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from mano_core.document.queries import fold
+
+from .view import PARIS, UTC
+
+
+class CellError(ValueError):
+    """A cell's content does not fit its column (the reason is shown to the user)."""
+
+
+_TRUE = frozenset({"oui", "o", "yes", "y", "true", "vrai", "1", "x"})
+_FALSE = frozenset({"non", "n", "no", "false", "faux", "0"})
+_FR_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2})[:h](\d{2})(?::(\d{2}))?)?$")
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def text(value: Any) -> str:
+    """Any cell as text (an integral number without its ``.0``, e.g. a phone number)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def boolean(value: Any) -> bool:
+    """Oui/Non, yes/no, true/false, 1/0, x."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    word = fold(text(value))
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise CellError(f"must be yes or no (oui/non), got {text(value)!r}")
+
+
+def number(value: Any) -> int | float:
+    """A number (a decimal comma is accepted)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+    raw = text(value).replace("\u202f", "").replace(" ", "").replace(",", ".")
+    try:
+        parsed = float(raw)
+    except ValueError:
+        raise CellError(f"must be a number, got {text(value)!r}") from None
+    return int(parsed) if parsed.is_integer() else parsed
+
+
+def day(value: Any) -> dt.date:
+    """A day: 2026-11-20, 20/11/2026, or an XLSX date."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    raw = text(value)
+    match = _FR_DATE.match(raw)
+    try:
+        if match and match.group(4) is None:
+            return dt.date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+        if not match:
+            return dt.date.fromisoformat(raw)
+    except ValueError:
+        pass
+    raise CellError(f"must be a date (2026-11-20 or 20/11/2026), got {raw!r}")
+
+
+def instant(value: Any) -> tuple[dt.datetime, bool]:
+    """(UTC instant, whether a time was given). Times without an offset are Paris time;
+    a day alone is its midnight in Paris."""
+    if isinstance(value, dt.datetime):
+        moment, timed = value, True
+    elif isinstance(value, dt.date):
+        moment, timed = dt.datetime.combine(value, dt.time(0)), False
+    else:
+        raw = text(value)
+        match = _FR_DATE.match(raw)
+        try:
+            if match:
+                d, m, y, hh, mm, ss = match.groups()
+                moment = dt.datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0),
+                                     int(ss or 0))
+                timed = hh is not None
+            else:
+                moment = dt.datetime.fromisoformat(raw)
+                timed = len(raw) > 10
+        except ValueError:
+            raise CellError(f"must be a date or a date and time (2026-11-20 14:30 or "
+                            f"20/11/2026 14:30), got {raw!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=PARIS)
+    return moment.astimezone(UTC), timed
+
+
+def items(value: Any) -> list[str]:
+    """A list cell: items separated by ``;`` (duplicates and blanks dropped)."""
+    found = [part.strip() for part in text(value).split(";")]
+    return list(dict.fromkeys(p for p in found if p))
+
+
+def choice(value: Any, options: Iterable[str], what: str = "value") -> str:
+    """One of ``options``, matched ignoring accents and case; returned as spelt there."""
+    known = {fold(o): o for o in options}
+    raw = text(value)
+    found = known.get(fold(raw))
+    if found is None:
+        listed = ", ".join(known.values())
+        raise CellError(f"unknown {what} {raw!r} (known: {listed or 'none'})")
+    return found
