@@ -251,7 +251,7 @@ def _custom_parser(d: CustomFieldDefinition) -> Parser:
     if kind == "date":
         return lambda v: cells.day(v).isoformat()
     if kind == "date-with-time":
-        return lambda v: cells.instant(v)[0].isoformat()
+        return lambda v: msgspec.to_builtins(cells.instant(v)[0])  # "…Z", as stored
     if kind == "enum":
         return lambda v: cells.choice(v, d.options, "option")
     if kind == "multi-choice":
