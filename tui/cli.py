@@ -3,6 +3,10 @@
     mano demo [--store PATH] [--scale 0.2] [--seed 0]   generate, encrypt, reopen and show a team
     mano summary [--store PATH]                          what a store holds
     mano search TEXT [--store PATH]                      persons by name or alias
+    mano report [--subteam S] [--day D] [--increment SERVICE=N]   daily report and activity
+    mano stats [--from D] [--to D] [--subteam S] [--evolution FIELD]   statistics
+    mano export KIND [--format csv|xlsx] [-o FILE]        tables; `export team`: JSON backup
+    mano import persons|actions FILE [--map COL=FIELD] [--dry-run]   all-or-nothing import
 
 The passphrase comes from MANO_PASSPHRASE or is asked for; `mano demo` uses a fixed demo
 passphrase unless MANO_PASSPHRASE is set. Output is French unless --lang en (or MANO_LANG=en).
@@ -19,14 +23,34 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import msgspec
 
 from mano_core.demo import DEFAULT_REFERENCE, generate_team
 from mano_core.demo.load import load_demo
 from mano_core.errors import ManoError, StoreMissingError, WrongPassphraseError
 from mano_core.store import INTERACTIVE_KDF, LocalStore
+from mano_core.reporting import (
+    Period,
+    actions_table,
+    comments_table,
+    compute,
+    daily,
+    export_team_json,
+    field_evolution,
+    import_file,
+    persons_table,
+    reports_table,
+    write_csv,
+    write_xlsx,
+)
+from mano_core.reporting.imports import FileFormat
+from mano_core.reporting.tables import statistics_table
+from mano_core.reporting.view import PARIS, resolve_subteams
 from mano_core.team import Team
 
-from .i18n import Translator
+from .i18n import MESSAGES, Translator
 
 DEMO_PASSPHRASE = "demo maraude nord"
 DEFAULT_STORE = Path("demo-store") / "demo.mano"
@@ -143,6 +167,207 @@ async def search(args: argparse.Namespace, t: Translator) -> int:
     return 0
 
 
+# --- reports, statistics, exports, imports (issue 7) ---------------------------------------------
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(PARIS).date()
+
+
+def _print_json(value: object) -> None:
+    print(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
+
+
+def _label(t: Translator, key: str, default: str) -> str:
+    return t(key) if key in MESSAGES[t.lang] else default
+
+
+async def report(args: argparse.Namespace, t: Translator) -> int:
+    store, team = await _open_first_team(Path(args.store), t)
+    async with store:
+        subs = resolve_subteams(team, args.subteam) if args.subteam else tuple(
+            team.subteams.list())
+        day = args.day or _today()
+        writes = args.increment or args.description is not None or args.collaboration
+        if writes and len(subs) != 1:
+            print(t("report.one_subteam"), file=sys.stderr)
+            return 2
+        for item in args.increment or ():
+            service, _, by = item.partition("=")
+            await daily.increment(team, subs[0].id, day, service.strip(), int(by or 1))
+        if args.description is not None:
+            await daily.set_description(team, subs[0].id, day, args.description)
+        for partner in args.collaboration or ():
+            await daily.add_collaboration(team, subs[0].id, day, partner)
+        out = [(s, daily.get(team, s.id, day), daily.activity(team, s.id, day)) for s in subs]
+        if args.json:
+            _print_json([{"subteam": s.name, "report": r, "activity": a} for s, r, a in out])
+            return 0
+        for sub, rep, act in out:
+            print(t("report.title", team=sub.name, day=day.isoformat(),
+                    start=f"{act.start.astimezone(PARIS):%d/%m %H:%M}",
+                    end=f"{act.end.astimezone(PARIS):%d/%m %H:%M}"))
+            if rep is None:
+                print(f"  {t('report.none')}")
+            else:
+                if rep.description:
+                    print(f"  {t('report.description')}: {rep.description}")
+                if rep.collaborations:
+                    print(f"  {t('report.collaborations')}: {', '.join(rep.collaborations)}")
+                for name, count in rep.services.items():
+                    print(f"  {count:>5}  {name}")
+            for name, count in act.counts().items():
+                print(f"  {count:>5}  {_label(t, 'activity.' + name, name)}")
+    return 0
+
+
+async def stats(args: argparse.Namespace, t: Translator) -> int:
+    store, team = await _open_first_team(Path(args.store), t)
+    async with store:
+        end = args.to or _today()
+        period = Period(args.start or end - dt.timedelta(days=364), end)
+        ids = [s.id for s in resolve_subteams(team, args.subteam or ())]
+        if args.evolution:
+            evolution = field_evolution(team, args.evolution, period, ids, step_days=args.step)
+            if args.json:
+                _print_json(evolution)
+            for point in [] if args.json else evolution.points:
+                counts = ", ".join(f"{k}: {v}" for k, v in point.counts.items())
+                print(f"{point.day}  {point.persons:>6}  {counts}")
+            return 0
+        result = compute(team, period, ids)
+        if args.json:
+            _print_json(result)
+            return 0
+        print(t("stats.title", start=period.start.isoformat(), end=period.end.isoformat()))
+        section = None
+        for name, indicator, value in statistics_table(result).rows:
+            if value is None:
+                continue
+            if name != section:
+                section = name
+                print(f"  {_label(t, 'stats.' + str(name), str(name))}")
+            print(f"    {_label(t, 'stats.' + str(indicator), str(indicator))}: {value}")
+    return 0
+
+
+EXPORTS = ("persons", "actions", "comments", "reports", "stats", "all", "team")
+
+
+async def export(args: argparse.Namespace, t: Translator) -> int:
+    fmt = args.format or {"team": "json", "all": "xlsx"}.get(args.kind, "csv")
+    if (args.kind == "team") != (fmt == "json") or (args.kind == "all" and fmt != "xlsx"):
+        print(t("export.bad_format", kind=args.kind, format=fmt), file=sys.stderr)
+        return 2
+    output = Path(args.output or f"mano-{args.kind}-{_today()}.{fmt}")
+    print(t("export.warning", path=output), file=sys.stderr)
+    store, team = await _open_first_team(Path(args.store), t)
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r  {done:,} / {total:,}".replace(",", "\u202f"), end="", file=sys.stderr)
+
+    async with store:
+        if fmt == "json":
+            rows = export_team_json(team, output, progress=progress)
+        else:
+            ids = [s.id for s in resolve_subteams(team, args.subteam or ())]
+            end = args.to or _today()
+            start = args.start or end - dt.timedelta(days=364)
+            tables = {
+                "persons": lambda: persons_table(team, ids),
+                "actions": lambda: actions_table(team, ids),
+                "comments": lambda: comments_table(team, ids),
+                "reports": lambda: reports_table(team, ids, start=start, end=end),
+                "stats": lambda: statistics_table(compute(team, Period(start, end), ids)),
+            }
+            chosen = list(tables) if args.kind == "all" else [args.kind]
+            built = [tables[k]() for k in chosen]
+            rows = (write_xlsx(built, output, progress=progress) if fmt == "xlsx"
+                    else write_csv(built[0], output, progress=progress))
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if args.json:
+        _print_json({"kind": args.kind, "format": fmt, "path": str(output), "rows": rows})
+    else:
+        print(t("export.done", rows=rows, path=output))
+    return 0
+
+
+async def import_(args: argparse.Namespace, t: Translator) -> int:
+    path = Path(args.file)
+    fmt: FileFormat = "xlsx" if path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
+    mapping = dict(m.partition("=")[::2] for m in args.map or ())
+    store, team = await _open_first_team(Path(args.store), t)
+    async with store:
+        result = await import_file(team, args.kind, path.read_bytes(), fmt, mapping=mapping,
+                                   dry_run=args.dry_run, encoding=args.encoding)
+    if args.json:
+        _print_json(result)
+    else:
+        for problem in result.problems:
+            print(t("import.problem", row=problem.row, column=problem.column or "-",
+                    reason=problem.reason))
+        key = ("import.refused" if result.problems else
+               "import.checked" if args.dry_run else "import.done")
+        print(t(key, rows=result.rows, valid=result.valid, problems=len(result.problems)))
+    return 1 if result.problems else 0
+
+
+def _add_reporting_commands(sub: Any) -> None:
+    store = {"default": str(DEFAULT_STORE), "help": "store file (%(default)s)"}
+    p = sub.add_parser("report", help="daily report and activity of the sub-teams for one day",
+                       description="The day's report (noon to noon for a night sub-team).")
+    p.add_argument("--store", **store)
+    p.add_argument("--subteam", action="append", help="sub-team name or id (repeatable)")
+    p.add_argument("--day", type=_day, help="YYYY-MM-DD (default: today, Paris)")
+    p.add_argument("--increment", action="append", metavar="SERVICE[=N]",
+                   help="add N (default 1, may be negative) to a service counter")
+    p.add_argument("--description", help="replace the day's shared description")
+    p.add_argument("--collaboration", action="append", help="add a partner collaboration")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=report)
+    p = sub.add_parser("stats", help="statistics of a period (persons, actions, services…)")
+    p.add_argument("--store", **store)
+    p.add_argument("--from", dest="start", type=_day, help="first day (default: a year ago)")
+    p.add_argument("--to", type=_day, help="last day, included (default: today)")
+    p.add_argument("--subteam", action="append", help="sub-team name or id (repeatable)")
+    p.add_argument("--evolution", metavar="FIELD",
+                   help="evolution of a person field instead (gender, customFields.KEY…)")
+    p.add_argument("--step", type=int, default=30, help="days between evolution points")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=stats)
+    p = sub.add_parser("export", help="CSV/XLSX tables, or the whole team as JSON (decrypted)")
+    p.add_argument("kind", choices=EXPORTS,
+                   help="what to export; 'all' is one XLSX workbook, 'team' a JSON backup")
+    p.add_argument("--format", choices=["csv", "xlsx", "json"],
+                   help="csv (default), xlsx; json for 'team' only")
+    p.add_argument("--output", "-o", help="file to write (default: mano-KIND-DAY.FORMAT)")
+    p.add_argument("--store", **store)
+    p.add_argument("--subteam", action="append", help="sub-team name or id (repeatable)")
+    p.add_argument("--from", dest="start", type=_day, help="reports and stats: first day")
+    p.add_argument("--to", type=_day, help="reports and stats: last day")
+    p.add_argument("--json", action="store_true", help="machine-readable summary")
+    p.set_defaults(func=export)
+    p = sub.add_parser("import", help="persons or actions from CSV/XLSX (all or nothing)")
+    p.add_argument("kind", choices=["persons", "actions"])
+    p.add_argument("file", help="a .csv (UTF-8 unless --encoding) or .xlsx file")
+    p.add_argument("--map", action="append", metavar="COLUMN=FIELD",
+                   help="read COLUMN as FIELD (e.g. 'Prénom=name'; 'Notes=' skips a column)")
+    p.add_argument("--dry-run", action="store_true", help="check every row, change nothing")
+    p.add_argument("--encoding", default="utf-8-sig", help="CSV encoding (e.g. cp1252)")
+    p.add_argument("--store", **store)
+    p.add_argument("--json", action="store_true", help="machine-readable result")
+    p.set_defaults(func=import_)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mano", description=__doc__.split("\n")[0])
     parser.add_argument("--lang", choices=["fr", "en"], default=None,
@@ -161,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text")
     p.add_argument("--store", default=str(DEFAULT_STORE))
     p.set_defaults(func=search)
+    _add_reporting_commands(sub)
     return parser
 
 

@@ -1,0 +1,86 @@
+"""`mano report`, `stats`, `export` and `import` on a store made by `mano demo`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tui.cli import main
+
+PASSPHRASE = "phrase de test"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "demo.mano"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MANO_PASSPHRASE", PASSPHRASE)
+        assert main(["demo", "--scale", "0.02", "--store", str(path)]) == 0
+    return path
+
+
+@pytest.fixture(autouse=True)
+def passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MANO_PASSPHRASE", PASSPHRASE)
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> object:
+    capsys.readouterr()
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_report_increments_and_reads_back(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["report", "--store", str(store), "--subteam", "équipe de nuit", "--day",
+            "2026-11-21"]
+    run_json(capsys, *args, "--increment", "Repas=3", "--increment", "Douches", "--json")
+    (entry,) = run_json(capsys, *args, "--increment", "Repas=2", "--json")  # type: ignore[misc]
+    assert entry["report"]["services"] == {"Repas": 5, "Douches": 1}
+    assert entry["activity"]["start"] == "2026-11-21T11:00:00Z"  # noon, Paris
+    assert main(["report", "--store", str(store), "--increment", "Repas"]) == 2  # which team?
+    assert main(["--lang", "en", "report", "--store", str(store), "--day", "2026-11-18"]) == 0
+    assert "Report — Équipe de nuit — 2026-11-18" in capsys.readouterr().out
+
+
+def test_stats_json_and_text(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stats = run_json(capsys, "stats", "--store", str(store), "--from", "2026-01-01", "--to",
+                     "2026-11-20", "--json")
+    assert stats["persons"]["followed"] > 0 and stats["period"]["end"] == "2026-11-20"  # type: ignore[index]
+    evolution = run_json(capsys, "stats", "--store", str(store), "--evolution", "gender",
+                         "--json")
+    assert len(evolution["points"]) >= 2  # type: ignore[index]
+    assert main(["stats", "--store", str(store)]) == 0
+    assert "Personnes suivies" in capsys.readouterr().out
+
+
+def test_export_warns_and_writes(store: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "team.json"
+    summary = run_json(capsys, "export", "team", "--store", str(store), "-o", str(out),
+                       "--json")
+    assert summary["rows"] == sum(len(v) for v in json.loads(out.read_text())["general"].values()) \
+        + sum(len(v) for v in json.loads(out.read_text())["medical"].values())  # type: ignore[index]
+    assert main(["export", "persons", "--store", str(store), "-o", str(tmp_path / "p.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "DÉCHIFFRÉES" in err
+    assert main(["export", "team", "--format", "csv", "--store", str(store)]) == 2
+
+
+def test_import_refuses_bad_files_then_applies(store: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Prénom;Genre\nZoé;Femme\n;Homme\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["import", "persons", str(bad), "--store", str(store), "--map",
+                 "Prénom=name", "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert [(p["row"], p["column"]) for p in result["problems"]] == [(3, "Prénom")]
+    good = tmp_path / "good.csv"
+    good.write_text("Prénom;Genre\nZoé Import;Femme\n", encoding="utf-8")
+    assert main(["import", "persons", str(good), "--store", str(store), "--map",
+                 "Prénom=name"]) == 0
+    capsys.readouterr()
+    assert main(["search", "zoe import", "--store", str(store)]) == 0
+    assert "Zoé Import" in capsys.readouterr().out
