@@ -214,7 +214,7 @@ class TeamKeys:
         return state.next_link(self.team_id, compartment, self.identity.device_id)[0]
 
     async def seal(self, plaintext: bytes, *, compartment: Compartment,
-                   doc: str | None = None) -> Sealed:
+                   doc: str | None = None, consume: Sequence[int] = ()) -> Sealed:
         """Seal a batch and, in one store transaction, commit the advanced counter and queue the
         envelope in the outbox of ``doc`` (default: the compartment's document). Only send what
         the outbox holds: a counter is then never reused, even after a crash.
@@ -231,6 +231,8 @@ class TeamKeys:
                                  state.to_bytes())
                     outbox_id = await tx.outbox_add(
                         doc or doc_name(team_uuid(self.team_id), compartment), raw)
+                    if consume:
+                        await tx.outbox_remove(consume)
             except asyncio.CancelledError:
                 # Cancelled while the (shielded) commit runs: it may land. Skip, never reuse.
                 self._sealers[compartment] = state

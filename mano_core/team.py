@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
 import msgspec
 
 from mano_core import limits
 from mano_core.document.settings import Settings
+from mano_core.document.ydeps import read_deps
 from mano_core.document.team_doc import (
     ChangeEvent,
     DocumentCore,
@@ -52,6 +53,7 @@ class DocumentStore(Protocol):
     async def put(self, namespace: str, key: str, value: bytes) -> None: ...
     async def get(self, namespace: str, key: str) -> bytes | None: ...
     async def items(self, namespace: str) -> list[tuple[str, bytes]]: ...
+    def transaction(self) -> Any: ...
 
 
 class TeamInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,6 +70,16 @@ def doc_name(team_id: str, compartment: Compartment) -> str:
     return f"team/{team_id}/{compartment.name.lower()}"
 
 
+def local_outbox(team_id: str, compartment: Compartment) -> str:
+    """Outbox of local updates not sealed into an envelope yet (when the team syncs)."""
+    return f"{doc_name(team_id, compartment)}/local"
+
+
+def sealed_outbox(team_id: str, compartment: Compartment) -> str:
+    """Outbox of sealed envelopes waiting for the relay's acknowledgement."""
+    return f"{doc_name(team_id, compartment)}/sealed"
+
+
 class _Compartment:
     """One document of the team and its persistence bookkeeping."""
 
@@ -82,7 +94,16 @@ class _Compartment:
         updates = self.core.drain_updates()
         if updates:
             try:
-                seqs = await self.team.store.append_updates(self.name, updates)
+                if self.team.syncing:
+                    # The update and its place in the sync outbox commit together: an edit
+                    # reported saved is always sent, even after a crash.
+                    outbox = local_outbox(self.team.id, self.core.compartment)
+                    async with self.team.store.transaction() as tx:
+                        seqs = await tx.append_updates(self.name, updates)
+                        for update in updates:
+                            await tx.outbox_add(outbox, update)
+                else:
+                    seqs = await self.team.store.append_updates(self.name, updates)
             except BaseException:
                 # Not saved: keep the edits in memory, they are committed with the next write.
                 self.core._pending[:0] = updates
@@ -90,15 +111,25 @@ class _Compartment:
             self.last_seq = seqs[-1]
             self.since_snapshot += len(updates)
         self.team._dispatch(self.core.take_changes(Origin.LOCAL))
+        if updates and self.team.on_local_commit is not None:
+            self.team.on_local_commit(self.core.compartment)
         if self.since_snapshot >= limits.COMPACT_AFTER_UPDATES:
             await self.compact()
 
-    async def apply_remote(self, updates: Iterable[bytes]) -> None:
-        """Merge teammates' updates, persist them, then tell listeners."""
+    async def apply_remote(self, updates: Iterable[bytes],
+                           also: Callable[[Any], Awaitable[None]] | None = None) -> None:
+        """Merge teammates' updates and persist them, with whatever ``also`` writes into the
+        same store transaction (the sync cursor, chain states), then tell listeners.
+        MalformedUpdateError: nothing applied."""
         batch = list(updates)
         for update in batch:
+            read_deps(update)  # refuse the whole batch before applying any of it
+        for update in batch:
             self.core.apply_update(update)
-        seqs = await self.team.store.append_updates(self.name, batch)
+        async with self.team.store.transaction() as tx:
+            seqs = await tx.append_updates(self.name, batch) if batch else []
+            if also is not None:
+                await also(tx)
         if seqs:
             self.last_seq = seqs[-1]
             self.since_snapshot += len(seqs)
@@ -160,6 +191,8 @@ class Team:
         self.id = info.id
         self._clock = clock
         self._listeners: list[Listener] = []
+        self.syncing = False  # set by the sync client: local updates also go to its outbox
+        self.on_local_commit: Callable[[Compartment], None] | None = None
         self._general: _Compartment | None = None
         self._medical: _Compartment | None = None
 
@@ -290,9 +323,10 @@ class Team:
             raise NotFoundError("compartments", compartment.name.lower())
         return holder
 
-    async def apply_remote(self, compartment: Compartment, updates: Iterable[bytes]) -> None:
+    async def apply_remote(self, compartment: Compartment, updates: Iterable[bytes],
+                           also: Callable[[Any], Awaitable[None]] | None = None) -> None:
         """Merge and persist teammates' updates (used by the sync client)."""
-        await self.compartment(compartment).apply_remote(updates)
+        await self.compartment(compartment).apply_remote(updates, also)
 
     async def compact(self) -> None:
         """Fold every compartment's updates into a snapshot now."""

@@ -107,6 +107,14 @@ class ChainState:
         if report is not None:
             self.reports.append(report)
 
+    def merge(self, other: ChainState) -> None:
+        """Adopt ``other``'s position for every author it is further along with (a verified
+        snapshot's chains: envelopes it already includes are replays from then on)."""
+        for key, (counter, digest) in other._last.items():
+            mine = self._last.get(key)
+            if mine is None or mine[0] < counter:
+                self._last[key] = (counter, digest)
+
     def take_reports(self) -> list[ChainReport]:
         """Return and clear the pending reports."""
         reports, self.reports = self.reports, []

@@ -1,0 +1,85 @@
+"""This device: its encrypted store, its keys, its teams. The entry point a client embeds.
+
+    async with await Device.create("device.mano", passphrase) as device:
+        team = await device.create_team("Maraude Nord", health=True)
+        async with await device.sync(team, "ws://relay:8765") as sync:
+            await team.persons.create(name="…")   # saved now, sent when online
+            print(sync.state.status, sync.state.pending)
+
+    # another device, with a code from an admin's ``sync.create_invitation()``:
+    async with await Device.create("other.mano", passphrase) as device:
+        team = await device.join_team("ws://relay:8765", code)
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from types import TracebackType
+
+from mano_core.keys_at_rest import DeviceVault, create_team, team_uuid
+from mano_core.store import DEFAULT_KDF, KdfParams, LocalStore
+from mano_core.sync.client import SyncClient
+from mano_core.sync.invitations import JOIN_TIMEOUT, join_via_relay
+from mano_core.team import Team, TeamInfo
+
+
+class Device:
+    """One device's store and keys. Use ``Device.create`` or ``Device.open``."""
+
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+        self.vault = DeviceVault(store)
+
+    @classmethod
+    async def create(cls, path: str | os.PathLike[str], passphrase: str, *,
+                     kdf: KdfParams = DEFAULT_KDF) -> Device:
+        """A new encrypted store at ``path``. StoreExistsError if one is there."""
+        device = cls(await LocalStore.create(path, passphrase, kdf=kdf))
+        await device.vault.identity()
+        return device
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str], passphrase: str) -> Device:
+        """Unlock an existing store. WrongPassphraseError (nothing changed), StoreMissingError."""
+        return cls(await LocalStore.open(path, passphrase))
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    async def __aenter__(self) -> Device:
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    @property
+    async def device_id(self) -> bytes:
+        return (await self.vault.identity()).device_id
+
+    async def teams(self) -> list[TeamInfo]:
+        """Teams this device belongs to."""
+        return await Team.list(self.store)
+
+    async def create_team(self, name: str, *, member: str | None = None,
+                          health: bool = False) -> Team:
+        """Found a team: this device is its first admin (``health`` gives it the medical
+        compartment). ``member`` is the stable id of the person using it (a new one if None)."""
+        keys = await create_team(self.vault, name, member or str(uuid.uuid4()), health=health)
+        return await Team.open(self.store, team_uuid(keys.team_id))
+
+    async def join_team(self, url: str, code: str, *, timeout: float = JOIN_TIMEOUT) -> Team:
+        """Redeem an invitation code through the relay; waits for an admin device to answer
+        (it answers as soon as it is online). Then the team's data arrives with ``sync``."""
+        keys = await join_via_relay(self.vault, url, code, timeout=timeout)
+        return await Team.open(self.store, team_uuid(keys.team_id))
+
+    async def open_team(self, team_id: str) -> Team:
+        """Open a team of this device by its id (``TeamInfo.id``)."""
+        return await Team.open(self.store, team_id)
+
+    async def sync(self, team: Team, url: str, **options: object) -> SyncClient:
+        """A SyncClient for ``team`` (enter it with ``async with``)."""
+        keys = await self.vault.team(uuid.UUID(team.id).bytes)
+        return SyncClient(team, keys, self.store, url, **options)  # type: ignore[arg-type]

@@ -1,0 +1,356 @@
+"""Background sync of one team with a relay: an async context manager that owns its tasks.
+
+    async with SyncClient(team, keys, store, "ws://127.0.0.1:8765") as sync:
+        await team.persons.create(name="…")   # saved locally at once, sent when online
+        sync.state.status, sync.state.pending  # what the sync bar shows
+
+It reconnects by itself (exponential backoff with full jitter, capped), resumes from the last
+sequence applied, re-sends every unacknowledged envelope (the relay deduplicates), and stops
+for good only when the relay refuses this device (removed, unknown, …)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Final
+
+from mano_core.crypto import make_key_packages
+from mano_core.errors import (
+    CryptoError,
+    LocalProtocolError,
+    ManoError,
+    RelayRefusedError,
+    SyncError,
+)
+from mano_core.ids import Compartment
+from mano_core.keys_at_rest import TeamKeys
+from mano_core.protocol import messages as m
+from mano_core.protocol.codes import ErrorCode
+from mano_core.store import LocalStore
+from mano_core.sync.engine import TeamSync
+from mano_core.sync.invitations import InvitationDesk
+from mano_core.sync.presence import PRESENCE_INTERVAL, PRESENCE_TTL, open_presence, seal_presence
+from mano_core.sync.state import Status, SyncState, Teammate
+from mano_core.sync.transport import RelayClient
+from mano_core.team import Team
+
+log = logging.getLogger("mano.sync")
+
+FLUSH_DELAY: Final = 0.05      # seconds: edits made within this window share one envelope
+BACKOFF_FIRST: Final = 0.2     # seconds before the first reconnection attempt (then doubled)
+BACKOFF_CAP: Final = 30.0      # never wait longer than this between attempts
+STABLE_SESSION: Final = 10.0   # a session this long resets the backoff
+PERMANENT: Final = {ErrorCode.AUTH_FAILED: Status.REFUSED, ErrorCode.REVOKED: Status.REVOKED,
+                    ErrorCode.UNKNOWN_TEAM: Status.REFUSED, ErrorCode.TEAM_EXISTS: Status.REFUSED,
+                    ErrorCode.UNSUPPORTED_VERSION: Status.REFUSED}
+
+
+class Backoff:
+    """Exponential backoff with full jitter: a random wait in [0, min(cap, first·2^n)]."""
+
+    def __init__(self, first: float = BACKOFF_FIRST, cap: float = BACKOFF_CAP,
+                 rng: random.Random | None = None) -> None:
+        self.first, self.cap, self.attempt = first, cap, 0
+        self._rng = rng or random.Random()
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap, self.first * 2 ** self.attempt)
+        self.attempt += 1
+        return self._rng.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class SyncClient:
+    """Keeps one team in sync with one relay while the context is open."""
+
+    def __init__(self, team: Team, keys: TeamKeys, store: LocalStore, url: str, *,
+                 flush_delay: float = FLUSH_DELAY, backoff: Backoff | None = None) -> None:
+        self.team, self.keys, self.store, self.url = team, keys, store, url
+        self.state = SyncState()
+        self._listeners: list[Callable[[SyncState], None]] = []
+        self.sync = TeamSync(team, keys, store, self.state, self._notify)
+        self.invitations = InvitationDesk(keys, store)
+        self._flush_delay = flush_delay
+        self._backoff = backoff or Backoff()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+        self._started = False
+        self._closing = False
+        self._flush_task: asyncio.Task[None] | None = None
+        self._client: RelayClient | None = None
+        self._viewing: str | None = None
+        self._synced = asyncio.Event()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> SyncClient:
+        if self._started:
+            raise LocalProtocolError("a SyncClient is started once")
+        self._started = True
+        self.team.syncing = True
+        self.team.on_local_commit = lambda _c: self.schedule_flush()
+        await self.sync.load()
+        await self.flush()
+        self._tasks.append(asyncio.create_task(self._run(), name="mano-sync"))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop syncing: seal what is pending (it is sent next time), close the connection."""
+        if self._closing:
+            return
+        self._closing = True
+        self.team.on_local_commit = None
+        with contextlib.suppress(Exception):
+            await self.sync.flush()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.close()
+        for task in [*self._tasks, *([self._flush_task] if self._flush_task else [])]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.state.status = Status.CLOSED
+        self._notify()
+
+    # --- what clients call ----------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[SyncState], None]) -> Callable[[], None]:
+        """Call ``listener`` whenever the sync state changes; returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def schedule_flush(self) -> None:
+        """Seal local edits soon (edits within FLUSH_DELAY share one envelope)."""
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.create_task(self._delayed_flush())
+
+    async def flush(self) -> int:
+        """Seal local edits now and wake the sender; returns the envelopes made."""
+        made = await self.sync.flush()
+        self._wake.set()
+        return made
+
+    async def wait_synced(self, timeout: float = 30.0) -> None:
+        """Until online with nothing pending (tests, command line). Raises TimeoutError."""
+        async def settled() -> None:
+            while not (self.state.status is Status.ONLINE and self.state.pending == 0):
+                self._synced.clear()
+                await self._synced.wait()
+        await asyncio.wait_for(settled(), timeout)
+
+    def set_viewing(self, record_id: str | None) -> None:
+        """Tell teammates which record (person file) this device has open."""
+        self._viewing = record_id
+        self._send_presence()
+
+    async def create_invitation(self, *, role: str = "normal", health: bool = False,
+                                ttl_seconds: int = 7 * 24 * 3600) -> str:
+        """An invitation code for a new device (admins only); answered automatically by this
+        device when the new device asks, even later. Raises NotAdminError."""
+        return await self.invitations.create(role=role, health=health, ttl_seconds=ttl_seconds)
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        if self.state.status is Status.ONLINE and self.state.pending == 0:
+            self._synced.set()
+        else:
+            self._synced.set()  # wake waiters so they re-check
+        for listener in list(self._listeners):
+            listener(self.state)
+
+    def _set_status(self, status: Status) -> None:
+        if self.state.status is not status:
+            self.state.status = status
+            self._notify()
+
+    async def _delayed_flush(self) -> None:
+        await asyncio.sleep(self._flush_delay)
+        try:
+            await self.flush()
+        except ManoError as exc:  # e.g. a full disk: the edits stay in the local outbox
+            self.state.last_error = str(exc)
+            self._notify()
+
+    async def _run(self) -> None:
+        while not self._closing:
+            started = time.monotonic()
+            self._set_status(Status.CONNECTING)
+            try:
+                await self._connect_and_serve()
+            except RelayRefusedError as exc:
+                self.state.last_error = str(exc)
+                final = PERMANENT.get(ErrorCode(exc.code)) if exc.code in PERMANENT else None
+                if final is not None:
+                    self._set_status(final)
+                    return
+            except (SyncError, OSError, asyncio.TimeoutError, CryptoError) as exc:
+                self.state.last_error = str(exc)
+            except Exception as exc:  # noqa: BLE001 - never let the sync task die silently
+                log.exception("sync session failed")
+                self.state.last_error = repr(exc)
+            finally:
+                if self._client is not None:
+                    with contextlib.suppress(Exception):
+                        await self._client.close()
+                    self._client = None
+            if self._closing:
+                return
+            self._set_status(Status.OFFLINE)
+            if time.monotonic() - started > STABLE_SESSION:
+                self._backoff.reset()
+            await asyncio.sleep(self._backoff.next_delay())
+
+    async def _connect_and_serve(self) -> None:
+        client = await RelayClient.connect(self.url)
+        self._client = client
+        self._set_status(Status.AUTHENTICATING)
+        identity, team_id = self.keys.identity, self.keys.team_id
+        try:
+            auth = await client.authenticate(identity, team_id)
+        except RelayRefusedError as exc:
+            if exc.code != ErrorCode.UNKNOWN_TEAM or not self.keys.log.is_admin(
+                    identity.device_id):
+                raise
+            # First contact of a team made offline: publish its log with the first auth.
+            await client.close()
+            client = await RelayClient.connect(self.url)
+            self._client = client
+            auth = await client.authenticate(identity, team_id, genesis=self.keys.log.entries)
+        await self._sync_log(client, auth)
+        await self._fetch_keys(client)
+        inbox = asyncio.create_task(self._inbox(client))
+        try:
+            for c in self.sync.compartments:
+                await self._subscribe(client, c)
+            self._set_status(Status.ONLINE)
+            self._backoff.reset()
+            await self.invitations.serve_pending(client, self._after_log_change)
+            self._send_presence()
+            sender = asyncio.create_task(self._sender(client))
+            beat = asyncio.create_task(self._heartbeat())
+            closed = asyncio.create_task(client.ws.wait_closed())
+            done, _ = await asyncio.wait({inbox, sender, beat, closed},
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for task in (sender, beat, closed):
+                task.cancel()
+            for task in done:
+                if task is not closed and not task.cancelled() and task.exception():
+                    raise task.exception()  # type: ignore[misc]
+            if client.closed_error is not None:
+                raise client.closed_error
+        finally:
+            inbox.cancel()
+            await asyncio.gather(inbox, return_exceptions=True)
+
+    async def _sync_log(self, client: RelayClient, auth: m.AuthOk) -> None:
+        have = len(self.keys.log.entries)
+        if auth.log_length > have:
+            answers = await client.request(m.LogFetch(id=client.next_id(), after=have))
+            entries = [e for a in answers if isinstance(a, m.LogEntries) for e in a.entries]
+            made = await self.keys.append_entries(entries)
+            await self._after_log_change(client, made)
+        elif auth.log_length < have:  # entries this admin made offline
+            await client.request(m.LogAppend(id=client.next_id(),
+                                             entries=self.keys.log.entries[auth.log_length:]))
+
+    async def _after_log_change(self, client: RelayClient,
+                                made: list[tuple[Compartment, int]]) -> None:
+        """Send new epoch keys this device generated to every teammate who may read them."""
+        if not made:
+            return
+        packages = make_key_packages(self.keys.identity, self.keys.log, self.keys.keyring)
+        for device, blob in packages.items():
+            await client.request(m.KeyPut(id=client.next_id(), to=device, blob=blob))
+
+    async def _fetch_keys(self, client: RelayClient) -> None:
+        (answer,) = await client.request(m.KeyFetch(id=client.next_id()))
+        assert isinstance(answer, m.Keys)
+        await self._accept_keys(client, answer.items)
+
+    async def _accept_keys(self, client: RelayClient, items: list[m.KeyItem]) -> None:
+        for item in items:
+            try:
+                await self.keys.accept_package(item.blob)
+            except CryptoError as exc:
+                self.sync._alert("keys", f"key package refused: {exc}")
+        if items:
+            await client.request(m.KeyAck(id=client.next_id(), kids=[i.kid for i in items]))
+            self.sync.need_keys = False
+
+    async def _subscribe(self, client: RelayClient, c: Compartment) -> None:
+        try:
+            await client.subscribe(int(c), self.sync.cursor(c))
+        except RelayRefusedError as exc:
+            if exc.code != ErrorCode.PRUNED:
+                raise
+            answers = await client.request(m.SnapshotGet(id=client.next_id(), c=int(c)))
+            blob = b"".join(a.data for a in answers if isinstance(a, m.SnapshotData))
+            await self.sync.apply_snapshot(c, blob)
+            await client.subscribe(int(c), self.sync.cursor(c))
+
+    async def _inbox(self, client: RelayClient) -> None:
+        while True:
+            msg = await client.recv()
+            if isinstance(msg, m.Deliver):
+                c = Compartment(msg.c)
+                if not await self.sync.apply_delivery(c, [(s, e) for s, e in msg.items]):
+                    await self._fetch_keys(client)
+                    if self.sync.need_keys:
+                        raise SyncError("an envelope needs a key this device does not hold yet")
+                    await client.close()  # resubscribe from the cursor with the new keys
+                    return
+                if self.sync.snapshot_due(c):
+                    await self.sync.upload_snapshot(client, c)
+            elif isinstance(msg, m.LogEntries):
+                made = await self.keys.append_entries(msg.entries)
+                await self._after_log_change(client, made)
+            elif isinstance(msg, m.Keys):
+                await self._accept_keys(client, msg.items)
+            elif isinstance(msg, m.Invites):
+                await self.invitations.answer(client, msg.items, self._after_log_change)
+            elif isinstance(msg, m.Presence):
+                self._on_presence(msg)
+
+    async def _sender(self, client: RelayClient) -> None:
+        in_flight: set[int] = set()
+        while True:
+            self._wake.clear()
+            await self.sync.push_pending(client, in_flight)
+            await self._wake.wait()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(PRESENCE_INTERVAL)
+            self._send_presence()
+
+    def _send_presence(self) -> None:
+        client = self._client
+        if client is None or self.state.status is not Status.ONLINE:
+            return
+        log_ = self.keys.log
+        try:
+            blob = seal_presence(self.keys.keyring, self.keys.team_id,
+                                 self.keys.identity.device_id,
+                                 log_.epoch(Compartment.GENERAL), self.team.info.member,
+                                 self._viewing)
+            client._send(m.Presence(blob=blob))
+        except (ManoError, RuntimeError) as exc:
+            log.debug("presence not sent: %s", exc)
+
+    def _on_presence(self, msg: m.Presence) -> None:
+        try:
+            p = open_presence(self.keys.keyring, self.keys.team_id, msg.device, msg.blob)
+        except CryptoError:
+            return
+        self.state.teammates[msg.device] = Teammate(msg.device, p.m, p.v,
+                                                    time.monotonic() + PRESENCE_TTL)
+        self._notify()

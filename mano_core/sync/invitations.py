@@ -1,0 +1,143 @@
+"""Invitations over the relay.
+
+Admin side (InvitationDesk): creating an invitation is the admin's approval; the invitation is
+kept in the admin device's store, and whenever that device is online it answers the requests
+made with it (at once, or when it comes back online: requests wait at the relay).
+New-device side (join_via_relay): send the redeem request as a guest, wait for the answer,
+then authenticate, fetch the log and the key package, and install the team."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from mano_core.crypto import (
+    Invitation,
+    Role,
+    accept_request,
+    invitation_id_of,
+    parse_code,
+    redeem_request,
+)
+from mano_core.errors import CryptoError, InvitationError, RelayRefusedError
+from mano_core.ids import Compartment
+from mano_core.keys_at_rest import DeviceVault, TeamKeys, join_team
+from mano_core.protocol import messages as m
+from mano_core.protocol.codes import ErrorCode
+from mano_core.store import LocalStore
+from mano_core.sync.transport import RelayClient
+
+AfterLogChange = Callable[[RelayClient, list[tuple[Compartment, int]]], Awaitable[None]]
+JOIN_TIMEOUT: Final = 600.0  # seconds a new device waits for an admin by default
+
+
+class InvitationDesk:
+    """The invitations this (admin) device created, answered when their requests arrive."""
+
+    def __init__(self, keys: TeamKeys, store: LocalStore) -> None:
+        self.keys = keys
+        self.store = store
+        self._ns = f"invitations/{keys.team_id.hex()}"
+
+    async def create(self, *, role: str, health: bool, ttl_seconds: int) -> str:
+        """A new invitation code; raises NotAdminError if this device is not an admin."""
+        now = int(time.time())
+        code, invitation = Invitation.create(
+            self.keys.identity, self.keys.log, role=Role(role), health=health,
+            expires_at=now + ttl_seconds, now=now)
+        await self.store.put(self._ns, invitation.invitation_id.hex(), invitation.to_bytes())
+        return code
+
+    async def serve_pending(self, client: RelayClient, after: AfterLogChange) -> None:
+        """Answer the requests that waited at the relay while this device was offline."""
+        if not self.keys.log.is_admin(self.keys.identity.device_id):
+            return
+        (answer,) = await client.request(m.InviteList(id=client.next_id()))
+        assert isinstance(answer, m.Invites)
+        await self.answer(client, answer.items, after)
+
+    async def answer(self, client: RelayClient, items: list[m.InviteItem],
+                     after: AfterLogChange) -> None:
+        """Admit the devices whose requests match an invitation of ours."""
+        for item in items:
+            raw = await self.store.get(self._ns, item.invite.hex())
+            if raw is None:
+                continue  # another admin's invitation
+            invitation = Invitation.from_bytes(raw)
+            try:
+                admission = accept_request(self.keys.identity, self.keys.log, self.keys.keyring,
+                                           invitation, item.blob, now=int(time.time()))
+            except InvitationError:
+                await self.store.delete(self._ns, item.invite.hex())
+                continue
+            except CryptoError:
+                continue
+            await client.request(m.LogAppend(id=client.next_id(), entries=[admission.entry]))
+            made = await self.keys.append_entries([admission.entry])
+            await after(client, made)
+            if admission.key_package is not None:
+                await client.request(m.KeyPut(id=client.next_id(), to=admission.device_id,
+                                              blob=admission.key_package))
+            await client.request(m.InviteAnswer(id=client.next_id(), invite=item.invite,
+                                                blob=admission.welcome))
+            await self.store.delete(self._ns, item.invite.hex())
+
+
+async def join_via_relay(vault: DeviceVault, url: str, code: str, *,
+                         timeout: float = JOIN_TIMEOUT) -> TeamKeys:
+    """Redeem ``code`` through the relay at ``url``; returns the installed team's keys once an
+    admin device has answered (it may be offline now: the request waits at the relay).
+    Raises InvitationError, RelayRefusedError, TimeoutError."""
+    identity = await vault.identity()
+    team_id, _secret = parse_code(code)
+    request = redeem_request(code, identity)
+    invite = invitation_id_of(request)
+    async with asyncio.timeout(timeout):
+        welcome = await _wait_for_answer(url, team_id, invite, request)
+        client = await RelayClient.connect(url)
+        try:
+            auth = await client.authenticate(identity, team_id)
+            answers = await client.request(m.LogFetch(id=client.next_id(), after=0))
+            entries = [e for a in answers if isinstance(a, m.LogEntries) for e in a.entries]
+            if len(entries) < auth.log_length:
+                raise InvitationError("the relay served an incomplete log")
+            (keys_msg,) = await client.request(m.KeyFetch(id=client.next_id()))
+            assert isinstance(keys_msg, m.Keys)
+            package = keys_msg.items[0].blob if keys_msg.items else None
+            team = await join_team(vault, code, welcome, entries, package)
+            for item in keys_msg.items[1:]:
+                await team.accept_package(item.blob)
+            if keys_msg.items:
+                await client.request(m.KeyAck(id=client.next_id(),
+                                              kids=[i.kid for i in keys_msg.items]))
+            return team
+        finally:
+            await client.close()
+
+
+async def _wait_for_answer(url: str, team_id: bytes, invite: bytes, request: bytes) -> bytes:
+    delay = 0.5
+    while True:
+        try:
+            client = await RelayClient.connect(url)
+        except OSError:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15.0)
+            continue
+        try:
+            await client.request(m.InviteRequest(id=client.next_id(), team=team_id,
+                                                 invite=invite, blob=request))
+            (answer,) = await client.request(m.InviteFetch(id=client.next_id(), team=team_id,
+                                                           invite=invite))
+            assert isinstance(answer, m.InviteAnswer)
+            return answer.blob
+        except RelayRefusedError as exc:
+            # NOT_FOUND: the team has not reached the relay yet (its admin was offline so far).
+            if not exc.fatal and exc.code not in (0, ErrorCode.NOT_FOUND):
+                raise
+        finally:
+            await client.close()
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 15.0)

@@ -1,0 +1,71 @@
+"""The sync state a client shows its user: connected or not, what waits, who is online."""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass, field
+
+from mano_core.ids import Compartment
+
+
+class Status(str, enum.Enum):
+    """Where the connection to the relay stands."""
+
+    OFFLINE = "offline"            # no connection; edits are kept and sent later
+    CONNECTING = "connecting"
+    AUTHENTICATING = "authenticating"
+    JOINING = "joining"            # waiting for an admin to answer an invitation request
+    ONLINE = "online"              # authenticated and subscribed: edits flow both ways
+    REVOKED = "revoked"            # this device was removed from the team: sync stopped
+    REFUSED = "refused"            # the relay refused for good (auth failed, unknown team…)
+    CLOSED = "closed"              # the client was closed
+
+
+@dataclass(frozen=True, slots=True)
+class Teammate:
+    """A teammate's device seen online recently (presence)."""
+
+    device: bytes
+    member: str
+    viewing: str | None  # the record (e.g. a person file) open on that device
+    expires: float       # time.monotonic() after which the entry is stale
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """Something the user or an admin should know: a chain gap, a rejected envelope…"""
+
+    kind: str
+    detail: str
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(slots=True)
+class SyncState:
+    """Mutable, owned by the sync client; read it, or subscribe to its changes."""
+
+    status: Status = Status.OFFLINE
+    pending_local: int = 0          # local updates not sealed into an envelope yet
+    pending_envelopes: int = 0      # sealed envelopes waiting for the relay's ack
+    last_acked: dict[Compartment, int] = field(default_factory=dict)
+    cursor: dict[Compartment, int] = field(default_factory=dict)  # last relay seq applied
+    last_sync: float | None = None  # time.time() of the last ack or delivery
+    teammates: dict[bytes, Teammate] = field(default_factory=dict)
+    waiting_updates: int = 0        # remote updates waiting for their dependencies
+    alerts: list[Alert] = field(default_factory=list)
+    last_error: str | None = None
+
+    @property
+    def pending(self) -> int:
+        """Edits not yet acknowledged by the relay (local updates + sealed envelopes)."""
+        return self.pending_local + self.pending_envelopes
+
+    def online_teammates(self, now: float | None = None) -> list[Teammate]:
+        """Teammates whose presence has not expired."""
+        now = time.monotonic() if now is None else now
+        return [t for t in self.teammates.values() if t.expires > now]
+
+    def viewing(self, record_id: str, now: float | None = None) -> list[Teammate]:
+        """Teammates who have that record (a person file) open right now."""
+        return [t for t in self.online_teammates(now) if t.viewing == record_id]

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mano_core.sync.state import Status
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_two_devices_see_each_others_edits(relay, make_device):
+    a = await make_device("a")
+    b = await make_device("b")
+    team_a = await a.create_team("Maraude Nord", health=True)
+    async with await a.sync(team_a, relay.url) as sync_a:
+        code = await sync_a.create_invitation(role="normal", health=True)
+        person = await team_a.persons.create(name="Rachid Benhamou")
+        team_b = await b.join_team(relay.url, code, timeout=20)
+        async with await b.sync(team_b, relay.url) as sync_b:
+            await sync_a.wait_synced(10)
+            for _ in range(100):
+                if team_b.persons.list():
+                    break
+                await asyncio.sleep(0.05)
+            assert team_b.persons.get(person.id).name == "Rachid Benhamou"
+            await team_b.persons.update(person.id, phone="0639980011")
+            await sync_b.wait_synced(10)
+            for _ in range(100):
+                if team_a.persons.get(person.id).phone:
+                    break
+                await asyncio.sleep(0.05)
+            assert team_a.persons.get(person.id).phone == "0639980011"
+            assert sync_b.state.status is Status.ONLINE
