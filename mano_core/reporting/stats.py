@@ -132,7 +132,9 @@ def compute(view: TeamView, period: Period, subteams: Sequence[str] = (), *,
         return not wanted or not wanted.isdisjoint(teams)
 
     def within(moment: dt.datetime | None) -> bool:
-        return moment is not None and start <= aware(moment) < end
+        if moment is None:
+            return False
+        return start <= (moment if moment.tzinfo is not None else aware(moment)) < end
 
     definitions = [d for d in view.custom_fields.list() if d.show_in_stats]
     reports = merged_reports(view, subteams=tuple(wanted), start=period.start, end=period.end)
@@ -265,19 +267,23 @@ def custom_field_stats(definition: CustomFieldDefinition,
                        values: Iterable[dict[str, Any]]) -> CustomFieldStats:
     """Statistics of one custom field over the ``customFields`` dicts of some records."""
     filled = 0
-    counts: Counter[str] = Counter()
+    labels: list[str] = []
     numbers: list[float] = []
     counted = definition.type in ("enum", "multi-choice", "yes-no", "number")
+    key = definition.key
     for fields in values:
-        value = fields.get(definition.key)
-        labels = value_labels(value)
-        if not labels:
+        value = fields.get(key)
+        if value is None:
+            continue
+        found = value_labels(value)
+        if not found:
             continue
         filled += 1
         if counted:
-            counts.update(labels)
+            labels += found
         if definition.type == "number" and isinstance(value, int | float):
             numbers.append(float(value))
+    counts = Counter(labels)
     order = list(definition.options) if definition.type in ("enum", "multi-choice") else []
     if definition.type == "yes-no":
         order = [YES, NO]
