@@ -196,9 +196,9 @@ class TeamSync:
                     updates.extend(payload.join_fragments(group).u)
                     fragments_done.append(content.g)
         for report in self.keys.chain(c).take_reports():
-            kind = "fork" if report.fork else "gap"
+            kind = "fork" if report.forked else "gap"
             self._alert(kind, f"author {report.author.hex()[:12]}…: expected counter "
-                              f"{report.expected}, got {report.received}")
+                              f"{report.expected_counter}, got {report.received_counter}")
         if new_seq == cursor.seq and not updates:
             return not self.need_keys
         cursor.seq = new_seq
