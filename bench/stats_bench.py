@@ -74,7 +74,7 @@ def load(scale: float) -> tuple[GeneralDocument, int, float, float]:
     for record in demo.general_records():
         by_name.setdefault(record.collection, []).append(record)
     for name, batch in by_name.items():
-        doc.collections[name].insert_many(batch)  # type: ignore[arg-type]
+        doc.collections[name].insert_many(batch)
     doc.settings.add("services", *demo.settings.services)
     loaded = time.perf_counter() - start
     return doc, sum(len(b) for b in by_name.values()), generated, loaded
