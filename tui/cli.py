@@ -177,6 +177,20 @@ def _day(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def _increment(text: str) -> tuple[str, int]:
+    service, _, by = text.partition("=")
+    try:
+        return service.strip(), int(by or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not SERVICE or SERVICE=N: {text!r}") from None
+
+
+def _existing_file(text: str) -> Path:
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
+    return Path(text)
+
+
 def _today() -> dt.date:
     return dt.datetime.now(PARIS).date()
 
@@ -199,9 +213,8 @@ async def report(args: argparse.Namespace, t: Translator) -> int:
         if writes and len(subs) != 1:
             print(t("report.one_subteam"), file=sys.stderr)
             return 2
-        for item in args.increment or ():
-            service, _, by = item.partition("=")
-            await daily.increment(team, subs[0].id, day, service.strip(), int(by or 1))
+        for service, by in args.increment or ():
+            await daily.increment(team, subs[0].id, day, service, by)
         if args.description is not None:
             await daily.set_description(team, subs[0].id, day, args.description)
         for partner in args.collaboration or ():
@@ -302,7 +315,7 @@ async def export(args: argparse.Namespace, t: Translator) -> int:
 
 
 async def import_(args: argparse.Namespace, t: Translator) -> int:
-    path = Path(args.file)
+    path: Path = args.file
     fmt: FileFormat = "xlsx" if path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
     mapping = dict(m.partition("=")[::2] for m in args.map or ())
     store, team = await _open_first_team(Path(args.store), t)
@@ -328,7 +341,7 @@ def _add_reporting_commands(sub: Any) -> None:
     p.add_argument("--store", **store)
     p.add_argument("--subteam", action="append", help="sub-team name or id (repeatable)")
     p.add_argument("--day", type=_day, help="YYYY-MM-DD (default: today, Paris)")
-    p.add_argument("--increment", action="append", metavar="SERVICE[=N]",
+    p.add_argument("--increment", action="append", metavar="SERVICE[=N]", type=_increment,
                    help="add N (default 1, may be negative) to a service counter")
     p.add_argument("--description", help="replace the day's shared description")
     p.add_argument("--collaboration", action="append", help="add a partner collaboration")
@@ -358,7 +371,8 @@ def _add_reporting_commands(sub: Any) -> None:
     p.set_defaults(func=export)
     p = sub.add_parser("import", help="persons or actions from CSV/XLSX (all or nothing)")
     p.add_argument("kind", choices=["persons", "actions"])
-    p.add_argument("file", help="a .csv (UTF-8 unless --encoding) or .xlsx file")
+    p.add_argument("file", type=_existing_file,
+                   help="a .csv (UTF-8 unless --encoding) or .xlsx file")
     p.add_argument("--map", action="append", metavar="COLUMN=FIELD",
                    help="read COLUMN as FIELD (e.g. 'Prénom=name'; 'Notes=' skips a column)")
     p.add_argument("--dry-run", action="store_true", help="check every row, change nothing")
