@@ -1,0 +1,217 @@
+"""The Textual app. ``make_app()`` is the one factory used by the command line, the demo,
+the Pilot tests and the snapshot tests.
+
+Everything of the engine runs on the app's event loop (the same loop as Textual): writes are
+awaited in workers, reads are served from memory. The person index is queried in thread
+workers, which never touch a pycrdt object."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from mano_core.device import Device
+from mano_core.document.team_doc import ChangeEvent
+
+from .i18n import Translator
+from .people_index import PersonIndex
+from .session import Config, Session, load_pref, save_pref, start_sync
+from .widgets.nav import SECTIONS
+
+CHANGE_DEBOUNCE = 0.25   # seconds: a burst of teammates' updates redraws once
+SYNC_DEBOUNCE = 0.2
+
+
+class ManoApp(App[None]):
+    """Mano's terminal client."""
+
+    CSS_PATH = "mano.tcss"
+    TITLE = "Mano"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "key.help"),
+        Binding("f2", "section('agenda')", "key.agenda", show=False),
+        Binding("f3", "section('persons')", "key.persons", show=False),
+        Binding("f4", "section('structures')", "key.structures", show=False),
+        Binding("f5", "section('territories')", "key.territories", show=False),
+        Binding("f6", "section('report')", "key.report", show=False),
+        Binding("f7", "section('stats')", "key.stats", show=False),
+        Binding("f8", "section('urgent')", "key.urgent", show=False),
+        Binding("f9", "section('settings')", "key.settings", show=False),
+        Binding("f12", "switch_language", "key.language", show=False),
+        Binding("ctrl+q", "quit", "key.quit", priority=True),
+    ]
+
+    data_version: reactive[int] = reactive(0, init=False)
+    sync_version: reactive[int] = reactive(0, init=False)
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.t = Translator(config.lang)
+        super().__init__()
+        self.session: Session | None = None
+        self.persons_index = PersonIndex()
+        self.changed: set[str] = set()
+        self._change_timer: Any = None
+        self._sync_timer: Any = None
+        self._sections: set[str] = set()
+        from .screens.base import translate_bindings
+        translate_bindings(self, self.t)
+
+    # --- time -----------------------------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        clock = self.config.clock
+        return clock() if clock is not None else dt.datetime.now(dt.timezone.utc)
+
+    # --- start ----------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from .screens.start import DemoLoadingScreen, FirstRunScreen, UnlockScreen
+        self.title = self.t("app.title")
+        if self.config.demo_steps is not None:
+            self.push_screen(DemoLoadingScreen())
+        elif Path(self.config.store).exists():
+            self.push_screen(UnlockScreen())
+        else:
+            self.push_screen(FirstRunScreen())
+
+    async def open_session(self, device: Device, team_id: str | None = None) -> None:
+        """Open the device's team (the first, or ``team_id``), start syncing, show the agenda.
+        Runs in a worker of the calling screen."""
+        teams = await device.teams()
+        if not teams:
+            from .screens.start import FirstRunScreen
+            await self.push_screen(FirstRunScreen(device=device))
+            return
+        info = next((i for i in teams if i.id == team_id), teams[0])
+        team = await device.open_team(info.id)
+        relay = self.config.relay or await load_pref(device, "relay")
+        if self.config.relay:
+            await save_pref(device, "relay", self.config.relay)
+        lang = self.config.lang or await load_pref(device, "lang")
+        if lang and lang != self.t.lang:
+            self.t = Translator(lang)
+            from .screens.base import translate_bindings
+            translate_bindings(self, self.t)
+        session = Session(device=device, team=team, relay=relay)
+        subs = session.subteams()
+        saved = await load_pref(device, "subteam")
+        session.subteam = saved if saved in {s.id for s in subs} else (subs[0].id if subs else None)
+        self.persons_index = PersonIndex(team.persons.list())
+        session.unsubscribe.append(team.subscribe(self._on_change))
+        self.session = session
+        await start_sync(session)
+        if session.sync is not None:
+            session.unsubscribe.append(session.sync.subscribe(lambda _s: self._sync_changed()))
+        self.set_interval(5.0, self._sync_changed)  # "last sync 20 s ago", expired presence
+        self._install_sections()
+        await self.switch_mode("agenda")
+
+    def _install_sections(self) -> None:
+        from .screens import SECTION_SCREENS
+        for name, _key in SECTIONS:
+            if name in self._sections:
+                self.remove_mode(name)
+            self.add_mode(name, SECTION_SCREENS[name])
+            self._sections.add(name)
+
+    async def on_unmount(self) -> None:
+        if self.session is not None:
+            session, self.session = self.session, None
+            await session.close()
+
+    # --- change notifications -------------------------------------------------------------------
+
+    def _on_change(self, event: ChangeEvent) -> None:
+        self.changed.add(event.collection)
+        if event.collection == "persons" and self.session is not None:
+            coll = self.session.team.persons
+            found = []
+            for pid in event.ids:
+                try:
+                    found.append(coll.get(pid, include_deleted=True))
+                except KeyError:
+                    self.persons_index.remove(pid)
+            self.persons_index.update(found)
+        if self._change_timer is None:
+            self._change_timer = self.set_timer(CHANGE_DEBOUNCE, self._flush_changes)
+
+    def _flush_changes(self) -> None:
+        self._change_timer = None
+        self.data_version += 1
+
+    def take_changes(self) -> set[str]:
+        return set(self.changed)
+
+    def _sync_changed(self) -> None:
+        if self._sync_timer is None:
+            self._sync_timer = self.set_timer(SYNC_DEBOUNCE, self._flush_sync)
+
+    def _flush_sync(self) -> None:
+        self._sync_timer = None
+        self.sync_version += 1
+
+    # --- actions --------------------------------------------------------------------------------
+
+    async def action_section(self, name: str) -> None:
+        if self.session is None:
+            return
+        await self.switch_mode(name)
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    async def action_switch_language(self) -> None:
+        await self.set_language("en" if self.t.lang == "fr" else "fr")
+
+    async def set_language(self, lang: str) -> None:
+        """Switch the interface language now, and remember it on this device."""
+        from .screens.base import translate_bindings
+        self.t = Translator(lang)
+        translate_bindings(self, self.t)
+        self.title = self.t("app.title")
+        if self.session is None:
+            return
+        await save_pref(self.session.device, "lang", self.t.lang)
+        current = self.current_mode
+        await self.switch_mode("_default")
+        self._install_sections()
+        await self.switch_mode(current if current in self._sections else "agenda")
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        t = self.t
+        if self.session is not None:
+            for name, key in SECTIONS:
+                yield SystemCommand(f"{t('section.' + name)} ({key.upper()})",
+                                    t("palette.open_section"),
+                                    lambda n=name: self.run_worker(self.action_section(n)))
+        for cmd in getattr(screen, "palette_commands", lambda: [])():
+            yield cmd
+        yield SystemCommand(t("key.language"), t("palette.language"),
+                            lambda: self.run_worker(self.action_switch_language()))
+        yield SystemCommand(t("key.help"), t("palette.help"), self.action_help)
+        yield SystemCommand(t("key.quit"), t("palette.quit"), self.exit)
+
+    def say(self, message: str, *, error: bool = False) -> None:
+        """A short notice in the corner (errors carry a title word, not only a colour)."""
+        self.notify(message, severity="error" if error else "information",
+                    title=self.t("notice.error") if error else None)
+
+
+def make_app(store: str | Path, *, relay: str | None = None, lang: str | None = None,
+             **options: Any) -> ManoApp:
+    """The app for the store at ``store`` (created on first run).
+
+    ``options`` are the other ``Config`` fields: ``kdf`` (tests: a weak one),
+    ``passphrase`` (unlock at once), ``clock`` (a fixed now), ``page_size``, ``demo_steps``."""
+    return ManoApp(Config(store=Path(store), relay=relay, lang=lang, **options))

@@ -1,0 +1,120 @@
+"""Actions as rows, the action form, and marking done or cancelled (agenda and person file)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from mano_core.errors import ManoError
+from mano_core.model.records import Action, Person
+from tui import format as fmt
+from tui.widgets.forms import Field, FieldError, FormScreen
+
+if TYPE_CHECKING:
+    from .base import ManoScreen
+
+
+def action_columns(screen: ManoScreen) -> list[str]:
+    t = screen.t
+    return [t("col.due"), t("col.status"), t("col.action"), t("col.person"), t("col.flags"),
+            t("col.categories")]
+
+
+def action_row(screen: ManoScreen, a: Action) -> tuple[str, ...]:
+    t = screen.t
+    persons = screen.session.team.persons
+    names = []
+    for pid in a.persons[:2]:
+        try:
+            names.append(persons.get(pid).name)
+        except KeyError:
+            continue
+    return (fmt.due(a), fmt.status(t, a.status), a.name, ", ".join(names),
+            fmt.flag(t, a.urgent, "flag.urgent"), ", ".join(a.categories))
+
+
+async def set_status(screen: ManoScreen, action_id: str | None, status: str) -> None:
+    """Mark the action done/cancelled/to do at once: nothing more is asked."""
+    if not action_id:
+        return
+    t = screen.t
+    actions = screen.session.team.actions
+    try:
+        if status == "FAIT":
+            a = await actions.mark_done(action_id, at=screen.mano.now())
+        elif status == "ANNULEE":
+            a = await actions.mark_cancelled(action_id, at=screen.mano.now())
+        else:
+            a = await actions.reopen(action_id)
+    except ManoError as exc:
+        screen.mano.say(str(exc), error=True)
+        return
+    screen.mano.say(t("actions.status_set", name=a.name, status=fmt.status(t, a.status)))
+
+
+def _resolve_person(screen: ManoScreen, text: str) -> list[str]:
+    text = text.strip()
+    if not text:
+        return []
+    from tui.people_index import ALL, PersonQuery
+    found = screen.mano.persons_index.query(PersonQuery(text=text, status=ALL))
+    exact = [p for p in found if p.name.casefold() == text.casefold()]
+    if len(exact) == 1 or len(found) == 1:
+        return [(exact or found)[0].id]
+    t = screen.t
+    if not found:
+        raise FieldError("person", t("error.no_person", text=text))
+    raise FieldError("person", t("error.several_persons", count=len(found),
+                                 names=", ".join(p.name for p in found[:4])))
+
+
+def open_action_form(screen: ManoScreen, person: Person | None = None,
+                     day: dt.date | None = None) -> None:
+    """The new-action form; ``person`` links it (else a name is typed and looked up)."""
+    t = screen.t
+    session = screen.session
+    team = session.team
+    categories = team.settings.values("actionCategories")
+    today = fmt.local(screen.mano.now()).date()
+    fields = [
+        Field("name", t("field.action_name"), wire=("name",)),
+        Field("person", t("field.person"), value=person.name if person else "",
+              placeholder=t("field.person_hint"), wire=("persons",)),
+        Field("due", t("field.due_day"), value=fmt.day(day or today),
+              placeholder=t("field.date_hint"), wire=("dueAt",)),
+        Field("time", t("field.time"), placeholder="14:30", wire=("withTime",)),
+        Field("category", t("field.category"), kind="select",
+              options=[(c, c) for c in sorted(categories)], wire=("categories",)),
+        Field("subteam", t("field.subteam"), kind="select",
+              options=[(s.name, s.id) for s in session.subteams()], value=session.subteam,
+              wire=("teams",)),
+        Field("urgent", t("field.urgent"), kind="check", wire=("urgent",)),
+        Field("description", t("field.description"), kind="area", wire=("description",)),
+    ]
+
+    async def submit(v: dict[str, Any]) -> Action:
+        try:
+            due_day = fmt.parse_day(v["due"])
+        except ValueError:
+            raise FieldError("due", t("error.date")) from None
+        try:
+            at = fmt.parse_time(v["time"])
+        except ValueError:
+            raise FieldError("time", t("error.time")) from None
+        persons = ([person.id] if person is not None and v["person"].strip() == person.name
+                   else _resolve_person(screen, v["person"]))
+        due_at = dt.datetime.combine(due_day, at or dt.time(12), tzinfo=fmt.PARIS)
+        return await team.actions.create(
+            name=v["name"].strip(), persons=persons, due_at=due_at.astimezone(dt.timezone.utc),
+            with_time=at is not None, categories=[v["category"]] if v["category"] else [],
+            teams=[v["subteam"]] if v["subteam"] else [], urgent=v["urgent"],
+            description=v["description"])
+
+    def done(result: Action | None) -> None:
+        if result is not None:
+            screen.mano.say(t("actions.created", name=result.name))
+
+    screen.app.push_screen(
+        FormScreen(t("actions.new"), fields, submit, save_label=t("form.save"),
+                   cancel_label=t("form.cancel"),
+                   field_error=lambda f, m: t("form.field_error", field=f, message=m)), done)

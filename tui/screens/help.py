@@ -1,0 +1,52 @@
+"""The help screen: every key binding of the screen below it and of the app, in words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Static
+
+from .base import translate_bindings
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1,q", "close", "key.close")]
+
+    def __init__(self, under: Screen[Any]) -> None:
+        super().__init__(classes="form-screen")
+        self.under = under
+
+    def compose(self) -> ComposeResult:
+        t = self.app.t  # type: ignore[attr-defined]
+        with VerticalScroll(classes="form help"):
+            yield Static(t("help.title"), classes="form-title")
+            yield Static(t("help.intro"), classes="muted")
+            table: DataTable[Any] = DataTable(id="help-keys", cursor_type="row")
+            table.add_columns(t("col.key"), t("col.what"))
+            yield table
+
+    def on_mount(self) -> None:
+        translate_bindings(self, self.app.t)  # type: ignore[attr-defined]
+        table = self.query_one(DataTable)
+        rows: dict[str, list[str]] = {}
+        nodes = [self.under, *self.under.query("*"), self.app]
+        t = self.app.t  # type: ignore[attr-defined]
+        for node in nodes:
+            merged = type(node)._merged_bindings
+            for _key, binding in merged or ():
+                if not binding.description.startswith("key."):
+                    continue  # Textual's own widget keys (arrows, editing) are not listed
+                keys = rows.setdefault(t(binding.description), [])
+                shown = self.app.get_key_display(binding)
+                if shown not in keys:
+                    keys.append(shown)
+        for what, keys in rows.items():
+            table.add_row(", ".join(keys), what)
+        table.focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

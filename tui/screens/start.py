@@ -1,0 +1,245 @@
+"""Before the team is open: first run (create a team or join one), unlock, demo loading."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Horizontal, Vertical
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Footer,
+    Input,
+    Label,
+    LoadingIndicator,
+    RadioButton,
+    RadioSet,
+    Static,
+)
+
+from tui.widgets.toggle import Check
+from mano_core.device import Device
+from mano_core.errors import (
+    InvitationError,
+    ManoError,
+    StoreCorruptedError,
+    StoreExistsError,
+    WrongPassphraseError,
+)
+from tui.session import MEMBER_NAMES_KEY, save_pref
+
+from .base import ManoScreen
+
+MIN_PASSPHRASE = 8
+
+
+class UnlockScreen(ManoScreen):
+    """Asks for the passphrase; a wrong one says so under the field and changes nothing."""
+
+    BINDINGS = [Binding("f12", "app.switch_language", "key.language")]
+
+    def compose(self) -> ComposeResult:
+        t = self.t
+        with Center(), Vertical(classes="card"):
+            yield Static(t("unlock.title"), classes="card-title")
+            yield Static(t("unlock.store", path=self.mano.config.store), classes="muted")
+            yield Label(t("field.passphrase"))
+            yield Input(password=True, id="passphrase")
+            yield Static("", id="unlock-error", classes="form-error")
+            yield LoadingIndicator(id="unlock-busy")
+            yield Button(t("unlock.button"), id="unlock", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#unlock-busy").display = False
+        given = self.mano.config.passphrase
+        if given:
+            self.query_one("#passphrase", Input).value = given
+            self.unlock(given)
+        else:
+            self.query_one("#passphrase", Input).focus()
+
+    @on(Input.Submitted, "#passphrase")
+    @on(Button.Pressed, "#unlock")
+    def _submit(self) -> None:
+        self.unlock(self.query_one("#passphrase", Input).value)
+
+    @work(exclusive=True)
+    async def unlock(self, passphrase: str) -> None:
+        error = self.query_one("#unlock-error", Static)
+        busy = self.query_one("#unlock-busy")
+        error.update("")
+        busy.display = True
+        try:
+            device = await Device.open(self.mano.config.store, passphrase)
+        except WrongPassphraseError:
+            error.update("⚠ " + self.t("unlock.wrong", field=self.t("field.passphrase")))
+            self.query_one("#passphrase", Input).focus()
+            return
+        except (StoreCorruptedError, ManoError) as exc:
+            error.update("⚠ " + str(exc))
+            return
+        finally:
+            busy.display = False
+        await self.mano.open_session(device)
+
+
+class FirstRunScreen(ManoScreen):
+    """No store yet (or a store without a team): found a team, or join one with a code."""
+
+    BINDINGS = [Binding("f12", "app.switch_language", "key.language")]
+
+    def __init__(self, device: Device | None = None) -> None:
+        super().__init__()
+        self.device = device
+
+    def compose(self) -> ComposeResult:
+        t = self.t
+        with Center(), Vertical(classes="card wide"):
+            yield Static(t("first.title"), classes="card-title")
+            yield Static(t("first.intro"), classes="muted")
+            with RadioSet(id="choice"):
+                yield RadioButton(t("first.create"), value=True, id="choice-create")
+                yield RadioButton(t("first.join"), id="choice-join")
+            with Vertical(id="create-fields"):
+                yield Label(t("field.team_name"))
+                yield Input(id="team-name", placeholder=t("first.team_placeholder"))
+                yield Check(compact=True, label=t("field.health"), id="health")
+            with Vertical(id="join-fields"):
+                yield Label(t("field.relay"))
+                yield Input(self.mano.config.relay or "", id="relay",
+                            placeholder="ws://127.0.0.1:8765")
+                yield Label(t("field.code"))
+                yield Input(id="code", placeholder="XXXX-XXXX-…")
+            yield Label(t("field.your_name"))
+            yield Input(id="your-name")
+            if self.device is None:
+                yield Label(t("field.passphrase"))
+                yield Input(password=True, id="passphrase")
+                yield Label(t("field.passphrase_again"))
+                yield Input(password=True, id="passphrase2")
+            yield Static("", id="first-error", classes="form-error")
+            with Horizontal(classes="form-buttons"):
+                yield Button(t("first.go"), id="go", variant="primary")
+            yield LoadingIndicator(id="first-busy")
+            yield Static("", id="first-progress", classes="muted")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#join-fields").display = False
+        self.query_one("#first-busy").display = False
+        self.query_one("#team-name", Input).focus()
+
+    @on(RadioSet.Changed)
+    def _choice(self, event: RadioSet.Changed) -> None:
+        joining = event.pressed.id == "choice-join"
+        self.query_one("#join-fields").display = joining
+        self.query_one("#create-fields").display = not joining
+
+    def _value(self, wid: str) -> str:
+        return self.query_one(f"#{wid}", Input).value.strip()
+
+    def _error(self, field_key: str | None, message: str) -> None:
+        text = self.t("form.field_error", field=self.t(field_key), message=message) \
+            if field_key else message
+        self.query_one("#first-error", Static).update("⚠ " + text)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#go")
+    def _go(self) -> None:
+        t = self.t
+        joining = self.query_one("#choice-join", RadioButton).value
+        if joining:
+            if not self._value("relay").startswith(("ws://", "wss://")):
+                return self._error("field.relay", t("error.relay_url"))
+            if len(self._value("code")) < 10:
+                return self._error("field.code", t("error.required"))
+        elif not self._value("team-name"):
+            return self._error("field.team_name", t("error.required"))
+        if not self._value("your-name"):
+            return self._error("field.your_name", t("error.required"))
+        if self.device is None:
+            phrase = self.query_one("#passphrase", Input).value
+            if len(phrase) < MIN_PASSPHRASE:
+                return self._error("field.passphrase", t("error.short", n=MIN_PASSPHRASE))
+            if phrase != self.query_one("#passphrase2", Input).value:
+                return self._error("field.passphrase_again", t("error.mismatch"))
+        self.query_one("#first-error", Static).update("")
+        self.start(joining)
+
+    @work(exclusive=True)
+    async def start(self, joining: bool) -> None:
+        t = self.t
+        busy = self.query_one("#first-busy")
+        progress = self.query_one("#first-progress", Static)
+        busy.display = True
+        device = self.device
+        try:
+            if device is None:
+                progress.update(t("first.creating_store"))
+                config = self.mano.config
+                config.store.parent.mkdir(parents=True, exist_ok=True)
+                device = await Device.create(config.store,
+                                             self.query_one("#passphrase", Input).value,
+                                             kdf=config.kdf)
+                self.device = device
+            if joining:
+                relay = self._value("relay")
+                progress.update(t("first.waiting_admin"))
+                team = await device.join_team(relay, self._value("code"), timeout=600)
+                await save_pref(device, "relay", relay)
+                self.mano.config.relay = relay
+            else:
+                team = await device.create_team(self._value("team-name"),
+                                                health=self.query_one("#health",
+                                                                      Check).value)
+            await team.settings.set(MEMBER_NAMES_KEY + team.info.member,
+                                    self._value("your-name"))
+        except InvitationError as exc:
+            self._error("field.code", str(exc))
+            return
+        except (StoreExistsError, ManoError, OSError, asyncio.TimeoutError) as exc:
+            self._error(None, t("error.generic", error=str(exc) or type(exc).__name__))
+            return
+        finally:
+            busy.display = False
+            progress.update("")
+        await self.mano.open_session(device, team.id)
+
+
+class DemoLoadingScreen(ManoScreen):
+    """While the demo starts its relay, builds its team and uploads it: what is happening."""
+
+    def compose(self) -> ComposeResult:
+        with Center(), Vertical(classes="card"):
+            yield Static(self.t("demo.title"), classes="card-title")
+            yield LoadingIndicator()
+            yield Static("", id="demo-steps")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.prepare()
+
+    @work(exclusive=True)
+    async def prepare(self) -> None:
+        run: Any = self.mano.config.demo_steps
+        steps = self.query_one("#demo-steps", Static)
+        done: list[str] = []
+
+        def step(key: str, **values: Any) -> None:
+            done.append("✓ " + self.t(key, **values))
+            steps.update("\n".join(done))
+
+        try:
+            await run.prepare(step)
+        except Exception as exc:  # noqa: BLE001 - shown to the newcomer, then quit
+            steps.update("\n".join([*done, "⚠ " + self.t("error.generic", error=str(exc))]))
+            return
+        self.mano.config.relay = run.url
+        device = await Device.open(run.store, run.passphrase)
+        await self.mano.open_session(device)
+        run.start_peer()

@@ -1,0 +1,118 @@
+"""The directory of structures: search by name, category and city; create and edit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Select, Static
+
+from mano_core.document.queries import fold
+from mano_core.model.records import Structure
+from tui.widgets.forms import Field, FormScreen
+from tui.widgets.paged_table import PagedTable
+
+from .base import SectionScreen
+
+
+class StructuresScreen(SectionScreen):
+    section = "structures"
+    BINDINGS = [
+        Binding("n", "new", "key.new_structure"),
+        Binding("e", "edit", "key.edit"),
+        Binding("slash", "search", "key.search"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        t = self.t
+        with Horizontal(classes="filters"):
+            yield Input(compact=True, placeholder=t("structures.search"), id="search")
+            yield Select(compact=True, options=[(c, c) for c in sorted(
+                self.session.team.settings.values("structureCategories"))],
+                prompt=t("filter.all_categories"), id="category")
+            yield Input(compact=True, placeholder=t("field.city"), id="city")
+        yield PagedTable([t("col.name"), t("col.categories"), t("field.city"),
+                          t("field.phone"), t("field.hours")],
+                         lambda s: (s.name, ", ".join(s.categories), s.city, s.phone,
+                                    s.opening_hours), lambda s: s.id,
+                         pager_text=lambda a, b, n: t("pager", start=a, end=b, total=n))
+        yield Static("", id="structure-detail", classes="detail")
+
+    def reload(self) -> None:
+        text = fold(self.query_one("#search", Input).value.strip())
+        city = fold(self.query_one("#city", Input).value.strip())
+        cat = self.query_one("#category", Select).value
+        found = [s for s in self.session.team.structures.list()
+                 if (not text or text in fold(s.name) or text in fold(s.description))
+                 and (not city or city in fold(s.city) or city in s.postcode)
+                 and (cat is Select.NULL or cat in s.categories)]
+        self.query_one(PagedTable).set_items(sorted(found, key=lambda s: fold(s.name)),
+                                             keep_page=True)
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _filters(self) -> None:
+        self.reload()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value if event.row_key else None
+        detail = self.query_one("#structure-detail", Static)
+        if not key:
+            detail.update("")
+            return
+        s = self.session.team.structures.get(str(key))
+        detail.update(f"{s.address} {s.postcode} {s.city} — {s.public}\n{s.description}")
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_new(self) -> None:
+        self._form(None)
+
+    def action_edit(self) -> None:
+        key = self.query_one(PagedTable).current_key()
+        if key:
+            self._form(self.session.team.structures.get(key))
+
+    def _form(self, s: Structure | None) -> None:
+        t = self.t
+        team = self.session.team
+        cats = sorted(team.settings.values("structureCategories"))
+        fields = [
+            Field("name", t("field.name"), value=s.name if s else "", wire=("name",)),
+            Field("category", t("field.category"), kind="select",
+                  options=[(c, c) for c in cats],
+                  value=s.categories[0] if s and s.categories else None,
+                  wire=("categories",)),
+            Field("address", t("field.address"), value=s.address if s else "",
+                  wire=("address",)),
+            Field("postcode", t("field.postcode"), value=s.postcode if s else "",
+                  wire=("postcode",)),
+            Field("city", t("field.city"), value=s.city if s else "", wire=("city",)),
+            Field("phone", t("field.phone"), value=s.phone if s else "", wire=("phone",)),
+            Field("opening_hours", t("field.hours"), value=s.opening_hours if s else "",
+                  wire=("openingHours",)),
+            Field("description", t("field.description"), kind="area",
+                  value=s.description if s else "", wire=("description",)),
+        ]
+
+        async def submit(v: dict[str, Any]) -> Structure:
+            values = {k: (x.strip() if isinstance(x, str) else x) for k, x in v.items()
+                      if k != "category"}
+            if not values["name"]:
+                from tui.widgets.forms import FieldError
+                raise FieldError("name", t("error.required"))
+            values["categories"] = ([v["category"]] if v["category"] else []) + [
+                c for c in (s.categories[1:] if s else []) if c != v["category"]]
+            if s is None:
+                return await team.structures.create(**values)
+            return await team.structures.update(s.id, **values)
+
+        self.app.push_screen(FormScreen(
+            t("structures.new") if s is None else t("structures.edit", name=s.name), fields,
+            submit, save_label=t("form.save"), cancel_label=t("form.cancel"),
+            field_error=lambda f, m: t("form.field_error", field=f, message=m)),
+            lambda r: self.mano.say(t("saved", name=r.name)) if r is not None else None)

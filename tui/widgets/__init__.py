@@ -1,0 +1,1 @@
+"""Reusable widgets: the sync bar, the section bar, paged tables, forms, bar charts."""

@@ -1,0 +1,92 @@
+"""A DataTable that never holds more than one page of rows (tens of thousands stay fluid)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+T = TypeVar("T")
+
+
+class PagedTable(Vertical, Generic[T]):
+    """Rows are built for the current page only; ``]``/``[`` (or ctrl+→/←) change page.
+
+    ``row(item)`` turns an item into cells; the row key is ``key(item)``."""
+
+    BINDINGS = [
+        Binding("right_square_bracket,ctrl+right", "page(1)", "key.next_page", show=False),
+        Binding("left_square_bracket,ctrl+left", "page(-1)", "key.prev_page", show=False),
+    ]
+
+    def __init__(self, columns: Sequence[str], row: Callable[[T], Sequence[Any]],
+                 key: Callable[[T], str], *, page_size: int = 200, pager_text:
+                 Callable[[int, int, int], str] = lambda a, b, n: f"{a}–{b} / {n}",
+                 id: str | None = None) -> None:
+        super().__init__(id=id, classes="paged")
+        self._columns = list(columns)
+        self._row = row
+        self._key = key
+        self.page_size = page_size
+        self._pager_text = pager_text
+        self.items: list[T] = []
+        self.page_index = 0
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        table: DataTable[Any] = DataTable(cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Static("", classes="pager")
+
+    def on_mount(self) -> None:
+        from tui.screens.base import translate_bindings
+        translate_bindings(self, self.app.t)  # type: ignore[attr-defined]
+        self.table.add_columns(*self._columns)
+
+    @property
+    def table(self) -> DataTable[Any]:
+        return self.query_one(DataTable)
+
+    def set_items(self, items: list[T], *, keep_page: bool = False) -> None:
+        """Show these items from the first page (or the same page, if it still exists)."""
+        current = self.current_key()
+        self.items = items
+        if not keep_page or self.page_index * self.page_size >= max(1, len(items)):
+            self.page_index = 0
+        self._fill(current if keep_page else None)
+
+    def _fill(self, keep: str | None = None) -> None:
+        table = self.table
+        table.clear()
+        start = self.page_index * self.page_size
+        page = self.items[start:start + self.page_size]
+        for item in page:
+            table.add_row(*self._row(item), key=self._key(item))
+        if keep is not None and keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep))
+        end = start + len(page)
+        self.query_one(".pager", Static).update(Text(
+            self._pager_text(start + 1 if page else 0, end, len(self.items))))
+
+    def action_page(self, delta: int) -> None:
+        last = max(0, (len(self.items) - 1) // self.page_size)
+        new = min(last, max(0, self.page_index + delta))
+        if new != self.page_index:
+            self.page_index = new
+            self._fill()
+
+    def current_key(self) -> str | None:
+        table = self.table
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:  # noqa: BLE001 - an empty or moving table
+            return None
+        return str(key.value) if key.value is not None else None
+
+    def focus_table(self) -> None:
+        self.table.focus()
