@@ -22,6 +22,7 @@ APPLICATION_ID: Final = 0x4D414E4F  # "MANO" in the SQLite header: marks the fil
 SCHEMA_VERSION: Final = 1
 PAGE_SIZE: Final = 8192
 _BUSY_TIMEOUT_S: Final = 0.5
+_RECLAIM_MIN_PAGES: Final = 128  # 1 MiB of free pages
 
 SCHEMA: Final = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
@@ -99,6 +100,7 @@ class Database:
             await conn.execute("PRAGMA locking_mode=EXCLUSIVE")
             if create:
                 await conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
+                await conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
                 await conn.execute("PRAGMA journal_mode=WAL")
             else:
                 # Read-only checks first: never convert or touch a file that is not ours.
@@ -166,6 +168,23 @@ class Database:
                 raise
             if on_commit is not None:
                 on_commit()
+
+    async def reclaim(self) -> None:
+        """Give free pages back to the file system when they are over a quarter of the file
+        (after a compaction shrank a snapshot, or a document was deleted)."""
+        async with self._lock:
+            if self._closed:
+                return
+            try:
+                free = (await self._conn.execute_fetchall("PRAGMA freelist_count"))[0][0]
+                total = (await self._conn.execute_fetchall("PRAGMA page_count"))[0][0]
+                if free >= _RECLAIM_MIN_PAGES and 4 * free > total:
+                    # sqlite3's execute() steps this pragma once (one page); executescript()
+                    # steps it to the end.
+                    await self._conn.executescript("PRAGMA incremental_vacuum;")
+            except sqlite3.Error:
+                # Best effort: the write before it is committed; space is reclaimed next time.
+                await self._rollback()
 
     async def _rollback(self) -> None:
         if self._conn.in_transaction:

@@ -284,6 +284,8 @@ class LocalStore:
             ops = tx.finish()
             if ops:
                 await self._db.write(ops, "saving", on_commit=tx.apply)
+                if tx.frees_space:
+                    await self._db.reclaim()
         finally:
             self._writer = None
             self._write_lock.release()

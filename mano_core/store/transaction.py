@@ -64,6 +64,7 @@ class StoreTransaction:
         self._next_doc_id = state.next_doc_id
         self._next_outbox_id = state.next_outbox_id
         self._finished = False
+        self.frees_space = False  # a snapshot or document was replaced or deleted
 
     def _head(self, doc: str) -> DocHead:
         self._check_active()
@@ -112,6 +113,7 @@ class StoreTransaction:
         head = self._head(doc)
         if not head.snapshot_seq <= upto_seq <= head.last_seq:
             raise ValueError(f"upto_seq {upto_seq} is outside {head.snapshot_seq}..{head.last_seq}")
+        self.frees_space = True
         self._ops.append(("DELETE FROM snapshot_chunks WHERE doc_id = ?", (head.id,)))
         self._ops.append(("DELETE FROM updates WHERE doc_id = ? AND seq <= ?", (head.id, upto_seq)))
         head.snapshot_seq = upto_seq
@@ -129,6 +131,7 @@ class StoreTransaction:
         if head is None:
             return
         self._deleted.add(doc)
+        self.frees_space = True
         for table in ("updates", "snapshot_chunks", "outbox"):
             self._ops.append((f"DELETE FROM {table} WHERE doc_id = ?", (head.id,)))
         self._ops.append(("DELETE FROM docs WHERE id = ?", (head.id,)))
