@@ -112,14 +112,16 @@ class ManoApp(App[None]):
         if session.sync is not None:
             session.unsubscribe.append(session.sync.subscribe(lambda _s: self._sync_changed()))
         self.set_interval(5.0, self._sync_changed)  # "last sync 20 s ago", expired presence
-        self._install_sections()
+        await self._install_sections()
         await self.switch_mode("agenda")
 
-    def _install_sections(self) -> None:
+    async def _install_sections(self, skip: str | None = None, only: str | None = None) -> None:
         from .screens import SECTION_SCREENS
         for name, _key in SECTIONS:
+            if name == skip or (only is not None and name != only):
+                continue
             if name in self._sections:
-                self.remove_mode(name)
+                await self.remove_mode(name)
             self.add_mode(name, SECTION_SCREENS[name])
             self._sections.add(name)
 
@@ -183,10 +185,14 @@ class ManoApp(App[None]):
         if self.session is None:
             return
         await save_pref(self.session.device, "lang", self.t.lang)
-        current = self.current_mode
-        await self.switch_mode("_default")
-        self._install_sections()
-        await self.switch_mode(current if current in self._sections else "agenda")
+        # Rebuild every section in the new language (their texts are composed once). The
+        # current one cannot be removed while shown: rebuild another, show it, then this one.
+        current = self.current_mode if self.current_mode in self._sections else "agenda"
+        other = "persons" if current == "agenda" else "agenda"
+        await self._install_sections(skip=current)
+        await self.switch_mode(other)
+        await self._install_sections(only=current)
+        await self.switch_mode(current)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         t = self.t

@@ -1,6 +1,8 @@
-"""The `mano` command: the client's subcommands (the TUI joins them in a later issue).
+"""The `mano` command: the terminal app, and subcommands for scripts.
 
-    mano demo [--store PATH] [--scale 0.2] [--seed 0]   generate, encrypt, reopen and show a team
+    mano [--store PATH] [--relay URL] [--lang fr|en]    the app (first run: create or join a team)
+    mano demo [--scale 1.0] [--seed 0]                   the full demo: relay, team, teammate, app
+    mano demo --no-tui [--store PATH] [--scale 0.2]      generate, encrypt, reopen and show a team
     mano summary [--store PATH]                          what a store holds
     mano search TEXT [--store PATH]                      persons by name or alias
     mano report [--subteam S] [--day D] [--increment SERVICE=N]   daily report and activity
@@ -67,6 +69,11 @@ def _passphrase(t: Translator, default: str | None = None) -> str:
 
 
 async def demo(args: argparse.Namespace, t: Translator) -> int:
+    """The full demo in the app, or (--no-tui, or no terminal) the printed summary."""
+    if not args.no_tui and sys.stdin.isatty() and sys.stdout.isatty():
+        return run_demo_app(args)
+    if args.scale is None:
+        args.scale = 0.2
     path = Path(args.store)
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
@@ -382,16 +389,55 @@ def _add_reporting_commands(sub: Any) -> None:
     p.set_defaults(func=import_)
 
 
+def default_app_store() -> Path:
+    """Where `mano` keeps this device's encrypted store unless --store says otherwise."""
+    import platformdirs
+    return Path(os.environ.get("MANO_STORE") or
+                platformdirs.user_data_path("mano") / "device.mano")
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Open the app (Textual) on this device's store."""
+    from .app import make_app
+    make_app(args.app_store or default_app_store(), relay=args.relay or
+             os.environ.get("MANO_RELAY"), lang=args.lang).run()
+    return 0
+
+
+def run_demo_app(args: argparse.Namespace) -> int:
+    """Relay, demo team, simulated teammate and the app; quitting stops them all."""
+    from .app import make_app
+    from .demo.runner import DemoRun
+    run = DemoRun(scale=1.0 if args.scale is None else args.scale, seed=args.seed,
+                  every=args.every)
+    try:
+        make_app(run.store, lang=args.lang, demo_steps=run).run()
+    finally:
+        run.stop()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mano", description=__doc__.split("\n")[0])
     parser.add_argument("--lang", choices=["fr", "en"], default=None,
                         help="interface language (default: fr, or MANO_LANG)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="generate a demo team in an encrypted store and show it")
-    p.add_argument("--store", default=str(DEFAULT_STORE), help="store file (%(default)s)")
-    p.add_argument("--scale", type=float, default=0.2,
-                   help="1.0 = MANO scale: 3,000 persons, 8,000 actions, 24,000 comments")
+    parser.add_argument("--store", dest="app_store", default=None,
+                        help="the app's store (default: MANO_STORE or the user data folder)")
+    parser.add_argument("--relay", default=None,
+                        help="relay URL, e.g. ws://127.0.0.1:8765 (default: MANO_RELAY, or "
+                             "the one remembered on this device)")
+    sub = parser.add_subparsers(dest="command")
+    p = sub.add_parser("demo", help="the full demo (relay, team, teammate, app), or --no-tui")
+    p.add_argument("--store", default=str(DEFAULT_STORE),
+                   help="--no-tui: store file (%(default)s)")
+    p.add_argument("--scale", type=float, default=None,
+                   help="1.0 = MANO scale: 3,000 persons, 8,000 actions, 24,000 comments "
+                        "(default: 1.0 in the app, 0.2 with --no-tui)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--every", type=float, default=8.0,
+                   help="seconds between the simulated teammate's edits (about)")
+    p.add_argument("--no-tui", action="store_true",
+                   help="print the summary instead of opening the app (also without a terminal)")
     p.set_defaults(func=demo)
     p = sub.add_parser("summary", help="what a store holds")
     p.add_argument("--store", default=str(DEFAULT_STORE))
@@ -407,6 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     t = Translator(args.lang)
+    if args.command is None:
+        return run_app(args)
     try:
         return asyncio.run(args.func(args, t))
     except WrongPassphraseError:

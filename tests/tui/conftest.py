@@ -52,7 +52,8 @@ def demo_store(demo_store_template: Path, tmp_path: Path) -> Path:
 def app_on(store: Path, **options: object) -> ManoApp:
     """The app unlocked at once on ``store``, with a fixed clock and no relay."""
     options.setdefault("lang", "fr")
-    return make_app(store, passphrase=PASS, kdf=TEST_KDF, clock=lambda: NOW, **options)
+    options.setdefault("passphrase", PASS)
+    return make_app(store, kdf=TEST_KDF, clock=lambda: NOW, **options)
 
 
 async def wait_for(pilot, predicate, timeout: float = 10.0, what: str = "condition") -> None:

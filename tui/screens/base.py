@@ -63,6 +63,7 @@ class SectionScreen(ManoScreen):
     """A top-level section (agenda, persons…): section bar, body, sync bar, footer."""
 
     section = ""
+    AUTO_FOCUS = "DataTable"  # letters are commands on the list; "/" goes to the search
 
     def __init__(self) -> None:
         super().__init__(id=f"section-{self.section}")

@@ -40,6 +40,8 @@ class PersonFileScreen(ManoScreen):
           for i, name in enumerate(TABS)],
     ]
 
+    AUTO_FOCUS = "Tabs"
+
     def __init__(self, person_id: str) -> None:
         super().__init__(classes="person-file")
         self.person_id = person_id

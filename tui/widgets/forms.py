@@ -85,6 +85,8 @@ class FormScreen(ModalScreen[Any]):
         from tui.screens.base import translate_bindings
         translate_bindings(self, self.app.t)  # type: ignore[attr-defined]
         self.refresh_bindings()
+        if self.fields:
+            self.query_one(f"#field-{self.fields[0].name}").focus()
 
     def _widget(self, f: Field) -> Any:
         wid = f"field-{f.name}"

@@ -1,0 +1,199 @@
+"""Pilot tests of the main flows, as a worker would go through them with the keyboard."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable, Input
+
+from tui.screens.agenda import AgendaScreen
+from tui.screens.person_file import PersonFileScreen
+from tui.screens.persons import PersonsScreen
+from tui.widgets.forms import FormScreen
+from tui.widgets.paged_table import PagedTable
+
+from .conftest import SIZE, app_on, wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def opened(pilot) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="the agenda")
+    await pilot.pause()
+
+
+async def type_text(pilot, text: str) -> None:
+    for ch in text:
+        await pilot.press("space" if ch == " " else ch)
+
+
+async def test_create_person_then_action_done_and_urgent_comment(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("f3", "n")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="the form")
+        await type_text(pilot, "Zoé Martin")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PersonFileScreen),
+                       what="the new person's file")
+        team = app.session.team
+        person = next(p for p in team.persons.list() if p.name == "Zoé Martin")
+        assert app.screen.person_id == person.id
+
+        # a new action linked to her, due today
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await type_text(pilot, "Accompagnement CAF")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: team.actions.of_person(person.id), what="the action")
+        await wait_for(pilot, lambda: isinstance(app.screen, PersonFileScreen))
+        action = team.actions.of_person(person.id)[0]
+        assert action.status == "A FAIRE"
+        await wait_for(pilot, lambda: app.screen.query_one("#actions", DataTable).row_count == 1)
+
+        # mark it done: one key, nothing asked
+        await pilot.press("d")
+        await wait_for(pilot, lambda: team.actions.get(action.id).status == "FAIT",
+                       what="the action done")
+        assert team.actions.get(action.id).completed_at is not None
+
+        # a comment, then urgent
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await type_text(pilot, "Vue ce matin")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: team.comments.of_person(person.id), what="the comment")
+        await wait_for(pilot, lambda: app.screen.query_one("#comments", DataTable).row_count)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: team.comments.of_person(person.id)[0].urgent,
+                       what="the comment urgent")
+        # an edit, then its history: who, which field, old → new
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.query_one("#field-phone", Input).value = "06 11 22 33 44"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: team.persons.get(person.id).phone == "06 11 22 33 44")
+        await wait_for(pilot, lambda: isinstance(app.screen, PersonFileScreen))
+        await pilot.press("7")
+        history = app.screen.query_one("#history", DataTable)
+        await wait_for(pilot, lambda: any("06 11 22 33 44" in str(history.get_row_at(i)[3])
+                                          for i in range(history.row_count)),
+                       what="the phone change in the history tab")
+
+
+async def test_bad_input_names_the_field_and_keeps_what_was_typed(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("f2", "n")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await type_text(pilot, "Appel 115")
+        form = app.screen
+        due = form.query_one("#field-due", Input)
+        due.value = "31/02/2026"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        error = str(form.query_one("#error-due").render())
+        assert "Échéance" in error and "date" in error
+        assert isinstance(app.screen, FormScreen)  # still open
+        assert form.query_one("#field-name", Input).value == "Appel 115"
+        due.value = "20/11/2026"
+        form.query_one("#field-person", Input).value = "personne inexistante xyz"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Personne" in str(form.query_one("#error-person").render())
+        # an empty name is refused by the engine: its message lands under "Action"
+        form.query_one("#field-person", Input).value = ""
+        form.query_one("#field-name", Input).value = ""
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Action" in str(form.query_one("#error-name").render())
+
+
+async def test_search_ignores_accents_and_case_and_finds_aliases(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        target = await team.persons.create(name="Élodie Öztürk", other_names=["La Frisée"])
+        await pilot.press("f3", "slash")
+        await type_text(pilot, "ELODIE OZ")
+        table = app.screen.query_one(PagedTable)
+        await wait_for(pilot, lambda: [p.id for p in table.items] == [target.id],
+                       what="the search result")
+        search = app.screen.query_one("#search", Input)
+        search.value = "frisee"
+        await wait_for(pilot, lambda: [p.id for p in table.items] == [target.id],
+                       what="the alias result")
+        search.value = ""
+        await wait_for(pilot, lambda: len(table.items) == len(team.persons.active()))
+        await pilot.press("escape", "v")  # vulnerable only
+        await wait_for(pilot, lambda: all(p.alertness for p in table.items) and table.items,
+                       what="vulnerable only")
+
+
+async def test_switch_language(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        assert "Agenda du" in str(app.screen.query_one("#agenda-title").render())
+        await pilot.press("f12")
+        await wait_for(pilot, lambda: app.t.lang == "en" and isinstance(app.screen,
+                                                                         AgendaScreen))
+        await pilot.pause()
+        assert "Agenda of" in str(app.screen.query_one("#agenda-title").render())
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, PersonsScreen))
+        assert app.screen.query_one("#search", Input).placeholder.startswith("Search")
+    # remembered on this device
+    again = app_on(demo_store, lang=None)
+    async with again.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        assert again.t.lang == "en"
+
+
+async def test_wrong_passphrase_says_so_under_the_field(demo_store):
+    app = app_on(demo_store, passphrase=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await type_text(pilot, "pas la bonne")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "incorrecte" in str(
+            app.screen.query_one("#unlock-error").render()), what="the error")
+        assert "Phrase de passe" in str(app.screen.query_one("#unlock-error").render())
+        assert app.session is None
+
+
+async def test_first_run_creates_a_team(tmp_path):
+    app = app_on(tmp_path / "new.mano", passphrase=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#team-name", Input).value = "Maraude Sud"
+        screen.query_one("#your-name", Input).value = "Awa"
+        screen.query_one("#passphrase", Input).value = "une longue phrase"
+        screen.query_one("#passphrase2", Input).value = "une autre phrase"
+        await pilot.click("#go")
+        await pilot.pause()
+        assert "diffèrent" in str(screen.query_one("#first-error").render())
+        screen.query_one("#passphrase2", Input).value = "une longue phrase"
+        await pilot.click("#go")
+        await opened(pilot)
+        assert app.session.team.info.name == "Maraude Sud"
+        assert app.session.member_name(app.session.member, app.t) == "Awa"
+
+
+async def test_help_lists_the_screen_bindings(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        table = app.screen.query_one("#help-keys", DataTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        described = {what for _k, what in rows}
+        assert {"Nouvelle action", "Fait", "Aide", "Personnes"} <= described
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, AgendaScreen)

@@ -1,0 +1,116 @@
+"""``mano demo``: a relay on loopback, the demo team, a simulated teammate, and the app.
+
+``DemoRun`` owns every process it starts; ``stop()`` (called when the app quits, also on
+errors) ends them all. The app shows ``prepare()``'s steps while they run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PASSPHRASE = "demo maraude nord"
+RELAY_START_TIMEOUT = 20.0
+BUILD_TIMEOUT = 600.0
+
+Step = Callable[..., None]
+
+
+class DemoRun:
+    """The demo's processes and files (all in a temporary directory, removed by ``stop``)."""
+
+    def __init__(self, *, scale: float = 1.0, seed: int = 0, every: float = 8.0,
+                 fast_kdf: bool = False, workdir: Path | None = None) -> None:
+        self.scale, self.seed, self.every, self.fast_kdf = scale, seed, every, fast_kdf
+        self._own_dir = workdir is None
+        self.dir = workdir or Path(tempfile.mkdtemp(prefix="mano-demo-"))
+        self.store = self.dir / "me.mano"
+        self.passphrase = PASSPHRASE
+        self.url = ""
+        self.code = ""
+        self.relay: subprocess.Popen[bytes] | None = None
+        self.peer: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, args: list[str], log: str, **kwargs: Any) -> subprocess.Popen[bytes]:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        with open(self.dir / log, "wb") as out:
+            return subprocess.Popen([sys.executable, *args], stdout=out, stderr=out, env=env,
+                                    **kwargs)
+
+    async def prepare(self, step: Step) -> None:
+        """Start the relay, then build and upload the team. Raises RuntimeError on failure."""
+        self.relay = self._spawn(["-m", "sync_server", "serve", "--port", "0", "--db",
+                                  str(self.dir / "relay.db"), "--synchronous", "NORMAL"],
+                                 "relay.log", stdin=subprocess.DEVNULL)
+        self.url = await self._relay_url()
+        step("demo.step.relay", url=self.url)
+        started = time.perf_counter()
+        args = ["-m", "tui.demo.build", "--store", str(self.store), "--relay", self.url,
+                "--scale", str(self.scale), "--seed", str(self.seed),
+                "--passphrase", self.passphrase,
+                "--reference", dt.date.today().isoformat()]
+        if self.fast_kdf:
+            args.append("--fast-kdf")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, *args, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL)
+        out, err = await asyncio.wait_for(proc.communicate(), BUILD_TIMEOUT)
+        if proc.returncode != 0:
+            raise RuntimeError(f"demo build failed: {err.decode(errors='replace')[-500:]}")
+        result = json.loads(out.decode().strip().splitlines()[-1])
+        self.code = result["code"]
+        step("demo.step.build", seconds=time.perf_counter() - started)
+
+    async def _relay_url(self) -> str:
+        log = self.dir / "relay.log"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RELAY_START_TIMEOUT
+        while loop.time() < deadline:
+            assert self.relay is not None
+            if self.relay.poll() is not None:
+                raise RuntimeError("the relay exited: " + log.read_text(errors="replace")[-500:])
+            found = re.search(r"listening on (ws://[\d.]+:\d+)", log.read_text(errors="replace"))
+            if found:
+                return found.group(1)
+            await asyncio.sleep(0.05)
+        raise RuntimeError("the relay did not start")
+
+    def start_peer(self) -> None:
+        """The simulated teammate joins with the invitation code and edits now and then.
+        Its standard input is a pipe we hold: it stops when we close it (or die)."""
+        args = ["-m", "tui.demo.peer", "--store", str(self.dir / "teammate.mano"),
+                "--relay", self.url, "--code", self.code, "--every", str(self.every)]
+        if self.fast_kdf:
+            args.append("--fast-kdf")
+        self.peer = self._spawn(args, "teammate.log", stdin=subprocess.PIPE)
+
+    def stop(self) -> None:
+        """End the teammate and the relay (SIGTERM, then SIGKILL), remove the files."""
+        for proc in (self.peer, self.relay):
+            if proc is None or proc.poll() is not None:
+                continue
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
+            proc.terminate()
+        for proc in (self.peer, self.relay):
+            if proc is None:
+                continue
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self._own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
