@@ -122,7 +122,7 @@ class Database:
 
     async def initialise(self, meta: dict[str, bytes]) -> None:
         """Create the schema and meta rows in one transaction (on a fresh file)."""
-        ops = [(f"PRAGMA application_id={APPLICATION_ID}", ()),
+        ops: list[tuple[str, Row]] = [(f"PRAGMA application_id={APPLICATION_ID}", ()),
                (f"PRAGMA user_version={SCHEMA_VERSION}", ())]
         ops += [(stmt, ()) for stmt in SCHEMA.split(";") if stmt.strip()]
         ops += [("INSERT INTO meta (name, value) VALUES (?, ?)", item) for item in meta.items()]
@@ -176,13 +176,13 @@ class Database:
             if self._closed:
                 return
             try:
-                free = (await self._conn.execute_fetchall("PRAGMA freelist_count"))[0][0]
-                total = (await self._conn.execute_fetchall("PRAGMA page_count"))[0][0]
+                free = (await self.fetchall("PRAGMA freelist_count"))[0][0]
+                total = (await self.fetchall("PRAGMA page_count"))[0][0]
                 if free >= _RECLAIM_MIN_PAGES and 4 * free > total:
                     # sqlite3's execute() steps this pragma once (one page); executescript()
                     # steps it to the end.
                     await self._conn.executescript("PRAGMA incremental_vacuum;")
-            except sqlite3.Error:
+            except (sqlite3.Error, StoreError):
                 # Best effort: the write before it is committed; space is reclaimed next time.
                 await self._rollback()
 

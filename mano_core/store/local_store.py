@@ -13,7 +13,7 @@ import dataclasses
 import os
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
-from typing import Final
+from typing import Final, Self
 
 from mano_core import limits
 from mano_core.errors import (
@@ -186,7 +186,7 @@ class LocalStore:
         finally:
             _OPEN_PATHS.discard(self._real_path)
 
-    async def __aenter__(self) -> LocalStore:
+    async def __aenter__(self) -> Self:
         self._check_open()
         if self._entered:
             raise StoreError("this store is already in use as a context manager")

@@ -106,14 +106,14 @@ SWAP = ("UPDATE {table} SET data = CASE {key} WHEN {a} THEN (SELECT data FROM {t
 @pytest.mark.parametrize(("sql", "read", "message"), [
     (FLIP.format(table="updates", where="seq = 2"), "load:doc", "update 2"),
     (SWAP.format(table="updates", key="seq", a=1, b=3), "load:doc", "update 1"),
-    ("DELETE FROM updates WHERE doc_id = 2;"
-     "UPDATE updates SET doc_id = 2 WHERE doc_id = 1 AND seq = 1", "load:other", "update 1"),
+    (("DELETE FROM updates WHERE doc_id = 2;"
+      "UPDATE updates SET doc_id = 2 WHERE doc_id = 1 AND seq = 1"), "load:other", "update 1"),
     ("DELETE FROM updates WHERE seq = 2", "load:doc", "expected updates"),
     (FLIP.format(table="snapshot_chunks", where="idx = 1"), "load:snap", "chunk 1"),
     (SWAP.format(table="snapshot_chunks", key="idx", a=0, b=2), "load:snap", "chunk 0"),
     (FLIP.format(table="records", where="1"), "items:ns", "record in 'ns'"),
-    ("UPDATE records SET data = (SELECT data FROM records ORDER BY tag LIMIT 1)"
-     " WHERE tag = (SELECT tag FROM records ORDER BY tag DESC LIMIT 1)", "items:ns", "record"),
+    (("UPDATE records SET data = (SELECT data FROM records ORDER BY tag LIMIT 1)"
+      " WHERE tag = (SELECT tag FROM records ORDER BY tag DESC LIMIT 1)"), "items:ns", "record"),
     (SWAP.format(table="outbox", key="id", a=1, b=2), "outbox", "outbox item 1"),
     ("UPDATE docs SET head = (SELECT head FROM docs WHERE id = 2) WHERE id = 1", "open",
      "docs row 1 head"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pycrdt
 import pytest
@@ -49,7 +50,7 @@ async def test_snapshot_and_updates_in_one_transaction(store: LocalStore) -> Non
 
 
 async def test_compacting_a_real_pycrdt_document(store: LocalStore) -> None:
-    doc = pycrdt.Doc()
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
     people = doc.get("persons", type=pycrdt.Map)
     updates: list[bytes] = []
     doc.observe(lambda event: updates.append(event.update))
@@ -62,7 +63,7 @@ async def test_compacting_a_real_pycrdt_document(store: LocalStore) -> None:
 
     loaded = await store.load_document(DOC)
     assert loaded.snapshot is not None and len(loaded.updates) == 1
-    copy = pycrdt.Doc()
+    copy: pycrdt.Doc[Any] = pycrdt.Doc()
     copy.apply_update(loaded.snapshot)
     for update in loaded.updates:
         copy.apply_update(update)
