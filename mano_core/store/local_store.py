@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
-from typing import Final, Self
+from typing import Self
 
 from mano_core import limits
 from mano_core.errors import (
@@ -29,12 +28,12 @@ from mano_core.errors import (
 from .crypto import FORMAT, RowCipher, new_data_key, unwrap_data_key, wrap_data_key
 from .database import Database
 from .kdf import DEFAULT_KDF, SALT_BYTES, KdfParams, derive_kek
-from .rows import DocHead, open_outbox, open_record, open_snapshot, open_updates, record_tags
+from .reading import StoreReader
+from .rows import DocHead
 from .transaction import StoreState, StoreTransaction
 from .types import LoadedDocument, OutboxItem
 
 _OPEN_PATHS: set[str] = set()  # files open in this process (other processes: SQLite's lock)
-_NO_SNAPSHOT: Final = bytes(16)
 
 
 def _check_passphrase(passphrase: str) -> None:
@@ -72,6 +71,7 @@ class LocalStore:
         self._real_path = real_path
         self._db = db
         self._state = state
+        self._reader = StoreReader(db, state)
         self._kdf = kdf
         self._salt = salt
         self._wrapped_key = wrapped_key
@@ -103,6 +103,8 @@ class LocalStore:
                 os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
             except FileExistsError:
                 raise StoreExistsError(f"{path}: a file already exists there") from None
+            except OSError as exc:
+                raise StoreError(f"{path}: cannot create the store ({exc.strerror})") from None
             try:
                 db = await Database.connect(path, create=True)
                 try:
@@ -255,7 +257,8 @@ class LocalStore:
     async def transaction(self) -> AsyncIterator[StoreTransaction]:
         """``async with store.transaction() as tx:`` — tx's writes commit together, durably, when
         the block ends (nothing is written if it raises). Transactions are serialised; do not call
-        the store's own write methods inside the block (StoreError)."""
+        the store's own write methods inside the block (StoreError). A caller cancelled while the
+        commit runs gets CancelledError, but the commit still completes or fails as a whole."""
         self._check_open()
         task = asyncio.current_task()
         if self._writer is not None and self._writer is task:
@@ -335,96 +338,45 @@ class LocalStore:
         async with self.transaction() as tx:
             await tx.outbox_remove(ids)
 
-    # --- reads -------------------------------------------------------------------------------
+    # --- reads (see reading.py) ---------------------------------------------------------------
 
     async def load_document(self, doc: str) -> LoadedDocument:
-        """The document's snapshot and the updates after it (empty if unknown)."""
+        """The document's snapshot and the updates after it (empty if unknown). Raises
+        StoreCorruptedError if a row was altered, moved, swapped or removed."""
         self._check_open()
-        async with self._db.reading() as db:
-            head = self._state.docs.get(doc)
-            if head is None:
-                return LoadedDocument(None, 0, [], 0)
-            head = dataclasses.replace(head)
-            chunks = await db.fetchall(
-                "SELECT idx, data FROM snapshot_chunks WHERE doc_id = ? ORDER BY idx", (head.id,))
-            updates = await db.fetchall(
-                "SELECT seq, data FROM updates WHERE doc_id = ? ORDER BY seq", (head.id,))
-        cipher = self._state.cipher
-        snapshot = (None if head.snapshot_id == _NO_SNAPSHOT
-                    else open_snapshot(cipher, head, chunks))
-        return LoadedDocument(snapshot, head.snapshot_seq, open_updates(cipher, head, updates),
-                              head.last_seq)
+        return await self._reader.load_document(doc)
 
     async def updates_since_snapshot(self, doc: str) -> int:
         """How many updates a load would replay after the snapshot (compare with
         limits.COMPACT_AFTER_UPDATES to decide when to compact)."""
         self._check_open()
-        head = self._state.docs.get(doc)
-        return 0 if head is None else head.last_seq - head.snapshot_seq
+        return await self._reader.updates_since_snapshot(doc)
 
     async def list_documents(self) -> list[str]:
         """Names of the stored documents, sorted."""
         self._check_open()
-        return sorted(self._state.docs)
+        return await self._reader.list_documents()
 
     async def get(self, namespace: str, key: str) -> bytes | None:
         """The value under (namespace, key), or None."""
         self._check_open()
-        ns_tag, tag = record_tags(self._state.cipher, namespace, key)
-        async with self._db.reading() as db:
-            rows = await db.fetchall("SELECT data FROM records WHERE tag = ?", (tag,))
-        if not rows:
-            return None
-        stored_key, value = open_record(self._state.cipher, ns_tag, tag, rows[0][0], namespace)
-        if stored_key != key:
-            raise StoreCorruptedError(f"record in {namespace!r}: key does not match its tag")
-        return value
+        return await self._reader.get(namespace, key)
 
     async def items(self, namespace: str) -> list[tuple[str, bytes]]:
         """Every (key, value) of a namespace, sorted by key."""
         self._check_open()
-        ns_tag = self._state.cipher.tag(b"namespace", namespace)
-        async with self._db.reading() as db:
-            rows = await db.fetchall("SELECT tag, data FROM records WHERE ns = ?", (ns_tag,))
-        return sorted(open_record(self._state.cipher, ns_tag, tag, data, namespace)
-                      for tag, data in rows)
+        return await self._reader.items(namespace)
 
     async def outbox_pending(self, doc: str | None = None, *,
                              limit: int | None = None) -> list[OutboxItem]:
         """Queued outbox items in queue order (of one document, or all), at most ``limit``."""
         self._check_open()
-        async with self._db.reading() as db:
-            heads = self._state.heads_by_id()
-            if doc is None:
-                rows = await db.fetchall("SELECT id, doc_id, data FROM outbox ORDER BY id LIMIT ?",
-                                         (-1 if limit is None else limit,))
-            elif doc in self._state.docs:
-                rows = await db.fetchall(
-                    "SELECT id, doc_id, data FROM outbox WHERE doc_id = ? ORDER BY id LIMIT ?",
-                    (self._state.docs[doc].id, -1 if limit is None else limit))
-            else:
-                rows = []
-        items = []
-        for item_id, doc_id, data in rows:
-            head = heads.get(doc_id)
-            if head is None:
-                raise StoreCorruptedError(f"outbox item {item_id}: unknown document")
-            items.append(OutboxItem(item_id, head.name,
-                                    open_outbox(self._state.cipher, head, item_id, data)))
-        return items
+        return await self._reader.outbox_pending(doc, limit=limit)
 
     async def outbox_size(self, doc: str | None = None) -> int:
         """How many items wait in the outbox (of one document, or all)."""
         self._check_open()
-        async with self._db.reading() as db:
-            if doc is None:
-                rows = await db.fetchall("SELECT count(*) FROM outbox")
-            elif doc in self._state.docs:
-                rows = await db.fetchall("SELECT count(*) FROM outbox WHERE doc_id = ?",
-                                         (self._state.docs[doc].id,))
-            else:
-                return 0
-        return int(rows[0][0])
+        return await self._reader.outbox_size(doc)
 
 
 def _retrieve_exception(task: asyncio.Future[None]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,16 +137,17 @@ async def test_concurrent_writers_get_distinct_consecutive_seqs(store: LocalStor
     assert [loaded.updates[s - 1] for s in seqs] == [bytes([i]) for i in range(50)]
 
 
-async def test_cancelled_writer_still_leaves_a_consistent_store(store: LocalStore) -> None:
-    task = asyncio.create_task(store.append_updates(DOC, [b"a"] * 200))
-    await asyncio.sleep(0)
-    await asyncio.sleep(0.001)
+@pytest.mark.parametrize("delay", [0, 0.001, 0.005])
+async def test_cancelled_writer_commits_all_or_nothing(store: LocalStore, delay: float) -> None:
+    task = asyncio.create_task(store.append_updates(DOC, [bytes(50_000)] * 100))
+    await asyncio.sleep(delay)
     task.cancel()
-    with pytest.raises(asyncio.CancelledError):
+    with contextlib.suppress(asyncio.CancelledError):
         await task
     seq = await store.append_update(DOC, b"next")
     loaded = await store.load_document(DOC)
-    assert loaded.last_seq == seq and len(loaded.updates) == seq
+    assert seq in (1, 101)  # the batch is either wholly committed or not at all
+    assert loaded.last_seq == seq and len(loaded.updates) == seq and loaded.updates[-1] == b"next"
 
 
 async def test_delete_document_removes_everything_of_it(store: LocalStore, store_path: Path) -> None:
@@ -184,6 +187,28 @@ async def test_a_store_cannot_be_opened_twice(store: LocalStore, store_path: Pat
                 pass
 
 
+async def test_a_store_open_in_another_process_is_refused(store_path: Path) -> None:
+    await (await LocalStore.create(store_path, PASSPHRASE, kdf=TEST_KDF)).close()
+    holder = ("import asyncio, sys\n"
+              "from mano_core.store import LocalStore\n"
+              "async def main():\n"
+              "    async with await LocalStore.open(sys.argv[1], sys.argv[2]):\n"
+              "        print('open', flush=True)\n"
+              "        sys.stdin.readline()\n"
+              "asyncio.run(main())\n")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", holder, str(store_path), PASSPHRASE, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert proc.stdout is not None and await proc.stdout.readline() == b"open\n"
+        with pytest.raises(StoreError, match="another process"):
+            await LocalStore.open(store_path, PASSPHRASE)
+    finally:
+        await asyncio.wait_for(proc.communicate(b"\n"), timeout=10)
+    async with await LocalStore.open(store_path, PASSPHRASE) as store:
+        assert await store.list_documents() == []
+
+
 async def test_create_refuses_an_existing_path(store: LocalStore, store_path: Path,
                                                tmp_path: Path) -> None:
     with pytest.raises(StoreExistsError):
@@ -220,6 +245,8 @@ async def test_names_and_passphrase_are_checked(store: LocalStore, tmp_path: Pat
     with pytest.raises(ValidationError):
         await LocalStore.create(tmp_path / "short.mano", "short", kdf=TEST_KDF)
     assert not (tmp_path / "short.mano").exists()
+    with pytest.raises(StoreError, match="cannot create"):
+        await LocalStore.create(tmp_path / "no-such-dir" / "s.mano", PASSPHRASE, kdf=TEST_KDF)
 
 
 async def test_unicode_passphrase_is_normalised(tmp_path: Path) -> None:
