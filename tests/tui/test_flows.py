@@ -23,8 +23,16 @@ async def opened(pilot) -> None:
 
 
 async def type_text(pilot, text: str) -> None:
-    for ch in text:
-        await pilot.press("space" if ch == " " else ch)
+    """Type into the focused field (pasted at once: key-by-key typing only slows tests)."""
+    from textual.widgets import TextArea
+    focused = pilot.app.focused
+    if isinstance(focused, Input):
+        focused.insert_text_at_cursor(text)
+    elif isinstance(focused, TextArea):
+        focused.insert(text)
+    else:
+        raise AssertionError(f"typing into {focused!r}")
+    await pilot.pause()
 
 
 async def test_create_person_then_action_done_and_urgent_comment(demo_store):
@@ -174,11 +182,12 @@ async def test_first_run_creates_a_team(tmp_path):
         screen.query_one("#your-name", Input).value = "Awa"
         screen.query_one("#passphrase", Input).value = "une longue phrase"
         screen.query_one("#passphrase2", Input).value = "une autre phrase"
-        await pilot.click("#go")
+        screen.query_one("#passphrase2", Input).focus()
+        await pilot.press("enter")
         await pilot.pause()
         assert "diffèrent" in str(screen.query_one("#first-error").render())
         screen.query_one("#passphrase2", Input).value = "une longue phrase"
-        await pilot.click("#go")
+        await pilot.press("enter")
         await opened(pilot)
         assert app.session.team.info.name == "Maraude Sud"
         assert app.session.member_name(app.session.member, app.t) == "Awa"

@@ -8,7 +8,7 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Center, Horizontal, Vertical
+from textual.containers import Center, Horizontal, Vertical, VerticalScroll
 from textual.widgets import (
     Button,
     Checkbox,
@@ -46,7 +46,7 @@ class UnlockScreen(ManoScreen):
         t = self.t
         with Center(), Vertical(classes="card"):
             yield Static(t("unlock.title"), classes="card-title")
-            yield Static(t("unlock.store", path=self.mano.config.store), classes="muted")
+            yield Static(t("unlock.store", path=self.mano.config.store.name), classes="muted")
             yield Label(t("field.passphrase"))
             yield Input(password=True, id="passphrase")
             yield Static("", id="unlock-error", classes="form-error")
@@ -99,7 +99,7 @@ class FirstRunScreen(ManoScreen):
 
     def compose(self) -> ComposeResult:
         t = self.t
-        with Center(), Vertical(classes="card wide"):
+        with Center(), VerticalScroll(classes="card wide"):
             yield Static(t("first.title"), classes="card-title")
             yield Static(t("first.intro"), classes="muted")
             with RadioSet(id="choice"):

@@ -1,0 +1,55 @@
+"""The message catalog is complete in both languages; the persons index searches as the
+engine does (accents, case, aliases) and filters."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from mano_core.model.records import Person
+from tui.i18n import MESSAGES
+from tui.people_index import ALL, OUT, PersonIndex, PersonQuery
+from tui.widgets.charts import bar, bar_chart
+
+TUI = Path(__file__).parents[2] / "tui"
+
+
+def test_every_key_used_exists_in_french_and_english():
+    assert set(MESSAGES["fr"]) == set(MESSAGES["en"])
+    used = set()
+    for path in TUI.rglob("*.py"):
+        text = path.read_text()
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", text))
+        used |= set(re.findall(r"""["'](key\.[a-z_]+)["']""", text))
+    missing = {k for k in used if k not in MESSAGES["fr"]}
+    assert not missing
+
+
+def _person(pid: str, name: str, **kw) -> Person:
+    import datetime as dt
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    return Person(id=pid, name=name, created_at=now, updated_at=now, **kw)
+
+
+def test_index_search_and_filters():
+    index = PersonIndex([
+        _person("1", "Éloïse Durand", other_names=["La Frisée"], alertness=True,
+                assigned_teams=["nord"]),
+        _person("2", "Eloi Martin", out_of_active_list=True),
+        _person("3", "Dédé", assigned_teams=["sud"]),
+    ])
+    names = lambda q: [p.name for p in index.query(q)]  # noqa: E731
+    assert names(PersonQuery("ELOI", status=ALL)) == ["Eloi Martin", "Éloïse Durand"]
+    assert names(PersonQuery("eloi")) == ["Éloïse Durand"]            # active list only
+    assert names(PersonQuery("frisee")) == ["Éloïse Durand"]          # an alias
+    assert names(PersonQuery(status=OUT)) == ["Eloi Martin"]
+    assert names(PersonQuery(subteam="sud")) == ["Dédé"]
+    assert names(PersonQuery(vulnerable=True)) == ["Éloïse Durand"]
+    index.update([_person("3", "Dédé", deleted_at=_person("x", "x").created_at)])
+    assert names(PersonQuery("dede", status=ALL)) == []
+
+
+def test_bar_chart_reads_without_colour():
+    assert bar(4, 8, 4) == "██"
+    text = bar_chart({"Repas": 12, "Douches": 3}, width=8, label_width=8)
+    assert text.splitlines()[0].startswith("Repas") and text.splitlines()[0].endswith("12")
