@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from mano_core.device import Device
 from mano_core.store import TEST_KDF
 from tui.app import ManoApp, make_app
 from tui.session import MEMBER_NAMES_KEY
+
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")  # snapshots never catch a tab mid-slide
 
 PASS = "phrase de passe de test"
 REFERENCE = dt.date(2026, 11, 20)

@@ -154,7 +154,7 @@ class PersonFileScreen(ManoScreen):
         if p.description:
             lines += ["", _esc(f"{t('field.description')}:"), _esc(p.description)]
         sections: dict[str, list[str]] = {}
-        for d in s.team.custom_fields.list():
+        for d in sorted(s.team.custom_fields.list(), key=lambda d: (d.label_text, d.key)):
             if d.scope != "person":
                 continue
             sections.setdefault(d.section, []).append(
