@@ -32,7 +32,7 @@ class Config:
     passphrase: str | None = None        # unlock at once (demo, tests); asked for otherwise
     clock: Callable[[], dt.datetime] | None = None
     demo_steps: object | None = None     # a DemoRun while the demo prepares (tui.demo.runner)
-    page_size: int = 200
+    page_size: int = 100
 
 
 @dataclass

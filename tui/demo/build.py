@@ -19,9 +19,9 @@ from pathlib import Path
 from mano_core.demo import generate_team
 from mano_core.demo.load import load_demo
 from mano_core.device import Device
-from mano_core.store import INTERACTIVE_KDF, KdfParams, TEST_KDF
+from mano_core.store import INTERACTIVE_KDF, TEST_KDF, KdfParams
+from tui.session import MEMBER_NAMES_KEY
 
-MEMBER_NAMES_KEY = "memberName."
 
 
 def _step(name: str, started: float) -> None:

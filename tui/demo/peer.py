@@ -22,6 +22,7 @@ from mano_core.errors import ManoError
 from mano_core.model.records import TODO
 from mano_core.store import INTERACTIVE_KDF, TEST_KDF, KdfParams
 from mano_core.team import Team
+from tui.session import MEMBER_NAMES_KEY
 
 COMMENTS = (
     "Vu près de la gare, va mieux. Souhaite revoir l'assistante sociale.",
@@ -70,6 +71,7 @@ async def run(store: Path, relay: str, code: str, *, every: float, seed: int,
     rng = random.Random(seed)
     async with await Device.create(store, passphrase, kdf=kdf) as device:
         team = await device.join_team(relay, code, timeout=120)
+        await team.settings.set(MEMBER_NAMES_KEY + team.info.member, "Camille (démo)")
         async with await device.sync(team, relay) as sync:
             while not team.persons.list() and not stop.is_set():
                 await asyncio.sleep(0.2)
