@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from mano_core.errors import RelayStorageError
 from sync_server.config import ENV_PREFIX, ConfigError, RelayConfig, load_config
 from sync_server.logs import setup_logging
 from sync_server.server import Relay
@@ -36,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
         default = getattr(defaults, f.name)
         helptext = f"(default: {default!r})" if f.name != "db" else (
             "SQLite file (default: relay.db in the platform data directory; ':memory:' for a "
-            "throw-away in-memory store)")
+            "throw-away in-memory store), or postgresql://user:pass@host:port/db to share "
+            "one PostgreSQL database between several relay nodes")
         serve.add_argument(flag, dest=f.name, type=kind, default=None, help=helptext)
     sub.add_parser("config", help="print the configuration in force (after files/env/flags)")
     return parser
@@ -64,12 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "config":
         for k, v in dataclasses.asdict(config).items():
-            print(f"{k} = {v!r}")
+            print(f"{k} = {(config.db_display if k == 'db' and v else v)!r}")
         return 0
     setup_logging(config.log_level)
     try:
         asyncio.run(_serve(config))
-    except OSError as exc:
+    except (OSError, RelayStorageError) as exc:
         log.error("cannot start the relay", extra={"error": str(exc)})
         return 1
     return 0

@@ -112,7 +112,7 @@ class Committer:
         for (team_id, c), items in fresh.items():
             team = relay.teams.get(team_id)
             if team is not None:
-                metrics.envelopes_out += team.fanout(c, items, relay.config.max_frame)
+                metrics.envelopes_out += relay.fanout.committed(team, c, items)
 
     def _done(self, p: PendingPush) -> None:
         team = p.session.team

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -34,7 +35,7 @@ class RelayConfig:
 
     host: str = "127.0.0.1"
     port: int = 8765
-    db: str = ""                       # "" = default_db_path(); ":memory:" = MemoryStorage
+    db: str = ""                       # "" = default_db_path(); ":memory:"; postgresql://…
     name: str = "mano-relay"
     log_level: str = "info"
     synchronous: str = "FULL"          # SQLite PRAGMA synchronous (FULL: acks survive power loss)
@@ -59,6 +60,9 @@ class RelayConfig:
     retention: float = limits.SNAPSHOT_RETENTION_SECONDS
     snapshots_kept: int = limits.SNAPSHOTS_KEPT
     shutdown_timeout: float = 10.0
+    db_pool: int = 8                   # PostgreSQL: pooled connections per node (+1 listener)
+    db_timeout: float = 5.0            # PostgreSQL: connect / acquire timeout
+    health_interval: float = 2.0       # seconds between database health checks (/healthz)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -69,13 +73,27 @@ class RelayConfig:
             raise ConfigError("port must be 0..65535")
         if self.max_frame < 4096 or self.rate <= 0 or self.burst < 1 or self.snapshots_kept < 1:
             raise ConfigError("max_frame >= 4096, rate > 0, burst >= 1, snapshots_kept >= 1")
+        if self.db_pool < 2 or self.health_interval <= 0:
+            raise ConfigError("db_pool >= 2, health_interval > 0")
         if self.synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ConfigError("synchronous must be OFF, NORMAL, FULL or EXTRA")
 
     @property
     def db_path(self) -> str:
-        """The database path in force."""
+        """The database path (or DSN) in force."""
         return self.db or str(default_db_path())
+
+    @property
+    def is_postgres(self) -> bool:
+        """True when ``db`` is a PostgreSQL URL (several nodes may share it)."""
+        return self.db.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def db_display(self) -> str:
+        """``db`` fit for logs: a PostgreSQL URL loses its password."""
+        if not self.is_postgres:
+            return self.db_path
+        return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", self.db)
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -23,6 +23,7 @@ from sync_server.teams import verify_log
 
 if TYPE_CHECKING:
     from sync_server.server import Relay
+    from sync_server.teams import Team
 
 log = logging.getLogger("mano.relay")
 
@@ -78,6 +79,9 @@ class Handlers(BlobHandlers):
                 return s.kill(ErrorCode.TEAM_EXISTS, "the team exists with another log")
         if team is None:
             return s.kill(ErrorCode.UNKNOWN_TEAM, "no such team at this relay")
+        if not team.log.is_active(msg.device):
+            # Added on another node a moment ago? Reload the log before refusing.
+            await relay.fanout.refresh_log(team)
         if not team.log.is_active(msg.device):
             return s.kill(ErrorCode.AUTH_FAILED, "device is not an active member of the team")
         if len(team.sessions) >= self.cfg.max_connections_per_team:
@@ -143,21 +147,32 @@ class Handlers(BlobHandlers):
     async def log_append(self, s: Session, msg: m.LogAppend) -> None:
         team = s.team
         assert team is not None
+        for attempt in range(2):
+            async with team.log_lock:
+                error = await self._log_append(s, team, msg)
+            if error is None:
+                return
+            # Refused against our copy of the log: if another node appended meanwhile, load
+            # its entries and judge once more against the log as it is now.
+            if attempt or not await self.relay.fanout.refresh_log(team):
+                return s.refuse(msg.id, ErrorCode.BAD_LOG_ENTRY, error)
+
+    async def _log_append(self, s: Session, team: Team, msg: m.LogAppend) -> str | None:
+        """Verify and store the entries, then answer; or return why they were refused."""
         start = len(team.log)
         candidate = team.log.copy()
         try:
             for entry in msg.entries:
                 candidate.append(entry)
         except MembershipError as exc:
-            return s.refuse(msg.id, ErrorCode.BAD_LOG_ENTRY, str(exc))
+            return str(exc)
         try:
             await self.relay.storage.append_log(team.team_id, start, list(msg.entries))
         except RelayConflictError as exc:
-            return s.refuse(msg.id, ErrorCode.BAD_LOG_ENTRY, f"the log changed meanwhile: {exc}")
-        if len(team.log) != start:  # another append won while we awaited: storage refused it
-            return s.refuse(msg.id, ErrorCode.BAD_LOG_ENTRY, "the log changed meanwhile")
+            return f"the log changed meanwhile: {exc}"
         team.log = candidate
         s.send(m.Ok(id=msg.id))
         log.info("membership log appended", extra={"team": team.team_id, "start": start,
                                                      "count": len(msg.entries)})
         team.apply_membership(start, list(msg.entries))
+        return None

@@ -171,3 +171,4 @@ class BlobHandlers:
         self.relay.metrics.presence += 1
         frame = codec.encode(m.Presence(blob=msg.blob, device=s.device))
         s.team.broadcast(frame, exclude=s)
+        await self.relay.bus.publish_presence(s.team.team_id, s.device, msg.blob)

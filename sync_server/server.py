@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from http import HTTPStatus
 from types import TracebackType
@@ -19,10 +20,11 @@ from mano_core.protocol.codes import ErrorCode
 from mano_core.protocol.machine import State
 from sync_server.committer import Committer
 from sync_server.config import RelayConfig
+from sync_server.fanout import Bus, Fanout, LocalBus
 from sync_server.handlers import Handlers
 from sync_server.metrics import Metrics
 from sync_server.session import Session
-from sync_server.storage import MemoryStorage, SQLiteStorage, Storage
+from sync_server.storage import MemoryStorage, PostgresStorage, SQLiteStorage, Storage
 from sync_server.teams import Team, verify_log
 
 log = logging.getLogger("mano.relay")
@@ -31,10 +33,14 @@ _SWEEP_SECONDS = 1.0
 _HOUSEKEEPING_SECONDS = 3600.0
 
 
-def make_storage(config: RelayConfig) -> Storage:
-    """The storage backend named by ``config.db`` (":memory:" or an SQLite path)."""
+def make_storage(config: RelayConfig, node: str = "") -> Storage:
+    """The storage backend named by ``config.db``: ":memory:", a PostgreSQL URL, or an SQLite
+    path. ``node`` tags the cross-node events a PostgreSQL backend emits."""
     if config.db == ":memory:":
         return MemoryStorage()
+    if config.is_postgres:
+        return PostgresStorage(config.db, pool_size=config.db_pool, timeout=config.db_timeout,
+                               node=node)
     return SQLiteStorage(config.db_path, synchronous=config.synchronous)
 
 
@@ -43,9 +49,18 @@ class Relay:
 
     def __init__(self, config: RelayConfig, storage: Storage | None = None) -> None:
         self.config = config
-        self.storage = storage or make_storage(config)
+        self.node = os.urandom(4).hex()  # this process, in cross-node events
+        self.storage = storage or make_storage(config, self.node)
         self.metrics = Metrics()
         self.committer = Committer(self)
+        self.fanout = Fanout(self)
+        self.bus: Bus = LocalBus()
+        if config.is_postgres and isinstance(self.storage, PostgresStorage):
+            from sync_server.pgbus import PgBus
+
+            self.bus = PgBus(config.db, self.node, self.fanout,
+                             check_interval=config.health_interval, timeout=config.db_timeout)
+        self.health_problem: str | None = None
         self.handlers = Handlers(self)
         self.teams: dict[bytes, Team] = {}
         self.sessions: set[Session] = set()
@@ -63,6 +78,11 @@ class Relay:
             raise LocalProtocolError("a Relay starts only once")
         self._started = True
         await self.storage.open()
+        try:
+            await self.bus.start()
+        except BaseException:
+            await self.storage.close()
+            raise
         self.committer.start()
         cfg = self.config
         self._server = await serve(
@@ -73,9 +93,10 @@ class Relay:
             ping_interval=cfg.ping_interval or None, ping_timeout=cfg.ping_timeout or None,
             process_request=self._http, server_header=None,
         )  # fmt: skip
-        self._tasks = [asyncio.create_task(self._sweep()), asyncio.create_task(self._housekeep())]
-        log.info("relay listening", extra={"host": cfg.host, "port": self.port,
-                                            "db": cfg.db_path if cfg.db != ":memory:" else cfg.db})
+        self._tasks = [asyncio.create_task(self._sweep()), asyncio.create_task(self._housekeep()),
+                       asyncio.create_task(self._check_health())]
+        log.info("relay listening", extra={"host": cfg.host, "port": self.port, "node": self.node,
+                                            "db": cfg.db_display if cfg.db != ":memory:" else cfg.db})
         return self
 
     async def __aexit__(
@@ -112,6 +133,8 @@ class Relay:
         for t in self._tasks:
             t.cancel()
         await self.committer.stop()
+        await self.fanout.stop()
+        await self.bus.stop()
         await self.storage.close()
         log.info("relay stopped")
 
@@ -136,9 +159,10 @@ class Relay:
 
     def _http(self, ws: ServerConnection, request: Request) -> Response | None:
         if request.path == "/healthz":
-            body = b"ok\n" if not self.shutting_down else b"shutting down\n"
-            status = HTTPStatus.OK if not self.shutting_down else HTTPStatus.SERVICE_UNAVAILABLE
-            return ws.respond(status, body.decode())
+            problem = "shutting down" if self.shutting_down else self.problem()
+            if problem is None:
+                return ws.respond(HTTPStatus.OK, "ok\n")
+            return ws.respond(HTTPStatus.SERVICE_UNAVAILABLE, problem + "\n")
         if request.path == "/metrics":
             self.metrics.teams = len(self.teams)
             resp = ws.respond(HTTPStatus.OK, self.metrics.render())
@@ -164,7 +188,9 @@ class Relay:
                     return None
                 membership = await asyncio.to_thread(verify_log, team_id, entries)
                 usage = await self.storage.team_usage(team_id)
-                team = self.teams[team_id] = Team(team_id, membership, usage)
+                team = Team(team_id, membership, usage)
+                await self.fanout.init_team(team)
+                self.teams[team_id] = team
         return team
 
     def attach(self, s: Session, team: Team, device: bytes) -> None:
@@ -203,6 +229,25 @@ class Relay:
                       and now - s.last_seen > cfg.idle_timeout):
                     # A subscribed session may listen silently: pings keep it honest.
                     s.kill(ErrorCode.IDLE_TIMEOUT, "no message for too long")
+
+    def problem(self) -> str | None:
+        """Why this node cannot serve now (for /healthz), or None."""
+        return self.health_problem or self.bus.problem
+
+    async def _check_health(self) -> None:
+        """Ping storage now and then, so /healthz tells a load balancer about a lost database."""
+        cfg = self.config
+        while True:
+            try:
+                await asyncio.wait_for(self.storage.ping(), cfg.db_timeout)
+                if self.health_problem is not None:
+                    log.info("database reachable again")
+                self.health_problem = None
+            except Exception as exc:
+                if self.health_problem is None:
+                    log.warning("database unreachable", extra={"error": repr(exc)})
+                self.health_problem = f"database unreachable: {str(exc) or type(exc).__name__}"
+            await asyncio.sleep(cfg.health_interval)
 
     async def _housekeep(self) -> None:
         """Drop expired invitations now and then."""

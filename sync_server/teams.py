@@ -3,6 +3,7 @@ subscriptions, per-device rate buckets, storage usage; and live fan-out."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -53,6 +54,9 @@ class Team:
         self.subscribers: dict[int, set[Session]] = {int(c): set() for c in Compartment}
         self.buckets: dict[bytes, TokenBucket] = {}
         self.pending_commits = 0
+        # Last sequence delivered live per compartment (set by Fanout.init_team).
+        self.delivered: dict[int, int] = {}
+        self.log_lock = asyncio.Lock()  # one log change at a time (local append or reload)
 
     def bucket(self, device: bytes, rate: float, burst: float, now: float) -> TokenBucket:
         """The device's token bucket (shared by all its sessions)."""
@@ -62,10 +66,12 @@ class Team:
         return b
 
     def fanout(self, c: int, items: Sequence[tuple[int, bytes]], max_frame: int) -> int:
-        """Deliver committed envelopes to every subscriber of ``c``; returns deliveries.
+        """Deliver committed envelopes (in order, contiguous) to every subscriber of ``c``;
+        returns deliveries.
 
         Frames are encoded once for all live subscribers; subscribers still catching up get
-        the items buffered (they filter what their catch-up already sent)."""
+        the items buffered (they filter what their catch-up already sent), live ones skip
+        what their catch-up already read past."""
         subs = self.subscribers.get(c)
         if not subs or not items:
             return 0
@@ -74,13 +80,25 @@ class Team:
         for session in list(subs):
             if session.deliver_live(c, items):
                 continue  # buffered during catch-up
-            if frames is None:
-                frames = deliver_frames(c, items, max_frame)
-            for frame in frames:
+            sub = session.subscriptions.get(c)
+            seen = sub.cursor if sub is not None else 0
+            if seen >= items[-1][0]:
+                continue
+            rest: Sequence[tuple[int, bytes]] = items
+            if seen >= items[0][0]:
+                rest = [it for it in items if it[0] > seen]
+                out = deliver_frames(c, rest, max_frame)
+            else:
+                if frames is None:
+                    frames = deliver_frames(c, items, max_frame)
+                out = frames
+            for frame in out:
                 if not session.write(frame):
                     break
             else:
-                delivered += len(items)
+                delivered += len(rest)
+                if sub is not None:
+                    sub.cursor = rest[-1][0]
         return delivered
 
     def broadcast(self, frame: bytes, *, exclude: Session | None = None,

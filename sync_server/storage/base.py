@@ -62,6 +62,9 @@ class Storage(Protocol):
     async def close(self) -> None:
         """Flush and release resources."""
 
+    async def ping(self) -> None:
+        """Raise RelayStorageError unless the storage can serve requests now (health checks)."""
+
     # --- teams and membership logs -----------------------------------------------------------
 
     async def create_team(self, team: bytes, log: Sequence[bytes], now: float) -> bool:

@@ -47,6 +47,9 @@ class MemoryStorage:
     async def close(self) -> None:
         """Nothing to close."""
 
+    async def ping(self) -> None:
+        """Always ready."""
+
     def _comp(self, team: bytes, c: int) -> _Compartment:
         return self._teams[team].compartments.setdefault(c, _Compartment())
 

@@ -88,6 +88,12 @@ class SQLiteStorage:
                 await conn.close()
         self._w = self._r = None
 
+    async def ping(self) -> None:
+        try:
+            await self._one("SELECT 1", ())
+        except (aiosqlite.Error, ValueError) as exc:
+            raise RelayStorageError(f"database unreachable: {exc}") from exc
+
     @property
     def _wc(self) -> aiosqlite.Connection:
         if self._w is None:

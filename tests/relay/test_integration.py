@@ -161,7 +161,7 @@ async def test_health_and_metrics(proc: RelayProcess, kit: TeamKit) -> None:
 
     def get(path: str) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{proc.port}{path}", timeout=5) as r:
-            return r.read().decode()
+            return str(r.read().decode())
 
     assert (await asyncio.to_thread(get, "/healthz")).strip() == "ok"
     text = await asyncio.to_thread(get, "/metrics")

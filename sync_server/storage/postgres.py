@@ -1,0 +1,441 @@
+"""PostgreSQL storage backend (asyncpg, connection pool): several relay nodes share one database.
+
+Sequences are assigned under a row lock on the (team, compartment) counter row, in the same
+transaction as the envelope rows, so they stay gap-free and ordered with any number of writers:
+a second writer waits for the first one's COMMIT and then reads the head it left. Every write
+that other nodes must learn about also queues a NOTIFY on ``CHANNEL`` in its transaction;
+PostgreSQL delivers it only after the commit (see sync_server/pgbus.py for the listener)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import asyncpg
+
+from mano_core.errors import RelayConflictError, RelayStorageError
+from sync_server.storage.base import Appended, KeyPackage, NewEnvelope, SnapshotInfo
+from sync_server.storage.pg_schema import CHANNEL, migrate
+
+log = logging.getLogger("mano.relay.postgres")
+
+T = TypeVar("T")
+Conn = Any  # asyncpg.Connection (asyncpg ships no type information)
+
+# Errors after which a retry on a fresh connection is safe: the transaction did not commit, or
+# committed and the retry finds every envelope by its dedup key.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.InterfaceError,
+    ConnectionError,
+    OSError,
+    asyncio.TimeoutError,
+)
+_I64 = 1 << 63
+
+
+def _signed(counter: int) -> int:
+    """Map an unsigned 64-bit author counter onto BIGINT (a bijection: only equality matters)."""
+    return counter - (1 << 64) if counter >= _I64 else counter
+
+
+def notify_payload(kind: str, team: bytes, *fields: object) -> str:
+    """``kind:team_hex:field…`` (short: NOTIFY payloads must stay under 8000 bytes)."""
+    return ":".join([kind, team.hex(), *(str(f) for f in fields)])
+
+
+class PostgresStorage:
+    """Implements sync_server.storage.base.Storage on PostgreSQL.
+
+    ``dsn`` is a libpq-style URL; unknown query parameters become server settings (e.g.
+    ``?search_path=relay`` puts the tables in schema ``relay``, created if missing)."""
+
+    def __init__(self, dsn: str, *, pool_size: int = 8, timeout: float = 10.0,
+                 node: str = "") -> None:
+        self.dsn = dsn
+        self.node = node
+        self._pool_size = max(2, pool_size)
+        self._timeout = timeout
+        self._pool: Any = None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            raise RelayStorageError("storage already open")
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.dsn, min_size=1, max_size=self._pool_size, timeout=self._timeout,
+                command_timeout=max(30.0, self._timeout),
+            )
+            async with self._pool.acquire() as conn:
+                await migrate(conn)
+        except Exception as exc:
+            if self._pool is not None:
+                self._pool.terminate()
+                self._pool = None
+            if isinstance(exc, RelayStorageError):
+                raise
+            if isinstance(exc, RETRYABLE + (asyncpg.PostgresError,)):
+                raise RelayStorageError(f"cannot open PostgreSQL storage: {exc}") from exc
+            raise
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                await asyncio.wait_for(pool.close(), self._timeout)
+            except RETRYABLE + (TimeoutError,):
+                pool.terminate()
+
+    async def ping(self) -> None:
+        """Raise RelayStorageError unless the database answers a trivial query in time."""
+        await self._run(lambda c: c.fetchval("SELECT 1"), retry=False)
+
+    async def _run(self, fn: Callable[[Conn], Awaitable[T]], *, retry: bool = True) -> T:
+        """Run ``fn`` on a pooled connection; once more on a fresh one after a lost
+        connection, a deadlock or a serialization failure. Errors end as RelayStorageError."""
+        if self._pool is None:
+            raise RelayStorageError("storage is not open")
+        attempts = 3 if retry else 1
+        for attempt in range(attempts):
+            try:
+                async with self._pool.acquire(timeout=self._timeout) as conn:
+                    return await fn(conn)
+            except RelayConflictError:
+                raise
+            except RETRYABLE as exc:
+                if attempt == attempts - 1:
+                    raise RelayStorageError(f"database unreachable: {exc!r}") from exc
+                log.warning("database operation retried", extra={"error": repr(exc)})
+                await asyncio.sleep(0.05 * (attempt + 1))
+            except asyncpg.PostgresError as exc:
+                raise RelayStorageError(f"database error: {exc!r}") from exc
+        raise RelayStorageError("unreachable")  # pragma: no cover
+
+    async def _txn(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        async def body(conn: Conn) -> T:
+            async with conn.transaction():
+                return await fn(conn)
+
+        return await self._run(body)
+
+    # --- teams and logs ------------------------------------------------------------------------
+
+    async def create_team(self, team: bytes, log: Sequence[bytes], now: float) -> bool:
+        async def body(c: Conn) -> bool:
+            created = await c.fetchval(
+                "INSERT INTO teams(team, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING "
+                "RETURNING true", team, now)
+            if created:
+                await c.execute(
+                    "INSERT INTO log_entries(team, idx, entry) "
+                    "SELECT $1, i - 1, e FROM unnest($2::bytea[]) WITH ORDINALITY AS x(e, i)",
+                    team, list(log))
+            return bool(created)
+
+        return await self._txn(body)
+
+    async def load_log(self, team: bytes) -> list[bytes] | None:
+        async def body(c: Conn) -> list[bytes] | None:
+            async with c.transaction(isolation="repeatable_read", readonly=True):
+                if await c.fetchval("SELECT 1 FROM teams WHERE team = $1", team) is None:
+                    return None
+                rows = await c.fetch(
+                    "SELECT entry FROM log_entries WHERE team = $1 ORDER BY idx", team)
+            return [bytes(r[0]) for r in rows]
+
+        return await self._run(body)
+
+    async def append_log(self, team: bytes, start: int, entries: Sequence[bytes]) -> None:
+        async def body(c: Conn) -> None:
+            # The team row lock serialises appends from every node.
+            if await c.fetchval("SELECT 1 FROM teams WHERE team = $1 FOR UPDATE", team) is None:
+                raise RelayConflictError("no such team")
+            length = await c.fetchval("SELECT count(*) FROM log_entries WHERE team = $1", team)
+            if length != start:
+                raise RelayConflictError(f"log has {length} entries, not {start}")
+            await c.execute(
+                "INSERT INTO log_entries(team, idx, entry) "
+                "SELECT $1, $2 + i - 1, e FROM unnest($3::bytea[]) WITH ORDINALITY AS x(e, i)",
+                team, start, list(entries))
+            await self._notify(c, [notify_payload("l", team, start + len(entries), self.node)])
+
+        await self._txn(body)
+
+    async def team_usage(self, team: bytes) -> int:
+        usage = await self._run(lambda c: c.fetchval(
+            "SELECT usage + (SELECT coalesce(sum(bytes), 0) FROM heads WHERE team = $1) "
+            "FROM teams WHERE team = $1", team))
+        return int(usage or 0)
+
+    @staticmethod
+    async def _notify(c: Conn, payloads: Sequence[str]) -> None:
+        await c.execute("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                        CHANNEL, list(payloads))
+
+    # --- envelopes -----------------------------------------------------------------------------
+
+    async def append_envelopes(self, items: Sequence[NewEnvelope], now: float) -> list[Appended]:
+        if not items:
+            return []
+        return await self._txn(lambda c: self._append(c, items, now))
+
+    async def _append(self, c: Conn, items: Sequence[NewEnvelope], now: float) -> list[Appended]:
+        pairs = sorted({(it.team, it.compartment) for it in items})
+        # Lock the counter rows in one global order (no deadlock between batches of two nodes);
+        # the no-op update locks an existing row and returns the head its last writer left.
+        rows = await c.fetch(
+            "INSERT INTO heads(team, c, head, pruned) SELECT t, k, 0, 0 "
+            "FROM unnest($1::bytea[], $2::int[]) AS x(t, k) ORDER BY t, k "
+            "ON CONFLICT (team, c) DO UPDATE SET head = heads.head RETURNING team, c, head",
+            [p[0] for p in pairs], [p[1] for p in pairs])
+        heads = {(bytes(r[0]), int(r[1])): int(r[2]) for r in rows}
+        # Read committed: this statement runs after the locks, so it sees every envelope that a
+        # concurrent writer committed before us (a re-sent envelope keeps its first sequence).
+        keys = [(it.team, it.compartment, it.author, _signed(it.counter)) for it in items]
+        uniq = list(dict.fromkeys(keys))
+        found: dict[tuple[bytes, int, bytes, int], int] = {}
+        for r in await c.fetch(
+            "SELECT e.team, e.c, e.author, e.counter, e.seq FROM envelopes e "
+            "JOIN unnest($1::bytea[], $2::int[], $3::bytea[], $4::bigint[]) AS x(t, k, a, n) "
+            "ON e.team = x.t AND e.c = x.k AND e.author = x.a AND e.counter = x.n",
+            [k[0] for k in uniq], [k[1] for k in uniq], [k[2] for k in uniq],
+            [k[3] for k in uniq],
+        ):
+            found[(bytes(r[0]), int(r[1]), bytes(r[2]), int(r[3]))] = int(r[4])
+        out: list[Appended] = []
+        new: list[tuple[NewEnvelope, int, int]] = []
+        size: dict[tuple[bytes, int], int] = {}
+        for it, key in zip(items, keys):
+            if key in found:
+                out.append(Appended(found[key], True))
+                continue
+            pair = (it.team, it.compartment)
+            seq = heads[pair] + 1
+            heads[pair] = found[key] = seq
+            new.append((it, seq, key[3]))
+            size[pair] = size.get(pair, 0) + len(it.data)
+            out.append(Appended(seq, False))
+        if not new:
+            return out
+        touched = sorted(size)
+        # One round trip: the rows, the counters, and the notifications (sent after COMMIT).
+        await c.execute(
+            "WITH ins AS (INSERT INTO envelopes(team, c, seq, author, counter, data, received_at) "
+            " SELECT t, k, s, a, n, d, $7 FROM unnest($1::bytea[], $2::int[], $3::bigint[], "
+            " $4::bytea[], $5::bigint[], $6::bytea[]) AS x(t, k, s, a, n, d)), "
+            "upd AS (UPDATE heads h SET head = x.s, bytes = h.bytes + x.n "
+            " FROM unnest($8::bytea[], $9::int[], $10::bigint[], $11::bigint[]) AS x(t, k, s, n) "
+            " WHERE h.team = x.t AND h.c = x.k) "
+            "SELECT pg_notify($12, p) FROM unnest($13::text[]) AS p",
+            [n[0].team for n in new], [n[0].compartment for n in new], [n[1] for n in new],
+            [n[0].author for n in new], [n[2] for n in new], [n[0].data for n in new], now,
+            [t for t, _ in touched], [k for _, k in touched], [heads[p] for p in touched],
+            [size[p] for p in touched], CHANNEL,
+            [notify_payload("e", t, k, heads[(t, k)], self.node) for t, k in touched])
+        return out
+
+    async def read_envelopes(
+        self, team: bytes, compartment: int, after: int, limit: int
+    ) -> list[tuple[int, bytes]]:
+        rows = await self._run(lambda c: c.fetch(
+            "SELECT seq, data FROM envelopes WHERE team = $1 AND c = $2 AND seq > $3 "
+            "ORDER BY seq LIMIT $4", team, compartment, after, limit))
+        return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    async def head(self, team: bytes, compartment: int) -> int:
+        v = await self._run(lambda c: c.fetchval(
+            "SELECT head FROM heads WHERE team = $1 AND c = $2", team, compartment))
+        return int(v or 0)
+
+    async def pruned_upto(self, team: bytes, compartment: int) -> int:
+        v = await self._run(lambda c: c.fetchval(
+            "SELECT pruned FROM heads WHERE team = $1 AND c = $2", team, compartment))
+        return int(v or 0)
+
+    # --- snapshots -----------------------------------------------------------------------------
+
+    async def put_snapshot(
+        self, team: bytes, compartment: int, upto: int, parts: Sequence[bytes], now: float
+    ) -> SnapshotInfo:
+        size = sum(len(p) for p in parts)
+
+        async def body(c: Conn) -> int:
+            sid = int(await c.fetchval(
+                "INSERT INTO snapshots(team, c, upto, parts, size, created_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6) RETURNING sid",
+                team, compartment, upto, len(parts), size, now))
+            await c.execute(
+                "INSERT INTO snapshot_parts(sid, part, data) "
+                "SELECT $1, i - 1, d FROM unnest($2::bytea[]) WITH ORDINALITY AS x(d, i)",
+                sid, list(parts))
+            await c.execute("UPDATE teams SET usage = usage + $1 WHERE team = $2", size, team)
+            return sid
+
+        sid = await self._txn(body)
+        return SnapshotInfo(sid, team, compartment, upto, len(parts), size, now)
+
+    async def _snapshots_of(self, c: Conn, team: bytes, compartment: int) -> list[SnapshotInfo]:
+        rows = await c.fetch(
+            "SELECT sid, upto, parts, size, created_at FROM snapshots WHERE team = $1 AND c = $2 "
+            "ORDER BY upto DESC, sid DESC", team, compartment)
+        return [SnapshotInfo(int(r[0]), team, compartment, int(r[1]), int(r[2]), int(r[3]),
+                             float(r[4])) for r in rows]
+
+    async def newest_snapshot(self, team: bytes, compartment: int) -> SnapshotInfo | None:
+        infos = await self._run(lambda c: self._snapshots_of(c, team, compartment))
+        return infos[0] if infos else None
+
+    async def snapshot_part(self, sid: int, part: int) -> bytes | None:
+        v = await self._run(lambda c: c.fetchval(
+            "SELECT data FROM snapshot_parts WHERE sid = $1 AND part = $2", sid, part))
+        return None if v is None else bytes(v)
+
+    async def prune(
+        self, team: bytes, compartment: int, *, now: float, retention: float, keep: int
+    ) -> int:
+        async def body(c: Conn) -> int:
+            # Counter row first, team row second: the order append_envelopes locks them in.
+            await c.execute("SELECT 1 FROM heads WHERE team = $1 AND c = $2 FOR UPDATE",
+                            team, compartment)
+            infos = await self._snapshots_of(c, team, compartment)
+            if keep < 1 or len(infos) < keep:
+                return 0
+            floor = infos[keep - 1].upto
+            old = infos[keep:]
+            if old:
+                sids = [o.sid for o in old]
+                await c.execute("DELETE FROM snapshot_parts WHERE sid = ANY($1::bigint[])", sids)
+                await c.execute("DELETE FROM snapshots WHERE sid = ANY($1::bigint[])", sids)
+            recent = await c.fetchval(
+                "SELECT min(seq) FROM envelopes WHERE team = $1 AND c = $2 AND received_at >= $3",
+                team, compartment, now - retention)
+            if recent is not None:
+                floor = min(floor, int(recent) - 1)
+            row = await c.fetchrow(
+                "WITH gone AS (DELETE FROM envelopes WHERE team = $1 AND c = $2 AND seq <= $3 "
+                "RETURNING seq, length(data) AS n) "
+                "SELECT count(*), coalesce(sum(n), 0), max(seq) FROM gone",
+                team, compartment, floor)
+            count, size, top = int(row[0]), int(row[1]), row[2]
+            if count:
+                await c.execute("UPDATE heads SET pruned = greatest(pruned, $1), bytes = bytes - $2"
+                                " WHERE team = $3 AND c = $4", int(top), size, team, compartment)
+            freed = sum(o.size for o in old)
+            if freed:
+                await c.execute("UPDATE teams SET usage = usage - $1 WHERE team = $2",
+                                freed, team)
+            return count
+
+        return await self._txn(body)
+
+    # --- key packages --------------------------------------------------------------------------
+
+    async def put_key(
+        self, team: bytes, recipient: bytes, sender: bytes, blob: bytes, now: float
+    ) -> int:
+        async def body(c: Conn) -> int:
+            kid = int(await c.fetchval(
+                "INSERT INTO key_packages(team, recipient, sender, blob, created_at) "
+                "VALUES ($1, $2, $3, $4, $5) RETURNING kid", team, recipient, sender, blob, now))
+            await c.execute("UPDATE teams SET usage = usage + $1 WHERE team = $2",
+                            len(blob), team)
+            await self._notify(c, [notify_payload("k", team, recipient.hex(), kid, self.node)])
+            return kid
+
+        return await self._txn(body)
+
+    async def fetch_keys(self, team: bytes, recipient: bytes, limit: int) -> list[KeyPackage]:
+        rows = await self._run(lambda c: c.fetch(
+            "SELECT kid, sender, blob FROM key_packages WHERE team = $1 AND recipient = $2 "
+            "ORDER BY kid LIMIT $3", team, recipient, limit))
+        return [KeyPackage(int(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
+
+    async def count_keys(self, team: bytes, recipient: bytes) -> int:
+        v = await self._run(lambda c: c.fetchval(
+            "SELECT count(*) FROM key_packages WHERE team = $1 AND recipient = $2",
+            team, recipient))
+        return int(v or 0)
+
+    async def delete_keys(self, team: bytes, recipient: bytes, kids: Sequence[int]) -> None:
+        if not kids:
+            return
+
+        async def body(c: Conn) -> None:
+            freed = await c.fetchval(
+                "WITH gone AS (DELETE FROM key_packages WHERE team = $1 AND recipient = $2 "
+                "AND kid = ANY($3::bigint[]) RETURNING length(blob) AS n) "
+                "SELECT coalesce(sum(n), 0) FROM gone", team, recipient, list(kids))
+            if freed:
+                await c.execute("UPDATE teams SET usage = usage - $1 WHERE team = $2",
+                                int(freed), team)
+
+        await self._txn(body)
+
+    # --- invitations ---------------------------------------------------------------------------
+
+    async def put_invite_request(
+        self, team: bytes, invite: bytes, blob: bytes, now: float
+    ) -> bool:
+        async def body(c: Conn) -> bool:
+            inserted = await c.fetchval(
+                "INSERT INTO invitations(team, invite, request, created_at) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
+                team, invite, blob, now)
+            if not inserted:
+                old = await c.fetchval(
+                    "SELECT request FROM invitations WHERE team = $1 AND invite = $2",
+                    team, invite)
+                return old is not None and bytes(old) == blob
+            await c.execute("UPDATE teams SET usage = usage + $1 WHERE team = $2",
+                            len(blob), team)
+            await self._notify(c, [notify_payload("r", team, invite.hex(), self.node)])
+            return True
+
+        return await self._txn(body)
+
+    async def pending_invites(self, team: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+        rows = await self._run(lambda c: c.fetch(
+            "SELECT invite, request FROM invitations WHERE team = $1 AND answer IS NULL "
+            "ORDER BY created_at, invite LIMIT $2", team, limit))
+        return [(bytes(r[0]), bytes(r[1])) for r in rows]
+
+    async def answer_invite(self, team: bytes, invite: bytes, blob: bytes) -> bool:
+        async def body(c: Conn) -> bool:
+            done = await c.fetchval(
+                "UPDATE invitations SET answer = $1 WHERE team = $2 AND invite = $3 "
+                "RETURNING true", blob, team, invite)
+            if not done:
+                return False
+            await c.execute("UPDATE teams SET usage = usage + $1 WHERE team = $2",
+                            len(blob), team)
+            await self._notify(c, [notify_payload("a", team, invite.hex(), self.node)])
+            return True
+
+        return await self._txn(body)
+
+    async def invite_answer(self, team: bytes, invite: bytes) -> bytes | None:
+        v = await self._run(lambda c: c.fetchval(
+            "SELECT answer FROM invitations WHERE team = $1 AND invite = $2", team, invite))
+        return None if v is None else bytes(v)
+
+    async def expire(self, before: float) -> int:
+        async def body(c: Conn) -> int:
+            rows = await c.fetch(
+                "WITH gone AS (DELETE FROM invitations WHERE created_at < $1 RETURNING team, "
+                "length(request) + coalesce(length(answer), 0) AS n) "
+                "SELECT team, sum(n), count(*) FROM gone GROUP BY team ORDER BY team", before)
+            for r in rows:
+                await c.execute("UPDATE teams SET usage = usage - $1 WHERE team = $2",
+                                int(r[1]), r[0])
+            return sum(int(r[2]) for r in rows)
+
+        return await self._txn(body)
