@@ -73,6 +73,15 @@ class Stalls:
 
 async def one_run(path: Path) -> dict[str, float]:
     out: dict[str, float] = {}
+    t0 = time.perf_counter()
+    async with await Device.open(path, PASS) as device:
+        out["engine only: unlock (Argon2id), s"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        team = await device.open_team((await device.teams())[0].id)
+        out["engine only: open team, s"] = time.perf_counter() - t1
+        t1 = time.perf_counter()
+        team.persons.list(), team.actions.list()
+        out["engine only: first read of persons and actions, s"] = time.perf_counter() - t1
     start = time.perf_counter()
     app = make_app(path, passphrase=PASS, lang="fr")
     async with app.run_test(size=(100, 32)) as pilot:
