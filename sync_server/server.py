@@ -95,8 +95,9 @@ class Relay:
         )  # fmt: skip
         self._tasks = [asyncio.create_task(self._sweep()), asyncio.create_task(self._housekeep()),
                        asyncio.create_task(self._check_health())]
-        log.info("relay listening", extra={"host": cfg.host, "port": self.port, "node": self.node,
-                                            "db": cfg.db_display if cfg.db != ":memory:" else cfg.db})
+        db = cfg.db_display if cfg.db != ":memory:" else cfg.db
+        log.info("relay listening",
+                 extra={"host": cfg.host, "port": self.port, "node": self.node, "db": db})
         return self
 
     async def __aexit__(

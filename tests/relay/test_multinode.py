@@ -11,7 +11,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 
 import pytest
 
