@@ -151,7 +151,8 @@ class DeviceVault:
             raise StoreError("this device is not in the team's log")
         info = TeamInfo(id=team_uuid(log.team_id), name=name, member=me.member,
                         created_at=dt.datetime.now(dt.timezone.utc),
-                        medical=log.has_access(identity.device_id, Compartment.MEDICAL))
+                        medical=log.has_access(identity.device_id, Compartment.MEDICAL),
+                        synced=True)
         async with self._lock:
             if log.team_id in self._teams or await self.store.get(_NS_TEAMS, log.team_id.hex()):
                 raise StoreError("this store already holds keys for that team")

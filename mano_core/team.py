@@ -64,6 +64,7 @@ class TeamInfo(msgspec.Struct, frozen=True, kw_only=True):
     created_at: dt.datetime
     member: str  # the member id this device writes as
     medical: bool  # whether this device holds the medical compartment
+    synced: bool = False  # a team with keys: every local update also waits in the sync outbox
 
 
 def doc_name(team_id: str, compartment: Compartment) -> str:
@@ -191,7 +192,8 @@ class Team:
         self.id = info.id
         self._clock = clock
         self._listeners: list[Listener] = []
-        self.syncing = False  # set by the sync client: local updates also go to its outbox
+        # Local updates also go to the sync outbox, whether a relay is reachable or not.
+        self.syncing = info.synced
         self.on_local_commit: Callable[[Compartment], None] | None = None
         self._general: _Compartment | None = None
         self._medical: _Compartment | None = None

@@ -157,6 +157,17 @@ class SyncClient:
         device when the new device asks, even later. Raises NotAdminError."""
         return await self.invitations.create(role=role, health=health, ttl_seconds=ttl_seconds)
 
+    async def remove_device(self, device_id: bytes) -> None:
+        """Remove a device (a lost phone, a member leaving; admins only): its sessions are
+        closed at once, a new key epoch starts, and it can read nothing written afterwards.
+        Published now if online, at the next connection otherwise. Raises NotAdminError."""
+        entry = self.keys.log.remove_device(self.keys.identity, device_id)
+        made = await self.keys.append_entries([entry])
+        client = self._client
+        if client is not None and self.state.status is Status.ONLINE:
+            await client.request(m.LogAppend(id=client.next_id(), entries=[entry]))
+            await self._after_log_change(client, made)
+
     # --- internals ------------------------------------------------------------------------------
 
     def _notify(self) -> None:
@@ -261,6 +272,7 @@ class SyncClient:
         elif auth.log_length < have:  # entries this admin made offline
             await client.request(m.LogAppend(id=client.next_id(),
                                              entries=self.keys.log.entries[auth.log_length:]))
+            await self._after_log_change(client, [(Compartment.GENERAL, -1)])
 
     async def _after_log_change(self, client: RelayClient,
                                 made: list[tuple[Compartment, int]]) -> None:
@@ -324,7 +336,7 @@ class SyncClient:
         in_flight: set[int] = set()
         while True:
             self._wake.clear()
-            await self.sync.push_pending(client, in_flight)
+            await self.sync.push_pending(client, in_flight, self._wake)
             await self._wake.wait()
 
     async def _heartbeat(self) -> None:

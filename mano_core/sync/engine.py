@@ -42,6 +42,7 @@ from mano_core.team import Team, local_outbox, sealed_outbox
 log = logging.getLogger("mano.sync")
 
 SNAPSHOT_EVERY: Final = 300   # envelopes after the newest snapshot before uploading a new one
+PUSH_WINDOW: Final = 64       # envelopes pushed and not yet acknowledged, at most
 MAX_ALERTS: Final = 200
 
 
@@ -65,6 +66,8 @@ class TeamSync:
         self._fragments: dict[bytes, list[payload.Fragment]] = {}
         self.flush_lock = asyncio.Lock()
         self.need_keys = False
+        self._to_remove: list[int] = []
+        self._remover: asyncio.Future[None] | None = None
 
     @property
     def compartments(self) -> list[Compartment]:
@@ -117,36 +120,53 @@ class TeamSync:
             await self.refresh_counts()
         return made
 
-    async def push_pending(self, client: RelayClient, in_flight: set[int]) -> None:
-        """Push every sealed envelope not already in flight; each is removed on its ack."""
+    async def push_pending(self, client: RelayClient, in_flight: set[int],
+                           wake: asyncio.Event) -> None:
+        """Push sealed envelopes not in flight yet, at most PUSH_WINDOW at a time (the relay
+        rate-limits each device); each is removed from the outbox once acknowledged."""
         for c in self.compartments:
-            for item in await self.store.outbox_pending(sealed_outbox(self.team.id, c)):
-                if item.id in in_flight:
+            room = PUSH_WINDOW - len(in_flight)
+            if room <= 0:
+                return
+            items = await self.store.outbox_pending(sealed_outbox(self.team.id, c),
+                                                    limit=room + len(in_flight))
+            for item in items:
+                if item.id in in_flight or len(in_flight) >= PUSH_WINDOW:
                     continue
                 in_flight.add(item.id)
                 fut = client.push_nowait(item.payload)
                 fut.add_done_callback(
-                    lambda f, i=item.id: asyncio.ensure_future(self._acked(f, i, in_flight)))
+                    lambda f, i=item.id: self._acked(f, i, in_flight, wake))
 
-    async def _acked(self, fut: asyncio.Future[list[m.Message]], item_id: int,
-                     in_flight: set[int]) -> None:
+    def _acked(self, fut: asyncio.Future[list[m.Message]], item_id: int,
+               in_flight: set[int], wake: asyncio.Event) -> None:
         in_flight.discard(item_id)
-        try:
-            (ack,) = fut.result()
-        except RelayRefusedError as exc:
+        wake.set()
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        if isinstance(exc, RelayRefusedError):
             if exc.fatal or exc.code == 0:
                 return  # connection gone: re-sent after the reconnect
             self._alert("refused", f"the relay refused an envelope: {exc}")
             if exc.code in (ErrorCode.BAD_ENVELOPE, ErrorCode.FORBIDDEN):
-                await self.store.outbox_remove([item_id])  # never acceptable: do not loop
-            return
-        except Exception:  # noqa: BLE001 - a cancelled or broken connection; retried later
-            return
-        assert isinstance(ack, m.Ack)
-        await self.store.outbox_remove([item_id])
-        c = Compartment(ack.c)
-        self.state.last_acked[c] = max(self.state.last_acked.get(c, 0), ack.seq)
-        self.state.last_sync = time.time()
+                self._to_remove.append(item_id)  # never acceptable: do not loop on it
+        elif exc is None:
+            (ack,) = fut.result()
+            assert isinstance(ack, m.Ack)
+            c = Compartment(ack.c)
+            self.state.last_acked[c] = max(self.state.last_acked.get(c, 0), ack.seq)
+            self.state.last_sync = time.time()
+            self._to_remove.append(item_id)
+        if self._to_remove and (self._remover is None or self._remover.done()):
+            self._remover = asyncio.ensure_future(self._remove_acked())
+
+    async def _remove_acked(self) -> None:
+        """Drop acknowledged envelopes from the outbox, many per transaction."""
+        await asyncio.sleep(0.02)
+        while self._to_remove:
+            batch, self._to_remove = self._to_remove, []
+            await self.store.outbox_remove(batch)
         await self.refresh_counts()
 
     # --- incoming -------------------------------------------------------------------------------

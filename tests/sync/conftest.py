@@ -16,7 +16,8 @@ PASS = "phrase de passe de test"
 
 @pytest.fixture
 async def relay(tmp_path: Path) -> AsyncIterator[RelayProcess]:
-    p = await RelayProcess(str(tmp_path / "relay.db"), "--synchronous", "NORMAL").start()
+    p = await RelayProcess(str(tmp_path / "relay.db"), "--synchronous", "NORMAL",
+                           "--rate", "100000", "--burst", "100000").start()
     yield p
     await p.stop()
 

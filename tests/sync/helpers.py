@@ -1,0 +1,38 @@
+"""Helpers for sync tests: wait for a condition, build a team of several devices."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from mano_core.device import Device
+from mano_core.team import Team
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 15.0,
+                     what: str = "condition") -> None:
+    """Poll ``predicate`` until true; AssertionError naming ``what`` after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def content(team: Team) -> dict[str, Any]:
+    """Every record of the general document (tombstones too), compared across devices."""
+    return {name: {r.id: json.loads(msgspec.json.encode(r)) for r in
+                   coll.list(include_deleted=True)}
+            for name, coll in team.doc.collections.items()}
+
+
+async def join(admin_sync: Any, device: Device, url: str, *, role: str = "normal",
+               health: bool = False) -> Team:
+    """Invite ``device`` from the admin's running sync and join it."""
+    code = await admin_sync.create_invitation(role=role, health=health)
+    return await device.join_team(url, code, timeout=30)

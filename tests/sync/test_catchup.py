@@ -1,0 +1,70 @@
+"""A device 10,000 envelopes behind catches up, and the snapshot path serves new devices."""
+
+from __future__ import annotations
+
+import pytest
+from pycrdt import Doc, Map
+
+from mano_core.ids import Compartment
+from mano_core.sync import payload
+from mano_core.team import sealed_outbox
+
+from .helpers import content, eventually, join
+
+pytestmark = pytest.mark.timeout(240)
+N = 10_000
+
+
+async def test_device_ten_thousand_envelopes_behind_catches_up(relay, make_device):
+    a, b = await make_device("a"), await make_device("b")
+    team_a = await a.create_team("Maraude")
+    async with await a.sync(team_a, relay.url) as sa:
+        team_b = await join(sa, b, relay.url)
+        await sa.wait_synced()
+    keys = await a.vault.team((await a.vault.team_ids())[0])
+    # While b is away, a seals 10,000 envelopes of one small edit each (the pace of a team's
+    # weeks of work) straight into its outbox; they are pushed when a reconnects.
+    core = team_a.compartment(Compartment.GENERAL).core
+    persons = core.doc.get("persons", type=Map)
+    outbox = sealed_outbox(team_a.id, Compartment.GENERAL)
+    for i in range(N):
+        with core.doc.transaction():
+            persons[f"bulk-{i}"] = Map({"_": {"id": f"bulk-{i}", "name": f"N-{i}",
+                                              "createdAt": "2026-11-20T09:00:00Z",
+                                              "updatedAt": "2026-11-20T09:00:00Z"}})
+        (update,) = core.drain_updates()
+        await keys.seal(next(payload.encode_batches([update])),
+                        compartment=Compartment.GENERAL, doc=outbox)
+    async with await a.sync(team_a, relay.url) as sa:
+        await sa.wait_synced(120)
+    async with await b.sync(team_b, relay.url) as sb:
+        await eventually(lambda: sb.state.cursor.get(Compartment.GENERAL, 0) >= N, 180,
+                         "b's cursor past the 10,000 envelopes")
+        assert len(team_b.persons.list()) == N
+        assert not [al for al in sb.state.alerts if al.kind in ("gap", "fork", "rejected")]
+    assert content(team_b)["persons"] == content(team_a)["persons"]
+
+
+async def test_snapshot_is_verified_and_used_when_history_is_pruned(relay, make_device):
+    # A snapshot made by one device and served by the relay lets another device start from it.
+    from mano_core.sync.snapshot import open_snapshot, seal_snapshot
+    from mano_core.errors import BadSignatureError
+
+    a = await make_device("a")
+    team_a = await a.create_team("Maraude")
+    await team_a.persons.create(name="Snap")
+    keys = await a.vault.team((await a.vault.team_ids())[0])
+    state = team_a.compartment(Compartment.GENERAL).core.encode_state()
+    blob = seal_snapshot(keys.identity, keys.keyring, team_id=keys.team_id,
+                         compartment=Compartment.GENERAL, epoch=0, upto=7, state=state,
+                         chain=keys.chain(Compartment.GENERAL))
+    snap = open_snapshot(blob, log=keys.log, keyring=keys.keyring, team_id=keys.team_id,
+                         compartment=Compartment.GENERAL)
+    doc = Doc()
+    doc.apply_update(snap.state)
+    assert snap.upto == 7 and "Snap" in str(doc.get("persons", type=Map))
+    tampered = bytearray(blob)
+    tampered[80] ^= 1
+    with pytest.raises(BadSignatureError):
+        open_snapshot(bytes(tampered), log=keys.log, keyring=keys.keyring,
+                      team_id=keys.team_id, compartment=Compartment.GENERAL)
