@@ -91,7 +91,11 @@ class Database:
 
         Raises StoreCorruptedError if an existing file is not a Mano store, StoreError if another
         process holds it."""
-        conn = await aiosqlite.connect(path, isolation_level=None, timeout=_BUSY_TIMEOUT_S)
+        pending = aiosqlite.connect(path, isolation_level=None, timeout=_BUSY_TIMEOUT_S)
+        # A store someone forgot to close must not keep the process alive at exit: committed
+        # data is already durable (WAL, synchronous=FULL), so the worker thread is a daemon.
+        pending._thread.daemon = True
+        conn = await pending
         # TEXT never comes back decoded: a column altered to TEXT must fail as a bad row, not as a
         # UnicodeDecodeError inside sqlite3.
         conn.text_factory = bytes

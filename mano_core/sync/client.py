@@ -274,6 +274,23 @@ class SyncClient:
                                              entries=self.keys.log.entries[auth.log_length:]))
             await self._after_log_change(client, [(Compartment.GENERAL, -1)])
 
+    async def _on_log_entries(self, client: RelayClient, msg: m.LogEntries) -> None:
+        """Live log entries: skip those we already hold (our own, echoed), fetch any gap."""
+        have = len(self.keys.log.entries)
+        if msg.start > have:
+            answers = await client.request(m.LogFetch(id=client.next_id(), after=have))
+            entries = [e for a in answers if isinstance(a, m.LogEntries) for e in a.entries]
+        else:
+            overlap = msg.entries[:have - msg.start]
+            if overlap != self.keys.log.entries[msg.start:msg.start + len(overlap)]:
+                self.sync._alert("fork", "the relay served membership entries that differ "
+                                         "from the ones this device holds")
+                return
+            entries = msg.entries[have - msg.start:]
+        if entries:
+            made = await self.keys.append_entries(entries)
+            await self._after_log_change(client, made)
+
     async def _after_log_change(self, client: RelayClient,
                                 made: list[tuple[Compartment, int]]) -> None:
         """Send new epoch keys this device generated to every teammate who may read them."""
@@ -323,8 +340,7 @@ class SyncClient:
                 if self.sync.snapshot_due(c):
                     await self.sync.upload_snapshot(client, c)
             elif isinstance(msg, m.LogEntries):
-                made = await self.keys.append_entries(msg.entries)
-                await self._after_log_change(client, made)
+                await self._on_log_entries(client, msg)
             elif isinstance(msg, m.Keys):
                 await self._accept_keys(client, msg.items)
             elif isinstance(msg, m.Invites):

@@ -23,7 +23,7 @@ async def relay(tmp_path: Path) -> AsyncIterator[RelayProcess]:
 
 
 @pytest.fixture
-def make_device(tmp_path: Path):
+async def make_device(tmp_path: Path):
     opened: list[Device] = []
 
     async def make(name: str) -> Device:
@@ -32,3 +32,6 @@ def make_device(tmp_path: Path):
         return device
 
     yield make
+    for device in opened:
+        if not device.store.closed:
+            await device.close()
