@@ -4,6 +4,8 @@ relay started in-process or as a subprocess."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import weakref
 import os
 import re
 import signal
@@ -92,6 +94,11 @@ class TeamKit:
         return c
 
 
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+
+
 class RelayProcess:
     """``python -m sync_server serve`` on an ephemeral port, as a real subprocess."""
 
@@ -118,12 +125,18 @@ class RelayProcess:
             if found:
                 self.port = int(found.group(1))
                 break
-        self._drain = loop.run_in_executor(None, self._read_rest)
+        # A daemon thread, not the loop's executor: a relay a failed test leaves running must
+        # never block the event loop's shutdown (and so the whole test run).
+        self._drain = loop.create_future()
+        threading.Thread(target=self._read_rest, args=(loop, self._drain), daemon=True).start()
+        weakref.finalize(self, _kill, self.proc)
         return self
 
-    def _read_rest(self) -> bytes:
+    def _read_rest(self, loop: asyncio.AbstractEventLoop, done: asyncio.Future[bytes]) -> None:
         assert self.proc is not None and self.proc.stderr is not None
-        return self.proc.stderr.read()
+        data = self.proc.stderr.read()
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(data))
 
     @property
     def url(self) -> str:

@@ -35,27 +35,29 @@ def names(team) -> list[str]:
 async def test_relay_killed_mid_stream_loses_nothing(tmp_path, make_device):
     port = free_port()
     db = str(tmp_path / "relay.db")
-    relay = await RelayProcess(db, "--port", str(port)).start()
+    relays = [await RelayProcess(db, "--port", str(port)).start()]
     url = f"ws://127.0.0.1:{port}"
     a, b = await make_device("a"), await make_device("b")
     team_a = await a.create_team("Maraude")
-    async with await a.sync(team_a, url) as sa:
-        team_b = await join(sa, b, url)
-        async with await b.sync(team_b, url) as sb:
-            saved = []
-            for i in range(60):
-                saved.append((await team_a.persons.create(name=f"P-{i}")).id)
-                if i == 30:
-                    relay.proc.send_signal(signal.SIGKILL)
-                    await relay.stop(signal.SIGKILL)
-                if i == 45:
-                    relay = await RelayProcess(db, "--port", str(port)).start()
-                await asyncio.sleep(0.01)
-            await sa.wait_synced(30)
-            await eventually(lambda: len(team_b.persons.list()) == 60, 30, "all 60 on b")
+    try:
+        async with await a.sync(team_a, url) as sa:
+            team_b = await join(sa, b, url)
+            async with await b.sync(team_b, url):
+                saved = []
+                for i in range(60):
+                    saved.append((await team_a.persons.create(name=f"P-{i}")).id)
+                    if i == 30:
+                        await relays[-1].stop(signal.SIGKILL)
+                    if i == 45:
+                        relays.append(await RelayProcess(db, "--port", str(port)).start())
+                    await asyncio.sleep(0.01)
+                await sa.wait_synced(60)
+                await eventually(lambda: len(team_b.persons.list()) == 60, 60, "all 60 on b")
+    finally:
+        for relay in relays:
+            await relay.stop(signal.SIGKILL)
     assert sorted(p.id for p in team_b.persons.list()) == sorted(saved)
     assert len(set(names(team_b))) == 60  # each exactly once
-    await relay.stop()
 
 
 async def test_device_killed_with_a_full_outbox_loses_nothing(relay, make_device, tmp_path):
