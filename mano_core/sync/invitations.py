@@ -13,15 +13,24 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+import msgspec
+
 from mano_core.crypto import (
     Invitation,
+    entry_hash,
     Role,
     accept_request,
     invitation_id_of,
     parse_code,
     redeem_request,
 )
-from mano_core.errors import CryptoError, InvitationError, RelayRefusedError
+from mano_core.errors import (
+    CryptoError,
+    InvitationError,
+    InvitationExpiredError,
+    InvitationUsedError,
+    RelayRefusedError,
+)
 from mano_core.ids import Compartment
 from mano_core.keys_at_rest import DeviceVault, TeamKeys, join_team
 from mano_core.protocol import messages as m
@@ -40,6 +49,8 @@ class InvitationDesk:
         self.keys = keys
         self.store = store
         self._ns = f"invitations/{keys.team_id.hex()}"
+        self._ns_admitted = f"invitations/{keys.team_id.hex()}/admitted"
+        self._lock = asyncio.Lock()
 
     async def create(self, *, role: str, health: bool, ttl_seconds: int) -> str:
         """A new invitation code; raises NotAdminError if this device is not an admin."""
@@ -60,29 +71,62 @@ class InvitationDesk:
 
     async def answer(self, client: RelayClient, items: list[m.InviteItem],
                      after: AfterLogChange) -> None:
-        """Admit the devices whose requests match an invitation of ours."""
-        for item in items:
-            raw = await self.store.get(self._ns, item.invite.hex())
-            if raw is None:
-                continue  # another admin's invitation
-            invitation = Invitation.from_bytes(raw)
-            try:
-                admission = accept_request(self.keys.identity, self.keys.log, self.keys.keyring,
-                                           invitation, item.blob, now=int(time.time()))
-            except InvitationError:
-                await self.store.delete(self._ns, item.invite.hex())
-                continue
-            except CryptoError:
-                continue
-            await client.request(m.LogAppend(id=client.next_id(), entries=[admission.entry]))
-            made = await self.keys.append_entries([admission.entry])
-            await after(client, made)
-            if admission.key_package is not None:
-                await client.request(m.KeyPut(id=client.next_id(), to=admission.device_id,
-                                              blob=admission.key_package))
-            await client.request(m.InviteAnswer(id=client.next_id(), invite=item.invite,
-                                                blob=admission.welcome))
+        """Admit the devices whose requests match an invitation of ours. Idempotent: the
+        admission is stored before it is published, so an answer interrupted by a lost
+        connection is completed, not refused as "already used", the next time."""
+        async with self._lock:
+            for item in items:
+                if await self.store.get(self._ns, item.invite.hex()) is None:
+                    continue  # another admin's invitation, or already answered
+                admission = await self._admission(item)
+                if admission is None:
+                    continue
+                await self._publish(client, admission.entry, after)
+                if admission.key_package is not None:
+                    await client.request(m.KeyPut(id=client.next_id(), to=admission.device_id,
+                                                  blob=admission.key_package))
+                await client.request(m.InviteAnswer(id=client.next_id(), invite=item.invite,
+                                                    blob=admission.welcome))
+                async with self.store.transaction() as tx:
+                    await tx.delete(self._ns, item.invite.hex())
+                    await tx.delete(self._ns_admitted, item.invite.hex())
+
+    async def _admission(self, item: m.InviteItem) -> _Admitted | None:
+        stored = await self.store.get(self._ns_admitted, item.invite.hex())
+        if stored is not None:
+            return msgspec.msgpack.decode(stored, type=_Admitted)
+        raw = await self.store.get(self._ns, item.invite.hex())
+        assert raw is not None
+        try:
+            a = accept_request(self.keys.identity, self.keys.log, self.keys.keyring,
+                               Invitation.from_bytes(raw), item.blob, now=int(time.time()))
+        except (InvitationExpiredError, InvitationUsedError):
             await self.store.delete(self._ns, item.invite.hex())
+            return None
+        except CryptoError:
+            return None  # not made from our code: ignore this request, keep the invitation
+        admitted = _Admitted(a.device_id, a.entry, a.key_package, a.welcome)
+        await self.store.put(self._ns_admitted, item.invite.hex(),
+                             msgspec.msgpack.encode(admitted))
+        return admitted
+
+    async def _publish(self, client: RelayClient, entry: bytes, after: AfterLogChange) -> None:
+        """Put the admission entry in the relay's log and ours (each only once)."""
+        if entry_hash(entry) not in {entry_hash(e) for e in self.keys.log.entries}:
+            try:
+                await client.request(m.LogAppend(id=client.next_id(), entries=[entry]))
+            except RelayRefusedError as exc:
+                if exc.code != ErrorCode.BAD_LOG_ENTRY:
+                    raise  # BAD_LOG_ENTRY: the relay may already hold it; checked below
+            made = await self.keys.append_entries([entry])
+            await after(client, made)
+
+
+class _Admitted(msgspec.Struct, frozen=True):
+    device_id: bytes
+    entry: bytes
+    key_package: bytes | None
+    welcome: bytes
 
 
 async def join_via_relay(vault: DeviceVault, url: str, code: str, *,
