@@ -6,7 +6,6 @@ persists the resulting update before telling the caller it is saved."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -42,6 +41,7 @@ class Collection(Generic[R]):
         self._cache: dict[str, R] | None = None
         self._dirty: set[str] = set()
         self._fields = {f.name: f.encode_name for f in msgspec.structs.fields(kind)}
+        self._dict_fields = bool(layout.plan_for(kind).dicts)
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -200,7 +200,7 @@ class Collection(Generic[R]):
 
     def _records(self) -> dict[str, R]:
         if self._cache is None:
-            raw: dict[str, Any] = json.loads(str(self._map))
+            raw: dict[str, Any] = msgspec.json.decode(str(self._map))
             self._cache = {}
             for record_id, entries in raw.items():
                 self._cache[record_id] = self._decode(entries)
@@ -211,13 +211,18 @@ class Collection(Generic[R]):
                 if value is None:
                     self._cache.pop(record_id, None)
                 else:
-                    raw_entry = value if self._opaque else json.loads(str(value))
+                    raw_entry = value if self._opaque else msgspec.json.decode(str(value))
                     self._cache[record_id] = self._decode(raw_entry)
             self._dirty.clear()
         return self._cache
 
     def _decode(self, entries: dict[str, Any]) -> R:
-        wire = entries if self._opaque else layout.unflatten(self.kind, entries)
+        if self._opaque:
+            wire = entries
+        elif len(entries) == 1 and layout.BASE in entries and not self._dict_fields:
+            wire = entries[layout.BASE]  # never edited: the base is the record (most records)
+        else:
+            wire = layout.unflatten(self.kind, entries)
         record = layout.decode(self.kind, wire)
         assert isinstance(record, self.kind)
         return record
