@@ -83,6 +83,7 @@ class SyncClient:
         self._started = False
         self._closing = False
         self._flush_task: asyncio.Task[None] | None = None
+        self._flush_again = False
         self._client: RelayClient | None = None
         self._viewing: str | None = None
         self._synced = asyncio.Event()
@@ -129,6 +130,10 @@ class SyncClient:
 
     def schedule_flush(self) -> None:
         """Seal local edits soon (edits within FLUSH_DELAY share one envelope)."""
+        # An edit committed while a flush runs may miss it: that flush then goes round again.
+        self._flush_again = True
+        self.state.pending_local += 1  # shown at once; recounted exactly after the flush
+        self._notify()
         if self._flush_task is None or self._flush_task.done():
             self._flush_task = asyncio.create_task(self._delayed_flush())
 
@@ -141,7 +146,8 @@ class SyncClient:
     async def wait_synced(self, timeout: float = 30.0) -> None:
         """Until online with nothing pending (tests, command line). Raises TimeoutError."""
         async def settled() -> None:
-            while not (self.state.status is Status.ONLINE and self.state.pending == 0):
+            while not (self.state.status is Status.ONLINE and self.state.pending == 0
+                       and (self._flush_task is None or self._flush_task.done())):
                 self._synced.clear()
                 await self._synced.wait()
         await asyncio.wait_for(settled(), timeout)
@@ -184,12 +190,15 @@ class SyncClient:
             self._notify()
 
     async def _delayed_flush(self) -> None:
-        await asyncio.sleep(self._flush_delay)
-        try:
-            await self.flush()
-        except ManoError as exc:  # e.g. a full disk: the edits stay in the local outbox
-            self.state.last_error = str(exc)
-            self._notify()
+        while self._flush_again:
+            self._flush_again = False
+            await asyncio.sleep(self._flush_delay)
+            try:
+                await self.flush()
+            except ManoError as exc:  # e.g. a full disk: the edits stay in the local outbox
+                self.state.last_error = str(exc)
+                self._notify()
+                return
 
     async def _run(self) -> None:
         while not self._closing:
@@ -244,9 +253,9 @@ class SyncClient:
                 await self._subscribe(client, c)
             self._set_status(Status.ONLINE)
             self._backoff.reset()
+            sender = asyncio.create_task(self._sender(client))  # our edits go out first
             await self.invitations.serve_pending(client, self._after_log_change)
             self._send_presence()
-            sender = asyncio.create_task(self._sender(client))
             beat = asyncio.create_task(self._heartbeat())
             closed = asyncio.create_task(client.ws.wait_closed())
             done, _ = await asyncio.wait({inbox, sender, beat, closed},

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from types import TracebackType
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from mano_core import limits
 from mano_core.crypto.identity import DeviceIdentity
@@ -52,7 +52,7 @@ class RelayClient:
         """Open the websocket and exchange hello/welcome. Raises SyncError."""
         try:
             ws = await connect(url, compression=None, max_size=2 * limits.MAX_FRAME_SIZE)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, InvalidHandshake) as exc:  # e.g. cut during the handshake
             raise SyncError(f"cannot connect to {url}: {exc}") from exc
         self = cls(ws)
         self._reader = asyncio.create_task(self._read())
