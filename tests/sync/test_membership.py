@@ -28,7 +28,11 @@ async def test_invitation_waits_at_the_relay_for_an_offline_admin(relay, make_de
     async with await a.sync(team_a, relay.url):  # the admin comes back and answers
         team_b = await asyncio.wait_for(joining, 30)
     async with await b.sync(team_b, relay.url) as sb:
-        await eventually(lambda: [p.name for p in team_b.persons.list()] == ["Karine Aubert"])
+        try:
+            await eventually(lambda: [p.name for p in team_b.persons.list()] == ["Karine Aubert"],
+                             30, "the team's data on the new device")
+        except AssertionError:
+            raise AssertionError(f"{sb.state}") from None
         assert sb.state.status is Status.ONLINE
     # single use: the same code again is refused (the log already holds its entry)
     c = await make_device("c")
