@@ -67,16 +67,22 @@ async def run(scale: float, repeat: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "bench.mano")
         team_id, states = await prepare(path, scale)
-        size = sum(len(s) for s in states)
-        bare, opened, reads = [], [], []
-        for _ in range(repeat):  # interleaved so that machine noise hits both alike
-            bare.append(bare_apply(states))
-            o, r = await open_team(path, team_id)
-            opened.append(o)
-            reads.append(r)
-        b, o = statistics.median(bare), statistics.median(opened)
-        return {"scale": scale, "state_mb": size / 1e6, "bare_s": b, "open_s": o,
-                "ratio": o / b, "first_read_s": statistics.median(reads)}
+        return await measure(path, team_id, states, scale, repeat)
+
+
+async def measure(path: str, team_id: str, states: list[bytes], scale: float,
+                  repeat: int) -> dict[str, float]:
+    """Medians of ``repeat`` interleaved runs on a store made by :func:`prepare`."""
+    size = sum(len(s) for s in states)
+    bare, opened, reads = [], [], []
+    for _ in range(repeat):  # interleaved so that machine noise hits both alike
+        bare.append(bare_apply(states))
+        o, r = await open_team(path, team_id)
+        opened.append(o)
+        reads.append(r)
+    b, o = statistics.median(bare), statistics.median(opened)
+    return {"scale": scale, "state_mb": size / 1e6, "bare_s": b, "open_s": o,
+            "ratio": o / b, "first_read_s": statistics.median(reads)}
 
 
 def main() -> None:

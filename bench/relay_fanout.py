@@ -229,8 +229,11 @@ async def run_once(kind: str, url: str, n: int, size: int, count: int,
         subs = [await mano_subscriber(url, team) for _ in range(n)]
     else:
         path = f"/room-{time.monotonic_ns()}"
-        pubws = await connect(url + path, compression=None, max_size=2**21)
-        subs = [await connect(url + path, compression=None, max_size=2**21) for _ in range(n)]
+        # close_timeout: pycrdt-websocket's server never answers the closing handshake, which
+        # would otherwise cost websockets' default 10 s per run (after the measurement).
+        pubws = await connect(url + path, compression=None, max_size=2**21, close_timeout=0.2)
+        subs = [await connect(url + path, compression=None, max_size=2**21, close_timeout=0.2)
+                for _ in range(n)]
         if kind == "pycrdt":
             for ws in [pubws, *subs]:
                 await ws.recv()  # the server's SyncStep1
@@ -257,8 +260,7 @@ async def run_once(kind: str, url: str, n: int, size: int, count: int,
         await asyncio.gather(*inflight)
     last = max(max(t) for t in recv_times)
     lat = [t[i] - sent[i] for t in recv_times for i in range(count)]
-    for ws in subs:
-        await ws.close()
+    await asyncio.gather(*(ws.close() for ws in subs))
     if kind == "mano":
         await pub.close()
     else:
@@ -271,7 +273,10 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-async def main_async(args: argparse.Namespace) -> None:
+async def main_async(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Runs the benchmark, prints its table and returns the medians, keyed "1→N size B":
+    ``{kind}_thr``, ``{kind}_p50``, ``{kind}_p99`` (deliveries/s, seconds) per server kind."""
+    lat_seconds = getattr(args, "lat_seconds", LAT_SECONDS)
     kinds = ["raw", "mano"]
     try:
         import pycrdt.websocket  # noqa: F401
@@ -289,7 +294,7 @@ async def main_async(args: argparse.Namespace) -> None:
                         try:
                             count = args.messages if n <= 10 else max(100, args.messages // 4)
                             thr, _ = await run_once(kind, server.url, n, size, count, None)
-                            lat_n = int(LAT_RATE * LAT_SECONDS)
+                            lat_n = int(LAT_RATE * lat_seconds)
                             _, lat = await run_once(kind, server.url, n, size, lat_n, LAT_RATE)
                             results.setdefault((kind, n, size), []).append(
                                 (thr, pct(lat, 0.5), pct(lat, 0.99)))
@@ -306,6 +311,7 @@ async def main_async(args: argparse.Namespace) -> None:
           "pycrdt-websocket | mano / pycrdt | p50 raw / mano / pycrdt (ms) | "
           "p99 raw / mano / pycrdt (ms) |")
     print("|---|---|---|---|---|---|---|---|---|")
+    out: dict[str, dict[str, float]] = {}
     for n in args.subscribers:
         for size in args.sizes:
             med = {k: [statistics.median(x[i] for x in results[(k, n, size)]) for i in range(3)]
@@ -314,10 +320,15 @@ async def main_async(args: argparse.Namespace) -> None:
                 continue
             raw, mano = med["raw"], med["mano"]
             py = med.get("pycrdt", [float("nan")] * 3)
+            out[f"1→{n} {size} B"] = {
+                f"{k}_{f}": v[i] for k, v in med.items()
+                for i, f in enumerate(("thr", "p50", "p99"))} | {
+                "runs": min(len(results[(k, n, size)]) for k in med)}
             print(f"| 1→{n} | {size} B | {raw[0]:,.0f} | {mano[0]:,.0f} | "
                   f"{mano[0] / raw[0]:.2f}× | {py[0]:,.0f} | {mano[0] / py[0]:.2f}× | "
                   f"{raw[1] * 1e3:.2f} / {mano[1] * 1e3:.2f} / {py[1] * 1e3:.2f} | "
                   f"{raw[2] * 1e3:.2f} / {mano[2] * 1e3:.2f} / {py[2] * 1e3:.2f} |")
+    return out
 
 
 def main() -> None:

@@ -141,7 +141,7 @@ async def measure(kind: str, n: int, dsn: str, tmp: Path, args: argparse.Namespa
         urls = [nd.url for nd in nodes]
         thr, _ = await run_once(urls, [make_team() for _ in range(args.teams)],
                                 args.subscribers, args.messages, None)
-        lat_n = int(LAT_RATE * LAT_SECONDS)
+        lat_n = int(LAT_RATE * getattr(args, "lat_seconds", LAT_SECONDS))
         _, lat = await run_once(urls, [make_team() for _ in range(args.teams)],
                                 args.subscribers, lat_n, LAT_RATE)
         return thr, pct(lat, 0.5), pct(lat, 0.99)
@@ -154,7 +154,9 @@ async def measure(kind: str, n: int, dsn: str, tmp: Path, args: argparse.Namespa
             await conn.close()
 
 
-async def main_async(args: argparse.Namespace) -> None:
+async def main_async(args: argparse.Namespace) -> dict[str, list[float]]:
+    """Runs the benchmark, prints its table and returns the medians per set-up:
+    ``{"sqlite x1": [deliveries/s, p50 s, p99 s], ...}``."""
     dsn = postgres_dsn()
     results: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -170,11 +172,14 @@ async def main_async(args: argparse.Namespace) -> None:
           f" latency at {LAT_RATE:.0f} envelopes/s per publisher:")
     print("| relay | deliveries/s | vs SQLite x1 | p50 (ms) | p99 (ms) |")
     print("|---|---:|---:|---:|---:|")
+    out: dict[str, list[float]] = {}
     for kind, n in CONFIGS:
         med = [statistics.median(x[i] for x in results[(kind, n)]) for i in range(3)]
+        out[f"{kind} x{n}"] = med
         label = f"{'SQLite' if kind == 'sqlite' else 'PostgreSQL'} × {n} node{'s' * (n > 1)}"
         print(f"| {label} | {med[0]:,.0f} | {med[0] / base:.2f}× | {med[1] * 1e3:.2f} | "
               f"{med[2] * 1e3:.2f} |")
+    return out
 
 
 def main() -> None:

@@ -180,21 +180,31 @@ async def catch_up_vs_snapshot(tmp: Path, behind: int) -> tuple[float, float]:
         await relay.stop()
 
 
-async def run(args: argparse.Namespace) -> None:
+async def measure(edits: int, behind: int, repeat: int) -> dict[str, float]:
+    """Medians over ``repeat`` runs (seconds); prints one line per run."""
     p50s, p99s, raw50, raw99, catch, snap = [], [], [], [], [], []
-    for r in range(args.repeat):
+    for r in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
-            raw = await raw_one_hop(args.edits, 400)
-            ours, _ = await mano_edit_to_visible(Path(tmp), args.edits)
+            raw = await raw_one_hop(edits, 400)
+            ours, _ = await mano_edit_to_visible(Path(tmp), edits)
             raw50.append(pct(raw, 0.5))
             raw99.append(pct(raw, 0.99))
             p50s.append(pct(ours, 0.5))
             p99s.append(pct(ours, 0.99))
-            c, s = await catch_up_vs_snapshot(Path(tmp), args.behind)
+            c, s = await catch_up_vs_snapshot(Path(tmp), behind)
             catch.append(c)
             snap.append(s)
         print(f"run {r + 1}: edit→visible p50 {p50s[-1]*1000:.2f} ms (raw {raw50[-1]*1000:.2f}),"
               f" catch-up {c:.2f} s vs snapshot {s:.3f} s", flush=True)
+    m = statistics.median
+    return {"p50": m(p50s), "p99": m(p99s), "raw_p50": m(raw50), "raw_p99": m(raw99),
+            "catch_up": m(catch), "snapshot": m(snap), "runs": repeat}
+
+
+async def run(args: argparse.Namespace) -> None:
+    r = await measure(args.edits, args.behind, args.repeat)
+    p50s, p99s, raw50, raw99 = [r["p50"]], [r["p99"]], [r["raw_p50"]], [r["raw_p99"]]
+    catch, snap = [r["catch_up"]], [r["snapshot"]]
     m = statistics.median
     print()
     print(f"edit → visible   p50 {m(p50s)*1000:7.2f} ms  p99 {m(p99s)*1000:7.2f} ms")

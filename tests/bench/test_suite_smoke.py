@@ -1,0 +1,36 @@
+"""CI smoke test of the benchmark suite: ``python -m bench --short`` runs every benchmark at
+small sizes (no PostgreSQL unless MANO_TEST_POSTGRES_DSN is set) and reports every figure."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(120)
+def test_short_suite_runs_every_benchmark(tmp_path: Path) -> None:
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "bench", "--short", "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=110)
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    report = json.loads((tmp_path / "benchmarks-short.json").read_text())
+    by = {r["bench"]: r for r in report["results"]}
+    for name in ("crypto", "open_team", "memory", "relay_fanout", "sync"):
+        assert not by[name]["error"], by[name]["error"]
+        assert by[name]["figures"], name
+        for fig in by[name]["figures"]:
+            assert fig["ratio"] > 0, fig
+    if not os.environ.get("MANO_TEST_POSTGRES_DSN"):
+        assert by["relay_nodes"]["skipped"]
+    assert report["machine"]["packages"]["pycrdt"] != "absent"
+    assert "| figure |" in (tmp_path / "summary-short.md").read_text()
+    assert elapsed < 60, f"the short suite took {elapsed:.0f} s (CI budget: 60 s)"
