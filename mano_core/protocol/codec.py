@@ -35,5 +35,5 @@ def decode(frame: bytes, max_frame: int = limits.MAX_FRAME_SIZE) -> AnyMessage:
         return _decoder.decode(frame)
     except msgspec.ValidationError as exc:
         raise RemoteProtocolError(f"invalid message: {exc}", ErrorCode.BAD_FRAME) from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # msgspec raises the latter for bad UTF-8
         raise RemoteProtocolError("frame is not a msgpack message", ErrorCode.BAD_FRAME) from None

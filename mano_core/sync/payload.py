@@ -77,7 +77,7 @@ def decode(plaintext: bytes) -> Batch | Fragment:
         if isinstance(decoded, dict) and "u" in decoded:
             return msgspec.convert(decoded, Batch)
         return msgspec.convert(decoded, Fragment)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
         raise MalformedUpdateError(f"envelope content: {exc}") from None
 
 

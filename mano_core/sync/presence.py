@@ -53,5 +53,5 @@ def open_presence(keyring: Keyring, team_id: bytes, device: bytes, blob: bytes) 
         raise DecryptionError("presence failed authentication") from None
     try:
         return msgspec.msgpack.decode(body, type=Presence)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         raise MalformedEnvelopeError("presence body is not well formed") from None

@@ -96,7 +96,7 @@ def open_snapshot(raw: bytes, *, log: MembershipLog, keyring: Keyring, team_id: 
         raise DecryptionError("snapshot failed authentication") from None
     try:
         decoded = msgspec.msgpack.decode(body, type=_Body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         raise MalformedEnvelopeError("snapshot body is not well formed") from None
     return Snapshot(compartment, epoch, author, upto, decoded.state,
                     ChainState.from_bytes(decoded.chain))

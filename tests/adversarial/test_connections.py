@@ -91,3 +91,14 @@ async def test_bounded_connection_flood_leaves_the_relay_serving(url, pair):
         for ws in sockets:
             with contextlib.suppress(Exception):
                 ws.transport.abort()
+
+
+async def test_hello_with_invalid_utf8_gets_bad_frame(url, pair):
+    """Found by fuzzing the codec: the relay's session died on UnicodeDecodeError (close 1011,
+    no error message) instead of answering BAD_FRAME."""
+    bad = codec.encode(m.Hello(versions=[1], client="zz")).replace(b"\xa2zz", b"\xa2\x80\x80")
+    async with await raw(url) as ws:
+        await ws.send(bad)
+        err = await next_error(ws)
+        assert err.code == ErrorCode.BAD_FRAME and err.fatal
+    await legit_device_is_served(url, pair)

@@ -130,3 +130,20 @@ async def test_receiver_refuses_a_general_envelope_delivered_as_medical(pair):
     env = sealed_by(pair.keys_b, 0)
     with pytest.raises(WrongContextError):
         pair.sync_a.keys.open(env, Compartment.MEDICAL)
+
+
+async def test_envelope_with_undecodable_content_is_rejected_and_sync_goes_on(pair, url):
+    """Found by fuzzing payload.decode: a member's envelope whose plaintext holds invalid
+    UTF-8 made the receiver's session fail (UnicodeDecodeError) at every reconnection, so one
+    member could stop everyone's sync. It is now rejected with an alert, once."""
+    p = pair
+    poison = seal(p.keys_b.identity, p.keys_b.keyring, team_id=p.keys_b.team_id,
+                  compartment=Compartment.GENERAL, epoch=p.keys_b.log.epoch(Compartment.GENERAL),
+                  counter=0, prev_hash=_wire.ZERO_HASH, plaintext=b"\xa3\x00\x00\x80")
+    async with await member_client(url, p.keys_b) as b:
+        await b.push(poison)
+    await eventually(lambda: any(a.kind == "rejected" for a in p.sync_a.state.alerts), 10,
+                     "a 'rejected' alert")
+    await p.team_a.persons.create(name="Toujours là")
+    await p.sync_a.wait_synced(10)
+    assert p.sync_a.state.last_error is None or "UnicodeDecodeError" not in p.sync_a.state.last_error
