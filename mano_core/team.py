@@ -123,10 +123,9 @@ class _Compartment:
         same store transaction (the sync cursor, chain states), then tell listeners.
         MalformedUpdateError: nothing applied."""
         batch = list(updates)
-        for update in batch:
-            read_deps(update)  # refuse the whole batch before applying any of it
-        for update in batch:
-            self.core.apply_update(update)
+        deps = [read_deps(update) for update in batch]  # refuse the batch before applying any
+        for update, needs in zip(batch, deps):
+            self.core.apply_update(update, needs)
         async with self.team.store.transaction() as tx:
             seqs = await tx.append_updates(self.name, batch) if batch else []
             if also is not None:

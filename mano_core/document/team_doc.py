@@ -108,13 +108,13 @@ class DocumentCore:
         pending, self._pending = self._pending, []
         return pending
 
-    def apply_update(self, update: bytes) -> None:
+    def apply_update(self, update: bytes, deps: UpdateDeps | None = None) -> None:
         """Merge a teammate's update (idempotent; duplicates and any order are fine).
 
         An update whose dependencies have not arrived yet is parked, not handed to pycrdt, and
         applied once they have (see ydeps for why). MalformedUpdateError if it is not an
         update; nothing is applied then."""
-        deps = read_deps(update)
+        deps = deps or read_deps(update)
         if not deps.satisfied_by(read_state_vector(self.doc.get_state())):
             self._parked.append((update, deps))
             return

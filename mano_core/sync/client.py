@@ -118,6 +118,7 @@ class SyncClient:
         for task in [*self._tasks, *([self._flush_task] if self._flush_task else [])]:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.sync.stop()
         self.state.status = Status.CLOSED
         self._notify()
 

@@ -161,6 +161,11 @@ class TeamSync:
         if self._to_remove and (self._remover is None or self._remover.done()):
             self._remover = asyncio.ensure_future(self._remove_acked())
 
+    async def stop(self) -> None:
+        """Finish removing acknowledged envelopes (the store is about to close)."""
+        if self._remover is not None and not self._remover.done():
+            await asyncio.gather(self._remover, return_exceptions=True)
+
     async def _remove_acked(self) -> None:
         """Drop acknowledged envelopes from the outbox, many per transaction."""
         await asyncio.sleep(0.02)
