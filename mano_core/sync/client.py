@@ -137,6 +137,8 @@ class SyncClient:
         self._notify()
         if self._flush_task is None or self._flush_task.done():
             self._flush_task = asyncio.create_task(self._delayed_flush())
+            # wait_synced also waits for this task: wake it when the task is over.
+            self._flush_task.add_done_callback(lambda _t: self._notify())
 
     async def flush(self) -> int:
         """Seal local edits now and wake the sender; returns the envelopes made."""

@@ -43,3 +43,15 @@ async def test_connection_cut_during_the_handshake_is_a_sync_error(relay):
         with pytest.raises(SyncError):
             await RelayClient.connect(proxy.url)
         assert proxy.counts["refused"] == 1
+
+
+async def test_wait_synced_returns_after_a_lone_edit(relay, make_device):
+    """wait_synced also waits for the flush task, but nothing woke it when that task ended
+    after the last state change: tui/demo/build.py hung in wait_synced (the TUI demo test)."""
+    a = await make_device("a")
+    team = await a.create_team("Maraude")
+    async with await a.sync(team, relay.url) as sync:
+        await sync.wait_synced()
+        await team.persons.create(name="P")
+        await sync.flush()  # as tui/demo/build.py does: the delayed flush then finds nothing
+        await sync.wait_synced(10)
