@@ -116,8 +116,7 @@ class TeamSync:
                                          doc=sealed_outbox(self.team.id, c),
                                          consume=[i.id for i in items] if last else ())
                     made += 1
-        if made:
-            await self.refresh_counts()
+        await self.refresh_counts()  # also clears the optimistic count of schedule_flush
         return made
 
     async def push_pending(self, client: RelayClient, in_flight: set[int],
