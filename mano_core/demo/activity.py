@@ -16,7 +16,7 @@ from mano_core.model.records import (
     ATMOSPHERES,
     CANCELLED,
     DONE,
-    TODO,
+    TO_DO,
     Action,
     ActionStatus,
     Comment,
@@ -49,10 +49,10 @@ def _schedule(dice: Dice, start: int, end: int, now: int) -> tuple[ActionStatus,
     r = dice.random()
     if r < 0.12 and end >= now:  # upcoming: planned recently, due within three months
         created = dice.moment(max(start, now - 60 * DAY), now)
-        return TODO, created, now + dice.between(DAY, 90 * DAY), 0
+        return TO_DO, created, now + dice.between(DAY, 90 * DAY), 0
     if r < 0.15 and end >= now and now - start > 3 * DAY:  # overdue
         created = dice.moment(start, now - 3 * DAY)
-        return TODO, created, dice.between(created + DAY, now - DAY), 0
+        return TO_DO, created, dice.between(created + DAY, now - DAY), 0
     status = CANCELLED if rnd() < 0.12 else DONE
     created = min(dice.moment(start, max(start, end - 7200)), now - 120)
     due = created if rnd() < 0.5 else created + dice.randrange(30 * DAY)

@@ -12,7 +12,7 @@ from mano_core.demo.texts import CONSULTATION_TYPES, CONSULTATIONS, TREATMENTS
 from mano_core.model.records import (
     CANCELLED,
     DONE,
-    TODO,
+    TO_DO,
     Consultation,
     ConsultationStatus,
     MedicalFile,
@@ -49,7 +49,7 @@ def make_consultations(
         start, end = people.starts[pi], people.ends[pi]
         status: ConsultationStatus
         if end >= now and dice.chance(0.12):
-            status, created = TODO, dice.moment(max(start, now - 30 * DAY), now)
+            status, created = TO_DO, dice.moment(max(start, now - 30 * DAY), now)
             due, completed = now + dice.between(3600, 45 * DAY), 0
         else:
             status = CANCELLED if dice.chance(0.08) else DONE

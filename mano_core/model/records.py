@@ -20,7 +20,7 @@ Gender = Literal[
 GENDERS: tuple[str, ...] = Gender.__args__  # type: ignore[attr-defined]
 
 ActionStatus = Literal["A FAIRE", "FAIT", "ANNULEE"]
-TODO: ActionStatus = "A FAIRE"
+TO_DO: ActionStatus = "A FAIRE"
 DONE: ActionStatus = "FAIT"
 CANCELLED: ActionStatus = "ANNULEE"
 ACTION_STATUSES: tuple[str, ...] = ActionStatus.__args__  # type: ignore[attr-defined]

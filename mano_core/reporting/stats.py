@@ -19,7 +19,7 @@ from mano_core.model.records import (
     ATMOSPHERES,
     DONE,
     GENDERS,
-    TODO,
+    TO_DO,
     CustomFieldDefinition,
     Person,
 )
@@ -219,7 +219,7 @@ def _actions(view: TeamView, period: Period, in_teams: TeamsFilter, within: With
     return ActionStats(
         total=len(actions), by_status={s: statuses[s] for s in ACTION_STATUSES},
         by_category=dict(categories.most_common()),
-        overdue=sum(a.status == TODO and aware(a.due_at) < overdue_before for a in actions),
+        overdue=sum(a.status == TO_DO and aware(a.due_at) < overdue_before for a in actions),
         completed=len(done),
         completion_days_mean=round(pystats.fmean(delays), 2) if delays else None,
         completion_days_median=round(pystats.median(delays), 2) if delays else None,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mano_core.device import Device
 from mano_core.errors import ManoError
-from mano_core.model.records import TODO
+from mano_core.model.records import TO_DO
 from mano_core.store import INTERACTIVE_KDF, TEST_KDF, KdfParams
 from mano_core.team import Team
 from tui.session import MEMBER_NAMES_KEY
@@ -47,7 +47,7 @@ async def one_edit(team: Team, rng: random.Random, now: dt.datetime) -> str:
     elif kind == "phone":
         await team.persons.update(person.id, phone=rng.choice(PHONES))
     elif kind == "done":
-        todo = [a for a in team.actions.due_on(now.date()) if a.status == TODO]
+        todo = [a for a in team.actions.due_on(now.date()) if a.status == TO_DO]
         if todo:
             await team.actions.mark_done(rng.choice(todo).id, at=now)
         else:
