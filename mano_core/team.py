@@ -92,30 +92,37 @@ class _Compartment:
         self.since_snapshot = 0
 
     async def commit(self) -> None:
-        updates = self.core.drain_updates()
-        if updates:
-            try:
-                if self.team.syncing:
-                    # The update and its place in the sync outbox commit together: an edit
-                    # reported saved is always sent, even after a crash.
-                    outbox = local_outbox(self.team.id, self.core.compartment)
-                    async with self.team.store.transaction() as tx:
-                        seqs = await tx.append_updates(self.name, updates)
-                        for update in updates:
-                            await tx.outbox_add(outbox, update)
-                else:
-                    seqs = await self.team.store.append_updates(self.name, updates)
-            except BaseException:
-                # Not saved: keep the edits in memory, they are committed with the next write.
-                self.core._pending[:0] = updates
-                raise
-            self.last_seq = seqs[-1]
-            self.since_snapshot += len(updates)
+        """Persist local edits, tell listeners and the sync client, compact when due."""
+        updates = await self._persist()
         self.team._dispatch(self.core.take_changes(Origin.LOCAL))
         if updates and self.team.on_local_commit is not None:
             self.team.on_local_commit(self.core.compartment)
         if self.since_snapshot >= limits.COMPACT_AFTER_UPDATES:
             await self.compact()
+
+    async def _persist(self) -> list[bytes]:
+        """Commit the pending local updates (with their sync-outbox places if the team syncs)."""
+        updates = self.core.drain_updates()
+        if not updates:
+            return updates
+        try:
+            if self.team.syncing:
+                # The update and its place in the sync outbox commit together: an edit
+                # reported saved is always sent, even after a crash.
+                outbox = local_outbox(self.team.id, self.core.compartment)
+                async with self.team.store.transaction() as tx:
+                    seqs = await tx.append_updates(self.name, updates)
+                    for update in updates:
+                        await tx.outbox_add(outbox, update)
+            else:
+                seqs = await self.team.store.append_updates(self.name, updates)
+        except BaseException:
+            # Not saved: keep the edits in memory, they are committed with the next write.
+            self.core._pending[:0] = updates
+            raise
+        self.last_seq = seqs[-1]
+        self.since_snapshot += len(updates)
+        return updates
 
     async def apply_remote(self, updates: Iterable[bytes],
                            also: Callable[[Any], Awaitable[None]] | None = None) -> None:
@@ -137,15 +144,9 @@ class _Compartment:
 
     async def compact(self) -> None:
         """Fold the updates into one snapshot (re-encoded state, never merge_updates)."""
-        await self.commit_pending_only()
+        await self._persist()  # pending edits keep their sync-outbox places too
         await self.team.store.write_snapshot(self.name, self.core.encode_state(), self.last_seq)
         self.since_snapshot = 0
-
-    async def commit_pending_only(self) -> None:
-        updates = self.core.drain_updates()
-        if updates:
-            seqs = await self.team.store.append_updates(self.name, updates)
-            self.last_seq = seqs[-1]
 
 
 class DurableSettings:

@@ -5,7 +5,6 @@ persists the resulting update before telling the caller it is saved."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -14,7 +13,7 @@ import msgspec
 from pycrdt import Map
 
 from mano_core.errors import NotFoundError, ValidationError
-from mano_core.model.records import CustomFieldDefinition, HistoryEntry, Record
+from mano_core.model.records import Record
 from mano_core.model.validation import validate
 
 from . import layout
@@ -108,7 +107,7 @@ class Collection(Generic[R]):
 
     def increment(self, record_id: str, field: str, counter: str, by: int = 1) -> R:
         """Add ``by`` to one named counter of a record; concurrent increments add up."""
-        current = self.get(record_id)
+        self.get(record_id)  # NotFoundError if absent or deleted
         plan = layout.plan_for(self.kind)
         wire_field = self._fields.get(field, field)
         if wire_field not in plan.counters:
@@ -232,12 +231,3 @@ class Collection(Generic[R]):
         if self._cache is not None:
             self._dirty.update(record_ids)
 
-
-def custom_definitions(collection: Collection[CustomFieldDefinition]) -> list[
-        CustomFieldDefinition]:
-    """Live (not deleted) custom-field definitions."""
-    return collection.list()
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)

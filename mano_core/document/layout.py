@@ -20,7 +20,6 @@ Each collection is one top-level pycrdt ``Map`` keyed by record id. A record is 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Final
 
 import msgspec
@@ -177,7 +176,3 @@ def _int_if_integral(value: Any) -> Any:
         return int(value)
     return value
 
-
-def iso_now(now: dt.datetime | None = None) -> str:
-    """An ISO 8601 UTC timestamp."""
-    return (now or dt.datetime.now(dt.timezone.utc)).isoformat()

@@ -32,3 +32,16 @@ async def test_two_devices_see_each_others_edits(relay, make_device):
                 await asyncio.sleep(0.05)
             assert team_a.persons.get(person.id).phone == "0639980011"
             assert sync_b.state.status is Status.ONLINE
+
+
+async def test_compaction_keeps_pending_edits_queued_for_the_relay(make_device):
+    from mano_core.ids import Compartment
+    from mano_core.team import local_outbox
+
+    a = await make_device("a")
+    team = await a.create_team("Maraude")
+    holder = team.compartment(Compartment.GENERAL)
+    holder.core.persons.create(name="Pas encore envoyée")  # in memory, not committed yet
+    await team.compact()
+    queued = await a.store.outbox_pending(local_outbox(team.id, Compartment.GENERAL))
+    assert len(queued) == 1  # compaction committed it with its place in the sync outbox
