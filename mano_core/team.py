@@ -287,6 +287,9 @@ class Team:
         self.subteams: DurableCollection[r.SubTeam] = durable(gd, r.SubTeam, g)
         self.custom_fields: DurableCollection[r.CustomFieldDefinition] = durable(
             gd, r.CustomFieldDefinition, g)
+        self.consents: DurableCollection[r.Consent] = durable(gd, r.Consent, g)
+        self.shares: DurableCollection[r.Share] = durable(gd, r.Share, g)
+        self.erasure_records: DurableCollection[r.Erasure] = durable(gd, r.Erasure, g)
         self.settings = DurableSettings(gd.settings, g.commit)
         self.medical: MedicalCollections | None = None
         if self.medical_doc is not None and self._medical is not None:

@@ -253,6 +253,67 @@ class HistoryEntry(Record, frozen=True, kw_only=True):
     new: Any = None
     at: dt.datetime
     author: str | None = None
+    # Audit (docs/security.md, "Audit"): the writing device (hex id) and its Ed25519 signature
+    # over the entry (mano_core.audit). Empty on entries written without device keys.
+    device: str = ""
+    sig: str = ""
+
+
+ErasureReason = Literal["request", "retention", "consent_withdrawn"]
+ERASURE_REASONS: tuple[str, ...] = ErasureReason.__args__  # type: ignore[attr-defined]
+ConsentScope = Literal["identity", "actions", "comments"]
+CONSENT_SCOPES: tuple[str, ...] = ConsentScope.__args__  # type: ignore[attr-defined]
+
+
+class Erasure(Record, frozen=True, kw_only=True):
+    """A signed order to erase persons with everything about them (docs/security.md,
+    "Erasure"). Holds ids only, never the erased data. ``device``/``signature`` (hex) are the
+    issuing device and its Ed25519 signature over the order (mano_core.erasure.order);
+    ``confirmations`` are the devices that applied it; ``purged`` maps a compartment name to
+    the relay sequence up to which the relay dropped every envelope and older snapshot."""
+
+    collection: ClassVar[str] = "erasures"
+    label: ClassVar[str] = "erasure"
+    persons: list[str]
+    reason: ErasureReason = "request"
+    issued_at: dt.datetime
+    device: str = ""
+    signature: str = ""
+    confirmations: list[str] = []
+    purged: dict[str, int] = {}
+
+
+class Consent(Record, frozen=True, kw_only=True):
+    """A person's recorded consent to be followed with a partner organisation in a joint team:
+    required before sharing (mano_core.sharing). ``collected_by`` is the member id of the
+    professional who collected it; ``shared_as`` the person's id in the joint team."""
+
+    collection: ClassVar[str] = "consents"
+    label: ClassVar[str] = "consent"
+    person: str
+    collected_at: dt.date
+    collected_by: str
+    partner_organisation: str
+    scope: list[ConsentScope] = []
+    joint_team: str = ""
+    shared_as: str | None = None
+    withdrawn_at: dt.datetime | None = None
+
+
+class Share(Record, frozen=True, kw_only=True):
+    """In a joint team: a person shared from an organisation's home team under a consent.
+    ``shared_by`` (hex device id) may order the person's erasure here when consent is
+    withdrawn; the consent's date, scope and collector are shown to every partner."""
+
+    collection: ClassVar[str] = "shares"
+    label: ClassVar[str] = "share"
+    person: str
+    organisation: str
+    shared_by: str
+    consent: str
+    scope: list[ConsentScope] = []
+    consented_at: dt.date
+    collected_by: str
 
 
 # --- medical compartment ----------------------------------------------------------------------
@@ -294,6 +355,7 @@ class Treatment(Record, frozen=True, kw_only=True):
 
 GENERAL_RECORDS: tuple[type[Record], ...] = (
     Person, Action, Comment, Structure, Territory, TerritoryObservation, Place, PersonPlace,
-    Encounter, Passage, Report, Group, SubTeam, CustomFieldDefinition, HistoryEntry,
+    Encounter, Passage, Report, Group, SubTeam, CustomFieldDefinition, Erasure, Consent, Share,
+    HistoryEntry,
 )
 MEDICAL_RECORDS: tuple[type[Record], ...] = (MedicalFile, Consultation, Treatment, HistoryEntry)
