@@ -56,6 +56,19 @@ class DocumentStore(Protocol):
     def transaction(self) -> Any: ...
 
 
+class TeamSigner(Protocol):
+    """This device's key material for a team, as a Team uses it (``keys_at_rest.TeamKeys``):
+    the identity signs audit entries and erasure orders, the verified membership log says who
+    may sign what."""
+
+    @property
+    def identity(self) -> Any: ...
+    @property
+    def log(self) -> Any: ...
+    @property
+    def team_id(self) -> bytes: ...
+
+
 class TeamInfo(msgspec.Struct, frozen=True, kw_only=True):
     """What the store remembers about a team besides its documents."""
 
@@ -195,6 +208,9 @@ class Team:
         # Local updates also go to the sync outbox, whether a relay is reachable or not.
         self.syncing = info.synced
         self.on_local_commit: Callable[[Compartment], None] | None = None
+        # This device's keys for the team (set by ``Device`` when it opens the team); None for
+        # a team kept without keys (local only).
+        self.keys: TeamSigner | None = None
         self._general: _Compartment | None = None
         self._medical: _Compartment | None = None
 
@@ -299,6 +315,10 @@ class Team:
                 consultations=durable(md, r.Consultation, m),
                 treatments=durable(md, r.Treatment, m),
                 history=durable(md, r.HistoryEntry, m))
+
+    def attach_keys(self, keys: TeamSigner) -> None:
+        """Give the team this device's key material (``Device`` does it when opening it)."""
+        self.keys = keys
 
     # --- change subscriptions -----------------------------------------------------------------
 

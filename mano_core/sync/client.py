@@ -72,6 +72,8 @@ class SyncClient:
     def __init__(self, team: Team, keys: TeamKeys, store: LocalStore, url: str, *,
                  flush_delay: float = FLUSH_DELAY, backoff: Backoff | None = None) -> None:
         self.team, self.keys, self.store, self.url = team, keys, store, url
+        if team.keys is None:
+            team.attach_keys(keys)
         self.state = SyncState()
         self._listeners: list[Callable[[SyncState], None]] = []
         self.sync = TeamSync(team, keys, store, self.state, self._notify)
