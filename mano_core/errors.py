@@ -5,6 +5,10 @@
     ManoError
     ├── ValidationError            a record failed validation (names record, field, reason)
     ├── NotFoundError              no record with that id in that collection
+    ├── ErasureError               erasing persons (docs/security.md, "Erasure")
+    │   ├── ErasureForbiddenError  this device may not order that erasure
+    │   └── InvalidErasureOrderError  an order that does not verify (ignored, reported)
+    ├── ConsentRequiredError       sharing into a joint team without a current consent
     ├── MalformedUpdateError       bytes that should be a CRDT update are not one
     ├── StoreError                 the encrypted local store
     │   ├── WrongPassphraseError
@@ -74,6 +78,25 @@ class NotFoundError(ManoError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the whole message
         return str(self.args[0])
+
+
+class ErasureError(ManoError):
+    """An erasure could not be ordered or applied (docs/security.md, "Erasure")."""
+
+
+class ErasureForbiddenError(ErasureError):
+    """This device may not order that erasure: only an admin device may, or in a joint team
+    the device that shared the person (consent withdrawn). Nothing was changed."""
+
+
+class InvalidErasureOrderError(ErasureError):
+    """An erasure order in the document does not verify (bad signature, or its signer may not
+    order it): it is ignored and reported, nothing is erased."""
+
+
+class ConsentRequiredError(ManoError):
+    """Sharing a person into a joint team needs a recorded, current consent covering that
+    partner organisation and scope. Nothing was shared."""
 
 
 class MalformedUpdateError(ManoError):

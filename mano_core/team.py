@@ -318,7 +318,10 @@ class Team:
 
     def attach_keys(self, keys: TeamSigner) -> None:
         """Give the team this device's key material (``Device`` does it when opening it)."""
+        from mano_core import audit  # audit signs with the keys; it imports nothing of Team
+
         self.keys = keys
+        audit.bind(self, keys)
 
     # --- change subscriptions -----------------------------------------------------------------
 
