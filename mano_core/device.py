@@ -84,6 +84,7 @@ class Device:
         team_id = uuid.UUID(team.id).bytes
         if team_id in await self.vault.team_ids():
             team.attach_keys(await self.vault.team(team_id))
+            await team.erasures.enforce()  # finish an erasure a crash interrupted
         return team
 
     async def sync(self, team: Team, url: str, **options: object) -> SyncClient:

@@ -34,6 +34,7 @@ from mano_core.durable import (
     DurableHistory,
     DurablePersons,
 )
+from mano_core.erasure.service import Erasures
 from mano_core.errors import NotFoundError
 from mano_core.ids import Compartment
 from mano_core.model import records as r
@@ -153,13 +154,24 @@ class _Compartment:
         if seqs:
             self.last_seq = seqs[-1]
             self.since_snapshot += len(seqs)
-        self.team._dispatch(self.core.take_changes(Origin.REMOTE))
+        events = self.core.take_changes(Origin.REMOTE)
+        self.team._dispatch(events)
+        if self.team.erasures.note_changes(events):
+            await self.team.erasures.enforce()  # a new order, or data about an erased person
 
     async def compact(self) -> None:
-        """Fold the updates into one snapshot (re-encoded state, never merge_updates)."""
+        """Fold the updates into one snapshot (re-encoded state, never merge_updates).
+
+        Updates still parked (their dependencies have not arrived) are not in the state: they
+        are stored again after the snapshot, in the same transaction, so none is lost."""
         await self._persist()  # pending edits keep their sync-outbox places too
-        await self.team.store.write_snapshot(self.name, self.core.encode_state(), self.last_seq)
-        self.since_snapshot = 0
+        parked = self.core.parked_updates()
+        async with self.team.store.transaction() as tx:
+            await tx.write_snapshot(self.name, self.core.encode_state(), self.last_seq)
+            seqs = await tx.append_updates(self.name, parked)
+        if seqs:
+            self.last_seq = seqs[-1]
+        self.since_snapshot = len(seqs)
 
 
 class DurableSettings:
@@ -211,6 +223,7 @@ class Team:
         # This device's keys for the team (set by ``Device`` when it opens the team); None for
         # a team kept without keys (local only).
         self.keys: TeamSigner | None = None
+        self.erasures = Erasures(self)
         self._general: _Compartment | None = None
         self._medical: _Compartment | None = None
 
@@ -227,6 +240,7 @@ class Team:
         await store.put(TEAMS_NAMESPACE, info.id, msgspec.msgpack.encode(info))
         team = cls(store, info, clock)
         await team._load()
+        await team.erasures.load()
         return team
 
     @classmethod
@@ -238,6 +252,9 @@ class Team:
             raise NotFoundError("teams", team_id)
         team = cls(store, msgspec.msgpack.decode(raw, type=TeamInfo), clock)
         await team._load()
+        await team.erasures.load()
+        if not team.info.synced:
+            await team.erasures.enforce()  # finish an erasure a crash interrupted
         return team
 
     @staticmethod

@@ -35,7 +35,7 @@ class Collection(Generic[R]):
         self.kind = kind
         self.name = kind.collection
         self._map: Map[Any] = core.doc.get(self.name, type=Map)
-        self._history = history and self.name != "history"
+        self._history = history and self.name not in ("history", "erasures")
         self._opaque = self.name in layout.OPAQUE_COLLECTIONS
         self._cache: dict[str, R] | None = None
         self._dirty: set[str] = set()
@@ -131,6 +131,39 @@ class Collection(Generic[R]):
                 self._map[record.id] = self._new_entry(record)
                 count += 1
         return count
+
+    # --- erasure (mano_core.erasure) -----------------------------------------------------------
+
+    def erase(self, record_ids: Iterable[str]) -> list[str]:
+        """Remove records from the document for good (not a tombstone): their content is
+        garbage-collected from the document's state, no history is written. Returns the ids
+        that were present. Only the erasure service calls this."""
+        present = [i for i in record_ids if i in self._map]
+        if present:
+            with self._core.doc.transaction():
+                for record_id in present:
+                    del self._map[record_id]
+        return present
+
+    def strip(self, record_id: str, field: str, drop: Callable[[str], bool]) -> bool:
+        """Remove from a set field of a record every item for which ``drop`` is true, leaving
+        no trace of them in its entries (the base value is rewritten without them). True if
+        anything was removed. Only the erasure service calls this."""
+        entry = self._map.get(record_id)
+        if entry is None or self._opaque:
+            return False
+        changed = False
+        with self._core.doc.transaction():
+            for key in [k for k in entry.keys() if k.startswith(field + "[") and k.endswith("]")]:
+                if drop(key[len(field) + 1:-1]):
+                    del entry[key]
+                    changed = True
+            base = entry.get(layout.BASE)
+            if isinstance(base, dict) and any(drop(str(i)) for i in base.get(field) or []):
+                entry[layout.BASE] = dict(base, **{field: [i for i in base[field]
+                                                           if not drop(str(i))]})
+                changed = True
+        return changed
 
     # --- internals -----------------------------------------------------------------------------
 

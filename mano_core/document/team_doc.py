@@ -11,8 +11,9 @@ import enum
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+import msgspec
 from pycrdt import Doc, Map, TransactionEvent
 
 from mano_core.ids import Compartment
@@ -45,6 +46,19 @@ class ChangeEvent:
     origin: Origin
 
 
+class HistorySigner(Protocol):
+    """Signs the history entries a document writes (``mano_core.audit`` provides one)."""
+
+    @property
+    def device(self) -> str:
+        """The signing device's id, hex."""
+        ...
+
+    def sign(self, compartment: Compartment, entry: HistoryEntry) -> str:
+        """The hex signature of ``entry`` (its ``sig`` field is ignored)."""
+        ...
+
+
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -62,6 +76,9 @@ class DocumentCore:
         for update in state:  # load before observing: no events for the initial state
             self.doc.apply_update(update)
         self.author = author
+        # Set by mano_core.audit.bind when the team has this device's keys: history entries
+        # are then signed; without it they are written unsigned (local-only teams).
+        self.signer: HistorySigner | None = None
         self._clock = clock or _utc_now
         self._custom_fields = custom_fields
         self._pending: list[bytes] = []
@@ -93,12 +110,17 @@ class DocumentCore:
 
     def write_history(self, collection: str, record_id: str, field: str, old: Any,
                       new: Any) -> None:
-        """Append one history entry (called inside the writer's transaction)."""
+        """Append one history entry (called inside the writer's transaction), signed when a
+        ``signer`` is set."""
         now = self.now()
+        signer = self.signer
         entry = HistoryEntry(id=str(uuid.uuid4()), created_at=now, updated_at=now,
                              created_by=self.author, updated_by=self.author,
                              record_collection=collection, record_id=record_id, field=field,
-                             old=old, new=new, at=now, author=self.author)
+                             old=old, new=new, at=now, author=self.author,
+                             device=signer.device if signer is not None else "")
+        if signer is not None:
+            entry = msgspec.structs.replace(entry, sig=signer.sign(self.compartment, entry))
         self._history_map[entry.id] = to_wire(entry)
 
     # --- updates in and out --------------------------------------------------------------------
@@ -135,6 +157,10 @@ class DocumentCore:
                 self.doc.apply_update(update)
         finally:
             self._remote = False
+
+    def parked_updates(self) -> list[bytes]:
+        """Remote updates held back until their dependencies arrive (kept by compaction)."""
+        return [update for update, _deps in self._parked]
 
     @property
     def waiting_updates(self) -> int:

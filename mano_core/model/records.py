@@ -269,8 +269,10 @@ class Erasure(Record, frozen=True, kw_only=True):
     """A signed order to erase persons with everything about them (docs/security.md,
     "Erasure"). Holds ids only, never the erased data. ``device``/``signature`` (hex) are the
     issuing device and its Ed25519 signature over the order (mano_core.erasure.order);
-    ``confirmations`` are the devices that applied it; ``purged`` maps a compartment name to
-    the relay sequence up to which the relay dropped every envelope and older snapshot."""
+    ``confirmations`` maps each device (hex) that applied it to ``"<general>:<medical>"``,
+    the relay sequences by which everything it had sent before applying it was stored;
+    ``purged`` maps a compartment name to the relay sequence up to which the relay dropped
+    every envelope and older snapshot."""
 
     collection: ClassVar[str] = "erasures"
     label: ClassVar[str] = "erasure"
@@ -279,7 +281,7 @@ class Erasure(Record, frozen=True, kw_only=True):
     issued_at: dt.datetime
     device: str = ""
     signature: str = ""
-    confirmations: list[str] = []
+    confirmations: dict[str, str] = {}
     purged: dict[str, int] = {}
 
 

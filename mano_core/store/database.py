@@ -190,6 +190,17 @@ class Database:
                 # Best effort: the write before it is committed; space is reclaimed next time.
                 await self._rollback()
 
+    async def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file and truncate it to zero bytes, so
+        page images of deleted rows do not linger in the -wal file (after an erasure)."""
+        async with self._lock:
+            if self._closed:
+                raise StoreClosedError("the store is closed")
+            try:
+                await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                raise store_error(exc, "checkpointing") from None
+
     async def _rollback(self) -> None:
         if self._conn.in_transaction:
             try:

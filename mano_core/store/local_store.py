@@ -312,6 +312,12 @@ class LocalStore:
         async with self.transaction() as tx:
             await tx.write_snapshot(doc, state, upto_seq)
 
+    async def checkpoint(self) -> None:
+        """Fold the write-ahead log into the file and truncate it (deleted rows are zeroed in
+        the file by ``secure_delete``; this removes their copies from the -wal file)."""
+        self._check_open()
+        await self._db.checkpoint()
+
     async def delete_document(self, doc: str) -> None:
         """Delete a document: its updates, snapshot and outbox items (zeroed on disk)."""
         async with self.transaction() as tx:
