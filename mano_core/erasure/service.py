@@ -92,7 +92,7 @@ class Erasures:
         self._compacted: set[str] = set()
         self._loaded = False
         self._problems: dict[str, str] = {}
-        self._sweep_ids: set[str] = set()
+        self._verified: dict[tuple[object, ...], str | None] = {}
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -106,11 +106,19 @@ class Erasures:
         keys = self.team.keys
         if keys is None:
             return None  # a team without keys is local only: its orders are its own
+        # Orders are immutable once signed (only confirmations and purge marks are added):
+        # verify each once per state of the membership log.
+        cache_key = (order.id, order.signature, order.device, tuple(sorted(order.persons)),
+                     len(keys.log), len(self.team.shares))
+        if cache_key in self._verified:
+            return self._verified[cache_key]
+        problem = None
         try:
             orders.verify(keys.log, order, self.team.shares.list(include_deleted=True))
         except InvalidErasureOrderError as exc:
-            return str(exc)
-        return None
+            problem = str(exc)
+        self._verified[cache_key] = problem
+        return problem
 
     def valid_orders(self) -> list[Erasure]:
         return [o for o in self.orders() if self.problem(o) is None]
@@ -217,8 +225,9 @@ class Erasures:
         self._loaded = True
 
     def has_work(self) -> bool:
-        """True if some order is not complete (cheap: called after every delivery)."""
-        return any(not self.status(o.id).complete for o in self.orders())
+        """True if some valid order is not complete (cheap: called after every delivery)."""
+        return any(s.valid and not s.complete for s in map(self.status, (
+            o.id for o in self.team.erasure_records.list(include_deleted=True))))
 
     async def enforce(self) -> bool:
         """Apply every valid order: remove what is left about their persons, then re-snapshot

@@ -32,6 +32,7 @@ from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
 from mano_core.store import LocalStore
 from mano_core.sync.engine import TeamSync
+from mano_core.sync.erasure import ErasureDuty
 from mano_core.sync.invitations import InvitationDesk
 from mano_core.sync.presence import PRESENCE_INTERVAL, PRESENCE_TTL, open_presence, seal_presence
 from mano_core.sync.state import Status, SyncState, Teammate
@@ -77,6 +78,8 @@ class SyncClient:
         self.state = SyncState()
         self._listeners: list[Callable[[SyncState], None]] = []
         self.sync = TeamSync(team, keys, store, self.state, self._notify)
+        self.erasure = ErasureDuty(self.sync, self.state)
+        self._erasure_wake = asyncio.Event()
         self.invitations = InvitationDesk(keys, store)
         self._flush_delay = flush_delay
         self._backoff = backoff or Backoff()
@@ -182,6 +185,7 @@ class SyncClient:
     # --- internals ------------------------------------------------------------------------------
 
     def _notify(self) -> None:
+        self._erasure_wake.set()
         if self.state.status is Status.ONLINE and self.state.pending == 0:
             self._synced.set()
         else:
@@ -262,10 +266,11 @@ class SyncClient:
             await self.invitations.serve_pending(client, self._after_log_change)
             self._send_presence()
             beat = asyncio.create_task(self._heartbeat())
+            erasures = asyncio.create_task(self._erasures(client))
             closed = asyncio.create_task(client.ws.wait_closed())
-            done, _ = await asyncio.wait({inbox, sender, beat, closed},
+            done, _ = await asyncio.wait({inbox, sender, beat, erasures, closed},
                                          return_when=asyncio.FIRST_COMPLETED)
-            for task in (sender, beat, closed):
+            for task in (sender, beat, erasures, closed):
                 task.cancel()
             for task in done:
                 if task is not closed and not task.cancelled() and task.exception():
@@ -368,6 +373,14 @@ class SyncClient:
             self._wake.clear()
             await self.sync.push_pending(client, in_flight, self._wake)
             await self._wake.wait()
+
+    async def _erasures(self, client: RelayClient) -> None:
+        """Confirm applied erasures and purge the relay when everyone has (sync/erasure.py)."""
+        while True:
+            await self._erasure_wake.wait()
+            self._erasure_wake.clear()
+            if self.state.status is Status.ONLINE and self.erasure.due():
+                await self.erasure.step(client)
 
     async def _heartbeat(self) -> None:
         while True:

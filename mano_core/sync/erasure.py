@@ -1,0 +1,63 @@
+"""The sync client's part of an erasure (mano_core.erasure.service, steps 3 and 4).
+
+* **Confirm.** A device that applied an order confirms it once its outboxes are empty (the
+  relay has stored everything it sent, data about the erased persons included) and it is
+  caught up. The confirmation carries, per compartment, the highest relay sequence it has
+  applied or had acknowledged: everything it sent before is at or below it.
+* **Purge.** When every active device has confirmed, a device holding a compartment waits
+  until it has applied every sequence the confirmations name, uploads a snapshot of its (erased)
+  state covering its cursor, asks the relay to drop every envelope and older snapshot up to
+  there, and records the purge in the order. Repeating it is harmless, so any device may.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mano_core.erasure import Confirmation
+from mano_core.errors import ManoError
+from mano_core.ids import Compartment
+from mano_core.sync.engine import TeamSync
+from mano_core.sync.state import SyncState
+from mano_core.sync.transport import RelayClient
+
+log = logging.getLogger("mano.sync.erasure")
+
+
+class ErasureDuty:
+    """Confirms and purges erasures for one team while its SyncClient is online."""
+
+    def __init__(self, sync: TeamSync, state: SyncState) -> None:
+        self.sync = sync
+        self.state = state
+
+    @property
+    def _me(self) -> str:
+        return self.sync.keys.identity.device_id.hex()
+
+    def due(self) -> bool:
+        """Cheap check after each state change: is there anything to do now?"""
+        return self.sync.team.erasures.has_work()
+
+    async def step(self, client: RelayClient) -> None:
+        """Confirm what can be confirmed, purge what can be purged (while online)."""
+        erasures = self.sync.team.erasures
+        if self.state.pending == 0 and erasures.unconfirmed(self._me):
+            marks = Confirmation(self._mark(Compartment.GENERAL), self._mark(Compartment.MEDICAL))
+            confirmed = await erasures.confirm(self._me, marks)
+            log.info("confirmed %d erasure order(s) at %s", confirmed, marks)
+        for c, needed in erasures.purges_due(self.sync.compartments).items():
+            if self.sync.cursor(c) < needed:
+                continue  # not applied yet what the last confirmations cover: next time
+            upto = self.sync.cursor(c)
+            try:
+                await self.sync.upload_snapshot(client, c)
+                await client.purge(int(c), upto)
+            except ManoError as exc:
+                self.sync._alert("erasure", f"relay purge of {c.name} up to {upto}: {exc}")
+                continue
+            await erasures.mark_purged(c, upto)
+            log.info("relay purged %s up to %d", c.name, upto)
+
+    def _mark(self, c: Compartment) -> int:
+        return max(self.sync.cursor(c), self.state.last_acked.get(c, 0))
