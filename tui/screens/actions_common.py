@@ -1,17 +1,29 @@
-"""Actions as rows, the action form, and marking done or cancelled (agenda and person file)."""
+"""Actions as rows, the action form, marking done or cancelled (agenda and person file), the
+action detail, and a record's verified field history (person file and action detail)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mano_core.errors import ManoError
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Static
+
+from mano_core import audit
+from mano_core.audit import AuditStatus
+from mano_core.errors import ManoError, NotFoundError
 from mano_core.model.records import Action, Person
 from tui import format as fmt
 from tui.widgets.forms import Field, FieldError, FormScreen
+from tui.widgets.sync_bar import SyncBar
 
-if TYPE_CHECKING:
-    from .base import ManoScreen
+from .base import ManoScreen
+
+AUDIT_MARKS = {AuditStatus.VERIFIED: "audit.verified", AuditStatus.UNSIGNED: "audit.unsigned",
+               AuditStatus.FORGED: "audit.forged",
+               AuditStatus.UNKNOWN_DEVICE: "audit.unknown_device"}
 
 
 def action_columns(screen: ManoScreen) -> list[str]:
@@ -118,3 +130,77 @@ def open_action_form(screen: ManoScreen, person: Person | None = None,
         FormScreen(t("actions.new"), fields, submit, save_label=t("form.save"),
                    cancel_label=t("form.cancel"),
                    field_error=lambda f, m: t("form.field_error", field=f, message=m)), done)
+
+
+# --- verified field history ---------------------------------------------------------------------
+
+
+def history_columns(screen: ManoScreen) -> list[str]:
+    t = screen.t
+    return [t("col.date"), t("col.author"), t("col.field"), t("col.change"), t("col.audit")]
+
+
+def fill_history(screen: ManoScreen, table: DataTable[Any], record_id: str) -> None:
+    """The record's history, newest first: when, who, field, old → new, and whether the
+    writer's signature holds (``mano_core.audit``; verified once per entry, then cached)."""
+    t = screen.t
+    session = screen.session
+    table.clear()
+    for line in reversed(audit.trail(session.team, record_id)):
+        # who the log says signed it when the signature holds; else who the entry claims
+        who = line.member if line.status is AuditStatus.VERIFIED else line.author
+        table.add_row(fmt.moment(line.at), session.member_name(who, t), line.field,
+                      f"{fmt.value(line.old)} → {fmt.value(line.new)}",
+                      t(AUDIT_MARKS[line.status]), key=line.entry_id)
+
+
+class ActionDetailScreen(ManoScreen):
+    """One action: its fields and its verified history. Opened from the agenda (v)."""
+
+    BINDINGS = [Binding("escape", "back", "key.back")]
+    AUTO_FOCUS = "DataTable"
+
+    def __init__(self, action_id: str) -> None:
+        super().__init__(classes="person-file action-detail")
+        self.action_id = action_id
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="file-title", classes="file-title")
+        yield Static("", id="action-summary", classes="viewers")
+        yield Static(self.t("action.history"), classes="file-title")
+        yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield SyncBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#history", DataTable).add_columns(*history_columns(self))
+        self.watch(self.app, "data_version", lambda _v: self.reload(), init=False)
+        self.reload()
+
+    def reload(self) -> None:
+        t = self.t
+        team = self.session.team
+        try:
+            a = team.actions.get(self.action_id, include_deleted=True)
+        except NotFoundError:
+            self.app.pop_screen()
+            return
+        flags = [fmt.flag(t, a.urgent, "flag.urgent"), fmt.flag(t, a.deleted, "flag.deleted")]
+        self.query_one("#file-title", Static).update(
+            f"[b]{escape(a.name)}[/b]  {escape(fmt.status(t, a.status))}  "
+            + "  ".join(f for f in flags if f))
+        names = []
+        for pid in a.persons:
+            try:
+                names.append(team.persons.get(pid).name)
+            except NotFoundError:
+                continue
+        lines = [f"{t('col.due')}: {fmt.due(a)}   {t('col.person')}: {fmt.value(names)}",
+                 f"{t('col.categories')}: {fmt.value(a.categories)}"]
+        if a.description:
+            lines.append(a.description)
+        self.query_one("#action-summary", Static).update(escape("\n".join(lines)))
+        fill_history(self, self.query_one("#history", DataTable), a.id)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -17,7 +17,13 @@ from mano_core.model.records import Action
 from tui import format as fmt
 from tui.widgets.paged_table import PagedTable
 
-from .actions_common import action_columns, action_row, open_action_form, set_status
+from .actions_common import (
+    ActionDetailScreen,
+    action_columns,
+    action_row,
+    open_action_form,
+    set_status,
+)
 from .base import SectionScreen
 
 VIEWS = ("day", "week", "overdue", "upcoming")
@@ -31,6 +37,7 @@ class AgendaScreen(SectionScreen):
         Binding("x", "status('ANNULEE')", "key.cancel_action"),
         Binding("r", "status('A FAIRE')", "key.reopen", show=False),
         Binding("o", "open_person", "key.open_person"),
+        Binding("v", "detail", "key.action_detail", show=False),
         Binding("1", "view('day')", "key.view_day", show=False),
         Binding("2", "view('week')", "key.view_week", show=False),
         Binding("3", "view('overdue')", "key.view_overdue", show=False),
@@ -147,6 +154,11 @@ class AgendaScreen(SectionScreen):
             from .person_file import PersonFileScreen
             self.app.push_screen(PersonFileScreen(action.persons[0]))
 
+    def action_detail(self) -> None:
+        key = self.query_one(PagedTable).current_key()
+        if key:
+            self.app.push_screen(ActionDetailScreen(key))
+
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_open_person()
 
@@ -154,6 +166,8 @@ class AgendaScreen(SectionScreen):
         t = self.t
         return [SystemCommand(t("key.new_action"), t("palette.new_action"),
                               self.action_new_action),
+                SystemCommand(t("key.action_detail"), t("palette.action_detail"),
+                              self.action_detail),
                 *[SystemCommand(t(f"agenda.view.{v}"), t("palette.agenda_view"),
                                 lambda v=v: self.action_view(v)) for v in VIEWS]]
 

@@ -18,7 +18,14 @@ from tui import format as fmt
 from tui.widgets.forms import Field, FormScreen
 from tui.widgets.sync_bar import SyncBar
 
-from .actions_common import action_columns, action_row, open_action_form, set_status
+from .actions_common import (
+    action_columns,
+    action_row,
+    fill_history,
+    history_columns,
+    open_action_form,
+    set_status,
+)
 from .base import ManoScreen
 
 TABS = ("summary", "actions", "comments", "places", "visits", "family", "history", "medical")
@@ -82,8 +89,7 @@ class PersonFileScreen(ManoScreen):
             t("col.date"), t("col.flags"), t("col.author"), t("col.text"))
         self.query_one("#visits", DataTable).add_columns(
             t("col.date"), t("col.kind"), t("col.subteam"), t("col.text"))
-        self.query_one("#history", DataTable).add_columns(
-            t("col.date"), t("col.author"), t("col.field"), t("col.change"))
+        self.query_one("#history", DataTable).add_columns(*history_columns(self))
         self.watch(self.app, "data_version", lambda _v: self.reload(), init=False)
         self.watch(self.app, "sync_version", lambda _v: self._viewers(), init=False)
         if self.session.sync is not None:
@@ -227,12 +233,7 @@ class PersonFileScreen(ManoScreen):
         self.query_one("#family", Static).update("\n".join(lines) or self.t("file.none"))
 
     def _history(self, p: Person) -> None:
-        t = self.t
-        table = self.query_one("#history", DataTable)
-        table.clear()
-        for h in reversed(self.session.team.history_of(p.id)):
-            table.add_row(fmt.moment(h.at), self.session.member_name(h.author, t), h.field,
-                          f"{fmt.value(h.old)} → {fmt.value(h.new)}", key=h.id)
+        fill_history(self, self.query_one("#history", DataTable), p.id)
 
     def _medical(self, p: Person) -> None:
         t = self.t
