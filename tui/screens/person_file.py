@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from mano_core.errors import ManoError, NotFoundError
 from mano_core.model.records import Comment, Person
 from tui import format as fmt
+from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.forms import Field, FormScreen
 from tui.widgets.sync_bar import SyncBar
 
@@ -27,6 +28,7 @@ from .actions_common import (
     set_status,
 )
 from .base import ManoScreen
+from .erasure_common import consent_block, count_lines
 
 TABS = ("summary", "actions", "comments", "places", "visits", "family", "history", "medical")
 
@@ -43,6 +45,7 @@ class PersonFileScreen(ManoScreen):
         Binding("x", "status('ANNULEE')", "key.cancel_action", show=False),
         Binding("r", "status('A FAIRE')", "key.reopen", show=False),
         Binding("u", "toggle_urgent", "key.urgent_comment", show=False),
+        Binding("E", "erase", "key.erase"),
         *[Binding(str(i + 1), f"tab('{name}')", f"key.tab_{name}", show=False)
           for i, name in enumerate(TABS)],
     ]
@@ -167,6 +170,7 @@ class PersonFileScreen(ManoScreen):
                 f"  {d.label_text}: {fmt.value(p.custom_fields.get(d.key))}")
         for name, rows in sorted(sections.items()):
             lines += ["", f"[b]{_esc(name)}[/b]", *[_esc(r) for r in rows]]
+        lines += consent_block(s, t, p)
         self.query_one("#summary", Static).update("\n".join(lines))
 
     def _actions(self, p: Person) -> None:
@@ -307,13 +311,49 @@ class PersonFileScreen(ManoScreen):
             return
         self.mano.say(self.t("comments.urgent_on" if c.urgent else "comments.urgent_off"))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "erase":  # admins only: hidden from the footer elsewhere
+            return self.mano.session is not None and self.session.team.erasures.can_order(
+                [self.person_id], "request")
+        return True
+
+    @work(group="write", exclusive=True)
+    async def action_erase(self) -> None:
+        """Erase the person for good, after a confirmation showing what goes."""
+        t = self.t
+        team = self.session.team
+        try:
+            person = self.person
+        except NotFoundError:
+            return
+        if not team.erasures.can_order([person.id], "request"):
+            self.mano.say(t("erase.forbidden"), error=True)
+            return
+        counts = team.erasures.preview([person.id])
+        confirmed = await self.app.push_screen_wait(ConfirmScreen(
+            t("erase.title", name=person.name),
+            [t("erase.counts"), *count_lines(t, counts), "", t("erase.irreversible")],
+            confirm_label=t("erase.confirm"), cancel_label=t("erase.cancel")))
+        if not confirmed:
+            return
+        try:
+            await team.erasures.erase([person.id], reason="request")
+        except ManoError as exc:
+            self.mano.say(str(exc), error=True)
+            return
+        self.mano.say(t("erase.done", name=person.name))
+        if self.is_current:
+            self.app.pop_screen()  # back to the list the file was opened from
+
     def palette_commands(self) -> list[SystemCommand]:
         t = self.t
         return [SystemCommand(t("key.new_comment"), t("palette.new_comment"),
                               self.action_new_comment),
                 SystemCommand(t("key.new_action"), t("palette.new_action"),
                               self.action_new_action),
-                SystemCommand(t("key.edit"), t("palette.edit_person"), self.action_edit)]
+                SystemCommand(t("key.edit"), t("palette.edit_person"), self.action_edit),
+                *([SystemCommand(t("key.erase"), t("palette.erase"), self.action_erase)]
+                  if self.check_action("erase", ()) else [])]
 
 
 def _esc(text: str) -> str:

@@ -1,14 +1,16 @@
 """Settings: language, current sub-team, sub-teams, members and roles, invitations (text and
-QR code), action categories, custom fields."""
+QR code), action categories, custom fields, the retention period (dry run and apply) and, for
+admins, the erasures still under way."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from typing import Any
 
 import segno
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
@@ -16,10 +18,21 @@ from textual.widgets import DataTable, Label, Select, Static
 
 from mano_core.errors import ManoError
 from mano_core.model.records import CUSTOM_FIELD_TYPES, CustomFieldDefinition, SubTeam
+from mano_core.retention import (
+    MAX_RETENTION_MONTHS,
+    RetentionReport,
+    apply_retention,
+    retention_months,
+    retention_report,
+    set_retention_months,
+)
+from tui import format as fmt
 from tui.session import save_pref
+from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.forms import Field, FieldError, FormScreen
 
 from .base import SectionScreen, translate_bindings
+from .erasure_common import count_lines, is_admin, waiting_names
 
 
 class SettingsScreen(SectionScreen):
@@ -29,7 +42,14 @@ class SettingsScreen(SectionScreen):
         Binding("s", "new_subteam", "key.new_subteam"),
         Binding("c", "new_category", "key.new_category"),
         Binding("f", "new_field", "key.new_field"),
+        Binding("m", "retention_months", "key.retention_months"),
+        Binding("r", "retention_dry_run", "key.retention_dry_run"),
+        Binding("R", "retention_apply", "key.retention_apply"),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.retention: RetentionReport | None = None  # the last dry run, what "apply" erases
 
     def compose_body(self) -> ComposeResult:
         t = self.t
@@ -50,6 +70,13 @@ class SettingsScreen(SectionScreen):
             yield Label(t("settings.custom_fields"), classes="section-title")
             yield _table("fields", t("col.label"), t("col.type"), t("col.section"),
                          t("col.scope"))
+            yield Label(t("settings.retention"), classes="section-title")
+            yield Static("", id="retention-status")
+            yield _table("retention", t("col.name"), t("col.out_since"), t("col.reasons"),
+                         t("col.records"))
+            yield Label(t("settings.erasures"), classes="section-title", id="erasures-title")
+            yield _table("erasures", t("col.issued"), t("col.reason"), t("col.persons"),
+                         t("col.waiting"))
 
     def reload(self) -> None:
         t = self.t
@@ -71,6 +98,110 @@ class SettingsScreen(SectionScreen):
         fields.clear()
         for d in sorted(team.custom_fields.list(), key=lambda d: (d.scope, d.section)):
             fields.add_row(d.label_text, d.type, d.section, d.scope, key=d.id)
+        self._draw_retention()
+        self._draw_erasures()
+
+    # --- retention and erasures -----------------------------------------------------------------
+
+    def today(self) -> dt.date:
+        return fmt.local(self.mano.now()).date()
+
+    def _draw_retention(self) -> None:
+        t = self.t
+        months = retention_months(self.session.team)
+        status = self.query_one("#retention-status", Static)
+        report = self.retention
+        if months is None:
+            text = t("retention.off")
+        else:
+            text = t("retention.on", months=months,
+                     cutoff=fmt.day(retention_report(self.session.team,
+                                                     today=self.today()).cutoff))
+        if report is not None and report.months is not None:
+            text += "\n" + (t("retention.dry_run", count=len(report.entries),
+                              records=sum(report.totals.values()))
+                            if report.entries else t("retention.none"))
+        status.update(text)
+        table = self.query_one("#retention", DataTable)
+        table.clear()
+        for e in report.entries if report is not None else ():
+            table.add_row(e.name, fmt.day(e.out_since), ", ".join(e.reasons) or "—",
+                          str(sum(e.counts.values())), key=e.person_id)
+
+    def _draw_erasures(self) -> None:
+        t = self.t
+        s = self.session
+        admin = is_admin(s)
+        self.query_one("#erasures-title", Label).display = admin
+        table = self.query_one("#erasures", DataTable)
+        table.display = admin
+        table.clear()
+        if not admin:
+            return
+        for status in s.team.erasures.pending():
+            order = status.order
+            table.add_row(fmt.moment(order.issued_at), t(f"erasure.reason.{order.reason}"),
+                          str(len(order.persons)), waiting_names(s, t, status), key=order.id)
+
+    def action_retention_months(self) -> None:
+        t = self.t
+
+        async def submit(v: dict[str, Any]) -> int:
+            text = v["months"].strip() or "0"
+            if not text.isdigit() or int(text) > MAX_RETENTION_MONTHS:
+                raise FieldError("months", t("error.months"))
+            await set_retention_months(self.session.team, int(text))
+            self.retention = None
+            return int(text)
+        self._form(t("retention.set_title"), [
+            Field("months", t("retention.months"),
+                  value=str(retention_months(self.session.team) or 0))], submit)
+
+    def action_retention_dry_run(self) -> None:
+        """Who would be erased today (nothing is changed)."""
+        self.retention = retention_report(self.session.team, today=self.today())
+        self._draw_retention()
+        report = self.retention
+        if report.months is None:
+            self.mano.say(self.t("retention.off"))
+        elif report.entries:
+            self.mano.say(self.t("retention.dry_run", count=len(report.entries),
+                                 records=sum(report.totals.values())))
+        else:
+            self.mano.say(self.t("retention.none"))
+
+    @work(group="write", exclusive=True)
+    async def action_retention_apply(self) -> None:
+        """Erase exactly the persons of the dry run shown (one is made first if none is)."""
+        t = self.t
+        team = self.session.team
+        if self.retention is None:
+            self.action_retention_dry_run()
+        report = self.retention
+        if report is None or not report.entries:
+            return
+        if not team.erasures.can_order(report.person_ids, "retention"):
+            self.mano.say(t("erase.forbidden"), error=True)
+            return
+        names = [f"  • {e.name} ({fmt.day(e.out_since)})" for e in report.entries[:12]]
+        if len(report.entries) > 12:
+            names.append("  …")
+        confirmed = await self.app.push_screen_wait(ConfirmScreen(
+            t("retention.confirm_title", count=len(report.entries)),
+            [*names, "", t("erase.counts"), *count_lines(t, report.totals), "",
+             t("erase.irreversible")],
+            confirm_label=t("erase.confirm"), cancel_label=t("erase.cancel")))
+        if not confirmed:
+            return
+        try:
+            order = await apply_retention(team, report)
+        except ManoError as exc:
+            self.mano.say(str(exc), error=True)
+            return
+        self.retention = None
+        self.mano.say(t("retention.applied", count=len(order.persons)) if order is not None
+                      else t("retention.nothing"))
+        self.reload()
 
     @on(Select.Changed, "#lang")
     async def _lang(self, event: Select.Changed) -> None:
@@ -143,6 +274,14 @@ class SettingsScreen(SectionScreen):
             Field("section", t("field.section"), value="Informations", wire=("section",)),
             Field("options", t("field.options"), placeholder="A, B, C", wire=("options",)),
         ], submit)
+
+
+    def palette_commands(self) -> list[SystemCommand]:
+        t = self.t
+        return [SystemCommand(t("key.retention_dry_run"), t("palette.retention_dry_run"),
+                              self.action_retention_dry_run),
+                SystemCommand(t("key.retention_apply"), t("palette.retention_apply"),
+                              self.action_retention_apply)]
 
 
 def _table(wid: str, *columns: str) -> DataTable[Any]:

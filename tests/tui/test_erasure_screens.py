@@ -1,0 +1,153 @@
+"""What a worker sees of consent, erasure and retention: the consent on the person file, the
+erasure confirmation with its counts (then the person is gone from the list), the retention
+dry run listing who would be erased."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from textual.widgets import DataTable, Input, Static
+
+from mano_core import sharing
+from mano_core.retention import months_before
+from tui.screens.person_file import PersonFileScreen
+from tui.screens.persons import PersonsScreen
+from tui.screens.settings import SettingsScreen
+from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.forms import FormScreen
+from tui.widgets.paged_table import PagedTable
+
+from .conftest import NOW, REFERENCE, SIZE, app_on, wait_for
+from .test_flows import opened
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def text_of(screen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def open_file(pilot, name: str) -> PersonFileScreen:
+    """Find ``name`` in the persons list (all statuses) and open the file from there."""
+    app = pilot.app
+    await pilot.press("f3")
+    await wait_for(pilot, lambda: isinstance(app.screen, PersonsScreen))
+    await pilot.press("a", "a")  # active → out → all
+    app.screen.query_one("#search", Input).value = name
+    table = app.screen.query_one(PagedTable)
+    await wait_for(pilot, lambda: [p.name for p in table.items] == [name], what=name)
+    await pilot.press("escape", "o")
+    await wait_for(pilot, lambda: isinstance(app.screen, PersonFileScreen), what="the file")
+    await pilot.pause()
+    return app.screen
+
+
+async def test_the_person_file_shows_her_consent(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        person = await team.persons.create(name="Nadia Consentie")
+        given = await sharing.record_consent(
+            team, person.id, collected_at=dt.date(2026, 10, 2), collected_by=team.info.member,
+            partner_organisation="CAARUD Sud", scope=["identity", "comments"],
+            joint_team="5b1f1b0e-0000-4000-8000-000000000001")
+        screen = await open_file(pilot, "Nadia Consentie")
+        summary = text_of(screen, "#summary")
+        assert "Consentement au suivi partagé" in summary
+        assert "✓ en vigueur" in summary and "02/10/2026" in summary
+        assert "CAARUD Sud" in summary and "identité, commentaires" in summary
+        collector = app.session.member_name(team.info.member, app.t)
+        assert f"par {collector}" in summary
+        await team.consents.update(given.id, withdrawn_at=NOW)
+        await wait_for(pilot, lambda: "✗ retiré le 20/11/2026" in text_of(screen, "#summary"),
+                       what="the withdrawal on the file")
+
+
+async def test_erasure_shows_counts_asks_and_removes_the_person_from_the_list(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        person = await team.persons.create(name="Bruno Effacé")
+        for name in ("Domiciliation", "Rendez-vous CMP"):
+            await team.actions.create(name=name, persons=[person.id], due_at=NOW)
+        for text in ("Vu gare du Nord", "Dort sous le pont", "Demande un duvet"):
+            await team.comments.create(text=text, person=person.id, date=NOW)
+        screen = await open_file(pilot, "Bruno Effacé")
+        assert screen.check_action("erase", ()) is True  # the demo device is an admin
+
+        # cancelled first: nothing happens
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the dialog")
+        dialog = app.screen
+        body = dialog.body
+        assert "Effacer définitivement « Bruno Effacé » ?" in body
+        assert "    1  dossier(s) de personne" in body
+        assert "    2  action(s)" in body
+        assert "    3  information(s) transmise(s)" in body
+        assert "impossible d'annuler" in body
+        await pilot.press("enter")  # focus starts on Cancel
+        await wait_for(pilot, lambda: isinstance(app.screen, PersonFileScreen))
+        assert team.persons.get(person.id).name == "Bruno Effacé"
+
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.click("#confirm")
+        await wait_for(pilot, lambda: isinstance(app.screen, PersonsScreen),
+                       what="back to the list")
+        assert not team.persons.filter(lambda p: p.id == person.id)
+        assert not team.comments.of_person(person.id)
+        table = app.screen.query_one(PagedTable)
+        app.screen.query_one("#search", Input).value = "Bruno"
+        await pilot.pause(0.4)
+        await wait_for(pilot, lambda: "Bruno Effacé" not in [p.name for p in table.items],
+                       what="the list without him")
+        assert all(p.id != person.id for p in table.items)
+
+
+async def test_retention_dry_run_lists_who_would_be_erased(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        old = await team.persons.create(name="Gérard Parti", out_of_active_list=True,
+                                        out_of_active_list_date=dt.date(2024, 2, 1),
+                                        out_of_active_list_reasons=["Relogée"])
+        await team.persons.create(name="Lucie Récente", out_of_active_list=True,
+                                  out_of_active_list_date=REFERENCE - dt.timedelta(days=30))
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        screen = app.screen
+        assert "Désactivée" in text_of(screen, "#retention-status")
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.query_one("#field-months", Input).value = "24"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        await pilot.press("r")
+        table = screen.query_one("#retention", DataTable)
+        await wait_for(pilot, lambda: table.row_count > 0, what="the dry run")
+        cutoff = months_before(REFERENCE, 24)
+        expected = {p.name for p in team.persons.list(include_deleted=True)
+                    if p.out_of_active_list and p.out_of_active_list_date < cutoff}
+        shown = {str(table.get_row_at(i)[0]) for i in range(table.row_count)}
+        assert "Gérard Parti" in shown and "Lucie Récente" not in shown
+        assert shown == expected
+        row = table.get_row(old.id)
+        assert (row[1], row[2]) == ("01/02/2024", "Relogée")
+        assert "Simulation" in text_of(screen, "#retention-status")
+        assert team.persons.get(old.id).name == "Gérard Parti"  # nothing erased by a dry run
+
+        # apply, with a confirmation that names him
+        await pilot.press("R")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Gérard Parti (01/02/2024)" in app.screen.body
+        await pilot.click("#confirm")
+        await wait_for(pilot, lambda: not team.persons.filter(lambda p: p.id == old.id),
+                       what="the erasure")
+        assert [p.name for p in team.persons.list() if p.name == "Lucie Récente"]
+        erasures = screen.query_one("#erasures", DataTable)
+        await wait_for(pilot, lambda: erasures.row_count == 1, what="the pending erasure")
+        assert str(erasures.get_row_at(0)[1]) == "conservation"
