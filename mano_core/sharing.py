@@ -148,7 +148,7 @@ async def share_person(home: Team, joint: Team, person_id: str, *,
         return joint.persons.get(done.person, include_deleted=True)
 
     copy_id = _copy_id(joint, consent, person.id)
-    shared = _find(joint.persons, copy_id)
+    shared: Person | None = _find(joint.persons, copy_id)
     if shared is None:
         shared = await joint.persons.create(
             id=copy_id, **{f: getattr(person, f) for f in IDENTITY_FIELDS})
@@ -216,7 +216,7 @@ def _find(collection: Any, record_id: str) -> Any:
 
 
 def _share_for(joint: Team, consent_id: str) -> Share | None:
-    found = joint.shares.filter(lambda s: s.consent == consent_id)
+    found: Sequence[Share] = joint.shares.filter(lambda s: s.consent == consent_id)
     return found[0] if found else None
 
 

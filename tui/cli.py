@@ -9,6 +9,7 @@
     mano stats [--from D] [--to D] [--subteam S] [--evolution FIELD]   statistics
     mano export KIND [--format csv|xlsx] [-o FILE]        tables; `export team`: JSON backup
     mano import persons|actions FILE [--map COL=FIELD] [--dry-run]   all-or-nothing import
+    mano retention [--months N] [--apply] [--json]     who the retention period erases (dry run)
 
 The passphrase comes from MANO_PASSPHRASE or is asked for; `mano demo` uses a fixed demo
 passphrase unless MANO_PASSPHRASE is set. Output is French unless --lang en (or MANO_LANG=en).
@@ -52,6 +53,7 @@ from mano_core.reporting.tables import statistics_table
 from mano_core.reporting.view import PARIS, resolve_subteams
 from mano_core.team import Team
 
+from .cli_retention import add_retention_command
 from .i18n import MESSAGES, Translator
 
 DEMO_PASSPHRASE = "demo maraude nord"
@@ -447,6 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", default=str(DEFAULT_STORE))
     p.set_defaults(func=search)
     _add_reporting_commands(sub)
+    add_retention_command(sub, default_store=DEFAULT_STORE, passphrase=_passphrase)
     return parser
 
 

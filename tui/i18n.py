@@ -552,6 +552,10 @@ ERASURE_MESSAGES: Final[dict[str, dict[str, str]]] = {
         "erasure.reason.consent_withdrawn": "retrait du consentement",
         "erasure.invalid": "⚠ ordre invalide : {problem}",
         "erasure.purging": "purge du relais en attente",
+        "retention.cli_title": "Conservation : {months} mois (sorties de la file active avant le {cutoff})",
+        "retention.cli_line": "  {day}  {name} ({reasons}) : {records} enregistrement(s)",
+        "retention.cli_total": "{count} personne(s) à effacer ; seront effacés :",
+        "retention.cli_dry": "Simulation : rien n'a été modifié. Relancez avec --apply pour effacer (définitif).",
     },
     "en": {
         "consent.title": "Consent to shared follow-up",
@@ -604,6 +608,10 @@ ERASURE_MESSAGES: Final[dict[str, dict[str, str]]] = {
         "erasure.reason.consent_withdrawn": "consent withdrawn",
         "erasure.invalid": "⚠ invalid order: {problem}",
         "erasure.purging": "relay purge pending",
+        "retention.cli_title": "Retention: {months} months (out of the active list before {cutoff})",
+        "retention.cli_line": "  {day}  {name} ({reasons}): {records} record(s)",
+        "retention.cli_total": "{count} person(s) to erase; will be erased:",
+        "retention.cli_dry": "Dry run: nothing was changed. Run again with --apply to erase (for good).",
     },
 }
 for _lang, _names in _WEEKDAYS.items():

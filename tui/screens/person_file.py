@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from mano_core.errors import ManoError, NotFoundError
 from mano_core.model.records import Comment, Person
 from tui import format as fmt
+from tui.erasure_view import consent_block, count_lines
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.forms import Field, FormScreen
 from tui.widgets.sync_bar import SyncBar
@@ -28,7 +29,6 @@ from .actions_common import (
     set_status,
 )
 from .base import ManoScreen
-from .erasure_common import consent_block, count_lines
 
 TABS = ("summary", "actions", "comments", "places", "visits", "family", "history", "medical")
 

@@ -27,12 +27,12 @@ from mano_core.retention import (
     set_retention_months,
 )
 from tui import format as fmt
+from tui.erasure_view import count_lines, is_admin, waiting_names
 from tui.session import save_pref
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.forms import Field, FieldError, FormScreen
 
 from .base import SectionScreen, translate_bindings
-from .erasure_common import count_lines, is_admin, waiting_names
 
 
 class SettingsScreen(SectionScreen):

@@ -1,5 +1,6 @@
-"""What the person file and the settings share about consent, shares and erasure: how a
-consent and a Share read, the preview counts of an erasure, and who may order one."""
+"""How consent, shares and erasures read, for the person file, the settings and
+`mano retention`: consent and Share lines, an erasure's preview counts, who may order one and
+whom an erasure waits for. No Textual here: the command line imports it too."""
 
 from __future__ import annotations
 
