@@ -39,6 +39,7 @@ class Handlers(BlobHandlers):
             m.Subscribe: self.subscribe, m.Unsubscribe: self.unsubscribe,
             m.LogFetch: self.log_fetch, m.LogAppend: self.log_append,
             m.SnapshotPut: self.snapshot_put, m.SnapshotGet: self.snapshot_get,
+            m.Purge: self.purge,
             m.KeyPut: self.key_put, m.KeyFetch: self.key_fetch, m.KeyAck: self.key_ack,
             m.InviteRequest: self.invite_request, m.InviteFetch: self.invite_fetch,
             m.InviteList: self.invite_list, m.InviteAnswer: self.invite_answer,

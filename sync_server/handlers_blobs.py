@@ -1,10 +1,12 @@
-"""Handlers for snapshots, key packages, invitations and presence (opaque blobs)."""
+"""Handlers for snapshots (and purges), key packages, invitations and presence (opaque blobs)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING
 
+from mano_core.errors import RelayConflictError
 from mano_core.ids import Compartment
 from mano_core.protocol import codec
 from mano_core.protocol import messages as m
@@ -14,6 +16,8 @@ from sync_server.session import Session, SnapshotUpload
 if TYPE_CHECKING:
     from sync_server.config import RelayConfig
     from sync_server.server import Relay
+
+log = logging.getLogger("mano.relay")
 
 
 class BlobHandlers:
@@ -83,6 +87,31 @@ class BlobHandlers:
                                        last=part == info.parts - 1, data=data))
             for frame in s.conn.data_to_send():
                 await s.ws.send(frame)  # flow control: a big snapshot waits for the socket
+
+    async def purge(self, s: Session, msg: m.Purge) -> None:
+        """Erasure: drop envelopes <= ``upto`` and every snapshot but the newest, which must
+        cover ``upto`` (FORBIDDEN without access to ``c``, CONFLICT without such a snapshot or
+        above the head: nothing dropped then). A second identical purge drops nothing."""
+        team, device = s.team, s.device
+        assert team is not None and device is not None
+        if msg.c not in Compartment._value2member_map_ or not team.log.has_access(
+            device, Compartment(msg.c)
+        ):
+            return s.refuse(msg.id, ErrorCode.FORBIDDEN, "no access to that compartment")
+        storage = self.relay.storage
+        head = await storage.head(team.team_id, msg.c)
+        if msg.upto > head:
+            return s.refuse(msg.id, ErrorCode.CONFLICT, f"upto {msg.upto} is above head {head}")
+        try:
+            envelopes, snapshots = await storage.purge(team.team_id, msg.c, msg.upto)
+        except RelayConflictError as exc:
+            return s.refuse(msg.id, ErrorCode.CONFLICT, str(exc))
+        team.usage = await storage.team_usage(team.team_id)
+        log.info("compartment purged", extra={"team": team.team_id, "device": device,
+                                              "c": msg.c, "upto": msg.upto,
+                                              "envelopes": envelopes, "snapshots": snapshots})
+        s.send(m.Purged(id=msg.id, c=msg.c, upto=msg.upto, envelopes=envelopes,
+                        snapshots=snapshots))
 
     # --- key packages --------------------------------------------------------------------------
 

@@ -185,6 +185,15 @@ class Session:
             self.team.subscribers[c].discard(self)
             self.refuse(sub.request_id, ErrorCode.FORBIDDEN, msg)
 
+    def _drop_pruned(self, sub: Subscription) -> None:
+        """End subscription ``sub`` with PRUNED: what follows its cursor is gone."""
+        if self.subscriptions.get(sub.c) is not sub or self.team is None:
+            return
+        del self.subscriptions[sub.c]
+        self.team.subscribers[sub.c].discard(self)
+        self.refuse(sub.request_id, ErrorCode.PRUNED,
+                    f"envelopes after {sub.cursor} were pruned: fetch the snapshot")
+
     def start_catchup(self, sub: Subscription) -> None:
         """Register ``sub`` for live items, then stream stored ones in the background."""
         assert self.team is not None
@@ -204,6 +213,11 @@ class Session:
             while not self.closing:
                 rows = await relay.storage.read_envelopes(team.team_id, sub.c, sub.cursor,
                                                           cfg.catchup_batch)
+                if rows and rows[0][0] != sub.cursor + 1:
+                    # Stored sequences have no gap above the pruned prefix: rows after the
+                    # cursor were pruned or purged meanwhile. As at subscribe time, the
+                    # client must fetch the snapshot (a silent gap would lose edits).
+                    return self._drop_pruned(sub)
                 if rows:
                     for frame in deliver_frames(sub.c, rows, cfg.max_frame):
                         if self.closing:

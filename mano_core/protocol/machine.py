@@ -61,14 +61,14 @@ _GUEST_RELAY: Final[frozenset[type[m.Message]]] = frozenset({m.Ok, m.Error, m.In
 _READY_CLIENT: Final[frozenset[type[m.Message]]] = frozenset(
     {
         m.LogFetch, m.LogAppend, m.Subscribe, m.Unsubscribe, m.Push,
-        m.SnapshotPut, m.SnapshotGet, m.KeyPut, m.KeyFetch, m.KeyAck,
+        m.SnapshotPut, m.SnapshotGet, m.Purge, m.KeyPut, m.KeyFetch, m.KeyAck,
         m.InviteRequest, m.InviteList, m.InviteAnswer, m.InviteFetch, m.Presence,
     }
 )  # fmt: skip
 _READY_RELAY: Final[frozenset[type[m.Message]]] = frozenset(
     {
         m.Ok, m.Error, m.LogEntries, m.Ack, m.Deliver, m.CaughtUp, m.SnapshotData,
-        m.Keys, m.Invites, m.InviteAnswer, m.Presence,
+        m.Purged, m.Keys, m.Invites, m.InviteAnswer, m.Presence,
     }
 )  # fmt: skip
 

@@ -205,6 +205,26 @@ class SnapshotData(Message, frozen=True, tag="snapshot_data"):
     data: ChunkBytes
 
 
+class Purge(Message, frozen=True, tag="purge"):
+    """Client → relay: drop every stored envelope of ``c`` with sequence <= ``upto`` and every
+    stored snapshot of ``c`` but the newest, which must cover ``upto`` (erasure, issue 11)."""
+
+    id: U32
+    c: CompartmentNo
+    upto: Seq
+
+
+class Purged(Message, frozen=True, tag="purged"):
+    """Relay → client: purge ``id`` is durable; it dropped ``envelopes`` envelopes and
+    ``snapshots`` snapshots (both 0 when an identical purge ran before)."""
+
+    id: U32
+    c: CompartmentNo
+    upto: Seq
+    envelopes: Seq
+    snapshots: U32
+
+
 # --- key packages ------------------------------------------------------------------------------
 
 
@@ -308,7 +328,7 @@ AnyMessage: TypeAlias = (
     Hello | Welcome | Auth | AuthOk | Ok | Error
     | LogFetch | LogAppend | LogEntries
     | Subscribe | Unsubscribe | Push | Ack | Deliver | CaughtUp
-    | SnapshotPut | SnapshotGet | SnapshotData
+    | SnapshotPut | SnapshotGet | SnapshotData | Purge | Purged
     | KeyPut | KeyFetch | Keys | KeyAck
     | InviteRequest | InviteList | Invites | InviteAnswer | InviteFetch
     | Presence

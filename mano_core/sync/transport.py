@@ -21,7 +21,7 @@ from mano_core.protocol import messages as m
 from mano_core.protocol.auth import AUTH_DOMAIN, auth_challenge
 from mano_core.protocol.machine import Connection, Role, State
 
-_FINAL = (m.Ok, m.Error, m.Ack, m.CaughtUp, m.Keys, m.Invites, m.InviteAnswer)
+_FINAL = (m.Ok, m.Error, m.Ack, m.CaughtUp, m.Purged, m.Keys, m.Invites, m.InviteAnswer)
 
 
 def _is_final(msg: m.Message) -> bool:
@@ -116,6 +116,15 @@ class RelayClient:
         """Subscribe; stored envelopes arrive in ``recv()`` as Deliver before this returns."""
         (*_, done) = await self.request(m.Subscribe(id=self.next_id(), c=c, after=after))
         assert isinstance(done, m.CaughtUp)
+        return done
+
+    async def purge(self, c: int, upto: int) -> m.Purged:
+        """Ask the relay to drop compartment ``c``'s envelopes up to ``upto`` and all its
+        snapshots but the newest, which must cover ``upto`` (upload it first). Idempotent.
+        Raises RelayRefusedError: FORBIDDEN (no access to ``c``), CONFLICT (no stored snapshot
+        covers ``upto``, or ``upto`` is above the head; nothing was dropped)."""
+        (done,) = await self.request(m.Purge(id=self.next_id(), c=c, upto=upto))
+        assert isinstance(done, m.Purged)
         return done
 
     async def recv(self, timeout: float | None = None) -> m.Message:

@@ -119,6 +119,15 @@ class Storage(Protocol):
         number of envelopes deleted. Never deletes an envelope above the oldest kept snapshot,
         and nothing at all while fewer than ``keep`` snapshots exist."""
 
+    async def purge(self, team: bytes, compartment: int, upto: int) -> tuple[int, int]:
+        """Erasure: delete every envelope of (team, compartment) with sequence <= ``upto`` and
+        every snapshot of it but the newest (``newest_snapshot``), in one transaction; then
+        ``pruned_upto`` is >= ``upto``. Returns (envelopes deleted, snapshots deleted): (0, 0)
+        when an identical purge ran before. The deleted bytes must not stay readable in the
+        backend's files where the backend can prevent it (SQLite: secure_delete and a WAL
+        checkpoint; PostgreSQL: VACUUM). Raises RelayConflictError, deleting nothing, unless
+        the newest snapshot covers ``upto``."""
+
     # --- key packages --------------------------------------------------------------------------
 
     async def put_key(

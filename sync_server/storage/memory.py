@@ -162,6 +162,21 @@ class MemoryStorage:
             deleted += 1
         return deleted
 
+    async def purge(self, team: bytes, compartment: int, upto: int) -> tuple[int, int]:
+        infos = self._snapshots_of(team, compartment)
+        if not infos or infos[0].upto < upto or team not in self._teams:
+            raise RelayConflictError(f"no snapshot of compartment {compartment} covers {upto}")
+        for old in infos[1:]:
+            self._snapshots.pop(old.sid)
+            self._add_usage(team, -old.size)
+        comp = self._comp(team, compartment)
+        gone = [seq for seq in comp.envelopes if seq <= upto]
+        for seq in gone:
+            data, _ = comp.envelopes.pop(seq)
+            self._add_usage(team, -len(data))
+        comp.pruned = max(comp.pruned, upto)
+        return len(gone), len(infos) - 1
+
     async def put_key(
         self, team: bytes, recipient: bytes, sender: bytes, blob: bytes, now: float
     ) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import asyncpg
 
@@ -39,6 +39,9 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     asyncio.TimeoutError,
 )
 _I64 = 1 << 63
+# The tables a purge deletes from: VACUUMed after it, so that dead rows do not stay readable.
+PURGED_TABLES: Final = ("envelopes", "snapshot_parts", "snapshots")
+VACUUM_TIMEOUT: Final = 600.0  # seconds; a VACUUM of big tables outlasts command_timeout
 
 
 def _signed(counter: int) -> int:
@@ -327,3 +330,40 @@ class PostgresStorage(PgBlobs):
             return count
 
         return await self._txn(body)
+
+    async def purge(self, team: bytes, compartment: int, upto: int) -> tuple[int, int]:
+        """See Storage.purge. After the commit, a plain VACUUM (outside any transaction) of
+        PURGED_TABLES turns the deleted rows into free space; docs/operations.md says what
+        PostgreSQL may still hold (free space not yet reused, WAL, backups)."""
+        async def body(c: Conn) -> tuple[int, int]:
+            # Counter row first, team row second: the order append_envelopes locks them in.
+            await c.execute("SELECT 1 FROM heads WHERE team = $1 AND c = $2 FOR UPDATE",
+                            team, compartment)
+            infos = await self._snapshots_of(c, team, compartment)
+            if not infos or infos[0].upto < upto:
+                raise RelayConflictError(
+                    f"no snapshot of compartment {compartment} covers {upto}")
+            old = infos[1:]
+            if old:
+                sids = [o.sid for o in old]
+                await c.execute("DELETE FROM snapshot_parts WHERE sid = ANY($1::bigint[])", sids)
+                await c.execute("DELETE FROM snapshots WHERE sid = ANY($1::bigint[])", sids)
+            row = await c.fetchrow(
+                "WITH gone AS (DELETE FROM envelopes WHERE team = $1 AND c = $2 AND seq <= $3 "
+                "RETURNING length(data) AS n) SELECT count(*), coalesce(sum(n), 0) FROM gone",
+                team, compartment, upto)
+            count, size = int(row[0]), int(row[1])
+            await c.execute(
+                "INSERT INTO heads(team, c, head, pruned) VALUES ($1, $2, 0, $3) "
+                "ON CONFLICT (team, c) DO UPDATE SET pruned = greatest(heads.pruned, $3), "
+                "bytes = heads.bytes - $4", team, compartment, upto, size)
+            freed = sum(o.size for o in old)
+            if freed:
+                await c.execute("UPDATE teams SET usage = usage - $1 WHERE team = $2",
+                                freed, team)
+            return count, len(old)
+
+        result = await self._txn(body)
+        await self._run(lambda c: c.execute(f"VACUUM {', '.join(PURGED_TABLES)}",
+                                            timeout=VACUUM_TIMEOUT))
+        return result

@@ -2,22 +2,30 @@
 
 One writer connection (group commits, explicit transactions) and one reader connection, so a
 catch-up read never sees rows of a transaction that has not committed yet. One relay process
-per database file: sequence heads are cached in memory by the single writer."""
+per database file: sequence heads are cached in memory by the single writer. The writer runs
+with ``secure_delete`` on (deleted rows are overwritten with zeros), and a purge ends with a
+truncating WAL checkpoint, so that erased envelopes survive in neither file. Key packages and
+invitations are in sync_server/storage/sqlite_blobs.py."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any, Final
 
 import aiosqlite
 
 from mano_core.errors import RelayConflictError, RelayStorageError
-from sync_server.storage.base import Appended, KeyPackage, NewEnvelope, SnapshotInfo
+from sync_server.storage.base import Appended, NewEnvelope, SnapshotInfo
+from sync_server.storage.sqlite_blobs import SQLiteBlobs
 
 SCHEMA_VERSION = 1
+# A truncating checkpoint waits for readers (busy timeout, 5 s each try): tries before the
+# purge that needs it is reported as failed.
+CHECKPOINT_TRIES: Final = 3
+CHECKPOINT_PAUSE: Final = 0.05  # seconds between tries
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS teams(
@@ -56,7 +64,7 @@ CREATE TABLE IF NOT EXISTS invitations(
 """
 
 
-class SQLiteStorage:
+class SQLiteStorage(SQLiteBlobs):
     """Implements sync_server.storage.base.Storage on one SQLite file.
 
     ``synchronous`` is FULL by default: an acknowledged envelope survives a power cut."""
@@ -76,6 +84,7 @@ class SQLiteStorage:
         self._w = await aiosqlite.connect(self.path, isolation_level=None)
         await self._w.execute("PRAGMA journal_mode=WAL")
         await self._w.execute(f"PRAGMA synchronous={self._synchronous}")
+        await self._w.execute("PRAGMA secure_delete=ON")  # erased rows leave no bytes behind
         await self._w.execute("PRAGMA foreign_keys=ON")
         await self._w.executescript(_SCHEMA)
         await self._w.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -270,12 +279,6 @@ class SQLiteStorage:
 
     # --- snapshots -----------------------------------------------------------------------------
 
-    async def _write(self, statements: Sequence[tuple[str, Sequence[object]]]) -> None:
-        """Run statements in one transaction."""
-        async with self._txn() as db:
-            for sql, args in statements:
-                await db.execute(sql, args)
-
     async def put_snapshot(
         self, team: bytes, compartment: int, upto: int, parts: Sequence[bytes], now: float
     ) -> SnapshotInfo:
@@ -356,114 +359,53 @@ class SQLiteStorage:
                 await db.execute("UPDATE teams SET usage = usage - ? WHERE team = ?", (size, team))
         return count
 
-    # --- key packages --------------------------------------------------------------------------
+    async def purge(self, team: bytes, compartment: int, upto: int) -> tuple[int, int]:
+        async with self._lock:
+            async with self._txn(locked=True) as db:
+                rows = list(await db.execute_fetchall(
+                    "SELECT sid, upto, size FROM snapshots WHERE team = ? AND c = ? "
+                    "ORDER BY upto DESC, sid DESC",
+                    (team, compartment),
+                ))
+                if not rows or int(rows[0][1]) < upto:
+                    raise RelayConflictError(
+                        f"no snapshot of compartment {compartment} covers {upto}")
+                old = [(int(sid), int(size)) for sid, _, size in rows[1:]]
+                for sid, _ in old:
+                    await db.execute("DELETE FROM snapshot_parts WHERE sid = ?", (sid,))
+                    await db.execute("DELETE FROM snapshots WHERE sid = ?", (sid,))
+                async with db.execute(
+                    "SELECT count(*), coalesce(sum(length(data)), 0) FROM envelopes "
+                    "WHERE team = ? AND c = ? AND seq <= ?",
+                    (team, compartment, upto),
+                ) as cur:
+                    row = await cur.fetchone()
+                count, size = (int(row[0]), int(row[1])) if row else (0, 0)
+                await db.execute(
+                    "DELETE FROM envelopes WHERE team = ? AND c = ? AND seq <= ?",
+                    (team, compartment, upto),
+                )
+                await db.execute(
+                    "INSERT INTO heads(team, c, head, pruned) VALUES (?, ?, 0, ?) "
+                    "ON CONFLICT(team, c) DO UPDATE SET pruned = max(pruned, excluded.pruned)",
+                    (team, compartment, upto),
+                )
+                await db.execute(
+                    "UPDATE teams SET usage = usage - ? WHERE team = ?",
+                    (size + sum(z for _, z in old), team),
+                )
+            await self._checkpoint()
+        return count, len(old)
 
-    async def put_key(
-        self, team: bytes, recipient: bytes, sender: bytes, blob: bytes, now: float
-    ) -> int:
-        async with self._txn() as db:
-            cur = await db.execute(
-                "INSERT INTO key_packages(team, recipient, sender, blob, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (team, recipient, sender, blob, now),
-            )
-            kid = int(cur.lastrowid or 0)
-            await db.execute(
-                "UPDATE teams SET usage = usage + ? WHERE team = ?", (len(blob), team)
-            )
-        return kid
-
-    async def fetch_keys(self, team: bytes, recipient: bytes, limit: int) -> list[KeyPackage]:
-        rows = await self._rc.execute_fetchall(
-            "SELECT kid, sender, blob FROM key_packages WHERE team = ? AND recipient = ? "
-            "ORDER BY kid LIMIT ?",
-            (team, recipient, limit),
-        )
-        return [KeyPackage(int(k), bytes(s), bytes(b)) for k, s, b in rows]
-
-    async def count_keys(self, team: bytes, recipient: bytes) -> int:
-        row = await self._one(
-            "SELECT count(*) FROM key_packages WHERE team = ? AND recipient = ?", (team, recipient)
-        )
-        return 0 if row is None else int(row[0])
-
-    async def delete_keys(self, team: bytes, recipient: bytes, kids: Sequence[int]) -> None:
-        if not kids:
-            return
-        marks = ",".join("?" for _ in kids)
-        where = f"team = ? AND recipient = ? AND kid IN ({marks})"
-        args: list[object] = [team, recipient, *kids]
-        await self._write(
-            [
-                (
-                    "UPDATE teams SET usage = usage - (SELECT coalesce(sum(length(blob)), 0) "
-                    f"FROM key_packages WHERE {where}) WHERE team = ?",
-                    [*args, team],
-                ),
-                (f"DELETE FROM key_packages WHERE {where}", args),
-            ]
-        )
-
-    # --- invitations ---------------------------------------------------------------------------
-
-    async def put_invite_request(
-        self, team: bytes, invite: bytes, blob: bytes, now: float
-    ) -> bool:
-        old = await self._one(
-            "SELECT request FROM invitations WHERE team = ? AND invite = ?", (team, invite)
-        )
-        if old is not None:
-            return bytes(old[0]) == blob
-        await self._write(
-            [
-                (
-                    "INSERT OR IGNORE INTO invitations(team, invite, request, created_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    (team, invite, blob, now),
-                ),
-                ("UPDATE teams SET usage = usage + ? WHERE team = ?", (len(blob), team)),
-            ]
-        )
-        return True
-
-    async def pending_invites(self, team: bytes, limit: int) -> list[tuple[bytes, bytes]]:
-        rows = await self._rc.execute_fetchall(
-            "SELECT invite, request FROM invitations WHERE team = ? AND answer IS NULL "
-            "ORDER BY created_at, invite LIMIT ?",
-            (team, limit),
-        )
-        return [(bytes(i), bytes(r)) for i, r in rows]
-
-    async def answer_invite(self, team: bytes, invite: bytes, blob: bytes) -> bool:
-        if await self._one(
-            "SELECT 1 FROM invitations WHERE team = ? AND invite = ?", (team, invite)
-        ) is None:
-            return False
-        await self._write(
-            [
-                (
-                    "UPDATE invitations SET answer = ? WHERE team = ? AND invite = ?",
-                    (blob, team, invite),
-                ),
-                ("UPDATE teams SET usage = usage + ? WHERE team = ?", (len(blob), team)),
-            ]
-        )
-        return True
-
-    async def invite_answer(self, team: bytes, invite: bytes) -> bytes | None:
-        row = await self._one(
-            "SELECT answer FROM invitations WHERE team = ? AND invite = ?", (team, invite)
-        )
-        return None if row is None or row[0] is None else bytes(row[0])
-
-    async def expire(self, before: float) -> int:
-        async with self._txn() as db:
-            await db.execute(
-                "UPDATE teams SET usage = usage - (SELECT coalesce(sum(length(request) + "
-                "coalesce(length(answer), 0)), 0) FROM invitations i "
-                "WHERE i.team = teams.team AND i.created_at < ?)",
-                (before,),
-            )
-            cur = await db.execute("DELETE FROM invitations WHERE created_at < ?", (before,))
-            n = cur.rowcount
-        return n
+    async def _checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it to zero bytes, so that the page
+        versions that held deleted rows are gone from the -wal file too. Raises
+        RelayStorageError if readers kept it from completing (the rows are deleted already;
+        the next purge or checkpoint finishes the job)."""
+        for _ in range(CHECKPOINT_TRIES):
+            async with self._wc.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+                row = await cur.fetchone()
+            if row is not None and int(row[0]) == 0:
+                return
+            await asyncio.sleep(CHECKPOINT_PAUSE)
+        raise RelayStorageError("the WAL checkpoint after a purge could not complete")

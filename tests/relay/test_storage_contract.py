@@ -3,6 +3,7 @@ skipped, with its reason, when no PostgreSQL is at hand; see tests/relay/pg.py).
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -148,3 +149,134 @@ async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
     assert [(r.seq, r.duplicate) for r in res] == [(2, True), (3, False)]
     assert await st.load_log(T1) == [b"g"]
     await st.close()
+
+
+async def test_purge_needs_a_covering_snapshot_and_drops_nothing_without_one(
+    storage: Storage,
+) -> None:
+    await storage.append_envelopes([env(A, i) for i in range(1, 11)], 100.0)
+    with pytest.raises(RelayConflictError):  # no snapshot at all
+        await storage.purge(T1, 0, 4)
+    s1 = await storage.put_snapshot(T1, 0, 4, [b"p0"], 200.0)
+    usage = await storage.team_usage(T1)
+    with pytest.raises(RelayConflictError):  # the newest snapshot covers 4, not 5
+        await storage.purge(T1, 0, 5)
+    assert [s for s, _ in await storage.read_envelopes(T1, 0, 0, 100)] == list(range(1, 11))
+    assert await storage.pruned_upto(T1, 0) == 0
+    assert await storage.snapshot_part(s1.sid, 0) == b"p0"
+    assert await storage.team_usage(T1) == usage
+
+
+async def test_purge_drops_envelopes_up_to_and_all_but_the_newest_snapshot(
+    storage: Storage,
+) -> None:
+    await storage.append_envelopes([env(A, i) for i in range(1, 11)], 100.0)
+    await storage.append_envelopes([env(A, 1, c=1), env(A, 1, team=T2)], 100.0)
+    s1 = await storage.put_snapshot(T1, 0, 4, [b"old", b"er"], 200.0)
+    s2 = await storage.put_snapshot(T1, 0, 9, [b"tie, older"], 250.0)
+    s3 = await storage.put_snapshot(T1, 0, 9, [b"newest"], 300.0)  # same upto, newer: kept
+    other = await storage.put_snapshot(T1, 1, 1, [b"medical"], 300.0)
+    usage = await storage.team_usage(T1)
+    assert await storage.purge(T1, 0, 7) == (7, 2)
+    assert await storage.read_envelopes(T1, 0, 0, 100) == [
+        (s, env(A, s).data) for s in (8, 9, 10)
+    ]
+    assert await storage.pruned_upto(T1, 0) == 7
+    assert await storage.head(T1, 0) == 10
+    assert await storage.snapshot_part(s1.sid, 0) is None
+    assert await storage.snapshot_part(s2.sid, 0) is None
+    assert await storage.snapshot_part(s3.sid, 0) == b"newest"
+    newest = await storage.newest_snapshot(T1, 0)
+    assert newest is not None and newest.sid == s3.sid
+    freed = 7 * len(env(A, 1).data) + s1.size + s2.size
+    assert await storage.team_usage(T1) == usage - freed
+    # other compartments and teams are untouched
+    assert len(await storage.read_envelopes(T1, 1, 0, 100)) == 1
+    assert await storage.snapshot_part(other.sid, 0) == b"medical"
+    assert len(await storage.read_envelopes(T2, 0, 0, 100)) == 1
+    # idempotent: the same purge again (or a lower one) drops nothing and changes nothing
+    assert await storage.purge(T1, 0, 7) == (0, 0)
+    assert await storage.purge(T1, 0, 3) == (0, 0)
+    assert await storage.pruned_upto(T1, 0) == 7
+    assert await storage.team_usage(T1) == usage - freed
+    # sequences go on after the head, and the retention pruning still works afterwards
+    res = await storage.append_envelopes([env(A, 11)], 500.0)
+    assert [r.seq for r in res] == [11]
+    await storage.put_snapshot(T1, 0, 10, [b"later"], 600.0)
+    assert await storage.prune(T1, 0, now=10_000.0, retention=60.0, keep=2) == 2
+    assert await storage.pruned_upto(T1, 0) == 9
+    assert [s for s, _ in await storage.read_envelopes(T1, 0, 0, 100)] == [10, 11]
+
+
+async def test_purge_after_retention_pruning(storage: Storage) -> None:
+    await storage.append_envelopes([env(A, i) for i in range(1, 7)], 100.0)
+    await storage.put_snapshot(T1, 0, 2, [b"a"], 200.0)
+    await storage.put_snapshot(T1, 0, 6, [b"b"], 300.0)
+    assert await storage.prune(T1, 0, now=10_000.0, retention=60.0, keep=2) == 2
+    assert await storage.purge(T1, 0, 5) == (3, 1)
+    assert await storage.pruned_upto(T1, 0) == 5
+    assert [s for s, _ in await storage.read_envelopes(T1, 0, 0, 100)] == [6]
+
+
+def raw_files(folder: Path, pattern: str) -> bytes:
+    """The bytes of every file matching ``pattern`` (a database and its -wal, -shm)."""
+    return b"".join(p.read_bytes() for p in sorted(folder.glob(pattern)))
+
+
+def fragments_in(body: bytes, raw: bytes, size: int = 24, step: int = 64) -> int:
+    """How many ``size``-byte pieces of ``body`` appear in ``raw``. A row bigger than a page
+    is cut over several (overflow) pages, so the whole body is never found in one piece; a
+    random 24-byte piece found in the file is a leak."""
+    return sum(body[i : i + size] in raw for i in range(0, len(body) - size + 1, step))
+
+
+async def test_sqlite_purge_leaves_no_bytes_in_the_files(tmp_path: Path) -> None:
+    """Backend-specific: secure_delete and the truncating checkpoint (the memory backend has
+    no files; PostgreSQL's are the server's, see test_postgres_purge_vacuums)."""
+    st = SQLiteStorage(tmp_path / "r.db")
+    await st.open()
+    try:
+        await st.create_team(T1, [b"g"], 0.0)
+        # small rows (in b-tree pages) and big ones (overflow pages), every body distinctive
+        bodies = [os.urandom(300 if i % 2 else 6000) for i in range(40)]
+        items = [NewEnvelope(T1, 0, A, i + 1, b) for i, b in enumerate(bodies)]
+        for i in range(0, 40, 8):  # several commits: several page versions in the WAL
+            await st.append_envelopes(items[i : i + 8], 1.0)
+        old_snap = os.urandom(5000)
+        await st.put_snapshot(T1, 0, 10, [old_snap], 2.0)
+        await st.put_snapshot(T1, 0, 30, [os.urandom(5000)], 3.0)
+        before = raw_files(tmp_path, "r.db*")
+        # the search can fail: every body is found before the purge
+        assert all(fragments_in(b, before) for b in [*bodies, old_snap])
+        assert await st.purge(T1, 0, 30) == (30, 1)
+        after = raw_files(tmp_path, "r.db*")
+        assert [i for i, b in enumerate(bodies[:30]) if fragments_in(b, after)] == []
+        assert not fragments_in(old_snap, after)
+        assert all(fragments_in(b, after) for b in bodies[30:])  # what is kept is still there
+        assert (tmp_path / "r.db-wal").stat().st_size == 0
+    finally:
+        await st.close()  # aiosqlite's threads would keep a failed run from exiting
+
+
+async def test_postgres_purge_vacuums(request: pytest.FixtureRequest) -> None:
+    """Backend-specific: after a purge, PostgreSQL has VACUUMed the tables it deleted from."""
+    st = PostgresStorage(request.getfixturevalue("pg_dsn"))
+    await st.open()
+
+    async def vacuums() -> dict[str, int]:
+        rows = await st._run(lambda c: c.fetch(
+            "SELECT relname, vacuum_count FROM pg_stat_user_tables "
+            "WHERE schemaname = current_schema()"))
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    try:
+        await st.create_team(T1, [b"g"], 0.0)
+        await st.append_envelopes([env(A, i) for i in range(1, 6)], 1.0)
+        await st.put_snapshot(T1, 0, 5, [b"s"], 2.0)
+        before = await vacuums()
+        assert await st.purge(T1, 0, 5) == (5, 0)
+        after = await vacuums()
+        for table in ("envelopes", "snapshots", "snapshot_parts"):
+            assert after[table] == before.get(table, 0) + 1, table
+    finally:
+        await st.close()
