@@ -17,9 +17,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from mano_core import limits
+from mano_core.erasure.closure import plan_erasure
 from mano_core.errors import NotFoundError, ValidationError
 from mano_core.model.records import Erasure, Person
 
@@ -101,14 +102,56 @@ def retention_report(team: Team, *, today: dt.date) -> RetentionReport:
                  key=lambda p: (p.out_of_active_list_date, p.name.casefold(), p.id))
     if len(due) > limits.MAX_LIST_ITEMS:
         due = due[:limits.MAX_LIST_ITEMS]  # one order names at most that many; the rest next run
+    if not due:
+        return RetentionReport(today=today, months=months, cutoff=cutoff)
+    union = plan_erasure({p.id for p in due}, team.doc, team.medical_doc,
+                         known_erased=team.erasures.erased_ids())
+    general, medical = _Subset(team.doc, union.general), None
+    if team.medical_doc is not None:
+        medical = _Subset(team.medical_doc, union.medical)
+    known = team.erasures.erased_ids()
     entries = tuple(
         RetentionEntry(person_id=p.id, name=p.name, out_since=p.out_of_active_list_date,
                        reasons=tuple(p.out_of_active_list_reasons),
-                       counts=team.erasures.preview([p.id]))
+                       counts=plan_erasure({p.id}, cast(Any, general), cast(Any, medical),
+                                           known_erased=known).counts())
         for p in due if p.out_of_active_list_date is not None)
-    totals = team.erasures.preview([e.person_id for e in entries]) if entries else {}
+    totals = union.counts()
     return RetentionReport(today=today, months=months, cutoff=cutoff, entries=entries,
                            totals=totals)
+
+
+class _Records:
+    """A few records of one collection, listed as a collection lists them."""
+
+    def __init__(self, records: list[Any]) -> None:
+        self._records = records
+
+    def list(self, *, include_deleted: bool = False) -> list[Any]:
+        return [r for r in self._records if include_deleted or not r.deleted]
+
+
+class _Subset:
+    """A document reduced to the records that erasing every due person removes.
+
+    Erasing one of them removes a subset of that (an action is removed for one person only if
+    it concerns that person alone; comments and history follow what is removed), so planning
+    each person over this subset gives ``team.erasures.preview([person])`` without decoding
+    the whole team once per person (about 20 ms each at MANO scale)."""
+
+    def __init__(self, doc: Any, keep: dict[str, set[str]]) -> None:
+        self.collections: dict[str, _Records] = {}
+        for name in doc.collections:
+            ids = keep.get(name, set())
+            coll = doc.collections[name]
+            self.collections[name] = _Records([coll.get(i, include_deleted=True) for i in ids])
+
+    def __getattr__(self, name: str) -> _Records:
+        wire = {"person_places": "personPlaces", "medical_files": "medicalFiles"}.get(name, name)
+        try:
+            return self.collections[wire]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 async def apply_retention(team: Team, report: RetentionReport) -> Erasure | None:

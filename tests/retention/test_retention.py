@@ -63,6 +63,9 @@ async def populated(team: Team) -> dict[str, str]:
     await team.comments.create(text="Clés remises", action=action.id, date=NOW)
     await team.comments.create(text="Appelle de temps en temps", person=ids["old"], date=NOW)
     await team.actions.create(name="Suivi CMP", persons=[ids["active"]], due_at=NOW)
+    couple = await team.actions.create(name="Relogement couple", due_at=NOW,
+                                       persons=[ids["old"], ids["boundary_due"]])
+    await team.comments.create(text="Bail signé", action=couple.id, date=NOW)
     return ids
 
 
@@ -94,7 +97,12 @@ async def test_dry_run_lists_exactly_the_persons_out_for_more_than_n_months(team
     assert (old.out_since, old.reasons) == (dt.date(2024, 6, 1), ("Relogée",))
     assert old.counts["persons"] == 1 and old.counts["actions"] == 1
     assert old.counts["comments"] == 2
-    assert report.totals["persons"] == 3 and report.totals["comments"] == 2
+    # the couple's action goes only when both go: in the totals, not in either's own counts
+    assert (report.totals["persons"], report.totals["actions"], report.totals["comments"]) == (
+        3, 2, 3)
+    for entry in report.entries:  # computed in one pass, the same as previewing each alone
+        assert entry.counts == team.erasures.preview([entry.person_id])
+    assert report.totals == team.erasures.preview(report.person_ids)
     assert snapshot(team) == before  # a dry run changes nothing
     assert team.erasure_records.list(include_deleted=True) == []
 
@@ -110,8 +118,10 @@ async def test_apply_erases_them_and_skips_one_put_back_on_the_active_list(team:
     assert sorted(order.persons) == sorted([ids["old"], ids["deleted"]])
     remaining = {p.name for p in team.persons.list(include_deleted=True)}
     assert remaining == {"Juste Dû", "Pile Douze Mois", "Récemment Sorti", "Toujours Suivi"}
-    assert [a.name for a in team.actions.list(include_deleted=True)] == ["Suivi CMP"]
-    assert team.comments.list(include_deleted=True) == []
+    # the couple's action stays, with only the one put back on the list
+    actions = {a.name: a.persons for a in team.actions.list(include_deleted=True)}
+    assert actions == {"Suivi CMP": [ids["active"]], "Relogement couple": [ids["boundary_due"]]}
+    assert [c.text for c in team.comments.list(include_deleted=True)] == ["Bail signé"]
     assert retention_report(team, today=TODAY).entries == ()
 
 

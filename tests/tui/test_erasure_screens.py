@@ -65,6 +65,24 @@ async def test_the_person_file_shows_her_consent(demo_store):
                        what="the withdrawal on the file")
 
 
+async def test_in_a_joint_team_the_file_says_who_shared_the_person(demo_store):
+    app = app_on(demo_store, lang="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        team = app.session.team  # the demo team stands for the joint team here
+        person = await team.persons.create(name="Samir Partagé")
+        await team.shares.create(person=person.id, organisation="CAARUD Sud",
+                                 shared_by="ab" * 32,
+                                 consent="c0ffee00-0000-4000-8000-000000000001",
+                                 scope=["identity", "actions"],
+                                 consented_at=dt.date(2026, 9, 14),
+                                 collected_by=team.info.member)
+        screen = await open_file(pilot, "Samir Partagé")
+        summary = text_of(screen, "#summary")
+        assert "Shared by CAARUD Sud under the consent of 14/09/2026" in summary
+        assert "scope: identity, actions" in summary
+
+
 async def test_erasure_shows_counts_asks_and_removes_the_person_from_the_list(demo_store):
     app = app_on(demo_store)
     async with app.run_test(size=SIZE) as pilot:

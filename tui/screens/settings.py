@@ -22,6 +22,7 @@ from mano_core.retention import (
     MAX_RETENTION_MONTHS,
     RetentionReport,
     apply_retention,
+    months_before,
     retention_months,
     retention_report,
     set_retention_months,
@@ -115,8 +116,7 @@ class SettingsScreen(SectionScreen):
             text = t("retention.off")
         else:
             text = t("retention.on", months=months,
-                     cutoff=fmt.day(retention_report(self.session.team,
-                                                     today=self.today()).cutoff))
+                     cutoff=fmt.day(months_before(self.today(), months)))
         if report is not None and report.months is not None:
             text += "\n" + (t("retention.dry_run", count=len(report.entries),
                               records=sum(report.totals.values()))
