@@ -135,8 +135,13 @@ class RelayProcess:
     def _read_rest(self, loop: asyncio.AbstractEventLoop, done: asyncio.Future[bytes]) -> None:
         assert self.proc is not None and self.proc.stderr is not None
         data = self.proc.stderr.read()
+
+        def finish() -> None:
+            if not done.done():
+                done.set_result(data)
+
         if not loop.is_closed():
-            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(data))
+            loop.call_soon_threadsafe(finish)
 
     @property
     def url(self) -> str:
