@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from mano_core import limits
+from mano_core.erasure.order import sign_share
 from mano_core.errors import (
     ConsentRequiredError,
     ErasureForbiddenError,
@@ -161,10 +162,16 @@ async def share_person(home: Team, joint: Team, person_id: str, *,
             target = _comment_target(comment, person.id, copied_actions, copy_id)
             if target is not None:
                 await _copy_comment(joint, consent, comment, target)
-    await joint.shares.create(
+    share_fields: dict[str, Any] = dict(
         id=_copy_id(joint, consent, "share"), person=copy_id, organisation=organisation,
         shared_by=_device_hex(joint), consent=consent.id, scope=list(consent.scope),
         consented_at=consent.collected_at, collected_by=consent.collected_by)
+    if joint.keys is not None:  # signed: the proof that lets this device withdraw it
+        now = joint.doc.now()
+        unsigned = Share(created_at=now, updated_at=now, **share_fields)
+        share_fields["signature"] = sign_share(joint.keys.identity, joint.keys.team_id,
+                                               unsigned)
+    await joint.shares.create(**share_fields)
     await home.consents.update(consent.id, shared_as=copy_id)
     return shared
 

@@ -1,7 +1,8 @@
 """What erasing persons removes: the closure of records about them (pure, no I/O).
 
 Removed for good (``Collection.erase``):
-  * the persons themselves, their consents and shares, places links, encounters, passages;
+  * the persons themselves, their consents, places links, encounters, passages (a joint
+    team's ``Share`` stays: ids and dates only, the proof of who shared them and may erase);
   * actions that concern only erased persons, and comments about an erased person or action;
   * medical files, consultations and treatments of the persons (medical compartment);
   * every history entry of any removed record (old and new values included).
@@ -20,7 +21,9 @@ from dataclasses import dataclass, field
 from mano_core.document.team_doc import GeneralDocument, MedicalDocument
 
 # Collections whose records point at one person through their ``person`` field.
-_BY_PERSON_GENERAL = ("consents", "shares", "personPlaces", "encounters", "passages")
+# Shares are kept: ids and dates only, the record that the person was shared under a consent
+# and the proof that lets the sharing device order the erasure (docs/security.md, "Erasure").
+_BY_PERSON_GENERAL = ("consents", "personPlaces", "encounters", "passages")
 _BY_PERSON_MEDICAL = ("medicalFiles", "consultations", "treatments")
 
 

@@ -305,7 +305,9 @@ class Consent(Record, frozen=True, kw_only=True):
 class Share(Record, frozen=True, kw_only=True):
     """In a joint team: a person shared from an organisation's home team under a consent.
     ``shared_by`` (hex device id) may order the person's erasure here when consent is
-    withdrawn; the consent's date, scope and collector are shown to every partner."""
+    withdrawn, which ``signature`` (hex, by that device, mano_core.erasure.order.sign_share)
+    proves; the consent's date, scope and collector are shown to every partner. A Share holds
+    ids and dates only and outlives an erasure, as the record of the consent and its end."""
 
     collection: ClassVar[str] = "shares"
     label: ClassVar[str] = "share"
@@ -316,6 +318,7 @@ class Share(Record, frozen=True, kw_only=True):
     scope: list[ConsentScope] = []
     consented_at: dt.date
     collected_by: str
+    signature: str = ""
 
 
 # --- medical compartment ----------------------------------------------------------------------

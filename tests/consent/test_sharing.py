@@ -194,11 +194,14 @@ async def test_withdrawal_erases_the_copy_from_the_joint_team_only(org: Org):
     order = await sharing.withdraw_consent(org.home, org.joint, given.id)
     assert order is not None
     assert (order.persons, order.reason) == ([shared.id], "consent_withdrawn")
-    # the joint team holds nothing about her any more (tombstones neither)
-    for name in ("persons", "actions", "comments", "shares"):
+    # the joint team holds nothing about her any more (tombstones neither), only the Share:
+    # ids and dates, the record of the consent and the sharer's proof
+    for name in ("persons", "actions", "comments"):
         assert org.joint.doc.collections[name].list(include_deleted=True) == [], name
+    (share,) = org.joint.shares.list()
+    assert (share.person, share.consent) == (shared.id, given.id)
     assert not [h for h in org.joint.history.list(include_deleted=True)
-                if h.record_id != order.id]
+                if h.record_id not in (order.id, share.id)]
     # the home team's person and records are untouched; only the consent changed
     assert org.home.persons.get(person.id).phone == "06 39 98 00 11"
     assert len(org.home.actions.of_person(person.id)) == 2
@@ -277,11 +280,29 @@ async def test_another_device_of_the_joint_team_cannot_withdraw_for_the_sharer(
     assert [p.id for p in joint.persons.list()] == [copy.id]
 
 
-@pytest.mark.xfail(strict=True, reason="erasure engine: a consent_withdrawn order is verified "
-                   "against the joint team's Shares, and the closure erases the very Share that "
-                   "authorised it; the order then reads as invalid (never confirmed, never "
-                   "purged). Needs a fix in mano_core/erasure (not this module's).")
-async def test_a_withdrawal_order_stays_valid_after_the_share_is_erased(make_device, relay):
+async def test_a_share_a_member_writes_naming_itself_grants_no_right_to_erase(
+        make_device, relay):
+    # a member writes a Share naming its own device, without the sharer's signature: it may
+    # not erase that person from the joint team
+    caarud, laptop = await make_device("caarud"), await make_device("laptop")
+    joint_admin = await caarud.create_team("Suivi commun")
+    async with await caarud.sync(joint_admin, relay.url) as sa:
+        joint = await join(sa, laptop, relay.url, role="normal")
+        victim = await joint_admin.persons.create(name="Éloïse Durand")
+        await sa.wait_synced()
+    async with await laptop.sync(joint, relay.url):
+        await eventually(lambda: len(joint.persons.list()) == 1, what="the person")
+    me = (await laptop.device_id).hex()
+    await joint.shares.create(person=victim.id, organisation="Nord", shared_by=me,
+                              consent="made-up", scope=["identity"], consented_at=DAY,
+                              collected_by=joint.info.member, signature="00" * 64)
+    assert not joint.erasures.can_order([victim.id], "consent_withdrawn")
+    with pytest.raises(ErasureForbiddenError):
+        await joint.erasures.erase([victim.id], reason="consent_withdrawn")
+    assert [p.name for p in joint.persons.list()] == ["Éloïse Durand"]
+
+
+async def test_a_withdrawal_order_stays_valid_after_the_erasure(make_device, relay):
     caarud, nord = await make_device("caarud"), await make_device("nord")
     joint_admin = await caarud.create_team("Suivi commun")
     home = await nord.create_team("Maraude Nord")
