@@ -40,6 +40,25 @@ def test_push_ack_deliver_round_trip() -> None:
     assert ev == [m.Deliver(c=1, items=[(1, b"a"), (2, b"b")])]
 
 
+def test_purge_round_trip_only_once_authenticated() -> None:
+    p = ConnectionPair()
+    p.send(p.client, m.Hello(versions=[1]))
+    p.send(p.relay, m.Welcome(version=1, nonce=b"n" * 32))
+    with pytest.raises(LocalProtocolError):  # a guest may not purge
+        p.client.send(m.Purge(id=1, c=0, upto=5))
+    p.send(p.client, m.Auth(team=b"t" * 16, device=b"d" * 32, sig=b"s" * 64))
+    p.send(p.relay, m.AuthOk(team=b"t" * 16, device=b"d" * 32, log_length=3, log_head=b""))
+    assert p.send(p.client, m.Purge(id=4, c=1, upto=2**63 - 1)) == [
+        m.Purge(id=4, c=1, upto=2**63 - 1)
+    ]
+    done = m.Purged(id=4, c=1, upto=2**63 - 1, envelopes=12, snapshots=1)
+    assert p.send(p.relay, done) == [done]
+    with pytest.raises(LocalProtocolError):  # only the relay answers a purge
+        p.client.send(done)
+    with pytest.raises(RemoteProtocolError):  # upto is a seq: at most 2**63 - 1
+        codec.decode(msgspec.msgpack.encode({"t": "purge", "id": 1, "c": 0, "upto": 2**63}))
+
+
 def test_subscribe_before_auth_is_refused_and_closes() -> None:
     p = ConnectionPair()
     p.send(p.client, m.Hello(versions=[1]))
