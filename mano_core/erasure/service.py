@@ -251,16 +251,18 @@ class Erasures:
         purge_marks = {f"{o.id}/{c}" for o in valid for c in o.purged} - self._compacted
         if plan.empty and not new_orders and not purge_marks:
             return False
-        removed = self._apply(plan, persons)
-        self._applied |= new_orders
-        self._erased |= removed
-        self._compacted |= purge_marks
+        # Removed ids are kept in memory at once (late history entries about them must go
+        # too); what was applied is recorded only once the store is rewritten, so a failure
+        # (a full disk) leaves the order to be finished by the next ``enforce``.
+        self._erased |= self._apply(plan, persons)
         await self._commit_all()
         await self.team.compact()
+        applied, compacted = self._applied | new_orders, self._compacted | purge_marks
         async with self.team.store.transaction() as tx:
-            await tx.put(self._ns, _APPLIED, msgspec.msgpack.encode(sorted(self._applied)))
+            await tx.put(self._ns, _APPLIED, msgspec.msgpack.encode(sorted(applied)))
             await tx.put(self._ns, _ERASED, msgspec.msgpack.encode(sorted(self._erased)))
-            await tx.put(self._ns, _COMPACTED, msgspec.msgpack.encode(sorted(self._compacted)))
+            await tx.put(self._ns, _COMPACTED, msgspec.msgpack.encode(sorted(compacted)))
+        self._applied, self._compacted = applied, compacted
         checkpoint = getattr(self.team.store, "checkpoint", None)
         if checkpoint is not None:
             await checkpoint()

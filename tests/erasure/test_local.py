@@ -108,3 +108,57 @@ async def test_an_order_that_does_not_verify_erases_nothing(tmp_path: Path) -> N
         with pytest.raises(NotFoundError):
             team.persons.get(p.id)
 
+
+
+async def test_a_full_disk_during_the_erasure_is_reported_and_finished_later(
+        tmp_path: Path) -> None:
+    from mano_core.errors import StoreFullError
+
+    path = tmp_path / "d.mano"
+    async with await LocalStore.create(path, PASS, kdf=TEST_KDF) as store:
+        team = await Team.create(store, name="Maraude", member="m1", clock=lambda: NOW)
+        ids = await populate(team)
+        compact = team.compact
+
+        async def disk_full() -> None:  # the re-snapshot fails as on a full disk
+            raise StoreFullError("database or disk is full")
+
+        team.compact = disk_full  # type: ignore[method-assign]
+        with pytest.raises(StoreFullError):
+            await team.erasures.erase([ids["p"]])
+        order = team.erasure_records.list()[0]
+        assert not team.erasures.status(order.id).applied  # not claimed done
+        assert team.persons.get(ids["q"]).name == "Kept-Person-Quentin"  # nothing else lost
+
+        team.compact = compact  # type: ignore[method-assign]  # space again
+        assert await team.erasures.enforce()
+        assert team.erasures.status(order.id).applied
+        assert containing(await store_plaintexts(store, {}), ERASED) == []
+
+    async with await LocalStore.open(path, PASS) as store:
+        team = await Team.open(store, (await Team.list(store))[0].id)
+        assert [p.name for p in team.persons.list()] == ["Kept-Person-Quentin"]
+        assert team.erasures.status(order.id).applied
+        assert containing(await store_plaintexts(store, {}), ERASED) == []
+
+
+async def test_an_erasure_interrupted_before_its_snapshot_finishes_at_the_next_open(
+        tmp_path: Path) -> None:
+    from mano_core.errors import StoreFullError
+
+    path = tmp_path / "d.mano"
+    async with await LocalStore.create(path, PASS, kdf=TEST_KDF) as store:
+        team = await Team.create(store, name="Maraude", member="m1", clock=lambda: NOW)
+        ids = await populate(team)
+
+        async def crash() -> None:
+            raise StoreFullError("the process dies here")
+
+        team.compact = crash  # type: ignore[method-assign]
+        with pytest.raises(StoreFullError):
+            await team.erasures.erase([ids["p"]])
+    async with await LocalStore.open(path, PASS) as store:  # reopening finishes the job
+        team = await Team.open(store, (await Team.list(store))[0].id)
+        assert [p.name for p in team.persons.list()] == ["Kept-Person-Quentin"]
+        assert team.erasures.status(team.erasure_records.list()[0].id).applied
+        assert containing(await store_plaintexts(store, {}), ERASED) == []
