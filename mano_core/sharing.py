@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from mano_core import limits
 from mano_core.erasure.order import sign_share
 from mano_core.errors import (
     ConsentRequiredError,
+    ErasureError,
     ErasureForbiddenError,
     NotFoundError,
     ValidationError,
@@ -206,6 +207,45 @@ async def withdraw_consent(home: Team, joint: Team, consent_id: str) -> Erasure 
     if in_joint:
         return await joint.erasures.erase([target], reason="consent_withdrawn")
     return _order_naming(joint, target)
+
+
+def shared_consents(home: Team, person_id: str) -> list[Consent]:
+    """The person's consents under which a copy was shared and not withdrawn yet: the joint
+    teams an erasure at home must reach too."""
+    return [c for c in consent_of(home, person_id)
+            if c.shared_as is not None and c.withdrawn_at is None]
+
+
+async def erase_person(home: Team, person_id: str, *,
+                       joints: Mapping[str, Team]) -> list[Erasure]:
+    """Erase a person from ``home`` and, first, every copy shared into a joint team (the
+    recipients of the data must erase it too): each current consent is withdrawn there, which
+    erases the copy (``withdraw_consent``), then the home erasure removes the person, their
+    consents included. ``joints`` maps joint team ids to the open teams of this device.
+
+    Raises ErasureError naming the joint teams this device does not hold (withdraw there
+    first, or from a device that holds them), ErasureForbiddenError; nothing is changed then.
+    Returns the orders given, the home team's last."""
+    consents = shared_consents(home, person_id)
+    missing = sorted({c.joint_team for c in consents if c.joint_team not in joints})
+    if missing:
+        raise ErasureError("the person is shared into joint team(s) this device does not "
+                           f"hold: {', '.join(missing)}; withdraw the consent there first")
+    if not home.erasures.can_order([person_id], "request"):
+        raise ErasureForbiddenError("only an admin device may order an erasure")
+    for consent in consents:
+        joint = joints[consent.joint_team]
+        if consent.shared_as is not None and not joint.erasures.can_order(
+                [consent.shared_as], "consent_withdrawn"):
+            raise ErasureForbiddenError(
+                f"this device may not erase the shared copy in joint team {joint.id}")
+    orders = []
+    for consent in consents:
+        order = await withdraw_consent(home, joints[consent.joint_team], consent.id)
+        if order is not None:
+            orders.append(order)
+    orders.append(await home.erasures.erase([person_id], reason="request"))
+    return orders
 
 
 # --- internals ----------------------------------------------------------------------------------

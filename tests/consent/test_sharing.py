@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from mano_core import sharing
-from mano_core.errors import ConsentRequiredError, ErasureForbiddenError, ValidationError
+from mano_core.errors import (
+    ConsentRequiredError,
+    ErasureError,
+    ErasureForbiddenError,
+    ValidationError,
+)
 from mano_core.model.records import Consent, Person
 from mano_core.team import Team
 from tests.sync.helpers import eventually, join
@@ -314,3 +319,24 @@ async def test_a_withdrawal_order_stays_valid_after_the_erasure(make_device, rel
     order = await sharing.withdraw_consent(home, joint, given.id)
     assert order is not None
     assert joint.erasures.status(order.id).problem is None
+
+
+# --- erasure at home reaches the shared copies ------------------------------------------------
+
+
+async def test_erasing_at_home_first_erases_the_shared_copy(org: Org):
+    person, _ = await followed_person(org.home)
+    given = await consent(org, person, "identity", "actions", "comments")
+    shared = await sharing.share_person(org.home, org.joint, person.id, organisation="Nord")
+    with pytest.raises(ErasureError):  # the joint team is not at hand: nothing changes
+        await sharing.erase_person(org.home, person.id, joints={})
+    assert org.joint.persons.get(shared.id) and org.home.persons.get(person.id)
+    assert org.home.consents.get(given.id).withdrawn_at is None
+
+    orders = await sharing.erase_person(org.home, person.id, joints={org.joint.id: org.joint})
+    assert [o.reason for o in orders] == ["consent_withdrawn", "request"]
+    assert org.joint.persons.list(include_deleted=True) == []
+    assert org.joint.actions.list(include_deleted=True) == []
+    assert [p.name for p in org.home.persons.list()] == ["Marc Lefèvre"]
+    assert org.home.consents.list(include_deleted=True) == []  # erased with her
+    assert [s.person for s in org.joint.shares.list()] == [shared.id]  # ids and dates only

@@ -125,6 +125,29 @@ async def test_erasure_shows_counts_asks_and_removes_the_person_from_the_list(de
         assert all(p.id != person.id for p in table.items)
 
 
+async def test_erasing_a_person_shared_into_a_joint_team_this_device_lacks_is_refused(
+        demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        person = await team.persons.create(name="Inès Partagée")
+        given = await sharing.record_consent(
+            team, person.id, collected_at=dt.date(2026, 10, 2), collected_by=team.info.member,
+            partner_organisation="CAARUD Sud", scope=["identity"],
+            joint_team="5b1f1b0e-0000-4000-8000-000000000001")
+        await team.consents.update(given.id, shared_as="5b1f1b0e-0000-4000-8000-0000000000aa")
+        await open_file(pilot, "Inès Partagée")
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the dialog")
+        assert "Partagée avec CAARUD Sud dans une équipe commune absente" in app.screen.body
+        await pilot.click("#confirm")
+        await wait_for(pilot, lambda: isinstance(app.screen, PersonFileScreen))
+        await pilot.pause(0.2)
+        assert team.persons.get(person.id).name == "Inès Partagée"  # nothing erased
+        assert team.erasure_records.list() == []
+
+
 async def test_retention_dry_run_lists_who_would_be_erased(demo_store):
     app = app_on(demo_store)
     async with app.run_test(size=SIZE) as pilot:

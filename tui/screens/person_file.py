@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
+from mano_core import sharing
 from mano_core.errors import ManoError, NotFoundError
 from mano_core.model.records import Comment, Person
 from tui import format as fmt
@@ -330,14 +331,22 @@ class PersonFileScreen(ManoScreen):
             self.mano.say(t("erase.forbidden"), error=True)
             return
         counts = team.erasures.preview([person.id])
+        # Copies shared into joint teams are erased first (the partners must erase them too).
+        device = self.session.device
+        held = {info.id for info in await device.teams()}
+        shared = sharing.shared_consents(team, person.id)
+        joints = {c.joint_team: await device.open_team(c.joint_team)
+                  for c in shared if c.joint_team in held}
+        notes = [t("erase.shared" if c.joint_team in joints else "erase.shared_missing",
+                   partner=c.partner_organisation) for c in shared]
         confirmed = await self.app.push_screen_wait(ConfirmScreen(
             t("erase.title", name=person.name),
-            [t("erase.counts"), *count_lines(t, counts), "", t("erase.irreversible")],
+            [t("erase.counts"), *count_lines(t, counts), *notes, "", t("erase.irreversible")],
             confirm_label=t("erase.confirm"), cancel_label=t("erase.cancel")))
         if not confirmed:
             return
         try:
-            await team.erasures.erase([person.id], reason="request")
+            await sharing.erase_person(team, person.id, joints=joints)
         except ManoError as exc:
             self.mano.say(str(exc), error=True)
             return
