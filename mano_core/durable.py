@@ -5,6 +5,8 @@ committed to the encrypted local store before the awaiting caller gets the recor
 
 from __future__ import annotations
 
+import builtins
+
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
@@ -36,7 +38,7 @@ class DurableCollection(Generic[R]):
     def list(self, *, include_deleted: bool = False) -> list[R]:
         return self._c.list(include_deleted=include_deleted)
 
-    def filter(self, predicate: Callable[[R], bool]) -> list[R]:
+    def filter(self, predicate: Callable[[R], bool]) -> builtins.list[R]:
         return self._c.filter(predicate)
 
     def __len__(self) -> int:

@@ -9,6 +9,8 @@ A developer never touches pycrdt: records are typed, writes are awaited and dura
 
 from __future__ import annotations
 
+import builtins
+
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -347,14 +349,14 @@ class Team:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def _dispatch(self, events: list[ChangeEvent]) -> None:
+    def _dispatch(self, events: builtins.list[ChangeEvent]) -> None:
         for event in events:
             for listener in list(self._listeners):
                 listener(event)
 
     # --- history, sync hooks ------------------------------------------------------------------
 
-    def history_of(self, record_id: str) -> list[HistoryEntry]:
+    def history_of(self, record_id: str) -> builtins.list[HistoryEntry]:
         """Field history of a record, oldest first (a medical record's history lives in the
         medical compartment and is only found on health professionals' devices)."""
         entries = self.history.of_record(record_id)

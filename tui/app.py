@@ -211,7 +211,7 @@ class ManoApp(App[None]):
     def say(self, message: str, *, error: bool = False) -> None:
         """A short notice in the corner (errors carry a title word, not only a colour)."""
         self.notify(message, severity="error" if error else "information",
-                    title=self.t("notice.error") if error else None)
+                    title=self.t("notice.error") if error else "")
 
 
 def make_app(store: str | Path, *, relay: str | None = None, lang: str | None = None,

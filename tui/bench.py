@@ -15,7 +15,9 @@ import asyncio
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mano_core.demo import generate_team
 from mano_core.demo.load import load_demo
@@ -38,7 +40,7 @@ async def build(path: Path, scale: float) -> int:
     return len(generated.persons)
 
 
-async def until(pilot, predicate, timeout: float = 120.0) -> float:
+async def until(pilot: Any, predicate: Callable[[], object], timeout: float = 120.0) -> float:
     start = time.perf_counter()
     while not predicate():
         if time.perf_counter() - start > timeout:

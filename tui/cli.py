@@ -459,7 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         return run_app(args)
     try:
-        return asyncio.run(args.func(args, t))
+        return int(asyncio.run(args.func(args, t)))
     except WrongPassphraseError:
         print(t("error.passphrase"), file=sys.stderr)
         return 2

@@ -5,6 +5,8 @@ persists the resulting update before telling the caller it is saved."""
 
 from __future__ import annotations
 
+import builtins
+
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -64,7 +66,7 @@ class Collection(Generic[R]):
     def __len__(self) -> int:
         return len(self.list())
 
-    def filter(self, predicate: Callable[[R], bool]) -> list[R]:
+    def filter(self, predicate: Callable[[R], bool]) -> builtins.list[R]:
         """Records (not deleted) for which ``predicate`` is true."""
         return [r for r in self._records().values() if r.deleted_at is None and predicate(r)]
 
@@ -134,7 +136,7 @@ class Collection(Generic[R]):
 
     # --- erasure (mano_core.erasure) -----------------------------------------------------------
 
-    def erase(self, record_ids: Iterable[str]) -> list[str]:
+    def erase(self, record_ids: Iterable[str]) -> builtins.list[str]:
         """Remove records from the document for good (not a tombstone): their content is
         garbage-collected from the document's state, no history is written. Returns the ids
         that were present. Only the erasure service calls this."""
@@ -222,7 +224,7 @@ class Collection(Generic[R]):
                     self._core.write_history(self.name, record_id, name, before, value)
 
     @staticmethod
-    def _write_set(entry: Map[Any], name: str, before: list[str], after: list[str],
+    def _write_set(entry: Map[Any], name: str, before: builtins.list[str], after: builtins.list[str],
                    now_ms: float) -> None:
         for i, item in enumerate(i for i in after if i not in before):
             entry[layout.set_key(name, item)] = now_ms + i / 1000

@@ -72,7 +72,7 @@ class DocumentCore:
                  custom_fields: Callable[[], list[CustomFieldDefinition]] | None = None,
                  state: Iterable[bytes] = ()) -> None:
         self.compartment = compartment
-        self.doc: Doc = Doc(client_id=client_id) if client_id is not None else Doc()
+        self.doc: Doc[Any] = Doc(client_id=client_id) if client_id is not None else Doc()
         for update in state:  # load before observing: no events for the initial state
             self.doc.apply_update(update)
         self.author = author

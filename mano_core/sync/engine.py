@@ -13,6 +13,7 @@ anywhere replays at most what was not committed, and replays are idempotent.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -134,8 +135,12 @@ class TeamSync:
                     continue
                 in_flight.add(item.id)
                 fut = client.push_nowait(item.payload)
-                fut.add_done_callback(
-                    lambda f, i=item.id: self._acked(f, i, in_flight, wake))
+                fut.add_done_callback(functools.partial(
+                    self._ack_callback, item_id=item.id, in_flight=in_flight, wake=wake))
+
+    def _ack_callback(self, fut: asyncio.Future[list[m.Message]], *, item_id: int,
+                      in_flight: set[int], wake: asyncio.Event) -> None:
+        self._acked(fut, item_id, in_flight, wake)
 
     def _acked(self, fut: asyncio.Future[list[m.Message]], item_id: int,
                in_flight: set[int], wake: asyncio.Event) -> None:

@@ -248,7 +248,7 @@ class SettingsScreen(SectionScreen):
         t = self.t
 
         async def submit(v: dict[str, Any]) -> str:
-            name = v["name"].strip()
+            name = str(v["name"]).strip()
             if not name:
                 raise FieldError("name", t("error.required"))
             await self.session.team.settings.add("actionCategories", name)
