@@ -332,6 +332,10 @@ class Erasures:
 
     # --- confirmations and purge marks (used by the sync client) -------------------------------
 
+    def unapplied(self) -> list[Erasure]:
+        """Valid orders this device has not applied yet (an ``enforce`` failed or was cut)."""
+        return [o for o in self.valid_orders() if o.id not in self._applied]
+
     def unconfirmed(self, device: str) -> list[Erasure]:
         """Valid orders this device applied and has not confirmed yet."""
         return [o for o in self.valid_orders()

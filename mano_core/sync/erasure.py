@@ -42,6 +42,8 @@ class ErasureDuty:
     async def step(self, client: RelayClient) -> None:
         """Confirm what can be confirmed, purge what can be purged (while online)."""
         erasures = self.sync.team.erasures
+        if erasures.unapplied():  # an enforce that failed after its order was delivered
+            await erasures.enforce()
         if self.state.pending == 0 and erasures.unconfirmed(self._me):
             marks = Confirmation(self._mark(Compartment.GENERAL), self._mark(Compartment.MEDICAL))
             confirmed = await erasures.confirm(self._me, marks)

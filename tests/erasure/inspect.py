@@ -3,6 +3,7 @@ erased values. Test-only: it reaches into the store's rows on purpose."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -29,20 +30,27 @@ async def store_plaintexts(store: LocalStore, keys_by_team: dict[bytes, object])
     state = store._state
     cipher = state.cipher
     out: list[bytes] = []
-    for head in list(state.docs.values()):
-        chunks = await store._db.fetchall(
-            "SELECT idx, data FROM snapshot_chunks WHERE doc_id = ? ORDER BY idx", (head.id,))
+    async with store._db.reading() as db:  # no write interleaves: heads and rows agree
+        docs = []
+        for head in [dataclasses.replace(h) for h in state.docs.values()]:
+            chunks = await db.fetchall(
+                "SELECT idx, data FROM snapshot_chunks WHERE doc_id = ? ORDER BY idx",
+                (head.id,))
+            updates = await db.fetchall(
+                "SELECT seq, data FROM updates WHERE doc_id = ? ORDER BY seq", (head.id,))
+            outbox = await db.fetchall("SELECT id, data FROM outbox WHERE doc_id = ?",
+                                       (head.id,))
+            docs.append((head, chunks, updates, outbox))
+        records = await db.fetchall("SELECT tag, ns, data FROM records")
+    for head, chunks, updates, outbox in docs:
         if chunks:
             out.append(open_snapshot(cipher, head, [(i, bytes(d)) for i, d in chunks]))
-        updates = await store._db.fetchall(
-            "SELECT seq, data FROM updates WHERE doc_id = ? ORDER BY seq", (head.id,))
         out += open_updates(cipher, head, [(s, bytes(d)) for s, d in updates])
-        for item_id, data in await store._db.fetchall(
-                "SELECT id, data FROM outbox WHERE doc_id = ?", (head.id,)):
+        for item_id, data in outbox:
             payload = open_outbox(cipher, head, item_id, bytes(data))
             out.append(payload)
             out += _open_any(payload, keys_by_team)
-    for tag, ns, data in await store._db.fetchall("SELECT tag, ns, data FROM records"):
+    for tag, ns, data in records:
         out.append(open_record(cipher, bytes(ns), bytes(tag), bytes(data), "?")[1])
     return out
 

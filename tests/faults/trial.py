@@ -2,8 +2,11 @@
 while the relay is SIGKILLed and restarted, connections are cut mid-frame, the network goes
 down, and a device process is SIGKILLed with edits in its outbox.
 
-After the faults stop, every device must converge on the same content, and every edit whose
-``await`` returned (reported saved) must be present exactly once. ``run_trial`` raises
+While the faults run, the admin also erases a person (issue 11): the worker device is offline
+(killed) for part of it. After the faults stop, every device must converge on the same content,
+every edit whose ``await`` returned (reported saved) must be present exactly once, the erasure
+must complete on every device, and no device store and no relay envelope or snapshot may hold
+the erased person's values (decrypted with the team's keys). ``run_trial`` raises
 AssertionError otherwise and returns the faults it injected, by kind. Used by
 tests/faults/test_trials.py (a few trials) and scripts/faults.py (long runs)."""
 
@@ -154,8 +157,36 @@ async def _faults(rng: random.Random, relay: _Relay, proxy: FaultProxy, stop: as
             proxy.delay = (0.0, 0.0)
 
 
+async def _erase_later(rng: random.Random, team: Team, person_id: str,
+                       counts: Counter[str]) -> str:
+    """Erase the person at a random moment while the faults run; returns the order id."""
+    await asyncio.sleep(rng.uniform(0.1, 1.5))
+    order = await team.erasures.erase([person_id])
+    counts["erasure"] += 1
+    return order.id
+
+
+def _erasure_state(team: Team, order_id: str) -> str:
+    status = team.erasures.status(order_id)
+    return (f"applied={status.applied} waiting={[d[:8] for d in status.waiting_for]} "
+            f"purged={status.purged} confirmations={status.order.confirmations} "
+            f"problem={status.problem}")
+
+
+async def _check_erased(seed: int, marks: list[bytes], devices: list[Device],
+                        teams: list[Team], relay_db: Path) -> None:
+    from tests.erasure.inspect import containing, relay_plaintexts, store_plaintexts
+
+    for device, team in zip(devices, teams):
+        plain = await store_plaintexts(device.store, {b"": team.keys})
+        left = containing(plain, marks)
+        assert not left, f"seed {seed}: {device.store.path} still holds {left}"
+    plain, _raw = relay_plaintexts(relay_db, teams[0].keys)
+    assert not containing(plain, marks), f"seed {seed}: the relay still holds the person"
+
+
 async def run_trial(seed: int, workdir: Path, *, edits: int = 20, devices: int = 2,
-                    worker: bool = True) -> TrialResult:
+                    worker: bool = True, erase: bool = True) -> TrialResult:
     """Run one trial in ``workdir`` (a fresh directory). Raises AssertionError on a failure."""
     rng = random.Random(seed)
     counts: Counter[str] = Counter()
@@ -191,8 +222,17 @@ async def run_trial(seed: int, workdir: Path, *, edits: int = 20, devices: int =
             await w_dev.close()  # W lives in its own process for a while
 
             ledgers = [Ledger() for _ in names]
+            marks = [f"Erased-{seed}".encode(), f"erased-phone-{seed}".encode(),
+                     f"erased-comment-{seed}".encode()]
+            if erase:
+                victim = await teams[0].persons.create(name=marks[0].decode(),
+                                                       phone=marks[1].decode())
+                await teams[0].comments.create(text=marks[2].decode(), person=victim.id,
+                                               date=dt.datetime.now(dt.timezone.utc))
             stop = asyncio.Event()
             fault_task = asyncio.create_task(_faults(rng, relay, proxy, stop, counts))
+            eraser = asyncio.create_task(_erase_later(
+                random.Random(rng.random()), teams[0], victim.id, counts)) if erase else None
             if worker:
                 workers.append(_Worker(w_path, w_team.id, proxy.url, "W", 4 * edits))
             editors = [asyncio.create_task(_edit(n, t, random.Random(rng.random()), edits, led))
@@ -204,6 +244,7 @@ async def run_trial(seed: int, workdir: Path, *, edits: int = 20, devices: int =
                 workers[0].kill()
                 counts["device_sigkill"] += 1
             await asyncio.gather(*editors)
+            order_id = await eraser if eraser is not None else None
             stop.set()
             await fault_task
             proxy.cut_after_bytes, proxy.delay = None, (0.0, 0.0)
@@ -225,8 +266,25 @@ async def run_trial(seed: int, workdir: Path, *, edits: int = 20, devices: int =
                         f"{x.state.status.value} pending={x.state.pending_local}/"
                         f"{x.state.pending_envelopes} err={x.state.last_error} "
                         f"alerts={x.state.alerts[-3:]}" for x in syncs)) from None
+            if order_id is not None:
+                try:
+                    await eventually(lambda: all(t.erasures.status(order_id).complete
+                                                 for t in all_teams), 60,
+                                     "the erasure completes")
+                except AssertionError:
+                    raise AssertionError(f"seed {seed}: the erasure never completed: " + "; ".join(
+                        f"[{_erasure_state(t, order_id)}]" for t in all_teams) + " syncs: "
+                        + "; ".join(f"{x.state.status.value} pending={x.state.pending_local}/"
+                                    f"{x.state.pending_envelopes} cursor={x.state.cursor} "
+                                    f"acked={x.state.last_acked} err={x.state.last_error} "
+                                    f"alerts={x.state.alerts[-3:]}" for x in syncs)) from None
+                for s in syncs:
+                    await s.wait_synced(60)
             await eventually(lambda: all(content(t) == content(all_teams[0])
                                          for t in all_teams), 60, "convergence")
+            if order_id is not None:
+                await _check_erased(seed, marks, [admin, *opened[1:devices], w_dev],
+                                    all_teams, workdir / "relay.db")
             counts.update({k: v for k, v in proxy.counts.items()})
             final = content(all_teams[0])
             _check(final, ledgers, workers[0].saved if workers else -1)
