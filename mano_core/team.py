@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -106,6 +107,10 @@ class _Compartment:
         self.name = doc_name(team.id, core.compartment)
         self.last_seq = 0
         self.since_snapshot = 0
+        # Held while teammates' updates are merged in memory and stored, and while compacting:
+        # a snapshot must not hold updates whose rows are written after it (an erasure's
+        # re-snapshot would leave those rows, and what they carry, behind).
+        self.merging = asyncio.Lock()
 
     async def commit(self) -> None:
         """Persist local edits, tell listeners and the sync client, compact when due."""
@@ -147,15 +152,16 @@ class _Compartment:
         MalformedUpdateError: nothing applied."""
         batch = list(updates)
         deps = [read_deps(update) for update in batch]  # refuse the batch before applying any
-        for update, needs in zip(batch, deps):
-            self.core.apply_update(update, needs)
-        async with self.team.store.transaction() as tx:
-            seqs = await tx.append_updates(self.name, batch) if batch else []
-            if also is not None:
-                await also(tx)
-        if seqs:
-            self.last_seq = seqs[-1]
-            self.since_snapshot += len(seqs)
+        async with self.merging:  # a compaction never snapshots updates not stored yet
+            for update, needs in zip(batch, deps):
+                self.core.apply_update(update, needs)
+            async with self.team.store.transaction() as tx:
+                seqs = await tx.append_updates(self.name, batch) if batch else []
+                if also is not None:
+                    await also(tx)
+            if seqs:
+                self.last_seq = seqs[-1]
+                self.since_snapshot += len(seqs)
         events = self.core.take_changes(Origin.REMOTE)
         self.team._dispatch(events)
         if self.team.erasures.note_changes(events):
@@ -166,14 +172,15 @@ class _Compartment:
 
         Updates still parked (their dependencies have not arrived) are not in the state: they
         are stored again after the snapshot, in the same transaction, so none is lost."""
-        await self._persist()  # pending edits keep their sync-outbox places too
-        parked = self.core.parked_updates()
-        async with self.team.store.transaction() as tx:
-            await tx.write_snapshot(self.name, self.core.encode_state(), self.last_seq)
-            seqs = await tx.append_updates(self.name, parked)
-        if seqs:
-            self.last_seq = seqs[-1]
-        self.since_snapshot = len(seqs)
+        async with self.merging:
+            await self._persist()  # pending edits keep their sync-outbox places too
+            parked = self.core.parked_updates()
+            async with self.team.store.transaction() as tx:
+                await tx.write_snapshot(self.name, self.core.encode_state(), self.last_seq)
+                seqs = await tx.append_updates(self.name, parked)
+            if seqs:
+                self.last_seq = seqs[-1]
+            self.since_snapshot = len(seqs)
 
 
 class DurableSettings:

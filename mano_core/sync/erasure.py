@@ -60,6 +60,7 @@ class ErasureDuty:
                 continue
             await erasures.mark_purged(c, upto)
             log.info("relay purged %s up to %d", c.name, upto)
+            await erasures.enforce()  # this device's store too: rows it applied up to there
 
     def _mark(self, c: Compartment) -> int:
         return max(self.sync.cursor(c), self.state.last_acked.get(c, 0))

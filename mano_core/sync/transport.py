@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from types import TracebackType
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidState
 
 from mano_core import limits
 from mano_core.crypto.identity import DeviceIdentity
@@ -156,9 +156,12 @@ class RelayClient:
         if self.conn.state is State.CLOSED:
             raise self.closed_error or SyncError("connection closed")
         self.conn.send(msg)
-        for frame in self.conn.data_to_send():
-            self.ws.protocol.send_binary(frame)
-        self.ws.send_data()
+        try:
+            for frame in self.conn.data_to_send():
+                self.ws.protocol.send_binary(frame)
+            self.ws.send_data()
+        except InvalidState:  # the socket closed under us: the session ends, reconnect
+            raise self.closed_error or SyncError("connection closed") from None
 
     async def _read(self) -> None:
         try:
