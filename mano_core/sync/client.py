@@ -32,6 +32,7 @@ from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
 from mano_core.store import LocalStore
 from mano_core.sync.engine import TeamSync
+from mano_core.sync.erasure import RETRY_DELAY as ERASURE_RECHECK
 from mano_core.sync.erasure import ErasureDuty
 from mano_core.sync.invitations import InvitationDesk
 from mano_core.sync.presence import PRESENCE_INTERVAL, PRESENCE_TTL, open_presence, seal_presence
@@ -377,7 +378,9 @@ class SyncClient:
     async def _erasures(self, client: RelayClient) -> None:
         """Confirm applied erasures and purge the relay when everyone has (sync/erasure.py)."""
         while True:
-            await self._erasure_wake.wait()
+            # Woken by every change of state, and now and then: a refused purge is retried.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._erasure_wake.wait(), ERASURE_RECHECK)
             self._erasure_wake.clear()
             if self.state.status is Status.ONLINE and self.erasure.due():
                 await self.erasure.step(client)

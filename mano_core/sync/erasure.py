@@ -13,15 +13,19 @@
 from __future__ import annotations
 
 import logging
+import time
+from typing import Final
 
 from mano_core.erasure import Confirmation
-from mano_core.errors import ManoError
+from mano_core.errors import RelayRefusedError
 from mano_core.ids import Compartment
 from mano_core.sync.engine import TeamSync
 from mano_core.sync.state import SyncState
 from mano_core.sync.transport import RelayClient
 
 log = logging.getLogger("mano.sync.erasure")
+
+RETRY_DELAY: Final = 5.0  # seconds before asking again for a purge the relay refused
 
 
 class ErasureDuty:
@@ -30,6 +34,7 @@ class ErasureDuty:
     def __init__(self, sync: TeamSync, state: SyncState) -> None:
         self.sync = sync
         self.state = state
+        self._retry_at = 0.0
 
     @property
     def _me(self) -> str:
@@ -52,10 +57,15 @@ class ErasureDuty:
             if self.sync.cursor(c) < needed:
                 continue  # not applied yet what the last confirmations cover: next time
             upto = self.sync.cursor(c)
+            if time.monotonic() < self._retry_at:
+                continue  # refused a moment ago: the client wakes us again later
             try:
                 await self.sync.upload_snapshot(client, c)
                 await client.purge(int(c), upto)
-            except ManoError as exc:
+            except RelayRefusedError as exc:
+                if exc.fatal or exc.code == 0:
+                    raise  # the connection is gone: the session ends and reconnects
+                self._retry_at = time.monotonic() + RETRY_DELAY
                 self.sync._alert("erasure", f"relay purge of {c.name} up to {upto}: {exc}")
                 continue
             await erasures.mark_purged(c, upto)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mano_core.device import Device
+from mano_core.ids import Compartment
 from mano_core.store import TEST_KDF
 from mano_core.sync.client import Backoff, SyncClient
 from mano_core.team import Team
@@ -168,7 +169,9 @@ async def _erase_later(rng: random.Random, team: Team, person_id: str,
 
 def _erasure_state(team: Team, order_id: str) -> str:
     status = team.erasures.status(order_id)
-    return (f"applied={status.applied} waiting={[d[:8] for d in status.waiting_for]} "
+    parked = team.compartment(Compartment.GENERAL).core.waiting_updates
+    return (f"parked={parked} "
+            f"applied={status.applied} waiting={[d[:8] for d in status.waiting_for]} "
             f"purged={status.purged} confirmations={status.order.confirmations} "
             f"problem={status.problem}")
 
