@@ -66,6 +66,7 @@ class TeamSync:
         self._cursors: dict[Compartment, _Cursor] = {}
         self._fragments: dict[bytes, list[payload.Fragment]] = {}
         self.flush_lock = asyncio.Lock()
+        self._serial = asyncio.Lock()
         self.need_keys = False
         self._to_remove: list[int] = []
         self._remover: asyncio.Future[None] | None = None
@@ -183,7 +184,29 @@ class TeamSync:
     def cursor(self, c: Compartment) -> int:
         return self._cursors[c].seq
 
+    # Deliveries, downloaded snapshots and uploaded snapshots are serialised: a snapshot taken
+    # while a delivery is being applied would carry chain states past its ``upto`` (the
+    # envelopes opened but not applied yet), and a device restoring it would then refuse those
+    # envelopes as replays. Deliveries and the periodic snapshot run in one task; an erasure's
+    # purge snapshot runs in another.
+
     async def apply_delivery(self, c: Compartment, items: list[tuple[int, bytes]]) -> bool:
+        """Open and apply delivered envelopes in order; False if a key is missing (stop and
+        fetch keys: the cursor stays before that envelope)."""
+        async with self._serial:
+            return await self._apply_delivery(c, items)
+
+    async def apply_snapshot(self, c: Compartment, raw: bytes) -> int:
+        """Verify and apply a downloaded snapshot; returns the sequence it covers."""
+        async with self._serial:
+            return await self._apply_snapshot(c, raw)
+
+    async def upload_snapshot(self, client: RelayClient, c: Compartment) -> None:
+        """Upload this device's state of ``c`` as covering everything applied so far."""
+        async with self._serial:
+            await self._upload_snapshot(client, c)
+
+    async def _apply_delivery(self, c: Compartment, items: list[tuple[int, bytes]]) -> bool:
         """Open and apply delivered envelopes in order; False if a key is missing (stop and
         fetch keys: the cursor stays before that envelope)."""
         updates: list[bytes] = []
@@ -253,7 +276,7 @@ class TeamSync:
         await self.refresh_counts()
         return not self.need_keys
 
-    async def apply_snapshot(self, c: Compartment, raw: bytes) -> int:
+    async def _apply_snapshot(self, c: Compartment, raw: bytes) -> int:
         """Verify and apply a downloaded snapshot; returns the sequence it covers."""
         snap = open_snapshot(raw, log=self.keys.log, keyring=self.keys.keyring,
                              team_id=self.keys.team_id, compartment=c)
@@ -274,7 +297,7 @@ class TeamSync:
         cursor = self._cursors[c]
         return cursor.seq - cursor.snapshot >= SNAPSHOT_EVERY
 
-    async def upload_snapshot(self, client: RelayClient, c: Compartment) -> None:
+    async def _upload_snapshot(self, client: RelayClient, c: Compartment) -> None:
         """Upload this device's state of ``c`` as covering everything applied so far."""
         cursor = self._cursors[c]
         upto = cursor.seq
