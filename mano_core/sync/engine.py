@@ -201,10 +201,13 @@ class TeamSync:
         async with self._serial:
             return await self._apply_snapshot(c, raw)
 
-    async def upload_snapshot(self, client: RelayClient, c: Compartment) -> None:
-        """Upload this device's state of ``c`` as covering everything applied so far."""
+    async def upload_snapshot(self, client: RelayClient, c: Compartment) -> bool:
+        """Upload this device's state of ``c`` as covering everything applied so far; False
+        (nothing sent) while updates wait for their dependencies: their envelopes are accepted
+        (in the chain states the snapshot carries) but their content is not in the state yet,
+        so a device restoring the snapshot would never get it."""
         async with self._serial:
-            await self._upload_snapshot(client, c)
+            return await self._upload_snapshot(client, c)
 
     async def _apply_delivery(self, c: Compartment, items: list[tuple[int, bytes]]) -> bool:
         """Open and apply delivered envelopes in order; False if a key is missing (stop and
@@ -297,11 +300,15 @@ class TeamSync:
         cursor = self._cursors[c]
         return cursor.seq - cursor.snapshot >= SNAPSHOT_EVERY
 
-    async def _upload_snapshot(self, client: RelayClient, c: Compartment) -> None:
-        """Upload this device's state of ``c`` as covering everything applied so far."""
+    async def _upload_snapshot(self, client: RelayClient, c: Compartment) -> bool:
+        core = self.team.compartment(c).core
+        if core.waiting_updates:
+            log.info("snapshot of %s postponed: %d updates wait for their dependencies",
+                     c.name, core.waiting_updates)
+            return False
         cursor = self._cursors[c]
         upto = cursor.seq
-        state = self.team.compartment(c).core.encode_state()
+        state = core.encode_state()
         blob = seal_snapshot(self.keys.identity, self.keys.keyring, team_id=self.keys.team_id,
                              compartment=c, epoch=self.keys.log.epoch(c), upto=upto,
                              state=state, chain=self.keys.chain(c))
@@ -324,6 +331,7 @@ class TeamSync:
                 raise
         cursor.snapshot = upto
         await self.store.put(self._ns, f"cursor/{c.name.lower()}", msgspec.msgpack.encode(cursor))
+        return True
 
     def _alert(self, kind: str, detail: str) -> None:
         log.warning("%s: %s", kind, detail)

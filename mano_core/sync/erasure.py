@@ -60,7 +60,9 @@ class ErasureDuty:
             if time.monotonic() < self._retry_at:
                 continue  # refused a moment ago: the client wakes us again later
             try:
-                await self.sync.upload_snapshot(client, c)
+                if not await self.sync.upload_snapshot(client, c):
+                    self._retry_at = time.monotonic() + RETRY_DELAY  # updates still parked
+                    continue
                 await client.purge(int(c), upto)
             except RelayRefusedError as exc:
                 if exc.fatal or exc.code == 0:
