@@ -21,7 +21,7 @@ import msgspec
 
 from mano_core import limits
 from mano_core.document.settings import Settings
-from mano_core.document.ydeps import read_deps
+from mano_core.document.ydeps import encode_state_vector, read_deps, read_state_vector
 from mano_core.document.team_doc import (
     ChangeEvent,
     DocumentCore,
@@ -57,6 +57,8 @@ class DocumentStore(Protocol):
     async def put(self, namespace: str, key: str, value: bytes) -> None: ...
     async def get(self, namespace: str, key: str) -> bytes | None: ...
     async def items(self, namespace: str) -> list[tuple[str, bytes]]: ...
+    async def outbox_pending(self, doc: str | None = None, *,
+                             limit: int | None = None) -> list[Any]: ...
     def transaction(self) -> Any: ...
 
 
@@ -167,6 +169,30 @@ class _Compartment:
         if self.team.erasures.note_changes(events):
             await self.team.erasures.enforce()  # a new order, or data about an erased person
 
+    async def scrub_outbox(self) -> int:
+        """Rewrite the local updates not sent yet as one update re-encoded from the document,
+        so that content deleted since (an erasure) is not sent at all: same structs, same
+        clocks, deleted content garbage-collected. Returns how many items it replaced."""
+        if not self.team.syncing:
+            return 0
+        outbox = local_outbox(self.team.id, self.core.compartment)
+        async with self.team.outbox_lock:  # no flush seals them meanwhile
+            items = await self.team.store.outbox_pending(outbox)
+            starts: dict[int, int] = {}
+            for item in items:
+                for client, start in read_deps(item.payload).starts.items():
+                    starts[client] = min(start, starts.get(client, start))
+            if not items:
+                return 0
+            state = read_state_vector(self.core.doc.get_state())
+            since = {client: min(clock, starts.get(client, clock))
+                     for client, clock in state.items()}
+            replacement = self.core.doc.get_update(encode_state_vector(since))
+            async with self.team.store.transaction() as tx:
+                await tx.outbox_remove([item.id for item in items])
+                await tx.outbox_add(outbox, replacement)
+        return len(items)
+
     async def compact(self) -> None:
         """Fold the updates into one snapshot (re-encoded state, never merge_updates).
 
@@ -233,6 +259,9 @@ class Team:
         # a team kept without keys (local only).
         self.keys: TeamSigner | None = None
         self.erasures = Erasures(self)
+        # Held while local updates move from the local outbox to sealed envelopes (the sync
+        # client's flush) or are rewritten (an erasure's scrub).
+        self.outbox_lock = asyncio.Lock()
         self._general: _Compartment | None = None
         self._medical: _Compartment | None = None
 

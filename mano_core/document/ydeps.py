@@ -198,3 +198,20 @@ def read_state_vector(data: bytes) -> dict[int, int]:
     """A document's state vector (``Doc.get_state()``) as {client: next clock}."""
     r = _Reader(data)
     return {r.varuint(): r.varuint() for _ in range(r.varuint())}
+
+
+def encode_state_vector(state: dict[int, int]) -> bytes:
+    """The Yjs encoding of a state vector {client: next clock} (for ``Doc.get_update``)."""
+    out = bytearray()
+
+    def varuint(n: int) -> None:
+        while n > 0x7F:
+            out.append(0x80 | (n & 0x7F))
+            n >>= 7
+        out.append(n)
+
+    varuint(len(state))
+    for client, clock in state.items():
+        varuint(client)
+        varuint(clock)
+    return bytes(out)

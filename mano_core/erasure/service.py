@@ -256,6 +256,7 @@ class Erasures:
         # (a full disk) leaves the order to be finished by the next ``enforce``.
         self._erased |= self._apply(plan, persons)
         await self._commit_all()
+        await self._scrub_outboxes()
         await self.team.compact()
         applied, compacted = self._applied | new_orders, self._compacted | purge_marks
         async with self.team.store.transaction() as tx:
@@ -321,6 +322,15 @@ class Erasures:
         for collection, record_id, field in plan.strips:
             self.team.doc.collections[collection].strip(record_id, field, drop)
         return removed | persons
+
+    async def _scrub_outboxes(self) -> None:
+        """Local updates not sent yet are rewritten without the erased content."""
+        for c in Compartment:
+            try:
+                holder = self.team.compartment(c)
+            except NotFoundError:
+                continue
+            await holder.scrub_outbox()
 
     async def _commit_all(self) -> None:
         for c in Compartment:

@@ -65,7 +65,7 @@ class TeamSync:
         self._ns = f"sync/{keys.team_id.hex()}"
         self._cursors: dict[Compartment, _Cursor] = {}
         self._fragments: dict[bytes, list[payload.Fragment]] = {}
-        self.flush_lock = asyncio.Lock()
+        self.flush_lock = team.outbox_lock  # shared with the erasure's outbox scrub
         self._serial = asyncio.Lock()
         self.need_keys = False
         self._to_remove: list[int] = []

@@ -114,3 +114,33 @@ def _gone(team, person_id: str) -> bool:  # type: ignore[no-untyped-def]
     except NotFoundError:
         return True
     return False
+
+
+async def test_an_erasure_made_offline_never_sends_the_person(relay, make_device,
+                                                              tmp_path: Path) -> None:
+    # An admin works offline, then erases someone it created meanwhile: the edits not sent
+    # yet are rewritten without the person, so nothing of them ever leaves the device.
+    a, b = await make_device("a"), await make_device("b")
+    team_a = await a.create_team("Maraude Est", health=True)
+    p = await team_a.persons.create(name="Zorglub-Erased", phone="0611223344")
+    q = await team_a.persons.create(name="Kept-Quentin")
+    await team_a.comments.create(text="note-about-zorglub", person=p.id, date=WHEN)
+    await team_a.comments.create(text="kept-note", person=q.id, date=WHEN)
+    order = await team_a.erasures.erase([p.id])
+    plain = await store_plaintexts(a.store, {b"": team_a.keys})
+    assert containing(plain, ERASED) == []
+    assert containing(plain, [b"Kept-Quentin", b"kept-note"]) == [b"Kept-Quentin", b"kept-note"]
+
+    async with await a.sync(team_a, relay.url) as sa:
+        await sa.wait_synced()
+        relay_plain, _ = relay_plaintexts(tmp_path / "relay.db", team_a.keys)
+        assert containing(relay_plain, ERASED) == []  # never sent, not even once
+        assert containing(relay_plain, [b"Kept-Quentin"]) == [b"Kept-Quentin"]
+        team_b = await join(sa, b, relay.url, health=True)
+        async with await b.sync(team_b, relay.url):
+            await eventually(lambda: [x.name for x in team_b.persons.list()] == ["Kept-Quentin"]
+                             and [c.text for c in team_b.comments.list()] == ["kept-note"],
+                             what="b gets the team without the person")
+            await eventually(lambda: team_a.erasures.status(order.id).complete, timeout=30,
+                             what="the erasure completes")
+        assert _gone(team_b, p.id)
