@@ -21,20 +21,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from pycrdt import Map
 from websockets.asyncio.client import connect
 
 from mano_core.device import Device
 from mano_core.document.team_doc import ChangeEvent
 from mano_core.ids import Compartment
 from mano_core.store import TEST_KDF
-from mano_core.sync import payload
 from mano_core.sync.snapshot import open_snapshot, seal_snapshot
-from mano_core.team import sealed_outbox
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.relay.kit import RelayProcess  # noqa: E402
+from tests.sync.helpers import seal_bulk_persons  # noqa: E402
 
 PASS = "benchmark passphrase"
 
@@ -143,17 +141,7 @@ async def catch_up_vs_snapshot(tmp: Path, behind: int) -> tuple[float, float]:
             code = await sa.create_invitation()
             team_b = await b.join_team(relay.url, code)
         keys = await a.vault.team((await a.vault.team_ids())[0])
-        core = team_a.compartment(Compartment.GENERAL).core
-        persons = core.doc.get("persons", type=Map)
-        outbox = sealed_outbox(team_a.id, Compartment.GENERAL)
-        for i in range(behind):
-            with core.doc.transaction():
-                persons[f"p{i}"] = Map({"_": {"id": f"p{i}", "name": f"N-{i}",
-                                              "createdAt": "2026-11-20T09:00:00Z",
-                                              "updatedAt": "2026-11-20T09:00:00Z"}})
-            (update,) = core.drain_updates()
-            await keys.seal(next(payload.encode_batches([update])),
-                            compartment=Compartment.GENERAL, doc=outbox)
+        await seal_bulk_persons(team_a, keys, behind, "p")
         async with await a.sync(team_a, relay.url) as sa:
             await sa.wait_synced(300)
         t = time.perf_counter()
@@ -164,7 +152,8 @@ async def catch_up_vs_snapshot(tmp: Path, behind: int) -> tuple[float, float]:
         # Baseline: the same state as one sealed snapshot, opened and applied on a fresh doc.
         blob = seal_snapshot(keys.identity, keys.keyring, team_id=keys.team_id,
                              compartment=Compartment.GENERAL, epoch=0, upto=behind,
-                             state=core.encode_state(), chain=keys.chain(Compartment.GENERAL))
+                             state=team_a.compartment(Compartment.GENERAL).core.encode_state(),
+                             chain=keys.chain(Compartment.GENERAL))
         from mano_core.document.team_doc import GeneralDocument
 
         t = time.perf_counter()

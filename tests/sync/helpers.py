@@ -9,8 +9,12 @@ from typing import Any
 
 import msgspec
 
+from pycrdt import Map
+
 from mano_core.device import Device
-from mano_core.team import Team
+from mano_core.ids import Compartment
+from mano_core.sync import payload
+from mano_core.team import Team, sealed_outbox
 
 
 async def eventually(predicate: Callable[[], bool], timeout: float = 15.0,
@@ -36,3 +40,19 @@ async def join(admin_sync: Any, device: Device, url: str, *, role: str = "normal
     """Invite ``device`` from the admin's running sync and join it."""
     code = await admin_sync.create_invitation(role=role, health=health)
     return await device.join_team(url, code, timeout=30)
+
+
+async def seal_bulk_persons(team: Team, keys: Any, count: int, prefix: str) -> None:
+    """Seal ``count`` envelopes of one new person each (``<prefix>-i``) straight into the
+    team's sealed outbox, as weeks of a team's work would; pushed at the next sync."""
+    core = team.compartment(Compartment.GENERAL).core
+    persons = core.doc.get("persons", type=Map)
+    outbox = sealed_outbox(team.id, Compartment.GENERAL)
+    for i in range(count):
+        with core.doc.transaction():
+            persons[f"{prefix}-{i}"] = Map({"_": {"id": f"{prefix}-{i}", "name": f"N-{i}",
+                                                  "createdAt": "2026-11-20T09:00:00Z",
+                                                  "updatedAt": "2026-11-20T09:00:00Z"}})
+        (update,) = core.drain_updates()
+        await keys.seal(next(payload.encode_batches([update])),
+                        compartment=Compartment.GENERAL, doc=outbox)

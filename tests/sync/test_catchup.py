@@ -6,10 +6,8 @@ import pytest
 from pycrdt import Doc, Map
 
 from mano_core.ids import Compartment
-from mano_core.sync import payload
-from mano_core.team import sealed_outbox
 
-from .helpers import content, eventually, join
+from .helpers import content, eventually, join, seal_bulk_persons
 
 pytestmark = pytest.mark.timeout(240)
 N = 10_000
@@ -24,17 +22,7 @@ async def test_device_ten_thousand_envelopes_behind_catches_up(relay, make_devic
     keys = await a.vault.team((await a.vault.team_ids())[0])
     # While b is away, a seals 10,000 envelopes of one small edit each (the pace of a team's
     # weeks of work) straight into its outbox; they are pushed when a reconnects.
-    core = team_a.compartment(Compartment.GENERAL).core
-    persons = core.doc.get("persons", type=Map)
-    outbox = sealed_outbox(team_a.id, Compartment.GENERAL)
-    for i in range(N):
-        with core.doc.transaction():
-            persons[f"bulk-{i}"] = Map({"_": {"id": f"bulk-{i}", "name": f"N-{i}",
-                                              "createdAt": "2026-11-20T09:00:00Z",
-                                              "updatedAt": "2026-11-20T09:00:00Z"}})
-        (update,) = core.drain_updates()
-        await keys.seal(next(payload.encode_batches([update])),
-                        compartment=Compartment.GENERAL, doc=outbox)
+    await seal_bulk_persons(team_a, keys, N, "bulk")
     async with await a.sync(team_a, relay.url) as sa:
         await sa.wait_synced(120)
     async with await b.sync(team_b, relay.url) as sb:
