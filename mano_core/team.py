@@ -60,6 +60,7 @@ class DocumentStore(Protocol):
     async def outbox_pending(self, doc: str | None = None, *,
                              limit: int | None = None) -> list[Any]: ...
     def transaction(self) -> Any: ...
+    async def checkpoint(self) -> None: ...
 
 
 class TeamSigner(Protocol):
@@ -411,11 +412,14 @@ class Team:
         """Merge and persist teammates' updates (used by the sync client)."""
         await self.compartment(compartment).apply_remote(updates, also)
 
+    def held(self) -> builtins.list[_Compartment]:
+        """The compartments this device holds (the medical one on health devices only)."""
+        return [h for h in (self._general, self._medical) if h is not None]
+
     async def compact(self) -> None:
         """Fold every compartment's updates into a snapshot now."""
-        for holder in (self._general, self._medical):
-            if holder is not None:
-                await holder.compact()
+        for holder in self.held():
+            await holder.compact()
 
 
 class MedicalCollections(msgspec.Struct, frozen=True):

@@ -255,8 +255,9 @@ class Erasures:
         # too); what was applied is recorded only once the store is rewritten, so a failure
         # (a full disk) leaves the order to be finished by the next ``enforce``.
         self._erased |= self._apply(plan, persons)
-        await self._commit_all()
-        await self._scrub_outboxes()
+        for holder in self.team.held():
+            await holder.commit()
+            await holder.scrub_outbox()  # local updates not sent yet, without the content
         await self.team.compact()
         applied, compacted = self._applied | new_orders, self._compacted | purge_marks
         async with self.team.store.transaction() as tx:
@@ -264,9 +265,7 @@ class Erasures:
             await tx.put(self._ns, _ERASED, msgspec.msgpack.encode(sorted(self._erased)))
             await tx.put(self._ns, _COMPACTED, msgspec.msgpack.encode(sorted(compacted)))
         self._applied, self._compacted = applied, compacted
-        checkpoint = getattr(self.team.store, "checkpoint", None)
-        if checkpoint is not None:
-            await checkpoint()
+        await self.team.store.checkpoint()
         return True
 
     def note_changes(self, events: Iterable[ChangeEvent]) -> bool:
@@ -323,22 +322,6 @@ class Erasures:
             self.team.doc.collections[collection].strip(record_id, field, drop)
         return removed | persons
 
-    async def _scrub_outboxes(self) -> None:
-        """Local updates not sent yet are rewritten without the erased content."""
-        for c in Compartment:
-            try:
-                holder = self.team.compartment(c)
-            except NotFoundError:
-                continue
-            await holder.scrub_outbox()
-
-    async def _commit_all(self) -> None:
-        for c in Compartment:
-            try:
-                holder = self.team.compartment(c)
-            except NotFoundError:
-                continue
-            await holder.commit()
 
     # --- confirmations and purge marks (used by the sync client) -------------------------------
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mano_core.errors import NotFoundError
+from mano_core.errors import NotFoundError, StoreFullError
 from mano_core.store import TEST_KDF, LocalStore
 from mano_core.team import Team
 
@@ -109,21 +109,19 @@ async def test_an_order_that_does_not_verify_erases_nothing(tmp_path: Path) -> N
             team.persons.get(p.id)
 
 
+async def _disk_full() -> None:
+    """Stands in for ``Team.compact`` when the re-snapshot fails (a full disk, a crash)."""
+    raise StoreFullError("database or disk is full")
+
 
 async def test_a_full_disk_during_the_erasure_is_reported_and_finished_later(
         tmp_path: Path) -> None:
-    from mano_core.errors import StoreFullError
-
     path = tmp_path / "d.mano"
     async with await LocalStore.create(path, PASS, kdf=TEST_KDF) as store:
         team = await Team.create(store, name="Maraude", member="m1", clock=lambda: NOW)
         ids = await populate(team)
         compact = team.compact
-
-        async def disk_full() -> None:  # the re-snapshot fails as on a full disk
-            raise StoreFullError("database or disk is full")
-
-        team.compact = disk_full  # type: ignore[method-assign]
+        team.compact = _disk_full  # type: ignore[method-assign]
         with pytest.raises(StoreFullError):
             await team.erasures.erase([ids["p"]])
         order = team.erasure_records.list()[0]
@@ -144,17 +142,11 @@ async def test_a_full_disk_during_the_erasure_is_reported_and_finished_later(
 
 async def test_an_erasure_interrupted_before_its_snapshot_finishes_at_the_next_open(
         tmp_path: Path) -> None:
-    from mano_core.errors import StoreFullError
-
     path = tmp_path / "d.mano"
     async with await LocalStore.create(path, PASS, kdf=TEST_KDF) as store:
         team = await Team.create(store, name="Maraude", member="m1", clock=lambda: NOW)
         ids = await populate(team)
-
-        async def crash() -> None:
-            raise StoreFullError("the process dies here")
-
-        team.compact = crash  # type: ignore[method-assign]
+        team.compact = _disk_full  # type: ignore[method-assign]  # the process dies here
         with pytest.raises(StoreFullError):
             await team.erasures.erase([ids["p"]])
     async with await LocalStore.open(path, PASS) as store:  # reopening finishes the job

@@ -31,6 +31,7 @@ from mano_core.ids import Compartment
 from mano_core.store import TEST_KDF
 from mano_core.sync.client import Backoff, SyncClient
 from mano_core.team import Team
+from tests.erasure.inspect import containing, relay_plaintexts, store_plaintexts
 from tests.faults.proxy import FaultProxy
 from tests.relay.kit import RelayProcess
 from tests.sync.helpers import content, eventually, join
@@ -178,8 +179,6 @@ def _erasure_state(team: Team, order_id: str) -> str:
 
 async def _check_erased(seed: int, marks: list[bytes], devices: list[Device],
                         teams: list[Team], relay_db: Path) -> None:
-    from tests.erasure.inspect import containing, relay_plaintexts, store_plaintexts
-
     for device, team in zip(devices, teams):
         plain = await store_plaintexts(device.store, {b"": team.keys})
         left = containing(plain, marks)
