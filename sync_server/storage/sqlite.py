@@ -327,8 +327,7 @@ class SQLiteStorage(SQLiteBlobs):
         floor = infos[keep - 1].upto
         async with self._txn() as db:
             for old in infos[keep:]:
-                await db.execute("DELETE FROM snapshot_parts WHERE sid = ?", (old.sid,))
-                await db.execute("DELETE FROM snapshots WHERE sid = ?", (old.sid,))
+                await _drop_snapshot(db, old.sid)
                 await db.execute(
                     "UPDATE teams SET usage = usage - ? WHERE team = ?", (old.size, team)
                 )
@@ -340,18 +339,8 @@ class SQLiteStorage(SQLiteBlobs):
                 row = await cur.fetchone()
             if row is not None and row[0] is not None:
                 floor = min(floor, int(row[0]) - 1)
-            async with db.execute(
-                "SELECT count(*), coalesce(sum(length(data)), 0), max(seq) FROM envelopes "
-                "WHERE team = ? AND c = ? AND seq <= ?",
-                (team, compartment, floor),
-            ) as cur:
-                row = await cur.fetchone()
-            count, size, top = (int(row[0]), int(row[1]), row[2]) if row else (0, 0, None)
+            count, size, top = await _drop_envelopes(db, team, compartment, floor)
             if count:
-                await db.execute(
-                    "DELETE FROM envelopes WHERE team = ? AND c = ? AND seq <= ?",
-                    (team, compartment, floor),
-                )
                 await db.execute(
                     "UPDATE heads SET pruned = max(pruned, ?) WHERE team = ? AND c = ?",
                     (int(top or 0), team, compartment),
@@ -372,19 +361,8 @@ class SQLiteStorage(SQLiteBlobs):
                         f"no snapshot of compartment {compartment} covers {upto}")
                 old = [(int(sid), int(size)) for sid, _, size in rows[1:]]
                 for sid, _ in old:
-                    await db.execute("DELETE FROM snapshot_parts WHERE sid = ?", (sid,))
-                    await db.execute("DELETE FROM snapshots WHERE sid = ?", (sid,))
-                async with db.execute(
-                    "SELECT count(*), coalesce(sum(length(data)), 0) FROM envelopes "
-                    "WHERE team = ? AND c = ? AND seq <= ?",
-                    (team, compartment, upto),
-                ) as cur:
-                    row = await cur.fetchone()
-                count, size = (int(row[0]), int(row[1])) if row else (0, 0)
-                await db.execute(
-                    "DELETE FROM envelopes WHERE team = ? AND c = ? AND seq <= ?",
-                    (team, compartment, upto),
-                )
+                    await _drop_snapshot(db, sid)
+                count, size, _top = await _drop_envelopes(db, team, compartment, upto)
                 await db.execute(
                     "INSERT INTO heads(team, c, head, pruned) VALUES (?, ?, 0, ?) "
                     "ON CONFLICT(team, c) DO UPDATE SET pruned = max(pruned, excluded.pruned)",
@@ -409,3 +387,26 @@ class SQLiteStorage(SQLiteBlobs):
                 return
             await asyncio.sleep(CHECKPOINT_PAUSE)
         raise RelayStorageError("the WAL checkpoint after a purge could not complete")
+
+
+async def _drop_snapshot(db: aiosqlite.Connection, sid: int) -> None:
+    """Delete a stored snapshot and its parts (usage is the caller's)."""
+    await db.execute("DELETE FROM snapshot_parts WHERE sid = ?", (sid,))
+    await db.execute("DELETE FROM snapshots WHERE sid = ?", (sid,))
+
+
+async def _drop_envelopes(db: aiosqlite.Connection, team: bytes, compartment: int,
+                          upto: int) -> tuple[int, int, int | None]:
+    """Delete the envelopes of (team, compartment) with seq <= ``upto``; returns how many,
+    their bytes and the highest seq deleted (None if none)."""
+    async with db.execute(
+        "SELECT count(*), coalesce(sum(length(data)), 0), max(seq) FROM envelopes "
+        "WHERE team = ? AND c = ? AND seq <= ?",
+        (team, compartment, upto),
+    ) as cur:
+        row = await cur.fetchone()
+    count, size, top = (int(row[0]), int(row[1]), row[2]) if row else (0, 0, None)
+    if count:
+        await db.execute("DELETE FROM envelopes WHERE team = ? AND c = ? AND seq <= ?",
+                         (team, compartment, upto))
+    return count, size, None if top is None else int(top)
