@@ -95,6 +95,8 @@ FIELD_SPECS: tuple[FieldSpec, ...] = (
     FieldSpec("custom-motif", "Motif de consultation", "enum", "consultation", "Consultation",
               options=("Plaie", "Douleur", "Suivi chronique", "Infection", "Santé mentale",
                        "Bilan"), health=True, stats=True, fill_rate=0.8),
+    FieldSpec("custom-suivi-psy", "Suivi psychologique en cours", "boolean", "medicalFile",
+              "Dossier médical", health=True, fill_rate=0.4),
 )
 
 
@@ -142,7 +144,7 @@ def field_values(ctx: Context, scope: str) -> Callable[[Dice, list[str], int, in
                 value = value.isoformat()
             elif t == "date-with-time":
                 value = iso_datetime(dice.moment(lo, hi))
-            elif t == "yes-no":
+            elif t in ("yes-no", "boolean"):
                 value = dice.chance(0.3)
             elif t == "enum":
                 value = dice.choice(s.options)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .team_doc import DocumentCore
 
 LISTS: Final = ("actionCategories", "structureCategories", "services", "territoryTypes",
-                "collaborations", "consultationTypes")
+                "collaborations", "consultationTypes", "outOfActiveListReasons")
 FEATURES: Final = ("territories", "encounters", "passages", "receptionCounters", "groups")
 DEFAULT_FEATURES: Final = {name: True for name in FEATURES}
 

@@ -34,7 +34,8 @@ Atmosphere = Literal["Violences", "Tensions", "RAS"]
 ATMOSPHERES: tuple[str, ...] = Atmosphere.__args__  # type: ignore[attr-defined]
 
 CustomFieldType = Literal[
-    "text", "textarea", "number", "date", "date-with-time", "yes-no", "enum", "multi-choice"
+    "text", "textarea", "number", "date", "date-with-time", "yes-no", "enum", "multi-choice",
+    "boolean",
 ]
 CUSTOM_FIELD_TYPES: tuple[str, ...] = CustomFieldType.__args__  # type: ignore[attr-defined]
 CustomFieldScope = Literal["person", "observation", "medicalFile", "consultation"]
@@ -112,6 +113,7 @@ class Comment(Record, frozen=True, kw_only=True):
     team: str | None = None
     date: dt.datetime
     urgent: bool = False
+    group: bool = False  # a family comment, shown on every member of the person's family
 
 
 class Structure(Record, frozen=True, kw_only=True):
@@ -238,6 +240,8 @@ class CustomFieldDefinition(Record, frozen=True, kw_only=True):
     show_in_stats: bool = False
     health_only: bool = False
     required: bool = False
+    allow_create_option: bool = False  # a user may add an option while filling the field
+    enabled: bool = True  # a disabled field keeps its values but is not offered any more
 
 
 class HistoryEntry(Record, frozen=True, kw_only=True):
@@ -344,6 +348,7 @@ class Consultation(Record, frozen=True, kw_only=True):
     completed_at: dt.datetime | None = None
     custom_fields: dict[str, Any] = {}
     only_visible_by: list[str] = []
+    teams: list[str] = []
 
 
 class Treatment(Record, frozen=True, kw_only=True):
@@ -354,6 +359,7 @@ class Treatment(Record, frozen=True, kw_only=True):
     name: str
     dosage: str = ""
     frequency: str = ""
+    indication: str = ""
     start_date: dt.date | None = None
     end_date: dt.date | None = None
 

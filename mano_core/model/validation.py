@@ -120,6 +120,8 @@ def _custom_value_problem(definition: CustomFieldDefinition, value: Any) -> str 
         return None if ok else "must be a number"
     if kind == "yes-no":
         return None if isinstance(value, bool) else "must be yes or no (true/false)"
+    if kind == "boolean":  # a checkbox: ticked or not
+        return None if isinstance(value, bool) else "must be true or false"
     if kind in ("date", "date-with-time"):
         parse = dt.date.fromisoformat if kind == "date" else dt.datetime.fromisoformat
         try:

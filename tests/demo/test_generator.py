@@ -353,7 +353,7 @@ def test_custom_field_values_match_their_definitions(big: DemoTeam) -> None:
                 dt.date.fromisoformat(value)
             elif d.type == "date-with-time":
                 assert dt.datetime.fromisoformat(value).tzinfo is not None
-            elif d.type == "yes-no":
+            elif d.type in ("yes-no", "boolean"):
                 assert isinstance(value, bool)
             elif d.type == "enum":
                 assert value in d.options
