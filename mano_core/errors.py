@@ -41,6 +41,7 @@
     │   └── RelayStorageError      the relay's storage failed (never shown to peers as such)
     │       └── RelayConflictError a relay write lost a race (e.g. the log grew meanwhile)
     ├── LimitExceededError         a named limit (mano_core.limits) was broken
+    ├── MissingDependencyError     an optional part (an extra: xlsx, tui, postgres) is not installed
     └── SyncError                  the sync client (connection, auth refused, …)
         └── RelayRefusedError      the relay answered a request with an error code
 
@@ -248,6 +249,16 @@ class LimitExceededError(ManoError):
         self.value = value
         self.maximum = maximum
         super().__init__(f"{limit}: {value} exceeds the limit of {maximum}")
+
+
+class MissingDependencyError(ManoError, ImportError):
+    """A feature needs a package of an extra that is not installed (``pip install
+    'mano[extra]'``). ``extra`` names it."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(f"{package} is not installed: pip install 'mano[{extra}]'")
 
 
 class SyncError(ManoError):

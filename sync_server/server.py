@@ -24,7 +24,7 @@ from sync_server.fanout import Bus, Fanout, LocalBus
 from sync_server.handlers import Handlers
 from sync_server.metrics import Metrics
 from sync_server.session import Session
-from sync_server.storage import MemoryStorage, PostgresStorage, SQLiteStorage, Storage
+from sync_server.storage import MemoryStorage, SQLiteStorage, Storage
 from sync_server.teams import Team, verify_log
 
 log = logging.getLogger("mano.relay")
@@ -39,6 +39,8 @@ def make_storage(config: RelayConfig, node: str = "") -> Storage:
     if config.db == ":memory:":
         return MemoryStorage()
     if config.is_postgres:
+        from sync_server.storage import PostgresStorage  # needs asyncpg: extra [postgres]
+
         return PostgresStorage(config.db, pool_size=config.db_pool, timeout=config.db_timeout,
                                node=node)
     return SQLiteStorage(config.db_path, synchronous=config.synchronous)
@@ -55,11 +57,13 @@ class Relay:
         self.committer = Committer(self)
         self.fanout = Fanout(self)
         self.bus: Bus = LocalBus()
-        if config.is_postgres and isinstance(self.storage, PostgresStorage):
+        if config.is_postgres:
             from sync_server.pgbus import PgBus
+            from sync_server.storage import PostgresStorage
 
-            self.bus = PgBus(config.db, self.node, self.fanout,
-                             check_interval=config.health_interval, timeout=config.db_timeout)
+            if isinstance(self.storage, PostgresStorage):
+                self.bus = PgBus(config.db, self.node, self.fanout,
+                                 check_interval=config.health_interval, timeout=config.db_timeout)
         self.health_problem: str | None = None
         self.handlers = Handlers(self)
         self.teams: dict[bytes, Team] = {}

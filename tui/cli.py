@@ -32,7 +32,13 @@ import msgspec
 
 from mano_core.demo import DEFAULT_REFERENCE, generate_team
 from mano_core.demo.load import load_demo
-from mano_core.errors import ManoError, StoreMissingError, WrongPassphraseError
+from mano_core.errors import (
+    ManoError,
+    MissingDependencyError,
+    StoreMissingError,
+    WrongPassphraseError,
+)
+from mano_core.optional import require
 from mano_core.store import INTERACTIVE_KDF, LocalStore
 from mano_core.reporting import (
     Period,
@@ -398,8 +404,22 @@ def default_app_store() -> Path:
                 platformdirs.user_data_path("mano") / "device.mano")
 
 
+def _has_textual() -> bool:
+    """The app needs the extra [tui]; without it, say how to install it (the other commands
+    work with the engine alone)."""
+    try:
+        require("textual", "tui")
+        require("segno", "tui")
+    except MissingDependencyError as exc:
+        print(f"mano: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def run_app(args: argparse.Namespace) -> int:
     """Open the app (Textual) on this device's store."""
+    if not _has_textual():
+        return 2
     from .app import make_app
     make_app(args.app_store or default_app_store(), relay=args.relay or
              os.environ.get("MANO_RELAY"), lang=args.lang).run()
@@ -408,6 +428,8 @@ def run_app(args: argparse.Namespace) -> int:
 
 def run_demo_app(args: argparse.Namespace) -> int:
     """Relay, demo team, simulated teammate and the app; quitting stops them all."""
+    if not _has_textual():
+        return 2
     from .app import make_app
     from .demo.runner import DemoRun
     run = DemoRun(scale=1.0 if args.scale is None else args.scale, seed=args.seed,

@@ -22,6 +22,7 @@ from typing import IO, Any, Final
 import msgspec
 
 from mano_core.document.settings import FEATURES, LISTS
+from mano_core.optional import require
 from mano_core.team import Team
 
 from .tables import Cell, Table
@@ -89,12 +90,12 @@ def _write_csv(table: Table, handle: IO[str], delimiter: str, progress: Progress
 def write_xlsx(tables: Sequence[Table], path: str | os.PathLike[str], *,
                progress: Progress | None = None) -> int:
     """Write tables as the sheets of one XLSX workbook; returns the rows written."""
-    from openpyxl import Workbook  # imported here: only exports and imports need it
+    openpyxl = require("openpyxl", "xlsx")  # imported here: only XLSX needs it (extra [xlsx])
 
     report = progress or _no_progress
     total = sum(len(t.rows) for t in tables)
     done = 0
-    book = Workbook(write_only=True)
+    book = openpyxl.Workbook(write_only=True)
     for table in tables:
         sheet = book.create_sheet(_sheet_title(table.name))
         sheet.append(list(table.header))

@@ -35,6 +35,7 @@ from mano_core.model.records import (
     Record,
 )
 from mano_core.model.validation import validate
+from mano_core.optional import require
 from mano_core.team import Team
 
 from . import cells
@@ -115,10 +116,9 @@ def _csv_rows(data: bytes, encoding: str) -> tuple[list[list[Any]], list[RowProb
 
 
 def _xlsx_rows(data: bytes) -> tuple[list[list[Any]], list[RowProblem]]:
-    from openpyxl import load_workbook
-
+    openpyxl = require("openpyxl", "xlsx")  # only XLSX needs it (extra [xlsx])
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         return [], [RowProblem(0, "", f"not an XLSX workbook ({type(exc).__name__})")]
     try:
