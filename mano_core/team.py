@@ -210,6 +210,41 @@ class _Compartment:
             self.since_snapshot = len(seqs)
 
 
+async def commit_together(team: Team) -> None:
+    """Persist the pending local edits of every compartment in one store transaction (a
+    person's general fields and health values are saved together, or neither), then tell
+    listeners and the sync client, and compact when due."""
+    holders = team.held()
+    drained = [(h, h.core.drain_updates()) for h in holders]
+    drained = [(h, u) for h, u in drained if u]
+    results: builtins.list[tuple[_Compartment, builtins.list[int]]] = []
+    if drained:
+        try:
+            async with team.store.transaction() as tx:
+                for holder, updates in drained:
+                    seqs = await tx.append_updates(holder.name, updates)
+                    if team.syncing:
+                        outbox = local_outbox(team.id, holder.core.compartment)
+                        for update in updates:
+                            await tx.outbox_add(outbox, update)
+                    results.append((holder, seqs))
+        except BaseException:
+            for holder, updates in drained:
+                holder.core._pending[:0] = updates
+            raise
+        for holder, seqs in results:
+            holder.last_seq = seqs[-1]
+            holder.since_snapshot += len(seqs)
+    for holder in holders:
+        team._dispatch(holder.core.take_changes(Origin.LOCAL))
+    for holder, _updates in drained:
+        if team.on_local_commit is not None:
+            team.on_local_commit(holder.core.compartment)
+    for holder in holders:
+        if holder.since_snapshot >= limits.COMPACT_AFTER_UPDATES:
+            await holder.compact()
+
+
 class DurableSettings:
     """The team's lists (categories, services…) and feature switches; writes are durable."""
 
@@ -342,7 +377,11 @@ class Team:
             return cls(core.collections[kind.collection], holder.commit)
 
         gd = self.doc
-        self.persons: DurablePersons = durable(gd, r.Person, g)
+
+        async def together() -> None:
+            await commit_together(self)
+
+        self.persons: DurablePersons = DurablePersons(gd.persons, together)
         self.actions: DurableActions = durable(gd, r.Action, g)
         self.comments: DurableComments = durable(gd, r.Comment, g)
         self.history: DurableHistory = durable(gd, r.HistoryEntry, g)
@@ -366,11 +405,14 @@ class Team:
         self.medical: MedicalCollections | None = None
         if self.medical_doc is not None and self._medical is not None:
             m, md = self._medical, self.medical_doc
+            gd.persons.attach_health(md.health_values)
             self.medical = MedicalCollections(
                 medical_files=durable(md, r.MedicalFile, m),
                 consultations=durable(md, r.Consultation, m),
                 treatments=durable(md, r.Treatment, m),
-                history=durable(md, r.HistoryEntry, m))
+                history=durable(md, r.HistoryEntry, m),
+                comments=durable(md, r.MedicalComment, m),
+                health_values=durable(md, r.HealthValue, m))
 
     def attach_keys(self, keys: TeamSigner) -> None:
         """Give the team this device's key material (``Device`` does it when opening it)."""
@@ -387,6 +429,16 @@ class Team:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def _dispatch(self, events: builtins.list[ChangeEvent]) -> None:
+        events = list(events)
+        if self.medical_doc is not None:
+            values = self.medical_doc.health_values
+            for event in list(events):
+                if event.collection == values.name:  # a person's health values changed
+                    persons = frozenset(v.person for i in event.ids
+                                        if (v := values._records().get(i)) is not None)
+                    if persons:
+                        events.append(ChangeEvent(event.compartment, "persons", persons,
+                                                  event.origin))
         for event in events:
             for listener in list(self._listeners):
                 listener(event)
@@ -429,3 +481,5 @@ class MedicalCollections(msgspec.Struct, frozen=True):
     consultations: DurableCollection[r.Consultation]
     treatments: DurableCollection[r.Treatment]
     history: DurableHistory
+    comments: DurableCollection[r.MedicalComment]
+    health_values: DurableCollection[r.HealthValue]  # read-only: written through team.persons

@@ -48,14 +48,14 @@ class Collection(Generic[R]):
 
     def get(self, record_id: str, *, include_deleted: bool = False) -> R:
         """The record with that id; NotFoundError if absent (or deleted, unless asked)."""
-        record = self._records().get(record_id)
+        record = self._view().get(record_id)
         if record is None or (record.deleted and not include_deleted):
             raise NotFoundError(self.name, record_id)
         return record
 
     def list(self, *, include_deleted: bool = False) -> list[R]:
         """Every record, tombstones excluded unless asked."""
-        records = self._records().values()
+        records = self._view().values()
         if include_deleted:
             return list(records)
         return [r for r in records if r.deleted_at is None]
@@ -68,7 +68,7 @@ class Collection(Generic[R]):
 
     def filter(self, predicate: Callable[[R], bool]) -> builtins.list[R]:
         """Records (not deleted) for which ``predicate`` is true."""
-        return [r for r in self._records().values() if r.deleted_at is None and predicate(r)]
+        return [r for r in self._view().values() if r.deleted_at is None and predicate(r)]
 
     # --- writes --------------------------------------------------------------------------------
 
@@ -87,7 +87,7 @@ class Collection(Generic[R]):
 
     def update(self, record_id: str, **changes: Any) -> R:
         """Change some fields; unchanged fields are not written. Returns the new record."""
-        current = self.get(record_id)
+        current = self._stored(record_id)
         old_wire = layout.to_wire(current)
         new_wire = dict(old_wire)
         new_wire.update(self._wire_changes(changes, creating=False))
@@ -99,10 +99,22 @@ class Collection(Generic[R]):
 
     def delete(self, record_id: str) -> R:
         """Soft-delete: set ``deletedAt`` (a tombstone that syncs like any edit)."""
-        current = self.get(record_id)
+        current = self._stored(record_id)
         now = self._core.now().isoformat()
         old_wire = layout.to_wire(current)
         new_wire = dict(old_wire, deletedAt=now, updatedAt=now, updatedBy=self._core.author)
+        record = self._validated(new_wire)
+        self._write_changes(record_id, old_wire, layout.to_wire(record))
+        return record
+
+    def restore(self, record_id: str) -> R:
+        """Undo a soft-delete (clear ``deletedAt``). NotFoundError if there is no such record."""
+        current = self._stored(record_id, include_deleted=True)
+        if not current.deleted:
+            return current
+        old_wire = layout.to_wire(current)
+        new_wire = dict(old_wire, deletedAt=None, updatedAt=self._core.now().isoformat(),
+                        updatedBy=self._core.author)
         record = self._validated(new_wire)
         self._write_changes(record_id, old_wire, layout.to_wire(record))
         return record
@@ -168,6 +180,17 @@ class Collection(Generic[R]):
         return changed
 
     # --- internals -----------------------------------------------------------------------------
+
+    def _view(self) -> dict[str, R]:
+        """The records as readers see them (subclasses may add to what is stored)."""
+        return self._records()
+
+    def _stored(self, record_id: str, *, include_deleted: bool = False) -> R:
+        """The record as this document stores it, for a write; NotFoundError if absent."""
+        record = self._records().get(record_id)
+        if record is None or (record.deleted and not include_deleted):
+            raise NotFoundError(self.name, record_id)
+        return record
 
     def _wire_changes(self, fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         wire: dict[str, Any] = {}

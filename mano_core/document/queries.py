@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
+
+from mano_core.errors import PermissionDeniedError
 from mano_core.model.records import Action, Comment, HistoryEntry, Person
 
 from .collection import Collection
+from .health import HealthValues, health_keys
 
 DEFAULT_TZ = ZoneInfo("Europe/Paris")
 
@@ -25,7 +30,83 @@ def _day_bounds(day: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
 
 
 class Persons(Collection[Person]):
-    """Persons followed, with search and the active-list filters."""
+    """Persons followed, with search and the active-list filters.
+
+    Values of health-only custom fields are not stored here but in the medical compartment
+    (mano_core.document.health); on a device holding it (``attach_health``) they appear in
+    ``Person.custom_fields`` and are written there, elsewhere they are absent and writing one
+    raises PermissionDeniedError."""
+
+    _health: HealthValues | None = None
+    _merged: dict[str, Person] | None = None
+    _merged_keys: frozenset[str] = frozenset()
+
+    def attach_health(self, health: HealthValues) -> None:
+        """Show and write health-only values through ``health`` (the medical document's)."""
+        self._health = health
+        self._merged = None
+        health.subscribe_persons(self._forget_merged)
+
+    def _forget_merged(self) -> None:
+        self._merged = None
+
+    def mark_dirty(self, record_ids: Any) -> None:
+        super().mark_dirty(record_ids)
+        self._merged = None
+
+    def health_keys(self) -> frozenset[str]:
+        """Keys of the health-only person fields."""
+        return health_keys(self._core.custom_field_definitions())
+
+    def _view(self) -> dict[str, Person]:
+        stored = self._records()
+        keys = self.health_keys()
+        if self._merged is not None and keys == self._merged_keys:
+            return self._merged
+        values = self._health.by_person() if self._health is not None else {}
+        merged = dict(stored)
+        for person_id, person in stored.items():
+            extra = values.get(person_id)
+            leaked = keys and not keys.isdisjoint(person.custom_fields)
+            if extra or leaked:
+                fields = {k: v for k, v in person.custom_fields.items() if k not in keys}
+                fields.update((k, v) for k, v in (extra or {}).items() if k in keys)
+                merged[person_id] = msgspec.structs.replace(person, custom_fields=fields)
+        self._merged, self._merged_keys = merged, keys
+        return merged
+
+    def _split(self, fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """(fields without health values, health values or None if no custom fields given)."""
+        name = "custom_fields" if "custom_fields" in fields else "customFields"
+        if name not in fields:
+            return fields, None
+        custom = dict(fields[name] or {})
+        keys = self.health_keys()
+        health = {k: custom.pop(k) for k in list(custom) if k in keys}
+        if health and self._health is None:
+            raise PermissionDeniedError(
+                "health-only custom fields need a health professional's device "
+                f"({', '.join(sorted(health))})")
+        return dict(fields, **{name: custom}), health
+
+    def create(self, **fields: Any) -> Person:
+        general, health = self._split(fields)
+        if health and self._health is not None:
+            self._health.check("person", health, self._core.custom_field_definitions())
+        record = super().create(**general)
+        if health and self._health is not None:
+            self._health.put(record.id, health, replace=True)
+        return self.get(record.id)
+
+    def update(self, record_id: str, **changes: Any) -> Person:
+        general, health = self._split(changes)
+        if health is not None and self._health is not None:
+            self._health.check(f"person {record_id}", health,
+                               self._core.custom_field_definitions())
+        super().update(record_id, **general)
+        if health is not None and self._health is not None:
+            self._health.put(record_id, health, replace=True)
+        return self.get(record_id)
 
     def search(self, text: str, *, include_out: bool = True) -> list[Person]:
         """Persons whose name or an alias contains ``text``, ignoring accents and case."""
@@ -131,4 +212,5 @@ class History(Collection[HistoryEntry]):
 
 QUERY_COLLECTIONS: dict[str, type[Collection]] = {  # type: ignore[type-arg]
     "persons": Persons, "actions": Actions, "comments": Comments, "history": History,
+    "personHealthValues": HealthValues,
 }

@@ -21,6 +21,7 @@ from mano_core.model import records as r
 from mano_core.model.records import CustomFieldDefinition, HistoryEntry, Record
 
 from .collection import Collection
+from .health import HealthValues
 from .layout import to_wire
 from .queries import QUERY_COLLECTIONS, Actions, Comments, History, Persons
 from .settings import Settings
@@ -308,3 +309,13 @@ class MedicalDocument(DocumentCore):
     @property
     def treatments(self) -> Collection[r.Treatment]:
         return self.collection(r.Treatment)
+
+    @property
+    def health_values(self) -> HealthValues:
+        """Values of health-only person custom fields (mano_core.document.health)."""
+        return self.collections["personHealthValues"]  # type: ignore[return-value]
+
+    @property
+    def comments(self) -> Collection[r.MedicalComment]:
+        """Comments on medical files, consultations and treatments."""
+        return self.collection(r.MedicalComment)

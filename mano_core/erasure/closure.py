@@ -4,7 +4,8 @@ Removed for good (``Collection.erase``):
   * the persons themselves, their consents, places links, encounters, passages (a joint
     team's ``Share`` stays: ids and dates only, the proof of who shared them and may erase);
   * actions that concern only erased persons, and comments about an erased person or action;
-  * medical files, consultations and treatments of the persons (medical compartment);
+  * medical files, consultations, treatments, medical comments and health-only field values
+    of the persons (medical compartment);
   * every history entry of any removed record (old and new values included).
 Stripped (``Collection.strip``): erased persons are taken out of actions that also concern
 other persons and out of groups (with the relations naming them); a group left with nobody is
@@ -24,7 +25,8 @@ from mano_core.document.team_doc import GeneralDocument, MedicalDocument
 # Shares are kept: ids and dates only, the record that the person was shared under a consent
 # and the proof that lets the sharing device order the erasure (docs/security.md, "Erasure").
 _BY_PERSON_GENERAL = ("consents", "personPlaces", "encounters", "passages")
-_BY_PERSON_MEDICAL = ("medicalFiles", "consultations", "treatments")
+_BY_PERSON_MEDICAL = ("medicalFiles", "consultations", "treatments", "personHealthValues",
+                      "medicalComments")
 
 
 @dataclass

@@ -364,9 +364,42 @@ class Treatment(Record, frozen=True, kw_only=True):
     end_date: dt.date | None = None
 
 
+class HealthValue(Record, frozen=True, kw_only=True):
+    """The value of one health-only person custom field (``CustomFieldDefinition.health_only``)
+    for one person. It lives in the medical compartment, so a device without medical keys never
+    holds it; ``Team.persons`` shows it in ``Person.custom_fields`` on health devices only. The
+    id is derived from (person, field) (``mano_core.document.health.health_value_id``) so two
+    devices writing the same field of the same person write the same record."""
+
+    collection: ClassVar[str] = "personHealthValues"
+    label: ClassVar[str] = "health value"
+
+    person: str
+    field: str
+    value: Any = None
+
+
+class MedicalComment(Record, frozen=True, kw_only=True):
+    """A comment by health staff on a person's medical file, or on one of their consultations
+    or treatments (medical compartment). Each comment is its own record: two written at once
+    are both kept."""
+
+    collection: ClassVar[str] = "medicalComments"
+    label: ClassVar[str] = "medical comment"
+
+    person: str
+    text: str
+    date: dt.datetime
+    consultation: str | None = None
+    treatment: str | None = None
+    team: str | None = None
+    urgent: bool = False
+
+
 GENERAL_RECORDS: tuple[type[Record], ...] = (
     Person, Action, Comment, Structure, Territory, TerritoryObservation, Place, PersonPlace,
     Encounter, Passage, Report, Group, SubTeam, CustomFieldDefinition, Erasure, Consent, Share,
     HistoryEntry,
 )
-MEDICAL_RECORDS: tuple[type[Record], ...] = (MedicalFile, Consultation, Treatment, HistoryEntry)
+MEDICAL_RECORDS: tuple[type[Record], ...] = (MedicalFile, Consultation, Treatment, HistoryEntry,
+                                             HealthValue, MedicalComment)

@@ -18,6 +18,7 @@ from mano_core.model.records import (
     Comment,
     Consultation,
     CustomFieldDefinition,
+    MedicalComment,
     Person,
     Record,
     TerritoryObservation,
@@ -47,6 +48,8 @@ def validate(record: Record, custom_fields: Iterable[CustomFieldDefinition] = ()
         _require_text(label, "text", record.text)
         if record.person is None and record.action is None:
             raise ValidationError(label, "person", "a comment is on a person or on an action")
+    elif isinstance(record, MedicalComment):
+        _require_text(label, "text", record.text)
     elif isinstance(record, TerritoryObservation):
         for field in ("men", "women", "minors"):
             if getattr(record, field) < 0:
@@ -103,12 +106,13 @@ def _check_custom(label: str, values: Mapping[str, Any],
             raise ValidationError(label, f"customFields.{key}", "no such custom field")
         if value is None:
             continue
-        reason = _custom_value_problem(definition, value)
+        reason = custom_value_problem(definition, value)
         if reason:
             raise ValidationError(label, f"customFields.{key}", reason)
 
 
-def _custom_value_problem(definition: CustomFieldDefinition, value: Any) -> str | None:
+def custom_value_problem(definition: CustomFieldDefinition, value: Any) -> str | None:
+    """Why ``value`` does not fit ``definition`` (None: it fits)."""
     kind = definition.type
     if kind in ("text", "textarea"):
         if not isinstance(value, str):

@@ -165,8 +165,8 @@ class PersonFileScreen(ManoScreen):
             lines += ["", _esc(f"{t('field.description')}:"), _esc(p.description)]
         sections: dict[str, list[str]] = {}
         for d in sorted(s.team.custom_fields.list(), key=lambda d: (d.label_text, d.key)):
-            if d.scope != "person":
-                continue
+            if d.scope != "person" or (d.health_only and s.team.medical is None):
+                continue  # a health-only field's value never reaches a non-health device
             sections.setdefault(d.section, []).append(
                 f"  {d.label_text}: {fmt.value(p.custom_fields.get(d.key))}")
         for name, rows in sorted(sections.items()):
