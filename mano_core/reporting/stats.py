@@ -136,7 +136,11 @@ def compute(view: TeamView, period: Period, subteams: Sequence[str] = (), *,
             return False
         return start <= (moment if moment.tzinfo is not None else aware(moment)) < end
 
-    definitions = [d for d in view.custom_fields.list() if d.show_in_stats]
+    # A health-only field's values exist only where the medical compartment is held: elsewhere
+    # its figures would be zeros that look true, so the field is left out.
+    health = getattr(view, "medical", None) is not None
+    definitions = [d for d in view.custom_fields.list()
+                   if d.show_in_stats and (health or not d.health_only)]
     reports = merged_reports(view, subteams=tuple(wanted), start=period.start, end=period.end)
     services: Counter[str] = Counter()
     for report in reports:

@@ -88,19 +88,26 @@ def _same(value: Any) -> Any:
     return value
 
 
-def custom_columns(view: TeamView, scope: str) -> list[CustomFieldDefinition]:
-    """Live custom-field definitions of a scope (their labels are column headers)."""
-    return [d for d in view.custom_fields.list() if d.scope == scope]
+def custom_columns(view: TeamView, scope: str, *,
+                   include_health: bool = False) -> list[CustomFieldDefinition]:
+    """Live custom-field definitions of a scope (their labels are column headers); health-only
+    fields only if ``include_health`` (their values exist on health devices only)."""
+    return [d for d in view.custom_fields.list()
+            if d.scope == scope and (include_health or not d.health_only)]
 
 
-def persons_table(view: TeamView, subteams: Sequence[str] = ()) -> Table:
-    """Persons (of these sub-teams, all if empty), one column per person custom field."""
+def persons_table(view: TeamView, subteams: Sequence[str] = (), *,
+                  include_health: bool = False) -> Table:
+    """Persons (of these sub-teams, all if empty), one column per person custom field.
+    Health-only fields are left out unless ``include_health`` (and the device holds them):
+    a table of persons is often handed to partners or funders."""
     names = _names(view)
     wanted = frozenset(subteams)
     persons = sorted((p for p in view.persons.list()
                       if not wanted or not wanted.isdisjoint(p.assigned_teams)),
                      key=lambda p: (p.name.casefold(), p.id))
-    extra = [(d.label_text, _custom_getter(d)) for d in custom_columns(view, "person")]
+    extra = [(d.label_text, _custom_getter(d)) for d in custom_columns(
+        view, "person", include_health=include_health)]
     teams = lambda ids: [names.get(i, i) for i in ids]  # noqa: E731
     return _table("Personnes", persons, PERSON_COLUMNS, {"assigned_teams": teams}, extra)
 
