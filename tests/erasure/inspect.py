@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mano_core.crypto import ChainState, open_envelope
-from mano_core.errors import EnvelopeError
+from mano_core.crypto.envelope import Envelope
+from mano_core.errors import CryptoError, MalformedEnvelopeError
 from mano_core.ids import Compartment
 from mano_core.store import LocalStore
 from mano_core.store.rows import open_outbox, open_record, open_snapshot, open_updates
@@ -24,9 +27,18 @@ async def document_rows(store: LocalStore) -> list[bytes]:
     return rows
 
 
-async def store_plaintexts(store: LocalStore, keys_by_team: dict[bytes, object]) -> list[bytes]:
-    """Every row of the store decrypted; envelopes waiting in outboxes are opened with the
-    team keys given (``TeamKeys``) so their plaintext is searched too."""
+class UnreadableError(AssertionError):
+    """A blob the search had to read could not be decrypted: a search that skipped it could
+    pass by reading nothing, so it fails instead."""
+
+
+async def store_plaintexts(store: LocalStore, keys_by_team: dict[bytes, Any]) -> list[bytes]:
+    """Every row of the store decrypted; envelopes waiting in sealed outboxes are opened with
+    the team keys given (``TeamKeys``, any key of the dict) so their plaintext is searched too.
+
+    The one expected skip is named: items of a ``.../local`` outbox are a team's updates not
+    sealed yet (their plaintext is searched as it is). Every other outbox item must be an
+    envelope of a team whose keys are given, and must open: UnreadableError otherwise."""
     state = store._state
     cipher = state.cipher
     out: list[bytes] = []
@@ -42,6 +54,7 @@ async def store_plaintexts(store: LocalStore, keys_by_team: dict[bytes, object])
                                        (head.id,))
             docs.append((head, chunks, updates, outbox))
         records = await db.fetchall("SELECT tag, ns, data FROM records")
+    keys = {k.team_id: k for k in keys_by_team.values()}
     for head, chunks, updates, outbox in docs:
         if chunks:
             out.append(open_snapshot(cipher, head, [(i, bytes(d)) for i, d in chunks]))
@@ -49,55 +62,82 @@ async def store_plaintexts(store: LocalStore, keys_by_team: dict[bytes, object])
         for item_id, data in outbox:
             payload = open_outbox(cipher, head, item_id, bytes(data))
             out.append(payload)
-            out += _open_any(payload, keys_by_team)
+            if not head.name.endswith(_UNSEALED_OUTBOX):
+                out.append(_open_envelope(payload, keys, f"outbox item {item_id} of {head.name}"))
     for tag, ns, data in records:
         out.append(open_record(cipher, bytes(ns), bytes(tag), bytes(data), "?")[1])
     return out
 
 
-def _open_any(raw: bytes, keys_by_team: dict[bytes, object]) -> list[bytes]:
-    found = []
-    for keys in keys_by_team.values():
-        for c in Compartment:
-            try:
-                opened = open_envelope(raw, log=keys.log, keyring=keys.keyring,  # type: ignore[attr-defined]
-                                       team_id=keys.team_id, compartment=c,  # type: ignore[attr-defined]
-                                       chain_state=ChainState())
-            except EnvelopeError:
-                continue
-            except Exception:  # noqa: BLE001 - not an envelope
-                continue
-            found.append(opened.plaintext)
-    return found
+_UNSEALED_OUTBOX = "/local"  # mano_core.team.local_outbox: plaintext updates, not envelopes
 
 
-def relay_plaintexts(db_path: Path, keys: object) -> tuple[list[bytes], list[bytes]]:
-    """(decrypted envelopes and snapshots, raw blobs) of a SQLite relay database."""
+def _open_envelope(raw: bytes, keys: dict[bytes, Any], where: str) -> bytes:
+    """The plaintext of one envelope, opened with the keys of the team its header names."""
+    try:
+        header = Envelope.parse(raw).header
+    except MalformedEnvelopeError as exc:
+        raise UnreadableError(f"{where} is not an envelope: {exc}") from exc
+    team = keys.get(header.team_id)
+    if team is None:
+        raise UnreadableError(f"{where}: envelope of team {header.team_id.hex()}, no keys given")
+    try:
+        return open_envelope(raw, log=team.log, keyring=team.keyring, team_id=team.team_id,
+                             compartment=header.compartment, chain_state=ChainState()).plaintext
+    except CryptoError as exc:  # EnvelopeError and MissingKeyError alike: not searched
+        raise UnreadableError(f"{where} does not open: {exc!r}") from exc
+
+
+@dataclass
+class RelayContents:
+    """What a relay database holds, decrypted: every envelope and snapshot it holds was opened
+    (``envelopes`` and ``snapshots`` count them), or the read failed."""
+
+    plaintexts: list[bytes]
+    raw: list[bytes]
+    envelopes: int
+    snapshots: int
+
+
+def relay_plaintexts(db_path: Path, keys: Any) -> tuple[list[bytes], list[bytes]]:
+    """(decrypted envelopes and snapshots, raw blobs) of a SQLite relay database holding one
+    team (``keys``, its ``TeamKeys``). Every envelope and snapshot must open: UnreadableError
+    otherwise (including one of another team)."""
+    contents = relay_contents(db_path, keys)
+    return contents.plaintexts, contents.raw
+
+
+def relay_contents(db_path: Path, keys: Any) -> RelayContents:
+    """See ``relay_plaintexts``; also says how many envelopes and snapshots were opened."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        raw_envelopes = [bytes(r[0]) for r in conn.execute("SELECT data FROM envelopes")]
-        snapshots: dict[int, list[bytes]] = {}
-        snap_table = "snapshot_parts" if "snapshot_parts" in tables else None
-        if snap_table:
-            for sid, data in conn.execute(
-                    f"SELECT sid, data FROM {snap_table} ORDER BY sid, part"):
-                snapshots.setdefault(sid, []).append(bytes(data))
+        envelopes = [(bytes(team), c, seq, bytes(data)) for team, c, seq, data in conn.execute(
+            "SELECT team, c, seq, data FROM envelopes ORDER BY team, c, seq")]
+        snapshots: dict[tuple[int, bytes, int], list[bytes]] = {}
+        for sid, team, c, data in conn.execute(
+                "SELECT s.sid, s.team, s.c, p.data FROM snapshots s"
+                " JOIN snapshot_parts p ON p.sid = s.sid ORDER BY s.sid, p.part"):
+            snapshots.setdefault((sid, bytes(team), c), []).append(bytes(data))
     finally:
         conn.close()
+    by_team = {keys.team_id: keys}
     plain = []
-    for raw in raw_envelopes:
-        plain += _open_any(raw, {b"": keys})
-    for parts in snapshots.values():
+    for team, c, seq, raw in envelopes:
+        plain.append(_open_envelope(raw, by_team, f"relay envelope {team.hex()}/{c}/{seq}"))
+    blobs = []
+    for (sid, team, c), parts in snapshots.items():
         blob = b"".join(parts)
-        for c in Compartment:
-            try:
-                snap = open_relay_snapshot(blob, log=keys.log, keyring=keys.keyring,  # type: ignore[attr-defined]
-                                           team_id=keys.team_id, compartment=c)  # type: ignore[attr-defined]
-            except EnvelopeError:
-                continue
-            plain.append(snap.state)
-    return plain, raw_envelopes + [b"".join(p) for p in snapshots.values()]
+        blobs.append(blob)
+        if team != keys.team_id:
+            raise UnreadableError(f"relay snapshot {sid} of team {team.hex()}, no keys given")
+        try:
+            snap = open_relay_snapshot(blob, log=keys.log, keyring=keys.keyring,
+                                       team_id=keys.team_id, compartment=Compartment(c))
+        except CryptoError as exc:
+            raise UnreadableError(f"relay snapshot {sid} does not open: {exc!r}") from exc
+        plain.append(snap.state)
+    return RelayContents(plain, [e[3] for e in envelopes] + blobs, len(envelopes),
+                         len(snapshots))
 
 
 def file_bytes(path: Path) -> bytes:

@@ -31,7 +31,7 @@ from mano_core.ids import Compartment
 from mano_core.store import TEST_KDF
 from mano_core.sync.client import Backoff, SyncClient
 from mano_core.team import Team
-from tests.erasure.inspect import containing, relay_plaintexts, store_plaintexts
+from tests.erasure.inspect import containing, relay_contents, store_plaintexts
 from tests.faults.proxy import FaultProxy
 from tests.relay.kit import RelayProcess
 from tests.sync.helpers import content, eventually, join
@@ -177,14 +177,18 @@ def _erasure_state(team: Team, order_id: str) -> str:
             f"problem={status.problem}")
 
 
-async def _check_erased(seed: int, marks: list[bytes], devices: list[Device],
+async def _check_erased(seed: int, marks: list[bytes], kept: list[bytes], devices: list[Device],
                         teams: list[Team], relay_db: Path) -> None:
+    """No store and no relay blob holds ``marks``; ``kept`` (saved, not erased) is found in
+    each, so the search did read the content (inspect fails on any blob it cannot open)."""
     for device, team in zip(devices, teams):
         plain = await store_plaintexts(device.store, {b"": team.keys})
         left = containing(plain, marks)
         assert not left, f"seed {seed}: {device.store.path} still holds {left}"
-    plain, _raw = relay_plaintexts(relay_db, teams[0].keys)
-    assert not containing(plain, marks), f"seed {seed}: the relay still holds the person"
+        assert containing(plain, kept) == kept, f"seed {seed}: search of {device.store.path}"
+    relay = relay_contents(relay_db, teams[0].keys)
+    assert not containing(relay.plaintexts, marks), f"seed {seed}: the relay still holds the person"
+    assert containing(relay.plaintexts, kept) == kept, f"seed {seed}: search of the relay"
 
 
 async def run_trial(seed: int, workdir: Path, *, edits: int = 20, devices: int = 2,
@@ -285,7 +289,9 @@ async def run_trial(seed: int, workdir: Path, *, edits: int = 20, devices: int =
             await eventually(lambda: all(content(t) == content(all_teams[0])
                                          for t in all_teams), 60, "convergence")
             if order_id is not None:
-                await _check_erased(seed, marks, [admin, *opened[1:devices], w_dev],
+                kept = [name.encode() for led in ledgers for name in led.persons.values()][:3]
+                assert kept, f"seed {seed}: no saved person to check the search with"
+                await _check_erased(seed, marks, kept, [admin, *opened[1:devices], w_dev],
                                     all_teams, workdir / "relay.db")
             counts.update({k: v for k, v in proxy.counts.items()})
             final = content(all_teams[0])
