@@ -10,7 +10,7 @@ import signal
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 
@@ -83,6 +83,13 @@ async def wait_health(port: int, status: int, timeout: float = 30) -> str:
             return body
         assert time.monotonic() < deadline, f"/healthz stayed {code} {body!r}"
         await asyncio.sleep(0.2)
+
+
+async def _until(predicate: Callable[[], bool], what: str, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
 
 
 async def test_devices_on_three_nodes_converge_without_gap_or_duplicate(
@@ -167,10 +174,13 @@ async def test_membership_blobs_and_presence_cross_nodes(relays: list[Relay], ki
         listed = await a.recv(timeout=5)
     assert isinstance(listed, m.Invites) and listed.items[0].invite == invite
     answer = guest.start(m.InviteFetch(id=guest.next_id(), team=kit.team_id, invite=invite))
-    await asyncio.sleep(0.1)
+    # The fetch waits on node B before the answer is given: the answer can then only reach
+    # the guest live, through the cross-node notification (not the stored-answer path).
+    await _until(lambda: (kit.team_id, invite) in nb.invite_waiters, "the fetch waits on B")
     await a.request(m.InviteAnswer(id=a.next_id(), invite=invite, blob=b"welcome"))
     (got,) = await asyncio.wait_for(answer, 5)
     assert isinstance(got, m.InviteAnswer) and got.blob == b"welcome"
+    assert (kit.team_id, invite) not in nb.invite_waiters  # answered by node B's fan-out
     for cl in (a, b, d, guest):
         await cl.close()
 
