@@ -89,6 +89,7 @@ async def test_erasure_shows_counts_asks_and_removes_the_person_from_the_list(de
         await opened(pilot)
         team = app.session.team
         person = await team.persons.create(name="Bruno Effacé")
+        await team.persons.create(name="Bruno Gardé")  # the search must show him
         for name in ("Domiciliation", "Rendez-vous CMP"):
             await team.actions.create(name=name, persons=[person.id], due_at=NOW)
         for text in ("Vu gare du Nord", "Dort sous le pont", "Demande un duvet"):
@@ -119,9 +120,10 @@ async def test_erasure_shows_counts_asks_and_removes_the_person_from_the_list(de
         assert not team.comments.of_person(person.id)
         table = app.screen.query_one(PagedTable)
         app.screen.query_one("#search", Input).value = "Bruno"
-        await pilot.pause(0.4)
-        await wait_for(pilot, lambda: "Bruno Effacé" not in [p.name for p in table.items],
-                       what="the list without him")
+        names = lambda: [p.name for p in table.items]  # noqa: E731
+        await wait_for(pilot, lambda: "Bruno Gardé" in names()
+                       and all("Bruno" in n for n in names()), what="the search's result")
+        assert "Bruno Effacé" not in names()
         assert all(p.id != person.id for p in table.items)
 
 
@@ -143,7 +145,8 @@ async def test_erasing_a_person_shared_into_a_joint_team_this_device_lacks_is_re
         assert "Partagée avec CAARUD Sud dans une équipe commune absente" in app.screen.body
         await pilot.click("#confirm")
         await wait_for(pilot, lambda: isinstance(app.screen, PersonFileScreen))
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: any(n.severity == "error" for n in app._notifications),
+                       what="the refusal shown")
         assert team.persons.get(person.id).name == "Inès Partagée"  # nothing erased
         assert team.erasure_records.list() == []
 
