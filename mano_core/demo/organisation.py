@@ -32,7 +32,8 @@ def make_members(dice: Dice) -> tuple[Member, ...]:
         names.add(f"{first} {dice.choice(v.SURNAMES)}")
     members = []
     restricted = 1 + dice.randrange(2)
-    for i, name in enumerate(sorted(names, key=lambda _: dice.random())):
+    # A set's order depends on the process's string-hash salt: sort it first, then shuffle.
+    for i, name in enumerate(sorted(sorted(names), key=lambda _: dice.random())):
         if i == 0 or (i == 1 and dice.chance(0.5)):
             role = "admin"
         elif i >= count - restricted:

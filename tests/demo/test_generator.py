@@ -5,7 +5,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
+import os
 import random
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -180,6 +183,26 @@ def test_another_seed_gives_other_data(team: DemoTeam) -> None:
     assert other.counts() == team.counts()
     assert {p.id for p in other.persons}.isdisjoint(p.id for p in team.persons)
     assert [p.name for p in other.persons] != [p.name for p in team.persons]
+
+
+_DIGEST = """
+import dataclasses, hashlib, msgspec
+from mano_core.demo import generate_team
+team = generate_team(seed=7, scale=0.05)
+records = [*team.general_records(), *team.medical_records()]
+print(hashlib.sha256(msgspec.json.encode(
+    [dataclasses.asdict(team.settings), team.members, records])).hexdigest())
+"""
+
+
+def test_output_does_not_depend_on_the_string_hash_seed() -> None:
+    """Python salts str hashes per process: set iteration order must not reach the output."""
+    digests = {
+        subprocess.run([sys.executable, "-c", _DIGEST], check=True, capture_output=True,
+                       text=True, env=dict(os.environ, PYTHONHASHSEED=seed)).stdout.strip()
+        for seed in ("0", "1", "4242")
+    }
+    assert len(digests) == 1, digests
 
 
 def test_generation_uses_neither_global_random_nor_leaves_gc_off() -> None:
