@@ -43,6 +43,7 @@
     │   └── RelayStorageError      the relay's storage failed (never shown to peers as such)
     │       └── RelayConflictError a relay write lost a race (e.g. the log grew meanwhile)
     ├── LimitExceededError         a named limit (mano_core.limits) was broken
+    │   └── TooDeepError           msgpack or CRDT structure nested beyond its limit
     ├── MissingDependencyError     an optional part (an extra: xlsx, tui, postgres) is not installed
     └── SyncError                  the sync client (connection, auth refused, …)
         └── RelayRefusedError      the relay answered a request with an error code
@@ -266,6 +267,13 @@ class LimitExceededError(ManoError):
         self.value = value
         self.maximum = maximum
         super().__init__(f"{limit}: {value} exceeds the limit of {maximum}")
+
+
+class TooDeepError(LimitExceededError):
+    """Untrusted bytes nest arrays/maps (msgpack) or types (a CRDT update) deeper than their
+    named limit (``limits.MAX_MSGPACK_DEPTH``, ``limits.MAX_CRDT_NESTING``). Raised before any
+    recursive decoder runs; each decoder reports it as its own error (MalformedUpdateError,
+    MalformedEnvelopeError, RemoteProtocolError BAD_FRAME…) with this one as the cause."""
 
 
 class MissingDependencyError(ManoError, ImportError):

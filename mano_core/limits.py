@@ -27,6 +27,12 @@ MAX_KEY_EPOCH: Final = 2**32 - 1         # epochs are u32 on the wire
 MAX_INVITATION_LIFETIME: Final = 7 * 24 * 3600  # seconds between creating and expiring an invite
 MAX_INVITATION_MESSAGE_SIZE: Final = 4_096  # bytes of an invitation request or welcome
 
+# --- decoding untrusted bytes -----------------------------------------------------------------
+MAX_MSGPACK_DEPTH: Final = 32            # nesting of msgpack arrays/maps (frames, envelope
+#                                          plaintexts, snapshot bodies, presence, key material)
+MAX_CRDT_NESTING: Final = 64             # shared types nested in one another within one update
+MAX_CRDT_ANY_DEPTH: Final = 64           # nesting of a JSON-like value inside a CRDT update
+
 # --- protocol / relay -------------------------------------------------------------------------
 # Wire limits (docs/protocol.md "Limits"); the relay's defaults, each overridable in its config.
 MAX_FRAME_SIZE: Final = 1024 * 1024      # bytes in one websocket message (checked before decode)

@@ -14,6 +14,7 @@ import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from mano_core import bounded
 from mano_core.errors import CryptoError
 
 DOMAIN_ENVELOPE: Final = "mano/v1/envelope"
@@ -74,7 +75,4 @@ def encode(obj: object) -> bytes:
 
 def decode(data: bytes, kind: type[_T], error: type[CryptoError], what: str) -> _T:
     """Decode msgpack ``data`` as ``kind``, raising ``error`` (never a msgspec error)."""
-    try:
-        return msgspec.msgpack.decode(data, type=kind)
-    except (msgspec.MsgspecError, ValueError) as exc:  # ValueError: invalid UTF-8, …
-        raise error(f"{what}: cannot decode ({exc})") from None
+    return bounded.decode(data, kind, error=error, what=what)

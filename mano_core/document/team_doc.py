@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 import msgspec
 from pycrdt import Doc, Map, TransactionEvent
 
+from mano_core.errors import MalformedUpdateError
 from mano_core.ids import Compartment
 from mano_core.model import records as r
 from mano_core.model.records import CustomFieldDefinition, HistoryEntry, Record
@@ -156,6 +157,10 @@ class DocumentCore:
         try:
             with self.doc.transaction(origin="remote"):
                 self.doc.apply_update(update)
+        except (ValueError, RuntimeError) as exc:
+            # pycrdt decodes before integrating: an update it refuses changed nothing. Its
+            # errors (ValueError, or a bare RuntimeError in older versions) never cross our API.
+            raise MalformedUpdateError(f"pycrdt refused the update: {exc}") from None
         finally:
             self._remote = False
 

@@ -12,12 +12,15 @@ Format: https://github.com/yjs/yjs/blob/main/INTERNALS.md and lib0's encoding (v
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
-from mano_core.errors import MalformedUpdateError
+from mano_core import limits
+from mano_core.errors import MalformedUpdateError, TooDeepError
 
 _MAX_VARINT_BYTES = 10  # 64-bit values
-_MAX_ANY_DEPTH = 64
+_MAX_ANY_DEPTH = limits.MAX_CRDT_ANY_DEPTH
+_MAX_NESTING = limits.MAX_CRDT_NESTING
 
 
 @dataclass(slots=True)
@@ -96,7 +99,8 @@ class _Reader:
 
     def any(self, depth: int = 0) -> None:
         if depth > _MAX_ANY_DEPTH:
-            raise MalformedUpdateError("value nested too deeply")
+            raise MalformedUpdateError("value nested too deeply") from TooDeepError(
+                "MAX_CRDT_ANY_DEPTH", depth, _MAX_ANY_DEPTH)
         tag = self.byte()
         if tag in (127, 126, 121, 120):
             return
@@ -117,6 +121,39 @@ class _Reader:
                 self.any(depth + 1)
         else:
             raise MalformedUpdateError(f"unknown value tag {tag}")
+
+
+# An item whose parent is not in the update is taken to sit at level 2 (a value of a record map
+# in a collection: our deepest layout). Each level of a nest needs an item naming its parent,
+# or one placed beside such an item (an origin has the same parent), so a nest built within one
+# update is always seen; depth built up across many updates is not tracked here.
+_UNKNOWN_LEVEL = 2
+
+
+class _Levels:
+    """The nesting level of the items read so far, by clock range per client."""
+
+    __slots__ = ("_spans",)
+
+    def __init__(self) -> None:
+        self._spans: dict[int, tuple[list[int], list[int], list[int]]] = {}
+
+    def add(self, client: int, start: int, end: int, level: int) -> None:
+        starts, ends, levels = self._spans.setdefault(client, ([], [], []))
+        i = bisect.bisect_right(starts, start)
+        starts.insert(i, start)
+        ends.insert(i, end)
+        levels.insert(i, level)
+
+    def at(self, client: int, clock: int) -> int:
+        """The level of the item holding ``clock`` (a type at that level is a parent at that
+        depth); 0 if that item is not in this update."""
+        spans = self._spans.get(client)
+        if spans is None:
+            return 0
+        starts, ends, levels = spans
+        i = bisect.bisect_right(starts, clock) - 1
+        return levels[i] if i >= 0 and clock < ends[i] else 0
 
 
 def _content_length(r: _Reader, ref: int) -> int:
@@ -157,9 +194,12 @@ def _content_length(r: _Reader, ref: int) -> int:
 
 
 def read_deps(update: bytes) -> UpdateDeps:
-    """The dependencies of a v1 update; MalformedUpdateError if the bytes are not one."""
+    """The dependencies of a v1 update; MalformedUpdateError if the bytes are not one, or if
+    it nests shared types in one another deeper than limits.MAX_CRDT_NESTING (pycrdt reads a
+    deep document back recursively: ~100,000 nested maps overflow the native stack)."""
     r = _Reader(update)
     deps = UpdateDeps()
+    levels = _Levels()
     for _ in range(r.varuint()):
         count = r.varuint()
         client = r.varuint()
@@ -173,18 +213,33 @@ def read_deps(update: bytes) -> UpdateDeps:
                 if ref == 10:  # a skip is a hole: what follows depends on what is skipped
                     deps.need(client, clock)
                 continue
+            level = 0  # nesting level of the item (its parent's depth), 0: not known
             if info & 0x80:
-                deps.need(r.varuint(), r.varuint() + 1)
+                origin = (r.varuint(), r.varuint())
+                deps.need(origin[0], origin[1] + 1)
+                level = levels.at(*origin)  # an origin has the same parent
             if info & 0x40:
-                deps.need(r.varuint(), r.varuint() + 1)
+                origin = (r.varuint(), r.varuint())
+                deps.need(origin[0], origin[1] + 1)
+                level = max(level, levels.at(*origin))
             if not info & 0xC0:
                 if r.varuint() == 1:
                     r.skip(r.varuint())  # root type name
+                    level = 1
                 else:
-                    deps.need(r.varuint(), r.varuint() + 1)
+                    parent = (r.varuint(), r.varuint())
+                    deps.need(parent[0], parent[1] + 1)
+                    above = levels.at(*parent)
+                    level = above + 1 if above else 0
                 if info & 0x20:
                     r.skip(r.varuint())  # key in the parent map
+            level = level or _UNKNOWN_LEVEL
+            if ref == 7 and level > _MAX_NESTING:
+                raise MalformedUpdateError("shared types nested too deeply") from (
+                    TooDeepError("MAX_CRDT_NESTING", level, _MAX_NESTING))
+            start = clock
             clock += _content_length(r, ref)
+            levels.add(client, start, clock, level)
         deps.ends[client] = max(clock, deps.ends.get(client, 0))
     for _ in range(r.varuint()):  # delete set
         client = r.varuint()

@@ -23,7 +23,9 @@ from mano_core.errors import (
     CryptoError,
     LocalProtocolError,
     ManoError,
+    MissingKeyError,
     RelayRefusedError,
+    StoreError,
     SyncError,
 )
 from mano_core.ids import Compartment
@@ -46,6 +48,7 @@ FLUSH_DELAY: Final = 0.05      # seconds: edits made within this window share on
 BACKOFF_FIRST: Final = 0.2     # seconds before the first reconnection attempt (then doubled)
 BACKOFF_CAP: Final = 30.0      # never wait longer than this between attempts
 STABLE_SESSION: Final = 10.0   # a session this long resets the backoff
+MAX_PRESENCE_ALERTS: Final = 10  # alerts for bad presence messages (all are counted)
 PERMANENT: Final = {ErrorCode.AUTH_FAILED: Status.REFUSED, ErrorCode.REVOKED: Status.REVOKED,
                     ErrorCode.UNKNOWN_TEAM: Status.REFUSED, ErrorCode.TEAM_EXISTS: Status.REFUSED,
                     ErrorCode.UNSUPPORTED_VERSION: Status.REFUSED}
@@ -93,6 +96,7 @@ class SyncClient:
         self._client: RelayClient | None = None
         self._viewing: str | None = None
         self._synced = asyncio.Event()
+        self._presence_alerts = 0
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -343,7 +347,19 @@ class SyncClient:
                 raise
             answers = await client.request(m.SnapshotGet(id=client.next_id(), c=int(c)))
             blob = b"".join(a.data for a in answers if isinstance(a, m.SnapshotData))
-            await self.sync.apply_snapshot(c, blob)
+            try:
+                await self.sync.apply_snapshot(c, blob)
+            except StoreError:
+                raise  # our disk, not the snapshot: the session ends and is retried
+            except ManoError as exc:
+                # A snapshot that does not open or does not decode (bad signature, nested too
+                # deep, not an update…) is refused, never retried in a loop of reconnections:
+                # this compartment stays where it is for this session, the others go on.
+                self.state.stalled[c] = str(exc)
+                self.sync._alert("snapshot", f"snapshot of compartment {c.name} refused, "
+                                             f"this device cannot catch up on it: {exc}")
+                return
+            self.state.stalled.pop(c, None)
             await client.subscribe(int(c), self.sync.cursor(c))
 
     async def _inbox(self, client: RelayClient) -> None:
@@ -407,7 +423,15 @@ class SyncClient:
     def _on_presence(self, msg: m.Presence) -> None:
         try:
             p = open_presence(self.keys.keyring, self.keys.team_id, msg.device, msg.blob)
-        except CryptoError:
+        except ManoError as exc:
+            # Dropped, never a reason to end the session. MissingKeyError is ordinary (a
+            # teammate already on a new epoch): counted, not alerted.
+            self.state.dropped_presence += 1
+            if not isinstance(exc, MissingKeyError) and self._presence_alerts < MAX_PRESENCE_ALERTS:
+                self._presence_alerts += 1
+                self.sync._alert("presence", f"presence of device {msg.device.hex()[:12]}… "
+                                             f"dropped ({self.state.dropped_presence} so far): "
+                                             f"{exc}")
             return
         self.state.teammates[msg.device] = Teammate(msg.device, p.m, p.v,
                                                     time.monotonic() + PRESENCE_TTL)

@@ -22,6 +22,7 @@ from typing import Final
 import msgspec
 
 from mano_core import limits
+from mano_core.document.ydeps import read_deps
 from mano_core.errors import (
     EnvelopeError,
     MalformedUpdateError,
@@ -283,6 +284,7 @@ class TeamSync:
         """Verify and apply a downloaded snapshot; returns the sequence it covers."""
         snap = open_snapshot(raw, log=self.keys.log, keyring=self.keys.keyring,
                              team_id=self.keys.team_id, compartment=c)
+        read_deps(snap.state)  # a state that is not an update is refused before anything moves
         self.keys.chain(c).merge(snap.chain)
         cursor = self._cursors[c]
         cursor.seq = max(cursor.seq, snap.upto)

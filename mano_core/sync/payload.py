@@ -17,7 +17,7 @@ from typing import Final
 
 import msgspec
 
-from mano_core import limits
+from mano_core import bounded, limits
 from mano_core.errors import MalformedUpdateError
 
 # Room for the envelope header, AEAD tag, signature and msgpack framing.
@@ -71,13 +71,14 @@ def _fragments(blob: bytes, max_size: int) -> Iterator[bytes]:
 
 
 def decode(plaintext: bytes) -> Batch | Fragment:
-    """The batch or fragment in an envelope's plaintext; MalformedUpdateError otherwise."""
+    """The batch or fragment in an envelope's plaintext; MalformedUpdateError otherwise (its
+    cause a TooDeepError for msgpack nested beyond limits.MAX_MSGPACK_DEPTH)."""
+    decoded = bounded.decode(plaintext, error=MalformedUpdateError, what="envelope content")
     try:
-        decoded = msgspec.msgpack.decode(plaintext)
         if isinstance(decoded, dict) and "u" in decoded:
             return msgspec.convert(decoded, Batch)
         return msgspec.convert(decoded, Fragment)
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+    except (msgspec.MsgspecError, ValueError) as exc:
         raise MalformedUpdateError(f"envelope content: {exc}") from None
 
 

@@ -17,6 +17,7 @@ from typing import Final
 import msgspec
 from cryptography.exceptions import InvalidTag
 
+from mano_core import bounded
 from mano_core.crypto import Keyring
 from mano_core.errors import DecryptionError, MalformedEnvelopeError
 from mano_core.ids import Compartment
@@ -51,7 +52,4 @@ def open_presence(keyring: Keyring, team_id: bytes, device: bytes, blob: bytes) 
             blob[4:16], blob[16:], _AD + team_id + device)
     except InvalidTag:
         raise DecryptionError("presence failed authentication") from None
-    try:
-        return msgspec.msgpack.decode(body, type=Presence)
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
-        raise MalformedEnvelopeError("presence body is not well formed") from None
+    return bounded.decode(body, Presence, error=MalformedEnvelopeError, what="presence body")

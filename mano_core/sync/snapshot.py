@@ -27,6 +27,7 @@ from typing import Final
 import msgspec
 from cryptography.exceptions import InvalidTag
 
+from mano_core import bounded
 from mano_core.crypto import ChainState, DeviceIdentity, Keyring, MembershipLog
 from mano_core.crypto import verify_signature
 from mano_core.errors import (
@@ -94,9 +95,6 @@ def open_snapshot(raw: bytes, *, log: MembershipLog, keyring: Keyring, team_id: 
         body = keyring.aead(compartment, epoch).decrypt(nonce, ciphertext, header)
     except InvalidTag:
         raise DecryptionError("snapshot failed authentication") from None
-    try:
-        decoded = msgspec.msgpack.decode(body, type=_Body)
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
-        raise MalformedEnvelopeError("snapshot body is not well formed") from None
+    decoded = bounded.decode(body, _Body, error=MalformedEnvelopeError, what="snapshot body")
     return Snapshot(compartment, epoch, author, upto, decoded.state,
                     ChainState.from_bytes(decoded.chain))

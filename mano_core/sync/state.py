@@ -55,6 +55,10 @@ class SyncState:
     waiting_updates: int = 0        # remote updates waiting for their dependencies
     alerts: list[Alert] = field(default_factory=list)
     last_error: str | None = None
+    dropped_presence: int = 0       # teammates' presence messages that failed to open
+    # Compartments that cannot catch up this session: the relay sent this device to a
+    # snapshot it refused (reason as value). Retried at the next session; edits still go out.
+    stalled: dict[Compartment, str] = field(default_factory=dict)
 
     @property
     def pending(self) -> int:

@@ -7,10 +7,17 @@ from functools import cache
 
 from mano_core.crypto.chain import ChainState
 from mano_core.crypto.envelope import Envelope, open_envelope
+from mano_core.crypto.keyring import Keyring
+from mano_core.document.team_doc import DocumentCore
 from mano_core.document.ydeps import read_deps
+from mano_core.model.records import Person
 from mano_core.ids import Compartment
 from mano_core.protocol import codec
 from mano_core.sync import payload
+from mano_core.sync import presence as presence_mod
+from mano_core.sync import snapshot as snapshot_mod
+from mano_core.sync.presence import open_presence
+from mano_core.sync.snapshot import open_snapshot
 from tests.relay.kit import TeamKit
 
 
@@ -51,5 +58,44 @@ def frame(data: bytes) -> None:
     codec.decode(data)
 
 
+def _seal_general(k: TeamKit, body: bytes, ad: bytes) -> tuple[bytes, bytes]:
+    nonce = b"\x00" * 12
+    return nonce, k["bob"].keyring.aead(Compartment.GENERAL, 0).encrypt(nonce, body, ad)
+
+
+def presence(data: bytes) -> None:
+    """``data`` as the body of a presence message correctly sealed by bob."""
+    k, _, _ = kit()
+    bob = k["bob"].identity.device_id
+    nonce, ct = _seal_general(k, data, presence_mod._AD + k.team_id + bob)
+    open_presence(k["admin"].keyring, k.team_id, bob, b"\x00\x00\x00\x00" + nonce + ct)
+
+
+def snapshot_body(data: bytes) -> None:
+    """``data`` as the plaintext body of a snapshot correctly sealed and signed by bob."""
+    k, _, _ = kit()
+    bob = k["bob"].identity
+    header = snapshot_mod._HEADER.pack(snapshot_mod.VERSION, k.team_id, 0, 0, bob.device_id,
+                                       1, b"\x00" * 12)
+    _, ct = _seal_general(k, data, header)
+    raw = header + ct + bob.sign(header + ct, domain=snapshot_mod.DOMAIN)
+    snap = open_snapshot(raw, log=k["admin"].log, keyring=k["admin"].keyring,
+                         team_id=k.team_id, compartment=Compartment.GENERAL)
+    read_deps(snap.state)
+
+
+def apply_update(data: bytes) -> None:
+    """``data`` as a teammate's CRDT update, through the document as a delivery applies it."""
+    core = DocumentCore(Compartment.GENERAL, [Person], author="fuzz")
+    core.apply_update(data)
+    core.collections["persons"].list()
+
+
+def key_package(data: bytes) -> None:
+    k, _, _ = kit()
+    Keyring(k.team_id).accept_package(k["bob"].identity, data, k["admin"].log)
+
+
 TARGETS = {"parse": parse, "open": open_, "payload": decode_payload, "ydeps": deps,
-           "frame": frame}
+           "frame": frame, "presence": presence, "snapshot": snapshot_body,
+           "update": apply_update, "key_package": key_package}

@@ -111,3 +111,116 @@ def test_frame_with_invalid_utf8_is_a_bad_frame() -> None:
     with pytest.raises(RemoteProtocolError) as err:
         codec.decode(BAD_UTF8_HELLO)
     assert err.value.code == ErrorCode.BAD_FRAME
+
+
+# --- nesting: every decoder of untrusted bytes is bounded (issue 16) ----------------------------
+
+DEEP = b"\x91" * 5000 + b"\xc0"  # 5,000 nested msgpack arrays: RecursionError in bare msgspec
+
+
+def nested_msgpack() -> st.SearchStrategy[bytes]:
+    """msgpack with deep and wide nesting (arrays, maps, unknown fields), sometimes cut."""
+    def build(depth: int, kinds: list[bool], tail: bytes, cut: int) -> bytes:
+        out = b""
+        for i in range(depth):
+            out += b"\x91" if kinds[i % len(kinds)] else b"\x81\xa1x"
+        out += tail
+        return out[:len(out) - cut] if cut < len(out) else out
+    return st.builds(build, st.integers(0, 3000), st.lists(st.booleans(), min_size=1, max_size=5),
+                     st.sampled_from([b"\xc0", b"\x90", b"\x80", b"\xa1u", b""]),
+                     st.integers(0, 3))
+
+
+def wrapped(data: bytes) -> st.SearchStrategy[bytes]:
+    return st.sampled_from([data, b"\x81\xa1u" + data, b"\x82\xa1t\xa4push\xa1x" + data,
+                            b"\x81\xa1m" + data, b"\x83\xa5state\xc4\x00\xa5chain\xc4\x00\xa1x"
+                            + data])
+
+
+deep_inputs = nested_msgpack().flatmap(wrapped)
+
+
+@fuzz
+@given(deep_inputs)
+@pytest.mark.parametrize("name", ["payload", "frame", "presence", "snapshot", "key_package"])
+def test_nesting_raises_only_mano_errors(name: str, data: bytes) -> None:
+    only_mano_errors(t.TARGETS[name], data)
+
+
+@fuzz
+@given(st.one_of(st.binary(max_size=300), msgpack_like()))
+@pytest.mark.parametrize("name", ["presence", "snapshot", "key_package"])
+def test_sealed_bodies_raise_only_mano_errors(name: str, data: bytes) -> None:
+    only_mano_errors(t.TARGETS[name], data)
+
+
+@fuzz
+@given(st.binary(max_size=300))
+def test_updates_applied_to_a_document_raise_only_mano_errors(data: bytes) -> None:
+    only_mano_errors(t.apply_update, data)
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+@fuzz
+@given(st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**64 - 1),
+                              st.floats(), st.text(max_size=40), st.binary(max_size=300)),
+                    lambda c: st.one_of(st.lists(c, max_size=3),
+                                        st.dictionaries(st.text(max_size=2), c, max_size=3)),
+                    max_leaves=60))
+def test_check_depth_measures_what_msgspec_would_recurse_into(value: object) -> None:
+    import msgspec
+
+    from mano_core.bounded import check_depth
+    from mano_core.errors import TooDeepError
+    data = msgspec.msgpack.encode(value)
+    depth = _depth(value)
+    check_depth(data, max_depth=depth)  # exactly at the limit: accepted
+    if depth:
+        with pytest.raises(TooDeepError):
+            check_depth(data, max_depth=depth - 1)
+
+
+@pytest.mark.parametrize("name, error", [
+    ("payload", MalformedUpdateError), ("frame", RemoteProtocolError),
+    ("presence", "MalformedEnvelopeError"), ("snapshot", "MalformedEnvelopeError"),
+    ("key_package", "KeyPackageError")])
+def test_five_thousand_nested_arrays_are_refused_with_a_named_limit(name, error) -> None:
+    from mano_core import errors
+    from mano_core.errors import TooDeepError
+    kind = getattr(errors, error) if isinstance(error, str) else error
+    for data in (DEEP, b"\x81\xa1u" + DEEP, b"\x82\xa1t\xa4push\xa1x" + DEEP):
+        with pytest.raises(kind) as err:
+            t.TARGETS[name](data if name != "key_package" else data + b"\x00" * 64)
+        if name != "key_package" or data is DEEP:
+            assert isinstance(err.value.__cause__, TooDeepError), err.value
+
+
+def test_deeply_nested_shared_types_are_refused_before_pycrdt_reads_them() -> None:
+    """100,000 nested maps in one update crash the process (native stack overflow) when
+    pycrdt reads the document back; the nest is refused by the dependency reader first."""
+    from pycrdt import Doc, Map
+
+    from mano_core.errors import TooDeepError
+    doc = Doc()
+    level = doc.get("persons", type=Map)
+    with doc.transaction():
+        for _ in range(100):
+            child: Map = Map()
+            level["x"] = child
+            level = child
+    with pytest.raises(MalformedUpdateError) as err:
+        t.apply_update(doc.get_update())
+    assert isinstance(err.value.__cause__, TooDeepError)
+    shallow = Doc()
+    record = Map()
+    shallow.get("persons", type=Map)["p1"] = record
+    record["_"] = {"id": "p1", "name": "Nom", "createdAt": "2026-11-20T09:00:00Z",
+                   "updatedAt": "2026-11-20T09:00:00Z"}
+    t.apply_update(shallow.get_update())  # our own layout still passes
