@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mano_core.errors import LocalProtocolError
+from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
 from sync_server.storage.base import NewEnvelope
@@ -83,11 +84,22 @@ class Committer:
     async def _commit(self, batch: list[PendingPush]) -> None:
         relay = self.relay
         metrics = relay.metrics
+        batch = self._still_allowed(batch)
+        if not batch:
+            return
         t0 = time.perf_counter()
         try:
             results = await relay.storage.append_envelopes([p.envelope for p in batch], time.time())
-        except Exception:
-            log.exception("group commit failed", extra={"batch": len(batch)})
+        except Exception as exc:
+            if len(batch) > 1:
+                # One bad row must not fail the others: commit each push on its own, so that
+                # only the one(s) that fail again are refused.
+                log.warning("group commit failed; committing one by one",
+                            extra={"batch": len(batch), "error": repr(exc)})
+                for p in batch:
+                    await self._commit([p])
+                return
+            log.exception("commit failed", extra={"team": batch[0].envelope.team})
             for p in batch:
                 self._done(p)
                 p.session.refuse(p.request_id, ErrorCode.INTERNAL, "storage failure; retry")
@@ -113,6 +125,20 @@ class Committer:
             team = relay.teams.get(team_id)
             if team is not None:
                 metrics.envelopes_out += relay.fanout.committed(team, c, items)
+
+    def _still_allowed(self, batch: list[PendingPush]) -> list[PendingPush]:
+        """Drop (FORBIDDEN) pushes whose author lost the right to write meanwhile: a log entry
+        taking access away may have been stored between the push's check and its commit."""
+        kept: list[PendingPush] = []
+        for p in batch:
+            team, env = p.session.team, p.envelope
+            if team is not None and not team.log.has_access(env.author,
+                                                            Compartment(env.compartment)):
+                self._done(p)
+                p.session.refuse(p.request_id, ErrorCode.FORBIDDEN, "not allowed to write there")
+            else:
+                kept.append(p)
+        return kept
 
     def _done(self, p: PendingPush) -> None:
         team = p.session.team

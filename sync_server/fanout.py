@@ -213,6 +213,7 @@ class Fanout:
         if answer is None:
             return
         for guest, request_id in self.relay.invite_waiters.pop((team_id, invite), []):
+            guest.invite_waits.discard((team_id, invite))
             guest.send(m.InviteAnswer(id=request_id, invite=invite, blob=answer))
 
     def presence(self, team_id: bytes, device: bytes, blob: bytes) -> None:

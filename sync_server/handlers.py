@@ -19,7 +19,7 @@ from sync_server.committer import PendingPush
 from sync_server.handlers_blobs import BlobHandlers
 from sync_server.session import Session, Subscription
 from sync_server.storage.base import NewEnvelope
-from sync_server.teams import verify_log
+from sync_server.teams import may_write, verify_log
 
 if TYPE_CHECKING:
     from sync_server.server import Relay
@@ -104,7 +104,7 @@ class Handlers(BlobHandlers):
             return s.refuse(msg.id, ErrorCode.BAD_ENVELOPE, str(exc))
         if h.team_id != team.team_id or h.author != device:
             return s.refuse(msg.id, ErrorCode.BAD_ENVELOPE, "team or author is not the session's")
-        if not team.log.is_active(device) or not team.log.can_write(device, h.compartment, h.epoch):
+        if not may_write(team.log, device, h.compartment, h.epoch):
             return s.refuse(msg.id, ErrorCode.FORBIDDEN, "not allowed to write there")
         if team.usage + len(msg.env) > self.cfg.max_team_storage:
             return s.refuse(msg.id, ErrorCode.STORAGE_FULL, "the team's storage quota is used up")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from mano_core.errors import RelayConflictError
 from mano_core.ids import Compartment
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from sync_server.server import Relay
 
 log = logging.getLogger("mano.relay")
+
+MAX_INVITE_WAITS_PER_SESSION: Final = 4  # invitation answers one connection may wait for
 
 
 class BlobHandlers:
@@ -171,8 +173,12 @@ class BlobHandlers:
         answer = await self.relay.storage.invite_answer(msg.team, msg.invite)
         if answer is not None:
             return s.send(m.InviteAnswer(id=msg.id, invite=msg.invite, blob=answer))
+        if len(s.invite_waits) >= MAX_INVITE_WAITS_PER_SESSION:
+            return s.refuse(msg.id, ErrorCode.TOO_LARGE, "too many invitation answers awaited")
+        key = (msg.team, msg.invite)
         s.guest_wait = True
-        self.relay.invite_waiters.setdefault((msg.team, msg.invite), []).append((s, msg.id))
+        s.invite_waits.add(key)
+        self.relay.invite_waiters.setdefault(key, []).append((s, msg.id))
 
     async def invite_list(self, s: Session, msg: m.InviteList) -> None:
         assert s.team is not None and s.device is not None
@@ -191,6 +197,7 @@ class BlobHandlers:
             return s.refuse(msg.id, ErrorCode.NOT_FOUND, "no such invitation request")
         s.send(m.Ok(id=msg.id))
         for guest, request_id in self.relay.invite_waiters.pop((team_id, msg.invite), []):
+            guest.invite_waits.discard((team_id, msg.invite))
             guest.send(m.InviteAnswer(id=request_id, invite=msg.invite, blob=msg.blob))
 
     # --- presence ------------------------------------------------------------------------------

@@ -170,6 +170,7 @@ class Relay:
             return ws.respond(HTTPStatus.SERVICE_UNAVAILABLE, problem + "\n")
         if request.path == "/metrics":
             self.metrics.teams = len(self.teams)
+            self.metrics.invite_waiters = sum(len(w) for w in self.invite_waiters.values())
             resp = ws.respond(HTTPStatus.OK, self.metrics.render())
             resp.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
             return resp
@@ -206,7 +207,15 @@ class Relay:
         self.metrics.teams = len(self.teams)
 
     def detach(self, s: Session) -> None:
-        """Unbind a closing session (idempotent); unload its team if it was the last."""
+        """Unbind a closing session (idempotent); unload its team if it was the last; forget
+        the invitation answers it waited for."""
+        for key in s.invite_waits:
+            waiters = [w for w in self.invite_waiters.get(key, ()) if w[0] is not s]
+            if waiters:
+                self.invite_waiters[key] = waiters
+            else:
+                self.invite_waiters.pop(key, None)
+        s.invite_waits.clear()
         team = s.team
         if team is not None and s in team.sessions:
             team.sessions.discard(s)

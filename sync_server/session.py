@@ -66,6 +66,7 @@ class Session:
         self.nonce = b""
         self.close_task: asyncio.Future[None] | None = None
         self.upload: SnapshotUpload | None = None
+        self.invite_waits: set[tuple[bytes, bytes]] = set()  # (team, invite) answers awaited
 
     # --- writing -------------------------------------------------------------------------------
 

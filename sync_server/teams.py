@@ -131,6 +131,14 @@ class Team:
         self.broadcast(frame)
 
 
+def may_write(log: MembershipLog, device: bytes, c: Compartment, epoch: int) -> bool:
+    """True if ``device`` may write ``c`` now: it is active, has access to ``c`` NOW, and had
+    access during ``epoch``. A device whose access was taken away (a health flag withdrawn)
+    is refused at every epoch, including the old ones whose keys it still holds."""
+    return (log.is_active(device) and log.has_access(device, c)
+            and log.can_write(device, c, epoch))
+
+
 def verify_log(team_id: bytes, entries: Sequence[bytes]) -> MembershipLog:
     """Verify a whole log. Raises MembershipError (or a subclass)."""
     try:

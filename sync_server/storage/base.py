@@ -8,7 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
+
+from mano_core.errors import RelayStorageError
+
+# Every integer a backend stores fits a signed 64-bit column (SQLite INTEGER, PostgreSQL
+# BIGINT): sequences, sizes and ids are < 2^63 by construction or by the wire's limits; the
+# u64 author counter of an envelope header is stored through ``to_i64``.
+MAX_STORED_INT: Final = 2**63 - 1
+MAX_COUNTER: Final = 2**64 - 1
+
+
+def check_int(name: str, value: int, low: int = 0, high: int = MAX_STORED_INT) -> int:
+    """``value`` if ``low <= value <= high``, else RelayStorageError (nothing is stored)."""
+    if not low <= value <= high:
+        raise RelayStorageError(f"{name} {value} is outside {low}..{high}")
+    return value
+
+
+def to_i64(counter: int) -> int:
+    """Map an unsigned 64-bit author counter onto a signed 64-bit column (a bijection: the
+    relay only compares counters for equality, in the dedup key)."""
+    check_int("author counter", counter, 0, MAX_COUNTER)
+    return counter - (1 << 64) if counter > MAX_STORED_INT else counter
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +42,10 @@ class NewEnvelope:
     author: bytes
     counter: int
     data: bytes
+
+    def __post_init__(self) -> None:
+        check_int("compartment", self.compartment, 0, 255)
+        check_int("author counter", self.counter, 0, MAX_COUNTER)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from typing import Any, Final, TypeVar
 import asyncpg
 
 from mano_core.errors import RelayConflictError, RelayStorageError
-from sync_server.storage.base import Appended, NewEnvelope, SnapshotInfo
+from sync_server.storage.base import Appended, NewEnvelope, SnapshotInfo, to_i64
 from sync_server.storage.pg_blobs import Conn, PgBlobs, notify_payload
 from sync_server.storage.pg_schema import CHANNEL, migrate
 
@@ -38,15 +38,9 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     OSError,
     asyncio.TimeoutError,
 )
-_I64 = 1 << 63
 # The tables a purge deletes from: VACUUMed after it, so that dead rows do not stay readable.
 PURGED_TABLES: Final = ("envelopes", "snapshot_parts", "snapshots")
 VACUUM_TIMEOUT: Final = 600.0  # seconds; a VACUUM of big tables outlasts command_timeout
-
-
-def _signed(counter: int) -> int:
-    """Map an unsigned 64-bit author counter onto BIGINT (a bijection: only equality matters)."""
-    return counter - (1 << 64) if counter >= _I64 else counter
 
 
 class PostgresStorage(PgBlobs):
@@ -194,7 +188,7 @@ class PostgresStorage(PgBlobs):
         heads = {(bytes(r[0]), int(r[1])): int(r[2]) for r in rows}
         # Read committed: this statement runs after the locks, so it sees every envelope that a
         # concurrent writer committed before us (a re-sent envelope keeps its first sequence).
-        keys = [(it.team, it.compartment, it.author, _signed(it.counter)) for it in items]
+        keys = [(it.team, it.compartment, it.author, to_i64(it.counter)) for it in items]
         uniq = list(dict.fromkeys(keys))
         found: dict[tuple[bytes, int, bytes, int], int] = {}
         for r in await c.fetch(

@@ -18,7 +18,7 @@ from typing import Any, Final
 import aiosqlite
 
 from mano_core.errors import RelayConflictError, RelayStorageError
-from sync_server.storage.base import Appended, NewEnvelope, SnapshotInfo
+from sync_server.storage.base import Appended, NewEnvelope, SnapshotInfo, to_i64
 from sync_server.storage.sqlite_blobs import SQLiteBlobs
 
 SCHEMA_VERSION = 1
@@ -195,7 +195,7 @@ class SQLiteStorage(SQLiteBlobs):
         if not items:
             return []
         db = self._wc
-        keys = [(it.team, it.compartment, it.author, it.counter) for it in items]
+        keys = [(it.team, it.compartment, it.author, to_i64(it.counter)) for it in items]
         unique = list(dict.fromkeys(keys))
         async with self._lock:
             old_heads = dict(self._heads)
@@ -236,7 +236,7 @@ class SQLiteStorage(SQLiteBlobs):
                 seq = await self._head_for_write(it.team, it.compartment) + 1
                 self._heads[(it.team, it.compartment)] = seq
                 found[key] = seq
-                rows_in.append((it.team, it.compartment, seq, it.author, it.counter, it.data, now))
+                rows_in.append((it.team, it.compartment, seq, it.author, key[3], it.data, now))
                 usage[it.team] = usage.get(it.team, 0) + len(it.data)
                 out.append(Appended(seq, False))
             if rows_in:

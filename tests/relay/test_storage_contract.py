@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mano_core.errors import RelayConflictError
+from mano_core.errors import RelayConflictError, RelayStorageError
 from sync_server.storage import MemoryStorage, NewEnvelope, PostgresStorage, SQLiteStorage, Storage
 
 T1, T2 = b"T" * 16, b"U" * 16
@@ -280,3 +280,15 @@ async def test_postgres_purge_vacuums(request: pytest.FixtureRequest) -> None:
             assert after[table] == before.get(table, 0) + 1, table
     finally:
         await st.close()
+
+
+async def test_author_counters_use_all_64_bits(storage: Storage) -> None:
+    """The header's counter is u64: above 2^63 it must be stored (SQLite's INTEGER and
+    PostgreSQL's BIGINT are signed) and deduplicated like any other."""
+    big = [2**63 - 1, 2**63, 2**64 - 1]
+    res = await storage.append_envelopes([env(A, n) for n in big], 1.0)
+    assert [(r.seq, r.duplicate) for r in res] == [(1, False), (2, False), (3, False)]
+    res = await storage.append_envelopes([env(A, 2**64 - 1), env(A, 2**63), env(A, 0)], 2.0)
+    assert [(r.seq, r.duplicate) for r in res] == [(3, True), (2, True), (4, False)]
+    with pytest.raises(RelayStorageError):
+        env(A, 2**64)
