@@ -76,10 +76,14 @@ def _passphrase(t: Translator, default: str | None = None) -> str:
     return getpass.getpass(t("prompt.passphrase"))
 
 
+def wants_demo_app(args: argparse.Namespace) -> bool:
+    """``mano demo`` opens the app unless --no-tui or there is no terminal to draw it in.
+    Decided before any event loop runs: the app runs its own."""
+    return not args.no_tui and sys.stdin.isatty() and sys.stdout.isatty()
+
+
 async def demo(args: argparse.Namespace, t: Translator) -> int:
-    """The full demo in the app, or (--no-tui, or no terminal) the printed summary."""
-    if not args.no_tui and sys.stdin.isatty() and sys.stdout.isatty():
-        return run_demo_app(args)
+    """The printed demo (--no-tui, or no terminal): generate, store, reopen, summarise."""
     if args.scale is None:
         args.scale = 0.2
     path = Path(args.store)
@@ -421,9 +425,10 @@ def run_app(args: argparse.Namespace) -> int:
     if not _has_textual():
         return 2
     from .app import make_app
-    make_app(args.app_store or default_app_store(), relay=args.relay or
-             os.environ.get("MANO_RELAY"), lang=args.lang).run()
-    return 0
+    app = make_app(args.app_store or default_app_store(), relay=args.relay or
+                   os.environ.get("MANO_RELAY"), lang=args.lang)
+    app.run()
+    return app.return_code or 0
 
 
 def run_demo_app(args: argparse.Namespace) -> int:
@@ -434,11 +439,12 @@ def run_demo_app(args: argparse.Namespace) -> int:
     from .demo.runner import DemoRun
     run = DemoRun(scale=1.0 if args.scale is None else args.scale, seed=args.seed,
                   every=args.every)
+    app = make_app(run.store, lang=args.lang, demo_steps=run)
     try:
-        make_app(run.store, lang=args.lang, demo_steps=run).run()
+        app.run()
     finally:
         run.stop()
-    return 0
+    return app.return_code or 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -478,8 +484,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     t = Translator(args.lang)
+    # The app runs its own event loop: it is never started from inside asyncio.run().
     if args.command is None:
         return run_app(args)
+    if args.command == "demo" and wants_demo_app(args):
+        return run_demo_app(args)
     try:
         return int(asyncio.run(args.func(args, t)))
     except WrongPassphraseError:
