@@ -126,10 +126,12 @@ def seal(
     counter: int,
     prev_hash: bytes,
     plaintext: bytes,
+    nonce: bytes | None = None,
 ) -> bytes:
     """Encrypt and sign ``plaintext`` (a batch of edits) into envelope bytes.
 
-    Low level: the caller picks epoch and chain link; prefer ``Sealer``. Raises
+    Low level: the caller picks epoch and chain link; prefer ``Sealer``. ``nonce`` (12 bytes)
+    is for test vectors only: by default a fresh random one, never reuse it. Raises
     MissingKeyError (no key for that team/compartment/epoch), LimitExceededError (too big),
     MalformedEnvelopeError (counter/prev_hash/epoch out of range)."""
     if keyring.team_id != team_id:
@@ -144,7 +146,10 @@ def seal(
     if size > limits.MAX_SEALED_SIZE:
         raise LimitExceededError("MAX_SEALED_SIZE", size, limits.MAX_SEALED_SIZE)
     aead = keyring.aead(compartment, epoch)
-    nonce = os.urandom(12)
+    if nonce is None:
+        nonce = os.urandom(12)
+    elif len(nonce) != 12:
+        raise MalformedEnvelopeError("an AES-GCM nonce is 12 bytes")
     header = _HEADER.pack(
         FORMAT_VERSION, team_id, compartment, epoch, identity.device_id, counter, prev_hash, nonce
     )

@@ -120,12 +120,14 @@ class Invitation:
         expires_at: int,
         now: int,
         member: str | None = None,
+        secret: bytes | None = None,
     ) -> tuple[str, Invitation]:
         """A new invitation: (code to show/type, record to keep). Times are Unix seconds.
 
         ``member`` is the member id the new device will belong to (default: a new member).
         Raises NotAdminError, InvitationExpiredError (expires_at <= now), LimitExceededError
-        (lifetime above MAX_INVITATION_LIFETIME)."""
+        (lifetime above MAX_INVITATION_LIFETIME). ``secret`` (12 bytes) is for test vectors
+        only: by default a fresh random one."""
         if not log.is_admin(admin.device_id):
             raise NotAdminError("only an active admin creates invitations")
         if expires_at <= now:
@@ -134,7 +136,10 @@ class Invitation:
             raise LimitExceededError(
                 "MAX_INVITATION_LIFETIME", expires_at - now, limits.MAX_INVITATION_LIFETIME
             )
-        secret = os.urandom(_SECRET_SIZE)
+        if secret is None:
+            secret = os.urandom(_SECRET_SIZE)
+        elif len(secret) != _SECRET_SIZE:
+            raise InvitationInvalidError(f"an invitation secret is {_SECRET_SIZE} bytes")
         record = cls(
             log.team_id,
             _derive(log.team_id, secret, b"id", 16),
@@ -168,15 +173,15 @@ class Invitation:
                 f"expires_at={self.expires_at})")
 
 
-def redeem_request(code: str, identity: DeviceIdentity) -> bytes:
+def redeem_request(code: str, identity: DeviceIdentity, *, nonce: bytes | None = None) -> bytes:
     """What the new device sends (through the relay): ``0x01 || invitation_id (16) ||
     nonce (12) || AES-GCM(public keys + proof of its signing key)``. Raises
-    InvitationInvalidError on a mistyped code."""
+    InvitationInvalidError on a mistyped code. ``nonce``: test vectors only (default random)."""
     team_id, secret = parse_code(code)
     invitation_id = _derive(team_id, secret, b"id", 16)
     proof = identity.sign(team_id + invitation_id + identity.kx_public, domain=_DOMAIN_PROOF)
     payload = _wire.encode(_RequestPayload(identity.device_id, identity.kx_public, proof))
-    nonce = os.urandom(12)
+    nonce = os.urandom(12) if nonce is None else nonce
     aead = AESGCM(_derive(team_id, secret, b"key", 32))
     sealed = aead.encrypt(nonce, payload, _AD_REQUEST + team_id + invitation_id)
     return bytes([_VERSION]) + invitation_id + nonce + sealed
@@ -209,12 +214,14 @@ def accept_request(
     request: bytes,
     *,
     now: int,
+    nonce: bytes | None = None,
 ) -> Admission:
     """Admin side: check and answer a redeem request. Does not append to ``log``.
 
     Raises InvitationExpiredError, InvitationUsedError (the log already holds an entry for
     it), InvitationInvalidError (wrong team, tampered or not made from the code), and the
-    MembershipError subclasses of ``MembershipLog.add_device``."""
+    MembershipError subclasses of ``MembershipLog.add_device``. ``nonce`` (of the welcome):
+    test vectors only (default random)."""
     if invitation.team_id != log.team_id:
         raise InvitationInvalidError("invitation of another team")
     if now >= invitation.expires_at:
@@ -240,7 +247,7 @@ def accept_request(
     after = log.copy()
     after.append(entry)
     package = make_key_packages(admin, after, keyring, recipients=[p.device_id]).get(p.device_id)
-    nonce = os.urandom(12)
+    nonce = os.urandom(12) if nonce is None else nonce
     body = entry_hash(entry) + p.device_id
     welcome = nonce + AESGCM(invitation.key).encrypt(nonce, body, _AD_WELCOME + team_id + inv_id)
     return Admission(p.device_id, entry, package, welcome)

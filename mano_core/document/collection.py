@@ -133,7 +133,7 @@ class Collection(Generic[R]):
         entry = self._map[record_id]
         with self._core.doc.transaction():
             entry[key] = int(entry.get(key, 0) or 0) + by
-            entry["updatedAt"] = self._core.now().isoformat()
+            entry["updatedAt"] = msgspec.to_builtins(self._core.now())  # the "Z" text form
             entry["updatedBy"] = self._core.author
         return self.get(record_id)
 

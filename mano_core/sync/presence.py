@@ -34,10 +34,13 @@ class Presence(msgspec.Struct, frozen=True):
 
 
 def seal_presence(keyring: Keyring, team_id: bytes, device: bytes, epoch: int,
-                  member: str, viewing: str | None) -> bytes:
-    """The presence blob of this device."""
-    nonce = os.urandom(12)
-    body = msgspec.msgpack.encode(Presence(m=member, v=viewing, t=time.time()))
+                  member: str, viewing: str | None, *, nonce: bytes | None = None,
+                  now: float | None = None) -> bytes:
+    """The presence blob of this device. ``nonce`` and ``now``: test vectors only (default
+    random, and the clock)."""
+    nonce = os.urandom(12) if nonce is None else nonce
+    now = time.time() if now is None else now
+    body = msgspec.msgpack.encode(Presence(m=member, v=viewing, t=now))
     ct = keyring.aead(Compartment.GENERAL, epoch).encrypt(nonce, body, _AD + team_id + device)
     return struct.pack(">I", epoch) + nonce + ct
 

@@ -65,9 +65,10 @@ class Snapshot:
 
 def seal_snapshot(identity: DeviceIdentity, keyring: Keyring, *, team_id: bytes,
                   compartment: Compartment, epoch: int, upto: int, state: bytes,
-                  chain: ChainState) -> bytes:
-    """Encrypt and sign a snapshot. Raises MissingKeyError without the epoch's key."""
-    nonce = os.urandom(12)
+                  chain: ChainState, nonce: bytes | None = None) -> bytes:
+    """Encrypt and sign a snapshot. Raises MissingKeyError without the epoch's key.
+    ``nonce``: test vectors only (default random)."""
+    nonce = os.urandom(12) if nonce is None else nonce
     header = _HEADER.pack(VERSION, team_id, int(compartment), epoch, identity.device_id, upto,
                           nonce)
     body = msgspec.msgpack.encode(_Body(state=state, chain=chain.to_bytes()))
