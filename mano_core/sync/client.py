@@ -37,6 +37,8 @@ from mano_core.sync.engine import TeamSync
 from mano_core.sync.erasure import RETRY_DELAY as ERASURE_RECHECK
 from mano_core.sync.erasure import ErasureDuty
 from mano_core.sync.invitations import InvitationDesk
+from mano_core.sync.key_delivery import RETRY_AFTER as KEY_RETRY_AFTER
+from mano_core.sync.key_delivery import KeyDelivery
 from mano_core.sync.presence import PRESENCE_INTERVAL, PRESENCE_TTL, open_presence, seal_presence
 from mano_core.sync.state import Status, SyncState, Teammate
 from mano_core.sync.transport import RelayClient
@@ -49,6 +51,7 @@ BACKOFF_FIRST: Final = 0.2     # seconds before the first reconnection attempt (
 BACKOFF_CAP: Final = 30.0      # never wait longer than this between attempts
 STABLE_SESSION: Final = 10.0   # a session this long resets the backoff
 MAX_PRESENCE_ALERTS: Final = 10  # alerts for bad presence messages (all are counted)
+MAX_KEY_FETCHES: Final = 64    # key_fetch rounds per session start (one frame each)
 PERMANENT: Final = {ErrorCode.AUTH_FAILED: Status.REFUSED, ErrorCode.REVOKED: Status.REVOKED,
                     ErrorCode.UNKNOWN_TEAM: Status.REFUSED, ErrorCode.TEAM_EXISTS: Status.REFUSED,
                     ErrorCode.UNSUPPORTED_VERSION: Status.REFUSED}
@@ -84,7 +87,8 @@ class SyncClient:
         self.sync = TeamSync(team, keys, store, self.state, self._notify)
         self.erasure = ErasureDuty(self.sync, self.state)
         self._erasure_wake = asyncio.Event()
-        self.invitations = InvitationDesk(keys, store)
+        self.key_delivery = KeyDelivery(keys, store)
+        self.invitations = InvitationDesk(keys, store, self.key_delivery, self.sync._alert)
         self._flush_delay = flush_delay
         self._backoff = backoff or Backoff()
         self._tasks: list[asyncio.Task[None]] = []
@@ -97,6 +101,7 @@ class SyncClient:
         self._viewing: str | None = None
         self._synced = asyncio.Event()
         self._presence_alerts = 0
+        self._keys_offered = 0.0
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -107,6 +112,7 @@ class SyncClient:
         self.team.syncing = True
         self.team.on_local_commit = lambda _c: self.schedule_flush()
         await self.sync.load()
+        await self.key_delivery.load()
         await self.flush()
         self._tasks.append(asyncio.create_task(self._run(), name="mano-sync"))
         return self
@@ -186,6 +192,8 @@ class SyncClient:
         if client is not None and self.state.status is Status.ONLINE:
             await client.request(m.LogAppend(id=client.next_id(), entries=[entry]))
             await self._after_log_change(client, made)
+        else:
+            await self._after_log_change(None, made)  # queued: sent at the next session
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -261,6 +269,7 @@ class SyncClient:
             auth = await client.authenticate(identity, team_id, genesis=self.keys.log.entries)
         await self._sync_log(client, auth)
         await self._fetch_keys(client)
+        await self.key_delivery.deliver(client, self.sync._alert)  # owed since last time
         inbox = asyncio.create_task(self._inbox(client))
         try:
             for c in self.sync.compartments:
@@ -315,19 +324,27 @@ class SyncClient:
             made = await self.keys.append_entries(entries)
             await self._after_log_change(client, made)
 
-    async def _after_log_change(self, client: RelayClient,
+    async def _after_log_change(self, client: RelayClient | None,
                                 made: list[tuple[Compartment, int]]) -> None:
-        """Send new epoch keys this device generated to every teammate who may read them."""
+        """Queue new epoch keys this device generated for every teammate who may read them
+        (durably, sync/key_delivery.py), and offer them to the relay if connected. A package
+        the relay refuses is alerted and offered again; it never fails the caller."""
         if not made:
             return
-        packages = make_key_packages(self.keys.identity, self.keys.log, self.keys.keyring)
-        for device, blob in packages.items():
-            await client.request(m.KeyPut(id=client.next_id(), to=device, blob=blob))
+        await self.key_delivery.queue(
+            make_key_packages(self.keys.identity, self.keys.log, self.keys.keyring))
+        if client is not None:
+            await self.key_delivery.deliver(client, self.sync._alert)
 
     async def _fetch_keys(self, client: RelayClient) -> None:
-        (answer,) = await client.request(m.KeyFetch(id=client.next_id()))
-        assert isinstance(answer, m.Keys)
-        await self._accept_keys(client, answer.items)
+        # The relay serves one frame of packages at a time: fetch until the queue is empty
+        # (a member may have filled it with junk, which is refused and acknowledged away).
+        for _ in range(MAX_KEY_FETCHES):
+            (answer,) = await client.request(m.KeyFetch(id=client.next_id()))
+            assert isinstance(answer, m.Keys)
+            await self._accept_keys(client, answer.items)
+            if not answer.items:
+                return
 
     async def _accept_keys(self, client: RelayClient, items: list[m.KeyItem]) -> None:
         for item in items:
@@ -405,6 +422,11 @@ class SyncClient:
         while True:
             await asyncio.sleep(PRESENCE_INTERVAL)
             self._send_presence()
+            client = self._client
+            if (client is not None and self.key_delivery.pending
+                    and time.monotonic() - self._keys_offered > KEY_RETRY_AFTER):
+                self._keys_offered = time.monotonic()
+                await self.key_delivery.deliver(client, self.sync._alert)
 
     def _send_presence(self) -> None:
         client = self._client

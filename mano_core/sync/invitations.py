@@ -9,6 +9,7 @@ then authenticate, fetch the log and the key package, and install the team."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -29,6 +30,7 @@ from mano_core.errors import (
     InvitationError,
     InvitationExpiredError,
     InvitationUsedError,
+    KeyPackageError,
     RelayRefusedError,
 )
 from mano_core.ids import Compartment
@@ -36,8 +38,10 @@ from mano_core.keys_at_rest import DeviceVault, TeamKeys, join_team
 from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
 from mano_core.store import LocalStore
+from mano_core.sync.key_delivery import KeyDelivery
 from mano_core.sync.transport import RelayClient
 
+log = logging.getLogger("mano.sync")
 AfterLogChange = Callable[[RelayClient, list[tuple[Compartment, int]]], Awaitable[None]]
 JOIN_TIMEOUT: Final = 600.0  # seconds a new device waits for an admin by default
 
@@ -45,9 +49,12 @@ JOIN_TIMEOUT: Final = 600.0  # seconds a new device waits for an admin by defaul
 class InvitationDesk:
     """The invitations this (admin) device created, answered when their requests arrive."""
 
-    def __init__(self, keys: TeamKeys, store: LocalStore) -> None:
+    def __init__(self, keys: TeamKeys, store: LocalStore, key_delivery: KeyDelivery,
+                 alert: Callable[[str, str], None]) -> None:
         self.keys = keys
         self.store = store
+        self.key_delivery = key_delivery
+        self._alert = alert
         self._ns = f"invitations/{keys.team_id.hex()}"
         self._ns_admitted = f"invitations/{keys.team_id.hex()}/admitted"
         self._lock = asyncio.Lock()
@@ -83,8 +90,10 @@ class InvitationDesk:
                     continue
                 await self._publish(client, admission.entry, after)
                 if admission.key_package is not None:
-                    await client.request(m.KeyPut(id=client.next_id(), to=admission.device_id,
-                                                  blob=admission.key_package))
+                    # Queued durably and offered; a refusal does not hold the answer back:
+                    # the new device joins and receives its keys once the relay takes them.
+                    await self.key_delivery.queue({admission.device_id: admission.key_package})
+                    await self.key_delivery.deliver(client, self._alert)
                 await client.request(m.InviteAnswer(id=client.next_id(), invite=item.invite,
                                                     blob=admission.welcome))
                 async with self.store.transaction() as tx:
@@ -149,16 +158,37 @@ async def join_via_relay(vault: DeviceVault, url: str, code: str, *,
                 raise InvitationError("the relay served an incomplete log")
             (keys_msg,) = await client.request(m.KeyFetch(id=client.next_id()))
             assert isinstance(keys_msg, m.Keys)
-            package = keys_msg.items[0].blob if keys_msg.items else None
-            team = await join_team(vault, code, welcome, entries, package)
-            for item in keys_msg.items[1:]:
-                await team.accept_package(item.blob)
-            if keys_msg.items:
+            team = await _join_with_a_package(vault, code, welcome, entries, keys_msg.items)
+            if keys_msg.items:  # junk included: refused, and acknowledged away
                 await client.request(m.KeyAck(id=client.next_id(),
                                               kids=[i.kid for i in keys_msg.items]))
             return team
         finally:
             await client.close()
+
+
+async def _join_with_a_package(vault: DeviceVault, code: str, welcome: bytes,
+                               entries: list[bytes], items: list[m.KeyItem]) -> TeamKeys:
+    """Join with the first package that opens (any member may queue packages for this device:
+    one that does not open must not make the join fail and waste the code), then accept the
+    others that open. With none, the team is joined without keys: the admin's package arrives
+    with the sync (its delivery is retried until the relay takes it)."""
+    rest = list(items)
+    team: TeamKeys | None = None
+    while rest and team is None:
+        item = rest.pop(0)
+        try:
+            team = await join_team(vault, code, welcome, entries, item.blob)
+        except KeyPackageError as exc:
+            log.warning("key package from device %s… refused: %s", item.sender.hex()[:12], exc)
+    if team is None:
+        team = await join_team(vault, code, welcome, entries, None)
+    for item in rest:
+        try:
+            await team.accept_package(item.blob)
+        except CryptoError as exc:
+            log.warning("key package from device %s… refused: %s", item.sender.hex()[:12], exc)
+    return team
 
 
 async def _wait_for_answer(url: str, team_id: bytes, invite: bytes, request: bytes) -> bytes:
