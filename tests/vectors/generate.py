@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import msgspec.inspect as mi
 from pycrdt import Map
 
 from mano_core import audit, limits
@@ -44,6 +45,7 @@ from mano_core.document import layout
 from mano_core.document.team_doc import GeneralDocument
 from mano_core.erasure import order as erasure_order
 from mano_core.ids import Compartment
+from mano_core.model import records
 from mano_core.model.records import Erasure, HistoryEntry, Share
 from mano_core.protocol import codec
 from mano_core.protocol import messages as m
@@ -468,7 +470,53 @@ def gen_erasure() -> dict[str, Any]:
     }
 
 
+def _type_name(t: mi.Type) -> str:
+    simple = {mi.StrType: "str", mi.BoolType: "bool", mi.IntType: "int", mi.FloatType: "float",
+              mi.DateTimeType: "datetime", mi.DateType: "date", mi.NoneType: "null",
+              mi.AnyType: "any"}
+    for cls, name in simple.items():
+        if isinstance(t, cls):
+            return name
+    if isinstance(t, mi.LiteralType):
+        return "one of " + json.dumps(sorted(t.values), ensure_ascii=False)
+    if isinstance(t, mi.UnionType):
+        return " | ".join(_type_name(x) for x in t.types)
+    if isinstance(t, mi.ListType):
+        return "set of " + _type_name(t.item_type)
+    if isinstance(t, mi.DictType):
+        return "map of " + _type_name(t.value_type)
+    raise TypeError(f"no name for {t!r}")
+
+
+def gen_schema() -> dict[str, Any]:
+    """Every collection's fields: type, default (omitted from the base value) and storage."""
+    out: dict[str, Any] = {}
+    for compartment, kinds in (("general", records.GENERAL_RECORDS),
+                               ("medical", records.MEDICAL_RECORDS)):
+        for kind in kinds:
+            plan = layout.plan_for(kind)
+            fields = {}
+            for f in mi.type_info(kind).fields:  # type: ignore[attr-defined]
+                name = f.encode_name
+                storage = ("counter" if name in plan.counters else "set" if name in plan.sets
+                           else "map" if name in plan.dicts else "plain")
+                spec: dict[str, Any] = {"type": _type_name(f.type), "storage": storage}
+                if name in plan.defaults:
+                    spec["default"] = plan.defaults[name]
+                else:
+                    spec["required"] = True
+                fields[name] = spec
+            layout_name = "opaque" if kind.collection in layout.OPAQUE_COLLECTIONS else "base+overlay"
+            if kind.collection in out:  # history: one in each compartment's document
+                compartment = out[kind.collection]["compartment"] + " and " + compartment
+            out[kind.collection] = {"compartment": compartment, "layout": layout_name,
+                                    "fields": fields}
+    return {"construction": "collections and field types (docs/data-model.md, \"Field types\")",
+            "collections": out}
+
+
 GENERATORS: dict[str, Callable[[], dict[str, Any]]] = {
+    "schema": gen_schema,
     "relay_auth": gen_relay_auth,
     "envelope": gen_envelope,
     "membership": gen_membership,
