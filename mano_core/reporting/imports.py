@@ -38,6 +38,10 @@ from mano_core.model.validation import validate
 from mano_core.optional import require
 from mano_core.team import Team
 
+from mano_core.mano_compat import cells as mano_cells
+from mano_core.mano_compat.vocabulary import OUT_OF_ACTIVE_LIST_REASONS as MANO_REASONS
+from mano_core.mano_compat.vocabulary import PERSON_FIELDS as MANO_PERSON_FIELDS
+
 from . import cells
 from .tables import ACTION_COLUMNS, PERSON_COLUMNS
 from .view import TeamView
@@ -75,16 +79,18 @@ class ImportResult(msgspec.Struct, frozen=True, kw_only=True):
 # --- reading files ------------------------------------------------------------------------------
 
 
-def read_rows(data: bytes, fmt: FileFormat, *, encoding: str = "utf-8-sig") -> tuple[
-        list[str], list[tuple[int, list[Any]]], list[RowProblem]]:
-    """(header, numbered non-empty rows, problems) of a CSV or XLSX file (first sheet)."""
+def read_rows(data: bytes, fmt: FileFormat, *, encoding: str = "utf-8-sig",
+              sheet: str = "") -> tuple[list[str], list[tuple[int, list[Any]]], list[RowProblem]]:
+    """(header, numbered non-empty rows, problems) of a CSV or XLSX file: of an XLSX, the
+    first sheet whose name contains ``sheet`` (accents and case aside: MANO's export has one
+    sheet per collection), else its first sheet."""
     if len(data) > MAX_IMPORT_BYTES:
         raise LimitExceededError("MAX_IMPORT_BYTES", len(data), MAX_IMPORT_BYTES)
     try:
         codecs.lookup(encoding)
     except LookupError:
         raise ValidationError("import", "encoding", f"unknown encoding {encoding!r}") from None
-    table, problems = _xlsx_rows(data) if fmt == "xlsx" else _csv_rows(data, encoding)
+    table, problems = _xlsx_rows(data, sheet) if fmt == "xlsx" else _csv_rows(data, encoding)
     if problems:
         return [], [], problems
     if not table:
@@ -115,14 +121,15 @@ def _csv_rows(data: bytes, encoding: str) -> tuple[list[list[Any]], list[RowProb
     return [list(row) for row in reader], []
 
 
-def _xlsx_rows(data: bytes) -> tuple[list[list[Any]], list[RowProblem]]:
+def _xlsx_rows(data: bytes, name: str) -> tuple[list[list[Any]], list[RowProblem]]:
     openpyxl = require("openpyxl", "xlsx")  # only XLSX needs it (extra [xlsx])
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         return [], [RowProblem(0, "", f"not an XLSX workbook ({type(exc).__name__})")]
     try:
-        sheet = book.worksheets[0]
+        named = [ws for ws in book.worksheets if name and fold(name) in fold(ws.title)]
+        sheet = (named or book.worksheets)[0]
         return [list(row) for row in sheet.iter_rows(values_only=True)], []
     finally:
         book.close()
@@ -136,6 +143,10 @@ def known_columns(kind: ImportKind, definitions: list[CustomFieldDefinition]) ->
     record = Person if kind == "persons" else Action
     columns = PERSON_COLUMNS if kind == "persons" else ACTION_COLUMNS
     known = {fold(label): field for field, label in columns}
+    if kind == "persons":  # MANO's labels ("Nom prénom ou Pseudonyme"…) and field names
+        for mano_name, field, label in MANO_PERSON_FIELDS:
+            known.setdefault(fold(label), field)
+            known.setdefault(fold(mano_name), field)
     for f in msgspec.structs.fields(record):
         known.setdefault(fold(f.name), f.name)
         known.setdefault(fold(f.encode_name), f.name)
@@ -203,7 +214,9 @@ def _parsers(view: TeamView, kind: ImportKind,
         return parse
 
     def many(options: list[str], what: str) -> Parser:
-        return lambda v: [cells.choice(i, options, what) for i in cells.items(v)]
+        # "; " (Mano) or ", " (MANO) between values; a known value holding a comma stays whole
+        return lambda v: [cells.choice(i, options, what)
+                          for i in mano_cells.split_choices(v, options)]
 
     common: dict[str, Parser] = {"name": cells.text, "description": cells.text}
     if kind == "actions":
@@ -230,11 +243,13 @@ def _parsers(view: TeamView, kind: ImportKind,
         }
     parsers = common | {
         "other_names": cells.items, "gender": lambda v: cells.choice(v, GENDERS, "gender"),
-        "birthdate": cells.day, "phone": cells.text, "email": cells.text,
-        "alertness": cells.boolean, "wandering_at": cells.day, "followed_since": cells.day,
+        "birthdate": _day, "phone": cells.text, "email": cells.text,
+        "alertness": cells.boolean, "wandering_at": _day, "followed_since": _day,
         "assigned_teams": lookup(teams, "sub-team"), "out_of_active_list": cells.boolean,
-        "out_of_active_list_date": cells.day,
-        "out_of_active_list_reasons": many(list(OUT_OF_ACTIVE_LIST_REASONS), "reason"),
+        "out_of_active_list_date": _day,
+        "out_of_active_list_reasons": many(list(dict.fromkeys(
+            [*view.settings.values("outOfActiveListReasons"), *MANO_REASONS,
+             *OUT_OF_ACTIVE_LIST_REASONS])), "reason"),
     }
     for d in definitions:
         if d.scope == "person":
@@ -242,20 +257,33 @@ def _parsers(view: TeamView, kind: ImportKind,
     return parsers
 
 
+def _day(value: Any) -> dt.date:
+    """A day, also as MANO writes it (``1975-03-02T00:00:00.000Z``: its day in Paris)."""
+    try:
+        return cells.day(value)
+    except cells.CellError:
+        try:
+            return mano_cells.day(value)
+        except mano_cells.CellError:
+            pass
+        raise
+
+
 def _custom_parser(d: CustomFieldDefinition) -> Parser:
     kind = d.type
     if kind == "number":
         return cells.number
-    if kind == "yes-no":
+    if kind in ("yes-no", "boolean"):
         return cells.boolean
     if kind == "date":
-        return lambda v: cells.day(v).isoformat()
+        return lambda v: _day(v).isoformat()
     if kind == "date-with-time":
         return lambda v: msgspec.to_builtins(cells.instant(v)[0])  # "…Z", as stored
     if kind == "enum":
         return lambda v: cells.choice(v, d.options, "option")
     if kind == "multi-choice":
-        return lambda v: [cells.choice(i, d.options, "option") for i in cells.items(v)]
+        return lambda v: [cells.choice(i, d.options, "option")
+                          for i in mano_cells.split_choices(v, d.options)]
     return cells.text
 
 
@@ -326,7 +354,8 @@ async def import_file(team: Team, kind: ImportKind, data: bytes, fmt: FileFormat
                       encoding: str = "utf-8-sig") -> ImportResult:
     """Check every row of a file and, if none has a problem and it is not a dry run, create
     all its records at once (durable on return). With any problem nothing is changed."""
-    header, rows, problems = read_rows(data, fmt, encoding=encoding)
+    header, rows, problems = read_rows(data, fmt, encoding=encoding,
+                                       sheet="person" if kind == "persons" else "action")
     records: list[Record] = []
     columns: dict[int, str] = {}
     ignored: list[str] = []

@@ -84,3 +84,30 @@ def test_import_refuses_bad_files_then_applies(store: Path, tmp_path: Path,
     capsys.readouterr()
     assert main(["search", "zoe import", "--store", str(store)]) == 0
     assert "Zoé Import" in capsys.readouterr().out
+
+
+def test_import_example_then_import_it_and_mano_full_export(
+        store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from openpyxl import load_workbook
+
+    from . import mano_files
+
+    example = tmp_path / "exemple.xlsx"
+    assert main(["import", "--example", "-o", str(example), "--store", str(store)]) == 0
+    sheet = load_workbook(example).worksheets[0]
+    assert sheet.title == "personne"
+    header = [c.value for c in sheet[1]]
+    assert header[:2] == ["Nom prénom ou Pseudonyme", "Autres pseudos"]
+    assert "Suivi(e) depuis le / Créé(e) le" in header
+    result = run_json(capsys, "import", "persons", str(example), "--dry-run", "--store",
+                      str(store), "--json")
+    assert result["problems"] == [] and result["valid"] == 1  # type: ignore[index]
+    assert result["columns"]["Nom prénom ou Pseudonyme"] == "name"  # type: ignore[index]
+
+    export = tmp_path / "mano.xlsx"
+    export.write_bytes(mano_files.full_export())
+    capsys.readouterr()
+    assert main(["import", "mano", str(export), "--dry-run", "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Vérification sans problème (essai) : rien n'a été modifié.")
+    assert "« actions » (actions) : 2 ligne(s), 2 à créer" in out

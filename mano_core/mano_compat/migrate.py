@@ -1,0 +1,734 @@
+"""Importing what MANO exports: its full export (``Exporter les données en .xlsx``, one sheet
+per collection) or its persons file (``Télécharger un exemple``), all or nothing.
+
+Sheets are found by name (vocabulary.EXPORT_SHEETS), columns by MANO's field names or the
+French labels (columns.py), values read as MANO writes them (cells.py). Ids are kept, so the
+links between sheets (an action's person, a comment's action, an observation's territory…)
+stay true; MANO's users become member names (``memberName.<id>`` settings) and authors;
+MANO's sub-teams (``équipes``) become sub-teams with the same ids (or the team's sub-team of
+the same name). A column that is not a field of the record is a custom field (customs.py).
+Values of the team's lists (categories, collaborations, territory types, services,
+consultation types, out-of-active-list reasons) that the team lacks are added to its lists.
+
+Nothing is written unless every row of every sheet converts and validates: then the general
+compartment's records, history, custom fields and settings are inserted in one CRDT
+transaction and committed, and the medical compartment's in a second. A record whose id the
+team already holds is left as it is and counted as present, so an import interrupted between
+the two commits (or run twice) completes when run again. On a device without the medical
+compartment the medical sheets and the health-only person fields are not imported, and the
+report says so."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from typing import Any, Final
+
+import msgspec
+
+from mano_core.document import layout
+from mano_core.document.queries import fold
+from mano_core.errors import ValidationError
+from mano_core.ids import Compartment
+from mano_core.model import records as r
+from mano_core.model.validation import validate
+from mano_core.team import Team
+
+from . import cells, customs, history
+from .columns import BY_COLLECTION, CUSTOM_SCOPES, Column
+from .customs import FieldChoice
+from .vocabulary import (
+    EXPORT_SHEETS,
+    EXTRA_SHEETS,
+    MEDICAL_SHEETS,
+    OUT_OF_ACTIVE_LIST_REASONS,
+    TECHNICAL_COLUMNS,
+    TERRITORY_TYPES,
+)
+from .workbook import Sheet, find_sheet, read_workbook
+
+MEMBER_NAMES_KEY: Final = "memberName."
+_SERVICES_NAMESPACE: Final = uuid.UUID("1b6f8f6c-6a8e-4c55-9a57-3f1f0a0d6d2e")  # team setting: memberName.<member id> → display name
+Progress = Callable[[int, int], None]
+
+_ENUMS: Final[dict[str, tuple[str, ...]]] = {
+    "GENDERS": r.GENDERS, "ACTION_STATUSES": r.ACTION_STATUSES, "ATMOSPHERES": r.ATMOSPHERES}
+_RECORDS: Final[dict[str, type[r.Record]]] = {
+    k.collection: k for k in (*r.GENERAL_RECORDS, *r.MEDICAL_RECORDS)}
+# Build order: a sheet's links point to sheets built before it.
+_ORDER: Final = ("subteams", "persons", "places", "personPlaces", "territories",
+                 "observations", "structures", "actions", "comments", "passages", "encounters",
+                 "groups", "reports", "consultations", "treatments", "medicalFiles")
+_LIST_DEFAULTS: Final[dict[str, tuple[str, ...]]] = {
+    "outOfActiveListReasons": OUT_OF_ACTIVE_LIST_REASONS + r.OUT_OF_ACTIVE_LIST_REASONS,
+    "territoryTypes": TERRITORY_TYPES,
+}
+
+
+class Problem(msgspec.Struct, frozen=True):
+    """Why a cell, a row or a sheet cannot be imported (``reason`` is French)."""
+
+    sheet: str
+    row: int  # as a spreadsheet shows it: the header is row 1; 0 for the whole sheet
+    column: str
+    reason: str
+
+
+class SheetReport(msgspec.Struct, frozen=True, kw_only=True):
+    sheet: str
+    collection: str
+    rows: int
+    new: int  # records this import creates
+    present: int  # records the team already holds (same id): left as they are
+    columns: tuple[str, ...]  # headers read
+    ignored: tuple[str, ...]  # headers not read (technical, or medical on this device)
+
+
+class FieldReport(msgspec.Struct, frozen=True, kw_only=True):
+    scope: str
+    label: str
+    key: str
+    type: str
+    origin: str  # "existing", "mano" (MANO's default field) or "new" (type read from values)
+    added_options: tuple[str, ...] = ()
+    health_only: bool = False
+
+
+class MigrationResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What an import of MANO's files found and did. ``applied`` is false after a dry run or
+    with any problem (then nothing was changed)."""
+
+    sheets: tuple[SheetReport, ...]
+    problems: tuple[Problem, ...]
+    notices: tuple[str, ...]  # French: what the coordinator should know (nothing blocks)
+    fields: tuple[FieldReport, ...]
+    settings_added: dict[str, list[str]]
+    members: dict[str, str]  # MANO user id → name
+    medical_skipped: bool
+    dry_run: bool
+    applied: bool
+    created: int  # records created (0 unless applied)
+
+
+class _Plan:
+    def __init__(self, team: Team, medical: bool, now: dt.datetime, author: str) -> None:
+        self.team = team
+        self.medical = medical
+        self.now = now
+        self.author = author
+        self.records: dict[str, list[r.Record]] = {}
+        self.present: dict[str, int] = {}
+        self.history: dict[Compartment, list[r.HistoryEntry]] = {
+            Compartment.GENERAL: [], Compartment.MEDICAL: []}
+        self.problems: list[Problem] = []
+        self.notices: dict[str, int] = {}
+        self.fields: dict[tuple[str, str], FieldChoice] = {}
+        self.settings_added: dict[str, list[str]] = {}
+        self.members: dict[str, str] = {}  # MANO user id → name
+        self.member_ids: dict[str, str] = {}  # MANO user id → our member id
+        self.known: dict[str, set[str]] = {}  # collection → ids (team's and the file's)
+        self.by_name: dict[str, dict[str, str | None]] = {}  # collection → folded name → id
+        self.sheets: list[SheetReport] = []
+        self.health_dropped = 0
+        self.file_ids: dict[str, set[str]] = {}  # collection → ids met in the file
+
+    def in_file(self, collection: str) -> set[str]:
+        return self.file_ids.setdefault(collection, set())
+
+    def notice(self, text: str, count: int = 1) -> None:
+        self.notices[text] = self.notices.get(text, 0) + count
+
+    def list_values(self, kind: str) -> list[str]:
+        return [*self.team.settings.values(kind), *self.settings_added.get(kind, [])]
+
+    def add_values(self, kind: str, values: list[str]) -> None:
+        current = set(self.list_values(kind))
+        for value in values:
+            if value not in current:
+                self.settings_added.setdefault(kind, []).append(value)
+                current.add(value)
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+async def import_mano(team: Team, data: bytes, *, dry_run: bool = False,
+                      progress: Progress | None = None) -> MigrationResult:
+    """Import MANO's full export or persons file (XLSX bytes), all or nothing.
+
+    ``progress(done, total)`` is called as rows are read and once the records are written.
+    LimitExceededError past the workbook limits (nothing read). Never partly applied: with
+    any problem, or a dry run, nothing is changed."""
+    report = progress or (lambda done, total: None)
+    try:
+        sheets = read_workbook(data)
+    except ValidationError as exc:
+        return _result(None, [Problem("", 0, "", exc.reason)], [], dry_run, False, 0)
+    holder = team.compartment(Compartment.GENERAL)
+    plan = _Plan(team, team.medical is not None, holder.core.now(), team.info.member)
+    found = _identify(sheets, plan)
+    if not found:
+        names = ", ".join(s.title for s in sheets)
+        plan.problems.append(Problem("", 0, "", f"aucune feuille de MANO reconnue ({names}) : "
+                                     "il faut une feuille « personnes suivies », « personne », "
+                                     "« actions »…"))
+    else:
+        _build(plan, found, report)
+    apply = not plan.problems and not dry_run
+    created = 0
+    if apply:
+        created = await _apply(plan)
+    total = sum(len(s.rows) for s in found.values()) if found else 0
+    report(total, total)
+    return _result(plan, plan.problems, plan.sheets, dry_run, apply, created)
+
+
+def _result(plan: _Plan | None, problems: list[Problem], sheets: list[SheetReport],
+            dry_run: bool, applied: bool, created: int) -> MigrationResult:
+    if plan is None:
+        return MigrationResult(sheets=(), problems=tuple(problems), notices=(), fields=(),
+                               settings_added={}, members={}, medical_skipped=False,
+                               dry_run=dry_run, applied=False, created=0)
+    fields = tuple(
+        FieldReport(scope=c.definition.scope, label=c.definition.label_text,
+                    key=c.definition.key, type=c.definition.type,
+                    origin="existing" if not c.created else
+                    "mano" if c.from_mano_defaults else "new",
+                    added_options=c.added_options, health_only=c.definition.health_only)
+        for c in plan.fields.values())
+    notices = tuple(text.format(n=n) for text, n in plan.notices.items())
+    return MigrationResult(
+        sheets=tuple(sheets), problems=tuple(sorted(problems, key=lambda p: (p.sheet, p.row))),
+        notices=notices, fields=fields, settings_added=plan.settings_added,
+        members=plan.members, medical_skipped=not plan.medical and any(
+            s.collection in MEDICAL_SHEETS for s in sheets) or plan.health_dropped > 0,
+        dry_run=dry_run, applied=applied, created=created)
+
+
+def _identify(sheets: list[Sheet], plan: _Plan) -> dict[str, Sheet]:
+    found: dict[str, Sheet] = {}
+    for name, collection in (*EXPORT_SHEETS, *EXTRA_SHEETS):
+        if collection in found:
+            continue
+        sheet = find_sheet(sheets, name, contains="person" if collection == "persons" else None)
+        if sheet is not None and sheet not in found.values():
+            found[collection] = sheet
+    medical = [c for c in found if c in MEDICAL_SHEETS]
+    if medical and not plan.medical:
+        for c in medical:
+            sheet = found.pop(c)
+            plan.notice(f"Feuille « {sheet.title} » non importée ({{n}} ligne(s)) : cet appareil "
+                        "n'a pas le dossier médical (réservé aux professionnels de santé).",
+                        len(sheet.rows))
+            plan.sheets.append(SheetReport(sheet=sheet.title, collection=c, rows=len(sheet.rows),
+                                           new=0, present=0, columns=(),
+                                           ignored=tuple(sheet.header)))
+    return found
+
+
+# --- building ----------------------------------------------------------------------------------
+
+
+def _build(plan: _Plan, found: dict[str, Sheet], report: Progress) -> None:
+    team = plan.team
+    for collection in ("persons", "actions", "territories", "places", "subteams", "structures",
+                       "observations", "comments", "passages", "encounters", "reports",
+                       "groups", "personPlaces"):
+        records = getattr(team, {"personPlaces": "person_places"}.get(collection, collection))
+        plan.known[collection] = {x.id for x in records.list(include_deleted=True)}
+    if team.medical is not None:
+        for collection, attr in (("consultations", "consultations"),
+                                 ("treatments", "treatments"),
+                                 ("medicalFiles", "medical_files")):
+            plan.known[collection] = {
+                x.id for x in getattr(team.medical, attr).list(include_deleted=True)}
+    plan.by_name["subteams"] = _names(team.subteams.list())
+    plan.by_name["persons"] = _names(team.persons.list())
+    _users(plan, found.get("users"))
+    total = sum(len(s.rows) for s in found.values())
+    done = 0
+    services: dict[tuple[str, str], dict[str, int]] = {}
+    for collection in _ORDER:
+        if collection == "reports":  # service counters name sub-teams: read after them
+            services = _services(plan, found.get("services"))
+        sheet = found.get(collection)
+        if sheet is None:
+            continue
+        _sheet(plan, collection, sheet, services if collection == "reports" else None)
+        done += len(sheet.rows)
+        report(done, total)
+    if services:  # counters of days without a report row: a report each
+        _reports_from_services(plan, services)
+    if "services" in found:
+        s = found["services"]
+        plan.sheets.append(SheetReport(sheet=s.title, collection="services", rows=len(s.rows),
+                                       new=len(s.rows), present=0, columns=tuple(s.header),
+                                       ignored=()))
+
+
+def _names(items: Any) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for item in items:
+        key = fold(item.name.strip())
+        out[key] = None if key in out and out[key] != item.id else item.id  # None: ambiguous
+    return out
+
+
+def _users(plan: _Plan, sheet: Sheet | None) -> None:
+    if sheet is None:
+        return
+    cols = _map_header(sheet, "users", plan)[0]
+    ours = {}
+    for member in _our_members(plan.team):
+        name = plan.team.settings.get(MEMBER_NAMES_KEY + member)
+        if name:
+            ours[fold(str(name))] = member
+    for number, row in sheet.rows:
+        values = {c.field: row[i] for i, c in cols.items() if i < len(row)}
+        user_id = cells.text(values.get("id"))
+        name = cells.text(values.get("name")) or cells.text(values.get("email"))
+        if not user_id:
+            continue
+        plan.members[user_id] = name
+        plan.member_ids[user_id] = ours.get(fold(name), user_id) if name else user_id
+    plan.sheets.append(SheetReport(sheet=sheet.title, collection="users", rows=len(sheet.rows),
+                                   new=len(plan.members), present=0,
+                                   columns=tuple(sheet.header[i] for i in cols), ignored=()))
+
+
+def _our_members(team: Team) -> set[str]:
+    """This device's member and, on a team with keys, every member of the membership log."""
+    members = {team.info.member}
+    log = getattr(team.keys, "log", None)
+    if log is not None:
+        members |= {d.member for d in log.active_devices()}
+    return members
+
+
+def _member(plan: _Plan, mano_id: str | None) -> str | None:
+    if not mano_id:
+        return None
+    return plan.member_ids.get(mano_id, mano_id)
+
+
+def _map_header(sheet: Sheet, collection: str, plan: _Plan) -> tuple[
+        dict[int, Column], dict[int, str], list[str]]:
+    """(index → column, index → custom-field label, ignored headers) of a sheet."""
+    columns = BY_COLLECTION[collection]
+    by_name: dict[str, Column] = {}
+    for col in columns:
+        for name in (*col.mano, col.label, col.field):
+            by_name.setdefault(fold(name), col)
+    mapped: dict[int, Column] = {}
+    custom: dict[int, str] = {}
+    ignored: list[str] = []
+    scope = CUSTOM_SCOPES.get(collection)
+    for index, header in enumerate(sheet.header):
+        if not header:
+            continue
+        found = by_name.get(fold(header))
+        if found is not None and found.kind != "display":
+            mapped[index] = found
+        elif header in TECHNICAL_COLUMNS or header == "oldDateSystem":
+            continue  # no data of the team: not worth a line in the report
+        elif found is not None:
+            ignored.append(header)
+        elif scope is not None:
+            custom[index] = header
+        elif collection == "reports":
+            custom[index] = header  # a service counter column (MANO's older reports)
+        else:
+            ignored.append(header)
+    return mapped, custom, ignored
+
+
+def _sheet(plan: _Plan, collection: str, sheet: Sheet,
+           services: dict[tuple[str, str], dict[str, int]] | None) -> None:
+    mapped, custom, ignored = _map_header(sheet, collection, plan)
+    if collection == "persons" and "name" not in {c.field for c in mapped.values()}:
+        plan.problems.append(Problem(sheet.title, 1, "Nom prénom ou Pseudonyme",
+                                     "aucune colonne ne donne le nom (« Nom prénom ou "
+                                     "Pseudonyme » ou « name »), obligatoire"))
+        return
+    scope = CUSTOM_SCOPES.get(collection)
+    choices: dict[int, FieldChoice] = {}
+    if scope is not None:
+        known = list(plan.team.custom_fields.list())
+        taken = {d.key for d in known} | {c.definition.key for c in plan.fields.values()}
+        for index, label in custom.items():
+            prior = plan.fields.get((scope, fold(label)))
+            values = [row[index] for _n, row in sheet.rows if index < len(row)]
+            choice = customs.choose(scope, label, values,
+                                    known + [c.definition for c in plan.fields.values()],
+                                    taken, now=plan.now, author=plan.author)
+            if prior is not None:
+                choice = prior
+            plan.fields[(scope, fold(label))] = choice
+            choices[index] = choice
+    kind = _RECORDS["medicalFiles" if collection == "medicalFiles" else collection]
+    definitions = [*plan.team.custom_fields.list(include_deleted=False),
+                   *[c.definition for c in plan.fields.values()]]
+    definitions = list({d.key: d for d in definitions}.values())
+    out = plan.records.setdefault(collection, [])
+    known_ids = plan.known.setdefault(collection, set())
+    present = 0
+    new = 0
+    for number, row in sheet.rows:
+        record = _row(plan, collection, kind, sheet, number, row, mapped, custom, choices,
+                      definitions, services)
+        if record is None:
+            continue
+        if record.id in plan.in_file(collection):
+            plan.problems.append(Problem(sheet.title, number, "_id",
+                                         f"identifiant « {record.id} » en double dans la feuille"))
+            continue
+        plan.in_file(collection).add(record.id)
+        if record.id in known_ids:
+            present += 1
+            continue
+        known_ids.add(record.id)
+        out.append(record)
+        new += 1
+        name = getattr(record, "name", None)
+        if isinstance(name, str) and collection in ("persons", "subteams", "territories",
+                                                    "places"):
+            names = plan.by_name.setdefault(collection, {})
+            key = fold(name.strip())
+            names[key] = None if key in names and names[key] != record.id else record.id
+    plan.sheets.append(SheetReport(
+        sheet=sheet.title, collection=collection, rows=len(sheet.rows), new=new,
+        present=present, columns=tuple(sheet.header[i] for i in (*mapped, *custom)),
+        ignored=tuple(ignored)))
+
+
+def _row(plan: _Plan, collection: str, kind: type[r.Record], sheet: Sheet, number: int,
+         row: list[Any], mapped: dict[int, Column], custom: dict[int, str],
+         choices: dict[int, FieldChoice], definitions: list[r.CustomFieldDefinition],
+         services: dict[tuple[str, str], dict[str, int]] | None) -> r.Record | None:
+    wire: dict[str, Any] = {}
+    extras: dict[str, Any] = {}
+    bad = False
+    for index, col in mapped.items():
+        value = row[index] if index < len(row) else None
+        if cells.is_empty(value) and col.kind != "bool":
+            continue
+        try:
+            parsed = _cell(plan, col, value)
+        except cells.CellError as exc:
+            plan.problems.append(Problem(sheet.title, number, sheet.header[index], str(exc)))
+            bad = True
+            continue
+        if col.field in ("history", "documents", "comments") and kind is not r.Comment:
+            extras[col.field] = parsed
+        elif isinstance(parsed, list) and isinstance(wire.get(col.field), list):
+            wire[col.field] = list(dict.fromkeys([*wire[col.field], *parsed]))
+        elif col.field not in wire or cells.is_empty(wire[col.field]):
+            wire[col.field] = parsed
+    custom_values: dict[str, Any] = {}
+    counters: dict[str, int] = {}
+    for index, label in custom.items():
+        value = row[index] if index < len(row) else None
+        if cells.is_empty(value):
+            continue
+        if collection == "reports":
+            try:
+                counters[label] = int(cells.number(value))
+            except cells.CellError as exc:
+                plan.problems.append(Problem(sheet.title, number, label, str(exc)))
+                bad = True
+            continue
+        definition = choices[index].definition
+        if definition.scope == "person" and definition.health_only and not plan.medical:
+            plan.health_dropped += 1
+            continue
+        try:
+            custom_values[definition.key] = customs.parse_value(definition, value)
+        except cells.CellError as exc:
+            plan.problems.append(Problem(sheet.title, number, label, str(exc)))
+            bad = True
+    if bad:
+        return None
+    if custom_values:
+        wire["customFields"] = custom_values
+    _complete(plan, collection, kind, wire, counters, services)
+    try:
+        record = layout.decode(kind, wire)
+        validate(record, definitions)
+    except ValidationError as exc:
+        column = _column_of(exc.field, mapped, sheet)
+        plan.problems.append(Problem(sheet.title, number, column, _french(exc.reason)))
+        return None
+    _extras(plan, collection, record, extras, sheet, number)
+    return record
+
+
+def _cell(plan: _Plan, col: Column, value: Any) -> Any:
+    k = col.kind
+    if k == "id":
+        return cells.text(value)
+    if k in ("text", "long"):
+        return cells.text(value)
+    if k == "aliases":
+        return [p.strip() for p in cells.text(value).split(";") if p.strip()]
+    if k == "day":
+        return cells.day(value).isoformat()
+    if k == "instant":
+        return msgspec.to_builtins(cells.instant(value))
+    if k == "bool":
+        return cells.boolean(value)
+    if k == "number":
+        return cells.number(value)
+    if k == "member":
+        return _member(plan, cells.text(value))
+    if k == "members":
+        return [m for m in (_member(plan, i) for i in cells.ids(value)) if m]
+    if k == "json":
+        return cells.json_value(value)
+    if k in ("values", "value"):
+        options = [*plan.list_values(col.target), *_LIST_DEFAULTS.get(col.target, ())]
+        items = (cells.split_choices(value, options) if k == "values"
+                 else [cells.choice(value, options)])
+        plan.add_values(col.target, items)
+        return items if k == "values" else items[0]
+    if k == "enum":
+        fixed = _ENUMS[col.target]
+        found = {fold(o): o for o in fixed}.get(fold(cells.text(value)))
+        if found is None:
+            raise cells.CellError(f"« {cells.text(value)} » n'est pas une valeur possible "
+                                  f"({', '.join(fixed)})")
+        return found
+    if k == "ref":
+        return _ref(plan, col.target, cells.text(value))
+    if k == "refs":
+        names = [n for n, i in plan.by_name.get(col.target, {}).items() if i]
+        raw = cells.ids(value) if _looks_like_ids(value) else cells.split_choices(value, names)
+        return list(dict.fromkeys(_ref(plan, col.target, i) for i in raw))
+    raise AssertionError(f"unknown column kind {k}")
+
+
+def _looks_like_ids(value: Any) -> bool:
+    raw = cells.text(value)
+    return raw.startswith("[") or all(_is_uuid(p.strip()) for p in raw.split(",") if p.strip())
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _ref(plan: _Plan, target: str, raw: str) -> str:
+    if _is_uuid(raw) or raw in plan.known.get(target, ()):
+        if raw not in plan.known.get(target, ()):
+            plan.notice(f"{{n}} lien(s) vers un(e) {_WHAT.get(target, target)} absent(e) des "
+                        "fichiers (supprimé(e) dans MANO ?) : l'identifiant est gardé.")
+        return raw
+    found = plan.by_name.get(target, {}).get(fold(raw))
+    if found is None:
+        if fold(raw) in plan.by_name.get(target, {}):
+            raise cells.CellError(f"plusieurs éléments ({_WHAT.get(target, target)}) "
+                                  f"s'appellent « {raw} » : donnez l'identifiant")
+        raise cells.CellError(_UNKNOWN.get(target, "{} : inconnu").format(raw))
+    return found
+
+
+_UNKNOWN: Final = {
+    "subteams": "équipe inconnue « {} » : créez-la dans Mano, ou joignez la feuille "
+                "« équipes » de MANO",
+    "persons": "personne inconnue « {} »", "actions": "action inconnue « {} »",
+    "territories": "territoire inconnu « {} »", "places": "lieu inconnu « {} »",
+}
+_WHAT: Final = {"persons": "personne", "subteams": "équipe", "actions": "action",
+                "territories": "territoire", "places": "lieu", "structures": "structure"}
+
+
+def _complete(plan: _Plan, collection: str, kind: type[r.Record], wire: dict[str, Any],
+              counters: dict[str, int],
+              services: dict[tuple[str, str], dict[str, int]] | None) -> None:
+    """Fill what MANO leaves implicit: ids, dates, authors, dates its rules did not require."""
+    if not wire.get("id"):
+        wire["id"] = str(uuid.uuid4())
+    stamp = msgspec.to_builtins(plan.now)
+    wire.setdefault("createdAt", wire.get("updatedAt") or stamp)
+    wire.setdefault("updatedAt", wire["createdAt"])
+    wire.setdefault("createdBy", plan.author)
+    wire.setdefault("updatedBy", wire["createdBy"])
+    updated_day = cells.day(wire["updatedAt"]).isoformat()
+    if kind is r.Person and wire.get("outOfActiveList") and not wire.get("outOfActiveListDate"):
+        wire["outOfActiveListDate"] = updated_day
+        plan.notice("{n} personne(s) sorties de la file active sans date de sortie : la date "
+                    "de leur dernière mise à jour est reprise.")
+    if kind in (r.Action, r.Consultation):
+        status = wire.get("status", "A FAIRE")
+        if status in ("FAIT", "ANNULEE") and not wire.get("completedAt"):
+            wire["completedAt"] = wire["updatedAt"]
+            plan.notice("{n} action(s) ou consultation(s) faites ou annulées sans date : la "
+                        "date de leur dernière mise à jour est reprise.")
+        if status == "A FAIRE" and wire.get("completedAt"):
+            del wire["completedAt"]
+            plan.notice("{n} action(s) ou consultation(s) à faire gardaient une date de "
+                        "réalisation d'un ancien statut : elle n'est pas reprise.")
+        if kind is r.Action and "dueAt" not in wire:
+            wire["dueAt"] = wire["createdAt"]
+        if kind is r.Consultation:
+            wire.setdefault("dueAt", wire["createdAt"])
+            wire.setdefault("type", "")
+    if kind in (r.Comment, r.Passage, r.Encounter) and "date" not in wire:
+        wire["date"] = wire["createdAt"]
+    if kind is r.TerritoryObservation and "observedAt" not in wire:
+        wire["observedAt"] = wire["createdAt"]
+    if kind is r.Report:
+        key = (str(wire.get("team", "")), str(wire.get("date", "")))
+        from_sheet = services.pop(key, None) if services is not None else None
+        wire["services"] = from_sheet if from_sheet is not None else counters
+        plan.add_values("services", list(wire["services"]))
+
+
+def _services(plan: _Plan, sheet: Sheet | None) -> dict[tuple[str, str], dict[str, int]]:
+    """MANO's service counters (one row per team, day and service) by (team, day)."""
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    if sheet is None:
+        return out
+    mapped = _map_header(sheet, "services", plan)[0]
+    for number, row in sheet.rows:
+        values: dict[str, Any] = {}
+        try:
+            for index, col in mapped.items():
+                value = row[index] if index < len(row) else None
+                if not cells.is_empty(value):
+                    values[col.field] = _cell(plan, col, value)
+        except cells.CellError as exc:
+            plan.problems.append(Problem(sheet.title, number, "", str(exc)))
+            continue
+        if not values.get("team") or not values.get("date") or not values.get("service"):
+            plan.problems.append(Problem(sheet.title, number, "",
+                                         "il faut une équipe, un jour et un service"))
+            continue
+        day = out.setdefault((values["team"], values["date"]), {})
+        day[values["service"]] = day.get(values["service"], 0) + int(values.get("count", 0))
+    return out
+
+
+def _reports_from_services(plan: _Plan, services: dict[tuple[str, str], dict[str, int]]) -> None:
+    out = plan.records.setdefault("reports", [])
+    known = plan.known.setdefault("reports", set())
+    stamp = msgspec.to_builtins(plan.now)
+    for (team, day), counters in sorted(services.items()):
+        # the same id on every run, so that running the import again finds it present
+        report_id = str(uuid.uuid5(_SERVICES_NAMESPACE, f"{team}/{day}"))
+        if report_id in known:
+            continue
+        known.add(report_id)
+        wire = {"id": report_id, "createdAt": stamp, "updatedAt": stamp,
+                "createdBy": plan.author, "updatedBy": plan.author, "team": team, "date": day,
+                "services": counters}
+        out.append(layout.decode(r.Report, wire))
+    services.clear()
+
+
+def _extras(plan: _Plan, collection: str, record: r.Record, extras: dict[str, Any],
+            sheet: Sheet, number: int) -> None:
+    medical = collection in MEDICAL_SHEETS
+    compartment = Compartment.MEDICAL if medical else Compartment.GENERAL
+    plan.history[compartment].append(r.HistoryEntry(
+        id=str(uuid.uuid4()), created_at=record.created_at, updated_at=record.created_at,
+        created_by=record.created_by, updated_by=record.created_by,
+        record_collection=collection, record_id=record.id, field="created",
+        at=record.created_at, author=record.created_by))
+    raw = extras.get("history")
+    if raw:
+        fields = plan.fields
+        custom = {k[1]: c.definition.key for k, c in fields.items()}
+
+        def field_name(mano: str) -> str | None:
+            key = custom.get(fold(mano))
+            if key is not None:
+                return f"customFields.{key}"
+            for col in BY_COLLECTION[collection]:
+                if mano in col.mano and col.kind not in ("json", "display"):
+                    return col.field
+            return mano
+
+        try:
+            plan.history[compartment] += history.entries(
+                collection, record.id, raw, field_name=field_name,
+                member=lambda m: _member(plan, m))
+        except cells.CellError as exc:
+            plan.problems.append(Problem(sheet.title, number, "history", str(exc)))
+    documents = extras.get("documents")
+    if isinstance(documents, list) and documents:
+        plan.notice("{n} document(s) (fichiers joints) non importé(s) : l'export de MANO ne "
+                    "contient pas les fichiers ; téléchargez-les depuis MANO.", len(documents))
+    comments = extras.get("comments")
+    if isinstance(comments, list) and comments:
+        plan.notice("{n} commentaire(s) médicaux (de consultations, traitements ou dossiers "
+                    "médicaux) non importé(s) : Mano ne les range pas encore dans le "
+                    "compartiment médical.", len(comments))
+
+
+def _column_of(field: str, mapped: dict[int, Column], sheet: Sheet) -> str:
+    base = field.split(".", 1)[-1] if field.startswith("customFields.") else field
+    for index, col in mapped.items():
+        if col.field == base:
+            return sheet.header[index]
+    return base
+
+
+_FR: Final = {
+    "is required": "est obligatoire",
+    "a comment is on a person or on an action": "un commentaire porte sur une personne ou "
+                                                "une action",
+}
+
+
+def _french(reason: str) -> str:
+    for english, french in _FR.items():
+        if reason.startswith(english):
+            return french + reason[len(english):]
+    return reason
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+async def _apply(plan: _Plan) -> int:
+    team = plan.team
+    general = team.compartment(Compartment.GENERAL)
+    core = general.core
+    created = 0
+    medical = {"consultations", "treatments", "medicalFiles"}
+    with core.doc.transaction():  # one update: everything of the general compartment or none
+        for kind, values in plan.settings_added.items():
+            core.settings.add(kind, *values)  # type: ignore[attr-defined]
+        for mano_id, name in plan.members.items():
+            member = plan.member_ids.get(mano_id, mano_id)
+            if name and not team.settings.get(MEMBER_NAMES_KEY + member):
+                core.settings.set(MEMBER_NAMES_KEY + member, name)  # type: ignore[attr-defined]
+        fields = core.collections["customFields"]
+        new_fields = [c.definition for c in plan.fields.values() if c.created]
+        fields.insert_many(new_fields)
+        for choice in plan.fields.values():
+            if not choice.created and choice.added_options:
+                fields.update(choice.definition.id, options=choice.definition.options)
+        for collection, items in plan.records.items():
+            if collection not in medical and items:
+                created += core.collections[collection].insert_many(items)
+        core.collections["history"].insert_many(plan.history[Compartment.GENERAL])
+    await general.commit()
+    if team.medical is not None and any(plan.records.get(c) for c in medical):
+        holder = team.compartment(Compartment.MEDICAL)
+        with holder.core.doc.transaction():
+            for collection in medical:
+                if plan.records.get(collection):
+                    created += holder.core.collections[collection].insert_many(
+                        plan.records[collection])
+            holder.core.collections["history"].insert_many(plan.history[Compartment.MEDICAL])
+        await holder.commit()
+    return created
+
+
+__all__ = ["FieldReport", "MigrationResult", "Problem", "SheetReport",
+           "import_mano"]
