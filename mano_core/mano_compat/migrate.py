@@ -32,7 +32,8 @@ from mano_core.document.queries import fold
 from mano_core.errors import ValidationError
 from mano_core.ids import Compartment
 from mano_core.model import records as r
-from mano_core.model.validation import validate
+from mano_core.document.health import health_value_id
+from mano_core.model.validation import custom_value_problem, validate
 from mano_core.team import Team
 
 from . import cells, customs, history
@@ -449,6 +450,8 @@ def _row(plan: _Plan, collection: str, kind: type[r.Record], sheet: Sheet, numbe
             bad = True
     if bad:
         return None
+    health = {k: custom_values.pop(k) for k in list(custom_values)
+              if kind is r.Person and _health_only(choices, k)}
     if custom_values:
         wire["customFields"] = custom_values
     _complete(plan, collection, kind, wire, counters, services)
@@ -459,8 +462,36 @@ def _row(plan: _Plan, collection: str, kind: type[r.Record], sheet: Sheet, numbe
         column = _column_of(exc.field, mapped, sheet)
         plan.problems.append(Problem(sheet.title, number, column, _french(exc.reason)))
         return None
+    if health and not _health_values(plan, record, health, choices, sheet, number, custom):
+        return None
     _extras(plan, collection, record, extras, sheet, number)
     return record
+
+
+def _health_only(choices: dict[int, FieldChoice], key: str) -> bool:
+    return any(c.definition.key == key and c.definition.health_only for c in choices.values())
+
+
+def _health_values(plan: _Plan, person: r.Record, values: dict[str, Any],
+                   choices: dict[int, FieldChoice], sheet: Sheet, number: int,
+                   custom: dict[int, str]) -> bool:
+    """Health-only values of a person become records of the medical compartment
+    (mano_core.document.health), never fields of the general one."""
+    definitions = {c.definition.key: c.definition for c in choices.values()}
+    labels = {choices[i].definition.key: label for i, label in custom.items()}
+    out = plan.records.setdefault("personHealthValues", [])
+    ok = True
+    for key, value in values.items():
+        problem = custom_value_problem(definitions[key], value)
+        if problem:
+            plan.problems.append(Problem(sheet.title, number, labels.get(key, key), problem))
+            ok = False
+            continue
+        out.append(r.HealthValue(
+            id=health_value_id(person.id, key), created_at=person.created_at,
+            updated_at=person.updated_at, created_by=person.created_by,
+            updated_by=person.updated_by, person=person.id, field=key, value=value))
+    return ok
 
 
 def _cell(plan: _Plan, col: Column, value: Any) -> Any:
@@ -653,20 +684,60 @@ def _extras(plan: _Plan, collection: str, record: r.Record, extras: dict[str, An
             return mano
 
         try:
-            plan.history[compartment] += history.entries(
-                collection, record.id, raw, field_name=field_name,
-                member=lambda m: _member(plan, m))
+            found = history.entries(collection, record.id, raw, field_name=field_name,
+                                    member=lambda m: _member(plan, m))
         except cells.CellError as exc:
             plan.problems.append(Problem(sheet.title, number, "history", str(exc)))
+            found = []
+        health = {f"customFields.{c.definition.key}" for c in fields.values()
+                  if c.definition.scope == "person" and c.definition.health_only}
+        for entry in found:
+            if entry.field in health:  # health data: medical history, or not at all
+                if plan.medical:
+                    plan.history[Compartment.MEDICAL].append(entry)
+            else:
+                plan.history[compartment].append(entry)
     documents = extras.get("documents")
     if isinstance(documents, list) and documents:
         plan.notice("{n} document(s) (fichiers joints) non importé(s) : l'export de MANO ne "
                     "contient pas les fichiers ; téléchargez-les depuis MANO.", len(documents))
     comments = extras.get("comments")
-    if isinstance(comments, list) and comments:
-        plan.notice("{n} commentaire(s) médicaux (de consultations, traitements ou dossiers "
-                    "médicaux) non importé(s) : Mano ne les range pas encore dans le "
-                    "compartiment médical.", len(comments))
+    if isinstance(comments, list) and comments and medical:
+        try:
+            plan.records.setdefault("medicalComments", []).extend(
+                _medical_comments(plan, collection, record, comments))
+        except (cells.CellError, ValidationError) as exc:
+            reason = exc.reason if isinstance(exc, ValidationError) else str(exc)
+            plan.problems.append(Problem(sheet.title, number, "comments", _french(reason)))
+
+
+def _medical_comments(plan: _Plan, collection: str, parent: r.Record,
+                      raw: list[Any]) -> list[r.MedicalComment]:
+    """The comments MANO keeps inside a consultation, treatment or medical file, as our
+    medical comments (each its own record, in the medical compartment)."""
+    person = getattr(parent, "person", "")
+    out = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise cells.CellError("un commentaire est illisible")
+        given = str(item.get("_id") or "")
+        comment_id = given if _is_uuid(given) else str(
+            uuid.uuid5(_SERVICES_NAMESPACE, f"comment/{parent.id}/{index}"))
+        when = cells.instant(item.get("date") or item.get("createdAt")
+                             or msgspec.to_builtins(parent.created_at))
+        author = _member(plan, str(item["user"])) if item.get("user") else parent.created_by
+        wire = {"id": comment_id, "createdAt": msgspec.to_builtins(when),
+                "updatedAt": msgspec.to_builtins(when), "createdBy": author,
+                "updatedBy": author, "person": person, "text": cells.text(item.get("comment")),
+                "date": msgspec.to_builtins(when), "urgent": bool(item.get("urgent")),
+                "team": str(item["team"]) if item.get("team") else None,
+                "consultation": parent.id if collection == "consultations" else None,
+                "treatment": parent.id if collection == "treatments" else None}
+        record = layout.decode(r.MedicalComment, wire)
+        validate(record, [])
+        assert isinstance(record, r.MedicalComment)
+        out.append(record)
+    return out
 
 
 def _column_of(field: str, mapped: dict[int, Column], sheet: Sheet) -> str:
@@ -699,7 +770,8 @@ async def _apply(plan: _Plan) -> int:
     general = team.compartment(Compartment.GENERAL)
     core = general.core
     created = 0
-    medical = {"consultations", "treatments", "medicalFiles"}
+    medical = {"consultations", "treatments", "medicalFiles", "personHealthValues",
+               "medicalComments"}
     with core.doc.transaction():  # one update: everything of the general compartment or none
         for kind, values in plan.settings_added.items():
             core.settings.add(kind, *values)  # type: ignore[attr-defined]
@@ -718,13 +790,16 @@ async def _apply(plan: _Plan) -> int:
                 created += core.collections[collection].insert_many(items)
         core.collections["history"].insert_many(plan.history[Compartment.GENERAL])
     await general.commit()
-    if team.medical is not None and any(plan.records.get(c) for c in medical):
+    if team.medical is not None and (any(plan.records.get(c) for c in medical)
+                                     or plan.history[Compartment.MEDICAL]):
         holder = team.compartment(Compartment.MEDICAL)
         with holder.core.doc.transaction():
-            for collection in medical:
-                if plan.records.get(collection):
-                    created += holder.core.collections[collection].insert_many(
-                        plan.records[collection])
+            for collection in sorted(medical):
+                target = holder.core.collections[collection]
+                held = {x.id for x in target.list(include_deleted=True)}
+                fresh = [x for x in plan.records.get(collection, []) if x.id not in held]
+                if fresh:
+                    created += target.insert_many(fresh)
             holder.core.collections["history"].insert_many(plan.history[Compartment.MEDICAL])
         await holder.commit()
     return created

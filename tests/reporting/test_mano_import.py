@@ -87,6 +87,11 @@ async def test_full_export_imports_every_collection_field_by_field(store: LocalS
     assert "Camion aménagé" in fields["Type d'hébergement"].options
     assert fields["Type d'hébergement"].allow_create_option
     assert fields["Consommations"].health_only and cf["consumptions"] == ["Alcool", "Tabac"]
+    # a health value lives in the medical compartment, never in the general document
+    assert "consumptions" not in team.doc.persons._records()[m.P1].custom_fields
+    assert team.medical is not None
+    assert [(v.person, v.field) for v in team.medical.health_values.list()] == [
+        (m.P1, "consumptions")]
     assert cf[fields["Langue parlée"].key] == "Arabe"
     assert fields["Nombre d'enfants"].type == "number" and cf[fields["Nombre d'enfants"].key] == 2
     assert "Relai vers autre structure" in team.settings.values("outOfActiveListReasons")
@@ -140,6 +145,8 @@ async def test_full_export_imports_every_collection_field_by_field(store: LocalS
     assert team.medical is not None
     (consult,) = team.medical.consultations.list()
     assert consult.type == "Infirmier" and consult.status == "FAIT"
+    (note,) = team.medical.comments.list()  # MANO keeps it inside the consultation
+    assert (note.text, note.consultation, note.person) == ("Bien cicatrisé", consult.id, m.P1)
     assert consult.only_visible_by == [m.U1] and consult.teams == [m.T1]
     assert consult.custom_fields[next(
         d.key for d in team.custom_fields.list() if d.label_text == "Motif")] == "Plaie au pied"
