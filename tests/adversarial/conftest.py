@@ -1,11 +1,11 @@
-"""An in-process relay, devices with real stores, and a member's raw keys for attacks."""
+"""Attacks: ``relay`` here is ``relay_in_process`` (tests/harness/relay.py), ``url`` its
+address; devices with real stores (``make_device``), and a member's raw keys (``pair``)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -14,20 +14,18 @@ from mano_core.keys_at_rest import TeamKeys
 from mano_core.sync.client import SyncClient
 from mano_core.team import Team
 from sync_server.server import Relay
-from tests.relay.conftest import relay_config
-from tests.sync.conftest import make_device  # noqa: F401
+from tests.harness.relay import relay_url
 from tests.sync.helpers import join
 
 
 @pytest.fixture
-async def relay(tmp_path: Path) -> AsyncIterator[Relay]:
-    async with Relay(relay_config(tmp_path)) as r:
-        yield r
+def relay(relay_in_process: Relay) -> Relay:
+    return relay_in_process
 
 
 @pytest.fixture
 def url(relay: Relay) -> str:
-    return f"ws://127.0.0.1:{relay.port}"
+    return relay_url(relay)
 
 
 @dataclass

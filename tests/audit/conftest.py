@@ -1,6 +1,13 @@
-"""Devices with real store files (cheap KDF) and a real relay subprocess: the sync tests'
-fixtures."""
+"""Audit trail across devices: ``relay`` here is ``relay_process``, a real relay subprocess, and
+``make_device`` makes real devices (tests/harness/)."""
 
-from tests.sync.conftest import PASS, make_device, relay
+from __future__ import annotations
 
-__all__ = ["PASS", "make_device", "relay"]
+import pytest
+
+from tests.harness.relay import RelayProcess
+
+
+@pytest.fixture
+def relay(relay_process: RelayProcess) -> RelayProcess:
+    return relay_process

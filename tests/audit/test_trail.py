@@ -15,8 +15,7 @@ from mano_core.document.team_doc import DocumentCore
 from mano_core.ids import Compartment
 from mano_core.store import TEST_KDF, LocalStore
 from mano_core.team import Team
-
-from .conftest import PASS
+from tests.harness.devices import PASS
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,4 +1,5 @@
-"""Two teams on one device (an organisation's home team and a joint team), real stores."""
+"""Two teams on one device (an organisation's home team and a joint team), real stores; a
+relay subprocess as ``relay``."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ import pytest
 
 from mano_core.device import Device
 from mano_core.team import Team
-from tests.sync.conftest import PASS, make_device, relay
+from tests.harness.relay import RelayProcess
 
-__all__ = ["PASS", "make_device", "relay"]
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.timezone.utc)
 
 
@@ -20,6 +20,12 @@ class Org:
     device: Device
     home: Team
     joint: Team
+
+
+@pytest.fixture
+def relay(relay_process: RelayProcess) -> RelayProcess:
+    """A real relay subprocess (tests/harness/relay.py)."""
+    return relay_process
 
 
 @pytest.fixture

@@ -30,13 +30,13 @@ from mano_core.errors import (
     WrongContextError,
 )
 from mano_core.ids import Compartment, new_team_id
-from tests.crypto.conftest import Team
+from tests.harness.keys import KeyTeam
 
 GENERAL = Compartment.GENERAL
 MEDICAL = Compartment.MEDICAL
 
 
-def test_round_trip_between_devices(team: Team) -> None:
+def test_round_trip_between_devices(team: KeyTeam) -> None:
     bob = team.add()
     raw = team.founder.seal(b"person 42: name changed")
     opened = bob.open(raw)
@@ -52,7 +52,7 @@ def test_round_trip_between_devices(team: Team) -> None:
     assert opened2.envelope.header.prev_hash == envelope_hash(raw)
 
 
-def test_relay_reads_header_without_keys(team: Team) -> None:
+def test_relay_reads_header_without_keys(team: KeyTeam) -> None:
     raw = team.founder.seal(b"x" * 100)
     env = Envelope.parse(raw)
     assert env.header.team_id == team.team_id and env.header.author == team.founder.id
@@ -61,7 +61,7 @@ def test_relay_reads_header_without_keys(team: Team) -> None:
     assert b"x" * 16 not in raw
 
 
-def test_every_single_byte_flip_is_rejected(team: Team) -> None:
+def test_every_single_byte_flip_is_rejected(team: KeyTeam) -> None:
     bob = team.add()
     raw = team.founder.seal(b"small edit batch")
     before = bob.chain.to_bytes()
@@ -80,7 +80,7 @@ def test_every_single_byte_flip_is_rejected(team: Team) -> None:
             BadSignatureError} <= seen
 
 
-def test_replay_is_rejected(team: Team) -> None:
+def test_replay_is_rejected(team: KeyTeam) -> None:
     bob = team.add()
     first = team.founder.seal(b"a")
     second = team.founder.seal(b"b")
@@ -92,7 +92,7 @@ def test_replay_is_rejected(team: Team) -> None:
         bob.open(first)
 
 
-def test_gap_is_reported_not_fatal(team: Team) -> None:
+def test_gap_is_reported_not_fatal(team: KeyTeam) -> None:
     bob = team.add()
     envelopes = [team.founder.seal(bytes([i])) for i in range(5)]
     bob.open(envelopes[0])
@@ -106,7 +106,7 @@ def test_gap_is_reported_not_fatal(team: Team) -> None:
         bob.open(envelopes[1])
 
 
-def test_first_seen_after_a_snapshot_reports_the_gap(team: Team) -> None:
+def test_first_seen_after_a_snapshot_reports_the_gap(team: KeyTeam) -> None:
     bob = team.add()
     envelopes = [team.founder.seal(bytes([i])) for i in range(3)]
     bob.open(envelopes[2])
@@ -114,7 +114,7 @@ def test_first_seen_after_a_snapshot_reports_the_gap(team: Team) -> None:
     assert report.missing == range(0, 2)
 
 
-def test_chain_state_survives_serialisation(team: Team) -> None:
+def test_chain_state_survives_serialisation(team: KeyTeam) -> None:
     bob = team.add()
     raw = team.founder.seal(b"a")
     bob.open(raw)
@@ -124,7 +124,7 @@ def test_chain_state_survives_serialisation(team: Team) -> None:
     assert bob.open(team.founder.seal(b"b")).plaintext == b"b"
 
 
-def test_envelope_moved_to_another_team_or_compartment(health_team: Team) -> None:
+def test_envelope_moved_to_another_team_or_compartment(health_team: KeyTeam) -> None:
     team = health_team
     nurse = team.add(health=True)
     raw = team.founder.seal(b"general")
@@ -148,7 +148,7 @@ def _resign(author: DeviceIdentity, raw: bytes, offset: int, value: bytes) -> by
     return signed + author.sign(signed, domain=DOMAIN_ENVELOPE)
 
 
-def test_header_bound_by_aead_even_if_resigned(health_team: Team) -> None:
+def test_header_bound_by_aead_even_if_resigned(health_team: KeyTeam) -> None:
     team = health_team
     bob = team.add(health=True)
     team.remove(team.add())  # epoch 1 now exists for both compartments
@@ -163,7 +163,7 @@ def test_header_bound_by_aead_even_if_resigned(health_team: Team) -> None:
     assert bob.open(raw).plaintext == b"e0"
 
 
-def test_device_not_in_log_cannot_write(team: Team) -> None:
+def test_device_not_in_log_cannot_write(team: KeyTeam) -> None:
     bob = team.add()
     outsider = DeviceIdentity.generate()
     # even holding a stolen content key, the outsider is not in the log
@@ -177,7 +177,7 @@ def test_device_not_in_log_cannot_write(team: Team) -> None:
         bob.open(forged)
 
 
-def test_restricted_and_non_health_cannot_write_medical(health_team: Team) -> None:
+def test_restricted_and_non_health_cannot_write_medical(health_team: KeyTeam) -> None:
     team = health_team
     nurse = team.add(health=True)
     restricted = team.add(role=Role.RESTRICTED, health=True)
@@ -190,12 +190,12 @@ def test_restricted_and_non_health_cannot_write_medical(health_team: Team) -> No
         nurse.open(raw, MEDICAL)
 
 
-def test_sealer_refuses_compartments_it_may_not_write(team: Team) -> None:
+def test_sealer_refuses_compartments_it_may_not_write(team: KeyTeam) -> None:
     with pytest.raises(UnauthorizedAuthorError):
         team.founder.seal(b"medical", MEDICAL)  # the founder is not a health professional
 
 
-def test_sealer_waits_for_the_new_epoch_key(health_team: Team) -> None:
+def test_sealer_waits_for_the_new_epoch_key(health_team: KeyTeam) -> None:
     team = health_team
     nurse, leaver = team.add(health=True), team.add()
     team.publish(team.founder.log.remove_device(team.founder.identity, leaver.id))
@@ -237,11 +237,11 @@ def test_parse_of_arbitrary_bytes_raises_only_malformed(data: bytes) -> None:
         pass
 
 
-_SHARED_TEAM = Team()
+_SHARED_TEAM = KeyTeam()
 _SHARED_RAW = _SHARED_TEAM.founder.seal(b"0123456789abcdef")
 
 
-def test_seal_refuses_inconsistent_arguments(team: Team) -> None:
+def test_seal_refuses_inconsistent_arguments(team: KeyTeam) -> None:
     me, ring = team.founder.identity, team.founder.keyring
     with pytest.raises(MalformedEnvelopeError):
         seal(me, ring, team_id=team.team_id, compartment=GENERAL, epoch=0, counter=0,

@@ -27,20 +27,20 @@ from mano_core.errors import (
     NotAdminError,
 )
 from mano_core.ids import Compartment, new_id
-from tests.crypto.conftest import Team
+from tests.harness.keys import KeyTeam
 
 NOW = 1_750_000_000
 HOUR = 3600
 
 
 def _invite(
-    team: Team, *, health: bool = False, role: Role = Role.NORMAL
+    team: KeyTeam, *, health: bool = False, role: Role = Role.NORMAL
 ) -> tuple[str, Invitation]:
     return Invitation.create(team.founder.identity, team.founder.log, role=role, health=health,
                              expires_at=NOW + HOUR, now=NOW)
 
 
-def test_invitation_works_once_end_to_end(health_team: Team) -> None:
+def test_invitation_works_once_end_to_end(health_team: KeyTeam) -> None:
     team = health_team
     code, record = _invite(team, health=True)
     assert len(code) == 59 and code.count("-") == 11  # 48 characters in groups of 4
@@ -64,7 +64,7 @@ def test_invitation_works_once_end_to_end(health_team: Team) -> None:
                        redeem_request(code, DeviceIdentity.generate()), now=NOW + 61)
 
 
-def test_two_admissions_racing_for_one_invitation_only_one_enters(team: Team) -> None:
+def test_two_admissions_racing_for_one_invitation_only_one_enters(team: KeyTeam) -> None:
     code, record = _invite(team)
     first = accept_request(team.founder.identity, team.founder.log, team.founder.keyring, record,
                            redeem_request(code, DeviceIdentity.generate()), now=NOW)
@@ -80,7 +80,7 @@ def test_two_admissions_racing_for_one_invitation_only_one_enters(team: Team) ->
                                     invitation_id=record.invitation_id)
 
 
-def test_expired_invitation_is_refused(team: Team) -> None:
+def test_expired_invitation_is_refused(team: KeyTeam) -> None:
     code, record = _invite(team)
     request = redeem_request(code, DeviceIdentity.generate())
     with pytest.raises(InvitationExpiredError):
@@ -89,7 +89,7 @@ def test_expired_invitation_is_refused(team: Team) -> None:
     assert len(team.founder.log) == 1
 
 
-def test_creation_limits(team: Team) -> None:
+def test_creation_limits(team: KeyTeam) -> None:
     bob = team.add()
     with pytest.raises(NotAdminError):
         Invitation.create(bob.identity, bob.log, role=Role.NORMAL, health=False,
@@ -102,7 +102,7 @@ def test_creation_limits(team: Team) -> None:
                           health=False, expires_at=NOW + 30 * 24 * HOUR, now=NOW)
 
 
-def test_relay_cannot_substitute_its_own_device(team: Team) -> None:
+def test_relay_cannot_substitute_its_own_device(team: KeyTeam) -> None:
     code, record = _invite(team)
     request = redeem_request(code, DeviceIdentity.generate())
     # the relay sees the request but not the secret: it can only re-encrypt under a guess
@@ -124,7 +124,7 @@ def test_relay_cannot_substitute_its_own_device(team: Team) -> None:
     assert secret not in request and record.key not in request and team_id not in request
 
 
-def test_relay_cannot_serve_a_fake_log_to_the_newcomer(team: Team) -> None:
+def test_relay_cannot_serve_a_fake_log_to_the_newcomer(team: KeyTeam) -> None:
     code, record = _invite(team)
     newcomer = DeviceIdentity.generate()
     admission = accept_request(team.founder.identity, team.founder.log, team.founder.keyring,
@@ -143,13 +143,13 @@ def test_relay_cannot_serve_a_fake_log_to_the_newcomer(team: Team) -> None:
                   entries=team.founder.log.entries, key_package=None)
 
 
-def test_record_round_trip_and_repr_hides_the_key(team: Team) -> None:
+def test_record_round_trip_and_repr_hides_the_key(team: KeyTeam) -> None:
     _, record = _invite(team)
     assert Invitation.from_bytes(record.to_bytes()) == record
     assert record.key.hex() not in repr(record)
 
 
-def test_mistyped_code_is_caught_locally(team: Team) -> None:
+def test_mistyped_code_is_caught_locally(team: KeyTeam) -> None:
     code, _ = _invite(team)
     i = 5 if code[5] != "Z" else 6
     typo = code[:i] + ("Z" if code[i] != "Z" else "Y") + code[i + 1 :]

@@ -23,13 +23,13 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from mano_core.crypto import keyring as keyring_module
 from mano_core.crypto._wire import DOMAIN_KEY_PACKAGE, encode
 from mano_core.ids import Compartment
-from tests.crypto.conftest import Device, Team
+from tests.harness.keys import KeyDevice, KeyTeam
 
 GENERAL = Compartment.GENERAL
 MEDICAL = Compartment.MEDICAL
 
 
-def test_removed_device_reads_nothing_sealed_after_removal(health_team: Team) -> None:
+def test_removed_device_reads_nothing_sealed_after_removal(health_team: KeyTeam) -> None:
     team = health_team
     nurse = team.add(health=True)
     leaver = team.add(health=True)
@@ -55,7 +55,7 @@ def test_removed_device_reads_nothing_sealed_after_removal(health_team: Team) ->
     assert team.founder.open(after[1], MEDICAL).plaintext == b"m1"
 
 
-def test_member_joining_later_reads_old_epochs(team: Team) -> None:
+def test_member_joining_later_reads_old_epochs(team: KeyTeam) -> None:
     old = team.founder.seal(b"epoch 0")
     team.remove(team.add())
     team.remove(team.add())
@@ -65,7 +65,7 @@ def test_member_joining_later_reads_old_epochs(team: Team) -> None:
     assert newcomer.open(team.founder.seal(b"epoch 2")).plaintext == b"epoch 2"
 
 
-def test_removing_one_lost_device_keeps_the_members_other_devices(team: Team) -> None:
+def test_removing_one_lost_device_keeps_the_members_other_devices(team: KeyTeam) -> None:
     laptop = team.add()
     phone = team.add(member=laptop.member)
     team.remove(phone)
@@ -76,7 +76,7 @@ def test_removing_one_lost_device_keeps_the_members_other_devices(team: Team) ->
         phone.open(raw)
 
 
-def test_non_health_device_never_holds_medical_keys(health_team: Team) -> None:
+def test_non_health_device_never_holds_medical_keys(health_team: KeyTeam) -> None:
     team = health_team
     worker = team.add(health=False)
     restricted = team.add(role=Role.RESTRICTED, health=True)
@@ -90,7 +90,7 @@ def test_non_health_device_never_holds_medical_keys(health_team: Team) -> None:
     assert ring.accept_package(worker.identity, packages[worker.id], worker.log) == [(GENERAL, 0)]
 
 
-def test_package_carrying_medical_keys_to_non_health_is_refused(health_team: Team) -> None:
+def test_package_carrying_medical_keys_to_non_health_is_refused(health_team: KeyTeam) -> None:
     team = health_team
     worker = team.add(health=False)
     # an admin turns worker into a health professional, issues a package, then reverts
@@ -103,7 +103,7 @@ def test_package_carrying_medical_keys_to_non_health_is_refused(health_team: Tea
     assert worker.keyring.epochs(MEDICAL) == []
 
 
-def test_losing_the_health_flag_rotates_medical_and_prunes(health_team: Team) -> None:
+def test_losing_the_health_flag_rotates_medical_and_prunes(health_team: KeyTeam) -> None:
     team = health_team
     nurse = team.add(health=True)
     team.publish(team.founder.log.change_role(team.founder.identity, nurse.id, Role.NORMAL, False))
@@ -115,7 +115,7 @@ def test_losing_the_health_flag_rotates_medical_and_prunes(health_team: Team) ->
         nurse.open(raw, MEDICAL)
 
 
-def test_medical_keys_come_from_health_devices_when_admins_are_not(team: Team) -> None:
+def test_medical_keys_come_from_health_devices_when_admins_are_not(team: KeyTeam) -> None:
     nurse = team.add(health=True)  # the founder admin is not a health professional
     doctor = team.add(health=True)
     assert team.founder.keyring.epochs(MEDICAL) == []
@@ -125,7 +125,7 @@ def test_medical_keys_come_from_health_devices_when_admins_are_not(team: Team) -
     assert doctor.keyring.epochs(MEDICAL) == [0, 1] and team.founder.keyring.epochs(MEDICAL) == []
 
 
-def test_package_rules(team: Team) -> None:
+def test_package_rules(team: KeyTeam) -> None:
     bob = team.add()
     carol = team.add()
     packages = make_key_packages(team.founder.identity, team.founder.log, team.founder.keyring)
@@ -153,7 +153,7 @@ def test_package_rules(team: Team) -> None:
         late.accept_package(carol.identity, bad, carol.log)
 
 
-def _forge(issuer: Device, recipient: Device, triples: list[tuple[int, int, bytes]]) -> bytes:
+def _forge(issuer: KeyDevice, recipient: KeyDevice, triples: list[tuple[int, int, bytes]]) -> bytes:
     """A well-formed, correctly signed package with whatever keys the issuer wants to plant."""
     team_id = issuer.log.team_id
     info = keyring_module._hpke_info(team_id, issuer.id, recipient.id)
@@ -165,7 +165,7 @@ def _forge(issuer: Device, recipient: Device, triples: list[tuple[int, int, byte
     return body + issuer.identity.sign(body, domain=DOMAIN_KEY_PACKAGE)
 
 
-def test_forged_packages_for_epochs_that_do_not_exist_are_refused(team: Team) -> None:
+def test_forged_packages_for_epochs_that_do_not_exist_are_refused(team: KeyTeam) -> None:
     bob = team.add()
     with pytest.raises(KeyPackageError):
         Keyring(team.team_id).accept_package(
@@ -177,7 +177,7 @@ def test_forged_packages_for_epochs_that_do_not_exist_are_refused(team: Team) ->
         )
 
 
-def test_keyring_round_trip(health_team: Team) -> None:
+def test_keyring_round_trip(health_team: KeyTeam) -> None:
     ring = health_team.founder.keyring
     again = Keyring.from_bytes(ring.to_bytes())
     assert again.team_id == ring.team_id
@@ -207,6 +207,6 @@ def test_errors_are_distinct_families() -> None:
     assert DeviceIdentity.generate().device_id != DeviceIdentity.generate().device_id
 
 
-_TEAM = Team(founder_health=True)
+_TEAM = KeyTeam(founder_health=True)
 _BOB = _TEAM.add(health=True)
 _PACKAGES = make_key_packages(_TEAM.founder.identity, _TEAM.founder.log, _TEAM.founder.keyring)

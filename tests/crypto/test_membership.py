@@ -18,7 +18,7 @@ from mano_core.crypto import (
 from mano_core.crypto._wire import DOMAIN_MEMBERSHIP, encode
 from mano_core.errors import ForkedLogError, KeyMaterialError, MembershipError, NotAdminError
 from mano_core.ids import Compartment, new_id, new_team_id
-from tests.crypto.conftest import Team
+from tests.harness.keys import KeyTeam
 
 GENERAL = Compartment.GENERAL
 MEDICAL = Compartment.MEDICAL
@@ -39,7 +39,7 @@ def test_identity_round_trip_and_signatures() -> None:
         DeviceIdentity.from_bytes(me.to_bytes()[:-1])
 
 
-def test_founder_is_first_admin_and_log_verifies_from_genesis(team: Team) -> None:
+def test_founder_is_first_admin_and_log_verifies_from_genesis(team: KeyTeam) -> None:
     bob = team.add(role=Role.ADMIN)
     carol = team.add(by=bob, health=True)
     log = MembershipLog.from_entries(team.team_id, team.founder.log.entries)
@@ -53,7 +53,7 @@ def test_founder_is_first_admin_and_log_verifies_from_genesis(team: Team) -> Non
     assert body.op == Op.GENESIS and body.seq == 0 and body.prev_hash == bytes(32)
 
 
-def test_entries_signed_by_non_admins_are_rejected(team: Team) -> None:
+def test_entries_signed_by_non_admins_are_rejected(team: KeyTeam) -> None:
     bob = team.add(role=Role.NORMAL)
     stranger = DeviceIdentity.generate()
     # build the entry as an admin would, but sign as bob (a member, not an admin)
@@ -72,7 +72,7 @@ def test_entries_signed_by_non_admins_are_rejected(team: Team) -> None:
     assert len(team.founder.log) == 2
 
 
-def test_an_entry_claiming_another_signer_is_rejected(team: Team) -> None:
+def test_an_entry_claiming_another_signer_is_rejected(team: KeyTeam) -> None:
     bob = team.add()
     entry = team.founder.log.remove_device(team.founder.identity, bob.id)
     body, _ = decode_entry(entry)
@@ -80,7 +80,7 @@ def test_an_entry_claiming_another_signer_is_rejected(team: Team) -> None:
         team.founder.log.append(_sign_as(bob.identity, body, signer=team.founder.id))
 
 
-def test_forked_chains_are_rejected(team: Team) -> None:
+def test_forked_chains_are_rejected(team: KeyTeam) -> None:
     bob = team.add(role=Role.ADMIN)
     c1, c2 = DeviceIdentity.generate(), DeviceIdentity.generate()
     # two admins append concurrently on the same head: the first to be accepted wins
@@ -105,12 +105,12 @@ def test_forked_chains_are_rejected(team: Team) -> None:
         MembershipLog.from_entries(team.team_id, entries[1:])  # no genesis
 
 
-def test_log_of_another_team_is_rejected(team: Team) -> None:
+def test_log_of_another_team_is_rejected(team: KeyTeam) -> None:
     with pytest.raises(MembershipError):
         MembershipLog.from_entries(new_team_id(), team.founder.log.entries)
 
 
-def test_rules_keep_one_admin_and_forbid_self_removal(team: Team) -> None:
+def test_rules_keep_one_admin_and_forbid_self_removal(team: KeyTeam) -> None:
     log, me = team.founder.log, team.founder.identity
     with pytest.raises(MembershipError):
         log.change_role(me, me.device_id, Role.NORMAL, False)
@@ -127,7 +127,7 @@ def test_rules_keep_one_admin_and_forbid_self_removal(team: Team) -> None:
                        health=False)
 
 
-def test_removed_device_cannot_be_re_added(team: Team) -> None:
+def test_removed_device_cannot_be_re_added(team: KeyTeam) -> None:
     bob = team.add()
     team.remove(bob)
     with pytest.raises(MembershipError):
@@ -135,7 +135,7 @@ def test_removed_device_cannot_be_re_added(team: Team) -> None:
                                     role=Role.NORMAL, health=False)
 
 
-def test_epochs_advance_on_removal_and_on_losing_medical_access(health_team: Team) -> None:
+def test_epochs_advance_on_removal_and_on_losing_medical_access(health_team: KeyTeam) -> None:
     team = health_team
     nurse = team.add(health=True)
     phone = team.add(member=nurse.member, health=True)
@@ -153,7 +153,7 @@ def test_epochs_advance_on_removal_and_on_losing_medical_access(health_team: Tea
     assert not log.can_write(team.founder.id, GENERAL, 2)  # epochs that do not exist yet
 
 
-def test_key_generator_is_deterministic(team: Team) -> None:
+def test_key_generator_is_deterministic(team: KeyTeam) -> None:
     log = team.founder.log
     assert log.key_generator(GENERAL, 0) == team.founder.id
     assert log.key_generator(MEDICAL, 0) is None  # nobody may read medical yet
@@ -193,6 +193,6 @@ def _sign_as(identity: DeviceIdentity, body: MembershipEntry, *, signer: bytes) 
     return raw + identity.sign(raw, domain=DOMAIN_MEMBERSHIP)
 
 
-_TEAM = Team()
+_TEAM = KeyTeam()
 _TEAM.add()
 _ENTRIES = _TEAM.founder.log.entries

@@ -15,18 +15,18 @@ import pytest
 from mano_core.crypto import Envelope, envelope_hash
 from mano_core.ids import Compartment, new_id
 from mano_core.keys_at_rest import create_team
-from tests.crypto_at_rest.conftest import PASSPHRASE, Device, invite
+from tests.harness.devices import PASS, VaultDevice, invite
 
 HELPER = Path(__file__).with_name("seal_writer.py")
 ROOT = Path(__file__).resolve().parents[2]
 GENERAL = Compartment.GENERAL
 
 
-def seal_until_killed(device: Device, team_hex: str, kill_after: int) -> list[int]:
+def seal_until_killed(device: VaultDevice, team_hex: str, kill_after: int) -> list[int]:
     """Run the sealer in a subprocess, SIGKILL it after ``kill_after`` reported seals."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, str(HELPER), str(device.path), PASSPHRASE, team_hex],
+        [sys.executable, str(HELPER), str(device.path), PASS, team_hex],
         stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     reported: list[int] = []
@@ -45,9 +45,9 @@ def seal_until_killed(device: Device, team_hex: str, kill_after: int) -> list[in
 
 @pytest.mark.parametrize("kill_after", [1, 7, 40])
 async def test_counters_after_a_crash_are_strictly_greater(
-    make_device: Callable[[str], Awaitable[Device]], kill_after: int
+    make_vault_device: Callable[[str], Awaitable[VaultDevice]], kill_after: int
 ) -> None:
-    founder_dev, mate_dev = await make_device("founder"), await make_device("mate")
+    founder_dev, mate_dev = await make_vault_device("founder"), await make_vault_device("mate")
     founder = await create_team(founder_dev.vault, "A", new_id())
     mate = await invite(founder, mate_dev.vault)
     before = await founder.seal(b"before the crash", compartment=GENERAL)

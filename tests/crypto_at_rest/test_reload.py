@@ -19,25 +19,25 @@ from mano_core.errors import (
 from mano_core.ids import Compartment, new_id, new_team_id
 from mano_core.keys_at_rest import create_team, join_team, team_uuid
 from mano_core.team import Team
-from tests.crypto_at_rest.conftest import NOW, Device, invite
+from tests.harness.devices import NOW, VaultDevice, invite
 
-MakeDevice = Callable[[str], Awaitable[Device]]
+MakeVaultDevice = Callable[[str], Awaitable[VaultDevice]]
 GENERAL, MEDICAL = Compartment.GENERAL, Compartment.MEDICAL
 
 
-async def test_identity_is_created_once_and_survives_reopen(make_device: MakeDevice) -> None:
-    device = await make_device("laptop")
+async def test_identity_is_created_once_and_survives_reopen(make_vault_device: MakeVaultDevice) -> None:
+    device = await make_vault_device("laptop")
     racing = await asyncio.gather(*(device.vault.identity() for _ in range(5)))
     assert len({identity.to_bytes() for identity in racing}) == 1
     vault = await device.reopen()
     again = await vault.identity()
     assert again.device_id == racing[0].device_id and again.to_bytes() == racing[0].to_bytes()
-    other = await make_device("phone")
+    other = await make_vault_device("phone")
     assert (await other.vault.identity()).device_id != again.device_id
 
 
-async def test_team_survives_reopen_and_both_devices_keep_sealing(make_device: MakeDevice) -> None:
-    founder_dev, mate_dev = await make_device("founder"), await make_device("mate")
+async def test_team_survives_reopen_and_both_devices_keep_sealing(make_vault_device: MakeVaultDevice) -> None:
+    founder_dev, mate_dev = await make_vault_device("founder"), await make_vault_device("mate")
     founder = await create_team(founder_dev.vault, "Maraude Nord", new_id(), health=True)
     mate = await invite(founder, mate_dev.vault, health=True)
     team_id = founder.team_id
@@ -75,8 +75,8 @@ async def test_team_survives_reopen_and_both_devices_keep_sealing(make_device: M
     assert founder.open(reply.envelope, GENERAL).plaintext == b"reply"
 
 
-async def test_team_facade_sees_the_team(make_device: MakeDevice) -> None:
-    founder_dev, mate_dev = await make_device("founder"), await make_device("mate")
+async def test_team_facade_sees_the_team(make_vault_device: MakeVaultDevice) -> None:
+    founder_dev, mate_dev = await make_vault_device("founder"), await make_vault_device("mate")
     member = new_id()
     founder = await create_team(founder_dev.vault, "Maraude Nord", member, health=False)
     mate = await invite(founder, mate_dev.vault, role=Role.NORMAL, health=True)
@@ -91,9 +91,9 @@ async def test_team_facade_sees_the_team(make_device: MakeDevice) -> None:
 
 
 async def test_team_is_loaded_once_and_unknown_teams_are_not_found(
-    make_device: MakeDevice,
+    make_vault_device: MakeVaultDevice,
 ) -> None:
-    device = await make_device("laptop")
+    device = await make_vault_device("laptop")
     team = await create_team(device.vault, "A", new_id())
     assert await device.vault.team(team.team_id) is team
     vault = await device.reopen()
@@ -103,8 +103,8 @@ async def test_team_is_loaded_once_and_unknown_teams_are_not_found(
         await vault.team(new_team_id())
 
 
-async def test_joining_twice_is_refused(make_device: MakeDevice) -> None:
-    founder_dev, mate_dev = await make_device("founder"), await make_device("mate")
+async def test_joining_twice_is_refused(make_vault_device: MakeVaultDevice) -> None:
+    founder_dev, mate_dev = await make_vault_device("founder"), await make_vault_device("mate")
     founder = await create_team(founder_dev.vault, "A", new_id())
     code, record = Invitation.create(founder.identity, founder.log, role=Role.NORMAL,
                                      health=False, expires_at=NOW + 3600, now=NOW)
@@ -123,13 +123,13 @@ async def test_joining_twice_is_refused(make_device: MakeDevice) -> None:
 
 
 async def test_log_entries_are_appended_durably_and_bad_ones_change_nothing(
-    make_device: MakeDevice,
+    make_vault_device: MakeVaultDevice,
 ) -> None:
-    founder_dev, mate_dev = await make_device("founder"), await make_device("mate")
+    founder_dev, mate_dev = await make_vault_device("founder"), await make_vault_device("mate")
     founder = await create_team(founder_dev.vault, "A", new_id(), health=True)
     mate = await invite(founder, mate_dev.vault)
     stale = founder.log.copy()
-    third = await invite(founder, (await make_device("third")).vault)
+    third = await invite(founder, (await make_vault_device("third")).vault)
     await mate.append_entries(founder.log.entries[2:])
     forked = stale.remove_device(founder.identity, mate.identity.device_id)  # extends seq 1
     with pytest.raises(ForkedLogError):
@@ -147,8 +147,8 @@ async def test_log_entries_are_appended_durably_and_bad_ones_change_nothing(
     assert Envelope.parse(sealed.envelope).header.epoch == 1
 
 
-async def test_a_refused_seal_does_not_burn_its_counter(make_device: MakeDevice) -> None:
-    device = await make_device("laptop")
+async def test_a_refused_seal_does_not_burn_its_counter(make_vault_device: MakeVaultDevice) -> None:
+    device = await make_vault_device("laptop")
     team = await create_team(device.vault, "A", new_id())
     await team.seal(b"zero", compartment=GENERAL)
     with pytest.raises(LimitExceededError):  # refused inside the transaction: nothing written

@@ -13,9 +13,9 @@ from mano_core.ids import Compartment, new_id
 from mano_core.keys_at_rest import DeviceVault, TeamKeys, create_team
 from mano_core.store import LocalStore
 from mano_core.team import Team
-from tests.crypto_at_rest.conftest import PASSPHRASE, Device, invite
+from tests.harness.devices import PASS, VaultDevice, invite
 
-MakeDevice = Callable[[str], Awaitable[Device]]
+MakeVaultDevice = Callable[[str], Awaitable[VaultDevice]]
 GENERAL, MEDICAL = Compartment.GENERAL, Compartment.MEDICAL
 
 
@@ -29,15 +29,15 @@ def secrets_of(team: TeamKeys) -> dict[str, bytes]:
     return found
 
 
-def leaks(device: Device, secrets: dict[str, bytes]) -> list[str]:
+def leaks(device: VaultDevice, secrets: dict[str, bytes]) -> list[str]:
     files = device.files()
     assert files, "no store file to inspect"
     return [f"{name} in {file}" for name, secret in secrets.items()
             for file, data in files.items() if secret in data]
 
 
-async def test_no_key_bytes_in_the_store_files(make_device: MakeDevice) -> None:
-    founder_dev, mate_dev = await make_device("founder"), await make_device("mate")
+async def test_no_key_bytes_in_the_store_files(make_vault_device: MakeVaultDevice) -> None:
+    founder_dev, mate_dev = await make_vault_device("founder"), await make_vault_device("mate")
     founder = await create_team(founder_dev.vault, "Maraude Nord", new_id(), health=True)
     mate = await invite(founder, mate_dev.vault, health=True)
     removal = founder.log.remove_device(founder.identity, mate.identity.device_id)
@@ -56,16 +56,16 @@ async def test_no_key_bytes_in_the_store_files(make_device: MakeDevice) -> None:
     assert leaks(mate_dev, secrets_of(mate)) == []
 
 
-async def test_a_wrong_passphrase_loads_nothing(make_device: MakeDevice) -> None:
-    device = await make_device("laptop")
+async def test_a_wrong_passphrase_loads_nothing(make_vault_device: MakeVaultDevice) -> None:
+    device = await make_vault_device("laptop")
     team = await create_team(device.vault, "A", new_id(), health=True)
     device_id = team.identity.device_id
     await device.close()
     with pytest.raises(WrongPassphraseError):
         await LocalStore.open(device.path, "not the passphrase at all")
     with pytest.raises(WrongPassphraseError):
-        await LocalStore.open(device.path, PASSPHRASE + " ")
-    async with await LocalStore.open(device.path, PASSPHRASE) as store:  # nothing was changed
+        await LocalStore.open(device.path, PASS + " ")
+    async with await LocalStore.open(device.path, PASS) as store:  # nothing was changed
         vault = DeviceVault(store)
         assert (await vault.identity()).device_id == device_id
         assert (await vault.team(team.team_id)).keyring.epochs(MEDICAL) == [0]
@@ -73,9 +73,9 @@ async def test_a_wrong_passphrase_loads_nothing(make_device: MakeDevice) -> None
 
 @pytest.mark.parametrize(("role", "health"), [(Role.RESTRICTED, True), (Role.NORMAL, False)])
 async def test_devices_without_medical_access_hold_no_medical_key(
-    make_device: MakeDevice, role: Role, health: bool
+    make_vault_device: MakeVaultDevice, role: Role, health: bool
 ) -> None:
-    founder_dev, mate_dev = await make_device("founder"), await make_device("mate")
+    founder_dev, mate_dev = await make_vault_device("founder"), await make_vault_device("mate")
     founder = await create_team(founder_dev.vault, "A", new_id(), health=True)
     mate = await invite(founder, mate_dev.vault, role=role, health=health)
     medical_key = founder.keyring.key(MEDICAL, 0)
@@ -88,9 +88,9 @@ async def test_devices_without_medical_access_hold_no_medical_key(
     assert leaks(mate_dev, {"medical key": medical_key}) == []
 
 
-async def test_a_non_health_founder_never_holds_a_medical_key(make_device: MakeDevice) -> None:
-    founder_dev = await make_device("founder")
-    nurse_dev, doctor_dev = await make_device("nurse"), await make_device("doctor")
+async def test_a_non_health_founder_never_holds_a_medical_key(make_vault_device: MakeVaultDevice) -> None:
+    founder_dev = await make_vault_device("founder")
+    nurse_dev, doctor_dev = await make_vault_device("nurse"), await make_vault_device("doctor")
     founder = await create_team(founder_dev.vault, "A", new_id(), health=False)
     assert founder.keyring.epochs(MEDICAL) == []
     # the first health professional generates MEDICAL epoch 0 on joining, and keeps it
@@ -111,9 +111,9 @@ async def test_a_non_health_founder_never_holds_a_medical_key(make_device: MakeD
 
 
 async def test_losing_medical_access_forgets_medical_keys_at_rest(
-    make_device: MakeDevice,
+    make_vault_device: MakeVaultDevice,
 ) -> None:
-    founder_dev, nurse_dev = await make_device("founder"), await make_device("nurse")
+    founder_dev, nurse_dev = await make_vault_device("founder"), await make_vault_device("nurse")
     founder = await create_team(founder_dev.vault, "A", new_id(), health=True)
     nurse = await invite(founder, nurse_dev.vault, health=True)
     old_key = nurse.keyring.key(MEDICAL, 0)

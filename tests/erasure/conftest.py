@@ -1,5 +1,13 @@
-"""Fixtures shared with the sync tests: a real relay subprocess and devices."""
+"""Erasure across devices: ``relay`` here is ``relay_process``, a real relay subprocess, and
+``make_device`` makes real devices (tests/harness/)."""
 
-from tests.sync.conftest import make_device, relay
+from __future__ import annotations
 
-__all__ = ["make_device", "relay"]
+import pytest
+
+from tests.harness.relay import RelayProcess
+
+
+@pytest.fixture
+def relay(relay_process: RelayProcess) -> RelayProcess:
+    return relay_process

@@ -1,3 +1,13 @@
-"""Fixtures of the sync tests (devices, a relay subprocess), reused by the fault suites."""
+"""Fault suites: ``relay`` here is ``relay_process``, a real relay subprocess, and
+``make_device`` makes real devices (tests/harness/)."""
 
-from tests.sync.conftest import PASS, make_device, relay  # noqa: F401
+from __future__ import annotations
+
+import pytest
+
+from tests.harness.relay import RelayProcess
+
+
+@pytest.fixture
+def relay(relay_process: RelayProcess) -> RelayProcess:
+    return relay_process

@@ -33,12 +33,11 @@ from mano_core.sync.client import Backoff, SyncClient
 from mano_core.team import Team
 from tests.erasure.inspect import containing, relay_contents, store_plaintexts
 from tests.faults.proxy import FaultProxy
-from tests.relay.kit import RelayProcess
+from tests.harness.devices import PASS
+from tests.harness.relay import PROCESS_ARGS, RelayProcess
 from tests.sync.helpers import content, eventually, join
 
 ROOT = Path(__file__).parents[2]
-PASS = "phrase de passe de test"
-RELAY_ARGS = ("--synchronous", "NORMAL", "--rate", "100000", "--burst", "100000")
 
 
 def free_port() -> int:
@@ -74,7 +73,7 @@ class _Relay:
         for attempt in range(50):  # the port may linger a moment after a SIGKILL
             try:
                 self.procs.append(await RelayProcess(self.db, "--port", str(self.port),
-                                                     *RELAY_ARGS).start())
+                                                     *PROCESS_ARGS).start())
                 return
             except RuntimeError:
                 await asyncio.sleep(0.1)

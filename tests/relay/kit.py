@@ -1,16 +1,8 @@
-"""Test helpers: a real team (identities, verified membership log, keyrings, sealers) and a
-relay started in-process or as a subprocess."""
+"""Test helpers: a real team (identities, verified membership log, keyrings, sealers) for raw
+protocol clients."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import weakref
-import os
-import re
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass
 
 from mano_core.crypto import (
@@ -27,7 +19,7 @@ from mano_core.sync.transport import RelayClient
 
 
 @dataclass
-class Device:
+class KitDevice:
     """One device: identity, its own log copy and keyring, a sealer."""
 
     name: str
@@ -51,7 +43,7 @@ class TeamKit:
         self.team_id = new_team_id()
         founder = DeviceIdentity.generate()
         self.log = MembershipLog.create(self.team_id, founder, member=new_id(), health=True)
-        self.devices: dict[str, Device] = {}
+        self.devices: dict[str, KitDevice] = {}
         self._add("admin", founder)
         for name in names:
             ident = DeviceIdentity.generate()
@@ -62,12 +54,12 @@ class TeamKit:
         self.sync_keys()
 
     def _add(self, name: str, ident: DeviceIdentity) -> None:
-        self.devices[name] = Device(
+        self.devices[name] = KitDevice(
             name, ident, MembershipLog.from_entries(self.team_id, self.log.entries),
             Keyring(self.team_id), Sealer(ident, self.team_id),
         )
 
-    def __getitem__(self, name: str) -> Device:
+    def __getitem__(self, name: str) -> KitDevice:
         return self.devices[name]
 
     def publish(self, entry: bytes) -> None:
@@ -94,65 +86,5 @@ class TeamKit:
         return c
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.kill()
-
-
-class RelayProcess:
-    """``python -m sync_server serve`` on an ephemeral port, as a real subprocess."""
-
-    def __init__(self, db: str, *extra: str) -> None:
-        self.db = db
-        self.extra = extra
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.port = 0
-
-    async def start(self) -> RelayProcess:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sync_server", "serve", "--port", "0", "--db", self.db,
-             *self.extra],
-            stderr=subprocess.PIPE, env=env,
-        )
-        assert self.proc.stderr is not None
-        loop = asyncio.get_running_loop()
-        while True:
-            line = await asyncio.wait_for(loop.run_in_executor(None, self.proc.stderr.readline), 20)
-            if not line:
-                raise RuntimeError("relay exited during startup")
-            found = re.search(rb"listening on ws://[\d.]+:(\d+)", line)
-            if found:
-                self.port = int(found.group(1))
-                break
-        # A daemon thread, not the loop's executor: a relay a failed test leaves running must
-        # never block the event loop's shutdown (and so the whole test run).
-        self._drain = loop.create_future()
-        threading.Thread(target=self._read_rest, args=(loop, self._drain), daemon=True).start()
-        weakref.finalize(self, _kill, self.proc)
-        return self
-
-    def _read_rest(self, loop: asyncio.AbstractEventLoop, done: asyncio.Future[bytes]) -> None:
-        assert self.proc is not None and self.proc.stderr is not None
-        data = self.proc.stderr.read()
-
-        def finish() -> None:
-            if not done.done():
-                done.set_result(data)
-
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(finish)
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> tuple[int, str]:
-        """Signal the relay and wait; returns (exit code, its stderr log)."""
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        loop = asyncio.get_running_loop()
-        code = await asyncio.wait_for(loop.run_in_executor(None, self.proc.wait), timeout)
-        logs = (await self._drain).decode(errors="replace")
-        return code, logs
+# RelayProcess moved to tests/harness/relay.py (one module per kind of fixture).
+from tests.harness.relay import RelayProcess  # noqa: E402,F401

@@ -16,7 +16,7 @@ from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
 from mano_core.sync.transport import RelayClient
 from sync_server.server import Relay
-from tests.relay.conftest import relay_config
+from tests.harness.relay import relay_config
 from tests.relay.kit import TeamKit
 
 pytestmark = pytest.mark.timeout(60)

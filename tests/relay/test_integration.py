@@ -17,7 +17,8 @@ from mano_core.protocol import codec
 from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
 from mano_core.sync.transport import RelayClient
-from tests.relay.kit import RelayProcess, TeamKit
+from tests.harness.relay import RelayProcess
+from tests.relay.kit import TeamKit
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -22,7 +22,8 @@ from mano_core.protocol.codes import ErrorCode
 from mano_core.sync.transport import RelayClient
 from sync_server.config import RelayConfig
 from sync_server.server import Relay
-from tests.relay.kit import RelayProcess, TeamKit
+from tests.harness.relay import RelayProcess
+from tests.relay.kit import TeamKit
 from tests.relay.pg import control
 
 pytestmark = pytest.mark.timeout(120)

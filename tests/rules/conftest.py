@@ -1,3 +1,13 @@
-"""Devices and a real relay, shared with the sync tests."""
+"""Health-only rules across devices: ``relay`` here is ``relay_process``, a real relay subprocess, and
+``make_device`` makes real devices (tests/harness/)."""
 
-from tests.sync.conftest import make_device, relay  # noqa: F401
+from __future__ import annotations
+
+import pytest
+
+from tests.harness.relay import RelayProcess
+
+
+@pytest.fixture
+def relay(relay_process: RelayProcess) -> RelayProcess:
+    return relay_process

@@ -1,37 +1,13 @@
-"""Devices and a real relay subprocess for sync tests."""
+"""The sync tests run real devices (``make_device``, tests/harness/devices.py) against a real
+relay subprocess: ``relay`` here is ``relay_process`` (tests/harness/relay.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from mano_core.device import Device
-from mano_core.store import TEST_KDF
-from tests.relay.kit import RelayProcess
-
-PASS = "phrase de passe de test"
+from tests.harness.relay import RelayProcess
 
 
 @pytest.fixture
-async def relay(tmp_path: Path) -> AsyncIterator[RelayProcess]:
-    p = await RelayProcess(str(tmp_path / "relay.db"), "--synchronous", "NORMAL",
-                           "--rate", "100000", "--burst", "100000").start()
-    yield p
-    await p.stop()
-
-
-@pytest.fixture
-async def make_device(tmp_path: Path):
-    opened: list[Device] = []
-
-    async def make(name: str) -> Device:
-        device = await Device.create(tmp_path / f"{name}.mano", PASS, kdf=TEST_KDF)
-        opened.append(device)
-        return device
-
-    yield make
-    for device in opened:
-        if not device.store.closed:
-            await device.close()
+def relay(relay_process: RelayProcess) -> RelayProcess:
+    return relay_process

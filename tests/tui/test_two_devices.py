@@ -8,7 +8,7 @@ import pytest
 from mano_core.device import Device
 from mano_core.store import TEST_KDF
 from mano_core.sync.state import Status
-from tests.relay.kit import RelayProcess
+from tests.harness.relay import RelayProcess
 from tui.screens.agenda import AgendaScreen
 from tui.screens.person_file import PersonFileScreen
 from tui.session import MEMBER_NAMES_KEY

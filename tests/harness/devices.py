@@ -1,5 +1,10 @@
-"""Devices with real store files in tmp_path (cheap KDF), and an invitation helper that runs the
-whole admin/new-device exchange between two vaults, as the relay would carry it."""
+"""Devices for tests, each with a real store file in ``tmp_path`` (the cheap test KDF):
+
+- ``make_device(name)``: a whole ``mano_core.device.Device`` (store, vault, teams, sync), the
+  engine as a client embeds it; closed after the test.
+- ``make_vault_device(name)``: a ``VaultDevice``, a bare store and its key vault that a test
+  closes and reopens at will (key material at rest, crashes); ``invite`` runs the whole
+  admin/new-device exchange between two vaults, as the relay would carry it."""
 
 from __future__ import annotations
 
@@ -9,16 +14,33 @@ from pathlib import Path
 import pytest
 
 from mano_core.crypto import Invitation, Role, accept_request, redeem_request
+from mano_core.device import Device
 from mano_core.ids import new_id
 from mano_core.keys_at_rest import DeviceVault, TeamKeys, join_team
 from mano_core.store import TEST_KDF, LocalStore
 
-PASSPHRASE = "correct horse battery staple"
-NOW = 1_750_000_000
+PASS = "phrase de passe de test"
+NOW = 1_750_000_000  # epoch seconds: invitations' clock in ``invite``
 
 
-class Device:
-    """One device: a store file that can be closed and reopened, and its vault."""
+@pytest.fixture
+async def make_device(tmp_path: Path) -> AsyncIterator[Callable[[str], Awaitable[Device]]]:
+    """``await make_device("a")``: a new Device on ``tmp_path/a.mano``."""
+    opened: list[Device] = []
+
+    async def make(name: str) -> Device:
+        device = await Device.create(tmp_path / f"{name}.mano", PASS, kdf=TEST_KDF)
+        opened.append(device)
+        return device
+
+    yield make
+    for device in opened:
+        if not device.store.closed:
+            await device.close()
+
+
+class VaultDevice:
+    """One device as its key vault sees it: a store file that can be closed and reopened."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -36,9 +58,9 @@ class Device:
 
     async def open(self) -> DeviceVault:
         if self.path.exists():
-            self._store = await LocalStore.open(self.path, PASSPHRASE)
+            self._store = await LocalStore.open(self.path, PASS)
         else:
-            self._store = await LocalStore.create(self.path, PASSPHRASE, kdf=TEST_KDF)
+            self._store = await LocalStore.create(self.path, PASS, kdf=TEST_KDF)
         self._vault = DeviceVault(self._store)
         return self._vault
 
@@ -62,11 +84,13 @@ class Device:
 
 
 @pytest.fixture
-async def make_device(tmp_path: Path) -> AsyncIterator[Callable[[str], Awaitable[Device]]]:
-    devices: list[Device] = []
+async def make_vault_device(
+        tmp_path: Path) -> AsyncIterator[Callable[[str], Awaitable[VaultDevice]]]:
+    """``await make_vault_device("a")``: an opened VaultDevice on ``tmp_path/a.mano``."""
+    devices: list[VaultDevice] = []
 
-    async def make(name: str) -> Device:
-        device = Device(tmp_path / f"{name}.mano")
+    async def make(name: str) -> VaultDevice:
+        device = VaultDevice(tmp_path / f"{name}.mano")
         await device.open()
         devices.append(device)
         return device
