@@ -17,7 +17,7 @@ from mano_core.protocol.codes import ErrorCode
 from sync_server.server import Relay
 from sync_server.storage import SQLiteStorage
 from sync_server.storage.base import Appended, NewEnvelope
-from tests.relay.conftest import relay_config
+from tests.harness.relay import relay_config
 from tests.relay.kit import TeamKit
 
 pytestmark = pytest.mark.timeout(60)

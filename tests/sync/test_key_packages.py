@@ -12,9 +12,9 @@ from mano_core.device import Device
 from mano_core.protocol import messages as m
 from mano_core.store import TEST_KDF
 from mano_core.sync.transport import RelayClient
-from tests.relay.kit import RelayProcess
+from tests.harness.devices import PASS
+from tests.harness.relay import RelayProcess
 
-from .conftest import PASS
 from .helpers import eventually, join
 
 pytestmark = pytest.mark.timeout(120)
