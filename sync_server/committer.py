@@ -17,7 +17,9 @@ from mano_core.protocol.codes import ErrorCode
 from sync_server.storage.base import NewEnvelope
 
 if TYPE_CHECKING:
-    from sync_server.server import Relay
+    from sync_server.context import RelayContext
+    from sync_server.fanout import Fanout
+    from sync_server.registry import TeamRegistry
     from sync_server.session import Session
 
 log = logging.getLogger("mano.relay.commit")
@@ -36,8 +38,10 @@ class PendingPush:
 class Committer:
     """One task draining a queue of pushes: while a transaction runs, the next batch grows."""
 
-    def __init__(self, relay: Relay) -> None:
-        self.relay = relay
+    def __init__(self, ctx: RelayContext, registry: TeamRegistry, fanout: Fanout) -> None:
+        self.ctx = ctx
+        self.registry = registry
+        self.fanout = fanout
         self._queue: asyncio.Queue[PendingPush] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
@@ -72,7 +76,7 @@ class Committer:
                 pass
 
     async def _run(self) -> None:
-        limit = self.relay.config.commit_batch
+        limit = self.ctx.config.commit_batch
         while True:
             batch = [await self._queue.get()]
             while len(batch) < limit and not self._queue.empty():
@@ -82,14 +86,14 @@ class Committer:
                 self._idle.set()
 
     async def _commit(self, batch: list[PendingPush]) -> None:
-        relay = self.relay
-        metrics = relay.metrics
+        ctx = self.ctx
+        metrics = ctx.metrics
         batch = self._still_allowed(batch)
         if not batch:
             return
         t0 = time.perf_counter()
         try:
-            results = await relay.storage.append_envelopes([p.envelope for p in batch], time.time())
+            results = await ctx.storage.append_envelopes([p.envelope for p in batch], time.time())
         except Exception as exc:
             if len(batch) > 1:
                 # One bad row must not fail the others: commit each push on its own, so that
@@ -116,15 +120,15 @@ class Committer:
             else:
                 metrics.envelopes_in += 1
                 fresh[(env.team, env.compartment)].append((r.seq, env.data))
-                team = relay.teams.get(env.team)
+                team = self.registry.get(env.team)
                 if team is not None:
                     team.usage += len(env.data)
             p.session.send(m.Ack(id=p.request_id, c=env.compartment, seq=r.seq, dup=r.duplicate))
             metrics.ack_latency.observe(time.perf_counter() - p.received)
         for (team_id, c), items in fresh.items():
-            team = relay.teams.get(team_id)
+            team = self.registry.get(team_id)
             if team is not None:
-                metrics.envelopes_out += relay.fanout.committed(team, c, items)
+                metrics.envelopes_out += self.fanout.committed(team, c, items)
 
     def _still_allowed(self, batch: list[PendingPush]) -> list[PendingPush]:
         """Drop (FORBIDDEN) pushes whose author lost the right to write meanwhile: a log entry

@@ -15,64 +15,34 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from mano_core.errors import MembershipError
 from mano_core.ids import Compartment
 from mano_core.protocol import codec
 from mano_core.protocol import messages as m
 
+from sync_server.bus import Bus, LocalBus
+
 if TYPE_CHECKING:
-    from sync_server.server import Relay
+    from sync_server.context import RelayContext
+    from sync_server.registry import TeamRegistry
     from sync_server.teams import Team
 
+__all__ = ["Bus", "Fanout", "LocalBus"]
+
 log = logging.getLogger("mano.relay.fanout")
-
-
-class Bus(Protocol):
-    """Cross-node events. ``start``/``stop`` bracket the relay's life; ``problem`` is None while
-    events flow, else why they do not (reported by /healthz)."""
-
-    problem: str | None
-
-    async def start(self) -> None:
-        """Begin receiving events (and keep reconnecting)."""
-
-    async def stop(self) -> None:
-        """Stop receiving events."""
-
-    async def publish_presence(self, team: bytes, device: bytes, blob: bytes) -> None:
-        """Forward an ephemeral presence blob to the other nodes (best effort)."""
-
-
-class LocalBus:
-    """One node: there is nobody to tell."""
-
-    problem: str | None = None
-
-    async def start(self) -> None:
-        """Nothing to start."""
-
-    async def stop(self) -> None:
-        """Nothing to stop."""
-
-    async def publish_presence(self, team: bytes, device: bytes, blob: bytes) -> None:
-        """Nothing to forward."""
 
 
 class Fanout:
     """Delivers committed envelopes to the relay's subscribers, in sequence order."""
 
-    def __init__(self, relay: Relay) -> None:
-        self.relay = relay
+    def __init__(self, ctx: RelayContext, registry: TeamRegistry) -> None:
+        self.ctx = ctx
+        self.registry = registry
         self._pulls: dict[tuple[bytes, int], asyncio.Task[None]] = {}
         self._again: set[tuple[bytes, int]] = set()
         self._log_tasks: set[asyncio.Task[object]] = set()
-
-    async def init_team(self, team: Team) -> None:
-        """Set a newly loaded team's cursors to the stored heads."""
-        for c in Compartment:
-            team.delivered[int(c)] = await self.relay.storage.head(team.team_id, int(c))
 
     # --- envelopes -----------------------------------------------------------------------------
 
@@ -89,11 +59,11 @@ class Fanout:
             return 0
         fresh = [it for it in items if it[0] > cursor]
         team.delivered[c] = fresh[-1][0]
-        return team.fanout(c, fresh, self.relay.config.max_frame)
+        return team.fanout(c, fresh, self.ctx.config.max_frame)
 
     def remote(self, team_id: bytes, c: int, head: int) -> None:
         """Some node committed (team, c) up to ``head``."""
-        team = self.relay.teams.get(team_id)
+        team = self.registry.teams.get(team_id)
         if team is None or c not in team.delivered or head <= team.delivered[c]:
             return
         if not team.subscribers[c]:
@@ -112,17 +82,17 @@ class Fanout:
         task.add_done_callback(lambda _: self._pulls.pop(key, None))
 
     async def _pull(self, team: Team, c: int) -> None:
-        relay, key = self.relay, (team.team_id, c)
-        batch = relay.config.catchup_batch
+        ctx, key = self.ctx, (team.team_id, c)
+        batch = ctx.config.catchup_batch
         try:
             while True:
                 self._again.discard(key)
-                rows = await relay.storage.read_envelopes(team.team_id, c, team.delivered[c],
+                rows = await ctx.storage.read_envelopes(team.team_id, c, team.delivered[c],
                                                           batch)
                 rows = [r for r in rows if r[0] > team.delivered[c]]  # delivered meanwhile
                 if rows:
                     team.delivered[c] = rows[-1][0]
-                    relay.metrics.envelopes_out += team.fanout(c, rows, relay.config.max_frame)
+                    ctx.metrics.envelopes_out += team.fanout(c, rows, ctx.config.max_frame)
                 if len(rows) < batch and key not in self._again:
                     return
         except Exception as exc:  # storage down: the bus resyncs every team once it is back
@@ -130,12 +100,12 @@ class Fanout:
 
     def resync(self) -> None:
         """After missed events (the bus reconnected): catch every loaded team up."""
-        for team in list(self.relay.teams.values()):
+        for team in list(self.registry.teams.values()):
             for c in team.delivered:
                 if team.subscribers[c]:
                     self.pull(team, c)
             self.log_changed(team.team_id)
-        for team_id, invite in list(self.relay.invite_waiters):
+        for team_id, invite in list(self.registry.invite_waiters):
             self.invite_answered(team_id, invite)
 
     async def stop(self) -> None:
@@ -153,7 +123,7 @@ class Fanout:
 
     def log_changed(self, team_id: bytes) -> None:
         """Another node appended to the team's log: reload it (closes revoked sessions)."""
-        team = self.relay.teams.get(team_id)
+        team = self.registry.teams.get(team_id)
         if team is not None:
             self._spawn(self.refresh_log(team))
 
@@ -161,7 +131,7 @@ class Fanout:
         """Apply log entries stored by other nodes; True if the log grew."""
         async with team.log_lock:
             try:
-                entries = await self.relay.storage.load_log(team.team_id)
+                entries = await self.ctx.storage.load_log(team.team_id)
             except Exception as exc:
                 log.warning("log reload failed", extra={"team": team.team_id, "error": repr(exc)})
                 return False
@@ -181,44 +151,43 @@ class Fanout:
 
     def key_stored(self, team_id: bytes, recipient: bytes, kid: int) -> None:
         """Another node stored a key package: push it to the recipient's sessions here."""
-        team = self.relay.teams.get(team_id)
+        team = self.registry.teams.get(team_id)
         if team is not None and any(s.device == recipient for s in team.sessions):
             self._spawn(self._push_key(team, recipient, kid))
 
     async def _push_key(self, team: Team, recipient: bytes, kid: int) -> None:
-        pkgs = await self.relay.storage.fetch_keys(team.team_id, recipient, 1024)
+        pkgs = await self.ctx.storage.fetch_keys(team.team_id, recipient, 1024)
         items = [m.KeyItem(kid=p.kid, sender=p.sender, blob=p.blob) for p in pkgs if p.kid == kid]
         if items:
             team.broadcast(codec.encode(m.Keys(id=0, items=items)), device=recipient)
 
     def invite_requested(self, team_id: bytes, invite: bytes) -> None:
         """Another node stored a join request: show it to this node's admins."""
-        team = self.relay.teams.get(team_id)
+        team = self.registry.teams.get(team_id)
         if team is not None:
             self._spawn(self._push_invite(team, invite))
 
     async def _push_invite(self, team: Team, invite: bytes) -> None:
-        pending = await self.relay.storage.pending_invites(team.team_id, 1024)
+        pending = await self.ctx.storage.pending_invites(team.team_id, 1024)
         items = [m.InviteItem(invite=i, blob=b) for i, b in pending if i == invite]
         if items:
             team.broadcast(codec.encode(m.Invites(id=0, items=items)), admins_only=True)
 
     def invite_answered(self, team_id: bytes, invite: bytes) -> None:
         """An admin answered on another node: wake the guests waiting here."""
-        if (team_id, invite) in self.relay.invite_waiters:
+        if (team_id, invite) in self.registry.invite_waiters:
             self._spawn(self._answer_guests(team_id, invite))
 
     async def _answer_guests(self, team_id: bytes, invite: bytes) -> None:
-        answer = await self.relay.storage.invite_answer(team_id, invite)
+        answer = await self.ctx.storage.invite_answer(team_id, invite)
         if answer is None:
             return
-        for guest, request_id in self.relay.invite_waiters.pop((team_id, invite), []):
-            guest.invite_waits.discard((team_id, invite))
+        for guest, request_id in self.registry.answered((team_id, invite)):
             guest.send(m.InviteAnswer(id=request_id, invite=invite, blob=answer))
 
     def presence(self, team_id: bytes, device: bytes, blob: bytes) -> None:
         """A presence blob from a session on another node."""
-        team = self.relay.teams.get(team_id)
+        team = self.registry.teams.get(team_id)
         if team is not None:
-            self.relay.metrics.presence += 1
+            self.ctx.metrics.presence += 1
             team.broadcast(codec.encode(m.Presence(blob=blob, device=device)))

@@ -22,18 +22,28 @@ from sync_server.storage.base import NewEnvelope
 from sync_server.teams import may_write, verify_log
 
 if TYPE_CHECKING:
-    from sync_server.server import Relay
+    from sync_server.committer import Committer
+    from sync_server.context import RelayContext
+    from sync_server.fanout import Fanout
+    from sync_server.registry import TeamRegistry
     from sync_server.teams import Team
 
 log = logging.getLogger("mano.relay")
 
 
 class Handlers(BlobHandlers):
-    """Request handlers of one relay; ``dispatch`` routes a received message."""
+    """Request handlers of one relay; ``dispatch`` routes a received message. They need the
+    shared context, the team registry, the committer (pushes) and the fan-out (log reloads);
+    a test may build them over MemoryStorage with no websocket server."""
 
-    def __init__(self, relay: Relay) -> None:
-        self.relay = relay
-        self.cfg = relay.config
+    def __init__(self, ctx: RelayContext, registry: TeamRegistry, committer: Committer,
+                 fanout: Fanout) -> None:
+        self.ctx = ctx
+        self.cfg = ctx.config
+        self.storage = ctx.storage
+        self.registry = registry
+        self.committer = committer
+        self.fanout = fanout
         self._table: dict[type[m.Message], Callable[[Session, Any], Awaitable[None]]] = {
             m.Hello: self.hello, m.Auth: self.auth, m.Push: self.push,
             m.Subscribe: self.subscribe, m.Unsubscribe: self.unsubscribe,
@@ -62,18 +72,17 @@ class Handlers(BlobHandlers):
                          max_frame=self.cfg.max_frame))
 
     async def auth(self, s: Session, msg: m.Auth) -> None:
-        relay = self.relay
         challenge = auth_challenge(msg.team, msg.device, s.nonce, s.conn.version or 1)
         if not verify_signature(msg.device, msg.sig, challenge, domain=AUTH_DOMAIN):
             return s.kill(ErrorCode.AUTH_FAILED, "bad signature")
-        team = await relay.load_team(msg.team)
+        team = await self.registry.load(msg.team)
         if team is None and msg.genesis:
             try:
                 log_ = verify_log(msg.team, msg.genesis)
             except MembershipError as exc:
                 return s.kill(ErrorCode.AUTH_FAILED, f"genesis log refused: {exc}")
-            await relay.storage.create_team(msg.team, list(msg.genesis), time.time())
-            team = await relay.load_team(msg.team)
+            await self.storage.create_team(msg.team, list(msg.genesis), time.time())
+            team = await self.registry.load(msg.team)
             log.info("team created", extra={"team": msg.team, "entries": len(log_)})
         elif team is not None and msg.genesis:
             if list(msg.genesis) != team.log.entries[: len(msg.genesis)]:
@@ -82,14 +91,14 @@ class Handlers(BlobHandlers):
             return s.kill(ErrorCode.UNKNOWN_TEAM, "no such team at this relay")
         if not team.log.is_active(msg.device):
             # Added on another node a moment ago? Reload the log before refusing.
-            await relay.fanout.refresh_log(team)
+            await self.fanout.refresh_log(team)
         if not team.log.is_active(msg.device):
             return s.kill(ErrorCode.AUTH_FAILED, "device is not an active member of the team")
         if len(team.sessions) >= self.cfg.max_connections_per_team:
             return s.kill(ErrorCode.TOO_MANY_CONNECTIONS, "team connection limit reached")
         if s.closing:
             return
-        relay.attach(s, team, msg.device)
+        self.registry.attach(s, team, msg.device)
         s.send(m.AuthOk(team=msg.team, device=msg.device, log_length=len(team.log),
                         log_head=team.log.head_hash))
 
@@ -109,7 +118,7 @@ class Handlers(BlobHandlers):
         if team.usage + len(msg.env) > self.cfg.max_team_storage:
             return s.refuse(msg.id, ErrorCode.STORAGE_FULL, "the team's storage quota is used up")
         new = NewEnvelope(team.team_id, int(h.compartment), device, h.counter, msg.env)
-        self.relay.committer.submit(PendingPush(s, msg.id, new, time.perf_counter()))
+        self.committer.submit(PendingPush(s, msg.id, new, time.perf_counter()))
 
     async def subscribe(self, s: Session, msg: m.Subscribe) -> None:
         team, device = s.team, s.device
@@ -120,7 +129,7 @@ class Handlers(BlobHandlers):
             return s.refuse(msg.id, ErrorCode.FORBIDDEN, "no access to that compartment")
         if msg.c in s.subscriptions:
             return s.refuse(msg.id, ErrorCode.CONFLICT, "already subscribed")
-        pruned = await self.relay.storage.pruned_upto(team.team_id, msg.c)
+        pruned = await self.storage.pruned_upto(team.team_id, msg.c)
         if msg.after < pruned:
             return s.refuse(msg.id, ErrorCode.PRUNED,
                             f"envelopes up to {pruned} were pruned: fetch the snapshot")
@@ -155,7 +164,7 @@ class Handlers(BlobHandlers):
                 return
             # Refused against our copy of the log: if another node appended meanwhile, load
             # its entries and judge once more against the log as it is now.
-            if attempt or not await self.relay.fanout.refresh_log(team):
+            if attempt or not await self.fanout.refresh_log(team):
                 return s.refuse(msg.id, ErrorCode.BAD_LOG_ENTRY, error)
 
     async def _log_append(self, s: Session, team: Team, msg: m.LogAppend) -> str | None:
@@ -168,7 +177,7 @@ class Handlers(BlobHandlers):
         except MembershipError as exc:
             return str(exc)
         try:
-            await self.relay.storage.append_log(team.team_id, start, list(msg.entries))
+            await self.storage.append_log(team.team_id, start, list(msg.entries))
         except RelayConflictError as exc:
             return f"the log changed meanwhile: {exc}"
         team.log = candidate

@@ -15,7 +15,9 @@ from sync_server.session import Session, SnapshotUpload
 
 if TYPE_CHECKING:
     from sync_server.config import RelayConfig
-    from sync_server.server import Relay
+    from sync_server.context import RelayContext
+    from sync_server.registry import TeamRegistry
+    from sync_server.storage import Storage
 
 log = logging.getLogger("mano.relay")
 
@@ -25,8 +27,10 @@ MAX_INVITE_WAITS_PER_SESSION: Final = 4  # invitation answers one connection may
 class BlobHandlers:
     """Mixed into sync_server.handlers.Handlers."""
 
-    relay: Relay
+    ctx: RelayContext
     cfg: RelayConfig
+    storage: Storage
+    registry: TeamRegistry
 
     # --- snapshots -----------------------------------------------------------------------------
 
@@ -53,7 +57,7 @@ class BlobHandlers:
         if not msg.last:
             return
         s.upload = None
-        storage = self.relay.storage
+        storage = self.storage
         head = await storage.head(team.team_id, up.c)
         newest = await storage.newest_snapshot(team.team_id, up.c)
         if up.upto > head:
@@ -76,11 +80,11 @@ class BlobHandlers:
             device, Compartment(msg.c)
         ):
             return s.refuse(msg.id, ErrorCode.FORBIDDEN, "no access to that compartment")
-        info = await self.relay.storage.newest_snapshot(team.team_id, msg.c)
+        info = await self.storage.newest_snapshot(team.team_id, msg.c)
         if info is None:
             return s.refuse(msg.id, ErrorCode.NOT_FOUND, "no snapshot of that compartment")
         for part in range(info.parts):
-            data = await self.relay.storage.snapshot_part(info.sid, part)
+            data = await self.storage.snapshot_part(info.sid, part)
             if data is None:
                 return s.refuse(msg.id, ErrorCode.NOT_FOUND, "the snapshot was replaced")
             if s.closing:
@@ -100,7 +104,7 @@ class BlobHandlers:
             device, Compartment(msg.c)
         ):
             return s.refuse(msg.id, ErrorCode.FORBIDDEN, "no access to that compartment")
-        storage = self.relay.storage
+        storage = self.storage
         head = await storage.head(team.team_id, msg.c)
         if msg.upto > head:
             return s.refuse(msg.id, ErrorCode.CONFLICT, f"upto {msg.upto} is above head {head}")
@@ -122,7 +126,7 @@ class BlobHandlers:
         assert team is not None and device is not None
         if not team.log.is_active(msg.to):
             return s.refuse(msg.id, ErrorCode.NOT_FOUND, "no such active device in the team")
-        storage = self.relay.storage
+        storage = self.storage
         if await storage.count_keys(team.team_id, msg.to) >= self.cfg.max_pending_keys:
             return s.refuse(msg.id, ErrorCode.TOO_LARGE, "too many key packages pending")
         if team.usage + len(msg.blob) > self.cfg.max_team_storage:
@@ -135,7 +139,7 @@ class BlobHandlers:
 
     async def key_fetch(self, s: Session, msg: m.KeyFetch) -> None:
         assert s.team is not None and s.device is not None
-        pkgs = await self.relay.storage.fetch_keys(s.team.team_id, s.device, 1024)
+        pkgs = await self.storage.fetch_keys(s.team.team_id, s.device, 1024)
         items: list[m.KeyItem] = []
         size = 0
         for p in pkgs:  # stay within one frame; the device fetches again after acking
@@ -147,14 +151,14 @@ class BlobHandlers:
 
     async def key_ack(self, s: Session, msg: m.KeyAck) -> None:
         assert s.team is not None and s.device is not None
-        await self.relay.storage.delete_keys(s.team.team_id, s.device, msg.kids)
-        s.team.usage = await self.relay.storage.team_usage(s.team.team_id)
+        await self.storage.delete_keys(s.team.team_id, s.device, msg.kids)
+        s.team.usage = await self.storage.team_usage(s.team.team_id)
         s.send(m.Ok(id=msg.id))
 
     # --- invitations ---------------------------------------------------------------------------
 
     async def invite_request(self, s: Session, msg: m.InviteRequest) -> None:
-        storage = self.relay.storage
+        storage = self.storage
         if await storage.load_log(msg.team) is None:
             return s.refuse(msg.id, ErrorCode.NOT_FOUND, "no such team")
         pending = await storage.pending_invites(msg.team, self.cfg.max_pending_invites)
@@ -164,27 +168,25 @@ class BlobHandlers:
             return s.refuse(msg.id, ErrorCode.CONFLICT, "invitation id already used")
         s.guest_wait = True
         s.send(m.Ok(id=msg.id))
-        team = self.relay.teams.get(msg.team)
+        team = self.registry.get(msg.team)
         if team is not None:
             item = m.InviteItem(invite=msg.invite, blob=msg.blob)
             team.broadcast(codec.encode(m.Invites(id=0, items=[item])), admins_only=True)
 
     async def invite_fetch(self, s: Session, msg: m.InviteFetch) -> None:
-        answer = await self.relay.storage.invite_answer(msg.team, msg.invite)
+        answer = await self.storage.invite_answer(msg.team, msg.invite)
         if answer is not None:
             return s.send(m.InviteAnswer(id=msg.id, invite=msg.invite, blob=answer))
         if len(s.invite_waits) >= MAX_INVITE_WAITS_PER_SESSION:
             return s.refuse(msg.id, ErrorCode.TOO_LARGE, "too many invitation answers awaited")
-        key = (msg.team, msg.invite)
         s.guest_wait = True
-        s.invite_waits.add(key)
-        self.relay.invite_waiters.setdefault(key, []).append((s, msg.id))
+        self.registry.wait_answer(s, (msg.team, msg.invite), msg.id)
 
     async def invite_list(self, s: Session, msg: m.InviteList) -> None:
         assert s.team is not None and s.device is not None
         if not s.team.log.is_admin(s.device):
             return s.refuse(msg.id, ErrorCode.FORBIDDEN, "only admins see invitation requests")
-        pending = await self.relay.storage.pending_invites(s.team.team_id, 1024)
+        pending = await self.storage.pending_invites(s.team.team_id, 1024)
         items = [m.InviteItem(invite=i, blob=b) for i, b in pending]
         s.send(m.Invites(id=msg.id, items=items))
 
@@ -193,18 +195,17 @@ class BlobHandlers:
         if not s.team.log.is_admin(s.device):
             return s.refuse(msg.id, ErrorCode.FORBIDDEN, "only admins answer invitations")
         team_id = s.team.team_id
-        if not await self.relay.storage.answer_invite(team_id, msg.invite, msg.blob):
+        if not await self.storage.answer_invite(team_id, msg.invite, msg.blob):
             return s.refuse(msg.id, ErrorCode.NOT_FOUND, "no such invitation request")
         s.send(m.Ok(id=msg.id))
-        for guest, request_id in self.relay.invite_waiters.pop((team_id, msg.invite), []):
-            guest.invite_waits.discard((team_id, msg.invite))
+        for guest, request_id in self.registry.answered((team_id, msg.invite)):
             guest.send(m.InviteAnswer(id=request_id, invite=msg.invite, blob=msg.blob))
 
     # --- presence ------------------------------------------------------------------------------
 
     async def presence(self, s: Session, msg: m.Presence) -> None:
         assert s.team is not None and s.device is not None
-        self.relay.metrics.presence += 1
+        self.ctx.metrics.presence += 1
         frame = codec.encode(m.Presence(blob=msg.blob, device=s.device))
         s.team.broadcast(frame, exclude=s)
-        await self.relay.bus.publish_presence(s.team.team_id, s.device, msg.blob)
+        await self.ctx.bus.publish_presence(s.team.team_id, s.device, msg.blob)

@@ -20,12 +20,15 @@ from mano_core.protocol.codes import ErrorCode
 from mano_core.protocol.machine import State
 from sync_server.committer import Committer
 from sync_server.config import RelayConfig
-from sync_server.fanout import Bus, Fanout, LocalBus
+from sync_server.bus import Bus
+from sync_server.context import RelayContext
+from sync_server.fanout import Fanout
 from sync_server.handlers import Handlers
 from sync_server.metrics import Metrics
+from sync_server.registry import TeamRegistry
 from sync_server.session import Session
 from sync_server.storage import MemoryStorage, SQLiteStorage, Storage
-from sync_server.teams import Team, verify_log
+from sync_server.teams import Team
 
 log = logging.getLogger("mano.relay")
 
@@ -46,34 +49,67 @@ def make_storage(config: RelayConfig, node: str = "") -> Storage:
     return SQLiteStorage(config.db_path, synchronous=config.synchronous)
 
 
+def _is_postgres(storage: Storage) -> bool:
+    from sync_server.storage import PostgresStorage  # needs asyncpg: only for PostgreSQL
+
+    return isinstance(storage, PostgresStorage)
+
+
 class Relay:
-    """A running relay. Use as an async context manager; it refuses to start twice."""
+    """A running relay. Use as an async context manager; it refuses to start twice.
+
+    It owns the websocket server and the background tasks, and ties together the parts that
+    each take only what they need: the context (config, storage, metrics, bus), the team
+    registry, the committer, the fan-out and the request handlers."""
 
     def __init__(self, config: RelayConfig, storage: Storage | None = None) -> None:
-        self.config = config
-        self.node = os.urandom(4).hex()  # this process, in cross-node events
-        self.storage = storage or make_storage(config, self.node)
-        self.metrics = Metrics()
-        self.committer = Committer(self)
-        self.fanout = Fanout(self)
-        self.bus: Bus = LocalBus()
-        if config.is_postgres:
+        node = os.urandom(4).hex()  # this process, in cross-node events
+        self.ctx = RelayContext(config, storage or make_storage(config, node), node=node)
+        self.registry = TeamRegistry(self.ctx)
+        self.fanout = Fanout(self.ctx, self.registry)
+        self.committer = Committer(self.ctx, self.registry, self.fanout)
+        if config.is_postgres and _is_postgres(self.ctx.storage):
             from sync_server.pgbus import PgBus
-            from sync_server.storage import PostgresStorage
 
-            if isinstance(self.storage, PostgresStorage):
-                self.bus = PgBus(config.db, self.node, self.fanout,
+            self.ctx.bus = PgBus(config.db, node, self.fanout,
                                  check_interval=config.health_interval, timeout=config.db_timeout)
+        self.handlers = Handlers(self.ctx, self.registry, self.committer, self.fanout)
         self.health_problem: str | None = None
-        self.handlers = Handlers(self)
-        self.teams: dict[bytes, Team] = {}
         self.sessions: set[Session] = set()
-        self.invite_waiters: dict[tuple[bytes, bytes], list[tuple[Session, int]]] = {}
-        self._team_locks: dict[bytes, asyncio.Lock] = {}
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
         self.shutting_down = False
+
+    @property
+    def config(self) -> RelayConfig:
+        """The configuration in force."""
+        return self.ctx.config
+
+    @property
+    def storage(self) -> Storage:
+        """The storage backend."""
+        return self.ctx.storage
+
+    @property
+    def metrics(self) -> Metrics:
+        """The relay's counters (rendered at /metrics)."""
+        return self.ctx.metrics
+
+    @property
+    def bus(self) -> Bus:
+        """Cross-node events (LocalBus with one node)."""
+        return self.ctx.bus
+
+    @property
+    def node(self) -> str:
+        """This process's id in cross-node events."""
+        return self.ctx.node
+
+    @property
+    def teams(self) -> dict[bytes, Team]:
+        """The loaded teams by id."""
+        return self.registry.teams
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -146,7 +182,7 @@ class Relay:
     # --- connections ---------------------------------------------------------------------------
 
     async def _handle(self, ws: ServerConnection) -> None:
-        session = Session(self, ws)
+        session = Session(self.ctx, ws, self.handlers.dispatch, self.registry.detach)
         self.metrics.connections += 1
         self.sessions.add(session)
         try:
@@ -160,7 +196,7 @@ class Relay:
         finally:
             self.metrics.connections -= 1
             self.sessions.discard(session)
-            self.detach(session)
+            self.registry.detach(session)
 
     def _http(self, ws: ServerConnection, request: Request) -> Response | None:
         if request.path == "/healthz":
@@ -170,62 +206,13 @@ class Relay:
             return ws.respond(HTTPStatus.SERVICE_UNAVAILABLE, problem + "\n")
         if request.path == "/metrics":
             self.metrics.teams = len(self.teams)
-            self.metrics.invite_waiters = sum(len(w) for w in self.invite_waiters.values())
+            self.metrics.invite_waiters = self.registry.waiting()
             resp = ws.respond(HTTPStatus.OK, self.metrics.render())
             resp.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
             return resp
         if "Upgrade" not in request.headers:
             return Response(404, "Not Found", Headers({"Content-Length": "0"}), b"")
         return None
-
-    # --- teams ---------------------------------------------------------------------------------
-
-    async def load_team(self, team_id: bytes) -> Team | None:
-        """The team's live state, loading and verifying its log on first use."""
-        team = self.teams.get(team_id)
-        if team is not None:
-            return team
-        lock = self._team_locks.setdefault(team_id, asyncio.Lock())
-        async with lock:
-            team = self.teams.get(team_id)
-            if team is None:
-                entries = await self.storage.load_log(team_id)
-                if entries is None:
-                    return None
-                membership = await asyncio.to_thread(verify_log, team_id, entries)
-                usage = await self.storage.team_usage(team_id)
-                team = Team(team_id, membership, usage)
-                await self.fanout.init_team(team)
-                self.teams[team_id] = team
-        return team
-
-    def attach(self, s: Session, team: Team, device: bytes) -> None:
-        """Bind an authenticated session to its team."""
-        s.team, s.device = team, device
-        team.sessions.add(s)
-        self.metrics.sessions += 1
-        self.metrics.teams = len(self.teams)
-
-    def detach(self, s: Session) -> None:
-        """Unbind a closing session (idempotent); unload its team if it was the last; forget
-        the invitation answers it waited for."""
-        for key in s.invite_waits:
-            waiters = [w for w in self.invite_waiters.get(key, ()) if w[0] is not s]
-            if waiters:
-                self.invite_waiters[key] = waiters
-            else:
-                self.invite_waiters.pop(key, None)
-        s.invite_waits.clear()
-        team = s.team
-        if team is not None and s in team.sessions:
-            team.sessions.discard(s)
-            for subs in team.subscribers.values():
-                subs.discard(s)
-            self.metrics.sessions -= 1
-            if not team.sessions and team.pending_commits == 0:
-                self.teams.pop(team.team_id, None)
-                self._team_locks.pop(team.team_id, None)
-            self.metrics.teams = len(self.teams)
 
     async def _sweep(self) -> None:
         """Enforce the authentication and idle timeouts."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +19,10 @@ from mano_core.protocol.codes import ErrorCode
 from mano_core.protocol.machine import Connection, Role, State
 from mano_core.protocol.ratelimit import TokenBucket
 
+from sync_server.teams import deliver_frames
+
 if TYPE_CHECKING:
-    from sync_server.server import Relay
+    from sync_server.context import RelayContext
     from sync_server.teams import Team
 
 log = logging.getLogger("mano.relay.session")
@@ -47,13 +49,24 @@ class SnapshotUpload:
     size: int = 0
 
 
-class Session:
-    """A client connection. ``device``/``team`` are set once authenticated."""
+Dispatch = Callable[["Session", m.AnyMessage], Awaitable[None]]
 
-    def __init__(self, relay: Relay, ws: ServerConnection) -> None:
-        self.relay = relay
+
+class Session:
+    """A client connection. ``device``/``team`` are set once authenticated.
+
+    ``dispatch`` handles each received message (sync_server.handlers.Handlers.dispatch);
+    ``on_close`` is called once the session starts closing (idempotent on the caller's side:
+    it may be called more than once), to unbind it from its team and guest waits."""
+
+    def __init__(self, ctx: RelayContext, ws: ServerConnection, dispatch: Dispatch,
+                 on_close: Callable[[Session], None]) -> None:
+        self.ctx = ctx
+        self.cfg = ctx.config
         self.ws = ws
-        self.conn = Connection(Role.RELAY, max_frame=relay.config.max_frame)
+        self._dispatch = dispatch
+        self._on_close = on_close
+        self.conn = Connection(Role.RELAY, max_frame=ctx.config.max_frame)
         self.device: bytes | None = None
         self.team: Team | None = None
         self.subscriptions: dict[int, Subscription] = {}
@@ -61,7 +74,7 @@ class Session:
         self.last_seen = self.opened
         self.guest_wait = False  # waiting for an invitation answer: idle timeout applies
         self.closing = False
-        self.bucket = TokenBucket(relay.config.rate, relay.config.burst, self.opened)
+        self.bucket = TokenBucket(self.cfg.rate, self.cfg.burst, self.opened)
         self.tasks: set[asyncio.Task[None]] = set()
         self.nonce = b""
         self.close_task: asyncio.Future[None] | None = None
@@ -76,11 +89,11 @@ class Session:
         if self.closing:
             return False
         transport = self.ws.transport
-        if transport is not None and transport.get_write_buffer_size() > self.relay.config.send_buffer:
+        if transport is not None and transport.get_write_buffer_size() > self.cfg.send_buffer:
             self.kill(ErrorCode.SLOW_CONSUMER, "send buffer full: reconnect and catch up")
             return False
         broadcast([self.ws], frame)
-        self.relay.metrics.bytes_out += len(frame)
+        self.ctx.metrics.bytes_out += len(frame)
         return True
 
     def send(self, message: m.Message) -> None:
@@ -92,7 +105,7 @@ class Session:
 
     def refuse(self, request_id: int, code: ErrorCode, msg: str) -> None:
         """Answer a request with an error code (fatal codes close the session)."""
-        self.relay.metrics.reject(code.name.lower())
+        self.ctx.metrics.reject(code.name.lower())
         if self.closing:
             return
         self.conn.refuse(request_id, code, msg)
@@ -109,7 +122,7 @@ class Session:
         """End the session with a fatal error code (sent first if possible)."""
         if self.closing:
             return
-        self.relay.metrics.reject(code.name.lower())
+        self.ctx.metrics.reject(code.name.lower())
         self.conn.fail(code, msg)
         for frame in self.conn.data_to_send():
             broadcast([self.ws], frame)
@@ -117,7 +130,7 @@ class Session:
 
     def _close(self, code: int, reason: str) -> None:
         self.closing = True
-        self.relay.detach(self)
+        self._on_close(self)
         self.close_task = asyncio.ensure_future(self.ws.close(code, reason))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -129,40 +142,39 @@ class Session:
 
     async def run(self) -> None:
         """Serve the connection until it closes."""
-        relay = self.relay
+        cfg, metrics = self.cfg, self.ctx.metrics
         try:
             async for frame in self.ws:
                 if self.closing:
                     break
                 now = time.monotonic()
                 self.last_seen = now
-                relay.metrics.bytes_in += len(frame)
+                metrics.bytes_in += len(frame)
                 if isinstance(frame, str):
                     self.kill(ErrorCode.BAD_FRAME, "text frames are not part of the protocol")
                     break
                 bucket = self.bucket
                 if self.team is not None and self.device is not None:
-                    bucket = self.team.bucket(self.device, relay.config.rate,
-                                              relay.config.burst, now)
+                    bucket = self.team.bucket(self.device, cfg.rate, cfg.burst, now)
                 if not bucket.take(now):
                     self.kill(ErrorCode.RATE_LIMITED, "message rate limit exceeded")
                     break
                 self.conn.receive_frame(frame)
                 if self.conn.error is not None:
-                    relay.metrics.reject(ErrorCode(self.conn.error.code).name.lower())
+                    metrics.reject(ErrorCode(self.conn.error.code).name.lower())
                     log.info("protocol error", extra={"code": self.conn.error.code,
                                                       "error": str(self.conn.error)})
                     self.flush()
                     break
                 for event in self.conn.events_received():
-                    await relay.handlers.dispatch(self, event)
+                    await self._dispatch(self, event)
                     if self.closing:
                         break
         except ConnectionClosed:
             pass
         finally:
             self.closing = True
-            relay.detach(self)
+            self._on_close(self)
             for task in list(self.tasks):
                 if not task.done() and task is not asyncio.current_task():
                     task.cancel()
@@ -175,7 +187,7 @@ class Session:
         if sub is None or sub.pending is None:
             return False
         sub.pending.extend(items)
-        if len(sub.pending) > self.relay.config.catchup_buffer:
+        if len(sub.pending) > self.cfg.catchup_buffer:
             self.kill(ErrorCode.SLOW_CONSUMER, "too many live envelopes during catch-up")
         return True
 
@@ -205,14 +217,12 @@ class Session:
     async def _catchup(self, sub: Subscription) -> None:
         # No gap, no duplicate: live items are buffered from before the first read; stored
         # rows are read until exhausted; buffered items above the cursor then follow.
-        relay, team = self.relay, self.team
+        team, cfg, metrics = self.team, self.cfg, self.ctx.metrics
         assert team is not None
-        cfg = relay.config
-        from sync_server.teams import deliver_frames
 
         try:
             while not self.closing:
-                rows = await relay.storage.read_envelopes(team.team_id, sub.c, sub.cursor,
+                rows = await self.ctx.storage.read_envelopes(team.team_id, sub.c, sub.cursor,
                                                           cfg.catchup_batch)
                 if rows and rows[0][0] != sub.cursor + 1:
                     # Stored sequences have no gap above the pruned prefix: rows after the
@@ -224,8 +234,8 @@ class Session:
                         if self.closing:
                             return
                         await self.ws.send(frame)
-                        relay.metrics.bytes_out += len(frame)
-                    relay.metrics.envelopes_out += len(rows)
+                        metrics.bytes_out += len(frame)
+                    metrics.envelopes_out += len(rows)
                     sub.cursor = rows[-1][0]
                 if len(rows) < cfg.catchup_batch:
                     break
@@ -236,7 +246,7 @@ class Session:
             if rest:
                 for frame in deliver_frames(sub.c, rest, cfg.max_frame):
                     self.write(frame)
-                relay.metrics.envelopes_out += len(rest)
+                metrics.envelopes_out += len(rest)
                 sub.cursor = rest[-1][0]
             self.send(m.CaughtUp(id=sub.request_id, c=sub.c, seq=sub.cursor))
         except ConnectionClosed:

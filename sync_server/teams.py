@@ -54,7 +54,7 @@ class Team:
         self.subscribers: dict[int, set[Session]] = {int(c): set() for c in Compartment}
         self.buckets: dict[bytes, TokenBucket] = {}
         self.pending_commits = 0
-        # Last sequence delivered live per compartment (set by Fanout.init_team).
+        # Last sequence delivered live per compartment (set by TeamRegistry.load).
         self.delivered: dict[int, int] = {}
         self.log_lock = asyncio.Lock()  # one log change at a time (local append or reload)
 
