@@ -10,6 +10,10 @@ MAX_TEXT_FIELD: Final = 100_000          # characters in one text field (comment
 MAX_SHORT_FIELD: Final = 1_000           # characters in a name, phone, email, category…
 MAX_LIST_ITEMS: Final = 1_000            # items in a list-valued field (aliases, categories…)
 
+# --- teammates' updates waiting for their dependencies (mano_core/team.py) --------------------
+MAX_PARKED_UPDATES: Final = 1_000        # parked per compartment; the oldest beyond are quarantined
+MAX_PARKED_SECONDS: Final = 600.0        # parked longer than this (while open) are quarantined
+
 # --- local store ------------------------------------------------------------------------------
 COMPACT_AFTER_UPDATES: Final = 500       # fold local updates into a snapshot after this many
 MIN_PASSPHRASE_LENGTH: Final = 8

@@ -14,7 +14,7 @@ import builtins
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -37,6 +37,7 @@ from mano_core.durable import (
     DurableHistory,
     DurablePersons,
 )
+from mano_core.quarantine import UpdateQuarantine
 from mano_core.erasure.service import Erasures
 from mano_core.errors import NotFoundError
 from mano_core.ids import Compartment
@@ -200,14 +201,35 @@ class _Compartment:
         Updates still parked (their dependencies have not arrived) are not in the state: they
         are stored again after the snapshot, in the same transaction, so none is lost."""
         async with self.merging:
-            await self._persist()  # pending edits keep their sync-outbox places too
-            parked = self.core.parked_updates()
-            async with self.team.store.transaction() as tx:
-                await tx.write_snapshot(self.name, self.core.encode_state(), self.last_seq)
-                seqs = await tx.append_updates(self.name, parked)
-            if seqs:
-                self.last_seq = seqs[-1]
-            self.since_snapshot = len(seqs)
+            await self._compact()
+
+    async def _compact(self, quarantine: Sequence[bytes] = ()) -> None:
+        await self._persist()  # pending edits keep their sync-outbox places too
+        gone = set(quarantine)
+        parked = [u for u in self.core.parked_updates() if u not in gone]
+        async with self.team.store.transaction() as tx:
+            await tx.write_snapshot(self.name, self.core.encode_state(), self.last_seq)
+            seqs = await tx.append_updates(self.name, parked)
+            for update in quarantine:
+                await self.team.quarantine.put(
+                    tx, self.core.compartment, update, "its dependencies never arrived",
+                    keep_content=not self.team.erasures.orders())
+        self.core.forget_parked(quarantine)  # only once the quarantine is committed
+        if seqs:
+            self.last_seq = seqs[-1]
+        self.since_snapshot = len(seqs)
+
+    async def quarantine_overdue(self, *, timeout: float = limits.MAX_PARKED_SECONDS,
+                                 limit: int = limits.MAX_PARKED_UPDATES) -> list[bytes]:
+        """Quarantine the parked updates past their bounds (waiting longer than ``timeout``
+        seconds, or beyond ``limit`` of them): kept in the team's quarantine, no longer stored
+        with the document nor waited for, so that snapshots (and erasures) proceed. Returns
+        them (the caller alerts). A failure commits nothing and changes nothing in memory."""
+        async with self.merging:
+            overdue = self.core.overdue_parked(timeout=timeout, limit=limit)
+            if overdue:
+                await self._compact(overdue)
+        return overdue
 
 
 async def commit_together(team: Team) -> None:
@@ -295,6 +317,7 @@ class Team:
         # a team kept without keys (local only).
         self.keys: TeamSigner | None = None
         self.erasures = Erasures(self)
+        self.quarantine = UpdateQuarantine(store, info.id)
         # Held while local updates move from the local outbox to sealed envelopes (the sync
         # client's flush) or are rewritten (an erasure's scrub).
         self.outbox_lock = asyncio.Lock()
@@ -353,15 +376,18 @@ class Team:
                          general: GeneralDocument | None) -> DocumentCore:
         name = doc_name(self.id, compartment)
         loaded = await self.store.load_document(name)
-        state = ([loaded.snapshot] if loaded.snapshot else []) + list(loaded.updates)
+        state = [loaded.snapshot] if loaded.snapshot else []
+        updates = list(loaded.updates)
         core: DocumentCore
         if general is None:
-            core = GeneralDocument(author=self.info.member, clock=self._clock, state=state)
+            core = GeneralDocument(author=self.info.member, clock=self._clock, state=state,
+                                   updates=updates)
             self._general = _Compartment(self, core)
             holder = self._general
         else:
             core = MedicalDocument(custom_fields=lambda: general.custom_fields.list(),
-                                   author=self.info.member, clock=self._clock, state=state)
+                                   author=self.info.member, clock=self._clock, state=state,
+                                   updates=updates)
             self._medical = _Compartment(self, core)
             holder = self._medical
         holder.last_seq = loaded.last_seq
@@ -469,9 +495,13 @@ class Team:
         return [h for h in (self._general, self._medical) if h is not None]
 
     async def compact(self) -> None:
-        """Fold every compartment's updates into a snapshot now."""
+        """Fold every compartment's updates into a snapshot now. Quarantined updates lose their
+        content too (their records stay): an erasure rewrites the store with this and must
+        leave nothing of the erased persons behind, and an update that never applied cannot be
+        told apart (mano_core/quarantine.py)."""
         for holder in self.held():
             await holder.compact()
+        await self.quarantine.drop_content()
 
 
 class MedicalCollections(msgspec.Struct, frozen=True):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -72,11 +73,18 @@ class DocumentCore:
                  author: str | None, clock: Clock | None = None,
                  client_id: int | None = None,
                  custom_fields: Callable[[], list[CustomFieldDefinition]] | None = None,
-                 state: Iterable[bytes] = ()) -> None:
+                 state: Iterable[bytes] = (), updates: Iterable[bytes] = ()) -> None:
+        """``state``: whole states (a stored snapshot), applied as they are; ``updates``: the
+        stored updates after it, which may include teammates' updates still waiting for their
+        dependencies (compaction stores them again): those are parked again, not handed to
+        pycrdt's own pending buffer. Both are loaded before observing: no events for them."""
         self.compartment = compartment
         self.doc: Doc[Any] = Doc(client_id=client_id) if client_id is not None else Doc()
-        for update in state:  # load before observing: no events for the initial state
+        for update in state:
             self.doc.apply_update(update)
+        self._parked: list[tuple[bytes, UpdateDeps, float]] = []
+        for update in updates:
+            self._integrate(update, read_deps(update), self.doc.apply_update)
         self.author = author
         # Set by mano_core.audit.bind when the team has this device's keys: history entries
         # are then signed; without it they are written unsigned (local-only teams).
@@ -84,7 +92,6 @@ class DocumentCore:
         self._clock = clock or _utc_now
         self._custom_fields = custom_fields
         self._pending: list[bytes] = []
-        self._parked: list[tuple[bytes, UpdateDeps]] = []
         self._remote = False
         self._changes: dict[str, set[str]] = {}
         self.collections: dict[str, Collection[Any]] = {}
@@ -138,11 +145,14 @@ class DocumentCore:
         An update whose dependencies have not arrived yet is parked, not handed to pycrdt, and
         applied once they have (see ydeps for why). MalformedUpdateError if it is not an
         update; nothing is applied then."""
-        deps = deps or read_deps(update)
+        self._integrate(update, deps or read_deps(update), self._apply_now)
+
+    def _integrate(self, update: bytes, deps: UpdateDeps,
+                   apply: Callable[[bytes], None]) -> None:
         if not deps.satisfied_by(read_state_vector(self.doc.get_state())):
-            self._parked.append((update, deps))
+            self._parked.append((update, deps, time.monotonic()))
             return
-        self._apply_now(update)
+        apply(update)
         while self._parked:
             state = read_state_vector(self.doc.get_state())
             ready = [p for p in self._parked if p[1].satisfied_by(state)]
@@ -150,7 +160,7 @@ class DocumentCore:
                 break
             for item in ready:
                 self._parked.remove(item)
-                self._apply_now(item[0])
+                apply(item[0])
 
     def _apply_now(self, update: bytes) -> None:
         self._remote = True
@@ -166,7 +176,22 @@ class DocumentCore:
 
     def parked_updates(self) -> list[bytes]:
         """Remote updates held back until their dependencies arrive (kept by compaction)."""
-        return [update for update, _deps in self._parked]
+        return [update for update, _deps, _since in self._parked]
+
+    def overdue_parked(self, *, timeout: float, limit: int,
+                       now: float | None = None) -> list[bytes]:
+        """Parked updates past their bounds: parked for more than ``timeout`` seconds (this
+        session: the clock restarts when the store is reopened), and the oldest beyond
+        ``limit``. The caller quarantines them and then calls ``forget_parked``."""
+        now = time.monotonic() if now is None else now
+        excess = len(self._parked) - limit
+        return [update for i, (update, _deps, since) in enumerate(self._parked)
+                if i < excess or now - since > timeout]
+
+    def forget_parked(self, updates: Iterable[bytes]) -> None:
+        """Stop waiting for these parked updates (quarantined: committed elsewhere)."""
+        gone = set(updates)
+        self._parked = [p for p in self._parked if p[0] not in gone]
 
     @property
     def waiting_updates(self) -> int:

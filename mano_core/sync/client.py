@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
+from mano_core import limits
 from mano_core.crypto import make_key_packages
 from mano_core.errors import (
     CryptoError,
@@ -78,13 +79,17 @@ class SyncClient:
     """Keeps one team in sync with one relay while the context is open."""
 
     def __init__(self, team: Team, keys: TeamKeys, store: LocalStore, url: str, *,
-                 flush_delay: float = FLUSH_DELAY, backoff: Backoff | None = None) -> None:
+                 flush_delay: float = FLUSH_DELAY, backoff: Backoff | None = None,
+                 parked_timeout: float = limits.MAX_PARKED_SECONDS) -> None:
         self.team, self.keys, self.store, self.url = team, keys, store, url
         if team.keys is None:
             team.attach_keys(keys)
         self.state = SyncState()
         self._listeners: list[Callable[[SyncState], None]] = []
-        self.sync = TeamSync(team, keys, store, self.state, self._notify)
+        # parked_timeout: how long a teammate's update may wait for the updates it depends on
+        # before it is quarantined (limits.MAX_PARKED_SECONDS; shorter in tests).
+        self.sync = TeamSync(team, keys, store, self.state, self._notify,
+                             parked_timeout=parked_timeout)
         self.erasure = ErasureDuty(self.sync, self.state)
         self._erasure_wake = asyncio.Event()
         self.key_delivery = KeyDelivery(keys, store)

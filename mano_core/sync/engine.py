@@ -57,8 +57,10 @@ class TeamSync:
     """The sync of one team on this device. Owned by the SyncClient."""
 
     def __init__(self, team: Team, keys: TeamKeys, store: LocalStore, state: SyncState,
-                 changed: Callable[[], None]) -> None:
+                 changed: Callable[[], None], *,
+                 parked_timeout: float = limits.MAX_PARKED_SECONDS) -> None:
         self.team = team
+        self.parked_timeout = parked_timeout
         self.keys = keys
         self.store = store
         self.state = state
@@ -303,7 +305,13 @@ class TeamSync:
         return cursor.seq - cursor.snapshot >= SNAPSHOT_EVERY
 
     async def _upload_snapshot(self, client: RelayClient, c: Compartment) -> bool:
-        core = self.team.compartment(c).core
+        holder = self.team.compartment(c)
+        for update in await holder.quarantine_overdue(timeout=self.parked_timeout):
+            self._alert("quarantine", f"an update of compartment {c.name} waited too long for "
+                                      f"updates it depends on ({len(update)} bytes): set aside "
+                                      f"in the quarantine, snapshots go on without it")
+        await self.refresh_counts()
+        core = holder.core
         if core.waiting_updates:
             log.info("snapshot of %s postponed: %d updates wait for their dependencies",
                      c.name, core.waiting_updates)
