@@ -16,7 +16,7 @@ from mano_core.sync import presence as presence_mod
 from mano_core.sync import snapshot as snapshot_mod
 from mano_core.sync.state import Status
 from mano_core.sync.transport import RelayClient
-from tests.relay.kit import RelayProcess
+from tests.harness.relay import RelayProcess
 
 from .helpers import eventually, join
 
