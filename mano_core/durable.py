@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from mano_core.document.collection import Collection
+from mano_core.document.damage import Damage
 from mano_core.document.queries import DEFAULT_TZ, Actions, Comments, History, Persons
 from mano_core.model.records import Action, Comment, HistoryEntry, Person, Record
 
@@ -19,14 +20,22 @@ R = TypeVar("R", bound=Record)
 T = TypeVar("T")
 
 Committer = Callable[[], Awaitable[None]]
+Guard = Callable[[], None]  # raises PermissionDeniedError when this device may not
+
+
+def _allowed() -> None:
+    return None
 
 
 class DurableCollection(Generic[R]):
     """Records of one type; ``await`` every write, it returns once committed to disk."""
 
-    def __init__(self, collection: Collection[R], commit: Committer) -> None:
+    def __init__(self, collection: Collection[R], commit: Committer, *,
+                 write_guard: Guard = _allowed, repair_guard: Guard = _allowed) -> None:
         self._c = collection
         self._commit = commit
+        self._write_guard = write_guard
+        self._repair_guard = repair_guard
         self.name = collection.name
         self.kind = collection.kind
 
@@ -43,6 +52,10 @@ class DurableCollection(Generic[R]):
 
     def __len__(self) -> int:
         return len(self._c)
+
+    def damaged(self) -> builtins.list[Damage]:
+        """Records that fail validation, left out of ``list()`` (who wrote them, when)."""
+        return self._c.damaged()
 
     # writes
     async def create(self, **fields: Any) -> R:
@@ -61,7 +74,23 @@ class DurableCollection(Generic[R]):
         """Add to a counter (concurrent increments from several devices add up)."""
         return await self._run(self._c.increment, record_id, field, counter, by)
 
+    async def restore(self, record_id: str) -> R:
+        """Undo a soft-delete, then commit."""
+        return await self._run(self._c.restore, record_id)
+
+    async def repair(self, record_id: str, **fields: Any) -> R:
+        """Admins: write a damaged record again from its readable fields and ``fields``.
+        PermissionDeniedError for other roles; ValidationError if still invalid."""
+        self._repair_guard()
+        return await self._run(self._c.repair, record_id, **fields)
+
+    async def delete_damaged(self, record_id: str) -> None:
+        """Admins: delete a damaged record (a tombstone). PermissionDeniedError otherwise."""
+        self._repair_guard()
+        await self._run(self._c.delete_damaged, record_id)
+
     async def _run(self, op: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        self._write_guard()
         result = op(*args, **kwargs)  # synchronous: no other task interleaves before commit
         await self._commit()
         return result

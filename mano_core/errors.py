@@ -5,8 +5,8 @@
     ManoError
     ├── ValidationError            a record failed validation (names record, field, reason)
     ├── NotFoundError              no record with that id in that collection
+    │   └── DamagedRecordError     a stored record fails validation (shown as damaged)
     ├── PermissionDeniedError      this device's role or health flag does not allow it
-    ├── DamagedRecordError         a stored record fails validation (shown as damaged)
     ├── ErasureError               erasing persons (docs/security.md, "Erasure")
     │   ├── ErasureForbiddenError  this device may not order that erasure
     │   └── InvalidErasureOrderError  an order that does not verify (ignored, reported)
@@ -84,19 +84,21 @@ class NotFoundError(ManoError, KeyError):
         return str(self.args[0])
 
 
+class DamagedRecordError(NotFoundError):
+    """A record in the document fails validation (a teammate's device wrote it, e.g. a person
+    whose name is a number): ``damage`` says who wrote it, when and what is wrong. It is left
+    out of lists; an admin can repair it (``repair``) or delete it. A NotFoundError, so code
+    that skips missing records skips it too."""
+
+    def __init__(self, damage: object, collection: str, record_id: str) -> None:
+        super().__init__(collection, record_id)
+        self.damage = damage
+        self.args = (str(damage),)
+
+
 class PermissionDeniedError(ManoError):
     """This device's role (admin, normal, restricted) or health flag does not allow what was
     asked (docs/security.md, "Who may do what"). Nothing was changed."""
-
-
-class DamagedRecordError(ManoError):
-    """A record in the document fails validation (a teammate's device wrote it, e.g. a person
-    whose name is a number): ``damage`` says who wrote it, when and what is wrong. It is left
-    out of lists; an admin can repair it (``repair``) or delete it."""
-
-    def __init__(self, damage: object) -> None:
-        self.damage = damage
-        super().__init__(str(damage))
 
 
 class ErasureError(ManoError):

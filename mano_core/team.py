@@ -20,6 +20,12 @@ from typing import Any, Protocol
 import msgspec
 
 from mano_core import limits
+from mano_core import rules
+from mano_core.crypto.log_entry import Role
+from mano_core.document.custom_fields import rename_option
+from mano_core.document.damage import Damage
+from mano_core.model.validation import applies, stale_custom_fields
+from mano_core.rules.table import Power, setting_power
 from mano_core.document.settings import Settings
 from mano_core.document.ydeps import encode_state_vector, read_deps, read_state_vector
 from mano_core.document.team_doc import (
@@ -268,11 +274,15 @@ async def commit_together(team: Team) -> None:
 
 
 class DurableSettings:
-    """The team's lists (categories, services…) and feature switches; writes are durable."""
+    """The team's lists (categories, services…) and feature switches; writes are durable and
+    for admins only (PermissionDeniedError otherwise, nothing changed)."""
 
-    def __init__(self, settings: Settings, commit: Callable[[], Any]) -> None:
+    def __init__(self, settings: Settings, commit: Callable[[], Any],
+                 require: Callable[[Power], None] | None = None, member: str = "") -> None:
         self._s = settings
         self._commit = commit
+        self._require = require or (lambda power: None)
+        self._member = member
 
     def values(self, kind: str) -> list[str]:
         return self._s.values(kind)
@@ -284,18 +294,25 @@ class DurableSettings:
         return self._s.get(key)
 
     async def add(self, kind: str, *values: str) -> None:
+        self._require(Power.SETTINGS)
         self._s.add(kind, *values)
         await self._commit()
 
     async def remove(self, kind: str, value: str) -> None:
+        self._require(Power.SETTINGS)
         self._s.remove(kind, value)
         await self._commit()
 
     async def set_feature(self, name: str, on: bool) -> None:
+        self._require(Power.FEATURES)
         self._s.set_feature(name, on)
         await self._commit()
 
     async def set(self, key: str, value: str | int | float | bool | None) -> None:
+        """Admins; any member for its own display name (``memberName.<member id>``)."""
+        power = setting_power(key, self._member)
+        if power is not None:
+            self._require(power)
         self._s.set(key, value)
         await self._commit()
 
@@ -398,16 +415,21 @@ class Team:
         assert self._general is not None
         g = self._general
 
-        def durable(core: DocumentCore, kind: type[Record], holder: _Compartment) -> Any:
+        repair = lambda: self.require(Power.REPAIR)  # noqa: E731
+
+        def durable(core: DocumentCore, kind: type[Record], holder: _Compartment,
+                    power: Power | None = None) -> Any:
             cls = DURABLE_CLASSES.get(kind.collection, DurableCollection)
-            return cls(core.collections[kind.collection], holder.commit)
+            guard = (lambda: self.require(power)) if power is not None else (lambda: None)
+            return cls(core.collections[kind.collection], holder.commit, write_guard=guard,
+                       repair_guard=repair)
 
         gd = self.doc
 
         async def together() -> None:
             await commit_together(self)
 
-        self.persons: DurablePersons = DurablePersons(gd.persons, together)
+        self.persons: DurablePersons = DurablePersons(gd.persons, together, repair_guard=repair)
         self.actions: DurableActions = durable(gd, r.Action, g)
         self.comments: DurableComments = durable(gd, r.Comment, g)
         self.history: DurableHistory = durable(gd, r.HistoryEntry, g)
@@ -421,13 +443,13 @@ class Team:
         self.passages: DurableCollection[r.Passage] = durable(gd, r.Passage, g)
         self.reports: DurableCollection[r.Report] = durable(gd, r.Report, g)
         self.groups: DurableCollection[r.Group] = durable(gd, r.Group, g)
-        self.subteams: DurableCollection[r.SubTeam] = durable(gd, r.SubTeam, g)
+        self.subteams: DurableCollection[r.SubTeam] = durable(gd, r.SubTeam, g, Power.SUBTEAMS)
         self.custom_fields: DurableCollection[r.CustomFieldDefinition] = durable(
-            gd, r.CustomFieldDefinition, g)
+            gd, r.CustomFieldDefinition, g, Power.CUSTOM_FIELDS)
         self.consents: DurableCollection[r.Consent] = durable(gd, r.Consent, g)
         self.shares: DurableCollection[r.Share] = durable(gd, r.Share, g)
         self.erasure_records: DurableCollection[r.Erasure] = durable(gd, r.Erasure, g)
-        self.settings = DurableSettings(gd.settings, g.commit)
+        self.settings = DurableSettings(gd.settings, g.commit, self.require, self.info.member)
         self.medical: MedicalCollections | None = None
         if self.medical_doc is not None and self._medical is not None:
             m, md = self._medical, self.medical_doc
@@ -439,6 +461,56 @@ class Team:
                 history=durable(md, r.HistoryEntry, m),
                 comments=durable(md, r.MedicalComment, m),
                 health_values=durable(md, r.HealthValue, m))
+
+    # --- roles (mano_core.rules) ----------------------------------------------------------------
+
+    @property
+    def role(self) -> Role:
+        """This device's role in the team, from the signed membership log. A team kept without
+        keys (local only) belongs to its one user: admin."""
+        if self.keys is None:
+            return Role.ADMIN
+        state = self.keys.log.device(self.keys.identity.device_id)
+        return state.role if state is not None and state.active else Role.RESTRICTED
+
+    def may(self, power: Power) -> bool:
+        """True if this device's role holds ``power`` (docs/security.md, "Who may do what")."""
+        return rules.may(self.role, power)
+
+    def require(self, power: Power) -> None:
+        """PermissionDeniedError unless this device's role holds ``power``."""
+        rules.require(self.role, power)
+
+    async def rename_custom_field_option(self, definition_id: str, old: str, new: str) -> int:
+        """Admins: rename an option of a choice custom field and rewrite every value holding
+        it (mano_core.document.custom_fields). Returns how many records were rewritten."""
+        self.require(Power.CUSTOM_FIELDS)
+        try:
+            count = rename_option(self.doc, self.medical_doc, definition_id, old, new)
+        finally:
+            await commit_together(self)
+        return count
+
+    def stale_custom_fields(self, record: Record) -> dict[str, str]:
+        """{key: why} for the custom-field values of ``record`` that no longer fit their
+        definition (shown as stale; clearing them is always allowed)."""
+        return stale_custom_fields(record, self.doc.custom_fields.list())
+
+    def custom_fields_for(self, scope: str, teams: Iterable[str] = ()) -> builtins.list[
+            r.CustomFieldDefinition]:
+        """The custom fields to show and ask for a record of ``scope`` in these sub-teams:
+        live, enabled, enabled for one of them (or for all), health-only ones only on a
+        device that holds their values."""
+        teams = list(teams)
+        return [d for d in self.doc.custom_fields.list()
+                if d.scope == scope and applies(d, teams)
+                and (self.medical_doc is not None or not (
+                    d.health_only or d.scope in ("medicalFile", "consultation")))]
+
+    def damaged(self) -> builtins.list[Damage]:
+        """Every record of the team's documents on this device that fails validation."""
+        return [d for h in self.held() for c in h.core.collections.values()
+                for d in c.damaged()]
 
     def attach_keys(self, keys: TeamSigner) -> None:
         """Give the team this device's key material (``Device`` does it when opening it)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import builtins
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Set as AbstractSet
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
@@ -16,9 +16,10 @@ from pycrdt import Map
 
 from mano_core.errors import NotFoundError, ValidationError
 from mano_core.model.records import Record
-from mano_core.model.validation import validate
+from mano_core.model.validation import repair_tied, validate, validate_stored
 
 from . import layout
+from .damage import Damage, damage_of
 
 if TYPE_CHECKING:
     from .team_doc import DocumentCore
@@ -40,6 +41,7 @@ class Collection(Generic[R]):
         self._history = history and self.name not in ("history", "erasures")
         self._opaque = self.name in layout.OPAQUE_COLLECTIONS
         self._cache: dict[str, R] | None = None
+        self._damage: dict[str, Damage] = {}
         self._dirty: set[str] = set()
         self._fields = {f.name: f.encode_name for f in msgspec.structs.fields(kind)}
         self._dict_fields = bool(layout.plan_for(kind).dicts)
@@ -50,8 +52,17 @@ class Collection(Generic[R]):
         """The record with that id; NotFoundError if absent (or deleted, unless asked)."""
         record = self._view().get(record_id)
         if record is None or (record.deleted and not include_deleted):
+            damage = self._damage.get(record_id)
+            if damage is not None:
+                raise damage.error()
             raise NotFoundError(self.name, record_id)
         return record
+
+    def damaged(self) -> builtins.list[Damage]:
+        """Records of this collection that fail validation (left out of ``list()``), with who
+        last wrote them and when (mano_core.document.damage)."""
+        self._records()
+        return sorted(self._damage.values(), key=lambda d: d.record_id)
 
     def list(self, *, include_deleted: bool = False) -> list[R]:
         """Every record, tombstones excluded unless asked."""
@@ -92,20 +103,75 @@ class Collection(Generic[R]):
         new_wire = dict(old_wire)
         new_wire.update(self._wire_changes(changes, creating=False))
         new_wire.update(updatedAt=self._core.now().isoformat(), updatedBy=self._core.author)
-        record = self._validated(new_wire)
+        record = self._validated(new_wire, changed=_changed(old_wire, new_wire))
         new_wire = layout.to_wire(record)
         self._write_changes(record_id, old_wire, new_wire)
         return record
 
     def delete(self, record_id: str) -> R:
-        """Soft-delete: set ``deletedAt`` (a tombstone that syncs like any edit)."""
+        """Soft-delete: set ``deletedAt`` (a tombstone that syncs like any edit). A damaged
+        record raises DamagedRecordError: ``repair`` or ``delete_damaged`` it."""
         current = self._stored(record_id)
         now = self._core.now().isoformat()
         old_wire = layout.to_wire(current)
         new_wire = dict(old_wire, deletedAt=now, updatedAt=now, updatedBy=self._core.author)
-        record = self._validated(new_wire)
+        record = self._validated(new_wire, changed=frozenset({"deletedAt"}))
         self._write_changes(record_id, old_wire, layout.to_wire(record))
         return record
+
+    def repair(self, record_id: str, **fields: Any) -> R:
+        """Write a damaged record again from its readable fields and ``fields`` (which must
+        make it valid: ValidationError otherwise, nothing written). Returns the record."""
+        self._records()
+        damage = self._damage.get(record_id)
+        if damage is None:
+            raise NotFoundError(self.name, record_id)
+        defaults = layout.plan_for(self.kind).defaults
+        wire = {k: v for k, v in damage.wire.items() if k in self._fields.values()}
+        wire.update(self._wire_changes(fields, creating=False))
+        wire.update(id=record_id, updatedAt=self._core.now().isoformat(),
+                    updatedBy=self._core.author)
+        wire.setdefault("createdAt", wire["updatedAt"])
+        record = self._try_repair(wire, defaults)
+        with self._core.doc.transaction():
+            # A fresh entry: whatever the damaged one held (a base or overlay entries of the
+            # wrong type) is dropped with it.
+            self._map[record_id] = self._new_entry(record)
+            if self._history:
+                self._core.write_history(self.name, record_id, "repaired",
+                                         f"{damage.field}: {damage.reason}", None)
+        return record
+
+    def delete_damaged(self, record_id: str) -> None:
+        """Delete a damaged record (a tombstone over whatever it holds)."""
+        self._records()
+        if record_id not in self._damage:
+            raise NotFoundError(self.name, record_id)
+        self._delete_damaged(record_id)
+
+    def _try_repair(self, wire: dict[str, Any], defaults: dict[str, Any]) -> R:
+        # A field whose stored value is unreadable falls back to its default when the repair
+        # does not give it: the admin sees the record and corrects it afterwards.
+        for _attempt in range(len(self._fields) + 1):
+            try:
+                return self._validated(wire)
+            except ValidationError as exc:
+                if exc.field in defaults and exc.field in wire:
+                    wire[exc.field] = defaults[exc.field]
+                    continue
+                raise
+        return self._validated(wire)
+
+    def _delete_damaged(self, record_id: str) -> None:
+        now = self._core.now().isoformat()
+        entry = self._map.get(record_id)
+        with self._core.doc.transaction():
+            if isinstance(entry, Map):
+                entry["deletedAt"] = now
+                entry["updatedAt"] = now
+                entry["updatedBy"] = self._core.author
+            else:
+                del self._map[record_id]  # not even a record: nothing of it can be kept
 
     def restore(self, record_id: str) -> R:
         """Undo a soft-delete (clear ``deletedAt``). NotFoundError if there is no such record."""
@@ -115,7 +181,7 @@ class Collection(Generic[R]):
         old_wire = layout.to_wire(current)
         new_wire = dict(old_wire, deletedAt=None, updatedAt=self._core.now().isoformat(),
                         updatedBy=self._core.author)
-        record = self._validated(new_wire)
+        record = self._validated(new_wire, changed=frozenset({"deletedAt"}))
         self._write_changes(record_id, old_wire, layout.to_wire(record))
         return record
 
@@ -189,6 +255,9 @@ class Collection(Generic[R]):
         """The record as this document stores it, for a write; NotFoundError if absent."""
         record = self._records().get(record_id)
         if record is None or (record.deleted and not include_deleted):
+            damage = self._damage.get(record_id)
+            if damage is not None:
+                raise damage.error()
             raise NotFoundError(self.name, record_id)
         return record
 
@@ -206,10 +275,11 @@ class Collection(Generic[R]):
             wire[encoded] = msgspec.to_builtins(value)
         return wire
 
-    def _validated(self, wire: dict[str, Any]) -> R:
+    def _validated(self, wire: dict[str, Any], *,
+                   changed: AbstractSet[str] | None = None) -> R:
         record = layout.decode(self.kind, wire)
         assert isinstance(record, self.kind)
-        validate(record, self._core.custom_field_definitions())
+        validate(record, self._core.custom_field_definitions(), changed=changed)
         return record
 
     def _new_entry(self, record: R) -> Any:
@@ -259,33 +329,68 @@ class Collection(Generic[R]):
         if self._cache is None:
             raw: dict[str, Any] = msgspec.json.decode(str(self._map))
             self._cache = {}
+            self._damage = {}
             for record_id, entries in raw.items():
-                self._cache[record_id] = self._decode(entries)
+                self._read(record_id, entries)
             self._dirty.clear()
         elif self._dirty:
             for record_id in self._dirty:
                 value = self._map.get(record_id)
-                if value is None:
-                    self._cache.pop(record_id, None)
-                else:
-                    raw_entry = value if self._opaque else msgspec.json.decode(str(value))
-                    self._cache[record_id] = self._decode(raw_entry)
+                self._cache.pop(record_id, None)
+                self._damage.pop(record_id, None)
+                if value is not None:
+                    raw_entry = (value if self._opaque or not isinstance(value, Map)
+                                 else msgspec.json.decode(str(value)))
+                    self._read(record_id, raw_entry)
             self._dirty.clear()
         return self._cache
 
-    def _decode(self, entries: dict[str, Any]) -> R:
-        if self._opaque:
-            wire = entries
-        elif len(entries) == 1 and layout.BASE in entries and not self._dict_fields:
-            wire = entries[layout.BASE]  # never edited: the base is the record (most records)
-        else:
-            wire = layout.unflatten(self.kind, entries)
-        record = layout.decode(self.kind, wire)
-        assert isinstance(record, self.kind)
-        return record
+    def _read(self, record_id: str, entries: Any) -> None:
+        """Decode one stored record into the cache, or record why it is damaged."""
+        assert self._cache is not None
+        wire: Any = entries
+        try:
+            if not isinstance(entries, dict):
+                raise ValidationError(f"{self.kind.label} {record_id}", "?", "not a record")
+            if self._opaque:
+                wire = entries
+            elif len(entries) == 1 and layout.BASE in entries and not self._dict_fields:
+                wire = entries[layout.BASE]  # never edited: the base is the record (most)
+            else:
+                wire = layout.unflatten(self.kind, entries)
+            if not isinstance(wire, dict):
+                raise ValidationError(f"{self.kind.label} {record_id}", "?", "not a record")
+            record = layout.decode(self.kind, wire)
+            assert isinstance(record, self.kind)
+            if record.id != record_id:
+                raise ValidationError(f"{self.kind.label} {record_id}", "id",
+                                      "differs from the record's key")
+            if not record.deleted:
+                validate_stored(record)
+                record = repair_tied(record)
+        except (ValidationError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(wire, dict) and wire.get("deletedAt"):
+                return  # a deleted damaged record: nothing to show or repair
+            self._damage[record_id] = damage_of(self.name, record_id, wire, exc)
+            return
+        self._cache[record_id] = record
 
     def mark_dirty(self, record_ids: Iterable[str]) -> None:
         """Called by the document when these records changed (locally or remotely)."""
         if self._cache is not None:
             self._dirty.update(record_ids)
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> frozenset[str]:
+    """Wire names of the fields that differ (``field.key`` for the keys of a dict field)."""
+    out: set[str] = set()
+    for name in set(old) | set(new):
+        before, after = old.get(name), new.get(name)
+        if before == after:
+            continue
+        out.add(name)
+        if isinstance(before, dict) or isinstance(after, dict):
+            b, a = before or {}, after or {}
+            out.update(f"{name}.{k}" for k in set(b) | set(a) if b.get(k) != a.get(k))
+    return frozenset(out)
 

@@ -99,6 +99,11 @@ class Persons(Collection[Person]):
         return self.get(record.id)
 
     def update(self, record_id: str, **changes: Any) -> Person:
+        if changes.get("out_of_active_list", changes.get("outOfActiveList")) is False:
+            # back in the active list: the exit date and reasons go with it (one rule ties
+            # them, validation.repair_tied)
+            changes.setdefault("out_of_active_list_date", None)
+            changes.setdefault("out_of_active_list_reasons", [])
         general, health = self._split(changes)
         if health is not None and self._health is not None:
             self._health.check(f"person {record_id}", health,

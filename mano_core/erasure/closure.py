@@ -66,6 +66,10 @@ def plan_erasure(persons: Sized[str], general: GeneralDocument,
     g = plan.general
     g["persons"] = {p.id for p in general.persons.list(include_deleted=True)
                     if p.id in erased_persons}
+    damaged = getattr(general.persons, "damaged", None)  # a retention subset has none
+    if damaged is not None:
+        g["persons"] |= {d.record_id for d in damaged()
+                         if d.record_id in erased_persons}  # unreadable, erased all the same
     for name in _BY_PERSON_GENERAL:
         g[name] = {r.id for r in general.collections[name].list(include_deleted=True)
                    if getattr(r, "person", None) in erased_persons}

@@ -23,6 +23,7 @@ import msgspec
 
 from mano_core.document.settings import FEATURES, LISTS
 from mano_core.optional import require
+from mano_core.rules.table import Power
 from mano_core.team import Team
 
 from .tables import Cell, Table
@@ -120,14 +121,25 @@ def _xlsx_cell(value: Cell) -> Cell:
     return value
 
 
+FEATURE_COLLECTIONS: Final = {
+    "territories": ("territories", "observations"), "encounters": ("encounters",),
+    "passages": ("passages",), "groups": ("groups",),
+}
+
+
 def export_team_json(team: Team, path: str | os.PathLike[str], *,
                      progress: Progress | None = None,
                      now: dt.datetime | None = None) -> int:
     """Write every record of the team (tombstones and history included), its settings and,
     on a device holding it, the medical compartment, as one JSON document. Returns the
     number of records written. The file is decrypted: see the module docstring."""
+    team.require(Power.EXPORTS)
     report = progress or _no_progress
-    compartments = [("general", team.doc.collections)]
+    # Collections of a feature switched off are not exported (the team does not use them).
+    off = {name for feature, names in FEATURE_COLLECTIONS.items()
+           if not team.settings.feature(feature) for name in names}
+    general = {k: v for k, v in team.doc.collections.items() if k not in off}
+    compartments = [("general", general)]
     if team.medical_doc is not None:
         compartments.append(("medical", team.medical_doc.collections))
     total = sum(len(c.list(include_deleted=True)) for _n, cols in compartments

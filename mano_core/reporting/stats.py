@@ -24,6 +24,9 @@ from mano_core.model.records import (
     Person,
 )
 
+from mano_core.document.settings import FEATURES
+from mano_core.rules.table import Power
+
 from .daily import merged_reports
 from .view import UTC, Period, TeamView, aware, local_day
 
@@ -114,6 +117,9 @@ class Statistics(msgspec.Struct, frozen=True, kw_only=True):
     observations: ObservationStats
     reports: int
     services: dict[str, int]
+    # Feature switches when computed: a section whose feature is off counts nothing and is
+    # left out of tables (territories → observations, receptionCounters → services).
+    features: dict[str, bool] = {}
 
 
 def compute(view: TeamView, period: Period, subteams: Sequence[str] = (), *,
@@ -122,6 +128,10 @@ def compute(view: TeamView, period: Period, subteams: Sequence[str] = (), *,
 
     ``now`` (default: the current time) decides which actions are overdue."""
     now = aware(now) if now is not None else dt.datetime.now(UTC)
+    check = getattr(view, "require", None)
+    if check is not None:  # a Team: restricted members compute no statistics
+        check(Power.STATISTICS)
+    features = view_features(view)
     wanted = frozenset(subteams)
     start, end = period.window()
 
@@ -143,11 +153,14 @@ def compute(view: TeamView, period: Period, subteams: Sequence[str] = (), *,
                    if d.show_in_stats and (health or not d.health_only)]
     reports = merged_reports(view, subteams=tuple(wanted), start=period.start, end=period.end)
     services: Counter[str] = Counter()
-    for report in reports:
-        services.update(report.services)
+    if features["receptionCounters"]:
+        for report in reports:
+            services.update(report.services)
     comments = [c for c in view.comments.list() if in_team(c.team) and within(c.date)]
-    encounters = [e for e in view.encounters.list() if in_team(e.team) and within(e.date)]
-    passages = [p for p in view.passages.list() if in_team(p.team) and within(p.date)]
+    encounters = [e for e in view.encounters.list() if in_team(e.team) and within(e.date)
+                  ] if features["encounters"] else []
+    passages = [p for p in view.passages.list() if in_team(p.team) and within(p.date)
+                ] if features["passages"] else []
     return Statistics(
         period=period, subteams=tuple(subteams), computed_at=now,
         persons=_persons(view, period, in_teams, definitions),
@@ -160,9 +173,16 @@ def compute(view: TeamView, period: Period, subteams: Sequence[str] = (), *,
         passages=VisitStats(total=len(passages),
                             persons=len({p.person for p in passages if p.person is not None}),
                             anonymous=sum(p.person is None for p in passages)),
-        observations=_observations(view, in_team, within, definitions),
-        reports=len(reports), services=dict(sorted(services.items())),
+        observations=_observations(view, in_team, within, definitions,
+                                   on=features["territories"]),
+        reports=len(reports), services=dict(sorted(services.items())), features=features,
     )
+
+
+def view_features(view: TeamView) -> dict[str, bool]:
+    """The team's feature switches (all on for a view without settings switches)."""
+    feature = getattr(view.settings, "feature", None)
+    return {name: bool(feature(name)) if feature is not None else True for name in FEATURES}
 
 
 def follow_start(person: Person) -> dt.date:
@@ -231,9 +251,10 @@ def _actions(view: TeamView, period: Period, in_teams: TeamsFilter, within: With
 
 
 def _observations(view: TeamView, in_team: TeamFilter, within: Within,
-                  definitions: list[CustomFieldDefinition]) -> ObservationStats:
+                  definitions: list[CustomFieldDefinition], *, on: bool = True
+                  ) -> ObservationStats:
     observations = [o for o in view.observations.list()
-                    if in_team(o.team) and within(o.observed_at)]
+                    if in_team(o.team) and within(o.observed_at)] if on else []
     names = {t.id: t.name for t in view.territories.list(include_deleted=True)}
     territories = Counter(names.get(o.territory, o.territory) for o in observations)
     atmospheres = Counter(o.atmosphere or NOT_FILLED for o in observations)

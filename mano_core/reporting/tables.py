@@ -14,8 +14,10 @@ import msgspec
 
 from mano_core.model.records import CustomFieldDefinition, Record
 
+from mano_core.rules.table import Power
+
 from .daily import merged_reports
-from .stats import Statistics
+from .stats import Statistics, view_features
 from .view import PARIS, TeamView, aware
 
 Cell = str | int | float | bool | dt.date | dt.datetime | None
@@ -66,6 +68,12 @@ def cell(value: Any) -> Cell:
     return str(value)
 
 
+def _require_exports(view: TeamView) -> None:
+    check = getattr(view, "require", None)
+    if check is not None:  # a Team: only admins export (docs/security.md, "Who may do what")
+        check(Power.EXPORTS)
+
+
 def _names(view: TeamView) -> dict[str, str]:
     names = {t.id: t.name for t in view.subteams.list(include_deleted=True)}
     names.update((s.id, s.name) for s in view.structures.list(include_deleted=True))
@@ -101,6 +109,7 @@ def persons_table(view: TeamView, subteams: Sequence[str] = (), *,
     """Persons (of these sub-teams, all if empty), one column per person custom field.
     Health-only fields are left out unless ``include_health`` (and the device holds them):
     a table of persons is often handed to partners or funders."""
+    _require_exports(view)
     names = _names(view)
     wanted = frozenset(subteams)
     persons = sorted((p for p in view.persons.list()
@@ -126,6 +135,7 @@ def _custom_getter(definition: CustomFieldDefinition) -> Callable[[Any], Any]:
 
 def actions_table(view: TeamView, subteams: Sequence[str] = ()) -> Table:
     """Actions (of these sub-teams, all if empty), by due date."""
+    _require_exports(view)
     names = _names(view)
     persons = {p.id: p.name for p in view.persons.list(include_deleted=True)}
     wanted = frozenset(subteams)
@@ -141,6 +151,7 @@ def actions_table(view: TeamView, subteams: Sequence[str] = ()) -> Table:
 
 def comments_table(view: TeamView, subteams: Sequence[str] = ()) -> Table:
     """Comments (of these sub-teams, all if empty), oldest first."""
+    _require_exports(view)
     names = _names(view)
     persons = {p.id: p.name for p in view.persons.list(include_deleted=True)}
     actions = {a.id: a.name for a in view.actions.list(include_deleted=True)}
@@ -157,10 +168,13 @@ def comments_table(view: TeamView, subteams: Sequence[str] = ()) -> Table:
 def reports_table(view: TeamView, subteams: Sequence[str] = (), *,
                   start: dt.date | None = None, end: dt.date | None = None) -> Table:
     """Merged daily reports, one column per service of the settings (and any other counted)."""
+    _require_exports(view)
     names = _names(view)
     reports = merged_reports(view, subteams=subteams, start=start, end=end)
     services = list(view.settings.values("services"))
     services += sorted({s for r in reports for s in r.services} - set(services))
+    if not view_features(view)["receptionCounters"]:
+        services = []  # reception counters are off for this team
     header = ("Jour", "Équipe", "Description", "Collaborations", *services)
     rows: list[tuple[Cell, ...]] = [
         (r.day, names.get(r.subteam, r.subteam), r.description,
@@ -190,7 +204,11 @@ def statistics_table(stats: Statistics) -> Table:
             section, _, indicator = prefix.partition(".")
             rows.append((section, indicator, value))
 
+    off = {"encounters": "encounters", "passages": "passages", "observations": "territories",
+           "services": "receptionCounters"}
     for section in ("persons", "actions", "comments", "encounters", "passages", "observations",
                     "reports", "services"):
+        if section in off and not stats.features.get(off[section], True):
+            continue  # the feature is off for this team: no such section
         walk(section, msgspec.to_builtins(getattr(stats, section)))
     return Table("Statistiques", ("section", "indicateur", "valeur"), rows)
