@@ -1,5 +1,5 @@
-"""Health-only rules across devices: ``relay`` here is ``relay_process``, a real relay subprocess, and
-``make_device`` makes real devices (tests/harness/)."""
+"""The rules tests run real devices (``make_device``, tests/harness/devices.py) against a real
+relay subprocess: ``relay`` here is ``relay_process`` (tests/harness/relay.py)."""
 
 from __future__ import annotations
 
