@@ -15,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_short_suite_runs_every_benchmark(tmp_path: Path) -> None:
     start = time.monotonic()

@@ -15,6 +15,7 @@ TRIALS = int(os.environ.get("MANO_FAULT_TRIALS", "3"))
 SEED = int(os.environ.get("MANO_FAULT_SEED", "1000"))
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize("seed", range(SEED, SEED + TRIALS))
 async def test_devices_converge_and_keep_every_saved_edit_under_faults(seed, tmp_path):

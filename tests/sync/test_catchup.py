@@ -13,6 +13,7 @@ pytestmark = pytest.mark.timeout(240)
 N = 10_000
 
 
+@pytest.mark.slow
 async def test_device_ten_thousand_envelopes_behind_catches_up(relay, make_device):
     a, b = await make_device("a"), await make_device("b")
     team_a = await a.create_team("Maraude")

@@ -13,6 +13,7 @@ from .conftest import SIZE, wait_for
 pytestmark = pytest.mark.timeout(90)
 
 
+@pytest.mark.slow
 async def test_demo_starts_and_the_teammate_edits(tmp_path):
     run = DemoRun(scale=0.01, every=0.5, fast_kdf=True, workdir=tmp_path)
     app = make_app(run.store, lang="fr", demo_steps=run)

@@ -43,6 +43,7 @@ async def open_file(pilot, name: str) -> PersonFileScreen:
     return app.screen
 
 
+@pytest.mark.slow
 async def test_the_person_file_shows_her_consent(demo_store):
     app = app_on(demo_store)
     async with app.run_test(size=SIZE) as pilot:
@@ -65,6 +66,7 @@ async def test_the_person_file_shows_her_consent(demo_store):
                        what="the withdrawal on the file")
 
 
+@pytest.mark.slow
 async def test_in_a_joint_team_the_file_says_who_shared_the_person(demo_store):
     app = app_on(demo_store, lang="en")
     async with app.run_test(size=SIZE) as pilot:
@@ -83,6 +85,7 @@ async def test_in_a_joint_team_the_file_says_who_shared_the_person(demo_store):
         assert "scope: identity, actions" in summary
 
 
+@pytest.mark.slow
 async def test_erasure_shows_counts_asks_and_removes_the_person_from_the_list(demo_store):
     app = app_on(demo_store)
     async with app.run_test(size=SIZE) as pilot:
@@ -127,6 +130,7 @@ async def test_erasure_shows_counts_asks_and_removes_the_person_from_the_list(de
         assert all(p.id != person.id for p in table.items)
 
 
+@pytest.mark.slow
 async def test_erasing_a_person_shared_into_a_joint_team_this_device_lacks_is_refused(
         demo_store):
     app = app_on(demo_store)
@@ -151,6 +155,7 @@ async def test_erasing_a_person_shared_into_a_joint_team_this_device_lacks_is_re
         assert team.erasure_records.list() == []
 
 
+@pytest.mark.slow
 async def test_retention_dry_run_lists_who_would_be_erased(demo_store):
     app = app_on(demo_store)
     async with app.run_test(size=SIZE) as pilot:

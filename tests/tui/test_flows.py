@@ -35,6 +35,7 @@ async def type_text(pilot, text: str) -> None:
     await pilot.pause()
 
 
+@pytest.mark.slow
 async def test_create_person_then_action_done_and_urgent_comment(demo_store):
     app = app_on(demo_store)
     async with app.run_test(size=SIZE) as pilot:
@@ -90,6 +91,7 @@ async def test_create_person_then_action_done_and_urgent_comment(demo_store):
                        what="the phone change in the history tab")
 
 
+@pytest.mark.slow
 async def test_bad_input_names_the_field_and_keeps_what_was_typed(demo_store):
     app = app_on(demo_store)
     async with app.run_test(size=SIZE) as pilot:
@@ -141,6 +143,7 @@ async def test_search_ignores_accents_and_case_and_finds_aliases(demo_store):
                        what="vulnerable only")
 
 
+@pytest.mark.slow
 async def test_switch_language(demo_store):
     app = app_on(demo_store)
     async with app.run_test(size=SIZE) as pilot:
@@ -193,6 +196,7 @@ async def test_first_run_creates_a_team(tmp_path):
         assert app.session.member_name(app.session.member, app.t) == "Awa"
 
 
+@pytest.mark.slow
 async def test_help_lists_the_screen_bindings(demo_store):
     app = app_on(demo_store)
     async with app.run_test(size=SIZE) as pilot:

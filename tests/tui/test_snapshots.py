@@ -57,6 +57,7 @@ def test_persons(snap_compare, demo_store):
     assert snap_compare(app_on(demo_store), terminal_size=SMALL, run_before=_persons)
 
 
+@pytest.mark.slow
 def test_person_file_in_english(snap_compare, demo_store):
     async def run(pilot) -> None:
         await _persons(pilot)
@@ -78,6 +79,7 @@ def test_report(snap_compare, demo_store):
     assert snap_compare(app_on(demo_store), terminal_size=SMALL, run_before=run)
 
 
+@pytest.mark.slow
 def test_statistics(snap_compare, demo_store):
     async def run(pilot) -> None:
         await _agenda(pilot)

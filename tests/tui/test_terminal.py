@@ -10,7 +10,7 @@ import pytest
 from .conftest import PASS
 from .terminal import CTRL_Q, MANO, Terminal, wait_gone
 
-pytestmark = [pytest.mark.timeout(240),
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240),
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")]
 
 AGENDA = "Agenda du"          # the agenda's title, French by default

@@ -15,7 +15,7 @@ from tui.session import MEMBER_NAMES_KEY
 
 from .conftest import PASS, SIZE, app_on, wait_for
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 async def test_two_apps_see_each_others_edits(tmp_path):
