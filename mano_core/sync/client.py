@@ -69,7 +69,7 @@ class Backoff:
     def next_delay(self) -> float:
         ceiling = min(self.cap, self.first * 2 ** self.attempt)
         self.attempt += 1
-        return self._rng.uniform(ceiling / 2, ceiling)
+        return self._rng.uniform(0.0, ceiling)
 
     def reset(self) -> None:
         self.attempt = 0
