@@ -18,6 +18,7 @@
     │   ├── StoreMissingError      opening a store that does not exist
     │   ├── StoreCorruptedError    a row fails authentication or cannot be decoded
     │   ├── StoreFullError         the disk is full; nothing was committed
+    │   ├── SnapshotRangeError     a snapshot asked to cover updates the document does not hold
     │   └── StoreClosedError
     ├── CryptoError                keys, envelopes, membership, invitations
     │   ├── EnvelopeError          opening an envelope failed; nothing was applied
@@ -149,6 +150,11 @@ class StoreCorruptedError(StoreError):
 
 class StoreFullError(StoreError):
     """The disk is full. The write was rolled back; earlier commits are intact."""
+
+
+class SnapshotRangeError(StoreError):
+    """``write_snapshot`` was given an ``upto_seq`` outside the current snapshot's seq .. the last
+    update's seq (older than the snapshot, or updates not stored yet). Nothing was written."""
 
 
 class StoreClosedError(StoreError):

@@ -1,7 +1,7 @@
 """A team opened from the encrypted local store: the public domain API.
 
     store = await LocalStore.open("device.mano", passphrase)
-    team = await Team.create(store, name="Maraude Nord", author=member_id)
+    team = await Team.create(store, name="Maraude Nord", member=member_id)
     person = await team.persons.create(name="…")         # returns once committed
     team.subscribe(lambda event: print(event))           # local and teammates' changes
 

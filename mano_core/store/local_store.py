@@ -2,7 +2,7 @@
 
 Everything in the file is encrypted except the format name, the KDF parameters, the salt and the
 wrapped data key (meta table). Every write method returns once its SQLite transaction has
-committed (WAL, synchronous=FULL). See docs/storage.md for the file layout.
+committed (WAL, synchronous=FULL). See mano_core/store/README.md for the file layout.
 """
 
 from __future__ import annotations
@@ -307,8 +307,9 @@ class LocalStore:
 
     async def write_snapshot(self, doc: str, state: bytes, upto_seq: int) -> None:
         """Atomically store ``state`` (a re-encoded pycrdt state covering updates ``<= upto_seq``)
-        and delete those updates. Raises ValueError if ``upto_seq`` is not between the current
-        snapshot's seq and the last seq."""
+        and delete those updates. Raises SnapshotRangeError (nothing written) if ``upto_seq`` is
+        not between the current snapshot's seq and the last seq, LimitExceededError if ``state``
+        is above MAX_STORE_SNAPSHOT_BYTES."""
         async with self.transaction() as tx:
             await tx.write_snapshot(doc, state, upto_seq)
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mano_core import limits
-from mano_core.errors import LimitExceededError, StoreError
+from mano_core.errors import LimitExceededError, SnapshotRangeError, StoreError
 
 from .crypto import RowCipher
 from .database import Op, Row, group_ops
@@ -106,13 +106,15 @@ class StoreTransaction:
         """Queue a snapshot covering updates ``<= upto_seq``, and the deletion of those updates.
 
         ``state`` must be a re-encoded document state (apply updates to a Doc, ``get_update()``).
-        Raises ValueError unless the current snapshot's seq <= ``upto_seq`` <= the last seq."""
+        Raises SnapshotRangeError unless the current snapshot's seq <= ``upto_seq`` <= the last
+        seq, LimitExceededError if ``state`` is above MAX_STORE_SNAPSHOT_BYTES."""
         if len(state) > limits.MAX_STORE_SNAPSHOT_BYTES:
             raise LimitExceededError("MAX_STORE_SNAPSHOT_BYTES", len(state),
                                      limits.MAX_STORE_SNAPSHOT_BYTES)
         head = self._head(doc)
         if not head.snapshot_seq <= upto_seq <= head.last_seq:
-            raise ValueError(f"upto_seq {upto_seq} is outside {head.snapshot_seq}..{head.last_seq}")
+            raise SnapshotRangeError(
+                f"upto_seq {upto_seq} is outside {head.snapshot_seq}..{head.last_seq}")
         self.frees_space = True
         self._ops.append(("DELETE FROM snapshot_chunks WHERE doc_id = ?", (head.id,)))
         self._ops.append(("DELETE FROM updates WHERE doc_id = ? AND seq <= ?", (head.id, upto_seq)))

@@ -9,7 +9,7 @@ from typing import Any
 import pycrdt
 import pytest
 
-from mano_core.errors import ValidationError, WrongPassphraseError
+from mano_core.errors import SnapshotRangeError, ValidationError, WrongPassphraseError
 from mano_core.store import INTERACTIVE_KDF, TEST_KDF, LoadedDocument, LocalStore
 
 from .conftest import PASSPHRASE, store_files
@@ -34,10 +34,10 @@ async def test_snapshot_replaces_covered_updates(store: LocalStore, store_path: 
 
 async def test_snapshot_bounds_are_checked(store: LocalStore) -> None:
     await store.append_updates(DOC, [b"u1", b"u2"])
-    with pytest.raises(ValueError):
+    with pytest.raises(SnapshotRangeError):
         await store.write_snapshot(DOC, b"from the future", 3)
     await store.write_snapshot(DOC, b"s2", 2)
-    with pytest.raises(ValueError):
+    with pytest.raises(SnapshotRangeError):
         await store.write_snapshot(DOC, b"older", 1)
     assert await store.load_document(DOC) == LoadedDocument(b"s2", 2, [], 2)
 
