@@ -6,7 +6,7 @@ Each measurement runs in a fresh subprocess that reads its resident set from /pr
 (as bench/layouts.py does), after imports, before and after the work, with a ``gc.collect()``
 before each reading. Baseline: one ``pycrdt.Doc().apply_update(state)`` per compartment, the
 plaintext states read from files first (their bytes are freed before the reading). Mano: unlock
-the encrypted store (test KDF: Argon2id's 64 MiB would otherwise count), ``Team.open``; the
+the encrypted store (test KDF: Argon2id's 64 MiB would otherwise count), ``Device.open_team``; the
 "after first read" figure also decodes persons, actions and comments into the typed-record
 cache (what the first screen pays). Target: open ÷ bare ≤ 1.5."""
 
@@ -45,6 +45,7 @@ print(rss() - before)
 MANO = """
 import asyncio, gc, os, sys
 from mano_core.store import LocalStore
+from mano_core.device import Device
 from mano_core.team import Team
 def rss():
     return int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
@@ -52,7 +53,7 @@ async def main():
     gc.collect()
     before = rss()
     store = await LocalStore.open(sys.argv[1], sys.argv[2])
-    team = await Team.open(store, sys.argv[3])
+    team = await Device(store).open_team(sys.argv[3])
     gc.collect()
     opened = rss() - before
     team.persons.list(), team.actions.list(), team.comments.list()

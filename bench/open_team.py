@@ -24,6 +24,7 @@ from mano_core.demo import generate_team
 from mano_core.demo.load import load_demo
 from mano_core.ids import Compartment
 from mano_core.store import TEST_KDF, LocalStore
+from mano_core.device import Device
 from mano_core.team import Team
 
 PASSPHRASE = "benchmark passphrase"
@@ -54,7 +55,7 @@ async def open_team(path: str, team_id: str) -> tuple[float, float]:
     async with await LocalStore.open(path, PASSPHRASE) as store:
         gc.collect()
         t = time.perf_counter()
-        team = await Team.open(store, team_id)
+        team = await Device(store).open_team(team_id)
         opened = time.perf_counter() - t
         await asyncio.sleep(0)
         t = time.perf_counter()

@@ -67,22 +67,26 @@ class Device:
         """Found a team: this device is its first admin (``health`` gives it the medical
         compartment). ``member`` is the stable id of the person using it (a new one if None)."""
         keys = await create_team(self.vault, name, member or str(uuid.uuid4()), health=health)
-        return await self._opened(await Team.open(self.store, team_uuid(keys.team_id)))
+        return await self._opened(await Team._open(self.store, team_uuid(keys.team_id)))
 
     async def join_team(self, url: str, code: str, *, timeout: float = JOIN_TIMEOUT) -> Team:
         """Redeem an invitation code through the relay; waits for an admin device to answer
         (it answers as soon as it is online). Then the team's data arrives with ``sync``."""
         keys = await join_via_relay(self.vault, url, code, timeout=timeout)
-        return await self._opened(await Team.open(self.store, team_uuid(keys.team_id)))
+        return await self._opened(await Team._open(self.store, team_uuid(keys.team_id)))
 
     async def open_team(self, team_id: str) -> Team:
-        """Open a team of this device by its id (``TeamInfo.id``)."""
-        return await self._opened(await Team.open(self.store, team_id))
+        """Open a team of this device by its id (``TeamInfo.id``): the one way to open a team.
+        This device's keys are attached when it holds them, so its edits are signed and
+        queued for the team even before a sync starts (a team kept without keys stays local).
+        Raises NotFoundError."""
+        return await self._opened(await Team._open(self.store, team_id))
 
     async def _opened(self, team: Team) -> Team:
         """Attach this device's keys to ``team`` (a team kept without keys stays local)."""
-        team_id = uuid.UUID(team.id).bytes
-        if team_id in await self.vault.team_ids():
+        held = {team_uuid(t): t for t in await self.vault.team_ids()}
+        team_id = held.get(team.id)  # a local team may have any id, not only a UUID
+        if team_id is not None:
             team.attach_keys(await self.vault.team(team_id))
             await team.erasures.enforce()  # finish an erasure a crash interrupted
         return team

@@ -318,7 +318,10 @@ class DurableSettings:
 
 
 class Team:
-    """An open team. Use ``Team.create`` or ``Team.open``; every write is awaited and durable."""
+    """An open team; every write is awaited and durable. Open one with ``Device.open_team``
+    (the one door: it attaches this device's keys, so history entries are signed and edits
+    are sealed for the team), found one with ``Device.create_team``; ``Team.create`` makes a
+    team kept without keys (local only: demos, benchmarks)."""
 
     def __init__(self, store: DocumentStore, info: TeamInfo,
                  clock: Callable[[], dt.datetime] | None = None) -> None:
@@ -358,9 +361,10 @@ class Team:
         return team
 
     @classmethod
-    async def open(cls, store: DocumentStore, team_id: str, *,
-                   clock: Callable[[], dt.datetime] | None = None) -> Team:
-        """Open a team of this store: its snapshot plus the updates after it."""
+    async def _open(cls, store: DocumentStore, team_id: str, *,
+                    clock: Callable[[], dt.datetime] | None = None) -> Team:
+        """Load a team of this store: its snapshot plus the updates after it, without keys.
+        Private: ``Device.open_team`` is the way to open a team (it attaches the keys)."""
         raw = await store.get(TEAMS_NAMESPACE, team_id)
         if raw is None:
             raise NotFoundError("teams", team_id)

@@ -31,6 +31,7 @@ from typing import Any
 import msgspec
 
 from mano_core.demo import DEFAULT_REFERENCE, generate_team
+from mano_core.device import Device
 from mano_core.demo.load import load_demo
 from mano_core.errors import (
     ManoError,
@@ -103,7 +104,7 @@ async def demo(args: argparse.Namespace, t: Translator) -> int:
         print(t("demo.passphrase", passphrase=passphrase))
     start = time.perf_counter()
     async with await LocalStore.open(path, passphrase) as store:
-        reopened = await Team.open(store, team.id)
+        reopened = await Device(store).open_team(team.id)
         print(t("demo.reopened", seconds=time.perf_counter() - start))
         _print_summary(reopened, t)
     needle = generated.persons[0].name
@@ -158,12 +159,14 @@ def _print_summary(team: Team, t: Translator) -> None:
 
 
 async def _open_first_team(path: Path, t: Translator) -> tuple[LocalStore, Team]:
-    store = await LocalStore.open(path, _passphrase(t))
-    teams = await Team.list(store)
+    """The store's first team, opened as this device (``Device.open_team``: with its keys, so
+    an import or a counter increment on a synced team is signed and queued for the team)."""
+    device = await Device.open(path, _passphrase(t))
+    teams = await device.teams()
     if not teams:
-        await store.close()
+        await device.close()
         raise StoreMissingError(str(path))
-    return store, await Team.open(store, teams[0].id)
+    return device.store, await device.open_team(teams[0].id)
 
 
 async def summary(args: argparse.Namespace, t: Translator) -> int:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mano_core.device import Device
 from mano_core.errors import NotFoundError, StoreFullError
 from mano_core.store import TEST_KDF, LocalStore
 from mano_core.team import Team
@@ -84,13 +85,12 @@ async def test_erasing_a_person_removes_them_and_everything_about_them(tmp_path:
         assert [row for row in leaking_rows if row[:48] in disk] == []
 
     async with await LocalStore.open(path, PASS) as store:  # and it stays that way
-        team = await Team.open(store, (await Team.list(store))[0].id)
+        team = await Device(store).open_team((await Team.list(store))[0].id)
         assert [p.name for p in team.persons.list()] == ["Kept-Person-Quentin"]
         assert team.erasures.status(order.id).applied
 
 
 async def test_an_order_that_does_not_verify_erases_nothing(tmp_path: Path) -> None:
-    from mano_core.device import Device
 
     async with await Device.create(tmp_path / "d.mano", PASS, kdf=TEST_KDF) as device:
         team = await device.create_team("Maraude", health=True)
@@ -134,7 +134,7 @@ async def test_a_full_disk_during_the_erasure_is_reported_and_finished_later(
         assert containing(await store_plaintexts(store, {}), ERASED) == []
 
     async with await LocalStore.open(path, PASS) as store:
-        team = await Team.open(store, (await Team.list(store))[0].id)
+        team = await Device(store).open_team((await Team.list(store))[0].id)
         assert [p.name for p in team.persons.list()] == ["Kept-Person-Quentin"]
         assert team.erasures.status(order.id).applied
         assert containing(await store_plaintexts(store, {}), ERASED) == []
@@ -150,7 +150,7 @@ async def test_an_erasure_interrupted_before_its_snapshot_finishes_at_the_next_o
         with pytest.raises(StoreFullError):
             await team.erasures.erase([ids["p"]])
     async with await LocalStore.open(path, PASS) as store:  # reopening finishes the job
-        team = await Team.open(store, (await Team.list(store))[0].id)
+        team = await Device(store).open_team((await Team.list(store))[0].id)
         assert [p.name for p in team.persons.list()] == ["Kept-Person-Quentin"]
         assert team.erasures.status(team.erasure_records.list()[0].id).applied
         assert containing(await store_plaintexts(store, {}), ERASED) == []

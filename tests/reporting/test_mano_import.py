@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mano_core.device import Device
 from mano_core.mano_compat import french_report, import_mano
 from mano_core.mano_compat.migrate import MEMBER_NAMES_KEY
 from mano_core.store import TEST_KDF, LocalStore
@@ -166,7 +167,7 @@ async def test_import_is_durable_and_a_second_run_finds_everything_present(
         team_id = team.id
         await import_mano(team, m.full_export())
     async with await LocalStore.open(path, PASS) as store:
-        team = await Team.open(store, team_id)
+        team = await Device(store).open_team(team_id)
         assert team.persons.get(m.P1).name == "Personne Un"
         again = await import_mano(team, m.full_export())
         assert again.problems == () and again.created == 0

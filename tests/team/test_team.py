@@ -14,6 +14,7 @@ from mano_core.document.team_doc import Origin
 from mano_core.errors import ValidationError, WrongPassphraseError
 from mano_core.ids import Compartment
 from mano_core.store import TEST_KDF, LocalStore
+from mano_core.device import Device
 from mano_core.team import Team
 
 PASS = "une phrase de passe"
@@ -33,7 +34,7 @@ async def test_writes_survive_reopen_and_show_history(tmp_path):
         await team.medical.treatments.create(person=person.id, name="Amoxicilline")
     async with await LocalStore.open(path, PASS) as store:
         (info,) = await Team.list(store)
-        team = await Team.open(store, info.id)
+        team = await Device(store).open_team(info.id)
         assert team.persons.search("meme")[0].phone == "0639980000"
         assert [c.text for c in team.comments.of_person(person.id)] == ["Rendez-vous SIAO demain"]
         assert team.actions.get(action.id).status == "FAIT"
@@ -69,7 +70,7 @@ async def test_subscribers_get_local_and_remote_events(tmp_path):
         assert [e.ids for e in seen_b if e.collection == "persons"] == [{person.id}]
         assert all(e.origin is Origin.REMOTE for e in seen_b)
     async with await LocalStore.open(tmp_path / "b.mano", PASS) as sb:  # remote edits persisted
-        b = await Team.open(sb, "team-1")
+        b = await Device(sb).open_team("team-1")
         assert b.persons.get(person.id).name == "Alice Perrin"
 
 
@@ -81,7 +82,7 @@ async def test_compaction_keeps_everything(tmp_path):
         await team.compact()
         await team.persons.update(ids[0], phone="0600000001")
     async with await LocalStore.open(path, PASS) as store:
-        team = await Team.open(store, (await Team.list(store))[0].id)
+        team = await Device(store).open_team((await Team.list(store))[0].id)
         assert len(team.persons.list()) == 30
         assert team.persons.get(ids[0]).phone == "0600000001"
 
