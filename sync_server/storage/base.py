@@ -80,7 +80,8 @@ class KeyPackage:
 
 class Storage(Protocol):
     """Durable storage of the relay. Every method is atomic; ``append_envelopes`` commits its
-    whole batch in one transaction and returns only once it is durable."""
+    whole batch in one transaction and returns only once it is durable. A failure of the
+    database or its driver raises RelayStorageError (the driver's error as its cause)."""
 
     async def open(self) -> None:
         """Create or migrate the schema. Called once before any other method."""

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+import functools
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import aiosqlite
 
 from mano_core.errors import RelayConflictError, RelayStorageError
-from sync_server.storage.base import Appended, NewEnvelope, SnapshotInfo, to_i64
+from sync_server.storage.base import Appended, NewEnvelope, SnapshotInfo, Storage, to_i64
 from sync_server.storage.sqlite_blobs import SQLiteBlobs
 
 SCHEMA_VERSION = 1
@@ -98,10 +100,7 @@ class SQLiteStorage(SQLiteBlobs):
         self._w = self._r = None
 
     async def ping(self) -> None:
-        try:
-            await self._one("SELECT 1", ())
-        except (aiosqlite.Error, ValueError) as exc:
-            raise RelayStorageError(f"database unreachable: {exc}") from exc
+        await self._one("SELECT 1", ())  # driver errors are mapped (end of this module)
 
     @property
     def _wc(self) -> aiosqlite.Connection:
@@ -410,3 +409,21 @@ async def _drop_envelopes(db: aiosqlite.Connection, team: bytes, compartment: in
         await db.execute("DELETE FROM envelopes WHERE team = ? AND c = ? AND seq <= ?",
                          (team, compartment, upto))
     return count, size, None if top is None else int(top)
+
+
+def _driver_errors_mapped(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """``method`` raising RelayStorageError for a driver failure (sqlite3.Error, and the
+    ValueError aiosqlite raises on a closed connection), as the PostgreSQL backend does."""
+    @functools.wraps(method)
+    async def mapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(*args, **kwargs)
+        except (aiosqlite.Error, ValueError) as exc:
+            raise RelayStorageError(f"database error: {exc!r}") from exc
+    return mapped
+
+
+# Every method of the Storage protocol, at one place rather than a try in each of them.
+for _name, _member in vars(Storage).items():
+    if inspect.iscoroutinefunction(_member):
+        setattr(SQLiteStorage, _name, _driver_errors_mapped(getattr(SQLiteStorage, _name)))
