@@ -107,6 +107,9 @@ class DeviceVault:
                 await self.store.put(_NS_DEVICE, _IDENTITY, identity.to_bytes())
             else:
                 identity = DeviceIdentity.from_bytes(raw)
+                if not identity.kem_public:  # from before ML-KEM: add one (migration)
+                    identity = identity.with_kem()
+                    await self.store.put(_NS_DEVICE, _IDENTITY, identity.to_bytes())
             self._identity = identity
         return self._identity
 

@@ -30,6 +30,7 @@ from mano_core.errors import (
     InvitationExpiredError,
     InvitationInvalidError,
     InvitationUsedError,
+    KeyMaterialError,
     LimitExceededError,
     NotAdminError,
 )
@@ -93,6 +94,7 @@ class _RequestPayload(msgspec.Struct, array_like=True, forbid_unknown_fields=Tru
     device_id: bytes
     kx_public: bytes
     proof: bytes
+    kem_public: bytes = b""  # absent (3 elements) from a device without an ML-KEM key
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -175,12 +177,14 @@ class Invitation:
 
 def redeem_request(code: str, identity: DeviceIdentity, *, nonce: bytes | None = None) -> bytes:
     """What the new device sends (through the relay): ``0x01 || invitation_id (16) ||
-    nonce (12) || AES-GCM(public keys + proof of its signing key)``. Raises
+    nonce (12) || AES-GCM(public keys (with its ML-KEM key) + proof of its signing key)``. Raises
     InvitationInvalidError on a mistyped code. ``nonce``: test vectors only (default random)."""
     team_id, secret = parse_code(code)
     invitation_id = _derive(team_id, secret, b"id", 16)
-    proof = identity.sign(team_id + invitation_id + identity.kx_public, domain=_DOMAIN_PROOF)
-    payload = _wire.encode(_RequestPayload(identity.device_id, identity.kx_public, proof))
+    keys = identity.kx_public + identity.kem_public
+    proof = identity.sign(team_id + invitation_id + keys, domain=_DOMAIN_PROOF)
+    fields = [identity.device_id, identity.kx_public, proof]
+    payload = _wire.encode(fields + [identity.kem_public] if identity.kem_public else fields)
     nonce = os.urandom(12) if nonce is None else nonce
     aead = AESGCM(_derive(team_id, secret, b"key", 32))
     sealed = aead.encrypt(nonce, payload, _AD_REQUEST + team_id + invitation_id)
@@ -238,10 +242,15 @@ def accept_request(
     except InvalidTag:
         raise InvitationInvalidError("request not made from this invitation's code") from None
     p = _wire.decode(payload, _RequestPayload, InvitationInvalidError, "invitation request")
-    if not _wire.verify(p.device_id, p.proof, _DOMAIN_PROOF, team_id + inv_id + p.kx_public):
+    proved = team_id + inv_id + p.kx_public + p.kem_public
+    if not _wire.verify(p.device_id, p.proof, _DOMAIN_PROOF, proved):
         raise InvitationInvalidError("the new device does not hold its signing key")
+    try:
+        keys = DevicePublicKeys(p.device_id, p.kx_public, p.kem_public)
+    except KeyMaterialError:
+        raise InvitationInvalidError("the new device's public keys are malformed") from None
     entry = log.add_device(
-        admin, DevicePublicKeys(p.device_id, p.kx_public), member=invitation.member,
+        admin, keys, member=invitation.member,
         role=invitation.role, health=invitation.health, invitation_id=inv_id,
     )
     after = log.copy()

@@ -1,9 +1,11 @@
 """Content keys (per team, compartment and epoch) and key packages that deliver them.
 
 A key package is ``body || signature(64)``; ``body`` is a msgpack array ``[version, team_id,
-issuer, recipient, log_head, sealed]`` and ``sealed`` is an HPKE (RFC 9180, base mode,
-X25519 / HKDF-SHA256 / AES-256-GCM) encryption to the recipient's X25519 key of the msgpack
-list ``[[compartment, epoch, key], …]``: every epoch's key of every compartment the recipient
+issuer, recipient, log_head, sealed]`` and ``sealed`` is an HPKE (RFC 9180, base mode) encryption
+of the msgpack list ``[[compartment, epoch, key], …]`` to the recipient's keys from the log:
+version 2 with the hybrid post-quantum KEM ML-KEM-768 + X25519 (X-Wing, HPKE KEM 0x647A) when
+the log holds the recipient's ML-KEM key, version 1 with DHKEM(X25519) otherwise (HKDF-SHA256,
+AES-256-GCM for both). Both versions open: every epoch's key of every compartment the recipient
 may read and the issuer may hand out. See docs/security.md, "Key hierarchy".
 """
 
@@ -14,6 +16,7 @@ from typing import Final
 
 import msgspec
 from cryptography.hazmat.primitives import hpke
+from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -24,8 +27,14 @@ from mano_core.crypto.membership import MembershipLog
 from mano_core.errors import KeyMaterialError, KeyPackageError, MissingKeyError
 from mano_core.ids import Compartment
 
-_VERSION: Final = 1
-_SUITE: Final = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+_VERSION: Final = 1  # of the serialised keyring
+PACKAGE_X25519: Final = 1  # key package sealed with DHKEM(X25519)
+PACKAGE_HYBRID: Final = 2  # key package sealed with ML-KEM-768 + X25519
+_SUITES: Final = {
+    PACKAGE_X25519: hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM),
+    PACKAGE_HYBRID: hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256,
+                               hpke.AEAD.AES_256_GCM),
+}
 
 _KeyTriple = tuple[int, int, bytes]
 
@@ -96,7 +105,8 @@ class Keyring:
         if not 64 < len(package) <= limits.MAX_KEY_PACKAGE_SIZE:
             raise KeyPackageError("key package size out of bounds")
         body = _wire.decode(package[:-64], _PackageBody, KeyPackageError, "key package")
-        if body.version != _VERSION or body.team_id != self.team_id or log.team_id != self.team_id:
+        if (body.version not in _SUITES or body.team_id != self.team_id
+                or log.team_id != self.team_id):
             raise KeyPackageError("key package of another version or team")
         if body.recipient != identity.device_id:
             raise KeyPackageError("key package addressed to another device")
@@ -104,9 +114,13 @@ class Keyring:
             raise KeyPackageError("bad signature on key package")
         if not log.is_active(body.issuer):
             raise KeyPackageError("key package issuer is not an active device of the log")
+        private = (identity.kx_private if body.version == PACKAGE_X25519
+                   else identity.hybrid_private)
+        if private is None:
+            raise KeyPackageError("a hybrid key package for a device without an ML-KEM key")
         try:
             info = _hpke_info(body.team_id, body.issuer, body.recipient)
-            plain = _SUITE.decrypt(body.sealed, identity.kx_private, info)
+            plain = _SUITES[body.version].decrypt(body.sealed, private, info)
         except Exception:  # the HPKE binding raises several types; all mean "not for us"
             raise KeyPackageError("key package does not decrypt with this device's key") from None
         triples = _wire.decode(plain, list[_KeyTriple], KeyPackageError, "key package keys")
@@ -212,14 +226,24 @@ def make_key_packages(
         if not triples:
             continue
         info = _hpke_info(log.team_id, issuer.device_id, rid)
-        sealed = _SUITE.encrypt(
-            _wire.encode(triples), X25519PublicKey.from_public_bytes(device.kx_public), info
-        )
+        version, public = _recipient_key(device.kx_public, device.kem_public)
+        sealed = _SUITES[version].encrypt(_wire.encode(triples), public, info)
         body = _wire.encode(
-            _PackageBody(_VERSION, log.team_id, issuer.device_id, rid, log.head_hash, sealed)
+            _PackageBody(version, log.team_id, issuer.device_id, rid, log.head_hash, sealed)
         )
         package = body + issuer.sign(body, domain=_wire.DOMAIN_KEY_PACKAGE)
         if len(package) > limits.MAX_KEY_PACKAGE_SIZE:
             raise KeyPackageError("too many epoch keys for one package")
         packages[rid] = package
     return packages
+
+
+def _recipient_key(
+    kx_public: bytes, kem_public: bytes
+) -> tuple[int, X25519PublicKey | hpke.MLKEM768X25519PublicKey]:
+    """The package version and HPKE public key for a recipient's keys from the log."""
+    x25519 = X25519PublicKey.from_public_bytes(kx_public)
+    if not kem_public:
+        return PACKAGE_X25519, x25519
+    return PACKAGE_HYBRID, hpke.MLKEM768X25519PublicKey(
+        MLKEM768PublicKey.from_public_bytes(kem_public), x25519)

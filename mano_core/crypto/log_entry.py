@@ -3,6 +3,9 @@
 An entry is ``body || signature(64)``: ``body`` is a msgpack array (``MembershipEntry``) and the
 signature is the signer's Ed25519 signature of ``"mano/v1/membership" || 0x00 || body``. Entry
 ``n`` carries ``seq = n`` and the SHA-256 of entry ``n - 1`` (32 zero bytes for the genesis).
+
+Version 1 bodies have the first 12 fields; version 2 bodies (an entry that carries a device's
+ML-KEM-768 public key: genesis, add, set_kem_key) have all 13. docs/security.md §3.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from mano_core.crypto.identity import DeviceIdentity
 from mano_core.errors import MembershipError
 from mano_core.ids import Compartment
 
-LOG_VERSION: Final = 1
+LOG_VERSION: Final = 1      # entries without an ML-KEM key (12 fields)
+LOG_VERSION_KEM: Final = 2  # entries carrying one (13 fields)
+_V1_FIELDS: Final = 12
 
 
 class Role(enum.StrEnum):
@@ -38,6 +43,7 @@ class Op(enum.StrEnum):
     CHANGE_ROLE = "change_role"
     REMOVE_DEVICE = "remove_device"
     REMOVE_MEMBER = "remove_member"
+    SET_KEM_KEY = "set_kem_key"  # a device publishes its own ML-KEM key (signed by itself)
 
 
 class MembershipEntry(msgspec.Struct, array_like=True, forbid_unknown_fields=True, frozen=True):
@@ -55,6 +61,7 @@ class MembershipEntry(msgspec.Struct, array_like=True, forbid_unknown_fields=Tru
     role: str = ""
     health: bool = False
     invitation_id: bytes = b""
+    kem_public: bytes = b""  # version 2 only: the device's ML-KEM-768 public key
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,7 @@ class DeviceState:
     role: Role
     health: bool
     active: bool
+    kem_public: bytes = b""  # its ML-KEM-768 public key (b"": packages use X25519 alone)
 
     def has_access(self, compartment: Compartment) -> bool:
         """True if this device may currently hold keys of ``compartment``."""
@@ -91,7 +99,10 @@ def entry_hash(entry: bytes) -> bytes:
 
 
 def sign_entry(signer: DeviceIdentity, body: MembershipEntry) -> bytes:
-    """``body || signature``: the entry's wire form."""
-    raw = _wire.encode(body)
+    """``body || signature``: the entry's wire form (12 fields for version 1, 13 for 2)."""
+    if body.version == LOG_VERSION:
+        raw = _wire.encode([getattr(body, f) for f in body.__struct_fields__[:_V1_FIELDS]])
+    else:
+        raw = _wire.encode(body)
     return raw + signer.sign(raw, domain=_wire.DOMAIN_MEMBERSHIP)
 

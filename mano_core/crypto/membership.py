@@ -12,9 +12,15 @@ from dataclasses import dataclass, field, replace
 
 from mano_core import limits
 from mano_core.crypto import _wire
-from mano_core.crypto.identity import DeviceIdentity, DevicePublicKeys, valid_public_keys
+from mano_core.crypto.identity import (
+    DeviceIdentity,
+    DevicePublicKeys,
+    valid_kem_public,
+    valid_public_keys,
+)
 from mano_core.crypto.log_entry import (
     LOG_VERSION,
+    LOG_VERSION_KEM,
     DeviceState,
     MembershipEntry,
     Op,
@@ -69,8 +75,9 @@ class MembershipLog:
         """A new log whose genesis entry makes ``founder`` the first admin."""
         log = cls(team_id)
         body = MembershipEntry(
-            LOG_VERSION, team_id, 0, _wire.ZERO_HASH, founder.device_id, Op.GENESIS.value,
-            founder.device_id, founder.kx_public, member, Role.ADMIN.value, health,
+            LOG_VERSION_KEM if founder.kem_public else LOG_VERSION, team_id, 0, _wire.ZERO_HASH,
+            founder.device_id, Op.GENESIS.value, founder.device_id, founder.kx_public, member,
+            Role.ADMIN.value, health, b"", founder.kem_public,
         )
         log.append(sign_entry(founder, body))
         return log
@@ -107,7 +114,7 @@ class MembershipLog:
         if len(self._entries) >= limits.MAX_MEMBERSHIP_ENTRIES:
             raise MembershipError(f"the log is full ({limits.MAX_MEMBERSHIP_ENTRIES} entries)")
         body, signature = decode_entry(entry)
-        if body.version != LOG_VERSION:
+        if body.version not in (LOG_VERSION, LOG_VERSION_KEM):
             raise MembershipError(f"unknown membership-log version {body.version}")
         if body.team_id != self.team_id:
             raise MembershipError("entry belongs to another team")
@@ -130,9 +137,11 @@ class MembershipLog:
         health: bool,
         invitation_id: bytes = b"",
     ) -> bytes:
-        """Signed entry adding ``device`` for ``member`` (a member id, not a name)."""
+        """Signed entry adding ``device`` for ``member`` (a member id, not a name), with its
+        ML-KEM key if it has one (a version-2 entry)."""
         return self._build(signer, Op.ADD, device_id=device.device_id, kx_public=device.kx_public,
-                           member=member, role=role, health=health, invitation_id=invitation_id)
+                           member=member, role=role, health=health, invitation_id=invitation_id,
+                           kem_public=device.kem_public)
 
     def change_role(
         self, signer: DeviceIdentity, device_id: bytes, role: Role, health: bool
@@ -148,6 +157,19 @@ class MembershipLog:
         """Signed entry removing every device of ``member``. Starts a new epoch everywhere."""
         return self._build(signer, Op.REMOVE_MEMBER, member=member)
 
+    def set_kem_key(self, device: DeviceIdentity) -> bytes:
+        """Entry by which an active device publishes its own ML-KEM-768 public key, signed by
+        itself (no admin needed: it changes no membership). The migration of a device added
+        before ML-KEM; key packages to it then use the hybrid suite."""
+        return self._build(device, Op.SET_KEM_KEY, device_id=device.device_id,
+                           kem_public=device.kem_public)
+
+    def needs_kem_key(self, device: DeviceIdentity) -> bool:
+        """True if ``device`` is active, has an ML-KEM key and the log does not hold it yet."""
+        state = self._devices.get(device.device_id)
+        return (state is not None and state.active and bool(device.kem_public)
+                and state.kem_public != device.kem_public)
+
     def _build(
         self,
         signer: DeviceIdentity,
@@ -159,13 +181,14 @@ class MembershipLog:
         role: Role | None = None,
         health: bool = False,
         invitation_id: bytes = b"",
+        kem_public: bytes = b"",
     ) -> bytes:
         if not self._entries:
             raise MembershipError("the log has no genesis entry")
         body = MembershipEntry(
-            LOG_VERSION, self.team_id, len(self._entries), self.head_hash, signer.device_id,
-            op.value, device_id, kx_public, member, "" if role is None else Role(role).value,
-            health, invitation_id,
+            LOG_VERSION_KEM if kem_public else LOG_VERSION, self.team_id, len(self._entries),
+            self.head_hash, signer.device_id, op.value, device_id, kx_public, member,
+            "" if role is None else Role(role).value, health, invitation_id, kem_public,
         )
         self._check(body)
         return sign_entry(signer, body)
@@ -253,6 +276,18 @@ class MembershipLog:
             raise MembershipError(f"unknown op {e.op!r} or role {e.role!r}") from None
         if (op is Op.GENESIS) != (seq == 0):
             raise MembershipError("the genesis entry is the first entry and only the first")
+        if (e.version == LOG_VERSION_KEM) != bool(e.kem_public):
+            raise MembershipError("a version-2 entry carries an ML-KEM key, a version-1 none")
+        if e.kem_public and (op not in (Op.GENESIS, Op.ADD, Op.SET_KEM_KEY)
+                             or not valid_kem_public(e.kem_public)):
+            raise MembershipError("an ML-KEM key is valid and comes with genesis, add or "
+                                  "set_kem_key")
+        if op is Op.SET_KEM_KEY:
+            if e.signer != e.device_id or not self.is_active(e.signer) or not e.kem_public:
+                raise MembershipError("set_kem_key is signed by the active device it keys")
+            if e.kx_public or e.member or role is not None or e.health or e.invitation_id:
+                raise MembershipError("set_kem_key carries the ML-KEM key and nothing else")
+            return
         if op is Op.GENESIS:
             if e.signer != e.device_id or role is not Role.ADMIN:
                 raise MembershipError("the genesis adds its own signer as admin")
@@ -308,13 +343,15 @@ class MembershipLog:
             old = self._devices.get(t)
             if op in (Op.GENESIS, Op.ADD):
                 self._devices[t] = DeviceState(
-                    t, e.kx_public, e.member, Role(e.role), e.health, True
+                    t, e.kx_public, e.member, Role(e.role), e.health, True, e.kem_public
                 )
                 self._access[t] = _Access()
                 if e.invitation_id:
                     self._invitations.add(e.invitation_id)
             elif old is not None and op is Op.CHANGE_ROLE:
                 self._devices[t] = replace(old, role=Role(e.role), health=e.health)
+            elif old is not None and op is Op.SET_KEM_KEY:
+                self._devices[t] = replace(old, kem_public=e.kem_public)
             elif old is not None:
                 self._devices[t] = replace(old, active=False)
         if op is Op.GENESIS:

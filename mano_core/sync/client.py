@@ -311,6 +311,25 @@ class SyncClient:
             await client.request(m.LogAppend(id=client.next_id(),
                                              entries=self.keys.log.entries[auth.log_length:]))
             await self._after_log_change(client, [(Compartment.GENERAL, -1)])
+        await self._publish_kem_key(client)
+
+    async def _publish_kem_key(self, client: RelayClient) -> None:
+        """A device added before ML-KEM publishes its ML-KEM key (a set_kem_key entry it signs
+        itself), so that key packages to it use the hybrid suite (docs/security.md §4,
+        "Migration"). Relay first, then our log: a lost race for the head (another entry came
+        first) is tried again when that entry arrives; a relay that does not know version-2
+        entries refuses it until it is updated (tried again at each session)."""
+        if not self.keys.log.needs_kem_key(self.keys.identity):
+            return
+        entry = self.keys.log.set_kem_key(self.keys.identity)
+        try:
+            await client.request(m.LogAppend(id=client.next_id(), entries=[entry]))
+        except RelayRefusedError as exc:
+            if exc.code != ErrorCode.BAD_LOG_ENTRY:
+                raise
+            log.info("ML-KEM key not published yet: %s", exc)
+            return
+        await self.keys.append_entries([entry])
 
     async def _on_log_entries(self, client: RelayClient, msg: m.LogEntries) -> None:
         """Live log entries: skip those we already hold (our own, echoed), fetch any gap."""
@@ -328,6 +347,7 @@ class SyncClient:
         if entries:
             made = await self.keys.append_entries(entries)
             await self._after_log_change(client, made)
+            await self._publish_kem_key(client)  # again if it lost a race for the head
 
     async def _after_log_change(self, client: RelayClient | None,
                                 made: list[tuple[Compartment, int]]) -> None:

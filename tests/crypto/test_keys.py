@@ -157,7 +157,7 @@ def _forge(issuer: KeyDevice, recipient: KeyDevice, triples: list[tuple[int, int
     """A well-formed, correctly signed package with whatever keys the issuer wants to plant."""
     team_id = issuer.log.team_id
     info = keyring_module._hpke_info(team_id, issuer.id, recipient.id)
-    sealed = keyring_module._SUITE.encrypt(
+    sealed = keyring_module._SUITES[keyring_module.PACKAGE_X25519].encrypt(
         encode(triples), X25519PublicKey.from_public_bytes(recipient.identity.kx_public), info
     )
     body = encode(keyring_module._PackageBody(1, team_id, issuer.id, recipient.id,

@@ -188,7 +188,7 @@ def _mutate(data: bytes, pos: int, value: int) -> bytes:
 def _sign_as(identity: DeviceIdentity, body: MembershipEntry, *, signer: bytes) -> bytes:
     raw = encode(MembershipEntry(
         body.version, body.team_id, body.seq, body.prev_hash, signer, body.op, body.device_id,
-        body.kx_public, body.member, body.role, body.health, body.invitation_id,
+        body.kx_public, body.member, body.role, body.health, body.invitation_id, body.kem_public,
     ))
     return raw + identity.sign(raw, domain=DOMAIN_MEMBERSHIP)
 

@@ -79,18 +79,27 @@ def fixed(label: str, size: int = 32) -> bytes:
     return out[:size]
 
 
-def device(name: str) -> DeviceIdentity:
-    """A device whose private keys are fixed: Ed25519 seed and X25519 key from its name."""
-    return DeviceIdentity.from_bytes(b"\x01" + fixed(f"{name}/ed25519") + fixed(f"{name}/x25519"))
+def device(name: str, *, kem: bool = True) -> DeviceIdentity:
+    """A device whose private keys are fixed: Ed25519 seed, X25519 key and ML-KEM-768 seed
+    from its name (``kem=False``: an identity from before ML-KEM)."""
+    keys = fixed(f"{name}/ed25519") + fixed(f"{name}/x25519")
+    if not kem:
+        return DeviceIdentity.from_bytes(b"\x01" + keys)
+    return DeviceIdentity.from_bytes(b"\x02" + keys + fixed(f"{name}/ml-kem-768", 64))
 
 
 def device_json(d: DeviceIdentity) -> dict[str, str]:
     raw = d.to_bytes()
-    return {"ed25519_seed_hex": h(raw[1:33]), "x25519_private_hex": h(raw[33:65]),
-            "device_id_hex": h(d.device_id), "x25519_public_hex": h(d.kx_public)}
+    out = {"ed25519_seed_hex": h(raw[1:33]), "x25519_private_hex": h(raw[33:65]),
+           "device_id_hex": h(d.device_id), "x25519_public_hex": h(d.kx_public)}
+    if d.kem_public:
+        out |= {"mlkem768_seed_hex": h(raw[65:129]), "mlkem768_public_hex": h(d.kem_public)}
+    return out
 
 
-A, B, C, D = device("device-a"), device("device-b"), device("device-c"), device("device-d")
+# A, C, D: devices with ML-KEM keys; B: added before ML-KEM, it publishes its key later.
+A, C, D = device("device-a"), device("device-c"), device("device-d")
+B_OLD, B = device("device-b", kem=False), device("device-b")
 DEVICES = {"A": A, "B": B, "C": C, "D": D}
 
 
@@ -133,16 +142,18 @@ def _entry_json(op: str, entry: bytes) -> dict[str, Any]:
 
 
 def membership_log() -> tuple[MembershipLog, list[tuple[str, bytes]]]:
-    """The example log: A founds (admin, health), adds B (normal) and C (normal, health), takes
-    C's health flag, removes B's device, then removes member C."""
+    """The example log: A founds (admin, health), adds B (normal, a device from before ML-KEM:
+    a version-1 entry) and C (normal, health), takes C's health flag, B publishes its ML-KEM
+    key (the migration), A removes B's device, then member C."""
     log = MembershipLog.create(TEAM_ID, A, member=MEMBER_A, health=True)
     steps = [("genesis", log.entries[0])]
     builders: tuple[tuple[str, Callable[[], bytes]], ...] = (
-        ("add", lambda: log.add_device(A, B.public, member=MEMBER_B, role=Role.NORMAL,
+        ("add", lambda: log.add_device(A, B_OLD.public, member=MEMBER_B, role=Role.NORMAL,
                                        health=False)),
         ("add", lambda: log.add_device(A, C.public, member=MEMBER_C, role=Role.NORMAL,
                                        health=True)),
         ("change_role", lambda: log.change_role(A, C.device_id, Role.NORMAL, False)),
+        ("set_kem_key", lambda: log.set_kem_key(B)),
         ("remove_device", lambda: log.remove_device(A, B.device_id)),
         ("remove_member", lambda: log.remove_member(A, MEMBER_C)),
     )
@@ -236,34 +247,48 @@ def _open_package_keys(ring: Keyring) -> list[list[Any]]:
     return [[int(c), e, h(ring.key(c, e))] for c in Compartment for e in ring.epochs(c)]
 
 
-def gen_key_packages() -> dict[str, Any]:
-    log = MembershipLog.create(TEAM_ID, A, member=MEMBER_A, health=True)
-    for entry in (log.add_device(A, C.public, member=MEMBER_C, role=Role.NORMAL, health=True),):
-        log.append(entry)
-    ring = keyring_with((Compartment.GENERAL, 0), (Compartment.MEDICAL, 0))
-    package = make_key_packages(A, log, ring, recipients=[C.device_id])[C.device_id]
+def _package_json(log: MembershipLog, ring: Keyring, recipient: DeviceIdentity,
+                  package: bytes) -> dict[str, Any]:
     body = package[:-64]
     fields = msgspec.msgpack.decode(body)
     received = Keyring(TEAM_ID)
-    received.accept_package(C, package, log)
+    received.accept_package(recipient, package, log)
+    suite = {1: "HPKE base mode: KEM 0x0020 DHKEM(X25519, HKDF-SHA256), KDF 0x0001 "
+                "HKDF-SHA256, AEAD 0x0002 AES-256-GCM",
+             2: "HPKE base mode: KEM 0x647A ML-KEM-768 + X25519 (X-Wing), KDF 0x0001 "
+                "HKDF-SHA256, AEAD 0x0002 AES-256-GCM"}[fields[0]]
     return {
-        "construction": "key package (docs/security.md §4)",
-        "team_id_hex": h(TEAM_ID), "issuer": device_json(A), "recipient": device_json(C),
+        "version": fields[0], "suite": suite, "recipient": device_json(recipient),
+        "recipient_public_key_hex": h(recipient.kem_public + recipient.kx_public
+                                      if fields[0] == 2 else recipient.kx_public),
+        "log_head_hex": h(fields[4]),
+        "hpke_info_hex": h(_wire.signed_message(
+            _wire.DOMAIN_KEY_PACKAGE, TEAM_ID + A.device_id + recipient.device_id)),
+        "hpke_aad_hex": "",
+        "keys": _open_package_keys(received),
+        "keys_plaintext_hex": h(_wire.encode(
+            [(int(c), e, received.key(c, e)) for c in Compartment
+             for e in received.epochs(c)])),
+        "enc_length": 1120 if fields[0] == 2 else 32,
+        "sealed_hex": h(fields[5]), "body_hex": h(body),
+        "signed_message_hex": h(_wire.signed_message(_wire.DOMAIN_KEY_PACKAGE, body)),
+        "signature_hex": h(package[-64:]), "package_hex": h(package),
+    }
+
+
+def gen_key_packages() -> dict[str, Any]:
+    log = MembershipLog.create(TEAM_ID, A, member=MEMBER_A, health=True)
+    log.append(log.add_device(A, B_OLD.public, member=MEMBER_B, role=Role.NORMAL,
+                              health=False))
+    log.append(log.add_device(A, C.public, member=MEMBER_C, role=Role.NORMAL, health=True))
+    ring = keyring_with((Compartment.GENERAL, 0), (Compartment.MEDICAL, 0))
+    made = make_key_packages(A, log, ring)
+    return {
+        "construction": "key packages, version 1 (X25519) and 2 (hybrid) (docs/security.md §4)",
+        "team_id_hex": h(TEAM_ID), "issuer": device_json(A),
         "log_entries_hex": [h(e) for e in log.entries],
-        "packages": [{
-            "version": fields[0],
-            "suite": "HPKE base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM",
-            "log_head_hex": h(fields[4]),
-            "hpke_info_hex": h(_wire.signed_message(
-                _wire.DOMAIN_KEY_PACKAGE, TEAM_ID + A.device_id + C.device_id)),
-            "hpke_aad_hex": "",
-            "keys": _open_package_keys(received),
-            "keys_plaintext_hex": h(_wire.encode(
-                [(int(c), e, ring.key(c, e)) for c in Compartment for e in ring.epochs(c)])),
-            "sealed_hex": h(fields[5]), "body_hex": h(body),
-            "signed_message_hex": h(_wire.signed_message(_wire.DOMAIN_KEY_PACKAGE, body)),
-            "signature_hex": h(package[-64:]), "package_hex": h(package),
-        }],
+        "packages": [_package_json(log, ring, B_OLD, made[B_OLD.device_id]),
+                     _package_json(log, ring, C, made[C.device_id])],
         "randomized": ["packages/*/sealed_hex", "packages/*/body_hex",
                        "packages/*/signed_message_hex", "packages/*/signature_hex",
                        "packages/*/package_hex"],
@@ -282,7 +307,7 @@ def gen_invitation() -> dict[str, Any]:
     request = redeem_request(code, D, nonce=request_nonce)
     welcome_nonce = fixed("invitation-welcome-nonce", 12)
     admission = accept_request(A, log, ring, inv, request, now=now + 60, nonce=welcome_nonce)
-    proof_data = TEAM_ID + inv.invitation_id + D.kx_public
+    proof_data = TEAM_ID + inv.invitation_id + D.kx_public + D.kem_public
     label = _wire.DOMAIN_INVITATION
     return {
         "construction": "invitation (docs/security.md §5)",
@@ -299,7 +324,8 @@ def gen_invitation() -> dict[str, Any]:
             "proof_domain": label + "/proof", "proof_data_hex": h(proof_data),
             "proof_hex": h(D.sign(proof_data, domain=label + "/proof")),
             "payload_hex": h(_wire.encode([D.device_id, D.kx_public,
-                                           D.sign(proof_data, domain=label + "/proof")])),
+                                           D.sign(proof_data, domain=label + "/proof"),
+                                           D.kem_public])),
             "nonce_hex": h(request_nonce),
             "associated_data_hex": h(_wire.signed_message(label, b"request") + TEAM_ID
                                      + inv.invitation_id),

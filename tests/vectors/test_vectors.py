@@ -18,11 +18,12 @@ from typing import Any
 
 import msgspec
 import pytest
-from cryptography.hazmat.primitives import hashes, hpke
+from cryptography.hazmat.primitives import hashes, hmac, hpke
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mano_core import audit
@@ -68,11 +69,16 @@ def check_device(d: dict[str, str]) -> None:
     kx = X25519PrivateKey.from_private_bytes(b(d["x25519_private_hex"]))
     assert kx.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw) == b(
         d["x25519_public_hex"])
+    if "mlkem768_seed_hex" in d:
+        kem = MLKEM768PrivateKey.from_seed_bytes(b(d["mlkem768_seed_hex"]))
+        assert kem.public_key().public_bytes_raw() == b(d["mlkem768_public_hex"])
 
 
 def identity(d: dict[str, str]) -> DeviceIdentity:
-    return DeviceIdentity.from_bytes(b"\x01" + b(d["ed25519_seed_hex"])
-                                     + b(d["x25519_private_hex"]))
+    keys = b(d["ed25519_seed_hex"]) + b(d["x25519_private_hex"])
+    if "mlkem768_seed_hex" in d:
+        return DeviceIdentity.from_bytes(b"\x02" + keys + b(d["mlkem768_seed_hex"]))
+    return DeviceIdentity.from_bytes(b"\x01" + keys)
 
 
 def keyring(team: bytes, *keys: tuple[int, int, str]) -> Keyring:
@@ -159,8 +165,9 @@ def test_mano_opens_the_envelopes_in_chain_order_and_refuses_a_replay() -> None:
 
 
 ENTRY_FIELDS = ("version", "team_id", "seq", "prev_hash", "signer", "op", "device_id",
-                "kx_public", "member", "role", "health", "invitation_id")
-BYTES_FIELDS = {"team_id", "prev_hash", "signer", "device_id", "kx_public", "invitation_id"}
+                "kx_public", "member", "role", "health", "invitation_id", "kem_public")
+BYTES_FIELDS = {"team_id", "prev_hash", "signer", "device_id", "kx_public", "invitation_id",
+                "kem_public"}
 
 
 def test_membership_entries_from_the_json() -> None:
@@ -171,8 +178,10 @@ def test_membership_entries_from_the_json() -> None:
     for seq, e in enumerate(v["entries"]):
         f = e["fields"]
         assert tuple(f) == ENTRY_FIELDS
-        body = msgspec.msgpack.encode([b(f[k]) if k in BYTES_FIELDS else f[k]
-                                       for k in ENTRY_FIELDS])
+        # version 1: the first 12 fields; version 2 (carries an ML-KEM key): all 13
+        assert f["version"] == (2 if f["kem_public"] else 1)
+        names = ENTRY_FIELDS if f["version"] == 2 else ENTRY_FIELDS[:12]
+        body = msgspec.msgpack.encode([b(f[k]) if k in BYTES_FIELDS else f[k] for k in names])
         assert body == b(e["body_hex"])
         assert f["seq"] == seq and b(f["prev_hash"]) == prev and f["op"] == e["op"]
         message = label(v["domain"]) + body
@@ -199,8 +208,16 @@ def test_mano_replays_the_log_to_the_states_the_json_gives() -> None:
 
 
 def _open_package(p: dict[str, Any], recipient: dict[str, str]) -> list[list[Any]]:
-    suite = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
-    key = X25519PrivateKey.from_private_bytes(b(recipient["x25519_private_hex"]))
+    x25519 = X25519PrivateKey.from_private_bytes(b(recipient["x25519_private_hex"]))
+    key: X25519PrivateKey | hpke.MLKEM768X25519PrivateKey
+    if p["version"] == 1:
+        kem, key = hpke.KEM.X25519, x25519
+    else:
+        kem = hpke.KEM.MLKEM768_X25519
+        key = hpke.MLKEM768X25519PrivateKey(
+            MLKEM768PrivateKey.from_seed_bytes(b(recipient["mlkem768_seed_hex"])), x25519)
+    assert len(b(p["sealed_hex"])) == p["enc_length"] + len(b(p["keys_plaintext_hex"])) + 16
+    suite = hpke.Suite(kem, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
     plain = suite.decrypt(b(p["sealed_hex"]), key, b(p["hpke_info_hex"]))
     assert plain == b(p["keys_plaintext_hex"])
     return [[c, e, k.hex()] for c, e, k in msgspec.msgpack.decode(plain)]
@@ -209,9 +226,10 @@ def _open_package(p: dict[str, Any], recipient: dict[str, str]) -> list[list[Any
 def test_key_packages_from_the_json() -> None:
     v = load("key_package")
     team, issuer = b(v["team_id_hex"]), b(v["issuer"]["device_id_hex"])
-    recipient = b(v["recipient"]["device_id_hex"])
     head = hashlib.sha256(b(v["log_entries_hex"][-1])).digest()
+    assert [p["version"] for p in v["packages"]] == [1, 2]
     for p in v["packages"]:
+        recipient = b(p["recipient"]["device_id_hex"])
         assert p["log_head_hex"] == head.hex()
         assert b(p["hpke_info_hex"]) == label("mano/v1/key-package") + team + issuer + recipient
         body = msgspec.msgpack.encode([p["version"], team, issuer, recipient, head,
@@ -219,12 +237,66 @@ def test_key_packages_from_the_json() -> None:
         assert body == b(p["body_hex"])
         verify(issuer, b(p["signature_hex"]), label("mano/v1/key-package") + body)
         assert body + b(p["signature_hex"]) == b(p["package_hex"])
-        assert _open_package(p, v["recipient"]) == p["keys"]
+        assert _open_package(p, p["recipient"]) == p["keys"]
         log = MembershipLog.from_entries(team, [b(e) for e in v["log_entries_hex"]])
         ring = Keyring(team)
-        ring.accept_package(identity(v["recipient"]), b(p["package_hex"]), log)
+        ring.accept_package(identity(p["recipient"]), b(p["package_hex"]), log)
         assert [[int(c), e, ring.key(c, e).hex()] for c in Compartment
                 for e in ring.epochs(c)] == p["keys"]
+
+
+# --- HPKE base mode (RFC 9180) by hand, with the KEM's shared secret made from the primitives:
+# what docs/security.md §4 says, checked against the library's own HPKE.
+
+
+def _labeled_extract(suite: bytes, salt: bytes, label: bytes, ikm: bytes) -> bytes:
+    mac = hmac.HMAC(salt or bytes(32), hashes.SHA256())
+    mac.update(b"HPKE-v1" + suite + label + ikm)
+    return mac.finalize()
+
+
+def _labeled_expand(suite: bytes, prk: bytes, label: bytes, info: bytes, size: int) -> bytes:
+    return HKDFExpand(hashes.SHA256(), size, size.to_bytes(2) + b"HPKE-v1" + suite + label
+                      + info).derive(prk)
+
+
+XWING_LABEL = b"\\.//^\\"  # the 6 bytes 5c 2e 2f 2f 5e 5c
+
+
+def _shared_secret(version: int, enc: bytes, recipient: dict[str, str]) -> bytes:
+    sk_x = X25519PrivateKey.from_private_bytes(b(recipient["x25519_private_hex"]))
+    pk_x = b(recipient["x25519_public_hex"])
+    if version == 1:  # DHKEM(X25519, HKDF-SHA256), RFC 9180 §4.1
+        kem_suite = b"KEM" + (0x0020).to_bytes(2)
+        dh = sk_x.exchange(X25519PublicKey.from_public_bytes(enc))
+        prk = _labeled_extract(kem_suite, b"", b"eae_prk", dh)
+        return _labeled_expand(kem_suite, prk, b"shared_secret", enc + pk_x, 32)
+    # X-Wing (ML-KEM-768 + X25519): enc = ct_M (1088) || ct_X (32)
+    assert XWING_LABEL.hex() == "5c2e2f2f5e5c" and len(enc) == 1120
+    ct_m, ct_x = enc[:1088], enc[1088:]
+    ss_m = MLKEM768PrivateKey.from_seed_bytes(b(recipient["mlkem768_seed_hex"])).decapsulate(ct_m)
+    ss_x = sk_x.exchange(X25519PublicKey.from_public_bytes(ct_x))
+    return hashlib.sha3_256(ss_m + ss_x + ct_x + pk_x + XWING_LABEL).digest()
+
+
+def _hpke_open_by_hand(version: int, sealed: bytes, recipient: dict[str, str],
+                       info: bytes) -> bytes:
+    kem_id, enc_size = {1: (0x0020, 32), 2: (0x647A, 1120)}[version]
+    suite = b"HPKE" + kem_id.to_bytes(2) + (0x0001).to_bytes(2) + (0x0002).to_bytes(2)
+    enc, ciphertext = sealed[:enc_size], sealed[enc_size:]
+    secret = _labeled_extract(suite, _shared_secret(version, enc, recipient), b"secret", b"")
+    context = (b"\x00" + _labeled_extract(suite, b"", b"psk_id_hash", b"")
+               + _labeled_extract(suite, b"", b"info_hash", info))
+    key = _labeled_expand(suite, secret, b"key", context, 32)
+    nonce = _labeled_expand(suite, secret, b"base_nonce", context, 12)
+    return AESGCM(key).decrypt(nonce, ciphertext, b"")  # sequence 0, empty AAD
+
+
+def test_key_packages_open_with_hpke_written_out_from_the_primitives() -> None:
+    for p in load("key_package")["packages"]:
+        plain = _hpke_open_by_hand(p["version"], b(p["sealed_hex"]), p["recipient"],
+                                   b(p["hpke_info_hex"]))
+        assert plain == b(p["keys_plaintext_hex"])
 
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -253,10 +325,11 @@ def test_invitation_from_the_json() -> None:
     assert ad == b(r["associated_data_hex"])
     payload = aead.decrypt(request[17:29], request[29:], ad)
     assert payload == b(r["payload_hex"])
-    device_id, kx_public, proof = msgspec.msgpack.decode(payload)
+    device_id, kx_public, proof, kem_public = msgspec.msgpack.decode(payload)
     assert device_id == b(v["new_device"]["device_id_hex"])
     assert kx_public == b(v["new_device"]["x25519_public_hex"])
-    verify(device_id, proof, label(r["proof_domain"]) + team + inv_id + kx_public)
+    assert kem_public == b(v["new_device"]["mlkem768_public_hex"])
+    verify(device_id, proof, label(r["proof_domain"]) + team + inv_id + kx_public + kem_public)
 
     a = v["admission"]
     welcome = b(a["welcome_hex"])
