@@ -13,9 +13,9 @@ import pytest
 
 from mano_core.crypto import DeviceIdentity, decode_entry, make_key_packages
 from mano_core.device import Device
-from tests.relay.kit import RelayProcess
+from tests.harness.devices import PASS
+from tests.harness.relay import RelayProcess
 
-from .conftest import PASS
 from .helpers import eventually, join
 
 pytestmark = pytest.mark.timeout(120)
