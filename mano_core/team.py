@@ -22,6 +22,7 @@ import msgspec
 from mano_core import limits
 from mano_core import rules
 from mano_core.crypto.log_entry import Role
+from mano_core.document.cascade import follow_persons
 from mano_core.document.custom_fields import rename_option
 from mano_core.document.damage import Damage
 from mano_core.model.validation import applies, stale_custom_fields
@@ -458,6 +459,7 @@ class Team:
         if self.medical_doc is not None and self._medical is not None:
             m, md = self._medical, self.medical_doc
             gd.persons.attach_health(md.health_values)
+            follow_persons(md, gd)
             self.medical = MedicalCollections(
                 medical_files=durable(md, r.MedicalFile, m),
                 consultations=durable(md, r.Consultation, m),

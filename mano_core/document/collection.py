@@ -6,6 +6,7 @@ persists the resulting update before telling the caller it is saved."""
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Set as AbstractSet
@@ -42,6 +43,7 @@ class Collection(Generic[R]):
         self._opaque = self.name in layout.OPAQUE_COLLECTIONS
         self._cache: dict[str, R] | None = None
         self._damage: dict[str, Damage] = {}
+        self._hidden: Callable[[R], bool] | None = None
         self._dirty: set[str] = set()
         self._fields = {f.name: f.encode_name for f in msgspec.structs.fields(kind)}
         self._dict_fields = bool(layout.plan_for(kind).dicts)
@@ -51,6 +53,9 @@ class Collection(Generic[R]):
     def get(self, record_id: str, *, include_deleted: bool = False) -> R:
         """The record with that id; NotFoundError if absent (or deleted, unless asked)."""
         record = self._view().get(record_id)
+        if record is not None and not include_deleted and self._hidden is not None \
+                and self._hidden(record):
+            raise NotFoundError(self.name, record_id)
         if record is None or (record.deleted and not include_deleted):
             damage = self._damage.get(record_id)
             if damage is not None:
@@ -69,6 +74,9 @@ class Collection(Generic[R]):
         records = self._view().values()
         if include_deleted:
             return list(records)
+        hidden = self._hidden
+        if hidden is not None:
+            return [r for r in records if r.deleted_at is None and not hidden(r)]
         return [r for r in records if r.deleted_at is None]
 
     def __iter__(self) -> Iterator[R]:
@@ -79,7 +87,14 @@ class Collection(Generic[R]):
 
     def filter(self, predicate: Callable[[R], bool]) -> builtins.list[R]:
         """Records (not deleted) for which ``predicate`` is true."""
-        return [r for r in self._view().values() if r.deleted_at is None and predicate(r)]
+        hidden = self._hidden or (lambda r: False)
+        return [r for r in self._view().values()
+                if r.deleted_at is None and not hidden(r) and predicate(r)]
+
+    def hide_when(self, hidden: Callable[[R], bool]) -> None:
+        """Read records for which ``hidden`` is true as deleted (mano_core.document.cascade:
+        medical records follow their person's deletion)."""
+        self._hidden = hidden
 
     # --- writes --------------------------------------------------------------------------------
 
@@ -108,11 +123,12 @@ class Collection(Generic[R]):
         self._write_changes(record_id, old_wire, new_wire)
         return record
 
-    def delete(self, record_id: str) -> R:
-        """Soft-delete: set ``deletedAt`` (a tombstone that syncs like any edit). A damaged
-        record raises DamagedRecordError: ``repair`` or ``delete_damaged`` it."""
+    def delete(self, record_id: str, *, at: dt.datetime | None = None) -> R:
+        """Soft-delete: set ``deletedAt`` (a tombstone that syncs like any edit), now unless
+        ``at`` is given. A damaged record raises DamagedRecordError: ``repair`` or
+        ``delete_damaged`` it."""
         current = self._stored(record_id)
-        now = self._core.now().isoformat()
+        now = (at or self._core.now()).isoformat()
         old_wire = layout.to_wire(current)
         new_wire = dict(old_wire, deletedAt=now, updatedAt=now, updatedBy=self._core.author)
         record = self._validated(new_wire, changed=frozenset({"deletedAt"}))

@@ -12,6 +12,7 @@ import msgspec
 from mano_core.errors import PermissionDeniedError
 from mano_core.model.records import Action, Comment, HistoryEntry, Person
 
+from .cascade import belongings
 from .collection import Collection
 from .health import HealthValues, health_keys
 
@@ -97,6 +98,30 @@ class Persons(Collection[Person]):
         if health and self._health is not None:
             self._health.put(record.id, health, replace=True)
         return self.get(record.id)
+
+    def delete(self, record_id: str, *, at: dt.datetime | None = None) -> Person:
+        """Delete the person and what belongs to them only (mano_core.document.cascade), all
+        tombstoned at the same instant in one transaction; their medical records follow."""
+        self._stored(record_id)  # NotFoundError / DamagedRecordError before anything
+        when = at or self._core.now()
+        doomed = list(belongings(record_id, self._core))
+        with self._core.doc.transaction():
+            for collection, other in doomed:
+                collection.delete(other, at=when)
+            person = super().delete(record_id, at=when)
+        return self.get(person.id, include_deleted=True)
+
+    def restore(self, record_id: str) -> Person:
+        """Undo a deletion: the person and what its deletion took with it come back."""
+        person = self._stored(record_id, include_deleted=True)
+        if person.deleted_at is None:
+            return self.get(record_id)
+        taken = list(belongings(record_id, self._core, deleted_at=person.deleted_at))
+        with self._core.doc.transaction():
+            super().restore(record_id)
+            for collection, other in taken:
+                collection.restore(other)
+        return self.get(record_id)
 
     def update(self, record_id: str, **changes: Any) -> Person:
         if changes.get("out_of_active_list", changes.get("outOfActiveList")) is False:
