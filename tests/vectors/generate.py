@@ -137,7 +137,8 @@ def _entry_json(op: str, entry: bytes) -> dict[str, Any]:
     return {
         "op": op, "fields": fields, "body_hex": h(entry[:-64]),
         "signed_message_hex": h(_wire.signed_message(_wire.DOMAIN_MEMBERSHIP, entry[:-64])),
-        "signature_hex": h(signature), "entry_hex": h(entry), "entry_hash_hex": h(entry_hash(entry)),
+        "signature_hex": h(signature), "entry_hex": h(entry),
+        "entry_hash_hex": h(entry_hash(entry)),
     }
 
 
@@ -532,7 +533,8 @@ def gen_schema() -> dict[str, Any]:
                 else:
                     spec["required"] = True
                 fields[name] = spec
-            layout_name = "opaque" if kind.collection in layout.OPAQUE_COLLECTIONS else "base+overlay"
+            opaque = kind.collection in layout.OPAQUE_COLLECTIONS
+            layout_name = "opaque" if opaque else "base+overlay"
             if kind.collection in out:  # history: one in each compartment's document
                 compartment = out[kind.collection]["compartment"] + " and " + compartment
             out[kind.collection] = {"compartment": compartment, "layout": layout_name,
