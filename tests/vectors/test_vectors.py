@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from pycrdt import Doc, Map
 from cryptography.hazmat.primitives import hashes, hmac, hpke
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey
@@ -397,6 +398,16 @@ def test_record_layout_from_the_json() -> None:
         base = s["entries"]["_"]
         defaults = layout.plan_for(kind).defaults
         assert all(defaults.get(k, object()) != val for k, val in base.items()), s["step"]
+
+
+def test_the_yjs_updates_of_each_step_give_the_entries_shown() -> None:
+    doc: Doc[Any] = Doc()
+    for s in load("records")["steps"]:
+        for update in s["yjs_updates_hex"]:
+            doc.apply_update(b(update))
+        everything = msgspec.json.decode(str(doc.get(s["collection"], type=Map)))
+        record_id = s["record"]["id"]
+        assert everything[record_id] == s["entries"], s["step"]
 
 
 def _canonical(value: Any) -> Any:
