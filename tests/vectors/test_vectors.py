@@ -18,7 +18,6 @@ from typing import Any
 
 import msgspec
 import pytest
-from pycrdt import Doc, Map
 from cryptography.hazmat.primitives import hashes, hmac, hpke
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pycrdt import Doc, Map
 
 from mano_core import audit
 from mano_core.crypto import (
