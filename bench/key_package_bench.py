@@ -72,10 +72,10 @@ def main() -> int:
     med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     print(f"python {platform.python_version()}, cryptography {cryptography.__version__}, "
           f"{args.devices} recipients, medians of {args.rounds} rounds, both kinds per round")
-    print(f"make one package   v2 {med['make_v2'] * 1e6:8.1f} µs   v1 {med['make_v1'] * 1e6:8.1f} µs"
-          f"   ratio {med['make_v2'] / med['make_v1']:.2f}×")
-    print(f"open one package   v2 {med['open_v2'] * 1e6:8.1f} µs   v1 {med['open_v1'] * 1e6:8.1f} µs"
-          f"   ratio {med['open_v2'] / med['open_v1']:.2f}×")
+    for op in ("make", "open"):
+        v2, v1 = med[f"{op}_v2"], med[f"{op}_v1"]
+        print(f"{op} one package   v2 {v2 * 1e6:8.1f} µs   v1 {v1 * 1e6:8.1f} µs"
+              f"   ratio {v2 / v1:.2f}×")
     print(f"package bytes      v2 {med['size_v2']:8.0f}      v1 {med['size_v1']:8.0f}"
           f"      (2 keys, {Compartment.GENERAL.name} and {Compartment.MEDICAL.name})")
     print(f"add entry bytes    v2 {med['entry_v2']:8.0f}      v1 {med['entry_v1']:8.0f}")

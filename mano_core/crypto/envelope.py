@@ -229,7 +229,7 @@ class Sealer:
     Persist ``state.to_bytes()`` durably before sending each envelope: reusing a counter after
     a crash would get the envelope rejected as a replay."""
 
-    __slots__ = ("identity", "team_id", "state")
+    __slots__ = ("identity", "state", "team_id")
 
     def __init__(
         self, identity: DeviceIdentity, team_id: bytes, state: ChainState | None = None

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Final
 
 import msgspec
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
@@ -61,7 +62,7 @@ def _hpke_info(team_id: bytes, issuer: bytes, recipient: bytes) -> bytes:
 class Keyring:
     """The content keys one device holds for one team. Mutable; ``to_bytes`` for the store."""
 
-    __slots__ = ("team_id", "_keys", "_aeads")
+    __slots__ = ("_aeads", "_keys", "team_id")
 
     def __init__(self, team_id: bytes) -> None:
         if len(team_id) != 16:
@@ -121,7 +122,7 @@ class Keyring:
         try:
             info = _hpke_info(body.team_id, body.issuer, body.recipient)
             plain = _SUITES[body.version].decrypt(body.sealed, private, info)
-        except Exception:  # the HPKE binding raises several types; all mean "not for us"
+        except (InvalidTag, ValueError):  # a wrong key, a tampered or malformed enc
             raise KeyPackageError("key package does not decrypt with this device's key") from None
         triples = _wire.decode(plain, list[_KeyTriple], KeyPackageError, "key package keys")
         fresh: dict[tuple[Compartment, int], bytes] = {}

@@ -51,8 +51,16 @@ class MembershipLog:
     Builders (``add_device`` …) return signed entry bytes and do not append them: publish the
     entry (the relay accepts it only if it extends its head), then ``append`` it."""
 
-    __slots__ = ("team_id", "_entries", "_hashes", "_devices", "_access", "_epochs",
-                 "_generators", "_invitations")
+    __slots__ = (
+        "_access",
+        "_devices",
+        "_entries",
+        "_epochs",
+        "_generators",
+        "_hashes",
+        "_invitations",
+        "team_id",
+    )
 
     def __init__(self, team_id: bytes) -> None:
         if len(team_id) != 16:
@@ -62,7 +70,7 @@ class MembershipLog:
         self._hashes: list[bytes] = []
         self._devices: dict[bytes, DeviceState] = {}
         self._access: dict[bytes, _Access] = {}
-        self._epochs: dict[Compartment, int] = {c: 0 for c in Compartment}
+        self._epochs: dict[Compartment, int] = dict.fromkeys(Compartment, 0)
         self._generators: dict[tuple[Compartment, int], bytes | None] = {}
         self._invitations: set[bytes] = set()
 

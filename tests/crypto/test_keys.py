@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,16 +13,14 @@ from mano_core.crypto import (
     Role,
     make_key_packages,
 )
+from mano_core.crypto import keyring as keyring_module
+from mano_core.crypto._wire import DOMAIN_KEY_PACKAGE, encode
 from mano_core.errors import (
     EnvelopeError,
     KeyMaterialError,
     KeyPackageError,
     MissingKeyError,
 )
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-
-from mano_core.crypto import keyring as keyring_module
-from mano_core.crypto._wire import DOMAIN_KEY_PACKAGE, encode
 from mano_core.ids import Compartment
 from tests.harness.keys import KeyDevice, KeyTeam
 

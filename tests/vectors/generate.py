@@ -543,9 +543,10 @@ def gen_schema() -> dict[str, Any]:
                 fields[name] = spec
             opaque = kind.collection in layout.OPAQUE_COLLECTIONS
             layout_name = "opaque" if opaque else "base+overlay"
+            where = compartment
             if kind.collection in out:  # history: one in each compartment's document
-                compartment = out[kind.collection]["compartment"] + " and " + compartment
-            out[kind.collection] = {"compartment": compartment, "layout": layout_name,
+                where = out[kind.collection]["compartment"] + " and " + compartment
+            out[kind.collection] = {"compartment": where, "layout": layout_name,
                                     "fields": fields}
     return {"construction": "collections and field types (docs/data-model.md, \"Field types\")",
             "collections": out}
