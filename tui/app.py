@@ -22,6 +22,7 @@ from mano_core.document.team_doc import ChangeEvent
 
 from .i18n import Translator
 from .people_index import PersonIndex
+from .text import clean
 from .session import Config, Session, load_pref, save_pref, start_sync
 from .widgets.nav import SECTIONS
 
@@ -209,9 +210,10 @@ class ManoApp(App[None]):
         yield SystemCommand(t("key.quit"), t("palette.quit"), self.exit)
 
     def say(self, message: str, *, error: bool = False) -> None:
-        """A short notice in the corner (errors carry a title word, not only a colour)."""
-        self.notify(message, severity="error" if error else "information",
-                    title=self.t("notice.error") if error else "")
+        """A short notice in the corner (errors carry a title word, not only a colour).
+        The message is literal text: it often carries a name or a teammate's words."""
+        self.notify(clean(message), severity="error" if error else "information",
+                    title=self.t("notice.error") if error else "", markup=False)
 
 
 def make_app(store: str | Path, *, relay: str | None = None, lang: str | None = None,

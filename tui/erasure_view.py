@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
+from rich.text import Text
 
 from mano_core import sharing
 from mano_core.model.records import Person
 from tui import format as fmt
 from tui.i18n import MESSAGES, Translator
+from tui.text import plain, styled
 
 if TYPE_CHECKING:
     from mano_core.erasure import ErasureStatus
@@ -39,14 +40,14 @@ def scope_text(t: Translator, scope: Iterable[str]) -> str:
     return ", ".join(t(f"consent.scope.{s}") for s in scope) or "—"
 
 
-def consent_block(session: Session, t: Translator, person: Person) -> list[str]:
-    """Markup lines: the person's consents in this team and, in a joint team, the Share
+def consent_block(session: Session, t: Translator, person: Person) -> list[Text]:
+    """Literal lines: the person's consents in this team and, in a joint team, the Share
     under which the person came here. Empty if there is neither."""
     team = session.team
-    lines: list[str] = []
+    lines: list[Text] = []
     consents = sharing.consent_of(team, person.id)
     if consents:
-        lines += ["", f"[b]{escape(t('consent.title'))}[/b]"]
+        lines += [plain(""), styled((t("consent.title"), "bold"))]
         for c in consents:
             status = (t("consent.withdrawn", date=fmt.value(c.withdrawn_at))
                       if c.withdrawn_at is not None else t("consent.current"))
@@ -55,14 +56,14 @@ def consent_block(session: Session, t: Translator, person: Person) -> list[str]:
                      partner=c.partner_organisation, scope=scope_text(t, c.scope))
             if c.shared_as and c.withdrawn_at is None:
                 line += f" — {t('consent.shared')}"
-            lines.append(f"  {escape(line)}")
+            lines.append(plain(f"  {line}"))
     share = sharing.share_of(team, person.id)
     if share is not None:
-        lines += ["", f"[b]{escape(t('share.title'))}[/b]",
-                  "  " + escape(t("share.line", organisation=share.organisation,
-                                  date=fmt.day(share.consented_at),
-                                  scope=scope_text(t, share.scope),
-                                  collector=session.member_name(share.collected_by, t)))]
+        lines += [plain(""), styled((t("share.title"), "bold")),
+                  plain("  " + t("share.line", organisation=share.organisation,
+                                 date=fmt.day(share.consented_at),
+                                 scope=scope_text(t, share.scope),
+                                 collector=session.member_name(share.collected_by, t)))]
     return lines
 
 

@@ -185,7 +185,7 @@ async def test_retention_dry_run_lists_who_would_be_erased(demo_store):
         assert "Gérard Parti" in shown and "Lucie Récente" not in shown
         assert shown == expected
         row = table.get_row(old.id)
-        assert (row[1], row[2]) == ("01/02/2024", "Relogée")
+        assert (str(row[1]), str(row[2])) == ("01/02/2024", "Relogée")
         assert "Simulation" in text_of(screen, "#retention-status")
         assert team.persons.get(old.id).name == "Gérard Parti"  # nothing erased by a dry run
 

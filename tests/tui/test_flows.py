@@ -205,7 +205,7 @@ async def test_help_lists_the_screen_bindings(demo_store):
         await pilot.pause()
         table = app.screen.query_one("#help-keys", DataTable)
         rows = [table.get_row_at(i) for i in range(table.row_count)]
-        described = {what for _k, what in rows}
+        described = {str(what) for _k, what in rows}
         assert {"Nouvelle action", "Fait", "Aide", "Personnes"} <= described
         await pilot.press("escape")
         await pilot.pause()

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
 from mano_core import audit
@@ -16,8 +17,10 @@ from mano_core.audit import AuditStatus
 from mano_core.errors import ManoError, NotFoundError
 from mano_core.model.records import Action, Person
 from tui import format as fmt
+from tui.text import LONG_CELL_LIMIT, cell, cells, lines, styled
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.sync_bar import SyncBar
+from tui.widgets.table import LiteralTable
 
 from .base import ManoScreen
 
@@ -32,7 +35,7 @@ def action_columns(screen: ManoScreen) -> list[str]:
             t("col.categories")]
 
 
-def action_row(screen: ManoScreen, a: Action) -> tuple[str, ...]:
+def action_row(screen: ManoScreen, a: Action) -> tuple[Text, ...]:
     t = screen.t
     persons = screen.session.team.persons
     names = []
@@ -41,8 +44,8 @@ def action_row(screen: ManoScreen, a: Action) -> tuple[str, ...]:
             names.append(persons.get(pid).name)
         except KeyError:
             continue
-    return (fmt.due(a), fmt.status(t, a.status), a.name, ", ".join(names),
-            fmt.flag(t, a.urgent, "flag.urgent"), ", ".join(a.categories))
+    return cells(fmt.due(a), fmt.status(t, a.status), a.name, ", ".join(names),
+                 fmt.flag(t, a.urgent, "flag.urgent"), ", ".join(a.categories))
 
 
 async def set_status(screen: ManoScreen, action_id: str | None, status: str) -> None:
@@ -149,9 +152,9 @@ def fill_history(screen: ManoScreen, table: DataTable[Any], record_id: str) -> N
     for line in reversed(audit.trail(session.team, record_id)):
         # who the log says signed it when the signature holds; else who the entry claims
         who = line.member if line.status is AuditStatus.VERIFIED else line.author
-        table.add_row(fmt.moment(line.at), session.member_name(who, t), line.field,
-                      f"{fmt.value(line.old)} → {fmt.value(line.new)}",
-                      t(AUDIT_MARKS[line.status]), key=line.entry_id)
+        table.add_row(*cells(fmt.moment(line.at), session.member_name(who, t), line.field),
+                      cell(f"{fmt.value(line.old)} → {fmt.value(line.new)}", LONG_CELL_LIMIT),
+                      cell(t(AUDIT_MARKS[line.status])), key=line.entry_id)
 
 
 class ActionDetailScreen(ManoScreen):
@@ -166,9 +169,10 @@ class ActionDetailScreen(ManoScreen):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="file-title", classes="file-title")
-        yield Static("", id="action-summary", classes="viewers")
+        with VerticalScroll(id="action-summary-box"):  # a long description scrolls here
+            yield Static("", id="action-summary", classes="viewers")
         yield Static(self.t("action.history"), classes="file-title")
-        yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield LiteralTable(id="history", cursor_type="row", zebra_stripes=True)
         yield SyncBar()
         yield Footer()
 
@@ -186,20 +190,19 @@ class ActionDetailScreen(ManoScreen):
             self.app.pop_screen()
             return
         flags = [fmt.flag(t, a.urgent, "flag.urgent"), fmt.flag(t, a.deleted, "flag.deleted")]
-        self.query_one("#file-title", Static).update(
-            f"[b]{escape(a.name)}[/b]  {escape(fmt.status(t, a.status))}  "
-            + "  ".join(f for f in flags if f))
+        self.query_one("#file-title", Static).update(styled(
+            (a.name, "bold"), f"  {fmt.status(t, a.status)}  ", "  ".join(f for f in flags if f)))
         names = []
         for pid in a.persons:
             try:
                 names.append(team.persons.get(pid).name)
             except NotFoundError:
                 continue
-        lines = [f"{t('col.due')}: {fmt.due(a)}   {t('col.person')}: {fmt.value(names)}",
-                 f"{t('col.categories')}: {fmt.value(a.categories)}"]
+        summary = [f"{t('col.due')}: {fmt.due(a)}   {t('col.person')}: {fmt.value(names)}",
+                   f"{t('col.categories')}: {fmt.value(a.categories)}"]
         if a.description:
-            lines.append(a.description)
-        self.query_one("#action-summary", Static).update(escape("\n".join(lines)))
+            summary.append(a.description)
+        self.query_one("#action-summary", Static).update(lines(summary))
         fill_history(self, self.query_one("#history", DataTable), a.id)
 
     def action_back(self) -> None:

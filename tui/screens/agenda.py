@@ -15,6 +15,7 @@ from tui.widgets.toggle import Check
 from mano_core.errors import NotFoundError
 from mano_core.model.records import Action
 from tui import format as fmt
+from tui.text import cell, plain
 from tui.widgets.paged_table import PagedTable
 
 from .actions_common import (
@@ -58,9 +59,10 @@ class AgendaScreen(SectionScreen):
         with Horizontal(classes="filters"):
             yield Select(compact=True, options=[(t(f"agenda.view.{v}"), v) for v in VIEWS], value="day",
                          allow_blank=False, id="view")
-            yield Select(compact=True, options=[(s.name, s.id) for s in self.session.subteams()],
+            yield Select(compact=True, options=[(cell(s.name), s.id)
+                                                for s in self.session.subteams()],
                          prompt=t("filter.all_subteams"), id="subteam")
-            yield Select(compact=True, options=[(c, c) for c in sorted(
+            yield Select(compact=True, options=[(cell(c), c) for c in sorted(
                 self.session.team.settings.values("actionCategories"))],
                 prompt=t("filter.all_categories"), id="category")
             yield Select(compact=True, options=[(fmt.status(t, s), s) for s in ("A FAIRE", "FAIT", "ANNULEE")],
@@ -108,7 +110,7 @@ class AgendaScreen(SectionScreen):
                  and (not urgent or a.urgent)]
         todo = sum(1 for a in shown if a.status == "A FAIRE")
         self.query_one("#agenda-title", Static).update(
-            f"{title} — {self.t('agenda.count', count=len(shown), todo=todo)}")
+            plain(f"{title} — {self.t('agenda.count', count=len(shown), todo=todo)}"))
         self.query_one(PagedTable).set_items(shown, keep_page=True)
 
     @on(Select.Changed)

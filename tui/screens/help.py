@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
+from tui.widgets.table import LiteralTable
 
 from .base import translate_bindings
 
@@ -25,7 +26,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(classes="form help"):
             yield Static(t("help.title"), classes="form-title")
             yield Static(t("help.intro"), classes="muted")
-            table: DataTable[Any] = DataTable(id="help-keys", cursor_type="row")
+            table: DataTable[Any] = LiteralTable(id="help-keys", cursor_type="row")
             table.add_columns(t("col.key"), t("col.what"))
             yield table
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -17,9 +17,11 @@ from mano_core.errors import ManoError, NotFoundError
 from mano_core.model.records import Comment, Person
 from tui import format as fmt
 from tui.erasure_view import consent_block, count_lines
+from tui.text import LONG_CELL_LIMIT, cells, lines, plain, styled
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.forms import Field, FormScreen
 from tui.widgets.sync_bar import SyncBar
+from tui.widgets.table import LiteralTable
 
 from .actions_common import (
     action_columns,
@@ -69,17 +71,17 @@ class PersonFileScreen(ManoScreen):
             with TabPane(t("tab.summary"), id="tab-summary"):
                 yield VerticalScroll(Static("", id="summary"))
             with TabPane(t("tab.actions"), id="tab-actions"):
-                yield DataTable(id="actions", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="actions", cursor_type="row", zebra_stripes=True)
             with TabPane(t("tab.comments"), id="tab-comments"):
-                yield DataTable(id="comments", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="comments", cursor_type="row", zebra_stripes=True)
             with TabPane(t("tab.places"), id="tab-places"):
                 yield VerticalScroll(Static("", id="places"))
             with TabPane(t("tab.visits"), id="tab-visits"):
-                yield DataTable(id="visits", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="visits", cursor_type="row", zebra_stripes=True)
             with TabPane(t("tab.family"), id="tab-family"):
                 yield VerticalScroll(Static("", id="family"))
             with TabPane(t("tab.history"), id="tab-history"):
-                yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="history", cursor_type="row", zebra_stripes=True)
             if self.session.team.medical is not None:
                 with TabPane(t("tab.medical"), id="tab-medical"):
                     yield VerticalScroll(Static("", id="medical"))
@@ -121,7 +123,7 @@ class PersonFileScreen(ManoScreen):
             return
         names = sorted({self.session.member_name(m.member, self.t)
                         for m in sync.state.viewing(self.person_id)})
-        label.update(self.t("file.also_open", names=", ".join(names)) if names else "")
+        label.update(plain(self.t("file.also_open", names=", ".join(names))) if names else "")
 
     def reload(self) -> None:
         try:
@@ -135,7 +137,7 @@ class PersonFileScreen(ManoScreen):
                  fmt.flag(t, p.deleted, "flag.deleted")]
         aliases = f" ({', '.join(p.other_names)})" if p.other_names else ""
         self.query_one("#file-title", Static).update(
-            f"[b]{_esc(p.name)}[/b]{_esc(aliases)}  " + "  ".join(f for f in flags if f))
+            styled((p.name, "bold"), aliases, "  ", "  ".join(f for f in flags if f)))
         self._summary(p)
         self._actions(p)
         self._comments(p)
@@ -149,7 +151,7 @@ class PersonFileScreen(ManoScreen):
     def _summary(self, p: Person) -> None:
         t = self.t
         s = self.session
-        lines = [_esc(x) for x in [
+        out: list[str | Text] = [
             f"{t('field.gender')}: {fmt.value(p.gender)}",
             f"{t('field.birthdate')}: {fmt.value(p.birthdate)}",
             f"{t('field.phone')}: {fmt.value(p.phone)}   {t('field.email')}: {fmt.value(p.email)}",
@@ -157,22 +159,22 @@ class PersonFileScreen(ManoScreen):
             f"{t('field.followed')}: {fmt.value(p.followed_since)}",
             f"{t('field.subteams')}: "
             f"{fmt.value([s.subteam_name(x) for x in p.assigned_teams])}",
-        ]]
+        ]
         if p.out_of_active_list:
-            lines.append(_esc(f"{t('flag.out')}: {fmt.value(p.out_of_active_list_date)} — "
-                              f"{fmt.value(p.out_of_active_list_reasons)}"))
+            out.append(f"{t('flag.out')}: {fmt.value(p.out_of_active_list_date)} — "
+                       f"{fmt.value(p.out_of_active_list_reasons)}")
         if p.description:
-            lines += ["", _esc(f"{t('field.description')}:"), _esc(p.description)]
+            out += ["", f"{t('field.description')}:", p.description]
         sections: dict[str, list[str]] = {}
         for d in sorted(s.team.custom_fields.list(), key=lambda d: (d.label_text, d.key)):
             if d.scope != "person" or (d.health_only and s.team.medical is None):
                 continue  # a health-only field's value never reaches a non-health device
             sections.setdefault(d.section, []).append(
-                f"  {d.label_text}: {fmt.value(p.custom_fields.get(d.key))}")
+                f"  {d.label_text}: {_full(p.custom_fields.get(d.key))}")
         for name, rows in sorted(sections.items()):
-            lines += ["", f"[b]{_esc(name)}[/b]", *[_esc(r) for r in rows]]
-        lines += consent_block(s, t, p)
-        self.query_one("#summary", Static).update("\n".join(lines))
+            out += ["", styled((name, "bold")), *rows]
+        out += consent_block(s, t, p)
+        self.query_one("#summary", Static).update(lines(out))
 
     def _actions(self, p: Person) -> None:
         table = self.query_one("#actions", DataTable)
@@ -189,8 +191,9 @@ class PersonFileScreen(ManoScreen):
         keep = _cursor_key(table)
         table.clear()
         for c in self.session.team.comments.of_person(p.id):
-            table.add_row(fmt.moment(c.date), fmt.flag(t, c.urgent, "flag.urgent"),
-                          self.session.member_name(c.created_by, t), c.text, key=c.id)
+            table.add_row(*cells(fmt.moment(c.date), fmt.flag(t, c.urgent, "flag.urgent"),
+                                 self.session.member_name(c.created_by, t), c.text,
+                                 last_limit=LONG_CELL_LIMIT), key=c.id)
         _restore(table, keep)
 
     def _places(self, p: Person) -> None:
@@ -202,7 +205,7 @@ class PersonFileScreen(ManoScreen):
             except NotFoundError:
                 continue
         self.query_one("#places", Static).update(
-            "\n".join(f"• {_esc(n)}" for n in sorted(names)) or self.t("file.none"))
+            lines(f"• {n}" for n in sorted(names)) if names else self.t("file.none"))
 
     def _visits(self, p: Person) -> None:
         t = self.t
@@ -215,11 +218,12 @@ class PersonFileScreen(ManoScreen):
         table = self.query_one("#visits", DataTable)
         table.clear()
         for when, kind, sub, text, rid in sorted(rows, key=lambda r: r[0], reverse=True):
-            table.add_row(fmt.moment(when), kind, self.session.subteam_name(sub), text, key=rid)
+            table.add_row(*cells(fmt.moment(when), kind, self.session.subteam_name(sub), text,
+                                 last_limit=LONG_CELL_LIMIT), key=rid)
 
     def _family(self, p: Person) -> None:
         team = self.session.team
-        lines = []
+        found: list[str] = []
         for g in team.groups.filter(lambda g: p.id in g.persons):
             for relation in g.relations:
                 a, _, rest = relation.partition("|")
@@ -231,11 +235,10 @@ class PersonFileScreen(ManoScreen):
                     name = team.persons.get(other).name
                 except NotFoundError:
                     continue
-                lines.append(f"• {_esc(name)} — {_esc(what)}")
+                found.append(f"• {name} — {what}")
             if not g.relations:
-                lines += [f"• {_esc(team.persons.get(o).name)}" for o in g.persons
-                          if o != p.id]
-        self.query_one("#family", Static).update("\n".join(lines) or self.t("file.none"))
+                found += [f"• {team.persons.get(o).name}" for o in g.persons if o != p.id]
+        self.query_one("#family", Static).update(lines(found) if found else self.t("file.none"))
 
     def _history(self, p: Person) -> None:
         fill_history(self, self.query_one("#history", DataTable), p.id)
@@ -245,20 +248,20 @@ class PersonFileScreen(ManoScreen):
         medical = self.session.team.medical
         assert medical is not None
         me = self.session.member
-        lines = [f"[b]{t('medical.file')}[/b]"]
+        out: list[str | Text] = [styled((t("medical.file"), "bold"))]
         for f in medical.medical_files.filter(lambda f: f.person == p.id):
-            lines += [f"  {_esc(k)}: {_esc(fmt.value(v))}" for k, v in f.custom_fields.items()]
-        lines += ["", f"[b]{t('medical.consultations')}[/b]"]
+            out += [f"  {k}: {_full(v)}" for k, v in f.custom_fields.items()]
+        out += ["", styled((t("medical.consultations"), "bold"))]
         for c in sorted(medical.consultations.filter(
                 lambda c: c.person == p.id and (not c.only_visible_by or me in c.only_visible_by)),
                 key=lambda c: c.due_at, reverse=True):
-            lines.append(f"  {fmt.moment(c.due_at)}  {fmt.status(t, c.status)}  "
-                         f"{_esc(c.type)} {_esc(c.name)}")
-        lines += ["", f"[b]{t('medical.treatments')}[/b]"]
+            out.append(f"  {fmt.moment(c.due_at)}  {fmt.status(t, c.status)}  "
+                       f"{c.type} {c.name}")
+        out += ["", styled((t("medical.treatments"), "bold"))]
         for tr in medical.treatments.filter(lambda x: x.person == p.id):
-            lines.append(f"  {_esc(tr.name)} {_esc(tr.dosage)} {_esc(tr.frequency)} "
-                         f"({fmt.value(tr.start_date)} → {fmt.value(tr.end_date)})")
-        self.query_one("#medical", Static).update("\n".join(lines))
+            out.append(f"  {tr.name} {tr.dosage} {tr.frequency} "
+                       f"({fmt.value(tr.start_date)} → {fmt.value(tr.end_date)})")
+        self.query_one("#medical", Static).update(lines(out))
 
     # --- actions --------------------------------------------------------------------------------
 
@@ -365,8 +368,11 @@ class PersonFileScreen(ManoScreen):
                   if self.check_action("erase", ()) else [])]
 
 
-def _esc(text: str) -> str:
-    return escape(text)
+def _full(value: object) -> str:
+    """A field's value in full (the file is where long texts are read whole)."""
+    if isinstance(value, str):
+        return value or "—"
+    return fmt.value(value)
 
 
 def _cursor_key(table: DataTable[Any]) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -15,6 +16,7 @@ from tui.widgets.toggle import Check
 from mano_core.model.records import GENDERS, Person
 from tui import format as fmt
 from tui.people_index import ACTIVE, ALL, OUT, PersonQuery
+from tui.text import Visible, cell, cells
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.paged_table import PagedTable
 
@@ -35,11 +37,13 @@ class PersonsScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         t = self.t
         with Horizontal(classes="filters"):
-            yield Input(compact=True, placeholder=t("persons.search"), id="search")
+            yield Input(compact=True, placeholder=t("persons.search"), id="search",
+                        highlighter=Visible())
             yield Select(compact=True, options=[(t("persons.status.active"), ACTIVE), (t("persons.status.out"), OUT),
                           (t("persons.status.all"), ALL)], value=ACTIVE, allow_blank=False,
                          id="status")
-            yield Select(compact=True, options=[(s.name, s.id) for s in self.session.subteams()],
+            yield Select(compact=True, options=[(cell(s.name), s.id)
+                                                for s in self.session.subteams()],
                          prompt=t("filter.all_subteams"), id="subteam")
             yield Check(compact=True, label=t("persons.vulnerable_only"), id="vulnerable")
         yield PagedTable(
@@ -48,12 +52,12 @@ class PersonsScreen(SectionScreen):
             self._row, lambda p: p.id, page_size=self.mano.config.page_size,
             pager_text=lambda a, b, n: t("pager", start=a, end=b, total=n), id="persons")
 
-    def _row(self, p: Person) -> tuple[str, ...]:
+    def _row(self, p: Person) -> tuple[Text, ...]:
         t = self.t
         flags = " ".join(x for x in (fmt.flag(t, p.alertness, "flag.vulnerable"),
                                      fmt.flag(t, p.out_of_active_list, "flag.out")) if x)
         teams = ", ".join(self.session.subteam_name(s) for s in p.assigned_teams)
-        return (p.name, ", ".join(p.other_names), fmt.day(p.birthdate), flags, teams)
+        return cells(p.name, ", ".join(p.other_names), fmt.day(p.birthdate), flags, teams)
 
     def query_state(self) -> PersonQuery:
         sub = self.query_one("#subteam", Select).value

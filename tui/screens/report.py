@@ -15,6 +15,10 @@ from textual.widgets import DataTable, Label, Select, Static, TextArea
 from mano_core.errors import ManoError
 from mano_core.reporting import daily
 from tui import format as fmt
+from tui.text import cell, cells
+from tui.widgets.forms import LiteralTextArea
+from tui.text import lines as text_lines
+from tui.widgets.table import LiteralTable
 
 from .base import SectionScreen
 
@@ -36,19 +40,20 @@ class ReportScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         t = self.t
         with Horizontal(classes="filters"):
-            yield Select(compact=True, options=[(s.name, s.id) for s in self.session.subteams()],
+            yield Select(compact=True, options=[(cell(s.name), s.id)
+                                                for s in self.session.subteams()],
                          value=self.session.subteam or Select.NULL, id="subteam",
                          prompt=t("field.subteam"))
             yield Static("", id="report-title", classes="section-title")
         with Horizontal(classes="split"):
             with Vertical():
                 yield Label(t("report.services"))
-                services: DataTable[Any] = DataTable(id="services", cursor_type="row")
+                services: DataTable[Any] = LiteralTable(id="services", cursor_type="row")
                 services.add_columns(t("col.service"), t("col.count"))
                 yield services
             with Vertical():
                 yield Label(t("report.text"))
-                yield TextArea(id="description")
+                yield LiteralTextArea(id="description")
                 yield Static("", id="activity", classes="detail")
 
     def _subteam(self) -> str | None:
@@ -69,7 +74,7 @@ class ReportScreen(SectionScreen):
         keep = table.cursor_row
         table.clear()
         for name in team.settings.values("services"):
-            table.add_row(name, str(rep.services.get(name, 0) if rep else 0), key=name)
+            table.add_row(*cells(name, str(rep.services.get(name, 0) if rep else 0)), key=name)
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
         area = self.query_one("#description", TextArea)
@@ -81,7 +86,7 @@ class ReportScreen(SectionScreen):
         lines += [f"  {n:>4}  {t('activity.' + k)}" for k, n in act.counts().items()]
         if rep and rep.collaborations:
             lines.append(f"{t('report.collaborations')}: {', '.join(rep.collaborations)}")
-        self.query_one("#activity", Static).update("\n".join(lines))
+        self.query_one("#activity", Static).update(text_lines(lines))
 
     @on(Select.Changed, "#subteam")
     def _subteam_changed(self) -> None:

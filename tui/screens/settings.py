@@ -31,7 +31,9 @@ from tui import format as fmt
 from tui.erasure_view import count_lines, is_admin, waiting_names
 from tui.session import save_pref
 from tui.widgets.confirm import ConfirmScreen
+from tui.text import cell, plain
 from tui.widgets.forms import Field, FieldError, FormScreen
+from tui.widgets.table import LiteralTable
 
 from .base import SectionScreen, translate_bindings
 
@@ -60,7 +62,8 @@ class SettingsScreen(SectionScreen):
                 yield Select(compact=True, options=[("Français", "fr"), ("English", "en")], value=t.lang,
                              allow_blank=False, id="lang")
                 yield Label(t("settings.current_subteam"))
-                yield Select(compact=True, options=[(s.name, s.id) for s in self.session.subteams()],
+                yield Select(compact=True, options=[(cell(s.name), s.id)
+                                                    for s in self.session.subteams()],
                              value=self.session.subteam or Select.NULL, id="current")
             yield Label(t("settings.subteams"), classes="section-title")
             yield _table("subteams", t("col.name"), t("col.night"))
@@ -94,7 +97,7 @@ class SettingsScreen(SectionScreen):
                 "admin", "normal", "restricted") else role, t("yes") if health else t("no"),
                 key=member)
         self.query_one("#categories", Static).update(
-            ", ".join(sorted(team.settings.values("actionCategories"))) or "—")
+            plain(", ".join(sorted(team.settings.values("actionCategories"))) or "—"))
         fields = self.query_one("#fields", DataTable)
         fields.clear()
         for d in sorted(team.custom_fields.list(), key=lambda d: (d.scope, d.section)):
@@ -121,7 +124,7 @@ class SettingsScreen(SectionScreen):
             text += "\n" + (t("retention.dry_run", count=len(report.entries),
                               records=sum(report.totals.values()))
                             if report.entries else t("retention.none"))
-        status.update(text)
+        status.update(plain(text))
         table = self.query_one("#retention", DataTable)
         table.clear()
         for e in report.entries if report is not None else ():
@@ -285,7 +288,7 @@ class SettingsScreen(SectionScreen):
 
 
 def _table(wid: str, *columns: str) -> DataTable[Any]:
-    table: DataTable[Any] = DataTable(id=wid, cursor_type="row", classes="settings-table")
+    table: DataTable[Any] = LiteralTable(id=wid, cursor_type="row", classes="settings-table")
     table.add_columns(*columns)
     return table
 
@@ -311,8 +314,8 @@ class InvitationScreen(ModalScreen[None]):
         t = self.app.t  # type: ignore[attr-defined]
         with Center(), VerticalScroll(classes="form invitation"):
             yield Static(t("invite.title"), classes="form-title")
-            yield Static(t("invite.explain", relay=self.relay or "—"))
-            yield Static(self.code, id="invite-code", classes="code")
+            yield Static(plain(t("invite.explain", relay=self.relay or "—")))
+            yield Static(plain(self.code), id="invite-code", classes="code")
             with Vertical(classes="qr"):
                 yield Static(qr_text(self.code), id="invite-qr", markup=False)
             yield Static(t("invite.close"), classes="muted")

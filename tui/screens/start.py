@@ -31,6 +31,7 @@ from mano_core.errors import (
     WrongPassphraseError,
 )
 from tui.session import MEMBER_NAMES_KEY, save_pref
+from tui.text import Visible, lines, plain
 
 from .base import ManoScreen
 
@@ -46,7 +47,8 @@ class UnlockScreen(ManoScreen):
         t = self.t
         with Center(), Vertical(classes="card"):
             yield Static(t("unlock.title"), classes="card-title")
-            yield Static(t("unlock.store", path=self.mano.config.store.name), classes="muted")
+            yield Static(plain(t("unlock.store", path=self.mano.config.store.name)),
+                         classes="muted")
             yield Label(t("field.passphrase"))
             yield Input(password=True, id="passphrase")
             yield Static("", id="unlock-error", classes="form-error")
@@ -81,7 +83,7 @@ class UnlockScreen(ManoScreen):
             self.query_one("#passphrase", Input).focus()
             return
         except (StoreCorruptedError, ManoError) as exc:
-            error.update("⚠ " + str(exc))
+            error.update(plain("⚠ " + str(exc)))
             return
         finally:
             busy.display = False
@@ -107,16 +109,17 @@ class FirstRunScreen(ManoScreen):
                 yield RadioButton(t("first.join"), id="choice-join")
             with Vertical(id="create-fields"):
                 yield Label(t("field.team_name"))
-                yield Input(id="team-name", placeholder=t("first.team_placeholder"))
+                yield Input(id="team-name", placeholder=t("first.team_placeholder"),
+                            highlighter=Visible())
                 yield Check(compact=True, label=t("field.health"), id="health")
             with Vertical(id="join-fields"):
                 yield Label(t("field.relay"))
                 yield Input(self.mano.config.relay or "", id="relay",
-                            placeholder="ws://127.0.0.1:8765")
+                            placeholder="ws://127.0.0.1:8765", highlighter=Visible())
                 yield Label(t("field.code"))
-                yield Input(id="code", placeholder="XXXX-XXXX-…")
+                yield Input(id="code", placeholder="XXXX-XXXX-…", highlighter=Visible())
             yield Label(t("field.your_name"))
-            yield Input(id="your-name")
+            yield Input(id="your-name", highlighter=Visible())
             if self.device is None:
                 yield Label(t("field.passphrase"))
                 yield Input(password=True, id="passphrase")
@@ -146,7 +149,7 @@ class FirstRunScreen(ManoScreen):
     def _error(self, field_key: str | None, message: str) -> None:
         text = self.t("form.field_error", field=self.t(field_key), message=message) \
             if field_key else message
-        self.query_one("#first-error", Static).update("⚠ " + text)
+        self.query_one("#first-error", Static).update(plain("⚠ " + text))
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#go")
@@ -232,12 +235,12 @@ class DemoLoadingScreen(ManoScreen):
 
         def step(key: str, **values: Any) -> None:
             done.append("✓ " + self.t(key, **values))
-            steps.update("\n".join(done))
+            steps.update(lines(done))
 
         try:
             await run.prepare(step)
         except Exception as exc:  # noqa: BLE001 - shown to the newcomer, then quit
-            steps.update("\n".join([*done, "⚠ " + self.t("error.generic", error=str(exc))]))
+            steps.update(lines([*done, "⚠ " + self.t("error.generic", error=str(exc))]))
             return
         self.mano.config.relay = run.url
         device = await Device.open(run.store, run.passphrase)

@@ -11,7 +11,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, LoadingIndicator, Select, Sparkline, Static
 
 from mano_core.reporting import Period, compute
+from rich.text import Text
+
 from tui import format as fmt
+from tui.text import cell, lines, styled
 from tui.widgets.charts import bar_chart
 
 from .base import SectionScreen
@@ -27,7 +30,8 @@ class StatsScreen(SectionScreen):
         with Horizontal(classes="filters"):
             yield Select(compact=True, options=[(t("stats.last_days", n=n), n) for n in PERIODS], value=365,
                          allow_blank=False, id="period")
-            yield Select(compact=True, options=[(s.name, s.id) for s in self.session.subteams()],
+            yield Select(compact=True, options=[(cell(s.name), s.id)
+                                                for s in self.session.subteams()],
                          prompt=t("filter.all_subteams"), id="subteam")
         yield LoadingIndicator(id="stats-busy")
         with VerticalScroll(id="stats-body"):
@@ -66,15 +70,16 @@ class StatsScreen(SectionScreen):
             t("stats.line.visits", encounters=s.encounters.total, passages=s.passages.total,
               observations=s.observations.total, reports=s.reports),
         ]
-        self.query_one("#stats-figures", Static).update("\n".join(figures))
-        charts = []
+        self.query_one("#stats-figures", Static).update(lines(figures))
+        charts: list[str | Text] = []
         for key, counts in (("stats.chart.gender", s.persons.by_gender),
                             ("stats.chart.age", s.persons.by_age),
                             ("stats.chart.categories", s.actions.by_category),
                             ("stats.chart.services", s.services),
                             ("stats.chart.atmosphere", s.observations.by_atmosphere)):
-            charts += ["", f"[b]{t(key)}[/b]", bar_chart(counts, width=28, label_width=24)]
-        self.query_one("#stats-charts", Static).update("\n".join(charts))
+            charts += ["", styled((t(key), "bold")),
+                       bar_chart(counts, width=28, label_width=24)]
+        self.query_one("#stats-charts", Static).update(lines(charts))
         self.query_one("#stats-spark", Sparkline).data = _per_week(
             [c.date for c in team.comments.list()
              if not ids or c.team in ids], period)

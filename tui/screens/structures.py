@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from mano_core.document.queries import fold
 from mano_core.model.records import Structure
+from tui.text import Visible, cell, plain
 from tui.widgets.forms import Field, FormScreen
 from tui.widgets.paged_table import PagedTable
 
@@ -29,11 +30,13 @@ class StructuresScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         t = self.t
         with Horizontal(classes="filters"):
-            yield Input(compact=True, placeholder=t("structures.search"), id="search")
-            yield Select(compact=True, options=[(c, c) for c in sorted(
+            yield Input(compact=True, placeholder=t("structures.search"), id="search",
+                        highlighter=Visible())
+            yield Select(compact=True, options=[(cell(c), c) for c in sorted(
                 self.session.team.settings.values("structureCategories"))],
                 prompt=t("filter.all_categories"), id="category")
-            yield Input(compact=True, placeholder=t("field.city"), id="city")
+            yield Input(compact=True, placeholder=t("field.city"), id="city",
+                        highlighter=Visible())
         yield PagedTable([t("col.name"), t("col.categories"), t("field.city"),
                           t("field.phone"), t("field.hours")],
                          lambda s: (s.name, ", ".join(s.categories), s.city, s.phone,
@@ -64,7 +67,7 @@ class StructuresScreen(SectionScreen):
             detail.update("")
             return
         s = self.session.team.structures.get(str(key))
-        detail.update(f"{s.address} {s.postcode} {s.city} — {s.public}\n{s.description}")
+        detail.update(plain(f"{s.address} {s.postcode} {s.city} — {s.public}\n{s.description}"))
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()

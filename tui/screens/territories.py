@@ -11,7 +11,9 @@ from textual.widgets import DataTable
 
 from mano_core.model.records import ATMOSPHERES, TerritoryObservation
 from tui import format as fmt
+from tui.text import LONG_CELL_LIMIT, cells
 from tui.widgets.forms import Field, FieldError, FormScreen
+from tui.widgets.table import LiteralTable
 
 from .base import SectionScreen
 
@@ -23,10 +25,10 @@ class TerritoriesScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         t = self.t
         with Horizontal(classes="split"):
-            territories: DataTable[Any] = DataTable(id="territories", cursor_type="row")
+            territories: DataTable[Any] = LiteralTable(id="territories", cursor_type="row")
             territories.add_columns(t("col.name"), t("col.types"), t("col.count"))
             yield territories
-            observations: DataTable[Any] = DataTable(id="observations", cursor_type="row",
+            observations: DataTable[Any] = LiteralTable(id="observations", cursor_type="row",
                                                      zebra_stripes=True)
             observations.add_columns(t("col.date"), t("col.people"), t("col.atmosphere"),
                                      t("col.police"), t("col.text"))
@@ -67,10 +69,10 @@ class TerritoriesScreen(SectionScreen):
             return
         for o in sorted(self.session.team.observations.filter(lambda o: o.territory == terr),
                         key=lambda o: o.observed_at, reverse=True)[:500]:
-            table.add_row(fmt.moment(o.observed_at),
-                          t("obs.people", men=o.men, women=o.women, minors=o.minors),
-                          o.atmosphere or "—", t("yes") if o.police else t("no"), o.comment,
-                          key=o.id)
+            table.add_row(*cells(fmt.moment(o.observed_at),
+                                 t("obs.people", men=o.men, women=o.women, minors=o.minors),
+                                 o.atmosphere or "—", t("yes") if o.police else t("no"),
+                                 o.comment, last_limit=LONG_CELL_LIMIT), key=o.id)
 
     def action_new_observation(self) -> None:
         t = self.t

@@ -10,6 +10,8 @@ from textual.widgets import DataTable, Static
 
 from mano_core.errors import NotFoundError
 from tui import format as fmt
+from tui.text import LONG_CELL_LIMIT, cells
+from tui.widgets.table import LiteralTable
 
 from .base import SectionScreen
 
@@ -21,7 +23,7 @@ class UrgentScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         t = self.t
         yield Static("", id="urgent-title", classes="section-title")
-        table: DataTable[Any] = DataTable(id="urgent", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Any] = LiteralTable(id="urgent", cursor_type="row", zebra_stripes=True)
         table.add_columns(t("col.date"), t("col.kind"), t("col.person"), t("col.text"))
         yield table
 
@@ -44,7 +46,8 @@ class UrgentScreen(SectionScreen):
             except NotFoundError:
                 name = ""
             self._person[rid] = person
-            table.add_row(fmt.moment(when), kind, name, text, key=rid)
+            table.add_row(*cells(fmt.moment(when), kind, name, text,
+                                 last_limit=LONG_CELL_LIMIT), key=rid)
         self.query_one("#urgent-title", Static).update(t("urgent.title", count=len(rows)))
 
     def action_open(self) -> None:

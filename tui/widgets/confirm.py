@@ -4,13 +4,15 @@ Escape cancels."""
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from tui.text import lines as text_lines
+from tui.text import plain
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -28,8 +30,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="form confirm"):
-            yield Static(escape(self.title_text), classes="form-title")
-            yield Static("\n".join(escape(line) for line in self.lines), id="confirm-body")
+            yield Static(plain(self.title_text), classes="form-title")
+            yield Static(text_lines(self.lines), id="confirm-body")
             with Horizontal(classes="form-buttons"):
                 yield Button(self.confirm_label, id="confirm", variant="error")
                 yield Button(self.cancel_label, id="cancel", variant="primary")

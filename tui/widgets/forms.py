@@ -19,6 +19,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
+from tui.text import Visible, cell, plain, visible
 from tui.widgets.toggle import Check
 from mano_core.errors import ValidationError
 
@@ -70,10 +71,10 @@ class FormScreen(ModalScreen[Any]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="form"):
-            yield Static(self.form_title, classes="form-title")
+            yield Static(plain(self.form_title), classes="form-title")
             for f in self.fields:
                 if f.kind != "check":
-                    yield Label(f.label, classes="form-label")
+                    yield Label(plain(f.label), classes="form-label")
                 yield self._widget(f)
                 yield Static("", id=f"error-{f.name}", classes="form-error")
             yield Static("", id="error-_form", classes="form-error")
@@ -91,13 +92,15 @@ class FormScreen(ModalScreen[Any]):
     def _widget(self, f: Field) -> Any:
         wid = f"field-{f.name}"
         if f.kind == "area":
-            return TextArea(str(f.value or ""), id=wid, classes="form-area")
+            return LiteralTextArea(str(f.value or ""), id=wid, classes="form-area")
         if f.kind == "check":
-            return Check(f.label, bool(f.value), id=wid)
+            return Check(plain(f.label), bool(f.value), id=wid)
         if f.kind == "select":
-            return Select(list(f.options), compact=True, value=f.value if f.value is not None else Select.NULL,
+            return Select([(cell(label), value) for label, value in f.options], compact=True,
+                          value=f.value if f.value is not None else Select.NULL,
                           id=wid, allow_blank=True, prompt="—")
-        return Input(str(f.value or ""), placeholder=f.placeholder, id=wid, compact=True)
+        return Input(str(f.value or ""), placeholder=f.placeholder, id=wid, compact=True,
+                     highlighter=Visible())
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -124,7 +127,7 @@ class FormScreen(ModalScreen[Any]):
                 break
         label = next((f.label for f in self.fields if f.name == target), field_name)
         error = self.query_one(f"#error-{target}", Static)
-        error.update(Text("⚠ " + self._field_error(label, message)))
+        error.update(plain("⚠ " + self._field_error(label, message)))
         error.add_class("shown")
         if target != "_form":
             self.query_one(f"#field-{target}").focus()
@@ -162,3 +165,13 @@ class FormScreen(ModalScreen[Any]):
     async def _enter(self, event: Input.Submitted) -> None:
         event.stop()
         await self.action_save()  # Enter saves, as in any form; Tab moves between fields
+
+
+class LiteralTextArea(TextArea):
+    """A TextArea that draws control characters as visible pictures (``tui.text.visible``):
+    a teammate's text holding an escape sequence is shown, never sent to the terminal. The
+    text itself is not changed."""
+
+    def get_line(self, line_index: int) -> Text:
+        # Rich's Text would drop BEL, BS… silently: picture them first (one for one).
+        return Text(visible(self.document.get_line(line_index)), end="", no_wrap=True)

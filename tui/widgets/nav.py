@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual.widgets import Static
+
+from tui.text import styled
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("agenda", "f2"), ("persons", "f3"), ("structures", "f4"), ("territories", "f5"),
@@ -17,9 +18,11 @@ class NavBar(Static):
     DEFAULT_CLASSES = "nav-bar"
 
     def __init__(self, current: str, labels: dict[str, str]) -> None:
-        parts = []
+        parts: list[str | tuple[str, str]] = []
         for name, key in SECTIONS:
+            if parts:
+                parts.append("│")
             label = labels[name]
-            parts.append(f"[b reverse]{key.upper()} \\[{escape(label)}][/]" if name == current
-                         else f"{key.upper()} {escape(label)}")
-        super().__init__("│".join(parts))
+            parts.append((f"{key.upper()} [{label}]", "bold reverse") if name == current
+                         else f"{key.upper()} {label}")
+        super().__init__(styled(*parts))

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
+
+from tui.text import plain
+from tui.widgets.table import LiteralTable
 
 T = TypeVar("T")
 
@@ -37,7 +39,7 @@ class PagedTable(Vertical, Generic[T]):
         self.page_index = 0
 
     def compose(self):  # type: ignore[no-untyped-def]
-        table: DataTable[Any] = DataTable(cursor_type="row", zebra_stripes=True)
+        table: DataTable[Any] = LiteralTable(cursor_type="row", zebra_stripes=True)
         yield table
         yield Static("", classes="pager")
 
@@ -68,7 +70,7 @@ class PagedTable(Vertical, Generic[T]):
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
         end = start + len(page)
-        self.query_one(".pager", Static).update(Text(
+        self.query_one(".pager", Static).update(plain(
             self._pager_text(start + 1 if page else 0, end, len(self.items))))
 
     def action_page(self, delta: int) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from textual.widgets import Static
 
 from mano_core.sync.state import Status
+from tui.text import plain
 
 if TYPE_CHECKING:
     from tui.app import ManoApp
@@ -51,7 +52,7 @@ class SyncBar(Static):
             parts.append(t("sync.teammates", count=len(names), names=", ".join(names[:3])))
         else:
             parts.append(t("sync.nobody"))
-        self.update(" │ ".join(parts))
+        self.update(plain(" │ ".join(parts)))
         self.add_class("online" if s.status is Status.ONLINE else
                        "problem" if s.status in (Status.REVOKED, Status.REFUSED) else "offline")
 
