@@ -22,8 +22,8 @@ from mano_core.document.team_doc import ChangeEvent
 
 from .i18n import Translator
 from .people_index import PersonIndex
-from .text import clean
 from .session import Config, Session, load_pref, save_pref, start_sync
+from .text import clean
 from .widgets.nav import SECTIONS
 
 CHANGE_DEBOUNCE = 0.25   # seconds: a burst of teammates' updates redraws once
@@ -70,7 +70,7 @@ class ManoApp(App[None]):
 
     def now(self) -> dt.datetime:
         clock = self.config.clock
-        return clock() if clock is not None else dt.datetime.now(dt.timezone.utc)
+        return clock() if clock is not None else dt.datetime.now(dt.UTC)
 
     # --- start ----------------------------------------------------------------------------------
 

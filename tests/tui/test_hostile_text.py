@@ -9,7 +9,6 @@ the rendered screen."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import shutil
 from pathlib import Path
 

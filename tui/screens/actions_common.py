@@ -120,7 +120,7 @@ def open_action_form(screen: ManoScreen, person: Person | None = None,
                    else _resolve_person(screen, v["person"]))
         due_at = dt.datetime.combine(due_day, at or dt.time(12), tzinfo=fmt.PARIS)
         return await team.actions.create(
-            name=v["name"].strip(), persons=persons, due_at=due_at.astimezone(dt.timezone.utc),
+            name=v["name"].strip(), persons=persons, due_at=due_at.astimezone(dt.UTC),
             with_time=at is not None, categories=[v["category"]] if v["category"] else [],
             teams=[v["subteam"]] if v["subteam"] else [], urgent=v["urgent"],
             description=v["description"])

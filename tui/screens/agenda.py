@@ -11,12 +11,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Checkbox, DataTable, Select, Static
 
-from tui.widgets.toggle import Check
 from mano_core.errors import NotFoundError
 from mano_core.model.records import Action
 from tui import format as fmt
 from tui.text import cell, plain
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.toggle import Check
 
 from .actions_common import (
     ActionDetailScreen,

@@ -12,13 +12,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Checkbox, Input, Select
 
-from tui.widgets.toggle import Check
 from mano_core.model.records import GENDERS, Person
 from tui import format as fmt
 from tui.people_index import ACTIVE, ALL, OUT, PersonQuery
 from tui.text import Visible, cell, cells
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.toggle import Check
 
 from .base import ManoScreen, SectionScreen
 

@@ -16,8 +16,8 @@ from mano_core.errors import ManoError
 from mano_core.reporting import daily
 from tui import format as fmt
 from tui.text import cell, cells
-from tui.widgets.forms import LiteralTextArea
 from tui.text import lines as text_lines
+from tui.widgets.forms import LiteralTextArea
 from tui.widgets.table import LiteralTable
 
 from .base import SectionScreen

@@ -30,8 +30,8 @@ from mano_core.retention import (
 from tui import format as fmt
 from tui.erasure_view import count_lines, is_admin, waiting_names
 from tui.session import save_pref
-from tui.widgets.confirm import ConfirmScreen
 from tui.text import cell, plain
+from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.table import LiteralTable
 

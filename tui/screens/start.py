@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from textual import on, work
@@ -11,7 +10,6 @@ from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical, VerticalScroll
 from textual.widgets import (
     Button,
-    Checkbox,
     Footer,
     Input,
     Label,
@@ -21,7 +19,6 @@ from textual.widgets import (
     Static,
 )
 
-from tui.widgets.toggle import Check
 from mano_core.device import Device
 from mano_core.errors import (
     InvitationError,
@@ -32,6 +29,7 @@ from mano_core.errors import (
 )
 from tui.session import MEMBER_NAMES_KEY, save_pref
 from tui.text import Visible, lines, plain
+from tui.widgets.toggle import Check
 
 from .base import ManoScreen
 
@@ -205,7 +203,7 @@ class FirstRunScreen(ManoScreen):
         except InvitationError as exc:
             self._error("field.code", str(exc))
             return
-        except (StoreExistsError, ManoError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, StoreExistsError, ManoError, OSError) as exc:
             self._error(None, t("error.generic", error=str(exc) or type(exc).__name__))
             return
         finally:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, LoadingIndicator, Select, Sparkline, Static
 
 from mano_core.reporting import Period, compute
-from rich.text import Text
-
 from tui import format as fmt
 from tui.text import cell, lines, styled
 from tui.widgets.charts import bar_chart

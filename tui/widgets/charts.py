@@ -26,8 +26,8 @@ def bar_chart(counts: Mapping[str, int], *, width: int = 30, label_width: int = 
         return "—"
     top = max(v for _k, v in items)
     lines = []
-    for label, v in items:
-        label = clean(label, one_line=True)
+    for raw, v in items:
+        label = clean(raw, one_line=True)
         name = label if len(label) <= label_width else label[:label_width - 1] + "…"
         lines.append(f"{name:<{label_width}} {bar(v, top, width):<{width}} {v:>6}")
     return "\n".join(lines)

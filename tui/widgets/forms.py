@@ -17,11 +17,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
+from mano_core.errors import ValidationError
 from tui.text import Visible, cell, plain, visible
 from tui.widgets.toggle import Check
-from mano_core.errors import ValidationError
 
 
 class FieldError(Exception):
