@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 
 from mano_core.model.records import GENDERS, CustomFieldDefinition
+from mano_core.optional import require
 from mano_core.reporting.view import TeamView
 
 from .vocabulary import OUT_OF_ACTIVE_LIST_REASONS, PERSON_FIELDS
@@ -62,9 +63,8 @@ def _placeholder(kind: str, options: list[str]) -> str:
 
 def example_workbook(view: TeamView) -> bytes:
     """The example file as XLSX bytes (no data of the team: labels and placeholders only)."""
-    from openpyxl import Workbook
-
-    book = Workbook()
+    openpyxl = require("openpyxl", "xlsx")  # only XLSX needs it (extra [xlsx])
+    book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = SHEET
     for line in example_rows(view):

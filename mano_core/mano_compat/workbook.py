@@ -13,6 +13,7 @@ import msgspec
 
 from mano_core.document.queries import fold
 from mano_core.errors import LimitExceededError, ValidationError
+from mano_core.optional import require
 
 from . import cells
 
@@ -35,10 +36,9 @@ def read_workbook(data: bytes) -> list[Sheet]:
     LimitExceededError past ``MAX_WORKBOOK_BYTES``/``MAX_WORKBOOK_ROWS``/``MAX_SHEET_COLUMNS``."""
     if len(data) > MAX_WORKBOOK_BYTES:
         raise LimitExceededError("MAX_WORKBOOK_BYTES", len(data), MAX_WORKBOOK_BYTES)
-    from openpyxl import load_workbook
-
+    openpyxl = require("openpyxl", "xlsx")  # only XLSX needs it (extra [xlsx])
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise ValidationError("import", "file",
                               f"pas un classeur XLSX ({type(exc).__name__})") from None
