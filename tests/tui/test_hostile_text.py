@@ -240,3 +240,52 @@ async def test_the_file_tabs_forms_and_notices_show_hostile_text_literally(hosti
         await show(pilot, [f"X [/] Y {HOSTILE[1][1]}"], "the notice and the title")
         assert app.session.team.persons.get(ids["persons"][4]).name == name
         assert app.is_running and app.return_code is None
+
+
+async def test_hostile_text_from_a_teammate_through_the_relay(tmp_path):
+    """The text arrives from a teammate's device, sealed through a real relay: the app shows
+    the new person, their comment and action literally, in the list and in the open file."""
+    from mano_core.sync.state import Status
+    from tests.relay.kit import RelayProcess
+
+    name = f"Équipier {HOSTILE[2][0]} {HOSTILE[4][0]}"
+    shown_name = f"Équipier {HOSTILE[2][1]} {HOSTILE[4][1]}"
+    relay = await RelayProcess(str(tmp_path / "relay.db"), "--synchronous", "NORMAL").start()
+    try:
+        async with await Device.create(tmp_path / "a.mano", PASS, kdf=TEST_KDF) as a:
+            team = await a.create_team("Maraude Nord", health=True)
+            async with await a.sync(team, relay.url) as sync:
+                code = await sync.create_invitation(role="normal")
+                async with await Device.create(tmp_path / "b.mano", PASS, kdf=TEST_KDF) as b:
+                    joined = await b.join_team(relay.url, code, timeout=20)
+                    await joined.settings.set(MEMBER_NAMES_KEY + joined.info.member, MEMBER)
+                    async with await b.sync(joined, relay.url) as sync_b:
+                        await sync_b.wait_synced(15)
+                await sync.wait_synced(15)
+
+        app = app_on(tmp_path / "a.mano", relay=relay.url)
+        async with app.run_test(size=BIG) as pilot, \
+                await Device.open(tmp_path / "b.mano", PASS) as b:
+            await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="agenda")
+            await wait_for(pilot, lambda: app.session.sync.state.status is Status.ONLINE,
+                           what="online")
+            mate = await b.open_team(app.session.team.id)
+            async with await b.sync(mate, relay.url) as sync_b:
+                person = await mate.persons.create(name=name, other_names=[HOSTILE[1][0]])
+                await mate.comments.create(text=HOSTILE[3][0], person=person.id, date=NOW)
+                await mate.actions.create(name=HOSTILE[5][0], persons=[person.id], due_at=NOW)
+                await sync_b.wait_synced(15)
+                await pilot.press("f3")
+                await show(pilot, [shown_name, HOSTILE[1][1]], "the teammate's person listed")
+                await pilot.press("f2")
+                await show(pilot, [HOSTILE[5][1]], "the teammate's action in the agenda")
+                app.push_screen(PersonFileScreen(person.id))
+                await show(pilot, [shown_name], "the file's title")
+                await pilot.press("3")
+                await show(pilot, [HOSTILE[3][1], MEMBER], "the teammate's comment, by name")
+                await mate.comments.create(text=LONG, person=person.id, date=NOW)
+                await sync_b.wait_synced(15)
+                await show(pilot, ["début [/]"], "a live 10,000-character comment")
+            assert app.is_running and app.return_code is None
+    finally:
+        await relay.stop()
