@@ -20,6 +20,7 @@ from textual.screen import Screen
 from mano_core.device import Device
 from mano_core.document.team_doc import ChangeEvent
 
+from . import crash
 from .i18n import Translator
 from .people_index import PersonIndex
 from .session import Config, Session, load_pref, save_pref, start_sync
@@ -63,6 +64,7 @@ class ManoApp(App[None]):
         self._change_timer: Any = None
         self._sync_timer: Any = None
         self._sections: set[str] = set()
+        self.crash_report: Path | None = None   # set when the app stopped on an error
         from .screens.base import translate_bindings
         translate_bindings(self, self.t)
 
@@ -208,6 +210,21 @@ class ManoApp(App[None]):
                             lambda: self.run_worker(self.action_switch_language()))
         yield SystemCommand(t("key.help"), t("palette.help"), self.action_help)
         yield SystemCommand(t("key.quit"), t("palette.quit"), self.exit)
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's handler prints the traceback with its local variables (decrypted names,
+        # comments) to the terminal. It has no public hook for this (Textualize/textual#5931),
+        # so this override: a redacted report to a 0600 file, and one sentence on screen.
+        # Headless runs (Pilot tests) keep Textual's handling, which re-raises in the test.
+        if self.is_headless:
+            super()._handle_exception(error)
+            return
+        try:
+            self.crash_report = crash.write_report(error)
+            text = crash.message(self.t, self.crash_report)
+        except OSError as exc:
+            text = crash.message(self.t, Path(f"({type(exc).__name__})"))
+        super()._handle_exception(crash.Crashed(text))
 
     def say(self, message: str, *, error: bool = False) -> None:
         """A short notice in the corner (errors carry a title word, not only a colour).

@@ -31,8 +31,8 @@ from typing import Any
 import msgspec
 
 from mano_core.demo import DEFAULT_REFERENCE, generate_team
-from mano_core.device import Device
 from mano_core.demo.load import load_demo
+from mano_core.device import Device
 from mano_core.errors import (
     ManoError,
     MissingDependencyError,
@@ -40,7 +40,6 @@ from mano_core.errors import (
     WrongPassphraseError,
 )
 from mano_core.optional import require
-from mano_core.store import INTERACTIVE_KDF, LocalStore
 from mano_core.reporting import (
     Period,
     actions_table,
@@ -58,14 +57,16 @@ from mano_core.reporting import (
 from mano_core.reporting.imports import FileFormat
 from mano_core.reporting.tables import statistics_table
 from mano_core.reporting.view import PARIS, resolve_subteams
+from mano_core.store import INTERACTIVE_KDF, LocalStore
 from mano_core.team import Team
 
+from . import crash
 from .cli_retention import add_retention_command
 from .i18n import MESSAGES, Translator
 
 DEMO_PASSPHRASE = "demo maraude nord"
 DEFAULT_STORE = Path("demo-store") / "demo.mano"
-REFERENCE_NOON = dt.datetime.combine(DEFAULT_REFERENCE, dt.time(11), tzinfo=dt.timezone.utc)
+REFERENCE_NOON = dt.datetime.combine(DEFAULT_REFERENCE, dt.time(11), tzinfo=dt.UTC)
 
 
 def _passphrase(t: Translator, default: str | None = None) -> str:
@@ -476,7 +477,7 @@ def run_app(args: argparse.Namespace) -> int:
     app = make_app(args.app_store or default_app_store(), relay=args.relay or
                    os.environ.get("MANO_RELAY"), lang=args.lang)
     app.run()
-    return app.return_code or 0
+    return _app_status(app)
 
 
 def run_demo_app(args: argparse.Namespace) -> int:
@@ -492,7 +493,15 @@ def run_demo_app(args: argparse.Namespace) -> int:
         app.run()
     finally:
         run.stop()
-    return app.return_code or 0
+    return _app_status(app)
+
+
+def _app_status(app: Any) -> int:
+    """The command's exit status once the app has closed (non-zero if it stopped on an
+    error: its report's path was printed by then)."""
+    if app.crash_report is not None:
+        return crash.CRASH_EXIT
+    return int(app.return_code or 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -532,6 +541,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     t = Translator(args.lang)
+    try:
+        return _run(args, t)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last resort: a redacted report, no data shown
+        try:
+            path = crash.write_report(exc)
+        except OSError as report_error:
+            path = Path(f"({type(report_error).__name__})")
+        print(crash.message(t, path), file=sys.stderr)
+        return crash.CRASH_EXIT
+
+
+def _run(args: argparse.Namespace, t: Translator) -> int:
     # The app runs its own event loop: it is never started from inside asyncio.run().
     if args.command is None:
         return run_app(args)

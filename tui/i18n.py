@@ -24,6 +24,9 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "summary.medical": "Compartiment médical : {count} dossier(s) médicaux (personnel soignant seulement)",
         "search.none": "Aucune personne ne correspond à « {text} ».",
         "error.passphrase": "Phrase de passe incorrecte : rien n'a été modifié.",
+        "crash.message": "Mano s'est arrêté sur une erreur inattendue. Ce qui était enregistré "
+                         "l'est toujours. Le rapport (sans aucune donnée de l'équipe) est dans "
+                         "{path} : transmettez-le à votre support.",
         "error.missing": "Aucun stockage à {path}. Lancez d'abord « mano demo ».",
         "report.one_subteam": "Pour modifier un compte rendu, indiquez une seule équipe (--subteam).",
         "report.title": "Compte rendu — {team} — {day} (du {start} au {end})",
@@ -94,6 +97,9 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "summary.medical": "Medical compartment: {count} medical file(s) (health staff only)",
         "search.none": "No person matches \"{text}\".",
         "error.passphrase": "Wrong passphrase: nothing was changed.",
+        "crash.message": "Mano stopped on an unexpected error. What was saved is still saved. "
+                         "The report (with none of the team's data) is in {path}: send it to "
+                         "your support.",
         "error.missing": "No store at {path}. Run \"mano demo\" first.",
         "report.one_subteam": "To change a report, name exactly one sub-team (--subteam).",
         "report.title": "Report — {team} — {day} ({start} to {end})",

@@ -62,3 +62,62 @@ def test_mano_first_run_creates_a_team(tmp_path):
     finally:
         term.close()
     assert store.exists()
+
+
+# A fault injected in the real command: building a row of the persons list raises, with a
+# person's name in a local variable and in the message (as a real bug would).
+CRASHING_MANO = """
+import sys
+from tui.screens import persons
+
+def broken_row(self, person):
+    name_in_a_local = person.name
+    raise RuntimeError("cannot draw " + name_in_a_local)
+
+persons.PersonsScreen._row = broken_row
+from tui.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _names_in(store) -> list[str]:
+    import asyncio
+
+    from mano_core.device import Device
+
+    async def read() -> list[str]:
+        async with await Device.open(store, PASS) as device:
+            team = await device.open_team((await device.teams())[0].id)
+            return [p.name for p in team.persons.list()] + [
+                c.text[:30] for c in team.comments.list()[:50]]
+    return asyncio.run(read())
+
+
+def test_a_crash_shows_and_stores_no_data(demo_store, tmp_path):
+    state = tmp_path / "state"
+    term = Terminal([sys.executable, "-c", CRASHING_MANO, "--store", str(demo_store)],
+                    cwd=tmp_path, env={"MANO_STATE_DIR": str(state)})
+    try:
+        term.wait_for("Déverrouiller Mano", timeout=60, what="the unlock screen")
+        term.type(PASS)
+        term.send(b"\r")
+        term.wait_for(AGENDA, timeout=60, what="the agenda")
+        term.send(b"\x1bOR")   # F3: the persons list, whose rows fail to draw
+        status = term.wait_exit()
+    finally:
+        term.close()
+    assert status == 70
+    after_app = bytes(term.raw).rsplit(b"\x1b[?1049l", 1)[-1].decode(errors="replace")
+    reports = list((state / "crash").glob("mano-*.log"))
+    assert len(reports) == 1
+    report = reports[0]
+    assert report.stat().st_mode & 0o777 == 0o600
+    assert (state / "crash").stat().st_mode & 0o777 == 0o700
+    flat = "".join(after_app.split())
+    assert "Mano s'est arrêté" in after_app and "".join(str(report).split()) in flat
+    logged = report.read_text()
+    assert "RuntimeError" in logged and "broken_row" in logged
+    names = _names_in(demo_store)
+    assert len(names) > 20
+    leaked = [n for n in names if n in after_app or n in logged]
+    assert leaked == [], f"the crash output shows {leaked[:3]}"
