@@ -26,6 +26,8 @@ from mano_core.document.cascade import follow_persons
 from mano_core.document.custom_fields import rename_option
 from mano_core.document.damage import Damage
 from mano_core.model.validation import applies, stale_custom_fields
+from mano_core.document.ydeps import neutralised
+from mano_core.rules.remote import Refusal, check_remote_update
 from mano_core.rules.table import Power, setting_power
 from mano_core.document.settings import Settings
 from mano_core.document.ydeps import encode_state_vector, read_deps, read_state_vector
@@ -512,6 +514,28 @@ class Team:
                 if d.scope == scope and applies(d, teams)
                 and (self.medical_doc is not None or not (
                     d.health_only or d.scope in ("medicalFile", "consultation")))]
+
+    def screen_remote(self, compartment: Compartment, update: bytes,
+                      author: bytes) -> tuple[bytes, Refusal | None]:
+        """Check a teammate's update against the role table (mano_core.rules.remote), from its
+        author's role in the membership log: (the update, None) if allowed, else (a neutral
+        update to integrate instead, the Refusal). The caller applies the returned update
+        in order with the others and quarantines a refused one. MalformedUpdateError if it
+        is not an update."""
+        if compartment is not Compartment.GENERAL or self.keys is None:
+            return update, None
+        index = self.compartment(compartment).core.guarded_index()
+        touch = index.touches(update)
+        if not touch.roots:
+            return update, None
+        state = self.keys.log.device(author)
+        refusal = check_remote_update(state.role if state is not None else None,
+                                      state.member if state is not None else "",
+                                      compartment, touch)
+        if refusal is None:
+            index.observe(update)  # later updates of the same delivery may build on it
+            return update, None
+        return neutralised(update), refusal
 
     def damaged(self) -> builtins.list[Damage]:
         """Every record of the team's documents on this device that fails validation."""

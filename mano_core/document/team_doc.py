@@ -22,6 +22,8 @@ from mano_core.ids import Compartment
 from mano_core.model import records as r
 from mano_core.model.records import CustomFieldDefinition, HistoryEntry, Record
 
+from mano_core.rules.touch import GuardedIndex
+
 from .collection import Collection
 from .health import HealthValues
 from .layout import to_wire
@@ -92,6 +94,7 @@ class DocumentCore:
         self._clock = clock or _utc_now
         self._custom_fields = custom_fields
         self._pending: list[bytes] = []
+        self._guarded: GuardedIndex | None = None
         self._remote = False
         self._changes: dict[str, set[str]] = {}
         self.collections: dict[str, Collection[Any]] = {}
@@ -213,6 +216,17 @@ class DocumentCore:
             update = event.update
             if len(update) > 2:  # b"\x00\x00" is an empty transaction
                 self._pending.append(update)
+        if self._guarded is not None:
+            self._guarded.observe(event.update)
+
+    def guarded_index(self) -> GuardedIndex:
+        """The index of the items only some roles may write (mano_core.rules.touch), built
+        from the current state on first use and kept up to date with every transaction."""
+        if self._guarded is None:
+            index = GuardedIndex()
+            index.build(self.doc.get_update())
+            self._guarded = index
+        return self._guarded
 
     def _observer(self, name: str) -> Callable[[list[Any]], None]:
         collection = self.collections[name]

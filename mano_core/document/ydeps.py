@@ -270,3 +270,94 @@ def encode_state_vector(state: dict[int, int]) -> bytes:
         varuint(client)
         varuint(clock)
     return bytes(out)
+
+
+@dataclass(slots=True, frozen=True)
+class StructInfo:
+    """One struct of a v1 update, as far as who-touched-what needs it (mano_core.rules)."""
+
+    client: int
+    clock: int
+    length: int
+    kind: int                           # content ref: 0 GC, 10 Skip, else an Item's content
+    origin: tuple[int, int] | None = None
+    right_origin: tuple[int, int] | None = None
+    parent_root: str | None = None      # the parent is a root type of that name
+    parent_item: tuple[int, int] | None = None  # the parent is the type item with that id
+    parent_sub: str | None = None       # key in the parent map
+
+
+def read_structs(update: bytes) -> tuple[list[StructInfo], list[tuple[int, int, int]]]:
+    """Every struct of a v1 update and its delete set ``(client, clock, length)``, without
+    applying it; MalformedUpdateError if the bytes are not one (same bounds as read_deps)."""
+    r = _Reader(update)
+    structs: list[StructInfo] = []
+    for _ in range(r.varuint()):
+        count = r.varuint()
+        client = r.varuint()
+        clock = r.varuint()
+        for _ in range(count):
+            info = r.byte()
+            ref = info & 0x1F
+            if ref in (0, 10):
+                length = r.varuint()
+                structs.append(StructInfo(client, clock, length, ref))
+                clock += length
+                continue
+            origin = (r.varuint(), r.varuint()) if info & 0x80 else None
+            right = (r.varuint(), r.varuint()) if info & 0x40 else None
+            root = item = sub = None
+            if not info & 0xC0:
+                if r.varuint() == 1:
+                    root = r.string()
+                else:
+                    item = (r.varuint(), r.varuint())
+                if info & 0x20:
+                    sub = r.string()
+            length = _content_length(r, ref)
+            structs.append(StructInfo(client, clock, length, ref, origin, right, root, item,
+                                      sub))
+            clock += length
+    deletes: list[tuple[int, int, int]] = []
+    for _ in range(r.varuint()):
+        client = r.varuint()
+        for _ in range(r.varuint()):
+            start = r.varuint()
+            deletes.append((client, start, r.varuint()))
+    return structs, deletes
+
+
+def neutralised(update: bytes) -> bytes:
+    """An update holding the same clock ranges as ``update`` but no content (GC structs) and
+    no deletions: applied instead of a refused update, it lets the author's later updates
+    integrate (their clocks follow) while what the refused one wrote never exists here, and
+    later edits of it become garbage too."""
+    structs, _deletes = read_structs(update)
+    out = bytearray()
+
+    def varuint(n: int) -> None:
+        while n > 0x7F:
+            out.append(0x80 | (n & 0x7F))
+            n >>= 7
+        out.append(n)
+
+    by_client: dict[int, list[StructInfo]] = {}
+    for s in structs:
+        by_client.setdefault(s.client, []).append(s)
+    varuint(len(by_client))
+    for client, items in by_client.items():
+        runs: list[tuple[int, int]] = []  # (ref 0 or 10, length), merged
+        for s in items:
+            ref = 10 if s.kind == 10 else 0
+            if runs and runs[-1][0] == ref:
+                runs[-1] = (ref, runs[-1][1] + s.length)
+            else:
+                runs.append((ref, s.length))
+        varuint(len(runs))
+        varuint(client)
+        varuint(items[0].clock)
+        for ref, length in runs:
+            out.append(ref)
+            varuint(length)
+    varuint(0)  # no deletions
+    return bytes(out)

@@ -220,7 +220,25 @@ class TeamSync:
         new_seq = cursor.seq
         fragments_done: list[bytes] = []
         new_fragments: list[payload.Fragment] = []
+        refused: list[tuple[bytes, str]] = []
         me = self.keys.identity.device_id
+
+        def screened(batch: list[bytes], author: bytes, seq: int) -> list[bytes]:
+            # The role table, on what this device applies (mano_core.rules.remote).
+            out = []
+            for update in batch:
+                try:
+                    update, refusal = self.team.screen_remote(c, update, author)
+                except MalformedUpdateError:
+                    out.append(update)  # refused with the batch below, as before
+                    continue
+                if refusal is not None:
+                    self._alert("refused", f"envelope {seq} of compartment {c.name}, author "
+                                           f"{author.hex()[:12]}…: {refusal}")
+                    refused.append((batch[len(out)], str(refusal)))
+                out.append(update)
+            return out
+
         for seq, raw in items:
             if seq <= new_seq:
                 continue  # already applied (a resumed stream may overlap)
@@ -244,14 +262,16 @@ class TeamSync:
             except MalformedUpdateError as exc:
                 self._alert("rejected", f"envelope {seq}: {exc}")
                 continue
+            author = opened.envelope.header.author
             if isinstance(content, payload.Batch):
-                updates.extend(content.u)
+                updates.extend(screened(list(content.u), author, seq))
             else:
                 group = self._fragments.setdefault(content.g, [])
                 group.append(content)
                 new_fragments.append(content)
                 if len({f.i for f in group}) == content.n:
-                    updates.extend(payload.join_fragments(group).u)
+                    updates.extend(screened(list(payload.join_fragments(group).u), author,
+                                            seq))
                     fragments_done.append(content.g)
         for report in self.keys.chain(c).take_reports():
             kind = "fork" if report.forked else "gap"
@@ -271,6 +291,9 @@ class TeamSync:
                 for frag in self._fragments.pop(group_id, []):
                     await tx.delete(self._ns, f"frag/{group_id.hex()}/{frag.i}")
             await self.keys.save_chains(tx)
+            for update, reason in refused:
+                await self.team.quarantine.put(tx, c, update, f"refused: {reason}",
+                                               keep_content=not self.team.erasures.orders())
 
         try:
             await self.team.apply_remote(c, updates, also)
