@@ -24,9 +24,9 @@ def _renamed(value: Any, old: str, new: str) -> Any:
     if isinstance(value, list) and old in value:
         out: list[Any] = []
         for item in value:
-            item = new if item == old else item
-            if item not in out:
-                out.append(item)
+            kept = new if item == old else item
+            if kept not in out:
+                out.append(kept)
         return out
     return value
 
@@ -53,9 +53,9 @@ def rename_option(general: GeneralDocument, medical: MedicalDocument | None,
                                     "health professional's device")
     options: list[str] = []
     for option in definition.options:
-        option = new if option == old else option
-        if option not in options:
-            options.append(option)
+        kept = new if option == old else option
+        if kept not in options:
+            options.append(kept)
     general.custom_fields.update(definition_id, options=options)
     targets: Iterable[Collection[Any]]
     if definition.scope == "person":

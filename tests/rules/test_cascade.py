@@ -10,7 +10,7 @@ from tests.sync.helpers import eventually, join
 
 pytestmark = pytest.mark.timeout(120)
 
-WHEN = dt.datetime(2026, 11, 20, 9, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
 TODAY = WHEN.date()
 
 

@@ -19,13 +19,12 @@ from mano_core.reporting.tables import persons_table, reports_table, statistics_
 from mano_core.reporting.view import Period
 from mano_core.store import TEST_KDF, LocalStore
 from mano_core.team import Team
-
 from tests.sync.helpers import eventually, join
 
 pytestmark = pytest.mark.timeout(120)
 
 DAY = dt.date(2026, 11, 20)
-WHEN = dt.datetime(2026, 11, 20, 9, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
 
 
 async def test_stale_values_stay_editable_and_a_rename_rewrites_them(relay, make_device):

@@ -12,7 +12,6 @@ from pycrdt import Map
 from mano_core.errors import DamagedRecordError, NotFoundError, PermissionDeniedError
 from mano_core.ids import Compartment
 from mano_core.team import Team
-
 from tests.document.helpers import exchange, replica
 from tests.sync.helpers import eventually, join
 

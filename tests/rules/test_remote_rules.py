@@ -10,14 +10,13 @@ from __future__ import annotations
 import pytest
 from pycrdt import Map
 
+from mano_core.crypto.log_entry import Role
 from mano_core.document.ydeps import neutralised, read_structs
 from mano_core.ids import Compartment
-from mano_core.crypto.log_entry import Role
 from mano_core.rules.remote import check_remote_update
 from mano_core.rules.table import Power
 from mano_core.rules.touch import GuardedIndex, Touch
 from mano_core.team import Team
-
 from tests.document.helpers import replica
 from tests.sync.helpers import eventually, join
 
@@ -65,9 +64,9 @@ async def test_a_restricted_devices_settings_writes_are_refused_everywhere(relay
             await t_restricted.persons.create(name="Après")
             await t_restricted.settings.set("memberName." + t_restricted.info.member, "R")
             for team in (t_admin, t_normal):
-                await eventually(lambda: sorted(p.name for p in team.persons.list())
+                await eventually(lambda team=team: sorted(p.name for p in team.persons.list())
                                  == ["Après", "Avant"], what="the ordinary edits")
-                await eventually(lambda: team.settings.get(
+                await eventually(lambda team=team: team.settings.get(
                     "memberName." + t_restricted.info.member) == "R", what="its own name")
                 assert team.settings.values("actionCategories") == ["Soins"]
                 assert team.settings.feature("passages") is True

@@ -13,11 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mano_core.model.validation import validate
-
 from tests.document.helpers import domain_state, exchange, replica
 from tests.sync.helpers import eventually, join
 
-WHEN = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 DAY = dt.date(2026, 11, 20)
 
 op = st.tuples(
