@@ -46,6 +46,10 @@ class Committer:
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        # Pushes are committed in submission order: ``passed(mark)`` waits for those before.
+        self.submitted = 0
+        self._completed = 0
+        self._marks: list[tuple[int, asyncio.Future[None]]] = []
 
     def start(self) -> None:
         """Start the commit task (once)."""
@@ -56,10 +60,21 @@ class Committer:
     def submit(self, push: PendingPush) -> None:
         """Queue a validated push; its ack is sent after its transaction commits."""
         self._idle.clear()
+        self.submitted += 1
         team = push.session.team
         if team is not None:
             team.pending_commits += 1
         self._queue.put_nowait(push)
+
+    async def passed(self, mark: int) -> None:
+        """Wait until the first ``mark`` pushes submitted are committed (or refused) and
+        fanned out: a membership change is broadcast only after the envelopes the relay
+        accepted before it, so that every device sees them in that order."""
+        if self._completed >= mark:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._marks.append((mark, fut))
+        await fut
 
     async def drain(self) -> None:
         """Wait until every submitted push is committed and acked."""
@@ -148,3 +163,10 @@ class Committer:
         team = p.session.team
         if team is not None:
             team.pending_commits -= 1
+        self._completed += 1
+        if self._marks and self._marks[0][0] <= self._completed:
+            ready = [f for mark, f in self._marks if mark <= self._completed]
+            self._marks = [(mark, f) for mark, f in self._marks if mark > self._completed]
+            for f in ready:
+                if not f.done():
+                    f.set_result(None)

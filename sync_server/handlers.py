@@ -180,9 +180,10 @@ class Handlers(BlobHandlers):
             await self.storage.append_log(team.team_id, start, list(msg.entries))
         except RelayConflictError as exc:
             return f"the log changed meanwhile: {exc}"
-        team.log = candidate
+        team.log = candidate  # pushes are judged by the new log from here on
         s.send(m.Ok(id=msg.id))
         log.info("membership log appended", extra={"team": team.team_id, "start": start,
                                                      "count": len(msg.entries)})
+        await self.committer.passed(self.committer.submitted)
         team.apply_membership(start, list(msg.entries))
         return None

@@ -382,8 +382,9 @@ class SyncClient:
             self.sync.need_keys = False
 
     async def _subscribe(self, client: RelayClient, c: Compartment) -> None:
+        self.sync.live_after.pop(c, None)  # catching up: history is judged by can_write alone
         try:
-            await client.subscribe(int(c), self.sync.cursor(c))
+            caught = await client.subscribe(int(c), self.sync.cursor(c))
         except RelayRefusedError as exc:
             if exc.code != ErrorCode.PRUNED:
                 raise
@@ -402,7 +403,8 @@ class SyncClient:
                                              f"this device cannot catch up on it: {exc}")
                 return
             self.state.stalled.pop(c, None)
-            await client.subscribe(int(c), self.sync.cursor(c))
+            caught = await client.subscribe(int(c), self.sync.cursor(c))
+        self.sync.live_after[c] = caught.seq
 
     async def _inbox(self, client: RelayClient) -> None:
         while True:

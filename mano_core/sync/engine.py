@@ -71,6 +71,10 @@ class TeamSync:
         self.flush_lock = team.outbox_lock  # shared with the erasure's outbox scrub
         self._serial = asyncio.Lock()
         self.need_keys = False
+        # Per compartment, the sequence this session caught up to: deliveries above it are
+        # live, and a live envelope whose author no longer has access is refused, at any epoch
+        # (the relay refuses such pushes; this guards against one that does not).
+        self.live_after: dict[Compartment, int] = {}
         self._to_remove: list[int] = []
         self._remover: asyncio.Future[None] | None = None
 
@@ -255,8 +259,13 @@ class TeamSync:
                 new_seq = seq
                 continue
             new_seq = seq
-            if opened.envelope.header.author == me:
+            author = opened.envelope.header.author
+            if author == me:
                 continue  # our own edit, already in the document
+            if seq > self.live_after.get(c, seq) and not self.keys.log.has_access(author, c):
+                self._alert("rejected", f"envelope {seq} of compartment {c.name}: its author "
+                                        "no longer has access to it")
+                continue
             try:
                 content = payload.decode(opened.plaintext)
             except MalformedUpdateError as exc:
