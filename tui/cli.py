@@ -55,7 +55,8 @@ from mano_core.reporting import (
     write_xlsx,
 )
 from mano_core.reporting.imports import FileFormat
-from mano_core.reporting.tables import statistics_table
+from mano_core.reporting.full_export import full_export_tables
+from mano_core.reporting.tables import statistics_sheet, statistics_table
 from mano_core.reporting.view import PARIS, resolve_subteams
 from mano_core.store import INTERACTIVE_KDF, LocalStore
 from mano_core.team import Team
@@ -322,10 +323,14 @@ async def export(args: argparse.Namespace, t: Translator) -> int:
                 "actions": lambda: actions_table(team, ids),
                 "comments": lambda: comments_table(team, ids),
                 "reports": lambda: reports_table(team, ids, start=start, end=end),
-                "stats": lambda: statistics_table(compute(team, Period(start, end), ids)),
+                "stats": lambda: statistics_sheet(compute(team, Period(start, end), ids)),
             }
-            chosen = list(tables) if args.kind == "all" else [args.kind]
-            built = [tables[k]() for k in chosen]
+            if args.kind == "all":  # MANO's full export: every collection, then the figures
+                period = Period(start, end) if args.start or args.to else None
+                built = [*full_export_tables(team, medical=team.medical, period=period,
+                                             subteams=ids), tables["stats"]()]
+            else:
+                built = [tables[args.kind]()]
             rows = (write_xlsx(built, output, progress=progress) if fmt == "xlsx"
                     else write_csv(built[0], output, progress=progress))
     if sys.stderr.isatty():

@@ -44,6 +44,7 @@ def _common(author_label: str = "Créée par") -> tuple[Column, ...]:
         Column("deletedAt", ("deletedAt",), "Supprimée le", "instant"),
         Column("createdBy", ("user",), f"{author_label} (identifiant)", "member"),
         Column("createdByName", (), author_label, "display"),
+        Column("updatedBy", (), "Mise à jour par (identifiant)", "member"),
     )
 
 
@@ -239,6 +240,40 @@ MEDICAL_FILES: Final[tuple[Column, ...]] = (
     Column("comments", ("comments",), "Commentaires", "json"),
 )
 
+MEDICAL_COMMENTS: Final[tuple[Column, ...]] = (
+    *COMMON,
+    Column("person", ("person",), "Personne suivie (identifiant)", "ref", "persons"),
+    Column("personName", (), "Personne suivie", "display"),
+    Column("text", ("comment",), "Commentaire", "long"),
+    Column("date", ("date",), "Date", "instant"),
+    Column("consultation", ("consultation",), "Consultation (identifiant)", "text"),
+    Column("treatment", ("treatment",), "Traitement (identifiant)", "text"),
+    Column("team", ("team",), "Équipe", "ref", "subteams"),
+    Column("urgent", ("urgent",), "Urgent", "bool"),
+)
+
+CUSTOM_FIELDS: Final[tuple[Column, ...]] = (  # not in MANO's export: ours, for a round trip
+    *COMMON,
+    Column("key", ("name",), "Clé", "text"),
+    Column("labelText", ("label",), "Libellé", "text"),
+    Column("type", ("type",), "Type", "text"),
+    Column("scope", (), "Portée", "text"),
+    Column("section", (), "Groupe", "text"),
+    Column("options", ("options",), "Options", "json"),
+    Column("enabledTeams", ("enabledTeams",), "Équipes où il est actif", "refs", "subteams"),
+    Column("showInStats", ("showInStats",), "Dans les statistiques", "bool"),
+    Column("healthOnly", ("onlyHealthcareProfessional",),
+           "Réservé aux professionnels de santé", "bool"),
+    Column("required", ("required",), "Obligatoire", "bool"),
+    Column("allowCreateOption", ("allowCreateOption",), "Options ajoutables", "bool"),
+    Column("enabled", ("enabled",), "Actif", "bool"),
+)
+
+SETTINGS: Final[tuple[Column, ...]] = (  # one row per value of one of the team's lists
+    Column("list", (), "Liste", "text"),
+    Column("value", (), "Valeur", "text"),
+)
+
 BY_COLLECTION: Final[dict[str, tuple[Column, ...]]] = {
     "persons": PERSONS, "actions": ACTIONS, "comments": COMMENTS,
     "territories": TERRITORIES, "observations": OBSERVATIONS, "places": PLACES,
@@ -246,6 +281,7 @@ BY_COLLECTION: Final[dict[str, tuple[Column, ...]]] = {
     "reports": REPORTS, "services": SERVICES, "subteams": SUBTEAMS, "users": USERS,
     "groups": GROUPS, "structures": STRUCTURES, "consultations": CONSULTATIONS,
     "treatments": TREATMENTS, "medicalFiles": MEDICAL_FILES,
+    "medicalComments": MEDICAL_COMMENTS, "customFields": CUSTOM_FIELDS, "settings": SETTINGS,
 }
 # Collections whose other columns are custom fields (of this scope).
 CUSTOM_SCOPES: Final[dict[str, str]] = {

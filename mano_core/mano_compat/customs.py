@@ -160,9 +160,13 @@ def parse_value(definition: CustomFieldDefinition, value: Any) -> Any:
     if kind == "date":
         return cells.day(value).isoformat()
     if kind == "date-with-time":
-        return msgspec.to_builtins(cells.instant(value))
+        moment = cells.instant(value)
+        if isinstance(value, str) and _INSTANT.match(value.strip()) and (
+                value.strip().endswith("Z") or "+" in value[10:] or "-" in value[10:]):
+            return value.strip()  # an ISO instant with its offset: kept as written
+        return msgspec.to_builtins(moment)
     if kind == "enum":
         return cells.choice(value, definition.options)
     if kind == "multi-choice":
         return cells.split_choices(value, definition.options)
-    return cells.text(value)
+    return value if isinstance(value, str) else cells.text(value)

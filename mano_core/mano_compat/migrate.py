@@ -41,6 +41,7 @@ from .columns import BY_COLLECTION, CUSTOM_SCOPES, Column
 from .customs import FieldChoice
 from .vocabulary import (
     EXPORT_SHEETS,
+    LIST_LABELS,
     EXTRA_SHEETS,
     MEDICAL_SHEETS,
     OUT_OF_ACTIVE_LIST_REASONS,
@@ -58,9 +59,10 @@ _ENUMS: Final[dict[str, tuple[str, ...]]] = {
 _RECORDS: Final[dict[str, type[r.Record]]] = {
     k.collection: k for k in (*r.GENERAL_RECORDS, *r.MEDICAL_RECORDS)}
 # Build order: a sheet's links point to sheets built before it.
-_ORDER: Final = ("subteams", "persons", "places", "personPlaces", "territories",
+_ORDER: Final = ("subteams", "customFields", "persons", "places", "personPlaces", "territories",
                  "observations", "structures", "actions", "comments", "passages", "encounters",
-                 "groups", "reports", "consultations", "treatments", "medicalFiles")
+                 "groups", "reports", "consultations", "treatments", "medicalFiles",
+                 "medicalComments")
 _LIST_DEFAULTS: Final[dict[str, tuple[str, ...]]] = {
     "outOfActiveListReasons": OUT_OF_ACTIVE_LIST_REASONS + r.OUT_OF_ACTIVE_LIST_REASONS,
     "territoryTypes": TERRITORY_TYPES,
@@ -133,6 +135,7 @@ class _Plan:
         self.sheets: list[SheetReport] = []
         self.health_dropped = 0
         self.file_ids: dict[str, set[str]] = {}  # collection → ids met in the file
+        self.file_definitions: list[r.CustomFieldDefinition] = []  # "champs personnalisés"
 
     def in_file(self, collection: str) -> set[str]:
         return self.file_ids.setdefault(collection, set())
@@ -235,18 +238,21 @@ def _build(plan: _Plan, found: dict[str, Sheet], report: Progress) -> None:
     team = plan.team
     for collection in ("persons", "actions", "territories", "places", "subteams", "structures",
                        "observations", "comments", "passages", "encounters", "reports",
-                       "groups", "personPlaces"):
-        records = getattr(team, {"personPlaces": "person_places"}.get(collection, collection))
+                       "groups", "personPlaces", "customFields"):
+        records = getattr(team, {"personPlaces": "person_places",
+                                 "customFields": "custom_fields"}.get(collection, collection))
         plan.known[collection] = {x.id for x in records.list(include_deleted=True)}
     if team.medical is not None:
         for collection, attr in (("consultations", "consultations"),
                                  ("treatments", "treatments"),
-                                 ("medicalFiles", "medical_files")):
+                                 ("medicalFiles", "medical_files"),
+                                 ("medicalComments", "comments")):
             plan.known[collection] = {
                 x.id for x in getattr(team.medical, attr).list(include_deleted=True)}
     plan.by_name["subteams"] = _names(team.subteams.list())
     plan.by_name["persons"] = _names(team.persons.list())
     _users(plan, found.get("users"))
+    _settings(plan, found.get("settings"))
     total = sum(len(s.rows) for s in found.values())
     done = 0
     services: dict[tuple[str, str], dict[str, int]] = {}
@@ -274,6 +280,34 @@ def _names(items: Any) -> dict[str, str | None]:
         key = fold(item.name.strip())
         out[key] = None if key in out and out[key] != item.id else item.id  # None: ambiguous
     return out
+
+
+def _same_field_held(plan: _Plan, record: r.Record) -> bool:
+    """A field definition of the file whose key the team already has in that scope."""
+    if not isinstance(record, r.CustomFieldDefinition):
+        return False
+    return any(d.scope == record.scope and d.key == record.key
+               for d in plan.team.custom_fields.list())
+
+
+def _settings(plan: _Plan, sheet: Sheet | None) -> None:
+    """Our "listes" sheet: (list, value) rows, values of the team's lists."""
+    if sheet is None:
+        return
+    cols = _map_header(sheet, "settings", plan)[0]
+    by_label = {fold(label): kind for kind, label in LIST_LABELS.items()}
+    by_label.update((fold(kind), kind) for kind in LIST_LABELS)
+    for number, row in sheet.rows:
+        values = {c.field: cells.text(row[i]) for i, c in cols.items() if i < len(row)}
+        kind = by_label.get(fold(values.get("list", "")))
+        if kind is None or not values.get("value"):
+            plan.problems.append(Problem(sheet.title, number, "Liste",
+                                         f"liste inconnue « {values.get('list', '')} »"))
+            continue
+        plan.add_values(kind, [values["value"]])
+    plan.sheets.append(SheetReport(sheet=sheet.title, collection="settings",
+                                   rows=len(sheet.rows), new=len(sheet.rows), present=0,
+                                   columns=tuple(sheet.header), ignored=()))
 
 
 def _users(plan: _Plan, sheet: Sheet | None) -> None:
@@ -317,9 +351,14 @@ def _map_header(sheet: Sheet, collection: str, plan: _Plan) -> tuple[
         dict[int, Column], dict[int, str], list[str]]:
     """(index → column, index → custom-field label, ignored headers) of a sheet."""
     columns = BY_COLLECTION[collection]
+    # Exact names first: MANO's "action" (an id) and our label "Action" (a readable copy)
+    # differ only by case. Then accents and case aside.
+    exact: dict[str, Column] = {}
     by_name: dict[str, Column] = {}
     for col in columns:
-        for name in (*col.mano, col.label, col.field):
+        for name in (*col.mano, col.label):
+            exact.setdefault(name, col)
+        for name in (col.label, *col.mano, col.field):
             by_name.setdefault(fold(name), col)
     mapped: dict[int, Column] = {}
     custom: dict[int, str] = {}
@@ -328,13 +367,13 @@ def _map_header(sheet: Sheet, collection: str, plan: _Plan) -> tuple[
     for index, header in enumerate(sheet.header):
         if not header:
             continue
-        found = by_name.get(fold(header))
+        found = exact.get(header) or by_name.get(fold(header))
         if found is not None and found.kind != "display":
             mapped[index] = found
         elif header in TECHNICAL_COLUMNS or header == "oldDateSystem":
             continue  # no data of the team: not worth a line in the report
         elif found is not None:
-            ignored.append(header)
+            continue  # a readable copy of another column (a name beside an id)
         elif scope is not None:
             custom[index] = header
         elif collection == "reports":
@@ -355,7 +394,7 @@ def _sheet(plan: _Plan, collection: str, sheet: Sheet,
     scope = CUSTOM_SCOPES.get(collection)
     choices: dict[int, FieldChoice] = {}
     if scope is not None:
-        known = list(plan.team.custom_fields.list())
+        known = [*plan.team.custom_fields.list(), *plan.file_definitions]
         taken = {d.key for d in known} | {c.definition.key for c in plan.fields.values()}
         for index, label in custom.items():
             prior = plan.fields.get((scope, fold(label)))
@@ -369,7 +408,7 @@ def _sheet(plan: _Plan, collection: str, sheet: Sheet,
             choices[index] = choice
     kind = _RECORDS["medicalFiles" if collection == "medicalFiles" else collection]
     definitions = [*plan.team.custom_fields.list(include_deleted=False),
-                   *[c.definition for c in plan.fields.values()]]
+                   *plan.file_definitions, *[c.definition for c in plan.fields.values()]]
     definitions = list({d.key: d for d in definitions}.values())
     out = plan.records.setdefault(collection, [])
     known_ids = plan.known.setdefault(collection, set())
@@ -385,9 +424,11 @@ def _sheet(plan: _Plan, collection: str, sheet: Sheet,
                                          f"identifiant « {record.id} » en double dans la feuille"))
             continue
         plan.in_file(collection).add(record.id)
-        if record.id in known_ids:
+        if record.id in known_ids or _same_field_held(plan, record):
             present += 1
             continue
+        if isinstance(record, r.CustomFieldDefinition):
+            plan.file_definitions.append(record)
         known_ids.add(record.id)
         out.append(record)
         new += 1
@@ -454,6 +495,8 @@ def _row(plan: _Plan, collection: str, kind: type[r.Record], sheet: Sheet, numbe
               if kind is r.Person and _health_only(choices, k)}
     if custom_values:
         wire["customFields"] = custom_values
+    if any(c.field == "updatedBy" for c in mapped.values()):
+        wire.setdefault("updatedBy", None)  # our export: an empty cell is "nobody"
     _complete(plan, collection, kind, wire, counters, services)
     try:
         record = layout.decode(kind, wire)
@@ -498,8 +541,8 @@ def _cell(plan: _Plan, col: Column, value: Any) -> Any:
     k = col.kind
     if k == "id":
         return cells.text(value)
-    if k in ("text", "long"):
-        return cells.text(value)
+    if k in ("text", "long"):  # a text is kept as written (spaces and line ends included)
+        return value if isinstance(value, str) else cells.text(value)
     if k == "aliases":
         return [p.strip() for p in cells.text(value).split(";") if p.strip()]
     if k == "day":
@@ -781,7 +824,7 @@ async def _apply(plan: _Plan) -> int:
                 core.settings.set(MEMBER_NAMES_KEY + member, name)  # type: ignore[attr-defined]
         fields = core.collections["customFields"]
         new_fields = [c.definition for c in plan.fields.values() if c.created]
-        fields.insert_many(new_fields)
+        fields.insert_many([*plan.records.pop("customFields", []), *new_fields])
         for choice in plan.fields.values():
             if not choice.created and choice.added_options:
                 fields.update(choice.definition.id, options=choice.definition.options)

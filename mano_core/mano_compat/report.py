@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from .migrate import MigrationResult
+from .vocabulary import LIST_LABELS
 
 _COLLECTIONS: Final = {
     "persons": "personnes suivies", "actions": "actions", "comments": "commentaires",
@@ -19,6 +20,8 @@ _COLLECTIONS: Final = {
     "reports": "comptes rendus", "passages": "passages", "services": "services (compteurs)",
     "encounters": "rencontres", "consultations": "consultations", "treatments": "traitements",
     "medicalFiles": "dossiers médicaux", "groups": "familles", "structures": "structures",
+    "medicalComments": "commentaires médicaux", "customFields": "champs personnalisés",
+    "settings": "listes de l'équipe",
 }
 _TYPES: Final = {
     "text": "texte", "textarea": "texte long", "number": "nombre", "date": "date",
@@ -27,12 +30,7 @@ _TYPES: Final = {
 }
 _SCOPES: Final = {"person": "personnes", "observation": "observations",
                   "medicalFile": "dossier médical", "consultation": "consultations"}
-_LISTS: Final = {
-    "actionCategories": "catégories d'actions", "collaborations": "collaborations",
-    "territoryTypes": "types de territoires", "services": "services",
-    "consultationTypes": "types de consultations", "structureCategories":
-    "catégories de structures", "outOfActiveListReasons": "motifs de sortie de file active",
-}
+_LISTS: Final = LIST_LABELS
 MAX_LISTED_PROBLEMS: Final = 200
 
 

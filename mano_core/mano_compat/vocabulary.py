@@ -167,14 +167,27 @@ EXPORT_SHEETS: Final[tuple[tuple[str, str], ...]] = (
 )
 # Sheets MANO's export does not write but ours does (and MANO's API holds): accepted too.
 EXTRA_SHEETS: Final[tuple[tuple[str, str], ...]] = (
+    ("champs personnalisés", "customFields"),
+    ("listes", "settings"),
+    ("commentaires médicaux", "medicalComments"),
     ("relations personne-lieu", "personPlaces"),
     ("relsPersonPlace", "personPlaces"),
     ("familles", "groups"),
     ("structures", "structures"),
 )
-MEDICAL_SHEETS: Final = frozenset({"consultations", "treatments", "medicalFiles"})
+MEDICAL_SHEETS: Final = frozenset({"consultations", "treatments", "medicalFiles",
+                                   "medicalComments"})
 
 # Columns MANO's export writes that carry no data of the team (encryption, tenancy).
 TECHNICAL_COLUMNS: Final = frozenset({
     "organisation", "encryptedEntityKey", "entityKey", "encrypted", "debug", "migrations",
 })
+
+# The team's lists, as the "listes" sheet and the reports name them.
+LIST_LABELS: Final[dict[str, str]] = {
+    "actionCategories": "catégories d'actions", "collaborations": "collaborations",
+    "territoryTypes": "types de territoires", "services": "services",
+    "consultationTypes": "types de consultations",
+    "structureCategories": "catégories de structures",
+    "outOfActiveListReasons": "motifs de sortie de file active",
+}

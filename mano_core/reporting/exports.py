@@ -101,7 +101,7 @@ def write_xlsx(tables: Sequence[Table], path: str | os.PathLike[str], *,
         sheet = book.create_sheet(_sheet_title(table.name))
         sheet.append(list(table.header))
         for row in table.rows:
-            sheet.append([_xlsx_cell(c) for c in row])
+            sheet.append([_xlsx_cell(sheet, c) for c in row])
             done += 1
             if done % PROGRESS_EVERY == 0:
                 report(done, total)
@@ -115,9 +115,14 @@ def _sheet_title(name: str) -> str:
     return "".join(c for c in name if c not in "[]:*?/\\")[:31] or "Feuille"
 
 
-def _xlsx_cell(value: Cell) -> Cell:
+def _xlsx_cell(sheet: Any, value: Cell) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # never let a text become a formula
+        # never let a text become a formula: a text cell, which reads back unchanged
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
     return value
 
 

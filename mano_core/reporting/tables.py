@@ -212,3 +212,60 @@ def statistics_table(stats: Statistics) -> Table:
             continue  # the feature is off for this team: no such section
         walk(section, msgspec.to_builtins(getattr(stats, section)))
     return Table("Statistiques", ("section", "indicateur", "valeur"), rows)
+
+
+STAT_SECTIONS: Final[dict[str, str]] = {
+    "persons": "Personnes suivies", "actions": "Actions", "comments": "Commentaires",
+    "encounters": "Rencontres", "passages": "Passages",
+    "observations": "Observations de territoires", "reports": "Comptes rendus",
+    "services": "Services",
+}
+STAT_INDICATORS: Final[dict[str, str]] = {
+    "followed": "Personnes suivies", "new": "Nouvelles personnes",
+    "by_gender": "Par genre", "by_age": "Par tranche d'âge",
+    "vulnerable": "Personnes très vulnérables", "out_of_active_list": "Sorties de file active",
+    "out_reasons": "Motifs de sortie de file active", "total": "Total",
+    "by_status": "Par statut", "by_category": "Par catégorie", "overdue": "En retard",
+    "completed": "Faites", "completion_days_mean": "Délai moyen de réalisation (jours)",
+    "completion_days_median": "Délai médian de réalisation (jours)", "urgent": "Urgents",
+    "on_persons": "Sur des personnes", "on_actions": "Sur des actions",
+    "persons": "Personnes distinctes", "anonymous": "Anonymes",
+    "by_territory": "Par territoire", "by_atmosphere": "Par ambiance",
+    "men": "Hommes", "women": "Femmes", "minors": "Mineurs", "police": "Présence policière",
+    "filled": "Renseigné", "counts": "", "mean": "Moyenne", "custom_fields": "",
+}
+_STATUS_LABELS: Final = {"A FAIRE": "À faire", "FAIT": "Faite", "ANNULEE": "Annulée"}
+
+
+def statistics_sheet(stats: Statistics) -> Table:
+    """Statistics as a funder reads them: (section, indicator, value) rows in French
+    ("Personnes suivies", "Par genre : Homme", 12), not field paths (``by_gender.Homme``)."""
+    rows: list[tuple[Cell, ...]] = [("Période", "Du", stats.period.start),
+                                    ("Période", "Au", stats.period.end)]
+    for section, label, value in statistics_table(stats).rows[2:]:
+        if value is None:  # a figure that does not apply (the mean of a choice field)
+            continue
+        name = STAT_SECTIONS.get(str(section), str(section))
+        rows.append((name, _indicator(str(section), str(label)), value))
+    return Table("Statistiques", ("Rubrique", "Indicateur", "Valeur"), rows)
+
+
+def _indicator(section: str, path: str) -> str:
+    if not path:  # a section that is one figure (reports) or a service counter's name
+        return "Nombre" if section == "reports" else ""
+    parts = path.split(".")
+    if section == "services":
+        return path
+    words: list[str] = []
+    for i, part in enumerate(parts):
+        if part in STAT_INDICATORS and (i == 0 or parts[i - 1] not in ("by_gender", "by_age",
+                                        "out_reasons", "by_category", "by_territory",
+                                        "by_atmosphere", "counts", "by_status")):
+            label = STAT_INDICATORS[part]
+        elif i and parts[i - 1] == "by_status":
+            label = _STATUS_LABELS.get(part, part)
+        else:
+            label = part  # a value (Homme, a category…) or a custom field's label
+        if label:
+            words.append(label)
+    return " : ".join(words)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -21,9 +21,12 @@ from mano_core.model.records import (
     Comment,
     CustomFieldDefinition,
     Encounter,
+    Group,
     HistoryEntry,
     Passage,
     Person,
+    PersonPlace,
+    Place,
     Record,
     Report,
     Structure,
@@ -47,6 +50,7 @@ class Listing(Protocol[R_co]):
 
 class SettingsView(Protocol):
     def values(self, kind: str) -> list[str]: ...
+    def get(self, key: str) -> Any: ...
 
 
 class TeamView(Protocol):
@@ -68,6 +72,12 @@ class TeamView(Protocol):
     def territories(self) -> Listing[Territory]: ...
     @property
     def structures(self) -> Listing[Structure]: ...
+    @property
+    def places(self) -> Listing[Place]: ...
+    @property
+    def person_places(self) -> Listing[PersonPlace]: ...
+    @property
+    def groups(self) -> Listing[Group]: ...
     @property
     def reports(self) -> Listing[Report]: ...
     @property

@@ -111,3 +111,23 @@ def test_import_example_then_import_it_and_mano_full_export(
     out = capsys.readouterr().out
     assert out.startswith("Vérification sans problème (essai) : rien n'a été modifié.")
     assert "« actions » (actions) : 2 ligne(s), 2 à créer" in out
+
+
+def test_export_all_is_mano_s_workbook_and_imports_back(
+        store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from openpyxl import load_workbook
+
+    out = tmp_path / "tout.xlsx"
+    assert main(["export", "all", "--store", str(store), "-o", str(out)]) == 0
+    book = load_workbook(out, read_only=True)
+    assert book.sheetnames[:3] == ["actions", "personnes suivies", "comments"]
+    assert book.sheetnames[-1] == "Statistiques"
+    stats = list(book["Statistiques"].iter_rows(values_only=True))
+    assert stats[0] == ("Rubrique", "Indicateur", "Valeur")
+    indicators = {row[1] for row in stats[1:]}
+    assert "Par genre : Homme" in indicators and not any(
+        "by_gender" in str(i) for i in indicators)
+    capsys.readouterr()
+    assert main(["import", "mano", str(out), "--dry-run", "--store", str(store)]) == 0
+    report = capsys.readouterr().out
+    assert "déjà présent(s)" in report and "à créer" in report
