@@ -54,8 +54,8 @@ from mano_core.reporting import (
     write_csv,
     write_xlsx,
 )
-from mano_core.reporting.imports import FileFormat
 from mano_core.reporting.full_export import full_export_tables
+from mano_core.reporting.imports import FileFormat
 from mano_core.reporting.tables import statistics_sheet, statistics_table
 from mano_core.reporting.view import PARIS, resolve_subteams
 from mano_core.store import INTERACTIVE_KDF, LocalStore

@@ -13,13 +13,12 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any, Final
-
 from zoneinfo import ZoneInfo
 
 from mano_core.document.queries import fold
 
 PARIS: Final = ZoneInfo("Europe/Paris")  # MANO's users are French teams
-UTC: Final = dt.timezone.utc
+UTC: Final = dt.UTC
 
 MAX_JSON_CELL: Final = 1_000_000  # characters: a person's whole history fits many times
 
@@ -91,7 +90,7 @@ def instant(value: Any) -> dt.datetime:
                 moment = dt.datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0),
                                      int(ss or 0))
             else:
-                moment = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+                moment = dt.datetime.fromisoformat(raw)
         except ValueError:
             raise CellError(f"doit être une date (2026-11-20T14:30:00.000Z ou "
                             f"20/11/2026 14:30), et non « {raw} »") from None

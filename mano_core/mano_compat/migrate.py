@@ -28,11 +28,11 @@ from typing import Any, Final
 import msgspec
 
 from mano_core.document import layout
+from mano_core.document.health import health_value_id
 from mano_core.document.queries import fold
 from mano_core.errors import ValidationError
 from mano_core.ids import Compartment
 from mano_core.model import records as r
-from mano_core.document.health import health_value_id
 from mano_core.model.validation import custom_value_problem, validate
 from mano_core.team import Team
 
@@ -41,8 +41,8 @@ from .columns import BY_COLLECTION, CUSTOM_SCOPES, Column
 from .customs import FieldChoice
 from .vocabulary import (
     EXPORT_SHEETS,
-    LIST_LABELS,
     EXTRA_SHEETS,
+    LIST_LABELS,
     MEDICAL_SHEETS,
     OUT_OF_ACTIVE_LIST_REASONS,
     TECHNICAL_COLUMNS,

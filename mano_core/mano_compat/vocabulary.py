@@ -11,7 +11,7 @@ from typing import Final
 
 import msgspec
 
-from mano_core.model.records import CustomFieldScope, CustomFieldType
+from mano_core.model.records import CustomFieldType
 
 
 class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):

@@ -39,7 +39,7 @@ def read_workbook(data: bytes) -> list[Sheet]:
     openpyxl = require("openpyxl", "xlsx")  # only XLSX needs it (extra [xlsx])
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a non-workbook
         raise ValidationError("import", "file",
                               f"pas un classeur XLSX ({type(exc).__name__})") from None
     sheets: list[Sheet] = []

@@ -16,7 +16,6 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import IO, Any, Final
 
 import msgspec
@@ -151,7 +150,7 @@ def export_team_json(team: Team, path: str | os.PathLike[str], *,
                 for c in cols.values())
     header = {
         "format": JSON_FORMAT, "version": JSON_VERSION,
-        "exportedAt": (now or dt.datetime.now(dt.timezone.utc)).isoformat(),
+        "exportedAt": (now or dt.datetime.now(dt.UTC)).isoformat(),
         "team": msgspec.to_builtins(team.info),
         "settings": {"lists": {k: team.settings.values(k) for k in LISTS},
                      "features": {k: team.settings.feature(k) for k in FEATURES}},

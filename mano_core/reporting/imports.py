@@ -25,6 +25,9 @@ from mano_core.document import layout
 from mano_core.document.queries import fold
 from mano_core.errors import LimitExceededError, ValidationError
 from mano_core.ids import Compartment
+from mano_core.mano_compat import cells as mano_cells
+from mano_core.mano_compat.vocabulary import OUT_OF_ACTIVE_LIST_REASONS as MANO_REASONS
+from mano_core.mano_compat.vocabulary import PERSON_FIELDS as MANO_PERSON_FIELDS
 from mano_core.model.records import (
     ACTION_STATUSES,
     GENDERS,
@@ -37,10 +40,6 @@ from mano_core.model.records import (
 from mano_core.model.validation import validate
 from mano_core.optional import require
 from mano_core.team import Team
-
-from mano_core.mano_compat import cells as mano_cells
-from mano_core.mano_compat.vocabulary import OUT_OF_ACTIVE_LIST_REASONS as MANO_REASONS
-from mano_core.mano_compat.vocabulary import PERSON_FIELDS as MANO_PERSON_FIELDS
 
 from . import cells
 from .tables import ACTION_COLUMNS, PERSON_COLUMNS
@@ -125,7 +124,7 @@ def _xlsx_rows(data: bytes, name: str) -> tuple[list[list[Any]], list[RowProblem
     openpyxl = require("openpyxl", "xlsx")  # only XLSX needs it (extra [xlsx])
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a non-workbook
         return [], [RowProblem(0, "", f"not an XLSX workbook ({type(exc).__name__})")]
     try:
         named = [ws for ws in book.worksheets if name and fold(name) in fold(ws.title)]

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from mano_core.document.settings import FEATURES
 from mano_core.model.records import (
     ACTION_STATUSES,
     ATMOSPHERES,
@@ -23,8 +24,6 @@ from mano_core.model.records import (
     CustomFieldDefinition,
     Person,
 )
-
-from mano_core.document.settings import FEATURES
 from mano_core.rules.table import Power
 
 from .daily import merged_reports

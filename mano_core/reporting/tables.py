@@ -13,7 +13,6 @@ from typing import Any, Final
 import msgspec
 
 from mano_core.model.records import CustomFieldDefinition, Record
-
 from mano_core.rules.table import Power
 
 from .daily import merged_reports
@@ -117,7 +116,7 @@ def persons_table(view: TeamView, subteams: Sequence[str] = (), *,
                      key=lambda p: (p.name.casefold(), p.id))
     extra = [(d.label_text, _custom_getter(d)) for d in custom_columns(
         view, "person", include_health=include_health)]
-    teams = lambda ids: [names.get(i, i) for i in ids]  # noqa: E731
+    teams = lambda ids: [names.get(i, i) for i in ids]
     return _table("Personnes", persons, PERSON_COLUMNS, {"assigned_teams": teams}, extra)
 
 

@@ -36,7 +36,7 @@ from mano_core.model.records import (
 )
 
 PARIS = ZoneInfo("Europe/Paris")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NIGHT_DAY_STARTS = dt.time(12)  # a night sub-team's day runs noon → noon
 
 R_co = TypeVar("R_co", bound=Record, covariant=True)

@@ -18,7 +18,7 @@ from mano_core.team import Team
 
 PASS = "une phrase de passe"
 SCALE = 0.05
-NOW = dt.datetime(2026, 11, 20, 18, tzinfo=dt.timezone.utc)  # the demo's reference instant
+NOW = dt.datetime(2026, 11, 20, 18, tzinfo=dt.UTC)  # the demo's reference instant
 
 
 def load_document(demo: DemoTeam, doc: GeneralDocument) -> GeneralDocument:

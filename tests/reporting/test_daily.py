@@ -24,7 +24,7 @@ DAY = dt.date(2026, 11, 17)
 
 
 def paris(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), PARIS).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(hour, minute), PARIS).astimezone(dt.UTC)
 
 
 async def test_night_day_runs_noon_to_noon_and_day_team_midnight_to_midnight(

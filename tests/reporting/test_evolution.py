@@ -19,13 +19,13 @@ class SetClock:
     """A clock the test moves by hand."""
 
     def __init__(self) -> None:
-        self.now = dt.datetime(2026, 1, 10, 10, tzinfo=dt.timezone.utc)
+        self.now = dt.datetime(2026, 1, 10, 10, tzinfo=dt.UTC)
 
     def __call__(self) -> dt.datetime:
         return self.now
 
     def to(self, month: int, day: int) -> None:
-        self.now = dt.datetime(2026, month, day, 10, tzinfo=dt.timezone.utc)
+        self.now = dt.datetime(2026, month, day, 10, tzinfo=dt.UTC)
 
 
 async def test_values_at_each_sampled_day_follow_the_history(tmp_path: Path) -> None:

@@ -95,7 +95,7 @@ async def test_actions_unknown_category_bad_dates_and_rules(team: Team) -> None:
                              "csv")
     action = team.actions.get(good.created[0])
     assert action.with_time and action.due_at == dt.datetime(2026, 11, 20, 13, 30,
-                                                             tzinfo=dt.timezone.utc)
+                                                             tzinfo=dt.UTC)
     assert action.persons == [person.id] and action.categories == ["Santé"]
 
 

@@ -18,11 +18,11 @@ from mano_core.team import Team
 from . import mano_files as m
 from .conftest import PASS
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def at(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return dt.datetime.fromisoformat(text)
 
 
 @pytest.fixture
