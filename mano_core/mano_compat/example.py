@@ -2,7 +2,8 @@
 
 One sheet, ``personne``: the header holds every importable person field's label (MANO's base
 fields, then the team's enabled person custom fields), the second row a placeholder per
-column: the first option of a choice, ``2021-01-01`` for a date, ``Oui`` for yes/no, ``1`` for a number, the name
+column: the first option of a choice, ``2021-01-01`` for a date, ``Oui`` for yes/no, ``1``
+for a number, the name
 of the team's first sub-team for "Équipes en charge", ``test`` otherwise. A coordinator fills
 it and imports it with ``mano import persons`` (or ``mano import mano``)."""
 

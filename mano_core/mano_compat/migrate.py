@@ -50,8 +50,8 @@ from .vocabulary import (
 )
 from .workbook import Sheet, find_sheet, read_workbook
 
-MEMBER_NAMES_KEY: Final = "memberName."
-_SERVICES_NAMESPACE: Final = uuid.UUID("1b6f8f6c-6a8e-4c55-9a57-3f1f0a0d6d2e")  # team setting: memberName.<member id> → display name
+MEMBER_NAMES_KEY: Final = "memberName."  # team setting: memberName.<member id> → display name
+_SERVICES_NAMESPACE: Final = uuid.UUID("1b6f8f6c-6a8e-4c55-9a57-3f1f0a0d6d2e")
 Progress = Callable[[int, int], None]
 
 _ENUMS: Final[dict[str, tuple[str, ...]]] = {
@@ -205,8 +205,8 @@ def _result(plan: _Plan | None, problems: list[Problem], sheets: list[SheetRepor
     return MigrationResult(
         sheets=tuple(sheets), problems=tuple(sorted(problems, key=lambda p: (p.sheet, p.row))),
         notices=notices, fields=fields, settings_added=plan.settings_added,
-        members=plan.members, medical_skipped=not plan.medical and any(
-            s.collection in MEDICAL_SHEETS for s in sheets) or plan.health_dropped > 0,
+        members=plan.members, medical_skipped=(not plan.medical and any(
+            s.collection in MEDICAL_SHEETS for s in sheets)) or plan.health_dropped > 0,
         dry_run=dry_run, applied=applied, created=created)
 
 
@@ -319,7 +319,7 @@ def _users(plan: _Plan, sheet: Sheet | None) -> None:
         name = plan.team.settings.get(MEMBER_NAMES_KEY + member)
         if name:
             ours[fold(str(name))] = member
-    for number, row in sheet.rows:
+    for _number, row in sheet.rows:
         values = {c.field: row[i] for i, c in cols.items() if i < len(row)}
         user_id = cells.text(values.get("id"))
         name = cells.text(values.get("name")) or cells.text(values.get("email"))

@@ -159,7 +159,7 @@ def export_team_json(team: Team, path: str | os.PathLike[str], *,
     done = 0
     with private_file(path) as out:
         out.write(encode(header)[:-1])  # reopen the object to add the compartments
-        for c_index, (compartment, collections) in enumerate(compartments):
+        for compartment, collections in compartments:
             out.write(b',"' + compartment.encode() + b'":{')
             for k_index, (name, collection) in enumerate(collections.items()):
                 out.write((b"," if k_index else b"") + encode(name) + b":[")

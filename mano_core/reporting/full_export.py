@@ -93,7 +93,7 @@ def full_export_tables(view: TeamView, *, medical: Any = None, period: Period | 
     names = _Names(view, medical)
     wanted = frozenset(subteams)
     history = _history_by_record(view, medical)
-    definitions = [d for d in view.custom_fields.list()]
+    definitions = list(view.custom_fields.list())
     tables: list[Table] = []
     for sheet, collection, compartment in SHEETS:
         if compartment == "medical" and medical is None:

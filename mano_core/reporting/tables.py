@@ -116,7 +116,9 @@ def persons_table(view: TeamView, subteams: Sequence[str] = (), *,
                      key=lambda p: (p.name.casefold(), p.id))
     extra = [(d.label_text, _custom_getter(d)) for d in custom_columns(
         view, "person", include_health=include_health)]
-    teams = lambda ids: [names.get(i, i) for i in ids]
+    def teams(ids: list[str]) -> list[str]:
+        return [names.get(i, i) for i in ids]
+
     return _table("Personnes", persons, PERSON_COLUMNS, {"assigned_teams": teams}, extra)
 
 
@@ -194,9 +196,9 @@ def statistics_table(stats: Statistics) -> Table:
         elif isinstance(value, list | tuple):
             for item in value:
                 if isinstance(item, dict) and "label" in item:  # a custom field's figures
-                    label = item["label"]
-                    item = {k: v for k, v in item.items() if k not in ("key", "label", "type")}
-                    walk(f"{prefix}.{label}", item)
+                    figures = {k: v for k, v in item.items()
+                               if k not in ("key", "label", "type")}
+                    walk(f"{prefix}.{item['label']}", figures)
                 else:
                     walk(prefix, item)
         else:
