@@ -50,7 +50,8 @@ async def _serve(config: RelayConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with Relay(config) as relay:
-        print(f"mano-relay listening on ws://{config.host}:{relay.port}", file=sys.stderr,
+        metrics = f" (metrics on {relay.metrics_url})" if relay.metrics_url else ""
+        print(f"mano-relay listening on ws://{config.host}:{relay.port}{metrics}", file=sys.stderr,
               flush=True)
         await stop.wait()
 

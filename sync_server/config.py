@@ -63,6 +63,9 @@ class RelayConfig:
     db_pool: int = 8                   # PostgreSQL: pooled connections per node (+1 listener)
     db_timeout: float = 5.0            # PostgreSQL: connect / acquire timeout
     health_interval: float = 2.0       # seconds between database health checks (/healthz)
+    metrics_listen: str = ""           # "[host:]port" of the /metrics and /healthz listener
+                                       # (host 127.0.0.1 if omitted; port 0: ephemeral; "": off)
+    metrics_token: str = ""            # also serve them on the ws port to this bearer token
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -71,12 +74,27 @@ class RelayConfig:
                 raise ConfigError(f"{f.name} must not be negative")
         if not 0 <= self.port <= 65535:
             raise ConfigError("port must be 0..65535")
+        _ = self.metrics_address  # raises ConfigError if malformed
         if self.max_frame < 4096 or self.rate <= 0 or self.burst < 1 or self.snapshots_kept < 1:
             raise ConfigError("max_frame >= 4096, rate > 0, burst >= 1, snapshots_kept >= 1")
         if self.db_pool < 2 or self.health_interval <= 0:
             raise ConfigError("db_pool >= 2, health_interval > 0")
         if self.synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ConfigError("synchronous must be OFF, NORMAL, FULL or EXTRA")
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """(host, port) of the metrics listener, or None when it is off."""
+        if not self.metrics_listen:
+            return None
+        host, _, port = self.metrics_listen.rpartition(":")
+        try:
+            number = int(port)
+        except ValueError:
+            number = -1
+        if not 0 <= number <= 65535:
+            raise ConfigError("metrics_listen is [host:]port with a port in 0..65535")
+        return host.strip("[]") or "127.0.0.1", number
 
     @property
     def db_path(self) -> str:

@@ -58,6 +58,9 @@ class Handlers(BlobHandlers):
 
     async def dispatch(self, s: Session, msg: m.Message) -> None:
         """Handle one message; a relay-side failure closes only this session."""
+        if isinstance(msg, m.Error):  # the client ends the session (fatal: the machine closed)
+            self.ctx.metrics.client_errors += 1
+            return
         try:
             await self._table[type(msg)](s, msg)
         except Exception:

@@ -38,6 +38,7 @@ class Metrics:
         self.bytes_out = 0
         self.commits = 0
         self.presence = 0
+        self.client_errors = 0
         self.invite_waiters = 0  # guests' awaited invitation answers (set at render)
         self.rejections: Counter[str] = Counter()
         self.ack_latency = Histogram()
@@ -67,6 +68,8 @@ class Metrics:
         one("mano_relay_commits_total", "counter", "Group-commit transactions.", self.commits)
         one("mano_relay_invite_waiters", "gauge", "Invitation answers awaited by connections.",
             self.invite_waiters)
+        one("mano_relay_client_errors_total", "counter",
+            "Sessions a client ended with an error message.", self.client_errors)
         one("mano_relay_presence_total", "counter", "Presence messages forwarded.", self.presence)
         lines += ["# HELP mano_relay_rejections_total Refused requests and closed sessions.",
                   "# TYPE mano_relay_rejections_total counter"]

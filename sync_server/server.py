@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import os
 import time
@@ -49,6 +50,10 @@ def make_storage(config: RelayConfig, node: str = "") -> Storage:
     return SQLiteStorage(config.db_path, synchronous=config.synchronous)
 
 
+def _not_found() -> Response:
+    return Response(404, "Not Found", Headers({"Content-Length": "0"}), b"")
+
+
 def _is_postgres(storage: Storage) -> bool:
     from sync_server.storage import PostgresStorage  # needs asyncpg: only for PostgreSQL
 
@@ -77,6 +82,7 @@ class Relay:
         self.health_problem: str | None = None
         self.sessions: set[Session] = set()
         self._server: Server | None = None
+        self._admin: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
         self.shutting_down = False
@@ -133,11 +139,24 @@ class Relay:
             ping_interval=cfg.ping_interval or None, ping_timeout=cfg.ping_timeout or None,
             process_request=self._http, server_header=None,
         )  # fmt: skip
+        try:
+            if cfg.metrics_address is not None:
+                self._admin = await serve(
+                    self._refuse_upgrade, *cfg.metrics_address,
+                    process_request=self._http_admin, server_header=None,
+                )
+        except OSError:
+            self._server.close()
+            await self.committer.stop()
+            await self.bus.stop()
+            await self.storage.close()
+            raise
         self._tasks = [asyncio.create_task(self._sweep()), asyncio.create_task(self._housekeep()),
                        asyncio.create_task(self._check_health())]
         db = cfg.db_display if cfg.db != ":memory:" else cfg.db
         log.info("relay listening",
-                 extra={"host": cfg.host, "port": self.port, "node": self.node, "db": db})
+                 extra={"host": cfg.host, "port": self.port, "node": self.node, "db": db,
+                        "metrics": self.metrics_url})
         return self
 
     async def __aexit__(
@@ -151,6 +170,14 @@ class Relay:
         assert self._server is not None
         return int(self._server.sockets[0].getsockname()[1])
 
+    @property
+    def metrics_url(self) -> str:
+        """``http://host:port`` of the /metrics and /healthz listener ("" when off)."""
+        if self._admin is None:
+            return ""
+        host, port = self._admin.sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}"
+
     async def shutdown(self) -> None:
         """Graceful stop: refuse new connections, finish commits (acks go out), close every
         session with 1001 "going away", close storage."""
@@ -160,6 +187,8 @@ class Relay:
         log.info("relay shutting down", extra={"sessions": len(self.sessions)})
         if self._server is not None:
             self._server.close(close_connections=False)
+        if self._admin is not None:
+            self._admin.close()
         try:
             await asyncio.wait_for(self.committer.drain(), self.config.shutdown_timeout)
         except TimeoutError:
@@ -199,6 +228,19 @@ class Relay:
             self.registry.detach(session)
 
     def _http(self, ws: ServerConnection, request: Request) -> Response | None:
+        """On the websocket port: /metrics and /healthz only with the operator's bearer token
+        (``metrics_token``); anything else but an upgrade is a 404."""
+        token = self.config.metrics_token
+        if token and request.path in ("/healthz", "/metrics"):
+            given = request.headers.get("Authorization", "")
+            if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return self._http_admin(ws, request)
+        if "Upgrade" not in request.headers or request.path in ("/healthz", "/metrics"):
+            return _not_found()
+        return None
+
+    def _http_admin(self, ws: ServerConnection, request: Request) -> Response:
+        """The metrics listener: /healthz and /metrics; never a websocket."""
         if request.path == "/healthz":
             problem = "shutting down" if self.shutting_down else self.problem()
             if problem is None:
@@ -210,9 +252,11 @@ class Relay:
             resp = ws.respond(HTTPStatus.OK, self.metrics.render())
             resp.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
             return resp
-        if "Upgrade" not in request.headers:
-            return Response(404, "Not Found", Headers({"Content-Length": "0"}), b"")
-        return None
+        return _not_found()
+
+    async def _refuse_upgrade(self, ws: ServerConnection) -> None:
+        """Never reached: _http_admin answers every request of the metrics listener."""
+        await ws.close()
 
     async def _sweep(self) -> None:
         """Enforce the authentication and idle timeouts."""

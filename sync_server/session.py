@@ -170,6 +170,9 @@ class Session:
                     await self._dispatch(self, event)
                     if self.closing:
                         break
+                if self.conn.close_code is not None:  # the client ended it (fatal error)
+                    self.flush()
+                    break
         except ConnectionClosed:
             pass
         finally:

@@ -24,7 +24,7 @@ from mano_core import limits
 from mano_core.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from mano_core.protocol import codec
 from mano_core.protocol import messages as m
-from mano_core.protocol.codes import FATAL_CODES, ErrorCode, close_code_for
+from mano_core.protocol.codes import CLOSE_NORMAL, FATAL_CODES, ErrorCode, close_code_for
 
 
 class Role(enum.Enum):
@@ -196,11 +196,17 @@ class Connection:
                 )
             self.version = message.version
         self._events.append(message)
-        self._enter(nxt, message)
+        self._enter(nxt, message, received=True)
 
-    def _enter(self, nxt: State, message: m.Message) -> None:
+    def _enter(self, nxt: State, message: m.Message, received: bool = False) -> None:
         self.state = nxt
-        if nxt is State.CLOSED and isinstance(message, m.Error):
+        if nxt is State.CLOSED and isinstance(message, m.Error) and received and (
+            self.role is Role.RELAY
+        ):
+            # A client that ends the session with an error does not choose the relay's close
+            # code (nor pass for a relay-side failure): it is a normal close.
+            self.close_code, self.close_reason = CLOSE_NORMAL, "closed by the client"
+        elif nxt is State.CLOSED and isinstance(message, m.Error):
             try:
                 code = ErrorCode(message.code)
             except ValueError:  # a code from a newer relay: still a fatal error

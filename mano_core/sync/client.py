@@ -23,6 +23,7 @@ from mano_core.crypto import make_key_packages
 from mano_core.errors import (
     CryptoError,
     LocalProtocolError,
+    MalformedEnvelopeError,
     ManoError,
     MissingKeyError,
     RelayRefusedError,
@@ -472,6 +473,10 @@ class SyncClient:
     def _on_presence(self, msg: m.Presence) -> None:
         try:
             p = open_presence(self.keys.keyring, self.keys.team_id, msg.device, msg.blob)
+            owner = self.keys.log.device(msg.device)
+            if owner is None or not owner.active or owner.member != p.m:
+                # The member id is the sender's claim: it must be its device's, per the log.
+                raise MalformedEnvelopeError("the presence names another member than its device's")
         except ManoError as exc:
             # Dropped, never a reason to end the session. MissingKeyError is ordinary (a
             # teammate already on a new epoch): counted, not alerted.

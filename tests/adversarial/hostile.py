@@ -122,7 +122,7 @@ class Bystanders:
 async def metric(proc: RelayProcess, name: str) -> float:
     """One value of the relay's /metrics."""
     def get() -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{proc.port}/metrics", timeout=10) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{proc.metrics_port}/metrics", timeout=10) as r:
             return r.read().decode()
 
     body = await asyncio.to_thread(get)

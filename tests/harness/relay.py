@@ -67,12 +67,13 @@ class RelayProcess:
         self.extra = extra
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.metrics_port = 0  # of /metrics and /healthz (loopback)
 
     async def start(self) -> RelayProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sync_server", "serve", "--port", "0", "--db", self.db,
-             *self.extra],
+            [sys.executable, "-m", "sync_server", "serve", "--port", "0",
+             "--metrics-listen", "0", "--db", self.db, *self.extra],
             stderr=subprocess.PIPE, env=env,
         )
         assert self.proc.stderr is not None
@@ -84,6 +85,8 @@ class RelayProcess:
             found = re.search(rb"listening on ws://[\d.]+:(\d+)", line)
             if found:
                 self.port = int(found.group(1))
+                metrics = re.search(rb"metrics on http://[\d.]+:(\d+)", line)
+                self.metrics_port = int(metrics.group(1)) if metrics else 0
                 break
         # A daemon thread, not the loop's executor: a relay a failed test leaves running must
         # never block the event loop's shutdown (and so the whole test run).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -160,16 +161,45 @@ async def test_health_and_metrics(proc: RelayProcess, kit: TeamKit) -> None:
     a = await kit.client(proc.url, "admin", create=True)
     await a.push(kit["admin"].seal(b"counted"))
 
-    def get(path: str) -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{proc.port}{path}", timeout=5) as r:
-            return str(r.read().decode())
+    def get(port: int, path: str, token: str = "") -> tuple[int, str]:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status, str(r.read().decode())
+        except urllib.error.HTTPError as exc:
+            return exc.code, ""
 
-    assert (await asyncio.to_thread(get, "/healthz")).strip() == "ok"
-    text = await asyncio.to_thread(get, "/metrics")
+    # On their own listener (loopback), not on the websocket port.
+    assert await asyncio.to_thread(get, proc.metrics_port, "/healthz") == (200, "ok\n")
+    status, text = await asyncio.to_thread(get, proc.metrics_port, "/metrics")
+    assert status == 200
     assert "mano_relay_envelopes_in_total 1" in text
     assert "mano_relay_sessions 1" in text
     assert 'mano_relay_ack_latency_seconds_bucket{le="+Inf"} 1' in text
+    for path in ("/healthz", "/metrics"):
+        assert (await asyncio.to_thread(get, proc.port, path))[0] == 404
     await a.close()
+
+
+async def test_metrics_on_the_websocket_port_need_the_token(tmp_path: Path) -> None:
+    p = await RelayProcess(str(tmp_path / "relay.db"), "--metrics-token", "s3cret").start()
+    try:
+        def get(path: str, token: str) -> int:
+            req = urllib.request.Request(f"http://127.0.0.1:{p.port}{path}",
+                                         headers={"Authorization": f"Bearer {token}"})
+            try:
+                with urllib.request.urlopen(req, timeout=5) as r:
+                    return int(r.status)
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert await asyncio.to_thread(get, "/metrics", "s3cret") == 200
+        assert await asyncio.to_thread(get, "/healthz", "s3cret") == 200
+        assert await asyncio.to_thread(get, "/metrics", "guess") == 404
+    finally:
+        await p.stop()
 
 
 async def test_sigterm_is_graceful(tmp_path: Path, kit: TeamKit) -> None:

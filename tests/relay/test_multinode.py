@@ -259,14 +259,14 @@ async def test_relays_report_and_survive_a_postgres_restart(pg_dsn: str, kit: Te
         await asyncio.to_thread(control, "stop")
         try:
             for p in (na, nb):
-                assert "database unreachable" in await wait_health(p.port, 503)
+                assert "database unreachable" in await wait_health(p.metrics_port, 503)
             with pytest.raises((RelayRefusedError, SyncError)) as exc:
                 await a.push(kit["admin"].seal(b"during"))
             assert getattr(exc.value, "code", None) in (ErrorCode.INTERNAL, 0)
         finally:
             await asyncio.to_thread(control, "start")
         for p in (na, nb):
-            assert (await wait_health(p.port, 200)).strip() == "ok"
+            assert (await wait_health(p.metrics_port, 200)).strip() == "ok"
         # bob stayed connected to node B through the outage; node B's listener is back
         a = await kit.client(na.url, "admin")
         after = kit["admin"].seal(b"after")
