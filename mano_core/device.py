@@ -71,7 +71,9 @@ class Device:
 
     async def join_team(self, url: str, code: str, *, timeout: float = JOIN_TIMEOUT) -> Team:
         """Redeem an invitation code through the relay; waits for an admin device to answer
-        (it answers as soon as it is online). Then the team's data arrives with ``sync``."""
+        (it answers as soon as it is online). Then the team's data arrives with ``sync``.
+        A relay that is unreachable for a while is retried with backoff until ``timeout``.
+        Raises InvitationError, RelayRefusedError, TimeoutError."""
         keys = await join_via_relay(self.vault, url, code, timeout=timeout)
         return await self._opened(await Team._open(self.store, team_uuid(keys.team_id)))
 

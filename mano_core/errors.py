@@ -47,6 +47,7 @@
     │   └── TooDeepError           msgpack or CRDT structure nested beyond its limit
     ├── MissingDependencyError     an optional part (an extra: xlsx, tui, postgres) is not installed
     └── SyncError                  the sync client (connection, auth refused, …)
+        ├── RelayUnreachableError  no connection to the relay could be made (worth retrying)
         └── RelayRefusedError      the relay answered a request with an error code
 
 Errors from the peer (RemoteProtocolError) are distinct from our own mistakes
@@ -296,6 +297,11 @@ class MissingDependencyError(ManoError, ImportError):
 
 class SyncError(ManoError):
     """The sync client could not do what was asked (connection, authentication refused, …)."""
+
+
+class RelayUnreachableError(SyncError):
+    """No connection to the relay could be made: refused, unreachable, timed out, or closed
+    before the relay's welcome. Nothing was sent; trying again later is the remedy."""
 
 
 class RelayRefusedError(SyncError):

@@ -9,7 +9,9 @@ then authenticate, fetch the log and the key package, and install the team."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -32,6 +34,7 @@ from mano_core.errors import (
     InvitationUsedError,
     KeyPackageError,
     RelayRefusedError,
+    RelayUnreachableError,
 )
 from mano_core.ids import Compartment
 from mano_core.keys_at_rest import DeviceVault, TeamKeys, join_team
@@ -44,6 +47,8 @@ from mano_core.sync.transport import RelayClient
 log = logging.getLogger("mano.sync")
 AfterLogChange = Callable[[RelayClient, list[tuple[Compartment, int]]], Awaitable[None]]
 JOIN_TIMEOUT: Final = 600.0  # seconds a new device waits for an admin by default
+JOIN_RETRY_FIRST: Final = 0.5  # seconds before a join's second attempt (then doubled)
+JOIN_RETRY_CAP: Final = 15.0   # never more than this between attempts
 
 
 class InvitationDesk:
@@ -141,7 +146,9 @@ class _Admitted(msgspec.Struct, frozen=True):
 async def join_via_relay(vault: DeviceVault, url: str, code: str, *,
                          timeout: float = JOIN_TIMEOUT) -> TeamKeys:
     """Redeem ``code`` through the relay at ``url``; returns the installed team's keys once an
-    admin device has answered (it may be offline now: the request waits at the relay).
+    admin device has answered (it may be offline now: the request waits at the relay). A relay
+    that cannot be reached, or a connection lost before the team is installed, is retried with
+    backoff (JOIN_RETRY_FIRST doubling up to JOIN_RETRY_CAP) until ``timeout``.
     Raises InvitationError, RelayRefusedError, TimeoutError."""
     identity = await vault.identity()
     team_id, _secret = parse_code(code)
@@ -149,22 +156,42 @@ async def join_via_relay(vault: DeviceVault, url: str, code: str, *,
     invite = invitation_id_of(request)
     async with asyncio.timeout(timeout):
         welcome = await _wait_for_answer(url, team_id, invite, request)
-        client = await RelayClient.connect(url)
-        try:
-            auth = await client.authenticate(identity, team_id)
-            answers = await client.request(m.LogFetch(id=client.next_id(), after=0))
-            entries = [e for a in answers if isinstance(a, m.LogEntries) for e in a.entries]
-            if len(entries) < auth.log_length:
-                raise InvitationError("the relay served an incomplete log")
-            (keys_msg,) = await client.request(m.KeyFetch(id=client.next_id()))
-            assert isinstance(keys_msg, m.Keys)
-            team = await _join_with_a_package(vault, code, welcome, entries, keys_msg.items)
-            if keys_msg.items:  # junk included: refused, and acknowledged away
-                await client.request(m.KeyAck(id=client.next_id(),
-                                              kids=[i.kid for i in keys_msg.items]))
-            return team
-        finally:
-            await client.close()
+        delay = JOIN_RETRY_FIRST
+        while True:
+            try:
+                client = await RelayClient.connect(url)
+            except RelayUnreachableError as exc:
+                delay = await _retry_later(exc, delay)
+                continue
+            try:
+                try:
+                    auth = await client.authenticate(identity, team_id)
+                    answers = await client.request(m.LogFetch(id=client.next_id(), after=0))
+                    (keys_msg,) = await client.request(m.KeyFetch(id=client.next_id()))
+                except RelayRefusedError as exc:
+                    if exc.code != 0:
+                        raise
+                    delay = await _retry_later(exc, delay)  # the connection was lost
+                    continue
+                entries = [e for a in answers if isinstance(a, m.LogEntries) for e in a.entries]
+                if len(entries) < auth.log_length:
+                    raise InvitationError("the relay served an incomplete log")
+                assert isinstance(keys_msg, m.Keys)
+                team = await _join_with_a_package(vault, code, welcome, entries, keys_msg.items)
+                if keys_msg.items:  # junk included: refused, and acknowledged away
+                    with contextlib.suppress(RelayRefusedError):  # else at the first sync
+                        await client.request(m.KeyAck(id=client.next_id(),
+                                                      kids=[i.kid for i in keys_msg.items]))
+                return team
+            finally:
+                await client.close()
+
+
+async def _retry_later(exc: Exception, delay: float) -> float:
+    """Log a failed attempt, wait ``delay`` (with jitter), return the next delay."""
+    log.info("join attempt failed (%s), retried in %.1f s", exc, delay)
+    await asyncio.sleep(random.uniform(delay / 2, delay))
+    return min(delay * 2, JOIN_RETRY_CAP)
 
 
 async def _join_with_a_package(vault: DeviceVault, code: str, welcome: bytes,
@@ -192,13 +219,12 @@ async def _join_with_a_package(vault: DeviceVault, code: str, welcome: bytes,
 
 
 async def _wait_for_answer(url: str, team_id: bytes, invite: bytes, request: bytes) -> bytes:
-    delay = 0.5
+    delay = JOIN_RETRY_FIRST
     while True:
         try:
             client = await RelayClient.connect(url)
-        except OSError:
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 15.0)
+        except RelayUnreachableError as exc:
+            delay = await _retry_later(exc, delay)
             continue
         try:
             await client.request(m.InviteRequest(id=client.next_id(), team=team_id,
@@ -213,5 +239,4 @@ async def _wait_for_answer(url: str, team_id: bytes, invite: bytes, request: byt
                 raise
         finally:
             await client.close()
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 15.0)
+        delay = await _retry_later(RelayRefusedError(0, "no answer yet"), delay)

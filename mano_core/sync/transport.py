@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from mano_core import limits
 from mano_core.crypto.identity import DeviceIdentity
-from mano_core.errors import RelayRefusedError, SyncError
+from mano_core.errors import RelayRefusedError, RelayUnreachableError, SyncError
 from mano_core.protocol import messages as m
 from mano_core.protocol.auth import AUTH_DOMAIN, auth_challenge
 from mano_core.protocol.machine import Connection, Role, State
@@ -49,16 +49,24 @@ class RelayClient:
 
     @classmethod
     async def connect(cls, url: str, *, client_name: str = "mano-python") -> RelayClient:
-        """Open the websocket and exchange hello/welcome. Raises SyncError."""
+        """Open the websocket and exchange hello/welcome. Raises RelayUnreachableError (no
+        connection: websockets raises OSError, TimeoutError or InvalidHandshake, never
+        translated further) or SyncError (the peer is not a relay we can speak with)."""
         try:
             ws = await connect(url, compression=None, max_size=2 * limits.MAX_FRAME_SIZE)
         except (OSError, TimeoutError, InvalidHandshake) as exc:  # e.g. cut during the handshake
-            raise SyncError(f"cannot connect to {url}: {exc}") from exc
+            raise RelayUnreachableError(f"cannot connect to {url}: {exc}") from exc
         self = cls(ws)
         self._reader = asyncio.create_task(self._read())
         welcome = self._waiter()
         self._send(m.Hello(versions=list(m.SUPPORTED_VERSIONS), client=client_name))
-        msg = await welcome
+        try:
+            msg = await welcome
+        except RelayRefusedError as exc:
+            await self.close()
+            if exc.code == 0:  # closed before the welcome
+                raise RelayUnreachableError(f"{url} closed before its welcome") from exc
+            raise
         if not isinstance(msg, m.Welcome):
             raise SyncError(f"expected welcome, got {type(msg).__name__}")
         self.welcome = msg
