@@ -49,6 +49,9 @@ class ManoApp(App[None]):
         Binding("f9", "section('settings')", "key.settings", show=False),
         Binding("f12", "switch_language", "key.language", show=False),
         Binding("ctrl+q", "quit", "key.quit", priority=True),
+        # Textual adds its own ctrl+p unless the app binds the palette itself: bound here so
+        # that its description is ours (translated) and the footer shows it.
+        Binding("ctrl+p", "command_palette", "key.palette", priority=True),
     ]
 
     data_version: reactive[int] = reactive(0, init=False)
@@ -65,8 +68,6 @@ class ManoApp(App[None]):
         self._sync_timer: Any = None
         self._sections: set[str] = set()
         self.crash_report: Path | None = None   # set when the app stopped on an error
-        from .screens.base import translate_bindings
-        translate_bindings(self, self.t)
 
     # --- time -----------------------------------------------------------------------------------
 
@@ -102,8 +103,6 @@ class ManoApp(App[None]):
         lang = self.config.lang or await load_pref(device, "lang")
         if lang and lang != self.t.lang:
             self.t = Translator(lang)
-            from .screens.base import translate_bindings
-            translate_bindings(self, self.t)
         session = Session(device=device, team=team, relay=relay)
         subs = session.subteams()
         saved = await load_pref(device, "subteam")
@@ -181,10 +180,9 @@ class ManoApp(App[None]):
 
     async def set_language(self, lang: str) -> None:
         """Switch the interface language now, and remember it on this device."""
-        from .screens.base import translate_bindings
         self.t = Translator(lang)
-        translate_bindings(self, self.t)
         self.title = self.t("app.title")
+        self.refresh_bindings()   # the footer redraws its keys in the new language
         if self.session is None:
             return
         await save_pref(self.session.device, "lang", self.t.lang)

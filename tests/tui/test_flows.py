@@ -210,3 +210,24 @@ async def test_help_lists_the_screen_bindings(demo_store):
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, AgendaScreen)
+
+
+async def test_ctrl_p_opens_the_command_palette_and_the_footer_says_so(demo_store):
+    from textual.command import CommandPalette
+
+    from .rendered import shows
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        assert shows(app, "^p Commandes")
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette),
+                       what="the command palette")
+        await type_text(pilot, "Personnes (F3)")
+        await wait_for(pilot, lambda: shows(app, "Ouvrir cette section"),
+                       what="the section command offered")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PersonsScreen),
+                       what="the persons section, opened from the palette")
+        await pilot.press("f12")
+        await wait_for(pilot, lambda: shows(app, "^p Commands"), what="the footer in English")

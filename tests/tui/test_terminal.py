@@ -39,7 +39,11 @@ def test_mano_unlocks_an_existing_store(demo_store, tmp_path):
         term.type(PASS)
         term.send(b"\r")
         screen = term.wait_for(AGENDA, timeout=60, what="the agenda after unlocking")
-        assert "Maraude" in screen or "F2" in screen
+        assert "^p Commandes" in screen
+        term.send(b"\x10")   # Ctrl+P: the command palette and its section commands
+        term.wait_for("Ouvrir cette section", timeout=30, what="the command palette")
+        term.send(b"\x1b")
+        term.wait_for(AGENDA, timeout=30, what="the agenda again")
         term.send(CTRL_Q)
         assert term.wait_exit() == 0, term.screen_text()
         assert wait_gone(term) == []

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from mano_core import audit
 from mano_core.audit import AuditStatus
@@ -20,6 +20,7 @@ from tui import format as fmt
 from tui.text import LONG_CELL_LIMIT, cell, cells, lines, styled
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.sync_bar import SyncBar
+from tui.widgets.footer import TranslatedFooter
 from tui.widgets.table import LiteralTable
 
 from .base import ManoScreen
@@ -174,7 +175,7 @@ class ActionDetailScreen(ManoScreen):
         yield Static(self.t("action.history"), classes="file-title")
         yield LiteralTable(id="history", cursor_type="row", zebra_stripes=True)
         yield SyncBar()
-        yield Footer()
+        yield TranslatedFooter()
 
     def on_mount(self) -> None:
         self.query_one("#history", DataTable).add_columns(*history_columns(self))

@@ -1,18 +1,15 @@
 """What every section screen shares: the section bar, the sync bar, the footer, translated
-key bindings, and a redraw when the team's data changed (at once if shown, else on return)."""
+key bindings (the footer translates them), and a redraw when the team's data changed (at once if shown, else on return)."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingsMap
-from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from tui.i18n import Translator
+from tui.widgets.footer import TranslatedFooter
 from tui.widgets.nav import SECTIONS, NavBar
 from tui.widgets.sync_bar import SyncBar
 
@@ -21,28 +18,8 @@ if TYPE_CHECKING:
     from tui.session import Session
 
 
-def translate_bindings(node: DOMNode, t: Translator) -> None:
-    """Give ``node``'s bindings the descriptions of the current language.
-
-    Bindings name a message key (``key.save``) as their description; Textual reads
-    descriptions from the node's binding map, so we rebuild that map with the translations
-    (from the class's bindings, so that switching language twice works)."""
-    merged = type(node)._merged_bindings
-    if merged is None:
-        return
-    keys: dict[str, list[Binding]] = {}
-    for key, bindings in merged.key_to_bindings.items():
-        keys[key] = [dataclasses.replace(b, description=t(b.description))
-                     if b.description.startswith("key.") else b for b in bindings]
-    node._bindings = BindingsMap.from_keys(keys)
-
-
 class ManoScreen(Screen[Any]):
     """A screen of the unlocked app."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        translate_bindings(self, self.t)
 
     @property
     def mano(self) -> ManoApp:
@@ -73,7 +50,7 @@ class SectionScreen(ManoScreen):
         yield NavBar(self.section, {n: self.t("nav." + n) for n, _k in SECTIONS})
         yield from self.compose_body()
         yield SyncBar()
-        yield Footer()
+        yield TranslatedFooter()
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError

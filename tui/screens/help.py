@@ -12,7 +12,14 @@ from textual.widgets import DataTable, Static
 
 from tui.widgets.table import LiteralTable
 
-from .base import translate_bindings
+
+def declared_bindings(node: object) -> list[Binding]:
+    """The bindings the node's classes declare (their public ``BINDINGS``), one per key,
+    the most derived class first."""
+    found: list[Binding] = []
+    for cls in type(node).__mro__:
+        found += Binding.make_bindings(cls.__dict__.get("BINDINGS", []))
+    return found
 
 
 class HelpScreen(ModalScreen[None]):
@@ -32,14 +39,12 @@ class HelpScreen(ModalScreen[None]):
             yield table
 
     def on_mount(self) -> None:
-        translate_bindings(self, self.app.t)  # type: ignore[attr-defined]
         table = self.query_one(DataTable)
         rows: dict[str, list[str]] = {}
         nodes = [self.under, *self.under.query("*"), self.app]
         t = self.app.t  # type: ignore[attr-defined]
         for node in nodes:
-            merged = type(node)._merged_bindings
-            for _key, binding in merged or ():
+            for binding in declared_bindings(node):
                 if not binding.description.startswith("key."):
                     continue  # Textual's own widget keys (arrows, editing) are not listed
                 keys = rows.setdefault(t(binding.description), [])

@@ -10,7 +10,7 @@ from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from mano_core import sharing
 from mano_core.errors import ManoError, NotFoundError
@@ -21,6 +21,7 @@ from tui.text import LONG_CELL_LIMIT, cells, lines, plain, styled
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.forms import Field, FormScreen
 from tui.widgets.sync_bar import SyncBar
+from tui.widgets.footer import TranslatedFooter
 from tui.widgets.table import LiteralTable
 
 from .actions_common import (
@@ -86,7 +87,7 @@ class PersonFileScreen(ManoScreen):
                 with TabPane(t("tab.medical"), id="tab-medical"):
                     yield VerticalScroll(Static("", id="medical"))
         yield SyncBar()
-        yield Footer()
+        yield TranslatedFooter()
 
     def on_mount(self) -> None:
         t = self.t

@@ -35,7 +35,7 @@ from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.table import LiteralTable
 
-from .base import SectionScreen, translate_bindings
+from .base import SectionScreen
 
 
 class SettingsScreen(SectionScreen):
@@ -319,9 +319,6 @@ class InvitationScreen(ModalScreen[None]):
             with Vertical(classes="qr"):
                 yield Static(qr_text(self.code), id="invite-qr", markup=False)
             yield Static(t("invite.close"), classes="muted")
-
-    def on_mount(self) -> None:
-        translate_bindings(self, self.app.t)  # type: ignore[attr-defined]
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

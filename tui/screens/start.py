@@ -10,7 +10,6 @@ from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical, VerticalScroll
 from textual.widgets import (
     Button,
-    Footer,
     Input,
     Label,
     LoadingIndicator,
@@ -29,6 +28,7 @@ from mano_core.errors import (
 )
 from tui.session import MEMBER_NAMES_KEY, save_pref
 from tui.text import Visible, lines, plain
+from tui.widgets.footer import TranslatedFooter
 from tui.widgets.toggle import Check
 
 from .base import ManoScreen
@@ -52,7 +52,7 @@ class UnlockScreen(ManoScreen):
             yield Static("", id="unlock-error", classes="form-error")
             yield LoadingIndicator(id="unlock-busy")
             yield Button(t("unlock.button"), id="unlock", variant="primary")
-        yield Footer()
+        yield TranslatedFooter()
 
     def on_mount(self) -> None:
         self.query_one("#unlock-busy").display = False
@@ -128,7 +128,7 @@ class FirstRunScreen(ManoScreen):
                 yield Button(t("first.go"), id="go", variant="primary")
             yield LoadingIndicator(id="first-busy")
             yield Static("", id="first-progress", classes="muted")
-        yield Footer()
+        yield TranslatedFooter()
 
     def on_mount(self) -> None:
         self.query_one("#join-fields").display = False
@@ -220,7 +220,7 @@ class DemoLoadingScreen(ManoScreen):
             yield Static(self.t("demo.title"), classes="card-title")
             yield LoadingIndicator()
             yield Static("", id="demo-steps")
-        yield Footer()
+        yield TranslatedFooter()
 
     def on_mount(self) -> None:
         self.prepare()

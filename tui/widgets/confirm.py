@@ -37,8 +37,6 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(self.cancel_label, id="cancel", variant="primary")
 
     def on_mount(self) -> None:
-        from tui.screens.base import translate_bindings
-        translate_bindings(self, self.app.t)  # type: ignore[attr-defined]
         self.query_one("#cancel", Button).focus()
 
     @property

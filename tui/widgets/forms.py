@@ -83,8 +83,6 @@ class FormScreen(ModalScreen[Any]):
                 yield Button(self._cancel_label, id="cancel")
 
     def on_mount(self) -> None:
-        from tui.screens.base import translate_bindings
-        translate_bindings(self, self.app.t)  # type: ignore[attr-defined]
         self.refresh_bindings()
         if self.fields:
             self.query_one(f"#field-{self.fields[0].name}").focus()

@@ -44,8 +44,6 @@ class PagedTable(Vertical, Generic[T]):
         yield Static("", classes="pager")
 
     def on_mount(self) -> None:
-        from tui.screens.base import translate_bindings
-        translate_bindings(self, self.app.t)  # type: ignore[attr-defined]
         self.table.add_columns(*self._columns)
 
     @property
