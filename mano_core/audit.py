@@ -61,7 +61,7 @@ class AuditLine:
     status: AuditStatus
 
 
-class TeamKeys(Protocol):
+class SigningKeys(Protocol):
     """What signing needs of ``keys_at_rest.TeamKeys``."""
 
     @property
@@ -108,7 +108,7 @@ class EntrySigner:
         return self._identity.sign(data, domain=DOMAIN_HISTORY).hex()
 
 
-def bind(team: Any, keys: TeamKeys) -> None:
+def bind(team: Any, keys: SigningKeys) -> None:
     """Make ``team``'s documents sign the history entries they write with ``keys``."""
     signer = EntrySigner(keys.identity, keys.team_id)
     for core in _cores(team):
