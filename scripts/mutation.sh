@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Mutation check (docs/reliability.md, "Mutation testing"): mutmut over the most important
+# modules, each against the tests that are meant to catch their bugs, in a clean copy of HEAD
+# (mutmut writes a mutants/ tree beside the code), at low priority.
+#
+#   scripts/mutation.sh crypto     mano_core/crypto/envelope.py and membership.py vs tests/crypto
+#   scripts/mutation.sh handlers   sync_server/handlers.py vs the in-process relay tests
+#
+# Needs mutmut in the venv (pip install mutmut==3.8.1; not a project dependency). Prints
+# mutmut's per-mutant results and the kill ratio; the work tree is left in $MANO_MUTATION_DIR
+# (default: a new temporary directory) to inspect survivors with `mutmut show NAME`.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+target="${1:?usage: scripts/mutation.sh crypto|handlers}"
+case "$target" in
+    crypto)
+        only='"mano_core/crypto/envelope.py", "mano_core/crypto/membership.py"'
+        tests='"tests/crypto"'
+        ;;
+    handlers)
+        only='"sync_server/handlers.py"'
+        tests='"tests/relay/test_features.py", "tests/relay/test_purge.py", "tests/adversarial/test_connections.py"'
+        ;;
+    *) echo "unknown target $target" >&2; exit 2 ;;
+esac
+work="${MANO_MUTATION_DIR:-$(mktemp -d -t mano-mutation-XXXX)}"
+mkdir -p "$work"
+git -C "$here" archive HEAD | tar -x -C "$work"
+cat >> "$work/pyproject.toml" <<TOML
+
+[tool.mutmut]
+source_paths = ["mano_core", "sync_server"]
+only_mutate = [$only]
+pytest_add_cli_args_test_selection = [$tests]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-m", "not slow"]
+TOML
+cd "$work"
+export PATH="$here/.venv/bin:$PATH"
+nice -n 10 mutmut run --max-children 1 || true
+mutmut results --all true > results.txt || mutmut results > results.txt
+python - <<'PY'
+import collections, re
+counts = collections.Counter()
+for line in open("results.txt"):
+    m = re.match(r"\s*(\S+): (.+)$", line)
+    if m:
+        counts[m.group(2).strip()] += 1
+killed = counts.get("killed", 0)
+tested = killed + counts.get("survived", 0) + counts.get("timeout", 0)
+print(dict(counts))
+print(f"killed {killed} of {tested} tested mutants ({killed / max(tested, 1):.0%})")
+PY
+echo "work tree: $work"
