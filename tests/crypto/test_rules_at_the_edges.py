@@ -10,7 +10,13 @@ import pytest
 from mano_core import limits
 from mano_core.crypto import ChainState, DeviceIdentity, MembershipLog, Role, Sealer, open_envelope
 from mano_core.crypto._wire import ZERO_HASH
-from mano_core.crypto.envelope import MIN_ENVELOPE_SIZE, Envelope, envelope_hash, seal
+from mano_core.crypto.envelope import (
+    MIN_ENVELOPE_SIZE,
+    Envelope,
+    EnvelopeOpener,
+    envelope_hash,
+    seal,
+)
 from mano_core.crypto.log_entry import MembershipEntry, decode_entry, sign_entry
 from mano_core.errors import (
     ForkedLogError,
@@ -18,6 +24,7 @@ from mano_core.errors import (
     MalformedEnvelopeError,
     MembershipError,
     MissingKeyError,
+    ReplayError,
     WrongContextError,
 )
 from mano_core.ids import Compartment, new_id, new_team_id
@@ -202,3 +209,16 @@ def test_the_log_takes_entries_up_to_its_limit(team: KeyTeam,
     assert len(team.founder.log) == 3
     with pytest.raises(MembershipError):
         team.add()
+
+
+def test_the_bound_opener_opens_in_the_compartment_asked_and_advances_its_chain(
+        health_team: KeyTeam) -> None:
+    me = health_team.founder
+    opener = EnvelopeOpener(me.log, me.keyring, health_team.team_id, ChainState())
+    general, medical = me.seal(b"g"), me.seal(b"m", MEDICAL)
+    assert opener.open(general, GENERAL).plaintext == b"g"
+    assert opener.open(medical, MEDICAL).plaintext == b"m"
+    with pytest.raises(ReplayError):
+        opener.open(general, GENERAL)
+    with pytest.raises(WrongContextError):
+        opener.open(me.seal(b"g2"), MEDICAL)
