@@ -5,7 +5,8 @@
 #
 #   scripts/mutation.sh crypto     mano_core/crypto/envelope.py and membership.py vs tests/crypto
 #   scripts/mutation.sh handlers   sync_server/handlers.py's push and log append (the relay's
-#                                  write authorisation) vs tests/relay/test_features.py
+#                                  write authorisation) vs tests/relay/test_features.py and
+#                                  test_push_and_log_refusals.py
 #
 # Needs mutmut in the venv (pip install mutmut==3.8.1; not a project dependency). Prints
 # mutmut's per-mutant results and the kill ratio; the work tree is left in $MANO_MUTATION_DIR
@@ -23,7 +24,7 @@ case "$target" in
         only='"sync_server/handlers.py"'
         # Only in-process relays count (mutmut maps tests to code in its own process), and
         # every mutant re-runs its tests: the fast file keeps this run near 10 minutes.
-        tests='"tests/relay/test_features.py"'
+        tests='"tests/relay/test_features.py", "tests/relay/test_push_and_log_refusals.py"'
         names=("sync_server.handlers.xǁHandlersǁpush__mutmut_*"
                "sync_server.handlers.xǁHandlersǁlog_append__mutmut_*"
                "sync_server.handlers.xǁHandlersǁ_log_append__mutmut_*")
