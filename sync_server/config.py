@@ -59,6 +59,21 @@ class RelayConfig:
     invite_ttl: float = limits.INVITE_TTL_SECONDS
     retention: float = limits.SNAPSHOT_RETENTION_SECONDS
     snapshots_kept: int = limits.SNAPSHOTS_KEPT
+    # Strangers (docs/operations.md "Limits"): before authentication, per client address.
+    max_unauthenticated_per_address: int = 256  # open connections not authenticated yet
+    max_guests: int = 1_000            # connections waiting for an invitation answer, relay-wide
+    max_guests_per_address: int = 16   # … and from one address
+    guest_timeout: float = 900.0       # seconds a guest may wait for its answer
+    guest_rate: float = 100.0          # messages per second before authentication, per address
+    guest_burst: float = 1000.0        # … bucket capacity
+    forwarded_header: str = ""         # e.g. X-Forwarded-For: the client address behind a proxy
+    # Team creation: per address and relay-wide, per hour; a token if the operator wants one.
+    max_teams_per_address_hour: int = 10
+    max_teams_per_hour: int = 100
+    admission_token: str = ""          # if set, creating a team needs ?admission=<token>
+    # Memory held for one session or upload, in bytes.
+    catchup_buffer_bytes: int = 32 * 1024 * 1024  # live envelopes buffered during a catch-up
+    max_uploads: int = 16              # snapshot uploads in progress, relay-wide
     shutdown_timeout: float = 10.0
     db_pool: int = 8                   # PostgreSQL: pooled connections per node (+1 listener)
     db_timeout: float = 5.0            # PostgreSQL: connect / acquire timeout
@@ -75,6 +90,8 @@ class RelayConfig:
         if not 0 <= self.port <= 65535:
             raise ConfigError("port must be 0..65535")
         _ = self.metrics_address  # raises ConfigError if malformed
+        if self.guest_rate <= 0 or self.guest_burst < 1:
+            raise ConfigError("guest_rate > 0, guest_burst >= 1")
         if self.max_frame < 4096 or self.rate <= 0 or self.burst < 1 or self.snapshots_kept < 1:
             raise ConfigError("max_frame >= 4096, rate > 0, burst >= 1, snapshots_kept >= 1")
         if self.db_pool < 2 or self.health_interval <= 0:

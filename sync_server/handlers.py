@@ -101,6 +101,8 @@ class Handlers(BlobHandlers):
             return s.kill(ErrorCode.TOO_MANY_CONNECTIONS, "team connection limit reached")
         if s.closing:
             return
+        s.release_admission()
+        s.guest_wait = False
         self.registry.attach(s, team, msg.device)
         s.send(m.AuthOk(team=msg.team, device=msg.device, log_length=len(team.log),
                         log_head=team.log.head_hash))

@@ -158,6 +158,8 @@ class BlobHandlers:
     # --- invitations ---------------------------------------------------------------------------
 
     async def invite_request(self, s: Session, msg: m.InviteRequest) -> None:
+        if not s.become_guest():
+            return
         storage = self.storage
         if await storage.load_log(msg.team) is None:
             return s.refuse(msg.id, ErrorCode.NOT_FOUND, "no such team")
@@ -174,6 +176,8 @@ class BlobHandlers:
             team.broadcast(codec.encode(m.Invites(id=0, items=[item])), admins_only=True)
 
     async def invite_fetch(self, s: Session, msg: m.InviteFetch) -> None:
+        if not s.become_guest():
+            return
         answer = await self.storage.invite_answer(msg.team, msg.invite)
         if answer is not None:
             return s.send(m.InviteAnswer(id=msg.id, invite=msg.invite, blob=answer))

@@ -50,6 +50,18 @@ def make_storage(config: RelayConfig, node: str = "") -> Storage:
     return SQLiteStorage(config.db_path, synchronous=config.synchronous)
 
 
+def client_address(ws: ServerConnection, forwarded_header: str = "") -> str:
+    """The client's IP address: the last hop of ``forwarded_header`` when the operator's proxy
+    sets one (only then: a client could forge it), else the socket's peer."""
+    if forwarded_header:
+        value = ws.request.headers.get(forwarded_header, "") if ws.request else ""
+        hop = value.split(",")[-1].strip()
+        if hop:
+            return hop[:64]
+    peer = ws.remote_address
+    return str(peer[0]) if peer else ""
+
+
 def _not_found() -> Response:
     return Response(404, "Not Found", Headers({"Content-Length": "0"}), b"")
 
@@ -212,6 +224,7 @@ class Relay:
 
     async def _handle(self, ws: ServerConnection) -> None:
         session = Session(self.ctx, ws, self.handlers.dispatch, self.registry.detach)
+        session.address = client_address(ws, self.config.forwarded_header)
         self.metrics.connections += 1
         self.sessions.add(session)
         try:
@@ -219,12 +232,17 @@ class Relay:
                 session.kill(ErrorCode.GOING_AWAY, "relay shutting down")
             elif len(self.sessions) > self.config.max_connections:
                 session.kill(ErrorCode.TOO_MANY_CONNECTIONS, "relay connection limit reached")
+            elif not self.ctx.admission.connect(session.address):
+                session.kill(ErrorCode.TOO_MANY_CONNECTIONS,
+                             "too many unauthenticated connections from this address")
             else:
+                session.counted_stranger = True
                 await session.run()
             await ws.wait_closed()
         finally:
             self.metrics.connections -= 1
             self.sessions.discard(session)
+            session.release_admission()
             self.registry.detach(session)
 
     def _http(self, ws: ServerConnection, request: Request) -> Response | None:
@@ -270,6 +288,9 @@ class Relay:
                 if s.state is not State.READY and not s.guest_wait:
                     if now - s.opened > cfg.auth_timeout:
                         s.kill(ErrorCode.AUTH_TIMEOUT, "not authenticated in time")
+                elif s.state is not State.READY:
+                    if now - s.opened > cfg.guest_timeout:
+                        s.kill(ErrorCode.AUTH_TIMEOUT, "no invitation answer in time")
                 elif (cfg.idle_timeout and not s.subscriptions
                       and now - s.last_seen > cfg.idle_timeout):
                     # A subscribed session may listen silently: pings keep it honest.

@@ -72,7 +72,10 @@ class Session:
         self.subscriptions: dict[int, Subscription] = {}
         self.opened = time.monotonic()
         self.last_seen = self.opened
-        self.guest_wait = False  # waiting for an invitation answer: idle timeout applies
+        self.guest_wait = False  # waiting for an invitation answer: guest_timeout applies
+        self.address = ""        # the client's address (Admission counts per address)
+        self.counted_stranger = False  # counted in Admission.unauthenticated
+        self.counted_guest = False     # counted in Admission.guests
         self.closing = False
         self.bucket = TokenBucket(self.cfg.rate, self.cfg.burst, self.opened)
         self.tasks: set[asyncio.Task[None]] = set()
@@ -153,10 +156,11 @@ class Session:
                 if isinstance(frame, str):
                     self.kill(ErrorCode.BAD_FRAME, "text frames are not part of the protocol")
                     break
-                bucket = self.bucket
                 if self.team is not None and self.device is not None:
-                    bucket = self.team.bucket(self.device, cfg.rate, cfg.burst, now)
-                if not bucket.take(now):
+                    allowed = self.team.bucket(self.device, cfg.rate, cfg.burst, now).take(now)
+                else:  # a stranger: its connection's rate and its address's
+                    allowed = self.bucket.take(now) and self.ctx.admission.take(self.address, now)
+                if not allowed:
                     self.kill(ErrorCode.RATE_LIMITED, "message rate limit exceeded")
                     break
                 self.conn.receive_frame(frame)
@@ -257,6 +261,24 @@ class Session:
         except Exception:
             log.exception("catch-up failed")
             self.kill(ErrorCode.INTERNAL, "catch-up failed")
+
+    def become_guest(self) -> bool:
+        """Count this unauthenticated connection as a guest (once); False, after closing it
+        with TOO_MANY_CONNECTIONS, if the guest slots (relay-wide or its address's) are full."""
+        if self.team is not None or self.counted_guest:
+            return True
+        if not self.ctx.admission.become_guest(self.address):
+            self.kill(ErrorCode.TOO_MANY_CONNECTIONS, "too many guests are waiting")
+            return False
+        self.counted_guest = self.guest_wait = True
+        return True
+
+    def release_admission(self) -> None:
+        """Stop counting this connection as a stranger (authenticated, or closed)."""
+        if self.counted_stranger or self.counted_guest:
+            self.ctx.admission.release(self.address, stranger=self.counted_stranger,
+                                       guest=self.counted_guest)
+        self.counted_stranger = self.counted_guest = False
 
     @property
     def state(self) -> State:
