@@ -457,9 +457,20 @@ class Team:
         self.shares: DurableCollection[r.Share] = durable(gd, r.Share, g)
         self.erasure_records: DurableCollection[r.Erasure] = durable(gd, r.Erasure, g)
         self.settings = DurableSettings(gd.settings, g.commit, self.require, self.info.member)
+        self._repair_guard = repair
+        self._bind_medical()
+
+    def _bind_medical(self) -> None:
+        gd = self.doc
         self.medical: MedicalCollections | None = None
         if self.medical_doc is not None and self._medical is not None:
             m, md = self._medical, self.medical_doc
+
+            def durable(core: DocumentCore, kind: type[Record], holder: _Compartment) -> Any:
+                cls = DURABLE_CLASSES.get(kind.collection, DurableCollection)
+                return cls(core.collections[kind.collection], holder.commit,
+                           repair_guard=self._repair_guard)
+
             gd.persons.attach_health(md.health_values)
             follow_persons(md, gd)
             self.medical = MedicalCollections(
@@ -541,6 +552,41 @@ class Team:
         """Every record of the team's documents on this device that fails validation."""
         return [d for h in self.held() for c in h.core.collections.values()
                 for d in c.damaged()]
+
+    # --- the medical compartment comes and goes with the health flag -----------------------------
+
+    async def enable_medical(self) -> bool:
+        """Open the medical compartment on this device (its health flag was granted: the sync
+        client calls this when the log says so). True if it was not open."""
+        if self.medical_doc is not None:
+            return False
+        self.info = msgspec.structs.replace(self.info, medical=True)
+        await self.store.put(TEAMS_NAMESPACE, self.info.id, msgspec.msgpack.encode(self.info))
+        medical = await self._load_core(Compartment.MEDICAL, self.doc)
+        assert isinstance(medical, MedicalDocument)
+        self.medical_doc = medical
+        self._bind_medical()
+        return True
+
+    async def drop_medical(self) -> bool:
+        """Close the medical compartment and delete everything of it from this device's store
+        (its health flag was withdrawn, or its role made restricted). True if it was open."""
+        if self.medical_doc is None:
+            return False
+        async with self.store.transaction() as tx:
+            for name in (doc_name(self.id, Compartment.MEDICAL),
+                         local_outbox(self.id, Compartment.MEDICAL),
+                         sealed_outbox(self.id, Compartment.MEDICAL)):
+                await tx.delete_document(name)
+            self.info = msgspec.structs.replace(self.info, medical=False)
+            await tx.put(TEAMS_NAMESPACE, self.info.id, msgspec.msgpack.encode(self.info))
+        self.doc.persons.detach_health()
+        self.medical_doc = None
+        self._medical = None
+        self.medical = None
+        self._dispatch([ChangeEvent(Compartment.MEDICAL, name, frozenset(), Origin.REMOTE)
+                        for name in ("persons", "medicalFiles", "consultations", "treatments")])
+        return True
 
     def attach_keys(self, keys: TeamSigner) -> None:
         """Give the team this device's key material (``Device`` does it when opening it)."""

@@ -48,6 +48,11 @@ class Persons(Collection[Person]):
         self._merged = None
         health.subscribe_persons(self._forget_merged)
 
+    def detach_health(self) -> None:
+        """The medical compartment is gone from this device: health-only values with it."""
+        self._health = None
+        self._merged = None
+
     def _forget_merged(self) -> None:
         self._merged = None
 

@@ -20,6 +20,7 @@ from typing import Final
 
 from mano_core import limits
 from mano_core.crypto import make_key_packages
+from mano_core.crypto.log_entry import Role
 from mano_core.errors import (
     CryptoError,
     LocalProtocolError,
@@ -188,6 +189,43 @@ class SyncClient:
         device when the new device asks, even later. Raises NotAdminError."""
         return await self.invitations.create(role=role, health=health, ttl_seconds=ttl_seconds)
 
+    async def change_role(self, device_id: bytes, *, role: str, health: bool) -> None:
+        """Change a device's role (``admin``, ``normal``, ``restricted``) and health flag
+        (admins only; the team keeps one admin). Granting medical access delivers that device
+        the medical keys of every epoch (from this device if it holds them, else from the
+        first health device that sees the change); withdrawing it starts a new medical epoch:
+        the device reads and writes nothing medical afterwards and drops what it held.
+        Published now if online, at the next connection otherwise. Raises NotAdminError,
+        MembershipError."""
+        entry = self.keys.log.change_role(self.keys.identity, device_id, Role(role), health)
+        client = self._client if self.state.status is Status.ONLINE else None
+        made, granted = await self._append_log([entry])
+        if client is not None:
+            await client.request(m.LogAppend(id=client.next_id(), entries=[entry]))
+        await self._after_log_change(client, made, granted)
+
+    async def _append_log(self, entries: list[bytes]
+                          ) -> tuple[list[tuple[Compartment, int]], set[bytes]]:
+        """Append log entries; returns the keys this device made and the devices that gained
+        medical access (they need its keys of every epoch). Opens or drops this device's own
+        medical compartment when the log grants or withdraws it."""
+        log = self.keys.log
+        before = {d.device_id for d in log.active_devices()
+                  if log.has_access(d.device_id, Compartment.MEDICAL)}
+        made = await self.keys.append_entries(entries)
+        log = self.keys.log
+        granted = {d.device_id for d in log.active_devices()
+                   if log.has_access(d.device_id, Compartment.MEDICAL)} - before
+        me = self.keys.identity.device_id
+        if log.has_access(me, Compartment.MEDICAL):
+            if await self.team.enable_medical() and self._client is not None \
+                    and self.state.status is Status.ONLINE:
+                await self._subscribe(self._client, Compartment.MEDICAL)
+        elif await self.team.drop_medical():
+            self.sync._alert("health", "the health flag of this device was withdrawn: its "
+                                       "medical data was deleted from it")
+        return made, granted - {me}
+
     async def remove_device(self, device_id: bytes) -> None:
         """Remove a device (a lost phone, a member leaving; admins only): its sessions are
         closed at once, a new key epoch starts, and it can read nothing written afterwards.
@@ -306,8 +344,8 @@ class SyncClient:
         if auth.log_length > have:
             answers = await client.request(m.LogFetch(id=client.next_id(), after=have))
             entries = [e for a in answers if isinstance(a, m.LogEntries) for e in a.entries]
-            made = await self.keys.append_entries(entries)
-            await self._after_log_change(client, made)
+            made, granted = await self._append_log(entries)
+            await self._after_log_change(client, made, granted)
         elif auth.log_length < have:  # entries this admin made offline
             await client.request(m.LogAppend(id=client.next_id(),
                                              entries=self.keys.log.entries[auth.log_length:]))
@@ -346,19 +384,27 @@ class SyncClient:
                 return
             entries = msg.entries[have - msg.start:]
         if entries:
-            made = await self.keys.append_entries(entries)
-            await self._after_log_change(client, made)
+            made, granted = await self._append_log(entries)
+            await self._after_log_change(client, made, granted)
             await self._publish_kem_key(client)  # again if it lost a race for the head
 
     async def _after_log_change(self, client: RelayClient | None,
-                                made: list[tuple[Compartment, int]]) -> None:
-        """Queue new epoch keys this device generated for every teammate who may read them
-        (durably, sync/key_delivery.py), and offer them to the relay if connected. A package
-        the relay refuses is alerted and offered again; it never fails the caller."""
-        if not made:
+                                made: list[tuple[Compartment, int]],
+                                granted: set[bytes] | None = None) -> None:
+        """Queue new epoch keys this device generated for every teammate who may read them,
+        and every key it holds for devices that just gained medical access (durably,
+        sync/key_delivery.py), and offer them to the relay if connected. A package the relay
+        refuses is alerted and offered again; it never fails the caller."""
+        me = self.keys.identity.device_id
+        granted = granted if self.keys.log.has_access(me, Compartment.MEDICAL) else None
+        if not made and not granted:
             return
-        await self.key_delivery.queue(
-            make_key_packages(self.keys.identity, self.keys.log, self.keys.keyring))
+        if made:
+            await self.key_delivery.queue(
+                make_key_packages(self.keys.identity, self.keys.log, self.keys.keyring))
+        if granted:
+            await self.key_delivery.queue(make_key_packages(
+                self.keys.identity, self.keys.log, self.keys.keyring, recipients=granted))
         if client is not None:
             await self.key_delivery.deliver(client, self.sync._alert)
 

@@ -219,6 +219,8 @@ class TeamSync:
     async def _apply_delivery(self, c: Compartment, items: list[tuple[int, bytes]]) -> bool:
         """Open and apply delivered envelopes in order; False if a key is missing (stop and
         fetch keys: the cursor stays before that envelope)."""
+        if c not in self.compartments:
+            return True  # medical access withdrawn meanwhile: nothing of it is kept here
         updates: list[bytes] = []
         cursor = self._cursors[c]
         new_seq = cursor.seq
