@@ -9,9 +9,8 @@ A developer never touches pycrdt: records are typed, writes are awaited and dura
 
 from __future__ import annotations
 
-import builtins
-
 import asyncio
+import builtins
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -19,18 +18,12 @@ from typing import Any, Protocol
 
 import msgspec
 
-from mano_core import limits
-from mano_core import rules
+from mano_core import limits, rules
 from mano_core.crypto.log_entry import Role
 from mano_core.document.cascade import follow_persons
 from mano_core.document.custom_fields import rename_option
 from mano_core.document.damage import Damage
-from mano_core.model.validation import applies, stale_custom_fields
-from mano_core.document.ydeps import neutralised
-from mano_core.rules.remote import Refusal, check_remote_update
-from mano_core.rules.table import Power, setting_power
 from mano_core.document.settings import Settings
-from mano_core.document.ydeps import encode_state_vector, read_deps, read_state_vector
 from mano_core.document.team_doc import (
     ChangeEvent,
     DocumentCore,
@@ -38,6 +31,7 @@ from mano_core.document.team_doc import (
     MedicalDocument,
     Origin,
 )
+from mano_core.document.ydeps import encode_state_vector, neutralised, read_deps, read_state_vector
 from mano_core.durable import (
     DURABLE_CLASSES,
     DurableActions,
@@ -46,12 +40,15 @@ from mano_core.durable import (
     DurableHistory,
     DurablePersons,
 )
-from mano_core.quarantine import UpdateQuarantine
 from mano_core.erasure.service import Erasures
 from mano_core.errors import NotFoundError
 from mano_core.ids import Compartment
 from mano_core.model import records as r
 from mano_core.model.records import HistoryEntry, Record
+from mano_core.model.validation import applies, stale_custom_fields
+from mano_core.quarantine import UpdateQuarantine
+from mano_core.rules.remote import Refusal, check_remote_update
+from mano_core.rules.table import Power, setting_power
 
 Listener = Callable[[ChangeEvent], None]
 TEAMS_NAMESPACE = "teams"
@@ -177,8 +174,23 @@ class _Compartment:
                 self.since_snapshot += len(seqs)
         events = self.core.take_changes(Origin.REMOTE)
         self.team._dispatch(events)
+        self._report_damage(events)
         if self.team.erasures.note_changes(events):
             await self.team.erasures.enforce()  # a new order, or data about an erased person
+
+    def _report_damage(self, events: Iterable[ChangeEvent]) -> None:
+        """Tell ``team.on_damage`` about the records teammates' updates just damaged (in the
+        collections already read on this device; the others show it when first read)."""
+        hook = self.team.on_damage
+        if hook is None:
+            return
+        for event in events:
+            collection = self.core.collections.get(event.collection)
+            if collection is None or not collection.loaded:
+                continue
+            for damage in collection.damaged():
+                if damage.record_id in event.ids:
+                    hook(damage)
 
     async def scrub_outbox(self) -> int:
         """Rewrite the local updates not sent yet as one update re-encoded from the document,
@@ -336,6 +348,8 @@ class Team:
         # Local updates also go to the sync outbox, whether a relay is reachable or not.
         self.syncing = info.synced
         self.on_local_commit: Callable[[Compartment], None] | None = None
+        # Called with each record a teammate's update damaged (the sync client alerts).
+        self.on_damage: Callable[[Damage], None] | None = None
         # This device's keys for the team (set by ``Device`` when it opens the team); None for
         # a team kept without keys (local only).
         self.keys: TeamSigner | None = None

@@ -63,6 +63,11 @@ class Collection(Generic[R]):
             raise NotFoundError(self.name, record_id)
         return record
 
+    @property
+    def loaded(self) -> bool:
+        """True once this collection was read (its records are decoded and kept)."""
+        return self._cache is not None
+
     def damaged(self) -> builtins.list[Damage]:
         """Records of this collection that fail validation (left out of ``list()``), with who
         last wrote them and when (mano_core.document.damage)."""

@@ -69,6 +69,7 @@ class TeamSync:
         self._cursors: dict[Compartment, _Cursor] = {}
         self._fragments: dict[bytes, list[payload.Fragment]] = {}
         self.flush_lock = team.outbox_lock  # shared with the erasure's outbox scrub
+        team.on_damage = lambda damage: self._alert("damaged", str(damage))
         self._serial = asyncio.Lock()
         self.need_keys = False
         # Per compartment, the sequence this session caught up to: deliveries above it are

@@ -42,6 +42,9 @@ async def test_a_damaged_person_reads_as_damaged_and_an_admin_repairs_it(relay, 
             after = await t_normal.persons.create(name="Écrite Après")
             await eventually(lambda: len(t_admin.persons.list()) == 2,
                              what="the readable persons at the admin")
+            await eventually(lambda: any(a.kind == "damaged" and "bad-1" in a.detail
+                                         for a in s_admin.state.alerts),
+                             what="an alert naming the damaged person at the admin")
             for team in (t_admin, t_normal):
                 assert sorted(p.name for p in team.persons.list()) == [
                     "Personne Lisible", "Écrite Après"]
