@@ -47,7 +47,8 @@ def _apply(doc, kind: str, n: int, action_id: str, person_id: str) -> None:
         doc.persons.update(person_id, out_of_active_list=False)
     elif kind == "redate" and person.out_of_active_list:
         doc.persons.update(person_id, out_of_active_list_date=DAY + dt.timedelta(days=n % 7))
-    elif kind == "reason" and person.out_of_active_list:
+    elif (kind == "reason" and person.out_of_active_list
+          and f"Autre {n}" not in person.out_of_active_list_reasons):
         doc.persons.update(person_id, out_of_active_list_reasons=[
             *person.out_of_active_list_reasons, f"Autre {n}"][-3:])
 
