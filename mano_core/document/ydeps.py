@@ -99,8 +99,8 @@ class _Reader:
 
     def any(self, depth: int = 0) -> None:
         if depth > _MAX_ANY_DEPTH:
-            raise MalformedUpdateError("value nested too deeply") from TooDeepError(
-                "MAX_CRDT_ANY_DEPTH", depth, _MAX_ANY_DEPTH)
+            too_deep = TooDeepError("MAX_CRDT_ANY_DEPTH", depth, _MAX_ANY_DEPTH)
+            raise MalformedUpdateError(f"value nested too deeply: {too_deep}") from too_deep
         tag = self.byte()
         if tag in (127, 126, 121, 120):
             return
@@ -235,11 +235,15 @@ def read_deps(update: bytes) -> UpdateDeps:
                     r.skip(r.varuint())  # key in the parent map
             level = level or _UNKNOWN_LEVEL
             if ref == 7 and level > _MAX_NESTING:
-                raise MalformedUpdateError("shared types nested too deeply") from (
-                    TooDeepError("MAX_CRDT_NESTING", level, _MAX_NESTING))
+                too_deep = TooDeepError("MAX_CRDT_NESTING", level, _MAX_NESTING)
+                raise MalformedUpdateError(f"shared types nested too deeply: {too_deep}") from (
+                    too_deep)
             start = clock
             clock += _content_length(r, ref)
-            levels.add(client, start, clock, level)
+            # A lookup that misses answers "level 2", so plain items at level 2 (the bulk: a
+            # record's fields) need no entry; types always do (they are parents).
+            if ref == 7 or level != _UNKNOWN_LEVEL:
+                levels.add(client, start, clock, level)
         deps.ends[client] = max(clock, deps.ends.get(client, 0))
     for _ in range(r.varuint()):  # delete set
         client = r.varuint()

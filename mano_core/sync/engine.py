@@ -22,7 +22,6 @@ from typing import Final
 import msgspec
 
 from mano_core import limits
-from mano_core.document.ydeps import read_deps
 from mano_core.errors import (
     EnvelopeError,
     MalformedUpdateError,
@@ -321,13 +320,14 @@ class TeamSync:
         """Verify and apply a downloaded snapshot; returns the sequence it covers."""
         snap = open_snapshot(raw, log=self.keys.log, keyring=self.keys.keyring,
                              team_id=self.keys.team_id, compartment=c)
-        read_deps(snap.state)  # a state that is not an update is refused before anything moves
-        self.keys.chain(c).merge(snap.chain)
         cursor = self._cursors[c]
-        cursor.seq = max(cursor.seq, snap.upto)
-        cursor.snapshot = max(cursor.snapshot, snap.upto)
 
         async def also(tx: StoreTransaction) -> None:
+            # Only once the document took the state: a state it refuses (not an update, nested
+            # too deep) leaves the chain states and the cursor where they were.
+            self.keys.chain(c).merge(snap.chain)
+            cursor.seq = max(cursor.seq, snap.upto)
+            cursor.snapshot = max(cursor.snapshot, snap.upto)
             await tx.put(self._ns, f"cursor/{c.name.lower()}", msgspec.msgpack.encode(cursor))
             await self.keys.save_chains(tx)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from pycrdt import Doc, Map
 
 from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
@@ -83,8 +84,20 @@ def deep_snapshot(keys, upto: int, state: bytes) -> bytes:
     return header + ct + keys.identity.sign(header + ct, domain=snapshot_mod.DOMAIN)
 
 
+def nested_maps(depth: int) -> bytes:
+    doc = Doc()
+    level = doc.get("persons", type=Map)
+    with doc.transaction():
+        for _ in range(depth):
+            child: Map = Map()
+            level["x"] = child
+            level = child
+    return doc.get_update()
+
+
+@pytest.mark.parametrize("deep", ["body", "state"])
 async def test_deep_snapshot_is_refused_once_without_a_reconnection_loop(tmp_path: Path,
-                                                                          make_device):
+                                                                          make_device, deep):
     relay = await RelayProcess(str(tmp_path / "prune.db"), "--retention", "0",
                                "--snapshots-kept", "1").start()
     try:
@@ -99,8 +112,14 @@ async def test_deep_snapshot_is_refused_once_without_a_reconnection_loop(tmp_pat
         # The admin's device uploads a deep snapshot covering everything: the relay prunes
         # the envelopes behind it, so a new device must start from it.
         keys_a = await a.vault.team((await a.vault.team_ids())[0])
-        blob = deep_snapshot(keys_a, upto,
-                             team_a.compartment(Compartment.GENERAL).core.encode_state())
+        state = team_a.compartment(Compartment.GENERAL).core.encode_state()
+        if deep == "body":  # 5,000 nested msgpack arrays in the snapshot's plaintext
+            blob = deep_snapshot(keys_a, upto, state)
+        else:  # a well-formed body whose state nests 5,000 maps
+            blob = snapshot_mod.seal_snapshot(
+                keys_a.identity, keys_a.keyring, team_id=keys_a.team_id,
+                compartment=Compartment.GENERAL, epoch=keys_a.log.epoch(Compartment.GENERAL),
+                upto=upto, state=nested_maps(5000), chain=keys_a.chain(Compartment.GENERAL))
         client = await RelayClient.connect(relay.url)
         try:
             await client.authenticate(keys_a.identity, keys_a.team_id)
@@ -121,9 +140,11 @@ async def test_deep_snapshot_is_refused_once_without_a_reconnection_loop(tmp_pat
                 await sb.wait_synced()
                 assert seen_b.count(Status.CONNECTING) == 1 and Status.OFFLINE not in seen_b
                 alerts = [al for al in sb.state.alerts if al.kind == "snapshot"]
-                assert len(alerts) == 1 and "MAX_MSGPACK_DEPTH" in alerts[0].detail
+                limit = "MAX_MSGPACK_DEPTH" if deep == "body" else "MAX_CRDT_NESTING"
+                assert len(alerts) == 1 and limit in alerts[0].detail
                 # nothing of the refused snapshot was taken in: no data, cursor unmoved
                 assert [p.name for p in team_b.persons.list()] == ["Depuis b"]
                 assert sb.state.cursor.get(Compartment.GENERAL, 0) == 0
+                assert sb.sync.cursor(Compartment.GENERAL) == 0  # not even in memory
     finally:
         await relay.stop()
