@@ -91,6 +91,7 @@ class Device:
         if team_id is not None:
             team.attach_keys(await self.vault.team(team_id))
             await team.erasures.enforce()  # finish an erasure a crash interrupted
+            await team.move_health_values()  # health-only values left in general records
         return team
 
     async def sync(self, team: Team, url: str, **options: object) -> SyncClient:

@@ -175,6 +175,8 @@ class _Compartment:
         events = self.core.take_changes(Origin.REMOTE)
         self.team._dispatch(events)
         self._report_damage(events)
+        if any(e.collection == "customFields" for e in events):
+            await self.team.move_health_values()  # a field may have become health-only
         if self.team.erasures.note_changes(events):
             await self.team.erasures.enforce()  # a new order, or data about an erased person
 
@@ -467,6 +469,12 @@ class Team:
         self.subteams: DurableCollection[r.SubTeam] = durable(gd, r.SubTeam, g, Power.SUBTEAMS)
         self.custom_fields: DurableCollection[r.CustomFieldDefinition] = durable(
             gd, r.CustomFieldDefinition, g, Power.CUSTOM_FIELDS)
+
+        async def definitions_commit() -> None:
+            await g.commit()
+            await self.move_health_values()  # a field may have become health-only
+
+        self.custom_fields._commit = definitions_commit
         self.consents: DurableCollection[r.Consent] = durable(gd, r.Consent, g)
         self.shares: DurableCollection[r.Share] = durable(gd, r.Share, g)
         self.erasure_records: DurableCollection[r.Erasure] = durable(gd, r.Erasure, g)
@@ -580,7 +588,18 @@ class Team:
         assert isinstance(medical, MedicalDocument)
         self.medical_doc = medical
         self._bind_medical()
+        await self.move_health_values()
         return True
+
+    async def move_health_values(self) -> int:
+        """On a device holding the medical compartment: move health-only values still held by
+        general person records into it (mano_core.document.health), so devices without
+        medical keys stop receiving them. Returns how many persons were cleaned."""
+        if self.medical_doc is None:
+            return 0
+        moved = self.doc.persons.move_health_values()
+        await commit_together(self)
+        return moved
 
     async def drop_medical(self) -> bool:
         """Close the medical compartment and delete everything of it from this device's store

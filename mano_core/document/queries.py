@@ -12,6 +12,7 @@ import msgspec
 from mano_core.errors import PermissionDeniedError
 from mano_core.model.records import Action, Comment, HistoryEntry, Person
 
+from . import layout
 from .cascade import belongings
 from .collection import Collection
 from .health import HealthValues, health_keys
@@ -52,6 +53,36 @@ class Persons(Collection[Person]):
         """The medical compartment is gone from this device: health-only values with it."""
         self._health = None
         self._merged = None
+
+    def move_health_values(self) -> int:
+        """Move health-only values found in general person records (written before the field
+        was marked health-only, or by an older client) to the medical compartment, and clear
+        them from the general document without a history entry (which would copy them).
+        Needs the medical compartment; returns how many persons were cleaned."""
+        if self._health is None:
+            return 0
+        keys = self.health_keys()
+        moved = 0
+        for person_id, person in list(self._records().items()):
+            leaked = {k: v for k, v in person.custom_fields.items() if k in keys}
+            if not leaked:
+                continue
+            held = self._health.by_person().get(person_id, {})
+            self._health.put(person_id, {k: v for k, v in leaked.items()
+                                         if k not in held and v is not None}, replace=False)
+            entry = self._map[person_id]
+            with self._core.doc.transaction():
+                # Removed, not overwritten: the values' content is then garbage-collected
+                # from the document's state (as an erasure does).
+                for key in leaked:
+                    if layout.dict_key("customFields", key) in entry:
+                        del entry[layout.dict_key("customFields", key)]
+                base = entry.get(layout.BASE)
+                if isinstance(base, dict) and keys & set(base.get("customFields") or {}):
+                    entry[layout.BASE] = dict(base, customFields={
+                        k: v for k, v in base["customFields"].items() if k not in keys})
+            moved += 1
+        return moved
 
     def _forget_merged(self) -> None:
         self._merged = None

@@ -95,3 +95,27 @@ async def test_health_values_and_medical_comments_stay_on_health_devices(
     out = tmp_path / "admin.json"
     export_team_json(t_admin, out)  # the full JSON export of a health device holds it
     assert SECRET in out.read_text()
+
+
+async def test_values_of_a_field_made_health_only_move_to_the_medical_compartment(
+        relay, make_device):
+    admin, normal = await make_device("admin"), await make_device("normal")
+    t_admin = await admin.create_team("Accueil", health=True)
+    async with await admin.sync(t_admin, relay.url) as s_admin:
+        t_normal = await join(s_admin, normal, relay.url, role="normal")
+        async with await normal.sync(t_normal, relay.url) as s_normal:
+            field = await t_admin.custom_fields.create(key="suivi", label_text="Suivi psy",
+                                                       type="text")
+            await eventually(lambda: len(t_normal.custom_fields.list()) == 1, what="field")
+            person = await t_normal.persons.create(name="P", custom_fields={"suivi": SECRET})
+            await eventually(lambda: len(t_admin.persons.list()) == 1, what="person")
+            # the admin (a health device) marks it health-only: the value moves
+            await t_admin.custom_fields.update(field.id, health_only=True)
+            assert t_admin.persons.get(person.id).custom_fields == {"suivi": SECRET}
+            assert [v.value for v in t_admin.medical.health_values.list()] == [SECRET]
+            await eventually(lambda: t_normal.custom_fields.get(field.id).health_only
+                             and t_normal.doc.persons._records()[person.id].custom_fields
+                             == {}, what="the general value cleared at the normal device")
+            assert t_normal.persons.get(person.id).custom_fields == {}
+            await s_normal.wait_synced()
+            assert SECRET.encode() not in t_admin.doc.encode_state()
