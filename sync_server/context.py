@@ -28,6 +28,7 @@ class RelayContext:
     metrics: Metrics = field(default_factory=Metrics)
     bus: Bus = field(default_factory=LocalBus)
     node: str = field(default_factory=lambda: os.urandom(4).hex())
+    uploads: int = 0  # snapshot uploads in progress (config.max_uploads)
 
     def __post_init__(self) -> None:
         self.admission = Admission(self.config)

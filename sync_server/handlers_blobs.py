@@ -35,43 +35,80 @@ class BlobHandlers:
     # --- snapshots -----------------------------------------------------------------------------
 
     async def snapshot_put(self, s: Session, msg: m.SnapshotPut) -> None:
+        """One part of an upload, stored at once (never held in memory): the snapshot becomes
+        visible with its last part. Size, quota and the relay-wide number of uploads are
+        checked at every part; a refused upload is dropped and its next parts ignored."""
         team, device = s.team, s.device
         assert team is not None and device is not None
+        storage, cfg = self.storage, self.cfg
         up = s.upload
         if msg.part == 0:
+            await s.abort_upload()
             if msg.c not in Compartment._value2member_map_ or not team.log.has_access(
                 device, Compartment(msg.c)
             ):
-                return s.refuse(msg.id, ErrorCode.FORBIDDEN, "no access to that compartment")
-            up = s.upload = SnapshotUpload(msg.id, msg.c, msg.upto)
-        elif up is None or (up.request_id, up.c, up.upto, len(up.parts)) != (
+                return self._drop_upload(s, msg, ErrorCode.FORBIDDEN,
+                                         "no access to that compartment")
+            if self.ctx.uploads >= cfg.max_uploads:
+                return self._drop_upload(s, msg, ErrorCode.BUSY,
+                                         "too many snapshot uploads in progress; retry later")
+            refused = await self._snapshot_conflict(team.team_id, msg.c, msg.upto)
+            if refused:
+                return self._drop_upload(s, msg, ErrorCode.CONFLICT, refused)
+            self.ctx.uploads += 1
+            sid = await storage.begin_snapshot(team.team_id, msg.c, msg.upto, time.time())
+            up = s.upload = SnapshotUpload(msg.id, msg.c, msg.upto, sid)
+        elif up is None or (up.request_id, up.c, up.upto, up.parts) != (
             msg.id, msg.c, msg.upto, msg.part
         ):
-            s.upload = None
-            return s.refuse(msg.id, ErrorCode.CONFLICT, "snapshot parts out of order")
-        up.parts.append(msg.data)
+            if msg.id == s.dropped_upload:  # the rest of an upload refused already
+                if msg.last:
+                    s.dropped_upload = 0
+                return None
+            await s.abort_upload()
+            return self._drop_upload(s, msg, ErrorCode.CONFLICT, "snapshot parts out of order")
+        if up.size + len(msg.data) > cfg.max_snapshot_size:
+            await s.abort_upload()
+            return self._drop_upload(s, msg, ErrorCode.TOO_LARGE, "snapshot above the size limit")
+        if team.usage + len(msg.data) > cfg.max_team_storage:
+            await s.abort_upload()
+            return self._drop_upload(s, msg, ErrorCode.STORAGE_FULL,
+                                     "the team's storage quota is used up")
+        await storage.put_snapshot_part(up.sid, up.parts, msg.data)
+        up.parts += 1
         up.size += len(msg.data)
-        if up.size > self.cfg.max_snapshot_size:
-            s.upload = None
-            return s.refuse(msg.id, ErrorCode.TOO_LARGE, "snapshot above the size limit")
+        team.usage += len(msg.data)
         if not msg.last:
-            return
+            return None
+        refused = await self._snapshot_conflict(team.team_id, up.c, up.upto)
+        if refused:
+            await s.abort_upload()
+            return s.refuse(msg.id, ErrorCode.CONFLICT, refused)
         s.upload = None
-        storage = self.storage
-        head = await storage.head(team.team_id, up.c)
-        newest = await storage.newest_snapshot(team.team_id, up.c)
-        if up.upto > head:
-            return s.refuse(msg.id, ErrorCode.CONFLICT, f"upto {up.upto} is above head {head}")
-        if newest is not None and up.upto < newest.upto:
-            return s.refuse(msg.id, ErrorCode.CONFLICT, f"a snapshot up to {newest.upto} exists")
-        if team.usage + up.size > self.cfg.max_team_storage:
-            return s.refuse(msg.id, ErrorCode.STORAGE_FULL, "the team's storage quota is used up")
-        now = time.time()
-        await storage.put_snapshot(team.team_id, up.c, up.upto, up.parts, now)
-        await storage.prune(team.team_id, up.c, now=now, retention=self.cfg.retention,
-                            keep=self.cfg.snapshots_kept)
+        self.ctx.uploads -= 1
+        await storage.finish_snapshot(up.sid)
+        await storage.prune(team.team_id, up.c, now=time.time(), retention=cfg.retention,
+                            keep=cfg.snapshots_kept)
         team.usage = await storage.team_usage(team.team_id)
         s.send(m.Ok(id=msg.id))
+        return None
+
+    async def _snapshot_conflict(self, team_id: bytes, c: int, upto: int) -> str | None:
+        """Why a snapshot of (team, c) up to ``upto`` cannot be stored now, or None."""
+        head = await self.storage.head(team_id, c)
+        if upto > head:
+            return f"upto {upto} is above head {head}"
+        newest = await self.storage.newest_snapshot(team_id, c)
+        if newest is not None and upto < newest.upto:
+            return f"a snapshot up to {newest.upto} exists"
+        return None
+
+    @staticmethod
+    def _drop_upload(s: Session, msg: m.SnapshotPut, code: ErrorCode, why: str) -> None:
+        """Refuse an upload once; its following parts (same request) are ignored."""
+        if not msg.last:
+            s.dropped_upload = msg.id
+        s.refuse(msg.id, code, why)
 
     async def snapshot_get(self, s: Session, msg: m.SnapshotGet) -> None:
         team, device = s.team, s.device

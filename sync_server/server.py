@@ -5,15 +5,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import os
 import time
 from http import HTTPStatus
 from types import TracebackType
+from typing import Final
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from mano_core.errors import LocalProtocolError
@@ -35,6 +38,9 @@ log = logging.getLogger("mano.relay")
 
 _SWEEP_SECONDS = 1.0
 _HOUSEKEEPING_SECONDS = 3600.0
+# Frames websockets reads ahead of the handlers per connection: with frames up to 2 x max_frame
+# this bounds what one client makes the relay hold before back-pressure (8 x 2 MiB).
+RECEIVE_QUEUE_FRAMES: Final = 8
 
 
 def make_storage(config: RelayConfig, node: str = "") -> Storage:
@@ -147,7 +153,7 @@ class Relay:
             self._handle, cfg.host, cfg.port,
             compression=None,  # ciphertext does not compress; deflate costs ~18x CPU
             max_size=2 * cfg.max_frame,  # we refuse > max_frame ourselves, with an error code
-            max_queue=64,
+            max_queue=RECEIVE_QUEUE_FRAMES,  # frames read ahead of the handlers, per connection
             ping_interval=cfg.ping_interval or None, ping_timeout=cfg.ping_timeout or None,
             process_request=self._http, server_header=None,
         )  # fmt: skip
@@ -238,12 +244,21 @@ class Relay:
             else:
                 session.counted_stranger = True
                 await session.run()
+            # Discard what the client still sends until the closing handshake ends: with a
+            # short receive queue, unread frames would keep its close frame from being read.
+            with contextlib.suppress(ConnectionClosed):
+                async for _ in ws:
+                    pass
             await ws.wait_closed()
         finally:
             self.metrics.connections -= 1
             self.sessions.discard(session)
             session.release_admission()
             self.registry.detach(session)
+            try:
+                await session.abort_upload()
+            except Exception as exc:  # storage down: housekeeping drops it later
+                log.warning("unfinished upload not dropped", extra={"error": repr(exc)})
 
     def _http(self, ws: ServerConnection, request: Request) -> Response | None:
         """On the websocket port: /metrics and /healthz only with the operator's bearer token

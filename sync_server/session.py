@@ -36,16 +36,18 @@ class Subscription:
     request_id: int
     cursor: int
     pending: list[tuple[int, bytes]] | None = field(default_factory=list)
+    pending_bytes: int = 0
 
 
 @dataclass(slots=True)
 class SnapshotUpload:
-    """A snapshot being received part by part."""
+    """A snapshot being received part by part, each part stored as it arrives (``sid``)."""
 
     request_id: int
     c: int
     upto: int
-    parts: list[bytes] = field(default_factory=list)
+    sid: int
+    parts: int = 0
     size: int = 0
 
 
@@ -82,6 +84,7 @@ class Session:
         self.nonce = b""
         self.close_task: asyncio.Future[None] | None = None
         self.upload: SnapshotUpload | None = None
+        self.dropped_upload = 0  # request id of a refused upload whose next parts are ignored
         self.invite_waits: set[tuple[bytes, bytes]] = set()  # (team, invite) answers awaited
 
     # --- writing -------------------------------------------------------------------------------
@@ -194,7 +197,9 @@ class Session:
         if sub is None or sub.pending is None:
             return False
         sub.pending.extend(items)
-        if len(sub.pending) > self.cfg.catchup_buffer:
+        sub.pending_bytes += sum(len(env) for _, env in items)
+        if (len(sub.pending) > self.cfg.catchup_buffer
+                or sub.pending_bytes > self.cfg.catchup_buffer_bytes):
             self.kill(ErrorCode.SLOW_CONSUMER, "too many live envelopes during catch-up")
         return True
 
@@ -272,6 +277,15 @@ class Session:
             return False
         self.counted_guest = self.guest_wait = True
         return True
+
+    async def abort_upload(self) -> None:
+        """Drop the snapshot upload in progress, if any (its stored parts are deleted)."""
+        up, self.upload = self.upload, None
+        if up is not None:
+            self.ctx.uploads -= 1
+            await self.ctx.storage.abort_snapshot(up.sid)
+            if self.team is not None:
+                self.team.usage -= up.size
 
     def release_admission(self) -> None:
         """Stop counting this connection as a stranger (authenticated, or closed)."""

@@ -31,6 +31,7 @@ class ErrorCode(enum.IntEnum):
     TOO_LARGE = 21            # a field or a whole snapshot above its limit; too many pending
     GOING_AWAY = 22           # the relay is shutting down; reconnect later
     INTERNAL = 23             # a relay-side failure; nothing was committed for that request
+    BUSY = 24                 # the relay is at a limit shared by everyone (uploads): retry later
 
 
 # Errors that end the session: the relay sends ``error`` with fatal=true, then closes.

@@ -372,6 +372,8 @@ class TeamSync:
         try:
             await fut
         except RelayRefusedError as exc:
+            if exc.code == ErrorCode.BUSY:
+                return False  # the relay's uploads are all taken: again when next due
             if exc.code != ErrorCode.CONFLICT:
                 raise
         cursor.snapshot = upto

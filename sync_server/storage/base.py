@@ -132,6 +132,21 @@ class Storage(Protocol):
     ) -> SnapshotInfo:
         """Store a snapshot made of ``parts`` (in order)."""
 
+    async def begin_snapshot(self, team: bytes, compartment: int, upto: int, now: float) -> int:
+        """Start storing a snapshot part by part (an upload streamed to storage, never held in
+        memory); returns its ``sid``. Unfinished, it is invisible to ``newest_snapshot``,
+        ``prune`` and ``purge``; its parts count in the team's usage as they are stored."""
+
+    async def put_snapshot_part(self, sid: int, part: int, data: bytes) -> None:
+        """Store part ``part`` of the unfinished snapshot ``sid``."""
+
+    async def finish_snapshot(self, sid: int) -> SnapshotInfo:
+        """Make the unfinished snapshot ``sid`` visible, with the parts stored so far."""
+
+    async def abort_snapshot(self, sid: int) -> None:
+        """Delete an unfinished snapshot and its parts (their usage is given back); nothing
+        if it is finished or gone."""
+
     async def newest_snapshot(self, team: bytes, compartment: int) -> SnapshotInfo | None:
         """The snapshot with the highest ``upto`` (newest on ties), or None."""
 
@@ -189,4 +204,5 @@ class Storage(Protocol):
         """The stored answer, or None if unanswered or unknown."""
 
     async def expire(self, before: float) -> int:
-        """Delete invitations created before ``before``; returns how many."""
+        """Delete invitations created before ``before``, and unfinished snapshots (uploads a
+        crash interrupted) begun before it; returns how many invitations."""

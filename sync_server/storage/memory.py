@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mano_core.errors import RelayConflictError
 from sync_server.storage.base import Appended, KeyPackage, NewEnvelope, SnapshotInfo
@@ -123,9 +123,34 @@ class MemoryStorage:
         self._add_usage(team, size)
         return info
 
+    async def begin_snapshot(self, team: bytes, compartment: int, upto: int, now: float) -> int:
+        sid, self._next_id = self._next_id, self._next_id + 1
+        self._snapshots[sid] = (SnapshotInfo(sid, team, compartment, upto, -1, 0, now), [])
+        return sid
+
+    async def put_snapshot_part(self, sid: int, part: int, data: bytes) -> None:
+        info, parts = self._snapshots[sid]
+        if info.parts >= 0 or part != len(parts):
+            raise RelayConflictError("no such unfinished snapshot, or a part out of order")
+        parts.append(data)
+        self._snapshots[sid] = (replace(info, size=info.size + len(data)), parts)
+        self._add_usage(info.team, len(data))
+
+    async def finish_snapshot(self, sid: int) -> SnapshotInfo:
+        info, parts = self._snapshots[sid]
+        info = replace(info, parts=len(parts))
+        self._snapshots[sid] = (info, parts)
+        return info
+
+    async def abort_snapshot(self, sid: int) -> None:
+        entry = self._snapshots.get(sid)
+        if entry is not None and entry[0].parts < 0:
+            del self._snapshots[sid]
+            self._add_usage(entry[0].team, -entry[0].size)
+
     def _snapshots_of(self, team: bytes, compartment: int) -> list[SnapshotInfo]:
         infos = [i for i, _ in self._snapshots.values()
-                 if i.team == team and i.compartment == compartment]
+                 if i.team == team and i.compartment == compartment and i.parts >= 0]
         return sorted(infos, key=lambda i: (i.upto, i.sid), reverse=True)
 
     async def newest_snapshot(self, team: bytes, compartment: int) -> SnapshotInfo | None:
@@ -231,6 +256,9 @@ class MemoryStorage:
         return None if entry is None else entry.answer
 
     async def expire(self, before: float) -> int:
+        for sid, (info, _) in list(self._snapshots.items()):
+            if info.parts < 0 and info.created_at < before:
+                await self.abort_snapshot(sid)
         n = 0
         for t in self._teams.values():
             for k in [k for k, v in t.invites.items() if v.created_at < before]:

@@ -134,6 +134,13 @@ class PgBlobs:
             for r in rows:
                 await c.execute("UPDATE teams SET usage = usage - $1 WHERE team = $2",
                                 int(r[1]), r[0])
+            stale = await c.fetch(
+                "DELETE FROM snapshots WHERE parts = -1 AND created_at < $1 "
+                "RETURNING sid, team, size", before)
+            for r in stale:  # uploads a crash interrupted
+                await c.execute("DELETE FROM snapshot_parts WHERE sid = $1", r[0])
+                await c.execute("UPDATE teams SET usage = usage - $1 WHERE team = $2",
+                                int(r[2]), r[1])
             return sum(int(r[2]) for r in rows)
 
         return await self._txn(body)

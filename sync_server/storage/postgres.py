@@ -271,10 +271,47 @@ class PostgresStorage(PgBlobs):
         sid = await self._txn(body)
         return SnapshotInfo(sid, team, compartment, upto, len(parts), size, now)
 
+    async def begin_snapshot(self, team: bytes, compartment: int, upto: int, now: float) -> int:
+        return int(await self._run(lambda c: c.fetchval(
+            "INSERT INTO snapshots(team, c, upto, parts, size, created_at) "
+            "VALUES ($1, $2, $3, -1, 0, $4) RETURNING sid", team, compartment, upto, now)))
+
+    async def put_snapshot_part(self, sid: int, part: int, data: bytes) -> None:
+        async def body(c: Conn) -> None:
+            team = await c.fetchval(
+                "UPDATE snapshots SET size = size + $2 WHERE sid = $1 AND parts = -1 "
+                "RETURNING team", sid, len(data))
+            if team is None:
+                raise RelayConflictError(f"no unfinished snapshot {sid}")
+            await c.execute("INSERT INTO snapshot_parts(sid, part, data) VALUES ($1, $2, $3)",
+                            sid, part, data)
+            await c.execute("UPDATE teams SET usage = usage + $1 WHERE team = $2",
+                            len(data), team)
+
+        await self._txn(body)
+
+    async def finish_snapshot(self, sid: int) -> SnapshotInfo:
+        async def body(c: Conn) -> Any:
+            await c.execute(
+                "UPDATE snapshots SET parts = (SELECT count(*) FROM snapshot_parts "
+                "WHERE sid = $1) WHERE sid = $1 AND parts = -1", sid)
+            return await c.fetchrow(
+                "SELECT team, c, upto, parts, size, created_at FROM snapshots WHERE sid = $1",
+                sid)
+
+        row = await self._txn(body)
+        if row is None:
+            raise RelayConflictError(f"no snapshot {sid}")
+        return SnapshotInfo(sid, bytes(row[0]), int(row[1]), int(row[2]), int(row[3]),
+                            int(row[4]), float(row[5]))
+
+    async def abort_snapshot(self, sid: int) -> None:
+        await self._txn(lambda c: _abort_snapshots(c, "sid = $1", sid))
+
     async def _snapshots_of(self, c: Conn, team: bytes, compartment: int) -> list[SnapshotInfo]:
         rows = await c.fetch(
             "SELECT sid, upto, parts, size, created_at FROM snapshots WHERE team = $1 AND c = $2 "
-            "ORDER BY upto DESC, sid DESC", team, compartment)
+            "AND parts >= 0 ORDER BY upto DESC, sid DESC", team, compartment)
         return [SnapshotInfo(int(r[0]), team, compartment, int(r[1]), int(r[2]), int(r[3]),
                              float(r[4])) for r in rows]
 
@@ -361,3 +398,12 @@ class PostgresStorage(PgBlobs):
         await self._run(lambda c: c.execute(f"VACUUM {', '.join(PURGED_TABLES)}",
                                             timeout=VACUUM_TIMEOUT))
         return result
+
+
+async def _abort_snapshots(c: Conn, where: str, *args: object) -> None:
+    """Delete the unfinished snapshots matching ``where`` and give their bytes back."""
+    rows = await c.fetch(
+        f"DELETE FROM snapshots WHERE parts = -1 AND {where} RETURNING sid, team, size", *args)
+    for r in rows:
+        await c.execute("DELETE FROM snapshot_parts WHERE sid = $1", r[0])
+        await c.execute("UPDATE teams SET usage = usage - $1 WHERE team = $2", int(r[2]), r[1])

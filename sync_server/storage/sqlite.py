@@ -90,6 +90,8 @@ class SQLiteStorage(SQLiteBlobs):
         await self._w.execute("PRAGMA foreign_keys=ON")
         await self._w.executescript(_SCHEMA)
         await self._w.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        async with self._txn() as db:  # uploads a crash interrupted: nobody finishes them
+            await _abort_snapshots(db, "1", ())
         self._r = await aiosqlite.connect(self.path, isolation_level=None)
         await self._r.execute("PRAGMA query_only=ON")
 
@@ -296,10 +298,51 @@ class SQLiteStorage(SQLiteBlobs):
             await db.execute("UPDATE teams SET usage = usage + ? WHERE team = ?", (size, team))
         return SnapshotInfo(sid, team, compartment, upto, len(parts), size, now)
 
+    async def begin_snapshot(self, team: bytes, compartment: int, upto: int, now: float) -> int:
+        async with self._txn() as db:
+            cur = await db.execute(
+                "INSERT INTO snapshots(team, c, upto, parts, size, created_at) "
+                "VALUES (?, ?, ?, -1, 0, ?)", (team, compartment, upto, now))
+            return int(cur.lastrowid or 0)
+
+    async def put_snapshot_part(self, sid: int, part: int, data: bytes) -> None:
+        async with self._txn() as db:
+            async with db.execute(
+                "SELECT team FROM snapshots WHERE sid = ? AND parts = -1", (sid,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise RelayConflictError(f"no unfinished snapshot {sid}")
+            await db.execute("INSERT INTO snapshot_parts(sid, part, data) VALUES (?, ?, ?)",
+                             (sid, part, data))
+            await db.execute("UPDATE snapshots SET size = size + ? WHERE sid = ?",
+                             (len(data), sid))
+            await db.execute("UPDATE teams SET usage = usage + ? WHERE team = ?",
+                             (len(data), row[0]))
+
+    async def finish_snapshot(self, sid: int) -> SnapshotInfo:
+        async with self._txn() as db:
+            await db.execute(
+                "UPDATE snapshots SET parts = (SELECT count(*) FROM snapshot_parts "
+                "WHERE sid = ?) WHERE sid = ? AND parts = -1", (sid, sid))
+            async with db.execute(
+                "SELECT team, c, upto, parts, size, created_at FROM snapshots WHERE sid = ?",
+                (sid,),
+            ) as cur:
+                row = await cur.fetchone()
+        if row is None:
+            raise RelayConflictError(f"no snapshot {sid}")
+        t, c, u, p, z, at = row
+        return SnapshotInfo(sid, bytes(t), int(c), int(u), int(p), int(z), float(at))
+
+    async def abort_snapshot(self, sid: int) -> None:
+        async with self._txn() as db:
+            await _abort_snapshots(db, "sid = ?", (sid,))
+
     async def _snapshots_of(self, team: bytes, compartment: int) -> list[SnapshotInfo]:
         rows = await self._rc.execute_fetchall(
             "SELECT sid, upto, parts, size, created_at FROM snapshots WHERE team = ? AND c = ? "
-            "ORDER BY upto DESC, sid DESC",
+            "AND parts >= 0 ORDER BY upto DESC, sid DESC",
             (team, compartment),
         )
         return [
@@ -352,7 +395,7 @@ class SQLiteStorage(SQLiteBlobs):
             async with self._txn(locked=True) as db:
                 rows = list(await db.execute_fetchall(
                     "SELECT sid, upto, size FROM snapshots WHERE team = ? AND c = ? "
-                    "ORDER BY upto DESC, sid DESC",
+                    "AND parts >= 0 ORDER BY upto DESC, sid DESC",
                     (team, compartment),
                 ))
                 if not rows or int(rows[0][1]) < upto:
@@ -386,6 +429,16 @@ class SQLiteStorage(SQLiteBlobs):
                 return
             await asyncio.sleep(CHECKPOINT_PAUSE)
         raise RelayStorageError("the WAL checkpoint after a purge could not complete")
+
+
+async def _abort_snapshots(db: aiosqlite.Connection, where: str,
+                           args: Sequence[object]) -> None:
+    """Delete the unfinished snapshots matching ``where`` and give their bytes back."""
+    rows = await db.execute_fetchall(
+        f"SELECT sid, team, size FROM snapshots WHERE parts = -1 AND {where}", args)
+    for sid, team, size in rows:
+        await _drop_snapshot(db, int(sid))
+        await db.execute("UPDATE teams SET usage = usage - ? WHERE team = ?", (int(size), team))
 
 
 async def _drop_snapshot(db: aiosqlite.Connection, sid: int) -> None:

@@ -143,4 +143,12 @@ class SQLiteBlobs:
             )
             cur = await db.execute("DELETE FROM invitations WHERE created_at < ?", (before,))
             n = cur.rowcount
+            rows = await db.execute_fetchall(
+                "SELECT sid, team, size FROM snapshots WHERE parts = -1 AND created_at < ?",
+                (before,))
+            for sid, team, size in rows:
+                await db.execute("DELETE FROM snapshot_parts WHERE sid = ?", (sid,))
+                await db.execute("DELETE FROM snapshots WHERE sid = ?", (sid,))
+                await db.execute("UPDATE teams SET usage = usage - ? WHERE team = ?",
+                                 (size, team))
         return n

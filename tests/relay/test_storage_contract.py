@@ -292,3 +292,30 @@ async def test_author_counters_use_all_64_bits(storage: Storage) -> None:
     assert [(r.seq, r.duplicate) for r in res] == [(3, True), (2, True), (4, False)]
     with pytest.raises(RelayStorageError):
         env(A, 2**64)
+
+
+async def test_snapshot_streamed_part_by_part(storage: Storage) -> None:
+    """An upload is stored as it arrives: unfinished, it is invisible but counted in usage;
+    aborted, its bytes are given back; finished, it is the newest snapshot."""
+    base = await storage.team_usage(T1)
+    sid = await storage.begin_snapshot(T1, 0, 0, 1.0)
+    await storage.put_snapshot_part(sid, 0, b"a" * 10)
+    await storage.put_snapshot_part(sid, 1, b"b" * 5)
+    assert await storage.newest_snapshot(T1, 0) is None
+    assert await storage.team_usage(T1) == base + 15
+    aborted = await storage.begin_snapshot(T1, 0, 0, 1.0)
+    await storage.put_snapshot_part(aborted, 0, b"x" * 7)
+    await storage.abort_snapshot(aborted)
+    assert await storage.team_usage(T1) == base + 15
+    assert await storage.snapshot_part(aborted, 0) is None
+    info = await storage.finish_snapshot(sid)
+    assert (info.parts, info.size, info.upto) == (2, 15, 0)
+    newest = await storage.newest_snapshot(T1, 0)
+    assert newest is not None and newest.sid == sid
+    assert [await storage.snapshot_part(sid, i) for i in range(2)] == [b"a" * 10, b"b" * 5]
+    await storage.abort_snapshot(sid)  # finished: untouched
+    assert await storage.newest_snapshot(T1, 0) is not None
+    stale = await storage.begin_snapshot(T1, 1, 0, 1.0)
+    await storage.put_snapshot_part(stale, 0, b"s" * 3)
+    await storage.expire(2.0)  # a crash interrupted it long ago
+    assert await storage.team_usage(T1) == base + 15
