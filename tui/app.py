@@ -8,7 +8,8 @@ workers, which never touch a pycrdt object."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from textual.screen import Screen
 
 from mano_core.device import Device
 from mano_core.document.team_doc import ChangeEvent
+from mano_core.errors import ManoError
 
 from . import crash
 from .i18n import Translator
@@ -27,6 +29,7 @@ from .session import Config, Session, load_pref, save_pref, start_sync
 from .text import clean
 from .widgets.nav import SECTIONS
 
+UNDO_SECONDS = 10.0     # how long a consequential key's change can be taken back (Ctrl+Z)
 CHANGE_DEBOUNCE = 0.25   # seconds: a burst of teammates' updates redraws once
 SYNC_DEBOUNCE = 0.2
 
@@ -49,6 +52,7 @@ class ManoApp(App[None]):
         Binding("f9", "section('settings')", "key.settings", show=False),
         Binding("f12", "switch_language", "key.language", show=False),
         Binding("ctrl+q", "quit", "key.quit", priority=True),
+        Binding("ctrl+z", "undo", "key.undo", show=False),
         # Textual adds its own ctrl+p unless the app binds the palette itself: bound here so
         # that its description is ours (translated) and the footer shows it.
         Binding("ctrl+p", "command_palette", "key.palette", priority=True),
@@ -68,6 +72,7 @@ class ManoApp(App[None]):
         self._sync_timer: Any = None
         self._sections: set[str] = set()
         self.crash_report: Path | None = None   # set when the app stopped on an error
+        self._undo: tuple[Callable[[], Awaitable[object]], float] | None = None
 
     # --- time -----------------------------------------------------------------------------------
 
@@ -208,6 +213,25 @@ class ManoApp(App[None]):
                             lambda: self.run_worker(self.action_switch_language()))
         yield SystemCommand(t("key.help"), t("palette.help"), self.action_help)
         yield SystemCommand(t("key.quit"), t("palette.quit"), self.exit)
+
+    def offer_undo(self, message: str, undo: Callable[[], Awaitable[object]]) -> None:
+        """Say what a single key just changed, with how to take it back: Ctrl+Z within
+        ``UNDO_SECONDS`` runs ``undo`` (only the last change can be taken back)."""
+        self._undo = (undo, time.monotonic() + UNDO_SECONDS)
+        self.notify(clean(f"{message} {self.t('undo.hint', seconds=int(UNDO_SECONDS))}"),
+                    timeout=UNDO_SECONDS, markup=False)
+
+    async def action_undo(self) -> None:
+        pending, self._undo = self._undo, None
+        if pending is None or time.monotonic() > pending[1]:
+            self.say(self.t("undo.nothing"))
+            return
+        try:
+            await pending[0]()
+        except ManoError as exc:
+            self.say(str(exc), error=True)
+            return
+        self.say(self.t("undo.done"))
 
     def _handle_exception(self, error: Exception) -> None:
         # Textual's handler prints the traceback with its local variables (decrypted names,

@@ -45,3 +45,8 @@ def invisible_removed(text: str) -> str:
 def shows(app: App[object], text: str) -> bool:
     """True if ``text`` is on the screen as it is drawn (zero-width marks aside)."""
     return invisible_removed(text) in invisible_removed(screen_text(app))
+
+
+def notices(app: App[object]) -> str:
+    """The text of the notices (toasts) on screen now, one per line."""
+    return "\n".join(str(toast.render()) for toast in app.screen.query("Toast"))

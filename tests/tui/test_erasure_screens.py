@@ -33,11 +33,12 @@ async def open_file(pilot, name: str) -> PersonFileScreen:
     app = pilot.app
     await pilot.press("f3")
     await wait_for(pilot, lambda: isinstance(app.screen, PersonsScreen))
-    await pilot.press("a", "a")  # active → out → all
+    app.screen.action_cycle_status()
+    app.screen.action_cycle_status()  # active → out → all (letters typed here would search)
     app.screen.query_one("#search", Input).value = name
     table = app.screen.query_one(PagedTable)
     await wait_for(pilot, lambda: [p.name for p in table.items] == [name], what=name)
-    await pilot.press("escape", "o")
+    await pilot.press("escape", "enter")
     await wait_for(pilot, lambda: isinstance(app.screen, PersonFileScreen), what="the file")
     await pilot.pause()
     return app.screen

@@ -12,6 +12,7 @@ from tui.widgets.forms import FormScreen
 from tui.widgets.paged_table import PagedTable
 
 from .conftest import SIZE, app_on, wait_for
+from .rendered import notices, shows
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,9 +39,9 @@ async def type_text(pilot, text: str) -> None:
 @pytest.mark.slow
 async def test_create_person_then_action_done_and_urgent_comment(demo_store):
     app = app_on(demo_store)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await opened(pilot)
-        await pilot.press("f3", "n")
+        await pilot.press("f3", "ctrl+n")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="the form")
         await type_text(pilot, "Zoé Martin")
         await pilot.press("enter")
@@ -61,11 +62,13 @@ async def test_create_person_then_action_done_and_urgent_comment(demo_store):
         assert action.status == "A FAIRE"
         await wait_for(pilot, lambda: app.screen.query_one("#actions", DataTable).row_count == 1)
 
-        # mark it done: one key, nothing asked
+        # mark it done: one key, nothing asked, and a notice says how to take it back
         await pilot.press("d")
         await wait_for(pilot, lambda: team.actions.get(action.id).status == "FAIT",
                        what="the action done")
         assert team.actions.get(action.id).completed_at is not None
+        await wait_for(pilot, lambda: "Ctrl+Z : annuler" in notices(app),
+                       what="the undo notice")
 
         # a comment, then urgent
         await pilot.press("c")
@@ -96,7 +99,7 @@ async def test_bad_input_names_the_field_and_keeps_what_was_typed(demo_store):
     app = app_on(demo_store)
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
-        await pilot.press("f2", "n")
+        await pilot.press("f2", "ctrl+n")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
         await type_text(pilot, "Appel 115")
         form = app.screen
@@ -138,7 +141,8 @@ async def test_search_ignores_accents_and_case_and_finds_aliases(demo_store):
                        what="the alias result")
         search.value = ""
         await wait_for(pilot, lambda: len(table.items) == len(team.persons.active()))
-        await pilot.press("escape", "v")  # vulnerable only
+        await pilot.press("escape")
+        app.screen.action_toggle_vulnerable()   # vulnerable only (Ctrl+P, or its checkbox)
         await wait_for(pilot, lambda: all(p.alertness for p in table.items) and table.items,
                        what="vulnerable only")
 
@@ -215,7 +219,6 @@ async def test_help_lists_the_screen_bindings(demo_store):
 async def test_ctrl_p_opens_the_command_palette_and_the_footer_says_so(demo_store):
     from textual.command import CommandPalette
 
-    from .rendered import shows
     app = app_on(demo_store)
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
@@ -231,3 +234,49 @@ async def test_ctrl_p_opens_the_command_palette_and_the_footer_says_so(demo_stor
                        what="the persons section, opened from the palette")
         await pilot.press("f12")
         await wait_for(pilot, lambda: shows(app, "^p Commands"), what="the footer in English")
+
+
+async def test_letters_typed_on_the_persons_list_go_to_its_search(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, PersonsScreen))
+        table = app.screen.query_one(PagedTable)
+        await wait_for(pilot, lambda: table.items, what="the list")
+        table.focus_table()
+        await pilot.press("n", "a", "d", "i", "v")   # once "new", "active", "vulnerable"
+        search = app.screen.query_one("#search", Input)
+        await wait_for(pilot, lambda: search.value == "nadiv", what="the letters searched")
+
+        assert isinstance(app.screen, PersonsScreen) and search.has_focus
+        assert not app.screen.query_one("#vulnerable").value
+        await pilot.press("escape")                   # back to the list, "/" to the search
+        await pilot.press("slash")
+        assert search.has_focus and search.value == "nadiv"
+
+
+async def test_a_status_key_pressed_by_mistake_is_undone_with_ctrl_z(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await opened(pilot)
+        await pilot.press("3")                        # overdue: every one is still to do
+        table = app.screen.query_one(PagedTable)
+        await wait_for(pilot, lambda: table.items, what="overdue actions")
+        key = table.current_key()
+        team = app.session.team
+        await pilot.press("d")
+        await wait_for(pilot, lambda: team.actions.get(key).status == "FAIT", what="done")
+        await wait_for(pilot, lambda: key not in {a.id for a in table.items},
+                       what="the action gone from the overdue view")
+        await wait_for(pilot, lambda: "Ctrl+Z : annuler" in notices(app),
+                       what="the undo notice")
+        await pilot.press("ctrl+z")
+        await wait_for(pilot, lambda: team.actions.get(key).status == "A FAIRE",
+                       what="the action to do again")
+        assert team.actions.get(key).completed_at is None
+        await wait_for(pilot, lambda: key in {a.id for a in table.items},
+                       what="back in the overdue view")
+        await pilot.press("ctrl+z")                   # only the last change, once
+        await wait_for(pilot, lambda: "Rien à annuler" in notices(app), what="nothing to undo")
+        assert team.actions.get(key).status == "A FAIRE"

@@ -24,7 +24,7 @@ from tui.session import MEMBER_NAMES_KEY
 from tui.widgets.forms import FormScreen
 
 from .conftest import NOW, PASS, REFERENCE, app_on, wait_for
-from .rendered import screen_text, shows
+from .rendered import notices, screen_text, shows
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 
@@ -189,7 +189,7 @@ async def test_every_section_shows_hostile_text_literally(hostile):
 async def test_the_file_tabs_forms_and_notices_show_hostile_text_literally(hostile):
     path, ids = hostile
     app = app_on(path)
-    async with app.run_test(size=BIG) as pilot:
+    async with app.run_test(size=BIG, notifications=True) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="agenda")
         for i, (_h, s) in enumerate(HOSTILE):
             app.push_screen(PersonFileScreen(ids["persons"][i]))
@@ -237,7 +237,9 @@ async def test_the_file_tabs_forms_and_notices_show_hostile_text_literally(hosti
         field.value = name
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, PersonFileScreen))
-        await show(pilot, [f"X [/] Y {HOSTILE[1][1]}"], "the notice and the title")
+        await show(pilot, [f"X [/] Y {HOSTILE[1][1]}"], "the file's title")
+        await wait_for(pilot, lambda: f"« X [/] Y {HOSTILE[1][1]} » enregistré" in notices(app),
+                       what="the notice, literal")
         assert app.session.team.persons.get(ids["persons"][4]).name == name
         assert app.is_running and app.return_code is None
 

@@ -18,9 +18,9 @@ from mano_core.errors import ManoError, NotFoundError
 from mano_core.model.records import Action, Person
 from tui import format as fmt
 from tui.text import LONG_CELL_LIMIT, cell, cells, lines, styled
+from tui.widgets.footer import TranslatedFooter
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.sync_bar import SyncBar
-from tui.widgets.footer import TranslatedFooter
 from tui.widgets.table import LiteralTable
 
 from .base import ManoScreen
@@ -50,22 +50,35 @@ def action_row(screen: ManoScreen, a: Action) -> tuple[Text, ...]:
 
 
 async def set_status(screen: ManoScreen, action_id: str | None, status: str) -> None:
-    """Mark the action done/cancelled/to do at once: nothing more is asked."""
+    """Mark the action done/cancelled/to do at once, and say so with how to take it back
+    (Ctrl+Z for a few seconds: a key typed by mistake must not cost an action)."""
     if not action_id:
         return
     t = screen.t
     actions = screen.session.team.actions
     try:
-        if status == "FAIT":
-            a = await actions.mark_done(action_id, at=screen.mano.now())
-        elif status == "ANNULEE":
-            a = await actions.mark_cancelled(action_id, at=screen.mano.now())
-        else:
-            a = await actions.reopen(action_id)
+        before = actions.get(action_id)
+        if before.status == status:
+            return
+        a = await _apply_status(actions, action_id, status, screen.mano.now())
     except ManoError as exc:
         screen.mano.say(str(exc), error=True)
         return
-    screen.mano.say(t("actions.status_set", name=a.name, status=fmt.status(t, a.status)))
+
+    async def undo() -> None:
+        await _apply_status(actions, action_id, before.status, before.completed_at)
+
+    screen.mano.offer_undo(
+        t("actions.status_set", name=a.name, status=fmt.status(t, a.status)), undo)
+
+
+async def _apply_status(actions: Any, action_id: str, status: str,
+                        at: dt.datetime | None) -> Action:
+    if status == "FAIT":
+        return await actions.mark_done(action_id, at=at)  # type: ignore[no-any-return]
+    if status == "ANNULEE":
+        return await actions.mark_cancelled(action_id, at=at)  # type: ignore[no-any-return]
+    return await actions.reopen(action_id)  # type: ignore[no-any-return]
 
 
 def _resolve_person(screen: ManoScreen, text: str) -> list[str]:

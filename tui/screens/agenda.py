@@ -33,7 +33,7 @@ VIEWS = ("day", "week", "overdue", "upcoming")
 class AgendaScreen(SectionScreen):
     section = "agenda"
     BINDINGS = [
-        Binding("n", "new_action", "key.new_action"),
+        Binding("ctrl+n", "new_action", "key.new_action"),
         Binding("d", "status('FAIT')", "key.done"),
         Binding("x", "status('ANNULEE')", "key.cancel_action"),
         Binding("r", "status('A FAIRE')", "key.reopen", show=False),

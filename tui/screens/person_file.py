@@ -19,9 +19,9 @@ from tui import format as fmt
 from tui.erasure_view import consent_block, count_lines
 from tui.text import LONG_CELL_LIMIT, cells, lines, plain, styled
 from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.footer import TranslatedFooter
 from tui.widgets.forms import Field, FormScreen
 from tui.widgets.sync_bar import SyncBar
-from tui.widgets.footer import TranslatedFooter
 from tui.widgets.table import LiteralTable
 
 from .actions_common import (
@@ -314,7 +314,12 @@ class PersonFileScreen(ManoScreen):
         except ManoError as exc:
             self.mano.say(str(exc), error=True)
             return
-        self.mano.say(self.t("comments.urgent_on" if c.urgent else "comments.urgent_off"))
+
+        async def undo() -> None:
+            await comments.update(key, urgent=not c.urgent)
+
+        self.mano.offer_undo(
+            self.t("comments.urgent_on" if c.urgent else "comments.urgent_off"), undo)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "erase":  # admins only: hidden from the footer elsewhere

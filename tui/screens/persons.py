@@ -26,11 +26,11 @@ from .base import ManoScreen, SectionScreen
 class PersonsScreen(SectionScreen):
     section = "persons"
     BINDINGS = [
-        Binding("n", "new_person", "key.new_person"),
+        # Letters typed on the list go to the search field (tui.widgets.paged_table): the
+        # commands are on keys that cannot be part of a name.
+        Binding("ctrl+n", "new_person", "key.new_person"),
         Binding("slash", "search", "key.search"),
-        Binding("o", "open_person", "key.open"),
-        Binding("a", "cycle_status", "key.active_filter"),
-        Binding("v", "toggle_vulnerable", "key.vulnerable_filter"),
+        Binding("enter", "open_person", "key.open", show=False),
         Binding("escape", "focus_table", "key.to_list", show=False),
     ]
 
@@ -38,7 +38,7 @@ class PersonsScreen(SectionScreen):
         t = self.t
         with Horizontal(classes="filters"):
             yield Input(compact=True, placeholder=t("persons.search"), id="search",
-                        highlighter=Visible())
+                        highlighter=Visible(), select_on_focus=False)
             yield Select(compact=True, options=[(t("persons.status.active"), ACTIVE), (t("persons.status.out"), OUT),
                           (t("persons.status.all"), ALL)], value=ACTIVE, allow_blank=False,
                          id="status")
@@ -50,7 +50,8 @@ class PersonsScreen(SectionScreen):
             [t("col.name"), t("col.aliases"), t("col.birthdate"), t("col.flags"),
              t("col.subteams")],
             self._row, lambda p: p.id, page_size=self.mano.config.page_size,
-            pager_text=lambda a, b, n: t("pager", start=a, end=b, total=n), id="persons")
+            pager_text=lambda a, b, n: t("pager", start=a, end=b, total=n), id="persons",
+            search="#search")
 
     def _row(self, p: Person) -> tuple[Text, ...]:
         t = self.t
@@ -117,8 +118,13 @@ class PersonsScreen(SectionScreen):
         open_person_form(self)
 
     def palette_commands(self) -> list[SystemCommand]:
-        return [SystemCommand(self.t("key.new_person"), self.t("palette.new_person"),
-                              self.action_new_person)]
+        t = self.t
+        return [SystemCommand(t("key.new_person"), t("palette.new_person"),
+                              self.action_new_person),
+                SystemCommand(t("key.active_filter"), t("palette.cycle_status"),
+                              self.action_cycle_status),
+                SystemCommand(t("key.vulnerable_filter"), t("palette.vulnerable"),
+                              self.action_toggle_vulnerable)]
 
 
 def person_fields(screen: ManoScreen, person: Person | None = None) -> list[Field]:

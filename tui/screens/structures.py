@@ -22,8 +22,8 @@ from .base import SectionScreen
 class StructuresScreen(SectionScreen):
     section = "structures"
     BINDINGS = [
-        Binding("n", "new", "key.new_structure"),
-        Binding("e", "edit", "key.edit"),
+        Binding("ctrl+n", "new", "key.new_structure"),   # letters go to the search field
+        Binding("ctrl+e", "edit", "key.edit"),
         Binding("slash", "search", "key.search"),
     ]
 
@@ -31,7 +31,7 @@ class StructuresScreen(SectionScreen):
         t = self.t
         with Horizontal(classes="filters"):
             yield Input(compact=True, placeholder=t("structures.search"), id="search",
-                        highlighter=Visible())
+                        highlighter=Visible(), select_on_focus=False)
             yield Select(compact=True, options=[(cell(c), c) for c in sorted(
                 self.session.team.settings.values("structureCategories"))],
                 prompt=t("filter.all_categories"), id="category")
@@ -41,7 +41,8 @@ class StructuresScreen(SectionScreen):
                           t("field.phone"), t("field.hours")],
                          lambda s: (s.name, ", ".join(s.categories), s.city, s.phone,
                                     s.opening_hours), lambda s: s.id,
-                         pager_text=lambda a, b, n: t("pager", start=a, end=b, total=n))
+                         pager_text=lambda a, b, n: t("pager", start=a, end=b, total=n),
+                         search="#search")
         yield Static("", id="structure-detail", classes="detail")
 
     def reload(self) -> None:

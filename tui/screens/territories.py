@@ -20,7 +20,7 @@ from .base import SectionScreen
 
 class TerritoriesScreen(SectionScreen):
     section = "territories"
-    BINDINGS = [Binding("n", "new_observation", "key.new_observation")]
+    BINDINGS = [Binding("ctrl+n", "new_observation", "key.new_observation")]
 
     def compose_body(self) -> ComposeResult:
         t = self.t

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+from textual import events
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from tui.text import plain
 from tui.widgets.table import LiteralTable
@@ -28,7 +29,7 @@ class PagedTable(Vertical, Generic[T]):
     def __init__(self, columns: Sequence[str], row: Callable[[T], Sequence[Any]],
                  key: Callable[[T], str], *, page_size: int = 200, pager_text:
                  Callable[[int, int, int], str] = lambda a, b, n: f"{a}–{b} / {n}",
-                 id: str | None = None) -> None:
+                 id: str | None = None, search: str | None = None) -> None:
         super().__init__(id=id, classes="paged")
         self._columns = list(columns)
         self._row = row
@@ -37,6 +38,7 @@ class PagedTable(Vertical, Generic[T]):
         self._pager_text = pager_text
         self.items: list[T] = []
         self.page_index = 0
+        self._search = search   # selector of the screen's search Input, if it has one
 
     def compose(self):  # type: ignore[no-untyped-def]
         table: DataTable[Any] = LiteralTable(cursor_type="row", zebra_stripes=True)
@@ -87,6 +89,23 @@ class PagedTable(Vertical, Generic[T]):
         except Exception:  # noqa: BLE001 - an empty or moving table
             return None
         return str(key.value) if key.value is not None else None
+
+    def on_key(self, event: events.Key) -> None:
+        """A character typed on the list goes to the search field, as in the list views
+        people know (typing a name never runs the letters as commands)."""
+        if self._search is None or not event.is_printable or not event.character:
+            return
+        if event.key in self.screen.active_bindings:
+            return  # a key bound here ("/", "[", "]") does what it says
+        found = self.screen.query(self._search)
+        if not found:
+            return
+        field = found.first(Input)
+        event.stop()
+        event.prevent_default()
+        field.value = event.character        # typing on the list starts a new search
+        field.cursor_position = len(field.value)
+        field.focus()
 
     def focus_table(self) -> None:
         self.table.focus()
