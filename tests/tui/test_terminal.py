@@ -125,3 +125,29 @@ def test_a_crash_shows_and_stores_no_data(demo_store, tmp_path):
     assert len(names) > 20
     leaked = [n for n in names if n in after_app or n in logged]
     assert leaked == [], f"the crash output shows {leaked[:3]}"
+
+
+def test_a_killed_demo_leaves_no_process_and_its_folder_goes_at_the_next_start(tmp_path):
+    import os
+
+    from tui.demo.runner import DIR_PREFIX, OWNER_FILE, _process_id, sweep_leftovers
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    term = Terminal([MANO, "demo", "--scale", "0.05", "--every", "1"], cwd=tmp_path,
+                    env={"TMPDIR": str(temp)})
+    try:
+        term.wait_for(AGENDA, timeout=180, what="the demo's agenda")
+        term.wait_for("1 en ligne", timeout=60, what="the teammate online")
+        assert len(term.alive_children()) >= 2
+        term.kill()                      # SIGKILL: the demo cannot clean up after itself
+        assert wait_gone(term) == [], "the relay or the teammate outlived the demo"
+    finally:
+        term.close()
+    leftovers = list(temp.glob(DIR_PREFIX + "*"))
+    assert len(leftovers) == 1           # the killed demo's folder (its store, the relay's db)
+    live = temp / f"{DIR_PREFIX}live"     # the folder of a demo still running stays
+    live.mkdir()
+    (live / OWNER_FILE).write_text(_process_id(os.getpid()))
+    assert sweep_leftovers(temp) == leftovers
+    assert not leftovers[0].exists() and live.exists()

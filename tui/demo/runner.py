@@ -1,7 +1,9 @@
 """``mano demo``: a relay on loopback, the demo team, a simulated teammate, and the app.
 
 ``DemoRun`` owns every process it starts; ``stop()`` (called when the app quits, also on
-errors) ends them all. The app shows ``prepare()``'s steps while they run."""
+errors) ends them all. Each child is started through ``tui.demo.child``, so that it dies
+with the demo even when the demo is killed; the folder of a demo that could not clean up is
+removed by the next one (``sweep_leftovers``). The app shows ``prepare()``'s steps."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 PASSPHRASE = "demo maraude nord"
+DIR_PREFIX = "mano-demo-"
+OWNER_FILE = "owner"         # "<pid> <start time>" of the demo process that owns the folder
 RELAY_START_TIMEOUT = 20.0
 BUILD_TIMEOUT = 600.0
 
@@ -34,7 +38,10 @@ class DemoRun:
                  fast_kdf: bool = False, workdir: Path | None = None) -> None:
         self.scale, self.seed, self.every, self.fast_kdf = scale, seed, every, fast_kdf
         self._own_dir = workdir is None
-        self.dir = workdir or Path(tempfile.mkdtemp(prefix="mano-demo-"))
+        if workdir is None:
+            sweep_leftovers()
+        self.dir = workdir or Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
+        (self.dir / OWNER_FILE).write_text(_process_id(os.getpid()))
         self.store = self.dir / "me.mano"
         self.passphrase = PASSPHRASE
         self.url = ""
@@ -45,8 +52,7 @@ class DemoRun:
     def _spawn(self, args: list[str], log: str, **kwargs: Any) -> subprocess.Popen[bytes]:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         with open(self.dir / log, "wb") as out:
-            return subprocess.Popen([sys.executable, *args], stdout=out, stderr=out, env=env,
-                                    **kwargs)
+            return subprocess.Popen(_guarded(args), stdout=out, stderr=out, env=env, **kwargs)
 
     async def prepare(self, step: Step) -> None:
         """Start the relay, then build and upload the team. Raises RuntimeError on failure."""
@@ -63,7 +69,7 @@ class DemoRun:
         if self.fast_kdf:
             args.append("--fast-kdf")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, *args, stdout=asyncio.subprocess.PIPE,
+            *_guarded(args), stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL)
         out, err = await asyncio.wait_for(proc.communicate(), BUILD_TIMEOUT)
         if proc.returncode != 0:
@@ -114,3 +120,49 @@ class DemoRun:
                 proc.wait()
         if self._own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _guarded(args: list[str]) -> list[str]:
+    """``python args…`` started through ``tui.demo.child``: it dies with this process."""
+    return [sys.executable, "-m", "tui.demo.child", str(os.getpid()), "--", *args]
+
+
+def _process_id(pid: int) -> str:
+    """``"<pid> <start time>"``: a pid alone may have been reused by another process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        start = stat[stat.rindex(")") + 2:].split()[19]
+    except (OSError, ValueError, IndexError):
+        start = "?"
+    return f"{pid} {start}"
+
+
+def _alive(owner: str) -> bool:
+    pid_text, _, start = owner.strip().partition(" ")
+    try:
+        pid = int(pid_text)
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True   # someone else's process: not ours to judge
+    return start == "?" or _process_id(pid) == owner.strip()
+
+
+def sweep_leftovers(root: Path | None = None) -> list[Path]:
+    """Remove the folders of demos that ended without cleaning up (killed): those whose
+    owning process is gone. A running demo's folder is left alone. The folders removed."""
+    root = root or Path(tempfile.gettempdir())
+    removed = []
+    for folder in root.glob(DIR_PREFIX + "*"):
+        owner = folder / OWNER_FILE
+        try:
+            if not folder.is_dir() or folder.stat().st_uid != os.getuid():
+                continue   # another user's
+            text = owner.read_text()
+        except OSError:
+            continue   # not a folder we made (or not readable): left alone
+        if not _alive(text):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
