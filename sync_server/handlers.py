@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import time
@@ -80,10 +81,19 @@ class Handlers(BlobHandlers):
             return s.kill(ErrorCode.AUTH_FAILED, "bad signature")
         team = await self.registry.load(msg.team)
         if team is None and msg.genesis:
+            token = self.cfg.admission_token
+            if token and not hmac.compare_digest(s.admission.encode(), token.encode()):
+                return s.kill(ErrorCode.AUTH_FAILED,
+                              "creating a team at this relay needs the operator's admission token")
             try:
                 log_ = verify_log(msg.team, msg.genesis)
             except MembershipError as exc:
                 return s.kill(ErrorCode.AUTH_FAILED, f"genesis log refused: {exc}")
+            if sum(len(e) for e in msg.genesis) > self.cfg.max_team_storage:
+                return s.kill(ErrorCode.AUTH_FAILED, "the genesis log is above the team quota")
+            why = self.ctx.admission.may_create_team(s.address, time.monotonic())
+            if why is not None:
+                return s.kill(ErrorCode.RATE_LIMITED, why)
             await self.storage.create_team(msg.team, list(msg.genesis), time.time())
             team = await self.registry.load(msg.team)
             log.info("team created", extra={"team": msg.team, "entries": len(log_)})
@@ -174,6 +184,10 @@ class Handlers(BlobHandlers):
 
     async def _log_append(self, s: Session, team: Team, msg: m.LogAppend) -> str | None:
         """Verify and store the entries, then answer; or return why they were refused."""
+        size = sum(len(e) for e in msg.entries)
+        if team.usage + size > self.cfg.max_team_storage:
+            s.refuse(msg.id, ErrorCode.STORAGE_FULL, "the team's storage quota is used up")
+            return None
         start = len(team.log)
         candidate = team.log.copy()
         try:
@@ -186,6 +200,7 @@ class Handlers(BlobHandlers):
         except RelayConflictError as exc:
             return f"the log changed meanwhile: {exc}"
         team.log = candidate  # pushes are judged by the new log from here on
+        team.usage += size
         s.send(m.Ok(id=msg.id))
         log.info("membership log appended", extra={"team": team.team_id, "start": start,
                                                      "count": len(msg.entries)})

@@ -10,6 +10,7 @@ import hmac
 import logging
 import os
 import time
+import urllib.parse
 from http import HTTPStatus
 from types import TracebackType
 from typing import Final
@@ -231,6 +232,9 @@ class Relay:
     async def _handle(self, ws: ServerConnection) -> None:
         session = Session(self.ctx, ws, self.handlers.dispatch, self.registry.detach)
         session.address = client_address(ws, self.config.forwarded_header)
+        if ws.request is not None and "?" in ws.request.path:
+            query = urllib.parse.parse_qs(ws.request.path.split("?", 1)[1])
+            session.admission = query.get("admission", [""])[0][:256]
         self.metrics.connections += 1
         self.sessions.add(session)
         try:

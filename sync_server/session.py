@@ -76,6 +76,7 @@ class Session:
         self.last_seen = self.opened
         self.guest_wait = False  # waiting for an invitation answer: guest_timeout applies
         self.address = ""        # the client's address (Admission counts per address)
+        self.admission = ""      # the ?admission= token of the connection's URL
         self.counted_stranger = False  # counted in Admission.unauthenticated
         self.counted_guest = False     # counted in Admission.guests
         self.closing = False

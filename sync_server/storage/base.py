@@ -105,7 +105,8 @@ class Storage(Protocol):
         not ``start``."""
 
     async def team_usage(self, team: bytes) -> int:
-        """Bytes the team stores (envelopes, snapshots, key packages, invitations)."""
+        """Bytes the team stores: membership log, envelopes, snapshots (unfinished ones too),
+        key packages, invitations."""
 
     # --- envelopes -----------------------------------------------------------------------------
 

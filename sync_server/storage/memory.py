@@ -60,7 +60,7 @@ class MemoryStorage:
     async def create_team(self, team: bytes, log: Sequence[bytes], now: float) -> bool:
         if team in self._teams:
             return False
-        self._teams[team] = _Team(log=list(log))
+        self._teams[team] = _Team(log=list(log), usage=sum(len(e) for e in log))
         return True
 
     async def load_log(self, team: bytes) -> list[bytes] | None:
@@ -72,6 +72,7 @@ class MemoryStorage:
         if len(t.log) != start:
             raise RelayConflictError(f"log has {len(t.log)} entries, not {start}")
         t.log.extend(entries)
+        t.usage += sum(len(e) for e in entries)
 
     async def team_usage(self, team: bytes) -> int:
         t = self._teams.get(team)

@@ -52,6 +52,10 @@ CREATE TABLE invitations(
 );
 CREATE INDEX invitations_created ON invitations(created_at);
 """),
+    (2, "membership logs count in teams.usage", """
+UPDATE teams SET usage = usage + (SELECT coalesce(sum(length(entry)), 0) FROM log_entries l
+                                  WHERE l.team = teams.team);
+"""),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

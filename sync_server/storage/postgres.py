@@ -132,6 +132,8 @@ class PostgresStorage(PgBlobs):
                     "INSERT INTO log_entries(team, idx, entry) "
                     "SELECT $1, i - 1, e FROM unnest($2::bytea[]) WITH ORDINALITY AS x(e, i)",
                     team, list(log))
+                await c.execute("UPDATE teams SET usage = $1 WHERE team = $2",
+                                sum(len(e) for e in log), team)
             return bool(created)
 
         return await self._txn(body)
@@ -159,6 +161,8 @@ class PostgresStorage(PgBlobs):
                 "INSERT INTO log_entries(team, idx, entry) "
                 "SELECT $1, $2 + i - 1, e FROM unnest($3::bytea[]) WITH ORDINALITY AS x(e, i)",
                 team, start, list(entries))
+            await c.execute("UPDATE teams SET usage = usage + $1 WHERE team = $2",
+                            sum(len(e) for e in entries), team)
             await self._notify(c, [notify_payload("l", team, start + len(entries), self.node)])
 
         await self._txn(body)

@@ -23,7 +23,7 @@ from mano_core.errors import RelayConflictError, RelayStorageError
 from sync_server.storage.base import Appended, NewEnvelope, SnapshotInfo, Storage, to_i64
 from sync_server.storage.sqlite_blobs import SQLiteBlobs
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: teams.usage counts membership-log bytes too
 # A truncating checkpoint waits for readers (busy timeout, 5 s each try): tries before the
 # purge that needs it is reported as failed.
 CHECKPOINT_TRIES: Final = 3
@@ -66,6 +66,10 @@ CREATE TABLE IF NOT EXISTS invitations(
 """
 
 
+_USAGE_OF_LOGS = ("UPDATE teams SET usage = usage + (SELECT coalesce(sum(length(entry)), 0) "
+                  "FROM log_entries l WHERE l.team = teams.team)")
+
+
 class SQLiteStorage(SQLiteBlobs):
     """Implements sync_server.storage.base.Storage on one SQLite file.
 
@@ -89,6 +93,10 @@ class SQLiteStorage(SQLiteBlobs):
         await self._w.execute("PRAGMA secure_delete=ON")  # erased rows leave no bytes behind
         await self._w.execute("PRAGMA foreign_keys=ON")
         await self._w.executescript(_SCHEMA)
+        async with self._w.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        if row is not None and 0 < int(row[0]) < 2:  # a version-1 file: count its logs in
+            await self._w.execute(_USAGE_OF_LOGS)
         await self._w.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         async with self._txn() as db:  # uploads a crash interrupted: nobody finishes them
             await _abort_snapshots(db, "1", ())
@@ -152,6 +160,8 @@ class SQLiteStorage(SQLiteBlobs):
                     "INSERT INTO log_entries(team, idx, entry) VALUES (?, ?, ?)",
                     [(team, i, e) for i, e in enumerate(log)],
                 )
+                await db.execute("UPDATE teams SET usage = ? WHERE team = ?",
+                                 (sum(len(e) for e in log), team))
         return created
 
     async def load_log(self, team: bytes) -> list[bytes] | None:
@@ -175,6 +185,8 @@ class SQLiteStorage(SQLiteBlobs):
                 "INSERT INTO log_entries(team, idx, entry) VALUES (?, ?, ?)",
                 [(team, start + i, e) for i, e in enumerate(entries)],
             )
+            await db.execute("UPDATE teams SET usage = usage + ? WHERE team = ?",
+                             (sum(len(e) for e in entries), team))
 
     async def team_usage(self, team: bytes) -> int:
         row = await self._one("SELECT usage FROM teams WHERE team = ?", (team,))

@@ -69,7 +69,7 @@ async def test_duplicates_get_their_original_sequence(storage: Storage) -> None:
     assert [(r.seq, r.duplicate) for r in res] == [(2, True), (3, False), (3, True)]
     assert len(await storage.read_envelopes(T1, 0, 0, 100)) == 3
     usage = await storage.team_usage(T1)
-    assert usage == 3 * len(env(A, 1).data)
+    assert usage == len(b"genesis") + 3 * len(env(A, 1).data)  # the log counts too
 
 
 async def test_snapshots_and_safe_pruning(storage: Storage) -> None:
@@ -133,7 +133,7 @@ async def test_invitations(storage: Storage) -> None:
     assert await storage.expire(before=5.0) == 0
     assert await storage.expire(before=50.0) == 1
     assert await storage.invite_answer(T1, inv) is None
-    assert await storage.team_usage(T1) == 0
+    assert await storage.team_usage(T1) == len(b"genesis")  # only the log is left
 
 
 async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
@@ -319,3 +319,9 @@ async def test_snapshot_streamed_part_by_part(storage: Storage) -> None:
     await storage.put_snapshot_part(stale, 0, b"s" * 3)
     await storage.expire(2.0)  # a crash interrupted it long ago
     assert await storage.team_usage(T1) == base + 15
+
+
+async def test_membership_log_bytes_count_in_usage(storage: Storage) -> None:
+    assert await storage.team_usage(T1) == len(b"genesis")
+    await storage.append_log(T1, 1, [b"e" * 100])
+    assert await storage.team_usage(T1) == len(b"genesis") + 100
