@@ -8,6 +8,7 @@ A benchmark, not a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import statistics
@@ -97,7 +98,7 @@ def one_round(n: int, size: int) -> dict[str, float]:
     }
     spent = dict.fromkeys(ops, 0.0)
     bounds = [n * i // SLICES for i in range(SLICES + 1)]
-    for lo, hi in zip(bounds, bounds[1:]):
+    for lo, hi in itertools.pairwise(bounds):
         for name, op in ops.items():
             start = time.perf_counter()
             op(lo, hi)

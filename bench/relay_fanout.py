@@ -207,10 +207,7 @@ async def receive(kind: str, ws: ClientConnection, total: int, times: list[float
                 for _ in msg.items:
                     times[k] = now
                     k += 1
-        elif kind == "raw":
-            times[k] = perf()
-            k += 1
-        elif frame[0] == 0 and frame[1] == 2:  # y-protocol sync/update
+        elif kind == "raw" or (frame[0] == 0 and frame[1] == 2):
             times[k] = perf()
             k += 1
         if k >= total:

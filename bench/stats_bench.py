@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mano_core.demo import generate_team  # noqa: E402
-from mano_core.document.team_doc import GeneralDocument  # noqa: E402
-from mano_core.reporting import (  # noqa: E402
+from mano_core.demo import generate_team
+from mano_core.document.team_doc import GeneralDocument
+from mano_core.reporting import (
     Period,
     actions_table,
     compute,

@@ -91,7 +91,7 @@ async def main() -> None:
                   f" | load + apply {la:.3f} s | ratio {la / b:.2f}")
 
             latency = []
-            for i in range(200):
+            for _ in range(200):
                 t = time.perf_counter()
                 await store.append_update("team/bench/other", b"x" * 63)
                 latency.append(time.perf_counter() - t)
@@ -104,7 +104,7 @@ async def main() -> None:
             print(f"append_updates (1000 x 63 B per commit): "
                   f"{10_000 / (time.perf_counter() - t):,.0f} updates/s")
             t = time.perf_counter()
-            for i in range(100):
+            for _ in range(100):
                 async with store.transaction() as tx:
                     await tx.append_update("team/bench/other", b"y" * 63)
                     await tx.outbox_add("team/bench/other", b"e" * 200)

@@ -164,7 +164,7 @@ def relay_fanout(short: bool) -> Result:
     out = asyncio.run(rf.main_async(args))
     res = Result("relay_fanout", raw=out)
     for cell, v in out.items():
-        thr = lambda k: f"{v[k]:,.0f}/s"  # noqa: E731
+        thr = lambda k, v=v: f"{v[k]:,.0f}/s"  # noqa: E731
         res.figures.append(Figure(f"relay deliveries/s ÷ raw websockets broadcast, {cell}",
                                   v["mano_thr"] / v["raw_thr"], "≥ 0.8", thr("mano_thr"),
                                   thr("raw_thr"), int(v["runs"]), "relay_fanout"))

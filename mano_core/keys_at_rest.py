@@ -84,7 +84,7 @@ class DeviceVault:
     """This device's key material in ``store``. One vault per open store: it caches each
     team's ``TeamKeys`` so that two callers never seal with two copies of one counter."""
 
-    __slots__ = ("store", "_identity", "_teams", "_lock")
+    __slots__ = ("_identity", "_lock", "_teams", "store")
 
     def __init__(self, store: LocalStore) -> None:
         self.store = store
@@ -180,7 +180,7 @@ class TeamKeys:
     changes it returns once the change is committed. ``log`` and ``keyring`` are replaced (not
     mutated) when they change: read them from here each time."""
 
-    __slots__ = ("vault", "identity", "_log", "_keyring", "_sealers", "_chains", "_lock")
+    __slots__ = ("_chains", "_keyring", "_lock", "_log", "_sealers", "identity", "vault")
 
     def __init__(self, vault: DeviceVault, identity: DeviceIdentity, log: MembershipLog,
                  keyring: Keyring, *, sealers: dict[Compartment, ChainState],

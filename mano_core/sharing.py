@@ -163,10 +163,10 @@ async def share_person(home: Team, joint: Team, person_id: str, *,
             target = _comment_target(comment, person.id, copied_actions, copy_id)
             if target is not None:
                 await _copy_comment(joint, consent, comment, target)
-    share_fields: dict[str, Any] = dict(
-        id=_copy_id(joint, consent, "share"), person=copy_id, organisation=organisation,
-        shared_by=_device_hex(joint), consent=consent.id, scope=list(consent.scope),
-        consented_at=consent.collected_at, collected_by=consent.collected_by)
+    share_fields: dict[str, Any] = {
+        "id": _copy_id(joint, consent, "share"), "person": copy_id, "organisation": organisation,
+        "shared_by": _device_hex(joint), "consent": consent.id, "scope": list(consent.scope),
+        "consented_at": consent.collected_at, "collected_by": consent.collected_by}
     if joint.keys is not None:  # signed: the proof that lets this device withdraw it
         now = joint.doc.now()
         unsigned = Share(created_at=now, updated_at=now, **share_fields)

@@ -163,7 +163,7 @@ class _Compartment:
         batch = list(updates)
         deps = [read_deps(update) for update in batch]  # refuse the batch before applying any
         async with self.merging:  # a compaction never snapshots updates not stored yet
-            for update, needs in zip(batch, deps):
+            for update, needs in zip(batch, deps, strict=True):
                 self.core.apply_update(update, needs)
             async with self.team.store.transaction() as tx:
                 seqs = await tx.append_updates(self.name, batch) if batch else []
@@ -425,7 +425,7 @@ class Team:
             self._general = _Compartment(self, core)
             holder = self._general
         else:
-            core = MedicalDocument(custom_fields=lambda: general.custom_fields.list(),
+            core = MedicalDocument(custom_fields=lambda: general.custom_fields.list(),  # noqa: PLW0108
                                    author=self.info.member, clock=self._clock, state=state,
                                    updates=updates)
             self._medical = _Compartment(self, core)

@@ -29,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the relay until SIGTERM/SIGINT",
                            description="Run the relay until SIGTERM or SIGINT.")
-    serve.add_argument("--config", help="TOML configuration file (keys as below, or a [relay] table)")
+    serve.add_argument("--config",
+                       help="TOML configuration file (keys as below, or a [relay] table)")
     defaults = RelayConfig()
     for f in dataclasses.fields(RelayConfig):
         flag = "--" + f.name.replace("_", "-")

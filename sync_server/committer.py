@@ -127,7 +127,7 @@ class Committer:
         metrics.commits += 1
         metrics.commit_latency.observe(t1 - t0)
         fresh: dict[tuple[bytes, int], list[tuple[int, bytes]]] = defaultdict(list)
-        for p, r in zip(batch, results):
+        for p, r in zip(batch, results, strict=True):
             self._done(p)
             env = p.envelope
             if r.duplicate:

@@ -162,7 +162,8 @@ def load_config(
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config {config_file}: {exc}") from None
         table = data.get("relay", data)
-        values.update({k.replace("-", "_"): _coerce(k.replace("-", "_"), v) for k, v in table.items()})
+        values.update({k.replace("-", "_"): _coerce(k.replace("-", "_"), v)
+                       for k, v in table.items()})
     for f in fields(RelayConfig):
         raw = env.get(ENV_PREFIX + f.name.upper())
         if raw is not None:

@@ -18,7 +18,6 @@ from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mano_core.errors import MembershipError
-from mano_core.ids import Compartment
 from mano_core.protocol import codec
 from mano_core.protocol import messages as m
 
@@ -95,7 +94,7 @@ class Fanout:
                     ctx.metrics.envelopes_out += team.fanout(c, rows, ctx.config.max_frame)
                 if len(rows) < batch and key not in self._again:
                     return
-        except Exception as exc:  # storage down: the bus resyncs every team once it is back
+        except Exception as exc:  # noqa: BLE001 - storage down: the bus resyncs every team later
             log.warning("pull failed", extra={"team": team.team_id, "c": c, "error": repr(exc)})
 
     def resync(self) -> None:
@@ -132,7 +131,7 @@ class Fanout:
         async with team.log_lock:
             try:
                 entries = await self.ctx.storage.load_log(team.team_id)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any driver error: keep serving, log it
                 log.warning("log reload failed", extra={"team": team.team_id, "error": repr(exc)})
                 return False
             start = len(team.log)

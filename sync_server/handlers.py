@@ -97,9 +97,9 @@ class Handlers(BlobHandlers):
             await self.storage.create_team(msg.team, list(msg.genesis), time.time())
             team = await self.registry.load(msg.team)
             log.info("team created", extra={"team": msg.team, "entries": len(log_)})
-        elif team is not None and msg.genesis:
-            if list(msg.genesis) != team.log.entries[: len(msg.genesis)]:
-                return s.kill(ErrorCode.TEAM_EXISTS, "the team exists with another log")
+        elif (team is not None and msg.genesis
+              and list(msg.genesis) != team.log.entries[: len(msg.genesis)]):
+            return s.kill(ErrorCode.TEAM_EXISTS, "the team exists with another log")
         if team is None:
             return s.kill(ErrorCode.UNKNOWN_TEAM, "no such team at this relay")
         if not team.log.is_active(msg.device):

@@ -81,7 +81,7 @@ class Metrics:
         ):
             lines += [f"# HELP {name} {help_}", f"# TYPE {name} histogram"]
             total = 0
-            for bound, n in zip(hist.buckets, hist.counts):
+            for bound, n in zip(hist.buckets, hist.counts, strict=False):  # counts: one more (+Inf)
                 total += n
                 lines.append(f'{name}_bucket{{le="{bound}"}} {total}')
             lines.append(f'{name}_bucket{{le="+Inf"}} {hist.count}')

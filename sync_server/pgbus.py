@@ -81,7 +81,7 @@ class PgBus:
         if conn is not None:
             try:
                 await asyncio.wait_for(conn.close(), self._timeout)
-            except Exception:
+            except Exception:  # noqa: BLE001 - a close that fails in any way: cut it
                 conn.terminate()
 
     async def _run(self) -> None:

@@ -328,7 +328,7 @@ class Relay:
                 if self.health_problem is not None:
                     log.info("database reachable again")
                 self.health_problem = None
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure of the probe means unhealthy
                 if self.health_problem is None:
                     log.warning("database unreachable", extra={"error": repr(exc)})
                 self.health_problem = f"database unreachable: {str(exc) or type(exc).__name__}"

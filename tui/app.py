@@ -207,8 +207,7 @@ class ManoApp(App[None]):
                 yield SystemCommand(f"{t('section.' + name)} ({key.upper()})",
                                     t("palette.open_section"),
                                     lambda n=name: self.run_worker(self.action_section(n)))
-        for cmd in getattr(screen, "palette_commands", lambda: [])():
-            yield cmd
+        yield from getattr(screen, "palette_commands", lambda: [])()
         yield SystemCommand(t("key.language"), t("palette.language"),
                             lambda: self.run_worker(self.action_switch_language()))
         yield SystemCommand(t("key.help"), t("palette.help"), self.action_help)

@@ -46,7 +46,7 @@ def iso_datetime(ts: int) -> str:
 class Dice:
     """One seeded random stream with the draws every generator needs."""
 
-    __slots__ = ("rng", "random", "_bits")
+    __slots__ = ("_bits", "random", "rng")
 
     def __init__(self, seed: int, stream: str) -> None:
         self.rng = random.Random(f"mano-demo/{seed}/{stream}")

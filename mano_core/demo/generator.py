@@ -10,7 +10,7 @@ from typing import Final
 
 from mano_core.demo import vocabulary as v
 from mano_core.demo._context import Context
-from mano_core.demo._dice import DAY, Dice, day_start
+from mano_core.demo._dice import Dice, day_start
 from mano_core.demo.activity import (
     make_actions,
     make_comments,
@@ -95,13 +95,14 @@ def _generate(seed: int, scale: float, reference: dt.date) -> DemoTeam:
     members = make_members(Dice(seed, "members"))
     team_dice = Dice(seed, "subteams")
     team_ids = tuple(team_dice.id() for _ in v.SUBTEAMS)
+    subteam_kinds = tuple(zip(team_ids, v.SUBTEAMS, strict=True))
     ctx = Context(
         seed=seed, now=day_start(reference) + 18 * 3600, members=members,
         member_ids=tuple(m.id for m in members),
         health_members=tuple(m.id for m in members if m.health), subteams=team_ids,
-        street_teams=tuple(i for i, (_, _, street) in zip(team_ids, v.SUBTEAMS) if street),
-        night_team=next(i for i, (_, night, _) in zip(team_ids, v.SUBTEAMS) if night),
-        fixed_site=next(i for i, (_, _, street) in zip(team_ids, v.SUBTEAMS) if not street),
+        street_teams=tuple(i for i, (_, _, street) in subteam_kinds if street),
+        night_team=next(i for i, (_, night, _) in subteam_kinds if night),
+        fixed_site=next(i for i, (_, _, street) in subteam_kinds if not street),
     )
     structures = make_structures(ctx, ctx.dice("structures"), n["structures"])
     phrases = Phrases.compile(tuple(s.name for s in structures))

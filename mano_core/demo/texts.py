@@ -195,7 +195,7 @@ class Phrasebook:
         compiled = []
         for template in templates:
             slots = _slots_of(template)
-            positional = template.format_map({s: "{%d}" % i for i, s in enumerate(slots)})
+            positional = template.format_map({s: f"{{{i}}}" for i, s in enumerate(slots)})
             compiled.append((positional, tuple(pools[s] for s in slots)))
         self._compiled = tuple(compiled)
 

@@ -255,7 +255,8 @@ class Collection(Generic[R]):
             return False
         changed = False
         with self._core.doc.transaction():
-            for key in [k for k in entry.keys() if k.startswith(field + "[") and k.endswith("]")]:
+            for key in [k for k in entry.keys()  # noqa: SIM118 - a pycrdt Map
+                        if k.startswith(field + "[") and k.endswith("]")]:
                 if drop(key[len(field) + 1:-1]):
                     del entry[key]
                     changed = True
@@ -338,7 +339,8 @@ class Collection(Generic[R]):
                     self._core.write_history(self.name, record_id, name, before, value)
 
     @staticmethod
-    def _write_set(entry: Map[Any], name: str, before: builtins.list[str], after: builtins.list[str],
+    def _write_set(entry: Map[Any], name: str, before: builtins.list[str],
+                   after: builtins.list[str],
                    now_ms: float) -> None:
         for i, item in enumerate(i for i in after if i not in before):
             entry[layout.set_key(name, item)] = now_ms + i / 1000

@@ -1,4 +1,5 @@
-"""How a typed record is laid out in the CRDT document, chosen by measurement (docs/architecture.md).
+"""How a typed record is laid out in the CRDT document, chosen by measurement
+(docs/architecture.md; the layout a client of another language follows: docs/data-model.md).
 
 Each collection is one top-level pycrdt ``Map`` keyed by record id. A record is either
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 LISTS: Final = ("actionCategories", "structureCategories", "services", "territoryTypes",
                 "collaborations", "consultationTypes", "outOfActiveListReasons")
 FEATURES: Final = ("territories", "encounters", "passages", "receptionCounters", "groups")
-DEFAULT_FEATURES: Final = {name: True for name in FEATURES}
+DEFAULT_FEATURES: Final = dict.fromkeys(FEATURES, True)
 
 
 class Settings:
@@ -42,8 +42,8 @@ class Settings:
         self._check_kind(kind)
         now = self._core.now_ms()
         with self._core.doc.transaction():
-            for i, value in enumerate(values):
-                value = value.strip()
+            for i, raw in enumerate(values):
+                value = raw.strip()
                 if not value or len(value) > limits.MAX_SHORT_FIELD:
                     raise ValidationError("settings", kind, f"invalid value {value!r}")
                 key = f"{kind}[{value}]"

@@ -260,7 +260,8 @@ class GeneralDocument(DocumentCore):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(Compartment.GENERAL, GENERAL_KINDS,
-                         custom_fields=lambda: self.custom_fields.list(), **kwargs)
+                         custom_fields=lambda: self.custom_fields.list(),  # noqa: PLW0108
+                         **kwargs)  # (self.custom_fields exists only after this call)
         self.settings = Settings(self)
 
     def collection(self, kind: type[R]) -> Collection[R]:

@@ -27,7 +27,8 @@ def auth_challenge(
     Use ``identity.sign(auth_challenge(...), domain=AUTH_DOMAIN)``. Raises LocalProtocolError
     on wrong lengths."""
     if len(team_id) != 16 or len(device_id) != 32 or len(nonce) != NONCE_SIZE:
-        raise LocalProtocolError("auth challenge needs a 16-byte team, 32-byte device, 32-byte nonce")
+        raise LocalProtocolError(
+            "auth challenge needs a 16-byte team, 32-byte device, 32-byte nonce")
     if not 0 <= version <= 255:
         raise LocalProtocolError("protocol version out of range")
     return bytes([version]) + team_id + device_id + nonce

@@ -6,7 +6,8 @@ reads ``events_received()``, calls ``send()`` and writes out ``data_to_send()``;
 
 States (one per connection, the same on both ends)::
 
-    START --hello(C)--> HELLO --welcome(R)--> GUEST --auth(C)--> AUTHENTICATING --auth_ok(R)--> READY
+    START --hello(C)--> HELLO --welcome(R)--> GUEST --auth(C)--> AUTHENTICATING
+          --auth_ok(R)--> READY
       any state --error(R, fatal) or local fail()--> CLOSED
 
 In GUEST a client may also send invitation requests/fetches (a device that is not a member
@@ -124,7 +125,8 @@ class Connection:
         nxt = self._next_state(self.role, message)
         if nxt is None:
             raise LocalProtocolError(
-                f"{self.role.value} cannot send {type(message).__name__} in state {self.state.value}"
+                f"{self.role.value} cannot send {type(message).__name__} "
+                f"in state {self.state.value}"
             )
         if isinstance(message, m.Welcome):
             self.version = message.version

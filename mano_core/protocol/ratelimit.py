@@ -8,7 +8,7 @@ class TokenBucket:
 
     The caller passes the current monotonic time, so tests need no real clock."""
 
-    __slots__ = ("rate", "burst", "_tokens", "_last")
+    __slots__ = ("_last", "_tokens", "burst", "rate")
 
     def __init__(self, rate: float, burst: float, now: float) -> None:
         if rate <= 0 or burst < 1:

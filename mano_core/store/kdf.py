@@ -1,4 +1,5 @@
-"""Passphrase → key-encryption key, with Argon2id and parameters stored in the store's meta table."""
+"""Passphrase → key-encryption key, with Argon2id and parameters stored in the store's meta
+table."""
 
 from __future__ import annotations
 

@@ -91,7 +91,8 @@ def seal_update(cipher: RowCipher, tag: bytes, seq: int, update: bytes) -> bytea
     return cipher.seal(update, _ad(b"update", tag, seq))
 
 
-def open_updates(cipher: RowCipher, head: DocHead, rows: Sequence[tuple[int, bytes]]) -> list[bytes]:
+def open_updates(cipher: RowCipher, head: DocHead,
+                 rows: Sequence[tuple[int, bytes]]) -> list[bytes]:
     """Decrypt a document's update rows, checking none is missing, moved or duplicated."""
     expected = range(head.snapshot_seq + 1, head.last_seq + 1)
     if len(rows) != len(expected) or (rows and (rows[0][0], rows[-1][0]) != (expected[0],
@@ -110,7 +111,8 @@ def _chunk_ad(head: DocHead, index: int) -> bytes:
                head.snapshot_chunks, head.snapshot_len)
 
 
-def seal_snapshot(cipher: RowCipher, head: DocHead, state: bytes) -> Iterator[tuple[int, bytearray]]:
+def seal_snapshot(cipher: RowCipher, head: DocHead,
+                  state: bytes) -> Iterator[tuple[int, bytearray]]:
     """Set ``head``'s snapshot fields for ``state`` and yield its sealed (index, chunk) rows."""
     head.snapshot_id = os.urandom(SNAPSHOT_ID_BYTES)
     head.snapshot_len = len(state)

@@ -278,9 +278,9 @@ class SyncClient:
                 if final is not None:
                     self._set_status(final)
                     return
-            except (SyncError, OSError, asyncio.TimeoutError, CryptoError) as exc:
+            except (TimeoutError, SyncError, OSError, CryptoError) as exc:
                 self.state.last_error = str(exc)
-            except Exception as exc:  # noqa: BLE001 - never let the sync task die silently
+            except Exception as exc:  # never let the sync task die silently (logged below)
                 log.exception("sync session failed")
                 self.state.last_error = repr(exc)
             finally:

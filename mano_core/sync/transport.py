@@ -100,7 +100,7 @@ class RelayClient:
     def start(self, msg: m.Message) -> asyncio.Future[list[m.Message]]:
         """Send a request (its ``id`` must come from next_id) without waiting; the future gets
         every message answering it (the last one final) or RelayRefusedError."""
-        request_id = getattr(msg, "id")
+        request_id: int = getattr(msg, "id")  # noqa: B009 - every request has one, the base not
         fut: asyncio.Future[list[m.Message]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = (fut, [])
         self._send(msg)

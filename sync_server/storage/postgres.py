@@ -206,7 +206,7 @@ class PostgresStorage(PgBlobs):
         out: list[Appended] = []
         new: list[tuple[NewEnvelope, int, int]] = []
         size: dict[tuple[bytes, int], int] = {}
-        for it, key in zip(items, keys):
+        for it, key in zip(items, keys, strict=True):
             if key in found:
                 out.append(Appended(found[key], True))
                 continue

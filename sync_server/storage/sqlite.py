@@ -242,7 +242,7 @@ class SQLiteStorage(SQLiteBlobs):
             out: list[Appended] = []
             rows_in: list[tuple[Any, ...]] = []
             usage: dict[bytes, int] = {}
-            for it, key in zip(items, keys):
+            for it, key in zip(items, keys, strict=True):
                 if key in found:
                     out.append(Appended(found[key], True))
                     continue
@@ -281,7 +281,8 @@ class SQLiteStorage(SQLiteBlobs):
         return [(int(s), bytes(d)) for s, d in rows]
 
     async def head(self, team: bytes, compartment: int) -> int:
-        row = await self._one("SELECT head FROM heads WHERE team = ? AND c = ?", (team, compartment))
+        row = await self._one("SELECT head FROM heads WHERE team = ? AND c = ?",
+                              (team, compartment))
         return 0 if row is None else int(row[0])
 
     async def pruned_upto(self, team: bytes, compartment: int) -> int:

@@ -17,7 +17,6 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from mano_core.protocol import codec
 from mano_core.protocol import messages as m
-from mano_core.sync.transport import RelayClient
 from tests.relay.kit import RelayProcess, TeamKit
 
 MiB = 1024 * 1024

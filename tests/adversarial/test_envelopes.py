@@ -146,4 +146,5 @@ async def test_envelope_with_undecodable_content_is_rejected_and_sync_goes_on(pa
                      "a 'rejected' alert")
     await p.team_a.persons.create(name="Toujours là")
     await p.sync_a.wait_synced(10)
-    assert p.sync_a.state.last_error is None or "UnicodeDecodeError" not in p.sync_a.state.last_error
+    error = p.sync_a.state.last_error
+    assert error is None or "UnicodeDecodeError" not in error

@@ -85,7 +85,7 @@ def test_frame_decode(data: bytes) -> None:
 
 
 def test_valid_inputs_pass_so_the_targets_are_not_vacuous() -> None:
-    k, first, second = t.kit()
+    _k, _first, second = t.kit()
     t.parse(second)
     t.open_(second)  # opens: the chain continues bob's first envelope
     t.decode_payload(b"\x81\xa1u\x90")
@@ -96,7 +96,8 @@ def test_valid_inputs_pass_so_the_targets_are_not_vacuous() -> None:
 # --- what the fuzzing found (kept as regression cases) ------------------------------------------
 
 BAD_UTF8_PAYLOAD = b"\xa3\x00\x00\x80"  # a msgpack str of invalid UTF-8
-BAD_UTF8_HELLO = codec.encode(m.Hello(versions=[1], client="zz")).replace(b"\xa2zz", b"\xa2\x80\x80")
+BAD_UTF8_HELLO = codec.encode(m.Hello(versions=[1], client="zz")).replace(
+    b"\xa2zz", b"\xa2\x80\x80")
 
 
 def test_payload_with_invalid_utf8_is_a_malformed_update() -> None:

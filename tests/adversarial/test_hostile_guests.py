@@ -4,7 +4,6 @@ pair of another team keeps syncing and the relay's memory stays bounded."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from pathlib import Path
 

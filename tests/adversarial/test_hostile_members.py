@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from mano_core.crypto import Role
-from mano_core.crypto import _wire
 from mano_core.crypto.envelope import seal
 from mano_core.errors import RelayRefusedError
 from mano_core.ids import Compartment

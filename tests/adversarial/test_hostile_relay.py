@@ -56,8 +56,10 @@ class HostileRelay:
                             self.cheated += 1
                         if not items:
                             continue
-                        frame = codec.encode(m.Deliver(c=msg.c, items=items))
-                    await down.send(frame)
+                        out = codec.encode(m.Deliver(c=msg.c, items=items))
+                    else:
+                        out = frame
+                    await down.send(out)
 
             tasks = [asyncio.create_task(to_relay()), asyncio.create_task(to_device())]
             with contextlib.suppress(ConnectionClosed):

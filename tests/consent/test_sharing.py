@@ -76,9 +76,9 @@ async def consent(org: Org, person: Person, *scope: str, joint: Any = None) -> C
 ])
 async def test_invalid_consent_is_refused_and_nothing_is_written(org: Org, change, field):
     person = await org.home.persons.create(name="Karine Aubert")
-    fields: dict[str, Any] = dict(collected_at=DAY, collected_by=org.home.info.member,
-                                  partner_organisation="CAARUD Sud", scope=["identity"],
-                                  joint_team=org.joint)
+    fields: dict[str, Any] = {"collected_at": DAY, "collected_by": org.home.info.member,
+                              "partner_organisation": "CAARUD Sud", "scope": ["identity"],
+                              "joint_team": org.joint}
     fields.update(change)
     with pytest.raises(ValidationError) as caught:
         await sharing.record_consent(org.home, person.id, **fields)
@@ -156,7 +156,7 @@ async def test_identity_scope_copies_identity_fields_only(org: Org):
 
 
 async def test_actions_and_comments_scope_copy_only_what_concerns_that_person_only(org: Org):
-    person, rec = await followed_person(org.home)
+    person, _rec = await followed_person(org.home)
     await consent(org, person, "identity", "actions", "comments")
     shared = await sharing.share_person(org.home, org.joint, person.id,
                                         organisation="Maraude Nord")

@@ -25,7 +25,8 @@ MakeVaultDevice = Callable[[str], Awaitable[VaultDevice]]
 GENERAL, MEDICAL = Compartment.GENERAL, Compartment.MEDICAL
 
 
-async def test_identity_is_created_once_and_survives_reopen(make_vault_device: MakeVaultDevice) -> None:
+async def test_identity_is_created_once_and_survives_reopen(
+        make_vault_device: MakeVaultDevice) -> None:
     device = await make_vault_device("laptop")
     racing = await asyncio.gather(*(device.vault.identity() for _ in range(5)))
     assert len({identity.to_bytes() for identity in racing}) == 1
@@ -36,7 +37,8 @@ async def test_identity_is_created_once_and_survives_reopen(make_vault_device: M
     assert (await other.vault.identity()).device_id != again.device_id
 
 
-async def test_team_survives_reopen_and_both_devices_keep_sealing(make_vault_device: MakeVaultDevice) -> None:
+async def test_team_survives_reopen_and_both_devices_keep_sealing(
+        make_vault_device: MakeVaultDevice) -> None:
     founder_dev, mate_dev = await make_vault_device("founder"), await make_vault_device("mate")
     founder = await create_team(founder_dev.vault, "Maraude Nord", new_id(), health=True)
     mate = await invite(founder, mate_dev.vault, health=True)

@@ -88,7 +88,8 @@ async def test_devices_without_medical_access_hold_no_medical_key(
     assert leaks(mate_dev, {"medical key": medical_key}) == []
 
 
-async def test_a_non_health_founder_never_holds_a_medical_key(make_vault_device: MakeVaultDevice) -> None:
+async def test_a_non_health_founder_never_holds_a_medical_key(
+        make_vault_device: MakeVaultDevice) -> None:
     founder_dev = await make_vault_device("founder")
     nurse_dev, doctor_dev = await make_vault_device("nurse"), await make_vault_device("doctor")
     founder = await create_team(founder_dev.vault, "A", new_id(), health=False)

@@ -130,5 +130,5 @@ def test_change_events_tell_local_from_remote(pair):
     assert any(e.collection == "persons" and person.id in e.ids for e in local)
     exchange(a, b)
     remote = b.take_changes(Origin.REMOTE)
-    assert [e for e in remote if e.collection == "persons"][0].ids == {person.id}
+    assert next(e for e in remote if e.collection == "persons").ids == {person.id}
     assert all(e.origin is Origin.REMOTE for e in remote)

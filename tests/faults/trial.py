@@ -70,7 +70,7 @@ class _Relay:
         self.procs: list[RelayProcess] = []
 
     async def start(self) -> None:
-        for attempt in range(50):  # the port may linger a moment after a SIGKILL
+        for _attempt in range(50):  # the port may linger a moment after a SIGKILL
             try:
                 self.procs.append(await RelayProcess(self.db, "--port", str(self.port),
                                                      *PROCESS_ARGS).start())
@@ -292,7 +292,7 @@ async def run_trial(seed: int, workdir: Path, *, edits: int = 20, devices: int =
                 assert kept, f"seed {seed}: no saved person to check the search with"
                 await _check_erased(seed, marks, kept, [admin, *opened[1:devices], w_dev],
                                     all_teams, workdir / "relay.db")
-            counts.update({k: v for k, v in proxy.counts.items()})
+            counts.update(dict(proxy.counts.items()))
             final = content(all_teams[0])
             _check(final, ledgers, workers[0].saved if workers else -1)
             return TrialResult(seed, counts, sum(len(x.persons) + len(x.comments)

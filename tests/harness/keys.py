@@ -61,7 +61,8 @@ class KeyTeam:
         self.sync_keys()
 
     def _device(self, identity: DeviceIdentity, member: str, log: MembershipLog) -> KeyDevice:
-        return KeyDevice(identity, member, log, Keyring(self.team_id), Sealer(identity, self.team_id))
+        return KeyDevice(identity, member, log, Keyring(self.team_id),
+                         Sealer(identity, self.team_id))
 
     def publish(self, entry: bytes) -> None:
         """Every device (removed ones too: the log is not secret) appends the entry."""

@@ -115,7 +115,8 @@ def test_oversized_frame_is_refused_before_decoding() -> None:
 
 
 def test_field_limits_are_checked_on_decode() -> None:
-    raw = msgspec.msgpack.encode({"t": "push", "id": 1, "env": b"x" * (limits.MAX_ENVELOPE_SIZE + 1)})
+    raw = msgspec.msgpack.encode({"t": "push", "id": 1,
+                                  "env": b"x" * (limits.MAX_ENVELOPE_SIZE + 1)})
     with pytest.raises(RemoteProtocolError) as exc:
         codec.decode(raw, 2 * limits.MAX_FRAME_SIZE)
     assert exc.value.code == ErrorCode.BAD_FRAME
@@ -191,9 +192,11 @@ def test_fuzz_arbitrary_bytes_only_documented_errors(data: bytes) -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.dictionaries(st.sampled_from(["t", "id", "c", "after", "env", "versions", "items",
                                         "team", "blob", "seq", "entries"]),
-                       st.one_of(st.integers(-2**63, 2**64 - 1), st.binary(max_size=40), st.text(max_size=10),
+                       st.one_of(st.integers(-2**63, 2**64 - 1), st.binary(max_size=40),
+                                 st.text(max_size=10),
                                  st.lists(st.integers(0, 2**32), max_size=3),
-                                 st.sampled_from([t.__struct_config__.tag for t in m.ALL_MESSAGES]))))
+                                 st.sampled_from([t.__struct_config__.tag
+                                                  for t in m.ALL_MESSAGES]))))
 def test_fuzz_structured_maps(fields: dict[str, object]) -> None:
     frame = msgspec.msgpack.encode(fields)
     p = ConnectionPair()

@@ -31,13 +31,15 @@ async def test_snapshot_upload_download_and_safe_pruning(tmp_path: Path, kit: Te
         blob = kit["admin"].seal(b"S" * 2_500_000)  # ~2.5 MB: three parts
         parts = [blob[i : i + 900_000] for i in range(0, len(blob), 900_000)]
         with pytest.raises(RelayRefusedError) as exc:  # cannot claim beyond the head
-            await a.request(m.SnapshotPut(id=a.next_id(), c=0, upto=11, part=0, last=True, data=b"x"))
+            await a.request(m.SnapshotPut(id=a.next_id(), c=0, upto=11, part=0, last=True,
+                                          data=b"x"))
         assert exc.value.code == ErrorCode.CONFLICT
         rid = a.next_id()
         futs = [a.start(m.SnapshotPut(id=rid, c=0, upto=6, part=i, last=i == len(parts) - 1,
                                       data=p)) for i, p in enumerate(parts[:1])]
         for i, p in enumerate(parts[1:], start=1):
-            a.conn.send(m.SnapshotPut(id=rid, c=0, upto=6, part=i, last=i == len(parts) - 1, data=p))
+            a.conn.send(m.SnapshotPut(id=rid, c=0, upto=6, part=i, last=i == len(parts) - 1,
+                                      data=p))
             for f in a.conn.data_to_send():
                 await a.ws.send(f)
         (ok,) = await futs[0]
@@ -185,7 +187,8 @@ async def test_limits_rate_storage_connections_slow_consumer(tmp_path: Path, kit
 
 
 async def test_relay_database_holds_no_plaintext(tmp_path: Path, kit: TeamKit) -> None:
-    secrets_ = [b"Jean-Baptiste DUPONT-MARCHAND", b"HIV+ viral load 12000", b"sleeps under Pont Neuf"]
+    secrets_ = [b"Jean-Baptiste DUPONT-MARCHAND", b"HIV+ viral load 12000",
+                b"sleeps under Pont Neuf"]
     cfg = relay_config(tmp_path)
     async with Relay(cfg) as relay:
         url = f"ws://127.0.0.1:{relay.port}"

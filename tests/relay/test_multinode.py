@@ -177,7 +177,8 @@ async def test_membership_blobs_and_presence_cross_nodes(relays: list[Relay], ki
     answer = guest.start(m.InviteFetch(id=guest.next_id(), team=kit.team_id, invite=invite))
     # The fetch waits on node B before the answer is given: the answer can then only reach
     # the guest live, through the cross-node notification (not the stored-answer path).
-    await _until(lambda: (kit.team_id, invite) in nb.registry.invite_waiters, "the fetch waits on B")
+    await _until(lambda: (kit.team_id, invite) in nb.registry.invite_waiters,
+                 "the fetch waits on B")
     await a.request(m.InviteAnswer(id=a.next_id(), invite=invite, blob=b"welcome"))
     (got,) = await asyncio.wait_for(answer, 5)
     assert isinstance(got, m.InviteAnswer) and got.blob == b"welcome"

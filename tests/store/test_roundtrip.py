@@ -150,7 +150,8 @@ async def test_cancelled_writer_commits_all_or_nothing(store: LocalStore, delay:
     assert loaded.last_seq == seq and len(loaded.updates) == seq and loaded.updates[-1] == b"next"
 
 
-async def test_delete_document_removes_everything_of_it(store: LocalStore, store_path: Path) -> None:
+async def test_delete_document_removes_everything_of_it(store: LocalStore,
+                                                        store_path: Path) -> None:
     await fill(store)
     await store.write_snapshot(DOC, b"state", 2)
     await store.delete_document(DOC)

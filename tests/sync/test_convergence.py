@@ -23,7 +23,7 @@ async def test_three_devices_offline_edits_converge(relay, make_device):
         person = await team_a.persons.create(name="Thierry Lemoine")
         team_b = await join(sa, b, relay.url)
         team_c = await join(sa, c, relay.url)
-        async with await b.sync(team_b, relay.url) as sb, await c.sync(team_c, relay.url) as sc:
+        async with await b.sync(team_b, relay.url) as sb, await c.sync(team_c, relay.url) as _sc:
             await eventually(lambda: len(team_b.persons.list()) == 1 == len(team_c.persons.list()),
                              what="the person on b and c")
             await sa.wait_synced()
@@ -33,7 +33,7 @@ async def test_three_devices_offline_edits_converge(relay, make_device):
     await team_a.comments.create(text="Vu à la gare, va bien", person=person.id, date=WHEN)
     await team_b.comments.create(text="Demande un duvet", person=person.id, date=WHEN)
     async with await a.sync(team_a, relay.url) as sa, await b.sync(team_b, relay.url) as sb, \
-            await c.sync(team_c, relay.url) as sc:
+            await c.sync(team_c, relay.url) as _sc:
         await sa.wait_synced()
         await sb.wait_synced()
         teams = (team_a, team_b, team_c)

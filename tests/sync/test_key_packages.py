@@ -10,7 +10,6 @@ import pytest
 
 from mano_core.device import Device
 from mano_core.protocol import messages as m
-from mano_core.store import TEST_KDF
 from mano_core.sync.transport import RelayClient
 from tests.harness.devices import PASS
 from tests.harness.relay import RelayProcess

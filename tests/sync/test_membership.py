@@ -61,7 +61,8 @@ async def test_removed_device_stops_receiving_and_cannot_read_later_data(relay, 
     async with await a.sync(team_a, relay.url) as sa:
         team_b = await join(sa, b, relay.url)
         team_c = await join(sa, c, relay.url)
-        async with await b.sync(team_b, relay.url) as sb, await c.sync(team_c, relay.url) as sc:
+        async with await b.sync(team_b, relay.url) as _sb, \
+                await c.sync(team_c, relay.url) as sc:
             await team_a.persons.create(name="Avant le retrait")
             await eventually(lambda: len(team_c.persons.list()) == 1, what="c has the person")
             c_id = await c.device_id

@@ -46,10 +46,10 @@ async def test_writes_survive_reopen_and_show_history(tmp_path):
 async def test_validation_error_leaves_store_unchanged(tmp_path):
     async with await LocalStore.create(tmp_path / "d.mano", PASS, kdf=TEST_KDF) as store:
         team = await Team.create(store, name="T", member="m")
-        before = await store.updates_since_snapshot("team/%s/general" % team.id)
+        before = await store.updates_since_snapshot(f"team/{team.id}/general")
         with pytest.raises(ValidationError):
             await team.persons.create(name="")
-        assert await store.updates_since_snapshot("team/%s/general" % team.id) == before
+        assert await store.updates_since_snapshot(f"team/{team.id}/general") == before
         assert team.persons.list() == []
 
 

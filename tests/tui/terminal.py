@@ -73,7 +73,7 @@ class Terminal:
             text = self.screen_text()
             if check(text):
                 return text
-            if time.monotonic() > deadline or not self.pump(0.2) and self.proc.poll() is not None:
+            if time.monotonic() > deadline or (not self.pump(0.2) and self.proc.poll() is not None):
                 raise AssertionError(f"timed out waiting for {what or predicate!r}; screen:\n"
                                      f"{text}\n--- exit: {self.proc.poll()}")
 

@@ -22,7 +22,7 @@ async def test_demo_starts_and_the_teammate_edits(tmp_path):
             await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), timeout=60,
                            what="the agenda after the demo's preparation")
             sync = app.session.sync
-            await wait_for(pilot, lambda: sync.state.online_teammates(), timeout=30,
+            await wait_for(pilot, sync.state.online_teammates, timeout=30,
                            what="the teammate online")
             team = app.session.team
             before = len(team.comments) + len(team.actions) + len(team.history)

@@ -73,7 +73,7 @@ async def run(store: Path, relay: str, code: str, *, every: float, seed: int,
         team = await device.join_team(relay, code, timeout=120)
         await team.settings.set(MEMBER_NAMES_KEY + team.info.member, "Camille (démo)")
         async with await device.sync(team, relay) as sync:
-            while not team.persons.list() and not stop.is_set():
+            while not team.persons.list() and not stop.is_set():  # noqa: ASYNC110 - polls data
                 await asyncio.sleep(0.2)
             print(f"joined {len(team.persons)}", flush=True)
             while not stop.is_set():

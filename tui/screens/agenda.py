@@ -57,15 +57,16 @@ class AgendaScreen(SectionScreen):
         t = self.t
         yield Static("", id="agenda-title", classes="section-title")
         with Horizontal(classes="filters"):
-            yield Select(compact=True, options=[(t(f"agenda.view.{v}"), v) for v in VIEWS], value="day",
-                         allow_blank=False, id="view")
+            yield Select(compact=True, options=[(t(f"agenda.view.{v}"), v) for v in VIEWS],
+                         value="day", allow_blank=False, id="view")
             yield Select(compact=True, options=[(cell(s.name), s.id)
                                                 for s in self.session.subteams()],
                          prompt=t("filter.all_subteams"), id="subteam")
             yield Select(compact=True, options=[(cell(c), c) for c in sorted(
                 self.session.team.settings.values("actionCategories"))],
                 prompt=t("filter.all_categories"), id="category")
-            yield Select(compact=True, options=[(fmt.status(t, s), s) for s in ("A FAIRE", "FAIT", "ANNULEE")],
+            yield Select(compact=True, options=[(fmt.status(t, s), s)
+                                                for s in ("A FAIRE", "FAIT", "ANNULEE")],
                          prompt=t("filter.all_statuses"), id="status")
             yield Check(compact=True, label=t("filter.urgent"), id="urgent")
         yield PagedTable(action_columns(self), lambda a: action_row(self, a), lambda a: a.id,

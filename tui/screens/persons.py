@@ -39,9 +39,10 @@ class PersonsScreen(SectionScreen):
         with Horizontal(classes="filters"):
             yield Input(compact=True, placeholder=t("persons.search"), id="search",
                         highlighter=Visible(), select_on_focus=False)
-            yield Select(compact=True, options=[(t("persons.status.active"), ACTIVE), (t("persons.status.out"), OUT),
-                          (t("persons.status.all"), ALL)], value=ACTIVE, allow_blank=False,
-                         id="status")
+            yield Select(compact=True, options=[(t("persons.status.active"), ACTIVE),
+                                                (t("persons.status.out"), OUT),
+                                                (t("persons.status.all"), ALL)],
+                         value=ACTIVE, allow_blank=False, id="status")
             yield Select(compact=True, options=[(cell(s.name), s.id)
                                                 for s in self.session.subteams()],
                          prompt=t("filter.all_subteams"), id="subteam")

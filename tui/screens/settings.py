@@ -59,8 +59,8 @@ class SettingsScreen(SectionScreen):
         with VerticalScroll(classes="settings"):
             with Horizontal(classes="filters"):
                 yield Label(t("settings.language"))
-                yield Select(compact=True, options=[("Français", "fr"), ("English", "en")], value=t.lang,
-                             allow_blank=False, id="lang")
+                yield Select(compact=True, options=[("Français", "fr"), ("English", "en")],
+                             value=t.lang, allow_blank=False, id="lang")
                 yield Label(t("settings.current_subteam"))
                 yield Select(compact=True, options=[(cell(s.name), s.id)
                                                     for s in self.session.subteams()],

@@ -26,8 +26,8 @@ class StatsScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         t = self.t
         with Horizontal(classes="filters"):
-            yield Select(compact=True, options=[(t("stats.last_days", n=n), n) for n in PERIODS], value=365,
-                         allow_blank=False, id="period")
+            yield Select(compact=True, options=[(t("stats.last_days", n=n), n) for n in PERIODS],
+                         value=365, allow_blank=False, id="period")
             yield Select(compact=True, options=[(cell(s.name), s.id)
                                                 for s in self.session.subteams()],
                          prompt=t("filter.all_subteams"), id="subteam")
