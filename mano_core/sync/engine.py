@@ -234,7 +234,7 @@ class TeamSync:
             out = []
             for update in batch:
                 try:
-                    update, refusal = self.team.screen_remote(c, update, author)
+                    kept, refusal = self.team.screen_remote(c, update, author)
                 except MalformedUpdateError:
                     out.append(update)  # refused with the batch below, as before
                     continue
@@ -242,7 +242,7 @@ class TeamSync:
                     self._alert("refused", f"envelope {seq} of compartment {c.name}, author "
                                            f"{author.hex()[:12]}…: {refusal}")
                     refused.append((batch[len(out)], str(refusal)))
-                out.append(update)
+                out.append(kept)
             return out
 
         for seq, raw in items:

@@ -121,7 +121,8 @@ class Bystanders:
 async def metric(proc: RelayProcess, name: str) -> float:
     """One value of the relay's /metrics."""
     def get() -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{proc.metrics_port}/metrics", timeout=10) as r:
+        url = f"http://127.0.0.1:{proc.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as r:
             return r.read().decode()
 
     body = await asyncio.to_thread(get)

@@ -40,7 +40,7 @@ async def test_deep_frame_gets_bad_frame_not_1011(tmp_path: Path) -> None:
                     assert ws.close_code == CLOSE_BASE + ErrorCode.BAD_FRAME
             await others.still_flowing(seen)
             assert rss(proc) - before < 20 * MiB
-        code, logs = await proc.stop()
+        _code, logs = await proc.stop()
     assert "Traceback" not in logs
 
 

@@ -4,6 +4,7 @@ pair of another team keeps syncing and the relay's memory stays bounded."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from pathlib import Path
 
@@ -74,7 +75,7 @@ async def test_guests_have_their_own_cap_and_timeout(tmp_path: Path) -> None:
         async with Bystanders(proc.url) as others:
             before, seen = rss(proc), others.received
             guests = await asyncio.gather(*(raw(proc.url) for _ in range(12)))
-            for i, ws in enumerate(guests):
+            for ws in guests:
                 await hello(ws)
                 await ws.send(codec.encode(m.InviteFetch(id=1, team=os.urandom(16),
                                                          invite=os.urandom(16))))

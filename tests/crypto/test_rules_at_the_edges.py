@@ -17,7 +17,7 @@ from mano_core.crypto.envelope import (
     envelope_hash,
     seal,
 )
-from mano_core.crypto.log_entry import MembershipEntry, decode_entry, sign_entry
+from mano_core.crypto.log_entry import decode_entry, sign_entry
 from mano_core.errors import (
     ForkedLogError,
     LimitExceededError,
@@ -34,8 +34,8 @@ GENERAL, MEDICAL = Compartment.GENERAL, Compartment.MEDICAL
 
 
 def _seal(team: KeyTeam, **kw: object) -> bytes:
-    args: dict[str, object] = dict(team_id=team.team_id, compartment=GENERAL, epoch=0,
-                                   counter=0, prev_hash=ZERO_HASH, plaintext=b"")
+    args: dict[str, object] = {"team_id": team.team_id, "compartment": GENERAL, "epoch": 0,
+                               "counter": 0, "prev_hash": ZERO_HASH, "plaintext": b""}
     args.update(kw)
     return seal(team.founder.identity, team.founder.keyring, **args)  # type: ignore[arg-type]
 

@@ -1,5 +1,6 @@
 """What every section screen shares: the section bar, the sync bar, the footer, translated
-key bindings (the footer translates them), and a redraw when the team's data changed (at once if shown, else on return)."""
+key bindings (the footer translates them), and a redraw when the team's data changed (at once
+if shown, else on return)."""
 
 from __future__ import annotations
 
