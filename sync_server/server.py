@@ -261,7 +261,7 @@ class Relay:
             self.registry.detach(session)
             try:
                 await session.abort_upload()
-            except Exception as exc:  # storage down: housekeeping drops it later
+            except Exception as exc:  # noqa: BLE001 - storage down: housekeeping drops it later
                 log.warning("unfinished upload not dropped", extra={"error": repr(exc)})
 
     def _http(self, ws: ServerConnection, request: Request) -> Response | None:
