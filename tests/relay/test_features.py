@@ -147,7 +147,8 @@ async def test_bad_signature_and_unknown_team(url: str, kit: TeamKit) -> None:
 
 
 async def test_limits_rate_storage_connections_slow_consumer(tmp_path: Path, kit: TeamKit) -> None:
-    cfg = relay_config(tmp_path, rate=1.0, burst=30, max_team_storage=3000,
+    log_bytes = sum(len(e) for e in kit.log.entries)  # the membership log counts too
+    cfg = relay_config(tmp_path, rate=1.0, burst=30, max_team_storage=log_bytes + 3000,
                        max_connections_per_team=3, send_buffer=64 * 1024,
                        shutdown_timeout=1.0)
     async with Relay(cfg) as relay:
