@@ -63,11 +63,18 @@ class Device:
         return await Team.list(self.store)
 
     async def create_team(self, name: str, *, member: str | None = None,
-                          health: bool = False) -> Team:
+                          health: bool = False, defaults: bool = False) -> Team:
         """Found a team: this device is its first admin (``health`` gives it the medical
-        compartment). ``member`` is the stable id of the person using it (a new one if None)."""
+        compartment). ``member`` is the stable id of the person using it (a new one if None).
+        ``defaults``: start with MANO's defaults (custom fields, lists; mano_compat.defaults),
+        which an admin then keeps or changes."""
         keys = await create_team(self.vault, name, member or str(uuid.uuid4()), health=health)
-        return await self._opened(await Team._open(self.store, team_uuid(keys.team_id)))
+        team = await self._opened(await Team._open(self.store, team_uuid(keys.team_id)))
+        if defaults:
+            from mano_core.mano_compat.defaults import apply_defaults
+
+            await apply_defaults(team)
+        return team
 
     async def join_team(self, url: str, code: str, *, timeout: float = JOIN_TIMEOUT) -> Team:
         """Redeem an invitation code through the relay; waits for an admin device to answer

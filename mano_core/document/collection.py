@@ -20,6 +20,7 @@ from mano_core.model.records import Record
 from mano_core.model.validation import repair_tied, validate, validate_stored
 
 from . import layout
+from .listed import check_listed
 from .damage import Damage, damage_of
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ class Collection(Generic[R]):
         wire.update(createdAt=now.isoformat(), updatedAt=now.isoformat(),
                     createdBy=self._core.author, updatedBy=self._core.author)
         record = self._validated(wire)
+        check_listed(getattr(self._core, "settings", None), record, None)
         self._write_new(record)
         return record
 
@@ -124,6 +126,7 @@ class Collection(Generic[R]):
         new_wire.update(self._wire_changes(changes, creating=False))
         new_wire.update(updatedAt=self._core.now().isoformat(), updatedBy=self._core.author)
         record = self._validated(new_wire, changed=_changed(old_wire, new_wire))
+        check_listed(getattr(self._core, "settings", None), record, current)
         new_wire = layout.to_wire(record)
         self._write_changes(record_id, old_wire, new_wire)
         return record

@@ -171,11 +171,17 @@ async def set_description(team: Team, subteam_id: str, day: dt.date,
 
 
 async def add_collaboration(team: Team, subteam_id: str, day: dt.date,
-                            partner: str) -> DailyReport:
-    """Add a partner collaboration (a set: concurrent additions are all kept)."""
+                            partner: str, *, add_to_list: bool = False) -> DailyReport:
+    """Add a partner collaboration (a set: concurrent additions are all kept).
+
+    Once the team lists its collaborations, a partner it does not list is refused
+    (ValidationError) unless ``add_to_list``: then it joins the list first, as MANO lets any
+    member add a partner from the report."""
     partner = partner.strip()
     if not partner:
         raise ValidationError("report", "collaborations", "is empty")
+    if add_to_list and partner not in team.settings.values("collaborations"):
+        await team.settings.add("collaborations", partner)
     report = await get_or_create(team, subteam_id, day)
     if partner not in report.collaborations:
         first = team.reports.get(report.record_ids[0])

@@ -197,7 +197,8 @@ class FirstRunScreen(ManoScreen):
             else:
                 team = await device.create_team(self._value("team-name"),
                                                 health=self.query_one("#health",
-                                                                      Check).value)
+                                                                      Check).value,
+                                                defaults=True)  # MANO's, kept or changed
             await team.settings.set(MEMBER_NAMES_KEY + team.info.member,
                                     self._value("your-name"))
         except InvitationError as exc:
