@@ -298,6 +298,12 @@ def _comment_target(comment: Comment, person_id: str, actions: dict[str, str],
 async def _copy_action(joint: Team, consent: Consent, action: Action, person: str) -> str:
     copy_id = _copy_id(joint, consent, action.id)
     if _find(joint.actions, copy_id) is None:
+        # the joint team takes in the home team's categories its own list lacks (a listed
+        # field refuses values its team does not list: mano_core/document/listed.py)
+        known = joint.settings.values("actionCategories")
+        missing = [c for c in action.categories if c not in known]
+        if known and missing:
+            await joint.settings.add("actionCategories", *missing)
         await joint.actions.create(id=copy_id, persons=[person],
                                    **{f: getattr(action, f) for f in _ACTION_FIELDS})
     return copy_id
