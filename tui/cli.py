@@ -64,10 +64,17 @@ from mano_core.team import Team
 from . import crash
 from .cli_retention import add_retention_command
 from .i18n import MESSAGES, Translator
+from .text import clean
 
 DEMO_PASSPHRASE = "demo maraude nord"
 DEFAULT_STORE = Path("demo-store") / "demo.mano"
 REFERENCE_NOON = dt.datetime.combine(DEFAULT_REFERENCE, dt.time(11), tzinfo=dt.UTC)
+
+
+def say(line: str) -> None:
+    """Print a line carrying user text: its control characters are shown, never sent to
+    the terminal as they are (``tui.text.clean``); ``--json`` output is escaped by JSON."""
+    print(clean(line))
 
 
 def _passphrase(t: Translator, default: str | None = None) -> str:
@@ -131,7 +138,7 @@ async def _a_morning_of_work(team: Team) -> None:
 
 def _print_summary(team: Team, t: Translator) -> None:
     print()
-    print(t("summary.title", name=team.info.name))
+    say(t("summary.title", name=team.info.name))
     print(f"  {t('summary.counts')}:")
     for name in ("persons", "actions", "comments", "structures", "territories", "observations",
                  "encounters", "passages", "reports", "groups"):
@@ -143,15 +150,15 @@ def _print_summary(team: Team, t: Translator) -> None:
     for action in due[:5]:
         who = ", ".join(team.persons.get(p).name for p in action.persons[:2]
                         if p in {x.id for x in team.persons.list()})
-        print(f"    [{action.status}] {action.name}{' — ' + who if who else ''}")
+        say(f"    [{action.status}] {action.name}{' — ' + who if who else ''}")
     print(f"  {t('summary.overdue', count=len(team.actions.overdue(REFERENCE_NOON)))}")
     print(f"  {t('summary.urgent')}:")
     for comment in team.comments.urgent()[:3]:
-        print(f"    {comment.date:%d/%m %H:%M}  {comment.text[:90]}")
+        say(f"    {comment.date:%d/%m %H:%M}  {comment.text[:90]}")
     sample = team.persons.vulnerable()[:1] or team.persons.list()[:1]
     if sample:
         person = sample[0]
-        print(f"  {t('summary.person', name=person.name)}"
+        say(f"  {t('summary.person', name=person.name)}"
               f"{' (' + ', '.join(person.other_names) + ')' if person.other_names else ''}")
         print(f"    {len(team.actions.of_person(person.id))} action(s), "
               f"{len(team.comments.of_person(person.id))} commentaire(s)")
@@ -187,7 +194,7 @@ async def search(args: argparse.Namespace, t: Translator) -> int:
         for person in found[:50]:
             aliases = f" ({', '.join(person.other_names)})" if person.other_names else ""
             flag = " ⚠" if person.alertness else ""
-            print(f"{person.name}{aliases}{flag}")
+            say(f"{person.name}{aliases}{flag}")
     return 0
 
 
@@ -248,18 +255,18 @@ async def report(args: argparse.Namespace, t: Translator) -> int:
             _print_json([{"subteam": s.name, "report": r, "activity": a} for s, r, a in out])
             return 0
         for sub, rep, act in out:
-            print(t("report.title", team=sub.name, day=day.isoformat(),
+            say(t("report.title", team=sub.name, day=day.isoformat(),
                     start=f"{act.start.astimezone(PARIS):%d/%m %H:%M}",
                     end=f"{act.end.astimezone(PARIS):%d/%m %H:%M}"))
             if rep is None:
                 print(f"  {t('report.none')}")
             else:
                 if rep.description:
-                    print(f"  {t('report.description')}: {rep.description}")
+                    say(f"  {t('report.description')}: {rep.description}")
                 if rep.collaborations:
-                    print(f"  {t('report.collaborations')}: {', '.join(rep.collaborations)}")
+                    say(f"  {t('report.collaborations')}: {', '.join(rep.collaborations)}")
                 for name, count in rep.services.items():
-                    print(f"  {count:>5}  {name}")
+                    say(f"  {count:>5}  {name}")
             for name, count in act.counts().items():
                 print(f"  {count:>5}  {_label(t, 'activity.' + name, name)}")
     return 0
@@ -359,7 +366,7 @@ async def import_(args: argparse.Namespace, t: Translator) -> int:
         _print_json(result)
     else:
         for problem in result.problems:
-            print(t("import.problem", row=problem.row, column=problem.column or "-",
+            say(t("import.problem", row=problem.row, column=problem.column or "-",
                     reason=problem.reason))
         key = ("import.refused" if result.problems else
                "import.checked" if args.dry_run else "import.done")

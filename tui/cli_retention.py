@@ -29,8 +29,9 @@ from mano_core.retention import (
     retention_report,
     set_retention_months,
 )
-from tui.i18n import Translator
 from tui.erasure_view import count_lines
+from tui.i18n import Translator
+from tui.text import clean
 
 
 def add_retention_command(sub: Any, *, default_store: Path,
@@ -78,8 +79,8 @@ def _print(t: Translator, report: RetentionReport, order: Erasure | None, *,
         return
     print(t("retention.cli_title", months=report.months, cutoff=f"{report.cutoff:%d/%m/%Y}"))
     for e in report.entries:
-        print(t("retention.cli_line", day=f"{e.out_since:%d/%m/%Y}", name=e.name,
-                reasons=", ".join(e.reasons) or "—", records=sum(e.counts.values())))
+        print(clean(t("retention.cli_line", day=f"{e.out_since:%d/%m/%Y}", name=e.name,
+                      reasons=", ".join(e.reasons) or "—", records=sum(e.counts.values()))))
     if not report.entries:
         print(t("retention.none"))
         return

@@ -291,3 +291,17 @@ async def test_hostile_text_from_a_teammate_through_the_relay(tmp_path):
             assert app.is_running and app.return_code is None
     finally:
         await relay.stop()
+
+
+def test_the_command_line_prints_hostile_text_without_driving_the_terminal(
+        hostile, capsys, monkeypatch):
+    from tui.cli import main
+
+    path, _ids = hostile
+    monkeypatch.setenv("MANO_PASSPHRASE", PASS)
+    assert main(["search", "P4", "--store", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"P4 {HOSTILE[4][1]}" in out and "\x1b" not in out
+    assert main(["report", "--store", str(path), "--day", REFERENCE.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert "cr bip␇ nul␀" in out and SERVICE in out and "\x1b" not in out and "\x07" not in out
