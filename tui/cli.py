@@ -55,8 +55,9 @@ from mano_core.reporting import (
     write_xlsx,
 )
 from mano_core.reporting.full_export import full_export_tables
+from mano_core.reporting.mano_stats import mano_statistics, mano_statistics_rows
 from mano_core.reporting.imports import FileFormat
-from mano_core.reporting.tables import statistics_sheet, statistics_table
+from mano_core.reporting.tables import Table, statistics_sheet, statistics_table
 from mano_core.reporting.view import PARIS, resolve_subteams
 from mano_core.store import INTERACTIVE_KDF, LocalStore
 from mano_core.team import Team
@@ -334,8 +335,11 @@ async def export(args: argparse.Namespace, t: Translator) -> int:
             }
             if args.kind == "all":  # MANO's full export: every collection, then the figures
                 period = Period(start, end) if args.start or args.to else None
+                figures = mano_statistics(team, Period(start, end), ids)
                 built = [*full_export_tables(team, medical=team.medical, period=period,
-                                             subteams=ids), tables["stats"]()]
+                                             subteams=ids), tables["stats"](),
+                         Table("Statistiques MANO", ("Rubrique", "Indicateur", "Valeur"),
+                               list(mano_statistics_rows(figures)))]
             else:
                 built = [tables[args.kind]()]
             rows = (write_xlsx(built, output, progress=progress) if fmt == "xlsx"

@@ -190,3 +190,28 @@ def mano_statistics(view: TeamView, period: Period, subteams: Sequence[str] = ()
 
 def _mean(values: list[float]) -> float | None:
     return round(pystats.fmean(values), 2) if values else None
+
+
+_LABELS: Final = (
+    ("persons_created", "Personnes créées"), ("persons_followed", "Personnes suivies"),
+    ("follow_up_days_mean", "Temps de suivi moyen (jours)"),
+    ("wandering_days_mean", "Temps d'errance moyen (jours)"), ("families", "Familles"),
+    ("family_size_mean", "Taille moyenne des familles"), ("actions", "Actions"),
+    ("passages", "Passages"), ("passages_anonymous", "Passages anonymes"),
+    ("passages_persons", "Personnes venues en passage"),
+    ("passages_new_persons", "Nouvelles personnes venues en passage"),
+    ("encounters", "Rencontres"), ("encounters_persons", "Personnes rencontrées"),
+    ("encounters_new_persons", "Nouvelles personnes rencontrées"),
+)
+
+
+def mano_statistics_rows(stats: ManoStatistics) -> list[tuple[str, str, Any]]:
+    """(rubrique, indicateur, valeur) rows in French, MANO's titles."""
+    rows: list[tuple[str, str, Any]] = [("Période", "Du", stats.period.start),
+                                        ("Période", "Au", stats.period.end)]
+    rows += [("Général", label, getattr(stats, field)) for field, label in _LABELS
+             if getattr(stats, field) is not None]
+    rows += [("Actions", f"Par catégorie : {k}", v) for k, v in stats.actions_by_category.items()]
+    rows += [("Comptes-rendus", f"Collaborations : {k}", v)
+             for k, v in stats.collaborations.items()]
+    return rows

@@ -121,7 +121,9 @@ def test_export_all_is_mano_s_workbook_and_imports_back(
     assert main(["export", "all", "--store", str(store), "-o", str(out)]) == 0
     book = load_workbook(out, read_only=True)
     assert book.sheetnames[:3] == ["actions", "personnes suivies", "comments"]
-    assert book.sheetnames[-1] == "Statistiques"
+    assert book.sheetnames[-2:] == ["Statistiques", "Statistiques MANO"]
+    mano = {row[1]: row[2] for row in book["Statistiques MANO"].iter_rows(values_only=True)}
+    assert {"Personnes créées", "Personnes suivies", "Temps de suivi moyen (jours)"} <= set(mano)
     stats = list(book["Statistiques"].iter_rows(values_only=True))
     assert stats[0] == ("Rubrique", "Indicateur", "Valeur")
     indicators = {row[1] for row in stats[1:]}
