@@ -87,7 +87,11 @@ def test_replicas_converge_and_lose_no_edit(ops, seed):
         if pid in phones and not rec.deleted:
             assert rec.phone in phones[pid]
         assert aliases.get(pid, set()) <= set(rec.other_names)
-    assert comments <= {c.id for c in final.comments.list()}
+    kept = {c.id: c for c in final.comments.list(include_deleted=True)}
+    assert comments <= set(kept)  # no comment lost
+    for comment_id in comments:  # and only the deletion of its person takes one away
+        if kept[comment_id].deleted:
+            assert final.persons.get(kept[comment_id].person, include_deleted=True).deleted
     assert final.reports.get(report.id).services.get("Repas", 0) == increments
 
 
