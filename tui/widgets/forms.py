@@ -19,7 +19,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from mano_core.errors import ValidationError
+from mano_core.errors import PermissionDeniedError, ValidationError
 from tui.text import Visible, cell, plain, visible
 from tui.widgets.toggle import Check
 
@@ -145,6 +145,12 @@ class FormScreen(ModalScreen[Any]):
             return
         except ValidationError as exc:
             self.show_error(exc.field, exc.reason)
+            return
+        except PermissionDeniedError:
+            # this device's role may not (mano_core.rules): said in the interface's language
+            error = self.query_one("#error-_form", Static)
+            error.update(plain("⚠ " + self.app.t("error.permission")))  # type: ignore[attr-defined]
+            error.add_class("shown")
             return
         self.dismiss(result)
 
