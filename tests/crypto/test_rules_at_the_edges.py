@@ -51,7 +51,8 @@ def test_an_envelope_of_exactly_the_size_limit_seals_and_parses(
     assert Envelope.parse(raw).raw == raw
     with pytest.raises(LimitExceededError) as over:
         _seal(team, plaintext=b"x" * 101)
-    assert (over.value.limit, over.value.value) == ("MAX_SEALED_SIZE", MIN_ENVELOPE_SIZE + 101)
+    assert (over.value.limit, over.value.value, over.value.maximum) == (
+        "MAX_SEALED_SIZE", MIN_ENVELOPE_SIZE + 101, MIN_ENVELOPE_SIZE + 100)
     with pytest.raises(MalformedEnvelopeError):
         Envelope.parse(raw + b"\x00")
 
@@ -222,3 +223,28 @@ def test_the_bound_opener_opens_in_the_compartment_asked_and_advances_its_chain(
         opener.open(general, GENERAL)
     with pytest.raises(WrongContextError):
         opener.open(me.seal(b"g2"), MEDICAL)
+
+
+def test_a_removed_device_may_write_only_the_epochs_it_was_in(health_team: KeyTeam) -> None:
+    """The relay and every device judge an envelope by ``can_write`` (access spans), not by
+    whether the author is still active: a removed device's span must close."""
+    bob = health_team.add()                       # general only
+    nurse = health_team.add(health=True)
+    log = health_team.founder.log
+    health_team.remove(bob)
+    assert log.can_write(bob.id, GENERAL, 0) and not log.can_write(bob.id, GENERAL, 1)
+    health_team.publish(log.change_role(health_team.founder.identity, nurse.id, Role.NORMAL,
+                                        health=False))
+    medical_now = log.epoch(MEDICAL)
+    assert log.can_write(nurse.id, MEDICAL, medical_now - 1)
+    assert not log.can_write(nurse.id, MEDICAL, medical_now)
+    assert log.can_write(nurse.id, GENERAL, log.epoch(GENERAL))  # still a member
+
+
+def test_key_epochs_end_at_their_limit(team: KeyTeam, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_KEY_EPOCH", 2)
+    for _ in range(2):
+        team.remove(team.add())
+    assert team.founder.log.epoch(GENERAL) == 2
+    with pytest.raises(MembershipError):
+        team.remove(team.add())
