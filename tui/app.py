@@ -54,8 +54,8 @@ class ManoApp(App[None]):
         Binding("ctrl+q", "quit", "key.quit", priority=True),
         Binding("ctrl+z", "undo", "key.undo", show=False),
         # Textual adds its own ctrl+p unless the app binds the palette itself: bound here so
-        # that its description is ours (translated) and the footer shows it.
-        Binding("ctrl+p", "command_palette", "key.palette", priority=True),
+        # that its description is ours (translated); the footer shows it at its right end.
+        Binding("ctrl+p", "command_palette", "key.palette", show=False, priority=True),
     ]
 
     data_version: reactive[int] = reactive(0, init=False)

@@ -55,7 +55,8 @@ def test_mano_first_run_creates_a_team(tmp_path):
     store = tmp_path / "new" / "device.mano"
     term = Terminal([MANO, "--store", str(store)], cwd=tmp_path)
     try:
-        term.wait_for("Bienvenue dans Mano", timeout=60, what="the first-run screen")
+        screen = term.wait_for("Créer une équipe", timeout=60, what="the first-run screen")
+        assert "(●) Créer une équipe" in screen and "( ) Rejoindre" in screen  # not colour
         for text in ("Maraude test", "\t", "\t", "Moi", "\t", "une phrase assez longue",
                      "\t", "une phrase assez longue"):
             term.type(text)   # Tab included: each key handled before the next

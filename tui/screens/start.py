@@ -29,7 +29,7 @@ from mano_core.errors import (
 from tui.session import MEMBER_NAMES_KEY, save_pref
 from tui.text import Visible, lines, plain
 from tui.widgets.footer import TranslatedFooter
-from tui.widgets.toggle import Check
+from tui.widgets.toggle import Check, Radio
 
 from .base import ManoScreen
 
@@ -103,8 +103,8 @@ class FirstRunScreen(ManoScreen):
             yield Static(t("first.title"), classes="card-title")
             yield Static(t("first.intro"), classes="muted")
             with RadioSet(id="choice"):
-                yield RadioButton(t("first.create"), value=True, id="choice-create")
-                yield RadioButton(t("first.join"), id="choice-join")
+                yield Radio(t("first.create"), value=True, id="choice-create")
+                yield Radio(t("first.join"), id="choice-join")
             with Vertical(id="create-fields"):
                 yield Label(t("field.team_name"))
                 yield Input(id="team-name", placeholder=t("first.team_placeholder"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Checkbox
+from textual.widgets import Checkbox, RadioButton
 
 
 class Check(Checkbox):
@@ -13,3 +13,12 @@ class Check(Checkbox):
     @property
     def _button(self) -> Content:
         return Content.assemble("[", ("✓" if self.value else " ", "bold"), "]")
+
+
+class Radio(RadioButton):
+    """A radio button whose choice reads without colour: ``(●)`` chosen, ``( )`` not
+    (Textual's draws the same dot for both)."""
+
+    @property
+    def _button(self) -> Content:
+        return Content.assemble("(", ("●" if self.value else " ", "bold"), ")")
