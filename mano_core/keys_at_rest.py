@@ -5,8 +5,10 @@ crash) resumes exactly where the device stopped. See docs/security.md, "At rest 
     vault = DeviceVault(store)
     team = await create_team(vault, "Maraude Nord", member_id, health=True)
     sealed = await team.seal(batch, compartment=Compartment.GENERAL)  # committed, in the outbox
-    opened = team.open(raw, Compartment.GENERAL)  # apply opened.plaintext, then:
-    await team.save_chains()
+    chain = team.chain(Compartment.GENERAL)       # a working copy
+    opened = team.open(raw, Compartment.GENERAL, chain)  # apply opened.plaintext, and in the
+    await team.save_chains(tx, {Compartment.GENERAL: chain})  # same transaction; after commit:
+    team.adopt_chain(Compartment.GENERAL, chain)
 
 Records (namespace: keys): ``vault/device``: ``identity``; ``vault/teams``: one key per team
 (hex id); ``vault/team/<hex>``: ``keyring``, ``sealer/<compartment>``, ``chain/<compartment>``;
@@ -209,8 +211,9 @@ class TeamKeys:
         return self._keyring
 
     def chain(self, compartment: Compartment) -> ChainState:
-        """What this device has accepted from each author in ``compartment``."""
-        return self._chains[compartment]
+        """A copy of what this device has accepted (and committed) from each author in
+        ``compartment``: changing it changes nothing here (see ``open``)."""
+        return self._chains[compartment].copy()
 
     def next_counter(self, compartment: Compartment) -> int:
         """The counter this device's next envelope in ``compartment`` will carry."""
@@ -245,22 +248,33 @@ class TeamKeys:
             self._sealers[compartment] = state
         return Sealed(raw, outbox_id)
 
-    def open(self, raw: bytes, compartment: Compartment) -> Opened:
-        """Verify and decrypt a teammate's envelope (``open_envelope``); the chain state advances
-        in memory only. Persist it with ``save_chains`` once the plaintext is applied durably."""
+    def open(self, raw: bytes, compartment: Compartment,
+             chain: ChainState | None = None) -> Opened:
+        """Verify and decrypt a teammate's envelope (``open_envelope``) against ``chain``, a
+        working copy from ``chain(compartment)`` that advances; the chain state this object
+        holds never changes here (without ``chain``, a throwaway copy is used). Commit the
+        working copy with ``save_chains(tx, {compartment: chain})`` in the transaction that
+        stores what the envelopes carried, then ``adopt_chain`` it."""
+        state = chain if chain is not None else self._chains[compartment].copy()
         return open_envelope(raw, log=self._log, keyring=self._keyring, team_id=self.team_id,
-                             compartment=compartment, chain_state=self._chains[compartment])
+                             compartment=compartment, chain_state=state)
 
-    async def save_chains(self, tx: StoreTransaction | None = None) -> None:
-        """Commit the chain states (in ``tx``, with the updates they accepted, if given).
+    def adopt_chain(self, compartment: Compartment, chain: ChainState) -> None:
+        """Make ``chain`` the chain state of ``compartment`` (once its transaction committed)."""
+        self._chains[compartment] = chain.copy()
+
+    async def save_chains(self, tx: StoreTransaction | None = None,
+                          states: dict[Compartment, ChainState] | None = None) -> None:
+        """Write chain states into ``tx`` (``states``, default the ones held); with no ``tx``,
+        commit them in a transaction of their own.
 
         Never commit them before the updates: after a crash the relay's re-sends would then be
         refused as replays and those updates lost. Later is harmless (updates are idempotent)."""
         if tx is None:
             async with self.vault.store.transaction() as own:
-                await self.save_chains(own)
+                await self.save_chains(own, states)
             return
-        for c, state in self._chains.items():
+        for c, state in (states if states is not None else self._chains).items():
             await tx.put(_ns_team(self.team_id), _chain_key(c), state.to_bytes())
 
     async def append_entries(self, entries: Sequence[bytes]) -> list[tuple[Compartment, int]]:

@@ -41,7 +41,7 @@ from mano_core.durable import (
     DurablePersons,
 )
 from mano_core.erasure.service import Erasures
-from mano_core.errors import NotFoundError
+from mano_core.errors import MalformedUpdateError, NotFoundError
 from mano_core.ids import Compartment
 from mano_core.model import records as r
 from mano_core.model.records import HistoryEntry, Record
@@ -52,6 +52,10 @@ from mano_core.rules.table import Power, setting_power
 
 Listener = Callable[[ChangeEvent], None]
 TEAMS_NAMESPACE = "teams"
+
+
+async def _nothing() -> None:
+    return None
 
 
 class DocumentStore(Protocol):
@@ -161,14 +165,37 @@ class _Compartment:
         same store transaction (the sync cursor, chain states), then tell listeners.
         MalformedUpdateError: nothing applied."""
         batch = list(updates)
-        deps = [read_deps(update) for update in batch]  # refuse the batch before applying any
+        for update in batch:
+            read_deps(update)  # refuse the batch before applying any
+        refused = await self.apply_remote_groups([batch], lambda tx, _refused: also(tx)
+                                                 if also is not None else _nothing())
+        if refused:
+            raise MalformedUpdateError(refused[0])
+
+    async def apply_remote_groups(
+            self, groups: Sequence[Sequence[bytes]],
+            also: Callable[[Any, dict[int, str]], Awaitable[None]]) -> dict[int, str]:
+        """Merge groups of teammates' updates (one group per envelope) and store them in one
+        transaction with what ``also(tx, refused)`` writes. A group the document refuses is
+        not stored: ``refused`` maps its index to the error (the caller quarantines it in the
+        same transaction); it never costs another group. Listeners are told after the commit.
+        A failure or cancellation before the commit stores nothing (merging the same updates
+        again later is harmless: they are idempotent)."""
+        refused: dict[int, str] = {}
+        stored: list[bytes] = []
         async with self.merging:  # a compaction never snapshots updates not stored yet
-            for update, needs in zip(batch, deps, strict=True):
-                self.core.apply_update(update, needs)
+            for index, group in enumerate(groups):
+                try:
+                    deps = [read_deps(update) for update in group]
+                    for update, needs in zip(group, deps, strict=True):
+                        self.core.apply_update(update, needs)
+                except Exception as exc:  # noqa: BLE001 - pycrdt may raise anything
+                    refused[index] = f"{type(exc).__name__}: {exc}"[:300]
+                    continue
+                stored.extend(group)
             async with self.team.store.transaction() as tx:
-                seqs = await tx.append_updates(self.name, batch) if batch else []
-                if also is not None:
-                    await also(tx)
+                seqs = await tx.append_updates(self.name, stored) if stored else []
+                await also(tx, refused)
             if seqs:
                 self.last_seq = seqs[-1]
                 self.since_snapshot += len(seqs)
@@ -179,6 +206,7 @@ class _Compartment:
             await self.team.move_health_values()  # a field may have become health-only
         if self.team.erasures.note_changes(events):
             await self.team.erasures.enforce()  # a new order, or data about an erased person
+        return refused
 
     def _report_damage(self, events: Iterable[ChangeEvent]) -> None:
         """Tell ``team.on_damage`` about the records teammates' updates just damaged (in the
@@ -668,8 +696,15 @@ class Team:
 
     async def apply_remote(self, compartment: Compartment, updates: Iterable[bytes],
                            also: Callable[[Any], Awaitable[None]] | None = None) -> None:
-        """Merge and persist teammates' updates (used by the sync client)."""
+        """Merge and persist teammates' updates. MalformedUpdateError: nothing applied."""
         await self.compartment(compartment).apply_remote(updates, also)
+
+    async def apply_remote_groups(
+            self, compartment: Compartment, groups: Sequence[Sequence[bytes]],
+            also: Callable[[Any, dict[int, str]], Awaitable[None]]) -> dict[int, str]:
+        """Merge and persist groups of teammates' updates, each on its own (used by the sync
+        client: one group per envelope); returns the refused groups' errors by index."""
+        return await self.compartment(compartment).apply_remote_groups(groups, also)
 
     def held(self) -> builtins.list[_Compartment]:
         """The compartments this device holds (the medical one on health devices only)."""

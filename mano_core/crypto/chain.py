@@ -115,6 +115,13 @@ class ChainState:
             if mine is None or mine[0] < counter:
                 self._last[key] = (counter, digest)
 
+    def copy(self) -> ChainState:
+        """An independent copy (pending reports not included): open envelopes against a copy
+        and adopt it only once what they carried is committed."""
+        other = ChainState()
+        other._last = dict(self._last)
+        return other
+
     def take_reports(self) -> list[ChainReport]:
         """Return and clear the pending reports."""
         reports, self.reports = self.reports, []

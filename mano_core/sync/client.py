@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Final
@@ -36,12 +35,21 @@ from mano_core.keys_at_rest import TeamKeys
 from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
 from mano_core.store import LocalStore
-from mano_core.sync.engine import TeamSync
+from mano_core.sync.engine import SessionClosed, TeamSync
 from mano_core.sync.erasure import RETRY_DELAY as ERASURE_RECHECK
 from mano_core.sync.erasure import ErasureDuty
 from mano_core.sync.invitations import InvitationDesk
 from mano_core.sync.key_delivery import RETRY_AFTER as KEY_RETRY_AFTER
 from mano_core.sync.key_delivery import KeyDelivery
+from mano_core.sync.machine import (
+    BACKOFF_CAP,
+    BACKOFF_FIRST,
+    FLUSH_DELAY,
+    RECONNECT,
+    Backoff,
+    Phase,
+    StartTimer,
+)
 from mano_core.sync.presence import PRESENCE_INTERVAL, PRESENCE_TTL, open_presence, seal_presence
 from mano_core.sync.state import Status, SyncState, Teammate
 from mano_core.sync.transport import RelayClient
@@ -49,32 +57,21 @@ from mano_core.team import Team
 
 log = logging.getLogger("mano.sync")
 
-FLUSH_DELAY: Final = 0.05      # seconds: edits made within this window share one envelope
-BACKOFF_FIRST: Final = 0.2     # seconds before the first reconnection attempt (then doubled)
-BACKOFF_CAP: Final = 30.0      # never wait longer than this between attempts
 STABLE_SESSION: Final = 10.0   # a session this long resets the backoff
 MAX_PRESENCE_ALERTS: Final = 10  # alerts for bad presence messages (all are counted)
 MAX_KEY_FETCHES: Final = 64    # key_fetch rounds per session start (one frame each)
+FLUSH_RETRY: Final = 1.0       # seconds between attempts to seal edits the store refused
 PERMANENT: Final = {ErrorCode.AUTH_FAILED: Status.REFUSED, ErrorCode.REVOKED: Status.REVOKED,
                     ErrorCode.UNKNOWN_TEAM: Status.REFUSED, ErrorCode.TEAM_EXISTS: Status.REFUSED,
                     ErrorCode.UNSUPPORTED_VERSION: Status.REFUSED}
+__all__ = ["BACKOFF_CAP", "BACKOFF_FIRST", "FLUSH_DELAY", "Backoff", "SyncClient"]
 
 
-class Backoff:
-    """Exponential backoff with full jitter: a random wait in [0, min(cap, first·2^n)]."""
-
-    def __init__(self, first: float = BACKOFF_FIRST, cap: float = BACKOFF_CAP,
-                 rng: random.Random | None = None) -> None:
-        self.first, self.cap, self.attempt = first, cap, 0
-        self._rng = rng or random.Random()
-
-    def next_delay(self) -> float:
-        ceiling = min(self.cap, self.first * 2 ** self.attempt)
-        self.attempt += 1
-        return self._rng.uniform(0.0, ceiling)
-
-    def reset(self) -> None:
-        self.attempt = 0
+def _errors(exc: BaseException) -> list[BaseException]:
+    """The leaves of an exception group (a session's TaskGroup), or ``[exc]``."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _errors(sub)]
+    return [exc]
 
 
 class SyncClient:
@@ -91,13 +88,15 @@ class SyncClient:
         # parked_timeout: how long a teammate's update may wait for the updates it depends on
         # before it is quarantined (limits.MAX_PARKED_SECONDS; shorter in tests).
         self.sync = TeamSync(team, keys, store, self.state, self._notify,
-                             parked_timeout=parked_timeout)
+                             parked_timeout=parked_timeout, backoff=backoff or Backoff(),
+                             flush_delay=flush_delay)
         self.erasure = ErasureDuty(self.sync, self.state)
         self._erasure_wake = asyncio.Event()
         self.key_delivery = KeyDelivery(keys, store)
         self.invitations = InvitationDesk(keys, store, self.key_delivery, self.sync._alert)
         self._flush_delay = flush_delay
-        self._backoff = backoff or Backoff()
+        self._retry = asyncio.Event()
+        self._caught_up = False  # this session's catch-up is over (CaughtUp of each compartment)
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self._started = False
@@ -120,7 +119,10 @@ class SyncClient:
         self.team.on_local_commit = lambda _c: self.schedule_flush()
         await self.sync.load()
         await self.key_delivery.load()
-        await self.flush()
+        try:
+            await self.flush()
+        except ManoError as exc:  # e.g. a full disk: the edits stay in the local outbox
+            self.state.last_error = str(exc)
         self._tasks.append(asyncio.create_task(self._run(), name="mano-sync"))
         return self
 
@@ -132,6 +134,8 @@ class SyncClient:
         if self._closing:
             return
         self._closing = True
+        if self.sync.machine is not None:
+            self.sync.machine.close()
         self.team.on_local_commit = None
         with contextlib.suppress(Exception):
             await self.sync.flush()
@@ -158,7 +162,8 @@ class SyncClient:
         self._flush_again = True
         self.state.pending_local += 1  # shown at once; recounted exactly after the flush
         self._notify()
-        if self._flush_task is None or self._flush_task.done():
+        timers = [e for e in self.sync.sm.local_commit() if isinstance(e, StartTimer)]
+        if timers and (self._flush_task is None or self._flush_task.done()):
             self._flush_task = asyncio.create_task(self._delayed_flush())
             # wait_synced also waits for this task: wake it when the task is over.
             self._flush_task.add_done_callback(lambda _t: self._notify())
@@ -170,13 +175,34 @@ class SyncClient:
         return made
 
     async def wait_synced(self, timeout: float = 30.0) -> None:
-        """Until online with nothing pending (tests, command line). Raises TimeoutError."""
+        """Until the relay's head at the time of the call (every envelope it had stored then,
+        in every compartment this device syncs, as this device last heard it) and this
+        device's own acknowledged envelopes have been applied and committed here, and nothing
+        is pending: no local edit unsealed, no envelope unacknowledged. If offline, waits for
+        the next session's catch-up. Raises TimeoutError."""
         async def settled() -> None:
-            while not (self.state.status is Status.ONLINE and self.state.pending == 0
-                       and (self._flush_task is None or self._flush_task.done())):
+            target: dict[Compartment, int] | None = None
+            while True:
+                if target is None and self._caught_up and self.state.status is Status.ONLINE:
+                    target = dict(self.state.head)
+                if (target is not None and self.state.status is Status.ONLINE
+                        and self.state.pending == 0
+                        and all(self.sync.cursor(c) >= seq for c, seq in target.items())
+                        # our own envelopes come back too: applied means the cursor is there
+                        and all(self.sync.cursor(c) >= seq
+                                for c, seq in self.state.last_acked.items())
+                        and (self._flush_task is None or self._flush_task.done())):
+                    return
                 self._synced.clear()
                 await self._synced.wait()
         await asyncio.wait_for(settled(), timeout)
+
+    def retry_now(self) -> None:
+        """Reconnect at once if offline (and start the backoff again from its first step):
+        for a client that learns the network is back (an OS connectivity event). Harmless
+        when online or connecting. LocalProtocolError once closed."""
+        self.sync.sm.retry_now()
+        self._retry.set()
 
     def set_viewing(self, record_id: str | None) -> None:
         """Tell teammates which record (person file) this device has open."""
@@ -243,10 +269,7 @@ class SyncClient:
 
     def _notify(self) -> None:
         self._erasure_wake.set()
-        if self.state.status is Status.ONLINE and self.state.pending == 0:
-            self._synced.set()
-        else:
-            self._synced.set()  # wake waiters so they re-check
+        self._synced.set()  # wake wait_synced's waiters: they re-check
         for listener in list(self._listeners):
             listener(self.state)
 
@@ -258,42 +281,69 @@ class SyncClient:
     async def _delayed_flush(self) -> None:
         while self._flush_again:
             self._flush_again = False
-            await asyncio.sleep(self._flush_delay)
+            await asyncio.sleep(self.sync.sm.flush_delay)
+            self.sync.sm.timer("flush")
             try:
                 await self.flush()
             except ManoError as exc:  # e.g. a full disk: the edits stay in the local outbox
                 self.state.last_error = str(exc)
                 self._notify()
-                return
+                self._flush_again = True  # and are sealed once the store takes writes again
+                await asyncio.sleep(FLUSH_RETRY)
 
     async def _run(self) -> None:
+        machine = self.sync.sm
         while not self._closing:
             started = time.monotonic()
+            machine.connecting()
             self._set_status(Status.CONNECTING)
             try:
                 await self._connect_and_serve()
-            except RelayRefusedError as exc:
-                self.state.last_error = str(exc)
-                final = PERMANENT.get(ErrorCode(exc.code)) if exc.code in PERMANENT else None
+            except BaseException as group:  # noqa: BLE001 - sorted below; never die silently
+                final = self._session_ended(group)
                 if final is not None:
                     self._set_status(final)
                     return
-            except (TimeoutError, SyncError, OSError, CryptoError) as exc:
-                self.state.last_error = str(exc)
-            except Exception as exc:  # never let the sync task die silently (logged below)
-                log.exception("sync session failed")
-                self.state.last_error = repr(exc)
             finally:
+                self._caught_up = False
                 if self._client is not None:
                     with contextlib.suppress(Exception):
                         await self._client.close()
                     self._client = None
             if self._closing:
                 return
+            effects = machine.disconnected(
+                reset_backoff=time.monotonic() - started > STABLE_SESSION)
             self._set_status(Status.OFFLINE)
-            if time.monotonic() - started > STABLE_SESSION:
-                self._backoff.reset()
-            await asyncio.sleep(self._backoff.next_delay())
+            for effect in effects:
+                if isinstance(effect, StartTimer) and effect.name == RECONNECT:
+                    self._retry.clear()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(effect.delay):
+                            await self._retry.wait()
+            if machine.phase is Phase.OFFLINE:
+                machine.timer(RECONNECT)
+
+    def _session_ended(self, exc: BaseException) -> Status | None:
+        """Record why a session ended; the final status if the relay refused for good.
+        Cancellation (the client closing) propagates."""
+        errors = _errors(exc)
+        if any(isinstance(e, asyncio.CancelledError) for e in errors) and self._closing:
+            raise exc
+        for error in errors:
+            if isinstance(error, RelayRefusedError):
+                self.state.last_error = str(error)
+                if error.code in PERMANENT:
+                    return PERMANENT[ErrorCode(error.code)]
+        real = [e for e in errors if not isinstance(e, (SessionClosed, asyncio.CancelledError))]
+        first = (real or errors)[0]
+        if not isinstance(first, (SyncError, OSError, asyncio.TimeoutError, CryptoError,
+                                  ManoError, asyncio.CancelledError)):
+            log.error("sync session failed", exc_info=first)
+            self.state.last_error = repr(first)
+        else:
+            self.state.last_error = str(first) or type(first).__name__
+        return None
 
     async def _connect_and_serve(self) -> None:
         client = await RelayClient.connect(self.url)
@@ -314,30 +364,28 @@ class SyncClient:
         await self._sync_log(client, auth)
         await self._fetch_keys(client)
         await self.key_delivery.deliver(client, self.sync._alert)  # owed since last time
-        inbox = asyncio.create_task(self._inbox(client))
-        try:
+        # Every task of the session lives in this group: the first to fail (or the watcher,
+        # when the socket closes) ends the session and cancels the others.
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._inbox(client))
+            tasks.create_task(self._watch(client))
             for c in self.sync.compartments:
                 await self._subscribe(client, c)
+            self.sync.sm.connected()
+            self._caught_up = True
             self._set_status(Status.ONLINE)
-            self._backoff.reset()
-            sender = asyncio.create_task(self._sender(client))  # our edits go out first
+            if self.state.pending_local:  # a flush that failed (a full disk) is tried again
+                self.schedule_flush()
+            tasks.create_task(self._sender(client))  # our edits go out first
             await self.invitations.serve_pending(client, self._after_log_change)
             self._send_presence()
-            beat = asyncio.create_task(self._heartbeat())
-            erasures = asyncio.create_task(self._erasures(client))
-            closed = asyncio.create_task(client.ws.wait_closed())
-            done, _ = await asyncio.wait({inbox, sender, beat, erasures, closed},
-                                         return_when=asyncio.FIRST_COMPLETED)
-            for task in (sender, beat, erasures, closed):
-                task.cancel()
-            for task in done:
-                if task is not closed and not task.cancelled() and task.exception():
-                    raise task.exception()  # type: ignore[misc]
-            if client.closed_error is not None:
-                raise client.closed_error
-        finally:
-            inbox.cancel()
-            await asyncio.gather(inbox, return_exceptions=True)
+            tasks.create_task(self._heartbeat())
+            tasks.create_task(self._erasures(client))
+
+    async def _watch(self, client: RelayClient) -> None:
+        """End the session when the socket closes."""
+        await client.ws.wait_closed()
+        raise client.closed_error or SessionClosed("connection closed")
 
     async def _sync_log(self, client: RelayClient, auth: m.AuthOk) -> None:
         have = len(self.keys.log.entries)
@@ -452,18 +500,20 @@ class SyncClient:
             self.state.stalled.pop(c, None)
             caught = await client.subscribe(int(c), self.sync.cursor(c))
         self.sync.live_after[c] = caught.seq
+        self.state.head[c] = max(self.state.head.get(c, 0), caught.seq)
 
     async def _inbox(self, client: RelayClient) -> None:
         while True:
             msg = await client.recv()
             if isinstance(msg, m.Deliver):
                 c = Compartment(msg.c)
+                if msg.items:
+                    self.state.head[c] = max(self.state.head.get(c, 0), msg.items[-1][0])
                 if not await self.sync.apply_delivery(c, [(s, e) for s, e in msg.items]):
                     await self._fetch_keys(client)
                     if self.sync.need_keys:
                         raise SyncError("an envelope needs a key this device does not hold yet")
-                    await client.close()  # resubscribe from the cursor with the new keys
-                    return
+                    raise SessionClosed("resubscribing from the cursor with the new keys")
                 if self.sync.snapshot_due(c):
                     await self.sync.upload_snapshot(client, c)
             elif isinstance(msg, m.LogEntries):
@@ -476,18 +526,20 @@ class SyncClient:
                 self._on_presence(msg)
 
     async def _sender(self, client: RelayClient) -> None:
-        in_flight: set[int] = set()
         while True:
             self._wake.clear()
-            await self.sync.push_pending(client, in_flight, self._wake)
+            await self.sync.push_pending(client, self._wake)
             await self._wake.wait()
 
     async def _erasures(self, client: RelayClient) -> None:
         """Confirm applied erasures and purge the relay when everyone has (sync/erasure.py)."""
         while True:
             # Woken by every change of state, and now and then: a refused purge is retried.
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._erasure_wake.wait(), ERASURE_RECHECK)
+            # asyncio.timeout, not wait_for: wait_for (3.11) loses a cancellation that comes
+            # as the event is set, and the session's TaskGroup would then wait forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ERASURE_RECHECK):
+                    await self._erasure_wake.wait()
             self._erasure_wake.clear()
             if self.state.status is Status.ONLINE and self.erasure.due():
                 await self.erasure.step(client)

@@ -5,9 +5,12 @@ The durable pieces, all in the encrypted store:
   * ``team/<id>/<c>/sealed`` outbox of envelopes waiting for the relay's ack (sealed at flush,
     with the author counter, in one transaction that also consumes the local items);
   * ``sync/<team>``: the relay cursor per compartment (last sequence applied), the newest
-    snapshot known, and fragments of a large batch not complete yet.
-A delivery's updates, the cursor and the chain states commit in one transaction, so a crash
-anywhere replays at most what was not committed, and replays are idempotent.
+    snapshot known, fragments of a large batch not complete yet, and quarantined envelopes
+    (``quarantine/<c>/<seq>``: the envelope bytes, its author, counter and error).
+What to write is decided by the sans-I/O ``SyncMachine`` (machine.py); this module carries
+out its effects. A delivery's updates, quarantine rows, cursor and chain states commit in one
+transaction and become the machine's state only after that commit, so a crash, a cancellation
+or a full disk anywhere re-applies at most what was not committed (idempotent), never skips.
 """
 
 from __future__ import annotations
@@ -16,18 +19,20 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import msgspec
 
 from mano_core import limits
+from mano_core.crypto import ChainState
+from mano_core.crypto.envelope import Opened
 from mano_core.errors import (
-    EnvelopeError,
+    LocalProtocolError,
     MalformedUpdateError,
-    MissingKeyError,
+    ManoError,
     RelayRefusedError,
-    ReplayError,
+    SyncError,
 )
 from mano_core.ids import Compartment
 from mano_core.keys_at_rest import TeamKeys
@@ -36,15 +41,40 @@ from mano_core.protocol.codes import ErrorCode
 from mano_core.store import LocalStore, StoreTransaction
 from mano_core.sync import payload
 from mano_core.sync.snapshot import open_snapshot, seal_snapshot
-from mano_core.sync.state import Alert, SyncState
+from mano_core.sync.machine import (
+    FLUSH_DELAY,
+    PUSH_WINDOW,
+    SNAPSHOT_EVERY,
+    Alert as AlertEffect,
+    Apply,
+    Backoff,
+    Close,
+    DropFragments,
+    Effect,
+    Op,
+    Persist,
+    Position,
+    Push,
+    PutFragment,
+    PutQuarantine,
+    RemoveOutbox,
+    SaveChain,
+    SaveCursor,
+    Send,
+    SyncMachine,
+)
+from mano_core.sync.state import Alert, Quarantined, SyncState
 from mano_core.sync.transport import RelayClient
 from mano_core.team import Team, local_outbox, sealed_outbox
 
 log = logging.getLogger("mano.sync")
 
-SNAPSHOT_EVERY: Final = 300   # envelopes after the newest snapshot before uploading a new one
-PUSH_WINDOW: Final = 64       # envelopes pushed and not yet acknowledged, at most
 MAX_ALERTS: Final = 200
+
+
+class SessionClosed(SyncError):
+    """The machine ended the session (a gap in a delivery, a transaction that did not
+    commit): the next session resubscribes from the committed cursor."""
 
 
 class _Cursor(msgspec.Struct):
@@ -52,12 +82,33 @@ class _Cursor(msgspec.Struct):
     snapshot: int = 0       # upto of the newest snapshot made or applied
 
 
+class _QuarantineRow(msgspec.Struct, array_like=True, frozen=True):
+    c: int
+    seq: int
+    author: bytes
+    counter: int
+    code: str
+    detail: str
+    at: float
+    envelope: bytes
+
+
+def _cursor_key(c: Compartment) -> str:
+    return f"cursor/{c.name.lower()}"
+
+
+def _quarantine_key(c: Compartment, seq: int) -> str:
+    return f"quarantine/{c.name.lower()}/{seq:012d}"
+
+
 class TeamSync:
-    """The sync of one team on this device. Owned by the SyncClient."""
+    """The driver of one team's SyncMachine on this device: carries out its Persist effects
+    in store transactions and tells it what committed. Owned by the SyncClient."""
 
     def __init__(self, team: Team, keys: TeamKeys, store: LocalStore, state: SyncState,
                  changed: Callable[[], None], *,
-                 parked_timeout: float = limits.MAX_PARKED_SECONDS) -> None:
+                 parked_timeout: float = limits.MAX_PARKED_SECONDS,
+                 backoff: Backoff | None = None, flush_delay: float = FLUSH_DELAY) -> None:
         self.team = team
         self.parked_timeout = parked_timeout
         self.keys = keys
@@ -65,18 +116,36 @@ class TeamSync:
         self.state = state
         self._changed = changed
         self._ns = f"sync/{keys.team_id.hex()}"
-        self._cursors: dict[Compartment, _Cursor] = {}
-        self._fragments: dict[bytes, list[payload.Fragment]] = {}
+        self._backoff = backoff
+        self._flush_delay = flush_delay
+        self.machine: SyncMachine | None = None
         self.flush_lock = team.outbox_lock  # shared with the erasure's outbox scrub
         team.on_damage = lambda damage: self._alert("damaged", str(damage))
         self._serial = asyncio.Lock()
-        self.need_keys = False
-        # Per compartment, the sequence this session caught up to: deliveries above it are
-        # live, and a live envelope whose author no longer has access is refused, at any epoch
-        # (the relay refuses such pushes; this guards against one that does not).
-        self.live_after: dict[Compartment, int] = {}
         self._to_remove: list[int] = []
         self._remover: asyncio.Future[None] | None = None
+        self._wake_sender: asyncio.Event | None = None
+
+    @property
+    def sm(self) -> SyncMachine:
+        if self.machine is None:
+            raise LocalProtocolError("TeamSync.load() first")
+        return self.machine
+
+    @property
+    def live_after(self) -> dict[Compartment, int]:
+        """Per compartment, the sequence this session caught up to: deliveries above it are
+        live, and a live envelope whose author no longer has access is refused (quarantined),
+        at any epoch (the relay refuses such pushes; this guards against one that does not)."""
+        return self.sm.live_after
+
+    @property
+    def need_keys(self) -> bool:
+        return self.sm.need_keys
+
+    @need_keys.setter
+    def need_keys(self, value: bool) -> None:
+        self.sm.need_keys = value
 
     @property
     def compartments(self) -> list[Compartment]:
@@ -85,18 +154,41 @@ class TeamSync:
         return [c for c in Compartment if self.keys.log.has_access(me, c)
                 and (c is Compartment.GENERAL or self.team.medical is not None)]
 
+    def _open(self, raw: bytes, compartment: Compartment, chain: ChainState) -> Opened:
+        return self.keys.open(raw, compartment, chain)
+
     async def load(self) -> None:
-        """Read cursors and pending fragments from the store."""
+        """Build the machine from what the store holds: cursors, chain states, fragments of
+        incomplete groups, quarantined envelopes."""
+        positions: dict[Compartment, Position] = {}
         for c in Compartment:
-            raw = await self.store.get(self._ns, f"cursor/{c.name.lower()}")
-            self._cursors[c] = msgspec.msgpack.decode(raw, type=_Cursor) if raw else _Cursor()
-            self.state.cursor[c] = self._cursors[c].seq
+            raw = await self.store.get(self._ns, _cursor_key(c))
+            cur = msgspec.msgpack.decode(raw, type=_Cursor) if raw else _Cursor()
+            positions[c] = Position(cur.seq, cur.snapshot)
+        fragments: list[payload.Fragment] = []
+        quarantine: list[Quarantined] = []
         for key, raw in await self.store.items(self._ns):
             if key.startswith("frag/"):
                 frag = payload.decode(raw)
-                assert isinstance(frag, payload.Fragment)
-                self._fragments.setdefault(frag.g, []).append(frag)
+                if isinstance(frag, payload.Fragment):
+                    fragments.append(frag)
+            elif key.startswith("quarantine/"):
+                row = msgspec.msgpack.decode(raw, type=_QuarantineRow)
+                quarantine.append(Quarantined(Compartment(row.c), row.seq, row.author,
+                                              row.counter, row.code, row.detail, row.at))
+        self.machine = SyncMachine(
+            self.keys.identity.device_id, self._open, positions=positions,
+            chains={c: self.keys.chain(c) for c in Compartment}, fragments=fragments,
+            quarantine=quarantine, backoff=self._backoff, flush_delay=self._flush_delay,
+            now=time.time, has_access=self.keys.log.has_access)
+        self._publish()
         await self.refresh_counts()
+
+    def _publish(self) -> None:
+        """Copy the machine's committed truth into the state clients read."""
+        for c in Compartment:
+            self.state.cursor[c] = self.sm.cursor(c)
+        self.state.quarantine = list(self.sm.quarantine)
 
     async def refresh_counts(self) -> None:
         local = sealed = 0
@@ -107,6 +199,124 @@ class TeamSync:
         self.state.waiting_updates = sum(
             self.team.compartment(c).core.waiting_updates for c in self.compartments)
         self._changed()
+
+    # --- carrying out effects -------------------------------------------------------------------
+
+    async def run(self, effects: list[Effect], client: RelayClient | None = None) -> None:
+        """Carry out the machine's effects in order. Persist: one transaction, then
+        committed(token); any failure or cancellation before the commit: failed(token), and
+        the error propagates (the session ends). Close raises SessionClosed."""
+        queue = list(effects)
+        while queue:
+            effect = queue.pop(0)
+            if isinstance(effect, Persist):
+                queue[:0] = await self._persist(effect)
+            elif isinstance(effect, AlertEffect):
+                self._alert(effect.kind, effect.detail)
+            elif isinstance(effect, Close):
+                raise SessionClosed(effect.reason)
+            elif isinstance(effect, Send) and client is not None:
+                client._send(effect.message)
+
+    async def _persist(self, effect: Persist) -> list[Effect]:
+        applies = [op for op in effect.ops if isinstance(op, Apply)]
+        others = [op for op in effect.ops if not isinstance(op, Apply)]
+        try:
+            if applies:
+                c = applies[0].c
+                groups, screened = self._screen(c, applies)
+
+                async def also(tx: StoreTransaction, refused: dict[int, str]) -> None:
+                    if any(applies[i].snapshot for i in refused):  # nothing is committed
+                        raise MalformedUpdateError(f"snapshot state refused: {refused}")
+                    keep = not self.team.erasures.orders()
+                    for _op, update, reason in screened:
+                        await self.team.quarantine.put(tx, c, update, f"refused: {reason}",
+                                                       keep_content=keep)
+                    for index, error in refused.items():
+                        bad = applies[index]
+                        await tx.put(self._ns, _quarantine_key(c, bad.seq), msgspec.msgpack.encode(
+                            _QuarantineRow(int(c), bad.seq, bad.author, bad.counter,
+                                           "MalformedUpdateError", error, time.time(),
+                                           bad.envelope if keep else b"")))
+                    await self._write(tx, others)
+
+                refused_at = await self.team.apply_remote_groups(c, groups, also)
+                refused = {applies[i].seq: e for i, e in refused_at.items()}
+                for screened_op, _update, reason in screened:
+                    self._alert("refused", f"envelope {screened_op.seq} of compartment "
+                                           f"{c.name}, author {screened_op.author.hex()[:12]}…: "
+                                           f"{reason}")
+            else:
+                async with self.store.transaction() as tx:
+                    await self._write(tx, others)
+                refused = {}
+        except BaseException as exc:
+            if any(isinstance(op, RemoveOutbox) for op in effect.ops):
+                self.sm.removal_failed(effect.token)
+            else:
+                self.sm.failed(effect.token, type(exc).__name__)
+            raise
+        for op in others:
+            if isinstance(op, SaveChain):
+                self.keys.adopt_chain(op.c, ChainState.from_bytes(op.chain))
+        after = self.sm.committed(effect.token, refused)
+        self._publish()
+        self.state.last_sync = time.time()
+        return after
+
+    def _screen(self, c: Compartment, applies: Sequence[Apply]) -> tuple[
+            list[list[bytes]], list[tuple[Apply, bytes, str]]]:
+        """The role table on what this device applies (mano_core.rules.remote): each update
+        a teammate may not make is replaced by a neutral one and quarantined."""
+        groups: list[list[bytes]] = []
+        refusals: list[tuple[Apply, bytes, str]] = []
+        for op in applies:
+            if op.snapshot:
+                groups.append(list(op.updates))
+                continue
+            out: list[bytes] = []
+            for update in op.updates:
+                try:
+                    kept, refusal = self.team.screen_remote(c, update, op.author)
+                except ManoError:
+                    kept, refusal = update, None  # the document refuses it: quarantined
+                if refusal is not None:
+                    refusals.append((op, update, str(refusal)))
+                out.append(kept)
+            groups.append(out)
+        return groups, refusals
+
+    async def _write(self, tx: StoreTransaction, ops: Sequence[Op]) -> None:
+        chains: dict[Compartment, ChainState] = {}
+        removed: list[int] = []
+        for op in ops:
+            if isinstance(op, SaveCursor):
+                await tx.put(self._ns, _cursor_key(op.c),
+                             msgspec.msgpack.encode(_Cursor(op.seq, op.snapshot)))
+            elif isinstance(op, SaveChain):
+                chains[op.c] = ChainState.from_bytes(op.chain)
+            elif isinstance(op, PutFragment):
+                f = op.fragment
+                await tx.put(self._ns, f"frag/{f.g.hex()}/{f.i}", msgspec.msgpack.encode(f))
+            elif isinstance(op, DropFragments):
+                for i in op.indexes:
+                    await tx.delete(self._ns, f"frag/{op.group.hex()}/{i}")
+            elif isinstance(op, PutQuarantine):
+                q = op.entry
+                await tx.put(self._ns, _quarantine_key(q.compartment, q.seq),
+                             msgspec.msgpack.encode(_QuarantineRow(
+                                 int(q.compartment), q.seq, q.author, q.counter, q.code,
+                                 q.detail, q.at,
+                                 # like the update quarantine: no content kept once a team
+                                 # has erasure orders (it cannot be checked for the erased)
+                                 b"" if self.team.erasures.orders() else op.envelope)))
+            elif isinstance(op, RemoveOutbox):
+                removed.extend(op.items)
+        if chains:
+            await self.keys.save_chains(tx, chains)
+        if removed:
+            await tx.outbox_remove(removed)
 
     # --- outgoing -------------------------------------------------------------------------------
 
@@ -128,48 +338,56 @@ class TeamSync:
         await self.refresh_counts()  # also clears the optimistic count of schedule_flush
         return made
 
-    async def push_pending(self, client: RelayClient, in_flight: set[int],
-                           wake: asyncio.Event) -> None:
-        """Push sealed envelopes not in flight yet, at most PUSH_WINDOW at a time (the relay
-        rate-limits each device); each is removed from the outbox once acknowledged."""
+    async def push_pending(self, client: RelayClient, wake: asyncio.Event) -> None:
+        """Push sealed envelopes the machine lets out (at most PUSH_WINDOW in flight; an
+        acknowledged one never again); each answer goes back to the machine."""
         for c in self.compartments:
-            room = PUSH_WINDOW - len(in_flight)
+            room = PUSH_WINDOW - self.sm.in_flight
             if room <= 0:
                 return
+            self._wake_sender = wake
             items = await self.store.outbox_pending(sealed_outbox(self.team.id, c),
-                                                    limit=room + len(in_flight))
-            for item in items:
-                if item.id in in_flight or len(in_flight) >= PUSH_WINDOW:
-                    continue
-                in_flight.add(item.id)
-                fut = client.push_nowait(item.payload)
-                fut.add_done_callback(functools.partial(
-                    self._ack_callback, item_id=item.id, in_flight=in_flight, wake=wake))
+                                                    limit=PUSH_WINDOW + self.sm.held)
+            for effect in self.sm.outbox([(i.id, i.payload) for i in items]):
+                if isinstance(effect, Push):
+                    fut = client.push_nowait(effect.envelope)
+                    fut.add_done_callback(functools.partial(
+                        self._ack_callback, item_id=effect.item, wake=wake))
 
     def _ack_callback(self, fut: asyncio.Future[list[m.Message]], *, item_id: int,
-                      in_flight: set[int], wake: asyncio.Event) -> None:
-        self._acked(fut, item_id, in_flight, wake)
+                      wake: asyncio.Event) -> None:
+        self._acked(fut, item_id, wake)
 
     def _acked(self, fut: asyncio.Future[list[m.Message]], item_id: int,
-               in_flight: set[int], wake: asyncio.Event) -> None:
-        in_flight.discard(item_id)
-        wake.set()
+               wake: asyncio.Event) -> None:
+        effects: list[Effect] = []
         if fut.cancelled():
-            return
-        exc = fut.exception()
-        if isinstance(exc, RelayRefusedError):
-            if exc.fatal or exc.code == 0:
-                return  # connection gone: re-sent after the reconnect
-            self._alert("refused", f"the relay refused an envelope: {exc}")
-            if exc.code in (ErrorCode.BAD_ENVELOPE, ErrorCode.FORBIDDEN):
-                self._to_remove.append(item_id)  # never acceptable: do not loop on it
-        elif exc is None:
-            (ack,) = fut.result()
-            assert isinstance(ack, m.Ack)
-            c = Compartment(ack.c)
-            self.state.last_acked[c] = max(self.state.last_acked.get(c, 0), ack.seq)
-            self.state.last_sync = time.time()
-            self._to_remove.append(item_id)
+            effects = self.sm.push_refused(item_id, retry=True)
+        else:
+            exc = fut.exception()
+            if isinstance(exc, RelayRefusedError):
+                never = exc.code in (ErrorCode.BAD_ENVELOPE, ErrorCode.FORBIDDEN)
+                if exc.fatal or exc.code == 0 or not never:
+                    if not (exc.fatal or exc.code == 0):
+                        self._alert("refused", f"the relay refused an envelope: {exc}")
+                    effects = self.sm.push_refused(item_id, retry=True)
+                else:
+                    effects = self.sm.push_refused(item_id, retry=False, detail=str(exc))
+            elif exc is not None:
+                effects = self.sm.push_refused(item_id, retry=True)
+            else:
+                (ack,) = fut.result()
+                assert isinstance(ack, m.Ack)
+                c = Compartment(ack.c)
+                self.state.last_acked[c] = max(self.state.last_acked.get(c, 0), ack.seq)
+                self.state.last_sync = time.time()
+                effects = self.sm.push_acked(item_id)
+        wake.set()
+        for effect in effects:
+            if isinstance(effect, AlertEffect):
+                self._alert(effect.kind, effect.detail)
+            elif isinstance(effect, Persist):
+                self._to_remove.append(effect.token)
         if self._to_remove and (self._remover is None or self._remover.done()):
             self._remover = asyncio.ensure_future(self._remove_acked())
 
@@ -179,17 +397,35 @@ class TeamSync:
             await asyncio.gather(self._remover, return_exceptions=True)
 
     async def _remove_acked(self) -> None:
-        """Drop acknowledged envelopes from the outbox, many per transaction."""
-        await asyncio.sleep(0.02)
+        """Drop acknowledged envelopes from the outbox, many per transaction (the machine
+        keeps them out of the push window meanwhile)."""
+        await asyncio.sleep(0.02)  # many acks per transaction
         while self._to_remove:
-            batch, self._to_remove = self._to_remove, []
-            await self.store.outbox_remove(batch)
+            tokens, self._to_remove = self._to_remove, []
+            items = [i for t in tokens for i in self.sm.removal_items(t)]
+            try:
+                async with self.store.transaction() as tx:
+                    await tx.outbox_remove(items)
+            except BaseException as exc:
+                for t in tokens:
+                    self.sm.removal_failed(t)
+                if not isinstance(exc, ManoError):
+                    raise
+                self.state.last_error = str(exc)
+                if self._wake_sender is not None:
+                    self._wake_sender.set()  # pushed again: the relay's duplicate ack retries
+                break
+            for t in tokens:
+                self.sm.committed(t)
+            if self._wake_sender is not None:
+                self._wake_sender.set()  # rows left the outbox: room for the next ones
         await self.refresh_counts()
 
     # --- incoming -------------------------------------------------------------------------------
 
     def cursor(self, c: Compartment) -> int:
-        return self._cursors[c].seq
+        """The last relay sequence of ``c`` applied and committed."""
+        return self.sm.cursor(c)
 
     # Deliveries, downloaded snapshots and uploaded snapshots are serialised: a snapshot taken
     # while a delivery is being applied would carry chain states past its ``upto`` (the
@@ -198,15 +434,24 @@ class TeamSync:
     # purge snapshot runs in another.
 
     async def apply_delivery(self, c: Compartment, items: list[tuple[int, bytes]]) -> bool:
-        """Open and apply delivered envelopes in order; False if a key is missing (stop and
-        fetch keys: the cursor stays before that envelope)."""
+        """Open and apply delivered envelopes, each on its own (a bad one is quarantined);
+        False if a key is missing (stop and fetch keys: the cursor stays before that
+        envelope). Raises SessionClosed when the session must resubscribe (a gap, or a
+        transaction that did not commit), and whatever the store raised."""
+        if c not in self.compartments:
+            return True  # medical access withdrawn meanwhile: nothing of it is kept here
         async with self._serial:
-            return await self._apply_delivery(c, items)
+            await self.run(self.sm.received(m.Deliver(c=int(c), items=items)))
+            await self.refresh_counts()
+            return not self.sm.need_keys
 
     async def apply_snapshot(self, c: Compartment, raw: bytes) -> int:
         """Verify and apply a downloaded snapshot; returns the sequence it covers."""
         async with self._serial:
-            return await self._apply_snapshot(c, raw)
+            snap = open_snapshot(raw, log=self.keys.log, keyring=self.keys.keyring,
+                                 team_id=self.keys.team_id, compartment=c)
+            await self.run(self.sm.snapshot(c, snap.upto, snap.state, snap.chain))
+            return snap.upto
 
     async def upload_snapshot(self, client: RelayClient, c: Compartment) -> bool:
         """Upload this device's state of ``c`` as covering everything applied so far; False
@@ -216,128 +461,8 @@ class TeamSync:
         async with self._serial:
             return await self._upload_snapshot(client, c)
 
-    async def _apply_delivery(self, c: Compartment, items: list[tuple[int, bytes]]) -> bool:
-        """Open and apply delivered envelopes in order; False if a key is missing (stop and
-        fetch keys: the cursor stays before that envelope)."""
-        if c not in self.compartments:
-            return True  # medical access withdrawn meanwhile: nothing of it is kept here
-        updates: list[bytes] = []
-        cursor = self._cursors[c]
-        new_seq = cursor.seq
-        fragments_done: list[bytes] = []
-        new_fragments: list[payload.Fragment] = []
-        refused: list[tuple[bytes, str]] = []
-        me = self.keys.identity.device_id
-
-        def screened(batch: list[bytes], author: bytes, seq: int) -> list[bytes]:
-            # The role table, on what this device applies (mano_core.rules.remote).
-            out = []
-            for update in batch:
-                try:
-                    kept, refusal = self.team.screen_remote(c, update, author)
-                except MalformedUpdateError:
-                    out.append(update)  # refused with the batch below, as before
-                    continue
-                if refusal is not None:
-                    self._alert("refused", f"envelope {seq} of compartment {c.name}, author "
-                                           f"{author.hex()[:12]}…: {refusal}")
-                    refused.append((batch[len(out)], str(refusal)))
-                out.append(kept)
-            return out
-
-        for seq, raw in items:
-            if seq <= new_seq:
-                continue  # already applied (a resumed stream may overlap)
-            try:
-                opened = self.keys.open(raw, c)
-            except MissingKeyError:
-                self.need_keys = True
-                break
-            except ReplayError:
-                new_seq = seq
-                continue
-            except EnvelopeError as exc:
-                self._alert("rejected", f"envelope {seq} of compartment {c.name}: {exc}")
-                new_seq = seq
-                continue
-            new_seq = seq
-            author = opened.envelope.header.author
-            if author == me:
-                continue  # our own edit, already in the document
-            if seq > self.live_after.get(c, seq) and not self.keys.log.has_access(author, c):
-                self._alert("rejected", f"envelope {seq} of compartment {c.name}: its author "
-                                        "no longer has access to it")
-                continue
-            try:
-                content = payload.decode(opened.plaintext)
-            except MalformedUpdateError as exc:
-                self._alert("rejected", f"envelope {seq}: {exc}")
-                continue
-            author = opened.envelope.header.author
-            if isinstance(content, payload.Batch):
-                updates.extend(screened(list(content.u), author, seq))
-            else:
-                group = self._fragments.setdefault(content.g, [])
-                group.append(content)
-                new_fragments.append(content)
-                if len({f.i for f in group}) == content.n:
-                    updates.extend(screened(list(payload.join_fragments(group).u), author,
-                                            seq))
-                    fragments_done.append(content.g)
-        for report in self.keys.chain(c).take_reports():
-            kind = "fork" if report.forked else "gap"
-            self._alert(kind, f"author {report.author.hex()[:12]}…: expected counter "
-                              f"{report.expected_counter}, got {report.received_counter}")
-        if new_seq == cursor.seq and not updates:
-            return not self.need_keys
-        cursor.seq = new_seq
-
-        async def also(tx: StoreTransaction) -> None:
-            await tx.put(self._ns, f"cursor/{c.name.lower()}", msgspec.msgpack.encode(cursor))
-            for frag in new_fragments:
-                if frag.g not in fragments_done:
-                    await tx.put(self._ns, f"frag/{frag.g.hex()}/{frag.i}",
-                                 msgspec.msgpack.encode(frag))
-            for group_id in fragments_done:
-                for frag in self._fragments.pop(group_id, []):
-                    await tx.delete(self._ns, f"frag/{group_id.hex()}/{frag.i}")
-            await self.keys.save_chains(tx)
-            for update, reason in refused:
-                await self.team.quarantine.put(tx, c, update, f"refused: {reason}",
-                                               keep_content=not self.team.erasures.orders())
-
-        try:
-            await self.team.apply_remote(c, updates, also)
-        except MalformedUpdateError as exc:
-            self._alert("rejected", f"updates up to {new_seq}: {exc}")
-            await self.team.apply_remote(c, [], also)
-        self.state.cursor[c] = new_seq
-        self.state.last_sync = time.time()
-        await self.refresh_counts()
-        return not self.need_keys
-
-    async def _apply_snapshot(self, c: Compartment, raw: bytes) -> int:
-        """Verify and apply a downloaded snapshot; returns the sequence it covers."""
-        snap = open_snapshot(raw, log=self.keys.log, keyring=self.keys.keyring,
-                             team_id=self.keys.team_id, compartment=c)
-        cursor = self._cursors[c]
-
-        async def also(tx: StoreTransaction) -> None:
-            # Only once the document took the state: a state it refuses (not an update, nested
-            # too deep) leaves the chain states and the cursor where they were.
-            self.keys.chain(c).merge(snap.chain)
-            cursor.seq = max(cursor.seq, snap.upto)
-            cursor.snapshot = max(cursor.snapshot, snap.upto)
-            await tx.put(self._ns, f"cursor/{c.name.lower()}", msgspec.msgpack.encode(cursor))
-            await self.keys.save_chains(tx)
-
-        await self.team.apply_remote(c, [snap.state], also)
-        self.state.cursor[c] = cursor.seq
-        return snap.upto
-
     def snapshot_due(self, c: Compartment) -> bool:
-        cursor = self._cursors[c]
-        return cursor.seq - cursor.snapshot >= SNAPSHOT_EVERY
+        return self.sm.snapshot_due(c)
 
     async def _upload_snapshot(self, client: RelayClient, c: Compartment) -> bool:
         holder = self.team.compartment(c)
@@ -351,12 +476,11 @@ class TeamSync:
             log.info("snapshot of %s postponed: %d updates wait for their dependencies",
                      c.name, core.waiting_updates)
             return False
-        cursor = self._cursors[c]
-        upto = cursor.seq
+        upto = self.sm.cursor(c)
         state = core.encode_state()
         blob = seal_snapshot(self.keys.identity, self.keys.keyring, team_id=self.keys.team_id,
                              compartment=c, epoch=self.keys.log.epoch(c), upto=upto,
-                             state=state, chain=self.keys.chain(c))
+                             state=state, chain=self.sm.chain(c))
         request_id = client.next_id()
         step = limits.MAX_SNAPSHOT_CHUNK
         parts = [blob[i:i + step] for i in range(0, len(blob), step)] or [b""]
@@ -376,8 +500,7 @@ class TeamSync:
                 return False  # the relay's uploads are all taken: again when next due
             if exc.code != ErrorCode.CONFLICT:
                 raise
-        cursor.snapshot = upto
-        await self.store.put(self._ns, f"cursor/{c.name.lower()}", msgspec.msgpack.encode(cursor))
+        await self.run(self.sm.snapshot_uploaded(c, upto))
         return True
 
     def _alert(self, kind: str, detail: str) -> None:

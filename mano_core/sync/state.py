@@ -41,6 +41,27 @@ class Alert:
     at: float = field(default_factory=time.time)
 
 
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A teammate's envelope this device could not apply, kept in the store (with its bytes)
+    instead of being dropped: its author (b"" if the envelope cannot even be parsed), its
+    compartment, its relay sequence, the author's counter (-1 if unknown) and the error."""
+
+    compartment: Compartment
+    seq: int
+    author: bytes
+    counter: int
+    code: str       # the error's class name, e.g. "BadSignatureError", "MalformedUpdateError"
+    detail: str
+    at: float = 0.0
+
+    def describe(self) -> str:
+        """One line for an alert: author, compartment, sequence, error."""
+        author = self.author.hex()[:12] + "…" if self.author else "unknown author"
+        return (f"envelope {self.seq} of {self.compartment.name} by {author} quarantined: "
+                f"{self.code}: {self.detail}")
+
+
 @dataclass(slots=True)
 class SyncState:
     """Mutable, owned by the sync client; read it, or subscribe to its changes."""
@@ -59,6 +80,8 @@ class SyncState:
     # Compartments that cannot catch up this session: the relay sent this device to a
     # snapshot it refused (reason as value). Retried at the next session; edits still go out.
     stalled: dict[Compartment, str] = field(default_factory=dict)
+    quarantine: list[Quarantined] = field(default_factory=list)  # kept, never applied
+    head: dict[Compartment, int] = field(default_factory=dict)  # relay head at last subscribe
 
     @property
     def pending(self) -> int:

@@ -43,9 +43,11 @@ async def test_tampered_envelope_is_rejected_by_receivers_and_reported(pair, url
     env[HEADER_SIZE + 2] ^= 0x01  # one ciphertext bit: the signature no longer verifies
     async with await member_client(url, p.keys_b) as b:
         await b.push(bytes(env))  # the relay cannot tell: it never holds keys
-    await eventually(lambda: any(a.kind == "rejected" for a in p.sync_a.state.alerts), 10,
-                     "a 'rejected' alert")
+    await eventually(lambda: any(a.kind == "quarantined" for a in p.sync_a.state.alerts), 10,
+                     "a 'quarantined' alert")
     assert "signature" in p.sync_a.state.alerts[-1].detail
+    (kept,) = p.sync_a.state.quarantine  # kept, named, never applied
+    assert kept.author == p.keys_b.identity.device_id and kept.code == "BadSignatureError"
     assert content(p.team_a) == before
     # The receiver goes on: a legitimate edit after it still arrives.
     await p.team_a.persons.create(name="After")
@@ -142,8 +144,9 @@ async def test_envelope_with_undecodable_content_is_rejected_and_sync_goes_on(pa
                   counter=0, prev_hash=_wire.ZERO_HASH, plaintext=b"\xa3\x00\x00\x80")
     async with await member_client(url, p.keys_b) as b:
         await b.push(poison)
-    await eventually(lambda: any(a.kind == "rejected" for a in p.sync_a.state.alerts), 10,
-                     "a 'rejected' alert")
+    await eventually(lambda: any(a.kind == "quarantined" for a in p.sync_a.state.alerts), 10,
+                     "a 'quarantined' alert")
+    assert [q.code for q in p.sync_a.state.quarantine] == ["MalformedUpdateError"]
     await p.team_a.persons.create(name="Toujours là")
     await p.sync_a.wait_synced(10)
     error = p.sync_a.state.last_error

@@ -67,6 +67,7 @@ async def test_counters_after_a_crash_are_strictly_greater(
     assert header.counter == counters[-1] + 1 > max(reported)
     assert header.prev_hash == envelope_hash(queued[-1].raw)
     # the teammate receives what the relay would have: every queued envelope, then the new one
+    chain = mate.chain(GENERAL)
     for envelope in [*queued, Envelope.parse(after.envelope)]:
-        mate.open(envelope.raw, GENERAL)
-    assert mate.chain(GENERAL).take_reports() == []  # no gap, no fork
+        mate.open(envelope.raw, GENERAL, chain)
+    assert chain.take_reports() == []  # no gap, no fork

@@ -46,12 +46,16 @@ async def test_team_survives_reopen_and_both_devices_keep_sealing(
     sent = [await founder.seal(f"general {n}".encode(), compartment=GENERAL) for n in range(3)]
     medical = await founder.seal(b"consultation", compartment=MEDICAL)
     for item in sent:
-        opened = mate.open(item.envelope, GENERAL)
+        chain = mate.chain(GENERAL)
+        opened = mate.open(item.envelope, GENERAL, chain)
         async with mate_dev.store.transaction() as tx:  # apply, and record the chain with it
             await tx.append_update("applied", opened.plaintext)
-            await mate.save_chains(tx)
-    assert mate.open(medical.envelope, MEDICAL).plaintext == b"consultation"
-    await mate.save_chains()
+            await mate.save_chains(tx, {GENERAL: chain})
+        mate.adopt_chain(GENERAL, chain)
+    chain = mate.chain(MEDICAL)
+    assert mate.open(medical.envelope, MEDICAL, chain).plaintext == b"consultation"
+    await mate.save_chains(None, {MEDICAL: chain})
+    mate.adopt_chain(MEDICAL, chain)
     log_before, keys_before = founder.log.entries, founder.keyring.to_bytes()
     outbox = [i.payload for i in await founder_dev.store.outbox_pending()]
     assert outbox == [s.envelope for s in [*sent, medical]]
@@ -66,9 +70,11 @@ async def test_team_survives_reopen_and_both_devices_keep_sealing(
     later = await founder.seal(b"general 3", compartment=GENERAL)
     assert Envelope.parse(later.envelope).header.counter == 3
     assert later.outbox_id > sent[-1].outbox_id
-    assert mate.open(later.envelope, GENERAL).plaintext == b"general 3"
-    assert mate.open((await founder.seal(b"more", compartment=MEDICAL)).envelope, MEDICAL)
-    assert mate.chain(GENERAL).take_reports() == [] == mate.chain(MEDICAL).take_reports()
+    general, medical_chain = mate.chain(GENERAL), mate.chain(MEDICAL)
+    assert mate.open(later.envelope, GENERAL, general).plaintext == b"general 3"
+    assert mate.open((await founder.seal(b"more", compartment=MEDICAL)).envelope, MEDICAL,
+                     medical_chain)
+    assert general.take_reports() == [] == medical_chain.take_reports()
     # the reader's chain state was kept too: an old envelope is still a replay
     with pytest.raises(ReplayError):
         mate.open(sent[1].envelope, GENERAL)
