@@ -190,7 +190,8 @@ class SyncClient:
                         and all(self.sync.cursor(c) >= seq for c, seq in target.items())
                         # our own envelopes come back too: applied means the cursor is there
                         and all(self.sync.cursor(c) >= seq
-                                for c, seq in self.state.last_acked.items())
+                                for c, seq in self.state.last_acked.items()
+                                if c not in self.state.stalled)  # not subscribed: no echo
                         and (self._flush_task is None or self._flush_task.done())):
                     return
                 self._synced.clear()

@@ -180,7 +180,8 @@ class TeamSync:
             self.keys.identity.device_id, self._open, positions=positions,
             chains={c: self.keys.chain(c) for c in Compartment}, fragments=fragments,
             quarantine=quarantine, backoff=self._backoff, flush_delay=self._flush_delay,
-            now=time.time, has_access=self.keys.log.has_access)
+            now=time.time,
+            has_access=lambda author, c: self.keys.log.has_access(author, c))  # log replaced on change
         self._publish()
         await self.refresh_counts()
 

@@ -31,7 +31,7 @@ from mano_core.store.database import store_error
 from mano_core.sync.client import Backoff, SyncClient
 from mano_core.team import Team
 from sync_server.server import Relay
-from tests.relay.conftest import relay_config
+from tests.harness.relay import relay_config
 
 from .helpers import join
 
