@@ -44,7 +44,6 @@ from mano_core.sync.snapshot import open_snapshot, seal_snapshot
 from mano_core.sync.machine import (
     FLUSH_DELAY,
     PUSH_WINDOW,
-    SNAPSHOT_EVERY,
     Alert as AlertEffect,
     Apply,
     Backoff,
@@ -154,6 +153,9 @@ class TeamSync:
         return [c for c in Compartment if self.keys.log.has_access(me, c)
                 and (c is Compartment.GENERAL or self.team.medical is not None)]
 
+    def _has_access(self, author: bytes, compartment: Compartment) -> bool:
+        return self.keys.log.has_access(author, compartment)  # the log is replaced on change
+
     def _open(self, raw: bytes, compartment: Compartment, chain: ChainState) -> Opened:
         return self.keys.open(raw, compartment, chain)
 
@@ -180,8 +182,7 @@ class TeamSync:
             self.keys.identity.device_id, self._open, positions=positions,
             chains={c: self.keys.chain(c) for c in Compartment}, fragments=fragments,
             quarantine=quarantine, backoff=self._backoff, flush_delay=self._flush_delay,
-            now=time.time,
-            has_access=lambda author, c: self.keys.log.has_access(author, c))  # log replaced on change
+            now=time.time, has_access=self._has_access)
         self._publish()
         await self.refresh_counts()
 

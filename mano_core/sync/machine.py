@@ -537,7 +537,7 @@ class SyncMachine:
                  chain: ChainState) -> list[Effect]:
         """A downloaded, verified snapshot of ``c`` covering relay seq <= ``upto``."""
         self._move("snapshot")
-        pos, mine, frags = self._base(c)
+        pos, mine, _frags = self._base(c)
         mine.merge(chain)
         pos.seq, pos.snapshot = max(pos.seq, upto), max(pos.snapshot, upto)
         stage = _Stage(positions={c: pos}, chains={c: mine})

@@ -30,7 +30,8 @@ async def test_device_ten_thousand_envelopes_behind_catches_up(relay, make_devic
         await eventually(lambda: sb.state.cursor.get(Compartment.GENERAL, 0) >= N, 180,
                          "b's cursor past the 10,000 envelopes")
         assert len(team_b.persons.list()) == N
-        assert not [al for al in sb.state.alerts if al.kind in ("gap", "fork", "rejected", "quarantined")]
+        assert not [al for al in sb.state.alerts
+                    if al.kind in ("gap", "fork", "rejected", "quarantined")]
     assert content(team_b)["persons"] == content(team_a)["persons"]
 
 
