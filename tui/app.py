@@ -15,6 +15,7 @@ from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.reactive import reactive
 from textual.screen import Screen
 
@@ -179,6 +180,13 @@ class ManoApp(App[None]):
         from .screens.help import HelpScreen
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its search field's placeholder in the interface's language
+        (Textual's own action shows an English one)."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette",
+                                            placeholder=self.t("palette.placeholder")))
 
     async def action_switch_language(self) -> None:
         await self.set_language("en" if self.t.lang == "fr" else "fr")

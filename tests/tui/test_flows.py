@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from textual import events
 from textual.widgets import DataTable, Input
 
 from tui.screens.agenda import AgendaScreen
@@ -226,6 +227,8 @@ async def test_ctrl_p_opens_the_command_palette_and_the_footer_says_so(demo_stor
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette),
                        what="the command palette")
+        await wait_for(pilot, lambda: shows(app, "Chercher une commande"),
+                       what="the palette's search field in French")
         await type_text(pilot, "Personnes (F3)")
         await wait_for(pilot, lambda: shows(app, "Ouvrir cette section"),
                        what="the section command offered")
@@ -254,6 +257,31 @@ async def test_letters_typed_on_the_persons_list_go_to_its_search(demo_store):
         await pilot.press("escape")                   # back to the list, "/" to the search
         await pilot.press("slash")
         assert search.has_focus and search.value == "nadiv"
+
+
+async def test_a_name_typed_fast_on_the_list_is_searched_whole(demo_store):
+    """A terminal delivers a fast typist's letters (or a paste) in one burst, before the search
+    field has taken the focus: each letter used to start a new search, leaving only the last."""
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, PersonsScreen))
+        table = app.screen.query_one(PagedTable)
+        await wait_for(pilot, lambda: table.items, what="the list")
+        table.focus_table()
+        await pilot.pause()
+        for letter in "papy":                         # one burst, no wait between letters
+            app.post_message(events.Key(letter, letter))
+        search = app.screen.query_one("#search", Input)
+        await wait_for(pilot, lambda: search.has_focus and len(search.value) == 4,
+                       what="the whole name in the search field")
+        assert search.value == "papy"
+        await pilot.press("escape")                   # back on the list: a new search
+        table.focus_table()
+        await pilot.pause()
+        await pilot.press("b")
+        await wait_for(pilot, lambda: search.value == "b", what="a new search")
 
 
 async def test_a_status_key_pressed_by_mistake_is_undone_with_ctrl_z(demo_store):

@@ -39,6 +39,7 @@ class PagedTable(Vertical, Generic[T]):
         self.items: list[T] = []
         self.page_index = 0
         self._search = search   # selector of the screen's search Input, if it has one
+        self._typing = False    # letters were sent to the search field, which has no focus yet
 
     def compose(self):  # type: ignore[no-untyped-def]
         table: DataTable[Any] = LiteralTable(cursor_type="row", zebra_stripes=True)
@@ -103,9 +104,16 @@ class PagedTable(Vertical, Generic[T]):
         field = found.first(Input)
         event.stop()
         event.prevent_default()
-        field.value = event.character        # typing on the list starts a new search
+        # Typing on the list starts a new search; the keys typed before the field has taken
+        # the focus (a fast typist, a paste) continue it instead of each starting anew.
+        field.value = field.value + event.character if self._typing else event.character
         field.cursor_position = len(field.value)
+        self._typing = True
         field.focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if event.widget is self.table:
+            self._typing = False   # back on the list: the next letter starts a new search
 
     def focus_table(self) -> None:
         self.table.focus()
