@@ -11,7 +11,7 @@ import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -184,7 +184,7 @@ class ManoApp(App[None]):
     def action_command_palette(self) -> None:
         """Textual's palette, with its search field's placeholder in the interface's language
         (Textual's own action shows an English one)."""
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        if self.use_command_palette and not CommandPalette.is_open(cast("App[object]", self)):
             self.push_screen(CommandPalette(id="--command-palette",
                                             placeholder=self.t("palette.placeholder")))
 
