@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Iterable
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from mano_core.document.queries import fold
-
-PARIS: Final = ZoneInfo("Europe/Paris")  # MANO's users are French teams
-UTC: Final = dt.UTC
+from mano_core.reporting.cells import FR_DATE, as_utc, moment_in, number_in
+from mano_core.reporting.cells import is_empty as is_empty  # the migration reads it here
+from mano_core.reporting.view import PARIS
 
 MAX_JSON_CELL: Final = 1_000_000  # characters: a person's whole history fits many times
 
@@ -27,13 +25,8 @@ class CellError(ValueError):
     """A cell does not hold what its column expects (the reason is in French)."""
 
 
-_FR_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2})[:h](\d{2})(?::(\d{2}))?)?$")
 _TRUE = frozenset({"true", "oui", "yes", "vrai", "1", "x"})
 _FALSE = frozenset({"false", "non", "no", "faux", "0"})
-
-
-def is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def text(value: Any) -> str:
@@ -67,12 +60,10 @@ def boolean(value: Any) -> bool:
 def number(value: Any) -> int | float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return int(value) if isinstance(value, float) and value.is_integer() else value
-    raw = text(value).replace("\u202f", "").replace(" ", "").replace(",", ".")
-    try:
-        parsed = float(raw)
-    except ValueError:
-        raise CellError(f"doit être un nombre, et non « {text(value)} »") from None
-    return int(parsed) if parsed.is_integer() else parsed
+    parsed = number_in(text(value))
+    if parsed is None:
+        raise CellError(f"doit être un nombre, et non « {text(value)} »")
+    return parsed
 
 
 def instant(value: Any) -> dt.datetime:
@@ -83,20 +74,12 @@ def instant(value: Any) -> dt.datetime:
         moment = dt.datetime.combine(value, dt.time(0))
     else:
         raw = text(value)
-        match = _FR_DATE.match(raw)
-        try:
-            if match:
-                d, m, y, hh, mm, ss = match.groups()
-                moment = dt.datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0),
-                                     int(ss or 0))
-            else:
-                moment = dt.datetime.fromisoformat(raw)
-        except ValueError:
+        found = moment_in(raw)
+        if found is None:
             raise CellError(f"doit être une date (2026-11-20T14:30:00.000Z ou "
-                            f"20/11/2026 14:30), et non « {raw} »") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=PARIS)
-    return moment.astimezone(UTC)
+                            f"20/11/2026 14:30), et non « {raw} »")
+        moment = found[0]
+    return as_utc(moment)
 
 
 def day(value: Any) -> dt.date:
@@ -108,7 +91,7 @@ def day(value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return value
     raw = text(value)
-    match = _FR_DATE.match(raw)
+    match = FR_DATE.match(raw)
     try:
         if match and match.group(4) is None:
             return dt.date(int(match.group(3)), int(match.group(2)), int(match.group(1)))

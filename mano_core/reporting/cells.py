@@ -21,7 +21,7 @@ class CellError(ValueError):
 
 _TRUE = frozenset({"oui", "o", "yes", "y", "true", "vrai", "1", "x"})
 _FALSE = frozenset({"non", "n", "no", "false", "faux", "0"})
-_FR_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2})[:h](\d{2})(?::(\d{2}))?)?$")
+FR_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2})[:h](\d{2})(?::(\d{2}))?)?$")
 
 
 def is_empty(value: Any) -> bool:
@@ -55,12 +55,41 @@ def number(value: Any) -> int | float:
     """A number (a decimal comma is accepted)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return int(value) if isinstance(value, float) and value.is_integer() else value
-    raw = text(value).replace("\u202f", "").replace(" ", "").replace(",", ".")
+    parsed = number_in(text(value))
+    if parsed is None:
+        raise CellError(f"must be a number, got {text(value)!r}")
+    return parsed
+
+
+def number_in(raw: str) -> int | float | None:
+    """The number a cell's text spells (spaces and a decimal comma allowed), or None."""
     try:
-        parsed = float(raw)
+        parsed = float(raw.replace("\u202f", "").replace(" ", "").replace(",", "."))
     except ValueError:
-        raise CellError(f"must be a number, got {text(value)!r}") from None
+        return None
     return int(parsed) if parsed.is_integer() else parsed
+
+
+def moment_in(raw: str) -> tuple[dt.datetime, bool] | None:
+    """(the moment, whether a time was given) a cell's text spells, ISO 8601 or
+    ``20/11/2026 [14:30[:00]]``, or None. A moment without an offset is Paris time:
+    ``as_utc`` says which instant it is."""
+    match = FR_DATE.match(raw)
+    try:
+        if match:
+            d, m, y, hh, mm, ss = match.groups()
+            return dt.datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0),
+                               int(ss or 0)), hh is not None
+        return dt.datetime.fromisoformat(raw), len(raw) > 10
+    except ValueError:
+        return None
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """The UTC instant of ``moment``; one without an offset is Paris time."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=PARIS)
+    return moment.astimezone(UTC)
 
 
 def day(value: Any) -> dt.date:
@@ -70,7 +99,7 @@ def day(value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return value
     raw = text(value)
-    match = _FR_DATE.match(raw)
+    match = FR_DATE.match(raw)
     try:
         if match and match.group(4) is None:
             return dt.date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
@@ -90,22 +119,12 @@ def instant(value: Any) -> tuple[dt.datetime, bool]:
         moment, timed = dt.datetime.combine(value, dt.time(0)), False
     else:
         raw = text(value)
-        match = _FR_DATE.match(raw)
-        try:
-            if match:
-                d, m, y, hh, mm, ss = match.groups()
-                moment = dt.datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0),
-                                     int(ss or 0))
-                timed = hh is not None
-            else:
-                moment = dt.datetime.fromisoformat(raw)
-                timed = len(raw) > 10
-        except ValueError:
+        found = moment_in(raw)
+        if found is None:
             raise CellError(f"must be a date or a date and time (2026-11-20 14:30 or "
-                            f"20/11/2026 14:30), got {raw!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=PARIS)
-    return moment.astimezone(UTC), timed
+                            f"20/11/2026 14:30), got {raw!r}")
+        moment, timed = found
+    return as_utc(moment), timed
 
 
 def items(value: Any) -> list[str]:
