@@ -64,7 +64,7 @@ from mano_core.team import Team
 
 from . import crash
 from .cli_retention import add_retention_command
-from .i18n import MESSAGES, Translator
+from .i18n import Translator
 from .text import clean
 
 DEMO_PASSPHRASE = "demo maraude nord"
@@ -231,10 +231,6 @@ def _print_json(value: object) -> None:
     print(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
 
 
-def _label(t: Translator, key: str, default: str) -> str:
-    return t(key) if key in MESSAGES[t.lang] else default
-
-
 async def report(args: argparse.Namespace, t: Translator) -> int:
     store, team = await _open_first_team(Path(args.store), t)
     async with store:
@@ -269,7 +265,7 @@ async def report(args: argparse.Namespace, t: Translator) -> int:
                 for name, count in rep.services.items():
                     say(f"  {count:>5}  {name}")
             for name, count in act.counts().items():
-                print(f"  {count:>5}  {_label(t, 'activity.' + name, name)}")
+                print(f"  {count:>5}  {t.get('activity.' + name, name, count=count)}")
     return 0
 
 
@@ -298,8 +294,8 @@ async def stats(args: argparse.Namespace, t: Translator) -> int:
                 continue
             if name != section:
                 section = name
-                print(f"  {_label(t, 'stats.' + str(name), str(name))}")
-            print(f"    {_label(t, 'stats.' + str(indicator), str(indicator))}: {value}")
+                print(f"  {t.get('stats.' + str(name), str(name))}")
+            print(f"    {t.get('stats.' + str(indicator), str(indicator))}: {value}")
     return 0
 
 

@@ -12,7 +12,7 @@ from rich.text import Text
 from mano_core import sharing
 from mano_core.model.records import Person
 from tui import format as fmt
-from tui.i18n import MESSAGES, Translator
+from tui.i18n import Translator
 from tui.text import plain, styled
 
 if TYPE_CHECKING:
@@ -25,15 +25,14 @@ COUNT_ORDER = ("persons", "actions", "comments", "consents", "shares", "personPl
                "treatments", "history")
 
 
-def collection_label(t: Translator, name: str) -> str:
-    key = f"erase.collection.{name}"
-    return t(key) if key in MESSAGES[t.lang] else name
+def collection_label(t: Translator, name: str, count: int = 2) -> str:
+    return t.get(f"erase.collection.{name}", name, count=count)
 
 
 def count_lines(t: Translator, counts: Mapping[str, int]) -> list[str]:
     """``  3  action(s)`` lines, in a stable order, zero counts left out."""
     order = [n for n in COUNT_ORDER if n in counts] + sorted(set(counts) - set(COUNT_ORDER))
-    return [f"  {counts[n]:>5}  {collection_label(t, n)}" for n in order if counts[n]]
+    return [f"  {counts[n]:>5}  {collection_label(t, n, counts[n])}" for n in order if counts[n]]
 
 
 def scope_text(t: Translator, scope: Iterable[str]) -> str:

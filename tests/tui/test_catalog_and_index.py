@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from mano_core.model.records import Person
-from tui.i18n import MESSAGES
+from tui.i18n import LANGUAGES, Translator, catalog
 from tui.people_index import ALL, OUT, PersonIndex, PersonQuery
 from tui.widgets.charts import bar, bar_chart
 
@@ -15,14 +15,35 @@ TUI = Path(__file__).parents[2] / "tui"
 
 
 def test_every_key_used_exists_in_french_and_english():
-    assert set(MESSAGES["fr"]) == set(MESSAGES["en"])
+    fr, en = catalog("fr").messages, catalog("en").messages
+    assert set(fr) == set(en)
+    assert all(text for lang in LANGUAGES for text in catalog(lang).messages.values())
     used = set()
     for path in TUI.rglob("*.py"):
         text = path.read_text()
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", text))
         used |= set(re.findall(r"""["'](key\.[a-z_]+)["']""", text))
-    missing = {k for k in used if k not in MESSAGES["fr"]}
+    missing = {k for k in used if k not in fr}
     assert not missing
+
+
+def test_plural_messages_follow_each_language_rule():
+    """French says "0 action, 1 action, 2 actions"; English "0 actions, 1 action"."""
+    fr, en = Translator("fr"), Translator("en")
+    assert fr("sync.pending", count=0) == "0 modification en attente d'envoi"
+    assert fr("sync.pending", count=1) == "1 modification en attente d'envoi"
+    assert fr("sync.pending", count=2) == "2 modifications en attente d'envoi"
+    assert en("sync.pending", count=0) == "0 edits waiting to be sent"
+    assert en("sync.pending", count=1) == "1 edit waiting to be sent"
+    # the form follows the first value the text places when no count is named
+    assert fr("export.done", rows=1, path="x") == "1 ligne exportée dans x."
+    assert fr("export.done", rows=3, path="x") == "3 lignes exportées dans x."
+    for lang in LANGUAGES:
+        for key, text in catalog(lang).messages.items():
+            if isinstance(text, tuple):
+                assert len(text) == 2 and all(text), (lang, key)
+                assert "(s)" not in "".join(text).replace("ligne(s)", "").replace(
+                    "enregistrement(s)", "").replace("row(s)", "").replace("record(s)", ""), key
 
 
 def _person(pid: str, name: str, **kw) -> Person:

@@ -107,9 +107,9 @@ async def test_erasure_shows_counts_asks_and_removes_the_person_from_the_list(de
         dialog = app.screen
         body = dialog.body
         assert "Effacer définitivement « Bruno Effacé » ?" in body
-        assert "    1  dossier(s) de personne" in body
-        assert "    2  action(s)" in body
-        assert "    3  information(s) transmise(s)" in body
+        assert "    1  dossier de personne" in body
+        assert "    2  actions" in body
+        assert "    3  informations transmises" in body
         assert "impossible d'annuler" in body
         await pilot.press("enter")  # focus starts on Cancel
         await wait_for(pilot, lambda: isinstance(app.screen, PersonFileScreen))

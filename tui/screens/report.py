@@ -83,7 +83,7 @@ class ReportScreen(SectionScreen):
             area.text = text  # never overwrite what is being typed
         act = daily.activity(team, sub, self.day)
         lines = [t("report.activity", start=fmt.moment(act.start), end=fmt.moment(act.end))]
-        lines += [f"  {n:>4}  {t('activity.' + k)}" for k, n in act.counts().items()]
+        lines += [f"  {n:>4}  {t('activity.' + k, count=n)}" for k, n in act.counts().items()]
         if rep and rep.collaborations:
             lines.append(f"{t('report.collaborations')}: {', '.join(rep.collaborations)}")
         self.query_one("#activity", Static).update(text_lines(lines))
