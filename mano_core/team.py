@@ -46,6 +46,7 @@ from mano_core.ids import Compartment
 from mano_core.model import records as r
 from mano_core.model.records import HistoryEntry, Record
 from mano_core.model.validation import applies, stale_custom_fields
+from mano_core.person_merges import PersonMerges
 from mano_core.quarantine import UpdateQuarantine
 from mano_core.rules.remote import Refusal, check_remote_update
 from mano_core.rules.table import Power, setting_power
@@ -206,6 +207,7 @@ class _Compartment:
             await self.team.move_health_values()  # a field may have become health-only
         if self.team.erasures.note_changes(events):
             await self.team.erasures.enforce()  # a new order, or data about an erased person
+        await self.team.merges.follow(events)  # edits made on a merged person meanwhile
         return refused
 
     def _report_damage(self, events: Iterable[ChangeEvent]) -> None:
@@ -384,6 +386,7 @@ class Team:
         # a team kept without keys (local only).
         self.keys: TeamSigner | None = None
         self.erasures = Erasures(self)
+        self.merges = PersonMerges(self)
         self.quarantine = UpdateQuarantine(store, info.id)
         # Held while local updates move from the local outbox to sealed envelopes (the sync
         # client's flush) or are rewritten (an erasure's scrub).
@@ -420,6 +423,7 @@ class Team:
         await team.erasures.load()
         if not team.info.synced:
             await team.erasures.enforce()  # finish an erasure a crash interrupted
+        await team.merges.follow()  # a merge whose follow-up a crash interrupted
         return team
 
     @staticmethod
@@ -617,6 +621,7 @@ class Team:
         self.medical_doc = medical
         self._bind_medical()
         await self.move_health_values()
+        await self.merges.follow()  # the medical part of merges made without medical keys
         return True
 
     async def move_health_values(self) -> int:
@@ -682,10 +687,12 @@ class Team:
 
     def history_of(self, record_id: str) -> builtins.list[HistoryEntry]:
         """Field history of a record, oldest first (a medical record's history lives in the
-        medical compartment and is only found on health professionals' devices)."""
-        entries = self.history.of_record(record_id)
+        medical compartment and is only found on health professionals' devices). A person's
+        includes the history of the files merged into it (``team.merges``)."""
+        ids = [record_id, *self.merges.merged_from(record_id)]
+        entries = [e for i in ids for e in self.history.of_record(i)]
         if self.medical is not None:
-            entries += self.medical.history.of_record(record_id)
+            entries += [e for i in ids for e in self.medical.history.of_record(i)]
         return sorted(entries, key=lambda h: (h.at, h.id))
 
     def compartment(self, compartment: Compartment) -> _Compartment:

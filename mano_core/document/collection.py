@@ -40,7 +40,8 @@ class Collection(Generic[R]):
         self.kind = kind
         self.name = kind.collection
         self._map: Map[Any] = core.doc.get(self.name, type=Map)
-        self._history = history and self.name not in ("history", "erasures")
+        self._history = history and self.name not in ("history", "erasures",
+                                                                "personMerges")
         self._opaque = self.name in layout.OPAQUE_COLLECTIONS
         self._cache: dict[str, R] | None = None
         self._damage: dict[str, Damage] = {}

@@ -16,6 +16,7 @@ from . import layout
 from .cascade import belongings
 from .collection import Collection
 from .health import HealthValues, health_keys
+from .medical_files import MedicalFiles
 
 DEFAULT_TZ = ZoneInfo("Europe/Paris")
 
@@ -278,5 +279,5 @@ class History(Collection[HistoryEntry]):
 
 QUERY_COLLECTIONS: dict[str, type[Collection]] = {  # type: ignore[type-arg]
     "persons": Persons, "actions": Actions, "comments": Comments, "history": History,
-    "personHealthValues": HealthValues,
+    "personHealthValues": HealthValues, "medicalFiles": MedicalFiles,
 }

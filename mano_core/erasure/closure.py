@@ -6,7 +6,9 @@ Removed for good (``Collection.erase``):
   * actions that concern only erased persons, and comments about an erased person or action;
   * medical files, consultations, treatments, medical comments and health-only field values
     of the persons (medical compartment);
-  * every history entry of any removed record (old and new values included).
+  * every history entry of any removed record (old and new values included);
+  * the files merged into an erased person (mano_core.document.person_merge: their
+    tombstones hold the same person's data) and the merge records naming them.
 Stripped (``Collection.strip``): erased persons are taken out of actions that also concern
 other persons and out of groups (with the relations naming them); a group left with nobody is
 removed. Free text written elsewhere (a daily report naming someone) is not found: see
@@ -62,8 +64,16 @@ def plan_erasure(persons: Sized[str], general: GeneralDocument,
     """The records about ``persons`` still in the documents (deleted ones included).
     ``known_erased``: ids removed earlier, whose late history entries must go too."""
     erased_persons = set(persons)
+    merges = general.collections["personMerges"].list(include_deleted=True)
+    while True:  # a file merged into an erased person is theirs too
+        more = {m.merged for m in merges if m.kept in erased_persons} - erased_persons
+        if not more:
+            break
+        erased_persons |= more
     plan = ErasurePlan()
     g = plan.general
+    g["personMerges"] = {m.id for m in merges
+                         if m.kept in erased_persons or m.merged in erased_persons}
     g["persons"] = {p.id for p in general.persons.list(include_deleted=True)
                     if p.id in erased_persons}
     damaged = getattr(general.persons, "damaged", None)  # a retention subset has none
@@ -100,6 +110,9 @@ def plan_erasure(persons: Sized[str], general: GeneralDocument,
         for name in _BY_PERSON_MEDICAL:
             plan.medical[name] = {r.id for r in medical.collections[name].list(
                 include_deleted=True) if getattr(r, "person", None) in erased_persons}
+        plan.medical["personMerges"] = {
+            m.id for m in medical.collections["personMerges"].list(include_deleted=True)
+            if m.kept in erased_persons or m.merged in erased_persons}
     gone = plan.record_ids() | set(known_erased) | erased_persons
     g["history"] = {h.id for h in general.history.list(include_deleted=True)
                     if h.record_id in gone}

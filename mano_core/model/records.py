@@ -325,6 +325,30 @@ class Share(Record, frozen=True, kw_only=True):
     signature: str = ""
 
 
+class PersonMerge(Record, frozen=True, kw_only=True):
+    """Two files of one person merged (fusion de doublons, mano_core.document.person_merge):
+    ``merged`` was folded into ``kept`` at ``mergedAt`` and tombstoned. Records that still
+    name ``merged`` (a teammate's edit made meanwhile) are re-pointed to ``kept`` by every
+    device that sees them. ``fingerprints`` holds, per field of the merged file (``phone``,
+    ``otherNames``, ``customFields.<key>``), a keyed digest of its value when it was merged
+    (never the value): a later edit of the merged file shows as a changed digest and is
+    carried onto the kept one. The same id exists in the medical compartment once a health
+    device did the medical part, with the medical values' digests and in ``conflicts`` the
+    medical fields on which both files differed (the kept value stayed; a health
+    professional chooses). ``medical``: the merging device held the medical compartment and
+    did the medical part itself (other health devices wait for it instead of doing it)."""
+
+    collection: ClassVar[str] = "personMerges"
+    label: ClassVar[str] = "person merge"
+
+    kept: str
+    merged: str
+    merged_at: dt.datetime
+    medical: bool = False
+    fingerprints: dict[str, str] = {}
+    conflicts: list[str] = []
+
+
 # --- medical compartment ----------------------------------------------------------------------
 
 
@@ -399,7 +423,7 @@ class MedicalComment(Record, frozen=True, kw_only=True):
 GENERAL_RECORDS: tuple[type[Record], ...] = (
     Person, Action, Comment, Structure, Territory, TerritoryObservation, Place, PersonPlace,
     Encounter, Passage, Report, Group, SubTeam, CustomFieldDefinition, Erasure, Consent, Share,
-    HistoryEntry,
+    PersonMerge, HistoryEntry,
 )
 MEDICAL_RECORDS: tuple[type[Record], ...] = (MedicalFile, Consultation, Treatment, HistoryEntry,
-                                             HealthValue, MedicalComment)
+                                             HealthValue, MedicalComment, PersonMerge)
