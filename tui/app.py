@@ -25,6 +25,7 @@ from mano_core.errors import ManoError
 
 from . import crash
 from .i18n import Translator
+from .navigation import EditPerson, OpenAction, OpenPerson, OpenSection
 from .people_index import PersonIndex
 from .session import Config, Session, load_pref, save_pref, start_sync
 from .text import clean
@@ -168,6 +169,39 @@ class ManoApp(App[None]):
     def _flush_sync(self) -> None:
         self._sync_timer = None
         self.sync_version += 1
+
+    # --- navigation: screens post these messages, the app moves ----------------------------------
+
+    def on_open_person(self, message: OpenPerson) -> None:
+        from .screens.person_file import PersonFileScreen
+        message.stop()
+        if self.session is not None:
+            self.push_screen(PersonFileScreen(message.person_id))
+
+    def on_edit_person(self, message: EditPerson) -> None:
+        from .screens.persons import open_person_form
+        message.stop()
+        if self.session is None:
+            return
+        person = None
+        if message.person_id is not None:
+            try:
+                person = self.session.team.persons.get(message.person_id)
+            except KeyError:
+                return
+        from .screens.base import ManoScreen
+        if isinstance(self.screen, ManoScreen):
+            open_person_form(self.screen, person, then_open=message.then_open)
+
+    def on_open_action(self, message: OpenAction) -> None:
+        from .screens.actions_common import ActionDetailScreen
+        message.stop()
+        if self.session is not None:
+            self.push_screen(ActionDetailScreen(message.action_id))
+
+    async def on_open_section(self, message: OpenSection) -> None:
+        message.stop()
+        await self.action_section(message.section)
 
     # --- actions --------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import Final
 
 from babel.messages.pofile import read_po
 
+KEY_PREFIX: Final = "key."   # a binding's description naming its message (``key.new_action``)
 LOCALE_DIR: Final = Path(__file__).parent / "locale"
 LANGUAGES: Final = ("fr", "en")
 DEFAULT_LANGUAGE: Final = "fr"
@@ -100,3 +101,16 @@ class Translator:
             count = values.get(name) if name else None
         index = catalog_.plural(count) if isinstance(count, int) else 0
         return forms[min(index, len(forms) - 1)] or forms[0]
+
+
+def is_key_text(description: str) -> bool:
+    """Whether a binding's description is one of ours (a ``key.*`` message id), not one of
+    Textual's own widgets' (arrows, editing keys), which the help does not list."""
+    return description.startswith(KEY_PREFIX)
+
+
+def key_text(t: Translator, description: str) -> str:
+    """A key binding's description as shown (footer, help, tooltips): bindings are declared
+    with a message id (``Binding("n", "new", "key.new_action")``) and translated as they are
+    drawn, so switching language needs only a redraw, never a rebuilt binding map."""
+    return t(description) if is_key_text(description) else description

@@ -14,12 +14,12 @@ from textual.widgets import Checkbox, DataTable, Select, Static
 from mano_core.errors import NotFoundError
 from mano_core.model.records import Action
 from tui import format as fmt
+from tui.navigation import OpenAction, OpenPerson
 from tui.text import cell, plain
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.toggle import Check
 
 from .actions_common import (
-    ActionDetailScreen,
     action_columns,
     action_row,
     open_action_form,
@@ -154,13 +154,12 @@ class AgendaScreen(SectionScreen):
         except NotFoundError:
             return
         if action.persons:
-            from .person_file import PersonFileScreen
-            self.app.push_screen(PersonFileScreen(action.persons[0]))
+            self.post_message(OpenPerson(action.persons[0]))
 
     def action_detail(self) -> None:
         key = self.query_one(PagedTable).current_key()
         if key:
-            self.app.push_screen(ActionDetailScreen(key))
+            self.post_message(OpenAction(key))
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_open_person()

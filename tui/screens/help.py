@@ -10,6 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
+from tui.i18n import is_key_text, key_text
 from tui.widgets.table import LiteralTable
 
 
@@ -45,9 +46,9 @@ class HelpScreen(ModalScreen[None]):
         t = self.app.t  # type: ignore[attr-defined]
         for node in nodes:
             for binding in declared_bindings(node):
-                if not binding.description.startswith("key."):
+                if not is_key_text(binding.description):
                     continue  # Textual's own widget keys (arrows, editing) are not listed
-                keys = rows.setdefault(t(binding.description), [])
+                keys = rows.setdefault(key_text(t, binding.description), [])
                 shown = self.app.get_key_display(binding)
                 if shown not in keys:
                     keys.append(shown)

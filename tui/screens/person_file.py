@@ -17,6 +17,7 @@ from mano_core.errors import ManoError, NotFoundError
 from mano_core.model.records import Comment, Person
 from tui import format as fmt
 from tui.erasure_view import consent_block, count_lines
+from tui.navigation import EditPerson
 from tui.text import LONG_CELL_LIMIT, cells, lines, plain, styled
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
@@ -274,8 +275,7 @@ class PersonFileScreen(ManoScreen):
             self.query_one(TabbedContent).active = f"tab-{name}"
 
     def action_edit(self) -> None:
-        from .persons import open_person_form
-        open_person_form(self, self.person)
+        self.post_message(EditPerson(self.person_id))
 
     def action_new_action(self) -> None:
         open_action_form(self, person=self.person)

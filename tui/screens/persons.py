@@ -15,6 +15,7 @@ from textual.widgets import Checkbox, Input, Select
 from mano_core.model.records import GENDERS, Person
 from tui import format as fmt
 from tui.people_index import ACTIVE, ALL, OUT, PersonQuery
+from tui.navigation import OpenPerson
 from tui.text import Visible, cell, cells
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.paged_table import PagedTable
@@ -109,8 +110,7 @@ class PersonsScreen(SectionScreen):
     def action_open_person(self) -> None:
         key = self.query_one(PagedTable).current_key()
         if key:
-            from .person_file import PersonFileScreen
-            self.app.push_screen(PersonFileScreen(key))
+            self.post_message(OpenPerson(key))
 
     def on_data_table_row_selected(self, _event: Any) -> None:
         self.action_open_person()
@@ -188,8 +188,7 @@ def open_person_form(screen: ManoScreen, person: Person | None = None,
         if result is not None:
             screen.mano.say(t("persons.saved", name=result.name))
             if person is None and then_open:
-                from .person_file import PersonFileScreen
-                screen.app.push_screen(PersonFileScreen(result.id))
+                screen.post_message(OpenPerson(result.id))
 
     screen.app.push_screen(
         FormScreen(t("persons.new") if person is None else t("persons.edit", name=person.name),

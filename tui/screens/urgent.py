@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Static
 
 from mano_core.errors import NotFoundError
 from tui import format as fmt
+from tui.navigation import OpenPerson
 from tui.text import LONG_CELL_LIMIT, cells
 from tui.widgets.table import LiteralTable
 
@@ -57,8 +58,7 @@ class UrgentScreen(SectionScreen):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         person = self._person.get(str(key))
         if person:
-            from .person_file import PersonFileScreen
-            self.app.push_screen(PersonFileScreen(person))
+            self.post_message(OpenPerson(person))
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_open()

@@ -5,15 +5,12 @@ Every state is a word (and a symbol), never a colour alone."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import Any
 
 from textual.widgets import Static
 
 from mano_core.sync.state import Status
 from tui.text import plain
-
-if TYPE_CHECKING:
-    from tui.app import ManoApp
 
 SYMBOL = {Status.ONLINE: "●", Status.OFFLINE: "○", Status.CLOSED: "○",
           Status.REVOKED: "⊘", Status.REFUSED: "⊘"}
@@ -28,7 +25,7 @@ class SyncBar(Static):
         self.watch(self.app, "sync_version", lambda _v: self.refresh_state(), init=True)
 
     def refresh_state(self) -> None:
-        app: ManoApp = self.app  # type: ignore[assignment]
+        app: Any = self.app   # the Mano app (a widget never imports it): .t, .session
         t = app.t
         session = app.session
         self.remove_class("online", "offline", "problem")

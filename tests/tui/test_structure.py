@@ -1,0 +1,57 @@
+"""The client's structure holds: screens move on with messages the app handles, widgets never
+reach a screen, and the engine never reaches the client (harlequin's import hygiene)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import tui
+
+TUI = Path(tui.__file__).parent
+SCREENS = TUI / "screens"
+# Screen modules other screens may import: shared bases and helpers, not destinations.
+SHARED_SCREEN_MODULES = {"base", "actions_common"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, as a dotted name (relative imports resolved)."""
+    package = ".".join(path.relative_to(TUI.parent).with_suffix("").parts[:-1])
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base]) if base else ".".join(parts)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_widgets_never_import_screens_or_the_app():
+    for path in sorted((TUI / "widgets").glob("*.py")):
+        bad = {m for m in imported_modules(path)
+               if m.startswith(("tui.screens", "tui.app"))}
+        assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+def test_screens_do_not_import_each_other():
+    names = {p.stem for p in SCREENS.glob("*.py")} - {"__init__"}
+    for path in sorted(SCREENS.glob("*.py")):
+        if path.stem == "__init__":
+            continue
+        reached = {m.split(".")[2] for m in imported_modules(path)
+                   if m.startswith("tui.screens.") and m.split(".")[2] in names}
+        bad = reached - SHARED_SCREEN_MODULES - {path.stem}
+        assert not bad, f"{path.name} imports the screens {sorted(bad)}: post a message " \
+                        "from tui.navigation instead"
+
+
+def test_screens_and_widgets_do_not_import_textual_private_modules():
+    for path in sorted([*SCREENS.glob("*.py"), *(TUI / "widgets").glob("*.py")]):
+        bad = {m for m in imported_modules(path)
+               if m.startswith("textual.") and any(p.startswith("_") for p in m.split(".")[1:])}
+        assert not bad, f"{path.name} imports Textual's private {sorted(bad)}"
