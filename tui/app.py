@@ -11,7 +11,7 @@ import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -30,6 +30,13 @@ from .people_index import PersonIndex
 from .session import Config, Session, load_pref, save_pref, start_sync
 from .text import clean
 from .widgets.nav import SECTIONS
+
+class UnsavedGuard(Protocol):
+    """A screen that may hold typed work not saved yet."""
+
+    def has_unsaved(self) -> bool: ...
+    async def settle_unsaved(self) -> bool: ...
+
 
 UNDO_SECONDS = 10.0     # how long a consequential key's change can be taken back (Ctrl+Z)
 CHANGE_DEBOUNCE = 0.25   # seconds: a burst of teammates' updates redraws once
@@ -75,6 +82,9 @@ class ManoApp(App[None]):
         self._sections: set[str] = set()
         self.crash_report: Path | None = None   # set when the app stopped on an error
         self._undo: tuple[Callable[[], Awaitable[object]], float] | None = None
+        # Screens holding typed work not yet saved (the report's text): asked before quitting
+        # or rebuilding the sections (``settle_unsaved``).
+        self.unsaved_guards: list[UnsavedGuard] = []
 
     # --- time -----------------------------------------------------------------------------------
 
@@ -222,8 +232,26 @@ class ManoApp(App[None]):
             self.push_screen(CommandPalette(id="--command-palette",
                                             placeholder=self.t("palette.placeholder")))
 
-    async def action_switch_language(self) -> None:
-        await self.set_language("en" if self.t.lang == "fr" else "fr")
+    def action_switch_language(self) -> None:
+        async def switch() -> None:
+            if await self.settle_unsaved():   # the sections are rebuilt in the new language
+                await self.set_language("en" if self.t.lang == "fr" else "fr")
+        self.run_worker(switch(), group="unsaved", exclusive=True)
+
+    async def action_quit(self) -> None:
+        """Quit, once every unsaved text was saved or dropped (the person may choose to stay)."""
+        async def leave() -> None:
+            if await self.settle_unsaved():
+                self.exit()
+        self.run_worker(leave(), group="unsaved", exclusive=True)
+
+    async def settle_unsaved(self) -> bool:
+        """Ask each screen holding unsaved typed work what to do with it; False when the
+        person chose to stay. Must run in a worker (it waits for a dialog)."""
+        for guard in list(self.unsaved_guards):
+            if guard.has_unsaved() and not await guard.settle_unsaved():
+                return False
+        return True
 
     async def set_language(self, lang: str) -> None:
         """Switch the interface language now, and remember it on this device."""
@@ -251,9 +279,10 @@ class ManoApp(App[None]):
                                     lambda n=name: self.run_worker(self.action_section(n)))
         yield from getattr(screen, "palette_commands", lambda: [])()
         yield SystemCommand(t("key.language"), t("palette.language"),
-                            lambda: self.run_worker(self.action_switch_language()))
+                            self.action_switch_language)
         yield SystemCommand(t("key.help"), t("palette.help"), self.action_help)
-        yield SystemCommand(t("key.quit"), t("palette.quit"), self.exit)
+        yield SystemCommand(t("key.quit"), t("palette.quit"),
+                            lambda: self.run_worker(self.action_quit()))
 
     def offer_undo(self, message: str, undo: Callable[[], Awaitable[object]]) -> None:
         """Say what a single key just changed, with how to take it back: Ctrl+Z within

@@ -1,5 +1,10 @@
-"""The day's report of the current sub-team: shared text, service counters anyone can
-increment (increments from several devices add up), and the day's activity."""
+"""The day's report of the current sub-team: the shared text, the partners' collaborations,
+service counters anyone can increment (increments from several devices add up), and the
+day's items (actions, comments, passages, encounters, observations, consultations).
+
+Typed text is never lost: the text shown is compared with what was last read from the team;
+while they differ, a teammate's change does not overwrite it, and changing day, sub-team,
+language or quitting asks first (save, drop, or stay)."""
 
 from __future__ import annotations
 
@@ -15,12 +20,13 @@ from textual.widgets import DataTable, Label, Select, Static, TextArea
 from mano_core.errors import ManoError
 from mano_core.reporting import daily
 from tui import format as fmt
-from tui.text import cell, cells
-from tui.text import lines as text_lines
-from tui.widgets.forms import LiteralTextArea
+from tui.text import LONG_CELL_LIMIT, cell, cells, plain
+from tui.widgets.choice import UnsavedScreen
+from tui.widgets.forms import Field, FieldError, FormScreen, LiteralTextArea
 from tui.widgets.table import LiteralTable
 
 from .base import SectionScreen
+from .report_items import day_items
 
 
 class ReportScreen(SectionScreen):
@@ -29,6 +35,8 @@ class ReportScreen(SectionScreen):
         Binding("plus,equals_sign", "count(1)", "key.increment"),
         Binding("minus", "count(-1)", "key.decrement"),
         Binding("ctrl+s", "save_text", "key.save_text"),
+        Binding("ctrl+o", "add_collaboration", "key.add_collaboration"),
+        Binding("ctrl+k", "remove_collaboration", "key.remove_collaboration", show=False),
         Binding("less_than_sign,comma", "move(-1)", "key.previous", show=False),
         Binding("greater_than_sign,full_stop", "move(1)", "key.next", show=False),
     ]
@@ -36,6 +44,12 @@ class ReportScreen(SectionScreen):
     def __init__(self) -> None:
         super().__init__()
         self.day = fmt.local(self.mano.now()).date()
+        # The (sub-team, day) whose text the editor holds; what the team's report said when
+        # it was last put in the editor; and the editor's text that counts as saved.
+        self._shown: tuple[str, dt.date] | None = None
+        self._loaded = ""
+        self._baseline = ""
+        self._reverting = False
 
     def compose_body(self) -> ComposeResult:
         t = self.t
@@ -45,20 +59,96 @@ class ReportScreen(SectionScreen):
                          value=self.session.subteam or Select.NULL, id="subteam",
                          prompt=t("field.subteam"))
             yield Static("", id="report-title", classes="section-title")
-        with Horizontal(classes="split"):
-            with Vertical():
-                yield Label(t("report.services"))
+        with Horizontal(id="report-top"):
+            with Vertical(id="report-left"):
+                yield Label(t("report.services"), classes="table-title")
                 services: DataTable[Any] = LiteralTable(id="services", cursor_type="row")
                 services.add_columns(t("col.service"), t("col.count"))
                 yield services
-            with Vertical():
-                yield Label(t("report.text"))
+                yield Static("", id="collaborations")
+            with Vertical(id="report-right"):
+                yield Label(t("report.text"), classes="table-title")
                 yield LiteralTextArea(id="description")
-                yield Static("", id="activity", classes="detail")
+                yield Static("", id="text-state")
+        yield Static("", id="items-title", classes="table-title")
+        items: DataTable[Any] = LiteralTable(id="day-items", cursor_type="row",
+                                             zebra_stripes=True)
+        items.add_columns(t("col.time"), t("col.kind"), t("col.person"), t("col.text"))
+        yield items
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.mano.unsaved_guards.append(self)
+
+    def on_unmount(self) -> None:
+        if self in self.mano.unsaved_guards:
+            self.mano.unsaved_guards.remove(self)
 
     def _subteam(self) -> str | None:
         value = self.query_one("#subteam", Select).value
         return None if value is Select.NULL else str(value)
+
+    # --- unsaved text -----------------------------------------------------------------------
+
+    def has_unsaved(self) -> bool:
+        """True when the editor holds text that is not the team's report text."""
+        return (self._shown is not None
+                and self.query_one("#description", TextArea).text != self._baseline)
+
+    async def settle_unsaved(self) -> bool:
+        """Ask what to do with the unsaved text (run in a worker): save it, drop it (True:
+        the caller may go on), or stay (False). Shows this screen first, so that the person
+        sees which text is meant."""
+        if not self.has_unsaved():
+            return True
+        if self.mano.current_mode != "report":
+            await self.mano.switch_mode("report")
+        t = self.t
+        assert self._shown is not None
+        sub, day = self._shown
+        choice = await self.app.push_screen_wait(UnsavedScreen(
+            t("report.unsaved_title"),
+            [t("report.unsaved_body", team=self.session.subteam_name(sub), day=fmt.day(day))],
+            save_label=t("report.unsaved_save"), discard_label=t("report.unsaved_discard"),
+            stay_label=t("report.unsaved_stay")))
+        if choice == "save":
+            return await self._save(sub, day)
+        if choice == "discard":
+            self._baseline = self._loaded
+            self.query_one("#description", TextArea).text = self._loaded
+            self._show_state()
+            return True
+        self.query_one("#description", TextArea).focus()
+        return False
+
+    async def _save(self, sub: str, day: dt.date) -> bool:
+        text = self.query_one("#description", TextArea).text
+        try:
+            rep = await daily.set_description(self.session.team, sub, day, text)
+        except ManoError as exc:
+            self.mano.say(getattr(exc, "reason", str(exc)), error=True)
+            return False
+        if self._shown == (sub, day):
+            self._baseline, self._loaded = text, rep.description
+            self._show_state()
+        self.mano.say(self.t("report.saved"))
+        return True
+
+    def _show_state(self, *, changed_meanwhile: bool = False) -> None:
+        t = self.t
+        state = self.query_one("#text-state", Static)
+        if not self.has_unsaved():
+            state.update(t("report.text_saved") if self._baseline else "")
+        elif changed_meanwhile:
+            state.update(plain("⚠ " + t("report.text_changed_meanwhile")))
+        else:
+            state.update(plain("✎ " + t("report.text_unsaved")))
+
+    @on(TextArea.Changed, "#description")
+    def _typed(self) -> None:
+        self._show_state()
+
+    # --- drawing ----------------------------------------------------------------------------
 
     def reload(self) -> None:
         t = self.t
@@ -77,25 +167,82 @@ class ReportScreen(SectionScreen):
             table.add_row(*cells(name, str(rep.services.get(name, 0) if rep else 0)), key=name)
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
+        self._fill_text(sub, rep.description if rep else "")
+        collaborations = rep.collaborations if rep else ()
+        self.query_one("#collaborations", Static).update(plain(
+            f"{t('report.collaborations')} : "
+            + (", ".join(collaborations) if collaborations else "—")))
+        self._fill_items(sub)
+
+    def _fill_text(self, sub: str, text: str) -> None:
         area = self.query_one("#description", TextArea)
-        text = rep.description if rep else ""
-        if not area.has_focus and area.text != text:
-            area.text = text  # never overwrite what is being typed
-        act = daily.activity(team, sub, self.day)
-        lines = [t("report.activity", start=fmt.moment(act.start), end=fmt.moment(act.end))]
-        lines += [f"  {n:>4}  {t('activity.' + k, count=n)}" for k, n in act.counts().items()]
-        if rep and rep.collaborations:
-            lines.append(f"{t('report.collaborations')}: {', '.join(rep.collaborations)}")
-        self.query_one("#activity", Static).update(text_lines(lines))
+        where = (sub, self.day)
+        if self._shown != where:
+            # another report: only reached once the unsaved text was settled
+            self._shown, self._loaded, self._baseline = where, text, text
+            area.text = text
+            self._show_state()
+            return
+        if text == self._loaded:
+            return
+        self._loaded = text
+        if self.has_unsaved():
+            self._show_state(changed_meanwhile=True)   # keep what is being typed
+        else:
+            self._baseline = text
+            area.text = text
+            self._show_state()
+
+    def _fill_items(self, sub: str) -> None:
+        t = self.t
+        found = day_items(self.session.team, sub, self.day, t, self.session.member)
+        table = self.query_one("#day-items", DataTable)
+        table.clear()
+        for item in found:
+            table.add_row(*cells(f"{fmt.local(item.at):%H:%M}", t(f"report.item.{item.kind}"),
+                                 item.person, item.text, last_limit=LONG_CELL_LIMIT),
+                          key=item.key)
+        counts: dict[str, int] = {}
+        for item in found:
+            counts[item.kind] = counts.get(item.kind, 0) + 1
+        summary = ", ".join(t(f"report.count.{k}", count=n) for k, n in counts.items())
+        self.query_one("#items-title", Static).update(plain(
+            t("report.items", count=len(found)) + (f" — {summary}" if summary else "")))
+
+    # --- moving -----------------------------------------------------------------------------
 
     @on(Select.Changed, "#subteam")
     def _subteam_changed(self) -> None:
+        if self._reverting:
+            self._reverting = False
+            return
+        if self.has_unsaved():
+            self._ask_then(self._apply_subteam, revert=True)
+        else:
+            self._apply_subteam()
+
+    def _apply_subteam(self) -> None:
         self.session.subteam = self._subteam()
         self.reload()
 
     def action_move(self, delta: int) -> None:
-        self.day += dt.timedelta(days=delta)
-        self.reload()
+        def move() -> None:
+            self.day += dt.timedelta(days=delta)
+            self.reload()
+        if self.has_unsaved():
+            self._ask_then(move)
+        else:
+            move()
+
+    @work(group="unsaved", exclusive=True)
+    async def _ask_then(self, go: Any, *, revert: bool = False) -> None:
+        if await self.settle_unsaved():
+            go()
+        elif revert and self._shown is not None:
+            self._reverting = True
+            self.query_one("#subteam", Select).value = self._shown[0]
+
+    # --- writing ----------------------------------------------------------------------------
 
     @work(group="write")
     async def action_count(self, by: int) -> None:
@@ -111,9 +258,59 @@ class ReportScreen(SectionScreen):
 
     @work(group="write")
     async def action_save_text(self) -> None:
+        if self._shown is not None:
+            await self._save(*self._shown)
+
+    def action_add_collaboration(self) -> None:
+        t = self.t
         sub = self._subteam()
         if sub is None:
             return
-        await daily.set_description(self.session.team, sub, self.day,
-                                    self.query_one("#description", TextArea).text)
-        self.mano.say(self.t("report.saved"))
+        team = self.session.team
+        day = self.day
+        rep = daily.get(team, sub, day)
+        already = set(rep.collaborations) if rep else set()
+        listed = [c for c in team.settings.values("collaborations") if c not in already]
+        fields = [Field("partner", t("report.field_partner"), kind="select",
+                        options=[(c, c) for c in sorted(listed)], wire=("collaborations",)),
+                  Field("other", t("report.field_other_partner"), wire=())]
+
+        async def submit(v: dict[str, Any]) -> str:
+            other = str(v["other"] or "").strip()
+            partner = other or v["partner"]
+            if not partner:
+                raise FieldError("partner", t("error.required"))
+            await daily.add_collaboration(team, sub, day, partner, add_to_list=bool(other))
+            return str(partner)
+
+        self.app.push_screen(FormScreen(
+            t("report.add_collaboration"), fields, submit, save_label=t("form.save"),
+            cancel_label=t("form.cancel"),
+            field_error=lambda f, m: t("form.field_error", field=f, message=m)),
+            lambda r: self.mano.say(t("report.collaboration_added", name=r))
+            if r is not None else None)
+
+    def action_remove_collaboration(self) -> None:
+        t = self.t
+        sub = self._subteam()
+        if sub is None:
+            return
+        team = self.session.team
+        day = self.day
+        rep = daily.get(team, sub, day)
+        if rep is None or not rep.collaborations:
+            return
+        fields = [Field("partner", t("report.field_partner"), kind="select",
+                        options=[(c, c) for c in rep.collaborations],
+                        wire=("collaborations",))]
+
+        async def submit(v: dict[str, Any]) -> str:
+            if not v["partner"]:
+                raise FieldError("partner", t("error.required"))
+            await daily.remove_collaboration(team, sub, day, v["partner"])
+            return str(v["partner"])
+
+        self.app.push_screen(FormScreen(
+            t("report.remove_collaboration"), fields, submit, save_label=t("report.remove_button"),
+            cancel_label=t("form.cancel"),
+            field_error=lambda f, m: t("form.field_error", field=f, message=m)))

@@ -1,0 +1,90 @@
+"""The items of a sub-team's day, as the report lists them: actions created or done, comments,
+passages, encounters, territory observations, new persons and, on a health professional's
+device, the consultations of the day. One row per item, in the order they happened."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from mano_core.errors import NotFoundError
+from mano_core.reporting import daily
+from mano_core.reporting.view import aware
+from mano_core.team import Team
+from tui import format as fmt
+from tui.i18n import Translator
+
+
+@dataclass(frozen=True)
+class DayItem:
+    """One line of the day: when, what kind, about whom, and what."""
+
+    at: dt.datetime
+    kind: str          # a catalog key: report.item.<kind>
+    person: str        # a name, or "" (an anonymous passage, an observation)
+    text: str
+    key: str           # unique row key (kind:record id)
+
+
+def day_items(team: Team, subteam_id: str, day: dt.date, t: Translator,
+              member: str) -> list[DayItem]:
+    """The day's items of ``subteam_id``, oldest first. NotFoundError for an unknown
+    sub-team. Consultations only visible to listed members are left out for the others."""
+    act = daily.activity(team, subteam_id, day)
+
+    def name(person_id: str | None) -> str:
+        if not person_id:
+            return ""
+        try:
+            return team.persons.get(person_id).name
+        except NotFoundError:
+            return ""
+
+    out: list[DayItem] = []
+    done = {a.id for a in act.actions_done}
+    for a in act.actions_created:
+        if a.id not in done:
+            out.append(DayItem(a.created_at, "action_created", name(a.persons[0] if a.persons
+                                                                    else None),
+                               f"{fmt.status(t, a.status)} {a.name}", f"action:{a.id}"))
+    for a in act.actions_done:
+        assert a.completed_at is not None
+        out.append(DayItem(a.completed_at, "action_done",
+                           name(a.persons[0] if a.persons else None), a.name, f"action:{a.id}"))
+    for c in act.comments:
+        about = name(c.person)
+        if not about and c.action:
+            try:
+                about = team.actions.get(c.action).name
+            except NotFoundError:
+                about = ""
+        out.append(DayItem(c.date, "comment", about,
+                           (t("flag.urgent") + " " if c.urgent else "") + c.text,
+                           f"comment:{c.id}"))
+    for p in act.passages:
+        out.append(DayItem(p.date, "passage", name(p.person) or t("report.anonymous"),
+                           p.comment, f"passage:{p.id}"))
+    for e in act.encounters:
+        out.append(DayItem(e.date, "encounter", name(e.person), e.comment, f"encounter:{e.id}"))
+    for o in act.observations:
+        try:
+            place = team.territories.get(o.territory).name
+        except NotFoundError:
+            place = ""
+        people = t("obs.people", men=o.men, women=o.women, minors=o.minors)
+        text = " — ".join(x for x in (place, people, o.atmosphere or "", o.comment) if x)
+        out.append(DayItem(o.observed_at, "observation", "", text, f"observation:{o.id}"))
+    for new in act.new_persons:
+        out.append(DayItem(new.created_at, "new_person", new.name, "", f"person:{new.id}"))
+    medical = team.medical
+    if medical is not None:
+        for k in medical.consultations.filter(
+                lambda k: subteam_id in k.teams
+                and (not k.only_visible_by or member in k.only_visible_by)):
+            when = k.completed_at if k.completed_at is not None else k.due_at
+            if act.start <= aware(when) < act.end:
+                out.append(DayItem(when, "consultation", name(k.person),
+                                   f"{fmt.status(t, k.status)} {k.type} {k.name}".strip(),
+                                   f"consultation:{k.id}"))
+    out.sort(key=lambda i: (aware(i.at), i.key))
+    return out
