@@ -121,6 +121,7 @@ class TeamSync:
         self.flush_lock = team.outbox_lock  # shared with the erasure's outbox scrub
         team.on_damage = lambda damage: self._alert("damaged", str(damage))
         self._serial = asyncio.Lock()
+        self._counts_started = self._counts_shown = 0  # refresh_counts: newest count wins
         self._to_remove: list[int] = []
         self._remover: asyncio.Future[None] | None = None
         self._wake_sender: asyncio.Event | None = None
@@ -193,11 +194,19 @@ class TeamSync:
         self.state.quarantine = list(self.sm.quarantine)
 
     async def refresh_counts(self) -> None:
+        """Recount what waits in the outboxes. Two counts running at once may finish out of
+        order: an older one's figures (read before a removal committed, say) never overwrite
+        a newer one's, or a pending envelope would be shown for ever and wait_synced would
+        never return. Every outbox commit is followed by a count, so the newest is true."""
+        self._counts_started += 1
+        mine = self._counts_started
         local = sealed = 0
         for c in Compartment:
             local += await self.store.outbox_size(local_outbox(self.team.id, c))
             sealed += await self.store.outbox_size(sealed_outbox(self.team.id, c))
-        self.state.pending_local, self.state.pending_envelopes = local, sealed
+        if mine > self._counts_shown:
+            self._counts_shown = mine
+            self.state.pending_local, self.state.pending_envelopes = local, sealed
         self.state.waiting_updates = sum(
             self.team.compartment(c).core.waiting_updates for c in self.compartments)
         self._changed()
@@ -402,6 +411,9 @@ class TeamSync:
         """Drop acknowledged envelopes from the outbox, many per transaction (the machine
         keeps them out of the push window meanwhile)."""
         await asyncio.sleep(0.02)  # many acks per transaction
+        # The loop's test is the last thing before returning, after every await: an ack that
+        # arrives while this task awaits (it is not done, so _acked starts no other) is taken
+        # by the next round, never left staged for ever (its row would stay, unpushed).
         while self._to_remove:
             tokens, self._to_remove = self._to_remove, []
             items = [i for t in tokens for i in self.sm.removal_items(t)]
@@ -414,14 +426,13 @@ class TeamSync:
                 if not isinstance(exc, ManoError):
                     raise
                 self.state.last_error = str(exc)
-                if self._wake_sender is not None:
-                    self._wake_sender.set()  # pushed again: the relay's duplicate ack retries
-                break
-            for t in tokens:
-                self.sm.committed(t)
+                # pushed again: the relay's duplicate ack makes a new removal
+            else:
+                for t in tokens:
+                    self.sm.committed(t)
             if self._wake_sender is not None:
-                self._wake_sender.set()  # rows left the outbox: room for the next ones
-        await self.refresh_counts()
+                self._wake_sender.set()  # room for the next ones, or pushed again
+            await self.refresh_counts()
 
     # --- incoming -------------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ envelope was pushed again about 30 times while its removal from the outbox was p
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from mano_core.sync import client as client_module
@@ -50,3 +52,40 @@ async def test_quick_edits_are_pushed_once_each(tmp_path, monkeypatch):
         assert len(pushes) == stored, f"{len(pushes)} pushes for {stored} envelopes"
         assert len(set(pushes)) == len(pushes)
         assert h.relay.metrics.envelopes_dup == 0
+
+
+async def test_an_ack_during_the_removers_recount_is_removed_too(tmp_path):
+    """An ack that arrived while the outbox remover recounted the outboxes (after its last
+    removal) was staged for ever: its row stayed, never pushed again in the session, shown
+    pending, and wait_synced never returned (found by tests/sync/drop_loop.py, seed 0)."""
+    async with Harness(tmp_path) as h:
+        pair = await h.device_pair(tmp_path / "devices")
+        a, team = await pair.open("a")
+        async with await h.sync(a, team) as sync:
+            await settle(sync)
+            engine, store = sync.sync, a.store
+            counting, acked = asyncio.Event(), asyncio.Event()
+            outbox_size, on_ack = store.outbox_size, engine._acked
+            held = [True]
+
+            async def slow_count(doc=None):
+                if held[0] and asyncio.current_task() is engine._remover:
+                    held[0] = False
+                    counting.set()
+                    await acked.wait()  # the second ack arrives meanwhile
+                return await outbox_size(doc)
+
+            def ack(*args):
+                on_ack(*args)
+                if counting.is_set():
+                    acked.set()
+
+            store.outbox_size = slow_count
+            engine._acked = ack
+            await team.persons.create(name="P-1")
+            await counting.wait()
+            await team.persons.create(name="P-2")
+            await settle(sync, 10)
+            assert sync.state.pending == 0
+            assert await store.outbox_size() == 0
+        assert await h.head(pair.team_id) >= 2
