@@ -26,7 +26,7 @@ from tui.widgets.forms import Field, FieldError, FormScreen, LiteralTextArea
 from tui.widgets.table import LiteralTable
 
 from .base import SectionScreen
-from .report_items import day_items
+from tui.day_items import day_items
 
 
 class ReportScreen(SectionScreen):
