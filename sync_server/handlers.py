@@ -47,7 +47,7 @@ class Handlers(BlobHandlers):
         self.fanout = fanout
         self._table: dict[type[m.Message], Callable[[Session, Any], Awaitable[None]]] = {
             m.Hello: self.hello, m.Auth: self.auth, m.Push: self.push,
-            m.Subscribe: self.subscribe, m.Unsubscribe: self.unsubscribe,
+            m.Subscribe: self.subscribe, m.Unsubscribe: self.unsubscribe, m.HeadGet: self.head,
             m.LogFetch: self.log_fetch, m.LogAppend: self.log_append,
             m.SnapshotPut: self.snapshot_put, m.SnapshotGet: self.snapshot_get,
             m.Purge: self.purge,
@@ -149,6 +149,15 @@ class Handlers(BlobHandlers):
             return s.refuse(msg.id, ErrorCode.PRUNED,
                             f"envelopes up to {pruned} were pruned: fetch the snapshot")
         s.start_catchup(Subscription(msg.c, msg.id, msg.after))
+
+    async def head(self, s: Session, msg: m.HeadGet) -> None:
+        team, device = s.team, s.device
+        assert team is not None and device is not None
+        if msg.c not in Compartment._value2member_map_ or not team.log.has_access(
+            device, Compartment(msg.c)
+        ):
+            return s.refuse(msg.id, ErrorCode.FORBIDDEN, "no access to that compartment")
+        s.send(m.Head(id=msg.id, c=msg.c, seq=await self.storage.head(team.team_id, msg.c)))
 
     async def unsubscribe(self, s: Session, msg: m.Unsubscribe) -> None:
         sub = s.subscriptions.pop(msg.c, None)

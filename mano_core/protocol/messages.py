@@ -173,6 +173,22 @@ class CaughtUp(Message, frozen=True, tag="caught_up"):
     seq: Seq
 
 
+class HeadGet(Message, frozen=True, tag="head_get"):
+    """Client → relay: the last sequence stored in compartment ``c`` now."""
+
+    id: U32
+    c: CompartmentNo
+
+
+class Head(Message, frozen=True, tag="head"):
+    """Relay → client: ``seq`` is the last sequence of ``c`` stored (committed) when the
+    relay read it; a subscriber receives every envelope up to it."""
+
+    id: U32
+    c: CompartmentNo
+    seq: Seq
+
+
 # --- snapshots ---------------------------------------------------------------------------------
 
 
@@ -327,7 +343,7 @@ class Presence(Message, frozen=True, tag="presence"):
 AnyMessage: TypeAlias = (
     Hello | Welcome | Auth | AuthOk | Ok | Error
     | LogFetch | LogAppend | LogEntries
-    | Subscribe | Unsubscribe | Push | Ack | Deliver | CaughtUp
+    | Subscribe | Unsubscribe | Push | Ack | Deliver | CaughtUp | HeadGet | Head
     | SnapshotPut | SnapshotGet | SnapshotData | Purge | Purged
     | KeyPut | KeyFetch | Keys | KeyAck
     | InviteRequest | InviteList | Invites | InviteAnswer | InviteFetch

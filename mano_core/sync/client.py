@@ -175,28 +175,51 @@ class SyncClient:
         return made
 
     async def wait_synced(self, timeout: float = 30.0) -> None:
-        """Until the relay's head at the time of the call (every envelope it had stored then,
-        in every compartment this device syncs, as this device last heard it) and this
+        """Until the relay's head at the time of the call (the last envelope it had stored
+        then, in every compartment this device syncs, asked with ``head_get``) and this
         device's own acknowledged envelopes have been applied and committed here, and nothing
-        is pending: no local edit unsealed, no envelope unacknowledged. If offline, waits for
-        the next session's catch-up. Raises TimeoutError."""
+        is pending: no local edit unsealed, no envelope unacknowledged. If offline, the head
+        is asked once the next session has caught up. A compartment stalled on a snapshot it
+        refused is not waited for. Raises TimeoutError."""
         async def settled() -> None:
             target: dict[Compartment, int] | None = None
             while True:
+                self._synced.clear()  # before looking: a change from here on wakes us
                 if target is None and self._caught_up and self.state.status is Status.ONLINE:
-                    target = dict(self.state.head)
+                    target = await self._relay_heads()  # None: the session ended meanwhile
                 if (target is not None and self.state.status is Status.ONLINE
                         and self.state.pending == 0
-                        and all(self.sync.cursor(c) >= seq for c, seq in target.items())
+                        and all(self.sync.cursor(c) >= seq for c, seq in target.items()
+                                if c not in self.state.stalled)
                         # our own envelopes come back too: applied means the cursor is there
                         and all(self.sync.cursor(c) >= seq
                                 for c, seq in self.state.last_acked.items()
                                 if c not in self.state.stalled)  # not subscribed: no echo
                         and (self._flush_task is None or self._flush_task.done())):
                     return
-                self._synced.clear()
                 await self._synced.wait()
         await asyncio.wait_for(settled(), timeout)
+
+    async def _relay_heads(self) -> dict[Compartment, int] | None:
+        """The relay's head of every compartment this device is subscribed to, asked now;
+        None if the connection ended meanwhile (ask again in the next session)."""
+        client = self._client
+        if client is None:
+            return None
+        heads: dict[Compartment, int] = {}
+        for c in self.sync.compartments:
+            if c in self.state.stalled:
+                continue
+            try:
+                heads[c] = await client.head(int(c))
+            except RelayRefusedError as exc:
+                if exc.code == 0 or exc.fatal:
+                    return None
+                heads[c] = self.state.head.get(c, 0)  # e.g. access withdrawn meanwhile
+            except SyncError:
+                return None
+            self.state.head[c] = max(self.state.head.get(c, 0), heads[c])
+        return heads
 
     def retry_now(self) -> None:
         """Reconnect at once if offline (and start the backoff again from its first step):

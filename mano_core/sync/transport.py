@@ -21,7 +21,8 @@ from mano_core.protocol import messages as m
 from mano_core.protocol.auth import AUTH_DOMAIN, auth_challenge
 from mano_core.protocol.machine import Connection, Role, State
 
-_FINAL = (m.Ok, m.Error, m.Ack, m.CaughtUp, m.Purged, m.Keys, m.Invites, m.InviteAnswer)
+_FINAL = (m.Ok, m.Error, m.Ack, m.CaughtUp, m.Head, m.Purged, m.Keys, m.Invites,
+          m.InviteAnswer)
 
 
 def _is_final(msg: m.Message) -> bool:
@@ -125,6 +126,13 @@ class RelayClient:
         (*_, done) = await self.request(m.Subscribe(id=self.next_id(), c=c, after=after))
         assert isinstance(done, m.CaughtUp)
         return done
+
+    async def head(self, c: int) -> int:
+        """The last sequence of compartment ``c`` the relay has stored now. Raises
+        RelayRefusedError (FORBIDDEN: no access to ``c``; code 0: the connection closed)."""
+        (answer,) = await self.request(m.HeadGet(id=self.next_id(), c=c))
+        assert isinstance(answer, m.Head)
+        return answer.seq
 
     async def purge(self, c: int, upto: int) -> m.Purged:
         """Ask the relay to drop compartment ``c``'s envelopes up to ``upto`` and all its

@@ -23,6 +23,8 @@ EXAMPLES: list[tuple[str, m.Message]] = [
     ("ack", m.Ack(id=3, c=0, seq=42, dup=False)),
     ("deliver", m.Deliver(c=0, items=[(42, ENV)])),
     ("caught_up", m.CaughtUp(id=2, c=0, seq=42)),
+    ("head_get", m.HeadGet(id=5, c=0)),
+    ("head", m.Head(id=5, c=0, seq=43)),
     ("purge", m.Purge(id=4, c=0, upto=40)),
     ("purged", m.Purged(id=4, c=0, upto=40, envelopes=40, snapshots=1)),
     ("error", m.Error(code=3, msg="no", id=0, fatal=True)),
