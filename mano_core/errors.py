@@ -11,6 +11,9 @@
     │   ├── ErasureForbiddenError  this device may not order that erasure
     │   └── InvalidErasureOrderError  an order that does not verify (ignored, reported)
     ├── ConsentRequiredError       sharing into a joint team without a current consent
+    ├── DocumentError              an attached document's body (mano_core.documents)
+    │   ├── DocumentUnavailableError  not on this device and the relay cannot give it now
+    │   └── DocumentCorruptedError    a body that fails authentication (never shown)
     ├── MalformedUpdateError       bytes that should be a CRDT update are not one
     ├── StoreError                 the encrypted local store
     │   ├── WrongPassphraseError
@@ -120,6 +123,20 @@ class InvalidErasureOrderError(ErasureError):
 class ConsentRequiredError(ManoError):
     """Sharing a person into a joint team needs a recorded, current consent covering that
     partner organisation and scope. Nothing was shared."""
+
+
+class DocumentError(ManoError):
+    """An attached document's body could not be read or stored (mano_core.documents)."""
+
+
+class DocumentUnavailableError(DocumentError):
+    """The body is not cached on this device and cannot be fetched now (offline, or its
+    author's upload has not reached the relay yet). Try again once online."""
+
+
+class DocumentCorruptedError(DocumentError):
+    """A body that fails authentication (altered, truncated or swapped at the relay or on
+    disk): nothing of it is returned."""
 
 
 class MalformedUpdateError(ManoError):

@@ -21,6 +21,13 @@ MAX_STORE_NAME_BYTES: Final = 1_024      # UTF-8 bytes of a document name, recor
 MAX_STORE_VALUE_BYTES: Final = 256 * 1024 * 1024  # bytes of one update, record or outbox payload
 MAX_STORE_SNAPSHOT_BYTES: Final = 1024 ** 3  # bytes of one document snapshot (stored in chunks)
 
+# --- documents: encrypted files attached to records (mano_core/documents/) ------------------
+DOCUMENT_MAX_SIZE: Final = 20 * 1024 * 1024  # plaintext bytes of one document (device default)
+DOCUMENT_CHUNK: Final = 512 * 1024       # plaintext bytes per encrypted part (the last shorter)
+DOCUMENT_CACHE_BYTES: Final = 256 * 1024 * 1024  # encrypted bodies kept on a device (LRU)
+MAX_DOCUMENT_NAME: Final = 255           # characters of a document's name
+MAX_DOCUMENT_FOLDER: Final = 1_000       # characters of its folder path ("a/b/c")
+
 # --- crypto -----------------------------------------------------------------------------------
 MAX_SEALED_SIZE: Final = 256 * 1024 * 1024  # bytes of one envelope the crypto layer parses/seals
 MAX_MEMBERSHIP_ENTRY_SIZE: Final = 4_096  # bytes of one signed membership-log entry
@@ -68,3 +75,7 @@ MAX_PENDING_KEYS_PER_DEVICE: Final = 1000  # key packages waiting for one device
 INVITE_TTL_SECONDS: Final = 7 * 24 * 3600  # invitation requests/answers are dropped after this
 SNAPSHOT_RETENTION_SECONDS: Final = 30 * 24 * 3600  # envelopes kept this long even if covered
 SNAPSHOTS_KEPT: Final = 2                # newest snapshots kept per team and compartment
+MAX_FILE_PART: Final = 960 * 1024        # bytes of document-file data in one frame
+MAX_FILE_SIZE: Final = 24 * 1024 * 1024  # bytes of one stored file (20 MiB + encryption room)
+MAX_FILE_PARTS: Final = 1024             # parts of one stored file
+MAX_OPEN_FILES_PER_TEAM: Final = 64      # files of one team being uploaded (not finished)

@@ -44,6 +44,8 @@ class RelayConfig:
     max_connections_per_team: int = limits.MAX_CONNECTIONS_PER_TEAM
     max_team_storage: int = limits.MAX_TEAM_STORAGE
     max_snapshot_size: int = limits.MAX_SNAPSHOT_SIZE
+    max_file_size: int = limits.MAX_FILE_SIZE  # bytes of one document file
+    max_open_files: int = limits.MAX_OPEN_FILES_PER_TEAM  # unfinished uploads per team
     rate: float = limits.RATE_MESSAGES_PER_SECOND
     burst: float = limits.RATE_BURST
     auth_timeout: float = limits.AUTH_TIMEOUT_SECONDS

@@ -18,6 +18,7 @@ from mano_core.protocol.auth import AUTH_DOMAIN, auth_challenge
 from mano_core.protocol.codes import ErrorCode
 from sync_server.committer import PendingPush
 from sync_server.handlers_blobs import BlobHandlers
+from sync_server.handlers_files import FileHandlers
 from sync_server.session import Session, Subscription
 from sync_server.storage.base import NewEnvelope
 from sync_server.teams import may_write, verify_log
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("mano.relay")
 
 
-class Handlers(BlobHandlers):
+class Handlers(BlobHandlers, FileHandlers):
     """Request handlers of one relay; ``dispatch`` routes a received message. They need the
     shared context, the team registry, the committer (pushes) and the fan-out (log reloads);
     a test may build them over MemoryStorage with no websocket server."""
@@ -51,6 +52,8 @@ class Handlers(BlobHandlers):
             m.LogFetch: self.log_fetch, m.LogAppend: self.log_append,
             m.SnapshotPut: self.snapshot_put, m.SnapshotGet: self.snapshot_get,
             m.Purge: self.purge,
+            m.FilePut: self.file_put, m.FileStatus: self.file_status,
+            m.FileGet: self.file_get, m.FileDelete: self.file_delete,
             m.KeyPut: self.key_put, m.KeyFetch: self.key_fetch, m.KeyAck: self.key_ack,
             m.InviteRequest: self.invite_request, m.InviteFetch: self.invite_fetch,
             m.InviteList: self.invite_list, m.InviteAnswer: self.invite_answer,

@@ -11,6 +11,7 @@ from mano_core.ids import Compartment
 from mano_core.protocol import codec
 from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
+from sync_server.handlers_files import over_quota
 from sync_server.session import Session, SnapshotUpload
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class BlobHandlers:
         if up.size + len(msg.data) > cfg.max_snapshot_size:
             await s.abort_upload()
             return self._drop_upload(s, msg, ErrorCode.TOO_LARGE, "snapshot above the size limit")
-        if team.usage + len(msg.data) > cfg.max_team_storage:
+        if over_quota(s, cfg, len(msg.data)):
             await s.abort_upload()
             return self._drop_upload(s, msg, ErrorCode.STORAGE_FULL,
                                      "the team's storage quota is used up")

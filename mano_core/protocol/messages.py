@@ -31,6 +31,8 @@ EnvelopeBytes = Annotated[bytes, Meta(min_length=1, max_length=limits.MAX_ENVELO
 LogEntry = Annotated[bytes, Meta(min_length=1, max_length=limits.MAX_LOG_ENTRY_SIZE)]
 LogEntries_ = Annotated[list[LogEntry], Meta(max_length=limits.MAX_LOG_ENTRIES_PER_FRAME)]
 ChunkBytes = Annotated[bytes, Meta(max_length=limits.MAX_SNAPSHOT_CHUNK)]
+FileId = Annotated[bytes, Meta(min_length=16, max_length=16)]
+FilePartBytes = Annotated[bytes, Meta(max_length=limits.MAX_FILE_PART)]
 Name = Annotated[str, Meta(max_length=limits.MAX_CLIENT_NAME)]
 Text = Annotated[str, Meta(max_length=limits.MAX_ERROR_MESSAGE)]
 Versions = Annotated[list[U32], Meta(min_length=1, max_length=16)]
@@ -241,6 +243,70 @@ class Purged(Message, frozen=True, tag="purged"):
     snapshots: U32
 
 
+# --- document files (docs/protocol.md §7a) ---------------------------------------------------
+
+
+class FilePut(Message, frozen=True, tag="file_put"):
+    """Client → relay: part ``part`` of the opaque file ``file`` of compartment ``c``; part 0
+    creates it, ``last`` finishes it. Answered by ``ok`` once that part is durable."""
+
+    id: U32
+    c: CompartmentNo
+    file: FileId
+    part: U32
+    last: bool
+    data: FilePartBytes
+
+
+class FileStatus(Message, frozen=True, tag="file_status"):
+    """Client → relay: how much of ``file`` is stored (to resume an upload)."""
+
+    id: U32
+    c: CompartmentNo
+    file: FileId
+
+
+class FileInfo(Message, frozen=True, tag="file_info"):
+    """Relay → client: ``parts`` parts (``size`` bytes) of ``file`` are stored; ``complete``
+    once its last part is."""
+
+    id: U32
+    c: CompartmentNo
+    file: FileId
+    parts: U32
+    size: Seq
+    complete: bool
+
+
+class FileGet(Message, frozen=True, tag="file_get"):
+    """Client → relay: send parts ``first`` … ``first + count - 1`` of a complete file
+    (``count`` 0: to the end)."""
+
+    id: U32
+    c: CompartmentNo
+    file: FileId
+    first: U32 = 0
+    count: U32 = 0
+
+
+class FileData(Message, frozen=True, tag="file_data"):
+    """Relay → client: part ``part`` of ``file``; ``last`` on the range's final part."""
+
+    id: U32
+    file: FileId
+    part: U32
+    last: bool
+    data: FilePartBytes
+
+
+class FileDelete(Message, frozen=True, tag="file_delete"):
+    """Client → relay: delete ``file`` and every part of it (``ok`` also if it was gone)."""
+
+    id: U32
+    c: CompartmentNo
+    file: FileId
+
+
 # --- key packages ------------------------------------------------------------------------------
 
 
@@ -345,6 +411,7 @@ AnyMessage: TypeAlias = (
     | LogFetch | LogAppend | LogEntries
     | Subscribe | Unsubscribe | Push | Ack | Deliver | CaughtUp | HeadGet | Head
     | SnapshotPut | SnapshotGet | SnapshotData | Purge | Purged
+    | FilePut | FileStatus | FileInfo | FileGet | FileData | FileDelete
     | KeyPut | KeyFetch | Keys | KeyAck
     | InviteRequest | InviteList | Invites | InviteAnswer | InviteFetch
     | Presence

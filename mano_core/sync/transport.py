@@ -22,11 +22,11 @@ from mano_core.protocol.auth import AUTH_DOMAIN, auth_challenge
 from mano_core.protocol.machine import Connection, Role, State
 
 _FINAL = (m.Ok, m.Error, m.Ack, m.CaughtUp, m.Head, m.Purged, m.Keys, m.Invites,
-          m.InviteAnswer)
+          m.InviteAnswer, m.FileInfo)
 
 
 def _is_final(msg: m.Message) -> bool:
-    if isinstance(msg, m.SnapshotData):
+    if isinstance(msg, m.SnapshotData | m.FileData):
         return msg.last
     if isinstance(msg, m.LogEntries):
         return len(msg.entries) < 256

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sync_server.storage.base import Appended, KeyPackage, NewEnvelope, SnapshotInfo, Storage
+from sync_server.storage.base import (
+    Appended,
+    KeyPackage,
+    NewEnvelope,
+    SnapshotInfo,
+    Storage,
+    StoredFile,
+)
 from sync_server.storage.memory import MemoryStorage
 from sync_server.storage.sqlite import SQLiteStorage
 
@@ -23,6 +30,7 @@ __all__ = [
     "SQLiteStorage",
     "SnapshotInfo",
     "Storage",
+    "StoredFile",
 ]
 
 

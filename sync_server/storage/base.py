@@ -78,6 +78,20 @@ class KeyPackage:
     blob: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A document file of one team (opaque ciphertext parts): ``parts`` stored so far,
+    ``size`` their bytes, ``complete`` once the last part was stored."""
+
+    team: bytes
+    file: bytes
+    compartment: int
+    parts: int
+    size: int
+    complete: bool
+    created_at: float
+
+
 class Storage(Protocol):
     """Durable storage of the relay. Every method is atomic; ``append_envelopes`` commits its
     whole batch in one transaction and returns only once it is durable. A failure of the
@@ -171,6 +185,29 @@ class Storage(Protocol):
         checkpoint; PostgreSQL: VACUUM). Raises RelayConflictError, deleting nothing, unless
         the newest snapshot covers ``upto``."""
 
+    # --- document files (sync_server/storage/*_files.py) -----------------------------------------
+
+    async def put_file_part(self, team: bytes, compartment: int, file: bytes, part: int,
+                            data: bytes, last: bool, now: float) -> StoredFile:
+        """Store part ``part`` of ``file`` in one transaction: part 0 creates the file; its
+        bytes count in the team's usage at once; ``last`` makes it complete. Raises
+        RelayConflictError, storing nothing, unless ``part`` is the next part of an unfinished
+        file of that compartment (0 for a file that does not exist)."""
+
+    async def file_info(self, team: bytes, file: bytes) -> StoredFile | None:
+        """The stored file (finished or not), or None."""
+
+    async def file_part(self, team: bytes, file: bytes, part: int) -> bytes | None:
+        """One stored part, or None if the file or the part is gone."""
+
+    async def delete_file(self, team: bytes, file: bytes) -> int:
+        """Delete the file and its parts and give their bytes back; returns how many bytes (0
+        if there was none). The deleted bytes must not stay readable in the backend's files
+        where the backend can prevent it (as for ``purge``)."""
+
+    async def open_files(self, team: bytes) -> int:
+        """How many files of the team are unfinished."""
+
     # --- key packages --------------------------------------------------------------------------
 
     async def put_key(
@@ -205,5 +242,6 @@ class Storage(Protocol):
         """The stored answer, or None if unanswered or unknown."""
 
     async def expire(self, before: float) -> int:
-        """Delete invitations created before ``before``, and unfinished snapshots (uploads a
-        crash interrupted) begun before it; returns how many invitations."""
+        """Delete invitations created before ``before``, unfinished snapshots (uploads a crash
+        interrupted) begun before it, and unfinished document files created before it;
+        returns how many invitations."""

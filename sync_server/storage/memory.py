@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from mano_core.errors import RelayConflictError
 from sync_server.storage.base import Appended, KeyPackage, NewEnvelope, SnapshotInfo
+from sync_server.storage.memory_files import MemoryFiles
 
 
 @dataclass
@@ -32,13 +33,14 @@ class _Team:
     invites: dict[bytes, _Invite] = field(default_factory=dict)
 
 
-class MemoryStorage:
+class MemoryStorage(MemoryFiles):
     """Implements sync_server.storage.base.Storage with dicts."""
 
     def __init__(self) -> None:
         self._teams: dict[bytes, _Team] = {}
         self._snapshots: dict[int, tuple[SnapshotInfo, list[bytes]]] = {}
         self._keys: dict[tuple[bytes, bytes], dict[int, KeyPackage]] = {}
+        self._files = {}
         self._next_id = 1
 
     async def open(self) -> None:
@@ -257,6 +259,7 @@ class MemoryStorage:
         return None if entry is None else entry.answer
 
     async def expire(self, before: float) -> int:
+        self._expire_files(before)
         for sid, (info, _) in list(self._snapshots.items()):
             if info.parts < 0 and info.created_at < before:
                 await self.abort_snapshot(sid)

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from sync_server.storage.base import KeyPackage
+from sync_server.storage.pg_files import expire_files
 from sync_server.storage.pg_schema import CHANNEL
 
 T = TypeVar("T")
@@ -141,6 +142,7 @@ class PgBlobs:
                 await c.execute("DELETE FROM snapshot_parts WHERE sid = $1", r[0])
                 await c.execute("UPDATE teams SET usage = usage - $1 WHERE team = $2",
                                 int(r[2]), r[1])
+            await expire_files(c, before)
             return sum(int(r[2]) for r in rows)
 
         return await self._txn(body)

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from mano_core.errors import RelayStorageError
+from sync_server.storage.pg_files import FILES_MIGRATION
 
 CHANNEL = "mano_relay"  # LISTEN/NOTIFY channel of cross-node events
 _LOCK_KEY = 0x6D616E6F  # "mano": the advisory lock that serialises migrations
@@ -56,6 +57,7 @@ CREATE INDEX invitations_created ON invitations(created_at);
 UPDATE teams SET usage = usage + (SELECT coalesce(sum(length(entry)), 0) FROM log_entries l
                                   WHERE l.team = teams.team);
 """),
+    (3, "document files", FILES_MIGRATION),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

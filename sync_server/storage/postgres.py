@@ -18,6 +18,7 @@ import asyncpg
 from mano_core.errors import RelayConflictError, RelayStorageError
 from sync_server.storage.base import Appended, NewEnvelope, SnapshotInfo, to_i64
 from sync_server.storage.pg_blobs import Conn, PgBlobs, notify_payload
+from sync_server.storage.pg_files import PgFiles
 from sync_server.storage.pg_schema import CHANNEL, migrate
 
 log = logging.getLogger("mano.relay.postgres")
@@ -43,7 +44,7 @@ PURGED_TABLES: Final = ("envelopes", "snapshot_parts", "snapshots")
 VACUUM_TIMEOUT: Final = 600.0  # seconds; a VACUUM of big tables outlasts command_timeout
 
 
-class PostgresStorage(PgBlobs):
+class PostgresStorage(PgBlobs, PgFiles):
     """Implements sync_server.storage.base.Storage on PostgreSQL (key packages and invitations
     in sync_server/storage/pg_blobs.py).
 

@@ -22,8 +22,9 @@ import aiosqlite
 from mano_core.errors import RelayConflictError, RelayStorageError
 from sync_server.storage.base import Appended, NewEnvelope, SnapshotInfo, Storage, to_i64
 from sync_server.storage.sqlite_blobs import SQLiteBlobs
+from sync_server.storage.sqlite_files import FILES_SCHEMA, SQLiteFiles
 
-SCHEMA_VERSION = 2  # 2: teams.usage counts membership-log bytes too
+SCHEMA_VERSION = 3  # 2: teams.usage counts membership-log bytes too; 3: document files
 # A truncating checkpoint waits for readers (busy timeout, 5 s each try): tries before the
 # purge that needs it is reported as failed.
 CHECKPOINT_TRIES: Final = 3
@@ -70,7 +71,7 @@ _USAGE_OF_LOGS = ("UPDATE teams SET usage = usage + (SELECT coalesce(sum(length(
                   "FROM log_entries l WHERE l.team = teams.team)")
 
 
-class SQLiteStorage(SQLiteBlobs):
+class SQLiteStorage(SQLiteBlobs, SQLiteFiles):
     """Implements sync_server.storage.base.Storage on one SQLite file.
 
     ``synchronous`` is FULL by default: an acknowledged envelope survives a power cut."""
@@ -92,7 +93,7 @@ class SQLiteStorage(SQLiteBlobs):
         await self._w.execute(f"PRAGMA synchronous={self._synchronous}")
         await self._w.execute("PRAGMA secure_delete=ON")  # erased rows leave no bytes behind
         await self._w.execute("PRAGMA foreign_keys=ON")
-        await self._w.executescript(_SCHEMA)
+        await self._w.executescript(_SCHEMA + FILES_SCHEMA)
         async with self._w.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
         if row is not None and 0 < int(row[0]) < 2:  # a version-1 file: count its logs in

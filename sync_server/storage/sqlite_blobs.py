@@ -10,6 +10,7 @@ from typing import Any
 import aiosqlite
 
 from sync_server.storage.base import KeyPackage
+from sync_server.storage.sqlite_files import expire_files
 
 
 class SQLiteBlobs:
@@ -151,4 +152,5 @@ class SQLiteBlobs:
                 await db.execute("DELETE FROM snapshots WHERE sid = ?", (sid,))
                 await db.execute("UPDATE teams SET usage = usage - ? WHERE team = ?",
                                  (size, team))
+            await expire_files(db, before)
         return n

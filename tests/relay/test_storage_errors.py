@@ -38,6 +38,11 @@ CALLS = {
     "pending_invites": (T, 10),
     "answer_invite": (T, b"I" * 16, b"ans"),
     "invite_answer": (T, b"I" * 16),
+    "put_file_part": (T, 0, b"F" * 16, 0, b"part", True, 1.0),
+    "file_info": (T, b"F" * 16),
+    "file_part": (T, b"F" * 16, 0),
+    "delete_file": (T, b"F" * 16),
+    "open_files": (T,),
     "expire": (0.0,),
     "ping": (),
 }
