@@ -40,6 +40,7 @@ from mano_core.durable import (
     DurableHistory,
     DurablePersons,
 )
+from mano_core.documents.service import Documents
 from mano_core.erasure.service import Erasures
 from mano_core.errors import MalformedUpdateError, NotFoundError
 from mano_core.ids import Compartment
@@ -387,6 +388,7 @@ class Team:
         self.keys: TeamSigner | None = None
         self.erasures = Erasures(self)
         self.merges = PersonMerges(self)
+        self.documents = Documents(self)  # attached files (mano_core/documents/)
         self.quarantine = UpdateQuarantine(store, info.id)
         # Held while local updates move from the local outbox to sealed envelopes (the sync
         # client's flush) or are rewritten (an erasure's scrub).
@@ -408,6 +410,7 @@ class Team:
         team = cls(store, info, clock)
         await team._load()
         await team.erasures.load()
+        await team.documents.load()
         return team
 
     @classmethod
@@ -421,6 +424,7 @@ class Team:
         team = cls(store, msgspec.msgpack.decode(raw, type=TeamInfo), clock)
         await team._load()
         await team.erasures.load()
+        await team.documents.load()
         if not team.info.synced:
             await team.erasures.enforce()  # finish an erasure a crash interrupted
         await team.merges.follow()  # a merge whose follow-up a crash interrupted
@@ -650,6 +654,7 @@ class Team:
         self.medical_doc = None
         self._medical = None
         self.medical = None
+        await self.documents.drop_compartment(Compartment.MEDICAL)
         self._dispatch([ChangeEvent(Compartment.MEDICAL, name, frozenset(), Origin.REMOTE)
                         for name in ("persons", "medicalFiles", "consultations", "treatments")])
         return True

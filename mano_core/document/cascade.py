@@ -2,7 +2,8 @@
 
 Deleting a person (a tombstone) also deletes, in the same transaction, what belongs to them
 only: actions that concern nobody else, comments on them or on those actions, encounters,
-passages, place links, groups left with nobody else. Every tombstone carries the person's very
+passages, place links, documents (their bodies stay: the person may be restored), groups left
+with nobody else. Every tombstone carries the person's very
 ``deletedAt``, which is how ``restore`` finds what the deletion took (and nothing that was
 deleted on its own before).
 
@@ -23,9 +24,9 @@ if TYPE_CHECKING:
     from .collection import Collection
     from .team_doc import DocumentCore
 
-_BY_PERSON_GENERAL = ("encounters", "passages", "personPlaces")
+_BY_PERSON_GENERAL = ("encounters", "passages", "personPlaces", "documents")
 MEDICAL_FOLLOWERS = ("medicalFiles", "consultations", "treatments", "medicalComments",
-                     "personHealthValues")
+                     "personHealthValues", "medicalDocuments")
 
 
 def belongings(person_id: str, general: DocumentCore, *,

@@ -144,6 +144,24 @@ class Collection(Generic[R]):
         self._write_changes(record_id, old_wire, layout.to_wire(record))
         return record
 
+    def rewrite_deleted(self, record_id: str, **changes: Any) -> R:
+        """Tombstone a record by writing it again as one fresh entry (its base value only) with
+        ``changes``: nothing of its previous entries (the base as created, overlays) stays in
+        the document's state once it is re-encoded. A concurrent edit of the old entry is lost
+        with it. mano_core.documents uses it so that a deleted document's key is forgotten."""
+        current = self._stored(record_id, include_deleted=True)
+        now = self._core.now().isoformat()
+        wire = dict(layout.to_wire(current))
+        wire.update(self._wire_changes(changes, creating=False))
+        wire.update(deletedAt=wire.get("deletedAt") or now, updatedAt=now,
+                    updatedBy=self._core.author)
+        record = self._validated(wire, changed=frozenset({"deletedAt", *wire}))
+        with self._core.doc.transaction():
+            self._map[record_id] = self._new_entry(record)
+            if self._history:
+                self._core.write_history(self.name, record_id, "deletedAt", None, now)
+        return record
+
     def repair(self, record_id: str, **fields: Any) -> R:
         """Write a damaged record again from its readable fields and ``fields`` (which must
         make it valid: ValidationError otherwise, nothing written). Returns the record."""

@@ -1,11 +1,12 @@
 """What erasing persons removes: the closure of records about them (pure, no I/O).
 
 Removed for good (``Collection.erase``):
-  * the persons themselves, their consents, places links, encounters, passages (a joint
+  * the persons themselves, their consents, places links, encounters, passages, documents
+    (their keys with them; mano_core.documents deletes the bodies) (a joint
     team's ``Share`` stays: ids and dates only, the proof of who shared them and may erase);
   * actions that concern only erased persons, and comments about an erased person or action;
-  * medical files, consultations, treatments, medical comments and health-only field values
-    of the persons (medical compartment);
+  * medical files, consultations, treatments, medical comments, medical documents and
+    health-only field values of the persons (medical compartment);
   * every history entry of any removed record (old and new values included);
   * the files merged into an erased person (mano_core.document.person_merge: their
     tombstones hold the same person's data) and the merge records naming them.
@@ -26,9 +27,9 @@ from mano_core.document.team_doc import GeneralDocument, MedicalDocument
 # Collections whose records point at one person through their ``person`` field.
 # Shares are kept: ids and dates only, the record that the person was shared under a consent
 # and the proof that lets the sharing device order the erasure (docs/security.md, "Erasure").
-_BY_PERSON_GENERAL = ("consents", "personPlaces", "encounters", "passages")
+_BY_PERSON_GENERAL = ("consents", "personPlaces", "encounters", "passages", "documents")
 _BY_PERSON_MEDICAL = ("medicalFiles", "consultations", "treatments", "personHealthValues",
-                      "medicalComments")
+                      "medicalComments", "medicalDocuments")
 
 
 @dataclass

@@ -254,6 +254,10 @@ class Erasures:
         # Removed ids are kept in memory at once (late history entries about them must go
         # too); what was applied is recorded only once the store is rewritten, so a failure
         # (a full disk) leaves the order to be finished by the next ``enforce``.
+        # Their documents' bodies first, while the records still name the files: deleted here
+        # and queued for deletion at the relay (durably), then the records forget the keys.
+        await self.team.documents.forget_erased(sorted(plan.general.get("documents", ())),
+                                                sorted(plan.medical.get("medicalDocuments", ())))
         self._erased |= self._apply(plan, persons)
         for holder in self.team.held():
             await holder.commit()

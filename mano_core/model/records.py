@@ -349,6 +349,45 @@ class PersonMerge(Record, frozen=True, kw_only=True):
     conflicts: list[str] = []
 
 
+DocumentOwnerKind = Literal["person", "medicalFile", "consultation", "treatment"]
+MEDICAL_OWNER_KINDS: tuple[str, ...] = ("medicalFile", "consultation", "treatment")
+
+
+class Document(Record, frozen=True, kw_only=True):
+    """An encrypted file (a scanned paper, a photo of a prescription) attached to a person
+    (docs/data-model.md, "Documents"). The body is not in the document: it is encrypted on the
+    device that attached it with ``key``, a random key held only here (so erasing the record
+    forgets it), cut into ``parts`` parts of ``chunk`` plaintext bytes and stored at the relay
+    as the opaque file ``file`` (hex of a random 16-byte id). ``digest`` is the SHA-256 of the
+    plaintext, ``size`` its length; ``mime`` is what the attaching device sniffed (for display
+    only). ``folder`` is a path of folder names joined by "/" ("" at the top). Deleting a
+    document clears ``key`` and deletes the file at the relay."""
+
+    collection: ClassVar[str] = "documents"
+    label: ClassVar[str] = "document"
+
+    person: str
+    owner_kind: DocumentOwnerKind = "person"
+    owner: str
+    name: str
+    folder: str = ""
+    mime: str = ""
+    size: int = 0
+    file: str = ""
+    key: str = ""
+    parts: int = 0
+    chunk: int = 0
+    digest: str = ""
+
+
+class HealthDocument(Document, frozen=True, kw_only=True):
+    """A document attached to a medical file, a consultation or a treatment: it lives in the
+    medical compartment, so its key (and with it its body) reaches health devices only."""
+
+    collection: ClassVar[str] = "medicalDocuments"
+    label: ClassVar[str] = "medical document"
+
+
 # --- medical compartment ----------------------------------------------------------------------
 
 
@@ -423,7 +462,8 @@ class MedicalComment(Record, frozen=True, kw_only=True):
 GENERAL_RECORDS: tuple[type[Record], ...] = (
     Person, Action, Comment, Structure, Territory, TerritoryObservation, Place, PersonPlace,
     Encounter, Passage, Report, Group, SubTeam, CustomFieldDefinition, Erasure, Consent, Share,
-    PersonMerge, HistoryEntry,
+    PersonMerge, Document, HistoryEntry,
 )
 MEDICAL_RECORDS: tuple[type[Record], ...] = (MedicalFile, Consultation, Treatment, HistoryEntry,
-                                             HealthValue, MedicalComment, PersonMerge)
+                                             HealthValue, MedicalComment, PersonMerge,
+                                             HealthDocument)

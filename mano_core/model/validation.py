@@ -18,6 +18,8 @@ from mano_core.model.records import (
     Comment,
     Consultation,
     CustomFieldDefinition,
+    Document,
+    HealthDocument,
     MedicalComment,
     Person,
     Record,
@@ -67,6 +69,10 @@ def validate(record: Record, custom_fields: Iterable[CustomFieldDefinition] = ()
             raise ValidationError(label, "person", "a comment is on a person or on an action")
     elif isinstance(record, MedicalComment):
         _require_text(label, "text", record.text)
+    elif isinstance(record, Document):
+        if touched("name"):
+            _require_text(label, "name", record.name)
+        _check_document(label, record)
     elif isinstance(record, TerritoryObservation):
         for field in ("men", "women", "minors"):
             if touched(field) and getattr(record, field) < 0:
@@ -124,12 +130,34 @@ def validate_stored(record: Record) -> None:
             raise ValidationError(label, "person", "a comment is on a person or on an action")
     elif isinstance(record, MedicalComment):
         _require_text(label, "text", record.text)
+    elif isinstance(record, Document):
+        _require_text(label, "name", record.name)
+        _check_document(label, record)
     elif isinstance(record, TerritoryObservation):
         for field in ("men", "women", "minors"):
             if getattr(record, field) < 0:
                 raise ValidationError(label, field, "must not be negative")
     elif isinstance(record, CustomFieldDefinition):
         _require_text(label, "key", record.key)
+
+
+def _check_document(label: str, record: Document) -> None:
+    """A document's owner is in its own compartment (a person for a general one, a medical
+    file, consultation or treatment for a medical one), its name and folder are bounded and
+    its figures are not negative: what every device checks, whoever wrote it."""
+    medical = isinstance(record, HealthDocument)
+    if (record.owner_kind != "person") != medical:
+        raise ValidationError(label, "ownerKind", "a medical owner belongs to the medical "
+                                                  "compartment, a person to the general one")
+    if len(record.name) > limits.MAX_DOCUMENT_NAME or "/" in record.name:
+        raise ValidationError(label, "name", f"at most {limits.MAX_DOCUMENT_NAME} characters, "
+                                             "without '/'")
+    if len(record.folder) > limits.MAX_DOCUMENT_FOLDER or record.folder.startswith("/") \
+            or record.folder.endswith("/") or "//" in record.folder:
+        raise ValidationError(label, "folder", "folder names joined by '/', none empty")
+    for field in ("size", "parts", "chunk"):
+        if getattr(record, field) < 0:
+            raise ValidationError(label, field, "must not be negative")
 
 
 def repair_tied(record: R) -> R:

@@ -1,0 +1,162 @@
+"""team.documents on one device, over the real encrypted store: add, read, rename, move,
+delete, reopen, limits, the LRU bound, medical owners, and a crash between body and record."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from mano_core import limits
+from mano_core.device import Device
+from mano_core.documents.body import open_body, seal_body
+from mano_core.errors import (
+    DocumentCorruptedError,
+    DocumentUnavailableError,
+    LimitExceededError,
+    NotFoundError,
+    ValidationError,
+)
+from mano_core.model.records import Document, HealthDocument
+from mano_core.store import TEST_KDF, LocalStore
+from mano_core.team import Team
+
+PASS = "une phrase de passe"
+PDF = b"%PDF-1.7\n" + os.urandom(300_000)
+
+
+async def new_team(tmp_path: Path) -> tuple[LocalStore, Team]:
+    store = await LocalStore.create(tmp_path / "d.mano", PASS, kdf=TEST_KDF)
+    return store, await Team.create(store, name="Maraude", member="m-1")
+
+
+async def test_a_document_is_kept_read_renamed_moved_and_survives_reopen(tmp_path: Path) -> None:
+    store, team = await new_team(tmp_path)
+    person = await team.persons.create(name="Personne suivie")
+    doc = await team.documents.add(person.id, "carte AME.pdf", PDF, folder="/Papiers/ ")
+    assert isinstance(doc, Document) and not isinstance(doc, HealthDocument)
+    assert (doc.mime, doc.size, doc.folder, doc.parts) == ("application/pdf", len(PDF),
+                                                           "Papiers", 1)
+    assert doc.digest == hashlib.sha256(PDF).hexdigest()
+    assert await team.documents.read(doc.id) == PDF
+    assert team.documents.uploading(doc.id) and team.documents.cached(doc.id)
+    await team.documents.rename(doc.id, "AME 2026.pdf")
+    await team.documents.move(doc.id, "Papiers/Santé")
+    with pytest.raises(ValidationError):
+        await team.documents.rename(doc.id, "a/b")
+    with pytest.raises(ValidationError):
+        await team.documents.rename(doc.id, "  ")
+    team_id = team.id
+    await store.close()
+    async with await LocalStore.open(tmp_path / "d.mano", PASS) as store:
+        team = await Device(store).open_team(team_id)
+        (again,) = team.documents.of(person.id)
+        assert (again.name, again.folder) == ("AME 2026.pdf", "Papiers/Santé")
+        assert team.documents.folders(person.id) == ["Papiers", "Papiers/Santé"]
+        assert await team.documents.read(doc.id) == PDF  # offline: the body is on the device
+        assert team.documents.uploading(doc.id)  # still owed to the relay
+
+
+async def test_delete_forgets_the_key_and_the_body(tmp_path: Path) -> None:
+    store, team = await new_team(tmp_path)
+    person = await team.persons.create(name="Personne suivie")
+    doc = await team.documents.add(person.id, "ordonnance.jpg", b"\xff\xd8\xff\xe0" + b"x" * 999)
+    await team.documents.delete(doc.id)
+    assert team.documents.of(person.id) == []
+    gone = team.documents.get(doc.id, include_deleted=True)
+    assert gone.deleted and gone.key == "" and gone.digest == ""
+    with pytest.raises(NotFoundError):
+        await team.documents.read(doc.id)
+    assert not team.documents.bodies.cached and not team.documents.bodies.uploads
+    assert list(team.documents.bodies.deletions) == [doc.file]  # owed to the relay
+    await team.compact()
+    state = team.doc.encode_state()
+    assert bytes.fromhex(doc.key) not in state and doc.key.encode() not in state
+    await store.close()
+
+
+async def test_limits_and_owners(tmp_path: Path) -> None:
+    store, team = await new_team(tmp_path)
+    person = await team.persons.create(name="Personne suivie")
+    team.documents.max_size = 1000
+    with pytest.raises(LimitExceededError):
+        await team.documents.add(person.id, "gros.bin", b"x" * 1001)
+    big = tmp_path / "gros.bin"
+    big.write_bytes(b"y" * 1001)
+    with pytest.raises(LimitExceededError):
+        await team.documents.add(person.id, "", big)
+    with pytest.raises(NotFoundError):
+        await team.documents.add("nobody", "a.txt", b"a")
+    small = tmp_path / "note.txt"
+    small.write_bytes(b"bonjour")
+    doc = await team.documents.add(person.id, "", small, mime="<b>evil</b>")
+    assert (doc.name, doc.mime) == ("note.txt", "application/octet-stream")
+    assert team.documents.bodies.cached_bytes > 0
+    team.documents.max_size = limits.DOCUMENT_MAX_SIZE
+    # medical owners: the document lands in the medical compartment
+    assert team.medical is not None
+    treatment = await team.medical.treatments.create(person=person.id, name="Traitement")
+    med = await team.documents.add(treatment.id, "ordonnance.pdf", PDF)
+    assert isinstance(med, HealthDocument)
+    assert (med.owner_kind, med.owner, med.person) == ("treatment", treatment.id, person.id)
+    assert team.documents.of(treatment.id) == [med]
+    assert await team.documents.read(med.id) == PDF
+    await store.close()
+
+
+async def test_the_cache_is_bounded_and_never_evicts_what_waits_for_upload(
+        tmp_path: Path) -> None:
+    store, team = await new_team(tmp_path)
+    person = await team.persons.create(name="Personne suivie")
+    bodies = team.documents.bodies
+    bodies.capacity = 250_000
+    docs = [await team.documents.add(person.id, f"{i}.bin", os.urandom(100_000))
+            for i in range(3)]
+    assert len(bodies.cached) == 3  # over the bound, but all pinned: waiting for the relay
+    await bodies.uploaded(docs[0].file)
+    await bodies.uploaded(docs[1].file)
+    assert set(bodies.cached) == {docs[1].file, docs[2].file}  # least recently used went
+    assert bodies.cached_bytes <= 250_000 or len(bodies.cached) == 1
+    with pytest.raises(DocumentUnavailableError):  # offline and not here any more
+        await team.documents.read(docs[0].id)
+    await store.close()
+
+
+async def test_a_crash_between_body_and_record_leaves_no_orphan(tmp_path: Path) -> None:
+    store, team = await new_team(tmp_path)
+    person = await team.persons.create(name="Personne suivie")
+    sealed = seal_body(b"never recorded")
+    # the body and its upload were committed; the process died before the record was
+    await team.documents.bodies.keep(sealed.file.hex(), team.documents.compartment_of(
+        Document(id="x", created_at=person.created_at, updated_at=person.created_at,
+                 person=person.id, owner=person.id, name="x")), list(sealed.parts),
+        upload=True)
+    team_id = team.id
+    await store.close()
+    async with await LocalStore.open(tmp_path / "d.mano", PASS) as store:
+        team = await Device(store).open_team(team_id)
+        bodies = team.documents.bodies
+        assert not bodies.cached and not bodies.uploads
+        assert list(bodies.deletions) == [sealed.file.hex()]  # parts may be at the relay
+        rows = await store.items(bodies.body_ns(sealed.file.hex()))
+        assert rows == []
+
+
+def test_a_body_opens_only_whole_and_in_order() -> None:
+    data = os.urandom(3 * 1000 + 5)
+    sealed = seal_body(data, chunk=1000)
+    parts = list(sealed.parts)
+    assert len(parts) == 4
+    assert open_body(sealed.key, sealed.file, parts, size=len(data), digest=sealed.digest) == data
+    for bad in (parts[:3], [parts[1], parts[0], *parts[2:]], [*parts[:3], parts[3][:-1]],
+                [*parts[:3], bytes([parts[3][0] ^ 1]) + parts[3][1:]]):
+        with pytest.raises(DocumentCorruptedError):
+            open_body(sealed.key, sealed.file, bad, size=len(data), digest=sealed.digest)
+    other = seal_body(data, chunk=1000)
+    with pytest.raises(DocumentCorruptedError):  # a part of another file, same index
+        open_body(sealed.key, sealed.file, [other.parts[0], *parts[1:]], size=len(data),
+                  digest=sealed.digest)
+    assert len(seal_body(b"").parts) == 1
+    assert limits.DOCUMENT_CHUNK + 28 <= limits.MAX_FILE_PART
