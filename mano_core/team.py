@@ -209,6 +209,8 @@ class _Compartment:
         if self.team.erasures.note_changes(events):
             await self.team.erasures.enforce()  # a new order, or data about an erased person
         await self.team.merges.follow(events)  # edits made on a merged person meanwhile
+        if any(e.collection in ("documents", "medicalDocuments") for e in events):
+            await self.team.documents.sweep()  # a teammate deleted a document held here
         return refused
 
     def _report_damage(self, events: Iterable[ChangeEvent]) -> None:

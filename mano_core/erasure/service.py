@@ -259,6 +259,9 @@ class Erasures:
         await self.team.documents.forget_erased(sorted(plan.general.get("documents", ())),
                                                 sorted(plan.medical.get("medicalDocuments", ())))
         self._erased |= self._apply(plan, persons)
+        # Records a teammate's update removed before this device applied the order (the
+        # issuer's erasure travels with the order) leave bodies no record names: those too.
+        await self.team.documents.sweep()
         for holder in self.team.held():
             await holder.commit()
             await holder.scrub_outbox()  # local updates not sent yet, without the content

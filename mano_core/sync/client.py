@@ -35,6 +35,7 @@ from mano_core.keys_at_rest import TeamKeys
 from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
 from mano_core.store import LocalStore
+from mano_core.sync.documents import DocumentTransfers
 from mano_core.sync.engine import SessionClosed, TeamSync
 from mano_core.sync.erasure import RETRY_DELAY as ERASURE_RECHECK
 from mano_core.sync.erasure import ErasureDuty
@@ -91,6 +92,7 @@ class SyncClient:
                              parked_timeout=parked_timeout, backoff=backoff or Backoff(),
                              flush_delay=flush_delay)
         self.erasure = ErasureDuty(self.sync, self.state)
+        self.documents = DocumentTransfers(team.documents, self.sync._alert, self._notify)
         self._erasure_wake = asyncio.Event()
         self.key_delivery = KeyDelivery(keys, store)
         self.invitations = InvitationDesk(keys, store, self.key_delivery, self.sync._alert)
@@ -401,6 +403,7 @@ class SyncClient:
             if self.state.pending_local:  # a flush that failed (a full disk) is tried again
                 self.schedule_flush()
             tasks.create_task(self._sender(client))  # our edits go out first
+            tasks.create_task(self.documents.serve(client))  # then document bodies
             await self.invitations.serve_pending(client, self._after_log_change)
             self._send_presence()
             tasks.create_task(self._heartbeat())

@@ -49,7 +49,10 @@ class ErasureDuty:
         erasures = self.sync.team.erasures
         if erasures.unapplied():  # an enforce that failed after its order was delivered
             await erasures.enforce()
-        if self.state.pending == 0 and erasures.unconfirmed(self._me):
+        # Confirmed once nothing waits to be sent, the relay deletions of the erased persons'
+        # documents included: the order's completion covers their bodies.
+        if self.state.pending == 0 and self.sync.team.documents.deletions_pending == 0 \
+                and erasures.unconfirmed(self._me):
             marks = Confirmation(self._mark(Compartment.GENERAL), self._mark(Compartment.MEDICAL))
             confirmed = await erasures.confirm(self._me, marks)
             log.info("confirmed %d erasure order(s) at %s", confirmed, marks)
