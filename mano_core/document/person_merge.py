@@ -59,8 +59,10 @@ _PLAIN: Final = ("name", "gender", "birthdate", "description", "phone", "email",
                  "wanderingAt", "followedSince", "outOfActiveList")
 _SETS: Final = ("otherNames", "assignedTeams")
 _TIED: Final = ("outOfActiveListDate", "outOfActiveListReasons")
-_BY_PERSON: Final = ("comments", "encounters", "passages", "personPlaces", "consents")
-_MEDICAL_BY_PERSON: Final = ("consultations", "treatments", "medicalComments")
+_BY_PERSON: Final = ("comments", "encounters", "passages", "personPlaces", "consents",
+                     "documents")
+_MEDICAL_BY_PERSON: Final = ("consultations", "treatments", "medicalComments",
+                             "medicalDocuments")
 _FILE: Final = "medicalFile."
 _CUSTOM: Final = "customFields."
 

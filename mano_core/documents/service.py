@@ -115,7 +115,10 @@ class Documents:
         """The live documents attached to a person, medical file, consultation or treatment,
         by folder then name. For a person, those of its medical file, consultations and
         treatments are not included (ask for each owner)."""
-        found = [d for d in self.list() if d.owner == owner_id]
+        # A person's own documents are found by ``person`` (what a merge of two files
+        # re-points, mano_core.document.person_merge), the others by their owner record.
+        found = [d for d in self.list()
+                 if (d.person if d.owner_kind == "person" else d.owner) == owner_id]
         return sorted(found, key=lambda d: (d.folder, d.name.casefold(), d.id))
 
     def folders(self, owner_id: str) -> builtins.list[str]:

@@ -160,3 +160,14 @@ def test_a_body_opens_only_whole_and_in_order() -> None:
                   digest=sealed.digest)
     assert len(seal_body(b"").parts) == 1
     assert limits.DOCUMENT_CHUNK + 28 <= limits.MAX_FILE_PART
+
+
+async def test_a_merged_person_brings_its_documents(tmp_path: Path) -> None:
+    store, team = await new_team(tmp_path)
+    kept = await team.persons.create(name="Personne suivie")
+    duplicate = await team.persons.create(name="Personne suivie (doublon)")
+    doc = await team.documents.add(duplicate.id, "carte.pdf", PDF)
+    await team.merges.merge(kept.id, duplicate.id)
+    assert [d.id for d in team.documents.of(kept.id)] == [doc.id]
+    assert await team.documents.read(doc.id) == PDF
+    await store.close()
