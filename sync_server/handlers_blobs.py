@@ -118,9 +118,10 @@ class BlobHandlers:
             device, Compartment(msg.c)
         ):
             return s.refuse(msg.id, ErrorCode.FORBIDDEN, "no access to that compartment")
-        info = await self.storage.newest_snapshot(team.team_id, msg.c)
+        info = await self.storage.newest_snapshot(team.team_id, msg.c, before=msg.before)
         if info is None:
-            return s.refuse(msg.id, ErrorCode.NOT_FOUND, "no snapshot of that compartment")
+            return s.refuse(msg.id, ErrorCode.NOT_FOUND, "no snapshot of that compartment"
+                            + (f" below {msg.before}" if msg.before else ""))
         for part in range(info.parts):
             data = await self.storage.snapshot_part(info.sid, part)
             if data is None:

@@ -206,10 +206,12 @@ class SnapshotPut(Message, frozen=True, tag="snapshot_put"):
 
 
 class SnapshotGet(Message, frozen=True, tag="snapshot_get"):
-    """Client → relay: send the newest snapshot of compartment ``c``."""
+    """Client → relay: send the newest snapshot of compartment ``c`` (with ``before`` > 0:
+    the newest whose ``upto`` is below it, after refusing a newer one)."""
 
     id: U32
     c: CompartmentNo
+    before: Seq = 0
 
 
 class SnapshotData(Message, frozen=True, tag="snapshot_data"):

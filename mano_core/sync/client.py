@@ -62,6 +62,7 @@ STABLE_SESSION: Final = 10.0   # a session this long resets the backoff
 MAX_PRESENCE_ALERTS: Final = 10  # alerts for bad presence messages (all are counted)
 MAX_KEY_FETCHES: Final = 64    # key_fetch rounds per session start (one frame each)
 FLUSH_RETRY: Final = 1.0       # seconds between attempts to seal edits the store refused
+MAX_SNAPSHOT_FALLBACKS: Final = 4  # snapshots tried, newest first, when the relay pruned
 PERMANENT: Final = {ErrorCode.AUTH_FAILED: Status.REFUSED, ErrorCode.REVOKED: Status.REVOKED,
                     ErrorCode.UNKNOWN_TEAM: Status.REFUSED, ErrorCode.TEAM_EXISTS: Status.REFUSED,
                     ErrorCode.UNSUPPORTED_VERSION: Status.REFUSED}
@@ -510,24 +511,66 @@ class SyncClient:
         except RelayRefusedError as exc:
             if exc.code != ErrorCode.PRUNED:
                 raise
-            answers = await client.request(m.SnapshotGet(id=client.next_id(), c=int(c)))
-            blob = b"".join(a.data for a in answers if isinstance(a, m.SnapshotData))
+            if not await self._restore_snapshot(client, c):
+                return
             try:
-                await self.sync.apply_snapshot(c, blob)
+                caught = await client.subscribe(int(c), self.sync.cursor(c))
+            except RelayRefusedError as again:
+                if again.code != ErrorCode.PRUNED:
+                    raise
+                # An older snapshot that does not reach the envelopes the relay still keeps.
+                self._stall(c, "the snapshots this device could open are older than the "
+                               "envelopes the relay still keeps")
+                return
+            self.state.stalled.pop(c, None)
+        self.sync.live_after[c] = caught.seq
+        self.state.head[c] = max(self.state.head.get(c, 0), caught.seq)
+
+    async def _restore_snapshot(self, client: RelayClient, c: Compartment) -> bool:
+        """Apply the newest snapshot of ``c`` this device can open: one that does not open or
+        does not decode (bad signature, nested too deep, not an update…) costs only itself,
+        with an alert, and the next older one is tried (then the envelopes after it are
+        caught up one by one), at most MAX_SNAPSHOT_FALLBACKS. False, with the compartment
+        stalled and an alert, if none could be applied: never a loop of reconnections; the
+        other compartments go on, and the next session tries again."""
+        before, refused = 0, 0
+        for _ in range(MAX_SNAPSHOT_FALLBACKS):
+            try:
+                answers = await client.request(m.SnapshotGet(id=client.next_id(), c=int(c),
+                                                             before=before))
+            except RelayRefusedError as exc:
+                if exc.code != ErrorCode.NOT_FOUND:
+                    raise
+                break  # no (older) snapshot at the relay
+            parts = [a for a in answers if isinstance(a, m.SnapshotData)]
+            upto = parts[0].upto if parts else 0
+            if before and upto >= before:
+                break  # a relay that serves only its newest snapshot
+            try:
+                await self.sync.apply_snapshot(c, b"".join(a.data for a in parts))
             except StoreError:
                 raise  # our disk, not the snapshot: the session ends and is retried
             except ManoError as exc:
-                # A snapshot that does not open or does not decode (bad signature, nested too
-                # deep, not an update…) is refused, never retried in a loop of reconnections:
-                # this compartment stays where it is for this session, the others go on.
-                self.state.stalled[c] = str(exc)
-                self.sync._alert("snapshot", f"snapshot of compartment {c.name} refused, "
-                                             f"this device cannot catch up on it: {exc}")
-                return
-            self.state.stalled.pop(c, None)
-            caught = await client.subscribe(int(c), self.sync.cursor(c))
-        self.sync.live_after[c] = caught.seq
-        self.state.head[c] = max(self.state.head.get(c, 0), caught.seq)
+                refused += 1
+                self.sync._alert("snapshot", f"snapshot of compartment {c.name} up to {upto} "
+                                             f"refused ({exc}): trying an older one")
+                before = upto
+                if not upto:
+                    break
+                continue
+            if refused:
+                self.sync._alert("snapshot", f"compartment {c.name} restored from an older "
+                                             f"snapshot (up to {upto}) after refusing "
+                                             f"{refused}; the envelopes after it follow")
+            return True
+        self._stall(c, f"{refused} snapshot(s) refused, no older one to fall back on"
+                    if refused else "no snapshot to restore")
+        return False
+
+    def _stall(self, c: Compartment, reason: str) -> None:
+        self.state.stalled[c] = reason
+        self.sync._alert("snapshot", f"compartment {c.name} cannot catch up this session: "
+                                     f"{reason}")
 
     async def _inbox(self, client: RelayClient) -> None:
         while True:

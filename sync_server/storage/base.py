@@ -162,8 +162,11 @@ class Storage(Protocol):
         """Delete an unfinished snapshot and its parts (their usage is given back); nothing
         if it is finished or gone."""
 
-    async def newest_snapshot(self, team: bytes, compartment: int) -> SnapshotInfo | None:
-        """The snapshot with the highest ``upto`` (newest on ties), or None."""
+    async def newest_snapshot(self, team: bytes, compartment: int, *,
+                              before: int = 0) -> SnapshotInfo | None:
+        """The snapshot with the highest ``upto`` (newest on ties), or None; with ``before``
+        (> 0), the one with the highest ``upto`` below it (a device that refused the newest
+        falls back to an older one)."""
 
     async def snapshot_part(self, sid: int, part: int) -> bytes | None:
         """One part of a stored snapshot, or None if it is gone."""

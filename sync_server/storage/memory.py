@@ -156,9 +156,11 @@ class MemoryStorage(MemoryFiles):
                  if i.team == team and i.compartment == compartment and i.parts >= 0]
         return sorted(infos, key=lambda i: (i.upto, i.sid), reverse=True)
 
-    async def newest_snapshot(self, team: bytes, compartment: int) -> SnapshotInfo | None:
+    async def newest_snapshot(self, team: bytes, compartment: int, *,
+                              before: int = 0) -> SnapshotInfo | None:
         infos = self._snapshots_of(team, compartment)
-        return infos[0] if infos else None
+        older = [i for i in infos if not before or i.upto < before]
+        return older[0] if older else None
 
     async def snapshot_part(self, sid: int, part: int) -> bytes | None:
         entry = self._snapshots.get(sid)

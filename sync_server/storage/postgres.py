@@ -320,9 +320,11 @@ class PostgresStorage(PgBlobs, PgFiles):
         return [SnapshotInfo(int(r[0]), team, compartment, int(r[1]), int(r[2]), int(r[3]),
                              float(r[4])) for r in rows]
 
-    async def newest_snapshot(self, team: bytes, compartment: int) -> SnapshotInfo | None:
+    async def newest_snapshot(self, team: bytes, compartment: int, *,
+                              before: int = 0) -> SnapshotInfo | None:
         infos = await self._run(lambda c: self._snapshots_of(c, team, compartment))
-        return infos[0] if infos else None
+        older = [i for i in infos if not before or i.upto < before]
+        return older[0] if older else None
 
     async def snapshot_part(self, sid: int, part: int) -> bytes | None:
         v = await self._run(lambda c: c.fetchval(

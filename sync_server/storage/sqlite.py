@@ -364,9 +364,11 @@ class SQLiteStorage(SQLiteBlobs, SQLiteFiles):
             for s, u, p, z, t in rows
         ]
 
-    async def newest_snapshot(self, team: bytes, compartment: int) -> SnapshotInfo | None:
+    async def newest_snapshot(self, team: bytes, compartment: int, *,
+                              before: int = 0) -> SnapshotInfo | None:
         infos = await self._snapshots_of(team, compartment)
-        return infos[0] if infos else None
+        older = [i for i in infos if not before or i.upto < before]
+        return older[0] if older else None
 
     async def snapshot_part(self, sid: int, part: int) -> bytes | None:
         row = await self._one(

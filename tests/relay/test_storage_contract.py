@@ -89,6 +89,10 @@ async def test_snapshots_and_safe_pruning(storage: Storage) -> None:
     assert [s for s, _ in await storage.read_envelopes(T1, 0, 0, 100)] == list(range(5, 11))
     newest = await storage.newest_snapshot(T1, 0)
     assert newest is not None and newest.upto == 8
+    # a device that refused the newest asks for the one below it (then none below that)
+    older = await storage.newest_snapshot(T1, 0, before=8)
+    assert older is not None and older.sid == s1.sid and older.upto == 4
+    assert await storage.newest_snapshot(T1, 0, before=4) is None
     # a third snapshot drops the first and lets the second's coverage go
     await storage.put_snapshot(T1, 0, 9, [b"r"], 400.0)
     assert await storage.snapshot_part(s1.sid, 0) is not None

@@ -139,12 +139,71 @@ async def test_deep_snapshot_is_refused_once_without_a_reconnection_loop(tmp_pat
                                  30, "a gets b's edit")
                 await sb.wait_synced()
                 assert seen_b.count(Status.CONNECTING) == 1 and Status.OFFLINE not in seen_b
-                alerts = [al for al in sb.state.alerts if al.kind == "snapshot"]
+                alerts = [al.detail for al in sb.state.alerts if al.kind == "snapshot"]
                 limit = "MAX_MSGPACK_DEPTH" if deep == "body" else "MAX_CRDT_NESTING"
-                assert len(alerts) == 1 and limit in alerts[0].detail
+                # refused, no older one to fall back on (the relay keeps one): stalled
+                assert len(alerts) == 2 and limit in alerts[0], alerts
+                assert "cannot catch up" in alerts[1] and "no older one" in alerts[1]
                 # nothing of the refused snapshot was taken in: no data, cursor unmoved
                 assert [p.name for p in team_b.persons.list()] == ["Depuis b"]
                 assert sb.state.cursor.get(Compartment.GENERAL, 0) == 0
                 assert sb.sync.cursor(Compartment.GENERAL) == 0  # not even in memory
+    finally:
+        await relay.stop()
+
+
+async def _put_snapshot(url: str, keys, upto: int, blob: bytes) -> None:
+    client = await RelayClient.connect(url)
+    try:
+        await client.authenticate(keys.identity, keys.team_id)
+        await client.request(m.SnapshotPut(id=client.next_id(), c=0, upto=upto, part=0,
+                                           last=True, data=blob))
+    finally:
+        await client.close()
+
+
+async def test_a_bad_newest_snapshot_falls_back_to_an_older_one_and_catches_up(
+        tmp_path: Path, make_device):
+    """One bad snapshot costs only itself: the device that refuses the newest snapshot (the
+    relay pruned what it covers) restores the older one the relay keeps, then catches up
+    on the envelopes after it, with an alert for each step."""
+    relay = await RelayProcess(str(tmp_path / "prune.db"), "--retention", "0",
+                               "--snapshots-kept", "2").start()
+    try:
+        a, b = await make_device("a"), await make_device("b")
+        team_a = await a.create_team("Maraude")
+        keys_a = await a.vault.team((await a.vault.team_ids())[0])
+        async with await a.sync(team_a, relay.url) as sa:
+            code = await sa.create_invitation()
+            for i in range(3):
+                await team_a.persons.create(name=f"Avant {i}")
+            await sa.wait_synced()
+            older = sa.state.cursor[Compartment.GENERAL]
+            good = snapshot_mod.seal_snapshot(
+                keys_a.identity, keys_a.keyring, team_id=keys_a.team_id,
+                compartment=Compartment.GENERAL, epoch=keys_a.log.epoch(Compartment.GENERAL),
+                upto=older, state=team_a.compartment(Compartment.GENERAL).core.encode_state(),
+                chain=sa.sync.sm.chain(Compartment.GENERAL))
+            await _put_snapshot(relay.url, keys_a, older, good)
+            for i in range(3):
+                await team_a.persons.create(name=f"Après {i}")
+            await sa.wait_synced()
+            newest = sa.state.cursor[Compartment.GENERAL]
+            bad = deep_snapshot(keys_a, newest, team_a.compartment(
+                Compartment.GENERAL).core.encode_state())
+            await _put_snapshot(relay.url, keys_a, newest, bad)  # prunes up to ``older``
+            team_b = await b.join_team(relay.url, code, timeout=30)
+            async with await b.sync(team_b, relay.url) as sb:
+                await sb.wait_synced()
+                assert sorted(p.name for p in team_b.persons.list()) == sorted(
+                    p.name for p in team_a.persons.list())
+                assert len(team_b.persons.list()) == 6
+                assert not sb.state.stalled
+                assert sb.state.cursor[Compartment.GENERAL] == sa.state.cursor[
+                    Compartment.GENERAL]
+                alerts = [al.detail for al in sb.state.alerts if al.kind == "snapshot"]
+                assert len(alerts) == 2, alerts
+                assert f"up to {newest} refused" in alerts[0] and "MAX_MSGPACK_DEPTH" in alerts[0]
+                assert f"older snapshot (up to {older})" in alerts[1]
     finally:
         await relay.stop()
