@@ -55,16 +55,19 @@ def part_ad(file: bytes, index: int, count: int) -> bytes:
     return DOMAIN + file + struct.pack(">II", index, count)
 
 
-def seal_body(data: bytes, *, chunk: int = limits.DOCUMENT_CHUNK) -> SealedBody:
-    """Seal ``data`` under a fresh key and file id (both from the OS's random source)."""
+def seal_body(data: bytes, *, chunk: int = limits.DOCUMENT_CHUNK, key: bytes | None = None,
+              file: bytes | None = None, nonces: list[bytes] | None = None) -> SealedBody:
+    """Seal ``data`` under a fresh key and file id (both from the OS's random source).
+    ``key``, ``file`` and ``nonces`` are for test vectors only: never reuse a key."""
     if not 0 < chunk <= limits.MAX_FILE_PART - OVERHEAD:
         raise ValueError(f"chunk {chunk} does not fit in a file part")
-    key, file = AESGCM.generate_key(bit_length=256), os.urandom(FILE_ID_SIZE)
+    key = key or AESGCM.generate_key(bit_length=256)
+    file = file or os.urandom(FILE_ID_SIZE)
     aead = AESGCM(key)
     count = part_count(len(data), chunk)
     parts = []
     for i in range(count):
-        nonce = os.urandom(NONCE_SIZE)
+        nonce = nonces[i] if nonces is not None else os.urandom(NONCE_SIZE)
         piece = data[i * chunk:(i + 1) * chunk]
         parts.append(nonce + aead.encrypt(nonce, piece, part_ad(file, i, count)))
     return SealedBody(file, key, chunk, len(data), hashlib.sha256(data).digest(), tuple(parts))

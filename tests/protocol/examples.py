@@ -27,6 +27,13 @@ EXAMPLES: list[tuple[str, m.Message]] = [
     ("head", m.Head(id=5, c=0, seq=43)),
     ("purge", m.Purge(id=4, c=0, upto=40)),
     ("purged", m.Purged(id=4, c=0, upto=40, envelopes=40, snapshots=1)),
+    ("file_put", m.FilePut(id=6, c=0, file=bytes([0xF1]) * 16, part=0, last=True, data=ENV)),
+    ("file_status", m.FileStatus(id=7, c=0, file=bytes([0xF1]) * 16)),
+    ("file_info", m.FileInfo(id=7, c=0, file=bytes([0xF1]) * 16, parts=1, size=8,
+                             complete=True)),
+    ("file_get", m.FileGet(id=8, c=0, file=bytes([0xF1]) * 16)),
+    ("file_data", m.FileData(id=8, file=bytes([0xF1]) * 16, part=0, last=True, data=ENV)),
+    ("file_delete", m.FileDelete(id=9, c=0, file=bytes([0xF1]) * 16)),
     ("error", m.Error(code=3, msg="no", id=0, fatal=True)),
 ]
 

@@ -47,6 +47,7 @@ from mano_core.erasure import order as erasure_order
 from mano_core.ids import Compartment
 from mano_core.model import records
 from mano_core.model.records import Erasure, HistoryEntry, Share
+from mano_core.documents.body import part_ad, seal_body
 from mano_core.protocol import codec
 from mano_core.protocol import messages as m
 from mano_core.protocol.auth import AUTH_DOMAIN, auth_challenge, signed_bytes
@@ -552,6 +553,25 @@ def gen_schema() -> dict[str, Any]:
             "collections": out}
 
 
+def gen_document() -> dict[str, Any]:
+    data = b"%PDF-1.7 carte AME recto " * 3  # 75 bytes, cut into parts of 32
+    key, file = fixed("document-key"), fixed("document-file", 16)
+    nonces = [fixed(f"document-nonce-{i}", 12) for i in range(3)]
+    sealed = seal_body(data, chunk=32, key=key, file=file, nonces=nonces)
+    return {
+        "construction": "document body (docs/protocol.md §15, 'Document bodies'); real bodies "
+                        "use chunk 524288",
+        "plaintext_hex": h(data), "key_hex": h(key), "file_hex": h(file), "chunk": 32,
+        "size": sealed.size, "digest_hex": h(sealed.digest),
+        "parts": [{"index": i, "nonce_hex": h(nonces[i]),
+                   "associated_data_hex": h(part_ad(file, i, len(sealed.parts))),
+                   "sealed_hex": h(p)} for i, p in enumerate(sealed.parts)],
+        "frames": [{"message": repr(msg), "hex": h(codec.encode(msg))} for msg in (
+            m.FilePut(id=7, c=0, file=file, part=2, last=True, data=sealed.parts[2]),
+            m.FileGet(id=8, c=0, file=file, first=1, count=2))],
+    }
+
+
 GENERATORS: dict[str, Callable[[], dict[str, Any]]] = {
     "schema": gen_schema,
     "relay_auth": gen_relay_auth,
@@ -564,6 +584,7 @@ GENERATORS: dict[str, Callable[[], dict[str, Any]]] = {
     "records": gen_records,
     "history": gen_history,
     "erasure": gen_erasure,
+    "document": gen_document,
 }
 
 

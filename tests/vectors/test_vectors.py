@@ -450,3 +450,24 @@ def test_erasure_signatures_from_the_json() -> None:
                                    b(s["sharedBy"]), s["consent"]])
     assert data == b(v["share"]["signed_bytes_hex"])
     verify(b(s["sharedBy"]), b(s["signature"]), label(v["share"]["domain"]) + data)
+
+
+def test_document_body_from_the_json() -> None:
+    """A client of another language opens the parts with AES-256-GCM and the documented AD."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from mano_core.documents.body import open_body
+
+    v = load("document")
+    key, file = bytes.fromhex(v["key_hex"]), bytes.fromhex(v["file_hex"])
+    parts = [bytes.fromhex(p["sealed_hex"]) for p in v["parts"]]
+    pieces = []
+    for p, sealed in zip(v["parts"], parts, strict=True):
+        ad = b"mano/v1/document\x00" + file + p["index"].to_bytes(4, "big") + \
+            len(parts).to_bytes(4, "big")
+        assert ad.hex() == p["associated_data_hex"]
+        assert sealed[:12].hex() == p["nonce_hex"]
+        pieces.append(AESGCM(key).decrypt(sealed[:12], sealed[12:], ad))
+    assert b"".join(pieces).hex() == v["plaintext_hex"]
+    assert open_body(key, file, parts, size=v["size"],
+                     digest=bytes.fromhex(v["digest_hex"])).hex() == v["plaintext_hex"]
