@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Final, TypeVar
 
 import msgspec
 
@@ -49,6 +49,7 @@ AfterLogChange = Callable[[RelayClient, list[tuple[Compartment, int]]], Awaitabl
 JOIN_TIMEOUT: Final = 600.0  # seconds a new device waits for an admin by default
 JOIN_RETRY_FIRST: Final = 0.5  # seconds before a join's second attempt (then doubled)
 JOIN_RETRY_CAP: Final = 15.0   # never more than this between attempts
+T = TypeVar("T")
 
 
 class InvitationDesk:
@@ -156,35 +157,50 @@ async def join_via_relay(vault: DeviceVault, url: str, code: str, *,
     invite = invitation_id_of(request)
     async with asyncio.timeout(timeout):
         welcome = await _wait_for_answer(url, team_id, invite, request)
-        delay = JOIN_RETRY_FIRST
-        while True:
+
+        async def install(client: RelayClient) -> TeamKeys:
+            auth = await client.authenticate(identity, team_id)
+            answers = await client.request(m.LogFetch(id=client.next_id(), after=0))
+            (keys_msg,) = await client.request(m.KeyFetch(id=client.next_id()))
+            entries = [e for a in answers if isinstance(a, m.LogEntries) for e in a.entries]
+            if len(entries) < auth.log_length:
+                raise InvitationError("the relay served an incomplete log")
+            assert isinstance(keys_msg, m.Keys)
+            team = await _join_with_a_package(vault, code, welcome, entries, keys_msg.items)
+            if keys_msg.items:  # junk included: refused, and acknowledged away
+                with contextlib.suppress(RelayRefusedError):  # else at the first sync
+                    await client.request(m.KeyAck(id=client.next_id(),
+                                                  kids=[i.kid for i in keys_msg.items]))
+            return team
+
+        # A connection lost before the team is installed is tried again; after it, nothing
+        # raises RelayRefusedError (the key ack's is suppressed).
+        return await _retrying(url, install, lambda exc: exc.code == 0)
+
+
+async def _retrying(url: str, attempt: Callable[[RelayClient], Awaitable[T]],
+                    again: Callable[[RelayRefusedError], bool]) -> T:
+    """Connect to ``url`` and run ``attempt`` on that connection (closed after it) until it
+    returns. A relay that cannot be reached, and a refusal for which ``again`` is true, are
+    tried again with backoff (JOIN_RETRY_FIRST doubling up to JOIN_RETRY_CAP); anything else
+    propagates. The caller bounds the whole with its timeout."""
+    delay = JOIN_RETRY_FIRST
+    while True:
+        failure: Exception
+        try:
+            client = await RelayClient.connect(url)
+        except RelayUnreachableError as exc:
+            failure = exc
+        else:
             try:
-                client = await RelayClient.connect(url)
-            except RelayUnreachableError as exc:
-                delay = await _retry_later(exc, delay)
-                continue
-            try:
-                try:
-                    auth = await client.authenticate(identity, team_id)
-                    answers = await client.request(m.LogFetch(id=client.next_id(), after=0))
-                    (keys_msg,) = await client.request(m.KeyFetch(id=client.next_id()))
-                except RelayRefusedError as exc:
-                    if exc.code != 0:
-                        raise
-                    delay = await _retry_later(exc, delay)  # the connection was lost
-                    continue
-                entries = [e for a in answers if isinstance(a, m.LogEntries) for e in a.entries]
-                if len(entries) < auth.log_length:
-                    raise InvitationError("the relay served an incomplete log")
-                assert isinstance(keys_msg, m.Keys)
-                team = await _join_with_a_package(vault, code, welcome, entries, keys_msg.items)
-                if keys_msg.items:  # junk included: refused, and acknowledged away
-                    with contextlib.suppress(RelayRefusedError):  # else at the first sync
-                        await client.request(m.KeyAck(id=client.next_id(),
-                                                      kids=[i.kid for i in keys_msg.items]))
-                return team
+                return await attempt(client)
+            except RelayRefusedError as exc:
+                if not again(exc):
+                    raise
+                failure = exc
             finally:
                 await client.close()
+        delay = await _retry_later(failure, delay)
 
 
 async def _retry_later(exc: Exception, delay: float) -> float:
@@ -219,24 +235,16 @@ async def _join_with_a_package(vault: DeviceVault, code: str, welcome: bytes,
 
 
 async def _wait_for_answer(url: str, team_id: bytes, invite: bytes, request: bytes) -> bytes:
-    delay = JOIN_RETRY_FIRST
-    while True:
-        try:
-            client = await RelayClient.connect(url)
-        except RelayUnreachableError as exc:
-            delay = await _retry_later(exc, delay)
-            continue
-        try:
-            await client.request(m.InviteRequest(id=client.next_id(), team=team_id,
-                                                 invite=invite, blob=request))
-            (answer,) = await client.request(m.InviteFetch(id=client.next_id(), team=team_id,
-                                                           invite=invite))
-            assert isinstance(answer, m.InviteAnswer)
-            return answer.blob
-        except RelayRefusedError as exc:
-            # NOT_FOUND: the team has not reached the relay yet (its admin was offline so far).
-            if not exc.fatal and exc.code not in (0, ErrorCode.NOT_FOUND):
-                raise
-        finally:
-            await client.close()
-        delay = await _retry_later(RelayRefusedError(0, "no answer yet"), delay)
+    """Send the redeem request as a guest and fetch the admin's answer, until there is one."""
+    async def ask(client: RelayClient) -> bytes:
+        await client.request(m.InviteRequest(id=client.next_id(), team=team_id,
+                                             invite=invite, blob=request))
+        (answer,) = await client.request(m.InviteFetch(id=client.next_id(), team=team_id,
+                                                       invite=invite))
+        assert isinstance(answer, m.InviteAnswer)
+        return answer.blob
+
+    # NOT_FOUND: no answer yet, or the team has not reached the relay yet (its admin was
+    # offline so far); 0: the connection was lost.
+    return await _retrying(url, ask, lambda exc: exc.fatal
+                           or exc.code in (0, ErrorCode.NOT_FOUND))
