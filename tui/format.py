@@ -31,10 +31,13 @@ def moment(value: dt.datetime | None) -> str:
     return "" if value is None else f"{local(value):%d/%m/%Y %H:%M}"
 
 
-def due(action: Action) -> str:
-    """Due date, with the time only when the action has one."""
+def due(action: Action, today: dt.date | None = None) -> str:
+    """Due date, with the year when it is not ``today``'s (default: the machine's) and the
+    time only when the action has one: ``20/11 14:30``, ``03/02/2025``."""
     when = local(action.due_at)
-    return f"{when:%d/%m %H:%M}" if action.with_time else f"{when:%d/%m}"
+    this_year = (today or dt.datetime.now(PARIS).date()).year
+    shown = f"{when:%d/%m}" if when.year == this_year else f"{when:%d/%m/%Y}"
+    return f"{shown} {when:%H:%M}" if action.with_time else shown
 
 
 def status(t: Translator, value: str) -> str:

@@ -45,7 +45,8 @@ def action_row(screen: ManoScreen, a: Action) -> tuple[Text, ...]:
             names.append(persons.get(pid).name)
         except KeyError:
             continue
-    return cells(fmt.due(a), fmt.status(t, a.status), a.name, ", ".join(names),
+    today = fmt.local(screen.mano.now()).date()
+    return cells(fmt.due(a, today), fmt.status(t, a.status), a.name, ", ".join(names),
                  fmt.flag(t, a.urgent, "flag.urgent"), ", ".join(a.categories))
 
 

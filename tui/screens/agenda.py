@@ -109,6 +109,8 @@ class AgendaScreen(SectionScreen):
                  and (cat is Select.NULL or cat in a.categories)
                  and (status is Select.NULL or a.status == status)
                  and (not urgent or a.urgent)]
+        if self.view == "day":   # what is left to do first, then what is done or cancelled
+            shown.sort(key=lambda a: (a.status != "A FAIRE", fmt.local(a.due_at), a.id))
         todo = sum(1 for a in shown if a.status == "A FAIRE")
         self.query_one("#agenda-title", Static).update(
             plain(f"{title} — {self.t('agenda.count', count=len(shown), todo=todo)}"))
