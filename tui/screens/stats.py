@@ -1,95 +1,342 @@
-"""Statistics of a period and sub-team, with bar charts where looking beats reading."""
+"""Statistics of any period (from/to, or a preset), one sub-team or all, and filters on person
+fields (custom fields too), with charts that carry their axes and numbers, the custom fields
+marked for statistics, and the export of what is shown (CSV or XLSX)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
+from babel.numbers import format_decimal
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Label, LoadingIndicator, Select, Sparkline, Static
+from textual.widgets import Input, LoadingIndicator, Select, Static
 
-from mano_core.reporting import Period, compute
+from mano_core.errors import ManoError
+from mano_core.reporting import Period, Statistics, compute
+from mano_core.reporting.filtered import filtered
+from mano_core.reporting.mano_stats import (
+    ManoStatistics,
+    PersonFilter,
+    mano_statistics,
+)
+from mano_core.reporting.stats import CustomFieldStats
 from tui import format as fmt
-from tui.text import cell, lines, styled
-from tui.widgets.charts import bar_chart
+from tui.stats_export import export_statistics
+from tui.stats_filters import PRESETS, FilterField, filter_fields, preset_label, preset_period
+from tui.text import Visible, cell, lines, plain, styled
+from tui.widgets.charts import bar_chart, column_chart
+from tui.widgets.forms import Field, FieldError, FormScreen
 
 from .base import SectionScreen
 
-PERIODS = (30, 90, 365)
+DEFAULT_PRESET = "365"
+CHART_WIDTH = 30
+LABEL_WIDTH = 24
 
 
 class StatsScreen(SectionScreen):
     section = "stats"
+    AUTO_FOCUS = "#preset"
+    BINDINGS = [
+        Binding("ctrl+e", "export", "key.export_stats"),
+        Binding("ctrl+r", "clear_filters", "key.clear_filters"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filters: dict[str, PersonFilter] = {}
+        self._fields: list[FilterField] = []
+        self.shown: tuple[Statistics, ManoStatistics] | None = None
+        self._setting_dates = False
 
     def compose_body(self) -> ComposeResult:
         t = self.t
+        today = fmt.local(self.mano.now()).date()
+        period = preset_period(DEFAULT_PRESET, today)
         with Horizontal(classes="filters"):
-            yield Select(compact=True, options=[(t("stats.last_days", n=n), n) for n in PERIODS],
-                         value=365, allow_blank=False, id="period")
+            yield Select(compact=True, options=[(preset_label(t, p), p) for p in PRESETS],
+                         value=DEFAULT_PRESET, allow_blank=False, id="preset")
+            yield Input(fmt.day(period.start), compact=True, id="from", highlighter=Visible(),
+                        placeholder=t("stats.from"))
+            yield Input(fmt.day(period.end), compact=True, id="to", highlighter=Visible(),
+                        placeholder=t("stats.to"))
             yield Select(compact=True, options=[(cell(s.name), s.id)
                                                 for s in self.session.subteams()],
                          prompt=t("filter.all_subteams"), id="subteam")
+        with Horizontal(classes="filters"):
+            yield Select(compact=True, options=[], prompt=t("stats.filter.field"),
+                         id="filter-field")
+            yield Select(compact=True, options=[], prompt=t("stats.filter.value"),
+                         id="filter-value")
+            yield Static("", id="filters-shown")
+        yield Static("", id="stats-error", classes="form-error")
         yield LoadingIndicator(id="stats-busy")
         with VerticalScroll(id="stats-body"):
             yield Static("", id="stats-figures")
-            yield Label(t("stats.comments_per_week"))
-            yield Sparkline([], id="stats-spark")
             yield Static("", id="stats-charts")
 
+    # --- choices ----------------------------------------------------------------------------
+
+    def _fill_fields(self) -> None:
+        team = self.session.team
+        self._fields = filter_fields(self.t, team.persons.list(),
+                                     team.settings.values("outOfActiveListReasons"),
+                                     team.custom_fields_for("person"))
+        select = self.query_one("#filter-field", Select)
+        current = select.value
+        select.set_options([(cell(f.label), f.wire) for f in self._fields])
+        if current is not Select.NULL and any(f.wire == current for f in self._fields):
+            select.value = current
+
+    def _field(self, wire: object) -> FilterField | None:
+        return next((f for f in self._fields if f.wire == wire), None)
+
+    @on(Select.Changed, "#filter-field")
+    def _field_chosen(self, event: Select.Changed) -> None:
+        found = self._field(event.value)
+        values = self.query_one("#filter-value", Select)
+        values.set_options([(cell(label), str(i)) for i, (_v, label) in
+                            enumerate(found.values)] if found else [])
+
+    @on(Select.Changed, "#filter-value")
+    def _value_chosen(self, event: Select.Changed) -> None:
+        found = self._field(self.query_one("#filter-field", Select).value)
+        if found is None or event.value is Select.NULL:
+            return
+        value = found.values[int(str(event.value))][0]
+        self.filters[found.wire] = PersonFilter(found.wire, value)
+        self.reload()
+
+    def action_clear_filters(self) -> None:
+        if self.filters:
+            self.filters.clear()
+            self.query_one("#filter-value", Select).clear()
+            self.reload()
+
+    @on(Select.Changed, "#preset")
+    def _preset(self, event: Select.Changed) -> None:
+        if event.value == "custom" or event.value is Select.NULL:
+            return
+        period = preset_period(str(event.value), fmt.local(self.mano.now()).date())
+        self._setting_dates = True
+        self.query_one("#from", Input).value = fmt.day(period.start)
+        self.query_one("#to", Input).value = fmt.day(period.end)
+        self._setting_dates = False
+        self.reload()
+
+    @on(Input.Changed, "#from, #to")
+    def _dates_typed(self) -> None:
+        if self._setting_dates:
+            return
+        period = self._period()
+        if period is not None:
+            preset = self.query_one("#preset", Select)
+            today = fmt.local(self.mano.now()).date()
+            if preset.value != "custom" and period == preset_period(str(preset.value), today):
+                return   # the preset's own dates (as it filled them)
+            if preset.value != "custom":
+                preset.value = "custom"   # reloads once the dates are read again
+            else:
+                self.reload()
+
+    @on(Select.Changed, "#subteam")
+    def _subteam(self) -> None:
+        self.reload()
+
+    def _period(self) -> Period | None:
+        """The period typed, or None (with the reason shown) when a date is wrong."""
+        t = self.t
+        error = self.query_one("#stats-error", Static)
+        try:
+            start = fmt.parse_day(self.query_one("#from", Input).value)
+            end = fmt.parse_day(self.query_one("#to", Input).value)
+        except ValueError:
+            error.update(plain("⚠ " + t("stats.bad_date")))
+            error.add_class("shown")
+            return None
+        if end < start:
+            error.update(plain("⚠ " + t("stats.end_before_start")))
+            error.add_class("shown")
+            return None
+        error.remove_class("shown")
+        return Period(start, end)
+
+    # --- figures ----------------------------------------------------------------------------
+
     def reload(self) -> None:
+        if not self._fields:
+            self._fill_fields()
+        self.query_one("#filters-shown", Static).update(plain(self._filters_text()))
+        if self._period() is None:
+            return
         self.query_one("#stats-busy").display = True
         self.compute_later()
 
-    @on(Select.Changed)
-    def _changed(self) -> None:
-        self.reload()
+    def _filters_text(self) -> str:
+        t = self.t
+        if not self.filters:
+            return t("stats.no_filter")
+        shown = []
+        for f in self.filters.values():
+            field = self._field(f.field)
+            label = next((lab for v, lab in field.values if v == f.value), str(f.value)) \
+                if field else str(f.value)
+            shown.append(f"{field.label if field else f.field} = {label}")
+        return t("stats.filters", filters=" · ".join(shown))
+
+    def subteam_ids(self) -> list[str]:
+        sub = self.query_one("#subteam", Select).value
+        return [] if sub is Select.NULL else [str(sub)]
 
     @work(exclusive=True, group="stats")
     async def compute_later(self) -> None:
         import asyncio
         await asyncio.sleep(0)  # let the loading indicator draw first
-        t = self.t
+        period = self._period()
+        if period is None:
+            return
         team = self.session.team
-        days = int(self.query_one("#period", Select).value)  # type: ignore[arg-type]
-        sub = self.query_one("#subteam", Select).value
-        end = fmt.local(self.mano.now()).date()
-        period = Period(end - dt.timedelta(days=days - 1), end)
-        ids = [] if sub is Select.NULL else [str(sub)]
-        s = compute(team, period, ids, now=self.mano.now())
-        figures = [
-            t("stats.title", start=fmt.day(period.start), end=fmt.day(period.end)),
+        ids = self.subteam_ids()
+        filters = list(self.filters.values())
+        view = filtered(team, filters)
+        try:
+            s = compute(view, period, ids, now=self.mano.now())
+            m = mano_statistics(team, period, ids, filters, now=self.mano.now())
+        except ManoError as exc:
+            self.mano.say(str(exc), error=True)
+            self.query_one("#stats-busy").display = False
+            return
+        self.shown = (s, m)
+        self.query_one("#stats-figures", Static).update(lines(self._figures(s, m)))
+        self.query_one("#stats-charts", Static).update(lines(self._charts(s, view, period)))
+        self.query_one("#stats-busy").display = False
+
+    def _figures(self, s: Statistics, m: ManoStatistics) -> list[str | Text]:
+        t = self.t
+        team_name = (self.session.subteam_name(self.subteam_ids()[0]) if self.subteam_ids()
+                     else t("filter.all_subteams"))
+        out: list[str | Text] = [
+            styled((t("stats.title", start=fmt.day(s.period.start), end=fmt.day(s.period.end)),
+                    "bold"), f" — {team_name}"),
             t("stats.line.persons", followed=s.persons.followed, new=s.persons.new,
               vulnerable=s.persons.vulnerable, out=s.persons.out_of_active_list),
+            t("stats.line.mano", created=m.persons_created, followed=m.persons_followed,
+              follow=self._decimal(m.follow_up_days_mean),
+              wandering=self._decimal(m.wandering_days_mean), families=m.families),
             t("stats.line.actions", total=s.actions.total, done=s.actions.completed,
               overdue=s.actions.overdue),
             t("stats.line.comments", total=s.comments.total, urgent=s.comments.urgent),
             t("stats.line.visits", encounters=s.encounters.total, passages=s.passages.total,
               observations=s.observations.total, reports=s.reports),
         ]
-        self.query_one("#stats-figures", Static).update(lines(figures))
-        charts: list[str | Text] = []
-        for key, counts in (("stats.chart.gender", s.persons.by_gender),
-                            ("stats.chart.age", s.persons.by_age),
-                            ("stats.chart.categories", s.actions.by_category),
-                            ("stats.chart.services", s.services),
-                            ("stats.chart.atmosphere", s.observations.by_atmosphere)):
-            charts += ["", styled((t(key), "bold")),
-                       bar_chart(counts, width=28, label_width=24)]
-        self.query_one("#stats-charts", Static).update(lines(charts))
-        self.query_one("#stats-spark", Sparkline).data = _per_week(
-            [c.date for c in team.comments.list()
-             if not ids or c.team in ids], period)
-        self.query_one("#stats-busy").display = False
+        if m.collaborations:
+            out.append(t("stats.line.collaborations", list=", ".join(
+                f"{k} ({v})" for k, v in m.collaborations.items())))
+        return out
+
+    def _charts(self, s: Statistics, view: Any, period: Period) -> list[str | Text]:
+        t = self.t
+        out: list[str | Text] = []
+
+        def chart(title: str, counts: dict[str, Any], *, ordered: bool = False) -> None:
+            total = sum(counts.values())
+            out.extend(["", styled((title, "bold"), f"  ({t('stats.total')} : {total})"),
+                        bar_chart(counts, width=CHART_WIDTH, label_width=LABEL_WIDTH,
+                                  ordered=ordered)])
+
+        chart(t("stats.chart.gender"), s.persons.by_gender)
+        chart(t("stats.chart.age"), s.persons.by_age, ordered=True)
+        chart(t("stats.chart.categories"), s.actions.by_category)
+        if s.persons.out_reasons:
+            chart(t("stats.chart.out_reasons"), s.persons.out_reasons)
+        if s.features.get("receptionCounters", True):
+            chart(t("stats.chart.services"), s.services)
+        if s.features.get("territories", True):
+            chart(t("stats.chart.atmosphere"), s.observations.by_atmosphere)
+        for custom in (*s.persons.custom_fields, *s.observations.custom_fields):
+            self._custom(out, custom)
+        ids = set(self.subteam_ids())
+        weeks, labels, step = _per_week([c.date for c in view.comments.list()
+                                         if not ids or c.team in ids], period)
+        title = t("stats.comments_per_week") if step == 7 else t("stats.comments_per_month")
+        out += ["", styled((title, "bold"), f"  ({t('stats.total')} : {int(sum(weeks))})"),
+                column_chart(weeks, labels)]
+        return out
+
+    def _custom(self, out: list[str | Text], custom: CustomFieldStats) -> None:
+        t = self.t
+        head = styled((custom.label, "bold"), "  " + t("stats.custom_filled",
+                                                        count=custom.filled))
+        out += ["", head]
+        if custom.type == "number":
+            out.append(t("stats.custom_number", total=self._decimal(custom.total),
+                         mean=self._decimal(custom.mean)))
+        if custom.counts:
+            out.append(bar_chart(custom.counts, width=CHART_WIDTH, label_width=LABEL_WIDTH,
+                                 ordered=custom.type == "number"))
+
+    def _decimal(self, value: float | None) -> str:
+        """A figure as the interface's language writes it (``311,6`` in French)."""
+        if value is None:
+            return "—"
+        return format_decimal(round(value, 1), format="#,##0.#", locale=self.t.lang)
+
+    # --- export -----------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        t = self.t
+        if self.shown is None:
+            return
+        s, m = self.shown
+        default = Path.home() / f"mano-statistiques-{s.period.start}-{s.period.end}.xlsx"
+        fields = [Field("path", t("stats.export_path"), value=str(default)),
+                  Field("format", t("stats.export_format"), kind="select",
+                        options=[("XLSX", "xlsx"), ("CSV", "csv")], value="xlsx")]
+        described = [f"{self.t('stats.filter_team')} : "
+                     + (self.session.subteam_name(self.subteam_ids()[0])
+                        if self.subteam_ids() else self.t("filter.all_subteams"))]
+        if self.filters:
+            described.append(self._filters_text())
+
+        async def submit(v: dict[str, Any]) -> tuple[int, Path]:
+            path = Path(str(v["path"]).strip()).expanduser()
+            if not str(v["path"]).strip():
+                raise FieldError("path", t("error.required"))
+            if not path.parent.is_dir():
+                raise FieldError("path", t("stats.export_no_folder"))
+            kind = v["format"] or "xlsx"
+            if kind == "csv" and path.suffix.lower() != ".csv":
+                path = path.with_suffix(".csv")
+            try:
+                rows = await export_statistics(s, m, described, path, kind)
+            except (OSError, ManoError) as exc:
+                raise FieldError("path", str(exc)) from None
+            return rows, path
+
+        self.app.push_screen(FormScreen(
+            t("stats.export_title"), fields, submit, save_label=t("stats.export_button"),
+            cancel_label=t("form.cancel"),
+            field_error=lambda f, m_: t("form.field_error", field=f, message=m_)),
+            lambda r: self.mano.say(t("stats.exported", rows=r[0], path=str(r[1])))
+            if r is not None else None)
 
 
-def _per_week(moments: list[dt.datetime], period: Period) -> list[float]:
-    weeks = [0.0] * (((period.end - period.start).days // 7) + 1)
+def _per_week(moments: list[dt.datetime], period: Period
+              ) -> tuple[list[float], list[str], int]:
+    """Counts per week of the period (per month when it is longer than a year), with each
+    column's first day as its label."""
+    days = (period.end - period.start).days + 1
+    step = 7 if days <= 371 else 30
+    count = (days + step - 1) // step
+    values = [0.0] * count
     for m in moments:
         d = fmt.local(m).date()
         if period.start <= d <= period.end:
-            weeks[(d - period.start).days // 7] += 1
-    return weeks
-
-
+            values[(d - period.start).days // step] += 1
+    labels = [f"{period.start + dt.timedelta(days=i * step):%d/%m/%y}" for i in range(count)]
+    return values, labels, step
