@@ -18,7 +18,7 @@ from tui.screens.agenda import AgendaScreen
 from tui.screens.stats import StatsScreen
 from tui.widgets.forms import FormScreen
 
-from .conftest import NOW, SIZE, app_on, wait_for
+from .conftest import NOW, app_on, wait_for
 from .rendered import shows
 
 pytestmark = pytest.mark.timeout(60)
