@@ -25,7 +25,7 @@ from mano_core.errors import ManoError
 
 from . import crash
 from .i18n import Translator
-from .navigation import EditPerson, OpenAction, OpenPerson, OpenSection
+from .navigation import EditPerson, OpenAction, OpenExchange, OpenPerson, OpenSection
 from .people_index import PersonIndex
 from .session import Config, Session, load_pref, save_pref, start_sync
 from .text import clean
@@ -209,6 +209,12 @@ class ManoApp(App[None]):
         if self.session is not None:
             self.push_screen(ActionDetailScreen(message.action_id))
 
+    def on_open_exchange(self, message: OpenExchange) -> None:
+        from .screens.exchange import ExchangeScreen
+        message.stop()
+        if self.session is not None and not isinstance(self.screen, ExchangeScreen):
+            self.push_screen(ExchangeScreen())
+
     async def on_open_section(self, message: OpenSection) -> None:
         message.stop()
         await self.action_section(message.section)
@@ -277,6 +283,8 @@ class ManoApp(App[None]):
                 yield SystemCommand(f"{t('section.' + name)} ({key.upper()})",
                                     t("palette.open_section"),
                                     lambda n=name: self.run_worker(self.action_section(n)))
+            yield SystemCommand(t("key.exchange"), t("palette.exchange"),
+                                lambda: self.post_message(OpenExchange()))
         yield from getattr(screen, "palette_commands", lambda: [])()
         yield SystemCommand(t("key.language"), t("palette.language"),
                             self.action_switch_language)

@@ -46,3 +46,7 @@ class OpenSection(Message):
 
 class LockNow(Message):
     """Close the team and ask for the passphrase again (idle time reached, or asked for)."""
+
+
+class OpenExchange(Message):
+    """Show the exports and imports screen."""

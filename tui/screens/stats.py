@@ -26,6 +26,7 @@ from mano_core.reporting.mano_stats import (
 )
 from mano_core.reporting.stats import CustomFieldStats
 from tui import format as fmt
+from tui.navigation import OpenExchange
 from tui.stats_export import export_statistics
 from tui.stats_filters import PRESETS, FilterField, filter_fields, preset_label, preset_period
 from tui.text import Visible, cell, lines, plain, styled
@@ -45,6 +46,7 @@ class StatsScreen(SectionScreen):
     BINDINGS = [
         Binding("ctrl+e", "export", "key.export_stats"),
         Binding("ctrl+r", "clear_filters", "key.clear_filters"),
+        Binding("ctrl+x", "exchange", "key.exchange"),
     ]
 
     def __init__(self) -> None:
@@ -111,6 +113,9 @@ class StatsScreen(SectionScreen):
         value = found.values[int(str(event.value))][0]
         self.filters[found.wire] = PersonFilter(found.wire, value)
         self.reload()
+
+    def action_exchange(self) -> None:
+        self.post_message(OpenExchange())
 
     def action_clear_filters(self) -> None:
         if self.filters:
