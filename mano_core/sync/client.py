@@ -18,8 +18,6 @@ from collections.abc import Callable
 from typing import Final
 
 from mano_core import limits
-from mano_core.crypto import make_key_packages
-from mano_core.crypto.log_entry import Role
 from mano_core.errors import (
     CryptoError,
     LocalProtocolError,
@@ -27,7 +25,6 @@ from mano_core.errors import (
     ManoError,
     MissingKeyError,
     RelayRefusedError,
-    StoreError,
     SyncError,
 )
 from mano_core.ids import Compartment
@@ -35,6 +32,7 @@ from mano_core.keys_at_rest import TeamKeys
 from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
 from mano_core.store import LocalStore
+from mano_core.sync import catchup
 from mano_core.sync.documents import DocumentTransfers
 from mano_core.sync.engine import SessionClosed, TeamSync
 from mano_core.sync.erasure import RETRY_DELAY as ERASURE_RECHECK
@@ -42,6 +40,7 @@ from mano_core.sync.erasure import ErasureDuty
 from mano_core.sync.invitations import InvitationDesk
 from mano_core.sync.key_delivery import RETRY_AFTER as KEY_RETRY_AFTER
 from mano_core.sync.key_delivery import KeyDelivery
+from mano_core.sync.membership import MembershipSync
 from mano_core.sync.machine import (
     BACKOFF_CAP,
     BACKOFF_FIRST,
@@ -60,9 +59,7 @@ log = logging.getLogger("mano.sync")
 
 STABLE_SESSION: Final = 10.0   # a session this long resets the backoff
 MAX_PRESENCE_ALERTS: Final = 10  # alerts for bad presence messages (all are counted)
-MAX_KEY_FETCHES: Final = 64    # key_fetch rounds per session start (one frame each)
 FLUSH_RETRY: Final = 1.0       # seconds between attempts to seal edits the store refused
-MAX_SNAPSHOT_FALLBACKS: Final = 4  # snapshots tried, newest first, when the relay pruned
 PERMANENT: Final = {ErrorCode.AUTH_FAILED: Status.REFUSED, ErrorCode.REVOKED: Status.REVOKED,
                     ErrorCode.UNKNOWN_TEAM: Status.REFUSED, ErrorCode.TEAM_EXISTS: Status.REFUSED,
                     ErrorCode.UNSUPPORTED_VERSION: Status.REFUSED}
@@ -97,6 +94,10 @@ class SyncClient:
         self._erasure_wake = asyncio.Event()
         self.key_delivery = KeyDelivery(keys, store)
         self.invitations = InvitationDesk(keys, store, self.key_delivery, self.sync._alert)
+        self.membership = MembershipSync(
+            keys, team, self.sync, self.key_delivery, online=self._online,
+            medical_opened=lambda client: catchup.subscribe(client, self.sync,
+                                                            Compartment.MEDICAL))
         self._flush_delay = flush_delay
         self._retry = asyncio.Event()
         self._caught_up = False  # this session's catch-up is over (CaughtUp of each compartment)
@@ -250,47 +251,13 @@ class SyncClient:
         the device reads and writes nothing medical afterwards and drops what it held.
         Published now if online, at the next connection otherwise. Raises NotAdminError,
         MembershipError."""
-        entry = self.keys.log.change_role(self.keys.identity, device_id, Role(role), health)
-        client = self._client if self.state.status is Status.ONLINE else None
-        made, granted = await self._append_log([entry])
-        if client is not None:
-            await client.request(m.LogAppend(id=client.next_id(), entries=[entry]))
-        await self._after_log_change(client, made, granted)
-
-    async def _append_log(self, entries: list[bytes]
-                          ) -> tuple[list[tuple[Compartment, int]], set[bytes]]:
-        """Append log entries; returns the keys this device made and the devices that gained
-        medical access (they need its keys of every epoch). Opens or drops this device's own
-        medical compartment when the log grants or withdraws it."""
-        log = self.keys.log
-        before = {d.device_id for d in log.active_devices()
-                  if log.has_access(d.device_id, Compartment.MEDICAL)}
-        made = await self.keys.append_entries(entries)
-        log = self.keys.log
-        granted = {d.device_id for d in log.active_devices()
-                   if log.has_access(d.device_id, Compartment.MEDICAL)} - before
-        me = self.keys.identity.device_id
-        if log.has_access(me, Compartment.MEDICAL):
-            if await self.team.enable_medical() and self._client is not None \
-                    and self.state.status is Status.ONLINE:
-                await self._subscribe(self._client, Compartment.MEDICAL)
-        elif await self.team.drop_medical():
-            self.sync._alert("health", "the health flag of this device was withdrawn: its "
-                                       "medical data was deleted from it")
-        return made, granted - {me}
+        await self.membership.change_role(device_id, role=role, health=health)
 
     async def remove_device(self, device_id: bytes) -> None:
         """Remove a device (a lost phone, a member leaving; admins only): its sessions are
         closed at once, a new key epoch starts, and it can read nothing written afterwards.
         Published now if online, at the next connection otherwise. Raises NotAdminError."""
-        entry = self.keys.log.remove_device(self.keys.identity, device_id)
-        made = await self.keys.append_entries([entry])
-        client = self._client
-        if client is not None and self.state.status is Status.ONLINE:
-            await client.request(m.LogAppend(id=client.next_id(), entries=[entry]))
-            await self._after_log_change(client, made)
-        else:
-            await self._after_log_change(None, made)  # queued: sent at the next session
+        await self.membership.remove_device(device_id)
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -299,6 +266,10 @@ class SyncClient:
         self._synced.set()  # wake wait_synced's waiters: they re-check
         for listener in list(self._listeners):
             listener(self.state)
+
+    def _online(self) -> RelayClient | None:
+        """The session's connection while it is subscribed, else None."""
+        return self._client if self.state.status is Status.ONLINE else None
 
     def _set_status(self, status: Status) -> None:
         if self.state.status is not status:
@@ -388,8 +359,8 @@ class SyncClient:
             client = await RelayClient.connect(self.url)
             self._client = client
             auth = await client.authenticate(identity, team_id, genesis=self.keys.log.entries)
-        await self._sync_log(client, auth)
-        await self._fetch_keys(client)
+        await self.membership.sync_log(client, auth)
+        await self.membership.fetch_keys(client)
         await self.key_delivery.deliver(client, self.sync._alert)  # owed since last time
         # Every task of the session lives in this group: the first to fail (or the watcher,
         # when the socket closes) ends the session and cancels the others.
@@ -397,7 +368,7 @@ class SyncClient:
             tasks.create_task(self._inbox(client))
             tasks.create_task(self._watch(client))
             for c in self.sync.compartments:
-                await self._subscribe(client, c)
+                await catchup.subscribe(client, self.sync, c)
             self.sync.sm.connected()
             self._caught_up = True
             self._set_status(Status.ONLINE)
@@ -405,7 +376,7 @@ class SyncClient:
                 self.schedule_flush()
             tasks.create_task(self._sender(client))  # our edits go out first
             tasks.create_task(self.documents.serve(client))  # then document bodies
-            await self.invitations.serve_pending(client, self._after_log_change)
+            await self.invitations.serve_pending(client, self.membership.after_change)
             self._send_presence()
             tasks.create_task(self._heartbeat())
             tasks.create_task(self._erasures(client))
@@ -415,163 +386,6 @@ class SyncClient:
         await client.ws.wait_closed()
         raise client.closed_error or SessionClosed("connection closed")
 
-    async def _sync_log(self, client: RelayClient, auth: m.AuthOk) -> None:
-        have = len(self.keys.log.entries)
-        if auth.log_length > have:
-            answers = await client.request(m.LogFetch(id=client.next_id(), after=have))
-            entries = [e for a in answers if isinstance(a, m.LogEntries) for e in a.entries]
-            made, granted = await self._append_log(entries)
-            await self._after_log_change(client, made, granted)
-        elif auth.log_length < have:  # entries this admin made offline
-            await client.request(m.LogAppend(id=client.next_id(),
-                                             entries=self.keys.log.entries[auth.log_length:]))
-            await self._after_log_change(client, [(Compartment.GENERAL, -1)])
-        await self._publish_kem_key(client)
-
-    async def _publish_kem_key(self, client: RelayClient) -> None:
-        """A device added before ML-KEM publishes its ML-KEM key (a set_kem_key entry it signs
-        itself), so that key packages to it use the hybrid suite (docs/security.md §4,
-        "Migration"). Relay first, then our log: a lost race for the head (another entry came
-        first) is tried again when that entry arrives; a relay that does not know version-2
-        entries refuses it until it is updated (tried again at each session)."""
-        if not self.keys.log.needs_kem_key(self.keys.identity):
-            return
-        entry = self.keys.log.set_kem_key(self.keys.identity)
-        try:
-            await client.request(m.LogAppend(id=client.next_id(), entries=[entry]))
-        except RelayRefusedError as exc:
-            if exc.code != ErrorCode.BAD_LOG_ENTRY:
-                raise
-            log.info("ML-KEM key not published yet: %s", exc)
-            return
-        await self.keys.append_entries([entry])
-
-    async def _on_log_entries(self, client: RelayClient, msg: m.LogEntries) -> None:
-        """Live log entries: skip those we already hold (our own, echoed), fetch any gap."""
-        have = len(self.keys.log.entries)
-        if msg.start > have:
-            answers = await client.request(m.LogFetch(id=client.next_id(), after=have))
-            entries = [e for a in answers if isinstance(a, m.LogEntries) for e in a.entries]
-        else:
-            overlap = msg.entries[:have - msg.start]
-            if overlap != self.keys.log.entries[msg.start:msg.start + len(overlap)]:
-                self.sync._alert("fork", "the relay served membership entries that differ "
-                                         "from the ones this device holds")
-                return
-            entries = msg.entries[have - msg.start:]
-        if entries:
-            made, granted = await self._append_log(entries)
-            await self._after_log_change(client, made, granted)
-            await self._publish_kem_key(client)  # again if it lost a race for the head
-
-    async def _after_log_change(self, client: RelayClient | None,
-                                made: list[tuple[Compartment, int]],
-                                granted: set[bytes] | None = None) -> None:
-        """Queue new epoch keys this device generated for every teammate who may read them,
-        and every key it holds for devices that just gained medical access (durably,
-        sync/key_delivery.py), and offer them to the relay if connected. A package the relay
-        refuses is alerted and offered again; it never fails the caller."""
-        me = self.keys.identity.device_id
-        granted = granted if self.keys.log.has_access(me, Compartment.MEDICAL) else None
-        if not made and not granted:
-            return
-        if made:
-            await self.key_delivery.queue(
-                make_key_packages(self.keys.identity, self.keys.log, self.keys.keyring))
-        if granted:
-            await self.key_delivery.queue(make_key_packages(
-                self.keys.identity, self.keys.log, self.keys.keyring, recipients=granted))
-        if client is not None:
-            await self.key_delivery.deliver(client, self.sync._alert)
-
-    async def _fetch_keys(self, client: RelayClient) -> None:
-        # The relay serves one frame of packages at a time: fetch until the queue is empty
-        # (a member may have filled it with junk, which is refused and acknowledged away).
-        for _ in range(MAX_KEY_FETCHES):
-            (answer,) = await client.request(m.KeyFetch(id=client.next_id()))
-            assert isinstance(answer, m.Keys)
-            await self._accept_keys(client, answer.items)
-            if not answer.items:
-                return
-
-    async def _accept_keys(self, client: RelayClient, items: list[m.KeyItem]) -> None:
-        for item in items:
-            try:
-                await self.keys.accept_package(item.blob)
-            except CryptoError as exc:
-                self.sync._alert("keys", f"key package refused: {exc}")
-        if items:
-            await client.request(m.KeyAck(id=client.next_id(), kids=[i.kid for i in items]))
-            self.sync.need_keys = False
-
-    async def _subscribe(self, client: RelayClient, c: Compartment) -> None:
-        self.sync.live_after.pop(c, None)  # catching up: history is judged by can_write alone
-        try:
-            caught = await client.subscribe(int(c), self.sync.cursor(c))
-        except RelayRefusedError as exc:
-            if exc.code != ErrorCode.PRUNED:
-                raise
-            if not await self._restore_snapshot(client, c):
-                return
-            try:
-                caught = await client.subscribe(int(c), self.sync.cursor(c))
-            except RelayRefusedError as again:
-                if again.code != ErrorCode.PRUNED:
-                    raise
-                # An older snapshot that does not reach the envelopes the relay still keeps.
-                self._stall(c, "the snapshots this device could open are older than the "
-                               "envelopes the relay still keeps")
-                return
-            self.state.stalled.pop(c, None)
-        self.sync.live_after[c] = caught.seq
-        self.state.head[c] = max(self.state.head.get(c, 0), caught.seq)
-
-    async def _restore_snapshot(self, client: RelayClient, c: Compartment) -> bool:
-        """Apply the newest snapshot of ``c`` this device can open: one that does not open or
-        does not decode (bad signature, nested too deep, not an update…) costs only itself,
-        with an alert, and the next older one is tried (then the envelopes after it are
-        caught up one by one), at most MAX_SNAPSHOT_FALLBACKS. False, with the compartment
-        stalled and an alert, if none could be applied: never a loop of reconnections; the
-        other compartments go on, and the next session tries again."""
-        before, refused = 0, 0
-        for _ in range(MAX_SNAPSHOT_FALLBACKS):
-            try:
-                answers = await client.request(m.SnapshotGet(id=client.next_id(), c=int(c),
-                                                             before=before))
-            except RelayRefusedError as exc:
-                if exc.code != ErrorCode.NOT_FOUND:
-                    raise
-                break  # no (older) snapshot at the relay
-            parts = [a for a in answers if isinstance(a, m.SnapshotData)]
-            upto = parts[0].upto if parts else 0
-            if before and upto >= before:
-                break  # a relay that serves only its newest snapshot
-            try:
-                await self.sync.apply_snapshot(c, b"".join(a.data for a in parts))
-            except StoreError:
-                raise  # our disk, not the snapshot: the session ends and is retried
-            except ManoError as exc:
-                refused += 1
-                self.sync._alert("snapshot", f"snapshot of compartment {c.name} up to {upto} "
-                                             f"refused ({exc}): trying an older one")
-                before = upto
-                if not upto:
-                    break
-                continue
-            if refused:
-                self.sync._alert("snapshot", f"compartment {c.name} restored from an older "
-                                             f"snapshot (up to {upto}) after refusing "
-                                             f"{refused}; the envelopes after it follow")
-            return True
-        self._stall(c, f"{refused} snapshot(s) refused, no older one to fall back on"
-                    if refused else "no snapshot to restore")
-        return False
-
-    def _stall(self, c: Compartment, reason: str) -> None:
-        self.state.stalled[c] = reason
-        self.sync._alert("snapshot", f"compartment {c.name} cannot catch up this session: "
-                                     f"{reason}")
-
     async def _inbox(self, client: RelayClient) -> None:
         while True:
             msg = await client.recv()
@@ -580,18 +394,18 @@ class SyncClient:
                 if msg.items:
                     self.state.head[c] = max(self.state.head.get(c, 0), msg.items[-1][0])
                 if not await self.sync.apply_delivery(c, [(s, e) for s, e in msg.items]):
-                    await self._fetch_keys(client)
+                    await self.membership.fetch_keys(client)
                     if self.sync.need_keys:
                         raise SyncError("an envelope needs a key this device does not hold yet")
                     raise SessionClosed("resubscribing from the cursor with the new keys")
                 if self.sync.snapshot_due(c):
                     await self.sync.upload_snapshot(client, c)
             elif isinstance(msg, m.LogEntries):
-                await self._on_log_entries(client, msg)
+                await self.membership.on_log_entries(client, msg)
             elif isinstance(msg, m.Keys):
-                await self._accept_keys(client, msg.items)
+                await self.membership.accept_keys(client, msg.items)
             elif isinstance(msg, m.Invites):
-                await self.invitations.answer(client, msg.items, self._after_log_change)
+                await self.invitations.answer(client, msg.items, self.membership.after_change)
             elif isinstance(msg, m.Presence):
                 self._on_presence(msg)
 
