@@ -59,8 +59,8 @@ class RelayClient:
             raise RelayUnreachableError(f"cannot connect to {url}: {exc}") from exc
         self = cls(ws)
         self._reader = asyncio.create_task(self._read())
-        welcome = self._waiter()
         self._send(m.Hello(versions=list(m.SUPPORTED_VERSIONS), client=client_name))
+        welcome = self._waiter()  # after the send: no answer is routed before we await it
         try:
             msg = await welcome
         except RelayRefusedError as exc:
@@ -80,11 +80,10 @@ class RelayClient:
         assert self.welcome is not None
         challenge = auth_challenge(team_id, identity.device_id, self.welcome.nonce,
                                    self.welcome.version)
-        waiter = self._waiter()
         self._send(m.Auth(team=team_id, device=identity.device_id,
                           sig=identity.sign(challenge, domain=AUTH_DOMAIN),
                           genesis=list(genesis) if genesis is not None else None))
-        msg = await waiter
+        msg = await self._waiter()
         if isinstance(msg, m.Error):
             raise RelayRefusedError(msg.code, msg.msg, msg.fatal)
         if not isinstance(msg, m.AuthOk):
@@ -103,8 +102,8 @@ class RelayClient:
         every message answering it (the last one final) or RelayRefusedError."""
         request_id: int = getattr(msg, "id")  # noqa: B009 - every request has one, the base not
         fut: asyncio.Future[list[m.Message]] = asyncio.get_running_loop().create_future()
+        self._send(msg)  # raises on a closed connection: then no future is left behind
         self._pending[request_id] = (fut, [])
-        self._send(msg)
         return fut
 
     async def request(self, msg: m.Message) -> list[m.Message]:
@@ -207,7 +206,9 @@ class RelayClient:
         if self._waiters and isinstance(msg, (m.Welcome, m.AuthOk, m.Error)) and (
             not isinstance(msg, m.Error) or msg.id == 0
         ):
-            self._waiters.pop(0).set_result(msg)
+            waiter = self._waiters.pop(0)
+            if not waiter.done():  # its caller may have been cancelled meanwhile
+                waiter.set_result(msg)
             return
         request_id = getattr(msg, "id", 0)
         entry = self._pending.get(request_id) if request_id else None
