@@ -48,7 +48,7 @@ from mano_core.model import records as r
 from mano_core.model.records import HistoryEntry, Record
 from mano_core.model.validation import applies, stale_custom_fields
 from mano_core.person_merges import PersonMerges
-from mano_core.quarantine import UpdateQuarantine
+from mano_core.quarantine import TeamQuarantine
 from mano_core.rules.remote import Refusal, check_remote_update
 from mano_core.rules.table import Power, setting_power
 
@@ -391,7 +391,7 @@ class Team:
         self.erasures = Erasures(self)
         self.merges = PersonMerges(self)
         self.documents = Documents(self)  # attached files (mano_core/documents/)
-        self.quarantine = UpdateQuarantine(store, info.id)
+        self.quarantine = TeamQuarantine(store, info.id)
         # Held while local updates move from the local outbox to sealed envelopes (the sync
         # client's flush) or are rewritten (an erasure's scrub).
         self.outbox_lock = asyncio.Lock()

@@ -5,8 +5,8 @@ The durable pieces, all in the encrypted store:
   * ``team/<id>/<c>/sealed`` outbox of envelopes waiting for the relay's ack (sealed at flush,
     with the author counter, in one transaction that also consumes the local items);
   * ``sync/<team>``: the relay cursor per compartment (last sequence applied), the newest
-    snapshot known, fragments of a large batch not complete yet, and quarantined envelopes
-    (``quarantine/<c>/<seq>``: the envelope bytes, its author, counter and error).
+    snapshot known, fragments of a large batch not complete yet;
+  * ``quarantine/<team>``: quarantined envelopes and updates (mano_core/quarantine.py).
 What to write is decided by the sans-I/O ``SyncMachine`` (machine.py); this module carries
 out its effects. A delivery's updates, quarantine rows, cursor and chain states commit in one
 transaction and become the machine's state only after that commit, so a crash, a cancellation
@@ -37,6 +37,7 @@ from mano_core.errors import (
 from mano_core.ids import Compartment
 from mano_core.keys_at_rest import TeamKeys
 from mano_core.protocol import messages as m
+from mano_core.quarantine import QuarantinedEnvelope
 from mano_core.protocol.codes import ErrorCode
 from mano_core.store import LocalStore, StoreTransaction
 from mano_core.sync import payload
@@ -81,7 +82,10 @@ class _Cursor(msgspec.Struct):
     snapshot: int = 0       # upto of the newest snapshot made or applied
 
 
-class _QuarantineRow(msgspec.Struct, array_like=True, frozen=True):
+class _LegacyQuarantineRow(msgspec.Struct, array_like=True, frozen=True):
+    """An envelope quarantined by a version that kept it under ``sync/<team>``: moved to the
+    team's quarantine (mano_core/quarantine.py) when the machine is loaded."""
+
     c: int
     seq: int
     author: bytes
@@ -94,10 +98,6 @@ class _QuarantineRow(msgspec.Struct, array_like=True, frozen=True):
 
 def _cursor_key(c: Compartment) -> str:
     return f"cursor/{c.name.lower()}"
-
-
-def _quarantine_key(c: Compartment, seq: int) -> str:
-    return f"quarantine/{c.name.lower()}/{seq:012d}"
 
 
 class TeamSync:
@@ -169,16 +169,24 @@ class TeamSync:
             cur = msgspec.msgpack.decode(raw, type=_Cursor) if raw else _Cursor()
             positions[c] = Position(cur.seq, cur.snapshot)
         fragments: list[payload.Fragment] = []
-        quarantine: list[Quarantined] = []
+        legacy: list[tuple[str, _LegacyQuarantineRow]] = []
         for key, raw in await self.store.items(self._ns):
             if key.startswith("frag/"):
                 frag = payload.decode(raw)
                 if isinstance(frag, payload.Fragment):
                     fragments.append(frag)
             elif key.startswith("quarantine/"):
-                row = msgspec.msgpack.decode(raw, type=_QuarantineRow)
-                quarantine.append(Quarantined(Compartment(row.c), row.seq, row.author,
-                                              row.counter, row.code, row.detail, row.at))
+                legacy.append((key, msgspec.msgpack.decode(raw, type=_LegacyQuarantineRow)))
+        if legacy:
+            async with self.store.transaction() as tx:
+                for key, old in legacy:
+                    await self.team.quarantine.put_envelope(tx, QuarantinedEnvelope(
+                        compartment=old.c, seq=old.seq, author=old.author, counter=old.counter,
+                        code=old.code, detail=old.detail, at=old.at, envelope=old.envelope))
+                    await tx.delete(self._ns, key)
+        quarantine = [Quarantined(Compartment(row.compartment), row.seq, row.author,
+                                  row.counter, row.code, row.detail, row.at)
+                      for row in await self.team.quarantine.envelopes()]
         self.machine = SyncMachine(
             self.keys.identity.device_id, self._open, positions=positions,
             chains={c: self.keys.chain(c) for c in Compartment}, fragments=fragments,
@@ -246,10 +254,10 @@ class TeamSync:
                                                        keep_content=keep)
                     for index, error in refused.items():
                         bad = applies[index]
-                        await tx.put(self._ns, _quarantine_key(c, bad.seq), msgspec.msgpack.encode(
-                            _QuarantineRow(int(c), bad.seq, bad.author, bad.counter,
-                                           "MalformedUpdateError", error, time.time(),
-                                           bad.envelope if keep else b"")))
+                        await self.team.quarantine.put_envelope(tx, QuarantinedEnvelope(
+                            compartment=int(c), seq=bad.seq, author=bad.author,
+                            counter=bad.counter, code="MalformedUpdateError", detail=error,
+                            at=time.time(), envelope=bad.envelope), keep_content=keep)
                     await self._write(tx, others)
 
                 refused_at = await self.team.apply_remote_groups(c, groups, also)
@@ -315,13 +323,11 @@ class TeamSync:
                     await tx.delete(self._ns, f"frag/{op.group.hex()}/{i}")
             elif isinstance(op, PutQuarantine):
                 q = op.entry
-                await tx.put(self._ns, _quarantine_key(q.compartment, q.seq),
-                             msgspec.msgpack.encode(_QuarantineRow(
-                                 int(q.compartment), q.seq, q.author, q.counter, q.code,
-                                 q.detail, q.at,
-                                 # like the update quarantine: no content kept once a team
-                                 # has erasure orders (it cannot be checked for the erased)
-                                 b"" if self.team.erasures.orders() else op.envelope)))
+                # no content kept once a team has erasure orders (mano_core/quarantine.py)
+                await self.team.quarantine.put_envelope(tx, QuarantinedEnvelope(
+                    compartment=int(q.compartment), seq=q.seq, author=q.author,
+                    counter=q.counter, code=q.code, detail=q.detail, at=q.at,
+                    envelope=op.envelope), keep_content=not self.team.erasures.orders())
             elif isinstance(op, RemoveOutbox):
                 removed.extend(op.items)
         if chains:

@@ -75,3 +75,31 @@ async def test_one_bad_envelope_in_a_catch_up_is_quarantined_alone(tmp_path, kin
             await settle(sa)
             assert [q.seq for q in sa.state.quarantine] == [bad_seq]
             assert len(team_a.persons.list()) == 6
+            # the team's one quarantine lists it too, with its bytes
+            (row,) = await team_a.quarantine.list()
+            assert (row.kind, row.seq, row.author) == ("envelope", bad_seq,
+                                                       keys_b.identity.device_id)
+            assert row.envelope and kept.code in row.reason
+        # An erasure's rewrite drops the bytes of what never applied (the row stays).
+        await team_a.compact()
+        (row,) = await team_a.quarantine.list()
+        assert row.seq == bad_seq and row.envelope == b""
+
+
+async def test_envelopes_quarantined_by_the_former_layout_move_to_the_team_quarantine(tmp_path):
+    """Before the two quarantines became one, envelope rows lived under ``sync/<team>``: the
+    sync client moves them when it starts (one transaction), none is lost."""
+    async with Harness(tmp_path) as h:
+        pair = await h.device_pair(tmp_path / "devices")
+        a, team_a = await pair.open("a")
+        ns = f"sync/{uuid.UUID(team_a.id).hex}"
+        author = bytes(range(32))
+        legacy = msgspec.msgpack.encode([0, 7, author, 3, "BadSignatureError", "bad", 1.0,
+                                         b"bytes"])
+        await a.store.put(ns, "quarantine/general/000000000007", legacy)
+        async with await h.sync(a, team_a) as sa:
+            assert [(q.seq, q.author, q.code) for q in sa.state.quarantine] == [
+                (7, author, "BadSignatureError")]
+        (row,) = await team_a.quarantine.list()
+        assert (row.seq, row.counter, row.envelope) == (7, 3, b"bytes")
+        assert not [k for k, _ in await a.store.items(ns) if k.startswith("quarantine/")]
