@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from textual import on
@@ -13,10 +14,23 @@ from textual.widgets import DataTable, Input, Select, Static
 from mano_core.document.queries import fold
 from mano_core.model.records import Structure
 from tui.text import Visible, cell, plain
-from tui.widgets.forms import Field, FormScreen
+from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.paged_table import PagedTable
 
 from .base import SectionScreen
+
+
+POSTCODE = re.compile(r"\d{5}")          # French postcodes (Corsica's too: 20000…)
+PHONE_CHARS = re.compile(r"[0-9 +().\-]+")
+PHONE_DIGITS = (3, 15)                   # 115 or 3919 up to an international number
+
+
+def valid_phone(text: str) -> bool:
+    """A phone number as people write one: digits, spaces, dots, dashes, brackets, a
+    leading +; from 3 digits (115) to 15 (E.164)."""
+    digits = sum(c.isdigit() for c in text)
+    return (bool(PHONE_CHARS.fullmatch(text)) and "+" not in text[1:]
+            and PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1])
 
 
 class StructuresScreen(SectionScreen):
@@ -25,10 +39,12 @@ class StructuresScreen(SectionScreen):
         Binding("ctrl+n", "new", "key.new_structure"),   # letters go to the search field
         Binding("ctrl+e", "edit", "key.edit"),
         Binding("slash", "search", "key.search"),
+        Binding("escape", "focus_table", "key.to_list", show=False),
     ]
 
     def compose_body(self) -> ComposeResult:
         t = self.t
+        yield Static("", id="structures-title", classes="section-title")
         with Horizontal(classes="filters"):
             yield Input(compact=True, placeholder=t("structures.search"), id="search",
                         highlighter=Visible(), select_on_focus=False)
@@ -55,6 +71,8 @@ class StructuresScreen(SectionScreen):
                  and (cat is Select.NULL or cat in s.categories)]
         self.query_one(PagedTable).set_items(sorted(found, key=lambda s: fold(s.name)),
                                              keep_page=True)
+        self.query_one("#structures-title", Static).update(
+            self.t("structures.title", count=len(found)))
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -69,6 +87,9 @@ class StructuresScreen(SectionScreen):
             return
         s = self.session.team.structures.get(str(key))
         detail.update(plain(f"{s.address} {s.postcode} {s.city} — {s.public}\n{s.description}"))
+
+    def action_focus_table(self) -> None:
+        self.query_one(PagedTable).focus_table()
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
@@ -107,8 +128,11 @@ class StructuresScreen(SectionScreen):
             values = {k: (x.strip() if isinstance(x, str) else x) for k, x in v.items()
                       if k != "category"}
             if not values["name"]:
-                from tui.widgets.forms import FieldError
                 raise FieldError("name", t("error.required"))
+            if values["phone"] and not valid_phone(values["phone"]):
+                raise FieldError("phone", t("error.phone"))
+            if values["postcode"] and not POSTCODE.fullmatch(values["postcode"]):
+                raise FieldError("postcode", t("error.postcode"))
             values["categories"] = ([v["category"]] if v["category"] else []) + [
                 c for c in (s.categories[1:] if s else []) if c != v["category"]]
             if s is None:
