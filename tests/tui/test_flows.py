@@ -54,7 +54,8 @@ async def test_create_person_then_action_done_and_urgent_comment(demo_store):
 
         # a new action linked to her, due today
         await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        from tui.widgets.action_form import ActionFormScreen
+        await wait_for(pilot, lambda: isinstance(app.screen, ActionFormScreen))
         await type_text(pilot, "Accompagnement CAF")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: team.actions.of_person(person.id), what="the action")
@@ -97,28 +98,28 @@ async def test_create_person_then_action_done_and_urgent_comment(demo_store):
 
 @pytest.mark.slow
 async def test_bad_input_names_the_field_and_keeps_what_was_typed(demo_store):
+    from tui.widgets.action_form import ActionFormScreen
     app = app_on(demo_store)
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
         await pilot.press("f2", "ctrl+n")
-        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ActionFormScreen))
         await type_text(pilot, "Appel 115")
         form = app.screen
-        due = form.query_one("#field-due", Input)
+        due = form.query_one("#field-day", Input)
         due.value = "31/02/2026"
         await pilot.press("ctrl+s")
         await pilot.pause()
-        error = str(form.query_one("#error-due").render())
+        error = str(form.query_one("#error-day").render())
         assert "Échéance" in error and "date" in error
-        assert isinstance(app.screen, FormScreen)  # still open
+        assert isinstance(app.screen, ActionFormScreen)  # still open
         assert form.query_one("#field-name", Input).value == "Appel 115"
         due.value = "20/11/2026"
-        form.query_one("#field-person", Input).value = "personne inexistante xyz"
-        await pilot.press("ctrl+s")
+        # nobody by that name: nobody offered, nobody added
+        form.query_one("#field-person-search", Input).value = "personne inexistante xyz"
         await pilot.pause()
-        assert "Personne" in str(form.query_one("#error-person").render())
+        assert not form.query_one("#person-matches").display
         # an empty name is refused by the engine: its message lands under "Action"
-        form.query_one("#field-person", Input).value = ""
         form.query_one("#field-name", Input).value = ""
         await pilot.press("ctrl+s")
         await pilot.pause()

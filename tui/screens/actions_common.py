@@ -4,6 +4,7 @@ action detail, and a record's verified field history (person file and action det
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -15,10 +16,12 @@ from textual.widgets import DataTable, Static
 from mano_core import audit
 from mano_core.audit import AuditStatus
 from mano_core.errors import ManoError, NotFoundError
-from mano_core.model.records import Action, Person
+from mano_core.model.records import Action, Comment, Person
 from tui import format as fmt
 from tui.text import LONG_CELL_LIMIT, cell, cells, lines, styled
 from tui.widgets.footer import TranslatedFooter
+from tui.widgets.action_form import ActionChoices, ActionDraft, ActionFormScreen
+from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.sync_bar import SyncBar
 from tui.widgets.table import LiteralTable
@@ -45,6 +48,8 @@ def action_row(screen: ManoScreen, a: Action) -> tuple[Text, ...]:
             names.append(persons.get(pid).name)
         except KeyError:
             continue
+    if len(a.persons) > 2:
+        names.append(f"+{len(a.persons) - 2}")
     today = fmt.local(screen.mano.now()).date()
     return cells(fmt.due(a, today), fmt.status(t, a.status), a.name, ", ".join(names),
                  fmt.flag(t, a.urgent, "flag.urgent"), ", ".join(a.categories))
@@ -82,72 +87,106 @@ async def _apply_status(actions: Any, action_id: str, status: str,
     return await actions.reopen(action_id)  # type: ignore[no-any-return]
 
 
-def _resolve_person(screen: ManoScreen, text: str) -> list[str]:
-    text = text.strip()
-    if not text:
-        return []
+def _choices(screen: ManoScreen) -> ActionChoices:
     from tui.people_index import ALL, PersonQuery
-    found = screen.mano.persons_index.query(PersonQuery(text=text, status=ALL))
-    exact = [p for p in found if p.name.casefold() == text.casefold()]
-    if len(exact) == 1 or len(found) == 1:
-        return [(exact or found)[0].id]
-    t = screen.t
-    if not found:
-        raise FieldError("person", t("error.no_person", text=text))
-    raise FieldError("person", t("error.several_persons", count=len(found),
-                                 names=", ".join(p.name for p in found[:4])))
+    session = screen.session
+    team = session.team
+
+    def person(pid: str) -> Person | None:
+        try:
+            return team.persons.get(pid)
+        except NotFoundError:
+            return None
+
+    return ActionChoices(
+        categories=team.settings.values("actionCategories"),
+        subteams=[(s.id, s.name) for s in session.subteams()],
+        structures=sorted(((s.id, s.name) for s in team.structures.list()),
+                          key=lambda x: x[1].casefold()),
+        find=lambda text: screen.mano.persons_index.query(PersonQuery(text=text, status=ALL)),
+        person=person, texts=screen.t)
 
 
 def open_action_form(screen: ManoScreen, person: Person | None = None,
-                     day: dt.date | None = None) -> None:
-    """The new-action form; ``person`` links it (else a name is typed and looked up)."""
+                     day: dt.date | None = None, *, action: Action | None = None,
+                     duplicate: bool = False) -> None:
+    """The action form: new (linked to ``person``, due ``day``), or editing ``action``, or
+    a new action copied from it (``duplicate``: to do, same persons, day, categories…)."""
     t = screen.t
     session = screen.session
     team = session.team
-    categories = team.settings.values("actionCategories")
     today = fmt.local(screen.mano.now()).date()
-    fields = [
-        Field("name", t("field.action_name"), wire=("name",)),
-        Field("person", t("field.person"), value=person.name if person else "",
-              placeholder=t("field.person_hint"), wire=("persons",)),
-        Field("due", t("field.due_day"), value=fmt.day(day or today),
-              placeholder=t("field.date_hint"), wire=("dueAt",)),
-        Field("time", t("field.time"), placeholder="14:30", wire=("withTime",)),
-        Field("category", t("field.category"), kind="select",
-              options=[(c, c) for c in sorted(categories)], wire=("categories",)),
-        Field("subteam", t("field.subteam"), kind="select",
-              options=[(s.name, s.id) for s in session.subteams()], value=session.subteam,
-              wire=("teams",)),
-        Field("urgent", t("field.urgent"), kind="check", wire=("urgent",)),
-        Field("description", t("field.description"), kind="area", wire=("description",)),
-    ]
+    if action is not None:
+        when = fmt.local(action.due_at)
+        draft = ActionDraft(
+            name=action.name, persons=tuple(action.persons), day=when.date(),
+            time=when.time().replace(second=0, microsecond=0) if action.with_time else None,
+            categories=tuple(action.categories), teams=tuple(action.teams),
+            structure=action.structure, urgent=action.urgent, group=action.group,
+            description=action.description)
+    else:
+        draft = ActionDraft(persons=(person.id,) if person else (), day=day or today,
+                            teams=(session.subteam,) if session.subteam else ())
+    editing = action if action is not None and not duplicate else None
 
     async def submit(v: dict[str, Any]) -> Action:
-        try:
-            due_day = fmt.parse_day(v["due"])
-        except ValueError:
-            raise FieldError("due", t("error.date")) from None
-        try:
-            at = fmt.parse_time(v["time"])
-        except ValueError:
-            raise FieldError("time", t("error.time")) from None
-        persons = ([person.id] if person is not None and v["person"].strip() == person.name
-                   else _resolve_person(screen, v["person"]))
-        due_at = dt.datetime.combine(due_day, at or dt.time(12), tzinfo=fmt.PARIS)
-        return await team.actions.create(
-            name=v["name"].strip(), persons=persons, due_at=due_at.astimezone(dt.UTC),
-            with_time=at is not None, categories=[v["category"]] if v["category"] else [],
-            teams=[v["subteam"]] if v["subteam"] else [], urgent=v["urgent"],
-            description=v["description"])
+        if v["group"] and not v["persons"]:
+            raise FieldError("group", t("action_form.family_needs_person"))
+        due_at = dt.datetime.combine(v["day"], v["time"] or dt.time(12), tzinfo=fmt.PARIS)
+        fields = {"name": v["name"], "persons": v["persons"],
+                  "due_at": due_at.astimezone(dt.UTC), "with_time": v["time"] is not None,
+                  "categories": v["categories"], "teams": v["teams"],
+                  "structure": v["structure"], "urgent": v["urgent"], "group": v["group"],
+                  "description": v["description"]}
+        if editing is not None:
+            return await team.actions.update(editing.id, **fields)
+        return await team.actions.create(**fields)
 
     def done(result: Action | None) -> None:
-        if result is not None:
-            screen.mano.say(t("actions.created", name=result.name))
+        if result is None:
+            return
+        key = ("actions.saved" if editing is not None else
+               "actions.duplicated" if duplicate else "actions.created")
+        screen.mano.say(t(key, name=result.name))
 
-    screen.app.push_screen(
-        FormScreen(t("actions.new"), fields, submit, save_label=t("form.save"),
-                   cancel_label=t("form.cancel"),
-                   field_error=lambda f, m: t("form.field_error", field=f, message=m)), done)
+    title = (t("actions.edit", name=action.name) if editing is not None and action else
+             t("actions.duplicate", name=action.name) if action is not None else
+             t("actions.new"))
+    screen.app.push_screen(ActionFormScreen(title, draft, _choices(screen), submit), done)
+
+
+def confirm_delete_action(screen: ManoScreen, action_id: str | None, *,
+                          then: Callable[[], object] | None = None) -> None:
+    """Ask, then delete the action (its comments stay on the persons' files); Ctrl+Z for a
+    few seconds brings it back. ``then`` runs once it is deleted."""
+    if not action_id:
+        return
+    t = screen.t
+    actions = screen.session.team.actions
+    try:
+        action = actions.get(action_id)
+    except NotFoundError:
+        return
+
+    async def delete(confirmed: bool | None) -> None:
+        if not confirmed:
+            return
+        try:
+            await actions.delete(action_id)
+        except ManoError as exc:
+            screen.mano.say(str(exc), error=True)
+            return
+
+        async def undo() -> None:
+            await actions.restore(action_id)
+
+        screen.mano.offer_undo(t("actions.deleted", name=action.name), undo)
+        if then is not None:
+            then()
+
+    screen.app.push_screen(ConfirmScreen(
+        t("actions.delete_title", name=action.name), [t("actions.delete_body")],
+        confirm_label=t("actions.delete_button"), cancel_label=t("form.cancel")), delete)
 
 
 # --- verified field history ---------------------------------------------------------------------
@@ -173,10 +212,20 @@ def fill_history(screen: ManoScreen, table: DataTable[Any], record_id: str) -> N
 
 
 class ActionDetailScreen(ManoScreen):
-    """One action: its fields and its verified history. Opened from the agenda (v)."""
+    """One action: its fields, its comments (read, add) and its verified history; edit,
+    duplicate, delete, and the status keys. Opened from the agenda or the urgent list (v)."""
 
-    BINDINGS = [Binding("escape", "back", "key.back")]
-    AUTO_FOCUS = "DataTable"
+    BINDINGS = [
+        Binding("escape", "back", "key.back"),
+        Binding("c", "new_comment", "key.new_comment"),
+        Binding("e", "edit", "key.edit"),
+        Binding("ctrl+d", "duplicate", "key.duplicate"),
+        Binding("delete", "delete", "key.delete_action"),
+        Binding("d", "status('FAIT')", "key.done", show=False),
+        Binding("x", "status('ANNULEE')", "key.cancel_action", show=False),
+        Binding("r", "status('A FAIRE')", "key.reopen", show=False),
+    ]
+    AUTO_FOCUS = "#action-comments"
 
     def __init__(self, action_id: str) -> None:
         super().__init__(classes="person-file action-detail")
@@ -186,25 +235,32 @@ class ActionDetailScreen(ManoScreen):
         yield Static("", id="file-title", classes="file-title")
         with VerticalScroll(id="action-summary-box"):  # a long description scrolls here
             yield Static("", id="action-summary", classes="viewers")
+        yield Static("", id="comments-title", classes="file-title")
+        yield LiteralTable(id="action-comments", cursor_type="row", zebra_stripes=True)
         yield Static(self.t("action.history"), classes="file-title")
         yield LiteralTable(id="history", cursor_type="row", zebra_stripes=True)
         yield SyncBar()
         yield TranslatedFooter()
 
     def on_mount(self) -> None:
+        t = self.t
         self.query_one("#history", DataTable).add_columns(*history_columns(self))
+        self.query_one("#action-comments", DataTable).add_columns(
+            t("col.date"), t("col.author"), t("col.flags"), t("col.text"))
         self.watch(self.app, "data_version", lambda _v: self.reload(), init=False)
         self.reload()
 
     def reload(self) -> None:
         t = self.t
-        team = self.session.team
+        session = self.session
+        team = session.team
         try:
             a = team.actions.get(self.action_id, include_deleted=True)
         except NotFoundError:
             self.app.pop_screen()
             return
-        flags = [fmt.flag(t, a.urgent, "flag.urgent"), fmt.flag(t, a.deleted, "flag.deleted")]
+        flags = [fmt.flag(t, a.urgent, "flag.urgent"), fmt.flag(t, a.group, "flag.family"),
+                 fmt.flag(t, a.deleted, "flag.deleted")]
         self.query_one("#file-title", Static).update(styled(
             (a.name, "bold"), f"  {fmt.status(t, a.status)}  ", "  ".join(f for f in flags if f)))
         names = []
@@ -213,12 +269,78 @@ class ActionDetailScreen(ManoScreen):
                 names.append(team.persons.get(pid).name)
             except NotFoundError:
                 continue
-        summary = [f"{t('col.due')}: {fmt.due(a)}   {t('col.person')}: {fmt.value(names)}",
-                   f"{t('col.categories')}: {fmt.value(a.categories)}"]
+        when = fmt.local(a.due_at)
+        due = f"{when:%d/%m/%Y %H:%M}" if a.with_time else f"{when:%d/%m/%Y}"
+        structure = ""
+        if a.structure:
+            try:
+                structure = team.structures.get(a.structure).name
+            except NotFoundError:
+                structure = ""
+        summary = [f"{t('col.due')} : {due}   {t('col.persons')} : {fmt.value(names)}",
+                   f"{t('col.categories')} : {fmt.value(a.categories)}   "
+                   f"{t('col.subteams')} : "
+                   f"{fmt.value([session.subteam_name(s) or s[:6] for s in a.teams])}"]
+        if structure:
+            summary.append(f"{t('action_form.structure')} : {structure}")
+        if a.completed_at is not None:
+            summary.append(t("action.completed_at", at=fmt.moment(a.completed_at)))
         if a.description:
             summary.append(a.description)
         self.query_one("#action-summary", Static).update(lines(summary))
+        comments = sorted(team.comments.of_action(a.id), key=lambda c: (c.date, c.id),
+                          reverse=True)
+        table = self.query_one("#action-comments", DataTable)
+        table.clear()
+        for c in comments:
+            table.add_row(*cells(fmt.moment(c.date), session.member_name(c.created_by, t),
+                                 fmt.flag(t, c.urgent, "flag.urgent"), c.text,
+                                 last_limit=LONG_CELL_LIMIT), key=c.id)
+        self.query_one("#comments-title", Static).update(
+            t("action.comments", count=len(comments)))
         fill_history(self, self.query_one("#history", DataTable), a.id)
+
+    def _action(self) -> Action | None:
+        try:
+            return self.session.team.actions.get(self.action_id)
+        except NotFoundError:
+            return None
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def action_new_comment(self) -> None:
+        t = self.t
+        a = self._action()
+        if a is None:
+            return
+        team = self.session.team
+
+        async def submit(v: dict[str, Any]) -> Comment:
+            return await team.comments.create(
+                text=v["text"].strip(), action=a.id, date=self.mano.now(),
+                urgent=v["urgent"], team=self.session.subteam)
+
+        self.app.push_screen(FormScreen(
+            t("action.new_comment", name=a.name),
+            [Field("text", t("field.comment"), kind="area", wire=("text",)),
+             Field("urgent", t("field.urgent"), kind="check", wire=("urgent",))],
+            submit, save_label=t("form.save"), cancel_label=t("form.cancel"),
+            field_error=lambda f, m: t("form.field_error", field=f, message=m)),
+            lambda c: self.mano.say(t("comments.saved")) if c is not None else None)
+
+    def action_edit(self) -> None:
+        a = self._action()
+        if a is not None:
+            open_action_form(self, action=a)
+
+    def action_duplicate(self) -> None:
+        a = self._action()
+        if a is not None:
+            open_action_form(self, action=a, duplicate=True)
+
+    def action_delete(self) -> None:
+        confirm_delete_action(self, self.action_id, then=self.app.pop_screen)
+
+    async def action_status(self, status: str) -> None:
+        await set_status(self, self.action_id, status)

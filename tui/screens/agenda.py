@@ -22,6 +22,7 @@ from tui.widgets.toggle import Check
 from .actions_common import (
     action_columns,
     action_row,
+    confirm_delete_action,
     open_action_form,
     set_status,
 )
@@ -39,6 +40,9 @@ class AgendaScreen(SectionScreen):
         Binding("r", "status('A FAIRE')", "key.reopen", show=False),
         Binding("o", "open_person", "key.open_person"),
         Binding("v", "detail", "key.action_detail", show=False),
+        Binding("e", "edit", "key.edit"),
+        Binding("ctrl+d", "duplicate", "key.duplicate", show=False),
+        Binding("delete", "delete", "key.delete_action", show=False),
         Binding("1", "view('day')", "key.view_day", show=False),
         Binding("2", "view('week')", "key.view_week", show=False),
         Binding("3", "view('overdue')", "key.view_overdue", show=False),
@@ -146,6 +150,24 @@ class AgendaScreen(SectionScreen):
     @work(group="write")
     async def action_status(self, status: str) -> None:
         await set_status(self, self.query_one(PagedTable).current_key(), status)
+
+    def _current(self) -> Action | None:
+        key = self.query_one(PagedTable).current_key()
+        try:
+            return self.session.team.actions.get(key) if key else None
+        except NotFoundError:
+            return None
+
+    def action_edit(self) -> None:
+        if (a := self._current()) is not None:
+            open_action_form(self, action=a)
+
+    def action_duplicate(self) -> None:
+        if (a := self._current()) is not None:
+            open_action_form(self, action=a, duplicate=True)
+
+    def action_delete(self) -> None:
+        confirm_delete_action(self, self.query_one(PagedTable).current_key())
 
     def action_open_person(self) -> None:
         key = self.query_one(PagedTable).current_key()
