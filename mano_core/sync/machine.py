@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import enum
 import itertools
-import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
@@ -53,12 +52,30 @@ from mano_core.errors import (
 from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
 from mano_core.sync import payload
+from mano_core.sync.effects import (
+    BACKOFF_CAP,
+    BACKOFF_FIRST,
+    Alert,
+    Apply,
+    Backoff,
+    Close,
+    DropFragments,
+    Effect,
+    Op,
+    Persist,
+    Push,
+    PutFragment,
+    PutQuarantine,
+    RemoveOutbox,
+    SaveChain,
+    SaveCursor,
+    Send,
+    StartTimer,
+)
 from mano_core.sync.state import Quarantined
 
 PUSH_WINDOW: Final = 64       # envelopes pushed and not yet acknowledged, at most
 SNAPSHOT_EVERY: Final = 300   # envelopes after the newest snapshot before uploading a new one
-BACKOFF_FIRST: Final = 0.2    # seconds before the first reconnection attempt (then doubled)
-BACKOFF_CAP: Final = 30.0     # never wait longer than this between attempts
 FLUSH_DELAY: Final = 0.05    # seconds: edits made within this window share one envelope
 RECONNECT: Final = "reconnect"
 FLUSH: Final = "flush"
@@ -87,117 +104,6 @@ MOVES: Final[Mapping[Phase, Mapping[str, Phase]]] = {
 }
 
 
-# --- effects ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    """Send this message to the relay."""
-
-    message: m.Message
-
-
-@dataclass(frozen=True, slots=True)
-class Push:
-    """Push the sealed outbox item ``item`` (its envelope bytes ``envelope``); report the
-    answer with ``push_acked`` or ``push_refused``."""
-
-    item: int
-    envelope: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Persist:
-    """Write ``ops`` in one store transaction, then call ``committed(token)``; if anything
-    fails or is cancelled before the commit, call ``failed(token)``."""
-
-    ops: tuple[Op, ...]
-    token: int
-
-
-@dataclass(frozen=True, slots=True)
-class StartTimer:
-    """Call ``timer(name)`` after ``delay`` seconds (a later StartTimer of the same name
-    replaces it)."""
-
-    name: str
-    delay: float
-
-
-@dataclass(frozen=True, slots=True)
-class Close:
-    """End the session now; the next one resubscribes from the committed cursor."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """Something the user or an admin should know (SyncState.alerts)."""
-
-    kind: str
-    detail: str
-
-
-Effect = Send | Push | Persist | StartTimer | Close | Alert
-
-
-# --- persistence operations (what a Persist writes) ---------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Apply:
-    """Merge a teammate's envelope's updates into compartment ``c``'s document and store them,
-    in the transaction. If the document refuses them, the driver quarantines that envelope in
-    the same transaction instead (and reports it in ``committed(token, refused=…)``)."""
-
-    c: Compartment
-    seq: int
-    author: bytes
-    counter: int
-    envelope: bytes
-    updates: tuple[bytes, ...]
-    snapshot: bool = False  # a snapshot's state: refused, the whole Persist must fail
-
-
-@dataclass(frozen=True, slots=True)
-class SaveCursor:
-    c: Compartment
-    seq: int
-    snapshot: int
-
-
-@dataclass(frozen=True, slots=True)
-class SaveChain:
-    c: Compartment
-    chain: bytes  # ChainState.to_bytes()
-
-
-@dataclass(frozen=True, slots=True)
-class PutFragment:
-    fragment: payload.Fragment
-
-
-@dataclass(frozen=True, slots=True)
-class DropFragments:
-    group: bytes
-    indexes: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PutQuarantine:
-    entry: Quarantined
-    envelope: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class RemoveOutbox:
-    items: tuple[int, ...]
-
-
-Op = Apply | SaveCursor | SaveChain | PutFragment | DropFragments | PutQuarantine | RemoveOutbox
-
-
 # --- the machine ---------------------------------------------------------------------------------
 
 
@@ -206,23 +112,6 @@ class Opener(Protocol):
     changes. Raises EnvelopeError subclasses, MissingKeyError."""
 
     def __call__(self, raw: bytes, compartment: Compartment, chain: ChainState) -> Opened: ...
-
-
-class Backoff:
-    """Exponential backoff with full jitter: a random wait in [0, min(cap, first·2^n)]."""
-
-    def __init__(self, first: float = BACKOFF_FIRST, cap: float = BACKOFF_CAP,
-                 rng: random.Random | None = None) -> None:
-        self.first, self.cap, self.attempt = first, cap, 0
-        self._rng = rng or random.Random()
-
-    def next_delay(self) -> float:
-        ceiling = min(self.cap, self.first * 2 ** self.attempt)
-        self.attempt += 1
-        return self._rng.uniform(0.0, ceiling)
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 @dataclass(slots=True)
@@ -610,3 +499,11 @@ class SyncMachine:
             return []
         self._flush_scheduled = True
         return [StartTimer(FLUSH, self.flush_delay)]
+
+
+__all__ = [
+    "BACKOFF_CAP", "BACKOFF_FIRST", "FLUSH", "FLUSH_DELAY", "MOVES", "PUSH_WINDOW", "RECONNECT",
+    "SNAPSHOT_EVERY", "Alert", "Apply", "Backoff", "Close", "DropFragments", "Effect", "Op",
+    "Opener", "Persist", "Phase", "Position", "Push", "PutFragment", "PutQuarantine",
+    "RemoveOutbox", "SaveChain", "SaveCursor", "Send", "StartTimer", "SyncMachine",
+]
