@@ -21,8 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -44,9 +46,13 @@ from mano_core.protocol.auth import AUTH_DOMAIN, auth_challenge  # noqa: E402
 from mano_core.sync.transport import RelayClient  # noqa: E402
 
 WINDOW = 256
+# Seconds any one step may take (subscribing, all deliveries, all acks) before the run is
+# reported FAILED with what each subscriber got; --quick and the suite's short mode use less.
+STEP_TIMEOUT = 120.0
 LAT_RATE = 100.0
 LAT_SECONDS = 2.0
 ENVELOPE_OVERHEAD = 186  # header + tag + signature
+T = TypeVar("T")
 
 
 # --- servers (subprocesses) --------------------------------------------------------------------
@@ -112,28 +118,62 @@ class Server:
 
     def __init__(self, kind: str, tmp: Path) -> None:
         if kind == "mano":
-            cmd = [sys.executable, "-m", "sync_server", "serve", "--port", "0",
-                   "--db", str(tmp / f"bench-{time.monotonic_ns()}.db"), "--synchronous", "FULL",
-                   "--rate", "1e9", "--burst", "1e9", "--send-buffer", str(64 * 2**20),
-                   "--log-level", "warning", "--catchup-buffer", "1000000"]
+            args = ["-m", "sync_server", "serve", "--port", "0",
+                    "--db", str(tmp / f"bench-{time.monotonic_ns()}.db"), "--synchronous", "FULL",
+                    "--rate", "1e9", "--burst", "1e9", "--send-buffer", str(64 * 2**20),
+                    "--log-level", "warning", "--catchup-buffer", "1000000",
+                    "--metrics-listen", "127.0.0.1:0"]
         else:
-            cmd = [sys.executable, __file__, "--serve", kind]
+            args = [__file__, "--serve", kind]
+        # Through tui.demo.child: the server dies with this process however it ends (a timeout
+        # killing the bench left the relay running before).
+        cmd = [sys.executable, "-m", "tui.demo.child", str(os.getpid()), "--", *args]
         self.log = tmp / f"{kind}-{time.monotonic_ns()}.log"
+        self.metrics_url = ""
         with open(self.log, "wb") as err:
             self.proc = subprocess.Popen(cmd, stderr=err, cwd=ROOT)
         deadline = time.monotonic() + 30
         while True:
-            found = re.search(r"listening on (ws://[\d.:]+)", self.log.read_text(errors="replace"))
+            text = self.log.read_text(errors="replace")
+            found = re.search(r"listening on (ws://[\d.:]+)", text)
             if found:
                 self.url = found.group(1)
+                metrics = re.search(r"metrics on (http://[\d.:]+)", text)
+                self.metrics_url = metrics.group(1) if metrics else ""
                 break
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
                 raise SystemExit(f"{kind} server failed to start: {self.log.read_text()}")
             time.sleep(0.05)
 
+    def metrics(self) -> str:
+        """The relay's counters that tell a lost delivery from a slow one ("" if none)."""
+        if not self.metrics_url:
+            return ""
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(self.metrics_url + "/metrics", timeout=5) as resp:
+                text = resp.read().decode()
+        except OSError as exc:
+            return f"metrics unavailable: {exc!r}"
+        keep = ("sessions ", "envelopes_in_total", "envelopes_out_total", "commits_total",
+                "rejections_total{")
+        return "; ".join(line for line in text.splitlines()
+                         if not line.startswith("#") and any(k in line for k in keep))
+
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(10)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+class Stalled(Exception):
+    """A step of a run did not finish in time (it says what each subscriber received), or a
+    Mano relay run failed."""
 
 
 # --- clients -----------------------------------------------------------------------------------
@@ -214,16 +254,28 @@ async def receive(kind: str, ws: ClientConnection, total: int, times: list[float
             return
 
 
+async def step(what: str, aw: Awaitable[T], timeout: float) -> T:
+    """``aw``, or Stalled naming the step after ``timeout`` seconds."""
+    try:
+        return await asyncio.wait_for(aw, timeout)
+    except TimeoutError:
+        raise Stalled(f"{what}: not done after {timeout:.0f} s") from None
+
+
 async def run_once(kind: str, url: str, n: int, size: int, count: int,
-                   rate: float | None) -> tuple[float, list[float]]:
-    """One measurement: (deliveries/s, latencies in seconds)."""
+                   rate: float | None,
+                   timeout: float = STEP_TIMEOUT) -> tuple[float, list[float]]:
+    """One measurement: (deliveries/s, latencies in seconds). Raises Stalled if a step takes
+    more than ``timeout`` seconds (it says how many messages each subscriber received)."""
     team = make_team() if kind == "mano" else None
     msgs = payloads(kind, team, size, count)
     if kind == "mano":
         assert team is not None
-        pub = await RelayClient.connect(url)
-        await pub.authenticate(team.pub, team.team_id, team.log.entries)
-        subs = [await mano_subscriber(url, team) for _ in range(n)]
+        pub = await step("publisher connect", RelayClient.connect(url), timeout)
+        await step("publisher auth",
+                   pub.authenticate(team.pub, team.team_id, team.log.entries), timeout)
+        subs = [await step(f"subscriber {i} subscribe", mano_subscriber(url, team), timeout)
+                for i in range(n)]
     else:
         path = f"/room-{time.monotonic_ns()}"
         # close_timeout: pycrdt-websocket's server never answers the closing handshake, which
@@ -252,9 +304,24 @@ async def run_once(kind: str, url: str, n: int, size: int, count: int,
                 await inflight.pop(0)
         else:
             await pubws.send(msg)
-    await asyncio.wait_for(asyncio.gather(*receivers), 120)
+    done, pending = await asyncio.wait(receivers, timeout=timeout,
+                                       return_when=asyncio.FIRST_EXCEPTION)
+    failed = [t for t in done if t.exception() is not None]
+    if failed:  # a subscriber's error (e.g. the relay closed it) ends the run here
+        for task in pending:
+            task.cancel()
+        failed[0].result()
+    if pending:
+        got = [sum(1 for t in times if t) for times in recv_times]
+        short = {i: g for i, g in enumerate(got) if g < count}
+        acks = sum(1 for f in inflight if f.done() and not f.exception())
+        for task in pending:
+            task.cancel()
+        raise Stalled(f"deliveries: after {timeout:.0f} s, {len(short)} of {n} subscribers "
+                      f"short of {count} (subscriber: received) {short}; "
+                      f"open: {[subs[i].state.name for i in short]}; acks {acks} of {count}")
     if kind == "mano":
-        await asyncio.gather(*inflight)
+        await step("acks", asyncio.gather(*inflight), timeout)
     last = max(max(t) for t in recv_times)
     lat = [t[i] - sent[i] for t in recv_times for i in range(count)]
     await asyncio.gather(*(ws.close() for ws in subs))
@@ -274,6 +341,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """Runs the benchmark, prints its table and returns the medians, keyed "1→N size B":
     ``{kind}_thr``, ``{kind}_p50``, ``{kind}_p99`` (deliveries/s, seconds) per server kind."""
     lat_seconds = getattr(args, "lat_seconds", LAT_SECONDS)
+    timeout = getattr(args, "step_timeout", STEP_TIMEOUT)
+    mano_failures: list[str] = []
     kinds = ["raw", "mano"]
     try:
         import pycrdt.websocket  # noqa: F401
@@ -290,7 +359,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, dict[str, float]]:
                         server = Server(kind, Path(tmp))  # a fresh server for every run
                         try:
                             count = args.messages if n <= 10 else max(100, args.messages // 4)
-                            thr, _ = await run_once(kind, server.url, n, size, count, None)
+                            thr, _ = await run_once(kind, server.url, n, size, count, None,
+                                                    timeout)
                             lat_n = int(LAT_RATE * lat_seconds)
                             if kind == "pycrdt":
                                 await asyncio.sleep(0.3)  # let a dying server die
@@ -302,15 +372,20 @@ async def main_async(args: argparse.Namespace) -> dict[str, dict[str, float]]:
                                       "after the throughput run; restarted for latency")
                                 server.stop()
                                 server = Server(kind, Path(tmp))
-                            _, lat = await run_once(kind, server.url, n, size, lat_n, LAT_RATE)
+                            _, lat = await run_once(kind, server.url, n, size, lat_n, LAT_RATE,
+                                                   timeout)
                             results.setdefault((kind, n, size), []).append(
                                 (thr, pct(lat, 0.5), pct(lat, 0.99)))
                             print(f"run {rep + 1} {kind:7} 1->{n:<3} {size:5} B: {thr:9.0f} "
                                   f"deliveries/s, p50 {pct(lat, .5) * 1e3:6.2f} ms, "
                                   f"p99 {pct(lat, .99) * 1e3:6.2f} ms", flush=True)
                         except Exception as exc:  # a crashed peer server: report, go on
-                            print(f"run {rep + 1} {kind} 1->{n} {size} B FAILED: {exc!r}; "
-                                  f"server log tail: {server.log.read_text()[-300:]!r}")
+                            what = (f"run {rep + 1} {kind} 1->{n} {size} B FAILED: {exc!r}; "
+                                    f"server log tail: {server.log.read_text()[-300:]!r}")
+                            if kind == "mano":  # our relay lost or withheld something
+                                what += f"; relay metrics: {server.metrics()}"
+                                mano_failures.append(what)
+                            print(what, flush=True)
                         finally:
                             server.stop()
     print(f"\nMedians of {args.repeat} runs (deliveries/s; latency at {LAT_RATE:.0f} msg/s):")
@@ -335,6 +410,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, dict[str, float]]:
                   f"{mano[0] / raw[0]:.2f}× | {py[0]:,.0f} | {mano[0] / py[0]:.2f}× | "
                   f"{raw[1] * 1e3:.2f} / {mano[1] * 1e3:.2f} / {py[1] * 1e3:.2f} | "
                   f"{raw[2] * 1e3:.2f} / {mano[2] * 1e3:.2f} / {py[2] * 1e3:.2f} |")
+    if mano_failures:  # a peer server's failure is its own; the Mano relay's is a bug
+        raise Stalled(f"{len(mano_failures)} Mano relay run(s) failed: "
+                           + " | ".join(mano_failures))
     return out
 
 
@@ -346,6 +424,8 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 4096])
     parser.add_argument("--quick", action="store_true", help="1 run, few messages")
+    parser.add_argument("--step-timeout", type=float, default=STEP_TIMEOUT,
+                        help="seconds one step may take before the run is reported FAILED")
     args = parser.parse_args()
     if args.serve == "raw":
         asyncio.run(serve_raw())
@@ -353,7 +433,7 @@ def main() -> None:
         asyncio.run(serve_pycrdt())
     else:
         if args.quick:
-            args.repeat, args.messages = 1, 400
+            args.repeat, args.messages, args.step_timeout = 1, 400, 40.0
         asyncio.run(main_async(args))
 
 

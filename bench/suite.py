@@ -157,7 +157,7 @@ def relay_fanout(short: bool) -> Result:
 
     if short:
         args = argparse.Namespace(repeat=1, messages=60, subscribers=[10, 100], sizes=[200],
-                                  lat_seconds=0.3)
+                                  lat_seconds=0.3, step_timeout=25.0)
     else:
         args = argparse.Namespace(repeat=3, messages=1000, subscribers=[10, 100],
                                   sizes=[200, 4096], lat_seconds=2.0)

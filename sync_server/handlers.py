@@ -108,12 +108,13 @@ class Handlers(BlobHandlers, FileHandlers):
         if not team.log.is_active(msg.device):
             # Added on another node a moment ago? Reload the log before refusing.
             await self.fanout.refresh_log(team)
+        if s.closing:
+            return
+        team = self.registry.adopt(team)  # no await from here to attach
         if not team.log.is_active(msg.device):
             return s.kill(ErrorCode.AUTH_FAILED, "device is not an active member of the team")
         if len(team.sessions) >= self.cfg.max_connections_per_team:
             return s.kill(ErrorCode.TOO_MANY_CONNECTIONS, "team connection limit reached")
-        if s.closing:
-            return
         s.release_admission()
         s.guest_wait = False
         self.registry.attach(s, team, msg.device)

@@ -51,6 +51,13 @@ class TeamRegistry:
                 self.teams[team_id] = team
         return team
 
+    def adopt(self, team: Team) -> Team:
+        """The live state the relay fans out from for ``team``'s id, for a caller that awaited
+        since it got ``team``: ``team`` itself, registered again if the team was unloaded
+        meanwhile (its last session left), or the state loaded since by another session. A
+        session bound to an unloaded copy would stay connected and receive nothing live."""
+        return self.teams.setdefault(team.team_id, team)
+
     def attach(self, s: Session, team: Team, device: bytes) -> None:
         """Bind an authenticated session to its team."""
         s.team, s.device = team, device

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State as WsState
 
 from mano_core.protocol import messages as m
-from mano_core.protocol.codes import ErrorCode
+from mano_core.protocol.codes import CLOSE_INTERNAL, ErrorCode
 from mano_core.protocol.machine import Connection, Role, State
 from mano_core.protocol.ratelimit import TokenBucket
 
@@ -98,7 +99,14 @@ class Session:
         if transport is not None and transport.get_write_buffer_size() > self.cfg.send_buffer:
             self.kill(ErrorCode.SLOW_CONSUMER, "send buffer full: reconnect and catch up")
             return False
-        broadcast([self.ws], frame)
+        if self.ws.protocol.state is not WsState.OPEN:  # broadcast() would skip it silently
+            self._close(CLOSE_INTERNAL, "connection closing")
+            return False
+        try:
+            broadcast([self.ws], frame, raise_exceptions=True)
+        except ExceptionGroup:  # the transport refused the bytes: this frame is lost to it
+            self.kill(ErrorCode.SLOW_CONSUMER, "write failed: reconnect and catch up")
+            return False
         self.ctx.metrics.bytes_out += len(frame)
         return True
 

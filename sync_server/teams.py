@@ -71,7 +71,9 @@ class Team:
 
         Frames are encoded once for all live subscribers; subscribers still catching up get
         the items buffered (they filter what their catch-up already sent), live ones skip
-        what their catch-up already read past."""
+        what their catch-up already read past. A subscriber is never skipped silently: one the
+        relay cannot serve (its buffer is full, or it would be left a gap) is closed with
+        SLOW_CONSUMER, and reconnects and catches up from its cursor."""
         subs = self.subscribers.get(c)
         if not subs or not items:
             return 0
@@ -85,6 +87,12 @@ class Team:
             if seen >= items[-1][0]:
                 continue
             rest: Sequence[tuple[int, bytes]] = items
+            if sub is not None and seen < items[0][0] - 1:
+                # It missed envelopes before these: sending these would leave it a silent
+                # gap. Close it instead; it reconnects and catches up from its cursor.
+                session.kill(ErrorCode.SLOW_CONSUMER,
+                             f"live delivery skipped after {seen}: reconnect and catch up")
+                continue
             if seen >= items[0][0]:
                 rest = [it for it in items if it[0] > seen]
                 out = deliver_frames(c, rest, max_frame)

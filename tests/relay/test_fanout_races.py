@@ -1,0 +1,120 @@
+"""Live fan-out never skips a subscriber silently, whatever happens while it authenticates.
+
+A team's live state is unloaded when its last session leaves. A device authenticating at that
+moment (its check of the log awaits storage) must end up bound to the team the relay fans out
+from: before the fix it was bound to the unloaded copy, stayed connected, and received no live
+envelope at all (each later push was acked to its author and delivered to nobody)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from mano_core.crypto import DeviceIdentity, Role
+from mano_core.ids import new_id
+from mano_core.protocol import messages as m
+from mano_core.protocol.codes import CLOSE_BASE, ErrorCode
+from sync_server.server import Relay
+from sync_server.storage import MemoryStorage
+from tests.harness.relay import relay_config, relay_url
+from tests.relay.kit import TeamKit
+
+WAIT = 10.0  # seconds: generous on a loaded machine; the positive event ends every wait
+
+
+class GatedStorage(MemoryStorage):
+    """MemoryStorage whose log reads wait for ``gate`` while it is closed (``reading`` is set
+    once a read waits): the test holds an authentication inside its storage await."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.reading = asyncio.Event()
+
+    async def load_log(self, team: bytes) -> list[bytes] | None:
+        if not self.gate.is_set():
+            self.reading.set()
+            await self.gate.wait()
+        return await super().load_log(team)
+
+
+async def _until(predicate: object, what: str) -> None:
+    async def poll() -> None:
+        while not predicate():  # type: ignore[operator]
+            await asyncio.sleep(0.01)
+
+    try:
+        await asyncio.wait_for(poll(), WAIT)
+    except TimeoutError:
+        raise AssertionError(f"never happened: {what}") from None
+
+
+async def test_device_authenticating_while_its_team_unloads_still_gets_live_envelopes(
+    tmp_path: Path,
+) -> None:
+    kit = TeamKit()
+    storage = GatedStorage()
+    async with Relay(relay_config(tmp_path), storage=storage) as relay:
+        url = relay_url(relay)
+        admin = await kit.client(url, "admin", create=True)
+        # A device added by an admin on another node: in storage, not in this node's copy.
+        newcomer = DeviceIdentity.generate()
+        entry = kit.log.add_device(kit["admin"].identity, newcomer.public, member=new_id(),
+                                   role=Role.NORMAL, health=False)
+        await storage.append_log(kit.team_id, len(kit.log), [entry])
+        kit.publish(entry)
+
+        storage.gate.clear()
+        late = await type(admin).connect(url)
+        auth = asyncio.ensure_future(late.authenticate(newcomer, kit.team_id))
+        await asyncio.wait_for(storage.reading.wait(), WAIT)  # it re-reads the log
+        await admin.close()  # the team's last session: its live state is unloaded
+        await _until(lambda: kit.team_id not in relay.teams, "the team unloaded")
+        storage.gate.set()
+        await asyncio.wait_for(auth, WAIT)
+
+        writer = await kit.client(url, "admin")
+        done = await late.subscribe(0, 0)
+        assert done.seq == 0
+        ack = await writer.push(kit["admin"].seal(b"after the unload"))
+        try:
+            got = await late.recv(WAIT)
+        except TimeoutError:
+            raise AssertionError("the live envelope never reached the subscriber") from None
+        assert isinstance(got, m.Deliver)
+        assert [seq for seq, _ in got.items] == [ack.seq]
+        await writer.close()
+        await late.close()
+
+
+async def test_a_live_subscriber_that_would_be_left_a_gap_is_closed_to_catch_up(
+    tmp_path: Path,
+) -> None:
+    """The relay's own bookkeeping broken on purpose (a subscriber's cursor set back, as a
+    lost live write would leave it): the next envelope is not sent over the gap; the session
+    closes with SLOW_CONSUMER, the documented "reconnect and catch up"."""
+    kit = TeamKit("bob")
+    async with Relay(relay_config(tmp_path)) as relay:
+        url = relay_url(relay)
+        admin = await kit.client(url, "admin", create=True)
+        bob = await kit.client(url, "bob")
+        await bob.subscribe(0, 0)
+        await admin.push(kit["admin"].seal(b"one"))
+        first = await bob.recv(WAIT)
+        assert isinstance(first, m.Deliver) and [s for s, _ in first.items] == [1]
+        (session,) = [s for s in relay.teams[kit.team_id].sessions
+                      if s.device == kit["bob"].id]
+        session.subscriptions[0].cursor = 0  # as if seq 1 had never reached it
+        await admin.push(kit["admin"].seal(b"two"))
+        await asyncio.wait_for(bob.ws.wait_closed(), WAIT)
+        assert bob.ws.close_code == CLOSE_BASE + ErrorCode.SLOW_CONSUMER
+        assert bob.closed_error is not None and bob.closed_error.code == ErrorCode.SLOW_CONSUMER
+        # Reconnected, it catches up from its own cursor and misses nothing.
+        again = await kit.client(url, "bob")
+        done = await again.subscribe(0, 1)
+        got = await again.recv(WAIT)
+        assert isinstance(got, m.Deliver) and [s for s, _ in got.items] == [2]
+        assert done.seq == 2
+        await admin.close()
+        await again.close()
