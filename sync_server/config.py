@@ -57,6 +57,7 @@ class RelayConfig:
     catchup_batch: int = limits.CATCHUP_BATCH
     commit_batch: int = limits.COMMIT_BATCH
     max_pending_invites: int = limits.MAX_PENDING_INVITES_PER_TEAM
+    max_open_invites: int = 1_000      # invitations an admin opened, per team, until they expire
     max_pending_keys: int = limits.MAX_PENDING_KEYS_PER_DEVICE
     invite_ttl: float = limits.INVITE_TTL_SECONDS
     retention: float = limits.SNAPSHOT_RETENTION_SECONDS

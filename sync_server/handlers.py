@@ -19,6 +19,7 @@ from mano_core.protocol.codes import ErrorCode
 from sync_server.committer import PendingPush
 from sync_server.handlers_blobs import BlobHandlers
 from sync_server.handlers_files import FileHandlers
+from sync_server.handlers_invites import InviteHandlers
 from sync_server.session import Session, Subscription
 from sync_server.storage.base import NewEnvelope
 from sync_server.teams import may_write, verify_log
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("mano.relay")
 
 
-class Handlers(BlobHandlers, FileHandlers):
+class Handlers(BlobHandlers, FileHandlers, InviteHandlers):
     """Request handlers of one relay; ``dispatch`` routes a received message. They need the
     shared context, the team registry, the committer (pushes) and the fan-out (log reloads);
     a test may build them over MemoryStorage with no websocket server."""
@@ -55,6 +56,7 @@ class Handlers(BlobHandlers, FileHandlers):
             m.FilePut: self.file_put, m.FileStatus: self.file_status,
             m.FileGet: self.file_get, m.FileDelete: self.file_delete,
             m.KeyPut: self.key_put, m.KeyFetch: self.key_fetch, m.KeyAck: self.key_ack,
+            m.InviteOpen: self.invite_open,
             m.InviteRequest: self.invite_request, m.InviteFetch: self.invite_fetch,
             m.InviteList: self.invite_list, m.InviteAnswer: self.invite_answer,
             m.Presence: self.presence,

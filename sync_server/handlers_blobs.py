@@ -1,10 +1,11 @@
-"""Handlers for snapshots (and purges), key packages, invitations and presence (opaque blobs)."""
+"""Handlers for snapshots (and purges), key packages and presence (opaque blobs); invitations
+are in sync_server/handlers_invites.py."""
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from mano_core.errors import RelayConflictError
 from mano_core.ids import Compartment
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
     from sync_server.storage import Storage
 
 log = logging.getLogger("mano.relay")
-
-MAX_INVITE_WAITS_PER_SESSION: Final = 4  # invitation answers one connection may wait for
 
 
 class BlobHandlers:
@@ -193,56 +192,6 @@ class BlobHandlers:
         await self.storage.delete_keys(s.team.team_id, s.device, msg.kids)
         s.team.usage = await self.storage.team_usage(s.team.team_id)
         s.send(m.Ok(id=msg.id))
-
-    # --- invitations ---------------------------------------------------------------------------
-
-    async def invite_request(self, s: Session, msg: m.InviteRequest) -> None:
-        if not s.become_guest():
-            return
-        storage = self.storage
-        if await storage.load_log(msg.team) is None:
-            return s.refuse(msg.id, ErrorCode.NOT_FOUND, "no such team")
-        pending = await storage.pending_invites(msg.team, self.cfg.max_pending_invites)
-        if len(pending) >= self.cfg.max_pending_invites and msg.invite not in dict(pending):
-            return s.refuse(msg.id, ErrorCode.TOO_LARGE, "too many pending invitation requests")
-        if not await storage.put_invite_request(msg.team, msg.invite, msg.blob, time.time()):
-            return s.refuse(msg.id, ErrorCode.CONFLICT, "invitation id already used")
-        s.guest_wait = True
-        s.send(m.Ok(id=msg.id))
-        team = self.registry.get(msg.team)
-        if team is not None:
-            item = m.InviteItem(invite=msg.invite, blob=msg.blob)
-            team.broadcast(codec.encode(m.Invites(id=0, items=[item])), admins_only=True)
-
-    async def invite_fetch(self, s: Session, msg: m.InviteFetch) -> None:
-        if not s.become_guest():
-            return
-        answer = await self.storage.invite_answer(msg.team, msg.invite)
-        if answer is not None:
-            return s.send(m.InviteAnswer(id=msg.id, invite=msg.invite, blob=answer))
-        if len(s.invite_waits) >= MAX_INVITE_WAITS_PER_SESSION:
-            return s.refuse(msg.id, ErrorCode.TOO_LARGE, "too many invitation answers awaited")
-        s.guest_wait = True
-        self.registry.wait_answer(s, (msg.team, msg.invite), msg.id)
-
-    async def invite_list(self, s: Session, msg: m.InviteList) -> None:
-        assert s.team is not None and s.device is not None
-        if not s.team.log.is_admin(s.device):
-            return s.refuse(msg.id, ErrorCode.FORBIDDEN, "only admins see invitation requests")
-        pending = await self.storage.pending_invites(s.team.team_id, 1024)
-        items = [m.InviteItem(invite=i, blob=b) for i, b in pending]
-        s.send(m.Invites(id=msg.id, items=items))
-
-    async def invite_answer(self, s: Session, msg: m.InviteAnswer) -> None:
-        assert s.team is not None and s.device is not None
-        if not s.team.log.is_admin(s.device):
-            return s.refuse(msg.id, ErrorCode.FORBIDDEN, "only admins answer invitations")
-        team_id = s.team.team_id
-        if not await self.storage.answer_invite(team_id, msg.invite, msg.blob):
-            return s.refuse(msg.id, ErrorCode.NOT_FOUND, "no such invitation request")
-        s.send(m.Ok(id=msg.id))
-        for guest, request_id in self.registry.answered((team_id, msg.invite)):
-            guest.send(m.InviteAnswer(id=request_id, invite=msg.invite, blob=msg.blob))
 
     # --- presence ------------------------------------------------------------------------------
 

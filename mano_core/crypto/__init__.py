@@ -25,6 +25,8 @@ from mano_core.crypto.invitation import (
     join_team,
     parse_code,
     redeem_request,
+    relay_proof,
+    relay_verifier,
 )
 from mano_core.crypto.keyring import (
     Keyring,
@@ -74,6 +76,8 @@ __all__ = [
     "open_envelope",
     "parse_code",
     "redeem_request",
+    "relay_proof",
+    "relay_verifier",
     "rotate_after_removal",
     "seal",
     "verify_signature",

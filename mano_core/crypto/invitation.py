@@ -3,7 +3,9 @@ anything it could use.
 
 Code: Crockford base32 of ``team_id (16) || secret (12) || SHA-256(team_id || secret)[:2]``,
 48 characters in 12 groups of 4. From the secret, HKDF-SHA256 (salt = team id) derives the
-public ``invitation_id`` (what the relay sees, to route) and an AES-256-GCM key. The new
+public ``invitation_id`` (what the relay sees, to route), an AES-256-GCM key and the relay
+proof: the admin opens the invitation at the relay with ``verifier = SHA-256(proof)`` and the
+new device's request carries ``proof``, so that only a holder of the code takes its slot. The new
 device's request and the admin's welcome are encrypted and authenticated under that key, so
 the relay can neither read them nor substitute its own device keys. Flow in docs/security.md.
 """
@@ -44,6 +46,7 @@ _CODE_CHARS: Final = _CODE_BYTES * 8 // 5  # 48
 _AD_REQUEST: Final = _wire.signed_message(_wire.DOMAIN_INVITATION, b"request")
 _AD_WELCOME: Final = _wire.signed_message(_wire.DOMAIN_INVITATION, b"welcome")
 _DOMAIN_PROOF: Final = _wire.DOMAIN_INVITATION + "/proof"
+RELAY_PROOF_SIZE: Final = 32  # bytes of invite_request.proof
 
 
 def _derive(team_id: bytes, secret: bytes, label: bytes, size: int) -> bytes:
@@ -88,6 +91,7 @@ class _Record(msgspec.Struct, array_like=True, forbid_unknown_fields=True, froze
     role: str
     health: bool
     expires_at: int
+    verifier: bytes = b""  # absent from records made before the relay proof
 
 
 class _RequestPayload(msgspec.Struct, array_like=True, forbid_unknown_fields=True, frozen=True):
@@ -110,6 +114,7 @@ class Invitation:
     role: Role
     health: bool
     expires_at: int
+    verifier: bytes = b""  # SHA-256 of the relay proof; b"" in records older than it
 
     @classmethod
     def create(
@@ -151,6 +156,7 @@ class Invitation:
             Role(role),
             health,
             expires_at,
+            relay_verifier(_relay_proof(log.team_id, secret)),
         )
         return _encode_code(log.team_id, secret), record
 
@@ -158,7 +164,8 @@ class Invitation:
         """Serialised record (secret)."""
         return _wire.encode(
             _Record(_VERSION, self.team_id, self.invitation_id, self.key, self.issuer,
-                    self.member, self.role.value, self.health, self.expires_at)
+                    self.member, self.role.value, self.health, self.expires_at,
+                    self.verifier)
         )
 
     @classmethod
@@ -168,11 +175,28 @@ class Invitation:
         if r.version != _VERSION or r.role not in Role._value2member_map_:
             raise InvitationInvalidError("unknown invitation record version or role")
         return cls(r.team_id, r.invitation_id, r.key, r.issuer, r.member, Role(r.role),
-                   r.health, r.expires_at)
+                   r.health, r.expires_at, r.verifier)
 
     def __repr__(self) -> str:
         return (f"Invitation(id={self.invitation_id.hex()}, role={self.role}, "
                 f"expires_at={self.expires_at})")
+
+
+def _relay_proof(team_id: bytes, secret: bytes) -> bytes:
+    return _derive(team_id, secret, b"relay-proof", RELAY_PROOF_SIZE)
+
+
+def relay_proof(code: str) -> bytes:
+    """What the new device shows the relay with its request (``invite_request.proof``): HKDF of
+    the code's secret, label "relay-proof". It proves knowledge of the code to the relay, which
+    stores only its SHA-256 (``relay_verifier``). Raises InvitationInvalidError (mistyped)."""
+    team_id, secret = parse_code(code)
+    return _relay_proof(team_id, secret)
+
+
+def relay_verifier(proof: bytes) -> bytes:
+    """SHA-256 of a relay proof: what the admin registers with ``invite_open``."""
+    return _wire.sha256(proof)
 
 
 def redeem_request(code: str, identity: DeviceIdentity, *, nonce: bytes | None = None) -> bytes:

@@ -64,7 +64,8 @@ _READY_CLIENT: Final[frozenset[type[m.Message]]] = frozenset(
         m.LogFetch, m.LogAppend, m.Subscribe, m.Unsubscribe, m.Push, m.HeadGet,
         m.SnapshotPut, m.SnapshotGet, m.Purge, m.KeyPut, m.KeyFetch, m.KeyAck,
         m.FilePut, m.FileStatus, m.FileGet, m.FileDelete,
-        m.InviteRequest, m.InviteList, m.InviteAnswer, m.InviteFetch, m.Presence,
+        m.InviteOpen, m.InviteRequest, m.InviteList, m.InviteAnswer, m.InviteFetch,
+        m.Presence,
     }
 )  # fmt: skip
 _READY_RELAY: Final[frozenset[type[m.Message]]] = frozenset(

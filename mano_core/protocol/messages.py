@@ -26,6 +26,8 @@ DeviceId = Annotated[bytes, Meta(min_length=32, max_length=32)]
 Signature = Annotated[bytes, Meta(min_length=64, max_length=64)]
 Nonce = Annotated[bytes, Meta(min_length=32, max_length=32)]
 InviteId = Annotated[bytes, Meta(min_length=16, max_length=32)]
+Verifier = Annotated[bytes, Meta(min_length=32, max_length=32)]
+Proof = Annotated[bytes, Meta(max_length=64)]
 Blob = Annotated[bytes, Meta(max_length=limits.MAX_BLOB_SIZE)]
 EnvelopeBytes = Annotated[bytes, Meta(min_length=1, max_length=limits.MAX_ENVELOPE_SIZE)]
 LogEntry = Annotated[bytes, Meta(min_length=1, max_length=limits.MAX_LOG_ENTRY_SIZE)]
@@ -351,13 +353,24 @@ class KeyAck(Message, frozen=True, tag="key_ack"):
 # --- invitations -------------------------------------------------------------------------------
 
 
+class InviteOpen(Message, frozen=True, tag="invite_open"):
+    """Admin → relay: invitation ``invite`` may take one join request, from a client showing
+    the proof whose SHA-256 is ``verifier`` (docs/protocol.md, invitations)."""
+
+    id: U32
+    invite: InviteId
+    verifier: Verifier
+
+
 class InviteRequest(Message, frozen=True, tag="invite_request"):
-    """Client (guest or member) → relay: an opaque join request for invitation ``invite``."""
+    """Client (guest or member) → relay: an opaque join request for invitation ``invite``;
+    ``proof`` is the code's relay proof (SHA-256(proof) = the verifier its admin opened)."""
 
     id: U32
     team: TeamId
     invite: InviteId
     blob: Blob
+    proof: Proof = b""  # absent from older clients: refused (FORBIDDEN)
 
 
 class InviteItem(msgspec.Struct, frozen=True):
@@ -415,7 +428,7 @@ AnyMessage: TypeAlias = (
     | SnapshotPut | SnapshotGet | SnapshotData | Purge | Purged
     | FilePut | FileStatus | FileInfo | FileGet | FileData | FileDelete
     | KeyPut | KeyFetch | Keys | KeyAck
-    | InviteRequest | InviteList | Invites | InviteAnswer | InviteFetch
+    | InviteOpen | InviteRequest | InviteList | Invites | InviteAnswer | InviteFetch
     | Presence
 )  # fmt: skip
 

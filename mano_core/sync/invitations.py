@@ -1,7 +1,9 @@
 """Invitations over the relay.
 
 Admin side (InvitationDesk): creating an invitation is the admin's approval; the invitation is
-kept in the admin device's store, and whenever that device is online it answers the requests
+kept in the admin device's store and opened at the relay (``invite_open``: the verifier of the
+code's relay proof, so that only a holder of the code can take its request slot) at once when
+online, else at the next connection; whenever that device is online it answers the requests
 made with it (at once, or when it comes back online: requests wait at the relay).
 New-device side (join_via_relay): send the redeem request as a guest, wait for the answer,
 then authenticate, fetch the log and the key package, and install the team."""
@@ -26,6 +28,7 @@ from mano_core.crypto import (
     invitation_id_of,
     parse_code,
     redeem_request,
+    relay_proof,
 )
 from mano_core.errors import (
     CryptoError,
@@ -35,6 +38,7 @@ from mano_core.errors import (
     KeyPackageError,
     RelayRefusedError,
     RelayUnreachableError,
+    SyncError,
 )
 from mano_core.ids import Compartment
 from mano_core.keys_at_rest import DeviceVault, TeamKeys, join_team
@@ -50,6 +54,7 @@ JOIN_TIMEOUT: Final = 600.0  # seconds a new device waits for an admin by defaul
 JOIN_RETRY_FIRST: Final = 0.5  # seconds before a join's second attempt (then doubled)
 JOIN_RETRY_CAP: Final = 15.0   # never more than this between attempts
 T = TypeVar("T")
+OPEN_TIMEOUT: Final = 10.0     # seconds create() waits for the relay to open an invitation
 
 
 class InvitationDesk:
@@ -64,20 +69,62 @@ class InvitationDesk:
         self._ns = f"invitations/{keys.team_id.hex()}"
         self._ns_admitted = f"invitations/{keys.team_id.hex()}/admitted"
         self._lock = asyncio.Lock()
+        self._client: RelayClient | None = None  # the session serve_pending last ran in
 
     async def create(self, *, role: str, health: bool, ttl_seconds: int) -> str:
-        """A new invitation code; raises NotAdminError if this device is not an admin."""
+        """A new invitation code; raises NotAdminError if this device is not an admin. The
+        invitation is stored first, then opened at the relay if this device is online (else
+        at its next connection: the new device's request waits until then)."""
         now = int(time.time())
         code, invitation = Invitation.create(
             self.keys.identity, self.keys.log, role=Role(role), health=health,
             expires_at=now + ttl_seconds, now=now)
         await self.store.put(self._ns, invitation.invitation_id.hex(), invitation.to_bytes())
+        client = self._client
+        if client is not None:
+            try:
+                await asyncio.wait_for(self._open(client, invitation), OPEN_TIMEOUT)
+            except RelayRefusedError as exc:
+                if exc.code == 0 or exc.fatal:  # the session ended: opened at the next one
+                    log.info("invitation not opened at the relay yet: %s", exc)
+                else:
+                    self._alert("invitation", f"the relay refused an invitation: {exc}")
+            except (SyncError, TimeoutError) as exc:  # offline now: opened at the next session
+                log.info("invitation not opened at the relay yet: %s", exc)
         return code
 
+    async def _open(self, client: RelayClient, invitation: Invitation) -> None:
+        """Register the invitation at the relay (idempotent). Raises RelayRefusedError."""
+        await client.request(m.InviteOpen(id=client.next_id(), invite=invitation.invitation_id,
+                                          verifier=invitation.verifier))
+
+    async def open_all(self, client: RelayClient) -> None:
+        """Open at the relay every invitation of ours still unanswered (made offline, or
+        before the relay forgot it). One the relay refuses is an alert; the others go on."""
+        for key, raw in await self.store.items(self._ns):
+            invitation = Invitation.from_bytes(raw)
+            if invitation.expires_at <= time.time():
+                await self.store.delete(self._ns, key)
+                continue
+            if not invitation.verifier:  # made before relay proofs: it cannot be opened
+                self._alert("invitation", "an invitation made by an older version cannot be "
+                            "used: make a new one")
+                await self.store.delete(self._ns, key)
+                continue
+            try:
+                await self._open(client, invitation)
+            except RelayRefusedError as exc:
+                if exc.fatal or exc.code == 0:
+                    raise
+                self._alert("invitation", f"the relay refused an invitation: {exc}")
+
     async def serve_pending(self, client: RelayClient, after: AfterLogChange) -> None:
-        """Answer the requests that waited at the relay while this device was offline."""
+        """Open our invitations at the relay, then answer the requests that waited there
+        while this device was offline."""
         if not self.keys.log.is_admin(self.keys.identity.device_id):
             return
+        self._client = client
+        await self.open_all(client)
         (answer,) = await client.request(m.InviteList(id=client.next_id()))
         assert isinstance(answer, m.Invites)
         await self.answer(client, answer.items, after)
@@ -156,7 +203,7 @@ async def join_via_relay(vault: DeviceVault, url: str, code: str, *,
     request = redeem_request(code, identity)
     invite = invitation_id_of(request)
     async with asyncio.timeout(timeout):
-        welcome = await _wait_for_answer(url, team_id, invite, request)
+        welcome = await _wait_for_answer(url, team_id, invite, request, relay_proof(code))
 
         async def install(client: RelayClient) -> TeamKeys:
             auth = await client.authenticate(identity, team_id)
@@ -234,17 +281,18 @@ async def _join_with_a_package(vault: DeviceVault, code: str, welcome: bytes,
     return team
 
 
-async def _wait_for_answer(url: str, team_id: bytes, invite: bytes, request: bytes) -> bytes:
+async def _wait_for_answer(url: str, team_id: bytes, invite: bytes, request: bytes,
+                           proof: bytes) -> bytes:
     """Send the redeem request as a guest and fetch the admin's answer, until there is one."""
     async def ask(client: RelayClient) -> bytes:
         await client.request(m.InviteRequest(id=client.next_id(), team=team_id,
-                                             invite=invite, blob=request))
+                                             invite=invite, blob=request, proof=proof))
         (answer,) = await client.request(m.InviteFetch(id=client.next_id(), team=team_id,
                                                        invite=invite))
         assert isinstance(answer, m.InviteAnswer)
         return answer.blob
 
-    # NOT_FOUND: no answer yet, or the team has not reached the relay yet (its admin was
-    # offline so far); 0: the connection was lost.
+    # NOT_FOUND: no answer yet, or the team or the invitation has not reached the relay yet
+    # (its admin was offline since making it); 0: the connection was lost.
     return await _retrying(url, ask, lambda exc: exc.fatal
                            or exc.code in (0, ErrorCode.NOT_FOUND))

@@ -229,6 +229,18 @@ class Storage(Protocol):
 
     # --- invitations ---------------------------------------------------------------------------
 
+    async def open_invite(self, team: bytes, invite: bytes, verifier: bytes, now: float) -> bool:
+        """Record that an admin opened ``invite`` with ``verifier`` (SHA-256 of the proof its
+        requests must carry); True if stored or already open with that verifier, False if the
+        id is open with another verifier. Its bytes count in the team's usage."""
+
+    async def invite_verifier(self, team: bytes, invite: bytes) -> bytes | None:
+        """The verifier ``invite`` was opened with, or None if it is not open (never, or
+        expired)."""
+
+    async def count_open_invites(self, team: bytes) -> int:
+        """How many invitations of the team are open (until they expire)."""
+
     async def put_invite_request(
         self, team: bytes, invite: bytes, blob: bytes, now: float
     ) -> bool:
@@ -245,6 +257,6 @@ class Storage(Protocol):
         """The stored answer, or None if unanswered or unknown."""
 
     async def expire(self, before: float) -> int:
-        """Delete invitations created before ``before``, unfinished snapshots (uploads a crash
-        interrupted) begun before it, and unfinished document files created before it;
-        returns how many invitations."""
+        """Delete invitation requests and opened invitations created before ``before``,
+        unfinished snapshots (uploads a crash interrupted) begun before it, and unfinished
+        document files created before it; returns how many invitation requests."""

@@ -31,6 +31,7 @@ class _Team:
     usage: int = 0
     compartments: dict[int, _Compartment] = field(default_factory=dict)
     invites: dict[bytes, _Invite] = field(default_factory=dict)
+    opened: dict[bytes, tuple[bytes, float]] = field(default_factory=dict)  # verifier, time
 
 
 class MemoryStorage(MemoryFiles):
@@ -229,6 +230,24 @@ class MemoryStorage(MemoryFiles):
             if pkg is not None:
                 self._add_usage(team, -len(pkg.blob))
 
+    async def open_invite(self, team: bytes, invite: bytes, verifier: bytes, now: float) -> bool:
+        t = self._teams[team]
+        old = t.opened.get(invite)
+        if old is not None:
+            return old[0] == verifier
+        t.opened[invite] = (verifier, now)
+        t.usage += len(invite) + len(verifier)
+        return True
+
+    async def invite_verifier(self, team: bytes, invite: bytes) -> bytes | None:
+        t = self._teams.get(team)
+        found = None if t is None else t.opened.get(invite)
+        return None if found is None else found[0]
+
+    async def count_open_invites(self, team: bytes) -> int:
+        t = self._teams.get(team)
+        return 0 if t is None else len(t.opened)
+
     async def put_invite_request(
         self, team: bytes, invite: bytes, blob: bytes, now: float
     ) -> bool:
@@ -271,4 +290,7 @@ class MemoryStorage(MemoryFiles):
                 inv = t.invites.pop(k)
                 t.usage -= len(inv.request) + len(inv.answer or b"")
                 n += 1
+            for k in [k for k, (_, at) in t.opened.items() if at < before]:
+                verifier, _ = t.opened.pop(k)
+                t.usage -= len(k) + len(verifier)
         return n

@@ -81,6 +81,32 @@ class PgBlobs:
 
     # --- invitations ---------------------------------------------------------------------------
 
+    async def open_invite(self, team: bytes, invite: bytes, verifier: bytes, now: float) -> bool:
+        async def body(c: Conn) -> bool:
+            inserted = await c.fetchval(
+                "INSERT INTO invite_opens(team, invite, verifier, created_at) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
+                team, invite, verifier, now)
+            if not inserted:
+                old = await c.fetchval(
+                    "SELECT verifier FROM invite_opens WHERE team = $1 AND invite = $2",
+                    team, invite)
+                return old is not None and bytes(old) == verifier
+            await c.execute("UPDATE teams SET usage = usage + $1 WHERE team = $2",
+                            len(invite) + len(verifier), team)
+            return True
+
+        return await self._txn(body)
+
+    async def invite_verifier(self, team: bytes, invite: bytes) -> bytes | None:
+        v = await self._run(lambda c: c.fetchval(
+            "SELECT verifier FROM invite_opens WHERE team = $1 AND invite = $2", team, invite))
+        return None if v is None else bytes(v)
+
+    async def count_open_invites(self, team: bytes) -> int:
+        return int(await self._run(lambda c: c.fetchval(
+            "SELECT count(*) FROM invite_opens WHERE team = $1", team)))
+
     async def put_invite_request(
         self, team: bytes, invite: bytes, blob: bytes, now: float
     ) -> bool:
@@ -133,6 +159,13 @@ class PgBlobs:
                 "length(request) + coalesce(length(answer), 0) AS n) "
                 "SELECT team, sum(n), count(*) FROM gone GROUP BY team ORDER BY team", before)
             for r in rows:
+                await c.execute("UPDATE teams SET usage = usage - $1 WHERE team = $2",
+                                int(r[1]), r[0])
+            opened = await c.fetch(
+                "WITH gone AS (DELETE FROM invite_opens WHERE created_at < $1 RETURNING team, "
+                "length(invite) + length(verifier) AS n) "
+                "SELECT team, sum(n) FROM gone GROUP BY team ORDER BY team", before)
+            for r in opened:
                 await c.execute("UPDATE teams SET usage = usage - $1 WHERE team = $2",
                                 int(r[1]), r[0])
             stale = await c.fetch(

@@ -58,6 +58,13 @@ UPDATE teams SET usage = usage + (SELECT coalesce(sum(length(entry)), 0) FROM lo
                                   WHERE l.team = teams.team);
 """),
     (3, "document files", FILES_MIGRATION),
+    (4, "invitations opened by their admin (verifier of the relay proof)", """
+CREATE TABLE invite_opens(
+    team bytea NOT NULL, invite bytea NOT NULL, verifier bytea NOT NULL,
+    created_at double precision NOT NULL, PRIMARY KEY(team, invite)
+);
+CREATE INDEX invite_opens_created ON invite_opens(created_at);
+"""),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -60,6 +60,10 @@ CREATE TABLE IF NOT EXISTS key_packages(
     sender BLOB NOT NULL, blob BLOB NOT NULL, created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS key_packages_to ON key_packages(team, recipient, kid);
+CREATE TABLE IF NOT EXISTS invite_opens(
+    team BLOB NOT NULL, invite BLOB NOT NULL, verifier BLOB NOT NULL,
+    created_at REAL NOT NULL, PRIMARY KEY(team, invite)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS invitations(
     team BLOB NOT NULL, invite BLOB NOT NULL, request BLOB NOT NULL, answer BLOB,
     created_at REAL NOT NULL, PRIMARY KEY(team, invite)

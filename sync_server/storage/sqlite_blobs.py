@@ -84,6 +84,30 @@ class SQLiteBlobs:
 
     # --- invitations ---------------------------------------------------------------------------
 
+    async def open_invite(self, team: bytes, invite: bytes, verifier: bytes, now: float) -> bool:
+        old = await self._one(
+            "SELECT verifier FROM invite_opens WHERE team = ? AND invite = ?", (team, invite))
+        if old is not None:
+            return bytes(old[0]) == verifier
+        await self._write(
+            [
+                ("INSERT OR IGNORE INTO invite_opens(team, invite, verifier, created_at) "
+                 "VALUES (?, ?, ?, ?)", (team, invite, verifier, now)),
+                ("UPDATE teams SET usage = usage + ? WHERE team = ?",
+                 (len(invite) + len(verifier), team)),
+            ]
+        )
+        return True
+
+    async def invite_verifier(self, team: bytes, invite: bytes) -> bytes | None:
+        row = await self._one(
+            "SELECT verifier FROM invite_opens WHERE team = ? AND invite = ?", (team, invite))
+        return None if row is None else bytes(row[0])
+
+    async def count_open_invites(self, team: bytes) -> int:
+        row = await self._one("SELECT count(*) FROM invite_opens WHERE team = ?", (team,))
+        return 0 if row is None else int(row[0])
+
     async def put_invite_request(
         self, team: bytes, invite: bytes, blob: bytes, now: float
     ) -> bool:
@@ -144,6 +168,13 @@ class SQLiteBlobs:
             )
             cur = await db.execute("DELETE FROM invitations WHERE created_at < ?", (before,))
             n = cur.rowcount
+            await db.execute(
+                "UPDATE teams SET usage = usage - (SELECT coalesce(sum(length(invite) + "
+                "length(verifier)), 0) FROM invite_opens o "
+                "WHERE o.team = teams.team AND o.created_at < ?)",
+                (before,),
+            )
+            await db.execute("DELETE FROM invite_opens WHERE created_at < ?", (before,))
             rows = await db.execute_fetchall(
                 "SELECT sid, team, size FROM snapshots WHERE parts = -1 AND created_at < ?",
                 (before,))

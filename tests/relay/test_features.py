@@ -4,6 +4,7 @@ the guarantee that the relay's database holds no plaintext."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -88,11 +89,13 @@ async def test_key_packages_wait_for_their_device(url: str, kit: TeamKit) -> Non
 
 async def test_invitation_request_waits_for_an_admin(url: str, kit: TeamKit) -> None:
     a = await kit.client(url, "admin", create=True)
+    invite, proof = b"I" * 16, b"P" * 32
+    await a.request(m.InviteOpen(id=a.next_id(), invite=invite,
+                                 verifier=hashlib.sha256(proof).digest()))
     await a.close()
     guest = await RelayClient.connect(url)  # not a member: no auth
-    invite = b"I" * 16
     await guest.request(m.InviteRequest(id=guest.next_id(), team=kit.team_id, invite=invite,
-                                        blob=b"join request"))
+                                        blob=b"join request", proof=proof))
     answer = guest.start(m.InviteFetch(id=guest.next_id(), team=kit.team_id, invite=invite))
     b = await kit.client(url, "bob")  # not an admin
     with pytest.raises(RelayRefusedError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import signal
 import time
 import urllib.error
@@ -167,9 +168,11 @@ async def test_membership_blobs_and_presence_cross_nodes(relays: list[Relay], ki
     assert ok.log_length == len(kit.log)
     # a guest waiting on node B gets the answer an admin gives on node A
     guest = await RelayClient.connect(url(nb))
-    invite = b"I" * 16
+    invite, proof = b"I" * 16, b"P" * 32  # opened on node A, requested on node B
+    await a.request(m.InviteOpen(id=a.next_id(), invite=invite,
+                                 verifier=hashlib.sha256(proof).digest()))
     await guest.request(m.InviteRequest(id=guest.next_id(), team=kit.team_id, invite=invite,
-                                        blob=b"join"))
+                                        blob=b"join", proof=proof))
     listed = await a.recv(timeout=5)  # the request is shown live to the admin on node A
     while isinstance(listed, m.LogEntries):  # (after the log entries the admin appended)
         listed = await a.recv(timeout=5)

@@ -140,6 +140,28 @@ async def test_invitations(storage: Storage) -> None:
     assert await storage.team_usage(T1) == len(b"genesis")  # only the log is left
 
 
+async def test_opened_invitations(storage: Storage) -> None:
+    """An admin opens an invitation with the verifier of its relay proof; it stays open, is
+    counted in the team's usage, and expires with the requests."""
+    inv, other, v1, v2 = b"i" * 16, b"j" * 16, b"v" * 32, b"w" * 32
+    base = await storage.team_usage(T1)
+    assert await storage.invite_verifier(T1, inv) is None
+    assert await storage.count_open_invites(T1) == 0
+    assert await storage.open_invite(T1, inv, v1, 10.0)
+    assert await storage.open_invite(T1, inv, v1, 11.0)  # idempotent
+    assert not await storage.open_invite(T1, inv, v2, 12.0)  # another verifier: refused
+    assert await storage.open_invite(T1, other, v2, 30.0)
+    assert await storage.invite_verifier(T1, inv) == v1
+    assert await storage.invite_verifier(T2, inv) is None  # per team
+    assert await storage.count_open_invites(T1) == 2
+    assert await storage.team_usage(T1) == base + 2 * (16 + 32)
+    await storage.expire(before=20.0)
+    assert await storage.invite_verifier(T1, inv) is None
+    assert await storage.invite_verifier(T1, other) == v2
+    assert await storage.count_open_invites(T1) == 1
+    assert await storage.team_usage(T1) == base + 16 + 32
+
+
 async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
     """Backend-specific: durability across a restart (the memory backend has none)."""
     st = SQLiteStorage(tmp_path / "r.db")

@@ -230,6 +230,9 @@ function hpkeOpenX25519(sealed, recipient, info) {
   const key = hkdf(secret, team, cat(label("mano/v1/invitation"), Buffer.from("key")), 32);
   same("invitation: id", id, b(v.invitation_id_hex));
   same("invitation: key", key, b(v.invitation_key_hex));
+  const proof = hkdf(secret, team, cat(label("mano/v1/invitation"), Buffer.from("relay-proof")), 32);
+  same("invitation: relay proof", proof, b(v.relay_proof.proof_hex));
+  same("invitation: relay verifier", sha256(proof), b(v.relay_proof.verifier_hex));
   const request = b(v.request.request_hex);
   check("invitation: request header", request[0] === 1 && Buffer.compare(request.subarray(1, 17), id) === 0);
   const payload = aesGcmOpen(key, request.subarray(17, 29), request.subarray(29), cat(label("mano/v1/invitation"), Buffer.from("request"), team, id));

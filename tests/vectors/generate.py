@@ -38,6 +38,8 @@ from mano_core.crypto import (
     envelope_hash,
     make_key_packages,
     redeem_request,
+    relay_proof,
+    relay_verifier,
     seal,
 )
 from mano_core.crypto.log_entry import decode_entry
@@ -322,6 +324,12 @@ def gen_invitation() -> dict[str, Any]:
                  "id_info_hex": h(_wire.signed_message(label, b"id")), "id_length": 16,
                  "key_info_hex": h(_wire.signed_message(label, b"key")), "key_length": 32},
         "invitation_id_hex": h(inv.invitation_id), "invitation_key_hex": h(inv.key),
+        "relay_proof": {
+            "hkdf_info_hex": h(_wire.signed_message(label, b"relay-proof")), "length": 32,
+            "proof_hex": h(relay_proof(code)),
+            "verifier": "SHA-256(proof): what the admin sends in invite_open",
+            "verifier_hex": h(relay_verifier(relay_proof(code))),
+        },
         "request": {
             "proof_domain": label + "/proof", "proof_data_hex": h(proof_data),
             "proof_hex": h(D.sign(proof_data, domain=label + "/proof")),
