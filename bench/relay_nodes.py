@@ -61,7 +61,9 @@ class Node:
 
     def __init__(self, db: str, tmp: Path) -> None:
         self.log = tmp / f"node-{time.monotonic_ns()}.log"
-        cmd = [sys.executable, "-m", "sync_server", "serve", "--port", "0", "--db", db,
+        # Through tui.demo.child: the node dies with this process however it ends.
+        cmd = [sys.executable, "-m", "tui.demo.child", str(os.getpid()), "--",
+               "-m", "sync_server", "serve", "--port", "0", "--db", db,
                "--synchronous", "FULL", "--rate", "1e9", "--burst", "1e9",
                "--send-buffer", str(64 * 2**20), "--catchup-buffer", "1000000",
                "--log-level", "warning"]

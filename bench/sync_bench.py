@@ -85,7 +85,9 @@ async def _start_raw() -> tuple[object, str]:
     import re
     import subprocess
 
-    p = subprocess.Popen([sys.executable, "-c", RAW_RELAY], stderr=subprocess.PIPE)
+    # Through tui.demo.child: the relay dies with this process however it ends.
+    p = subprocess.Popen([sys.executable, "-m", "tui.demo.child", str(os.getpid()), "--",
+                          "-c", RAW_RELAY], stderr=subprocess.PIPE, cwd=ROOT)
     assert p.stderr is not None
     line = await asyncio.get_running_loop().run_in_executor(None, p.stderr.readline)
     port = re.search(rb":(\d+)", line)

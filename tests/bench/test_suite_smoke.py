@@ -15,12 +15,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# A wall-clock bound, so it must hold on a loaded machine: the short suite takes ~10-15 s of
+# CPU, but 91 s of wall time was measured with PostgreSQL on 2 cores at a load average of 12
+# (110 s killed it once, mid-relay_fanout). A stalled step is caught sooner, and named: each
+# step of relay_fanout fails after 25 s with what every subscriber received.
+SUITE_LIMIT = 280
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(SUITE_LIMIT + 20)
 def test_short_suite_runs_every_benchmark(tmp_path: Path) -> None:
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "bench", "--short", "--out", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=110)
+                          cwd=ROOT, capture_output=True, text=True, timeout=SUITE_LIMIT)
     elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     report = json.loads((tmp_path / "benchmarks-short.json").read_text())
