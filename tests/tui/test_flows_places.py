@@ -68,3 +68,86 @@ async def test_flow_structure_search_and_checked_fields(demo_store):
         await wait_for(pilot, lambda: isinstance(app.screen, StructuresScreen))
         await wait_for(pilot, lambda: saved.id in {s.id for s in table.items})
         assert isinstance(table.table, DataTable)
+
+
+async def test_flow_territory_create(demo_store):
+    from textual.widgets import Select
+
+    from tui.screens.territories import TerritoriesScreen
+    from tui.widgets.action_form import Ticks
+    from tui.widgets.territory_form import TerritoryFormScreen
+    from tui.widgets.toggle import Check
+
+    app = app_on(demo_store)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen))
+        team = app.session.team
+        types = team.settings.values("territoryTypes")
+        assert len(types) >= 2
+        # a field of the team's own for observations, asked for in the form
+        await team.custom_fields.create(key="custom-chiens", label_text="Chiens présents",
+                                        type="number", scope="observation")
+        await team.custom_fields.create(key="custom-besoins", label_text="Besoins",
+                                        type="multi-choice", scope="observation",
+                                        options=["Eau", "Couvertures", "Soins"])
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(app.screen, TerritoriesScreen))
+        screen = app.screen
+        assert shows(app, "Territoires : ")
+
+        # a new territory with two of the team's types
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: isinstance(app.screen, TerritoryFormScreen))
+        form = app.screen
+        form.query_one("#field-name", Input).value = "Square du marché"
+        boxes = list(form.query_one("#field-types", Ticks).query(Check))
+        boxes[0].value = boxes[1].value = True
+        form.query_one("#field-perimeter", Input).value = "Entre la rue et le canal"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any(x.name == "Square du marché"
+                                          for x in team.territories.list()), what="saved")
+        terr = next(x for x in team.territories.list() if x.name == "Square du marché")
+        assert terr.types == list(types[:2]) and terr.perimeter == "Entre la rue et le canal"
+        await wait_for(pilot, lambda: isinstance(app.screen, TerritoriesScreen))
+        table = screen.query_one("#territories", DataTable)
+        await wait_for(pilot, lambda: terr.id in table.rows)
+        assert screen._territory() == terr.id              # the new one is highlighted
+        assert shows(app, "Observations de « Square du marché » : 0")
+
+        # edited: renamed, one type less, the same record
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, TerritoryFormScreen))
+        form = app.screen
+        assert form.query_one("#field-name", Input).value == "Square du marché"
+        form.query_one("#field-name", Input).value = "Square du marché couvert"
+        list(form.query_one("#field-types", Ticks).query(Check))[1].value = False
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: team.territories.get(terr.id).name
+                       == "Square du marché couvert", what="the edit")
+        assert team.territories.get(terr.id).types == [types[0]]
+        assert len([x for x in team.territories.list() if x.name.startswith("Square")]) == 1
+
+        # an observation with the custom fields; a wrong number is said under its field
+        await wait_for(pilot, lambda: isinstance(app.screen, TerritoriesScreen))
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        form = app.screen
+        assert shows(app, "Chiens présents")
+        form.query_one("#field-men", Input).value = "4"
+        form.query_one("#field-atmosphere", Select).value = "Tensions"
+        form.query_one("#field-custom__custom_chiens", Input).value = "deux"
+        form.query_one("#field-custom__custom_besoins", Input).value = "Eau, Soins"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Chiens présents" in str(form.query_one("#error-custom__custom_chiens").render())
+        assert not team.observations.filter(lambda o: o.territory == terr.id)
+        form.query_one("#field-custom__custom_chiens", Input).value = "2"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: team.observations.filter(
+            lambda o: o.territory == terr.id), what="the observation")
+        obs = team.observations.filter(lambda o: o.territory == terr.id)[0]
+        assert obs.men == 4 and obs.atmosphere == "Tensions"
+        assert obs.custom_fields == {"custom-chiens": 2, "custom-besoins": ["Eau", "Soins"]}
+        await wait_for(pilot, lambda: shows(app, "Chiens présents : 2"),
+                       what="the custom value in the table")
+        assert shows(app, "Observations de « Square du marché couvert » : 1")

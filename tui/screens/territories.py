@@ -1,4 +1,5 @@
-"""Territories and their observations; a new observation in a few keys."""
+"""Territories and their observations: create and edit a territory (its types from the
+team's list), a new observation in a few keys with the team's own observation fields."""
 
 from __future__ import annotations
 
@@ -6,35 +7,49 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.widgets import DataTable
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
 
-from mano_core.model.records import ATMOSPHERES, TerritoryObservation
+from mano_core.errors import NotFoundError
+from mano_core.model.records import ATMOSPHERES, Territory, TerritoryObservation
 from tui import format as fmt
-from tui.text import LONG_CELL_LIMIT, cells
+from tui.custom_inputs import custom_fields, read_custom
+from tui.text import LONG_CELL_LIMIT, cell, plain
+from tui.widgets.fit import last_column_width
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.table import LiteralTable
+from tui.widgets.territory_form import TerritoryFormScreen
 
 from .base import SectionScreen
+
+OBSERVATIONS_SHOWN = 500   # the newest observations of a territory
 
 
 class TerritoriesScreen(SectionScreen):
     section = "territories"
-    BINDINGS = [Binding("ctrl+n", "new_observation", "key.new_observation")]
+    BINDINGS = [Binding("ctrl+n", "new_observation", "key.new_observation"),
+                Binding("ctrl+t", "new_territory", "key.new_territory"),
+                Binding("e", "edit_territory", "key.edit")]
 
     def compose_body(self) -> ComposeResult:
         t = self.t
-        with Horizontal(classes="split"):
-            territories: DataTable[Any] = LiteralTable(id="territories", cursor_type="row")
-            territories.add_columns(t("col.name"), t("col.types"), t("col.count"))
-            yield territories
-            observations: DataTable[Any] = LiteralTable(id="observations", cursor_type="row",
-                                                     zebra_stripes=True)
-            observations.add_columns(t("col.date"), t("col.people"), t("col.atmosphere"),
-                                     t("col.police"), t("col.text"))
-            yield observations
+        with Horizontal(classes="split territories"):
+            with Vertical(id="territories-pane"):
+                yield Static("", id="territories-title", classes="table-title")
+                territories: DataTable[Any] = LiteralTable(id="territories", cursor_type="row")
+                territories.add_columns(t("col.name"), t("col.types"), t("col.count"))
+                yield territories
+            with Vertical(id="observations-pane"):
+                yield Static("", id="observations-title", classes="table-title")
+                observations: DataTable[Any] = LiteralTable(id="observations",
+                                                         cursor_type="row", zebra_stripes=True)
+                self._obs_headers = [t("col.date"), t("col.people"), t("col.atmosphere"),
+                                     t("col.police"), t("col.text")]
+                observations.add_columns(*self._obs_headers)
+                yield observations
 
     def reload(self) -> None:
+        t = self.t
         team = self.session.team
         table = self.query_one("#territories", DataTable)
         current = self._territory()
@@ -42,11 +57,17 @@ class TerritoriesScreen(SectionScreen):
         for o in team.observations.list():
             counts[o.territory] = counts.get(o.territory, 0) + 1
         table.clear()
-        for terr in sorted(team.territories.list(), key=lambda x: x.name):
-            table.add_row(terr.name, ", ".join(terr.types), str(counts.get(terr.id, 0)),
-                          key=terr.id)
+        listed = sorted(team.territories.list(), key=lambda x: x.name.casefold())
+        for terr in listed:
+            table.add_row(cell(terr.name, 32), cell(", ".join(terr.types), 40),
+                          str(counts.get(terr.id, 0)), key=terr.id)
         if current and current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
+        self.query_one("#territories-title", Static).update(
+            t("territory.list_title", count=len(listed)))
+        self._observations()
+
+    def on_resize(self) -> None:
         self._observations()
 
     def _territory(self) -> str | None:
@@ -64,15 +85,75 @@ class TerritoriesScreen(SectionScreen):
         t = self.t
         terr = self._territory()
         table = self.query_one("#observations", DataTable)
+        title = self.query_one("#observations-title", Static)
         table.clear()
         if not terr:
+            title.update(t("territory.no_territory"))
             return
-        for o in sorted(self.session.team.observations.filter(lambda o: o.territory == terr),
-                        key=lambda o: o.observed_at, reverse=True)[:500]:
-            table.add_row(*cells(fmt.moment(o.observed_at),
-                                 t("obs.people", men=o.men, women=o.women, minors=o.minors),
-                                 o.atmosphere or "—", t("yes") if o.police else t("no"),
-                                 o.comment, last_limit=LONG_CELL_LIMIT), key=o.id)
+        team = self.session.team
+        found = sorted(team.observations.filter(lambda o: o.territory == terr),
+                       key=lambda o: o.observed_at, reverse=True)
+        labels = {d.key: d.label_text for d in team.custom_fields.list()
+                  if d.scope == "observation"}
+        rows = []
+        for o in found[:OBSERVATIONS_SHOWN]:
+            extra = [f"{labels.get(k, k)} : {fmt.value(v)}" for k, v in o.custom_fields.items()]
+            text = " — ".join(x for x in (o.comment, o.material, "; ".join(extra)) if x)
+            rows.append((cell(fmt.moment(o.observed_at)),
+                         cell(t("obs.people", men=o.men, women=o.women, minors=o.minors)),
+                         cell(o.atmosphere or "—"), cell(t("yes") if o.police else t("no")),
+                         text, o.id))
+        # the observations pane is 2/3 of the screen (mano.tcss): its size before layout
+        pane = self.app.size.width * 2 // 3
+        width = min(LONG_CELL_LIMIT, last_column_width(pane, self._obs_headers, rows))
+        for *first, text, key in rows:
+            table.add_row(*first, cell(text, width), key=key)
+        try:
+            name = team.territories.get(terr).name
+        except NotFoundError:
+            name = ""
+        title.update(plain(t("territory.observations_title", name=name, count=len(found))))
+
+    # --- territories ----------------------------------------------------------------------
+
+    def action_new_territory(self) -> None:
+        self._territory_form(None)
+
+    def action_edit_territory(self) -> None:
+        terr = self._territory()
+        if terr:
+            try:
+                self._territory_form(self.session.team.territories.get(terr))
+            except NotFoundError:
+                return
+
+    def _territory_form(self, terr: Territory | None) -> None:
+        t = self.t
+        team = self.session.team
+        values = ({"name": terr.name, "types": terr.types, "perimeter": terr.perimeter,
+                   "description": terr.description} if terr else {})
+
+        async def submit(v: dict[str, Any]) -> Territory:
+            if not v["name"]:
+                raise FieldError("name", t("error.required"))
+            if terr is None:
+                return await team.territories.create(**v)
+            return await team.territories.update(terr.id, **v)
+
+        def done(result: Territory | None) -> None:
+            if result is None:
+                return
+            self.mano.say(t("saved", name=result.name))
+            table = self.query_one("#territories", DataTable)
+            self.reload()
+            if result.id in table.rows:
+                table.move_cursor(row=table.get_row_index(result.id))
+
+        self.app.push_screen(TerritoryFormScreen(
+            t("territory.new") if terr is None else t("territory.edit", name=terr.name),
+            values, team.settings.values("territoryTypes"), submit, t), done)
+
+    # --- observations ---------------------------------------------------------------------
 
     def action_new_observation(self) -> None:
         t = self.t
@@ -81,6 +162,8 @@ class TerritoriesScreen(SectionScreen):
             return
         team = self.session.team
         name = team.territories.get(terr).name
+        sub = self.session.subteam
+        definitions = team.custom_fields_for("observation", [sub] if sub else [])
         fields = [
             Field("men", t("field.men"), value="0", wire=("men",)),
             Field("women", t("field.women"), value="0", wire=("women",)),
@@ -90,6 +173,7 @@ class TerritoriesScreen(SectionScreen):
             Field("police", t("field.police"), kind="check", wire=("police",)),
             Field("material", t("field.material"), wire=("material",)),
             Field("comment", t("field.comment"), kind="area", wire=("comment",)),
+            *custom_fields(t, definitions),
         ]
 
         async def submit(v: dict[str, Any]) -> TerritoryObservation:
@@ -99,10 +183,13 @@ class TerritoriesScreen(SectionScreen):
                     numbers[key] = int(v[key] or 0)
                 except ValueError:
                     raise FieldError(key, t("error.number")) from None
+                if numbers[key] < 0:
+                    raise FieldError(key, t("error.number"))
             return await team.observations.create(
-                territory=terr, team=self.session.subteam, observed_at=self.mano.now(),
+                territory=terr, team=sub, observed_at=self.mano.now(),
                 atmosphere=v["atmosphere"], police=v["police"], material=v["material"],
-                comment=v["comment"], **numbers)
+                comment=v["comment"], custom_fields=read_custom(t, definitions, v),
+                **numbers)
 
         self.app.push_screen(FormScreen(
             t("obs.new", name=name), fields, submit, save_label=t("form.save"),

@@ -65,7 +65,7 @@ class UrgentScreen(SectionScreen):
             self._person[key] = person
             shown.append((cell(when), cell(kind), cell(name, NAME_LIMIT), cell(status), text,
                           key))
-        width = min(LONG_CELL_LIMIT, last_column_width(table.size.width or self.app.size.width,
+        width = min(LONG_CELL_LIMIT, last_column_width(self.app.size.width,
                                                        self._headers, shown))
         for when_, kind_, name_, status_, text, key in shown:
             table.add_row(when_, kind_, name_, status_, cell(text, width), key=key)
