@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from mano_core.errors import NotFoundError
@@ -33,7 +33,7 @@ class TerritoriesScreen(SectionScreen):
 
     def compose_body(self) -> ComposeResult:
         t = self.t
-        with Horizontal(classes="split territories"):
+        with Vertical(classes="territories"):
             with Vertical(id="territories-pane"):
                 yield Static("", id="territories-title", classes="table-title")
                 territories: DataTable[Any] = LiteralTable(id="territories", cursor_type="row")
@@ -59,7 +59,7 @@ class TerritoriesScreen(SectionScreen):
         table.clear()
         listed = sorted(team.territories.list(), key=lambda x: x.name.casefold())
         for terr in listed:
-            table.add_row(cell(terr.name, 32), cell(", ".join(terr.types), 40),
+            table.add_row(cell(terr.name), cell(", ".join(terr.types)),
                           str(counts.get(terr.id, 0)), key=terr.id)
         if current and current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
@@ -103,8 +103,8 @@ class TerritoriesScreen(SectionScreen):
                          cell(t("obs.people", men=o.men, women=o.women, minors=o.minors)),
                          cell(o.atmosphere or "—"), cell(t("yes") if o.police else t("no")),
                          text, o.id))
-        # the observations pane is 2/3 of the screen (mano.tcss): its size before layout
-        pane = self.app.size.width * 2 // 3
+        # the observations take the screen's width (mano.tcss), known before layout
+        pane = self.app.size.width
         width = min(LONG_CELL_LIMIT, last_column_width(pane, self._obs_headers, rows))
         for *first, text, key in rows:
             table.add_row(*first, cell(text, width), key=key)
