@@ -234,3 +234,49 @@ async def test_an_erasure_leaves_no_file_at_the_relay_and_no_body_anywhere(
                 assert [d.id for d in team.documents.list()] == [keep.id]
             await sb.wait_synced()
         await sa.wait_synced()
+
+
+async def test_attached_offline_then_sent_and_a_deletion_reaches_every_copy(
+        relay, make_device) -> None:
+    a, b = await make_device("a"), await make_device("b")
+    team_a = await a.create_team("Maraude Nord")
+    person = await team_a.persons.create(name="Personne suivie")
+    # never connected yet: saved here, owed to the relay
+    doc = await team_a.documents.add(person.id, "photo.jpg", plaintext(900_000))
+    assert team_a.documents.uploading(doc.id)
+    async with await a.sync(team_a, relay.url) as sa:
+        await eventually(lambda: not team_a.documents.uploading(doc.id), what="sent once online")
+        team_b = await join(sa, b, relay.url)
+        async with await b.sync(team_b, relay.url) as sb:
+            await eventually(lambda: len(team_b.documents.list()) == 1, what="b sees it")
+            await team_b.documents.read(doc.id)
+            assert team_b.documents.cached(doc.id)
+            await team_a.documents.delete(doc.id)
+            await eventually(lambda: not team_b.documents.bodies.cached, what="b drops its copy")
+            await eventually(lambda: relay_files(relay.db) == [], what="the relay deletes it")
+            assert team_b.documents.list() == []
+            assert await b.store.items(team_b.documents.bodies.body_ns(doc.file)) == []
+            await sb.wait_synced()
+        await sa.wait_synced()
+
+
+async def test_a_full_quota_is_an_alert_and_the_body_stays_owed(make_device, tmp_path: Path
+                                                                ) -> None:
+    from tests.harness.relay import PROCESS_ARGS, RelayProcess
+
+    proc = await RelayProcess(str(tmp_path / "small.db"), *PROCESS_ARGS,
+                              "--max-team-storage", "400000").start()
+    try:
+        a = await make_device("a")
+        team_a = await a.create_team("Maraude Nord")
+        async with await a.sync(team_a, proc.url) as sa:
+            person = await team_a.persons.create(name="Personne suivie")
+            doc = await team_a.documents.add(person.id, "gros.pdf", plaintext(1 * MiB))
+            await eventually(lambda: any(al.kind == "documents" for al in sa.state.alerts),
+                             what="the refusal is alerted")
+            assert "code 15" in [al for al in sa.state.alerts if al.kind == "documents"][0].detail
+            assert team_a.documents.uploading(doc.id) and team_a.documents.cached(doc.id)
+            await team_a.persons.create(name="Une autre")  # the session goes on
+            await sa.wait_synced()
+    finally:
+        await proc.stop()
