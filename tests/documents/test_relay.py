@@ -274,7 +274,8 @@ async def test_a_full_quota_is_an_alert_and_the_body_stays_owed(make_device, tmp
             doc = await team_a.documents.add(person.id, "gros.pdf", plaintext(1 * MiB))
             await eventually(lambda: any(al.kind == "documents" for al in sa.state.alerts),
                              what="the refusal is alerted")
-            assert "code 15" in [al for al in sa.state.alerts if al.kind == "documents"][0].detail
+            refusal = next(al for al in sa.state.alerts if al.kind == "documents")
+            assert "code 15" in refusal.detail
             assert team_a.documents.uploading(doc.id) and team_a.documents.cached(doc.id)
             await team_a.persons.create(name="Une autre")  # the session goes on
             await sa.wait_synced()

@@ -22,6 +22,7 @@ from tui.text import LONG_CELL_LIMIT, cells, lines, plain, styled
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.forms import Field, FormScreen
+from tui.widgets.person_documents import PersonDocuments
 from tui.widgets.sync_bar import SyncBar
 from tui.widgets.table import LiteralTable
 
@@ -35,7 +36,8 @@ from .actions_common import (
 )
 from .base import ManoScreen
 
-TABS = ("summary", "actions", "comments", "places", "visits", "family", "history", "medical")
+TABS = ("summary", "actions", "comments", "places", "visits", "family", "history", "medical",
+        "documents")
 
 
 class PersonFileScreen(ManoScreen):
@@ -87,6 +89,8 @@ class PersonFileScreen(ManoScreen):
             if self.session.team.medical is not None:
                 with TabPane(t("tab.medical"), id="tab-medical"):
                     yield VerticalScroll(Static("", id="medical"))
+            with TabPane(t("tab.documents"), id="tab-documents"):
+                yield PersonDocuments(self.person_id)  # its own widget, redrawn by itself
         yield SyncBar()
         yield TranslatedFooter()
 
