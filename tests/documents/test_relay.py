@@ -21,9 +21,15 @@ from mano_core.protocol.codes import ErrorCode
 from mano_core.sync.transport import RelayClient
 from tests.harness.devices import PASS
 from tests.relay.test_storage_contract import fragments_in, raw_files
-from tests.sync.helpers import eventually, join
+from tests.sync.helpers import eventually as _eventually
+from tests.sync.helpers import join
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = pytest.mark.timeout(240)
+
+
+async def eventually(predicate, timeout: float = 60.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+    """tests.sync.helpers.eventually with room for a loaded machine (2 cores, many tests)."""
+    await _eventually(predicate, timeout=max(timeout, 60.0), what=what)
 MiB = 1024 * 1024
 
 
