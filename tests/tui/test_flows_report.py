@@ -179,3 +179,44 @@ async def test_flow_report_items(demo_store):
         await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen))
         await wait_for(pilot, lambda: shows(app, f"Collaborations : {partner}"),
                        what="the collaboration shown")
+
+
+async def test_unsaved_text_outlives_an_abrupt_end(demo_store):
+    """The app closed without asking (a crash, a lock, a closed terminal): the text typed
+    is kept on this device, encrypted like the rest, and comes back unsaved."""
+    import asyncio
+    import json
+
+    from tui.screens.report import DRAFT_KEY
+    from tui.session import PREFS
+
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_report(pilot)
+        sub = app.session.subteam
+        store = app.session.device.store
+        await type_in_report(pilot, screen, "Texte tapé avant la coupure")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while (raw := await store.get(PREFS, DRAFT_KEY)) is None:
+            assert loop.time() < deadline, "the draft was never kept"
+            await pilot.pause(0.1)
+        assert "coupure" in json.loads(raw)["text"]
+        app.exit()                                   # no question asked
+    again = app_on(demo_store)
+    async with again.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_report(pilot)
+        area = screen.query_one("#description", TextArea)
+        await wait_for(pilot, lambda: "Texte tapé avant la coupure" in area.text,
+                       what="the text back")
+        assert screen.has_unsaved() and shows(again, "Modifications non enregistrées")
+        rep = daily.get(again.session.team, sub, TODAY)
+        assert rep is None or "coupure" not in rep.description   # still not saved
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not screen.has_unsaved())
+        assert "coupure" in daily.get(again.session.team, sub, TODAY).description
+        store = again.session.device.store
+        deadline = asyncio.get_running_loop().time() + 10
+        while await store.get(PREFS, DRAFT_KEY) is not None:   # forgotten once saved
+            assert asyncio.get_running_loop().time() < deadline
+            await pilot.pause(0.1)

@@ -9,6 +9,7 @@ language or quitting asks first (save, drop, or stay)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from textual import on, work
@@ -20,6 +21,7 @@ from textual.widgets import DataTable, Label, Select, Static, TextArea
 from mano_core.errors import ManoError
 from mano_core.reporting import daily
 from tui import format as fmt
+from tui.session import PREFS
 from tui.text import LONG_CELL_LIMIT, cell, cells, plain
 from tui.widgets.choice import UnsavedScreen
 from tui.widgets.forms import Field, FieldError, FormScreen, LiteralTextArea
@@ -27,6 +29,10 @@ from tui.widgets.table import LiteralTable
 
 from .base import SectionScreen
 from tui.day_items import day_items
+
+
+DRAFT_KEY = "report.draft"   # device-local (encrypted at rest): the text not saved yet
+DRAFT_DELAY = 1.0            # seconds after the last key before the draft is kept
 
 
 class ReportScreen(SectionScreen):
@@ -50,6 +56,8 @@ class ReportScreen(SectionScreen):
         self._loaded = ""
         self._baseline = ""
         self._reverting = False
+        self._draft_timer: Any = None
+        self._draft_checked = False
 
     def compose_body(self) -> ComposeResult:
         t = self.t
@@ -117,6 +125,7 @@ class ReportScreen(SectionScreen):
             self._baseline = self._loaded
             self.query_one("#description", TextArea).text = self._loaded
             self._show_state()
+            await self._write_draft()
             return True
         self.query_one("#description", TextArea).focus()
         return False
@@ -131,6 +140,7 @@ class ReportScreen(SectionScreen):
         if self._shown == (sub, day):
             self._baseline, self._loaded = text, rep.description
             self._show_state()
+        await self._write_draft()
         self.mano.say(self.t("report.saved"))
         return True
 
@@ -147,6 +157,50 @@ class ReportScreen(SectionScreen):
     @on(TextArea.Changed, "#description")
     def _typed(self) -> None:
         self._show_state()
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(DRAFT_DELAY, self._keep_draft)
+
+    def _keep_draft(self) -> None:
+        self._draft_timer = None
+        self.run_worker(self._write_draft(), group="draft", exclusive=True)
+
+    async def _write_draft(self) -> None:
+        """Keep the unsaved text on this device (a lock, a crash or a closed terminal must
+        not cost it); forgotten once saved or dropped."""
+        store = self.session.device.store
+        if self.has_unsaved() and self._shown is not None:
+            sub, day = self._shown
+            draft = {"subteam": sub, "day": day.isoformat(),
+                     "text": self.query_one("#description", TextArea).text}
+            await store.put(PREFS, DRAFT_KEY, json.dumps(draft).encode())
+        else:
+            await store.delete(PREFS, DRAFT_KEY)
+
+    async def _restore_draft(self) -> None:
+        """A draft left by an earlier session: shown on its report, marked unsaved."""
+        raw = await self.session.device.store.get(PREFS, DRAFT_KEY)
+        if not raw:
+            return
+        try:
+            draft = json.loads(raw)
+            sub, day, text = draft["subteam"], dt.date.fromisoformat(draft["day"]), draft["text"]
+        except (ValueError, KeyError, TypeError):
+            return
+        if not isinstance(text, str) or sub not in {s.id for s in self.session.subteams()}:
+            return
+        if self.has_unsaved():
+            return   # something typed meanwhile stays
+        if (sub, day) != self._shown:
+            self.day = day
+            self._reverting = self._subteam() != sub
+            self.query_one("#subteam", Select).value = sub
+            self.session.subteam = sub
+            self.reload()
+        if text != self._loaded:
+            self.query_one("#description", TextArea).text = text
+            self._show_state()
+            self.mano.say(self.t("report.draft_restored", day=fmt.day(day)))
 
     # --- drawing ----------------------------------------------------------------------------
 
@@ -173,6 +227,9 @@ class ReportScreen(SectionScreen):
             f"{t('report.collaborations')} : "
             + (", ".join(collaborations) if collaborations else "—")))
         self._fill_items(sub)
+        if not self._draft_checked:
+            self._draft_checked = True
+            self.run_worker(self._restore_draft(), group="draft")
 
     def _fill_text(self, sub: str, text: str) -> None:
         area = self.query_one("#description", TextArea)
