@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import Final, NamedTuple
 
 import msgspec
@@ -249,15 +249,18 @@ class TeamKeys:
         return Sealed(raw, outbox_id)
 
     def open(self, raw: bytes, compartment: Compartment,
-             chain: ChainState | None = None) -> Opened:
+             chain: ChainState | None = None, *,
+             authenticated: Container[bytes] = ()) -> Opened:
         """Verify and decrypt a teammate's envelope (``open_envelope``) against ``chain``, a
         working copy from ``chain(compartment)`` that advances; the chain state this object
         holds never changes here (without ``chain``, a throwaway copy is used). Commit the
         working copy with ``save_chains(tx, {compartment: chain})`` in the transaction that
-        stores what the envelopes carried, then ``adopt_chain`` it."""
+        stores what the envelopes carried, then ``adopt_chain`` it. ``authenticated``: see
+        ``open_envelope`` (a delivery's batch authentication)."""
         state = chain if chain is not None else self._chains[compartment].copy()
         return open_envelope(raw, log=self._log, keyring=self._keyring, team_id=self.team_id,
-                             compartment=compartment, chain_state=state)
+                             compartment=compartment, chain_state=state,
+                             authenticated=authenticated)
 
     def adopt_chain(self, compartment: Compartment, chain: ChainState) -> None:
         """Make ``chain`` the chain state of ``compartment`` (once its transaction committed)."""

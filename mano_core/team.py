@@ -183,18 +183,12 @@ class _Compartment:
         same transaction); it never costs another group. Listeners are told after the commit.
         A failure or cancellation before the commit stores nothing (merging the same updates
         again later is harmless: they are idempotent)."""
-        refused: dict[int, str] = {}
         stored: list[bytes] = []
         async with self.merging:  # a compaction never snapshots updates not stored yet
+            refused = self.core.apply_remote_groups(groups)  # one pycrdt transaction
             for index, group in enumerate(groups):
-                try:
-                    deps = [read_deps(update) for update in group]
-                    for update, needs in zip(group, deps, strict=True):
-                        self.core.apply_update(update, needs)
-                except Exception as exc:  # noqa: BLE001 - pycrdt may raise anything
-                    refused[index] = f"{type(exc).__name__}: {exc}"[:300]
-                    continue
-                stored.extend(group)
+                if index not in refused:
+                    stored.extend(group)
             async with self.team.store.transaction() as tx:
                 seqs = await tx.append_updates(self.name, stored) if stored else []
                 await also(tx, refused)

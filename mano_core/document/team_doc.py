@@ -10,7 +10,7 @@ import datetime as dt
 import enum
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -156,6 +156,9 @@ class DocumentCore:
             self._parked.append((update, deps, time.monotonic()))
             return
         apply(update)
+        self._unpark(apply)
+
+    def _unpark(self, apply: Callable[[bytes], None]) -> None:
         while self._parked:
             state = read_state_vector(self.doc.get_state())
             ready = [p for p in self._parked if p[1].satisfied_by(state)]
@@ -165,15 +168,52 @@ class DocumentCore:
                 self._parked.remove(item)
                 apply(item[0])
 
+    def apply_remote_groups(self, groups: Sequence[Sequence[bytes]]) -> dict[int, str]:
+        """Merge groups of teammates' updates (one group per envelope) in ONE pycrdt
+        transaction, so the document's observers run once for a whole delivery instead of
+        once per update. Returns the refused groups' errors by index: a group with a malformed
+        update, or one pycrdt refuses, costs only itself (pycrdt decodes an update before
+        integrating it: a refused update changed nothing; the group's updates before it stay
+        merged, idempotent, as when each had its own transaction). Parking as apply_update."""
+        refused: dict[int, str] = {}
+        self._remote = True
+        try:
+            with self.doc.transaction(origin="remote"):
+                state = read_state_vector(self.doc.get_state())
+                for index, group in enumerate(groups):
+                    try:
+                        for update, deps in [(u, read_deps(u)) for u in group]:
+                            if not deps.satisfied_by(state):
+                                self._parked.append((update, deps, time.monotonic()))
+                                continue
+                            self._merge(update)
+                            if self._parked:  # (rare) what waited may follow it now
+                                self._unpark(self._merge)
+                                state = read_state_vector(self.doc.get_state())
+                            else:
+                                for client, end in deps.ends.items():  # structs continue
+                                    if end > state.get(client, 0):
+                                        state[client] = end
+                    except Exception as exc:  # noqa: BLE001 - pycrdt may raise anything
+                        refused[index] = f"{type(exc).__name__}: {exc}"[:300]
+        finally:
+            self._remote = False
+        return refused
+
+    def _merge(self, update: bytes) -> None:
+        """Merge one remote update inside the open remote transaction."""
+        try:
+            self.doc.apply_update(update)
+        except (ValueError, RuntimeError) as exc:
+            raise MalformedUpdateError(f"pycrdt refused the update: {exc}") from None
+        if self._guarded is not None:
+            self._guarded.observe(update)  # its own bytes: read once already (ydeps memo)
+
     def _apply_now(self, update: bytes) -> None:
         self._remote = True
         try:
             with self.doc.transaction(origin="remote"):
-                self.doc.apply_update(update)
-        except (ValueError, RuntimeError) as exc:
-            # pycrdt decodes before integrating: an update it refuses changed nothing. Its
-            # errors (ValueError, or a bare RuntimeError in older versions) never cross our API.
-            raise MalformedUpdateError(f"pycrdt refused the update: {exc}") from None
+                self._merge(update)
         finally:
             self._remote = False
 
@@ -216,7 +256,7 @@ class DocumentCore:
             update = event.update
             if len(update) > 2:  # b"\x00\x00" is an empty transaction
                 self._pending.append(update)
-        if self._guarded is not None:
+        if self._guarded is not None and not self._remote:  # (remote: see _merge)
             self._guarded.observe(event.update)
 
     def guarded_index(self) -> GuardedIndex:

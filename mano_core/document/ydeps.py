@@ -13,7 +13,9 @@ Format: https://github.com/yjs/yjs/blob/main/INTERNALS.md and lib0's encoding (v
 from __future__ import annotations
 
 import bisect
+import hashlib
 from dataclasses import dataclass, field
+from typing import Final
 
 from mano_core import limits
 from mano_core.errors import MalformedUpdateError, TooDeepError
@@ -21,6 +23,13 @@ from mano_core.errors import MalformedUpdateError, TooDeepError
 _MAX_VARINT_BYTES = 10  # 64-bit values
 _MAX_ANY_DEPTH = limits.MAX_CRDT_ANY_DEPTH
 _MAX_NESTING = limits.MAX_CRDT_NESTING
+# Recent parses, kept by the SHA-256 of the update (never its bytes: no content stays here):
+# a teammate's update is read by the sync machine (to refuse a malformed one before anything
+# is applied), by the role screening (rules/touch.py), by the document (its dependencies) and
+# by the guarded index once integrated; each of those reads is the same pure function of the
+# bytes, so the parse is done once. States (snapshots) are larger than the bound: not kept.
+MEMO_MAX_ENTRIES: Final = 4096
+MEMO_MAX_UPDATE: Final = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -48,6 +57,35 @@ class UpdateDeps:
         return True
 
 
+class _Memo:
+    """A bounded map from (reader, digest of an update) to what the reader returned for it.
+    Only successful reads are kept: a malformed update raises again each time."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, bytes], object] = {}
+
+    @staticmethod
+    def key(kind: str, update: bytes) -> tuple[str, bytes] | None:
+        if len(update) > MEMO_MAX_UPDATE:
+            return None
+        return kind, hashlib.sha256(update).digest()
+
+    def get(self, key: tuple[str, bytes] | None) -> object | None:
+        return None if key is None else self._entries.get(key)
+
+    def put(self, key: tuple[str, bytes] | None, value: object) -> None:
+        if key is None:
+            return
+        if len(self._entries) >= MEMO_MAX_ENTRIES:
+            del self._entries[next(iter(self._entries))]  # the oldest
+        self._entries[key] = value
+
+
+_memo = _Memo()
+
+
 class _Reader:
     __slots__ = ("data", "pos")
 
@@ -56,20 +94,30 @@ class _Reader:
         self.pos = 0
 
     def byte(self) -> int:
-        if self.pos >= len(self.data):
-            raise MalformedUpdateError("update ends early")
-        b = self.data[self.pos]
+        try:
+            b = self.data[self.pos]
+        except IndexError:
+            raise MalformedUpdateError("update ends early") from None
         self.pos += 1
         return b
 
     def varuint(self) -> int:
-        result = shift = 0
-        for _ in range(_MAX_VARINT_BYTES):
-            b = self.byte()
-            result |= (b & 0x7F) << shift
-            if b < 0x80:
-                return result
-            shift += 7
+        data, pos = self.data, self.pos
+        try:
+            b = data[pos]
+            if b < 0x80:  # the common case, inlined: a one-byte varint
+                self.pos = pos + 1
+                return b
+            result, shift = b & 0x7F, 7
+            for i in range(pos + 1, pos + _MAX_VARINT_BYTES):
+                b = data[i]
+                result |= (b & 0x7F) << shift
+                if b < 0x80:
+                    self.pos = i + 1
+                    return result
+                shift += 7
+        except IndexError:
+            raise MalformedUpdateError("update ends early") from None
         raise MalformedUpdateError("varint longer than 10 bytes")
 
     def varint(self) -> None:
@@ -196,10 +244,36 @@ def _content_length(r: _Reader, ref: int) -> int:
 def read_deps(update: bytes) -> UpdateDeps:
     """The dependencies of a v1 update; MalformedUpdateError if the bytes are not one, or if
     it nests shared types in one another deeper than limits.MAX_CRDT_NESTING (pycrdt reads a
-    deep document back recursively: ~100,000 nested maps overflow the native stack)."""
+    deep document back recursively: ~100,000 nested maps overflow the native stack).
+    The result is shared between callers reading the same bytes (see _Memo): never change it."""
+    if len(update) > MEMO_MAX_UPDATE:
+        return _read(update, None)[0]  # a state: its dependencies only, nothing kept
+    return _read_memo(update)[0]
+
+
+_Parsed = tuple[UpdateDeps, list["StructInfo"], list[tuple[int, int, int]]]
+
+
+def _read_memo(update: bytes) -> _Parsed:
+    """Dependencies, structs and delete set of a small update in one pass, remembered."""
+    key = _Memo.key("update", update)
+    known = _memo.get(key)
+    if isinstance(known, tuple):
+        return known
+    structs: list[StructInfo] = []
+    parsed = _read(update, structs)
+    _memo.put(key, parsed)
+    return parsed
+
+
+def _read(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
+    """One pass over a v1 update: its dependencies, and (when ``structs`` is a list) every
+    struct and the delete set, as read_structs returns them."""
     r = _Reader(update)
     deps = UpdateDeps()
     levels = _Levels()
+    deletes: list[tuple[int, int, int]] = []
+    keep = structs is not None
     for _ in range(r.varuint()):
         count = r.varuint()
         client = r.varuint()
@@ -209,37 +283,52 @@ def read_deps(update: bytes) -> UpdateDeps:
             info = r.byte()
             ref = info & 0x1F
             if ref in (0, 10):  # GC, Skip
-                clock += r.varuint()
+                length = r.varuint()
+                if structs is not None:
+                    structs.append(StructInfo(client, clock, length, ref))
+                clock += length
                 if ref == 10:  # a skip is a hole: what follows depends on what is skipped
                     deps.need(client, clock)
                 continue
             level = 0  # nesting level of the item (its parent's depth), 0: not known
+            origin = right = item = None
+            root = sub = None
             if info & 0x80:
                 origin = (r.varuint(), r.varuint())
                 deps.need(origin[0], origin[1] + 1)
                 level = levels.at(*origin)  # an origin has the same parent
             if info & 0x40:
-                origin = (r.varuint(), r.varuint())
-                deps.need(origin[0], origin[1] + 1)
-                level = max(level, levels.at(*origin))
+                right = (r.varuint(), r.varuint())
+                deps.need(right[0], right[1] + 1)
+                level = max(level, levels.at(*right))
             if not info & 0xC0:
                 if r.varuint() == 1:
-                    r.skip(r.varuint())  # root type name
+                    if keep:
+                        root = r.string()
+                    else:
+                        r.skip(r.varuint())  # root type name
                     level = 1
                 else:
-                    parent = (r.varuint(), r.varuint())
-                    deps.need(parent[0], parent[1] + 1)
-                    above = levels.at(*parent)
+                    item = (r.varuint(), r.varuint())
+                    deps.need(item[0], item[1] + 1)
+                    above = levels.at(*item)
                     level = above + 1 if above else 0
                 if info & 0x20:
-                    r.skip(r.varuint())  # key in the parent map
+                    if keep:
+                        sub = r.string()
+                    else:
+                        r.skip(r.varuint())  # key in the parent map
             level = level or _UNKNOWN_LEVEL
             if ref == 7 and level > _MAX_NESTING:
                 too_deep = TooDeepError("MAX_CRDT_NESTING", level, _MAX_NESTING)
                 raise MalformedUpdateError(f"shared types nested too deeply: {too_deep}") from (
                     too_deep)
             start = clock
-            clock += _content_length(r, ref)
+            length = _content_length(r, ref)
+            clock += length
+            if structs is not None:
+                structs.append(StructInfo(client, start, length, ref, origin, right, root,
+                                          item, sub))
             # A lookup that misses answers "level 2", so plain items at level 2 (the bulk: a
             # record's fields) need no entry; types always do (they are parents).
             if ref == 7 or level != _UNKNOWN_LEVEL:
@@ -249,8 +338,11 @@ def read_deps(update: bytes) -> UpdateDeps:
         client = r.varuint()
         for _ in range(r.varuint()):
             start = r.varuint()
-            deps.need(client, start + r.varuint())
-    return deps
+            length = r.varuint()
+            deps.need(client, start + length)
+            if keep:
+                deletes.append((client, start, length))
+    return deps, structs or [], deletes
 
 
 def read_state_vector(data: bytes) -> dict[int, int]:
@@ -293,41 +385,13 @@ class StructInfo:
 
 def read_structs(update: bytes) -> tuple[list[StructInfo], list[tuple[int, int, int]]]:
     """Every struct of a v1 update and its delete set ``(client, clock, length)``, without
-    applying it; MalformedUpdateError if the bytes are not one (same bounds as read_deps)."""
-    r = _Reader(update)
-    structs: list[StructInfo] = []
-    for _ in range(r.varuint()):
-        count = r.varuint()
-        client = r.varuint()
-        clock = r.varuint()
-        for _ in range(count):
-            info = r.byte()
-            ref = info & 0x1F
-            if ref in (0, 10):
-                length = r.varuint()
-                structs.append(StructInfo(client, clock, length, ref))
-                clock += length
-                continue
-            origin = (r.varuint(), r.varuint()) if info & 0x80 else None
-            right = (r.varuint(), r.varuint()) if info & 0x40 else None
-            root = item = sub = None
-            if not info & 0xC0:
-                if r.varuint() == 1:
-                    root = r.string()
-                else:
-                    item = (r.varuint(), r.varuint())
-                if info & 0x20:
-                    sub = r.string()
-            length = _content_length(r, ref)
-            structs.append(StructInfo(client, clock, length, ref, origin, right, root, item,
-                                      sub))
-            clock += length
-    deletes: list[tuple[int, int, int]] = []
-    for _ in range(r.varuint()):
-        client = r.varuint()
-        for _ in range(r.varuint()):
-            start = r.varuint()
-            deletes.append((client, start, r.varuint()))
+    applying it; MalformedUpdateError if the bytes are not one (same bounds as read_deps).
+    The lists are shared between callers reading the same bytes (see _Memo): never change them."""
+    if len(update) > MEMO_MAX_UPDATE:
+        structs: list[StructInfo] = []
+        _deps, _structs, deletes = _read(update, structs)
+        return structs, deletes
+    _deps, structs, deletes = _read_memo(update)
     return structs, deletes
 
 
