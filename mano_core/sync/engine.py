@@ -81,6 +81,17 @@ class SessionClosed(SyncError):
 class _Cursor(msgspec.Struct):
     seq: int = 0            # last relay sequence applied
     snapshot: int = 0       # upto of the newest snapshot made or applied
+    tail: int = 0           # bytes of the envelopes delivered after that snapshot
+    state: int = 0          # bytes of that snapshot's state (0: not known yet)
+
+
+# Snapshot policy (issue 24: relay write amplification). A device uploads a snapshot of a
+# compartment once the envelopes delivered since the newest one weigh at least this fraction
+# of the state's bytes (and at least SNAPSHOT_MIN_TAIL): the relay then stores at most
+# (1 + 1/fraction) bytes per envelope byte before pruning (docs/operations.md), whatever the
+# team's size, where a fixed count of envelopes made a 21 MB state per 300 small edits.
+SNAPSHOT_TAIL_FRACTION: Final = 0.5
+SNAPSHOT_MIN_TAIL: Final = 64 * 1024
 
 
 class _LegacyQuarantineRow(msgspec.Struct, array_like=True, frozen=True):
@@ -129,6 +140,12 @@ class TeamSync:
         # The envelopes of the delivery being opened whose signature its authors' chains
         # establish (crypto/batch.py): one Ed25519 check per author run, not per envelope.
         self._authenticated: frozenset[bytes] = frozenset()
+        # Snapshot policy, per compartment: committed (tail bytes, state bytes), and what the
+        # Persist being carried out will commit (adopted only once it committed).
+        self._tail: dict[Compartment, tuple[int, int]] = {}
+        self._tail_staged: dict[Compartment, tuple[int, int]] = {}
+        self._delivered = 0          # bytes of the delivery being applied
+        self._snapshot_state = 0     # bytes of the state of the snapshot being applied/uploaded
 
     @property
     def sm(self) -> SyncMachine:
@@ -172,6 +189,7 @@ class TeamSync:
             raw = await self.store.get(self._ns, _cursor_key(c))
             cur = msgspec.msgpack.decode(raw, type=_Cursor) if raw else _Cursor()
             positions[c] = Position(cur.seq, cur.snapshot)
+            self._tail[c] = (cur.tail, cur.state)
         fragments: list[payload.Fragment] = []
         legacy: list[tuple[str, _LegacyQuarantineRow]] = []
         for key, raw in await self.store.items(self._ns):
@@ -275,11 +293,14 @@ class TeamSync:
                     await self._write(tx, others)
                 refused = {}
         except BaseException as exc:
+            self._tail_staged.clear()
             if any(isinstance(op, RemoveOutbox) for op in effect.ops):
                 self.sm.removal_failed(effect.token)
             else:
                 self.sm.failed(effect.token, type(exc).__name__)
             raise
+        self._tail.update(self._tail_staged)
+        self._tail_staged.clear()
         for op in others:
             if isinstance(op, SaveChain):
                 self.keys.adopt_chain(op.c, ChainState.from_bytes(op.chain))
@@ -310,13 +331,30 @@ class TeamSync:
             groups.append(out)
         return groups, refusals
 
+    def _next_tail(self, op: SaveCursor) -> tuple[int, int]:
+        """(tail bytes, state bytes) this cursor row commits, staged until it committed: a new
+        snapshot (made or applied) starts the tail again; a delivery adds its bytes."""
+        tail, state = self._tail_staged.get(op.c) or self._tail.get(op.c, (0, 0))
+        if op.snapshot > self.sm.position(op.c).snapshot:
+            tail, state = 0, self._snapshot_state or state
+        else:
+            tail += self._delivered
+        self._tail_staged[op.c] = (tail, state)
+        return tail, state
+
+    def snapshot_policy(self, c: Compartment) -> tuple[int, int]:
+        """(bytes delivered since the newest snapshot, bytes of its state; 0 if unknown),
+        as committed."""
+        return self._tail.get(c, (0, 0))
+
     async def _write(self, tx: StoreTransaction, ops: Sequence[Op]) -> None:
         chains: dict[Compartment, ChainState] = {}
         removed: list[int] = []
         for op in ops:
             if isinstance(op, SaveCursor):
+                tail, state = self._next_tail(op)
                 await tx.put(self._ns, _cursor_key(op.c),
-                             msgspec.msgpack.encode(_Cursor(op.seq, op.snapshot)))
+                             msgspec.msgpack.encode(_Cursor(op.seq, op.snapshot, tail, state)))
             elif isinstance(op, SaveChain):
                 chains[op.c] = ChainState.from_bytes(op.chain)
             elif isinstance(op, PutFragment):
@@ -470,7 +508,12 @@ class TeamSync:
                 effects = self.sm.received(m.Deliver(c=int(c), items=items))
             finally:
                 self._authenticated = frozenset()
-            await self.run(effects)
+            cursor = self.sm.cursor(c)
+            self._delivered = sum(len(raw) for seq, raw in items if seq > cursor)
+            try:
+                await self.run(effects)
+            finally:
+                self._delivered = 0
             await self.refresh_counts()
             return not self.sm.need_keys
 
@@ -479,7 +522,11 @@ class TeamSync:
         async with self._serial:
             snap = open_snapshot(raw, log=self.keys.log, keyring=self.keys.keyring,
                                  team_id=self.keys.team_id, compartment=c)
-            await self.run(self.sm.snapshot(c, snap.upto, snap.state, snap.chain))
+            self._snapshot_state = len(snap.state)
+            try:
+                await self.run(self.sm.snapshot(c, snap.upto, snap.state, snap.chain))
+            finally:
+                self._snapshot_state = 0
             return snap.upto
 
     async def upload_snapshot(self, client: RelayClient, c: Compartment) -> bool:
@@ -491,7 +538,16 @@ class TeamSync:
             return await self._upload_snapshot(client, c)
 
     def snapshot_due(self, c: Compartment) -> bool:
-        return self.sm.snapshot_due(c)
+        """Whether this device should upload a snapshot of ``c`` now: the envelopes delivered
+        since the newest snapshot weigh SNAPSHOT_TAIL_FRACTION of its state (bytes, not a
+        count: see SNAPSHOT_TAIL_FRACTION)."""
+        tail, state = self._tail.get(c, (0, 0))
+        if tail < SNAPSHOT_MIN_TAIL:
+            return False
+        if not state:  # never measured on this device (a team without a snapshot yet)
+            state = len(self.team.compartment(c).core.encode_state())
+            self._tail[c] = (tail, state)
+        return tail >= SNAPSHOT_TAIL_FRACTION * state
 
     async def _upload_snapshot(self, client: RelayClient, c: Compartment) -> bool:
         holder = self.team.compartment(c)
@@ -507,6 +563,7 @@ class TeamSync:
             return False
         upto = self.sm.cursor(c)
         state = core.encode_state()
+        self._tail[c] = (self._tail.get(c, (0, 0))[0], len(state))  # measured: keep it
         blob = seal_snapshot(self.keys.identity, self.keys.keyring, team_id=self.keys.team_id,
                              compartment=c, epoch=self.keys.log.epoch(c), upto=upto,
                              state=state, chain=self.sm.chain(c))
@@ -529,7 +586,11 @@ class TeamSync:
                 return False  # the relay's uploads are all taken: again when next due
             if exc.code != ErrorCode.CONFLICT:
                 raise
-        await self.run(self.sm.snapshot_uploaded(c, upto))
+        self._snapshot_state = len(state)
+        try:
+            await self.run(self.sm.snapshot_uploaded(c, upto))
+        finally:
+            self._snapshot_state = 0
         return True
 
     def _alert(self, kind: str, detail: str) -> None:
