@@ -31,6 +31,7 @@ from mano_core.device import Device
 from mano_core.ids import Compartment
 from mano_core.store import TEST_KDF
 from mano_core.sync import payload
+from mano_core.sync.client import SyncClient
 from mano_core.team import sealed_outbox
 
 ROOT = Path(__file__).parents[1]
@@ -45,6 +46,15 @@ def relay_files(db: str) -> int:
     return sum(os.path.getsize(p) for p in (db, db + "-wal") if os.path.exists(p))
 
 
+async def snapshots_settled(sync: SyncClient, timeout: float = 300) -> None:
+    """Until the device's snapshot policy wants no upload (one it had due is made)."""
+    deadline = time.monotonic() + timeout
+    while sync.sync.snapshot_due(Compartment.GENERAL):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the snapshot upload did not happen")
+        await asyncio.sleep(0.1)
+
+
 async def measure(scale: float, edits: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "relay.db")
@@ -56,6 +66,7 @@ async def measure(scale: float, edits: int) -> dict[str, float]:
         try:
             async with await device.sync(team, relay.url) as s:
                 await s.wait_synced(600)
+                await snapshots_settled(s)
         finally:
             await relay.stop()
         s0 = relay_files(db)
@@ -78,6 +89,7 @@ async def measure(scale: float, edits: int) -> dict[str, float]:
         try:
             async with await device.sync(team, relay.url) as s:
                 await s.wait_synced(900)
+                await snapshots_settled(s)
         finally:
             await relay.stop()
         synced = time.perf_counter() - t

@@ -191,6 +191,32 @@ def sync(short: bool) -> Result:
     ])
 
 
+def catch_up_far(short: bool) -> Result:
+    """Catch-up of a device 100,000 envelopes behind (full mode only: minutes of set-up)."""
+    if short:
+        return Result("catch_up_far", skipped="short mode (100,000 envelopes take minutes)")
+    from bench import sync_bench
+
+    behind = 100_000
+    with tempfile.TemporaryDirectory() as tmp:
+        catch, snap = asyncio.run(sync_bench.catch_up_vs_snapshot(Path(tmp), behind))
+    return Result("catch_up_far", raw={"catch_up": catch, "snapshot": snap}, figures=[
+        Figure(f"catch-up of {behind:,} envelopes ÷ loading the equivalent snapshot",
+               catch / snap, "≤ 1.5", f"{catch:.2f} s", f"{snap:.3f} s", 1, "sync_bench")])
+
+
+def relay_bytes(short: bool) -> Result:
+    from bench import relay_bytes as rb
+
+    scale, edits = (0.01, 100) if short else (1.0, 10_000)
+    r = asyncio.run(rb.measure(scale, edits))
+    label = "MANO scale" if scale == 1 else f"×{scale:g} scale"
+    return Result("relay_bytes", raw=r, figures=[Figure(
+        f"relay bytes stored per small edit ÷ the envelope's bytes ({label}, {edits:,} edits, "
+        f"{r['state_bytes'] / 1e6:.1f} MB state)", r["ratio"], "≤ 3",
+        f"{r['per_edit_bytes']:.0f} B", f"{r['envelope_per_edit']:.0f} B", 1, "relay_bytes")])
+
+
 def relay_nodes(short: bool) -> Result:
     if short and not os.environ.get("MANO_TEST_POSTGRES_DSN"):
         return Result("relay_nodes", skipped="short mode without MANO_TEST_POSTGRES_DSN")
@@ -213,7 +239,8 @@ def relay_nodes(short: bool) -> Result:
 
 BENCHMARKS: list[tuple[str, Callable[[bool], Result | list[Result]]]] = [
     ("crypto", crypto), ("open_team+memory", open_and_memory), ("relay_fanout", relay_fanout),
-    ("sync", sync), ("relay_nodes", relay_nodes),
+    ("sync", sync), ("catch_up_far", catch_up_far), ("relay_bytes", relay_bytes),
+    ("relay_nodes", relay_nodes),
 ]
 
 

@@ -399,7 +399,7 @@ class SyncClient:
                         raise SyncError("an envelope needs a key this device does not hold yet")
                     raise SessionClosed("resubscribing from the cursor with the new keys")
                 if self.sync.snapshot_due(c):
-                    await self.sync.upload_snapshot(client, c)
+                    await self.sync.upload_due_snapshot(client, c)
             elif isinstance(msg, m.LogEntries):
                 await self.membership.on_log_entries(client, msg)
             elif isinstance(msg, m.Keys):

@@ -412,6 +412,10 @@ class TeamSync:
                     fut = client.push_nowait(effect.envelope)
                     fut.add_done_callback(functools.partial(
                         self._ack_callback, item_id=effect.item, wake=wake))
+        if not self.sm.in_flight:  # every push answered: a snapshot postponed for them?
+            for c in self.compartments:
+                if self.snapshot_due(c):
+                    await self.upload_due_snapshot(client, c)
 
     def _ack_callback(self, fut: asyncio.Future[list[m.Message]], *, item_id: int,
                       wake: asyncio.Event) -> None:
@@ -513,7 +517,9 @@ class TeamSync:
             try:
                 await self.run(effects)
             finally:
-                self._delivered = 0
+                delivered, self._delivered = self._delivered, 0
+            self.state.received.bytes += delivered  # committed: the progress moves
+            self.state.received.envelopes += max(0, self.sm.cursor(c) - cursor)
             await self.refresh_counts()
             return not self.sm.need_keys
 
@@ -527,6 +533,8 @@ class TeamSync:
                 await self.run(self.sm.snapshot(c, snap.upto, snap.state, snap.chain))
             finally:
                 self._snapshot_state = 0
+            self.state.received.bytes += len(raw)
+            self._changed()
             return snap.upto
 
     async def upload_snapshot(self, client: RelayClient, c: Compartment) -> bool:
@@ -537,13 +545,22 @@ class TeamSync:
         async with self._serial:
             return await self._upload_snapshot(client, c)
 
+    async def upload_due_snapshot(self, client: RelayClient, c: Compartment) -> bool:
+        """``upload_snapshot`` if ``snapshot_due`` still holds once the uploads and deliveries
+        before it are done (the receiver and the sender both ask: one upload, not two)."""
+        async with self._serial:
+            return self.snapshot_due(c) and await self._upload_snapshot(client, c)
+
     def snapshot_due(self, c: Compartment) -> bool:
         """Whether this device should upload a snapshot of ``c`` now: the envelopes delivered
         since the newest snapshot weigh SNAPSHOT_TAIL_FRACTION of its state (bytes, not a
-        count: see SNAPSHOT_TAIL_FRACTION)."""
+        count: see SNAPSHOT_TAIL_FRACTION), and it is at the head (none of its own envelopes
+        is unanswered, no catch-up is under way), so the snapshot covers the tail whole
+        instead of leaving most of it for the next one (the sender looks again once its
+        pushes are answered: ``push_pending``)."""
         tail, state = self._tail.get(c, (0, 0))
-        if tail < SNAPSHOT_MIN_TAIL:
-            return False
+        if tail < SNAPSHOT_MIN_TAIL or self.sm.in_flight or self.state.behind:
+            return False  # also not mid-way: this device's own pushes or a catch-up go on
         if not state:  # never measured on this device (a team without a snapshot yet)
             state = len(self.team.compartment(c).core.encode_state())
             self._tail[c] = (tail, state)
@@ -563,7 +580,6 @@ class TeamSync:
             return False
         upto = self.sm.cursor(c)
         state = core.encode_state()
-        self._tail[c] = (self._tail.get(c, (0, 0))[0], len(state))  # measured: keep it
         blob = seal_snapshot(self.keys.identity, self.keys.keyring, team_id=self.keys.team_id,
                              compartment=c, epoch=self.keys.log.epoch(c), upto=upto,
                              state=state, chain=self.sm.chain(c))

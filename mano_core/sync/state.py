@@ -63,6 +63,16 @@ class Quarantined:
 
 
 @dataclass(slots=True)
+class Progress:
+    """What this client has received from the relay and committed: bytes (envelopes and
+    snapshots, as delivered) and envelopes applied. With ``SyncState.behind`` it tells how far
+    a catch-up (a new device's first sync, a return after days offline) has come."""
+
+    bytes: int = 0
+    envelopes: int = 0
+
+
+@dataclass(slots=True)
 class SyncState:
     """Mutable, owned by the sync client; read it, or subscribe to its changes."""
 
@@ -82,6 +92,13 @@ class SyncState:
     stalled: dict[Compartment, str] = field(default_factory=dict)
     quarantine: list[Quarantined] = field(default_factory=list)  # kept, never applied
     head: dict[Compartment, int] = field(default_factory=dict)  # relay head at last subscribe
+    received: Progress = field(default_factory=Progress)
+
+    @property
+    def behind(self) -> int:
+        """Envelopes the relay held at the last subscribe that are not applied yet (0 once
+        caught up): with ``received``, the progress of a catch-up."""
+        return sum(max(0, head - self.cursor.get(c, 0)) for c, head in self.head.items())
 
     @property
     def pending(self) -> int:
