@@ -1,0 +1,52 @@
+"""The sync bar says how far a catch-up (a new device's first sync) has come, in the
+interface's language, and says nothing of it once caught up."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.reactive import reactive
+
+from mano_core.ids import Compartment
+from mano_core.sync.state import Status, SyncState
+from tui.i18n import Translator
+from tui.widgets.sync_bar import SyncBar
+
+
+class BarApp(App[None]):
+    """Just the bar, on a real SyncState (what the Mano app gives it: .t, .session)."""
+
+    sync_version: reactive[int] = reactive(0, init=False)
+
+    def __init__(self, lang: str, state: SyncState) -> None:
+        super().__init__()
+        self.t = Translator(lang)
+        self.session = SimpleNamespace(sync=SimpleNamespace(state=state),
+                                       member_name=lambda member, t: member)
+
+    def compose(self) -> ComposeResult:
+        yield SyncBar()
+
+
+@pytest.mark.parametrize(("lang", "part_way", "done"), [
+    ("fr", "récupération : 3400 sur 10000 lots de modifications, 2,1 Mo reçus", "tout est envoyé"),
+    ("en", "catching up: 3400 of 10000 batches of changes, 2.1 MB received", "everything sent"),
+])
+async def test_the_bar_shows_a_catch_up_part_way_then_not(lang, part_way, done) -> None:
+    state = SyncState(status=Status.ONLINE)
+    state.head[Compartment.GENERAL] = 10_000
+    state.cursor[Compartment.GENERAL] = 3_400
+    state.received.envelopes, state.received.bytes = 3_400, 2_100_000
+    app = BarApp(lang, state)
+    async with app.run_test() as pilot:
+        bar = app.query_one(SyncBar)
+        text = str(bar.render())
+        assert part_way in text, text
+        state.cursor[Compartment.GENERAL] = 10_000
+        state.received.envelopes = 10_000
+        app.sync_version += 1
+        await pilot.pause()
+        text = str(bar.render())
+        assert done in text and "10000" not in text, text
