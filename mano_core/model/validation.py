@@ -158,6 +158,10 @@ def _check_document(label: str, record: Document) -> None:
     for field in ("size", "parts", "chunk"):
         if getattr(record, field) < 0:
             raise ValidationError(label, field, "must not be negative")
+    for field, length in (("file", 32), ("key", 64), ("digest", 64)):
+        value = getattr(record, field)
+        if value and (len(value) != length or value.strip("0123456789abcdef")):
+            raise ValidationError(label, field, f"empty or {length} lower-case hex digits")
 
 
 def repair_tied(record: R) -> R:

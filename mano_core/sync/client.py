@@ -362,6 +362,13 @@ class SyncClient:
         await self.membership.sync_log(client, auth)
         await self.membership.fetch_keys(client)
         await self.key_delivery.deliver(client, self.sync._alert)  # owed since last time
+        self.documents.attach(client)  # document bodies can be fetched from now on
+        try:
+            await self._serve(client)
+        finally:
+            self.documents.detach(client)
+
+    async def _serve(self, client: RelayClient) -> None:
         # Every task of the session lives in this group: the first to fail (or the watcher,
         # when the socket closes) ends the session and cancels the others.
         async with asyncio.TaskGroup() as tasks:

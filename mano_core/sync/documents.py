@@ -57,11 +57,23 @@ class DocumentTransfers:
     def wake(self) -> None:
         self._wake.set()
 
-    async def serve(self, client: RelayClient) -> None:
-        """Run for the session: deletions first, then uploads, then wait for more."""
+    def attach(self, client: RelayClient) -> None:
+        """Serve downloads through ``client`` from now on (once authenticated, before the
+        catch-up: a record seen a moment ago opens at once)."""
         self.client = client
         self.documents.remote = self
         self.documents.on_queued = self.wake
+
+    def detach(self, client: RelayClient) -> None:
+        """The session of ``client`` is over: reads of bodies not held fail fast again."""
+        if self.client is client:
+            self.client = None
+            if self.documents.remote is self:
+                self.documents.remote = None
+
+    async def serve(self, client: RelayClient) -> None:
+        """Run for the session: deletions first, then uploads, then wait for more."""
+        self.attach(client)
         try:
             while True:
                 self._wake.clear()
@@ -71,9 +83,7 @@ class DocumentTransfers:
                     async with asyncio.timeout(RETRY_AFTER):
                         await self._wake.wait()
         finally:
-            self.client = None
-            if self.documents.remote is self:
-                self.documents.remote = None
+            self.detach(client)
 
     # --- deletions ----------------------------------------------------------------------------
 

@@ -171,3 +171,45 @@ async def test_a_merged_person_brings_its_documents(tmp_path: Path) -> None:
     assert [d.id for d in team.documents.of(kept.id)] == [doc.id]
     assert await team.documents.read(doc.id) == PDF
     await store.close()
+
+
+async def test_retention_takes_the_documents_and_their_bodies(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from mano_core.retention import apply_retention, retention_report, set_retention_months
+
+    store, team = await new_team(tmp_path)
+    gone = await team.persons.create(name="Sortie il y a longtemps", out_of_active_list=True,
+                                     out_of_active_list_date=dt.date(2020, 1, 5))
+    kept = await team.persons.create(name="Suivie")
+    assert team.medical is not None
+    treatment = await team.medical.treatments.create(person=gone.id, name="Traitement")
+    docs = [await team.documents.add(gone.id, "id.pdf", PDF),
+            await team.documents.add(treatment.id, "ordo.pdf", PDF)]
+    keep = await team.documents.add(kept.id, "garde.pdf", PDF)
+    await set_retention_months(team, 24)
+    report = retention_report(team, today=dt.date(2026, 11, 20))
+    assert report.totals.get("documents") == 1 and report.totals.get("medicalDocuments") == 1
+    await apply_retention(team, report)
+    bodies = team.documents.bodies
+    assert set(bodies.cached) == {keep.file}
+    assert set(bodies.deletions) == {d.file for d in docs}  # owed to the relay
+    for d in docs:
+        assert await store.items(bodies.body_ns(d.file)) == []
+        with pytest.raises(NotFoundError):
+            team.documents.get(d.id, include_deleted=True)
+    await store.close()
+
+
+async def test_a_teammates_record_with_a_malformed_file_id_reads_as_damaged(
+        tmp_path: Path) -> None:
+    store, team = await new_team(tmp_path)
+    person = await team.persons.create(name="Personne suivie")
+    doc = await team.documents.add(person.id, "a.pdf", PDF)
+    entry = team.doc.collections["documents"]._map[doc.id]
+    with team.doc.doc.transaction():
+        entry["file"] = "not hex at all"  # as a hostile or buggy device would write it
+    with pytest.raises(NotFoundError):  # DamagedRecordError: shown as damaged, never a crash
+        team.documents.get(doc.id)
+    assert team.documents.of(person.id) == []
+    await store.close()
