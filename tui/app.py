@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
@@ -24,10 +25,18 @@ from mano_core.document.team_doc import ChangeEvent
 from mano_core.errors import ManoError
 
 from . import crash
-from .i18n import Translator
-from .navigation import EditPerson, OpenAction, OpenExchange, OpenPerson, OpenSection
+from .i18n import Translator, error_text
+from .navigation import EditPerson, LockNow, OpenAction, OpenExchange, OpenPerson, OpenSection
 from .people_index import PersonIndex
-from .session import Config, Session, load_pref, save_pref, start_sync
+from .session import (
+    DEFAULT_IDLE_MINUTES,
+    IDLE_LOCK_KEY,
+    Config,
+    Session,
+    load_pref,
+    save_pref,
+    start_sync,
+)
 from .text import clean
 from .widgets.nav import SECTIONS
 
@@ -41,6 +50,9 @@ class UnsavedGuard(Protocol):
 UNDO_SECONDS = 10.0     # how long a consequential key's change can be taken back (Ctrl+Z)
 CHANGE_DEBOUNCE = 0.25   # seconds: a burst of teammates' updates redraws once
 SYNC_DEBOUNCE = 0.2
+IDLE_CHECK = 1.0         # seconds between two looks at the idle time
+# While locked, only these app actions run (everything else would show what the lock hides).
+LOCKED_ACTIONS = frozenset({"quit", "switch_language"})
 
 
 class ManoApp(App[None]):
@@ -62,6 +74,7 @@ class ManoApp(App[None]):
         Binding("f12", "switch_language", "key.language", show=False),
         Binding("ctrl+q", "quit", "key.quit", priority=True),
         Binding("ctrl+z", "undo", "key.undo", show=False),
+        Binding("ctrl+l", "lock", "key.lock", show=False),
         # Textual adds its own ctrl+p unless the app binds the palette itself: bound here so
         # that its description is ours (translated); the footer shows it at its right end.
         Binding("ctrl+p", "command_palette", "key.palette", show=False, priority=True),
@@ -85,6 +98,11 @@ class ManoApp(App[None]):
         # Screens holding typed work not yet saved (the report's text): asked before quitting
         # or rebuilding the sections (``settle_unsaved``).
         self.unsaved_guards: list[UnsavedGuard] = []
+        self.idle_minutes = DEFAULT_IDLE_MINUTES   # this device's preference (0: never)
+        self.locked = False
+        self._relabel_on_unlock = False
+        self._idle_clock = config.idle_clock or time.monotonic
+        self._last_input = self._idle_clock()
 
     # --- time -----------------------------------------------------------------------------------
 
@@ -131,6 +149,11 @@ class ManoApp(App[None]):
         if session.sync is not None:
             session.unsubscribe.append(session.sync.subscribe(lambda _s: self._sync_changed()))
         self.set_interval(5.0, self._sync_changed)  # "last sync 20 s ago", expired presence
+        saved_idle = await load_pref(device, IDLE_LOCK_KEY)
+        self.idle_minutes = int(saved_idle) if saved_idle and saved_idle.isdigit() \
+            else DEFAULT_IDLE_MINUTES
+        self._last_input = self._idle_clock()
+        self.set_interval(IDLE_CHECK, self._check_idle)
         await self._install_sections()
         await self.switch_mode("agenda")
 
@@ -179,6 +202,61 @@ class ManoApp(App[None]):
     def _flush_sync(self) -> None:
         self._sync_timer = None
         self.sync_version += 1
+
+    # --- the idle lock ----------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown,
+                              events.MouseScrollUp, events.Paste)):
+            self._last_input = self._idle_clock()
+        await super().on_event(event)
+
+    def _check_idle(self) -> None:
+        if self.session is None or self.locked or not self.idle_minutes:
+            return
+        if self._idle_clock() - self._last_input >= self.idle_minutes * 60:
+            self.lock()
+
+    async def set_idle_minutes(self, minutes: int) -> None:
+        """How long nobody may touch the app before it locks (0: never); kept on this device."""
+        self.idle_minutes = max(0, minutes)
+        self._last_input = self._idle_clock()
+        if self.session is not None:
+            await save_pref(self.session.device, IDLE_LOCK_KEY, str(self.idle_minutes))
+
+    def lock(self) -> None:
+        """Hide everything behind the passphrase. The team stays open and in sync underneath
+        (teammates' edits keep arriving, a form being typed is kept), but nothing of it is
+        shown or reachable until the passphrase is typed again."""
+        from .screens.start import LockScreen
+        if self.locked or self.session is None:
+            return
+        self.locked = True
+        self.clear_notifications()  # a notice may name a person
+        if self.session.sync is not None:
+            self.session.sync.set_viewing(None)
+        self.push_screen(LockScreen())
+
+    async def unlocked(self) -> None:
+        """The lock screen was given the right passphrase: take it away."""
+        from .screens.start import LockScreen
+        if isinstance(self.screen, LockScreen):
+            await self.pop_screen()
+        self.locked = False
+        self._last_input = self._idle_clock()
+        if self._relabel_on_unlock:
+            self._relabel_on_unlock = False
+            await self._rebuild_sections()
+
+    def action_lock(self) -> None:
+        self.lock()
+
+    def on_lock_now(self, message: LockNow) -> None:
+        message.stop()
+        self.lock()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.locked and action not in LOCKED_ACTIONS)
 
     # --- navigation: screens post these messages, the app moves ----------------------------------
 
@@ -264,9 +342,18 @@ class ManoApp(App[None]):
         self.t = Translator(lang)
         self.title = self.t("app.title")
         self.refresh_bindings()   # the footer redraws its keys in the new language
+        relabel = getattr(self.screen, "relabel", None)
+        if relabel is not None:
+            relabel()             # the screen shown (unlock, first run, lock) keeps its input
         if self.session is None:
             return
         await save_pref(self.session.device, "lang", self.t.lang)
+        if self.locked:           # the sections are rebuilt once unlocked
+            self._relabel_on_unlock = True
+            return
+        await self._rebuild_sections()
+
+    async def _rebuild_sections(self) -> None:
         # Rebuild every section in the new language (their texts are composed once). The
         # current one cannot be removed while shown: rebuild another, show it, then this one.
         current = self.current_mode if self.current_mode in self._sections else "agenda"
@@ -325,6 +412,10 @@ class ManoApp(App[None]):
         except OSError as exc:
             text = crash.message(self.t, Path(f"({type(exc).__name__})"))
         super()._handle_exception(crash.Crashed(text))
+
+    def error_text(self, exc: BaseException) -> str:
+        """An engine error in the interface's language (``tui.i18n.error_text``)."""
+        return error_text(self.t, exc)
 
     def say(self, message: str, *, error: bool = False) -> None:
         """A short notice in the corner (errors carry a title word, not only a colour).

@@ -114,3 +114,14 @@ def key_text(t: Translator, description: str) -> str:
     with a message id (``Binding("n", "new", "key.new_action")``) and translated as they are
     drawn, so switching language needs only a redraw, never a rebuilt binding map."""
     return t(description) if is_key_text(description) else description
+
+
+def error_text(t: Translator, exc: BaseException) -> str:
+    """An engine error in the interface's language: the message of its class (or of the
+    nearest base class) in the catalog, ``error.code.<ClassName>``; the engine's own messages
+    are English, for logs and developers, never shown as they are."""
+    for cls in type(exc).__mro__:
+        key = f"error.code.{cls.__name__}"
+        if t.has(key):
+            return t(key)
+    return t("error.code.other", code=type(exc).__name__)

@@ -19,6 +19,9 @@ from .i18n import Translator
 
 MEMBER_NAMES_KEY = "memberName."   # team setting: memberName.<member id> → display name
 PREFS = "tui"                      # device-local preferences (namespace of the local store)
+IDLE_LOCK_KEY = "idle_lock_minutes"  # device preference: minutes before the app locks itself
+IDLE_LOCK_CHOICES = (2, 5, 10, 15, 30, 60, 0)   # minutes offered (0: never)
+DEFAULT_IDLE_MINUTES = 15
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Config:
     clock: Callable[[], dt.datetime] | None = None
     demo_steps: object | None = None     # a DemoRun while the demo prepares (tui.demo.runner)
     page_size: int = 100
+    idle_clock: Callable[[], float] | None = None   # monotonic seconds (tests: a fake one)
 
 
 @dataclass

@@ -170,6 +170,8 @@ async def test_retention_dry_run_lists_who_would_be_erased(demo_store):
         await pilot.press("f9")
         await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
         screen = app.screen
+        await pilot.press("6")   # the retention tab; its keys apply once the focus is in it
+        await wait_for(pilot, lambda: app.focused is screen.query_one("#retention"))
         assert "Désactivée" in text_of(screen, "#retention-status")
         await pilot.press("m")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))

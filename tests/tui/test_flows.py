@@ -197,9 +197,44 @@ async def test_first_run_creates_a_team(tmp_path):
         assert "diffèrent" in str(screen.query_one("#first-error").render())
         screen.query_one("#passphrase2", Input).value = "une longue phrase"
         await pilot.press("enter")
-        await opened(pilot)
-        assert app.session.team.info.name == "Maraude Sud"
+        # a new team is guided: MANO's defaults were proposed (ticked) and applied, and the
+        # guide says what is ready and what to set up next
+        from tui.screens.start import SetupGuideScreen
+        await wait_for(pilot, lambda: isinstance(app.screen, SetupGuideScreen), what="guide")
+        team = app.session.team
+        assert team.info.name == "Maraude Sud"
         assert app.session.member_name(app.session.member, app.t) == "Awa"
+        assert {"Informations sociales", "Informations de santé"} <= {
+            d.section for d in team.custom_fields.list()}
+        assert "Hébergement" in team.settings.values("actionCategories")
+        fields = len(team.custom_fields.list())
+        await wait_for(pilot, lambda: shows(app, f"{fields} champs personnalisés"),
+                       what="the guide drawn")
+        assert shows(app, "Inviter les membres")
+        await pilot.press("escape")
+        await opened(pilot)
+
+
+async def test_first_run_without_mano_defaults(tmp_path):
+    app = app_on(tmp_path / "new.mano", passphrase=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: shows(app, "Commencer avec les réglages par défaut de MANO"),
+                       what="the defaults proposed")
+        screen = app.screen
+        screen.query_one("#defaults").value = False
+        screen.query_one("#team-name", Input).value = "Accueil de jour"
+        screen.query_one("#your-name", Input).value = "Awa"
+        screen.query_one("#passphrase", Input).value = "une longue phrase"
+        screen.query_one("#passphrase2", Input).value = "une longue phrase"
+        screen.query_one("#passphrase2", Input).focus()
+        await pilot.press("enter")
+        from tui.screens.start import SetupGuideScreen
+        await wait_for(pilot, lambda: isinstance(app.screen, SetupGuideScreen), what="guide")
+        assert app.session.team.custom_fields.list() == []
+        await wait_for(pilot, lambda: shows(app, "0 champ personnalisé"), what="the guide")
+        await pilot.press("enter")   # Enter opens the settings
+        from tui.screens.settings import SettingsScreen
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen), what="settings")
 
 
 @pytest.mark.slow

@@ -179,7 +179,10 @@ async def test_every_section_shows_hostile_text_literally(hostile):
         await show(pilot, shown, "urgent items")
 
         await pilot.press("f9")
-        await show(pilot, [SUBTEAM, MEMBER, CATEGORY, FIELD_LABEL, FIELD_SECTION], "settings")
+        for tab, texts in (("2", [SUBTEAM]), ("3", [MEMBER]), ("4", [CATEGORY]),
+                           ("5", [FIELD_LABEL, FIELD_SECTION])):
+            await pilot.press(tab)
+            await show(pilot, texts, f"settings, tab {tab}")
 
         await pilot.press("f1")
         await pilot.press("escape")

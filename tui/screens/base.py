@@ -4,12 +4,15 @@ if shown, else on return)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import ComposeResult
 from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, RadioButton, Static
 
 from tui.i18n import Translator
+from tui.text import plain
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.nav import SECTIONS, NavBar
 from tui.widgets.sync_bar import SyncBar
@@ -19,8 +22,37 @@ if TYPE_CHECKING:
     from tui.session import Session
 
 
+W = TypeVar("W", bound=Widget)
+
+
 class ManoScreen(Screen[Any]):
-    """A screen of the unlocked app."""
+    """A screen of the app. Texts placed with ``tr`` follow a language switch (F12) at once,
+    without composing the screen again (what was typed in it is kept)."""
+
+    def tr(self, widget: W, key: str, attr: str = "", **values: object) -> W:
+        """Show message ``key`` on ``widget`` (its text, label, or ``attr`` such as
+        ``placeholder``) now and after every language switch; returns ``widget``."""
+        texts: list[tuple[Widget, str, str, dict[str, object]]] = \
+            self.__dict__.setdefault("_mano_texts", [])
+        texts.append((widget, key, attr, values))
+        self._apply_text(widget, key, attr, values)
+        return widget
+
+    def relabel(self) -> None:
+        """Show every ``tr`` text in the app's current language."""
+        for widget, key, attr, values in self.__dict__.get("_mano_texts", []):
+            self._apply_text(widget, key, attr, values)
+
+    def _apply_text(self, widget: Widget, key: str, attr: str, values: dict[str, object]) -> None:
+        text = self.t(key, **values)
+        if attr:
+            setattr(widget, attr, text)
+        elif isinstance(widget, (Button, Checkbox, RadioButton)):
+            widget.label = plain(text)
+        elif isinstance(widget, Static):
+            widget.update(plain(text))
+        elif isinstance(widget, Input):
+            widget.placeholder = text
 
     @property
     def mano(self) -> ManoApp:

@@ -8,6 +8,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
     Input,
@@ -26,6 +27,7 @@ from mano_core.errors import (
     StoreExistsError,
     WrongPassphraseError,
 )
+from tui.navigation import OpenSection
 from tui.session import MEMBER_NAMES_KEY, save_pref
 from tui.text import Visible, lines, plain
 from tui.widgets.footer import TranslatedFooter
@@ -42,16 +44,16 @@ class UnlockScreen(ManoScreen):
     BINDINGS = [Binding("f12", "app.switch_language", "key.language")]
 
     def compose(self) -> ComposeResult:
-        t = self.t
+        tr = self.tr
         with Center(), Vertical(classes="card"):
-            yield Static(t("unlock.title"), classes="card-title")
-            yield Static(plain(t("unlock.store", path=self.mano.config.store.name)),
-                         classes="muted")
-            yield Label(t("field.passphrase"))
+            yield tr(Static(classes="card-title"), "unlock.title")
+            yield tr(Static(classes="muted"), "unlock.store",
+                     path=self.mano.config.store.name)
+            yield tr(Label(), "field.passphrase")
             yield Input(password=True, id="passphrase")
             yield Static("", id="unlock-error", classes="form-error")
             yield LoadingIndicator(id="unlock-busy")
-            yield Button(t("unlock.button"), id="unlock", variant="primary")
+            yield tr(Button("", id="unlock", variant="primary"), "unlock.button")
         yield TranslatedFooter()
 
     def on_mount(self) -> None:
@@ -81,7 +83,7 @@ class UnlockScreen(ManoScreen):
             self.query_one("#passphrase", Input).focus()
             return
         except (StoreCorruptedError, ManoError) as exc:
-            error.update(plain("⚠ " + str(exc)))
+            error.update(plain("⚠ " + self.mano.error_text(exc)))
             return
         finally:
             busy.display = False
@@ -98,34 +100,36 @@ class FirstRunScreen(ManoScreen):
         self.device = device
 
     def compose(self) -> ComposeResult:
-        t = self.t
+        tr = self.tr
         with Center(), VerticalScroll(classes="card wide"):
-            yield Static(t("first.title"), classes="card-title")
-            yield Static(t("first.intro"), classes="muted")
+            yield tr(Static(classes="card-title"), "first.title")
+            yield tr(Static(classes="muted"), "first.intro")
             with RadioSet(id="choice"):
-                yield Radio(t("first.create"), value=True, id="choice-create")
-                yield Radio(t("first.join"), id="choice-join")
+                yield tr(Radio("", value=True, id="choice-create"), "first.create")
+                yield tr(Radio("", id="choice-join"), "first.join")
             with Vertical(id="create-fields"):
-                yield Label(t("field.team_name"))
-                yield Input(id="team-name", placeholder=t("first.team_placeholder"),
-                            highlighter=Visible())
-                yield Check(compact=True, label=t("field.health"), id="health")
+                yield tr(Label(), "field.team_name")
+                yield tr(Input(id="team-name", highlighter=Visible()), "first.team_placeholder",
+                         "placeholder")
+                yield tr(Check(compact=True, id="health"), "field.health")
+                yield tr(Check(compact=True, value=True, id="defaults"), "first.defaults")
+                yield tr(Static(classes="muted", id="defaults-what"), "first.defaults_what")
             with Vertical(id="join-fields"):
-                yield Label(t("field.relay"))
+                yield tr(Label(), "field.relay")
                 yield Input(self.mano.config.relay or "", id="relay",
                             placeholder="ws://127.0.0.1:8765", highlighter=Visible())
-                yield Label(t("field.code"))
+                yield tr(Label(), "field.code")
                 yield Input(id="code", placeholder="XXXX-XXXX-…", highlighter=Visible())
-            yield Label(t("field.your_name"))
+            yield tr(Label(), "field.your_name")
             yield Input(id="your-name", highlighter=Visible())
             if self.device is None:
-                yield Label(t("field.passphrase"))
+                yield tr(Label(), "field.passphrase")
                 yield Input(password=True, id="passphrase")
-                yield Label(t("field.passphrase_again"))
+                yield tr(Label(), "field.passphrase_again")
                 yield Input(password=True, id="passphrase2")
             yield Static("", id="first-error", classes="form-error")
             with Horizontal(classes="form-buttons"):
-                yield Button(t("first.go"), id="go", variant="primary")
+                yield tr(Button("", id="go", variant="primary"), "first.go")
             yield LoadingIndicator(id="first-busy")
             yield Static("", id="first-progress", classes="muted")
         yield TranslatedFooter()
@@ -195,10 +199,9 @@ class FirstRunScreen(ManoScreen):
                 await save_pref(device, "relay", relay)
                 self.mano.config.relay = relay
             else:
-                team = await device.create_team(self._value("team-name"),
-                                                health=self.query_one("#health",
-                                                                      Check).value,
-                                                defaults=True)  # MANO's, kept or changed
+                team = await device.create_team(
+                    self._value("team-name"), health=self.query_one("#health", Check).value,
+                    defaults=self.query_one("#defaults", Check).value)  # MANO's, kept or changed
             await team.settings.set(MEMBER_NAMES_KEY + team.info.member,
                                     self._value("your-name"))
         except InvitationError as exc:
@@ -211,6 +214,8 @@ class FirstRunScreen(ManoScreen):
             busy.display = False
             progress.update("")
         await self.mano.open_session(device, team.id)
+        if not joining:
+            await self.app.push_screen(SetupGuideScreen())
 
 
 class DemoLoadingScreen(ManoScreen):
@@ -245,3 +250,73 @@ class DemoLoadingScreen(ManoScreen):
         device = await Device.open(run.store, run.passphrase)
         await self.mano.open_session(device)
         run.start_peer()
+
+
+class LockScreen(ManoScreen):
+    """The app locked itself (idle time, or Ctrl+L): nothing of the team shows until the
+    passphrase is typed again. The team stays open and in sync underneath."""
+
+    BINDINGS = [Binding("f12", "app.switch_language", "key.language")]
+
+    def compose(self) -> ComposeResult:
+        tr = self.tr
+        with Center(), Vertical(classes="card"):
+            yield tr(Static(classes="card-title"), "lock.title")
+            yield tr(Static(classes="muted"), "lock.explain")
+            yield tr(Label(), "field.passphrase")
+            yield Input(password=True, id="lock-passphrase")
+            yield Static("", id="unlock-error", classes="form-error")
+            yield tr(Button("", id="unlock", variant="primary"), "unlock.button")
+        yield TranslatedFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#lock-passphrase", Input).focus()
+
+    @on(Input.Submitted, "#lock-passphrase")
+    @on(Button.Pressed, "#unlock")
+    def _submit(self) -> None:
+        self.unlock(self.query_one("#lock-passphrase", Input).value)
+
+    @work(exclusive=True)
+    async def unlock(self, passphrase: str) -> None:
+        field = self.query_one("#lock-passphrase", Input)
+        if not await self.session.device.store.check_passphrase(passphrase):
+            field.value = ""
+            self.query_one("#unlock-error", Static).update(
+                "⚠ " + self.t("unlock.wrong", field=self.t("field.passphrase")))
+            field.focus()
+            return
+        field.value = ""
+        # the app takes the lock away: this screen's worker ends with the screen
+        self.app.run_worker(self.mano.unlocked(), group="unlock")
+
+
+class SetupGuideScreen(ModalScreen[None]):
+    """After a team is founded: what is set up already and what to set up next."""
+
+    BINDINGS = [Binding("escape", "close", "key.close"),
+                Binding("f9,enter", "settings", "key.settings")]
+
+    def compose(self) -> ComposeResult:
+        app: Any = self.app
+        t = app.t
+        team = app.session.team
+        lists = sum(len(team.settings.values(k)) for k in (
+            "actionCategories", "services", "structureCategories", "territoryTypes"))
+        done = [t("setup.fields", count=len(team.custom_fields.list())),
+                t("setup.lists", count=lists)]
+        todo = [t("setup.subteams"), t("setup.invite"), t("setup.check_lists"),
+                t("setup.idle")]
+        with Center(), VerticalScroll(classes="form setup"):
+            yield Static(t("setup.title"), classes="form-title")
+            yield Static(lines([t("setup.done"), *[f"  ✓ {x}" for x in done], "",
+                                t("setup.todo"), *[f"  {i + 1}. {x}" for i, x in
+                                                   enumerate(todo)], "", t("setup.keys")]),
+                         id="setup-body")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    async def action_settings(self) -> None:
+        self.dismiss(None)
+        self.app.post_message(OpenSection("settings"))

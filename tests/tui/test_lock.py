@@ -1,0 +1,92 @@
+"""The app locks itself after this device's idle time (a shared laptop in a day centre):
+nothing of the team shows or can be reached until the passphrase is typed again, and what was
+on screen is there again after."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input, Select
+
+from tui.screens.agenda import AgendaScreen
+from tui.screens.settings import SettingsScreen
+from tui.screens.start import LockScreen
+from tui.session import IDLE_LOCK_KEY, load_pref
+
+from .conftest import PASS, SIZE, app_on, wait_for
+from .rendered import screen_text, shows
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_flow_idle_lock(demo_store):
+    clock = FakeClock()
+    app = app_on(demo_store, idle_clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="agenda")
+        assert app.idle_minutes == 15                       # the default
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        settings = app.screen
+        settings.query_one("#idle-lock", Select).value = 5
+        await wait_for(pilot, lambda: app.idle_minutes == 5, what="the new delay")
+        assert await load_pref(app.session.device, IDLE_LOCK_KEY) == "5"
+
+        # a key pressed in time starts the count again
+        clock.now += 4 * 60
+        await pilot.press("2")
+        clock.now += 4 * 60
+        await pilot.pause(1.5)
+        assert app.screen is settings and not app.locked
+
+        await pilot.press("3")  # the members tab, with a member's name on screen
+        member = app.session.member_name(app.session.member, app.t)
+        await wait_for(pilot, lambda: shows(app, member), what="the member's name shown")
+        clock.now += 5 * 60 + 1
+        await wait_for(pilot, lambda: isinstance(app.screen, LockScreen), what="the lock")
+        await wait_for(pilot, lambda: shows(app, "Verrouillé"), what="the lock drawn")
+        assert member not in screen_text(app)
+
+        # nothing reachable behind it: sections, the palette, the help
+        for key in ("f3", "ctrl+p", "f1", "f9"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, LockScreen), key
+        # a wrong passphrase keeps it locked and says so
+        field = app.screen.query_one("#lock-passphrase", Input)
+        field.value = "pas la bonne"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "incorrecte" in str(
+            app.screen.query_one("#unlock-error").render()), what="the refusal")
+        assert app.locked
+        field.value = PASS
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is settings and not app.locked,
+                       what="back where it was")
+        await wait_for(pilot, lambda: shows(app, member), what="the tab shown again")
+
+
+async def test_lock_now_and_language_while_locked(demo_store):
+    app = app_on(demo_store, idle_clock=FakeClock())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="agenda")
+        agenda = app.screen
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: isinstance(app.screen, LockScreen), what="the lock")
+        await pilot.press("f12")                 # the lock screen itself turns English
+        await wait_for(pilot, lambda: shows(app, "Locked") and shows(app, "Passphrase"),
+                       what="the lock screen in English")
+        assert not shows(app, "Verrouillé")
+        app.screen.query_one("#lock-passphrase", Input).value = PASS
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not app.locked and isinstance(app.screen, AgendaScreen),
+                       what="unlocked")
+        assert app.screen is not agenda           # sections rebuilt in English once unlocked
+        await wait_for(pilot, lambda: shows(app, "Persons"), what="English sections")
