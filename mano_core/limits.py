@@ -65,6 +65,11 @@ MAX_TEAM_STORAGE: Final = 2 * 1024 ** 3  # bytes of envelopes + snapshots + blob
 AUTH_TIMEOUT_SECONDS: Final = 10.0       # from connection open to authenticated (or guest op)
 PING_INTERVAL_SECONDS: Final = 20.0      # websocket ping interval
 PING_TIMEOUT_SECONDS: Final = 20.0       # close if no pong within this
+# Client side: a frozen relay (or a dead link that TCP has not noticed) is seen within
+# interval + timeout seconds, so the sync bar never says "online" for long when it is not.
+CLIENT_PING_INTERVAL_SECONDS: Final = 2.0
+CLIENT_PING_TIMEOUT_SECONDS: Final = 3.0
+CLIENT_CLOSE_TIMEOUT_SECONDS: Final = 2.0  # then the socket is dropped without the handshake
 IDLE_TIMEOUT_SECONDS: Final = 300.0      # close a session that sent no message for this long
 SEND_BUFFER_BYTES: Final = 4 * 1024 * 1024  # unsent bytes to one client before it is "slow"
 CATCHUP_BUFFER_MESSAGES: Final = 10_000  # live deliveries held for one session during catch-up

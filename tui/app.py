@@ -248,6 +248,15 @@ class ManoApp(App[None]):
             self._relabel_on_unlock = False
             await self._rebuild_sections()
 
+    def action_help_quit(self) -> None:
+        """Ctrl+C (Textual's binding) says how to quit, in the interface's language (Textual's
+        own notice is English)."""
+        for active in self.active_bindings.values():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(self.t("notice.quit_hint", keys=self.get_key_display(active.binding)),
+                            title=self.t("notice.quit_title"), markup=False)
+                return
+
     def action_lock(self) -> None:
         self.lock()
 
@@ -394,7 +403,7 @@ class ManoApp(App[None]):
         try:
             await pending[0]()
         except ManoError as exc:
-            self.say(str(exc), error=True)
+            self.say(self.error_text(exc), error=True)
             return
         self.say(self.t("undo.done"))
 

@@ -116,10 +116,42 @@ def key_text(t: Translator, description: str) -> str:
     return t(description) if is_key_text(description) else description
 
 
+# The engine's validation reasons (English, for logs) and the message shown for each: the
+# reason's start is matched (``longer than 200 characters``, ``is required when…``).
+REASONS: Final = (
+    ("is required", "error.required"),
+    ("would go below zero", "error.reason.below_zero"),
+    ("must not be negative", "error.reason.negative"),
+    ("must be a date", "error.date"),
+    ("longer than", "error.reason.too_long"),
+    ("at most", "error.reason.too_long"),
+    ("is before the start", "error.reason.before_start"),
+    ("must be empty while the status is", "error.reason.not_while_todo"),
+    ("items must be unique", "error.reason.unique"),
+    ("a record with this id already exists", "error.reason.exists"),
+    ("is not an option", "error.reason.not_an_option"),
+    ("invalid value", "error.reason.invalid"),
+    ("pick one of", "error.reason.invalid"),
+)
+
+
+def reason_text(t: Translator, reason: str) -> str:
+    """A validation reason of the engine in the interface's language (a generic "value
+    refused" for a reason the catalog does not know: never the English one)."""
+    for start, key in REASONS:
+        if reason.startswith(start):
+            return t(key)
+    return t("error.code.ValidationError")
+
+
 def error_text(t: Translator, exc: BaseException) -> str:
     """An engine error in the interface's language: the message of its class (or of the
     nearest base class) in the catalog, ``error.code.<ClassName>``; the engine's own messages
-    are English, for logs and developers, never shown as they are."""
+    are English, for logs and developers, never shown as they are. A ValidationError says
+    which reason (``reason_text``)."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str) and type(exc).__name__ == "ValidationError":
+        return reason_text(t, reason)
     for cls in type(exc).__mro__:
         key = f"error.code.{cls.__name__}"
         if t.has(key):

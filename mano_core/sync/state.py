@@ -106,7 +106,10 @@ class SyncState:
         return self.pending_local + self.pending_envelopes
 
     def online_teammates(self, now: float | None = None) -> list[Teammate]:
-        """Teammates whose presence has not expired."""
+        """Teammates whose presence has not expired; none while this device is not online
+        (it cannot hear them: what it heard last is no sign they are still there)."""
+        if self.status is not Status.ONLINE:
+            return []
         now = time.monotonic() if now is None else now
         return [t for t in self.teammates.values() if t.expires > now]
 

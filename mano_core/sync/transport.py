@@ -54,7 +54,10 @@ class RelayClient:
         connection: websockets raises OSError, TimeoutError or InvalidHandshake, never
         translated further) or SyncError (the peer is not a relay we can speak with)."""
         try:
-            ws = await connect(url, compression=None, max_size=2 * limits.MAX_FRAME_SIZE)
+            ws = await connect(url, compression=None, max_size=2 * limits.MAX_FRAME_SIZE,
+                               ping_interval=limits.CLIENT_PING_INTERVAL_SECONDS,
+                               ping_timeout=limits.CLIENT_PING_TIMEOUT_SECONDS,
+                               close_timeout=limits.CLIENT_CLOSE_TIMEOUT_SECONDS)
         except (OSError, TimeoutError, InvalidHandshake) as exc:  # e.g. cut during the handshake
             raise RelayUnreachableError(f"cannot connect to {url}: {exc}") from exc
         self = cls(ws)

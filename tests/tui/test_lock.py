@@ -35,6 +35,7 @@ async def test_flow_idle_lock(demo_store):
         await pilot.press("f9")
         await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
         settings = app.screen
+        await wait_for(pilot, lambda: settings.query("#idle-lock"), what="the settings drawn")
         settings.query_one("#idle-lock", Select).value = 5
         await wait_for(pilot, lambda: app.idle_minutes == 5, what="the new delay")
         assert await load_pref(app.session.device, IDLE_LOCK_KEY) == "5"

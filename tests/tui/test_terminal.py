@@ -57,11 +57,14 @@ def test_mano_first_run_creates_a_team(tmp_path):
     try:
         screen = term.wait_for("Créer une équipe", timeout=60, what="the first-run screen")
         assert "(●) Créer une équipe" in screen and "( ) Rejoindre" in screen  # not colour
-        for text in ("Maraude test", "\t", "\t", "Moi", "\t", "une phrase assez longue",
-                     "\t", "une phrase assez longue"):
+        assert "[✓] Commencer avec les réglages par défaut de MANO" in screen  # proposed
+        for text in ("Maraude test", "\t", "\t", "\t", "Moi", "\t",
+                     "une phrase assez longue", "\t", "une phrase assez longue"):
             term.type(text)   # Tab included: each key handled before the next
         term.send(b"\r")
-        term.wait_for(AGENDA, timeout=90, what="the agenda of the new team")
+        term.wait_for("Votre équipe est créée", timeout=90, what="the setup guide")
+        term.send(b"\x1b")
+        term.wait_for(AGENDA, timeout=30, what="the agenda of the new team")
         term.send(CTRL_Q)
         assert term.wait_exit() == 0, term.screen_text()
     finally:

@@ -68,7 +68,7 @@ async def set_status(screen: ManoScreen, action_id: str | None, status: str) -> 
             return
         a = await _apply_status(actions, action_id, status, screen.mano.now())
     except ManoError as exc:
-        screen.mano.say(str(exc), error=True)
+        screen.mano.say(screen.mano.error_text(exc), error=True)
         return
 
     async def undo() -> None:

@@ -316,7 +316,7 @@ class PersonFileScreen(ManoScreen):
         try:
             c = await comments.update(key, urgent=not comments.get(key).urgent)
         except ManoError as exc:
-            self.mano.say(str(exc), error=True)
+            self.mano.say(self.mano.error_text(exc), error=True)
             return
 
         async def undo() -> None:
@@ -361,7 +361,7 @@ class PersonFileScreen(ManoScreen):
         try:
             await sharing.erase_person(team, person.id, joints=joints)
         except ManoError as exc:
-            self.mano.say(str(exc), error=True)
+            self.mano.say(self.mano.error_text(exc), error=True)
             return
         self.mano.say(t("erase.done", name=person.name))
         if self.is_current:

@@ -135,7 +135,7 @@ class ReportScreen(SectionScreen):
         try:
             rep = await daily.set_description(self.session.team, sub, day, text)
         except ManoError as exc:
-            self.mano.say(getattr(exc, "reason", str(exc)), error=True)
+            self.mano.say(self.mano.error_text(exc), error=True)
             return False
         if self._shown == (sub, day):
             self._baseline, self._loaded = text, rep.description
@@ -311,7 +311,7 @@ class ReportScreen(SectionScreen):
         try:
             await daily.increment(self.session.team, sub, self.day, service, by)
         except ManoError as exc:
-            self.mano.say(getattr(exc, "reason", str(exc)), error=True)
+            self.mano.say(self.mano.error_text(exc), error=True)
 
     @work(group="write")
     async def action_save_text(self) -> None:

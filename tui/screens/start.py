@@ -205,10 +205,10 @@ class FirstRunScreen(ManoScreen):
             await team.settings.set(MEMBER_NAMES_KEY + team.info.member,
                                     self._value("your-name"))
         except InvitationError as exc:
-            self._error("field.code", str(exc))
+            self._error("field.code", self.mano.error_text(exc))
             return
         except (TimeoutError, StoreExistsError, ManoError, OSError) as exc:
-            self._error(None, t("error.generic", error=str(exc) or type(exc).__name__))
+            self._error(None, t("error.generic", error=self.mano.error_text(exc)))
             return
         finally:
             busy.display = False

@@ -213,7 +213,7 @@ class StatsScreen(SectionScreen):
             s = compute(view, period, ids, now=self.mano.now())
             m = mano_statistics(team, period, ids, filters, now=self.mano.now())
         except ManoError as exc:
-            self.mano.say(str(exc), error=True)
+            self.mano.say(self.mano.error_text(exc), error=True)
             self.query_one("#stats-busy").display = False
             return
         self.shown = (s, m)

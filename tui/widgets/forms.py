@@ -144,7 +144,8 @@ class FormScreen(ModalScreen[Any]):
             self.show_error(exc.field, exc.message)
             return
         except ValidationError as exc:
-            self.show_error(exc.field, exc.reason)
+            # the engine's reason is English (for logs): said in the interface's language
+            self.show_error(exc.field, self.app.error_text(exc))  # type: ignore[attr-defined]
             return
         except PermissionDeniedError:
             # this device's role may not (mano_core.rules): said in the interface's language

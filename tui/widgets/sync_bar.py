@@ -47,11 +47,11 @@ class SyncBar(Static):
         parts.append(t("sync.pending", count=s.pending) if s.pending else t("sync.saved"))
         if s.last_sync is not None:
             parts.append(t("sync.last", ago=_ago(t, time.time() - s.last_sync)))
-        mates = s.online_teammates()
+        mates = s.online_teammates()   # none while offline: this device cannot hear them
         if mates:
             names = sorted({session.member_name(m.member, t) for m in mates})
             parts.append(t("sync.teammates", count=len(names), names=", ".join(names[:3])))
-        else:
+        elif s.status is Status.ONLINE:
             parts.append(t("sync.nobody"))
         self.update(plain(" │ ".join(parts)))
         self.add_class("online" if s.status is Status.ONLINE else

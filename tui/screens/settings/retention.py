@@ -147,7 +147,7 @@ class RetentionPane(SettingsPane):
         try:
             order = await apply_retention(team, report)
         except ManoError as exc:
-            self.mano.say(str(exc), error=True)
+            self.mano.say(self.mano.error_text(exc), error=True)
             return
         self.retention = None
         self.mano.say(t("retention.applied", count=len(order.persons)) if order is not None

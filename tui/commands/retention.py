@@ -33,6 +33,13 @@ from tui.erasure_view import count_lines
 from tui.i18n import Translator
 from tui.text import clean
 
+from .common import DEFAULT_STORE, ask_passphrase
+
+
+def register(sub: Any) -> None:
+    """Add `mano retention` to the `mano` subparsers."""
+    add_retention_command(sub, default_store=DEFAULT_STORE, passphrase=ask_passphrase)
+
 
 def add_retention_command(sub: Any, *, default_store: Path,
                           passphrase: Callable[[Translator], str]) -> None:
@@ -54,7 +61,7 @@ async def retention(args: argparse.Namespace, t: Translator,
     path = Path(args.store)
     if not path.exists():
         raise StoreMissingError(str(path))
-    async with await Device.open(path, passphrase(t)) as device:
+    async with await Device.open(path, ask_passphrase(t)) as device:
         teams = await device.teams()
         if not teams:
             raise StoreMissingError(str(path))

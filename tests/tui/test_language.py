@@ -1,0 +1,90 @@
+"""No English in the French interface: the engine's errors are said from their codes, Textual's
+own notice for Ctrl+C is ours, F12 on the unlock and first-run screens turns every text (not
+only the footer) and keeps what was typed; the settings read at 80×24."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+
+from mano_core.errors import MembershipError, NotAdminError, PermissionDeniedError, ValidationError
+from tui.i18n import Translator, error_text
+from tui.screens.agenda import AgendaScreen
+from tui.screens.settings import SettingsScreen
+from tui.screens.start import FirstRunScreen, UnlockScreen
+
+from .conftest import PASS, app_on, wait_for
+from .rendered import notices, screen_text, shows
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_engine_errors_are_said_from_codes_never_in_english():
+    fr, en = Translator("fr"), Translator("en")
+    below = ValidationError("report", "services.Repas", "would go below zero")
+    assert error_text(fr, below) == "le compteur passerait sous zéro"
+    assert error_text(en, below) == "the counter would go below zero"
+    assert error_text(fr, ValidationError("person", "name", "is required")) == "obligatoire"
+    unknown = ValidationError("person", "x", "some reason the catalog never heard of")
+    assert "reason" not in error_text(fr, unknown) and error_text(fr, unknown)
+    assert error_text(fr, NotAdminError("the signer is not an admin")) == \
+        "réservé aux administrateurs"
+    assert "administrateur" in error_text(fr, MembershipError("the team must keep one admin"))
+    assert "rôle" in error_text(fr, PermissionDeniedError("no"))
+    assert error_text(fr, KeyboardInterrupt()) == "l'opération a échoué (code KeyboardInterrupt)"
+
+
+async def test_ctrl_c_says_how_to_quit_in_french(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=(100, 32), notifications=True) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="agenda")
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: "Pour quitter" in notices(app), what="our notice")
+        assert "Press" not in notices(app) and "quit the app" not in notices(app)
+
+
+async def test_f12_on_unlock_turns_every_text_and_keeps_the_typed_passphrase(demo_store):
+    app = app_on(demo_store, passphrase=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, UnlockScreen), what="unlock")
+        await wait_for(pilot, lambda: shows(app, "Déverrouiller"), what="French")
+        app.screen.query_one("#passphrase", Input).value = PASS
+        await pilot.press("f12")
+        await wait_for(pilot, lambda: shows(app, "Passphrase"), what="English")
+        text = screen_text(app)
+        for french in ("Déverrouiller", "Phrase de passe", "Quitter"):
+            assert french not in text, french
+        assert app.screen.query_one("#passphrase", Input).value == PASS
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="unlocked")
+
+
+async def test_f12_on_first_run_turns_every_text_and_keeps_what_was_typed(tmp_path):
+    app = app_on(tmp_path / "new.mano", passphrase=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FirstRunScreen), what="first run")
+        await wait_for(pilot, lambda: shows(app, "Créer une équipe"), what="French")
+        app.screen.query_one("#team-name", Input).value = "Maraude Est"
+        await pilot.press("f12")
+        await wait_for(pilot, lambda: shows(app, "Create a team"), what="English")
+        text = screen_text(app)
+        assert "(●) Create a team" in text and "( ) Join" in text      # not by colour alone
+        for french in ("Créer une équipe", "Rejoindre", "Nom de l'équipe", "Commencer"):
+            assert french not in text, french
+        assert app.screen.query_one("#team-name", Input).value == "Maraude Est"
+
+
+async def test_settings_read_at_80_by_24(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="agenda")
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen), what="settings")
+        await pilot.press("3")
+        await wait_for(pilot, lambda: shows(app, "Révoquer l'appareil"), what="members keys")
+        text = screen_text(app)
+        for tab in ("1 Cet appareil", "2 Équipes", "3 Membres", "4 Listes", "5 Champs",
+                    "6 Conservation"):
+            assert tab in text, tab
+        member = app.session.member_name(app.session.member, app.t)
+        assert member in text

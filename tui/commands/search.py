@@ -1,0 +1,32 @@
+"""`mano search TEXT`: persons by name or alias (accents, case and word order ignored)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from tui.i18n import Translator
+
+from .common import DEFAULT_STORE, open_first_team, say
+
+
+async def search(args: argparse.Namespace, t: Translator) -> int:
+    store, team = await open_first_team(Path(args.store), t)
+    async with store:
+        found = team.persons.search(args.text)
+        if not found:
+            print(t("search.none", text=args.text))
+        for person in found[:50]:
+            aliases = f" ({', '.join(person.other_names)})" if person.other_names else ""
+            flag = " ⚠" if person.alertness else ""
+            say(f"{person.name}{aliases}{flag}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add `mano search` to the `mano` subparsers."""
+    p = sub.add_parser("search", help="persons by name or alias (accents and case ignored)")
+    p.add_argument("text")
+    p.add_argument("--store", default=str(DEFAULT_STORE))
+    p.set_defaults(func=search)
