@@ -27,6 +27,7 @@ from mano_core.errors import ManoError
 from . import crash
 from .i18n import Translator, error_text
 from .navigation import EditPerson, LockNow, OpenAction, OpenExchange, OpenPerson, OpenSection
+from .palette import ManoCommands
 from .people_index import PersonIndex
 from .session import (
     DEFAULT_IDLE_MINUTES,
@@ -61,6 +62,7 @@ class ManoApp(App[None]):
     CSS_PATH = "mano.tcss"
     TITLE = "Mano"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = {ManoCommands}   # ours only: the app's commands, and "no match" in French
     BINDINGS = [
         Binding("f1,question_mark", "help", "key.help"),
         Binding("f2", "section('agenda')", "key.agenda", show=False),

@@ -88,3 +88,20 @@ async def test_settings_read_at_80_by_24(demo_store):
             assert tab in text, tab
         member = app.session.member_name(app.session.member, app.t)
         assert member in text
+
+
+async def test_the_palette_says_no_match_in_french(demo_store):
+    from textual.command import CommandInput
+
+    app = app_on(demo_store)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="agenda")
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: app.screen.query(CommandInput), what="the palette")
+        app.screen.query_one(CommandInput).value = "personn"
+        await wait_for(pilot, lambda: shows(app, "Personnes (F3)"), what="a match")
+        app.screen.query_one(CommandInput).value = "zzqqx"
+        await wait_for(pilot, lambda: shows(app, "Aucune commande ne correspond à « zzqqx »"),
+                       what="no match, in French")
+        await pilot.pause(1.2)   # Textual would add its own line after a delay
+        assert "No matches" not in screen_text(app)
