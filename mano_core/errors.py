@@ -59,6 +59,10 @@ Errors from the peer (RemoteProtocolError) are distinct from our own mistakes
 
 from __future__ import annotations
 
+from typing import Any
+
+from mano_core.model.codes import Code, render
+
 
 class ManoError(Exception):
     """Base class of every error Mano raises on purpose."""
@@ -68,13 +72,16 @@ class ManoError(Exception):
 
 
 class ValidationError(ManoError):
-    """A record failed validation. Nothing was changed."""
+    """A record failed validation. Nothing was changed. ``code`` and ``params`` say why, for
+    an interface to translate (mano_core.model.codes); ``reason`` is the English text."""
 
-    def __init__(self, record: str, field: str, reason: str) -> None:
+    def __init__(self, record: str, field: str, code: Code, /, **params: Any) -> None:
         self.record = record
         self.field = field
-        self.reason = reason
-        super().__init__(f"{record}.{field}: {reason}")
+        self.code = code
+        self.params = params
+        self.reason = render(code, params)
+        super().__init__(f"{record}.{field}: {self.reason}")
 
 
 class NotFoundError(ManoError, KeyError):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from mano_core import limits
 from mano_core.erasure.closure import plan_erasure
 from mano_core.errors import NotFoundError, ValidationError
+from mano_core.model.codes import Code
 from mano_core.model.records import Erasure, Person
 
 if TYPE_CHECKING:
@@ -74,8 +75,8 @@ def retention_months(team: Team) -> int | None:
 async def set_retention_months(team: Team, months: int | None) -> None:
     """Set the retention period (None or 0: off). ValidationError if negative or absurd."""
     if months is not None and not 0 <= months <= MAX_RETENTION_MONTHS:
-        raise ValidationError("settings", RETENTION_SETTING,
-                              f"must be between 0 and {MAX_RETENTION_MONTHS} months")
+        raise ValidationError("settings", RETENTION_SETTING, Code.OUT_OF_RANGE, min=0,
+                              max=MAX_RETENTION_MONTHS)
     await team.settings.set(RETENTION_SETTING, months or 0)
 
 

@@ -37,6 +37,8 @@ from mano_core.errors import (
     NotFoundError,
     ValidationError,
 )
+from mano_core.model.codes import Code
+from mano_core.rules.table import Power
 from mano_core.model.records import (
     CONSENT_SCOPES,
     Action,
@@ -76,26 +78,26 @@ async def record_consent(home: Team, person_id: str, *, collected_at: dt.date,
     home.persons.get(person_id)
     partner = partner_organisation.strip()
     if not partner:
-        raise ValidationError("consent", "partnerOrganisation", "is required")
+        raise ValidationError("consent", "partnerOrganisation", Code.REQUIRED)
     if not collected_by.strip():
-        raise ValidationError("consent", "collectedBy", "is required")
+        raise ValidationError("consent", "collectedBy", Code.REQUIRED)
     scopes = list(dict.fromkeys(scope))
     unknown = [s for s in scopes if s not in CONSENT_SCOPES]
     if unknown:
-        raise ValidationError("consent", "scope",
-                              f"unknown {unknown!r} (known: {', '.join(CONSENT_SCOPES)})")
+        raise ValidationError("consent", "scope", Code.UNKNOWN_SCOPE, unknown=unknown,
+                              known=list(CONSENT_SCOPES))
     if not scopes:
-        raise ValidationError("consent", "scope", "names nothing to share")
+        raise ValidationError("consent", "scope", Code.NOTHING_SHARED)
     if not isinstance(collected_at, dt.date) or isinstance(collected_at, dt.datetime):
-        raise ValidationError("consent", "collectedAt", "must be a date")
+        raise ValidationError("consent", "collectedAt", Code.WRONG_TYPE, expected="a date")
     joint_id = joint_team if isinstance(joint_team, str) else joint_team.id
     if not joint_id:
-        raise ValidationError("consent", "jointTeam", "is required")
+        raise ValidationError("consent", "jointTeam", Code.REQUIRED)
     if joint_id == home.id:
-        raise ValidationError("consent", "jointTeam", "must be another team than this one")
+        raise ValidationError("consent", "jointTeam", Code.SAME_TEAM)
     if len(partner) > limits.MAX_SHORT_FIELD:
-        raise ValidationError("consent", "partnerOrganisation",
-                              f"longer than {limits.MAX_SHORT_FIELD} characters")
+        raise ValidationError("consent", "partnerOrganisation", Code.TOO_LONG,
+                              max=limits.MAX_SHORT_FIELD)
     return await home.consents.create(person=person_id, collected_at=collected_at,
                                       collected_by=collected_by.strip(),
                                       partner_organisation=partner, scope=scopes,
@@ -135,14 +137,14 @@ async def share_person(home: Team, joint: Team, person_id: str, *,
     ValidationError (empty organisation, or ``joint`` is ``home``)."""
     person = home.persons.get(person_id)
     if joint.id == home.id:
-        raise ValidationError("share", "jointTeam", "must be another team than the home team")
+        raise ValidationError("share", "jointTeam", Code.SAME_TEAM)
     consent = current_consent(home, person_id, joint.id)
     if consent is None:
         raise ConsentRequiredError(
             f"person {person_id}: no current consent to share with joint team {joint.id}")
     organisation = organisation.strip()
     if not organisation:
-        raise ValidationError("share", "organisation", "is required")
+        raise ValidationError("share", "organisation", Code.REQUIRED)
     done = _share_for(joint, consent.id)
     if done is not None:
         if consent.shared_as != done.person:
@@ -188,8 +190,8 @@ async def withdraw_consent(home: Team, joint: Team, consent_id: str) -> Erasure 
     an admin of the joint team or the device that shared the person may; nothing changed)."""
     consent = home.consents.get(consent_id)
     if consent.joint_team != joint.id:
-        raise ValidationError(f"consent {consent.id}", "jointTeam",
-                              f"names joint team {consent.joint_team}, not {joint.id}")
+        raise ValidationError(f"consent {consent.id}", "jointTeam", Code.OTHER_JOINT_TEAM,
+                              expected=consent.joint_team, actual=joint.id)
     target = consent.shared_as
     share = _share_for(joint, consent.id)
     if target is None and share is not None:
@@ -300,12 +302,16 @@ async def _copy_action(joint: Team, consent: Consent, action: Action, person: st
     if _find(joint.actions, copy_id) is None:
         # the joint team takes in the home team's categories its own list lacks (a listed
         # field refuses values its team does not list: mano_core/document/listed.py)
+        # or, when this device may not change the joint team's lists, the copy goes without
+        # the categories it lacks
         known = joint.settings.values("actionCategories")
         missing = [c for c in action.categories if c not in known]
-        if known and missing:
+        fields = {f: getattr(action, f) for f in _ACTION_FIELDS}
+        if missing and joint.may(Power.SETTINGS):
             await joint.settings.add("actionCategories", *missing)
-        await joint.actions.create(id=copy_id, persons=[person],
-                                   **{f: getattr(action, f) for f in _ACTION_FIELDS})
+        elif missing:
+            fields["categories"] = [c for c in action.categories if c in known]
+        await joint.actions.create(id=copy_id, persons=[person], **fields)
     return copy_id
 
 

@@ -45,6 +45,7 @@ from mano_core.erasure.service import Erasures
 from mano_core.errors import MalformedUpdateError, NotFoundError
 from mano_core.ids import Compartment
 from mano_core.model import records as r
+from mano_core.model.codes import Problem
 from mano_core.model.records import HistoryEntry, Record
 from mano_core.model.validation import applies, stale_custom_fields
 from mano_core.person_merges import PersonMerges
@@ -458,8 +459,8 @@ class Team:
             holder = self._general
         else:
             core = MedicalDocument(custom_fields=lambda: general.custom_fields.list(),  # noqa: PLW0108
-                                   author=self.info.member, clock=self._clock, state=state,
-                                   updates=updates)
+                                   settings=general.settings, author=self.info.member,
+                                   clock=self._clock, state=state, updates=updates)
             self._medical = _Compartment(self, core)
             holder = self._medical
         holder.last_seq = loaded.last_seq
@@ -564,9 +565,10 @@ class Team:
             await commit_together(self)
         return count
 
-    def stale_custom_fields(self, record: Record) -> dict[str, str]:
+    def stale_custom_fields(self, record: Record) -> dict[str, Problem]:
         """{key: why} for the custom-field values of ``record`` that no longer fit their
-        definition (shown as stale; clearing them is always allowed)."""
+        definition (shown as stale; clearing them is always allowed); ``str(why)`` is the
+        English text, ``why.code`` and ``why.params`` are for translating it."""
         return stale_custom_fields(record, self.doc.custom_fields.list())
 
     def custom_fields_for(self, scope: str, teams: Iterable[str] = ()) -> builtins.list[

@@ -16,6 +16,7 @@ import msgspec
 from pycrdt import Map
 
 from mano_core.errors import NotFoundError, ValidationError
+from mano_core.model.codes import Code
 from mano_core.model.records import Record
 from mano_core.model.validation import repair_tied, validate, validate_stored
 
@@ -111,7 +112,7 @@ class Collection(Generic[R]):
         wire = self._wire_changes(fields, creating=True)
         wire.setdefault("id", str(uuid.uuid4()))
         if wire["id"] in self._map:
-            raise ValidationError(self.kind.label, "id", "a record with this id already exists")
+            raise ValidationError(self.kind.label, "id", Code.RECORD_EXISTS)
         wire.update(createdAt=now.isoformat(), updatedAt=now.isoformat(),
                     createdBy=self._core.author, updatedBy=self._core.author)
         record = self._validated(wire)
@@ -234,10 +235,10 @@ class Collection(Generic[R]):
         plan = layout.plan_for(self.kind)
         wire_field = self._fields.get(field, field)
         if wire_field not in plan.counters:
-            raise ValidationError(f"{self.kind.label} {record_id}", wire_field, "not a counter")
+            raise ValidationError(f"{self.kind.label} {record_id}", wire_field, Code.NOT_A_COUNTER)
         if not counter or "#" in counter:
             raise ValidationError(f"{self.kind.label} {record_id}", wire_field,
-                                  "counter names are non-empty and contain no '#'")
+                                  Code.BAD_COUNTER_NAME)
         key = layout.counter_key(wire_field, counter, self._core.doc.client_id)
         entry = self._map[record_id]
         with self._core.doc.transaction():
@@ -313,9 +314,9 @@ class Collection(Generic[R]):
                 if name in self._fields.values():
                     encoded = name
                 else:
-                    raise ValidationError(self.kind.label, name, "unknown field")
+                    raise ValidationError(self.kind.label, name, Code.UNKNOWN_FIELD)
             if encoded in _PROTECTED and not (creating and encoded == "id"):
-                raise ValidationError(self.kind.label, encoded, "cannot be set directly")
+                raise ValidationError(self.kind.label, encoded, Code.PROTECTED_FIELD)
             wire[encoded] = msgspec.to_builtins(value)
         return wire
 
@@ -396,7 +397,7 @@ class Collection(Generic[R]):
         wire: Any = entries
         try:
             if not isinstance(entries, dict):
-                raise ValidationError(f"{self.kind.label} {record_id}", "?", "not a record")
+                raise ValidationError(f"{self.kind.label} {record_id}", "?", Code.NOT_A_RECORD)
             if self._opaque:
                 wire = entries
             elif len(entries) == 1 and layout.BASE in entries and not self._dict_fields:
@@ -404,12 +405,11 @@ class Collection(Generic[R]):
             else:
                 wire = layout.unflatten(self.kind, entries)
             if not isinstance(wire, dict):
-                raise ValidationError(f"{self.kind.label} {record_id}", "?", "not a record")
+                raise ValidationError(f"{self.kind.label} {record_id}", "?", Code.NOT_A_RECORD)
             record = layout.decode(self.kind, wire)
             assert isinstance(record, self.kind)
             if record.id != record_id:
-                raise ValidationError(f"{self.kind.label} {record_id}", "id",
-                                      "differs from the record's key")
+                raise ValidationError(f"{self.kind.label} {record_id}", "id", Code.ID_MISMATCH)
             if not record.deleted:
                 validate_stored(record)
                 record = repair_tied(record)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from mano_core.errors import PermissionDeniedError, ValidationError
+from mano_core.model.codes import Code
 
 if TYPE_CHECKING:
     from .collection import Collection
@@ -41,11 +42,12 @@ def rename_option(general: GeneralDocument, medical: MedicalDocument | None,
     label = f"custom field {definition.key}"
     new = new.strip()
     if definition.type not in ("enum", "multi-choice"):
-        raise ValidationError(label, "options", "only a choice field has options")
+        raise ValidationError(label, "options", Code.NOT_A_CHOICE_FIELD)
     if old not in definition.options:
-        raise ValidationError(label, "options", f"{old!r} is not an option")
+        raise ValidationError(label, "options", Code.NOT_AN_OPTION,
+                              options=list(definition.options))
     if not new:
-        raise ValidationError(label, "options", "an option needs a name")
+        raise ValidationError(label, "options", Code.REQUIRED)
     medical_scope = definition.scope in ("medicalFile", "consultation") or (
         definition.scope == "person" and definition.health_only)
     if medical_scope and medical is None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from mano_core.errors import ValidationError
+from mano_core.model.codes import Code
 from mano_core.model.records import CustomFieldDefinition, HealthValue
 from mano_core.model.validation import custom_value_problem
 
@@ -72,10 +73,11 @@ class HealthValues(Collection[HealthValue]):
                 continue
             definition = known.get(key)
             if definition is None:
-                raise ValidationError(label, f"customFields.{key}", "no such custom field")
+                raise ValidationError(label, f"customFields.{key}", Code.UNKNOWN_CUSTOM_FIELD)
             problem = custom_value_problem(definition, value)
-            if problem:
-                raise ValidationError(label, f"customFields.{key}", problem)
+            if problem is not None:
+                raise ValidationError(label, f"customFields.{key}", problem.code,
+                                      **problem.params)
 
     def put(self, person_id: str, values: Mapping[str, Any], *, replace: bool) -> None:
         """Write the changed values of one person (``replace``: fields left out are cleared),

@@ -26,6 +26,7 @@ from typing import Any, Final
 import msgspec
 
 from mano_core.errors import ValidationError
+from mano_core.model.codes import Code
 from mano_core.model.records import Record
 
 COUNTER_FIELDS: Final = frozenset({("reports", "services")})
@@ -160,15 +161,15 @@ def validation_error(kind: type[Record], exc: msgspec.ValidationError,
     """Map msgspec's message ("Expected `str`, got `int` - at `$.name`") to our error."""
     message = str(exc)
     field = "?"
-    reason = message
+    detail = message
+    label = kind.label if record_id is None else f"{kind.label} {record_id}"
     if " - at `$." in message:
-        reason, _, path = message.partition(" - at `$.")
+        detail, _, path = message.partition(" - at `$.")
         field = path.rstrip("`").split("[")[0].split(".")[0]
     elif "missing required field" in message:
         field = message.rsplit("`", 2)[-2] if message.count("`") >= 2 else "?"
-        reason = "is required"
-    label = kind.label if record_id is None else f"{kind.label} {record_id}"
-    return ValidationError(label, field, reason)
+        return ValidationError(label, field, Code.REQUIRED)
+    return ValidationError(label, field, Code.UNREADABLE, detail=detail)
 
 
 def _int_if_integral(value: Any) -> Any:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from mano_core.errors import ValidationError
+from mano_core.model.codes import Code
 from mano_core.model.records import MedicalFile
 
 from .collection import Collection
@@ -71,8 +72,7 @@ class MedicalFiles(Collection[MedicalFile]):
         """A person's medical file; ValidationError if they already have one (update it)."""
         person = fields.get("person")
         if isinstance(person, str) and medical_file_of(self._core, person) is not None:
-            raise ValidationError(f"{self.kind.label}", "person",
-                                  "this person already has a medical file")
+            raise ValidationError(self.kind.label, "person", Code.MEDICAL_FILE_EXISTS)
         return super().create(**fields)
 
     def of_person(self, person_id: str) -> MedicalFile | None:

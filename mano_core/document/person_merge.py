@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import msgspec
 
 from mano_core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from mano_core.model.codes import Code
 from mano_core.model.records import MedicalFile, Person, PersonMerge
 
 from .medical_files import fold_medical_files, medical_file_of
@@ -145,7 +146,7 @@ def propose(general: GeneralDocument, medical: MedicalDocument | None, kept_id: 
     unless it is empty; aliases and sub-teams of both). NotFoundError if either is absent,
     ValidationError if they are the same person or one was merged already."""
     if kept_id == merged_id:
-        raise ValidationError("person merge", "merged", "a person cannot be merged into itself")
+        raise ValidationError("person merge", "merged", Code.SELF_MERGE)
     kept, merged = _live(general, kept_id), _live(general, merged_id)
     fields: list[FieldChoice] = []
     kw, mw = msgspec.to_builtins(kept), msgspec.to_builtins(merged)
@@ -178,16 +179,16 @@ def merge(general: GeneralDocument, medical: MedicalDocument | None, kept_id: st
     known = {c.field: c for c in proposal.fields}
     for field, pick in choices.items():
         if pick not in PICKS:
-            raise ValidationError("person merge", field, f"pick one of {list(PICKS)}")
+            raise ValidationError("person merge", field, Code.BAD_PICK, picks=list(PICKS))
         if field not in known:
             if medical is None and (field.startswith(_FILE) or field[len(_CUSTOM):]
                                     in general.persons.health_keys()):
                 raise PermissionDeniedError(
                     "medical values are chosen on a health professional's device "
                     f"({field})")
-            raise ValidationError("person merge", field, "no such field on either file")
+            raise ValidationError("person merge", field, Code.UNKNOWN_FIELD)
         if pick == "both" and field not in _SETS:
-            raise ValidationError("person merge", field, "only aliases and sub-teams join")
+            raise ValidationError("person merge", field, Code.NOT_JOINABLE)
     picks = {f: choices.get(f, c.default) for f, c in known.items()}
     kept, merged = proposal.kept, proposal.merged
     changes: dict[str, Any] = {}
@@ -613,7 +614,7 @@ def resolve_medical_conflict(general: GeneralDocument, medical: MedicalDocument,
     if field not in m.conflicts:
         raise NotFoundError("medical merge conflicts", field)
     if pick not in ("kept", "merged"):
-        raise ValidationError("person merge", field, "pick kept or merged")
+        raise ValidationError("person merge", field, Code.BAD_PICK, picks=["kept", "merged"])
     target = redirects(general).get(m.merged, m.kept)
     if pick == "merged":
         value = _merged_medical_value(medical, m.merged, field)

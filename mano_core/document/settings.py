@@ -12,6 +12,7 @@ from pycrdt import Map
 
 from mano_core import limits
 from mano_core.errors import ValidationError
+from mano_core.model.codes import Code
 
 if TYPE_CHECKING:
     from .team_doc import DocumentCore
@@ -45,7 +46,7 @@ class Settings:
             for i, raw in enumerate(values):
                 value = raw.strip()
                 if not value or len(value) > limits.MAX_SHORT_FIELD:
-                    raise ValidationError("settings", kind, f"invalid value {value!r}")
+                    raise ValidationError("settings", kind, Code.INVALID_LIST_VALUE, value=value)
                 key = f"{kind}[{value}]"
                 if key not in self._map:
                     self._map[key] = now + i / 1000
@@ -63,13 +64,13 @@ class Settings:
     def feature(self, name: str) -> bool:
         """Whether a feature switch is on (territories, encounters, passages…)."""
         if name not in FEATURES:
-            raise ValidationError("settings", name, "unknown feature")
+            raise ValidationError("settings", name, Code.UNKNOWN_FEATURE)
         value = self._map.get(f"features.{name}")
         return DEFAULT_FEATURES[name] if value is None else bool(value)
 
     def set_feature(self, name: str, on: bool) -> None:
         if name not in FEATURES:
-            raise ValidationError("settings", name, "unknown feature")
+            raise ValidationError("settings", name, Code.UNKNOWN_FEATURE)
         with self._core.doc.transaction():
             self._map[f"features.{name}"] = bool(on)
             self._core.mark_settings_changed()
@@ -86,4 +87,4 @@ class Settings:
     @staticmethod
     def _check_kind(kind: str) -> None:
         if kind not in LISTS:
-            raise ValidationError("settings", kind, f"unknown list (known: {', '.join(LISTS)})")
+            raise ValidationError("settings", kind, Code.UNKNOWN_LIST, known=list(LISTS))

@@ -372,9 +372,12 @@ class MedicalDocument(DocumentCore):
     """The medical compartment: a separate document whose keys only health staff receive."""
 
     def __init__(self, custom_fields: Callable[[], list[CustomFieldDefinition]] | None = None,
-                 **kwargs: Any) -> None:
+                 settings: Settings | None = None, **kwargs: Any) -> None:
+        """``custom_fields`` and ``settings``: the general document's (definitions and the
+        team's lists, which the medical records' fields are checked against)."""
         super().__init__(Compartment.MEDICAL, MEDICAL_KINDS, custom_fields=custom_fields,
                          **kwargs)
+        self.settings = settings
 
     def collection(self, kind: type[R]) -> Collection[R]:
         return self.collections[kind.collection]

@@ -99,7 +99,8 @@ def _definitions(team: Team) -> list[CustomFieldDefinition]:
                 updated_by=author, key=spec.key, label_text=spec.label, type=spec.type,
                 scope=scope, section=section, options=list(spec.options),
                 show_in_stats=spec.show_in_stats, health_only=health,
-                required=False, allow_create_option=spec.allow_create_option))
+                required=False, allow_create_option=spec.allow_create_option,
+                consultation_types=[section] if scope == "consultation" else []))
     return out
 
 

@@ -15,6 +15,7 @@ from typing import Any, Final, Protocol
 import msgspec
 
 from mano_core.errors import ValidationError
+from mano_core.model.codes import Code
 
 from .vocabulary import ALL_CATEGORIES_GROUP, ALL_SERVICES_GROUP
 
@@ -60,7 +61,7 @@ async def add_grouped(settings: _Durable, kind: str, title: str, *values: str) -
     _check(kind)
     title = title.strip()
     if not title:
-        raise ValidationError("settings", kind, "a group needs a title")
+        raise ValidationError("settings", kind, Code.REQUIRED)
     await settings.add(kind, *values)
     for value in values:
         await set_group(settings, kind, value.strip(), title)
@@ -70,7 +71,7 @@ async def set_group(settings: _Durable, kind: str, value: str, title: str) -> No
     """Move one value to the group ``title``. ValidationError if the list lacks it."""
     _check(kind)
     if value not in settings.values(kind):
-        raise ValidationError("settings", kind, f"unknown value {value!r}")
+        raise ValidationError("settings", kind, Code.NOT_IN_LIST, list=kind, values=[value])
     current = settings.get(f"{GROUP_KEY}{kind}.{value}")
     if current != title:
         await settings.set(f"{GROUP_KEY}{kind}.{value}", title)
@@ -78,5 +79,4 @@ async def set_group(settings: _Durable, kind: str, value: str, title: str) -> No
 
 def _check(kind: str) -> None:
     if kind not in GROUPED_LISTS:
-        raise ValidationError("settings", kind,
-                              f"not a grouped list (grouped: {', '.join(GROUPED_LISTS)})")
+        raise ValidationError("settings", kind, Code.NOT_GROUPED, grouped=list(GROUPED_LISTS))

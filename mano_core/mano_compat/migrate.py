@@ -48,6 +48,7 @@ from .vocabulary import (
     TECHNICAL_COLUMNS,
     TERRITORY_TYPES,
 )
+from .french import french
 from .workbook import Sheet, find_sheet, read_workbook
 
 MEMBER_NAMES_KEY: Final = "memberName."  # team setting: memberName.<member id> → display name
@@ -168,7 +169,7 @@ async def import_mano(team: Team, data: bytes, *, dry_run: bool = False,
     try:
         sheets = read_workbook(data)
     except ValidationError as exc:
-        return _result(None, [Problem("", 0, "", exc.reason)], [], dry_run, False, 0)
+        return _result(None, [Problem("", 0, "", french(exc))], [], dry_run, False, 0)
     holder = team.compartment(Compartment.GENERAL)
     plan = _Plan(team, team.medical is not None, holder.core.now(), team.info.member)
     found = _identify(sheets, plan)
@@ -503,7 +504,7 @@ def _row(plan: _Plan, collection: str, kind: type[r.Record], sheet: Sheet, numbe
         validate(record, definitions)
     except ValidationError as exc:
         column = _column_of(exc.field, mapped, sheet)
-        plan.problems.append(Problem(sheet.title, number, column, _french(exc.reason)))
+        plan.problems.append(Problem(sheet.title, number, column, french(exc)))
         return None
     if health and not _health_values(plan, record, health, choices, sheet, number, custom):
         return None
@@ -527,7 +528,8 @@ def _health_values(plan: _Plan, person: r.Record, values: dict[str, Any],
     for key, value in values.items():
         problem = custom_value_problem(definitions[key], value)
         if problem:
-            plan.problems.append(Problem(sheet.title, number, labels.get(key, key), problem))
+            plan.problems.append(Problem(sheet.title, number, labels.get(key, key),
+                                         french(problem)))
             ok = False
             continue
         out.append(r.HealthValue(
@@ -750,8 +752,8 @@ def _extras(plan: _Plan, collection: str, record: r.Record, extras: dict[str, An
             plan.records.setdefault("medicalComments", []).extend(
                 _medical_comments(plan, collection, record, comments))
         except (cells.CellError, ValidationError) as exc:
-            reason = exc.reason if isinstance(exc, ValidationError) else str(exc)
-            plan.problems.append(Problem(sheet.title, number, "comments", _french(reason)))
+            reason = french(exc) if isinstance(exc, ValidationError) else str(exc)
+            plan.problems.append(Problem(sheet.title, number, "comments", reason))
 
 
 def _medical_comments(plan: _Plan, collection: str, parent: r.Record,
@@ -789,20 +791,6 @@ def _column_of(field: str, mapped: dict[int, Column], sheet: Sheet) -> str:
         if col.field == base:
             return sheet.header[index]
     return base
-
-
-_FR: Final = {
-    "is required": "est obligatoire",
-    "a comment is on a person or on an action": "un commentaire porte sur une personne ou "
-                                                "une action",
-}
-
-
-def _french(reason: str) -> str:
-    for english, french in _FR.items():
-        if reason.startswith(english):
-            return french + reason[len(english):]
-    return reason
 
 
 # --- writing -----------------------------------------------------------------------------------

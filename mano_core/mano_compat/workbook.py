@@ -13,6 +13,7 @@ import msgspec
 
 from mano_core.document.queries import fold
 from mano_core.errors import LimitExceededError, ValidationError
+from mano_core.model.codes import Code
 from mano_core.optional import require
 
 from . import cells
@@ -40,8 +41,8 @@ def read_workbook(data: bytes) -> list[Sheet]:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a non-workbook
-        raise ValidationError("import", "file",
-                              f"pas un classeur XLSX ({type(exc).__name__})") from None
+        raise ValidationError("import", "file", Code.NOT_A_WORKBOOK,
+                              detail=type(exc).__name__) from None
     sheets: list[Sheet] = []
     total = 0
     try:

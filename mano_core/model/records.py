@@ -242,6 +242,9 @@ class CustomFieldDefinition(Record, frozen=True, kw_only=True):
     required: bool = False
     allow_create_option: bool = False  # a user may add an option while filling the field
     enabled: bool = True  # a disabled field keeps its values but is not offered any more
+    # scope "consultation": the consultation types it belongs to (MANO's fields per type);
+    # empty: every type
+    consultation_types: list[str] = []
 
 
 class HistoryEntry(Record, frozen=True, kw_only=True):

@@ -1,18 +1,22 @@
 """Domain rules beyond types: required text, completion dates, custom fields, size limits.
 
-Every rule raises ValidationError(record, field, reason) before anything is written."""
+Every rule raises ValidationError(record, field, code, **params) before anything is written
+(codes: mano_core.model.codes). One checker (``_check``) serves writes (``validate``: the
+rules about the fields a write touches) and reads (``validate_stored``: the rules that hold
+whatever the settings)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping, Set as AbstractSet
+from collections.abc import Callable, Iterable, Mapping, Set as AbstractSet
 from typing import Any, TypeVar
 
 import msgspec
 
 from mano_core import limits
 from mano_core.errors import ValidationError
+from mano_core.model.codes import Code, Problem
 from mano_core.model.records import (
     Action,
     Comment,
@@ -30,6 +34,10 @@ R = TypeVar("R", bound=Record)
 
 _LONG_FIELDS = frozenset({"description", "text", "comment", "material", "perimeter", "public",
                           "openingHours"})
+_SCOPES = {"persons": "person", "observations": "observation", "medicalFiles": "medicalFile",
+           "consultations": "consultation"}
+
+Touched = Callable[..., bool]
 
 
 def validate(record: Record, custom_fields: Iterable[CustomFieldDefinition] = (), *,
@@ -40,49 +48,84 @@ def validate(record: Record, custom_fields: Iterable[CustomFieldDefinition] = ()
     custom field); only the rules about those fields are checked, so a value made stale by a
     settings change (an option removed, a field deleted) never blocks an edit of another field.
     None (a creation) checks everything, required custom fields included."""
-    label = f"{record.label} {record.id}"
 
     def touched(*names: str) -> bool:
         return changed is None or not changed.isdisjoint(names)
 
-    _check_sizes(record, label, changed)
+    _check_sizes(record, _label(record), changed)
+    _check(record, touched, list(custom_fields), changed, stored=False)
+
+
+def validate_stored(record: Record) -> None:
+    """The rules every device checks on what it reads from the document, whoever wrote it
+    (mano_core.document.damage): those that do not depend on settings, nor on fields one rule
+    ties together (``repair_tied`` makes those consistent). Custom-field values are not
+    checked here: a value made stale by a definition change stays readable."""
+    _check(record, lambda *names: True, [], None, stored=True)
+
+
+def _label(record: Record) -> str:
+    return f"{record.label} {record.id}"
+
+
+def _check(record: Record, touched: Touched, definitions: list[CustomFieldDefinition],
+           changed: AbstractSet[str] | None, *, stored: bool) -> None:
+    """The one checker: each rule runs when ``touched`` says its fields changed; ``stored``
+    (a record read from the document) skips the rules about settings and tied fields."""
+    label = _label(record)
     if isinstance(record, Person | Action) and touched("name"):
         _require_text(label, "name", record.name)
-    if isinstance(record, Person):
-        if (touched("outOfActiveList", "outOfActiveListDate") and record.out_of_active_list
-                and record.out_of_active_list_date is None):
-            raise ValidationError(label, "outOfActiveListDate",
-                                  "is required when the person is out of the active list")
-        _check_custom(label, record.custom_fields, custom_fields, "person", changed,
-                      record.assigned_teams)
-    elif isinstance(record, Action):
-        if touched("status", "completedAt"):
-            _check_completion(label, record.status, record.completed_at)
-    elif isinstance(record, Consultation):
-        if touched("status", "completedAt"):
-            _check_completion(label, record.status, record.completed_at)
-        _check_custom(label, record.custom_fields, custom_fields, "consultation", changed,
-                      getattr(record, "teams", ()))
-    elif isinstance(record, Comment):
+    if isinstance(record, Comment | MedicalComment) and touched("text"):
         _require_text(label, "text", record.text)
-        if record.person is None and record.action is None:
-            raise ValidationError(label, "person", "a comment is on a person or on an action")
-    elif isinstance(record, MedicalComment):
-        _require_text(label, "text", record.text)
-    elif isinstance(record, Document):
+    if isinstance(record, Comment) and touched("person", "action") and (
+            record.person is None and record.action is None):
+        raise ValidationError(label, "person", Code.COMMENT_TARGET_REQUIRED)
+    if isinstance(record, Document):
         if touched("name"):
             _require_text(label, "name", record.name)
         _check_document(label, record)
-    elif isinstance(record, TerritoryObservation):
+    if isinstance(record, TerritoryObservation):
         for field in ("men", "women", "minors"):
             if touched(field) and getattr(record, field) < 0:
-                raise ValidationError(label, field, "must not be negative")
-        _check_custom(label, record.custom_fields, custom_fields, "observation", changed,
-                      [record.team] if record.team else [])
-    elif isinstance(record, CustomFieldDefinition):
-        _require_text(label, "key", record.key)
-        if record.type in ("enum", "multi-choice") and not record.options:
-            raise ValidationError(label, "options", "a choice field needs options")
+                raise ValidationError(label, field, Code.NEGATIVE)
+    if isinstance(record, CustomFieldDefinition):
+        if touched("key"):
+            _require_text(label, "key", record.key)
+        if not stored and touched("type", "options") and record.type in (
+                "enum", "multi-choice") and not record.options:
+            raise ValidationError(label, "options", Code.OPTIONS_REQUIRED)
+    if stored:
+        return
+    if (isinstance(record, Person) and touched("outOfActiveList", "outOfActiveListDate")
+            and record.out_of_active_list and record.out_of_active_list_date is None):
+        raise ValidationError(label, "outOfActiveListDate", Code.EXIT_DATE_REQUIRED)
+    if isinstance(record, Action | Consultation) and touched("status", "completedAt"):
+        _check_completion(label, record.status, record.completed_at)
+    scope = _SCOPES.get(record.collection)
+    if scope is not None:
+        team = getattr(record, "team", None)
+        teams: Iterable[str] = getattr(record, "assigned_teams", None) or getattr(
+            record, "teams", None) or ([team] if team else [])
+        kinds = [d for d in definitions if d.scope == scope and not d.deleted]
+        if isinstance(record, Consultation):
+            kinds = _of_type(label, record, kinds, changed)
+        _check_custom(label, record.custom_fields, kinds, changed, teams)  # type: ignore[attr-defined]
+
+
+def _of_type(label: str, record: Consultation, definitions: list[CustomFieldDefinition],
+             changed: AbstractSet[str] | None) -> list[CustomFieldDefinition]:
+    """A consultation's fields are those of its type (MANO's fields per consultation type):
+    a value of another type's field is refused."""
+    own = [d for d in definitions if not d.consultation_types
+           or record.type in d.consultation_types]
+    keys = {d.key for d in own}
+    for d in definitions:
+        name = f"customFields.{d.key}"
+        if d.key not in keys and record.custom_fields.get(d.key) is not None and (
+                changed is None or name in changed):
+            raise ValidationError(label, name, Code.OTHER_CONSULTATION_TYPE,
+                                  type=", ".join(d.consultation_types), actual=record.type)
+    return own
 
 
 def applies(definition: CustomFieldDefinition, teams: Iterable[str]) -> bool:
@@ -94,51 +137,25 @@ def applies(definition: CustomFieldDefinition, teams: Iterable[str]) -> bool:
 
 
 def stale_custom_fields(record: Record, definitions: Iterable[CustomFieldDefinition],
-                        scope: str | None = None) -> dict[str, str]:
+                        scope: str | None = None) -> dict[str, Problem]:
     """{key: why} for the custom-field values of a record that no longer fit their definition
     (an option removed, the field deleted or its type changed). They stay readable and are
     shown as stale; clearing one (``None``) is always allowed."""
     values = getattr(record, "custom_fields", None)
     if not values:
         return {}
-    scope = scope or {"persons": "person", "observations": "observation",
-                      "medicalFiles": "medicalFile", "consultations": "consultation"}.get(
-        record.collection, "")
+    scope = scope or _SCOPES.get(record.collection, "")
     known = {d.key: d for d in definitions if d.scope == scope and not d.deleted}
-    out: dict[str, str] = {}
+    out: dict[str, Problem] = {}
     for key, value in values.items():
         if value is None:
             continue
         definition = known.get(key)
         if definition is None:
-            out[key] = "no such custom field"
+            out[key] = Problem(Code.UNKNOWN_CUSTOM_FIELD)
         elif (problem := custom_value_problem(definition, value)) is not None:
             out[key] = problem
     return out
-
-
-def validate_stored(record: Record) -> None:
-    """The rules every device checks on what it reads from the document, whoever wrote it
-    (mano_core.document.damage): those that do not depend on settings. Custom-field values
-    are not checked here: a value made stale by a definition change stays readable."""
-    label = f"{record.label} {record.id}"
-    if isinstance(record, Person | Action):
-        _require_text(label, "name", record.name)
-    elif isinstance(record, Comment):
-        _require_text(label, "text", record.text)
-        if record.person is None and record.action is None:
-            raise ValidationError(label, "person", "a comment is on a person or on an action")
-    elif isinstance(record, MedicalComment):
-        _require_text(label, "text", record.text)
-    elif isinstance(record, Document):
-        _require_text(label, "name", record.name)
-        _check_document(label, record)
-    elif isinstance(record, TerritoryObservation):
-        for field in ("men", "women", "minors"):
-            if getattr(record, field) < 0:
-                raise ValidationError(label, field, "must not be negative")
-    elif isinstance(record, CustomFieldDefinition):
-        _require_text(label, "key", record.key)
 
 
 def _check_document(label: str, record: Document) -> None:
@@ -147,21 +164,20 @@ def _check_document(label: str, record: Document) -> None:
     its figures are not negative: what every device checks, whoever wrote it."""
     medical = isinstance(record, HealthDocument)
     if (record.owner_kind != "person") != medical:
-        raise ValidationError(label, "ownerKind", "a medical owner belongs to the medical "
-                                                  "compartment, a person to the general one")
+        raise ValidationError(label, "ownerKind", Code.OWNER_COMPARTMENT)
     if len(record.name) > limits.MAX_DOCUMENT_NAME or "/" in record.name:
-        raise ValidationError(label, "name", f"at most {limits.MAX_DOCUMENT_NAME} characters, "
-                                             "without '/'")
+        raise ValidationError(label, "name", Code.BAD_DOCUMENT_NAME,
+                              max=limits.MAX_DOCUMENT_NAME)
     if len(record.folder) > limits.MAX_DOCUMENT_FOLDER or record.folder.startswith("/") \
             or record.folder.endswith("/") or "//" in record.folder:
-        raise ValidationError(label, "folder", "folder names joined by '/', none empty")
+        raise ValidationError(label, "folder", Code.BAD_FOLDER)
     for field in ("size", "parts", "chunk"):
         if getattr(record, field) < 0:
-            raise ValidationError(label, field, "must not be negative")
+            raise ValidationError(label, field, Code.NEGATIVE)
     for field, length in (("file", 32), ("key", 64), ("digest", 64)):
         value = getattr(record, field)
         if value and (len(value) != length or value.strip("0123456789abcdef")):
-            raise ValidationError(label, field, f"empty or {length} lower-case hex digits")
+            raise ValidationError(label, field, Code.HEX_DIGITS, length=length)
 
 
 def repair_tied(record: R) -> R:
@@ -192,14 +208,14 @@ def repair_tied(record: R) -> R:
 
 def _require_text(label: str, field: str, value: str) -> None:
     if not value or not value.strip():
-        raise ValidationError(label, field, "is required")
+        raise ValidationError(label, field, Code.REQUIRED)
 
 
 def _check_completion(label: str, status: str, completed_at: dt.datetime | None) -> None:
     if status in ("FAIT", "ANNULEE") and completed_at is None:
-        raise ValidationError(label, "completedAt", f"is required when the status is {status}")
+        raise ValidationError(label, "completedAt", Code.COMPLETION_REQUIRED, status=status)
     if status == "A FAIRE" and completed_at is not None:
-        raise ValidationError(label, "completedAt", "must be empty while the status is A FAIRE")
+        raise ValidationError(label, "completedAt", Code.COMPLETION_FORBIDDEN)
 
 
 @functools.cache
@@ -217,40 +233,43 @@ def _check_sizes(record: Record, label: str, changed: AbstractSet[str] | None = 
         if isinstance(value, str):
             cap = limits.MAX_TEXT_FIELD if encode_name in _LONG_FIELDS else limits.MAX_SHORT_FIELD
             if len(value) > cap:
-                raise ValidationError(label, encode_name, f"longer than {cap} characters")
+                raise ValidationError(label, encode_name, Code.TOO_LONG, max=cap)
         elif isinstance(value, list):
             if len(value) > limits.MAX_LIST_ITEMS:
-                raise ValidationError(label, encode_name,
-                                      f"more than {limits.MAX_LIST_ITEMS} items")
+                raise ValidationError(label, encode_name, Code.TOO_MANY_ITEMS,
+                                      max=limits.MAX_LIST_ITEMS)
             if len(set(value)) != len(value):
-                raise ValidationError(label, encode_name, "items must be unique")
+                raise ValidationError(label, encode_name, Code.DUPLICATE_ITEMS)
             for item in value:
                 if isinstance(item, str) and len(item) > limits.MAX_SHORT_FIELD:
-                    raise ValidationError(label, encode_name, "an item is too long")
+                    raise ValidationError(label, encode_name, Code.ITEM_TOO_LONG,
+                                          max=limits.MAX_SHORT_FIELD)
 
 
 def _check_custom(label: str, values: Mapping[str, Any],
-                  definitions: Iterable[CustomFieldDefinition], scope: str,
+                  definitions: Iterable[CustomFieldDefinition],
                   changed: AbstractSet[str] | None, teams: Iterable[str]) -> None:
-    known = {d.key: d for d in definitions if d.scope == scope and not d.deleted}
+    """``definitions``: the live ones of the record's scope."""
+    known = {d.key: d for d in definitions}
     for key, value in values.items():
         if value is None or (changed is not None and f"customFields.{key}" not in changed):
             continue  # clearing is always allowed; unchanged (maybe stale) values are kept
         definition = known.get(key)
         if definition is None:
-            raise ValidationError(label, f"customFields.{key}", "no such custom field")
-        reason = custom_value_problem(definition, value)
-        if reason:
-            raise ValidationError(label, f"customFields.{key}", reason)
+            raise ValidationError(label, f"customFields.{key}", Code.UNKNOWN_CUSTOM_FIELD)
+        problem = custom_value_problem(definition, value)
+        if problem is not None:
+            raise ValidationError(label, f"customFields.{key}", problem.code,
+                                  **problem.params)
     teams = list(teams)
     for definition in known.values():
-        if not definition.required or definition.health_only:
+        if not definition.required or (definition.health_only and definition.scope == "person"):
             continue  # a health-only value is in the medical compartment (document.health)
         name = f"customFields.{definition.key}"
         if changed is not None and name not in changed:
             continue
         if applies(definition, teams) and _empty(values.get(definition.key)):
-            raise ValidationError(label, name, "is required")
+            raise ValidationError(label, name, Code.REQUIRED)
 
 
 def _empty(value: Any) -> bool:
@@ -258,32 +277,37 @@ def _empty(value: Any) -> bool:
         isinstance(value, str) and not value.strip())
 
 
-def custom_value_problem(definition: CustomFieldDefinition, value: Any) -> str | None:
+_EXPECTED = {"number": "a number", "yes-no": "yes or no (true/false)",
+             "boolean": "true or false", "date": "an ISO 8601 date",
+             "date-with-time": "an ISO 8601 date and time", "text": "text", "textarea": "text"}
+
+
+def custom_value_problem(definition: CustomFieldDefinition, value: Any) -> Problem | None:
     """Why ``value`` does not fit ``definition`` (None: it fits)."""
     kind = definition.type
+    wrong = Problem(Code.WRONG_TYPE, {"expected": _EXPECTED.get(kind, kind)})
     if kind in ("text", "textarea"):
         if not isinstance(value, str):
-            return "must be text"
+            return wrong
         cap = limits.MAX_TEXT_FIELD if kind == "textarea" else limits.MAX_SHORT_FIELD
-        return f"longer than {cap} characters" if len(value) > cap else None
+        return Problem(Code.TOO_LONG, {"max": cap}) if len(value) > cap else None
     if kind == "number":
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return None if ok else "must be a number"
-    if kind == "yes-no":
-        return None if isinstance(value, bool) else "must be yes or no (true/false)"
-    if kind == "boolean":  # a checkbox: ticked or not
-        return None if isinstance(value, bool) else "must be true or false"
+        return None if ok else wrong
+    if kind in ("yes-no", "boolean"):  # boolean: a checkbox, ticked or not
+        return None if isinstance(value, bool) else wrong
     if kind in ("date", "date-with-time"):
         parse = dt.date.fromisoformat if kind == "date" else dt.datetime.fromisoformat
         try:
             parse(value)
         except (TypeError, ValueError):
-            return f"must be an ISO 8601 {'date' if kind == 'date' else 'date and time'}"
+            return wrong
         return None
     if kind == "enum":
-        return None if value in definition.options else f"must be one of {definition.options}"
+        return None if value in definition.options else Problem(
+            Code.NOT_AN_OPTION, {"options": list(definition.options)})
     if kind == "multi-choice":
         if not isinstance(value, list) or any(v not in definition.options for v in value):
-            return f"must be a list of values among {definition.options}"
+            return Problem(Code.NOT_AN_OPTION, {"options": list(definition.options)})
         return None
-    return f"unknown custom field type {kind}"
+    return Problem(Code.UNKNOWN_FIELD_TYPE, {"type": kind})

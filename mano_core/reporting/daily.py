@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 
 from mano_core.errors import ValidationError
+from mano_core.model.codes import Code
 from mano_core.model.records import (
     DONE,
     Action,
@@ -179,7 +180,7 @@ async def add_collaboration(team: Team, subteam_id: str, day: dt.date,
     member add a partner from the report."""
     partner = partner.strip()
     if not partner:
-        raise ValidationError("report", "collaborations", "is empty")
+        raise ValidationError("report", "collaborations", Code.REQUIRED)
     if add_to_list and partner not in team.settings.values("collaborations"):
         await team.settings.add("collaborations", partner)
     report = await get_or_create(team, subteam_id, day)
@@ -209,11 +210,11 @@ async def increment(team: Team, subteam_id: str, day: dt.date, service: str,
     below zero. Concurrent increments from several devices add up."""
     known = team.settings.values("services")
     if service not in known:
-        raise ValidationError("report", f"services.{service}",
-                              f"unknown service (known: {', '.join(known) or 'none'})")
+        raise ValidationError("report", f"services.{service}", Code.UNKNOWN_SERVICE,
+                              known=list(known))
     report = await get_or_create(team, subteam_id, day)
     if report.services.get(service, 0) + by < 0:
-        raise ValidationError("report", f"services.{service}", "would go below zero")
+        raise ValidationError("report", f"services.{service}", Code.BELOW_ZERO)
     await team.reports.increment(report.record_ids[0], "services", service, by)
     return _reread(team, subteam_id, day)
 

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from mano_core.errors import ValidationError
+from mano_core.model.codes import Code
 from mano_core.model.records import HistoryEntry, Person
 
 from .stats import NOT_FILLED, value_labels
@@ -45,14 +46,14 @@ def wire_field(field: str) -> tuple[str, str | None]:
         return "customFields", field.split(".", 1)[1]
     name = _PERSON_FIELDS.get(field, field)
     if name not in _PERSON_FIELDS.values() or name in _NOT_TRACKED:
-        raise ValidationError("person", field, "not a person field with a history")
+        raise ValidationError("person", field, Code.NO_HISTORY)
     return name, None
 
 
 def sample_days(period: Period, step_days: int) -> list[dt.date]:
     """The period's start, every ``step_days`` after it, and its end."""
     if step_days < 1:
-        raise ValidationError("evolution", "step", "must be at least one day")
+        raise ValidationError("evolution", "step", Code.STEP_TOO_SMALL)
     days = []
     day = period.start
     while day < period.end:

@@ -24,6 +24,7 @@ import msgspec
 from mano_core.document import layout
 from mano_core.document.queries import fold
 from mano_core.errors import LimitExceededError, ValidationError
+from mano_core.model.codes import Code
 from mano_core.ids import Compartment
 from mano_core.mano_compat import cells as mano_cells
 from mano_core.mano_compat.vocabulary import OUT_OF_ACTIVE_LIST_REASONS as MANO_REASONS
@@ -88,7 +89,8 @@ def read_rows(data: bytes, fmt: FileFormat, *, encoding: str = "utf-8-sig",
     try:
         codecs.lookup(encoding)
     except LookupError:
-        raise ValidationError("import", "encoding", f"unknown encoding {encoding!r}") from None
+        raise ValidationError("import", "encoding", Code.UNKNOWN_ENCODING,
+                              encoding=encoding) from None
     table, problems = _xlsx_rows(data, sheet) if fmt == "xlsx" else _csv_rows(data, encoding)
     if problems:
         return [], [], problems

@@ -16,6 +16,7 @@ import msgspec
 
 from mano_core.document.queries import fold
 from mano_core.errors import NotFoundError, ValidationError
+from mano_core.model.codes import Code
 from mano_core.model.records import (
     Action,
     Comment,
@@ -98,7 +99,7 @@ class Period(msgspec.Struct, frozen=True):
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise ValidationError("period", "end", "is before the start")
+            raise ValidationError("period", "end", Code.END_BEFORE_START)
 
     def window(self) -> tuple[dt.datetime, dt.datetime]:
         """[first instant, instant after the last day) in UTC."""

@@ -24,6 +24,7 @@ from mano_core.errors import (
     ValidationError,
     WrongPassphraseError,
 )
+from mano_core.model.codes import Code
 
 from .crypto import FORMAT, RowCipher, new_data_key, unwrap_data_key, wrap_data_key
 from .database import Database
@@ -38,8 +39,8 @@ _OPEN_PATHS: set[str] = set()  # files open in this process (other processes: SQ
 
 def _check_passphrase(passphrase: str) -> None:
     if len(passphrase) < limits.MIN_PASSPHRASE_LENGTH:
-        raise ValidationError("store", "passphrase",
-                              f"must have at least {limits.MIN_PASSPHRASE_LENGTH} characters")
+        raise ValidationError("store", "passphrase", Code.PASSPHRASE_TOO_SHORT,
+                              min=limits.MIN_PASSPHRASE_LENGTH)
 
 
 def _claim(path: str) -> str:

@@ -36,6 +36,8 @@ def content(team: Team) -> dict[str, int]:
 async def followed_person(home: Team) -> tuple[Person, dict[str, Any]]:
     """A person with everything a file can hold: identity, assessments, actions and comments
     of her own, an action and comments shared with someone else."""
+    if "Accès aux droits" not in home.settings.values("actionCategories"):
+        await home.settings.add("actionCategories", "Accès aux droits")  # the team's list
     other = await home.persons.create(name="Marc Lefèvre")
     person = await home.persons.create(
         name="Éloïse Durand", other_names=["La Frisée"], gender="Femme",

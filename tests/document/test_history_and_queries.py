@@ -46,6 +46,7 @@ def test_active_list_and_alertness_filters():
 
 def test_agenda_queries():
     doc = replica("member-a", 1)
+    doc.settings.add("actionCategories", "Santé")
     team = doc.subteams.create(name="Maraude de jour")
     person = doc.persons.create(name="Hugo Lambert")
     day = dt.date(2026, 11, 20)

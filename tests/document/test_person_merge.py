@@ -33,6 +33,7 @@ async def team(tmp_path):
 
 
 async def _two(team: Team):
+    await team.settings.add("consultationTypes", "Médicale")
     await team.custom_fields.create(key="chien", label_text="Chien", type="yes-no")
     await team.custom_fields.create(key="vih", label_text="VIH", type="text",
                                     health_only=True)
@@ -129,7 +130,8 @@ async def test_choices_are_checked_before_anything_is_written(team):
 
 def _docs():
     general = GeneralDocument(author="a")
-    medical = MedicalDocument(custom_fields=general.custom_fields.list, author="a")
+    medical = MedicalDocument(custom_fields=general.custom_fields.list,
+                              settings=general.settings, author="a")
 
     general.persons.attach_health(medical.health_values)
     follow_persons(medical, general)
@@ -145,6 +147,7 @@ def test_an_edit_made_meanwhile_on_the_merged_file_lands_on_the_kept_one():
     a, am = _docs()
     b, bm = _docs()
     a.custom_fields.create(key="vih", label_text="VIH", type="text", health_only=True)
+    a.settings.add("consultationTypes", "Médicale")
     kept = a.persons.create(name="K")
     dup = a.persons.create(name="D", phone="1", custom_fields={"vih": "old"})
     _sync(a, b)

@@ -29,7 +29,7 @@ def doc():
     ("persons", {"name": "A", "birthdate": "31/02/1990"}, "birthdate", "date"),
     ("persons", {"name": "A", "out_of_active_list": True}, "outOfActiveListDate", "required"),
     ("persons", {"name": "A", "custom_fields": {"housing": "Château"}}, "customFields.housing",
-     "must be one of"),
+     "must be among"),
     ("persons", {"name": "A", "custom_fields": {"rsa": "oui"}}, "customFields.rsa", "yes or no"),
     ("persons", {"name": "A", "custom_fields": {"nope": 1}}, "customFields.nope", "no such"),
     ("persons", {"name": "A", "shoe_size": 42}, "shoe_size", "unknown field"),

@@ -25,6 +25,9 @@ KEPT = [b"Kept-Person-Quentin", b"shared-action-kept"]
 
 async def populate(team: Team) -> dict[str, str]:
     """Two persons, one to erase, with records of every kind about them."""
+    await team.settings.add("consultationTypes", "soins")
+    await team.custom_fields.create(scope="medicalFile", key="notes", label_text="Notes",
+                                    type="textarea")
     p = await team.persons.create(name="Zorglub-Erased", phone="Old-Phone-0611")
     await team.compact()
     p = await team.persons.update(p.id, phone="06 99 88 77 66",

@@ -20,6 +20,7 @@ async def test_delete_cascades_and_restore_brings_back_through_the_relay(relay, 
     async with await admin.sync(t_admin, relay.url) as s_admin:
         t_nurse = await join(s_admin, nurse, relay.url, role="normal", health=True)
         async with await nurse.sync(t_nurse, relay.url) as s_nurse:
+            await t_admin.settings.add("consultationTypes", "Infirmier")
             gone = await t_admin.persons.create(name="Supprimée")
             other = await t_admin.persons.create(name="Restante")
             own = await t_admin.actions.create(name="RDV CMP", due_at=WHEN, persons=[gone.id])

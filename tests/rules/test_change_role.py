@@ -19,6 +19,7 @@ WHEN = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
 async def test_granting_then_withdrawing_health(relay, make_device):
     admin, member = await make_device("admin"), await make_device("member")
     t_admin = await admin.create_team("Maraude", health=True)
+    await t_admin.settings.add("consultationTypes", "Avant", "Pendant", "Après")
     async with await admin.sync(t_admin, relay.url) as s_admin:
         t_member = await join(s_admin, member, relay.url, role="normal")
         member_id = await member.device_id

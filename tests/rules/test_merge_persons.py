@@ -20,6 +20,7 @@ async def test_edits_made_offline_on_the_duplicate_land_on_the_kept_person(relay
     t_a = await a.create_team("Maraude Nord", health=True)
     async with await a.sync(t_a, relay.url) as s_a:
         t_b = await join(s_a, b, relay.url, role="normal", health=True)
+        await t_a.settings.add("consultationTypes", "Médicale")
         await t_a.custom_fields.create(key="vih", label_text="VIH", type="text",
                                        health_only=True)
         kept = await t_a.persons.create(name="Personne K", phone="0600000001")

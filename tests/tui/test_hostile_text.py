@@ -62,6 +62,8 @@ async def build_hostile_store(path: Path) -> dict[str, list[str]]:
         await team.settings.set(MEMBER_NAMES_KEY + team.info.member, MEMBER)
         sub = await team.subteams.create(name=SUBTEAM)
         await team.settings.add("actionCategories", CATEGORY)
+        await team.settings.add("structureCategories", CATEGORY)
+        await team.settings.add("consultationTypes", "Infirmier")
         await team.settings.add("services", SERVICE)
         await team.custom_fields.create(key="note", label_text=FIELD_LABEL, type="text",
                                         scope="person", section=FIELD_SECTION)
