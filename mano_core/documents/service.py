@@ -37,6 +37,7 @@ from mano_core.errors import (
     NotFoundError,
     ValidationError,
 )
+from mano_core.model.codes import Code
 from mano_core.ids import Compartment
 from mano_core.model.records import Document, HealthDocument
 from mano_core.model.validation import validate
@@ -359,7 +360,7 @@ def _precheck(kind: type[Document], fields: dict[str, Any]) -> None:
     try:
         probe = kind(id="probe", created_at=now, updated_at=now, **fields)
     except (TypeError, ValueError) as exc:
-        raise ValidationError(kind.label, "fields", str(exc)) from None
+        raise ValidationError(kind.label, "fields", Code.UNREADABLE, detail=str(exc)) from None
     validate(probe)
 
 
