@@ -61,7 +61,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mano_core.model.codes import Code, render
+from mano_core.codes import Code, render
 
 
 class ManoError(Exception):
@@ -73,7 +73,7 @@ class ManoError(Exception):
 
 class ValidationError(ManoError):
     """A record failed validation. Nothing was changed. ``code`` and ``params`` say why, for
-    an interface to translate (mano_core.model.codes); ``reason`` is the English text."""
+    an interface to translate (mano_core.codes); ``reason`` is the English text."""
 
     def __init__(self, record: str, field: str, code: Code, /, **params: Any) -> None:
         self.record = record

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from mano_core import limits
 from mano_core.erasure.closure import plan_erasure
 from mano_core.errors import NotFoundError, ValidationError
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 from mano_core.model.records import Erasure, Person
 
 if TYPE_CHECKING:

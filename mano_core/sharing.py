@@ -37,7 +37,7 @@ from mano_core.errors import (
     NotFoundError,
     ValidationError,
 )
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 from mano_core.rules.table import Power
 from mano_core.model.records import (
     CONSENT_SCOPES,

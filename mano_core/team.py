@@ -45,7 +45,7 @@ from mano_core.erasure.service import Erasures
 from mano_core.errors import MalformedUpdateError, NotFoundError
 from mano_core.ids import Compartment
 from mano_core.model import records as r
-from mano_core.model.codes import Problem
+from mano_core.codes import Problem
 from mano_core.model.records import HistoryEntry, Record
 from mano_core.model.validation import applies, stale_custom_fields
 from mano_core.person_merges import PersonMerges

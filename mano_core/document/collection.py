@@ -16,7 +16,7 @@ import msgspec
 from pycrdt import Map
 
 from mano_core.errors import NotFoundError, ValidationError
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 from mano_core.model.records import Record
 from mano_core.model.validation import repair_tied, validate, validate_stored
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from mano_core.errors import PermissionDeniedError, ValidationError
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 
 if TYPE_CHECKING:
     from .collection import Collection

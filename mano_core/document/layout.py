@@ -26,7 +26,7 @@ from typing import Any, Final
 import msgspec
 
 from mano_core.errors import ValidationError
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 from mano_core.model.records import Record
 
 COUNTER_FIELDS: Final = frozenset({("reports", "services")})

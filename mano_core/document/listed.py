@@ -15,7 +15,7 @@ from typing import Any, Final, Protocol
 
 from mano_core.errors import ValidationError
 from mano_core.model import records as r
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 
 # record type → (field, wire name, settings list)
 LISTED: Final[dict[type[r.Record], tuple[str, str, str]]] = {

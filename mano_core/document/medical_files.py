@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from mano_core.errors import ValidationError
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 from mano_core.model.records import MedicalFile
 
 from .collection import Collection

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import msgspec
 
 from mano_core.errors import NotFoundError, PermissionDeniedError, ValidationError
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 from mano_core.model.records import MedicalFile, Person, PersonMerge
 
 from .medical_files import fold_medical_files, medical_file_of

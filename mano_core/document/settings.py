@@ -12,7 +12,7 @@ from pycrdt import Map
 
 from mano_core import limits
 from mano_core.errors import ValidationError
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 
 if TYPE_CHECKING:
     from .team_doc import DocumentCore

@@ -37,7 +37,7 @@ from mano_core.errors import (
     NotFoundError,
     ValidationError,
 )
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 from mano_core.ids import Compartment
 from mano_core.model.records import Document, HealthDocument
 from mano_core.model.validation import validate

@@ -1,5 +1,5 @@
 """The French text of a refusal, for the migration's report (a coordinator reads it): the
-codes an import can meet (mano_core.model.codes); any other falls back to the English text."""
+codes an import can meet (mano_core.codes); any other falls back to the English text."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from mano_core.errors import ValidationError
-from mano_core.model.codes import Code, Problem
+from mano_core.codes import Code, Problem
 
 _EXPECTED: Final = {"a number": "un nombre", "yes or no (true/false)": "oui ou non",
                     "true or false": "coché ou non", "an ISO 8601 date": "une date",

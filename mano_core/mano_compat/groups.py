@@ -15,7 +15,7 @@ from typing import Any, Final, Protocol
 import msgspec
 
 from mano_core.errors import ValidationError
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 
 from .vocabulary import ALL_CATEGORIES_GROUP, ALL_SERVICES_GROUP
 

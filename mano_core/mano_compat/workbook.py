@@ -13,7 +13,7 @@ import msgspec
 
 from mano_core.document.queries import fold
 from mano_core.errors import LimitExceededError, ValidationError
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 from mano_core.optional import require
 
 from . import cells

@@ -1,7 +1,7 @@
 """Domain rules beyond types: required text, completion dates, custom fields, size limits.
 
 Every rule raises ValidationError(record, field, code, **params) before anything is written
-(codes: mano_core.model.codes). One checker (``_check``) serves writes (``validate``: the
+(codes: mano_core.codes). One checker (``_check``) serves writes (``validate``: the
 rules about the fields a write touches) and reads (``validate_stored``: the rules that hold
 whatever the settings)."""
 
@@ -16,7 +16,7 @@ import msgspec
 
 from mano_core import limits
 from mano_core.errors import ValidationError
-from mano_core.model.codes import Code, Problem
+from mano_core.codes import Code, Problem
 from mano_core.model.records import (
     Action,
     Comment,

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 
 from mano_core.errors import ValidationError
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 from mano_core.model.records import (
     DONE,
     Action,

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from mano_core.errors import ValidationError
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 from mano_core.model.records import HistoryEntry, Person
 
 from .stats import NOT_FILLED, value_labels

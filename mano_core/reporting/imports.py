@@ -24,7 +24,7 @@ import msgspec
 from mano_core.document import layout
 from mano_core.document.queries import fold
 from mano_core.errors import LimitExceededError, ValidationError
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 from mano_core.ids import Compartment
 from mano_core.mano_compat import cells as mano_cells
 from mano_core.mano_compat.vocabulary import OUT_OF_ACTIVE_LIST_REASONS as MANO_REASONS

@@ -16,7 +16,7 @@ import msgspec
 
 from mano_core.document.queries import fold
 from mano_core.errors import NotFoundError, ValidationError
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 from mano_core.model.records import (
     Action,
     Comment,

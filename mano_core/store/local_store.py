@@ -24,7 +24,7 @@ from mano_core.errors import (
     ValidationError,
     WrongPassphraseError,
 )
-from mano_core.model.codes import Code
+from mano_core.codes import Code
 
 from .crypto import FORMAT, RowCipher, new_data_key, unwrap_data_key, wrap_data_key
 from .database import Database

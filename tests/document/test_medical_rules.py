@@ -9,7 +9,7 @@ import pytest
 
 from mano_core.document.team_doc import GeneralDocument, MedicalDocument
 from mano_core.errors import ValidationError
-from mano_core.model.codes import TEMPLATES, Code
+from mano_core.codes import TEMPLATES, Code
 
 WHEN = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
 
