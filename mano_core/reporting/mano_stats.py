@@ -10,10 +10,13 @@ persons_created            "Personnes créées": follow-up start (``followedSinc
 persons_followed           "Personnes suivies": created in the period, or with an interaction in it
                            (an action, comment, passage, encounter or consultation about them, or a
                            change of their file)
-follow_up_days_mean        "Temps de suivi moyen" of the persons followed: from the follow-up start
-                           to the exit of the active list, or to ``now``, in days
+follow_up_days_mean        "Temps de suivi moyen" of the persons followed, in days, MANO's way: from
+                           the follow-up start to each exit of the active list, and from each
+                           re-entry (read in the person's history) to the next exit, or to ``now``
+                           while in the list
 wandering_days_mean        "Temps d'errance moyen": from ``wanderingAt`` to ``now``, in days
-families, family_size_mean "Familles": distinct families of the persons followed, their mean size
+families, family_size_mean "Familles": distinct families of the persons followed, their mean size;
+persons_in_families        the persons followed with family links
 actions                    actions of the sub-teams, ``completedAt`` (else ``dueAt``) in the window
                            of one of their sub-teams, about a person kept by the filters (or none)
 passages, encounters       dated in the window of their sub-team; ``…_persons`` distinct persons;
@@ -36,7 +39,7 @@ from typing import Any, Final
 
 import msgspec
 
-from mano_core.model.records import Person
+from mano_core.model.records import HistoryEntry, Person
 
 from .view import Period, TeamView, aware, local_day, local_instant
 
@@ -57,6 +60,7 @@ class ManoStatistics(msgspec.Struct, frozen=True, kw_only=True):
     wandering_days_mean: float | None
     families: int
     family_size_mean: float | None
+    persons_in_families: int
     actions: int
     actions_by_category: dict[str, int]
     passages: int
@@ -99,66 +103,112 @@ def windows(view: TeamView, period: Period) -> tuple[dict[str, Window], Window]:
     return shifted, (start, end)
 
 
+class _Scope:
+    """The windows, the persons kept by the filters and those of the selected sub-teams."""
+
+    def __init__(self, view: TeamView, period: Period, subteams: Sequence[str],
+                 filters: Sequence[PersonFilter]) -> None:
+        self.shifted, self.default = windows(view, period)
+        self.selected = set(subteams)
+        self.persons = {p.id: p for p in view.persons.list() if matches(p, filters)}
+        self.mine = {pid: p for pid, p in self.persons.items()
+                     if not self.selected or not self.selected.isdisjoint(p.assigned_teams)}
+
+    def in_window(self, team: str | None, at: dt.datetime | None) -> bool:
+        """``at`` within the window of ``team``, a selected sub-team (any, if none is)."""
+        if at is None or (self.selected and team not in self.selected):
+            return False
+        lo, hi = self.shifted.get(team, self.default) if team else self.default
+        return lo <= aware(at) < hi
+
+    def any_window(self, teams: Iterable[str | None], at: dt.datetime | None) -> bool:
+        return any(self.in_window(t, at) for t in teams)
+
+    def person_hit(self, p: Person, at: dt.datetime) -> bool:
+        teams: list[str | None] = [*p.assigned_teams] or [None]
+        return any(self.in_window(t, at) for t in teams)
+
+
+def _start_of(p: Person) -> dt.datetime:
+    if p.followed_since is not None:
+        return local_instant(p.followed_since, dt.time(0))
+    return aware(p.created_at)
+
+
+def _activity(view: TeamView, scope: _Scope, filters: Sequence[PersonFilter]
+              ) -> tuple[set[str], set[str], list[Any], list[Any], list[Any]]:
+    """(created ids, followed ids, actions, passages, encounters) of the period."""
+    persons, mine = scope.persons, scope.mine
+    created_ids = {pid for pid, p in mine.items() if scope.person_hit(p, _start_of(p))}
+    interacted: set[str] = set()
+    actions = [a for a in view.actions.list()
+               if scope.any_window(a.teams or [None], a.completed_at or a.due_at)
+               and (not filters or any(p in persons for p in a.persons))]
+    for a in actions:
+        interacted |= set(a.persons)
+    passages = [x for x in view.passages.list() if scope.in_window(x.team, x.date)
+                and (x.person in persons if x.person else not filters)]
+    encounters = [x for x in view.encounters.list() if scope.in_window(x.team, x.date)
+                  and x.person in persons]
+    comments = [c for c in view.comments.list() if scope.in_window(c.team, c.date)]
+    interacted |= {x.person for x in passages if x.person}
+    interacted |= {x.person for x in encounters}
+    interacted |= {c.person for c in comments if c.person}
+    interacted |= {p.id for p in mine.values() if scope.person_hit(p, p.updated_at)}
+    followed_ids = created_ids | (interacted & set(mine))
+    return created_ids, followed_ids, actions, passages, encounters
+
+
+def person_sets(view: TeamView, period: Period, subteams: Sequence[str] = (),
+                filters: Sequence[PersonFilter] = ()) -> tuple[set[str], set[str]]:
+    """(ids of the persons created, ids of the persons followed) in the period, as
+    ``mano_statistics`` counts them."""
+    created, followed, *_rest = _activity(view, _Scope(view, period, subteams, filters),
+                                          filters)
+    return created, followed
+
+
+def follow_up_days(person: Person, history: Iterable[HistoryEntry], today: dt.date) -> int:
+    """MANO's follow-up time of one person, in days: from the follow-up start to each exit
+    of the active list, and from each re-entry to the next exit (or to ``today``)."""
+    start = person.followed_since or local_day(person.created_at)
+    changes = sorted((h for h in history if h.record_id == person.id
+                      and h.field in ("outOfActiveList", "outOfActiveListDate")),
+                     key=lambda h: (h.at, h.id))
+    moves = [h for h in changes if h.field == "outOfActiveList"]
+    if not moves:
+        ended = person.out_of_active_list_date if person.out_of_active_list and \
+            person.out_of_active_list_date else today
+        return (ended - start).days
+    total, inside = 0, True
+    for move in moves:
+        if move.new is True and inside:
+            dates = [h.new for h in changes if h.field == "outOfActiveListDate"
+                     and h.at == move.at and isinstance(h.new, str)]
+            exit_day = dt.date.fromisoformat(dates[-1]) if dates else local_day(move.at)
+            total += (exit_day - start).days
+            inside = False
+        elif move.new is False and not inside:
+            start, inside = local_day(move.at), True
+    if inside and not person.out_of_active_list:
+        total += (today - start).days
+    return total
+
+
 def mano_statistics(view: TeamView, period: Period, subteams: Sequence[str] = (),
                     filters: Sequence[PersonFilter] = (), *,
                     now: dt.datetime | None = None) -> ManoStatistics:
     """MANO's figures of ``period`` (see the module docstring)."""
     moment = aware(now or dt.datetime.now(dt.UTC))
     today = local_day(moment)
-    shifted, default = windows(view, period)
-    selected = set(subteams)
-
-    def in_window(team: str | None, at: dt.datetime | None) -> bool:
-        """``at`` within the window of ``team``, a selected sub-team (any, if none is)."""
-        if at is None or (selected and team not in selected):
-            return False
-        lo, hi = shifted.get(team, default) if team else default
-        return lo <= aware(at) < hi
-
-    def any_window(teams: Iterable[str | None], at: dt.datetime | None) -> bool:
-        return any(in_window(t, at) for t in teams)
-
-    persons = {p.id: p for p in view.persons.list() if matches(p, filters)}
-    mine = {pid: p for pid, p in persons.items()
-            if not selected or not selected.isdisjoint(p.assigned_teams)}
-
-    def start_of(p: Person) -> dt.datetime:
-        if p.followed_since is not None:
-            return local_instant(p.followed_since, dt.time(0))
-        return aware(p.created_at)
-
-    def person_hit(p: Person, at: dt.datetime) -> bool:
-        teams: list[str | None] = [*p.assigned_teams] or [None]
-        return any(in_window(t, at) for t in teams)
-
-    def created(p: Person) -> bool:
-        return person_hit(p, start_of(p))
-
-    created_ids = {pid for pid, p in mine.items() if created(p)}
-    interacted: set[str] = set()
-    actions = [a for a in view.actions.list()
-               if any_window(a.teams or [None], a.completed_at or a.due_at)
-               and (not filters or any(p in persons for p in a.persons))]
-    for a in actions:
-        interacted |= set(a.persons)
-    passages = [x for x in view.passages.list() if in_window(x.team, x.date)
-                and (x.person in persons if x.person else not filters)]
-    encounters = [x for x in view.encounters.list() if in_window(x.team, x.date)
-                  and x.person in persons]
-    comments = [c for c in view.comments.list() if in_window(c.team, c.date)]
-    interacted |= {x.person for x in passages if x.person}
-    interacted |= {x.person for x in encounters}
-    interacted |= {c.person for c in comments if c.person}
-    interacted |= {p.id for p in mine.values() if person_hit(p, p.updated_at)}
-    followed_ids = created_ids | (interacted & set(mine))
+    scope = _Scope(view, period, subteams, filters)
+    selected, mine = scope.selected, scope.mine
+    created_ids, followed_ids, actions, passages, encounters = _activity(view, scope, filters)
     followed = [mine[i] for i in sorted(followed_ids)]
-
-    def follow_days(p: Person) -> float:
-        began = p.followed_since or local_day(p.created_at)
-        ended = p.out_of_active_list_date if p.out_of_active_list and \
-            p.out_of_active_list_date else today
-        return float((ended - began).days)
-
+    history: dict[str, list[HistoryEntry]] = {}
+    for h in view.history.list():
+        if h.record_collection == "persons" and h.record_id in followed_ids:
+            history.setdefault(h.record_id, []).append(h)
     wandering = [float((today - p.wandering_at).days) for p in followed if p.wandering_at]
     groups = [g for g in view.groups.list() if not followed_ids.isdisjoint(g.persons)]
     categories: Counter[str] = Counter()
@@ -177,9 +227,11 @@ def mano_statistics(view: TeamView, period: Period, subteams: Sequence[str] = ()
     return ManoStatistics(
         period=period, subteams=tuple(subteams), persons_created=len(created_ids),
         persons_followed=len(followed),
-        follow_up_days_mean=_mean([follow_days(p) for p in followed]),
+        follow_up_days_mean=_mean([float(follow_up_days(p, history.get(p.id, []), today))
+                                   for p in followed]),
         wandering_days_mean=_mean(wandering), families=len(groups),
         family_size_mean=_mean([float(len(g.persons)) for g in groups]),
+        persons_in_families=len(followed_ids & {p for g in groups for p in g.persons}),
         actions=len(actions), actions_by_category=dict(categories.most_common()),
         passages=len(passages), passages_anonymous=sum(1 for x in passages if not x.person),
         passages_persons=len(passage_persons), passages_new_persons=new(passage_persons),
@@ -196,7 +248,8 @@ _LABELS: Final = (
     ("persons_created", "Personnes créées"), ("persons_followed", "Personnes suivies"),
     ("follow_up_days_mean", "Temps de suivi moyen (jours)"),
     ("wandering_days_mean", "Temps d'errance moyen (jours)"), ("families", "Familles"),
-    ("family_size_mean", "Taille moyenne des familles"), ("actions", "Actions"),
+    ("family_size_mean", "Taille moyenne des familles"),
+    ("persons_in_families", "Personnes avec des liens familiaux"), ("actions", "Actions"),
     ("passages", "Passages"), ("passages_anonymous", "Passages anonymes"),
     ("passages_persons", "Personnes venues en passage"),
     ("passages_new_persons", "Nouvelles personnes venues en passage"),
