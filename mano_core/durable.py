@@ -14,7 +14,8 @@ from typing import Any, Generic, TypeVar
 from mano_core.document.collection import Collection
 from mano_core.document.damage import Damage
 from mano_core.document.queries import DEFAULT_TZ, Actions, Comments, History, Persons
-from mano_core.model.records import Action, Comment, HistoryEntry, Person, Record
+from mano_core.document.medical_files import MedicalFiles
+from mano_core.model.records import Action, Comment, HistoryEntry, MedicalFile, Person, Record
 
 R = TypeVar("R", bound=Record)
 T = TypeVar("T")
@@ -179,7 +180,17 @@ class DurableHistory(DurableCollection[HistoryEntry]):
         return self._c.of_record(record_id)
 
 
+class DurableMedicalFiles(DurableCollection[MedicalFile]):
+    """Medical files: one per person (``create`` refuses a second one, ValidationError)."""
+
+    _c: MedicalFiles
+
+    def of_person(self, person_id: str) -> MedicalFile | None:
+        """The person's medical file, or None."""
+        return self._c.of_person(person_id)
+
+
 DURABLE_CLASSES: dict[str, type[DurableCollection[Any]]] = {
     "persons": DurablePersons, "actions": DurableActions, "comments": DurableComments,
-    "history": DurableHistory,
+    "history": DurableHistory, "medicalFiles": DurableMedicalFiles,
 }

@@ -38,6 +38,7 @@ from mano_core.durable import (
     DurableCollection,
     DurableComments,
     DurableHistory,
+    DurableMedicalFiles,
     DurablePersons,
 )
 from mano_core.documents.service import Documents
@@ -733,7 +734,7 @@ class Team:
 class MedicalCollections(msgspec.Struct, frozen=True):
     """The medical compartment's collections (only on health professionals' devices)."""
 
-    medical_files: DurableCollection[r.MedicalFile]
+    medical_files: DurableMedicalFiles
     consultations: DurableCollection[r.Consultation]
     treatments: DurableCollection[r.Treatment]
     history: DurableHistory

@@ -111,6 +111,7 @@ async def test_merge_repoints_every_linked_record_and_keeps_both_histories(team)
     assert m.comments.get(note.id).person == kept.id
     (file,) = m.medical_files.list()
     assert file.person == kept.id and file.custom_fields == {"secu": "2", "medecin": "Dr X"}
+    assert m.medical_files.of_person(kept.id) == file and m.medical_files.of_person(dup.id) is None
     fields = {h.field for h in team.history_of(kept.id)}
     assert {"description", "mergedFrom", "mergedInto", "phone"} <= fields
     assert record.kept == kept.id and team.merges.medical_conflicts() == []
