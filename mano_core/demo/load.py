@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from mano_core.demo.team import DemoTeam
+from mano_core.demo.texts import CONSULTATION_TYPES
 from mano_core.ids import Compartment
 from mano_core.model.records import Record
 from mano_core.team import Team
@@ -32,6 +33,7 @@ async def load_demo(team: Team, demo: DemoTeam) -> dict[str, int]:
     settings.add("services", *s.services)
     settings.add("territoryTypes", *s.territory_types)
     settings.add("collaborations", *s.collaborations)
+    settings.add("consultationTypes", *CONSULTATION_TYPES)  # the types its consultations use
     for name, on in s.features.items():
         if name in ("territories", "encounters", "passages", "receptionCounters", "groups"):
             settings.set_feature(name, on)
