@@ -105,3 +105,18 @@ async def test_the_palette_says_no_match_in_french(demo_store):
                        what="no match, in French")
         await pilot.pause(1.2)   # Textual would add its own line after a delay
         assert "No matches" not in screen_text(app)
+
+
+def test_import_problems_are_said_in_french():
+    from tui.i18n import problem_text
+    fr = Translator("fr")
+    assert problem_text(fr, "must be a number, got 'douze'") == "nombre attendu, lu : 'douze'"
+    assert problem_text(fr, "must be a date (2026-11-20 or 20/11/2026), got '31/02'") == \
+        "date attendue (2026-11-20 ou 20/11/2026), lu : '31/02'"
+    assert problem_text(fr, "no column gives the name (required)") == \
+        "aucune colonne ne donne le nom (obligatoire)"
+    assert problem_text(fr, "unknown gender 'H' (known: Homme, Femme)") == \
+        "valeur inconnue : 'H' (connues : Homme, Femme)"
+    assert problem_text(fr, "is required") == "obligatoire"
+    assert problem_text(fr, "must be yes or no (oui/non), got 'peut-être'") == \
+        "oui ou non attendu, lu : 'peut-être'"

@@ -10,7 +10,7 @@ from typing import Any
 
 from mano_core.reporting import import_file
 from mano_core.reporting.imports import FileFormat
-from tui.i18n import Translator
+from tui.i18n import Translator, problem_text
 
 from .common import STORE_ARG, file_arg, open_first_team, print_json, say
 
@@ -33,7 +33,7 @@ async def import_(args: argparse.Namespace, t: Translator) -> int:
     else:
         for problem in result.problems:
             say(t("import.problem", row=problem.row, column=problem.column or "-",
-                    reason=problem.reason))
+                  reason=problem_text(t, problem.reason)))
         key = ("import.refused" if result.problems else
                "import.checked" if args.dry_run else "import.done")
         print(t(key, rows=result.rows, valid=result.valid, problems=len(result.problems)))

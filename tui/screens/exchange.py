@@ -30,6 +30,7 @@ from tui.exchange_jobs import (
     mano_report,
     run_import,
 )
+from tui.i18n import problem_text
 from tui.text import LONG_CELL_LIMIT, Visible, cell, plain
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.sync_bar import SyncBar
@@ -284,7 +285,7 @@ class ExchangeScreen(ManoScreen):
         else:
             for p in result.problems[:1000]:
                 table.add_row(cell(str(p.row)), cell(p.column or "—"),
-                              cell(p.reason, LONG_CELL_LIMIT))
+                              cell(problem_text(t, p.reason), LONG_CELL_LIMIT))
             mapped = ", ".join(f"{h} → {f}" for h, f in result.columns.items())
             extra = [t("exchange.columns", columns=mapped or "—")]
             if result.ignored_columns:
