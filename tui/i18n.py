@@ -18,6 +18,9 @@ from typing import Final
 
 from babel.messages.pofile import read_po
 
+from mano_core.codes import Code
+from mano_core.errors import ValidationError
+
 KEY_PREFIX: Final = "key."   # a binding's description naming its message (``key.new_action``)
 LOCALE_DIR: Final = Path(__file__).parent / "locale"
 LANGUAGES: Final = ("fr", "en")
@@ -148,10 +151,16 @@ def reason_text(t: Translator, reason: str) -> str:
 def error_text(t: Translator, exc: BaseException) -> str:
     """An engine error in the interface's language: the message of its class (or of the
     nearest base class) in the catalog, ``error.code.<ClassName>``; the engine's own messages
-    are English, for logs and developers, never shown as they are. A ValidationError says
-    which reason (``reason_text``)."""
+    are English, for logs and developers, never shown as they are. A ValidationError is said
+    from its code and parameters (``error.validation.<code>``, mano_core.codes)."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, Code) and t.has(f"error.validation.{code.value}"):
+        params = getattr(exc, "params", {}) or {}
+        return t(f"error.validation.{code.value}", **{
+            k: ", ".join(map(str, v)) if isinstance(v, (list, tuple, set, frozenset)) else v
+            for k, v in params.items()})
     reason = getattr(exc, "reason", None)
-    if isinstance(reason, str) and type(exc).__name__ == "ValidationError":
+    if isinstance(reason, str) and isinstance(exc, ValidationError):
         return reason_text(t, reason)
     for cls in type(exc).__mro__:
         key = f"error.code.{cls.__name__}"

@@ -21,12 +21,18 @@ pytestmark = pytest.mark.timeout(60)
 
 def test_engine_errors_are_said_from_codes_never_in_english():
     fr, en = Translator("fr"), Translator("en")
-    below = ValidationError("report", "services.Repas", "would go below zero")
+    from mano_core.codes import Code
+    below = ValidationError("report", "services.Repas", Code.BELOW_ZERO)
     assert error_text(fr, below) == "le compteur passerait sous zéro"
     assert error_text(en, below) == "the counter would go below zero"
-    assert error_text(fr, ValidationError("person", "name", "is required")) == "obligatoire"
-    unknown = ValidationError("person", "x", "some reason the catalog never heard of")
-    assert "reason" not in error_text(fr, unknown) and error_text(fr, unknown)
+    assert error_text(fr, ValidationError("person", "name", Code.REQUIRED)) == "obligatoire"
+    assert error_text(fr, ValidationError("action", "categories", Code.NOT_IN_LIST,
+                                          list="actionCategories", values=["X", "Y"])) == \
+        "absent de la liste de l'équipe (actionCategories) : X, Y"
+    assert error_text(fr, ValidationError("person", "name", Code.TOO_LONG, max=200)) == \
+        "plus de 200 caractères"
+    # every code of the engine has its message in both languages
+    assert all(fr.has(f"error.validation.{c.value}") for c in Code)
     assert error_text(fr, NotAdminError("the signer is not an admin")) == \
         "réservé aux administrateurs"
     assert "administrateur" in error_text(fr, MembershipError("the team must keep one admin"))
