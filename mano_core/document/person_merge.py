@@ -32,27 +32,45 @@ update of the merge to the store at once (``commit_together``).
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from mano_core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from mano_core.codes import Code
+from mano_core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from mano_core.model.records import MedicalFile, Person, PersonMerge
 
 from .medical_files import fold_medical_files, medical_file_of
+from .person_merge_base import (
+    CUSTOM,
+    FILE,
+    PICKS,
+    Pick,
+    candidates,
+    digest,
+    empty,
+    merges,
+    redirects,
+    set_digest,
+    update_leniently,
+)
+from .person_merge_medical import (
+    MedicalConflict,
+    follow_medical,
+    medical_conflicts,
+    medical_part,
+    resolve_medical_conflict,
+)
+
+__all__ = ["PICKS", "FieldChoice", "MedicalConflict", "MergeProposal", "Pick", "follow_merges",
+           "medical_conflicts", "merge", "merged_from", "merged_into", "merges", "propose",
+           "redirects", "resolve_medical_conflict"]
 
 if TYPE_CHECKING:
-    from .collection import Collection
     from .team_doc import GeneralDocument, MedicalDocument
-
-Pick = Literal["kept", "merged", "both"]
-PICKS: Final[tuple[str, ...]] = ("kept", "merged", "both")
 
 # Person fields merged one by one (wire names); the out-of-active-list date and reasons go
 # with ``outOfActiveList`` (one rule ties them).
@@ -62,10 +80,6 @@ _SETS: Final = ("otherNames", "assignedTeams")
 _TIED: Final = ("outOfActiveListDate", "outOfActiveListReasons")
 _BY_PERSON: Final = ("comments", "encounters", "passages", "personPlaces", "consents",
                      "documents")
-_MEDICAL_BY_PERSON: Final = ("consultations", "treatments", "medicalComments",
-                             "medicalDocuments")
-_FILE: Final = "medicalFile."
-_CUSTOM: Final = "customFields."
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +97,7 @@ class FieldChoice:
     @property
     def differs(self) -> bool:
         """Both files hold a value and the values differ: a real choice."""
-        return not _empty(self.kept) and not _empty(self.merged) and self.kept != self.merged
+        return not empty(self.kept) and not empty(self.merged) and self.kept != self.merged
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,37 +116,12 @@ class MergeProposal:
         raise NotFoundError("merge fields", field)
 
 
-@dataclass(frozen=True, slots=True)
-class MedicalConflict:
-    """A medical field on which both files differed when a merge made without medical keys
-    was completed: the kept value stayed, the merged one is shown here until chosen."""
-
-    merge: str
-    field: str
-    kept: Any
-    merged: Any
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value is False or value == "" or value == [] or value == {}
-
-
-def _digest(merge_id: str, value: Any) -> str:
-    # Keyed by the merge id: digests of two merges cannot be compared with each other.
-    data = msgspec.json.encode(value, order="deterministic")
-    return hashlib.blake2b(data, key=merge_id.encode()[:64], digest_size=12).hexdigest()
-
-
-def _set_digest(merge_id: str, items: Iterable[Any]) -> str:
-    return " ".join(sorted({_digest(merge_id, i) for i in items}))
-
-
 def _default(field: str, kept: Any, merged: Any) -> Pick:
     if field in _SETS:
         return "both"
     if field in ("name", "outOfActiveList"):
         return "kept"  # the kept file's identity and its place in the active list
-    return "kept" if not _empty(kept) or _empty(merged) else "merged"
+    return "kept" if not empty(kept) or empty(merged) else "merged"
 
 
 def _live(general: GeneralDocument, person_id: str) -> Person:
@@ -156,14 +145,14 @@ def propose(general: GeneralDocument, medical: MedicalDocument | None, kept_id: 
     health = general.persons.health_keys()
     for key in sorted(set(kept.custom_fields) | set(merged.custom_fields)):
         a, b = kept.custom_fields.get(key), merged.custom_fields.get(key)
-        fields.append(FieldChoice(_CUSTOM + key, a, b, _default(key, a, b), key in health))
+        fields.append(FieldChoice(CUSTOM + key, a, b, _default(key, a, b), key in health))
     if medical is not None:
         kf, mf = medical_file_of(medical, kept_id), medical_file_of(medical, merged_id)
         kc = kf.custom_fields if kf is not None else {}
         mc = mf.custom_fields if mf is not None else {}
         for key in sorted(set(kc) | set(mc)):
             a, b = kc.get(key), mc.get(key)
-            fields.append(FieldChoice(_FILE + key, a, b, _default(key, a, b), True))
+            fields.append(FieldChoice(FILE + key, a, b, _default(key, a, b), True))
     return MergeProposal(kept, merged, tuple(fields), medical is not None)
 
 
@@ -181,7 +170,7 @@ def merge(general: GeneralDocument, medical: MedicalDocument | None, kept_id: st
         if pick not in PICKS:
             raise ValidationError("person merge", field, Code.BAD_PICK, picks=list(PICKS))
         if field not in known:
-            if medical is None and (field.startswith(_FILE) or field[len(_CUSTOM):]
+            if medical is None and (field.startswith(FILE) or field[len(CUSTOM):]
                                     in general.persons.health_keys()):
                 raise PermissionDeniedError(
                     "medical values are chosen on a health professional's device "
@@ -208,8 +197,8 @@ def merge(general: GeneralDocument, medical: MedicalDocument | None, kept_id: st
                 changes[name] = joined
     custom = dict(kept.custom_fields)
     for field, pick in picks.items():
-        if field.startswith(_CUSTOM) and pick == "merged":
-            custom[field[len(_CUSTOM):]] = known[field].merged
+        if field.startswith(CUSTOM) and pick == "merged":
+            custom[field[len(CUSTOM):]] = known[field].merged
     if custom != kept.custom_fields:
         changes["customFields"] = custom
     merge_id = str(uuid.uuid4())
@@ -225,54 +214,13 @@ def merge(general: GeneralDocument, medical: MedicalDocument | None, kept_id: st
     _repoint_general(general, merged_id, kept_id)
     general.persons.delete(merged_id, at=now)
     if medical is not None:
-        file_picks = {f[len(_FILE):]: p for f, p in picks.items() if f.startswith(_FILE)}
+        file_picks = {f[len(FILE):]: p for f, p in picks.items() if f.startswith(FILE)}
         # every medical value was shown and chosen here: no conflict is left for later
-        _medical_part(medical, record, file_picks, explicit=set(picks))
+        medical_part(medical, record, file_picks, explicit=set(picks))
     return record
 
 
 # --- following merges (every device) ----------------------------------------------------------
-
-
-def merges(general: GeneralDocument) -> list[PersonMerge]:
-    """The merges in effect, oldest first. A person merged twice at once (two devices) keeps
-    its first merge; a cycle (A into B while B into A) drops its latest merge."""
-    records = sorted(general.collection(PersonMerge).list(),
-                     key=lambda m: (m.merged_at, m.id))
-    chosen: dict[str, PersonMerge] = {}
-    for m in records:
-        chosen.setdefault(m.merged, m)
-    while True:
-        cycle = _a_cycle(chosen)
-        if not cycle:
-            break
-        latest = max(cycle, key=lambda m: (m.merged_at, m.id))
-        del chosen[latest.merged]
-    return sorted(chosen.values(), key=lambda m: (m.merged_at, m.id))
-
-
-def _a_cycle(chosen: Mapping[str, PersonMerge]) -> list[PersonMerge]:
-    for start in chosen:
-        seen: list[str] = []
-        node = start
-        while node in chosen and node not in seen:
-            seen.append(node)
-            node = chosen[node].kept
-        if node in seen:
-            return [chosen[n] for n in seen[seen.index(node):]]
-    return []
-
-
-def redirects(general: GeneralDocument) -> dict[str, str]:
-    """{merged person id: the person its file is in now} (chains followed)."""
-    edges = {m.merged: m.kept for m in merges(general)}
-    out: dict[str, str] = {}
-    for start in edges:
-        node = start
-        while node in edges:
-            node = edges[node]
-        out[start] = node
-    return out
 
 
 def merged_into(general: GeneralDocument, person_id: str) -> str | None:
@@ -312,7 +260,7 @@ def follow_merges(general: GeneralDocument, medical: MedicalDocument | None,
             general.persons.delete(m.merged, at=m.merged_at)
             writes += 1
     if medical is not None:
-        writes += _follow_medical(general, medical, active, targets, only)
+        writes += follow_medical(general, medical, active, targets, only)
     return writes
 
 
@@ -321,26 +269,16 @@ def _persons_of_files(medical: MedicalDocument, ids: Iterable[str]) -> set[str]:
     return {f.person for i in ids if (f := files.get(i)) is not None}
 
 
-def _candidates(collection: Collection[Any], only: Mapping[str, set[str]] | None) -> list[Any]:
-    """Live records to look at: all, or those of ``only`` (ids changed since the last look).
-    A deleted person's medical records read as deleted but are live: read what is stored."""
-    stored = collection._records()
-    if only is None:
-        return [r for r in stored.values() if r.deleted_at is None]
-    return [r for i in only.get(collection.name, ()) if (r := stored.get(i)) is not None
-            and r.deleted_at is None]
-
-
 def _general_fingerprints(general: GeneralDocument, merge_id: str,
                           person_id: str) -> dict[str, str]:
     person = general.persons._records()[person_id]  # the general record: no health values
     wire = msgspec.to_builtins(person)
     health = general.persons.health_keys()
-    out = {name: _digest(merge_id, wire.get(name)) for name in (*_PLAIN, *_TIED)
+    out = {name: digest(merge_id, wire.get(name)) for name in (*_PLAIN, *_TIED)
            if name != "outOfActiveListReasons"}
-    out.update((name, _set_digest(merge_id, wire.get(name) or []))
+    out.update((name, set_digest(merge_id, wire.get(name) or []))
                for name in (*_SETS, "outOfActiveListReasons"))
-    out.update((_CUSTOM + k, _digest(merge_id, v)) for k, v in person.custom_fields.items()
+    out.update((CUSTOM + k, digest(merge_id, v)) for k, v in person.custom_fields.items()
                if k not in health)
     return out
 
@@ -362,10 +300,10 @@ def _carry_general(general: GeneralDocument, m: PersonMerge, target: str) -> int
     for name in (*_SETS, "outOfActiveListReasons"):
         if now[name] != m.fingerprints.get(name):
             old = set(m.fingerprints.get(name, "").split())
-            added = [i for i in wire.get(name) or [] if _digest(m.id, i) not in old]
+            added = [i for i in wire.get(name) or [] if digest(m.id, i) not in old]
             current = list(changes.get(name, kw.get(name)) or [])
             changes[name] = current + [i for i in added if i not in current]
-    custom = {k[len(_CUSTOM):] for k in now if k.startswith(_CUSTOM)
+    custom = {k[len(CUSTOM):] for k in now if k.startswith(CUSTOM)
               and now[k] != m.fingerprints.get(k)}
     if custom:
         # the whole view (health values included on a health device): persons.update
@@ -375,24 +313,9 @@ def _carry_general(general: GeneralDocument, m: PersonMerge, target: str) -> int
         changes["customFields"] = values
     if changes.get("outOfActiveList") is True and changes.get("outOfActiveListDate") is None:
         changes["outOfActiveListDate"] = wire.get("outOfActiveListDate")
-    _update_leniently(general.persons, target, changes)
+    update_leniently(general.persons, target, changes)
     general.collection(PersonMerge).update(m.id, fingerprints=now)
     return 1
-
-
-def _update_leniently(collection: Collection[Any], record_id: str,
-                      changes: dict[str, Any]) -> None:
-    """Write ``changes``; fields the rules refuse (a value the kept file's settings do not
-    allow) are left out one by one rather than losing the others."""
-    while changes:
-        try:
-            collection.update(record_id, **changes)
-            return
-        except ValidationError as exc:
-            field = exc.field.split(".")[0]
-            if field not in changes:
-                return
-            del changes[field]
 
 
 def _repoint_general(general: GeneralDocument, old: str, new: str) -> int:
@@ -406,14 +329,14 @@ def _repoint_all(general: GeneralDocument, targets: Mapping[str, str],
         return 0
     writes = 0
     cols = general.collections
-    for action in _candidates(cols["actions"], only):
+    for action in candidates(cols["actions"], only):
         if not targets.keys().isdisjoint(action.persons):
             persons = _replaced(action.persons, targets)
             cols["actions"].update(action.id, persons=persons)
             writes += 1
     live_links = {(link.person, link.place) for link in cols["personPlaces"].list()}
     for name in _BY_PERSON:
-        for record in _candidates(cols[name], only):
+        for record in candidates(cols[name], only):
             target = targets.get(record.person or "")
             if target is None:
                 continue
@@ -424,7 +347,7 @@ def _repoint_all(general: GeneralDocument, targets: Mapping[str, str],
                 if name == "personPlaces":
                     live_links.add((target, record.place))
             writes += 1
-    for group in _candidates(cols["groups"], only):
+    for group in candidates(cols["groups"], only):
         relations = [_relation(rel, targets) for rel in group.relations]
         persons = _replaced(group.persons, targets)
         if persons != group.persons or relations != list(group.relations):
@@ -451,212 +374,3 @@ def _relation(item: str, targets: Mapping[str, str]) -> str | None:
     return f"{a}|{b}|{parts[2]}"
 
 
-# --- the medical part (devices holding the medical compartment) --------------------------------
-
-
-def _medical_part(medical: MedicalDocument, m: PersonMerge, file_picks: Mapping[str, Pick],
-                  *, explicit: set[str]) -> None:
-    """Re-point the merged person's medical records, fold their medical file and health
-    values into the kept person's, and write the medical PersonMerge (same id)."""
-    health = medical.health_values
-    conflicts: list[str] = []
-    for name in _MEDICAL_BY_PERSON:
-        _repoint_medical(medical.collections[name], {m.merged: m.kept}, None)
-    # Health-only person fields: the kept person's unless empty (or chosen on this device
-    # by merge(), which already wrote them through persons.update).
-    theirs, ours = _health_of(medical, m.merged), _health_of(medical, m.kept)
-    carry: dict[str, Any] = {}
-    for key, value in theirs.items():
-        field = _CUSTOM + key
-        if field in explicit:
-            continue
-        if _empty(ours.get(key)):
-            carry[key] = value
-        elif ours.get(key) != value:
-            conflicts.append(field)
-    if carry:
-        health.put(m.kept, carry, replace=False)
-    conflicts += _fold_file(medical, m, file_picks, explicit)
-    medical.collection(PersonMerge).create(
-        id=m.id, kept=m.kept, merged=m.merged, merged_at=m.merged_at,
-        fingerprints=_medical_fingerprints(medical, m.id, m.merged), conflicts=conflicts)
-
-
-def _fold_file(medical: MedicalDocument, m: PersonMerge, picks: Mapping[str, Pick],
-               explicit: set[str]) -> list[str]:
-    files = medical.collection(MedicalFile)
-    theirs = medical_file_of(medical, m.merged)
-    if theirs is None:
-        return []
-    ours = medical_file_of(medical, m.kept)
-    if ours is None:
-        files.update(theirs.id, person=m.kept)  # the kept person had none: it is theirs now
-        return []
-    conflicts: list[str] = []
-    values = dict(ours.custom_fields)
-    for key, value in theirs.custom_fields.items():
-        pick = picks.get(key)
-        if _FILE + key in explicit:
-            if pick == "merged":
-                values[key] = value
-        elif _empty(values.get(key)):
-            values[key] = value
-        elif values.get(key) != value:
-            conflicts.append(_FILE + key)
-    if values != ours.custom_fields:
-        files.update(ours.id, custom_fields=values)
-    files.delete(theirs.id)  # the tombstone keeps its values, for a conflict's choice
-    return conflicts
-
-
-def _medical_fingerprints(medical: MedicalDocument, merge_id: str,
-                          person_id: str) -> dict[str, str]:
-    out = {_CUSTOM + k: _digest(merge_id, v)
-           for k, v in _health_of(medical, person_id).items()}
-    theirs = _file_of_merged(medical, person_id)
-    if theirs is not None:
-        out.update((_FILE + k, _digest(merge_id, v)) for k, v in theirs.custom_fields.items())
-    return out
-
-
-def _file_of_merged(medical: MedicalDocument, person_id: str) -> MedicalFile | None:
-    """The merged person's medical file, tombstoned by the merge or still live."""
-    files = [f for f in medical.collection(MedicalFile).list(include_deleted=True)
-             if f.person == person_id]
-    return min(files, key=lambda f: (f.created_at, f.id)) if files else None
-
-
-def _repoint_medical(collection: Collection[Any], targets: Mapping[str, str],
-                     only: Mapping[str, set[str]] | None) -> int:
-    writes = 0
-    for record in _candidates(collection, only):
-        target = targets.get(record.person)
-        if target is not None:
-            collection.update(record.id, person=target)
-            writes += 1
-    return writes
-
-
-_MEDICAL_CHANGES: Final = frozenset({"personHealthValues", "medicalFiles", "personMerges"})
-
-
-def _follow_medical(general: GeneralDocument, medical: MedicalDocument,
-                    active: list[PersonMerge], targets: Mapping[str, str],
-                    only: Mapping[str, set[str]] | None) -> int:
-    writes = 0
-    done = {m.id: m for m in medical.collection(PersonMerge).list()}
-    carry = only is None or not _MEDICAL_CHANGES.isdisjoint(only)
-    for m in active:
-        target = targets[m.merged]
-        if m.id not in done:
-            if m.medical:
-                continue  # a health device made it: its medical part is on its way
-            _medical_part(medical, msgspec.structs.replace(m, kept=target), {},
-                          explicit=set())
-            writes += 1
-        elif carry:
-            writes += _carry_medical(medical, done[m.id], target)
-    for name in _MEDICAL_BY_PERSON:
-        writes += _repoint_medical(medical.collections[name], targets, only)
-    for file in _candidates(medical.collection(MedicalFile), only):
-        if file.person in targets:  # created on the merged person meanwhile
-            medical.collection(MedicalFile).update(file.id, person=targets[file.person])
-            fold_medical_files(medical, [targets[file.person]])
-            writes += 1
-    return writes
-
-
-def _carry_medical(medical: MedicalDocument, m: PersonMerge, target: str) -> int:
-    """Carry the merged person's medical values edited after the medical part onto
-    ``target``."""
-    now = _medical_fingerprints(medical, m.id, m.merged)
-    if now == dict(m.fingerprints):
-        return 0
-    changed = {k for k in now if now[k] != m.fingerprints.get(k)}
-    health = {k: v for k, v in _health_of(medical, m.merged).items()
-              if _CUSTOM + k in changed}
-    if health:
-        medical.health_values.put(target, health, replace=False)
-    theirs = _file_of_merged(medical, m.merged)
-    if theirs is not None:
-        values = {k: v for k, v in theirs.custom_fields.items() if _FILE + k in changed}
-        if values:
-            ours = medical_file_of(medical, target)
-            files = medical.collection(MedicalFile)
-            if ours is None:
-                files.create(person=target, custom_fields=values)
-            else:
-                _update_leniently(files, ours.id, {"customFields": dict(ours.custom_fields,
-                                                                        **values)})
-    medical.collection(PersonMerge).update(m.id, fingerprints=now)
-    return 1
-
-
-def medical_conflicts(general: GeneralDocument,
-                      medical: MedicalDocument) -> list[MedicalConflict]:
-    """Medical fields on which two merged files differed, waiting for a health professional's
-    choice (merges made on a device without medical keys)."""
-    targets = redirects(general)
-    out: list[MedicalConflict] = []
-    for m in medical.collection(PersonMerge).list():
-        target = targets.get(m.merged, m.kept)
-        for field in m.conflicts:
-            out.append(MedicalConflict(m.id, field, _medical_value(medical, target, field),
-                                       _merged_medical_value(medical, m.merged, field)))
-    return out
-
-
-def resolve_medical_conflict(general: GeneralDocument, medical: MedicalDocument,
-                             merge_id: str, field: str, pick: Pick) -> None:
-    """Choose the kept (nothing changes) or the merged value of one conflicting medical
-    field; the conflict is then settled. NotFoundError if there is no such conflict."""
-    m = medical.collection(PersonMerge).get(merge_id)
-    if field not in m.conflicts:
-        raise NotFoundError("medical merge conflicts", field)
-    if pick not in ("kept", "merged"):
-        raise ValidationError("person merge", field, Code.BAD_PICK, picks=["kept", "merged"])
-    target = redirects(general).get(m.merged, m.kept)
-    if pick == "merged":
-        value = _merged_medical_value(medical, m.merged, field)
-        if field.startswith(_CUSTOM):
-            medical.health_values.put(target, {field[len(_CUSTOM):]: value}, replace=False)
-        else:
-            ours = medical_file_of(medical, target)
-            key = field[len(_FILE):]
-            files = medical.collection(MedicalFile)
-            if ours is None:
-                files.create(person=target, custom_fields={key: value})
-            else:
-                files.update(ours.id, custom_fields=dict(ours.custom_fields, **{key: value}))
-    medical.collection(PersonMerge).update(
-        merge_id, conflicts=[c for c in m.conflicts if c != field])
-
-
-def _health_of(medical: MedicalDocument, person_id: str) -> dict[str, Any]:
-    """A person's health-only values, read even while the person is deleted (a merged
-    person's medical records read as deleted: cascade.follow_persons)."""
-    return {v.field: v.value for v in medical.health_values.records_of([person_id])
-            if v.deleted_at is None and v.value is not None}
-
-
-def _medical_value(medical: MedicalDocument, person_id: str, field: str) -> Any:
-    if field.startswith(_CUSTOM):
-        return _health_of(medical, person_id).get(field[len(_CUSTOM):])
-    file = medical_file_of(medical, person_id)
-    return file.custom_fields.get(field[len(_FILE):]) if file is not None else None
-
-
-def _merged_medical_value(medical: MedicalDocument, person_id: str, field: str) -> Any:
-    if field.startswith(_CUSTOM):
-        key = field[len(_CUSTOM):]
-        for value in medical.health_values.records_of([person_id]):
-            if value.field == key:
-                return value.value
-        return None
-    file = _file_of_merged(medical, person_id)
-    return file.custom_fields.get(field[len(_FILE):]) if file is not None else None
-
-
-def merge_time(m: PersonMerge) -> dt.datetime:
-    """When the merge was made (for screens)."""
-    return m.merged_at
