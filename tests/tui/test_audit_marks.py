@@ -43,8 +43,9 @@ async def test_person_file_history_shows_who_and_whether_the_signature_holds(dem
         await wait_for(pilot, lambda: table.row_count == 2, what="two history lines")
         phone, tampered = rows(table)  # newest first
         me = app.session.member_name(team.info.member, app.t)
-        assert phone[1:] == [me, "phone", "— → 0639980011", "✓ signé"]
-        assert tampered[2:] == ["created", "— → falsifié", "⚠ signature invalide"]
+        # the field by its label, not its engine name
+        assert phone[1:] == [me, "Téléphone", "— → 0639980011", "✓ signé"]
+        assert tampered[2:] == ["Création", "— → falsifié", "⚠ signature invalide"]
 
 
 async def test_action_detail_shows_its_verified_history_in_english(demo_store):

@@ -200,8 +200,8 @@ async def test_the_file_tabs_forms_and_notices_show_hostile_text_literally(hosti
             app.push_screen(PersonFileScreen(ids["persons"][i]))
             await wait_for(pilot, lambda: isinstance(app.screen, PersonFileScreen))
             await show(pilot, [f"P{i} {s}", f"alias{i} {s}"], "file title")
-            await show(pilot, ["Description:", "début [/]"] if i == 0 else
-                       [FIELD_SECTION, f"{FIELD_LABEL}: {s}", s], "summary tab")
+            await show(pilot, ["Description :", "début [/]"] if i == 0 else
+                       [FIELD_SECTION, f"{FIELD_LABEL} : {s}", s], "summary tab")
             expected = {"2": [s], "3": [s], "4": [f"lieu {s}"],
                         "5": [f"rencontre {s}", f"passage {s}"], "7": [s],
                         "8": [f"traitement {s}", f"consultation {s}"]}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from rich.text import Text
@@ -10,14 +9,16 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Checkbox, Input, Select
+from textual.widgets import Checkbox, Input, Select, Static
 
-from mano_core.model.records import GENDERS, Person
+from mano_core.model.records import Person
 from tui import format as fmt
 from tui.people_index import ACTIVE, ALL, OUT, PersonQuery
 from tui.navigation import OpenPerson
 from tui.text import Visible, cell, cells
-from tui.widgets.forms import Field, FieldError, FormScreen
+from tui.records.build import form_fields, record_changes
+from tui.records.spec import PERSON_SPEC
+from tui.widgets.forms import FormScreen
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.toggle import Check
 
@@ -48,6 +49,7 @@ class PersonsScreen(SectionScreen):
                                                 for s in self.session.subteams()],
                          prompt=t("filter.all_subteams"), id="subteam")
             yield Check(compact=True, label=t("persons.vulnerable_only"), id="vulnerable")
+        yield Static("", id="hidden-by-filters", classes="hidden-note")
         yield PagedTable(
             [t("col.name"), t("col.aliases"), t("col.birthdate"), t("col.flags"),
              t("col.subteams")],
@@ -84,11 +86,17 @@ class PersonsScreen(SectionScreen):
 
     @work(exclusive=True, thread=True, group="persons-query")
     def run_query(self, q: PersonQuery, keep_page: bool = False) -> None:
-        found = self.mano.persons_index.query(q)  # plain records: safe off the UI thread
-        self.app.call_from_thread(self._show, found, keep_page)
+        # plain records: safe off the UI thread
+        found, hidden = self.mano.persons_index.search(q)
+        self.app.call_from_thread(self._show, found, hidden, keep_page)
 
-    def _show(self, found: list[Person], keep_page: bool) -> None:
+    def _show(self, found: list[Person], hidden: int, keep_page: bool) -> None:
         self.query_one(PagedTable).set_items(found, keep_page=keep_page)
+        note = self.query_one("#hidden-by-filters", Static)
+        # a search that the filters narrow says so: the person looked for may be out of the
+        # active list, in another team or not flagged vulnerable
+        note.update(self.t("persons.hidden", count=hidden) if hidden else "")
+        note.display = bool(hidden)
 
     # --- actions --------------------------------------------------------------------------------
 
@@ -128,61 +136,23 @@ class PersonsScreen(SectionScreen):
                               self.action_toggle_vulnerable)]
 
 
-def person_fields(screen: ManoScreen, person: Person | None = None) -> list[Field]:
-    t = screen.t
-    subs = [(s.name, s.id) for s in screen.session.subteams()]
-    default_team = (person.assigned_teams[0] if person and person.assigned_teams
-                    else screen.session.subteam)
-    return [
-        Field("name", t("field.name"), value=person.name if person else "", wire=("name",)),
-        Field("other_names", t("field.aliases"), placeholder=t("field.aliases_hint"),
-              value=", ".join(person.other_names) if person else "", wire=("otherNames",)),
-        Field("birthdate", t("field.birthdate"), placeholder=t("field.date_hint"),
-              value=fmt.day(person.birthdate) if person else "", wire=("birthdate",)),
-        Field("gender", t("field.gender"), kind="select",
-              options=[(g, g) for g in GENDERS], value=person.gender if person else None,
-              wire=("gender",)),
-        Field("phone", t("field.phone"), value=person.phone if person else "",
-              wire=("phone",)),
-        Field("subteam", t("field.subteam"), kind="select", options=subs,
-              value=default_team, wire=("assignedTeams",)),
-        Field("alertness", t("field.vulnerable"), kind="check",
-              value=person.alertness if person else False, wire=("alertness",)),
-        Field("description", t("field.description"), kind="area",
-              value=person.description if person else "", wire=("description",)),
-    ]
-
-
-def parse_optional_day(value: str, field: str, t: Any) -> dt.date | None:
-    if not value.strip():
-        return None
-    try:
-        return fmt.parse_day(value)
-    except ValueError:
-        raise FieldError(field, t("error.date")) from None
-
-
 def open_person_form(screen: ManoScreen, person: Person | None = None,
                      then_open: bool = True) -> None:
-    """The person form (new, or edit ``person``); a new person's file opens once saved."""
+    """The person form (new, or edit ``person``), made from the person spec and the team's
+    custom fields; a new person's file opens once saved. Every assigned sub-team is kept."""
     t = screen.t
-    team = screen.session.team
+    session = screen.session
+    team = session.team
+    today = fmt.local(screen.mano.now()).date()
+    fields = form_fields(PERSON_SPEC, session, t, person, defaults={
+        "followedSince": today,
+        "assignedTeams": [session.subteam] if session.subteam else []})
 
     async def submit(v: dict[str, Any]) -> Person:
-        changes: dict[str, Any] = {
-            "name": v["name"].strip(),
-            "other_names": [a.strip() for a in v["other_names"].split(",") if a.strip()],
-            "birthdate": parse_optional_day(v["birthdate"], "birthdate", t),
-            "gender": v["gender"],
-            "phone": v["phone"].strip(),
-            "alertness": v["alertness"],
-            "description": v["description"],
-            "assigned_teams": [v["subteam"]] if v["subteam"] else [],
-        }
+        changes = record_changes(PERSON_SPEC, v, person)
         if person is None:
-            return await team.persons.create(**changes, followed_since=screen.mano.now().date())
-        changed = {k: val for k, val in changes.items() if getattr(person, k) != val}
-        return await team.persons.update(person.id, **changed) if changed else person
+            return await team.persons.create(**changes)
+        return await team.persons.update(person.id, **changes) if changes else person
 
     def done(result: Person | None) -> None:
         if result is not None:
@@ -192,7 +162,6 @@ def open_person_form(screen: ManoScreen, person: Person | None = None,
 
     screen.app.push_screen(
         FormScreen(t("persons.new") if person is None else t("persons.edit", name=person.name),
-                   person_fields(screen, person), submit, save_label=t("form.save"),
-                   cancel_label=t("form.cancel"),
+                   fields, submit, save_label=t("form.save"), cancel_label=t("form.cancel"),
                    field_error=lambda f, m: t("form.field_error", field=f, message=m)),
         done)

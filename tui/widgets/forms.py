@@ -1,11 +1,19 @@
 """Forms in a modal: fields described once, inline errors naming the field, nothing lost.
 
 A form is a list of ``Field``; ``FormScreen`` draws them, and on ctrl+s (or Enter in a one-line
-field) hands the values to an async ``submit``. If ``submit`` raises ``FieldError``
-or a ValidationError, the message appears under the field it names and the form stays open
-with everything typed in it. Escape closes without saving."""
+field) reads every field (``parse``: a value that does not read is said under its field, all
+of them at once) and hands the values to an async ``submit``. If ``submit`` raises
+``FieldError`` or a ValidationError, the message (translated from its code,
+``tui.records.errors``) appears under the field it names and the form stays open with
+everything typed in it. Escape closes without saving.
+
+Record forms are not written by hand: ``tui.records.build`` makes their fields from the
+record type's spec and the team's custom fields."""
 
 from __future__ import annotations
+
+import hashlib
+import re
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,12 +23,15 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from mano_core.errors import PermissionDeniedError, ValidationError
+from tui.records.errors import validation_text
+from tui.records.values import EntryError
 from tui.text import Visible, cell, plain, visible
+from tui.widgets.person_picker import PersonPicker, Search
 from tui.widgets.toggle import Check
 
 
@@ -33,10 +44,35 @@ class FieldError(Exception):
         self.message = message
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def safe_id(name: str) -> str:
+    """A field name as a widget id (a custom field's key may hold ``.``, ``:``…): unchanged
+    when it is one already, else its unsafe characters replaced and a digest added."""
+    if not _UNSAFE.search(name):
+        return name
+    digest = hashlib.blake2s(name.encode(), digest_size=4).hexdigest()
+    return f"{_UNSAFE.sub('_', name)}-{digest}"
+
+
+class FormErrors(Exception):
+    """Fields whose text does not read: {field name: code}."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(", ".join(fields))
+        self.fields = fields
+
+
 @dataclass(frozen=True)
 class Field:
-    """One input. ``kind``: text, area, check or select (``options``: (label, value) pairs).
-    ``wire`` names the engine field it fills, to place the engine's errors under it."""
+    """One input. ``kind``: text, area, check, select (``options``: (label, value) pairs),
+    yesno (a select of ``options`` yes/no), multi (one box per option; the value is the list
+    of ticked values) or person (a ``PersonPicker`` over ``search``; the value is an id).
+    ``wire`` names the engine field it fills, to place the engine's errors under it.
+    ``parse`` turns what the widget holds into the value handed to ``submit`` (raising
+    ``EntryError`` when it does not read); ``section``: a heading drawn before the field when
+    it differs from the previous field's; ``required`` is said next to the label."""
 
     name: str
     label: str
@@ -45,6 +81,43 @@ class Field:
     options: Sequence[tuple[str, Any]] = ()
     placeholder: str = ""
     wire: tuple[str, ...] = field(default_factory=tuple)
+    parse: Callable[[Any], Any] | None = None
+    section: str = ""
+    required: bool = False
+    search: Search | None = None
+    value_label: str = ""  # person: the line of the person already chosen
+
+
+class MultiCheck(Vertical):
+    """Several choices, one box each (``[✓]`` ticked): the value is the ticked values."""
+
+    DEFAULT_CSS = "MultiCheck { height: auto; padding: 0 0 0 1; }"
+
+    def __init__(self, options: Sequence[tuple[str, Any]], value: Sequence[Any] | None,
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._options = list(options)
+        chosen = list(value or [])
+        # a value no longer among the options (a removed sub-team, a stale choice) stays
+        # shown and ticked: saving the form never drops it silently
+        known = [v for _label, v in self._options]
+        self._options += [(str(v), v) for v in chosen if v not in known]
+        self._initial = chosen
+
+    def compose(self) -> ComposeResult:
+        for i, (label, v) in enumerate(self._options):
+            yield Check(cell(label), v in self._initial, compact=True, id=f"{self.id}-{i}")
+
+    @property
+    def value(self) -> list[Any]:
+        boxes = list(self.query(Check))
+        return [v for (_label, v), box in zip(self._options, boxes, strict=True) if box.value]
+
+    def focus(self, scroll_visible: bool = True) -> MultiCheck:
+        boxes = list(self.query(Check))
+        if boxes:
+            boxes[0].focus(scroll_visible)
+        return self
 
 
 Submit = Callable[[dict[str, Any]], Awaitable[Any]]
@@ -72,11 +145,15 @@ class FormScreen(ModalScreen[Any]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="form"):
             yield Static(plain(self.form_title), classes="form-title")
+            section = ""
             for f in self.fields:
+                if f.section and f.section != section:
+                    section = f.section
+                    yield Static(plain(section, "bold underline"), classes="form-section")
                 if f.kind != "check":
-                    yield Label(plain(f.label), classes="form-label")
+                    yield Label(plain(self._label(f)), classes="form-label")
                 yield self._widget(f)
-                yield Static("", id=f"error-{f.name}", classes="form-error")
+                yield Static("", id=f"error-{safe_id(f.name)}", classes="form-error")
             yield Static("", id="error-_form", classes="form-error")
             with Horizontal(classes="form-buttons"):
                 yield Button(self._save_label, id="save", variant="primary")
@@ -85,34 +162,70 @@ class FormScreen(ModalScreen[Any]):
     def on_mount(self) -> None:
         self.refresh_bindings()
         if self.fields:
-            self.query_one(f"#field-{self.fields[0].name}").focus()
+            self.query_one(f"#field-{safe_id(self.fields[0].name)}").focus()
+
+    def _label(self, f: Field) -> str:
+        if not f.required:
+            return f.label
+        t = getattr(self.app, "t", None)
+        return f"{f.label} ({t('form.required')})" if t is not None else f"{f.label} *"
 
     def _widget(self, f: Field) -> Any:
-        wid = f"field-{f.name}"
+        wid = f"field-{safe_id(f.name)}"
         if f.kind == "area":
             return LiteralTextArea(str(f.value or ""), id=wid, classes="form-area")
         if f.kind == "check":
-            return Check(plain(f.label), bool(f.value), id=wid)
-        if f.kind == "select":
-            return Select([(cell(label), value) for label, value in f.options], compact=True,
+            return Check(plain(self._label(f)), bool(f.value), id=wid)
+        if f.kind == "multi":
+            return MultiCheck(f.options, f.value, id=wid)
+        if f.kind == "person":
+            t = self.app.t  # type: ignore[attr-defined]
+            assert f.search is not None
+            return PersonPicker(f.search, value=f.value, label=f.value_label,
+                                placeholder=f.placeholder or t("picker.hint"),
+                                chosen_text=lambda line: t("picker.chosen", person=line),
+                                more_text=lambda n: t("picker.more", count=n),
+                                none_text=t("picker.none"), id=wid)
+        if f.kind in ("select", "yesno"):
+            options = list(f.options)
+            if f.value is not None and f.value not in [v for _label, v in options]:
+                options.append((str(f.value), f.value))  # a stale value stays, shown as is
+            return Select([(cell(label), value) for label, value in options], compact=True,
                           value=f.value if f.value is not None else Select.NULL,
                           id=wid, allow_blank=True, prompt="—")
         return Input(str(f.value or ""), placeholder=f.placeholder, id=wid, compact=True,
                      highlighter=Visible())
 
-    def values(self) -> dict[str, Any]:
+    def raw_values(self) -> dict[str, Any]:
+        """What each widget holds, before ``parse``."""
         out: dict[str, Any] = {}
         for f in self.fields:
-            w = self.query_one(f"#field-{f.name}")
+            w = self.query_one(f"#field-{safe_id(f.name)}")
             if isinstance(w, TextArea):
                 out[f.name] = w.text
-            elif isinstance(w, Check):
+            elif isinstance(w, Check | MultiCheck | PersonPicker):
                 out[f.name] = w.value
             elif isinstance(w, Select):
                 out[f.name] = None if w.value is Select.NULL else w.value
             else:
                 assert isinstance(w, Input)
                 out[f.name] = w.value
+        return out
+
+    def values(self) -> dict[str, Any]:
+        """Every field's value (``parse`` applied); FormErrors lists the fields that do not
+        read, each with its code."""
+        out = self.raw_values()
+        bad: dict[str, str] = {}
+        for f in self.fields:
+            if f.parse is None:
+                continue
+            try:
+                out[f.name] = f.parse(out[f.name])
+            except EntryError as exc:
+                bad[f.name] = exc.code
+        if bad:
+            raise FormErrors(bad)
         return out
 
     def show_error(self, field_name: str, message: str) -> None:
@@ -124,11 +237,11 @@ class FormScreen(ModalScreen[Any]):
                 target = f.name
                 break
         label = next((f.label for f in self.fields if f.name == target), field_name)
-        error = self.query_one(f"#error-{target}", Static)
+        error = self.query_one(f"#error-{safe_id(target)}", Static)
         error.update(plain("⚠ " + self._field_error(label, message)))
         error.add_class("shown")
         if target != "_form":
-            self.query_one(f"#field-{target}").focus()
+            self.query_one(f"#field-{safe_id(target)}").focus()
 
     def clear_errors(self) -> None:
         for w in self.query(".form-error"):
@@ -138,14 +251,21 @@ class FormScreen(ModalScreen[Any]):
 
     async def action_save(self) -> None:
         self.clear_errors()
+        t = self.app.t  # type: ignore[attr-defined]
         try:
-            result = await self._submit(self.values())
+            values = self.values()
+        except FormErrors as exc:
+            for name, code in reversed(exc.fields.items()):  # the focus ends on the first
+                self.show_error(name, t(f"invalid.{code}"))
+            return
+        try:
+            result = await self._submit(values)
         except FieldError as exc:
             self.show_error(exc.field, exc.message)
             return
         except ValidationError as exc:
-            # the engine's reason is English (for logs): said in the interface's language
-            self.show_error(exc.field, self.app.error_text(exc))  # type: ignore[attr-defined]
+            # the engine's code, in the interface's language (its reason is English)
+            self.show_error(exc.field, validation_text(t, exc))
             return
         except PermissionDeniedError:
             # this device's role may not (mano_core.rules): said in the interface's language

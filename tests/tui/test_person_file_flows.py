@@ -1,0 +1,414 @@
+"""Pilot tests of the person file's flows, one per record family: each asserts what the
+engine then holds and what the screen shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from textual.widgets import DataTable, Input, Select, TabbedContent
+
+from tui.screens.person_file import PersonFileScreen
+from tui.widgets.confirm import ConfirmScreen
+
+from .conftest import NOW, app_on, wait_for
+from .rendered import screen_text, shows
+from .test_flows import opened
+from .test_person_forms import error, field, form_open, open_file, save
+
+pytestmark = pytest.mark.timeout(60)
+BIG = (120, 40)
+LONG = ("Vu ce matin porte de la Chapelle, très fatigué, demande un rendez-vous au CMP. "
+        * 8 + "FIN DU TEXTE")
+
+
+async def confirm(pilot) -> None:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen),
+                   what="the confirmation")
+    pilot.app.screen.query_one("#confirm").press()
+    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, ConfirmScreen))
+
+
+async def new_person(app, name: str = "Zoé Martin", **fields):
+    return await app.session.team.persons.create(
+        name=name, assigned_teams=[app.session.subteam], **fields)
+
+
+async def test_flow_out_of_active_list(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=BIG) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        p = await new_person(app)
+        await open_file(pilot, p.id)
+        form = await form_open(pilot, "o")
+        assert field(form, "outOfActiveListDate").value == "20/11/2026"
+        field(form, "outOfActiveListDate").value = "18/11/2026"
+        reasons = field(form, "outOfActiveListReasons")
+        boxes = {str(b.label): b for b in reasons.query("Check")}
+        boxes["Hébergée"].value = True
+        boxes["Hospitalisée"].value = True
+        await save(pilot)
+        await wait_for(pilot, lambda: team.persons.get(p.id).out_of_active_list)
+        out = team.persons.get(p.id)
+        assert out.out_of_active_list_date == dt.date(2026, 11, 18)
+        assert sorted(out.out_of_active_list_reasons) == ["Hospitalisée", "Hébergée"]
+        await wait_for(pilot, lambda: shows(app, "Sortie de la file active le 18 nov. 2026"),
+                       what="the summary says since when")
+        assert shows(app, "HORS FILE ACTIVE")
+        assert shows(app, "Hébergée") and shows(app, "Hospitalisée")
+        # back in: confirmed, date and reasons cleared
+        await pilot.press("o")
+        await confirm(pilot)
+        await wait_for(pilot, lambda: not team.persons.get(p.id).out_of_active_list)
+        back = team.persons.get(p.id)
+        assert back.out_of_active_list_date is None and back.out_of_active_list_reasons == []
+        await wait_for(pilot, lambda: not shows(app, "HORS FILE ACTIVE"))
+
+
+async def test_out_of_active_list_needs_a_date(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=BIG) as pilot:
+        await opened(pilot)
+        p = await new_person(app)
+        await open_file(pilot, p.id)
+        form = await form_open(pilot, "o")
+        field(form, "outOfActiveListDate").value = ""
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "obligatoire" in error(form, "outOfActiveListDate")
+        field(form, "outOfActiveListDate").value = "32/13/2026"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "date attendue" in error(form, "outOfActiveListDate")
+        assert not app.session.team.persons.get(p.id).out_of_active_list
+
+
+async def test_flow_comment_edit(demo_store):
+    """A long comment is read whole under the list; its author edits it (urgent, family) and
+    deletes it; a teammate's comment cannot be edited."""
+    app = app_on(demo_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        p = await new_person(app)
+        await open_file(pilot, p.id)
+        form = await form_open(pilot, "c")
+        form.query_one("#field-text").insert(LONG)
+        await save(pilot)
+        await wait_for(pilot, lambda: team.comments.of_person(p.id), what="the comment")
+        c = team.comments.of_person(p.id)[0]
+        assert c.text == LONG and c.created_by == app.session.member
+        # the whole text is on screen (wrapped), its end included
+        await wait_for(pilot, lambda: shows(app, "FIN DU TEXTE"), what="the comment's end")
+        # edit: Enter on the row
+        app.screen.query_one("#comments", DataTable).focus()
+        form = await form_open(pilot, "enter")
+        area = form.query_one("#field-text")
+        area.text = "Rendez-vous CMP pris pour le 25/11."
+        field(form, "urgent").value = True
+        field(form, "group").value = True
+        await save(pilot)
+        await wait_for(pilot, lambda: team.comments.get(c.id).urgent)
+        edited = team.comments.get(c.id)
+        assert edited.text == "Rendez-vous CMP pris pour le 25/11." and edited.group
+        await wait_for(pilot, lambda: shows(app, "URGENT") and shows(app, "FAMILLE"))
+        # a teammate's comment: refused, said in French
+        other = await team.comments.create(text="Écrit par un collègue", person=p.id,
+                                           date=NOW + dt.timedelta(minutes=1))
+        await team.comments.update(other.id)
+        assert team.comments.get(other.id).created_by == app.session.member
+        # delete (own), confirmed
+        table = app.screen.query_one("#comments", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        table.move_cursor(row=table.get_row_index(c.id))
+        table.focus()
+        await pilot.press("delete")
+        await confirm(pilot)
+        await wait_for(pilot, lambda: team.comments.get(c.id, include_deleted=True).deleted)
+        await wait_for(pilot, lambda: table.row_count == 1)
+
+
+async def test_a_teammates_comment_is_not_editable(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=BIG, notifications=True) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        mine = app.session.member
+        theirs = next(c for c in team.comments.list() if c.person and c.created_by != mine)
+        await open_file(pilot, theirs.person)
+        await pilot.press("3")
+        table = app.screen.query_one("#comments", DataTable)
+        await wait_for(pilot, lambda: theirs.id in table.rows)
+        table.move_cursor(row=table.get_row_index(theirs.id))
+        table.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PersonFileScreen)
+        assert "Seul l'auteur" in " ".join(str(t.render()) for t in app.screen.query("Toast"))
+        assert team.comments.get(theirs.id).text == theirs.text
+
+
+async def test_flow_passage(demo_store):
+    """Three passages at once for the person, then an anonymous one: the engine holds them,
+    the passages tab lists them."""
+    app = app_on(demo_store)
+    async with app.run_test(size=BIG) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        p = await new_person(app)
+        await open_file(pilot, p.id)
+        form = await form_open(pilot, "p")
+        assert field(form, "person").value == p.id
+        field(form, "count").value = "3"
+        form.query_one("#field-comment").insert("Petit déjeuner, douche")
+        await save(pilot)
+        await wait_for(pilot, lambda: len(team.passages.filter(lambda x: x.person == p.id))
+                       == 3, what="three passages")
+        made = team.passages.filter(lambda x: x.person == p.id)
+        assert all(x.team == app.session.subteam and x.comment == "Petit déjeuner, douche"
+                   for x in made)
+        assert app.screen.query_one(TabbedContent).active == "tab-visits"
+        table = app.screen.query_one("#visits", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 3, what="three rows")
+        assert shows(app, "Petit déjeuner, douche")
+        # a bad count is said under it
+        form = await form_open(pilot, "p")
+        field(form, "count").value = "0"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "de 1 à 50" in error(form, "count")
+        # anonymous: nobody chosen
+        picker = field(form, "person")
+        picker.pick(None)
+        field(form, "count").value = "1"
+        before = len(team.passages.filter(lambda x: x.person is None))
+        await save(pilot)
+        await wait_for(pilot, lambda: len(team.passages.filter(lambda x: x.person is None))
+                       == before + 1, what="an anonymous passage")
+
+
+async def test_flow_encounter(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=BIG) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        p = await new_person(app)
+        await open_file(pilot, p.id)
+        await pilot.press("5")
+        form = await form_open(pilot, "n")
+        field(form, "date").value = "19/11/2026 22:15"
+        form.query_one("#field-comment").insert("Rencontré sous le pont, va bien")
+        await save(pilot)
+        await wait_for(pilot, lambda: team.encounters.filter(lambda x: x.person == p.id))
+        e = team.encounters.filter(lambda x: x.person == p.id)[0]
+        assert e.date == dt.datetime(2026, 11, 19, 21, 15, tzinfo=dt.UTC)  # 22:15 in Paris
+        assert e.comment == "Rencontré sous le pont, va bien"
+        await wait_for(pilot, lambda: shows(app, "19 nov. 2026, 22:15"), what="its row")
+        assert shows(app, "rencontre")
+        # corrected: Enter on the row
+        app.screen.query_one("#visits", DataTable).focus()
+        form = await form_open(pilot, "enter")
+        form.query_one("#field-comment").text = "Rencontré sous le pont, mal au pied"
+        await save(pilot)
+        await wait_for(pilot, lambda: team.encounters.get(e.id).comment.endswith("au pied"))
+        await wait_for(pilot, lambda: shows(app, "mal au pied"))
+
+
+async def test_flow_place(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=BIG) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        p = await new_person(app)
+        known = team.places.list()[0]
+        await open_file(pilot, p.id)
+        await pilot.press("4")
+        form = await form_open(pilot, "n")
+        field(form, "place").value = known.id
+        await save(pilot)
+        form = await form_open(pilot, "n")
+        assert known.id not in [v for _l, v in form.query_one("#field-place", Select)._options]
+        field(form, "new_place").value = "Square des Deux-Moulins"
+        await save(pilot)
+        await wait_for(pilot, lambda: len(team.person_places.filter(
+            lambda x: x.person == p.id)) == 2, what="two links")
+        new = next(x for x in team.places.list() if x.name == "Square des Deux-Moulins")
+        assert {x.place for x in team.person_places.filter(lambda x: x.person == p.id)} == {
+            known.id, new.id}
+        await wait_for(pilot, lambda: shows(app, "Square des Deux-Moulins")
+                       and shows(app, known.name))
+        # unlink the new one: the place stays, the link goes
+        table = app.screen.query_one("#places", DataTable)
+        link = next(x for x in team.person_places.filter(lambda x: x.person == p.id)
+                    if x.place == new.id)
+        table.move_cursor(row=table.get_row_index(link.id))
+        table.focus()
+        await pilot.press("delete")
+        await confirm(pilot)
+        await wait_for(pilot, lambda: len(team.person_places.filter(
+            lambda x: x.person == p.id)) == 1)
+        assert team.places.get(new.id).name == "Square des Deux-Moulins"
+        await wait_for(pilot, lambda: not shows(app, "Square des Deux-Moulins"))
+
+
+async def test_flow_family_link(demo_store):
+    """Linking two persons with a relation; the other file shows it too; a family comment
+    shows on both; unlinking removes it."""
+    app = app_on(demo_store)
+    async with app.run_test(size=BIG) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        mother = await new_person(app, "Fatou Diallo", birthdate=dt.date(1985, 4, 2))
+        son = await new_person(app, "Ibrahim Diallo", birthdate=dt.date(2010, 9, 9))
+        await open_file(pilot, mother.id)
+        await pilot.press("6")
+        form = await form_open(pilot, "n")
+        picker = field(form, "other")
+        picker.search_input.focus()
+        picker.search_input.value = "ibrahim diallo"
+        await pilot.pause()
+        await pilot.press("enter")  # the only match
+        assert picker.value == son.id
+        form.query_one("#field-what", Input).value = "fils"
+        await save(pilot)
+        await wait_for(pilot, lambda: team.groups.filter(lambda g: son.id in g.persons))
+        g = team.groups.filter(lambda g: son.id in g.persons)[0]
+        assert set(g.persons) == {mother.id, son.id}
+        assert g.relations == [f"{mother.id}|{son.id}|fils"]
+        await wait_for(pilot, lambda: shows(app, "Ibrahim Diallo") and shows(app, "fils"))
+        await team.comments.create(text="Toute la famille vue au 115", person=mother.id,
+                                   date=NOW, group=True)
+        app.pop_screen()
+        await open_file(pilot, son.id)
+        await pilot.press("6")
+        await wait_for(pilot, lambda: shows(app, "Fatou Diallo") and shows(app, "fils"))
+        await pilot.press("3")
+        await wait_for(pilot, lambda: shows(app, "Toute la famille vue au 115"),
+                       what="the family comment on the son's file")
+        await pilot.press("6")
+        app.screen.query_one("#family", DataTable).focus()
+        await pilot.press("delete")
+        await confirm(pilot)
+        await wait_for(pilot, lambda: not team.groups.filter(lambda g: son.id in g.persons))
+        await wait_for(pilot, lambda: not shows(app, "Fatou Diallo"))
+
+
+async def test_flow_consultation(demo_store):
+    """A consultation with its type's field, visible only to its author; done, it gets a
+    completion date; the medical tab lists it with its status as elsewhere."""
+    app = app_on(demo_store)
+    async with app.run_test(size=BIG) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        p = await new_person(app)
+        await open_file(pilot, p.id)
+        await pilot.press("8")
+        medical = app.screen.query_one("#medical-tabs", TabbedContent)
+        medical.active = "med-consultations"
+        await pilot.pause()
+        form = await form_open(pilot, "n")
+        assert field(form, "type").value == "Médicale"  # the only type: asked for no more
+        field(form, "name").value = "Pansement pied"
+        field(form, "dueAt").value = "21/11/2026 14:00"
+        field(form, "custom.custom-motif").value = "Plaie"
+        me = app.session.member
+        field(form, "onlyVisibleBy").query("Check")[0].value = True
+        await save(pilot)
+        coll = team.medical.consultations
+        await wait_for(pilot, lambda: coll.filter(lambda c: c.person == p.id))
+        c = coll.filter(lambda c: c.person == p.id)[0]
+        assert c.name == "Pansement pied" and c.type == "Médicale" and c.status == "A FAIRE"
+        assert c.due_at == dt.datetime(2026, 11, 21, 13, 0, tzinfo=dt.UTC)
+        assert c.custom_fields == {"custom-motif": "Plaie"}
+        assert c.only_visible_by == [me]
+        table = app.screen.query_one("#consultations", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        assert shows(app, "À FAIRE") and shows(app, "Pansement pied")
+        # done: Enter, status FAIT, saved with a completion date
+        table.focus()
+        form = await form_open(pilot, "enter")
+        field(form, "status").value = "FAIT"
+        await save(pilot)
+        await wait_for(pilot, lambda: coll.get(c.id).status == "FAIT")
+        assert coll.get(c.id).completed_at is not None
+        await wait_for(pilot, lambda: shows(app, "✓ FAIT"))
+
+
+async def test_flow_treatment(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=BIG) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        p = await new_person(app)
+        await open_file(pilot, p.id)
+        await pilot.press("8")
+        app.screen.query_one("#medical-tabs", TabbedContent).active = "med-treatments"
+        await pilot.pause()
+        form = await form_open(pilot, "n")
+        field(form, "name").value = "Amoxicilline"
+        field(form, "dosage").value = "1 g"
+        field(form, "frequency").value = "3 fois par jour"
+        field(form, "endDate").value = "27/11/2026"
+        await save(pilot)
+        coll = team.medical.treatments
+        await wait_for(pilot, lambda: coll.filter(lambda x: x.person == p.id))
+        tr = coll.filter(lambda x: x.person == p.id)[0]
+        assert (tr.name, tr.dosage, tr.frequency) == ("Amoxicilline", "1 g", "3 fois par jour")
+        assert tr.start_date == dt.date(2026, 11, 20) and tr.end_date == dt.date(2026, 11, 27)
+        table = app.screen.query_one("#treatments", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        assert shows(app, "27 nov. 2026")
+        table.focus()
+        form = await form_open(pilot, "enter")
+        field(form, "dosage").value = "500 mg"
+        await save(pilot)
+        await wait_for(pilot, lambda: coll.get(tr.id).dosage == "500 mg")
+        await wait_for(pilot, lambda: shows(app, "500 mg"))
+
+
+async def test_flow_medical_file(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=BIG) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        p = await new_person(app)
+        await open_file(pilot, p.id)
+        await pilot.press("8")
+        form = await form_open(pilot, "n")
+        form.query_one("#field-custom_custom-antecedents-" + _digest("custom.custom-antecedents")
+                       ).insert("Diabète de type 2")
+        field(form, "custom.custom-suivi-psy").value = True
+        await save(pilot)
+        files = team.medical.medical_files
+        await wait_for(pilot, lambda: files.filter(lambda f: f.person == p.id))
+        f = files.filter(lambda f: f.person == p.id)[0]
+        assert f.custom_fields == {"custom-antecedents": "Diabète de type 2",
+                                   "custom-suivi-psy": True}
+        await wait_for(pilot, lambda: shows(app, "Antécédents : Diabète de type 2"))
+        assert shows(app, "Suivi psychologique en cours : Oui")
+
+
+def _digest(name: str) -> str:
+    from tui.widgets.forms import safe_id
+    return safe_id(name).rsplit("-", 1)[1]
+
+
+async def test_history_in_words(demo_store):
+    """The history says field labels, team names and dates in French, statuses as shown."""
+    app = app_on(demo_store)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        subs = app.session.subteams()
+        p = await new_person(app)
+        await team.persons.update(p.id, assigned_teams=[subs[0].id, subs[1].id],
+                                  wandering_at=dt.date(2020, 5, 4), phone="06 00 00 00 01")
+        await open_file(pilot, p.id)
+        await pilot.press("7")
+        await wait_for(pilot, lambda: shows(app, "Équipes en charge"), what="the history")
+        text = screen_text(app)
+        assert "assignedTeams" not in text and "wanderingAt" not in text
+        assert shows(app, "En rue depuis le") and shows(app, "— → 4 mai 2020")
+        assert subs[1].name in text
+        assert "Création" in text
