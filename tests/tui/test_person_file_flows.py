@@ -99,7 +99,11 @@ async def test_flow_comment_edit(demo_store):
         await wait_for(pilot, lambda: team.comments.of_person(p.id), what="the comment")
         c = team.comments.of_person(p.id)[0]
         assert c.text == LONG and c.created_by == app.session.member
-        # the whole text is on screen (wrapped), its end included
+        # the whole text is under the list, wrapped; its box scrolls to the end (Tab, End)
+        await wait_for(pilot, lambda: shows(app, "Vu ce matin porte de la Chapelle"))
+        box = app.screen.query_one("#comment-box")
+        box.focus()
+        await pilot.press("end")
         await wait_for(pilot, lambda: shows(app, "FIN DU TEXTE"), what="the comment's end")
         # edit: Enter on the row
         app.screen.query_one("#comments", DataTable).focus()

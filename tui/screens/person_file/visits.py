@@ -56,7 +56,7 @@ def open_passage_form(host: ManoScreen, person: Person | None = None) -> None:
 
     async def submit(v: dict[str, Any]) -> list[Passage]:
         changes = record_changes(PASSAGE_SPEC, v)
-        return [await team.passages.create(person=v["person"], **changes)
+        return [await team.passages.create(**changes)  # person: the picker (None: anonymous)
                 for _ in range(v["count"])]
 
     def done(made: list[Passage] | None) -> None:
