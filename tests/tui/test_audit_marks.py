@@ -72,9 +72,10 @@ async def test_action_detail_shows_its_verified_history_in_english(demo_store):
         for row in rows(history):  # newest first: keep each field's last change
             by_field.setdefault(row[2], row)
         me = app.session.member_name(team.info.member, app.t)
-        assert by_field["status"][1] == me
-        assert by_field["status"][3] == "A FAIRE → FAIT"
-        assert by_field["status"][4] == "✓ signed"
+        # the field by its label, the statuses as the agenda shows them
+        assert by_field["Status"][1] == me
+        assert by_field["Status"][3] == "☐ TO DO → ✓ DONE"
+        assert by_field["Status"][4] == "✓ signed"
         assert team.actions.get(action_id).name in str(
             app.screen.query_one("#file-title").render())
         await pilot.press("escape")

@@ -13,12 +13,13 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
-from mano_core import audit
 from mano_core.audit import AuditStatus
 from mano_core.errors import ManoError, NotFoundError
 from mano_core.model.records import Action, Comment, Person
 from tui import format as fmt
-from tui.text import LONG_CELL_LIMIT, cell, cells, lines, styled
+from tui.records.history import fill_history as fill_words_history
+from tui.records.history import history_columns as words_history_columns
+from tui.text import LONG_CELL_LIMIT, cells, lines, styled
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.action_form import ActionChoices, ActionDraft, ActionFormScreen
 from tui.widgets.confirm import ConfirmScreen
@@ -193,22 +194,12 @@ def confirm_delete_action(screen: ManoScreen, action_id: str | None, *,
 
 
 def history_columns(screen: ManoScreen) -> list[str]:
-    t = screen.t
-    return [t("col.date"), t("col.author"), t("col.field"), t("col.change"), t("col.audit")]
+    return words_history_columns(screen.t)
 
 
 def fill_history(screen: ManoScreen, table: DataTable[Any], record_id: str) -> None:
-    """The record's history, newest first: when, who, field, old → new, and whether the
-    writer's signature holds (``mano_core.audit``; verified once per entry, then cached)."""
-    t = screen.t
-    session = screen.session
-    table.clear()
-    for line in reversed(audit.trail(session.team, record_id)):
-        # who the log says signed it when the signature holds; else who the entry claims
-        who = line.member if line.status is AuditStatus.VERIFIED else line.author
-        table.add_row(*cells(fmt.moment(line.at), session.member_name(who, t), line.field),
-                      cell(f"{fmt.value(line.old)} → {fmt.value(line.new)}", LONG_CELL_LIMIT),
-                      cell(t(AUDIT_MARKS[line.status])), key=line.entry_id)
+    """The action's history, newest first, in words (``tui.records.history``)."""
+    fill_words_history(screen.session, screen.t, table, "actions", record_id)
 
 
 class ActionDetailScreen(ManoScreen):

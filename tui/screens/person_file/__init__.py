@@ -1,7 +1,8 @@
 """A person's file, one module per tab (record family); ``tab.register`` adds one.
 
 Importing this package registers the tabs in their reading order: summary, actions,
-comments, places, passages and encounters, family, history, then medical (health devices) and documents."""
+comments, places, passages and encounters, family, history, then medical (health devices)
+and documents."""
 
 from __future__ import annotations
 

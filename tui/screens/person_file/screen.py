@@ -107,7 +107,9 @@ class PersonFileScreen(ManoScreen):
         """A tab's title: with its number key when there is room (80 columns hold the
         titles alone; the help screen and the footer say that digits pick a tab)."""
         title = self.t(f"file.tab.{name}")
-        return f"{index + 1} {title}" if wide and index < MAX_TAB_KEYS else title
+        if not wide:  # a short title where the catalog has one, for 80 columns
+            return self.t.get(f"file.tab_short.{name}", title)
+        return f"{index + 1} {title}" if index < MAX_TAB_KEYS else title
 
     def on_resize(self, event: events.Resize) -> None:
         wide = event.size.width >= WIDE
