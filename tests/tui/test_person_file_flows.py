@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Input, Select, TabbedContent
 
 from tui.screens.person_file import PersonFileScreen
 from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.forms import FormScreen
 
 from .conftest import NOW, app_on, wait_for
 from .rendered import screen_text, shows
@@ -311,8 +312,22 @@ async def test_flow_consultation(demo_store):
         medical = app.screen.query_one("#medical-tabs", TabbedContent)
         medical.active = "med-consultations"
         await pilot.pause()
+        await team.custom_fields.create(
+            key="custom-plaie", label_text="Localisation de la plaie", type="text",
+            scope="consultation", section="Soins", health_only=True,
+            consultation_types=["Infirmier"])
+        # first the type (its own fields follow from it), then the consultation
         form = await form_open(pilot, "n")
-        assert field(form, "type").value == "Médicale"  # the only type: asked for no more
+        assert [f.name for f in form.fields] == ["type"]
+        field(form, "type").value = "Infirmier"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen)
+                       and app.screen is not form, what="the consultation form")
+        form = app.screen
+        names = [f.name for f in form.fields]
+        assert "custom.custom-plaie" in names and "custom.custom-motif" in names
+        assert field(form, "type").value == "Infirmier"
+        field(form, "custom.custom-plaie").value = "pied gauche"
         field(form, "name").value = "Pansement pied"
         field(form, "dueAt").value = "21/11/2026 14:00"
         field(form, "custom.custom-motif").value = "Plaie"
@@ -322,9 +337,9 @@ async def test_flow_consultation(demo_store):
         coll = team.medical.consultations
         await wait_for(pilot, lambda: coll.filter(lambda c: c.person == p.id))
         c = coll.filter(lambda c: c.person == p.id)[0]
-        assert c.name == "Pansement pied" and c.type == "Médicale" and c.status == "A FAIRE"
+        assert c.name == "Pansement pied" and c.type == "Infirmier" and c.status == "A FAIRE"
         assert c.due_at == dt.datetime(2026, 11, 21, 13, 0, tzinfo=dt.UTC)
-        assert c.custom_fields == {"custom-motif": "Plaie"}
+        assert c.custom_fields == {"custom-motif": "Plaie", "custom-plaie": "pied gauche"}
         assert c.only_visible_by == [me]
         table = app.screen.query_one("#consultations", DataTable)
         await wait_for(pilot, lambda: table.row_count == 1)

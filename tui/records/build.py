@@ -7,8 +7,8 @@ fields, never written screen by screen.
 
 Custom fields are those the engine says apply (``Team.custom_fields_for``: live, enabled for
 the record's sub-teams, health-only ones on health devices only), grouped by their section.
-A consultation's fields are those whose section is its type, plus those whose section is no
-type (they apply to every consultation)."""
+A consultation's fields are those of its type (``CustomFieldDefinition.consultation_types``),
+plus those of every type."""
 
 from __future__ import annotations
 
@@ -62,10 +62,9 @@ def custom_definitions(spec: RecordSpec, session: Session, teams: Iterable[str] 
     if spec.custom_scope is None:
         return []
     found = session.team.custom_fields_for(spec.custom_scope, teams)
-    if spec.custom_scope == "consultation":
-        types = set(session.team.settings.values("consultationTypes"))
+    if spec.custom_scope == "consultation":  # the fields of its type, and those of all
         kind = getattr(record, "type", None)
-        found = [d for d in found if d.section not in types or d.section == kind]
+        found = [d for d in found if not d.consultation_types or kind in d.consultation_types]
     found.sort(key=lambda d: (d.created_at, d.key))
     order: dict[str, int] = {}
     for d in found:

@@ -149,9 +149,8 @@ def _statuses(_s: Session, t: Translator) -> list[tuple[str, Any]]:
 
 
 def _consultation_types(session: Session, _t: Translator) -> list[tuple[str, Any]]:
-    from mano_core.mano_compat.defaults import CONSULTATION_TYPES
-    values = session.team.settings.values("consultationTypes") or list(CONSULTATION_TYPES)
-    return [(v, v) for v in values]
+    # the team's list only: the engine refuses a type that is not in it
+    return [(v, v) for v in session.team.settings.values("consultationTypes")]
 
 
 def _members(session: Session, t: Translator) -> list[tuple[str, Any]]:
