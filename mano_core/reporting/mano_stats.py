@@ -41,7 +41,7 @@ import msgspec
 
 from mano_core.model.records import HistoryEntry, Person
 
-from .view import Period, TeamView, aware, local_day, local_instant
+from .view import Period, TeamView, aware, local_day, local_instant, ranked
 
 NIGHT_SHIFT: Final = dt.timedelta(hours=12)
 
@@ -232,12 +232,12 @@ def mano_statistics(view: TeamView, period: Period, subteams: Sequence[str] = ()
         wandering_days_mean=_mean(wandering), families=len(groups),
         family_size_mean=_mean([float(len(g.persons)) for g in groups]),
         persons_in_families=len(followed_ids & {p for g in groups for p in g.persons}),
-        actions=len(actions), actions_by_category=dict(categories.most_common()),
+        actions=len(actions), actions_by_category=ranked(categories),
         passages=len(passages), passages_anonymous=sum(1 for x in passages if not x.person),
         passages_persons=len(passage_persons), passages_new_persons=new(passage_persons),
         encounters=len(encounters), encounters_persons=len(encounter_persons),
         encounters_new_persons=new(encounter_persons),
-        collaborations=dict(collaborations.most_common()))
+        collaborations=ranked(collaborations))
 
 
 def _mean(values: list[float]) -> float | None:

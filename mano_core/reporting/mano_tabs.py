@@ -43,7 +43,7 @@ from mano_core.model.records import (
 
 from .mano_stats import PersonFilter, matches, person_sets, windows
 from .stats import NOT_FILLED, CustomFieldStats, custom_field_stats
-from .view import Listing, Period, TeamView, aware
+from .view import Listing, Period, TeamView, aware, ranked
 
 GROUP_KEY: Final = "listGroup."
 NO_GROUP: Final = "Tous mes services"
@@ -129,7 +129,7 @@ def observations_tab(view: TeamView, period: Period, subteams: Sequence[str] = (
     by_territory = Counter(names.get(o.territory, o.territory) for o in kept)
     atmospheres = Counter(o.atmosphere or NOT_FILLED for o in kept)
     return ObservationsTab(
-        total=len(kept), by_territory=dict(by_territory.most_common()),
+        total=len(kept), by_territory=ranked(by_territory),
         by_atmosphere={a: atmospheres[a] for a in (*ATMOSPHERES, NOT_FILLED) if atmospheres[a]},
         men=sum(o.men for o in kept), women=sum(o.women for o in kept),
         minors=sum(o.minors for o in kept), police=sum(1 for o in kept if o.police),

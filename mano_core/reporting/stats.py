@@ -27,7 +27,7 @@ from mano_core.model.records import (
 from mano_core.rules.table import Power
 
 from .daily import merged_reports
-from .view import UTC, Period, TeamView, aware, local_day
+from .view import UTC, Period, TeamView, aware, local_day, ranked
 
 NOT_FILLED = "Non renseigné"
 NO_CATEGORY = "Sans catégorie"
@@ -222,7 +222,7 @@ def _persons(view: TeamView, period: Period, in_teams: TeamsFilter,
         by_age={name: ages[name] for name, _lo, _hi in (*AGE_BRACKETS, (NOT_FILLED, 0, 0))
                 if ages[name]},
         vulnerable=sum(p.alertness for p in followed),
-        out_of_active_list=len(out), out_reasons=dict(reasons.most_common()),
+        out_of_active_list=len(out), out_reasons=ranked(reasons),
         custom_fields=tuple(custom_field_stats(d, (p.custom_fields for p in followed))
                             for d in definitions if d.scope == "person"),
     )
@@ -241,7 +241,7 @@ def _actions(view: TeamView, period: Period, in_teams: TeamsFilter, within: With
               for a in done if a.completed_at is not None]
     return ActionStats(
         total=len(actions), by_status={s: statuses[s] for s in ACTION_STATUSES},
-        by_category=dict(categories.most_common()),
+        by_category=ranked(categories),
         overdue=sum(a.status == TO_DO and aware(a.due_at) < overdue_before for a in actions),
         completed=len(done),
         completion_days_mean=round(pystats.fmean(delays), 2) if delays else None,
@@ -258,7 +258,7 @@ def _observations(view: TeamView, in_team: TeamFilter, within: Within,
     territories = Counter(names.get(o.territory, o.territory) for o in observations)
     atmospheres = Counter(o.atmosphere or NOT_FILLED for o in observations)
     return ObservationStats(
-        total=len(observations), by_territory=dict(territories.most_common()),
+        total=len(observations), by_territory=ranked(territories),
         by_atmosphere={a: atmospheres[a] for a in (*ATMOSPHERES, NOT_FILLED) if atmospheres[a]},
         men=sum(o.men for o in observations), women=sum(o.women for o in observations),
         minors=sum(o.minors for o in observations), police=sum(o.police for o in observations),

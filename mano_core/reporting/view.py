@@ -8,6 +8,7 @@ days; a night sub-team's day runs from noon to noon (DOMAIN.md).
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -152,3 +153,10 @@ def subteam(view: TeamView, subteam_id: str) -> SubTeam:
         if team.id == subteam_id:
             return team
     raise NotFoundError("subteams", subteam_id)
+
+
+def ranked(counts: Counter[str]) -> dict[str, int]:
+    """Counts from the largest, ties in alphabetical order: the same figures always read in
+    the same order (``Counter.most_common`` keeps ties in the order records were met, which
+    differs between devices and runs)."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
