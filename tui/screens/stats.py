@@ -42,7 +42,6 @@ LABEL_WIDTH = 24
 
 class StatsScreen(SectionScreen):
     section = "stats"
-    AUTO_FOCUS = "#preset"
     BINDINGS = [
         Binding("ctrl+e", "export", "key.export_stats"),
         Binding("ctrl+r", "clear_filters", "key.clear_filters"),
@@ -240,8 +239,9 @@ class StatsScreen(SectionScreen):
               observations=s.observations.total, reports=s.reports),
         ]
         if m.collaborations:
-            out.append(t("stats.line.collaborations", list=", ".join(
-                f"{k} ({v})" for k, v in m.collaborations.items())))
+            out.append(t("stats.line.collaborations", list=", ".join(   # most frequent first
+                f"{k} ({v})" for k, v in sorted(m.collaborations.items(),
+                                                key=lambda kv: (-kv[1], kv[0])))))
         return out
 
     def _charts(self, s: Statistics, view: Any, period: Period) -> list[str | Text]:
