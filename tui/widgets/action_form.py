@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 from mano_core.errors import PermissionDeniedError, ValidationError
 from mano_core.model.records import Person
 from tui import format as fmt
+from tui.records.errors import validation_text
 from tui.text import Visible, cell, plain
 from tui.widgets.forms import FieldError, LiteralTextArea
 from tui.widgets.toggle import Check
@@ -292,7 +293,9 @@ class ActionFormScreen(ModalScreen[Any]):
             self.show_error(exc.field, exc.message)
             return
         except ValidationError as exc:
-            self.show_error(exc.field, str(getattr(exc, "reason", exc)))
+            # the engine's code, in the interface's language (its reason is English)
+            t = self.app.t  # type: ignore[attr-defined]
+            self.show_error(exc.field, validation_text(t, exc))
             return
         except PermissionDeniedError:
             self.show_error("_form", self.t("error.permission"))

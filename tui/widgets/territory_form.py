@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from mano_core.errors import PermissionDeniedError, ValidationError
+from tui.records.errors import validation_text
 from tui.text import Visible, plain
 from tui.widgets.action_form import Ticks
 from tui.widgets.forms import FieldError, LiteralTextArea
@@ -88,7 +89,9 @@ class TerritoryFormScreen(ModalScreen[Any]):
             self._error(exc.field, exc.message)
             return
         except ValidationError as exc:
-            self._error(exc.field, str(getattr(exc, "reason", exc)))
+            # the engine's code, in the interface's language (its reason is English)
+            t = self.app.t  # type: ignore[attr-defined]
+            self._error(exc.field, validation_text(t, exc))
             return
         except PermissionDeniedError:
             self._error("_form", self.t("error.permission"))
