@@ -98,7 +98,10 @@ async def filled(store_path: Path) -> None:
         await store.outbox_add("doc", b"env-2")
 
 
-FLIP = "UPDATE {table} SET data = substr(data, 1, 20) || X'FF' || substr(data, 22) WHERE {where}"
+# Byte 21 is replaced by another value whatever it was (ciphertext is random: a fixed X'FF' left
+# the row unchanged one time in 256).
+FLIP = ("UPDATE {table} SET data = substr(data, 1, 20) || CASE substr(data, 21, 1) WHEN X'FF'"
+        " THEN X'00' ELSE X'FF' END || substr(data, 22) WHERE {where}")
 SWAP = ("UPDATE {table} SET data = CASE {key} WHEN {a} THEN (SELECT data FROM {table} WHERE {key}"
         " = {b}) ELSE (SELECT data FROM {table} WHERE {key} = {a}) END WHERE {key} IN ({a}, {b})")
 
