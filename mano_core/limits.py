@@ -55,6 +55,8 @@ MAX_LOG_ENTRY_SIZE: Final = 16 * 1024    # bytes in one membership-log entry
 MAX_LOG_ENTRIES_PER_FRAME: Final = 256   # membership-log entries in one frame
 MAX_LIST_ITEMS_PER_FRAME: Final = 1024   # items of any list in one frame (deliveries, ids…)
 MAX_CLIENT_NAME: Final = 128             # characters of the free-form client/relay name
+MAX_CAPABILITIES: Final = 64             # capability names in a welcome
+MAX_CAPABILITY_NAME: Final = 64          # characters of one capability name
 MAX_ERROR_MESSAGE: Final = 512           # characters of an error's human-readable message
 # Relay defaults (sync_server.config.RelayConfig holds the values in force).
 RATE_MESSAGES_PER_SECOND: Final = 500    # per-device token-bucket refill rate (all its sessions)

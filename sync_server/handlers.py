@@ -78,7 +78,7 @@ class Handlers(BlobHandlers, FileHandlers, InviteHandlers):
     async def hello(self, s: Session, msg: m.Hello) -> None:
         s.nonce = os.urandom(32)
         s.send(m.Welcome(version=s.conn.version or 1, nonce=s.nonce, relay=self.cfg.name,
-                         max_frame=self.cfg.max_frame))
+                         max_frame=self.cfg.max_frame, caps=list(m.RELAY_CAPABILITIES)))
 
     async def auth(self, s: Session, msg: m.Auth) -> None:
         challenge = auth_challenge(msg.team, msg.device, s.nonce, s.conn.version or 1)

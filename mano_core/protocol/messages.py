@@ -38,6 +38,12 @@ FilePartBytes = Annotated[bytes, Meta(max_length=limits.MAX_FILE_PART)]
 Name = Annotated[str, Meta(max_length=limits.MAX_CLIENT_NAME)]
 Text = Annotated[str, Meta(max_length=limits.MAX_ERROR_MESSAGE)]
 Versions = Annotated[list[U32], Meta(min_length=1, max_length=16)]
+Capability = Annotated[str, Meta(max_length=limits.MAX_CAPABILITY_NAME)]
+Capabilities = Annotated[list[Capability], Meta(max_length=limits.MAX_CAPABILITIES)]
+
+# What a relay of this version can do beyond version 1's base (``welcome.caps``): a client
+# uses a feature only when its name is there, and falls back to the base protocol otherwise.
+RELAY_CAPABILITIES: Final[tuple[str, ...]] = ()
 
 
 class Message(msgspec.Struct, frozen=True, tag_field="t", omit_defaults=False):
@@ -55,12 +61,16 @@ class Hello(Message, frozen=True, tag="hello"):
 
 
 class Welcome(Message, frozen=True, tag="welcome"):
-    """Relay → client: the chosen version and the authentication challenge nonce."""
+    """Relay → client: the chosen version and the authentication challenge nonce.
+
+    ``caps``: the optional features this relay serves (names; unknown ones are ignored by a
+    client, and an older relay sends none: then the client uses the base protocol only)."""
 
     version: U32
     nonce: Nonce
     relay: Name = ""
     max_frame: U32 = limits.MAX_FRAME_SIZE
+    caps: Capabilities = msgspec.field(default_factory=list)
 
 
 class Auth(Message, frozen=True, tag="auth"):

@@ -94,6 +94,11 @@ class RelayClient:
         self.auth_ok = msg
         return msg
 
+    def can(self, capability: str) -> bool:
+        """Whether the relay announced ``capability`` in its welcome (docs/protocol.md §3):
+        use an optional feature only then; an older relay announces none."""
+        return self.welcome is not None and capability in self.welcome.caps
+
     # --- requests ------------------------------------------------------------------------------
 
     def next_id(self) -> int:
