@@ -5,7 +5,12 @@
     person = await team.persons.create(name="…")         # returns once committed
     team.subscribe(lambda event: print(event))           # local and teammates' changes
 
-A developer never touches pycrdt: records are typed, writes are awaited and durable."""
+A developer never touches pycrdt: records are typed, writes are awaited and durable.
+
+The team is split by job: what the store keeps and the names of its documents
+(``team_info``), one compartment's write path (``team_compartment``), the typed collections
+(``team_collections``) and settings (``team_settings``); this module opens the team, holds
+its compartments and says who may do what. Every name is re-exported here."""
 
 from __future__ import annotations
 
@@ -14,16 +19,15 @@ import builtins
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 
-from mano_core import limits, rules
+from mano_core import rules
+from mano_core.codes import Problem
 from mano_core.crypto.log_entry import Role
-from mano_core.document.cascade import follow_persons
 from mano_core.document.custom_fields import rename_option
 from mano_core.document.damage import Damage
-from mano_core.document.settings import Settings
 from mano_core.document.team_doc import (
     ChangeEvent,
     DocumentCore,
@@ -31,336 +35,45 @@ from mano_core.document.team_doc import (
     MedicalDocument,
     Origin,
 )
-from mano_core.document.ydeps import encode_state_vector, neutralised, read_deps, read_state_vector
+from mano_core.documents.service import Documents
+from mano_core.document.ydeps import neutralised
 from mano_core.durable import (
-    DURABLE_CLASSES,
     DurableActions,
     DurableCollection,
     DurableComments,
     DurableHistory,
-    DurableMedicalFiles,
     DurablePersons,
 )
-from mano_core.documents.service import Documents
 from mano_core.erasure.service import Erasures
-from mano_core.errors import MalformedUpdateError, NotFoundError
+from mano_core.errors import NotFoundError
 from mano_core.ids import Compartment
 from mano_core.model import records as r
-from mano_core.codes import Problem
 from mano_core.model.records import HistoryEntry, Record
 from mano_core.model.validation import applies, stale_custom_fields
 from mano_core.person_merges import PersonMerges
 from mano_core.quarantine import TeamQuarantine
 from mano_core.rules.remote import Refusal, check_remote_update
-from mano_core.rules.table import Power, setting_power
+from mano_core.rules.table import Power
+from mano_core.team_collections import MedicalCollections, bind_collections, bind_medical
+from mano_core.team_compartment import CompartmentHolder, commit_together
+from mano_core.team_info import (
+    TEAMS_NAMESPACE,
+    DocumentStore,
+    TeamInfo,
+    TeamSigner,
+    doc_name,
+    local_outbox,
+    sealed_outbox,
+)
+from mano_core.team_settings import DurableSettings
+
+__all__ = [
+    "TEAMS_NAMESPACE", "CompartmentHolder", "DocumentStore", "DurableSettings",
+    "Listener", "MedicalCollections", "Team", "TeamInfo", "TeamSigner", "commit_together",
+    "doc_name", "local_outbox", "sealed_outbox",
+]
 
 Listener = Callable[[ChangeEvent], None]
-TEAMS_NAMESPACE = "teams"
-
-
-async def _nothing() -> None:
-    return None
-
-
-class DocumentStore(Protocol):
-    """What a Team needs from the local store (mano_core.store.LocalStore provides it)."""
-
-    async def append_updates(self, doc: str, updates: list[bytes]) -> list[int]: ...
-    async def load_document(self, doc: str) -> Any: ...
-    async def write_snapshot(self, doc: str, state: bytes, upto_seq: int) -> None: ...
-    async def updates_since_snapshot(self, doc: str) -> int: ...
-    async def put(self, namespace: str, key: str, value: bytes) -> None: ...
-    async def get(self, namespace: str, key: str) -> bytes | None: ...
-    async def items(self, namespace: str) -> list[tuple[str, bytes]]: ...
-    async def outbox_pending(self, doc: str | None = None, *,
-                             limit: int | None = None) -> list[Any]: ...
-    def transaction(self) -> Any: ...
-    async def checkpoint(self) -> None: ...
-
-
-class TeamSigner(Protocol):
-    """This device's key material for a team, as a Team uses it (``keys_at_rest.TeamKeys``):
-    the identity signs audit entries and erasure orders, the verified membership log says who
-    may sign what."""
-
-    @property
-    def identity(self) -> Any: ...
-    @property
-    def log(self) -> Any: ...
-    @property
-    def team_id(self) -> bytes: ...
-
-
-class TeamInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """What the store remembers about a team besides its documents."""
-
-    id: str
-    name: str
-    created_at: dt.datetime
-    member: str  # the member id this device writes as
-    medical: bool  # whether this device holds the medical compartment
-    synced: bool = False  # a team with keys: every local update also waits in the sync outbox
-
-
-def doc_name(team_id: str, compartment: Compartment) -> str:
-    return f"team/{team_id}/{compartment.name.lower()}"
-
-
-def local_outbox(team_id: str, compartment: Compartment) -> str:
-    """Outbox of local updates not sealed into an envelope yet (when the team syncs)."""
-    return f"{doc_name(team_id, compartment)}/local"
-
-
-def sealed_outbox(team_id: str, compartment: Compartment) -> str:
-    """Outbox of sealed envelopes waiting for the relay's acknowledgement."""
-    return f"{doc_name(team_id, compartment)}/sealed"
-
-
-class _Compartment:
-    """One document of the team and its persistence bookkeeping."""
-
-    def __init__(self, team: Team, core: DocumentCore) -> None:
-        self.team = team
-        self.core = core
-        self.name = doc_name(team.id, core.compartment)
-        self.last_seq = 0
-        self.since_snapshot = 0
-        # Held while teammates' updates are merged in memory and stored, and while compacting:
-        # a snapshot must not hold updates whose rows are written after it (an erasure's
-        # re-snapshot would leave those rows, and what they carry, behind).
-        self.merging = asyncio.Lock()
-
-    async def commit(self) -> None:
-        """Persist local edits, tell listeners and the sync client, compact when due."""
-        updates = await self._persist()
-        self.team._dispatch(self.core.take_changes(Origin.LOCAL))
-        if updates and self.team.on_local_commit is not None:
-            self.team.on_local_commit(self.core.compartment)
-        if self.since_snapshot >= limits.COMPACT_AFTER_UPDATES:
-            await self.compact()
-
-    async def _persist(self) -> list[bytes]:
-        """Commit the pending local updates (with their sync-outbox places if the team syncs)."""
-        updates = self.core.drain_updates()
-        if not updates:
-            return updates
-        try:
-            if self.team.syncing:
-                # The update and its place in the sync outbox commit together: an edit
-                # reported saved is always sent, even after a crash.
-                outbox = local_outbox(self.team.id, self.core.compartment)
-                async with self.team.store.transaction() as tx:
-                    seqs = await tx.append_updates(self.name, updates)
-                    for update in updates:
-                        await tx.outbox_add(outbox, update)
-            else:
-                seqs = await self.team.store.append_updates(self.name, updates)
-        except BaseException:
-            # Not saved: keep the edits in memory, they are committed with the next write.
-            self.core._pending[:0] = updates
-            raise
-        self.last_seq = seqs[-1]
-        self.since_snapshot += len(updates)
-        return updates
-
-    async def apply_remote(self, updates: Iterable[bytes],
-                           also: Callable[[Any], Awaitable[None]] | None = None) -> None:
-        """Merge teammates' updates and persist them, with whatever ``also`` writes into the
-        same store transaction (the sync cursor, chain states), then tell listeners.
-        MalformedUpdateError: nothing applied."""
-        batch = list(updates)
-        for update in batch:
-            read_deps(update)  # refuse the batch before applying any
-        refused = await self.apply_remote_groups([batch], lambda tx, _refused: also(tx)
-                                                 if also is not None else _nothing())
-        if refused:
-            raise MalformedUpdateError(refused[0])
-
-    async def apply_remote_groups(
-            self, groups: Sequence[Sequence[bytes]],
-            also: Callable[[Any, dict[int, str]], Awaitable[None]]) -> dict[int, str]:
-        """Merge groups of teammates' updates (one group per envelope) and store them in one
-        transaction with what ``also(tx, refused)`` writes. A group the document refuses is
-        not stored: ``refused`` maps its index to the error (the caller quarantines it in the
-        same transaction); it never costs another group. Listeners are told after the commit.
-        A failure or cancellation before the commit stores nothing (merging the same updates
-        again later is harmless: they are idempotent)."""
-        stored: list[bytes] = []
-        async with self.merging:  # a compaction never snapshots updates not stored yet
-            refused = self.core.apply_remote_groups(groups)  # one pycrdt transaction
-            for index, group in enumerate(groups):
-                if index not in refused:
-                    stored.extend(group)
-            async with self.team.store.transaction() as tx:
-                seqs = await tx.append_updates(self.name, stored) if stored else []
-                await also(tx, refused)
-            if seqs:
-                self.last_seq = seqs[-1]
-                self.since_snapshot += len(seqs)
-        events = self.core.take_changes(Origin.REMOTE)
-        self.team._dispatch(events)
-        self._report_damage(events)
-        if any(e.collection == "customFields" for e in events):
-            await self.team.move_health_values()  # a field may have become health-only
-        if self.team.erasures.note_changes(events):
-            await self.team.erasures.enforce()  # a new order, or data about an erased person
-        await self.team.merges.follow(events)  # edits made on a merged person meanwhile
-        if any(e.collection in ("documents", "medicalDocuments") for e in events):
-            await self.team.documents.sweep()  # a teammate deleted a document held here
-        return refused
-
-    def _report_damage(self, events: Iterable[ChangeEvent]) -> None:
-        """Tell ``team.on_damage`` about the records teammates' updates just damaged (in the
-        collections already read on this device; the others show it when first read)."""
-        hook = self.team.on_damage
-        if hook is None:
-            return
-        for event in events:
-            collection = self.core.collections.get(event.collection)
-            if collection is None or not collection.loaded:
-                continue
-            for damage in collection.damaged():
-                if damage.record_id in event.ids:
-                    hook(damage)
-
-    async def scrub_outbox(self) -> int:
-        """Rewrite the local updates not sent yet as one update re-encoded from the document,
-        so that content deleted since (an erasure) is not sent at all: same structs, same
-        clocks, deleted content garbage-collected. Returns how many items it replaced."""
-        if not self.team.syncing:
-            return 0
-        outbox = local_outbox(self.team.id, self.core.compartment)
-        async with self.team.outbox_lock:  # no flush seals them meanwhile
-            items = await self.team.store.outbox_pending(outbox)
-            starts: dict[int, int] = {}
-            for item in items:
-                for client, start in read_deps(item.payload).starts.items():
-                    starts[client] = min(start, starts.get(client, start))
-            if not items:
-                return 0
-            state = read_state_vector(self.core.doc.get_state())
-            since = {client: min(clock, starts.get(client, clock))
-                     for client, clock in state.items()}
-            replacement = self.core.doc.get_update(encode_state_vector(since))
-            async with self.team.store.transaction() as tx:
-                await tx.outbox_remove([item.id for item in items])
-                await tx.outbox_add(outbox, replacement)
-        return len(items)
-
-    async def compact(self) -> None:
-        """Fold the updates into one snapshot (re-encoded state, never merge_updates).
-
-        Updates still parked (their dependencies have not arrived) are not in the state: they
-        are stored again after the snapshot, in the same transaction, so none is lost."""
-        async with self.merging:
-            await self._compact()
-
-    async def _compact(self, quarantine: Sequence[bytes] = ()) -> None:
-        await self._persist()  # pending edits keep their sync-outbox places too
-        gone = set(quarantine)
-        parked = [u for u in self.core.parked_updates() if u not in gone]
-        async with self.team.store.transaction() as tx:
-            await tx.write_snapshot(self.name, self.core.encode_state(), self.last_seq)
-            seqs = await tx.append_updates(self.name, parked)
-            for update in quarantine:
-                await self.team.quarantine.put(
-                    tx, self.core.compartment, update, "its dependencies never arrived",
-                    keep_content=not self.team.erasures.orders())
-        self.core.forget_parked(quarantine)  # only once the quarantine is committed
-        if seqs:
-            self.last_seq = seqs[-1]
-        self.since_snapshot = len(seqs)
-
-    async def quarantine_overdue(self, *, timeout: float = limits.MAX_PARKED_SECONDS,
-                                 limit: int = limits.MAX_PARKED_UPDATES) -> list[bytes]:
-        """Quarantine the parked updates past their bounds (waiting longer than ``timeout``
-        seconds, or beyond ``limit`` of them): kept in the team's quarantine, no longer stored
-        with the document nor waited for, so that snapshots (and erasures) proceed. Returns
-        them (the caller alerts). A failure commits nothing and changes nothing in memory."""
-        async with self.merging:
-            overdue = self.core.overdue_parked(timeout=timeout, limit=limit)
-            if overdue:
-                await self._compact(overdue)
-        return overdue
-
-
-async def commit_together(team: Team) -> None:
-    """Persist the pending local edits of every compartment in one store transaction (a
-    person's general fields and health values are saved together, or neither), then tell
-    listeners and the sync client, and compact when due."""
-    holders = team.held()
-    drained = [(h, h.core.drain_updates()) for h in holders]
-    drained = [(h, u) for h, u in drained if u]
-    results: builtins.list[tuple[_Compartment, builtins.list[int]]] = []
-    if drained:
-        try:
-            async with team.store.transaction() as tx:
-                for holder, updates in drained:
-                    seqs = await tx.append_updates(holder.name, updates)
-                    if team.syncing:
-                        outbox = local_outbox(team.id, holder.core.compartment)
-                        for update in updates:
-                            await tx.outbox_add(outbox, update)
-                    results.append((holder, seqs))
-        except BaseException:
-            for holder, updates in drained:
-                holder.core._pending[:0] = updates
-            raise
-        for holder, seqs in results:
-            holder.last_seq = seqs[-1]
-            holder.since_snapshot += len(seqs)
-    for holder in holders:
-        team._dispatch(holder.core.take_changes(Origin.LOCAL))
-    for holder, _updates in drained:
-        if team.on_local_commit is not None:
-            team.on_local_commit(holder.core.compartment)
-    for holder in holders:
-        if holder.since_snapshot >= limits.COMPACT_AFTER_UPDATES:
-            await holder.compact()
-
-
-class DurableSettings:
-    """The team's lists (categories, services…) and feature switches; writes are durable and
-    for admins only (PermissionDeniedError otherwise, nothing changed)."""
-
-    def __init__(self, settings: Settings, commit: Callable[[], Any],
-                 require: Callable[[Power], None] | None = None, member: str = "") -> None:
-        self._s = settings
-        self._commit = commit
-        self._require = require or (lambda power: None)
-        self._member = member
-
-    def values(self, kind: str) -> list[str]:
-        return self._s.values(kind)
-
-    def feature(self, name: str) -> bool:
-        return self._s.feature(name)
-
-    def get(self, key: str) -> Any:
-        return self._s.get(key)
-
-    async def add(self, kind: str, *values: str) -> None:
-        self._require(Power.SETTINGS)
-        self._s.add(kind, *values)
-        await self._commit()
-
-    async def remove(self, kind: str, value: str) -> None:
-        self._require(Power.SETTINGS)
-        self._s.remove(kind, value)
-        await self._commit()
-
-    async def set_feature(self, name: str, on: bool) -> None:
-        self._require(Power.FEATURES)
-        self._s.set_feature(name, on)
-        await self._commit()
-
-    async def set(self, key: str, value: str | int | float | bool | None) -> None:
-        """Admins; any member for its own display name (``memberName.<member id>``)."""
-        power = setting_power(key, self._member)
-        if power is not None:
-            self._require(power)
-        self._s.set(key, value)
-        await self._commit()
 
 
 class Team:
@@ -368,6 +81,31 @@ class Team:
     (the one door: it attaches this device's keys, so history entries are signed and edits
     are sealed for the team), found one with ``Device.create_team``; ``Team.create`` makes a
     team kept without keys (local only: demos, benchmarks)."""
+
+    # Bound by mano_core.team_collections when the team is loaded.
+    doc: GeneralDocument
+    medical_doc: MedicalDocument | None
+    persons: DurablePersons
+    actions: DurableActions
+    comments: DurableComments
+    history: DurableHistory
+    structures: DurableCollection[r.Structure]
+    territories: DurableCollection[r.Territory]
+    observations: DurableCollection[r.TerritoryObservation]
+    places: DurableCollection[r.Place]
+    person_places: DurableCollection[r.PersonPlace]
+    encounters: DurableCollection[r.Encounter]
+    passages: DurableCollection[r.Passage]
+    reports: DurableCollection[r.Report]
+    groups: DurableCollection[r.Group]
+    subteams: DurableCollection[r.SubTeam]
+    custom_fields: DurableCollection[r.CustomFieldDefinition]
+    consents: DurableCollection[r.Consent]
+    shares: DurableCollection[r.Share]
+    erasure_records: DurableCollection[r.Erasure]
+    settings: DurableSettings
+    medical: MedicalCollections | None
+    _repair_guard: Callable[[], None]
 
     def __init__(self, store: DocumentStore, info: TeamInfo,
                  clock: Callable[[], dt.datetime] | None = None) -> None:
@@ -391,8 +129,8 @@ class Team:
         # Held while local updates move from the local outbox to sealed envelopes (the sync
         # client's flush) or are rewritten (an erasure's scrub).
         self.outbox_lock = asyncio.Lock()
-        self._general: _Compartment | None = None
-        self._medical: _Compartment | None = None
+        self._general: CompartmentHolder | None = None
+        self._medical: CompartmentHolder | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -441,10 +179,10 @@ class Team:
         if self.info.medical:
             medical = await self._load_core(Compartment.MEDICAL, general)
             assert isinstance(medical, MedicalDocument)
-            self.medical_doc: MedicalDocument | None = medical
+            self.medical_doc = medical
         else:
             self.medical_doc = None
-        self._bind()
+        bind_collections(self)
 
     async def _load_core(self, compartment: Compartment,
                          general: GeneralDocument | None) -> DocumentCore:
@@ -456,86 +194,17 @@ class Team:
         if general is None:
             core = GeneralDocument(author=self.info.member, clock=self._clock, state=state,
                                    updates=updates)
-            self._general = _Compartment(self, core)
+            self._general = CompartmentHolder(self, core)
             holder = self._general
         else:
             core = MedicalDocument(custom_fields=lambda: general.custom_fields.list(),  # noqa: PLW0108
                                    settings=general.settings, author=self.info.member,
                                    clock=self._clock, state=state, updates=updates)
-            self._medical = _Compartment(self, core)
+            self._medical = CompartmentHolder(self, core)
             holder = self._medical
         holder.last_seq = loaded.last_seq
         holder.since_snapshot = len(loaded.updates)
         return core
-
-    def _bind(self) -> None:
-        assert self._general is not None
-        g = self._general
-
-        repair = lambda: self.require(Power.REPAIR)  # noqa: E731
-
-        def durable(core: DocumentCore, kind: type[Record], holder: _Compartment,
-                    power: Power | None = None) -> Any:
-            cls = DURABLE_CLASSES.get(kind.collection, DurableCollection)
-            guard = (lambda: self.require(power)) if power is not None else (lambda: None)
-            return cls(core.collections[kind.collection], holder.commit, write_guard=guard,
-                       repair_guard=repair)
-
-        gd = self.doc
-
-        async def together() -> None:
-            await commit_together(self)
-
-        self.persons: DurablePersons = DurablePersons(gd.persons, together, repair_guard=repair)
-        self.actions: DurableActions = durable(gd, r.Action, g)
-        self.comments: DurableComments = durable(gd, r.Comment, g)
-        self.history: DurableHistory = durable(gd, r.HistoryEntry, g)
-        self.structures: DurableCollection[r.Structure] = durable(gd, r.Structure, g)
-        self.territories: DurableCollection[r.Territory] = durable(gd, r.Territory, g)
-        self.observations: DurableCollection[r.TerritoryObservation] = durable(
-            gd, r.TerritoryObservation, g)
-        self.places: DurableCollection[r.Place] = durable(gd, r.Place, g)
-        self.person_places: DurableCollection[r.PersonPlace] = durable(gd, r.PersonPlace, g)
-        self.encounters: DurableCollection[r.Encounter] = durable(gd, r.Encounter, g)
-        self.passages: DurableCollection[r.Passage] = durable(gd, r.Passage, g)
-        self.reports: DurableCollection[r.Report] = durable(gd, r.Report, g)
-        self.groups: DurableCollection[r.Group] = durable(gd, r.Group, g)
-        self.subteams: DurableCollection[r.SubTeam] = durable(gd, r.SubTeam, g, Power.SUBTEAMS)
-        self.custom_fields: DurableCollection[r.CustomFieldDefinition] = durable(
-            gd, r.CustomFieldDefinition, g, Power.CUSTOM_FIELDS)
-
-        async def definitions_commit() -> None:
-            await g.commit()
-            await self.move_health_values()  # a field may have become health-only
-
-        self.custom_fields._commit = definitions_commit
-        self.consents: DurableCollection[r.Consent] = durable(gd, r.Consent, g)
-        self.shares: DurableCollection[r.Share] = durable(gd, r.Share, g)
-        self.erasure_records: DurableCollection[r.Erasure] = durable(gd, r.Erasure, g)
-        self.settings = DurableSettings(gd.settings, g.commit, self.require, self.info.member)
-        self._repair_guard = repair
-        self._bind_medical()
-
-    def _bind_medical(self) -> None:
-        gd = self.doc
-        self.medical: MedicalCollections | None = None
-        if self.medical_doc is not None and self._medical is not None:
-            m, md = self._medical, self.medical_doc
-
-            def durable(core: DocumentCore, kind: type[Record], holder: _Compartment) -> Any:
-                cls = DURABLE_CLASSES.get(kind.collection, DurableCollection)
-                return cls(core.collections[kind.collection], holder.commit,
-                           repair_guard=self._repair_guard)
-
-            gd.persons.attach_health(md.health_values)
-            follow_persons(md, gd)
-            self.medical = MedicalCollections(
-                medical_files=durable(md, r.MedicalFile, m),
-                consultations=durable(md, r.Consultation, m),
-                treatments=durable(md, r.Treatment, m),
-                history=durable(md, r.HistoryEntry, m),
-                comments=durable(md, r.MedicalComment, m),
-                health_values=durable(md, r.HealthValue, m))
 
     # --- roles (mano_core.rules) ----------------------------------------------------------------
 
@@ -622,7 +291,7 @@ class Team:
         medical = await self._load_core(Compartment.MEDICAL, self.doc)
         assert isinstance(medical, MedicalDocument)
         self.medical_doc = medical
-        self._bind_medical()
+        bind_medical(self)
         await self.move_health_values()
         await self.merges.follow()  # the medical part of merges made without medical keys
         return True
@@ -699,7 +368,7 @@ class Team:
             entries += [e for i in ids for e in self.medical.history.of_record(i)]
         return sorted(entries, key=lambda h: (h.at, h.id))
 
-    def compartment(self, compartment: Compartment) -> _Compartment:
+    def compartment(self, compartment: Compartment) -> CompartmentHolder:
         holder = self._general if compartment is Compartment.GENERAL else self._medical
         if holder is None:
             raise NotFoundError("compartments", compartment.name.lower())
@@ -717,7 +386,7 @@ class Team:
         client: one group per envelope); returns the refused groups' errors by index."""
         return await self.compartment(compartment).apply_remote_groups(groups, also)
 
-    def held(self) -> builtins.list[_Compartment]:
+    def held(self) -> builtins.list[CompartmentHolder]:
         """The compartments this device holds (the medical one on health devices only)."""
         return [h for h in (self._general, self._medical) if h is not None]
 
@@ -729,14 +398,3 @@ class Team:
         for holder in self.held():
             await holder.compact()
         await self.quarantine.drop_content()
-
-
-class MedicalCollections(msgspec.Struct, frozen=True):
-    """The medical compartment's collections (only on health professionals' devices)."""
-
-    medical_files: DurableMedicalFiles
-    consultations: DurableCollection[r.Consultation]
-    treatments: DurableCollection[r.Treatment]
-    history: DurableHistory
-    comments: DurableCollection[r.MedicalComment]
-    health_values: DurableCollection[r.HealthValue]  # read-only: written through team.persons

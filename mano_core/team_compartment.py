@@ -1,0 +1,228 @@
+"""The write path of a team: one compartment's document and its persistence (local edits
+committed with their sync-outbox places, teammates' updates merged and stored with what the
+sync engine writes alongside, compaction, parked updates), and ``commit_together`` for edits
+that span both compartments. Split from mano_core/team.py; ``Team`` owns one holder per
+compartment it holds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mano_core import limits
+from mano_core.document.team_doc import ChangeEvent, DocumentCore, Origin
+from mano_core.document.ydeps import encode_state_vector, read_deps, read_state_vector
+from mano_core.errors import MalformedUpdateError
+from mano_core.team_info import doc_name, local_outbox
+
+if TYPE_CHECKING:
+    from mano_core.team import Team
+
+
+async def _nothing() -> None:
+    return None
+
+
+
+class CompartmentHolder:
+    """One document of the team and its persistence bookkeeping."""
+
+    def __init__(self, team: Team, core: DocumentCore) -> None:
+        self.team = team
+        self.core = core
+        self.name = doc_name(team.id, core.compartment)
+        self.last_seq = 0
+        self.since_snapshot = 0
+        # Held while teammates' updates are merged in memory and stored, and while compacting:
+        # a snapshot must not hold updates whose rows are written after it (an erasure's
+        # re-snapshot would leave those rows, and what they carry, behind).
+        self.merging = asyncio.Lock()
+
+    async def commit(self) -> None:
+        """Persist local edits, tell listeners and the sync client, compact when due."""
+        updates = await self._persist()
+        self.team._dispatch(self.core.take_changes(Origin.LOCAL))
+        if updates and self.team.on_local_commit is not None:
+            self.team.on_local_commit(self.core.compartment)
+        if self.since_snapshot >= limits.COMPACT_AFTER_UPDATES:
+            await self.compact()
+
+    async def _persist(self) -> list[bytes]:
+        """Commit the pending local updates (with their sync-outbox places if the team syncs)."""
+        updates = self.core.drain_updates()
+        if not updates:
+            return updates
+        try:
+            if self.team.syncing:
+                # The update and its place in the sync outbox commit together: an edit
+                # reported saved is always sent, even after a crash.
+                outbox = local_outbox(self.team.id, self.core.compartment)
+                async with self.team.store.transaction() as tx:
+                    seqs = await tx.append_updates(self.name, updates)
+                    for update in updates:
+                        await tx.outbox_add(outbox, update)
+            else:
+                seqs = await self.team.store.append_updates(self.name, updates)
+        except BaseException:
+            # Not saved: keep the edits in memory, they are committed with the next write.
+            self.core._pending[:0] = updates
+            raise
+        self.last_seq = seqs[-1]
+        self.since_snapshot += len(updates)
+        return updates
+
+    async def apply_remote(self, updates: Iterable[bytes],
+                           also: Callable[[Any], Awaitable[None]] | None = None) -> None:
+        """Merge teammates' updates and persist them, with whatever ``also`` writes into the
+        same store transaction (the sync cursor, chain states), then tell listeners.
+        MalformedUpdateError: nothing applied."""
+        batch = list(updates)
+        for update in batch:
+            read_deps(update)  # refuse the batch before applying any
+        refused = await self.apply_remote_groups([batch], lambda tx, _refused: also(tx)
+                                                 if also is not None else _nothing())
+        if refused:
+            raise MalformedUpdateError(refused[0])
+
+    async def apply_remote_groups(
+            self, groups: Sequence[Sequence[bytes]],
+            also: Callable[[Any, dict[int, str]], Awaitable[None]]) -> dict[int, str]:
+        """Merge groups of teammates' updates (one group per envelope) and store them in one
+        transaction with what ``also(tx, refused)`` writes. A group the document refuses is
+        not stored: ``refused`` maps its index to the error (the caller quarantines it in the
+        same transaction); it never costs another group. Listeners are told after the commit.
+        A failure or cancellation before the commit stores nothing (merging the same updates
+        again later is harmless: they are idempotent)."""
+        stored: list[bytes] = []
+        async with self.merging:  # a compaction never snapshots updates not stored yet
+            refused = self.core.apply_remote_groups(groups)  # one pycrdt transaction
+            for index, group in enumerate(groups):
+                if index not in refused:
+                    stored.extend(group)
+            async with self.team.store.transaction() as tx:
+                seqs = await tx.append_updates(self.name, stored) if stored else []
+                await also(tx, refused)
+            if seqs:
+                self.last_seq = seqs[-1]
+                self.since_snapshot += len(seqs)
+        events = self.core.take_changes(Origin.REMOTE)
+        self.team._dispatch(events)
+        self._report_damage(events)
+        if any(e.collection == "customFields" for e in events):
+            await self.team.move_health_values()  # a field may have become health-only
+        if self.team.erasures.note_changes(events):
+            await self.team.erasures.enforce()  # a new order, or data about an erased person
+        await self.team.merges.follow(events)  # edits made on a merged person meanwhile
+        if any(e.collection in ("documents", "medicalDocuments") for e in events):
+            await self.team.documents.sweep()  # a teammate deleted a document held here
+        return refused
+
+    def _report_damage(self, events: Iterable[ChangeEvent]) -> None:
+        """Tell ``team.on_damage`` about the records teammates' updates just damaged (in the
+        collections already read on this device; the others show it when first read)."""
+        hook = self.team.on_damage
+        if hook is None:
+            return
+        for event in events:
+            collection = self.core.collections.get(event.collection)
+            if collection is None or not collection.loaded:
+                continue
+            for damage in collection.damaged():
+                if damage.record_id in event.ids:
+                    hook(damage)
+
+    async def scrub_outbox(self) -> int:
+        """Rewrite the local updates not sent yet as one update re-encoded from the document,
+        so that content deleted since (an erasure) is not sent at all: same structs, same
+        clocks, deleted content garbage-collected. Returns how many items it replaced."""
+        if not self.team.syncing:
+            return 0
+        outbox = local_outbox(self.team.id, self.core.compartment)
+        async with self.team.outbox_lock:  # no flush seals them meanwhile
+            items = await self.team.store.outbox_pending(outbox)
+            starts: dict[int, int] = {}
+            for item in items:
+                for client, start in read_deps(item.payload).starts.items():
+                    starts[client] = min(start, starts.get(client, start))
+            if not items:
+                return 0
+            state = read_state_vector(self.core.doc.get_state())
+            since = {client: min(clock, starts.get(client, clock))
+                     for client, clock in state.items()}
+            replacement = self.core.doc.get_update(encode_state_vector(since))
+            async with self.team.store.transaction() as tx:
+                await tx.outbox_remove([item.id for item in items])
+                await tx.outbox_add(outbox, replacement)
+        return len(items)
+
+    async def compact(self) -> None:
+        """Fold the updates into one snapshot (re-encoded state, never merge_updates).
+
+        Updates still parked (their dependencies have not arrived) are not in the state: they
+        are stored again after the snapshot, in the same transaction, so none is lost."""
+        async with self.merging:
+            await self._compact()
+
+    async def _compact(self, quarantine: Sequence[bytes] = ()) -> None:
+        await self._persist()  # pending edits keep their sync-outbox places too
+        gone = set(quarantine)
+        parked = [u for u in self.core.parked_updates() if u not in gone]
+        async with self.team.store.transaction() as tx:
+            await tx.write_snapshot(self.name, self.core.encode_state(), self.last_seq)
+            seqs = await tx.append_updates(self.name, parked)
+            for update in quarantine:
+                await self.team.quarantine.put(
+                    tx, self.core.compartment, update, "its dependencies never arrived",
+                    keep_content=not self.team.erasures.orders())
+        self.core.forget_parked(quarantine)  # only once the quarantine is committed
+        if seqs:
+            self.last_seq = seqs[-1]
+        self.since_snapshot = len(seqs)
+
+    async def quarantine_overdue(self, *, timeout: float = limits.MAX_PARKED_SECONDS,
+                                 limit: int = limits.MAX_PARKED_UPDATES) -> list[bytes]:
+        """Quarantine the parked updates past their bounds (waiting longer than ``timeout``
+        seconds, or beyond ``limit`` of them): kept in the team's quarantine, no longer stored
+        with the document nor waited for, so that snapshots (and erasures) proceed. Returns
+        them (the caller alerts). A failure commits nothing and changes nothing in memory."""
+        async with self.merging:
+            overdue = self.core.overdue_parked(timeout=timeout, limit=limit)
+            if overdue:
+                await self._compact(overdue)
+        return overdue
+
+
+async def commit_together(team: Team) -> None:
+    """Persist the pending local edits of every compartment in one store transaction (a
+    person's general fields and health values are saved together, or neither), then tell
+    listeners and the sync client, and compact when due."""
+    holders = team.held()
+    drained = [(h, h.core.drain_updates()) for h in holders]
+    drained = [(h, u) for h, u in drained if u]
+    results: list[tuple[CompartmentHolder, list[int]]] = []
+    if drained:
+        try:
+            async with team.store.transaction() as tx:
+                for holder, updates in drained:
+                    seqs = await tx.append_updates(holder.name, updates)
+                    if team.syncing:
+                        outbox = local_outbox(team.id, holder.core.compartment)
+                        for update in updates:
+                            await tx.outbox_add(outbox, update)
+                    results.append((holder, seqs))
+        except BaseException:
+            for holder, updates in drained:
+                holder.core._pending[:0] = updates
+            raise
+        for holder, seqs in results:
+            holder.last_seq = seqs[-1]
+            holder.since_snapshot += len(seqs)
+    for holder in holders:
+        team._dispatch(holder.core.take_changes(Origin.LOCAL))
+    for holder, _updates in drained:
+        if team.on_local_commit is not None:
+            team.on_local_commit(holder.core.compartment)
+    for holder in holders:
+        if holder.since_snapshot >= limits.COMPACT_AFTER_UPDATES:
+            await holder.compact()
