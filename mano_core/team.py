@@ -312,6 +312,9 @@ class Team:
         if self.medical_doc is None:
             return False
         async with self.store.transaction() as tx:
+            # Documents attached here whose bodies the relay does not hold yet are kept
+            # (withheld), not lost with the compartment: handed over if the flag comes back.
+            kept = await self.documents.withhold(tx, Compartment.MEDICAL)
             for name in (doc_name(self.id, Compartment.MEDICAL),
                          local_outbox(self.id, Compartment.MEDICAL),
                          sealed_outbox(self.id, Compartment.MEDICAL)):
@@ -322,6 +325,7 @@ class Team:
         self.medical_doc = None
         self._medical = None
         self.medical = None
+        kept()
         await self.documents.drop_compartment(Compartment.MEDICAL)
         self._dispatch([ChangeEvent(Compartment.MEDICAL, name, frozenset(), Origin.REMOTE)
                         for name in ("persons", "medicalFiles", "consultations", "treatments")])

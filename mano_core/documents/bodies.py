@@ -9,8 +9,13 @@ Every change is one store transaction, and the in-memory view changes only after
     documents/<team>/cache             key file hex              [compartment, bytes, used, pinned]
     documents/<team>/uploads           key file hex              [compartment, parts]
     documents/<team>/deletions         key file hex              [compartment]
+    documents/<team>/withheld          key file hex              [compartment, record]
 
-A body waiting for its upload is pinned: never evicted."""
+A body waiting for its upload is pinned: never evicted. A *withheld* body is one whose upload
+this device may no longer make (its health flag was withdrawn before the relay held it): it
+stays pinned, out of the upload queue, with the record that names it (msgpack of the
+``HealthDocument``), until it is handed back to the upload queue or discarded
+(mano_core.documents.service)."""
 
 from __future__ import annotations
 
@@ -61,6 +66,7 @@ class Bodies:
         self.cached: dict[str, Cached] = {}
         self.uploads: dict[str, tuple[Compartment, int]] = {}
         self.deletions: dict[str, Compartment] = {}
+        self.withheld: dict[str, tuple[Compartment, bytes]] = {}
 
     def body_ns(self, file: str) -> str:
         return f"{self._ns}/body/{file}"
@@ -76,6 +82,9 @@ class Bodies:
         for key, raw in await self.store.items(f"{self._ns}/deletions"):
             (c,) = msgspec.msgpack.decode(raw, type=tuple[int])
             self.deletions[key] = Compartment(c)
+        for key, raw in await self.store.items(f"{self._ns}/withheld"):
+            c, record = msgspec.msgpack.decode(raw, type=tuple[int, bytes])
+            self.withheld[key] = (Compartment(c), record)
 
     @property
     def cached_bytes(self) -> int:
@@ -151,22 +160,48 @@ class Bodies:
         queue their deletion at the relay (durably, in the same transaction). The store's log
         is checkpointed after, so the deleted rows leave no copy in its -wal file."""
         todo = [(f, c) for f, c in files
-                if f in self.cached or f in self.uploads or (at_relay and f not in self.deletions)]
+                if f in self.cached or f in self.uploads or f in self.withheld
+                or (at_relay and f not in self.deletions)]
         if not todo:
             return
         async with self.store.transaction() as tx:
             for file, c in todo:
                 await self._drop(tx, file)
                 await tx.delete(f"{self._ns}/uploads", file)
+                await tx.delete(f"{self._ns}/withheld", file)
                 if at_relay:
                     await tx.put(f"{self._ns}/deletions", file,
                                  msgspec.msgpack.encode((int(c),)))
         for file, c in todo:
             self.cached.pop(file, None)
             self.uploads.pop(file, None)
+            self.withheld.pop(file, None)
             if at_relay:
                 self.deletions[file] = c
         await self.store.checkpoint()
+
+    async def withhold(self, tx: Any, items: dict[str, tuple[Compartment, bytes]]) -> None:
+        """In ``tx`` (the caller's transaction): take these uploads out of the queue and keep
+        them withheld with their records; the bodies stay, pinned. ``withheld_committed``
+        once ``tx`` committed."""
+        for file, (c, record) in items.items():
+            await tx.delete(f"{self._ns}/uploads", file)
+            await tx.put(f"{self._ns}/withheld", file, msgspec.msgpack.encode((int(c), record)))
+
+    def withheld_committed(self, items: dict[str, tuple[Compartment, bytes]]) -> None:
+        for file, value in items.items():
+            self.uploads.pop(file, None)
+            self.withheld[file] = value
+
+    async def hand_back(self, file: str) -> None:
+        """A withheld body goes back to the upload queue (the device may write again)."""
+        c, _record = self.withheld[file]
+        parts = len(await self.store.items(self.body_ns(file)))
+        async with self.store.transaction() as tx:
+            await tx.delete(f"{self._ns}/withheld", file)
+            await tx.put(f"{self._ns}/uploads", file, msgspec.msgpack.encode((int(c), parts)))
+        self.withheld.pop(file, None)
+        self.uploads[file] = (c, parts)
 
     async def deleted_at_relay(self, file: str) -> None:
         async with self.store.transaction() as tx:

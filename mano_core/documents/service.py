@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import msgspec
+
 from mano_core import limits
 from mano_core.documents import mime as mimes
 from mano_core.documents.bodies import Bodies
@@ -47,6 +49,9 @@ if TYPE_CHECKING:
     from mano_core.team import Team
 
 COLLECTIONS = {Compartment.GENERAL: "documents", Compartment.MEDICAL: "medicalDocuments"}
+# What a withheld document keeps of its record, to write it again when handed over.
+KEPT_FIELDS = ("id", "person", "owner_kind", "owner", "name", "folder", "mime", "size", "file",
+               "key", "parts", "chunk", "digest")
 Source = bytes | str | os.PathLike[str]
 
 
@@ -93,6 +98,10 @@ class Documents:
     def _collection(self, c: Compartment) -> Collection[Any] | None:
         doc = self.team.doc if c is Compartment.GENERAL else self.team.medical_doc
         return None if doc is None else doc.collections[COLLECTIONS[c]]
+
+    def holds(self, c: Compartment) -> bool:
+        """True if this device holds compartment ``c`` (MEDICAL: with the health flag)."""
+        return self._collection(c) is not None
 
     def _held(self) -> list[tuple[Compartment, Collection[Any]]]:
         return [(c, coll) for c in COLLECTIONS if (coll := self._collection(c)) is not None]
@@ -141,6 +150,13 @@ class Documents:
     def uploading(self, document_id: str) -> bool:
         """True if this device still has to upload the body to the relay."""
         return self.get(document_id).file in self.bodies.uploads
+
+    @property
+    def withheld(self) -> int:
+        """How many documents this device attached and could not send before it lost access
+        to their compartment (its health flag withdrawn): kept here encrypted, unreadable and
+        unlisted, until ``hand_over`` (the flag given back) or ``discard_withheld``."""
+        return len(self.bodies.withheld)
 
     def subscribe_progress(self, listener: ProgressListener) -> Callable[[], None]:
         """Call ``listener`` as uploads and downloads go on; returns an unsubscribe."""
@@ -279,8 +295,9 @@ class Documents:
         """Drop the bodies no live record of a held compartment names; returns how many."""
         live = {d.file for d in self.list() if d.key}
         held = {c for c, _ in self._held()}
+        withheld = self.bodies.withheld  # waiting for their hand-over, records included
         stale = [(f, e.compartment) for f, e in self.bodies.cached.items()
-                 if f not in live and e.compartment in held]
+                 if f not in live and e.compartment in held and f not in withheld]
         stale += [(f, c) for f, (c, _n) in self.bodies.uploads.items()
                   if f not in live and c in held and f not in self.bodies.cached]
         if not stale:
@@ -313,9 +330,75 @@ class Documents:
 
     async def drop_compartment(self, c: Compartment) -> None:
         """This device no longer holds ``c`` (its health flag was withdrawn): its bodies and
-        uploads of ``c`` leave the device; the relay keeps the files for those who may."""
-        files = [(f, e.compartment) for f, e in self.bodies.cached.items() if e.compartment is c]
+        uploads of ``c`` leave the device, but for the withheld ones (``withhold``); the relay
+        keeps the files for those who may."""
+        files = [(f, e.compartment) for f, e in self.bodies.cached.items()
+                 if e.compartment is c and f not in self.bodies.withheld]
         files += [(f, cc) for f, (cc, _n) in self.bodies.uploads.items() if cc is c]
+        if files:
+            async with self._lock:
+                await self.bodies.forget(files, at_relay=False)
+
+    # --- access withdrawn before the relay held a body (docs/embedding.md, "Documents") ---------
+
+    async def withhold(self, tx: Any, c: Compartment) -> Callable[[], None]:
+        """In ``tx``, the transaction that drops compartment ``c`` from this device: keep the
+        uploads of ``c`` still owed (body and record) instead of losing them with it. Returns
+        what to call once ``tx`` committed. Nothing is sent from them until ``hand_over``."""
+        coll = self._collection(c)
+        items: dict[str, tuple[Compartment, bytes]] = {}
+        for file, (cc, _n) in self.bodies.uploads.items():
+            record = next((d for d in coll.list(include_deleted=True) if d.file == file),
+                          None) if coll is not None and cc is c else None
+            if record is None or not record.key or record.deleted_at is not None:
+                continue
+            fields = {name: getattr(record, name) for name in KEPT_FIELDS}
+            items[file] = (c, msgspec.msgpack.encode(fields))
+        await self.bodies.withhold(tx, items)
+        return lambda: self.bodies.withheld_committed(items)
+
+    async def hand_over(self) -> int:
+        """This device holds the compartment of its withheld documents again (the flag given
+        back) and has caught up with it: each one's record is written again if it never
+        reached the relay, and its body goes back to the upload queue (resumed where the
+        relay stopped). Returns how many were handed over. Call it only once caught up: a
+        record written again next to the one the relay already holds would replace it."""
+        done = 0
+        for file, (c, raw) in list(self.bodies.withheld.items()):
+            coll = self._collection(c)
+            if coll is None:
+                continue
+            fields = msgspec.msgpack.decode(raw, type=dict[str, Any])
+            try:
+                record: Document = coll.get(fields["id"], include_deleted=True)
+            except NotFoundError:
+                coll.create(**fields)  # never reached the relay: written again, as it was
+                await self.team.compartment(c).commit()
+            else:
+                if not record.key or record.deleted_at is not None or record.file != file:
+                    async with self._lock:  # deleted or erased meanwhile by a teammate
+                        await self.bodies.forget([(file, c)], at_relay=False)
+                    continue
+            async with self._lock:
+                await self.bodies.hand_back(file)
+            done += 1
+        if done:
+            self._queued()
+        return done
+
+    async def discard_withheld(self) -> int:
+        """Delete the withheld documents from this device for good (their records never
+        reached the relay, or their bodies will never be complete there); returns how many."""
+        files = [(f, c) for f, (c, _r) in self.bodies.withheld.items()]
+        async with self._lock:
+            await self.bodies.forget(files, at_relay=False)
+        return len(files)
+
+    async def forget_withheld_of(self, persons: Sequence[str]) -> None:
+        """An erasure of ``persons``: their withheld documents leave this device too."""
+        wanted = set(persons)
+        files = [(f, c) for f, (c, raw) in self.bodies.withheld.items()
+                 if msgspec.msgpack.decode(raw, type=dict[str, Any]).get("person") in wanted]
         if files:
             async with self._lock:
                 await self.bodies.forget(files, at_relay=False)

@@ -258,6 +258,7 @@ class Erasures:
         # and queued for deletion at the relay (durably), then the records forget the keys.
         await self.team.documents.forget_erased(sorted(plan.general.get("documents", ())),
                                                 sorted(plan.medical.get("medicalDocuments", ())))
+        await self.team.documents.forget_withheld_of(sorted(persons))
         self._erased |= self._apply(plan, persons)
         # Records a teammate's update removed before this device applied the order (the
         # issuer's erasure travels with the order) leave bodies no record names: those too.

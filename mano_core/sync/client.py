@@ -90,7 +90,8 @@ class SyncClient:
                              parked_timeout=parked_timeout, backoff=backoff or Backoff(),
                              flush_delay=flush_delay)
         self.erasure = ErasureDuty(self.sync, self.state)
-        self.documents = DocumentTransfers(team.documents, self.sync._alert, self._notify)
+        self.documents = DocumentTransfers(team.documents, self.sync._alert, self._notify,
+                                           caught_up=self._compartment_caught_up)
         self._erasure_wake = asyncio.Event()
         self.key_delivery = KeyDelivery(keys, store)
         self.invitations = InvitationDesk(keys, store, self.key_delivery, self.sync._alert)
@@ -261,8 +262,15 @@ class SyncClient:
 
     # --- internals ------------------------------------------------------------------------------
 
+    def _compartment_caught_up(self, c: Compartment) -> bool:
+        """This session subscribed to ``c`` and applied what the relay held then."""
+        after = self.sync.live_after.get(c)
+        return (self._client is not None and after is not None and c not in self.state.stalled
+                and self.sync.cursor(c) >= after)
+
     def _notify(self) -> None:
         self._erasure_wake.set()
+        self.documents.wake_if_withheld()
         self._synced.set()  # wake wait_synced's waiters: they re-check
         for listener in list(self._listeners):
             listener(self.state)

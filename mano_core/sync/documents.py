@@ -10,6 +10,10 @@
 * **Downloads**: ``team.documents.read`` of a body not on the device asks ``fetch`` for
   ranges of parts (``file_get``), so that progress can be reported.
 
+* **Hand-over**: documents withheld when this device lost access to their compartment (its
+  health flag withdrawn before the relay held their bodies, mano_core.documents.service) go
+  back to the uploads once the flag is back and the compartment caught up.
+
 A refusal that is not the connection's end (STORAGE_FULL, TOO_LARGE…) is an alert, and the
 upload is tried again later; it never ends the session."""
 
@@ -35,6 +39,16 @@ RETRY_AFTER: Final = 30.0    # seconds before offering again an upload the relay
 FETCH_BATCH: Final = 4       # parts asked for in one file_get (progress between batches)
 
 
+def withheld_text(count: int) -> str:
+    """The alert for documents kept after the health flag was withdrawn."""
+    what = "1 medical document" if count == 1 else f"{count} medical documents"
+    verb = "was" if count == 1 else "were"
+    return (f"{what} attached on this device {verb} not at the relay yet when its health flag "
+            f"was withdrawn: kept encrypted on this device (unreadable here), not sent, and "
+            f"handed over when an admin gives this device the health flag back "
+            f"(team.documents.discard_withheld deletes them)")
+
+
 def _gone(exc: RelayRefusedError) -> bool:
     """True if the refusal is the connection ending (the session reconnects)."""
     return exc.fatal or exc.code == 0
@@ -44,10 +58,12 @@ class DocumentTransfers:
     """The uploads, relay deletions and downloads of one team's documents (SyncClient)."""
 
     def __init__(self, documents: Documents, alert: Callable[[str, str], None],
-                 changed: Callable[[], None] = lambda: None) -> None:
+                 changed: Callable[[], None] = lambda: None,
+                 caught_up: Callable[[Compartment], bool] = lambda _c: False) -> None:
         self.documents = documents
         self._alert = alert
         self._changed = changed  # the sync state changed (an erasure may confirm now)
+        self._caught_up = caught_up  # this session applied the relay's head of a compartment
         self._wake = asyncio.Event()
         self._retry_at: dict[str, float] = {}
         self.client: RelayClient | None = None
@@ -77,6 +93,7 @@ class DocumentTransfers:
         try:
             while True:
                 self._wake.clear()
+                await self._hand_over()
                 await self._deletions(client)
                 await self._uploads(client)
                 with contextlib.suppress(TimeoutError):
@@ -84,6 +101,19 @@ class DocumentTransfers:
                         await self._wake.wait()
         finally:
             self.detach(client)
+
+    def wake_if_withheld(self) -> None:
+        """The sync state changed: a withheld document may be handed over now."""
+        if self.documents.bodies.withheld:
+            self._wake.set()
+
+    async def _hand_over(self) -> None:
+        held = {c for c, _ in self.documents.bodies.withheld.values()}
+        ready = any(self.documents.holds(c) and self._caught_up(c) for c in held)
+        if ready and (done := await self.documents.hand_over()):
+            what = "1 medical document" if done == 1 else f"{done} medical documents"
+            self._alert("documents", f"{what} kept since the health flag was withdrawn "
+                                     f"handed over: sent to the relay now")
 
     # --- deletions ----------------------------------------------------------------------------
 

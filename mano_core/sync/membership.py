@@ -20,6 +20,7 @@ from mano_core.ids import Compartment
 from mano_core.keys_at_rest import TeamKeys
 from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
+from mano_core.sync.documents import withheld_text
 from mano_core.sync.engine import TeamSync
 from mano_core.sync.key_delivery import KeyDelivery
 from mano_core.sync.transport import RelayClient
@@ -84,6 +85,9 @@ class MembershipSync:
         elif await self.team.drop_medical():
             self.sync._alert("health", "the health flag of this device was withdrawn: its "
                                        "medical data was deleted from it")
+            await self.sync.refresh_counts()  # its medical outboxes went with it
+            if withheld := self.team.documents.withheld:
+                self.sync._alert("documents", withheld_text(withheld))
         return made, granted - {me}
 
     async def sync_log(self, client: RelayClient, auth: m.AuthOk) -> None:

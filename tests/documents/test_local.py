@@ -213,3 +213,67 @@ async def test_a_teammates_record_with_a_malformed_file_id_reads_as_damaged(
         team.documents.get(doc.id)
     assert team.documents.of(person.id) == []
     await store.close()
+
+
+async def test_a_medical_upload_owed_when_the_compartment_goes_is_withheld_not_lost(
+        tmp_path: Path) -> None:
+    """The health flag withdrawn (drop_medical) before the relay held a body: the document is
+    kept (withheld) across a restart, handed over once the compartment is back, exactly once
+    even if the hand-over is cut between the record and the upload queue."""
+    store, team = await new_team(tmp_path)
+    person = await team.persons.create(name="Personne suivie")
+    assert team.medical is not None
+    treatment = await team.medical.treatments.create(person=person.id, name="Traitement")
+    owed = await team.documents.add(treatment.id, "ordonnance.pdf", PDF)
+    sent = await team.documents.add(treatment.id, "ancienne.pdf", b"%PDF old")
+    await team.documents.bodies.uploaded(sent.file)  # the relay holds this one
+    assert await team.drop_medical()
+    assert team.documents.withheld == 1 and not team.documents.bodies.uploads
+    assert await store.items(team.documents.bodies.body_ns(sent.file)) == []
+    team_id = team.id
+    await store.close()
+    async with await LocalStore.open(tmp_path / "d.mano", PASS) as store:
+        team = await Device(store).open_team(team_id)
+        assert team.documents.withheld == 1  # the restart's sweep left it
+        assert len(await store.items(team.documents.bodies.body_ns(owed.file))) == 1
+        with pytest.raises(NotFoundError):
+            team.documents.get(owed.id)
+        assert await team.enable_medical()
+        assert team.medical is not None and team.documents.list() == []
+        calls = 0
+        real = team.documents.bodies.hand_back
+
+        async def cut_once(file: str) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise OSError("cut between the record and the upload queue")
+            await real(file)
+
+        team.documents.bodies.hand_back = cut_once  # type: ignore[method-assign]
+        with pytest.raises(OSError):
+            await team.documents.hand_over()
+        assert await team.documents.hand_over() == 1  # the record is not written twice
+        assert [d.id for d in team.documents.list()] == [owed.id]
+        assert team.documents.withheld == 0 and team.documents.uploading(owed.id)
+        assert await team.documents.read(owed.id) == PDF
+
+
+async def test_withheld_documents_can_be_discarded_and_follow_an_erasure(tmp_path: Path) -> None:
+    store, team = await new_team(tmp_path)
+    kept, erased = (await team.persons.create(name="Gardée"),
+                    await team.persons.create(name="Effacée"))
+    assert team.medical is not None
+    docs = [await team.documents.add(
+        (await team.medical.treatments.create(person=p.id, name="T")).id, "o.pdf", PDF)
+        for p in (kept, erased)]
+    await team.drop_medical()
+    assert team.documents.withheld == 2
+    await team.documents.forget_withheld_of([erased.id])
+    assert list(team.documents.bodies.withheld) == [docs[0].file]
+    assert await store.items(team.documents.bodies.body_ns(docs[1].file)) == []
+    assert await team.documents.discard_withheld() == 1
+    assert team.documents.withheld == 0
+    assert await store.items(team.documents.bodies.body_ns(docs[0].file)) == []
+    assert not team.documents.bodies.deletions  # nothing owed to a relay it may not write
+    await store.close()
