@@ -43,7 +43,8 @@ Capabilities = Annotated[list[Capability], Meta(max_length=limits.MAX_CAPABILITI
 
 # What a relay of this version can do beyond version 1's base (``welcome.caps``): a client
 # uses a feature only when its name is there, and falls back to the base protocol otherwise.
-RELAY_CAPABILITIES: Final[tuple[str, ...]] = ()
+CAP_HEAD_GET: Final = "head_get"  # the head_get request (§4): an older relay closes on it
+RELAY_CAPABILITIES: Final[tuple[str, ...]] = (CAP_HEAD_GET,)
 
 
 class Message(msgspec.Struct, frozen=True, tag_field="t", omit_defaults=False):

@@ -181,7 +181,8 @@ class SyncClient:
 
     async def wait_synced(self, timeout: float = 30.0) -> None:
         """Until the relay's head at the time of the call (the last envelope it had stored
-        then, in every compartment this device syncs, asked with ``head_get``) and this
+        then, in every compartment this device syncs, asked with ``head_get``; from a relay
+        that does not announce it, the head heard at its catch-up and since) and this
         device's own acknowledged envelopes have been applied and committed here, and nothing
         is pending: no local edit unsealed, no envelope unacknowledged. If offline, the head
         is asked once the next session has caught up. A compartment stalled on a snapshot it
@@ -206,11 +207,17 @@ class SyncClient:
         await asyncio.wait_for(settled(), timeout)
 
     async def _relay_heads(self) -> dict[Compartment, int] | None:
-        """The relay's head of every compartment this device is subscribed to, asked now;
-        None if the connection ended meanwhile (ask again in the next session)."""
+        """The relay's head of every compartment this device is subscribed to, asked now
+        (the heads heard if the relay does not announce ``head_get``); None if the
+        connection ended meanwhile (ask again in the next session)."""
         client = self._client
         if client is None:
             return None
+        if not client.can(m.CAP_HEAD_GET):
+            # An older relay (head_get is newer than version 1's base: it would close the
+            # connection with BAD_FRAME): the heads this session heard, as before head_get.
+            return {c: self.state.head.get(c, 0) for c in self.sync.compartments
+                    if c not in self.state.stalled}
         heads: dict[Compartment, int] = {}
         for c in self.sync.compartments:
             if c in self.state.stalled:

@@ -135,7 +135,8 @@ class RelayClient:
         return done
 
     async def head(self, c: int) -> int:
-        """The last sequence of compartment ``c`` the relay has stored now. Raises
+        """The last sequence of compartment ``c`` the relay has stored now. Only if the relay
+        announced it (``can(m.CAP_HEAD_GET)``): an older relay closes on it. Raises
         RelayRefusedError (FORBIDDEN: no access to ``c``; code 0: the connection closed)."""
         (answer,) = await self.request(m.HeadGet(id=self.next_id(), c=c))
         assert isinstance(answer, m.Head)
