@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final, Literal
 
-from mano_core.mano_compat import french_report, import_mano
+from mano_core.mano_compat import import_mano
 from mano_core.mano_compat.migrate import MigrationResult
 from mano_core.reporting import (
     ImportResult,
@@ -93,6 +93,3 @@ async def run_import(team: Team, kind: ImportKind, data: bytes, fmt: str, *, dry
 def file_format(path: Path) -> str:
     return "xlsx" if path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
 
-
-def mano_report(result: MigrationResult) -> str:
-    return french_report(result)

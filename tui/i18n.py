@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gettext
 import os
-import re
 import string
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -167,33 +166,3 @@ def error_text(t: Translator, exc: BaseException) -> str:
         if t.has(key):
             return t(key)
     return t("error.code.other", code=type(exc).__name__)
-
-
-# An import's problems (mano_core.reporting.imports, cells): the engine's English reason, read
-# back into a message of the catalog with the values it names (the cell as typed, a column).
-IMPORT_REASONS: Final = tuple((re.compile(pattern), key) for pattern, key in (
-    (r"^the file is empty$", "import.reason.empty"),
-    (r"^not valid (?P<encoding>\S+) text", "import.reason.encoding"),
-    (r"^not an XLSX workbook", "import.reason.not_xlsx"),
-    (r"^unknown field (?P<value>.+)$", "import.reason.unknown_field"),
-    (r"^a second column for the field (?P<value>.+)$", "import.reason.second_column"),
-    (r"^no such column in the file$", "import.reason.no_column"),
-    (r"^no column gives the name", "import.reason.no_name"),
-    (r"^no column gives the due date", "import.reason.no_due"),
-    (r"^must be yes or no .*, got (?P<value>.+)$", "import.reason.yes_no"),
-    (r"^must be a number, got (?P<value>.+)$", "import.reason.number"),
-    (r"^must be a date or a date and time .*, got (?P<value>.+)$", "import.reason.moment"),
-    (r"^must be a date .*, got (?P<value>.+)$", "import.reason.date"),
-    (r"^unknown .+? (?P<value>'.*'|\".*\") \(known: (?P<known>.*)\)$", "import.reason.unknown_known"),
-    (r"^unknown .+? (?P<value>'.*'|\".*\")$", "import.reason.unknown"),
-))
-
-
-def problem_text(t: Translator, reason: str) -> str:
-    """A problem of an import's row in the interface's language (``reason_text`` for a
-    validation reason of the engine)."""
-    for pattern, key in IMPORT_REASONS:
-        found = pattern.match(reason)
-        if found:
-            return t(key, **found.groupdict())
-    return reason_text(t, reason)

@@ -4,8 +4,6 @@ the files MANO writes (its full export and its persons example file). docs/repor
 
 from __future__ import annotations
 
-from .migrate import FieldReport, MigrationResult, Problem, SheetReport, import_mano
-from .report import french_report
+from .migrate import FieldReport, MigrationResult, Notice, Problem, SheetReport, import_mano
 
-__all__ = ["FieldReport", "MigrationResult", "Problem", "SheetReport", "french_report",
-           "import_mano"]
+__all__ = ["FieldReport", "MigrationResult", "Notice", "Problem", "SheetReport", "import_mano"]

@@ -4,7 +4,8 @@ MANO's full export writes every value as text: dates as raw instants
 (``1975-03-02T00:00:00.000Z``), lists of strings joined by ``", "``, other lists and objects as
 JSON, ``true`` for a true boolean and nothing at all for false, 0, "" or null. A file saved
 again by a spreadsheet may hold native numbers and dates instead; both are read. Every parser
-returns the value or raises ``CellError`` with a French reason shown to the coordinator."""
+returns the value or raises ``CellError`` with its code and parameters
+(mano_core.reporting.problems)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,11 @@ from typing import Any, Final
 from mano_core.document.queries import fold
 from mano_core.reporting.cells import FR_DATE, as_utc, moment_in, number_in
 from mano_core.reporting.cells import is_empty as is_empty  # the migration reads it here
+from mano_core.reporting.problems import MANO_DATE_FORMATS, MANO_MOMENT_FORMATS, ImportCode
+from mano_core.reporting.problems import CellError as CellError  # one error for both imports
 from mano_core.reporting.view import PARIS
 
 MAX_JSON_CELL: Final = 1_000_000  # characters: a person's whole history fits many times
-
-
-class CellError(ValueError):
-    """A cell does not hold what its column expects (the reason is in French)."""
 
 
 _TRUE = frozenset({"true", "oui", "yes", "vrai", "1", "x"})
@@ -54,7 +53,7 @@ def boolean(value: Any) -> bool:
         return True
     if word in _FALSE:
         return False
-    raise CellError(f"doit être oui ou non, et non « {text(value)} »")
+    raise CellError(ImportCode.NOT_YES_NO, value=text(value))
 
 
 def number(value: Any) -> int | float:
@@ -62,7 +61,7 @@ def number(value: Any) -> int | float:
         return int(value) if isinstance(value, float) and value.is_integer() else value
     parsed = number_in(text(value))
     if parsed is None:
-        raise CellError(f"doit être un nombre, et non « {text(value)} »")
+        raise CellError(ImportCode.NOT_A_NUMBER, value=text(value))
     return parsed
 
 
@@ -76,8 +75,7 @@ def instant(value: Any) -> dt.datetime:
         raw = text(value)
         found = moment_in(raw)
         if found is None:
-            raise CellError(f"doit être une date (2026-11-20T14:30:00.000Z ou "
-                            f"20/11/2026 14:30), et non « {raw} »")
+            raise CellError(ImportCode.NOT_A_MOMENT, value=raw, expected=MANO_MOMENT_FORMATS)
         moment = found[0]
     return as_utc(moment)
 
@@ -102,7 +100,7 @@ def day(value: Any) -> dt.date:
     try:
         return instant(raw).astimezone(PARIS).date()
     except CellError:
-        raise CellError(f"doit être une date (1975-03-02 ou 02/03/1975), et non « {raw} »"
+        raise CellError(ImportCode.NOT_A_DATE, value=raw, expected=MANO_DATE_FORMATS
                         ) from None
 
 
@@ -112,7 +110,7 @@ def ids(value: Any) -> list[str]:
     if raw.startswith("["):
         found = json_value(raw)
         if not isinstance(found, list):
-            raise CellError("doit être une liste d'identifiants")
+            raise CellError(ImportCode.NOT_AN_ID_LIST, value=raw)
         return list(dict.fromkeys(str(i) for i in found if i))
     return list(dict.fromkeys(p.strip() for p in raw.split(",") if p.strip()))
 
@@ -164,8 +162,8 @@ def json_value(value: Any) -> Any:
     """A JSON cell (histories, documents, a family's relations)."""
     raw = text(value)
     if len(raw) > MAX_JSON_CELL:
-        raise CellError(f"contenu JSON de plus de {MAX_JSON_CELL} caractères")
+        raise CellError(ImportCode.JSON_TOO_LONG, expected=(str(MAX_JSON_CELL),))
     try:
         return json.loads(raw)
     except ValueError:
-        raise CellError("contenu JSON illisible") from None
+        raise CellError(ImportCode.BAD_JSON) from None

@@ -14,6 +14,8 @@ from typing import Any, Final
 
 from mano_core.model.records import HistoryEntry
 
+from mano_core.reporting.problems import ImportCode
+
 from . import cells
 
 MAX_HISTORY_ENTRIES: Final = 10_000  # per record
@@ -25,13 +27,14 @@ def entries(collection: str, record_id: str, raw: Any, *,
     """History entries of one record. ``field_name`` maps MANO's field to ours (None: not
     kept); ``member`` maps a MANO user id. CellError if ``raw`` is not MANO's history."""
     if not isinstance(raw, list):
-        raise cells.CellError("l'historique doit être une liste")
+        raise cells.CellError(ImportCode.BAD_HISTORY)
     if len(raw) > MAX_HISTORY_ENTRIES:
-        raise cells.CellError(f"plus de {MAX_HISTORY_ENTRIES} changements")
+        raise cells.CellError(ImportCode.HISTORY_TOO_LONG,
+                              expected=(str(MAX_HISTORY_ENTRIES),))
     out: list[HistoryEntry] = []
     for change in raw:
         if not isinstance(change, Mapping) or not isinstance(change.get("data"), Mapping):
-            raise cells.CellError("un changement de l'historique est illisible")
+            raise cells.CellError(ImportCode.BAD_HISTORY)
         at = cells.instant(change.get("date"))
         author = member(str(change["user"]) if change.get("user") else None)
         for mano_field, values in change["data"].items():

@@ -16,7 +16,8 @@ transaction and committed, and the medical compartment's in a second. A record w
 team already holds is left as it is and counted as present, so an import interrupted between
 the two commits (or run twice) completes when run again. On a device without the medical
 compartment the medical sheets and the health-only person fields are not imported, and the
-report says so."""
+report says so. Every problem and notice has a stable code with its parameters
+(mano_core.reporting.problems); an interface says them in its language."""
 
 from __future__ import annotations
 
@@ -30,10 +31,12 @@ import msgspec
 from mano_core.document import layout
 from mano_core.document.health import health_value_id
 from mano_core.document.queries import fold
+from mano_core.codes import Code
 from mano_core.errors import ValidationError
 from mano_core.ids import Compartment
 from mano_core.model import records as r
 from mano_core.model.validation import custom_value_problem, validate
+from mano_core.reporting.problems import ImportCode, NoticeCode, invalid_fields, problem_fields
 from mano_core.team import Team
 
 from . import cells, customs, history
@@ -48,7 +51,6 @@ from .vocabulary import (
     TECHNICAL_COLUMNS,
     TERRITORY_TYPES,
 )
-from .french import french
 from .workbook import Sheet, find_sheet, read_workbook
 
 MEMBER_NAMES_KEY: Final = "memberName."  # team setting: memberName.<member id> → display name
@@ -64,19 +66,49 @@ _ORDER: Final = ("subteams", "customFields", "persons", "places", "personPlaces"
                  "observations", "structures", "actions", "comments", "passages", "encounters",
                  "groups", "reports", "consultations", "treatments", "medicalFiles",
                  "medicalComments")
+_ENUM_WHAT: Final = {"GENDERS": "gender", "ACTION_STATUSES": "status",
+                     "ATMOSPHERES": "atmosphere"}
 _LIST_DEFAULTS: Final[dict[str, tuple[str, ...]]] = {
     "outOfActiveListReasons": OUT_OF_ACTIVE_LIST_REASONS + r.OUT_OF_ACTIVE_LIST_REASONS,
     "territoryTypes": TERRITORY_TYPES,
 }
 
 
-class Problem(msgspec.Struct, frozen=True):
-    """Why a cell, a row or a sheet cannot be imported (``reason`` is French)."""
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """Why a cell, a row or a sheet cannot be imported: ``code`` and its parameters
+    (mano_core.reporting.problems); ``reason`` is the English text, for logs."""
 
     sheet: str
     row: int  # as a spreadsheet shows it: the header is row 1; 0 for the whole sheet
     column: str
-    reason: str
+    code: ImportCode
+    value: str = ""
+    expected: tuple[str, ...] = ()
+    what: str = ""
+    validation: str = ""  # a mano_core.codes.Code when ``code`` is INVALID
+    params: dict[str, Any] = {}
+    reason: str = ""
+
+
+class Notice(msgspec.Struct, frozen=True, kw_only=True):
+    """What the coordinator should know (nothing blocks the import)."""
+
+    code: NoticeCode
+    count: int
+    value: str = ""
+    what: str = ""
+
+
+def _problem(sheet: str, row: int, column: str, code: ImportCode, **values: Any) -> Problem:
+    return Problem(sheet=sheet, row=row, column=column, **problem_fields(code, **values))
+
+
+def _cell_problem(sheet: str, row: int, column: str, exc: cells.CellError) -> Problem:
+    return Problem(sheet=sheet, row=row, column=column, **exc.fields())
+
+
+def _invalid(sheet: str, row: int, column: str, code: Code, params: Any) -> Problem:
+    return Problem(sheet=sheet, row=row, column=column, **invalid_fields(code, params))
 
 
 class SheetReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,7 +137,7 @@ class MigrationResult(msgspec.Struct, frozen=True, kw_only=True):
 
     sheets: tuple[SheetReport, ...]
     problems: tuple[Problem, ...]
-    notices: tuple[str, ...]  # French: what the coordinator should know (nothing blocks)
+    notices: tuple[Notice, ...]  # what the coordinator should know (nothing blocks)
     fields: tuple[FieldReport, ...]
     settings_added: dict[str, list[str]]
     members: dict[str, str]  # MANO user id → name
@@ -126,7 +158,7 @@ class _Plan:
         self.history: dict[Compartment, list[r.HistoryEntry]] = {
             Compartment.GENERAL: [], Compartment.MEDICAL: []}
         self.problems: list[Problem] = []
-        self.notices: dict[str, int] = {}
+        self.notices: dict[tuple[NoticeCode, str, str], int] = {}
         self.fields: dict[tuple[str, str], FieldChoice] = {}
         self.settings_added: dict[str, list[str]] = {}
         self.members: dict[str, str] = {}  # MANO user id → name
@@ -141,8 +173,10 @@ class _Plan:
     def in_file(self, collection: str) -> set[str]:
         return self.file_ids.setdefault(collection, set())
 
-    def notice(self, text: str, count: int = 1) -> None:
-        self.notices[text] = self.notices.get(text, 0) + count
+    def notice(self, code: NoticeCode, count: int = 1, *, value: str = "",
+               what: str = "") -> None:
+        key = (code, value, what)
+        self.notices[key] = self.notices.get(key, 0) + count
 
     def list_values(self, kind: str) -> list[str]:
         return [*self.team.settings.values(kind), *self.settings_added.get(kind, [])]
@@ -169,15 +203,17 @@ async def import_mano(team: Team, data: bytes, *, dry_run: bool = False,
     try:
         sheets = read_workbook(data)
     except ValidationError as exc:
-        return _result(None, [Problem("", 0, "", french(exc))], [], dry_run, False, 0)
+        problem = (_problem("", 0, "", ImportCode.NOT_A_WORKBOOK,
+                            value=str(exc.params.get("detail", "")))
+                   if exc.code is Code.NOT_A_WORKBOOK else _invalid("", 0, "", exc.code,
+                                                                     exc.params))
+        return _result(None, [problem], [], dry_run, False, 0)
     holder = team.compartment(Compartment.GENERAL)
     plan = _Plan(team, team.medical is not None, holder.core.now(), team.info.member)
     found = _identify(sheets, plan)
     if not found:
         names = ", ".join(s.title for s in sheets)
-        plan.problems.append(Problem("", 0, "", f"aucune feuille de MANO reconnue ({names}) : "
-                                     "il faut une feuille « personnes suivies », « personne », "
-                                     "« actions »…"))
+        plan.problems.append(_problem("", 0, "", ImportCode.NO_MANO_SHEET, value=names))
     else:
         _build(plan, found, report)
     apply = not plan.problems and not dry_run
@@ -202,7 +238,8 @@ def _result(plan: _Plan | None, problems: list[Problem], sheets: list[SheetRepor
                     "mano" if c.from_mano_defaults else "new",
                     added_options=c.added_options, health_only=c.definition.health_only)
         for c in plan.fields.values())
-    notices = tuple(text.format(n=n) for text, n in plan.notices.items())
+    notices = tuple(Notice(code=code, count=n, value=value, what=what)
+                    for (code, value, what), n in plan.notices.items())
     return MigrationResult(
         sheets=tuple(sheets), problems=tuple(sorted(problems, key=lambda p: (p.sheet, p.row))),
         notices=notices, fields=fields, settings_added=plan.settings_added,
@@ -223,9 +260,7 @@ def _identify(sheets: list[Sheet], plan: _Plan) -> dict[str, Sheet]:
     if medical and not plan.medical:
         for c in medical:
             sheet = found.pop(c)
-            plan.notice(f"Feuille « {sheet.title} » non importée ({{n}} ligne(s)) : cet appareil "
-                        "n'a pas le dossier médical (réservé aux professionnels de santé).",
-                        len(sheet.rows))
+            plan.notice(NoticeCode.MEDICAL_SHEET_SKIPPED, len(sheet.rows), value=sheet.title)
             plan.sheets.append(SheetReport(sheet=sheet.title, collection=c, rows=len(sheet.rows),
                                            new=0, present=0, columns=(),
                                            ignored=tuple(sheet.header)))
@@ -302,8 +337,8 @@ def _settings(plan: _Plan, sheet: Sheet | None) -> None:
         values = {c.field: cells.text(row[i]) for i, c in cols.items() if i < len(row)}
         kind = by_label.get(fold(values.get("list", "")))
         if kind is None or not values.get("value"):
-            plan.problems.append(Problem(sheet.title, number, "Liste",
-                                         f"liste inconnue « {values.get('list', '')} »"))
+            plan.problems.append(_problem(sheet.title, number, "Liste", ImportCode.UNKNOWN_LIST,
+                                          value=values.get("list", "")))
             continue
         plan.add_values(kind, [values["value"]])
     plan.sheets.append(SheetReport(sheet=sheet.title, collection="settings",
@@ -388,9 +423,8 @@ def _sheet(plan: _Plan, collection: str, sheet: Sheet,
            services: dict[tuple[str, str], dict[str, int]] | None) -> None:
     mapped, custom, ignored = _map_header(sheet, collection, plan)
     if collection == "persons" and "name" not in {c.field for c in mapped.values()}:
-        plan.problems.append(Problem(sheet.title, 1, "Nom prénom ou Pseudonyme",
-                                     "aucune colonne ne donne le nom (« Nom prénom ou "
-                                     "Pseudonyme » ou « name »), obligatoire"))
+        plan.problems.append(_problem(sheet.title, 1, "Nom prénom ou Pseudonyme",
+                                      ImportCode.NO_NAME_COLUMN))
         return
     scope = CUSTOM_SCOPES.get(collection)
     choices: dict[int, FieldChoice] = {}
@@ -421,8 +455,8 @@ def _sheet(plan: _Plan, collection: str, sheet: Sheet,
         if record is None:
             continue
         if record.id in plan.in_file(collection):
-            plan.problems.append(Problem(sheet.title, number, "_id",
-                                         f"identifiant « {record.id} » en double dans la feuille"))
+            plan.problems.append(_problem(sheet.title, number, "_id", ImportCode.DUPLICATE_ID,
+                                          value=record.id))
             continue
         plan.in_file(collection).add(record.id)
         if record.id in known_ids or _same_field_held(plan, record):
@@ -459,7 +493,7 @@ def _row(plan: _Plan, collection: str, kind: type[r.Record], sheet: Sheet, numbe
         try:
             parsed = _cell(plan, col, value)
         except cells.CellError as exc:
-            plan.problems.append(Problem(sheet.title, number, sheet.header[index], str(exc)))
+            plan.problems.append(_cell_problem(sheet.title, number, sheet.header[index], exc))
             bad = True
             continue
         if col.field in ("history", "documents", "comments") and kind is not r.Comment:
@@ -478,7 +512,7 @@ def _row(plan: _Plan, collection: str, kind: type[r.Record], sheet: Sheet, numbe
             try:
                 counters[label] = int(cells.number(value))
             except cells.CellError as exc:
-                plan.problems.append(Problem(sheet.title, number, label, str(exc)))
+                plan.problems.append(_cell_problem(sheet.title, number, label, exc))
                 bad = True
             continue
         definition = choices[index].definition
@@ -488,7 +522,7 @@ def _row(plan: _Plan, collection: str, kind: type[r.Record], sheet: Sheet, numbe
         try:
             custom_values[definition.key] = customs.parse_value(definition, value)
         except cells.CellError as exc:
-            plan.problems.append(Problem(sheet.title, number, label, str(exc)))
+            plan.problems.append(_cell_problem(sheet.title, number, label, exc))
             bad = True
     if bad:
         return None
@@ -504,7 +538,7 @@ def _row(plan: _Plan, collection: str, kind: type[r.Record], sheet: Sheet, numbe
         validate(record, definitions)
     except ValidationError as exc:
         column = _column_of(exc.field, mapped, sheet)
-        plan.problems.append(Problem(sheet.title, number, column, french(exc)))
+        plan.problems.append(_invalid(sheet.title, number, column, exc.code, exc.params))
         return None
     if health and not _health_values(plan, record, health, choices, sheet, number, custom):
         return None
@@ -528,8 +562,8 @@ def _health_values(plan: _Plan, person: r.Record, values: dict[str, Any],
     for key, value in values.items():
         problem = custom_value_problem(definitions[key], value)
         if problem:
-            plan.problems.append(Problem(sheet.title, number, labels.get(key, key),
-                                         french(problem)))
+            plan.problems.append(_invalid(sheet.title, number, labels.get(key, key),
+                                          problem.code, problem.params))
             ok = False
             continue
         out.append(r.HealthValue(
@@ -571,8 +605,8 @@ def _cell(plan: _Plan, col: Column, value: Any) -> Any:
         fixed = _ENUMS[col.target]
         found = {fold(o): o for o in fixed}.get(fold(cells.text(value)))
         if found is None:
-            raise cells.CellError(f"« {cells.text(value)} » n'est pas une valeur possible "
-                                  f"({', '.join(fixed)})")
+            raise cells.CellError(ImportCode.UNKNOWN_VALUE, value=cells.text(value),
+                                  expected=fixed, what=_ENUM_WHAT[col.target])
         return found
     if k == "ref":
         return _ref(plan, col.target, cells.text(value))
@@ -599,26 +633,18 @@ def _is_uuid(text: str) -> bool:
 def _ref(plan: _Plan, target: str, raw: str) -> str:
     if _is_uuid(raw) or raw in plan.known.get(target, ()):
         if raw not in plan.known.get(target, ()):
-            plan.notice(f"{{n}} lien(s) vers un(e) {_WHAT.get(target, target)} absent(e) des "
-                        "fichiers (supprimé(e) dans MANO ?) : l'identifiant est gardé.")
+            plan.notice(NoticeCode.MISSING_LINK, what=_WHAT.get(target, "value"))
         return raw
     found = plan.by_name.get(target, {}).get(fold(raw))
     if found is None:
-        if fold(raw) in plan.by_name.get(target, {}):
-            raise cells.CellError(f"plusieurs éléments ({_WHAT.get(target, target)}) "
-                                  f"s'appellent « {raw} » : donnez l'identifiant")
-        raise cells.CellError(_UNKNOWN.get(target, "{} : inconnu").format(raw))
+        code = (ImportCode.AMBIGUOUS_NAME if fold(raw) in plan.by_name.get(target, {})
+                else ImportCode.UNKNOWN_REFERENCE)
+        raise cells.CellError(code, value=raw, what=_WHAT.get(target, "value"))
     return found
 
 
-_UNKNOWN: Final = {
-    "subteams": "équipe inconnue « {} » : créez-la dans Mano, ou joignez la feuille "
-                "« équipes » de MANO",
-    "persons": "personne inconnue « {} »", "actions": "action inconnue « {} »",
-    "territories": "territoire inconnu « {} »", "places": "lieu inconnu « {} »",
-}
-_WHAT: Final = {"persons": "personne", "subteams": "équipe", "actions": "action",
-                "territories": "territoire", "places": "lieu", "structures": "structure"}
+_WHAT: Final = {"persons": "person", "subteams": "subteam", "actions": "action",
+                "territories": "territory", "places": "place", "structures": "structure"}
 
 
 def _complete(plan: _Plan, collection: str, kind: type[r.Record], wire: dict[str, Any],
@@ -635,18 +661,15 @@ def _complete(plan: _Plan, collection: str, kind: type[r.Record], wire: dict[str
     updated_day = cells.day(wire["updatedAt"]).isoformat()
     if kind is r.Person and wire.get("outOfActiveList") and not wire.get("outOfActiveListDate"):
         wire["outOfActiveListDate"] = updated_day
-        plan.notice("{n} personne(s) sorties de la file active sans date de sortie : la date "
-                    "de leur dernière mise à jour est reprise.")
+        plan.notice(NoticeCode.EXIT_DATE_FROM_UPDATE)
     if kind in (r.Action, r.Consultation):
         status = wire.get("status", "A FAIRE")
         if status in ("FAIT", "ANNULEE") and not wire.get("completedAt"):
             wire["completedAt"] = wire["updatedAt"]
-            plan.notice("{n} action(s) ou consultation(s) faites ou annulées sans date : la "
-                        "date de leur dernière mise à jour est reprise.")
+            plan.notice(NoticeCode.COMPLETION_FROM_UPDATE)
         if status == "A FAIRE" and wire.get("completedAt"):
             del wire["completedAt"]
-            plan.notice("{n} action(s) ou consultation(s) à faire gardaient une date de "
-                        "réalisation d'un ancien statut : elle n'est pas reprise.")
+            plan.notice(NoticeCode.OLD_COMPLETION_DROPPED)
         if kind is r.Action and "dueAt" not in wire:
             wire["dueAt"] = wire["createdAt"]
         if kind is r.Consultation:
@@ -677,11 +700,11 @@ def _services(plan: _Plan, sheet: Sheet | None) -> dict[tuple[str, str], dict[st
                 if not cells.is_empty(value):
                     values[col.field] = _cell(plan, col, value)
         except cells.CellError as exc:
-            plan.problems.append(Problem(sheet.title, number, "", str(exc)))
+            plan.problems.append(_cell_problem(sheet.title, number, "", exc))
             continue
         if not values.get("team") or not values.get("date") or not values.get("service"):
-            plan.problems.append(Problem(sheet.title, number, "",
-                                         "il faut une équipe, un jour et un service"))
+            plan.problems.append(_problem(sheet.title, number, "",
+                                          ImportCode.INCOMPLETE_SERVICE))
             continue
         day = out.setdefault((values["team"], values["date"]), {})
         day[values["service"]] = day.get(values["service"], 0) + int(values.get("count", 0))
@@ -732,7 +755,7 @@ def _extras(plan: _Plan, collection: str, record: r.Record, extras: dict[str, An
             found = history.entries(collection, record.id, raw, field_name=field_name,
                                     member=lambda m: _member(plan, m))
         except cells.CellError as exc:
-            plan.problems.append(Problem(sheet.title, number, "history", str(exc)))
+            plan.problems.append(_cell_problem(sheet.title, number, "history", exc))
             found = []
         health = {f"customFields.{c.definition.key}" for c in fields.values()
                   if c.definition.scope == "person" and c.definition.health_only}
@@ -744,16 +767,17 @@ def _extras(plan: _Plan, collection: str, record: r.Record, extras: dict[str, An
                 plan.history[compartment].append(entry)
     documents = extras.get("documents")
     if isinstance(documents, list) and documents:
-        plan.notice("{n} document(s) (fichiers joints) non importé(s) : l'export de MANO ne "
-                    "contient pas les fichiers ; téléchargez-les depuis MANO.", len(documents))
+        plan.notice(NoticeCode.DOCUMENTS_NOT_IMPORTED, len(documents))
     comments = extras.get("comments")
     if isinstance(comments, list) and comments and medical:
         try:
             plan.records.setdefault("medicalComments", []).extend(
                 _medical_comments(plan, collection, record, comments))
-        except (cells.CellError, ValidationError) as exc:
-            reason = french(exc) if isinstance(exc, ValidationError) else str(exc)
-            plan.problems.append(Problem(sheet.title, number, "comments", reason))
+        except cells.CellError as exc:
+            plan.problems.append(_cell_problem(sheet.title, number, "comments", exc))
+        except ValidationError as exc:
+            plan.problems.append(_invalid(sheet.title, number, "comments", exc.code,
+                                          exc.params))
 
 
 def _medical_comments(plan: _Plan, collection: str, parent: r.Record,
@@ -764,7 +788,7 @@ def _medical_comments(plan: _Plan, collection: str, parent: r.Record,
     out = []
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
-            raise cells.CellError("un commentaire est illisible")
+            raise cells.CellError(ImportCode.BAD_COMMENT)
         given = str(item.get("_id") or "")
         comment_id = given if _is_uuid(given) else str(
             uuid.uuid5(_SERVICES_NAMESPACE, f"comment/{parent.id}/{index}"))
@@ -836,5 +860,5 @@ async def _apply(plan: _Plan) -> int:
     return created
 
 
-__all__ = ["FieldReport", "MigrationResult", "Problem", "SheetReport",
+__all__ = ["FieldReport", "MigrationResult", "Notice", "Problem", "SheetReport",
            "import_mano"]

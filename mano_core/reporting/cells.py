@@ -1,7 +1,8 @@
 """Reading one spreadsheet cell as a typed value (imports).
 
 A cell is text (CSV, or an XLSX text cell) or a native value (XLSX numbers, booleans, dates).
-Every parser returns the value or raises ``CellError`` with the reason shown to the user."""
+Every parser returns the value or raises ``CellError`` with its code and parameters
+(``problems.py``)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,9 @@ from typing import Any
 
 from mano_core.document.queries import fold
 
+from .problems import DATE_FORMATS, MOMENT_FORMATS, ImportCode
+from .problems import CellError as CellError  # the parsers' error, where imports catch it
 from .view import PARIS, UTC
-
-
-class CellError(ValueError):
-    """A cell's content does not fit its column (the reason is shown to the user)."""
 
 
 _TRUE = frozenset({"oui", "o", "yes", "y", "true", "vrai", "1", "x"})
@@ -48,7 +47,7 @@ def boolean(value: Any) -> bool:
         return True
     if word in _FALSE:
         return False
-    raise CellError(f"must be yes or no (oui/non), got {text(value)!r}")
+    raise CellError(ImportCode.NOT_YES_NO, value=text(value))
 
 
 def number(value: Any) -> int | float:
@@ -57,7 +56,7 @@ def number(value: Any) -> int | float:
         return int(value) if isinstance(value, float) and value.is_integer() else value
     parsed = number_in(text(value))
     if parsed is None:
-        raise CellError(f"must be a number, got {text(value)!r}")
+        raise CellError(ImportCode.NOT_A_NUMBER, value=text(value))
     return parsed
 
 
@@ -107,7 +106,7 @@ def day(value: Any) -> dt.date:
             return dt.date.fromisoformat(raw)
     except ValueError:
         pass
-    raise CellError(f"must be a date (2026-11-20 or 20/11/2026), got {raw!r}")
+    raise CellError(ImportCode.NOT_A_DATE, value=raw, expected=DATE_FORMATS)
 
 
 def instant(value: Any) -> tuple[dt.datetime, bool]:
@@ -121,8 +120,7 @@ def instant(value: Any) -> tuple[dt.datetime, bool]:
         raw = text(value)
         found = moment_in(raw)
         if found is None:
-            raise CellError(f"must be a date or a date and time (2026-11-20 14:30 or "
-                            f"20/11/2026 14:30), got {raw!r}")
+            raise CellError(ImportCode.NOT_A_MOMENT, value=raw, expected=MOMENT_FORMATS)
         moment, timed = found
     return as_utc(moment), timed
 
@@ -134,11 +132,12 @@ def items(value: Any) -> list[str]:
 
 
 def choice(value: Any, options: Iterable[str], what: str = "value") -> str:
-    """One of ``options``, matched ignoring accents and case; returned as spelt there."""
+    """One of ``options``, matched ignoring accents and case; returned as spelt there.
+    ``what`` names the kind of value (problems.WHATS) for the problem."""
     known = {fold(o): o for o in options}
     raw = text(value)
     found = known.get(fold(raw))
     if found is None:
-        listed = ", ".join(known.values())
-        raise CellError(f"unknown {what} {raw!r} (known: {listed or 'none'})")
+        raise CellError(ImportCode.UNKNOWN_VALUE, value=raw, expected=known.values(),
+                        what=what)
     return found

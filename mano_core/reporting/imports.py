@@ -6,7 +6,8 @@ rules of ``model.validation``). Only if no row has a problem, and it is not a dr
 all the records inserted in one CRDT transaction and one commit; otherwise nothing changes.
 
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first data row is
-row 2; a problem with the whole file is on row 0. Limits: ``MAX_IMPORT_BYTES``,
+row 2; a problem with the whole file is on row 0. Every problem has a stable code and its
+parameters (``problems.py``, docs/reports.md "Problem codes"). Limits: ``MAX_IMPORT_BYTES``,
 ``MAX_IMPORT_ROWS`` (LimitExceededError, nothing read)."""
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from mano_core.optional import require
 from mano_core.team import Team
 
 from . import cells
+from .problems import ImportCode, invalid_fields, problem_fields
 from .tables import ACTION_COLUMNS, PERSON_COLUMNS
 from .view import TeamView
 
@@ -55,12 +57,23 @@ FileFormat = Literal["csv", "xlsx"]
 Parser = Callable[[Any], Any]
 
 
-class RowProblem(msgspec.Struct, frozen=True):
-    """Why one row (or the header, row 1, or the file, row 0) cannot be imported."""
+class RowProblem(msgspec.Struct, frozen=True, kw_only=True):
+    """Why one row (or the header, row 1, or the file, row 0) cannot be imported: ``code``
+    and its parameters (``problems.py``); ``reason`` is the English text, for logs."""
 
     row: int
     column: str
-    reason: str
+    code: ImportCode
+    value: str = ""
+    expected: tuple[str, ...] = ()
+    what: str = ""
+    validation: str = ""  # a mano_core.codes.Code when ``code`` is INVALID
+    params: dict[str, Any] = {}
+    reason: str = ""
+
+
+def _problem(row: int, column: str, code: ImportCode, **values: Any) -> RowProblem:
+    return RowProblem(row=row, column=column, **problem_fields(code, **values))
 
 
 class ImportResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,7 +108,7 @@ def read_rows(data: bytes, fmt: FileFormat, *, encoding: str = "utf-8-sig",
     if problems:
         return [], [], problems
     if not table:
-        return [], [], [RowProblem(0, "", "the file is empty")]
+        return [], [], [_problem(0, "", ImportCode.EMPTY_FILE)]
     header = [cells.text(h) if not cells.is_empty(h) else "" for h in table[0]]
     rows = [(n, row) for n, row in enumerate(table[1:], 2)
             if any(not cells.is_empty(c) for c in row)]
@@ -110,9 +123,8 @@ def _csv_rows(data: bytes, encoding: str) -> tuple[list[list[Any]], list[RowProb
         try:
             line.decode(encoding)
         except UnicodeDecodeError as exc:
-            bad.append(RowProblem(number, "", f"not valid {encoding} text (byte "
-                                  f"0x{line[exc.start]:02x}); save the file as UTF-8 or "
-                                  f"give its encoding"))
+            bad.append(_problem(number, "", ImportCode.BAD_ENCODING,
+                                value=f"0x{line[exc.start]:02x}", expected=(encoding,)))
     if bad:
         return [], bad
     text = data.decode(encoding)
@@ -127,7 +139,7 @@ def _xlsx_rows(data: bytes, name: str) -> tuple[list[list[Any]], list[RowProblem
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a non-workbook
-        return [], [RowProblem(0, "", f"not an XLSX workbook ({type(exc).__name__})")]
+        return [], [_problem(0, "", ImportCode.NOT_A_WORKBOOK, value=type(exc).__name__)]
     try:
         named = [ws for ws in book.worksheets if name and fold(name) in fold(ws.title)]
         sheet = (named or book.worksheets)[0]
@@ -175,23 +187,23 @@ def map_columns(header: list[str], kind: ImportKind, definitions: list[CustomFie
             wanted = explicit[fold(name)].strip()
             target = known.get(fold(wanted)) if wanted else None
             if wanted and target is None:
-                problems.append(RowProblem(1, name, f"unknown field {wanted!r}"))
+                problems.append(_problem(1, name, ImportCode.UNKNOWN_FIELD, value=wanted))
                 continue
         if target is None or target in IGNORED:
             if name:
                 ignored.append(name)
             continue
         if target in fields.values():
-            problems.append(RowProblem(1, name, f"a second column for the field {target}"))
+            problems.append(_problem(1, name, ImportCode.SECOND_COLUMN, value=target))
             continue
         fields[index] = target
     present = {fold(h) for h in header}
-    problems += [RowProblem(1, name, "no such column in the file")
+    problems += [_problem(1, name, ImportCode.NO_SUCH_COLUMN)
                  for name in (mapping or {}) if fold(name) not in present]
     if "name" not in fields.values():
-        problems.append(RowProblem(1, "name", "no column gives the name (required)"))
+        problems.append(_problem(1, "name", ImportCode.NO_NAME_COLUMN))
     if kind == "actions" and "due_at" not in fields.values():
-        problems.append(RowProblem(1, "due_at", "no column gives the due date (required)"))
+        problems.append(_problem(1, "due_at", ImportCode.NO_DUE_COLUMN))
     return fields, ignored, problems
 
 
@@ -203,13 +215,16 @@ def _parsers(view: TeamView, kind: ImportKind,
     teams = {t.id: t.id for t in view.subteams.list()}
     teams.update((fold(t.name), t.id) for t in view.subteams.list())
 
-    def lookup(table: dict[str, str], what: str) -> Parser:
+    def lookup(table: dict[str, str], what: str, ambiguous: frozenset[str] = frozenset()
+               ) -> Parser:
         def parse(value: Any) -> list[str]:
             out = []
             for item in cells.items(value):
                 found = table.get(item) or table.get(fold(item))
                 if found is None:
-                    raise cells.CellError(f"unknown {what} {item!r}")
+                    code = (ImportCode.AMBIGUOUS_NAME if fold(item) in ambiguous
+                            else ImportCode.UNKNOWN_REFERENCE)
+                    raise cells.CellError(code, value=item, what=what)
                 out.append(found)
             return list(dict.fromkeys(out))
         return parse
@@ -234,8 +249,8 @@ def _parsers(view: TeamView, kind: ImportKind,
         structures.update((fold(s.name), s.id) for s in view.structures.list())
         categories = list(view.settings.values("actionCategories"))
         return common | {
-            "persons": lookup(persons, "person (give a unique name or the id)"),
-            "teams": lookup(teams, "sub-team"), "due_at": cells.instant,
+            "persons": lookup(persons, "person", frozenset(ambiguous)),
+            "teams": lookup(teams, "subteam"), "due_at": cells.instant,
             "with_time": cells.boolean, "completed_at": lambda v: cells.instant(v)[0],
             "status": lambda v: cells.choice(v, ACTION_STATUSES, "status"),
             "categories": many(categories, "category"),
@@ -246,7 +261,7 @@ def _parsers(view: TeamView, kind: ImportKind,
         "other_names": cells.items, "gender": lambda v: cells.choice(v, GENDERS, "gender"),
         "birthdate": _day, "phone": cells.text, "email": cells.text,
         "alertness": cells.boolean, "wandering_at": _day, "followed_since": _day,
-        "assigned_teams": lookup(teams, "sub-team"), "out_of_active_list": cells.boolean,
+        "assigned_teams": lookup(teams, "subteam"), "out_of_active_list": cells.boolean,
         "out_of_active_list_date": _day,
         "out_of_active_list_reasons": many(list(dict.fromkeys(
             [*view.settings.values("outOfActiveListReasons"), *MANO_REASONS,
@@ -329,7 +344,7 @@ def plan(view: TeamView, kind: ImportKind, header: list[str],
             try:
                 parsed = parsers[field](value)
             except cells.CellError as exc:
-                problems.append(RowProblem(number, header[index], str(exc)))
+                problems.append(RowProblem(row=number, column=header[index], **exc.fields()))
                 bad = True
                 continue
             if field.startswith("customFields."):
@@ -346,7 +361,8 @@ def plan(view: TeamView, kind: ImportKind, header: list[str],
         except ValidationError as exc:
             field = wire_to_field.get(exc.field, exc.field)
             column = header_of.get(field) or header_of.get(exc.field) or exc.field
-            problems.append(RowProblem(number, column, exc.reason))
+            problems.append(RowProblem(row=number, column=column,
+                                       **invalid_fields(exc.code, exc.params)))
     return records, problems, columns, ignored
 
 

@@ -86,6 +86,29 @@ def test_import_refuses_bad_files_then_applies(store: Path, tmp_path: Path,
     assert "Zoé Import" in capsys.readouterr().out
 
 
+def test_a_bad_row_s_reason_is_said_in_the_interface_s_language(
+        store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Nom;Genre;Date de naissance\nZoé;Robot;31/02/1990\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["import", "persons", str(bad), "--store", str(store)]) == 1
+    said = capsys.readouterr()
+    out = said.out + said.err
+    assert "ligne 2, colonne Genre : valeur inconnue : « Robot » (connues : Aucun, Homme," in out
+    assert ("ligne 2, colonne Date de naissance : date attendue (2026-11-20 ou 20/11/2026), "
+            "lu : « 31/02/1990 »") in out
+    assert "Import refusé : 2 problèmes (lignes lues : 1)" in out
+    assert main(["--lang", "en", "import", "persons", str(bad), "--store", str(store)]) == 1
+    said = capsys.readouterr()
+    out = said.out + said.err
+    assert "row 2, column Genre: unknown value: “Robot” (known: Aucun, Homme," in out
+    assert ("row 2, column Date de naissance: a date expected (2026-11-20 or 20/11/2026), "
+            "read: “31/02/1990”") in out
+    assert "Import refused: 2 problems (rows read: 1)" in out
+    for french in ("ligne", "inconnue", "attendue", "refusé"):
+        assert french not in out, french
+
+
 def test_import_example_then_import_it_and_mano_full_export(
         store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from openpyxl import load_workbook
@@ -110,7 +133,13 @@ def test_import_example_then_import_it_and_mano_full_export(
     assert main(["import", "mano", str(export), "--dry-run", "--store", str(store)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Vérification sans problème (essai) : rien n'a été modifié.")
-    assert "« actions » (actions) : 2 ligne(s), 2 à créer" in out
+    assert "« actions » (actions) : 2 lignes, 2 à créer" in out
+    assert "Relancez sans --dry-run pour importer." in out
+    assert main(["--lang", "en", "import", "mano", str(export), "--dry-run", "--store",
+                 str(store)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Check without problems (trial): nothing was changed.")
+    assert "“actions” (actions): 2 rows, 2 to create" in out and "à créer" not in out
 
 
 def test_export_all_is_mano_s_workbook_and_imports_back(
@@ -132,4 +161,4 @@ def test_export_all_is_mano_s_workbook_and_imports_back(
     capsys.readouterr()
     assert main(["import", "mano", str(out), "--dry-run", "--store", str(store)]) == 0
     report = capsys.readouterr().out
-    assert "déjà présent(s)" in report and "à créer" in report
+    assert "déjà présents (laissés tels quels)" in report and "à créer" in report

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from mano_core.demo import DemoTeam, generate_team
 from mano_core.demo.load import load_demo
-from mano_core.mano_compat import french_report, import_mano
+from mano_core.mano_compat import import_mano
 from mano_core.mano_compat.migrate import MEMBER_NAMES_KEY
 from mano_core.reporting.exports import write_xlsx
 from mano_core.reporting.full_export import full_export_tables
@@ -98,7 +98,7 @@ async def _round_trip(tmp_path: Path, demo: DemoTeam) -> None:
 
         target = await Team.create(b_store, name="Cible", member="member-b")
         result = await import_mano(target, path.read_bytes())
-        assert result.problems == (), french_report(result)
+        assert result.problems == (), result.problems
         assert [f for f in result.fields if f.origin != "existing"] == []
 
         _same(_general(target), _general(source))

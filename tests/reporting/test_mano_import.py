@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from mano_core.device import Device
-from mano_core.mano_compat import french_report, import_mano
+from mano_core.mano_compat import MigrationResult, import_mano
 from mano_core.mano_compat.migrate import MEMBER_NAMES_KEY
+from mano_core.reporting.problems import ImportCode, NoticeCode
 from mano_core.store import TEST_KDF, LocalStore
 from mano_core.team import Team
 
@@ -19,6 +20,13 @@ from . import mano_files as m
 from .conftest import PASS
 
 UTC = dt.UTC
+
+
+def report(result: MigrationResult, lang: str = "fr") -> str:
+    """The report as the coordinator reads it (the interface's catalogs)."""
+    from tui.i18n import Translator
+    from tui.imports_text import mano_report
+    return mano_report(Translator(lang), result)
 
 
 def at(text: str) -> dt.datetime:
@@ -43,11 +51,18 @@ async def test_full_export_dry_run_reads_every_sheet_by_name_and_changes_nothing
     assert by_sheet["comments"].new == 2
     assert by_sheet["consultations"].new == 1
     assert team.persons.list() == [] and team.actions.list() == []  # nothing written
-    text = french_report(result)
-    assert "« personnes suivies » (personnes suivies) : 2 ligne(s), 2 à créer" in text
+    text = report(result)
+    assert "« personnes suivies » (personnes suivies) : 2 lignes, 2 à créer" in text
     assert "Langue parlée (personnes, texte ; type lu des valeurs)" in text
     assert "Type d'hébergement : Camion aménagé" in text or "Camion aménagé" in text
-    assert "document(s) (fichiers joints) non importé(s)" in text
+    assert "1 document (fichier joint) non importé" in text
+    assert "Sheets read" not in text and "to create" not in text
+    english = report(result, "en")  # the same report, wholly English in the English interface
+    assert "“personnes suivies” (persons followed): 2 rows, 2 to create" in english
+    assert "Langue parlée (persons, text; type read from the values)" in english
+    assert "1 document (attached file) not imported" in english
+    for french in ("Feuilles lues", "à créer", "lignes", "non importé", "Vérification"):
+        assert french not in english, french
 
 
 async def test_full_export_imports_every_collection_field_by_field(store: LocalStore) -> None:
@@ -58,7 +73,7 @@ async def test_full_export_imports_every_collection_field_by_field(store: LocalS
     progress: list[tuple[int, int]] = []
     result = await import_mano(team, m.full_export(),
                                progress=lambda d, t: progress.append((d, t)))
-    assert result.problems == (), french_report(result)
+    assert result.problems == (), result.problems
     assert result.applied
     assert progress and progress[-1][0] == progress[-1][1]
 
@@ -185,9 +200,14 @@ async def test_a_bad_cell_anywhere_refuses_the_whole_file(store: LocalStore) -> 
     assert not result.applied
     (problem,) = result.problems
     assert (problem.sheet, problem.row, problem.column) == ("actions", 3, "dueAt")
-    assert "doit être une date" in problem.reason
+    assert (problem.code, problem.value) == (ImportCode.NOT_A_MOMENT, "le 20 septembre")
     assert team.persons.list() == [] and team.subteams.list() == []
-    assert "feuille « actions », ligne 3, colonne « dueAt »" in french_report(result)
+    assert ("feuille « actions », ligne 3, colonne « dueAt » : date ou date et heure attendue "
+            "(2026-11-20T14:30:00.000Z ou 20/11/2026 14:30), lu : « le 20 septembre »"
+            ) in report(result)
+    assert ("sheet “actions”, row 3, column “dueAt”: a date or a date and time expected "
+            "(2026-11-20T14:30:00.000Z or 20/11/2026 14:30), read: “le 20 septembre”"
+            ) in report(result, "en")
 
 
 async def test_a_device_without_the_medical_file_imports_no_medical_data(
@@ -198,14 +218,15 @@ async def test_a_device_without_the_medical_file_imports_no_medical_data(
     p1 = team.persons.get(m.P1)
     assert "consumptions" not in p1.custom_fields  # health-only: not on this device
     assert "personalSituation" in p1.custom_fields
-    assert "cet appareil n'a pas le dossier médical" in french_report(result)
+    assert "cet appareil n'a pas le dossier médical" in report(result)
+    assert {n.code for n in result.notices} >= {NoticeCode.MEDICAL_SHEET_SKIPPED}
 
 
 async def test_mano_persons_example_file_imports_as_is(store: LocalStore) -> None:
     team = await Team.create(store, name="Migration", member="member-a")
     await team.subteams.create(name="Maraude jour")
     result = await import_mano(team, m.persons_example())
-    assert result.problems == (), french_report(result)
+    assert result.problems == (), result.problems
     (person,) = team.persons.list()
     assert person.name == "test" and person.gender == "Aucun"
     assert person.birthdate == dt.date(2021, 1, 1) and person.alertness
@@ -229,7 +250,10 @@ async def test_example_rows_with_comma_separated_choices_and_an_unknown_team(
     result = await import_mano(team, m.persons_example([row, other]))
     (problem,) = result.problems
     assert (problem.row, problem.column) == (3, "Équipes en charge")
-    assert "équipe inconnue" in problem.reason
+    assert (problem.code, problem.what, problem.value) == (
+        ImportCode.UNKNOWN_REFERENCE, "subteam", "Équipe inconnue")
+    assert "équipe inconnue : « Équipe inconnue »" in report(result)
+    assert "unknown team: “Équipe inconnue”" in report(result, "en")
     result = await import_mano(team, m.persons_example([row]))
     (person,) = team.persons.list()
     assert person.custom_fields["resources"] == ["RSA", "AAH"]
@@ -239,6 +263,8 @@ async def test_example_rows_with_comma_separated_choices_and_an_unknown_team(
 async def test_a_workbook_without_mano_sheets_is_refused(store: LocalStore) -> None:
     team = await Team.create(store, name="Migration", member="member-a")
     result = await import_mano(team, m.workbook([("Feuil1", [["a", "b"], [1, 2]])]))
-    assert not result.applied and "aucune feuille de MANO reconnue" in result.problems[0].reason
+    assert not result.applied and result.problems[0].code is ImportCode.NO_MANO_SHEET
+    assert "aucune feuille de MANO reconnue (Feuil1)" in report(result)
     result = await import_mano(team, b"not a workbook")
-    assert "pas un classeur XLSX" in result.problems[0].reason
+    assert result.problems[0].code is ImportCode.NOT_A_WORKBOOK
+    assert "ce n'est pas un classeur XLSX" in report(result)

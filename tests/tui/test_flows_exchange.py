@@ -105,7 +105,9 @@ async def test_flow_import_in_app(demo_store, tmp_path):
         await wait_for(pilot, lambda: "Import impossible" in status(screen), what="the report")
         problems = screen.query_one("#import-problems", DataTable)
         assert problems.display and problems.row_count == 1
-        assert [str(c) for c in problems.get_row_at(0)][:2] == ["3", "Genre"]
+        assert [str(c) for c in problems.get_row_at(0)] == [
+            "3", "Genre", "valeur inconnue : « Pas un genre » (connues : Aucun, Homme, Femme, "
+            "Homme transgenre, Femme transgenre, Non binaire, Autre)"]
         assert len(team.persons.list()) == before and apply.disabled
         assert shows(app, "Rien n'a été modifié")
 
@@ -134,3 +136,45 @@ async def test_flow_import_in_app(demo_store, tmp_path):
         assert {"Importée Une", "Importé Deux", "Importé Trois"} <= names
         assert len(team.persons.list()) == before + 3
         assert apply.disabled                                  # one check, one import
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("fr", ("Import impossible : 1 problème", "Import refusé : 1 problème.", "Feuilles lues :",
+            "« actions » (actions) : 2 lignes, 1 à créer",
+            "date ou date et heure attendue (2026-11-20T14:30:00.000Z ou 20/11/2026 14:30), "
+            "lu : « le 20 septembre »")),
+    ("en", ("Import impossible: 1 problem", "Import refused: 1 problem.", "Sheets read:",
+            "“actions” (actions): 2 rows, 1 to create",
+            "a date or a date and time expected (2026-11-20T14:30:00.000Z or 20/11/2026 14:30), "
+            "read: “le 20 septembre”")),
+])
+async def test_mano_import_report_in_the_interface_s_language(demo_store, tmp_path, lang, said):
+    """The dry run of MANO's export with a bad cell: the report and the problem's reason are
+    wholly in the interface's language (French by default, English on request)."""
+    pytest.importorskip("openpyxl")
+    from tests.reporting import mano_files as m
+
+    bad = [dict(a) for a in m.ACTIONS]
+    bad[1]["dueAt"] = "le 20 septembre"
+    source = tmp_path / "mano.xlsx"
+    source.write_bytes(m.workbook([("actions", m.mano_sheet(bad)),
+                                   ("personnes suivies", m.mano_sheet(m.PERSONS)),
+                                   ("équipes", m.mano_sheet(m.TEAMS))]))
+    app = app_on(demo_store, lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_exchange(pilot)
+        screen.query_one("#import-kind", Select).value = "mano"
+        screen.query_one("#import-path", Input).value = str(source)
+        await pilot.pause()
+        screen.query_one("#import-check", Button).press()
+        await wait_for(pilot, lambda: said[0] in status(screen), what="the report")
+        report = str(screen.query_one("#import-report").render())
+        for text in said[1:4]:
+            assert text in report, text
+        problems = screen.query_one("#import-problems", DataTable)
+        assert problems.row_count == 1
+        assert [str(c) for c in problems.get_row_at(0)] == ["3", "actions / dueAt", said[4]]
+        other = ("Sheets read", "to create", "rows") if lang == "fr" else (
+            "Feuilles lues", "à créer", "lignes", "ligne", "attendue")
+        assert not any(word in report for word in other)
+        assert screen.query_one("#import-apply", Button).disabled   # nothing can be applied

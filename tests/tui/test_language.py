@@ -113,16 +113,39 @@ async def test_the_palette_says_no_match_in_french(demo_store):
         assert "No matches" not in screen_text(app)
 
 
-def test_import_problems_are_said_in_french():
-    from tui.i18n import problem_text
-    fr = Translator("fr")
-    assert problem_text(fr, "must be a number, got 'douze'") == "nombre attendu, lu : 'douze'"
-    assert problem_text(fr, "must be a date (2026-11-20 or 20/11/2026), got '31/02'") == \
-        "date attendue (2026-11-20 ou 20/11/2026), lu : '31/02'"
-    assert problem_text(fr, "no column gives the name (required)") == \
-        "aucune colonne ne donne le nom (obligatoire)"
-    assert problem_text(fr, "unknown gender 'H' (known: Homme, Femme)") == \
-        "valeur inconnue : 'H' (connues : Homme, Femme)"
-    assert problem_text(fr, "is required") == "obligatoire"
-    assert problem_text(fr, "must be yes or no (oui/non), got 'peut-être'") == \
-        "oui ou non attendu, lu : 'peut-être'"
+def test_import_problems_are_said_from_their_code_in_both_languages():
+    from mano_core.codes import Code
+    from mano_core.reporting.imports import RowProblem
+    from mano_core.reporting.problems import (
+        DATE_FORMATS,
+        ImportCode,
+        invalid_fields,
+        problem_fields,
+    )
+    from tui.imports_text import problem_text
+
+    def problem(code: ImportCode, **values: object) -> RowProblem:
+        return RowProblem(row=2, column="x", **problem_fields(code, **values))  # type: ignore[arg-type]
+
+    fr, en = Translator("fr"), Translator("en")
+    number = problem(ImportCode.NOT_A_NUMBER, value="douze")
+    assert problem_text(fr, number) == "nombre attendu, lu : « douze »"
+    assert problem_text(en, number) == "a number expected, read: “douze”"
+    date = problem(ImportCode.NOT_A_DATE, value="31/02", expected=DATE_FORMATS)
+    assert problem_text(fr, date) == "date attendue (2026-11-20 ou 20/11/2026), lu : « 31/02 »"
+    assert problem_text(en, date) == "a date expected (2026-11-20 or 20/11/2026), read: “31/02”"
+    gender = problem(ImportCode.UNKNOWN_VALUE, value="H", expected=("Homme", "Femme"),
+                     what="gender")
+    assert problem_text(fr, gender) == "valeur inconnue : « H » (connues : Homme, Femme)"
+    team = problem(ImportCode.UNKNOWN_REFERENCE, value="Nord", what="subteam")
+    assert problem_text(fr, team).startswith("équipe inconnue : « Nord » (créez-la")
+    required = RowProblem(row=3, column="Nom", **invalid_fields(Code.REQUIRED, {}))
+    assert problem_text(fr, required) == "obligatoire"
+    assert problem_text(en, required) == "required"
+    # every code is said in both languages, none by the engine's English reason
+    for code in ImportCode:
+        p = problem(code, value="v", expected=("a",), what="person")
+        for t in (fr, en):
+            assert t.has(f"import.code.{code.value}"), (t.lang, code)
+            assert not problem_text(t, p).startswith("import."), (t.lang, code)
+        assert problem_text(fr, p) != p.reason, code

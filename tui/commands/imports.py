@@ -10,7 +10,8 @@ from typing import Any
 
 from mano_core.reporting import import_file
 from mano_core.reporting.imports import FileFormat
-from tui.i18n import Translator, problem_text
+from tui.i18n import Translator
+from tui.imports_text import mano_report, problem_text
 
 from .common import STORE_ARG, file_arg, open_first_team, print_json, say
 
@@ -33,7 +34,7 @@ async def import_(args: argparse.Namespace, t: Translator) -> int:
     else:
         for problem in result.problems:
             say(t("import.problem", row=problem.row, column=problem.column or "-",
-                  reason=problem_text(t, problem.reason)))
+                  reason=problem_text(t, problem)))
         key = ("import.refused" if result.problems else
                "import.checked" if args.dry_run else "import.done")
         print(t(key, rows=result.rows, valid=result.valid, problems=len(result.problems)))
@@ -42,8 +43,8 @@ async def import_(args: argparse.Namespace, t: Translator) -> int:
 
 async def _import_mano(args: argparse.Namespace, t: Translator) -> int:
     """`import --example` (MANO's persons example file) and `import mano FILE` (MANO's full
-    export or persons file, all or nothing, with its French report)."""
-    from mano_core.mano_compat import french_report, import_mano
+    export or persons file, all or nothing, with its report in the interface's language)."""
+    from mano_core.mano_compat import import_mano
     from mano_core.mano_compat.example import example_workbook
     from mano_core.reporting.exports import private_file
 
@@ -71,7 +72,7 @@ async def _import_mano(args: argparse.Namespace, t: Translator) -> int:
     if args.json:
         print_json(result)
     else:
-        print(french_report(result))
+        print(mano_report(t, result, rerun_hint=args.dry_run))
     return 1 if result.problems else 0
 
 

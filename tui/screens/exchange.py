@@ -27,10 +27,10 @@ from tui.exchange_jobs import (
     default_path,
     export,
     file_format,
-    mano_report,
     run_import,
 )
-from tui.i18n import problem_text
+from tui.i18n import error_text
+from tui.imports_text import mano_report, problem_text
 from tui.text import LONG_CELL_LIMIT, Visible, cell, plain
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.sync_bar import SyncBar
@@ -173,7 +173,7 @@ class ExchangeScreen(ManoScreen):
         except PermissionDeniedError:
             self._status(t("error.permission"), error=True)
         except (OSError, ManoError) as exc:
-            self._status(t("exchange.failed", reason=str(exc)), error=True)
+            self._status(t("exchange.failed", reason=error_text(t, exc)), error=True)
         else:
             self._status(t("exchange.exported", rows=rows, path=str(path)))
             self.mano.say(t("exchange.exported", rows=rows, path=str(path)))
@@ -229,7 +229,7 @@ class ExchangeScreen(ManoScreen):
             self._done()
             return
         except ManoError as exc:
-            self._status(t("exchange.failed", reason=str(exc)), error=True)
+            self._status(t("exchange.failed", reason=error_text(t, exc)), error=True)
             self._done()
             return
         self.last_result = result
@@ -264,7 +264,7 @@ class ExchangeScreen(ManoScreen):
             self._done()
             return
         except ManoError as exc:
-            self._status(t("exchange.failed", reason=str(exc)), error=True)
+            self._status(t("exchange.failed", reason=error_text(t, exc)), error=True)
             self._done()
             return
         self.last_result = result
@@ -280,12 +280,12 @@ class ExchangeScreen(ManoScreen):
         if isinstance(result, MigrationResult):
             for m in result.problems[:1000]:
                 table.add_row(cell(str(m.row)), cell(f"{m.sheet} / {m.column or '—'}"),
-                              cell(m.reason, LONG_CELL_LIMIT))
-            report.update(plain(mano_report(result)))
+                              cell(problem_text(t, m), LONG_CELL_LIMIT))
+            report.update(plain(mano_report(t, result)))
         else:
             for p in result.problems[:1000]:
                 table.add_row(cell(str(p.row)), cell(p.column or "—"),
-                              cell(problem_text(t, p.reason), LONG_CELL_LIMIT))
+                              cell(problem_text(t, p), LONG_CELL_LIMIT))
             mapped = ", ".join(f"{h} → {f}" for h, f in result.columns.items())
             extra = [t("exchange.columns", columns=mapped or "—")]
             if result.ignored_columns:
