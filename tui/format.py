@@ -1,15 +1,34 @@
-"""How records read on screen: dates in Paris time, statuses as words (never colour alone)."""
+"""How records read on screen: dates in Paris time, statuses as words (never colour alone),
+numbers and sizes as the interface's language writes them (``10 000``, ``2,1 Mo``)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from mano_core.model.records import Action
 
 from .i18n import Translator
+from .numbers import number
+
+__all__ = ["number"]  # re-exported: screens write numbers through tui.format
 
 PARIS = ZoneInfo("Europe/Paris")
+SIZE_UNITS: Final = ("size.kb", "size.mb", "size.gb")   # after bytes, each 1024 times the last
+
+
+def size(t: Translator, n_bytes: int) -> str:
+    """A size in bytes: ``12 octets``, ``39 Ko``, ``2,1 Mo`` (``12 bytes``, ``39 kB``,
+    ``2.1 MB``)."""
+    if n_bytes < 1024:
+        return t("size.bytes", count=n_bytes)
+    value = n_bytes / 1024
+    for unit in SIZE_UNITS:
+        if value < 1024 or unit == SIZE_UNITS[-1]:
+            break
+        value /= 1024
+    return t(unit, n=number(value, t.lang, decimals=0 if unit == "size.kb" else 1))
 
 
 def local(moment: dt.datetime) -> dt.datetime:

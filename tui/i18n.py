@@ -20,6 +20,8 @@ from babel.messages.pofile import read_po
 from mano_core.codes import Code
 from mano_core.errors import ValidationError
 
+from .numbers import number
+
 KEY_PREFIX: Final = "key."   # a binding's description naming its message (``key.new_action``)
 LOCALE_DIR: Final = Path(__file__).parent / "locale"
 LANGUAGES: Final = ("fr", "en")
@@ -67,11 +69,21 @@ def _first_field(text: str) -> str | None:
     return None
 
 
+@cache
+def _bare_fields(text: str) -> frozenset[str]:
+    """The names ``text`` places as they are (``{count}``, not ``{size:.1f}`` or ``{n!r}``)."""
+    return frozenset(name for _, name, spec, conversion in string.Formatter().parse(text)
+                     if name and not spec and not conversion and name.isidentifier())
+
+
 class Translator:
     """Looks messages up in one language, falling back to French, then to the key itself.
 
     A plural message takes its form from ``count`` if given, else from the first value its
-    singular text places (``{rows} lignes exportées`` is chosen by ``rows``)."""
+    singular text places (``{rows} lignes exportées`` is chosen by ``rows``). Every whole
+    number it places without a format of its own is written as the language writes it
+    (``10 000`` / ``10,000``, :func:`tui.numbers.number`); pass a ``str`` for a number that
+    is a name (a seed, a year)."""
 
     def __init__(self, lang: str | None = None) -> None:
         lang = (lang or os.environ.get("MANO_LANG") or DEFAULT_LANGUAGE).lower()[:2]
@@ -94,7 +106,9 @@ class Translator:
             message = catalog_.messages.get(key, key)
         if isinstance(message, tuple):
             message = self._form(catalog_, message, values)
-        return message.format(**values)
+        grouped = {name: number(v, self.lang) for name in _bare_fields(message)
+                   if type(v := values.get(name)) is int}
+        return message.format(**{**values, **grouped})
 
     @staticmethod
     def _form(catalog_: Catalog, forms: tuple[str, ...], values: Mapping[str, object]) -> str:

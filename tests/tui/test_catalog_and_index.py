@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from mano_core.model.records import Person
+from tui import format as fmt
 from tui.i18n import LANGUAGES, Translator, catalog
 from tui.people_index import ALL, OUT, PersonIndex, PersonQuery
 from tui.widgets.charts import bar, bar_chart
@@ -44,6 +45,23 @@ def test_plural_messages_follow_each_language_rule():
                 assert len(text) == 2 and all(text), (lang, key)
                 assert "(s)" not in "".join(text).replace("ligne(s)", "").replace(
                     "enregistrement(s)", "").replace("row(s)", "").replace("record(s)", ""), key
+
+
+def test_numbers_and_sizes_are_written_as_each_language_writes_them():
+    """French groups thousands with a (non-breaking) space and writes "2,1 Mo"; English
+    "10,000" and "2.1 MB"; the catalog's texts place every whole number that way."""
+    fr, en = Translator("fr"), Translator("en")
+    assert fmt.number(10_000, "fr") == "10\u00a0000" and fmt.number(10_000, "en") == "10,000"
+    assert fmt.number(311.64, "fr", decimals=1) == "311,6"
+    assert fmt.number(1234.0, "en", decimals=1) == "1,234" and fmt.number(None, "fr") == "—"
+    assert fmt.size(fr, 2_200_000) == "2,1 Mo" and fmt.size(en, 2_200_000) == "2.1 MB"
+    assert fmt.size(fr, 40_009) == "39 Ko" and fmt.size(en, 1) == "1 byte"
+    assert fmt.size(fr, 12) == "12 octets"
+    assert fr("sync.pending", count=12_345) == "12\u00a0345 modifications en attente d'envoi"
+    assert en("export.done", rows=1500, path="x").startswith("1,500 rows")
+    assert fr("demo.generating", scale=1, seed="2026").endswith("graine 2026)…")
+    chart = bar_chart({"Repas": 12_000}, width=8, label_width=8, lang="fr")
+    assert "12\u00a0000" in chart.splitlines()[0]
 
 
 def _person(pid: str, name: str, **kw) -> Person:

@@ -16,6 +16,7 @@ from mano_core.demo.load import load_demo
 from mano_core.device import Device
 from mano_core.store import INTERACTIVE_KDF, LocalStore
 from mano_core.team import Team
+from tui import format as fmt
 from tui.i18n import Translator
 
 from .app import app_status, has_textual
@@ -40,14 +41,14 @@ async def demo(args: argparse.Namespace, t: Translator) -> int:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     passphrase = ask_passphrase(t, DEMO_PASSPHRASE)
-    print(t("demo.generating", scale=args.scale, seed=args.seed))
+    print(t("demo.generating", scale=args.scale, seed=str(args.seed)))
     generated = generate_team(seed=args.seed, scale=args.scale)
     async with await LocalStore.create(path, passphrase, kdf=INTERACTIVE_KDF) as store:
         member = generated.members[0]
         team = await Team.create(store, name="Maraude Nord (démo)", member=member.id)
         await load_demo(team, generated)
         await _a_morning_of_work(team)
-    print(t("demo.saved", name=team.info.name, path=path, size=path.stat().st_size / 1e6))
+    print(t("demo.saved", name=team.info.name, path=path, size=fmt.size(t, path.stat().st_size)))
     if not os.environ.get("MANO_PASSPHRASE"):
         print(t("demo.passphrase", passphrase=passphrase))
     start = time.perf_counter()

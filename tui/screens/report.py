@@ -218,7 +218,8 @@ class ReportScreen(SectionScreen):
         keep = table.cursor_row
         table.clear()
         for name in team.settings.values("services"):
-            table.add_row(*cells(name, str(rep.services.get(name, 0) if rep else 0)), key=name)
+            count = rep.services.get(name, 0) if rep else 0
+            table.add_row(*cells(name, fmt.number(count, t.lang)), key=name)
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
         self._fill_text(sub, rep.description if rep else "")

@@ -8,7 +8,6 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from babel.numbers import format_decimal
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -240,7 +239,7 @@ class StatsScreen(SectionScreen):
         ]
         if m.collaborations:
             out.append(t("stats.line.collaborations", list=", ".join(   # most frequent first
-                f"{k} ({v})" for k, v in sorted(m.collaborations.items(),
+                f"{k} ({fmt.number(v, t.lang)})" for k, v in sorted(m.collaborations.items(),
                                                 key=lambda kv: (-kv[1], kv[0])))))
         return out
 
@@ -250,9 +249,10 @@ class StatsScreen(SectionScreen):
 
         def chart(title: str, counts: dict[str, Any], *, ordered: bool = False) -> None:
             total = sum(counts.values())
-            out.extend(["", styled((title, "bold"), f"  ({t('stats.total')} : {total})"),
+            figure = fmt.number(total, t.lang)
+            out.extend(["", styled((title, "bold"), f"  ({t('stats.total')} : {figure})"),
                         bar_chart(counts, width=CHART_WIDTH, label_width=LABEL_WIDTH,
-                                  ordered=ordered)])
+                                  ordered=ordered, lang=t.lang)])
 
         chart(t("stats.chart.gender"), s.persons.by_gender)
         chart(t("stats.chart.age"), s.persons.by_age, ordered=True)
@@ -269,8 +269,9 @@ class StatsScreen(SectionScreen):
         weeks, labels, step = _per_week([c.date for c in view.comments.list()
                                          if not ids or c.team in ids], period)
         title = t("stats.comments_per_week") if step == 7 else t("stats.comments_per_month")
-        out += ["", styled((title, "bold"), f"  ({t('stats.total')} : {int(sum(weeks))})"),
-                column_chart(weeks, labels)]
+        figure = fmt.number(sum(weeks), t.lang)
+        out += ["", styled((title, "bold"), f"  ({t('stats.total')} : {figure})"),
+                column_chart(weeks, labels, lang=t.lang)]
         return out
 
     def _custom(self, out: list[str | Text], custom: CustomFieldStats) -> None:
@@ -283,13 +284,11 @@ class StatsScreen(SectionScreen):
                          mean=self._decimal(custom.mean)))
         if custom.counts:
             out.append(bar_chart(custom.counts, width=CHART_WIDTH, label_width=LABEL_WIDTH,
-                                 ordered=custom.type == "number"))
+                                 ordered=custom.type == "number", lang=t.lang))
 
     def _decimal(self, value: float | None) -> str:
         """A figure as the interface's language writes it (``311,6`` in French)."""
-        if value is None:
-            return "—"
-        return format_decimal(round(value, 1), format="#,##0.#", locale=self.t.lang)
+        return fmt.number(value, self.t.lang, decimals=1)
 
     # --- export -----------------------------------------------------------------------------
 

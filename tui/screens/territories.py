@@ -60,7 +60,7 @@ class TerritoriesScreen(SectionScreen):
         listed = sorted(team.territories.list(), key=lambda x: x.name.casefold())
         for terr in listed:
             table.add_row(cell(terr.name), cell(", ".join(terr.types)),
-                          str(counts.get(terr.id, 0)), key=terr.id)
+                          fmt.number(counts.get(terr.id, 0), self.t.lang), key=terr.id)
         if current and current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
         self.query_one("#territories-title", Static).update(

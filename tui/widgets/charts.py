@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from tui.numbers import number
 from tui.text import clean
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
@@ -26,28 +27,24 @@ def _label(raw: str, width: int) -> str:
     return label if len(label) <= width else label[:width - 1] + "…"
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
-
-
-def axis(top: float, width: int, indent: int) -> list[str]:
+def axis(top: float, width: int, indent: int, lang: str = "fr") -> list[str]:
     """The scale under horizontal bars: ``└┬────┬────┬`` then ``0    top/2    top``."""
     # the middle tick only when it falls on a whole number (no "5.5" under a chart)
     ticks = sorted({0, width} | ({width // 2} if top % 2 == 0 else set()))
     line = "".join("┬" if i in ticks else "─" for i in range(width + 1))
     labels = [" "] * (width + 8)
     for i in ticks:
-        text = _number(top * i / width) if width else "0"
+        text = number(top * i / width, lang, decimals=1) if width else "0"
         start = max(0, min(i - len(text) // 2, width + 8 - len(text)))
         labels[start:start + len(text)] = list(text)
     return [" " * indent + "└" + line[1:], " " * indent + "".join(labels).rstrip()]
 
 
 def bar_chart(counts: Mapping[str, int | float], *, width: int = 30, label_width: int = 22,
-              limit: int = 12, ordered: bool = False) -> str:
+              limit: int = 12, ordered: bool = False, lang: str = "fr") -> str:
     """Lines ``label │████▌ 42`` over an axis with its scale. Largest first, unless
     ``ordered`` (the mapping's order is meaningful: age bands). At most ``limit`` bars; the
-    rest are summed on one last line."""
+    rest are summed on one last line. Numbers as ``lang`` writes them (``10 000``)."""
     items = list(counts.items())
     if not ordered:
         items.sort(key=lambda kv: (-kv[1], kv[0]))
@@ -60,12 +57,12 @@ def bar_chart(counts: Mapping[str, int | float], *, width: int = 30, label_width
     lines = []
     for raw, v in items:
         lines.append(f"{_label(raw, label_width):<{label_width}} │"
-                     f"{bar(v, top, width):<{width}} {_number(v):>6}")
-    return "\n".join([*lines, *axis(top, width, label_width + 1)])
+                     f"{bar(v, top, width):<{width}} {number(v, lang, decimals=1):>6}")
+    return "\n".join([*lines, *axis(top, width, label_width + 1, lang)])
 
 
 def column_chart(values: Sequence[float], labels: Sequence[str], *, height: int = 6,
-                 axis_width: int = 5) -> str:
+                 axis_width: int = 5, lang: str = "fr") -> str:
     """Vertical columns (one a value) with a left axis (0, the middle and the top value)
     and, under the bottom axis, the labels of the first, middle and last columns."""
     if not values:
@@ -74,9 +71,9 @@ def column_chart(values: Sequence[float], labels: Sequence[str], *, height: int 
     rows = []
     for level in range(height, 0, -1):
         if level == height:
-            name = _number(top)
+            name = number(top, lang, decimals=1)
         elif level == (height + 1) // 2 and height > 2:
-            name = _number(top * level / height)
+            name = number(top * level / height, lang, decimals=1)
         else:
             name = ""
         cells = []

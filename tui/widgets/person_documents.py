@@ -20,20 +20,11 @@ from textual.widgets import Static
 
 from mano_core.documents import Document, Documents, HealthDocument, Progress
 from mano_core.errors import DocumentError, LimitExceededError, ManoError, NotFoundError
+from tui import format as fmt
 from tui.text import plain
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.table import LiteralTable
-
-
-def human_size(t: Any, size: int) -> str:
-    """``size`` bytes for a person: "12 Ko", "3,4 Mo" (French) / "12 KB", "3.4 MB"."""
-    if size < 1024:
-        return str(t("documents.bytes", count=size))
-    if size < 1024 * 1024:
-        return str(t("documents.kib", size=f"{size / 1024:.0f}"))
-    mib = f"{size / 1024 / 1024:.1f}"
-    return str(t("documents.mib", size=mib.replace(".", ",") if t.lang == "fr" else mib))
 
 
 class PersonDocuments(Vertical):
@@ -104,7 +95,7 @@ class PersonDocuments(Vertical):
         for d in self.documents():
             where = ("documents.where.sending" if docs.uploading(d.id) else
                      "documents.where.here" if docs.cached(d.id) else "documents.where.relay")
-            table.add_row(d.folder or "—", d.name, d.mime, human_size(t, d.size),
+            table.add_row(d.folder or "—", d.name, d.mime, fmt.size(t, d.size),
                           self._owner(d), t(where), key=d.id)
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
@@ -194,7 +185,7 @@ class PersonDocuments(Vertical):
                                       folder=str(v["folder"]))
             except LimitExceededError as exc:
                 raise FieldError("path", t("documents.error.too_big",
-                                           limit=human_size(t, exc.maximum))) from None
+                                           limit=fmt.size(t, exc.maximum))) from None
             except OSError as exc:
                 raise FieldError("path", t("documents.error.unreadable",
                                            reason=exc.strerror or "")) from None

@@ -10,6 +10,7 @@ from typing import Any
 from textual.widgets import Static
 
 from mano_core.sync.state import Status
+from tui import format as fmt
 from tui.text import plain
 
 SYMBOL = {Status.ONLINE: "●", Status.OFFLINE: "○", Status.CLOSED: "○",
@@ -43,7 +44,7 @@ class SyncBar(Static):
         if s.behind:  # a catch-up (a new device's first sync): how far it has come
             done = s.received.envelopes
             parts.append(t("sync.catching_up", count=done + s.behind, done=done,
-                           size=_megabytes(t, s.received.bytes)))
+                           size=fmt.size(t, s.received.bytes)))
         parts.append(t("sync.pending", count=s.pending) if s.pending else t("sync.saved"))
         if s.last_sync is not None:
             parts.append(t("sync.last", ago=_ago(t, time.time() - s.last_sync)))
@@ -67,9 +68,3 @@ def _ago(t: object, seconds: float) -> str:
         return t("ago.minutes", n=int(seconds // 60))
     return t("ago.hours", n=int(seconds // 3600))
 
-
-def _megabytes(t: object, size: int) -> str:
-    from tui.i18n import Translator
-    assert isinstance(t, Translator)
-    n = f"{size / 1e6:.1f}"
-    return t("sync.megabytes", n=n.replace(".", ",") if t.lang == "fr" else n)

@@ -20,6 +20,7 @@ from textual.widgets import Label, Select
 
 from mano_core.mano_compat.groups import GROUPED_LISTS, group_of, set_group
 from mano_core.team import Team
+from tui import format as fmt
 from tui.text import cell
 from tui.widgets.forms import Field, FieldError
 from tui.widgets.table import LiteralTable
@@ -118,7 +119,7 @@ class ListsPane(SettingsPane):
         rows = [(group_of(team.settings, self.kind, v) if self.grouped else "—", v)
                 for v in team.settings.values(self.kind)]
         self.refill("list-values", [
-            (value, (cell(group), cell(value), str(uses(team, self.kind, value))))
+            (value, (cell(group), cell(value), fmt.number(uses(team, self.kind, value), t.lang)))
             for group, value in sorted(rows, key=lambda r: (r[0].casefold(), r[1].casefold()))])
         self.query_one("#list-values", LiteralTable).border_title = \
             t(f"lists.kind.{self.kind}")

@@ -77,7 +77,7 @@ class RetentionPane(SettingsPane):
         table.clear()
         for e in report.entries if report is not None else ():
             table.add_row(e.name, fmt.day(e.out_since), ", ".join(e.reasons) or "—",
-                          str(sum(e.counts.values())), key=e.person_id)
+                          fmt.number(sum(e.counts.values()), t.lang), key=e.person_id)
 
     def _draw_erasures(self) -> None:
         t = self.t
@@ -92,7 +92,8 @@ class RetentionPane(SettingsPane):
         for status in s.team.erasures.pending():
             order = status.order
             table.add_row(fmt.moment(order.issued_at), t(f"erasure.reason.{order.reason}"),
-                          str(len(order.persons)), waiting_names(s, t, status), key=order.id)
+                          fmt.number(len(order.persons), t.lang),
+                          waiting_names(s, t, status), key=order.id)
 
     def action_retention_months(self) -> None:
         t = self.t

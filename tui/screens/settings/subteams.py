@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 
 from mano_core.model.records import SubTeam
+from tui import format as fmt
 from tui.widgets.forms import Field, FieldError
 
 from .pane import SettingsPane, table
@@ -32,7 +33,8 @@ class SubteamsPane(SettingsPane):
         team = self.session.team
         self.refill("subteams", [(sub.id, (
             sub.name, t("yes") if sub.night_session else t("no"),
-            str(len(team.persons.in_team(sub.id))))) for sub in self.session.subteams()])
+            fmt.number(len(team.persons.in_team(sub.id)), t.lang)))
+            for sub in self.session.subteams()])
 
     def _selected(self) -> SubTeam | None:
         key = self.current_key("subteams")
