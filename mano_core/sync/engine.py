@@ -206,22 +206,27 @@ class TeamSync:
                         compartment=old.c, seq=old.seq, author=old.author, counter=old.counter,
                         code=old.code, detail=old.detail, at=old.at, envelope=old.envelope))
                     await tx.delete(self._ns, key)
-        quarantine = [Quarantined(Compartment(row.compartment), row.seq, row.author,
-                                  row.counter, row.code, row.detail, row.at)
-                      for row in await self.team.quarantine.envelopes()]
         self.machine = SyncMachine(
             self.keys.identity.device_id, self._open, positions=positions,
             chains={c: self.keys.chain(c) for c in Compartment}, fragments=fragments,
-            quarantine=quarantine, backoff=self._backoff, flush_delay=self._flush_delay,
+            backoff=self._backoff, flush_delay=self._flush_delay,
             now=time.time, has_access=self._has_access)
         self._publish()
+        await self.read_quarantine()
         await self.refresh_counts()
 
     def _publish(self) -> None:
         """Copy the machine's committed truth into the state clients read."""
         for c in Compartment:
             self.state.cursor[c] = self.sm.cursor(c)
-        self.state.quarantine = list(self.sm.quarantine)
+
+    async def read_quarantine(self) -> None:
+        """``state.quarantine`` from the store: the team's quarantined envelopes as committed
+        (mano_core/quarantine.py), the one list; read again after each commit that adds one."""
+        self.state.quarantine = [
+            Quarantined(Compartment(row.compartment), row.seq, row.author, row.counter,
+                        row.code, row.detail, row.at)
+            for row in await self.team.quarantine.envelopes()]
 
     async def refresh_counts(self) -> None:
         """Recount what waits in the outboxes. Two counts running at once may finish out of
@@ -306,6 +311,8 @@ class TeamSync:
                 self.keys.adopt_chain(op.c, ChainState.from_bytes(op.chain))
         after = self.sm.committed(effect.token, refused)
         self._publish()
+        if refused or any(isinstance(op, PutQuarantine) for op in others):
+            await self.read_quarantine()
         self.state.last_sync = time.time()
         return after
 

@@ -15,8 +15,8 @@ No asyncio, no sockets, no store here (an import-hygiene test checks it). The dr
     timer(name) / retry_now() / close()      Alert(kind, detail)   tell the user
 
 **Nothing becomes true before it is committed.** Every change of the cursor, of the chain
-states (replay protection), of the pending fragments, of the quarantine and of the outbox is
-*staged* under a token; it becomes the machine's state only at ``committed(token)``. A
+states (replay protection), of the pending fragments and of the outbox, and every quarantine
+alert, is *staged* under a token; it becomes the machine's state only at ``committed(token)``. A
 ``failed(token)`` (a full disk, a cancellation, a crash is the same: the process restarts from
 the store) drops every staged change and closes the session, so the relay delivers the same
 envelopes again from the committed cursor: work is redone, never skipped.
@@ -25,7 +25,8 @@ envelopes again from the committed cursor: work is redone, never skipped.
 its own; one that fails (bad signature, unreadable plaintext, bad update, too deep, or any
 unexpected exception of a decoder) is quarantined: kept with its author, compartment, sequence
 and error code, named in an alert, and the cursor moves past it only with the commit of its
-quarantine row.
+quarantine row. The machine keeps no list of them: the store's rows are the one list
+(mano_core/quarantine.py; the driver reads them after each commit that adds one).
 
 The connection phases are a transition table (``MOVES``); an illegal move raises
 LocalProtocolError.
@@ -143,7 +144,6 @@ class SyncMachine:
                  positions: Mapping[Compartment, Position],
                  chains: Mapping[Compartment, ChainState],
                  fragments: Sequence[payload.Fragment] = (),
-                 quarantine: Sequence[Quarantined] = (),
                  backoff: Backoff | None = None,
                  flush_delay: float = FLUSH_DELAY,
                  has_access: Callable[[bytes, Compartment], bool] = lambda _a, _c: True,
@@ -157,7 +157,6 @@ class SyncMachine:
         self._fragments: dict[bytes, list[payload.Fragment]] = {}
         for frag in fragments:
             self._fragments.setdefault(frag.g, []).append(frag)
-        self.quarantine: list[Quarantined] = list(quarantine)
         self.backoff = backoff or Backoff()
         self.need_keys = False
         self._has_access = has_access
@@ -282,8 +281,7 @@ class SyncMachine:
             op = stage.applies[seq]
             quarantined.append(Quarantined(op.c, seq, op.author, op.counter,
                                            "MalformedUpdateError", error, self._now()))
-        for q in quarantined:
-            self.quarantine.append(q)
+        for q in quarantined:  # the list itself is the store's (mano_core/quarantine.py)
             effects.append(Alert("quarantined", q.describe()))
         # Removed items stay in ``_answered`` until the session ends: an outbox read that
         # started before this commit may still list them.
