@@ -13,7 +13,8 @@ kept (with an alert when it happened) instead of silently dropped. One place, tw
 
 ``await team.quarantine.list()`` lists both, oldest first; ``sync.state.quarantine`` is the
 envelopes as read from here (after each commit that adds one): the store is the one list, so
-what a client shows is what is committed, after a restart too, each envelope once. Store: namespace ``quarantine/<team id>``, keys
+what a client shows is what is committed, after a restart too, each envelope once. Store:
+namespace ``quarantine/<team id>``, keys
 ``<compartment>/envelope/<seq, 12 digits>`` and ``<compartment>/update/<sha-256 hex>``, values
 msgpack. A quarantine must not keep an erased person, and what never applied cannot be checked
 for one (an edit names the record it changes by a CRDT id, not by the record's id): the bytes
