@@ -45,7 +45,7 @@ class UnsavedGuard(Protocol):
     """A screen that may hold typed work not saved yet."""
 
     def has_unsaved(self) -> bool: ...
-    async def settle_unsaved(self) -> bool: ...
+    async def settle_unsaved(self, *, ask: bool = True) -> bool: ...
 
 
 UNDO_SECONDS = 10.0     # how long a consequential key's change can be taken back (Ctrl+Z)
@@ -229,15 +229,21 @@ class ManoApp(App[None]):
     def lock(self) -> None:
         """Hide everything behind the passphrase. The team stays open and in sync underneath
         (teammates' edits keep arriving, a form being typed is kept), but nothing of it is
-        shown or reachable until the passphrase is typed again."""
-        from .screens.start import LockScreen
+        shown or reachable until the passphrase is typed again. Unsaved typed work is
+        settled first without a question (nobody may be there to answer): kept on this
+        device as it is, so that neither the lock nor a crash while locked costs it."""
         if self.locked or self.session is None:
             return
-        self.locked = True
+        self.locked = True          # from now on no action runs (check_action)
         self.clear_notifications()  # a notice may name a person
         if self.session.sync is not None:
             self.session.sync.set_viewing(None)
-        self.push_screen(LockScreen())
+        self.run_worker(self._lock(), group="lock", exclusive=True)
+
+    async def _lock(self) -> None:
+        from .screens.start import LockScreen
+        await self.settle_unsaved(ask=False)
+        await self.push_screen(LockScreen())
 
     async def unlocked(self) -> None:
         """The lock screen was given the right passphrase: take it away."""
@@ -246,7 +252,7 @@ class ManoApp(App[None]):
             await self.pop_screen()
         self.locked = False
         self._last_input = self._idle_clock()
-        if self._relabel_on_unlock:
+        if self._relabel_on_unlock and await self.settle_unsaved():  # the person is back
             self._relabel_on_unlock = False
             await self._rebuild_sections()
 
@@ -329,7 +335,9 @@ class ManoApp(App[None]):
 
     def action_switch_language(self) -> None:
         async def switch() -> None:
-            if await self.settle_unsaved():   # the sections are rebuilt in the new language
+            # While locked only the lock screen turns (the sections wait for the unlock):
+            # nothing is asked, since a question would show what the lock hides.
+            if self.locked or await self.settle_unsaved():   # the sections are rebuilt
                 await self.set_language("en" if self.t.lang == "fr" else "fr")
         self.run_worker(switch(), group="unsaved", exclusive=True)
 
@@ -340,11 +348,12 @@ class ManoApp(App[None]):
                 self.exit()
         self.run_worker(leave(), group="unsaved", exclusive=True)
 
-    async def settle_unsaved(self) -> bool:
+    async def settle_unsaved(self, *, ask: bool = True) -> bool:
         """Ask each screen holding unsaved typed work what to do with it; False when the
-        person chose to stay. Must run in a worker (it waits for a dialog)."""
+        person chose to stay. Must run in a worker (it waits for a dialog). ``ask=False``
+        (the idle lock): nothing is asked, each keeps its work on this device as it is."""
         for guard in list(self.unsaved_guards):
-            if guard.has_unsaved() and not await guard.settle_unsaved():
+            if guard.has_unsaved() and not await guard.settle_unsaved(ask=ask):
                 return False
         return True
 

@@ -1,16 +1,21 @@
 """The app locks itself after this device's idle time (a shared laptop in a day centre):
 nothing of the team shows or can be reached until the passphrase is typed again, and what was
-on screen is there again after."""
+on screen is there again after, with everything typed and not saved (a report's text, a form's
+field), kept on the device while locked."""
 
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input, Select
+from textual.widgets import Button, Input, Select, TextArea
 
+from mano_core.reporting import daily
 from tui.screens.agenda import AgendaScreen
+from tui.screens.report import DRAFT_KEY, ReportScreen
 from tui.screens.settings import SettingsScreen
 from tui.screens.start import LockScreen
-from tui.session import IDLE_LOCK_KEY, load_pref
+from tui.session import IDLE_LOCK_KEY, PREFS, load_pref
+from tui.widgets.choice import UnsavedScreen
+from tui.widgets.forms import FormScreen
 
 from .conftest import PASS, SIZE, app_on, wait_for
 from .rendered import screen_text, shows
@@ -73,21 +78,61 @@ async def test_flow_idle_lock(demo_store):
                        what="back where it was")
         await wait_for(pilot, lambda: shows(app, member), what="the tab shown again")
 
+        # a report's text and a form's field typed, not saved: the idle lock keeps both
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen), what="the report")
+        report = app.screen
+        area = report.query_one("#description", TextArea)
+        area.focus()
+        await pilot.press(*"Rien a signaler")
+        await wait_for(pilot, lambda: shows(app, "Modifications non enregistrées"),
+                       what="the unsaved mark")
+        await pilot.press("ctrl+o")                   # a collaboration, its name being typed
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="the form")
+        form = app.screen
+        form.query_one("#field-other", Input).focus()
+        await pilot.press(*"Samu social")
+        clock.now += 5 * 60 + 1
+        await wait_for(pilot, lambda: isinstance(app.screen, LockScreen), what="the lock")
+        assert not shows(app, "Rien a signaler") and not shows(app, "Samu social")
+        draft = await app.session.device.store.get(PREFS, DRAFT_KEY)
+        assert draft is not None and b"Rien a signaler" in draft    # on the device, encrypted
+        app.screen.query_one("#lock-passphrase", Input).value = PASS
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is form and not app.locked, what="the form")
+        assert form.query_one("#field-other", Input).value == "Samu social"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is report, what="the report")
+        assert area.text == "Rien a signaler" and shows(app, "Modifications non enregistrées")
+
 
 async def test_lock_now_and_language_while_locked(demo_store):
     app = app_on(demo_store, idle_clock=FakeClock())
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="agenda")
         agenda = app.screen
+        await pilot.press("f6")                  # a report text typed, not saved
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen), what="the report")
+        app.screen.query_one("#description", TextArea).insert("Texte en cours")
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: app.screen is agenda, what="the agenda")
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: isinstance(app.screen, LockScreen), what="the lock")
         await pilot.press("f12")                 # the lock screen itself turns English
         await wait_for(pilot, lambda: shows(app, "Locked") and shows(app, "Passphrase"),
                        what="the lock screen in English")
-        assert not shows(app, "Verrouillé")
+        # nothing is asked behind the lock (the question would show the report)
+        assert isinstance(app.screen, LockScreen) and not shows(app, "Verrouillé")
+        assert not shows(app, "Texte en cours")
         app.screen.query_one("#lock-passphrase", Input).value = PASS
         await pilot.press("enter")
-        await wait_for(pilot, lambda: not app.locked and isinstance(app.screen, AgendaScreen),
-                       what="unlocked")
-        assert app.screen is not agenda           # sections rebuilt in English once unlocked
+        # once unlocked, the sections are rebuilt in English: the unsaved text is asked about
+        await wait_for(pilot, lambda: isinstance(app.screen, UnsavedScreen), what="the question")
+        assert not app.locked and shows(app, "Unsaved text")
+        app.screen.query_one("#save", Button).press()
+        await wait_for(pilot, lambda: not app.locked and isinstance(app.screen, ReportScreen)
+                       and app.screen is not agenda, what="unlocked")
         await wait_for(pilot, lambda: shows(app, "Persons"), what="English sections")
+        sub = app.session.subteam
+        rep = daily.get(app.session.team, sub, app.screen.day)
+        assert rep is not None and rep.description == "Texte en cours"

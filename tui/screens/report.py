@@ -103,11 +103,15 @@ class ReportScreen(SectionScreen):
         return (self._shown is not None
                 and self.query_one("#description", TextArea).text != self._baseline)
 
-    async def settle_unsaved(self) -> bool:
+    async def settle_unsaved(self, *, ask: bool = True) -> bool:
         """Ask what to do with the unsaved text (run in a worker): save it, drop it (True:
         the caller may go on), or stay (False). Shows this screen first, so that the person
-        sees which text is meant."""
+        sees which text is meant. ``ask=False`` (the idle lock): the text is kept as a
+        draft on this device now, still unsaved in the editor (True)."""
         if not self.has_unsaved():
+            return True
+        if not ask:
+            await self._write_draft()
             return True
         if self.mano.current_mode != "report":
             await self.mano.switch_mode("report")
