@@ -3,15 +3,13 @@ nodes (mixed into sync_server.storage.postgres.PostgresStorage)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
 
 from sync_server.storage.base import KeyPackage
+from sync_server.storage.hosts import Conn as Conn
+from sync_server.storage.hosts import PgHost
 from sync_server.storage.pg_files import expire_files
 from sync_server.storage.pg_schema import CHANNEL
-
-T = TypeVar("T")
-Conn = Any  # asyncpg.Connection (asyncpg ships no type information)
 
 
 def notify_payload(kind: str, team: bytes, *fields: object) -> str:
@@ -19,16 +17,8 @@ def notify_payload(kind: str, team: bytes, *fields: object) -> str:
     return ":".join([kind, team.hex(), *(str(f) for f in fields)])
 
 
-class PgBlobs:
-    """The blob half of the PostgreSQL backend; ``_run``/``_txn`` come from the backend."""
-
-    node: str
-
-    async def _run(self, fn: Callable[[Conn], Awaitable[T]], *, retry: bool = True) -> T:
-        raise NotImplementedError
-
-    async def _txn(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
-        raise NotImplementedError
+class PgBlobs(PgHost):
+    """The blob half of the PostgreSQL backend (``_run``/``_txn``: PgHost)."""
 
     @staticmethod
     async def _notify(c: Conn, payloads: Sequence[str]) -> None:

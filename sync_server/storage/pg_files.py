@@ -7,14 +7,12 @@ VACUUM of the two tables, as a purge is (docs/operations.md, "Purge")."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from mano_core.errors import RelayConflictError
 from sync_server.storage.base import StoredFile
+from sync_server.storage.hosts import Conn, PgHost
 
-T = TypeVar("T")
-Conn = Any  # asyncpg.Connection
 
 FILE_TABLES: Final = ("file_parts", "files")
 FILES_MIGRATION: Final = """
@@ -38,14 +36,8 @@ def _stored(r: Any) -> StoredFile:
                       float(r[6]))
 
 
-class PgFiles:
-    """The document-file part of the PostgreSQL backend; ``_run``/``_txn`` come from it."""
-
-    async def _run(self, fn: Callable[[Conn], Awaitable[T]], *, retry: bool = True) -> T:
-        raise NotImplementedError
-
-    async def _txn(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
-        raise NotImplementedError
+class PgFiles(PgHost):
+    """The document-file part of the PostgreSQL backend (``_run``/``_txn``: PgHost)."""
 
     async def put_file_part(self, team: bytes, compartment: int, file: bytes, part: int,
                             data: bytes, last: bool, now: float) -> StoredFile:

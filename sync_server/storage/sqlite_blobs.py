@@ -3,30 +3,16 @@ sync_server.storage.sqlite.SQLiteStorage, as pg_blobs.py is into the PostgreSQL 
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
-from typing import Any
 
-import aiosqlite
 
+from sync_server.storage.hosts import SQLiteHost
 from sync_server.storage.base import KeyPackage
 from sync_server.storage.sqlite_files import expire_files
 
 
-class SQLiteBlobs:
-    """The blob half of the SQLite backend; ``_txn``/``_one``/``_rc`` come from the backend."""
-
-    def _txn(self, locked: bool = False) -> contextlib.AbstractAsyncContextManager[
-        aiosqlite.Connection
-    ]:
-        raise NotImplementedError
-
-    async def _one(self, sql: str, args: Sequence[object]) -> tuple[Any, ...] | None:
-        raise NotImplementedError
-
-    @property
-    def _rc(self) -> aiosqlite.Connection:
-        raise NotImplementedError
+class SQLiteBlobs(SQLiteHost):
+    """The blob half of the SQLite backend (``_txn``/``_one``/``_rc``: SQLiteHost)."""
 
     async def _write(self, statements: Sequence[tuple[str, Sequence[object]]]) -> None:
         """Run statements in one transaction."""

@@ -7,14 +7,13 @@ resumes where it stopped. Its bytes count in the team's usage from the first par
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Sequence
 from typing import Any, Final
 
 import aiosqlite
 
 from mano_core.errors import RelayConflictError
+from sync_server.storage.hosts import SQLiteHost
 from sync_server.storage.base import StoredFile
 
 FILES_SCHEMA: Final = """
@@ -36,22 +35,9 @@ def _stored(row: Sequence[Any]) -> StoredFile:
                       float(at))
 
 
-class SQLiteFiles:
-    """The document-file part of the SQLite backend; ``_txn``/``_one``/``_checkpoint`` come
-    from the backend."""
-
-    def _txn(self, locked: bool = False) -> contextlib.AbstractAsyncContextManager[
-        aiosqlite.Connection
-    ]:
-        raise NotImplementedError
-
-    async def _one(self, sql: str, args: Sequence[object]) -> tuple[Any, ...] | None:
-        raise NotImplementedError
-
-    async def _checkpoint(self) -> None:
-        raise NotImplementedError
-
-    _lock: asyncio.Lock  # one write transaction at a time on the writer connection
+class SQLiteFiles(SQLiteHost):
+    """The document-file part of the SQLite backend (``_txn``/``_one``/``_checkpoint``:
+    SQLiteHost)."""
 
     async def put_file_part(self, team: bytes, compartment: int, file: bytes, part: int,
                             data: bytes, last: bool, now: float) -> StoredFile:

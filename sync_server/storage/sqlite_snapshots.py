@@ -5,37 +5,18 @@ with the backend's truncating WAL checkpoint (erased rows survive in neither fil
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Sequence
-from typing import Any
 
 import aiosqlite
 
 from mano_core.errors import RelayConflictError
+from sync_server.storage.hosts import SQLiteHost
 from sync_server.storage.base import SnapshotInfo
 
 
-class SQLiteSnapshots:
-    """The snapshot half of the SQLite backend; ``_txn``/``_one``/``_rc``/``_checkpoint`` and
-    ``_lock`` come from the backend."""
-
-    _lock: asyncio.Lock  # one write transaction at a time on the writer connection
-
-    def _txn(self, locked: bool = False) -> contextlib.AbstractAsyncContextManager[
-        aiosqlite.Connection
-    ]:
-        raise NotImplementedError
-
-    async def _one(self, sql: str, args: Sequence[object]) -> tuple[Any, ...] | None:
-        raise NotImplementedError
-
-    @property
-    def _rc(self) -> aiosqlite.Connection:
-        raise NotImplementedError
-
-    async def _checkpoint(self) -> None:
-        raise NotImplementedError
+class SQLiteSnapshots(SQLiteHost):
+    """The snapshot half of the SQLite backend (``_txn``/``_one``/``_rc``/``_checkpoint`` and
+    ``_lock``: SQLiteHost)."""
 
     # --- snapshots -----------------------------------------------------------------------------
 
