@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final, TypeAlias
 
@@ -77,6 +77,27 @@ def group_ops(ops: Iterable[tuple[str, Row]]) -> list[Op]:
     return list(grouped)
 
 
+def _run_transaction(conn: sqlite3.Connection, ops: Sequence[Op]) -> None:
+    """BEGIN IMMEDIATE, the statements, COMMIT, in the connection's worker thread; rolled back
+    on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, rows in ops:
+            # Each cursor closed at once: a statement left in progress makes COMMIT fail.
+            if len(rows) == 1:
+                conn.execute(sql, rows[0]).close()
+            else:
+                conn.executemany(sql, rows).close()
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # SQLite may already have rolled back (e.g. after SQLITE_FULL on COMMIT)
+        raise
+
+
 class Database:
     """One aiosqlite connection to a store file, in autocommit mode with explicit transactions."""
 
@@ -101,11 +122,11 @@ class Database:
         conn.text_factory = bytes
         db = cls(conn)
         try:
-            await conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+            await conn.execute_fetchall("PRAGMA locking_mode=EXCLUSIVE")
             if create:
-                await conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
-                await conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
-                await conn.execute("PRAGMA journal_mode=WAL")
+                await conn.execute_fetchall(f"PRAGMA page_size={PAGE_SIZE}")
+                await conn.execute_fetchall("PRAGMA auto_vacuum=INCREMENTAL")
+                await conn.execute_fetchall("PRAGMA journal_mode=WAL")
             else:
                 # Read-only checks first: never convert or touch a file that is not ours.
                 app_id = (await db.fetchall("PRAGMA application_id"))[0][0]
@@ -115,7 +136,7 @@ class Database:
                 if mode != "wal":
                     raise StoreCorruptedError(f"{path}: unexpected journal mode {mode!r}")
             for pragma in _PRAGMAS:
-                await conn.execute(pragma)
+                await conn.execute_fetchall(pragma)
         except sqlite3.Error as exc:
             await db.close()
             raise store_error(exc, f"opening {path}") from None
@@ -157,14 +178,21 @@ class Database:
         async with self._lock:
             if self._closed:
                 raise StoreClosedError("the store is closed")
+            # The whole transaction in one call to the connection's worker thread: one round
+            # trip instead of one per statement (issue 24: a commit on the edit → visible path
+            # is several statements, each a thread hop).
+            run: Callable[..., Awaitable[None]] = self._conn._execute
+            work = asyncio.ensure_future(run(_run_transaction, self._conn._conn, ops))
             try:
-                await self._conn.execute("BEGIN IMMEDIATE")
-                for sql, rows in ops:
-                    if len(rows) == 1:
-                        await self._conn.execute(sql, rows[0])
-                    else:
-                        await self._conn.executemany(sql, rows)
-                await self._conn.execute("COMMIT")
+                await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # The worker runs the transaction to its end whatever happens here: wait for
+                # its outcome, so that memory follows what the file holds, then go on
+                # cancelling (the commit completed or failed as a whole).
+                await asyncio.wait({work})
+                if not work.cancelled() and work.exception() is None and on_commit is not None:
+                    on_commit()
+                raise
             except BaseException as exc:
                 await self._rollback()
                 if isinstance(exc, sqlite3.Error):
@@ -197,7 +225,9 @@ class Database:
             if self._closed:
                 raise StoreClosedError("the store is closed")
             try:
-                await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                # Its row read to the end: a statement left in progress would make the next
+                # COMMIT fail ("SQL statements in progress").
+                await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error as exc:
                 raise store_error(exc, "checkpointing") from None
 
