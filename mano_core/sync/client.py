@@ -169,7 +169,7 @@ class SyncClient:
         self._notify()
         timers = [e for e in self.sync.sm.local_commit() if isinstance(e, StartTimer)]
         if timers and (self._flush_task is None or self._flush_task.done()):
-            self._flush_task = asyncio.create_task(self._delayed_flush())
+            self._flush_task = asyncio.create_task(self._delayed_flush(timers[0].delay))
             # wait_synced also waits for this task: wake it when the task is over.
             self._flush_task.add_done_callback(lambda _t: self._notify())
 
@@ -291,10 +291,13 @@ class SyncClient:
             self.state.status = status
             self._notify()
 
-    async def _delayed_flush(self) -> None:
+    async def _delayed_flush(self, delay: float) -> None:
+        """Seal after ``delay`` (the machine's timer: none for an edit after a quiet spell),
+        then again after the flush delay while edits keep coming (they share an envelope)."""
         while self._flush_again:
             self._flush_again = False
-            await asyncio.sleep(self.sync.sm.flush_delay)
+            await asyncio.sleep(delay)
+            delay = self.sync.sm.flush_delay
             self.sync.sm.timer("flush")
             try:
                 await self.flush()

@@ -401,6 +401,8 @@ class TeamSync:
                                          doc=sealed_outbox(self.team.id, c),
                                          consume=[i.id for i in items] if last else ())
                     made += 1
+        if made and self._wake_sender is not None:
+            self._wake_sender.set()  # committed: the sender pushes them while we recount
         await self.refresh_counts()  # also clears the optimistic count of schedule_flush
         return made
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
@@ -165,6 +166,7 @@ class SyncMachine:
         self.live_after: dict[Compartment, int] = {}
         self.flush_delay = flush_delay
         self._flush_scheduled = False
+        self._last_flush = -math.inf  # when the flush timer last fired (``now``)
         self._staged: dict[int, _Stage] = {}
         self._tokens = itertools.count(1)
         self._in_flight: set[int] = set()   # outbox items pushed, no answer yet
@@ -241,6 +243,7 @@ class SyncMachine:
         driver connects next) or the flush timer (the driver seals local edits now)."""
         if name == FLUSH:
             self._flush_scheduled = False
+            self._last_flush = self._now()
             return []
         self._move("timer")
         return []
@@ -491,12 +494,15 @@ class SyncMachine:
             self._answered.difference_update(stage.removed)
 
     def local_commit(self) -> list[Effect]:
-        """A local edit was committed: seal it soon (edits within ``flush_delay`` share one
-        envelope); one flush timer at a time."""
+        """A local edit was committed: seal it soon; one flush timer at a time. An edit made
+        ``flush_delay`` or more after the last flush is sealed at once (a teammate waits for
+        it); one made sooner waits until ``flush_delay`` after it, with every edit made
+        meanwhile (a burst shares one envelope)."""
         if self._flush_scheduled or self.phase is Phase.CLOSED:
             return []
         self._flush_scheduled = True
-        return [StartTimer(FLUSH, self.flush_delay)]
+        wait = self._last_flush + self.flush_delay - self._now()
+        return [StartTimer(FLUSH, min(self.flush_delay, max(0.0, wait)))]
 
 
 __all__ = [

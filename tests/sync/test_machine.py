@@ -165,3 +165,23 @@ def test_illegal_moves_raise_and_retry_now_restarts_the_backoff():
     assert sm.phase is Phase.CLOSED
     with pytest.raises(LocalProtocolError):
         sm.connecting()
+
+
+def test_an_edit_after_a_quiet_spell_is_sealed_at_once_a_burst_shares_the_next_flush():
+    clock = [100.0]
+    machine = SyncMachine(b"\x00" * 32, lambda *a: None, positions={},  # type: ignore[arg-type]
+                          chains={c: ChainState() for c in Compartment}, flush_delay=0.05,
+                          now=lambda: clock[0])
+    assert machine.local_commit() == [StartTimer("flush", 0.0)]  # nobody waits for a timer
+    assert machine.local_commit() == []  # one timer at a time: it takes this edit too
+    machine.timer("flush")
+    clock[0] += 0.01  # an edit 10 ms after that flush waits for the rest of the window
+    (timer,) = machine.local_commit()
+    assert timer.name == "flush" and timer.delay == pytest.approx(0.04)
+    clock[0] += 0.04
+    machine.timer("flush")
+    clock[0] += 5.0  # seconds later: at once again
+    assert machine.local_commit() == [StartTimer("flush", 0.0)]
+    machine.timer("flush")
+    clock[0] -= 60.0  # the wall clock set back: never more than the flush delay
+    assert machine.local_commit() == [StartTimer("flush", 0.05)]
