@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.open_team [--scales 1 10] [--repeat 5]
 
-Prints medians of repeated runs and the ratio (target ≤ 1.3, docs/benchmarks.md). The baseline
+Prints medians of repeated runs and the ratio (target ≤ 1.3, docs/benchmarks.md), and, given
+two scales, how opening scales: open(×k) ÷ (k × open(×1)), target ≤ 1.1 (issue 24). The baseline
 is measured in the same run on the same plaintext states: for each compartment, a fresh
 ``pycrdt.Doc().apply_update(state)``. Opening includes reading and decrypting the snapshot
 chunks from SQLite, applying them, and building the collections (records are decoded lazily,
@@ -93,10 +94,17 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'scale':>6} {'state MB':>9} {'bare apply s':>13} {'open s':>8} {'ratio':>6} "
           f"{'first read of persons+actions+comments s':>42}")
+    opened: dict[float, float] = {}
     for scale in args.scales:
         r = asyncio.run(run(scale, args.repeat))
+        opened[scale] = r["open_s"]
         print(f"{r['scale']:>6g} {r['state_mb']:>9.1f} {r['bare_s']:>13.3f} {r['open_s']:>8.3f} "
               f"{r['ratio']:>6.2f} {r['first_read_s']:>42.3f}")
+    small, large = min(opened), max(opened)
+    if large > small:  # issue 24: linear in the data, open(×k) ≤ 1.1 × k × open(×1)
+        k = large / small
+        print(f"open at ×{k:g} the data ÷ ({k:g} × open at {small:g}): "
+              f"{opened[large] / (k * opened[small]):.2f} (target ≤ 1.1)")
 
 
 if __name__ == "__main__":

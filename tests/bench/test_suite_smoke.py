@@ -32,7 +32,7 @@ def test_short_suite_runs_every_benchmark(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     report = json.loads((tmp_path / "benchmarks-short.json").read_text())
     by = {r["bench"]: r for r in report["results"]}
-    for name in ("crypto", "open_team", "memory", "relay_fanout", "sync"):
+    for name in ("crypto", "open_team", "memory", "relay_fanout", "sync", "edit_latency"):
         assert not by[name]["error"], by[name]["error"]
         assert by[name]["figures"], name
         for fig in by[name]["figures"]:
