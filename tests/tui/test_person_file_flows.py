@@ -385,6 +385,32 @@ async def test_flow_treatment(demo_store):
         await wait_for(pilot, lambda: coll.get(tr.id).dosage == "500 mg")
         await wait_for(pilot, lambda: shows(app, "500 mg"))
 
+        # a medical comment: written, corrected by its author (text, urgent), deleted
+        app.screen.query_one("#medical-tabs", TabbedContent).active = "med-notes"
+        await pilot.pause()
+        form = await form_open(pilot, "n")
+        form.query_one("#field-text").insert("Tension 12/8, revoir jeudi.")
+        await save(pilot)
+        notes = team.medical.comments
+        await wait_for(pilot, lambda: notes.filter(lambda x: x.person == p.id), what="the note")
+        note = notes.filter(lambda x: x.person == p.id)[0]
+        table = app.screen.query_one("#medical-comments", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 1 and shows(app, "Tension 12/8"))
+        table.focus()
+        form = await form_open(pilot, "enter")
+        assert form.query_one("#field-text").text == "Tension 12/8, revoir jeudi."
+        form.query_one("#field-text").text = "Tension 13/8, revoir jeudi à 10 h."
+        field(form, "urgent").value = True
+        await save(pilot)
+        await wait_for(pilot, lambda: notes.get(note.id).urgent, what="the note corrected")
+        assert notes.get(note.id).text == "Tension 13/8, revoir jeudi à 10 h."
+        await wait_for(pilot, lambda: shows(app, "URGENT") and shows(app, "revoir jeudi à 10 h"))
+        await pilot.press("delete")
+        await confirm(pilot)
+        await wait_for(pilot, lambda: notes.get(note.id, include_deleted=True).deleted,
+                       what="the note deleted")
+        await wait_for(pilot, lambda: table.row_count == 0)
+
 
 async def test_flow_medical_file(demo_store):
     app = app_on(demo_store)

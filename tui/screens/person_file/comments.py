@@ -119,15 +119,9 @@ class CommentsTab(PersonTab):
         self.form(t("comments.new", name=team.persons.get(self.person_id).name), fields,
                   submit, t("comments.saved"))
 
-    def _own(self, c: Comment) -> bool:
-        if c.created_by == self.session.member:
-            return True
-        self.mano.say(self.t("comment.not_yours"), error=True)
-        return False
-
     def edit(self) -> None:
         c = self._current()
-        if c is None or not self._own(c):
+        if c is None or not self.own(c):
             return
         t = self.t
         team = self.session.team
@@ -142,7 +136,7 @@ class CommentsTab(PersonTab):
 
     def delete(self) -> None:
         c = self._current()
-        if c is None or not self._own(c):
+        if c is None or not self.own(c):
             return
         self.run_worker(self._delete(c), group="write")
 

@@ -1,7 +1,8 @@
 """The medical tab, on health professionals' devices only (the others do not hold the medical
 compartment at all): the medical file's fields, consultations (type, status, date, the type's
 own fields, visible only to some), treatments and medical comments. Its inner tabs each answer
-``n`` (new), Enter (open and correct) and Suppr (delete)."""
+``n`` (new), Enter (open and correct) and Suppr (delete); a medical comment, like any comment,
+is corrected or deleted by its author only."""
 
 from __future__ import annotations
 
@@ -168,14 +169,15 @@ class MedicalTab(PersonTab):
 
     @on(DataTable.RowHighlighted, "#medical-comments")
     def _show_note(self) -> None:
-        key = cursor_key(self.query_one("#medical-comments", DataTable))
+        t = self.t
+        mc = self._note()
         box = self.query_one("#medical-comment-text", Static)
-        try:
-            mc = self.collections.comments.get(key) if key else None
-        except NotFoundError:
-            mc = None
-        box.update(lines([styled((moment_text(self.t, mc.date), "bold")), mc.text])
-                   if mc is not None else self.t("file.none"))
+        if mc is None:
+            box.update(t("file.none"))
+            return
+        head = t("comment.head", date=moment_text(t, mc.date),
+                 author=self.session.member_name(mc.created_by, t))
+        box.update(lines([styled((head, "bold")), mc.text]))
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -189,8 +191,7 @@ class MedicalTab(PersonTab):
         if sub == "treatments":
             return {"new": lambda: self.treatment(None), "open": self.edit_treatment,
                     "delete": lambda: self._delete("treatments", "#treatments")}
-        return {"new": self.new_note,
-                "delete": lambda: self._delete("comments", "#medical-comments")}
+        return {"new": self.new_note, "open": self.edit_note, "delete": self.delete_note}
 
     def edit_file(self) -> None:
         t = self.t
@@ -297,6 +298,32 @@ class MedicalTab(PersonTab):
                 **record_changes(MEDICAL_COMMENT_SPEC, v))
 
         self.form(t("medical.note_new"), fields, submit, t("medical.note_saved"))
+
+    def _note(self) -> MedicalComment | None:
+        key = cursor_key(self.query_one("#medical-comments", DataTable))
+        try:
+            return self.collections.comments.get(key) if key else None
+        except NotFoundError:
+            return None
+
+    def edit_note(self) -> None:
+        mc = self._note()
+        if mc is None or not self.own(mc):
+            return
+        t = self.t
+        coll = self.collections.comments
+        fields = form_fields(MEDICAL_COMMENT_SPEC, self.session, t, mc)
+
+        async def submit(v: dict[str, Any]) -> MedicalComment:
+            changes = record_changes(MEDICAL_COMMENT_SPEC, v, mc)
+            return await coll.update(mc.id, **changes) if changes else mc
+
+        self.form(t("medical.note_edit"), fields, submit, t("medical.note_saved"))
+
+    def delete_note(self) -> None:
+        mc = self._note()
+        if mc is not None and self.own(mc):
+            self._delete("comments", "#medical-comments")
 
     def _delete(self, collection: str, table: str) -> None:
         key = cursor_key(self.query_one(table, DataTable))

@@ -89,6 +89,15 @@ class PersonTab(Vertical):
             title, fields, submit, save_label=t("form.save"), cancel_label=t("form.cancel"),
             field_error=lambda f, m: t("form.field_error", field=f, message=m)), done)
 
+    def own(self, record: Any) -> bool:
+        """True for a comment this member wrote; else says so and False. Only its author
+        edits or deletes a transmission (general or medical), as in MANO: the others answer
+        it with a comment of their own."""
+        if record.created_by == self.session.member:
+            return True
+        self.mano.say(self.t("comment.not_yours"), error=True)
+        return False
+
     async def confirm(self, title: str, lines: list[str], confirm_label: str) -> bool:
         dialog = ConfirmScreen(title, lines, confirm_label=confirm_label,
                                cancel_label=self.t("erase.cancel"))
