@@ -306,12 +306,16 @@ class Team:
         await commit_together(self)
         return moved
 
-    async def drop_medical(self) -> bool:
+    async def drop_medical(
+            self, also: Callable[[Any], Awaitable[None]] | None = None) -> bool:
         """Close the medical compartment and delete everything of it from this device's store
-        (its health flag was withdrawn, or its role made restricted). True if it was open."""
+        (its health flag was withdrawn, or its role made restricted). True if it was open.
+        ``also(tx)`` writes in the same transaction (the sync client forgets its position)."""
         if self.medical_doc is None:
             return False
         async with self.store.transaction() as tx:
+            if also is not None:
+                await also(tx)
             # Documents attached here whose bodies the relay does not hold yet are kept
             # (withheld), not lost with the compartment: handed over if the flag comes back.
             kept = await self.documents.withhold(tx, Compartment.MEDICAL)

@@ -112,6 +112,10 @@ def _cursor_key(c: Compartment) -> str:
     return f"cursor/{c.name.lower()}"
 
 
+def _rebuild_key(c: Compartment) -> str:
+    return f"rebuild/{c.name.lower()}"
+
+
 class TeamSync:
     """The driver of one team's SyncMachine on this device: carries out its Persist effects
     in store transactions and tells it what committed. Owned by the SyncClient."""
@@ -191,6 +195,7 @@ class TeamSync:
             positions[c] = Position(cur.seq, cur.snapshot)
             self._tail[c] = (cur.tail, cur.state)
         fragments: list[payload.Fragment] = []
+        rebuilding = [c for c in Compartment if await self.store.get(self._ns, _rebuild_key(c))]
         legacy: list[tuple[str, _LegacyQuarantineRow]] = []
         for key, raw in await self.store.items(self._ns):
             if key.startswith("frag/"):
@@ -210,7 +215,7 @@ class TeamSync:
             self.keys.identity.device_id, self._open, positions=positions,
             chains={c: self.keys.chain(c) for c in Compartment}, fragments=fragments,
             backoff=self._backoff, flush_delay=self._flush_delay,
-            now=time.time, has_access=self._has_access)
+            now=time.time, has_access=self._has_access, rebuilding=rebuilding)
         self._publish()
         await self.read_quarantine()
         await self.refresh_counts()
@@ -219,6 +224,23 @@ class TeamSync:
         """Copy the machine's committed truth into the state clients read."""
         for c in Compartment:
             self.state.cursor[c] = self.sm.cursor(c)
+
+    async def forget_compartment(self, tx: StoreTransaction, c: Compartment) -> None:
+        """In ``tx``, the transaction that drops ``c``'s document from this device (its health
+        flag withdrawn): its cursor and chain states go with it, and ``c`` is marked rebuilt,
+        so that if it comes back it is caught up from the start (or a snapshot), this device's
+        own envelopes included; ``forgot(c)`` once ``tx`` committed."""
+        await tx.delete(self._ns, _cursor_key(c))
+        await tx.put(self._ns, _rebuild_key(c), b"\x01")
+        await self.keys.save_chains(tx, {c: ChainState()})
+
+    def forgot(self, c: Compartment) -> None:
+        self.sm.forgot(c)
+        self.keys.adopt_chain(c, ChainState())
+        self._tail.pop(c, None)
+        self.state.last_acked.pop(c, None)  # nothing of ``c`` to wait for any more
+        self.state.head.pop(c, None)
+        self._publish()
 
     async def read_quarantine(self) -> None:
         """``state.quarantine`` from the store: the team's quarantined envelopes as committed

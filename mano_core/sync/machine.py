@@ -37,7 +37,7 @@ from __future__ import annotations
 import enum
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -148,6 +148,7 @@ class SyncMachine:
                  backoff: Backoff | None = None,
                  flush_delay: float = FLUSH_DELAY,
                  has_access: Callable[[bytes, Compartment], bool] = lambda _a, _c: True,
+                 rebuilding: Iterable[Compartment] = (),
                  now: Callable[[], float] = lambda: 0.0) -> None:
         self.me = me
         self._open = opener
@@ -161,6 +162,9 @@ class SyncMachine:
         self.backoff = backoff or Backoff()
         self.need_keys = False
         self._has_access = has_access
+        # Compartments whose document this device rebuilds from the relay (dropped, then held
+        # again): its own envelopes are not all in it, so they are applied too (idempotent).
+        self.rebuilding: set[Compartment] = set(rebuilding)
         # Per compartment, the seq this session caught up to (set by the driver): above it,
         # deliveries are live, and an author who no longer has access is refused.
         self.live_after: dict[Compartment, int] = {}
@@ -177,6 +181,14 @@ class SyncMachine:
     def cursor(self, c: Compartment) -> int:
         """The last relay sequence of ``c`` applied AND committed."""
         return self._positions.setdefault(c, Position()).seq
+
+    def forgot(self, c: Compartment) -> None:
+        """The driver committed forgetting ``c`` (its document dropped from this device): from
+        now on ``c`` is caught up from the start, this device's own envelopes included."""
+        self._positions[c] = Position()
+        self._chains[c] = ChainState()
+        self.live_after.pop(c, None)
+        self.rebuilding.add(c)
 
     def position(self, c: Compartment) -> Position:
         p = self._positions.setdefault(c, Position())
@@ -352,7 +364,7 @@ class SyncMachine:
                 continue
             pos.seq = seq
             h = opened.envelope.header
-            if h.author == self.me:
+            if h.author == self.me and c not in self.rebuilding:
                 continue  # our own edit, already in the document
             if seq > self.live_after.get(c, seq) and not self._has_access(h.author, c):
                 self._quarantine(stage, ops, c, seq, raw, UnauthorizedAuthorError(

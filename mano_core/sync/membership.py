@@ -82,7 +82,9 @@ class MembershipSync:
             client = self._online()
             if await self.team.enable_medical() and client is not None:
                 await self._medical_opened(client)
-        elif await self.team.drop_medical():
+        elif await self.team.drop_medical(
+                also=lambda tx: self.sync.forget_compartment(tx, Compartment.MEDICAL)):
+            self.sync.forgot(Compartment.MEDICAL)  # caught up from the start if it comes back
             self.sync._alert("health", "the health flag of this device was withdrawn: its "
                                        "medical data was deleted from it")
             await self.sync.refresh_counts()  # its medical outboxes went with it

@@ -70,6 +70,9 @@ async def test_attached_offline_then_flag_withdrawn_is_kept_then_handed_over(
                              and not team_b.documents.uploading(doc.id), what="uploaded")
             assert await team_a.documents.read(doc.id) == data
             assert team_a.documents.get(doc.id).name == "ordonnance.pdf"
+            await eventually(lambda: team_b.medical is not None
+                             and [t.id for t in team_b.medical.treatments.list()]
+                             == [treatment.id], what="b's medical history is back")
             assert any(al.kind == "documents" and "handed over" in al.detail
                        for al in sb.state.alerts)
             await sb.wait_synced()
@@ -114,5 +117,9 @@ async def test_withdrawn_mid_upload_resumes_once_the_flag_is_back(relay, make_de
             assert await team_a.documents.read(doc.id) == data
             assert relay_files(relay.db) == [(doc.file, 1, 3, 1)]
             assert [d.id for d in team_b.documents.of(medical_file.id)] == [doc.id]
+            # b caught the medical compartment up from the start (a's medical file, its own
+            # record): the record the relay held is the one kept, not written again
+            assert [f.id for f in team_b.medical.medical_files.list()] == [medical_file.id]
+            assert team_a.documents.get(doc.id).created_at == doc.created_at
             await sb.wait_synced()
         await sa.wait_synced()

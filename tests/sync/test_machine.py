@@ -185,3 +185,24 @@ def test_an_edit_after_a_quiet_spell_is_sealed_at_once_a_burst_shares_the_next_f
     machine.timer("flush")
     clock[0] -= 60.0  # the wall clock set back: never more than the flush delay
     assert machine.local_commit() == [StartTimer("flush", 0.05)]
+
+
+def test_a_forgotten_compartment_is_caught_up_again_from_the_start_own_envelopes_too():
+    """Its document dropped (the health flag withdrawn) and held again: the position and chain
+    states start over, and this device's own envelopes are applied, not skipped as already
+    in the document (it no longer holds them)."""
+    w = World()
+    w.machine = SyncMachine(w.author.device_id, w.open, positions={},
+                            chains={c: ChainState() for c in Compartment})
+    sm = w.online()
+    items = [(1, w.seal()), (2, w.seal())]
+    (persist,) = sm.received(m.Deliver(c=int(G), items=items))
+    assert not [op for op in persist.ops if isinstance(op, Apply)]  # ours: in the document
+    sm.committed(persist.token)
+    assert sm.cursor(G) == 2
+    sm.forgot(G)
+    assert sm.cursor(G) == 0 and sm.chain(G).last(w.log.team_id, G, w.author.device_id) is None
+    (persist,) = sm.received(m.Deliver(c=int(G), items=items))  # not refused as replays
+    assert [op.seq for op in persist.ops if isinstance(op, Apply)] == [1, 2]
+    sm.committed(persist.token)
+    assert sm.cursor(G) == 2
