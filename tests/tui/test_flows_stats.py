@@ -1,4 +1,4 @@
-"""Pilot tests of the statistics: any period (presets and typed dates), a sub-team, filters on
+"""Pilot tests of the statistics: any period (presets and typed dates), sub-teams, filters on
 person fields (custom ones too), charts in a meaningful order, and the export of what is
 shown. Each compares the screen with the engine's figures for the same choices."""
 
@@ -82,16 +82,34 @@ async def test_flow_stats_period(demo_store, tmp_path):
         screen.query_one("#to", Input).value = "15/06/2026"
         await wait_for(pilot, lambda: not shows(app, "Date invalide"))
 
-        # one sub-team
-        sub = app.session.subteams()[0]
-        screen.query_one("#subteam", Select).value = sub.id
-        await settled(pilot, screen, spring, [sub.id])
-        want = compute(team, spring, [sub.id], now=NOW)
-        assert screen.shown[0].actions.total == want.actions.total
-        assert sub.name in figures(screen)
+        # one sub-team, then two of them (Ctrl+T: a box each), then all again
+        subs = app.session.subteams()
+        assert len(subs) >= 3
 
-        # a person filter: women only
-        screen.query_one("#subteam", Select).clear()
+        async def choose(*ticked) -> None:
+            await pilot.press("ctrl+t")
+            await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="the boxes")
+            for i, s in enumerate(subs):
+                app.screen.query_one(f"#field-subteams-{i}").value = s in ticked
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: app.screen is screen, what="the statistics")
+
+        await choose(subs[0])
+        await settled(pilot, screen, spring, [subs[0].id])
+        want = compute(team, spring, [subs[0].id], now=NOW)
+        assert screen.shown[0].actions.total == want.actions.total
+        assert subs[0].name in figures(screen) and subs[1].name not in figures(screen)
+        await choose(subs[2], subs[0])
+        pair = [subs[0].id, subs[2].id]
+        await settled(pilot, screen, spring, pair)
+        want = compute(team, spring, pair, now=NOW)
+        assert screen.shown[0].actions.total == want.actions.total
+        assert want.actions.total > compute(team, spring, [subs[0].id], now=NOW).actions.total
+        assert shows(app, f"{subs[0].name}, {subs[2].name}")
+        assert subs[1].name not in figures(screen)
+
+        # a person filter: women only (all sub-teams again)
+        await choose()
         screen.query_one("#filter-field", Select).value = "gender"
         await pilot.pause()
         values = screen.query_one("#filter-value", Select)

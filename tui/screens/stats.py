@@ -1,6 +1,7 @@
-"""Statistics of any period (from/to, or a preset), one sub-team or all, and filters on person
-fields (custom fields too), with charts that carry their axes and numbers, the custom fields
-marked for statistics, and the export of what is shown (CSV or XLSX)."""
+"""Statistics of any period (from/to, or a preset), of all sub-teams or the ones chosen (one
+or several, as MANO's dashboard allows: Ctrl+T or the sub-teams button), and filters on
+person fields (custom fields too), with charts that carry their axes and numbers, the custom
+fields marked for statistics, and the export of what is shown (CSV or XLSX)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Input, LoadingIndicator, Select, Static
+from textual.widgets import Button, Input, LoadingIndicator, Select, Static
 
 from mano_core.errors import ManoError
 from mano_core.reporting import Period, Statistics, compute
@@ -43,6 +44,7 @@ class StatsScreen(SectionScreen):
     section = "stats"
     BINDINGS = [
         Binding("ctrl+e", "export", "key.export_stats"),
+        Binding("ctrl+t", "choose_subteams", "key.stats_subteams", show=False),  # F1 lists it
         Binding("ctrl+r", "clear_filters", "key.clear_filters"),
         Binding("ctrl+x", "exchange", "key.exchange"),
     ]
@@ -52,6 +54,7 @@ class StatsScreen(SectionScreen):
         self.filters: dict[str, PersonFilter] = {}
         self._fields: list[FilterField] = []
         self.shown: tuple[Statistics, ManoStatistics] | None = None
+        self.subteams: list[str] = []   # the sub-teams counted (none chosen: all of them)
         self._setting_dates = False
 
     def compose_body(self) -> ComposeResult:
@@ -65,9 +68,7 @@ class StatsScreen(SectionScreen):
                         placeholder=t("stats.from"))
             yield Input(fmt.day(period.end), compact=True, id="to", highlighter=Visible(),
                         placeholder=t("stats.to"))
-            yield Select(compact=True, options=[(cell(s.name), s.id)
-                                                for s in self.session.subteams()],
-                         prompt=t("filter.all_subteams"), id="subteam")
+            yield Button(cell(self._subteams_text()), compact=True, id="subteams")
         with Horizontal(classes="filters"):
             yield Select(compact=True, options=[], prompt=t("stats.filter.field"),
                          id="filter-field")
@@ -147,9 +148,38 @@ class StatsScreen(SectionScreen):
             else:
                 self.reload()
 
-    @on(Select.Changed, "#subteam")
-    def _subteam(self) -> None:
-        self.reload()
+    # --- sub-teams --------------------------------------------------------------------------
+
+    def _subteams_text(self) -> str:
+        """``Toutes les équipes``, or the names of those chosen, in the team's order."""
+        if not self.subteams:
+            return self.t("filter.all_subteams")
+        return ", ".join(self.session.subteam_name(s) for s in self.subteams)
+
+    @on(Button.Pressed, "#subteams")
+    def action_choose_subteams(self) -> None:
+        """The sub-teams as boxes to tick (none ticked: all of them)."""
+        t = self.t
+        fields = [Field("subteams", t("stats.subteams_field"), kind="multi",
+                        options=[(s.name, s.id) for s in self.session.subteams()],
+                        value=list(self.subteams))]
+
+        async def submit(v: dict[str, Any]) -> list[str]:
+            return list(v["subteams"])
+
+        def chosen(ids: list[str] | None) -> None:
+            if ids is None:
+                return
+            order = [s.id for s in self.session.subteams()]
+            self.subteams = sorted(ids, key=lambda i: order.index(i) if i in order else
+                                   len(order))
+            self.query_one("#subteams", Button).label = cell(self._subteams_text())
+            self.reload()
+
+        self.app.push_screen(FormScreen(
+            t("stats.subteams_title"), fields, submit, save_label=t("stats.subteams_button"),
+            cancel_label=t("form.cancel"),
+            field_error=lambda f, m: t("form.field_error", field=f, message=m)), chosen)
 
     def _period(self) -> Period | None:
         """The period typed, or None (with the reason shown) when a date is wrong."""
@@ -193,8 +223,8 @@ class StatsScreen(SectionScreen):
         return t("stats.filters", filters=" · ".join(shown))
 
     def subteam_ids(self) -> list[str]:
-        sub = self.query_one("#subteam", Select).value
-        return [] if sub is Select.NULL else [str(sub)]
+        """The sub-teams counted; empty: all of them."""
+        return list(self.subteams)
 
     @work(exclusive=True, group="stats")
     async def compute_later(self) -> None:
@@ -221,8 +251,7 @@ class StatsScreen(SectionScreen):
 
     def _figures(self, s: Statistics, m: ManoStatistics) -> list[str | Text]:
         t = self.t
-        team_name = (self.session.subteam_name(self.subteam_ids()[0]) if self.subteam_ids()
-                     else t("filter.all_subteams"))
+        team_name = self._subteams_text()
         out: list[str | Text] = [
             styled((t("stats.title", start=fmt.day(s.period.start), end=fmt.day(s.period.end)),
                     "bold"), f" — {team_name}"),
@@ -301,9 +330,8 @@ class StatsScreen(SectionScreen):
         fields = [Field("path", t("stats.export_path"), value=str(default)),
                   Field("format", t("stats.export_format"), kind="select",
                         options=[("XLSX", "xlsx"), ("CSV", "csv")], value="xlsx")]
-        described = [f"{self.t('stats.filter_team')} : "
-                     + (self.session.subteam_name(self.subteam_ids()[0])
-                        if self.subteam_ids() else self.t("filter.all_subteams"))]
+        counted = len(self.subteams) or len(self.session.subteams())
+        described = [f"{self.t('stats.filter_team', count=counted)} : " + self._subteams_text()]
         if self.filters:
             described.append(self._filters_text())
 
