@@ -7,6 +7,10 @@
 2. Catch-up of a device N envelopes behind (subscribe after 0, open and apply every envelope)
    against loading the equivalent snapshot (open the sealed snapshot of the same state and
    apply it). Target ≤ 3×.
+3. (``--catch-up``, issue 24) the same catch-up when a teammate's snapshot covers all but the
+   last 5 % (the device starts from it: docs/protocol.md §4a), at ``--behind`` and
+   ``--far`` envelopes; and a new device's first sync of a generated team at ``--scale``
+   (1: MANO scale) against opening that team from the device's store afterwards.
 Both relays run as subprocesses on loopback; figures are medians over ``--repeat`` runs."""
 
 from __future__ import annotations
@@ -55,6 +59,57 @@ async def main():
         await asyncio.Future()
 asyncio.run(main())
 """
+
+
+async def first_sync_vs_open(tmp: Path, scale: float, repeat: int) -> dict[str, float]:
+    """A new device's first sync of a generated team (``scale`` 1: MANO scale) through a relay
+    subprocess, from the end of its join until it holds every envelope the relay had, against
+    opening the same team from that device's local store (same run, interleaved). The team's
+    device has synced it whole and uploaded its snapshot as its policy does."""
+    from mano_core.demo import generate_team
+    from mano_core.demo.load import load_demo
+
+    relay = await RelayProcess(str(tmp / "first.db"), "--rate", "1000000",
+                               "--burst", "1000000").start()
+    firsts, opens = [], []
+    try:
+        a = await Device.create(tmp / "first-a.mano", PASS, kdf=TEST_KDF)
+        team_a = await a.create_team("Bench")
+        await load_demo(team_a, generate_team(seed=0, scale=scale))
+        async with await a.sync(team_a, relay.url) as sa:
+            await sa.wait_synced(900)
+            deadline = time.monotonic() + 600
+            while sa.sync.snapshot_due(Compartment.GENERAL):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("no snapshot upload")
+                await asyncio.sleep(0.1)
+            codes = [await sa.create_invitation() for _ in range(repeat)]
+            keys = await a.vault.team((await a.vault.team_ids())[0])
+            head, upto = await relay_plan(relay.url, keys)
+            print(f"  relay: head {head}, newest snapshot up to {upto}", flush=True)
+            for i, code in enumerate(codes):
+                path = tmp / f"first-{i}.mano"
+                b = await Device.create(path, PASS, kdf=TEST_KDF)
+                team_b = await b.join_team(relay.url, code)
+                t = time.perf_counter()
+                async with await b.sync(team_b, relay.url) as sb:
+                    while sb.state.cursor.get(Compartment.GENERAL, 0) < head:
+                        await asyncio.sleep(0.005)
+                firsts.append(time.perf_counter() - t)
+                persons = len(team_b.persons.list())
+                await b.close()
+                reopened = await Device.open(path, PASS)
+                t = time.perf_counter()
+                await reopened.open_team(team_b.id)
+                opens.append(time.perf_counter() - t)
+                await reopened.close()
+                print(f"  first sync {firsts[-1]:.2f} s ({persons} persons), "
+                      f"open {opens[-1]:.2f} s", flush=True)
+        await a.close()
+    finally:
+        await relay.stop()
+    m = statistics.median
+    return {"first_sync": m(firsts), "open": m(opens), "runs": repeat}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -131,25 +186,78 @@ async def mano_edit_to_visible(tmp: Path, edits: int) -> tuple[list[float], int]
         await relay.stop()
 
 
-async def catch_up_vs_snapshot(tmp: Path, behind: int) -> tuple[float, float]:
-    relay = await RelayProcess(str(tmp / "relay2.db"), "--rate", "1000000",
+async def push_raw(url: str, keys: object, team: object) -> None:
+    """Push the team's sealed outbox as a device would, through a bare relay connection, so
+    that no device's snapshot policy runs (the relay then holds no snapshot at all)."""
+    from mano_core.sync.transport import RelayClient
+    from mano_core.team import sealed_outbox
+
+    items = await team.store.outbox_pending(  # type: ignore[attr-defined]
+        sealed_outbox(team.id, Compartment.GENERAL))  # type: ignore[attr-defined]
+    client = await RelayClient.connect(url)
+    try:
+        await client.authenticate(keys.identity, keys.team_id)  # type: ignore[attr-defined]
+        for start in range(0, len(items), 256):
+            await asyncio.gather(*(client.push_nowait(i.payload)
+                                   for i in items[start:start + 256]))
+    finally:
+        await client.close()
+
+
+async def relay_plan(url: str, keys: object) -> tuple[int, int]:
+    """(head, newest snapshot's upto) of GENERAL at the relay, from its catchup_plan."""
+    from mano_core.sync.transport import RelayClient
+
+    client = await RelayClient.connect(url)
+    try:
+        await client.authenticate(keys.identity, keys.team_id)  # type: ignore[attr-defined]
+        plan = await client.catchup_plan(int(Compartment.GENERAL), 0)
+        return plan.head, plan.upto
+    finally:
+        await client.close()
+
+
+async def catch_up_vs_snapshot(tmp: Path, behind: int,
+                               tail: int | None = None) -> tuple[float, float]:
+    """(seconds for a device ``behind`` envelopes behind to hold them all, seconds to open
+    and apply the equivalent snapshot). ``tail`` None: the relay holds no snapshot (every
+    envelope is replayed); else a teammate's snapshot covers all but the last ``tail``
+    envelopes (made by its own snapshot policy), and the device starts from it
+    (docs/protocol.md §4a)."""
+    relay = await RelayProcess(str(tmp / f"relay-{behind}-{tail}.db"), "--rate", "1000000",
                                "--burst", "1000000").start()
     try:
-        a = await Device.create(tmp / "c.mano", PASS, kdf=TEST_KDF)
-        b = await Device.create(tmp / "d.mano", PASS, kdf=TEST_KDF)
+        a = await Device.create(tmp / f"c-{behind}-{tail}.mano", PASS, kdf=TEST_KDF)
+        b = await Device.create(tmp / f"d-{behind}-{tail}.mano", PASS, kdf=TEST_KDF)
         team_a = await a.create_team("Bench")
         async with await a.sync(team_a, relay.url) as sa:
             code = await sa.create_invitation()
             team_b = await b.join_team(relay.url, code)
         keys = await a.vault.team((await a.vault.team_ids())[0])
-        await seal_bulk_persons(team_a, keys, behind, "p")
-        async with await a.sync(team_a, relay.url) as sa:
-            await sa.wait_synced(300)
+        if tail is None:
+            await seal_bulk_persons(team_a, keys, behind, "p")
+            await push_raw(relay.url, keys, team_a)
+        else:
+            await seal_bulk_persons(team_a, keys, behind - tail, "p")
+            async with await a.sync(team_a, relay.url) as sa:
+                await sa.wait_synced(600)
+                deadline = time.monotonic() + 300
+                while sa.sync.snapshot_due(Compartment.GENERAL):  # its upload, once due
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("no snapshot upload")
+                    await asyncio.sleep(0.1)
+            await seal_bulk_persons(team_a, keys, tail, "q")
+            async with await a.sync(team_a, relay.url) as sa:
+                await sa.wait_synced(600)
+            head, upto = await relay_plan(relay.url, keys)
+            print(f"  relay: head {head}, newest snapshot up to {upto}", flush=True)
+        target = await relay_plan(relay.url, keys)
         t = time.perf_counter()
         async with await b.sync(team_b, relay.url) as sb:
-            while sb.state.cursor.get(Compartment.GENERAL, 0) < behind:
+            while sb.state.cursor.get(Compartment.GENERAL, 0) < target[0]:
                 await asyncio.sleep(0.01)
         catch_up = time.perf_counter() - t
+        assert len(team_b.persons.list()) == behind
         # Baseline: the same state as one sealed snapshot, opened and applied on a fresh doc.
         blob = seal_snapshot(keys.identity, keys.keyring, team_id=keys.team_id,
                              compartment=Compartment.GENERAL, epoch=0, upto=behind,
@@ -193,6 +301,35 @@ async def measure(edits: int, behind: int, repeat: int) -> dict[str, float]:
             "catch_up": m(catch), "snapshot": m(snap), "runs": repeat}
 
 
+async def measure_catch_up(behind: int | None, far: int | None, scale: float,
+                           repeat: int) -> dict[str, float]:
+    """The catch-up figures of issue 24 besides ``measure``'s (``behind`` envelopes replayed
+    one by one, no snapshot at the relay), medians over ``repeat`` runs (``far`` runs once:
+    minutes of set-up): ``behind`` and ``far`` envelopes from a snapshot with a 5 % tail
+    (None: not measured), and a new device's first sync at ``scale`` ÷ opening the team
+    from its store."""
+    m = statistics.median
+    out: dict[str, float] = {"runs": repeat}
+    with tempfile.TemporaryDirectory() as tmp:
+        if behind:
+            snap, snap_base = [], []
+            for r in range(repeat):
+                c, s = await catch_up_vs_snapshot(Path(tmp), behind, tail=behind // 20)
+                snap.append(c)
+                snap_base.append(s)
+                print(f"run {r + 1}: catch-up of {behind} from a snapshot {c:.2f} s "
+                      f"(equivalent snapshot {s:.3f} s)", flush=True)
+            out.update(behind=behind, from_snapshot=m(snap), from_snapshot_base=m(snap_base))
+        if far:
+            c, s = await catch_up_vs_snapshot(Path(tmp), far, tail=far // 20)
+            out.update(far=far, far_s=c, far_base=s)
+            print(f"catch-up of {far} from a snapshot {c:.2f} s (snapshot {s:.3f} s)",
+                  flush=True)
+        first = await first_sync_vs_open(Path(tmp), scale, repeat)
+        out.update(scale=scale, first_sync=first["first_sync"], open=first["open"])
+    return out
+
+
 async def run(args: argparse.Namespace) -> None:
     r = await measure(args.edits, args.behind, args.repeat)
     p50s, p99s, raw50, raw99 = [r["p50"]], [r["p99"]], [r["raw_p50"]], [r["raw_p99"]]
@@ -211,7 +348,19 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=300)
     parser.add_argument("--behind", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--catch-up", action="store_true",
+                        help="only the catch-up figures (issue 24): replayed, from a snapshot, "
+                             "--far envelopes, a new device's first sync at --scale")
+    parser.add_argument("--far", type=int, default=0)
+    parser.add_argument("--scale", type=float, default=1.0)
+    args = parser.parse_args()
+    if args.catch_up:
+        r = asyncio.run(measure_catch_up(args.behind, args.far or None, args.scale,
+                                         args.repeat))
+        for key, value in r.items():
+            print(f"{key:>20} {value:.3f}")
+        return
+    asyncio.run(run(args))
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ class Handlers(BlobHandlers, FileHandlers, InviteHandlers):
         self._table: dict[type[m.Message], Callable[[Session, Any], Awaitable[None]]] = {
             m.Hello: self.hello, m.Auth: self.auth, m.Push: self.push,
             m.Subscribe: self.subscribe, m.Unsubscribe: self.unsubscribe, m.HeadGet: self.head,
+            m.CatchupGet: self.catchup_plan,
             m.LogFetch: self.log_fetch, m.LogAppend: self.log_append,
             m.SnapshotPut: self.snapshot_put, m.SnapshotGet: self.snapshot_get,
             m.Purge: self.purge,
@@ -164,6 +165,27 @@ class Handlers(BlobHandlers, FileHandlers, InviteHandlers):
         ):
             return s.refuse(msg.id, ErrorCode.FORBIDDEN, "no access to that compartment")
         s.send(m.Head(id=msg.id, c=msg.c, seq=await self.storage.head(team.team_id, msg.c)))
+
+    async def catchup_plan(self, s: Session, msg: m.CatchupGet) -> None:
+        """What a catch-up of ``c`` from ``after`` would take (docs/protocol.md §4a): the
+        head, the newest snapshot (its ``upto`` and bytes) and the envelopes' bytes, so the
+        device chooses between the envelopes and that snapshot first. Two range sums over the
+        sequences above ``after``: a device near the head costs little."""
+        team, device = s.team, s.device
+        assert team is not None and device is not None
+        if msg.c not in Compartment._value2member_map_ or not team.log.has_access(
+            device, Compartment(msg.c)
+        ):
+            return s.refuse(msg.id, ErrorCode.FORBIDDEN, "no access to that compartment")
+        storage, tid = self.storage, team.team_id
+        head = await storage.head(tid, msg.c)
+        snap = await storage.newest_snapshot(tid, msg.c)
+        upto, size = (snap.upto, snap.size) if snap is not None else (0, 0)
+        behind = await storage.envelope_bytes(tid, msg.c, msg.after)
+        covered = (await storage.envelope_bytes(tid, msg.c, msg.after, upto)
+                   if upto > msg.after else 0)
+        s.send(m.CatchupPlan(id=msg.id, c=msg.c, head=head, upto=upto, size=size,
+                             behind=behind, tail=behind - covered))
 
     async def unsubscribe(self, s: Session, msg: m.Unsubscribe) -> None:
         sub = s.subscriptions.pop(msg.c, None)

@@ -61,7 +61,7 @@ _GUEST_CLIENT: Final[frozenset[type[m.Message]]] = frozenset({m.InviteRequest, m
 _GUEST_RELAY: Final[frozenset[type[m.Message]]] = frozenset({m.Ok, m.Error, m.InviteAnswer})
 _READY_CLIENT: Final[frozenset[type[m.Message]]] = frozenset(
     {
-        m.LogFetch, m.LogAppend, m.Subscribe, m.Unsubscribe, m.Push, m.HeadGet,
+        m.LogFetch, m.LogAppend, m.Subscribe, m.Unsubscribe, m.Push, m.HeadGet, m.CatchupGet,
         m.SnapshotPut, m.SnapshotGet, m.Purge, m.KeyPut, m.KeyFetch, m.KeyAck,
         m.FilePut, m.FileStatus, m.FileGet, m.FileDelete,
         m.InviteOpen, m.InviteRequest, m.InviteList, m.InviteAnswer, m.InviteFetch,
@@ -70,7 +70,8 @@ _READY_CLIENT: Final[frozenset[type[m.Message]]] = frozenset(
 )  # fmt: skip
 _READY_RELAY: Final[frozenset[type[m.Message]]] = frozenset(
     {
-        m.Ok, m.Error, m.LogEntries, m.Ack, m.Deliver, m.CaughtUp, m.Head, m.SnapshotData,
+        m.Ok, m.Error, m.LogEntries, m.Ack, m.Deliver, m.CaughtUp, m.Head, m.CatchupPlan,
+        m.SnapshotData,
         m.Purged, m.FileInfo, m.FileData, m.Keys, m.Invites, m.InviteAnswer, m.Presence,
     }
 )  # fmt: skip

@@ -44,7 +44,8 @@ Capabilities = Annotated[list[Capability], Meta(max_length=limits.MAX_CAPABILITI
 # What a relay of this version can do beyond version 1's base (``welcome.caps``): a client
 # uses a feature only when its name is there, and falls back to the base protocol otherwise.
 CAP_HEAD_GET: Final = "head_get"  # the head_get request (§4): an older relay closes on it
-RELAY_CAPABILITIES: Final[tuple[str, ...]] = (CAP_HEAD_GET,)
+CAP_CATCHUP_PLAN: Final = "catchup_plan"  # catchup_get -> catchup_plan (§4a, snapshot-first)
+RELAY_CAPABILITIES: Final[tuple[str, ...]] = (CAP_HEAD_GET, CAP_CATCHUP_PLAN)
 
 
 class Message(msgspec.Struct, frozen=True, tag_field="t", omit_defaults=False):
@@ -202,6 +203,30 @@ class Head(Message, frozen=True, tag="head"):
     id: U32
     c: CompartmentNo
     seq: Seq
+
+
+class CatchupGet(Message, frozen=True, tag="catchup_get"):
+    """Client → relay (capability ``catchup_plan``): what catching up on ``c`` from ``after``
+    (the last sequence applied) would take, to choose between the envelopes and the newest
+    snapshot first."""
+
+    id: U32
+    c: CompartmentNo
+    after: Seq
+
+
+class CatchupPlan(Message, frozen=True, tag="catchup_plan"):
+    """Relay → client: ``head`` the last sequence stored; ``upto``/``size`` the newest
+    snapshot's coverage and bytes (0/0: none); ``behind`` the bytes of the stored envelopes
+    after ``after``; ``tail`` those after ``max(after, upto)`` (what follows the snapshot)."""
+
+    id: U32
+    c: CompartmentNo
+    head: Seq
+    upto: Seq
+    size: Seq
+    behind: Seq
+    tail: Seq
 
 
 # --- snapshots ---------------------------------------------------------------------------------
@@ -436,6 +461,7 @@ AnyMessage: TypeAlias = (
     Hello | Welcome | Auth | AuthOk | Ok | Error
     | LogFetch | LogAppend | LogEntries
     | Subscribe | Unsubscribe | Push | Ack | Deliver | CaughtUp | HeadGet | Head
+    | CatchupGet | CatchupPlan
     | SnapshotPut | SnapshotGet | SnapshotData | Purge | Purged
     | FilePut | FileStatus | FileInfo | FileGet | FileData | FileDelete
     | KeyPut | KeyFetch | Keys | KeyAck

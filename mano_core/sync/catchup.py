@@ -1,6 +1,13 @@
 """Catching up one compartment at the start of a session: subscribe from the committed cursor;
 if the relay pruned what follows it, restore a snapshot first (docs/protocol.md §13, step 4).
 
+Snapshot-first (capability ``catchup_plan``, docs/protocol.md §4a): before subscribing, ask
+the relay what the catch-up holds; a device far behind (a new device, or one whose missing
+envelopes weigh a sizeable part of the newest snapshot: ``plan.choose``) restores that
+snapshot first and subscribes after its ``upto``. A snapshot refused there costs only itself:
+an alert, its ``upto`` remembered (not downloaded again by this process), and the envelopes
+are replayed from the cursor as if there were none (the relay still holds them all).
+
 One bad snapshot costs only itself: a snapshot that does not open or does not decode (bad
 signature, nested too deep, not an update…) is refused with an alert and the next older one
 is tried (``snapshot_get {before: upto}``), then the envelopes after the one applied are caught
@@ -11,11 +18,21 @@ from __future__ import annotations
 
 from typing import Final
 
-from mano_core.errors import ManoError, RelayRefusedError, StoreError
+from mano_core.crypto.log_entry import Role
+from mano_core.errors import (
+    ManoError,
+    MissingKeyError,
+    RelayRefusedError,
+    StoreError,
+    UnauthorizedAuthorError,
+)
 from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
+from mano_core.sync import plan as catchup_plan
 from mano_core.sync.engine import TeamSync
+from mano_core.sync.snapshot import snapshot_author
+from mano_core.sync.state import CatchUp
 from mano_core.sync.transport import RelayClient
 
 MAX_SNAPSHOT_FALLBACKS: Final = 4  # snapshots tried, newest first, when the relay pruned
@@ -26,6 +43,8 @@ async def subscribe(client: RelayClient, sync: TeamSync, c: Compartment) -> None
     ``live_after`` and the head heard. Raises RelayRefusedError (but PRUNED), StoreError."""
     state = sync.state
     sync.live_after.pop(c, None)  # catching up: history is judged by can_write alone
+    if client.can(m.CAP_CATCHUP_PLAN):
+        await snapshot_first(client, sync, c)
     try:
         caught = await client.subscribe(int(c), sync.cursor(c))
     except RelayRefusedError as exc:
@@ -47,10 +66,88 @@ async def subscribe(client: RelayClient, sync: TeamSync, c: Compartment) -> None
     state.head[c] = max(state.head.get(c, 0), caught.seq)
 
 
+async def snapshot_first(client: RelayClient, sync: TeamSync, c: Compartment) -> bool:
+    """Ask the relay's plan for ``c``; restore the newest snapshot first if ``plan.choose``
+    says so. True if a snapshot was applied (the cursor is then its ``upto``). Sets the
+    catch-up's totals in ``SyncState.catchup``. Raises RelayRefusedError, StoreError."""
+    state = sync.state
+    cursor = sync.cursor(c)
+    try:
+        plan = await client.catchup_plan(int(c), cursor)
+    except RelayRefusedError as exc:
+        if exc.code == ErrorCode.FORBIDDEN:
+            raise
+        if exc.fatal or exc.code == 0:
+            raise
+        return False  # an odd relay: the base protocol's catch-up still works
+    state.head[c] = max(state.head.get(c, 0), plan.head)
+    choice = catchup_plan.choose(plan, cursor, sync.refused_snapshots.get(c, ()))
+    if not choice.snapshot and not choice.records_total:
+        return False  # nothing to catch up on here
+    progress = state.catchup if state.catchup is not None else CatchUp()
+    progress.bytes_total += choice.bytes_total
+    progress.records_total += choice.records_total
+    progress.snapshot = progress.snapshot or choice.snapshot
+    state.catchup = progress
+    sync.changed()
+    if not choice.snapshot:
+        return False
+    done_before = progress.bytes_done
+
+    def arrived(msg: m.Message) -> None:
+        if isinstance(msg, m.SnapshotData):
+            progress.bytes_done += len(msg.data)
+            sync.changed()
+
+    try:
+        answers = await client.request(m.SnapshotGet(id=client.next_id(), c=int(c)),
+                                       on_part=arrived)
+    except RelayRefusedError as exc:
+        if exc.code != ErrorCode.NOT_FOUND:
+            raise
+        answers = []  # gone since the plan (a purge): the envelopes, as without a snapshot
+    parts = [a for a in answers if isinstance(a, m.SnapshotData)]
+    upto = parts[0].upto if parts else 0
+    refusal: ManoError | None = None
+    if parts:
+        raw = b"".join(a.data for a in parts)
+        try:
+            author = sync.keys.log.device(snapshot_author(raw))
+            if author is not None and author.role is Role.RESTRICTED:
+                # A snapshot stands for the envelopes it covers, whose updates this device
+                # would otherwise screen one by one against their authors' roles: a start
+                # from it is taken only from an author whose role is not restricted.
+                raise UnauthorizedAuthorError("a restricted member's snapshot is no "
+                                              "starting point")
+            await sync.apply_snapshot(c, raw)
+            if not state.behind:  # nothing follows the snapshot
+                sync.changed()
+                state.catchup = None
+            return True
+        except StoreError:
+            raise  # our disk, not the snapshot: the session ends and is retried (redone)
+        except MissingKeyError:
+            pass  # not this snapshot's fault: the envelopes will wait for the key too
+        except ManoError as exc:
+            refusal = exc
+    # Back to the envelopes from the cursor: the totals become what they hold.
+    progress.bytes_done = done_before
+    progress.bytes_total += plan.behind - choice.bytes_total
+    progress.records_total += max(0, plan.head - cursor) - choice.records_total
+    if refusal is not None:
+        sync.refused_snapshots.setdefault(c, set()).add(upto)
+        sync._alert("snapshot", f"snapshot of compartment {c.name} up to {upto} refused "
+                                f"({refusal}): catching up on the envelopes instead")
+    sync.changed()
+    return False
+
+
 async def restore_snapshot(client: RelayClient, sync: TeamSync, c: Compartment) -> bool:
     """Apply the newest snapshot of ``c`` this device can open, trying at most
-    MAX_SNAPSHOT_FALLBACKS, newest first; False (``c`` stalled, with an alert) if none."""
-    before, refused = 0, 0
+    MAX_SNAPSHOT_FALLBACKS, newest first; False (``c`` stalled, with an alert) if none.
+    Snapshots this process refused already (``snapshot_first``) are not downloaded again."""
+    known_bad = sync.refused_snapshots.get(c, set())
+    before, refused = (min(known_bad), len(known_bad)) if known_bad else (0, 0)
     for _ in range(MAX_SNAPSHOT_FALLBACKS):
         try:
             answers = await client.request(m.SnapshotGet(id=client.next_id(), c=int(c),
@@ -69,6 +166,8 @@ async def restore_snapshot(client: RelayClient, sync: TeamSync, c: Compartment) 
             raise  # our disk, not the snapshot: the session ends and is retried
         except ManoError as exc:
             refused += 1
+            if not isinstance(exc, MissingKeyError):
+                sync.refused_snapshots.setdefault(c, set()).add(upto)
             sync._alert("snapshot", f"snapshot of compartment {c.name} up to {upto} "
                                     f"refused ({exc}): trying an older one")
             before = upto

@@ -392,6 +392,7 @@ class SyncClient:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._inbox(client))
             tasks.create_task(self._watch(client))
+            self.state.catchup = None  # this session's catch-up is measured afresh
             for c in self.sync.compartments:
                 await catchup.subscribe(client, self.sync, c)
             self.sync.sm.connected()

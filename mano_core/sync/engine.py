@@ -149,7 +149,14 @@ class TeamSync:
         self._tail: dict[Compartment, tuple[int, int]] = {}
         self._tail_staged: dict[Compartment, tuple[int, int]] = {}
         self._delivered = 0          # bytes of the delivery being applied
+        # Per compartment, the ``upto`` of snapshots this process refused in a snapshot-first
+        # catch-up (catchup.py): not downloaded again; the envelopes are replayed instead.
+        self.refused_snapshots: dict[Compartment, set[int]] = {}
         self._snapshot_state = 0     # bytes of the state of the snapshot being applied/uploaded
+
+    def changed(self) -> None:
+        """Tell the state's listeners that it moved (progress, alerts)."""
+        self._changed()
 
     @property
     def sm(self) -> SyncMachine:
@@ -551,6 +558,13 @@ class TeamSync:
                 delivered, self._delivered = self._delivered, 0
             self.state.received.bytes += delivered  # committed: the progress moves
             self.state.received.envelopes += max(0, self.sm.cursor(c) - cursor)
+            progress = self.state.catchup
+            if progress is not None:
+                progress.bytes_done += delivered
+                progress.records_done += max(0, self.sm.cursor(c) - cursor)
+                if not self.state.behind:  # over: everything the plan named is applied
+                    self._changed()  # listeners see it complete, then it is gone
+                    self.state.catchup = None
             await self.refresh_counts()
             return not self.sm.need_keys
 

@@ -76,6 +76,14 @@ def seal_snapshot(identity: DeviceIdentity, keyring: Keyring, *, team_id: bytes,
     return header + ciphertext + identity.sign(header + ciphertext, domain=DOMAIN)
 
 
+def snapshot_author(raw: bytes) -> bytes:
+    """The author device named in a snapshot's header (not verified: ``open_snapshot`` does
+    that); b"" if the header is too short."""
+    if len(raw) < HEADER_SIZE:
+        return b""
+    return bytes(_HEADER.unpack(raw[:HEADER_SIZE])[4])
+
+
 def open_snapshot(raw: bytes, *, log: MembershipLog, keyring: Keyring, team_id: bytes,
                   compartment: Compartment) -> Snapshot:
     """Verify and decrypt a snapshot; each failure raises its own EnvelopeError subclass

@@ -73,6 +73,30 @@ class Progress:
 
 
 @dataclass(slots=True)
+class CatchUp:
+    """A catch-up under way in this session (a new device's first sync, a return after days
+    offline), from what the relay said it holds (``catchup_plan``, docs/protocol.md §4a):
+    ``bytes_total`` to receive (the snapshot if the device starts from one, plus the
+    envelopes after it), ``bytes_done`` received so far (a snapshot's parts as they arrive,
+    envelopes once committed); ``records_total`` envelopes to apply, ``records_done``
+    applied and committed; ``snapshot`` whether it started from a snapshot. Only the
+    figures move before a commit; the cursor and the document never do."""
+
+    bytes_total: int = 0
+    bytes_done: int = 0
+    records_total: int = 0
+    records_done: int = 0
+    snapshot: bool = False
+
+    @property
+    def fraction(self) -> float:
+        """0.0 … 1.0, by bytes (what the wait is made of)."""
+        if self.bytes_total <= 0:
+            return 1.0
+        return min(1.0, self.bytes_done / self.bytes_total)
+
+
+@dataclass(slots=True)
 class SyncState:
     """Mutable, owned by the sync client; read it, or subscribe to its changes."""
 
@@ -93,6 +117,9 @@ class SyncState:
     quarantine: list[Quarantined] = field(default_factory=list)  # kept, never applied
     head: dict[Compartment, int] = field(default_factory=dict)  # relay head at last subscribe
     received: Progress = field(default_factory=Progress)
+    # The catch-up of the current session while it runs (None before the relay's plan is
+    # known, after it is over, and with a relay that does not serve ``catchup_plan``).
+    catchup: CatchUp | None = None
 
     @property
     def behind(self) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -21,7 +21,7 @@ from mano_core.protocol import messages as m
 from mano_core.protocol.auth import AUTH_DOMAIN, auth_challenge
 from mano_core.protocol.machine import Connection, Role, State
 
-_FINAL = (m.Ok, m.Error, m.Ack, m.CaughtUp, m.Head, m.Purged, m.Keys, m.Invites,
+_FINAL = (m.Ok, m.Error, m.Ack, m.CaughtUp, m.Head, m.CatchupPlan, m.Purged, m.Keys, m.Invites,
           m.InviteAnswer, m.FileInfo)
 
 
@@ -46,6 +46,7 @@ class RelayClient:
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[asyncio.Future[list[m.Message]], list[m.Message]]] = {}
         self._waiters: list[asyncio.Future[m.Message]] = []
+        self._on_part: dict[int, Callable[[m.Message], None]] = {}  # request id -> progress
         self._reader: asyncio.Task[None] | None = None
 
     @classmethod
@@ -114,9 +115,24 @@ class RelayClient:
         self._pending[request_id] = (fut, [])
         return fut
 
-    async def request(self, msg: m.Message) -> list[m.Message]:
-        """Send a request and wait for all of its answer. Raises RelayRefusedError."""
-        return await self.start(msg)
+    async def request(self, msg: m.Message, *,
+                      on_part: Callable[[m.Message], None] | None = None) -> list[m.Message]:
+        """Send a request and wait for all of its answer. Raises RelayRefusedError.
+        ``on_part`` is called with each answer as it arrives (the progress of a download)."""
+        fut = self.start(msg)
+        if on_part is not None:
+            self._on_part[getattr(msg, "id")] = on_part  # noqa: B009 - as in start()
+        try:
+            return await fut
+        finally:
+            self._on_part.pop(getattr(msg, "id"), None)  # noqa: B009
+
+    async def catchup_plan(self, c: int, after: int) -> m.CatchupPlan:
+        """What catching up on ``c`` from ``after`` would take (capability ``catchup_plan``:
+        check ``can`` first). Raises RelayRefusedError (FORBIDDEN: no access to ``c``)."""
+        (plan,) = await self.request(m.CatchupGet(id=self.next_id(), c=c, after=after))
+        assert isinstance(plan, m.CatchupPlan)
+        return plan
 
     async def push(self, envelope: bytes) -> m.Ack:
         """Push one envelope and wait for its ack (sent only once it is durable)."""
@@ -227,11 +243,16 @@ class RelayClient:
         fut, parts = entry
         if isinstance(msg, m.Error):
             del self._pending[request_id]
+            self._on_part.pop(request_id, None)
             if not fut.done():
                 fut.set_exception(RelayRefusedError(msg.code, msg.msg, msg.fatal))
             return
         parts.append(msg)
+        on_part = self._on_part.get(request_id)
+        if on_part is not None:
+            on_part(msg)
         if _is_final(msg):
             del self._pending[request_id]
+            self._on_part.pop(request_id, None)
             if not fut.done():
                 fut.set_result(parts)

@@ -140,6 +140,11 @@ class Storage(Protocol):
     async def pruned_upto(self, team: bytes, compartment: int) -> int:
         """Every sequence <= this was pruned (0: nothing was)."""
 
+    async def envelope_bytes(self, team: bytes, compartment: int, after: int,
+                             upto: int | None = None) -> int:
+        """The bytes of the stored envelopes with ``after`` < sequence (<= ``upto`` if given):
+        what catching up from ``after`` would deliver (``catchup_plan``)."""
+
     # --- snapshots -----------------------------------------------------------------------------
 
     async def put_snapshot(

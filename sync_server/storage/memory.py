@@ -114,6 +114,14 @@ class MemoryStorage(MemoryFiles):
     async def head(self, team: bytes, compartment: int) -> int:
         return self._comp(team, compartment).head if team in self._teams else 0
 
+    async def envelope_bytes(self, team: bytes, compartment: int, after: int,
+                             upto: int | None = None) -> int:
+        if team not in self._teams:
+            return 0
+        comp = self._comp(team, compartment)
+        top = comp.head if upto is None else min(upto, comp.head)
+        return sum(len(item[0]) for seq, item in comp.envelopes.items() if after < seq <= top)
+
     async def pruned_upto(self, team: bytes, compartment: int) -> int:
         return self._comp(team, compartment).pruned if team in self._teams else 0
 

@@ -16,7 +16,7 @@ from typing import Any, Final, TypeVar
 import asyncpg
 
 from mano_core.errors import RelayConflictError, RelayStorageError
-from sync_server.storage.base import Appended, NewEnvelope, SnapshotInfo, to_i64
+from sync_server.storage.base import MAX_STORED_INT, Appended, NewEnvelope, SnapshotInfo, to_i64
 from sync_server.storage.pg_blobs import Conn, PgBlobs, notify_payload
 from sync_server.storage.pg_files import PgFiles
 from sync_server.storage.pg_schema import CHANNEL, migrate
@@ -247,6 +247,15 @@ class PostgresStorage(PgBlobs, PgFiles):
     async def head(self, team: bytes, compartment: int) -> int:
         v = await self._run(lambda c: c.fetchval(
             "SELECT head FROM heads WHERE team = $1 AND c = $2", team, compartment))
+        return int(v or 0)
+
+    async def envelope_bytes(self, team: bytes, compartment: int, after: int,
+                             upto: int | None = None) -> int:
+        top = MAX_STORED_INT if upto is None else upto
+        v = await self._run(lambda c: c.fetchval(
+            "SELECT COALESCE(SUM(octet_length(data)), 0) FROM envelopes "
+            "WHERE team = $1 AND c = $2 AND seq > $3 AND seq <= $4",
+            team, compartment, after, top))
         return int(v or 0)
 
     async def pruned_upto(self, team: bytes, compartment: int) -> int:

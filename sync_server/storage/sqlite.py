@@ -21,7 +21,7 @@ from typing import Any, Final
 import aiosqlite
 
 from mano_core.errors import RelayConflictError, RelayStorageError
-from sync_server.storage.base import Appended, NewEnvelope, Storage, to_i64
+from sync_server.storage.base import MAX_STORED_INT, Appended, NewEnvelope, Storage, to_i64
 from sync_server.storage.sqlite_blobs import SQLiteBlobs
 from sync_server.storage.sqlite_files import FILES_SCHEMA, SQLiteFiles
 from sync_server.storage.sqlite_snapshots import SQLiteSnapshots, abort_snapshots
@@ -290,6 +290,15 @@ class SQLiteStorage(SQLiteSnapshots, SQLiteBlobs, SQLiteFiles):
     async def head(self, team: bytes, compartment: int) -> int:
         row = await self._one("SELECT head FROM heads WHERE team = ? AND c = ?",
                               (team, compartment))
+        return 0 if row is None else int(row[0])
+
+    async def envelope_bytes(self, team: bytes, compartment: int, after: int,
+                             upto: int | None = None) -> int:
+        top = MAX_STORED_INT if upto is None else upto
+        row = await self._one(
+            "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM envelopes "
+            "WHERE team = ? AND c = ? AND seq > ? AND seq <= ?",
+            (team, compartment, after, top))
         return 0 if row is None else int(row[0])
 
     async def pruned_upto(self, team: bytes, compartment: int) -> int:

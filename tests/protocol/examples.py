@@ -16,7 +16,8 @@ ENV = bytes([0xEE]) * 8  # a (too short) stand-in for an envelope, to keep the h
 
 EXAMPLES: list[tuple[str, m.Message]] = [
     ("hello", m.Hello(versions=[1], client="js")),
-    ("welcome", m.Welcome(version=1, nonce=NONCE, relay="r", max_frame=1048576)),
+    ("welcome", m.Welcome(version=1, nonce=NONCE, relay="r", max_frame=1048576,
+                          caps=["catchup_plan"])),
     ("auth", m.Auth(team=TEAM, device=DEVICE, sig=SIG)),
     ("subscribe", m.Subscribe(id=2, c=0, after=41)),
     ("push", m.Push(id=3, env=ENV)),
@@ -25,6 +26,9 @@ EXAMPLES: list[tuple[str, m.Message]] = [
     ("caught_up", m.CaughtUp(id=2, c=0, seq=42)),
     ("head_get", m.HeadGet(id=5, c=0)),
     ("head", m.Head(id=5, c=0, seq=43)),
+    ("catchup_get", m.CatchupGet(id=10, c=0, after=0)),
+    ("catchup_plan", m.CatchupPlan(id=10, c=0, head=43, upto=40, size=21000, behind=9000,
+                                   tail=600)),
     ("purge", m.Purge(id=4, c=0, upto=40)),
     ("purged", m.Purged(id=4, c=0, upto=40, envelopes=40, snapshots=1)),
     ("file_put", m.FilePut(id=6, c=0, file=bytes([0xF1]) * 16, part=0, last=True, data=ENV)),

@@ -63,6 +63,23 @@ async def test_sequences_per_team_and_compartment(storage: Storage) -> None:
     assert await storage.read_envelopes(T1, 0, 1, 1) == [(2, b"E:b:0:1")]
 
 
+async def test_envelope_bytes_count_what_a_catch_up_would_deliver(storage: Storage) -> None:
+    await storage.append_envelopes([env(A, i) for i in range(1, 11)] + [env(A, 1, c=1)], 1.0)
+    size = len(env(A, 1).data)  # every envelope of compartment 0 here has 9 bytes
+    assert all(len(env(A, i).data) == size for i in range(1, 10))
+    tenth = len(env(A, 10).data)
+    assert await storage.envelope_bytes(T1, 0, 0) == 9 * size + tenth
+    assert await storage.envelope_bytes(T1, 0, 7) == 2 * size + tenth
+    assert await storage.envelope_bytes(T1, 0, 2, upto=5) == 3 * size  # 3, 4, 5
+    assert await storage.envelope_bytes(T1, 0, 10) == 0
+    assert await storage.envelope_bytes(T1, 1, 0) == len(env(A, 1, c=1).data)
+    assert await storage.envelope_bytes(T2, 0, 0) == 0
+    await storage.put_snapshot(T1, 0, 4, [b"s"], 2.0)
+    await storage.put_snapshot(T1, 0, 6, [b"t"], 2.0)
+    assert await storage.prune(T1, 0, now=10_000.0, retention=60.0, keep=2) == 4
+    assert await storage.envelope_bytes(T1, 0, 0) == 5 * size + tenth  # pruned ones are gone
+
+
 async def test_duplicates_get_their_original_sequence(storage: Storage) -> None:
     await storage.append_envelopes([env(A, 1), env(A, 2)], 1.0)
     res = await storage.append_envelopes([env(A, 2), env(A, 3), env(A, 3)], 2.0)

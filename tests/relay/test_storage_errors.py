@@ -22,6 +22,7 @@ CALLS = {
     "read_envelopes": (T, 0, 0, 10),
     "head": (T, 0),
     "pruned_upto": (T, 0),
+    "envelope_bytes": (T, 0, 0),
     "put_snapshot": (T, 0, 1, [b"part"], 1.0),
     "begin_snapshot": (T, 0, 1, 1.0),
     "put_snapshot_part": (1, 0, b"part"),

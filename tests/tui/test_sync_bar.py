@@ -10,7 +10,7 @@ from textual.app import App, ComposeResult
 from textual.reactive import reactive
 
 from mano_core.ids import Compartment
-from mano_core.sync.state import Status, SyncState
+from mano_core.sync.state import CatchUp, Status, SyncState
 from tui.i18n import Translator
 from tui.widgets.sync_bar import SyncBar
 
@@ -51,3 +51,27 @@ async def test_the_bar_shows_a_catch_up_part_way_then_not(lang, part_way, done) 
         await pilot.pause()
         text = str(bar.render())
         assert done in text and "000 " not in text, text
+
+
+@pytest.mark.parametrize(("lang", "part_way"), [
+    ("fr", "récupération depuis un instantané : 8,1 Mo sur 21,3 Mo, 1\u00a0200 sur 3\u00a0400 "
+           "lots de modifications"),
+    ("en", "catching up from a snapshot: 8.1 MB of 21.3 MB, 1,200 of 3,400 batches of changes"),
+])
+async def test_a_first_sync_from_a_snapshot_shows_bytes_and_records_of_the_plan(
+        lang, part_way) -> None:
+    state = SyncState(status=Status.ONLINE)
+    state.head[Compartment.GENERAL] = 10_000
+    state.cursor[Compartment.GENERAL] = 6_600 + 1_200  # the snapshot's upto, then 1,200 more
+    state.catchup = CatchUp(bytes_total=22_334_668, bytes_done=8_493_465,  # 21.3, 8.1 MiB
+                            records_total=3_400, records_done=1_200, snapshot=True)
+    app = BarApp(lang, state)
+    async with app.run_test() as pilot:
+        bar = app.query_one(SyncBar)
+        text = str(bar.render())
+        assert part_way in text, text
+        state.cursor[Compartment.GENERAL] = 10_000
+        state.catchup = None
+        app.sync_version += 1
+        await pilot.pause()
+        assert "Mo" not in str(bar.render()) and "MB" not in str(bar.render())

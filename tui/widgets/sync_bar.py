@@ -41,10 +41,18 @@ class SyncBar(Static):
         s = sync.state
         status = t(f"sync.status.{s.status.value}")
         parts = [f"{SYMBOL.get(s.status, '◌')} {status}"]
-        if s.behind:  # a catch-up (a new device's first sync): how far it has come
+        plan = s.catchup
+        if s.behind and plan is not None:  # the relay said what the catch-up holds
+            key = "sync.catching_up_from_snapshot" if plan.snapshot else "sync.catching_up_planned"
+            parts.append(t(key, count=plan.records_total,
+                           done=min(plan.records_done, plan.records_total),
+                           total=plan.records_total,
+                           size=fmt.size(t, min(plan.bytes_done, plan.bytes_total)),
+                           size_total=fmt.size(t, plan.bytes_total)))
+        elif s.behind:  # a catch-up (a new device's first sync): how far it has come
             done = s.received.envelopes
             parts.append(t("sync.catching_up", count=done + s.behind, done=done,
-                           size=fmt.size(t, s.received.bytes)))
+                           total=done + s.behind, size=fmt.size(t, s.received.bytes)))
         parts.append(t("sync.pending", count=s.pending) if s.pending else t("sync.saved"))
         if s.last_sync is not None:
             parts.append(t("sync.last", ago=_ago(t, time.time() - s.last_sync)))
