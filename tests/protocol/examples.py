@@ -17,7 +17,7 @@ ENV = bytes([0xEE]) * 8  # a (too short) stand-in for an envelope, to keep the h
 EXAMPLES: list[tuple[str, m.Message]] = [
     ("hello", m.Hello(versions=[1], client="js")),
     ("welcome", m.Welcome(version=1, nonce=NONCE, relay="r", max_frame=1048576,
-                          caps=["catchup_plan"])),
+                          caps=["head_get", "catchup_plan"])),
     ("auth", m.Auth(team=TEAM, device=DEVICE, sig=SIG)),
     ("subscribe", m.Subscribe(id=2, c=0, after=41)),
     ("push", m.Push(id=3, env=ENV)),
