@@ -103,8 +103,17 @@ class DocumentCore:
             self.collections[kind.collection] = cls(self, kind)
         self._history_map: Map[Any] = self.doc.get("history", type=Map)
         self.doc.observe(self._on_transaction)
+        self._deep: dict[str, Any] = {}  # collection name -> its deep observer's subscription
+        self._observe_collections()
+
+    def _observe_collections(self) -> None:
         for name, collection in self.collections.items():
-            collection._map.observe_deep(self._observer(name))
+            self._deep[name] = collection._map.observe_deep(self._observer(name))
+
+    def _unobserve_collections(self) -> None:
+        for name, subscription in self._deep.items():
+            self.collections[name]._map.unobserve(subscription)
+        self._deep = {}
 
     # --- clock, author, settings hooks ---------------------------------------------------------
 
@@ -176,6 +185,12 @@ class DocumentCore:
         integrating it: a refused update changed nothing; the group's updates before it stay
         merged, idempotent, as when each had its own transaction). Parking as apply_update."""
         refused: dict[int, str] = {}
+        # Into an empty document (a new device's first snapshot) every record is new: the
+        # deep observers would only list them all, at the cost of one Python event per nested
+        # change (a third of a MANO-scale first sync): unsubscribe, then list them directly.
+        quiet = self.doc.get_state() == b"\x00"
+        if quiet:
+            self._unobserve_collections()
         self._remote = True
         try:
             with self.doc.transaction(origin="remote"):
@@ -198,6 +213,16 @@ class DocumentCore:
                         refused[index] = f"{type(exc).__name__}: {exc}"[:300]
         finally:
             self._remote = False
+            if quiet:
+                self._observe_collections()
+        if quiet:
+            for name, collection in self.collections.items():
+                ids = {str(k) for k in collection._map.keys()}
+                if ids:
+                    collection.mark_dirty(ids)
+                    self._changes.setdefault(name, set()).update(ids)
+                    if name == "customFields":
+                        self.mark_settings_changed()
         return refused
 
     def _merge(self, update: bytes) -> None:
