@@ -171,6 +171,89 @@ class _Reader:
             raise MalformedUpdateError(f"unknown value tag {tag}")
 
 
+def _varuint_at(data: bytes, pos: int) -> tuple[int, int]:
+    """A varuint at ``pos`` (the caller took the one-byte case): (value, position after)."""
+    result, shift = 0, 0
+    for i in range(pos, pos + _MAX_VARINT_BYTES):
+        b = data[i]
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, i + 1
+        shift += 7
+    raise MalformedUpdateError("varint longer than 10 bytes")
+
+
+def _skip_anys(data: bytes, pos: int, count: int) -> int:
+    """Skip ``count`` JSON-like values (lib0 "any" encoding) from ``pos``; the position after
+    them. The same checks as ``_Reader.any`` (depth bound, known tags, bounds), in one loop
+    over local variables with an explicit stack instead of a method call per value and byte
+    (issue 24: a record's base value is an object of a dozen fields, walked for the depth
+    bound in every catch-up and snapshot)."""
+    end = len(data)
+    left = [count]      # values still to read at each open level
+    keyed = [False]     # whether that level is an object (a key before each value)
+    try:
+        while left:
+            if not left[-1]:
+                left.pop()
+                keyed.pop()
+                continue
+            left[-1] -= 1
+            if keyed[-1]:  # an object's key: a string
+                n = data[pos]
+                if n < 0x80:
+                    pos += 1
+                else:
+                    n, pos = _varuint_at(data, pos)
+                pos += n
+                if pos > end:
+                    raise MalformedUpdateError("length beyond the end of the update")
+            if len(left) > _MAX_ANY_DEPTH + 1:
+                depth = len(left) - 1
+                too_deep = TooDeepError("MAX_CRDT_ANY_DEPTH", depth, _MAX_ANY_DEPTH)
+                raise MalformedUpdateError(f"value nested too deeply: {too_deep}") from too_deep
+            tag = data[pos]
+            pos += 1
+            if tag == 119 or tag == 116:  # string, binary
+                n = data[pos]
+                if n < 0x80:
+                    pos += 1
+                else:
+                    n, pos = _varuint_at(data, pos)
+                pos += n
+                if pos > end:
+                    raise MalformedUpdateError("length beyond the end of the update")
+            elif 120 <= tag <= 127:  # true, false, null, undefined; numbers
+                if tag == 125:  # signed varint
+                    b = data[pos]
+                    pos += 1
+                    if b & 0x80:
+                        for _ in range(_MAX_VARINT_BYTES):
+                            b = data[pos]
+                            pos += 1
+                            if b < 0x80:
+                                break
+                        else:
+                            raise MalformedUpdateError("varint longer than 10 bytes")
+                elif tag == 124 or tag == 123 or tag == 122:  # float32, float64, bigint
+                    pos += 4 if tag == 124 else 8
+                    if pos > end:
+                        raise MalformedUpdateError("length beyond the end of the update")
+            elif tag == 117 or tag == 118:  # array, object
+                n = data[pos]
+                if n < 0x80:
+                    pos += 1
+                else:
+                    n, pos = _varuint_at(data, pos)
+                left.append(n)
+                keyed.append(tag == 118)
+            else:
+                raise MalformedUpdateError(f"unknown value tag {tag}")
+    except IndexError:
+        raise MalformedUpdateError("update ends early") from None
+    return pos
+
+
 # An item whose parent is not in the update is taken to sit at level 2 (a value of a record map
 # in a collection: our deepest layout). Each level of a nest needs an item naming its parent,
 # or one placed beside such an item (an origin has the same parent), so a nest built within one
@@ -231,8 +314,7 @@ def _content_length(r: _Reader, ref: int) -> int:
         return 1
     if ref == 8:  # any
         n = r.varuint()
-        for _ in range(n):
-            r.any()
+        r.pos = _skip_anys(r.data, r.pos, n)
         return n
     if ref == 9:  # subdocument
         r.skip(r.varuint())
