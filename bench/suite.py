@@ -191,8 +191,8 @@ def sync(short: bool) -> Result:
     r = asyncio.run(sync_bench.measure(0, behind, repeat))
     res = Result("sync", raw=r, figures=[
         Figure(f"catch-up of {behind:,} envelopes replayed (no snapshot at the relay) ÷ "
-               f"loading the equivalent snapshot", r["catch_up"] / r["snapshot"], "≤ 3", f"{r['catch_up']:.2f} s",
-               f"{r['snapshot']:.3f} s", repeat, "sync_bench"),
+               f"loading the equivalent snapshot", r["catch_up"] / r["snapshot"], "≤ 3",
+               f"{r['catch_up']:.2f} s", f"{r['snapshot']:.3f} s", repeat, "sync_bench"),
     ])
     res.figures += catch_up_figures(short, res, behind, repeat)
     return res

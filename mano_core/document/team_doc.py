@@ -217,7 +217,7 @@ class DocumentCore:
                 self._observe_collections()
         if quiet:
             for name, collection in self.collections.items():
-                ids = {str(k) for k in collection._map}
+                ids = set(map(str, collection._map.keys()))
                 if ids:
                     collection.mark_dirty(ids)
                     self._changes.setdefault(name, set()).update(ids)
