@@ -141,6 +141,16 @@ class TeamSync:
         self._to_remove: list[int] = []
         self._remover: asyncio.Future[None] | None = None
         self._wake_sender: asyncio.Event | None = None
+        # The sealed envelopes flush hands to the sender (issue 24: no outbox read between
+        # sealing and pushing). Per compartment, ``_handed`` holds envelopes committed by
+        # flush, in outbox order; ``_sealed_seen`` is the newest outbox id of the sender's last
+        # read of the sealed outbox when that read left nothing unpushed (the store then holds
+        # nothing to push but what is handed over since), None when the next push must read
+        # the store (a new session, a retried push, a failed removal, a seal that may have
+        # committed without being handed over). Only committed envelopes are handed over.
+        self._handed: dict[Compartment, list[tuple[int, bytes]]] = {}
+        self._sealed_seen: dict[Compartment, int | None] = {}
+        self._sealed_client: RelayClient | None = None
         # The envelopes of the delivery being opened whose signature its authors' chains
         # establish (crypto/batch.py): one Ed25519 check per author run, not per envelope.
         self._authenticated: frozenset[bytes] = frozenset()
@@ -329,6 +339,7 @@ class TeamSync:
         except BaseException as exc:
             self._tail_staged.clear()
             if any(isinstance(op, RemoveOutbox) for op in effect.ops):
+                self._read_sealed_again()
                 self.sm.removal_failed(effect.token)
             else:
                 self.sm.failed(effect.token, type(exc).__name__)
@@ -426,9 +437,15 @@ class TeamSync:
                 plaintexts = list(payload.encode_batches([i.payload for i in items]))
                 for index, plaintext in enumerate(plaintexts):
                     last = index == len(plaintexts) - 1
-                    await self.keys.seal(plaintext, compartment=c,
-                                         doc=sealed_outbox(self.team.id, c),
-                                         consume=[i.id for i in items] if last else ())
+                    try:
+                        sealed = await self.keys.seal(plaintext, compartment=c,
+                                                      doc=sealed_outbox(self.team.id, c),
+                                                      consume=[i.id for i in items] if last
+                                                      else ())
+                    except BaseException:
+                        self._sealed_seen[c] = None  # it may have committed: read the store
+                        raise
+                    self._hand_over(c, sealed.outbox_id, sealed.envelope)
                     made += 1
         if made and self._wake_sender is not None:
             self._wake_sender.set()  # committed: the sender pushes them while we recount
@@ -443,17 +460,57 @@ class TeamSync:
             if room <= 0:
                 return
             self._wake_sender = wake
-            items = await self.store.outbox_pending(sealed_outbox(self.team.id, c),
-                                                    limit=PUSH_WINDOW + self.sm.held)
-            for effect in self.sm.outbox([(i.id, i.payload) for i in items]):
+            items = self._handed_over(c, client)
+            complete = True
+            if items is None:
+                limit = PUSH_WINDOW + self.sm.held
+                rows = await self.store.outbox_pending(sealed_outbox(self.team.id, c),
+                                                       limit=limit)
+                items = [(i.id, i.payload) for i in rows]
+                complete = len(rows) < limit
+            for effect in self.sm.outbox(items):
                 if isinstance(effect, Push):
                     fut = client.push_nowait(effect.envelope)
                     fut.add_done_callback(functools.partial(
                         self._ack_callback, item_id=effect.item, wake=wake))
+            self._sent_through(c, client, items, complete)
         if not self.sm.in_flight:  # every push answered: a snapshot postponed for them?
             for c in self.compartments:
                 if self.snapshot_due(c):
                     await self.upload_due_snapshot(client, c)
+
+    def _hand_over(self, c: Compartment, item: int, envelope: bytes) -> None:
+        """A sealed envelope just committed: the sender pushes it without reading the store
+        (while it knows the store holds nothing else unpushed; bounded while offline)."""
+        handed = self._handed.setdefault(c, [])
+        handed.append((item, envelope))
+        if len(handed) > PUSH_WINDOW:  # offline for a while: the store says it all
+            handed.clear()
+            self._sealed_seen[c] = None
+
+    def _handed_over(self, c: Compartment,
+                     client: RelayClient) -> list[tuple[int, bytes]] | None:
+        """The envelopes to offer the machine without reading the store, or None to read."""
+        seen = self._sealed_seen.get(c)
+        if seen is None or client is not self._sealed_client:
+            return None
+        return [(i, e) for i, e in self._handed.get(c, []) if i > seen]
+
+    def _sent_through(self, c: Compartment, client: RelayClient,
+                      items: list[tuple[int, bytes]], complete: bool) -> None:
+        """After offering ``items`` to the machine: if every one is now pushed or answered and
+        nothing was left unread, the store holds nothing unpushed up to the newest of them."""
+        if complete and all(self.sm.holds(i) for i, _e in items):
+            seen = max([i for i, _e in items], default=self._sealed_seen.get(c) or 0)
+            self._sealed_seen[c] = seen
+            self._sealed_client = client
+            self._handed[c] = [(i, e) for i, e in self._handed.get(c, []) if i > seen]
+        else:
+            self._sealed_seen[c] = None
+
+    def _read_sealed_again(self) -> None:
+        """A pushed envelope is to be pushed again (its row stays): read the store next."""
+        self._sealed_seen.clear()
 
     def _ack_callback(self, fut: asyncio.Future[list[m.Message]], *, item_id: int,
                       wake: asyncio.Event) -> None:
@@ -463,6 +520,7 @@ class TeamSync:
                wake: asyncio.Event) -> None:
         effects: list[Effect] = []
         if fut.cancelled():
+            self._read_sealed_again()
             effects = self.sm.push_refused(item_id, retry=True)
         else:
             exc = fut.exception()
@@ -471,10 +529,12 @@ class TeamSync:
                 if exc.fatal or exc.code == 0 or not never:
                     if not (exc.fatal or exc.code == 0):
                         self._alert("refused", f"the relay refused an envelope: {exc}")
+                    self._read_sealed_again()
                     effects = self.sm.push_refused(item_id, retry=True)
                 else:
                     effects = self.sm.push_refused(item_id, retry=False, detail=str(exc))
             elif exc is not None:
+                self._read_sealed_again()
                 effects = self.sm.push_refused(item_id, retry=True)
             else:
                 (ack,) = fut.result()
@@ -511,6 +571,7 @@ class TeamSync:
                 async with self.store.transaction() as tx:
                     await tx.outbox_remove(items)
             except BaseException as exc:
+                self._read_sealed_again()
                 for t in tokens:
                     self.sm.removal_failed(t)
                 if not isinstance(exc, ManoError):

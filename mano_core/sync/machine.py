@@ -472,6 +472,10 @@ class SyncMachine:
             effects.append(Push(item, envelope))
         return effects
 
+    def holds(self, item: int) -> bool:
+        """Whether outbox ``item`` is in flight or answered in this session (not to push)."""
+        return item in self._in_flight or item in self._answered
+
     def push_acked(self, item: int) -> list[Effect]:
         """The relay stored the envelope: remove its outbox row."""
         return self._answer(item)
