@@ -10,7 +10,9 @@ one GIL, as two teammates' machines would not. A edits one person's phone every 
 seconds (a person's edits are seconds apart; the gap exceeds the flush delay so that each edit
 is an isolated one, the case a nurse waits for); B timestamps the moment its listener sees
 the change (committed in its store) on the machine-wide monotonic clock; the latency is that
-timestamp minus the one taken just before A's ``persons.update``.
+timestamp minus the one taken just before A's ``persons.update``. Stage stamps (medians, for
+where the time goes): A's update returned (durable), A pushed the envelope, the delivery
+reached B's sync engine.
 
 The floor, each component timed in the same run (medians of ``--edits`` repetitions) with the
 sizes the run produced:
@@ -44,6 +46,7 @@ from websockets.asyncio.client import connect
 from mano_core.device import Device
 from mano_core.ids import Compartment
 from mano_core.store import TEST_KDF, LocalStore
+from mano_core.sync.transport import RelayClient
 from mano_core.team import doc_name, local_outbox, sealed_outbox
 
 ROOT = Path(__file__).parents[1]
@@ -68,6 +71,15 @@ async def edit_to_visible(tmp: Path, edits: int, gap: float) -> dict[str, Any]:
     relay = await RelayProcess(str(tmp / "relay.db"), "--rate", "100000",
                                "--burst", "100000").start()
     peer: asyncio.subprocess.Process | None = None
+    pushed = [0]
+    push_nowait = RelayClient.push_nowait
+
+    def timed_push(self: RelayClient, envelope: bytes) -> Any:  # a stage stamp on A
+        pushed[0] = _now_ns()
+        return push_nowait(self, envelope)
+
+    RelayClient.push_nowait = timed_push  # type: ignore[method-assign]
+    stages: dict[str, list[float]] = {"pushed": [], "delivered": []}
     try:
         a = await Device.create(tmp / "a.mano", PASS, kdf=TEST_KDF)
         b = await Device.create(tmp / "b.mano", PASS, kdf=TEST_KDF)
@@ -103,9 +115,12 @@ async def edit_to_visible(tmp: Path, edits: int, gap: float) -> dict[str, Any]:
                     if seen[:2] == [b"seen", phone.encode()]:
                         break
                 lat.append((int(seen[2]) - t) * NS)
+                stages["pushed"].append((pushed[0] - t) * NS)
+                stages["delivered"].append((int(seen[3]) - t) * NS)
                 await asyncio.sleep(gap)
         await a.close()
     finally:
+        RelayClient.push_nowait = push_nowait  # type: ignore[method-assign]
         if peer is not None and peer.returncode is None:
             assert peer.stdin is not None
             peer.stdin.close()
@@ -119,6 +134,7 @@ async def edit_to_visible(tmp: Path, edits: int, gap: float) -> dict[str, Any]:
         (envelope_size,) = db.execute(
             "SELECT length(data) FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()
     return {"latency": lat, "durable_a": durable, "update_bytes": update_size,
+            "pushed_a": stages["pushed"], "delivered_b": stages["delivered"],
             "envelope_bytes": int(envelope_size)}
 
 
@@ -204,6 +220,8 @@ async def measure(edits: int, repeat: int, gap: float) -> dict[str, Any]:
             parts = await floor(Path(tmp), edits, seen["update_bytes"], seen["envelope_bytes"])
         run = {"p50": pct(seen["latency"], 0.5), "p99": pct(seen["latency"], 0.99),
                "durable_a": statistics.median(seen["durable_a"]),
+               "pushed_a": statistics.median(seen["pushed_a"]),
+               "delivered_b": statistics.median(seen["delivered_b"]),
                "update_bytes": seen["update_bytes"],
                "envelope_bytes": seen["envelope_bytes"], **parts}
         runs.append(run)
@@ -220,9 +238,10 @@ async def measure(edits: int, repeat: int, gap: float) -> dict[str, Any]:
 def report(r: dict[str, Any]) -> None:
     ms = lambda s: f"{s * 1e3:.2f} ms"  # noqa: E731
     print()
-    print(f"edit → visible  p50 {ms(r['p50'])}  p99 {ms(r['p99'])}  (edit durable on A after "
-          f"{ms(r['durable_a'])}; update {r['update_bytes']} B, envelope "
-          f"{r['envelope_bytes']} B)")
+    print(f"edit → visible  p50 {ms(r['p50'])}  p99 {ms(r['p99'])}; stages (medians): durable "
+          f"on A {ms(r['durable_a'])}, pushed by A {ms(r['pushed_a'])}, delivered to B's engine "
+          f"{ms(r['delivered_b'])}; update {r['update_bytes']} B, envelope "
+          f"{r['envelope_bytes']} B")
     print("floor           " + ms(r["floor"]) + " = " + " + ".join(
         f"{k} {ms(r[k])}" for k in FLOOR_PARTS))
     print(f"p50 ÷ floor {r['p50'] / r['floor']:.2f} (target ≤ 1.5)   "

@@ -4,9 +4,11 @@ as on a teammate's machine: its own event loop, its own GIL, its own store.
     python -m bench.edit_peer STORE PASSPHRASE TEAM_ID RELAY_URL PERSON_ID
 
 Opens the device and the team, syncs with the relay as an app does, and prints to stdout
-``ready`` once it holds the person, then ``seen PHONE NS`` each time a teammate's change of
-that person is visible (its listener runs: the update is committed on this device), NS being
-``time.clock_gettime_ns(CLOCK_MONOTONIC)`` (one clock for every process of the machine).
+``ready`` once it holds the person, then ``seen PHONE NS DELIVERED_NS`` each time a
+teammate's change of that person is visible (its listener runs: the update is committed on
+this device), NS being ``time.clock_gettime_ns(CLOCK_MONOTONIC)`` (one clock for every
+process of the machine), and DELIVERED_NS when the delivery that carried it reached the sync
+engine (a stage stamp).
 Ends when its stdin closes."""
 
 from __future__ import annotations
@@ -17,6 +19,19 @@ import time
 
 from mano_core.device import Device
 from mano_core.document.team_doc import ChangeEvent, Origin
+from mano_core.sync.engine import TeamSync
+
+_delivered = [0]
+_apply_delivery = TeamSync.apply_delivery
+
+
+async def _timed_delivery(self: TeamSync, *args: object, **kwargs: object) -> bool:
+    """Stage stamp for the benchmark: when a delivery reaches the engine."""
+    _delivered[0] = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    return await _apply_delivery(self, *args, **kwargs)  # type: ignore[arg-type]
+
+
+TeamSync.apply_delivery = _timed_delivery  # type: ignore[method-assign]
 
 
 async def serve(path: str, passphrase: str, team_id: str, url: str, person_id: str) -> None:
@@ -35,7 +50,7 @@ async def serve(path: str, passphrase: str, team_id: str, url: str, person_id: s
             if not ready.is_set():
                 ready.set()
             elif event.origin is Origin.REMOTE and phone != last[0]:
-                out.write(f"seen {phone} {now}\n")
+                out.write(f"seen {phone} {now} {_delivered[0]}\n")
                 out.flush()
             last[0] = phone
 
