@@ -253,6 +253,8 @@ class TeamSync:
 
     def forgot(self, c: Compartment) -> None:
         self.sm.forgot(c)
+        self._handed.pop(c, None)  # its sealed outbox went with the document
+        self._sealed_seen.pop(c, None)
         self.keys.adopt_chain(c, ChainState())
         self._tail.pop(c, None)
         self.state.last_acked.pop(c, None)  # nothing of ``c`` to wait for any more
