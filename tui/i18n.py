@@ -17,7 +17,6 @@ from typing import Final
 
 from babel.messages.pofile import read_po
 
-from mano_core.codes import Code
 from mano_core.errors import ValidationError
 
 from .numbers import number
@@ -133,48 +132,40 @@ def key_text(t: Translator, description: str) -> str:
     return t(description) if is_key_text(description) else description
 
 
-# The engine's validation reasons (English, for logs) and the message shown for each: the
-# reason's start is matched (``longer than 200 characters``, ``is required when…``).
-REASONS: Final = (
-    ("is required", "error.required"),
-    ("would go below zero", "error.reason.below_zero"),
-    ("must not be negative", "error.reason.negative"),
-    ("must be a date", "error.date"),
-    ("longer than", "error.reason.too_long"),
-    ("at most", "error.reason.too_long"),
-    ("is before the start", "error.reason.before_start"),
-    ("must be empty while the status is", "error.reason.not_while_todo"),
-    ("items must be unique", "error.reason.unique"),
-    ("a record with this id already exists", "error.reason.exists"),
-    ("is not an option", "error.reason.not_an_option"),
-    ("invalid value", "error.reason.invalid"),
-    ("pick one of", "error.reason.invalid"),
-)
+def _param(value: object) -> object:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(map(str, value))
+    return value
 
 
-def reason_text(t: Translator, reason: str) -> str:
-    """A validation reason of the engine in the interface's language (a generic "value
-    refused" for a reason the catalog does not know: never the English one)."""
-    for start, key in REASONS:
-        if reason.startswith(start):
-            return t(key)
-    return t("error.code.ValidationError")
+def validation_message(t: Translator, code: str, params: Mapping[str, object]) -> str | None:
+    """The one text of an engine validation code (``mano_core.codes``), filled with its
+    parameters (a length limit, the options): the catalog's ``error.validation.<code>``
+    (every code has one, in both languages: tests/tui/test_language.py). None for a code
+    the catalog does not know or a text naming a parameter the error lacks."""
+    key = f"error.validation.{code}"
+    if not t.has(key):
+        return None
+    try:
+        return t(key, **{k: _param(v) for k, v in params.items()})
+    except (KeyError, IndexError):
+        return None
+
+
+def validation_text(t: Translator, exc: ValidationError) -> str:
+    """What is wrong with a field, in the interface's language (without the field's name:
+    a form shows it under the field). The engine's English ``reason`` never shows."""
+    return validation_message(t, exc.code.value, exc.params or {}) \
+        or t("error.code.ValidationError")
 
 
 def error_text(t: Translator, exc: BaseException) -> str:
-    """An engine error in the interface's language: the message of its class (or of the
-    nearest base class) in the catalog, ``error.code.<ClassName>``; the engine's own messages
-    are English, for logs and developers, never shown as they are. A ValidationError is said
-    from its code and parameters (``error.validation.<code>``, mano_core.codes)."""
-    code = getattr(exc, "code", None)
-    if isinstance(code, Code) and t.has(f"error.validation.{code.value}"):
-        params = getattr(exc, "params", {}) or {}
-        return t(f"error.validation.{code.value}", **{
-            k: ", ".join(map(str, v)) if isinstance(v, (list, tuple, set, frozenset)) else v
-            for k, v in params.items()})
-    reason = getattr(exc, "reason", None)
-    if isinstance(reason, str) and isinstance(exc, ValidationError):
-        return reason_text(t, reason)
+    """An engine error as one sentence of the interface (a notice): a ValidationError from
+    its code (``Non enregistré : obligatoire``), any other from the message of its class
+    (or of the nearest base class) in the catalog, ``error.code.<ClassName>``; the engine's
+    own messages are English, for logs and developers, never shown as they are."""
+    if isinstance(exc, ValidationError):
+        return t("error.notice", message=validation_text(t, exc))
     for cls in type(exc).__mro__:
         key = f"error.code.{cls.__name__}"
         if t.has(key):

@@ -3,7 +3,8 @@
 The engine gives every problem a code and its parameters (mano_core.reporting.problems); they
 are said here through the ``import`` catalog domain (``import.code.<code>``, or
 ``import.code.<code>.<what>`` when a kind of thing needs its own sentence), and a record's own
-refusal through ``error.validation.<code>`` (tui.i18n). Values are data, never markup."""
+refusal through ``error.validation.<code>`` (tui.i18n.validation_message). Values are data,
+never markup."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any, Final, Protocol
 from mano_core.mano_compat import MigrationResult
 from mano_core.reporting.problems import ImportCode
 
-from .i18n import Translator
+from .i18n import Translator, validation_message
 
 MAX_LISTED_PROBLEMS: Final = 200  # in the report's text; the app's table lists them all
 _FORMAT_CODES: Final = frozenset({ImportCode.NOT_A_DATE, ImportCode.NOT_A_MOMENT})
@@ -50,11 +51,7 @@ def problem_text(t: Translator, problem: Coded) -> str:
 
 
 def _validation(t: Translator, code: str, params: Mapping[str, Any]) -> str:
-    key = f"error.validation.{code}"
-    if not t.has(key):
-        return t("import.code.invalid")
-    return t(key, **{k: ", ".join(map(str, v)) if isinstance(v, list | tuple) else v
-                     for k, v in params.items()})
+    return validation_message(t, code, params) or t("import.code.invalid")
 
 
 def mano_report(t: Translator, result: MigrationResult, *, rerun_hint: bool = False) -> str:

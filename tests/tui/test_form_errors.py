@@ -51,5 +51,5 @@ async def test_an_engine_refusal_is_said_in_french(form):
         await pilot.pause()
         text = str(screen.query_one("#error-name", Static).render())
         english = ValidationError("record", "name", Code.REQUIRED).reason
-        assert app.t("invalid.required") in text
+        assert app.t("error.validation.required") in text
         assert english not in text

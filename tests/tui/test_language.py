@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import Input
 
 from mano_core.errors import MembershipError, NotAdminError, PermissionDeniedError, ValidationError
-from tui.i18n import Translator, error_text
+from tui.i18n import Translator, error_text, validation_text
 from tui.screens.agenda import AgendaScreen
 from tui.screens.settings import SettingsScreen
 from tui.screens.start import FirstRunScreen, UnlockScreen
@@ -23,13 +23,14 @@ def test_engine_errors_are_said_from_codes_never_in_english():
     fr, en = Translator("fr"), Translator("en")
     from mano_core.codes import Code
     below = ValidationError("report", "services.Repas", Code.BELOW_ZERO)
-    assert error_text(fr, below) == "le compteur passerait sous zéro"
-    assert error_text(en, below) == "the counter would go below zero"
-    assert error_text(fr, ValidationError("person", "name", Code.REQUIRED)) == "obligatoire"
-    assert error_text(fr, ValidationError("action", "categories", Code.NOT_IN_LIST,
-                                          list="actionCategories", values=["X", "Y"])) == \
-        "absent de la liste de l'équipe (actionCategories) : X, Y"
-    assert error_text(fr, ValidationError("person", "name", Code.TOO_LONG, max=200)) == \
+    assert validation_text(fr, below) == "le compteur passerait sous zéro"
+    assert validation_text(en, below) == "the counter would go below zero"
+    assert error_text(fr, below) == "Non enregistré : le compteur passerait sous zéro"
+    assert validation_text(fr, ValidationError("person", "name", Code.REQUIRED)) == "obligatoire"
+    assert validation_text(fr, ValidationError("action", "categories", Code.NOT_IN_LIST,
+                                               list="actionCategories", values=["X", "Y"])) == \
+        "absent de la liste de l'équipe (à ajouter dans les réglages) : X, Y"
+    assert validation_text(fr, ValidationError("person", "name", Code.TOO_LONG, max=200)) == \
         "plus de 200 caractères"
     # every code of the engine has its message in both languages
     assert all(fr.has(f"error.validation.{c.value}") for c in Code)

@@ -3,7 +3,8 @@
 Shown: dates and times in the interface's language (Babel) and the team's time zone, yes/no
 as words, sub-teams and members by name. Typed: ``20/11/2026`` (or ``20/11``, ``2026-11-20``),
 ``20/11/2026 14:30``; a value that does not read raises ``EntryError`` with a code the
-catalog translates (``invalid.<code>``)."""
+catalog translates (``entry.<code>``: the form's own codes; the engine's are
+``error.validation.<code>``, tui.i18n.validation_text)."""
 
 from __future__ import annotations
 

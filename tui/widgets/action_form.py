@@ -24,7 +24,7 @@ from textual.widgets.option_list import Option
 from mano_core.errors import PermissionDeniedError, ValidationError
 from mano_core.model.records import Person
 from tui import format as fmt
-from tui.records.errors import validation_text
+from tui.i18n import validation_text
 from tui.text import Visible, cell, plain
 from tui.widgets.forms import FieldError, LiteralTextArea
 from tui.widgets.toggle import Check

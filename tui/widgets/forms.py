@@ -4,7 +4,7 @@ A form is a list of ``Field``; ``FormScreen`` draws them, and on ctrl+s (or Ente
 field) reads every field (``parse``: a value that does not read is said under its field, all
 of them at once) and hands the values to an async ``submit``. If ``submit`` raises
 ``FieldError`` or a ValidationError, the message (translated from its code,
-``tui.records.errors``) appears under the field it names and the form stays open with
+``tui.i18n.validation_text``) appears under the field it names and the form stays open with
 everything typed in it. Escape closes without saving.
 
 Record forms are not written by hand: ``tui.records.build`` makes their fields from the
@@ -28,7 +28,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from mano_core.errors import PermissionDeniedError, ValidationError
-from tui.records.errors import validation_text
+from tui.i18n import validation_text
 from tui.records.values import EntryError
 from tui.text import Visible, cell, plain, visible
 from tui.widgets.person_picker import PersonPicker, Search
@@ -256,7 +256,7 @@ class FormScreen(ModalScreen[Any]):
             values = self.values()
         except FormErrors as exc:
             for name, code in reversed(exc.fields.items()):  # the focus ends on the first
-                self.show_error(name, t(f"invalid.{code}"))
+                self.show_error(name, t(f"entry.{code}"))
             return
         try:
             result = await self._submit(values)

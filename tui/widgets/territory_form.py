@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from mano_core.errors import PermissionDeniedError, ValidationError
-from tui.records.errors import validation_text
+from tui.i18n import validation_text
 from tui.text import Visible, plain
 from tui.widgets.action_form import Ticks
 from tui.widgets.forms import FieldError, LiteralTextArea

@@ -70,7 +70,7 @@ class PlacesTab(PersonTab):
                 same = [p for p in team.places.list() if p.name.casefold() == name.casefold()]
                 place_id = same[0].id if same else (await team.places.create(name=name)).id
             if not place_id:
-                raise FieldError("place", t("invalid.place_required"))
+                raise FieldError("place", t("entry.place_required"))
             return await team.person_places.create(person=self.person_id, place=place_id)
 
         self.form(t("place.link_title"), fields, submit, t("place.linked"))

@@ -20,7 +20,7 @@ from mano_core.model.records import Person
 from tui import format as fmt
 from tui.erasure_view import count_lines
 from tui.navigation import EditPerson
-from tui.records.errors import error_text
+from tui.i18n import error_text
 from tui.text import plain, styled
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter

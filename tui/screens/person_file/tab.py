@@ -19,7 +19,7 @@ from textual.widgets import DataTable
 
 from mano_core.errors import ManoError
 from mano_core.model.records import Person
-from tui.records.errors import error_text
+from tui.i18n import error_text
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.forms import Field, FormScreen
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 class PersonTab(Vertical):
     """One tab's content. Subclasses set ``name`` (the pane is ``tab-<name>``, its title the
-    catalog's ``tab.<name>``) and ``medical`` (shown on health devices only)."""
+    catalog's ``file.tab.<name>``) and ``medical`` (shown on health devices only)."""
 
     name: ClassVar[str] = ""
     medical: ClassVar[bool] = False
