@@ -29,7 +29,7 @@ from mano_core.reporting import (
     write_xlsx,
 )
 from mano_core.reporting.full_export import full_export_tables
-from mano_core.reporting.mano_stats import mano_statistics, mano_statistics_rows
+from mano_core.reporting.mano_sheet import mano_statistics_sheet
 from mano_core.reporting.tables import Table, statistics_sheet
 from mano_core.rules.table import Power
 from mano_core.team import Team
@@ -66,8 +66,7 @@ def build_tables(team: Team, kind: ExportKind, today: dt.date) -> list[Table]:
     period = Period(today - YEAR, today)   # "all": MANO's full export, then the figures
     return [*full_export_tables(team, medical=team.medical),
             statistics_sheet(compute(team, period)),
-            Table("Statistiques MANO", ("Rubrique", "Indicateur", "Valeur"),
-                  [tuple(r) for r in mano_statistics_rows(mano_statistics(team, period))])]
+            mano_statistics_sheet(team, period, medical=team.medical)]
 
 
 async def export(team: Team, kind: ExportKind, fmt: str, path: Path, today: dt.date,

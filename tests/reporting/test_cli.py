@@ -153,6 +153,8 @@ def test_export_all_is_mano_s_workbook_and_imports_back(
     assert book.sheetnames[-2:] == ["Statistiques", "Statistiques MANO"]
     mano = {row[1]: row[2] for row in book["Statistiques MANO"].iter_rows(values_only=True)}
     assert {"Personnes créées", "Personnes suivies", "Temps de suivi moyen (jours)"} <= set(mano)
+    sections = {row[0] for row in book["Statistiques MANO"].iter_rows(values_only=True)}
+    assert {"Général", "Services", "Observations", "Consultations", "Dossiers médicaux"} <= sections
     stats = list(book["Statistiques"].iter_rows(values_only=True))
     assert stats[0] == ("Rubrique", "Indicateur", "Valeur")
     indicators = {row[1] for row in stats[1:]}

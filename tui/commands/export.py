@@ -21,8 +21,8 @@ from mano_core.reporting import (
     write_xlsx,
 )
 from mano_core.reporting.full_export import full_export_tables
-from mano_core.reporting.mano_stats import mano_statistics, mano_statistics_rows
-from mano_core.reporting.tables import Table, statistics_sheet
+from mano_core.reporting.mano_sheet import mano_statistics_sheet
+from mano_core.reporting.tables import statistics_sheet
 from mano_core.reporting.view import resolve_subteams
 from tui.i18n import Translator
 
@@ -61,11 +61,10 @@ async def export(args: argparse.Namespace, t: Translator) -> int:
             }
             if args.kind == "all":  # MANO's full export: every collection, then the figures
                 period = Period(start, end) if args.start or args.to else None
-                figures = mano_statistics(team, Period(start, end), ids)
                 built = [*full_export_tables(team, medical=team.medical, period=period,
                                              subteams=ids), tables["stats"](),
-                         Table("Statistiques MANO", ("Rubrique", "Indicateur", "Valeur"),
-                               list(mano_statistics_rows(figures)))]
+                         mano_statistics_sheet(team, Period(start, end), ids,
+                                               medical=team.medical)]
             else:
                 built = [tables[args.kind]()]
             rows = (write_xlsx(built, output, progress=progress) if fmt == "xlsx"
