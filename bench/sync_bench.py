@@ -69,6 +69,7 @@ async def first_sync_vs_open(tmp: Path, scale: float, repeat: int) -> dict[str, 
     from mano_core.demo import generate_team
     from mano_core.demo.load import load_demo
 
+    tmp = Path(tempfile.mkdtemp(dir=tmp))
     relay = await RelayProcess(str(tmp / "first.db"), "--rate", "1000000",
                                "--burst", "1000000").start()
     firsts, opens = [], []
@@ -224,11 +225,12 @@ async def catch_up_vs_snapshot(tmp: Path, behind: int,
     envelope is replayed); else a teammate's snapshot covers all but the last ``tail``
     envelopes (made by its own snapshot policy), and the device starts from it
     (docs/protocol.md §4a)."""
-    relay = await RelayProcess(str(tmp / f"relay-{behind}-{tail}.db"), "--rate", "1000000",
+    tmp = Path(tempfile.mkdtemp(dir=tmp))  # a fresh folder for each run
+    relay = await RelayProcess(str(tmp / "relay.db"), "--rate", "1000000",
                                "--burst", "1000000").start()
     try:
-        a = await Device.create(tmp / f"c-{behind}-{tail}.mano", PASS, kdf=TEST_KDF)
-        b = await Device.create(tmp / f"d-{behind}-{tail}.mano", PASS, kdf=TEST_KDF)
+        a = await Device.create(tmp / "c.mano", PASS, kdf=TEST_KDF)
+        b = await Device.create(tmp / "d.mano", PASS, kdf=TEST_KDF)
         team_a = await a.create_team("Bench")
         async with await a.sync(team_a, relay.url) as sa:
             code = await sa.create_invitation()
