@@ -113,7 +113,8 @@ async def test_lock_now_and_language_while_locked(demo_store):
         agenda = app.screen
         await pilot.press("f6")                  # a report text typed, not saved
         await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen), what="the report")
-        app.screen.query_one("#description", TextArea).insert("Texte en cours")
+        report = app.screen
+        report.query_one("#description", TextArea).insert("Texte en cours")
         await pilot.press("f2")
         await wait_for(pilot, lambda: app.screen is agenda, what="the agenda")
         await pilot.press("ctrl+l")
@@ -130,8 +131,10 @@ async def test_lock_now_and_language_while_locked(demo_store):
         await wait_for(pilot, lambda: isinstance(app.screen, UnsavedScreen), what="the question")
         assert not app.locked and shows(app, "Unsaved text")
         app.screen.query_one("#save", Button).press()
+        # the sections rebuilt (a new report screen, every worker done: the unlock's too)
         await wait_for(pilot, lambda: not app.locked and isinstance(app.screen, ReportScreen)
-                       and app.screen is not agenda, what="unlocked")
+                       and app.screen is not report
+                       and all(w.is_finished for w in app.workers), what="rebuilt")
         await wait_for(pilot, lambda: shows(app, "Persons"), what="English sections")
         sub = app.session.subteam
         rep = daily.get(app.session.team, sub, app.screen.day)

@@ -15,18 +15,15 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from mano_core.errors import PermissionDeniedError, ValidationError
 from mano_core.model.records import Person
 from tui import format as fmt
-from tui.i18n import validation_text
 from tui.text import Visible, cell, plain
-from tui.widgets.forms import FieldError, LiteralTextArea
+from tui.widgets.forms import LiteralTextArea
+from tui.widgets.modal_form import FieldErrors, ModalForm
 from tui.widgets.toggle import Check
 
 MAX_MATCHES = 6
@@ -104,21 +101,16 @@ def describe(p: Person, t: Callable[..., str]) -> str:
 Values = dict[str, Any]
 
 
-class ActionFormScreen(ModalScreen[Any]):
+class ActionFormScreen(ModalForm):
     """Dismissed with what ``submit(values)`` returned once it succeeded, None on Escape.
     ``values``: name, persons (ids), day (date), time (time or None), categories, teams,
     structure, urgent, group, description."""
 
-    BINDINGS = [Binding("ctrl+s", "save", "key.save", priority=True),
-                Binding("escape", "cancel", "key.cancel")]
-
     def __init__(self, title: str, draft: ActionDraft, choices: ActionChoices,
                  submit: Callable[[Values], Awaitable[Any]]) -> None:
-        super().__init__(classes="form-screen")
-        self.form_title = title
+        super().__init__(title, submit)
         self.draft = draft
         self.choices = choices
-        self._submit = submit
         self._matches: list[Person] = []
 
     def t(self, key: str, **values: object) -> str:
@@ -175,10 +167,7 @@ class ActionFormScreen(ModalScreen[Any]):
             yield Static("", id="error-group", classes="form-error")
             yield Label(t("field.description"), classes="form-label")
             yield LiteralTextArea(d.description, id="field-description", classes="form-area")
-            yield Static("", id="error-_form", classes="form-error")
-            with Horizontal(classes="form-buttons"):
-                yield Button(t("form.save"), id="save", variant="primary")
-                yield Button(t("form.cancel"), id="cancel")
+            yield from self.buttons(t("form.save"), t("form.cancel"))
 
     def on_mount(self) -> None:
         self.query_one("#person-matches").display = False
@@ -231,7 +220,7 @@ class ActionFormScreen(ModalScreen[Any]):
 
     # --- values -----------------------------------------------------------------------------
 
-    def values(self) -> Values:
+    def read(self) -> Values:
         t = self.t
         errors: dict[str, str] = {}
         try:
@@ -245,7 +234,7 @@ class ActionFormScreen(ModalScreen[Any]):
             errors["time"] = t("error.time")
             at = None
         if errors:
-            raise _Errors(errors)
+            raise FieldErrors(errors)
         structure = self.query_one("#field-structure", Select).value
         return {
             "name": self.query_one("#field-name", Input).value.strip(),
@@ -268,59 +257,9 @@ class ActionFormScreen(ModalScreen[Any]):
                   "categories": t("action_form.categories"),
                   "teams": t("action_form.subteams"), "structure": t("action_form.structure"),
                   "group": t("action_form.family")}
-        found = self.query(f"#error-{target}")
-        error = found.first(Static) if found else self.query_one("#error-_form", Static)
         if target in labels:
             message = t("form.field_error", field=labels[target], message=message)
-        error.update(plain("⚠ " + message))
-        error.add_class("shown")
+        super().show_error(target, message)
 
-    def clear_errors(self) -> None:
-        for w in self.query(".form-error"):
-            assert isinstance(w, Static)
-            w.update("")
-            w.remove_class("shown")
-
-    async def action_save(self) -> None:
-        self.clear_errors()
-        try:
-            result = await self._submit(self.values())
-        except _Errors as exc:
-            for name, message in exc.fields.items():
-                self.show_error(name, message)
-            return
-        except FieldError as exc:
-            self.show_error(exc.field, exc.message)
-            return
-        except ValidationError as exc:
-            # the engine's code, in the interface's language (its reason is English)
-            t = self.app.t  # type: ignore[attr-defined]
-            self.show_error(exc.field, validation_text(t, exc))
-            return
-        except PermissionDeniedError:
-            self.show_error("_form", self.t("error.permission"))
-            return
-        self.dismiss(result)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#save")
-    async def _save_pressed(self) -> None:
-        await self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    @on(Input.Submitted)
-    async def _enter(self, event: Input.Submitted) -> None:
-        event.stop()
-        if event.input.id != "field-person-search":   # there, Enter adds the person
-            await self.action_save()
-
-
-class _Errors(Exception):
-    def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__(", ".join(fields))
-        self.fields = fields
+    def enter_saves(self, field: Input) -> bool:
+        return field.id != "field-person-search"   # there, Enter adds the person

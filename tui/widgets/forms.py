@@ -5,7 +5,8 @@ field) reads every field (``parse``: a value that does not read is said under it
 of them at once) and hands the values to an async ``submit``. If ``submit`` raises
 ``FieldError`` or a ValidationError, the message (translated from its code,
 ``tui.i18n.validation_text``) appears under the field it names and the form stays open with
-everything typed in it. Escape closes without saving.
+everything typed in it. Escape closes without saving (the skeleton every modal form shares:
+``tui.widgets.modal_form``).
 
 Record forms are not written by hand: ``tui.records.build`` makes their fields from the
 record type's spec and the team's custom fields."""
@@ -15,33 +16,22 @@ from __future__ import annotations
 import hashlib
 import re
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static, TextArea
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Input, Label, Select, Static, TextArea
 
-from mano_core.errors import PermissionDeniedError, ValidationError
-from tui.i18n import validation_text
 from tui.records.values import EntryError
 from tui.text import Visible, cell, plain, visible
+from tui.widgets.modal_form import FieldError as FieldError
+from tui.widgets.modal_form import FieldErrors, ModalForm
+from tui.widgets.modal_form import Submit as Submit
 from tui.widgets.person_picker import PersonPicker, Search
 from tui.widgets.toggle import Check
-
-
-class FieldError(Exception):
-    """Bad input in one field, found by the form before the engine saw it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -120,24 +110,15 @@ class MultiCheck(Vertical):
         return self
 
 
-Submit = Callable[[dict[str, Any]], Awaitable[Any]]
-
-
-class FormScreen(ModalScreen[Any]):
-    """A modal form; dismissed with what ``submit`` returned once it succeeded."""
-
-    BINDINGS = [
-        Binding("ctrl+s", "save", "key.save", priority=True),
-        Binding("escape", "cancel", "key.cancel"),
-    ]
+class FormScreen(ModalForm):
+    """A modal form of ``Field``s; dismissed with what ``submit`` returned once it
+    succeeded."""
 
     def __init__(self, title: str, fields: Sequence[Field], submit: Submit, *,
                  save_label: str, cancel_label: str, field_error: Callable[[str, str], str]
                  ) -> None:
-        super().__init__(classes="form-screen")
-        self.form_title = title
+        super().__init__(title, submit)
         self.fields = list(fields)
-        self._submit = submit
         self._save_label = save_label
         self._cancel_label = cancel_label
         self._field_error = field_error
@@ -154,10 +135,7 @@ class FormScreen(ModalScreen[Any]):
                     yield Label(plain(self._label(f)), classes="form-label")
                 yield self._widget(f)
                 yield Static("", id=f"error-{safe_id(f.name)}", classes="form-error")
-            yield Static("", id="error-_form", classes="form-error")
-            with Horizontal(classes="form-buttons"):
-                yield Button(self._save_label, id="save", variant="primary")
-                yield Button(self._cancel_label, id="cancel")
+            yield from self.buttons(self._save_label, self._cancel_label)
 
     def on_mount(self) -> None:
         self.refresh_bindings()
@@ -228,6 +206,14 @@ class FormScreen(ModalScreen[Any]):
             raise FormErrors(bad)
         return out
 
+    def read(self) -> dict[str, Any]:
+        try:
+            return self.values()
+        except FormErrors as exc:
+            t = self.app.t  # type: ignore[attr-defined]
+            raise FieldErrors({name: t(f"entry.{code}")
+                               for name, code in exc.fields.items()}) from None
+
     def show_error(self, field_name: str, message: str) -> None:
         """Show ``message`` under the field (wire or form name), or at the bottom."""
         target = "_form"
@@ -242,54 +228,6 @@ class FormScreen(ModalScreen[Any]):
         error.add_class("shown")
         if target != "_form":
             self.query_one(f"#field-{safe_id(target)}").focus()
-
-    def clear_errors(self) -> None:
-        for w in self.query(".form-error"):
-            assert isinstance(w, Static)
-            w.update("")
-            w.remove_class("shown")
-
-    async def action_save(self) -> None:
-        self.clear_errors()
-        t = self.app.t  # type: ignore[attr-defined]
-        try:
-            values = self.values()
-        except FormErrors as exc:
-            for name, code in reversed(exc.fields.items()):  # the focus ends on the first
-                self.show_error(name, t(f"entry.{code}"))
-            return
-        try:
-            result = await self._submit(values)
-        except FieldError as exc:
-            self.show_error(exc.field, exc.message)
-            return
-        except ValidationError as exc:
-            # the engine's code, in the interface's language (its reason is English)
-            self.show_error(exc.field, validation_text(t, exc))
-            return
-        except PermissionDeniedError:
-            # this device's role may not (mano_core.rules): said in the interface's language
-            error = self.query_one("#error-_form", Static)
-            error.update(plain("⚠ " + self.app.t("error.permission")))  # type: ignore[attr-defined]
-            error.add_class("shown")
-            return
-        self.dismiss(result)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#save")
-    async def _save_pressed(self) -> None:
-        await self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    @on(Input.Submitted)
-    async def _enter(self, event: Input.Submitted) -> None:
-        event.stop()
-        await self.action_save()  # Enter saves, as in any form; Tab moves between fields
 
 
 class LiteralTextArea(TextArea):
