@@ -309,7 +309,9 @@ class Team:
     async def drop_medical(
             self, also: Callable[[Any], Awaitable[None]] | None = None) -> bool:
         """Close the medical compartment and delete everything of it from this device's store
-        (its health flag was withdrawn, or its role made restricted). True if it was open.
+        (its health flag was withdrawn, or its role made restricted), but for this device's own
+        work not at the relay yet: its medical outboxes and the document bodies it owes
+        (``withheld_edits``, ``documents.withheld``). True if it was open.
         ``also(tx)`` writes in the same transaction (the sync client forgets its position)."""
         if self.medical_doc is None:
             return False
@@ -319,10 +321,10 @@ class Team:
             # Documents attached here whose bodies the relay does not hold yet are kept
             # (withheld), not lost with the compartment: handed over if the flag comes back.
             kept = await self.documents.withhold(tx, Compartment.MEDICAL)
-            for name in (doc_name(self.id, Compartment.MEDICAL),
-                         local_outbox(self.id, Compartment.MEDICAL),
-                         sealed_outbox(self.id, Compartment.MEDICAL)):
-                await tx.delete_document(name)
+            # So are this device's medical edits not at the relay yet: its two medical outboxes
+            # stay, inert (nothing is sealed or pushed for a compartment it does not sync),
+            # until the flag comes back (sent then) or ``discard_withheld_edits``.
+            await tx.delete_document(doc_name(self.id, Compartment.MEDICAL))
             self.info = msgspec.structs.replace(self.info, medical=False)
             await tx.put(TEAMS_NAMESPACE, self.info.id, msgspec.msgpack.encode(self.info))
         self.doc.persons.detach_health()
@@ -334,6 +336,24 @@ class Team:
         self._dispatch([ChangeEvent(Compartment.MEDICAL, name, frozenset(), Origin.REMOTE)
                         for name in ("persons", "medicalFiles", "consultations", "treatments")])
         return True
+
+    async def withheld_edits(self) -> int:
+        """This device's medical edits kept since it lost the compartment (its health flag
+        withdrawn before they reached the relay): 0 while it holds it."""
+        if self.medical_doc is not None:
+            return 0
+        return sum([await self.store.outbox_size(local_outbox(self.id, Compartment.MEDICAL)),
+                    await self.store.outbox_size(sealed_outbox(self.id, Compartment.MEDICAL))])
+
+    async def discard_withheld_edits(self) -> int:
+        """Delete the withheld medical edits for good (``withheld_edits``); returns how many.
+        Nothing while this device holds the compartment (they are being sent)."""
+        count = await self.withheld_edits()
+        if count:
+            async with self.store.transaction() as tx:
+                await tx.delete_document(local_outbox(self.id, Compartment.MEDICAL))
+                await tx.delete_document(sealed_outbox(self.id, Compartment.MEDICAL))
+        return count
 
     def attach_keys(self, keys: TeamSigner) -> None:
         """Give the team this device's key material (``Device`` does it when opening it)."""

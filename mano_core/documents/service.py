@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from mano_core.team import Team
 
 COLLECTIONS = {Compartment.GENERAL: "documents", Compartment.MEDICAL: "medicalDocuments"}
-# What a withheld document keeps of its record, to write it again when handed over.
+# What a withheld document keeps of its record (its id to find it again, its person).
 KEPT_FIELDS = ("id", "person", "owner_kind", "owner", "name", "folder", "mime", "size", "file",
                "key", "parts", "chunk", "digest")
 Source = bytes | str | os.PathLike[str]
@@ -359,10 +359,10 @@ class Documents:
 
     async def hand_over(self) -> int:
         """This device holds the compartment of its withheld documents again (the flag given
-        back) and has caught up with it: each one's record is written again if it never
-        reached the relay, and its body goes back to the upload queue (resumed where the
-        relay stopped). Returns how many were handed over. Call it only once caught up: a
-        record written again next to the one the relay already holds would replace it."""
+        back): each body whose record is back on this device (caught up from the relay, or
+        its own withheld edit sent and echoed) goes back to the upload queue, resumed where
+        the relay stopped; one whose record was deleted meanwhile is dropped. Returns how many
+        were handed over; the others wait for their record (call again)."""
         done = 0
         for file, (c, raw) in list(self.bodies.withheld.items()):
             coll = self._collection(c)
@@ -372,13 +372,11 @@ class Documents:
             try:
                 record: Document = coll.get(fields["id"], include_deleted=True)
             except NotFoundError:
-                coll.create(**fields)  # never reached the relay: written again, as it was
-                await self.team.compartment(c).commit()
-            else:
-                if not record.key or record.deleted_at is not None or record.file != file:
-                    async with self._lock:  # deleted or erased meanwhile by a teammate
-                        await self.bodies.forget([(file, c)], at_relay=False)
-                    continue
+                continue  # not here yet: it comes with the catch-up or the edits sent
+            if not record.key or record.deleted_at is not None or record.file != file:
+                async with self._lock:  # deleted or erased meanwhile by a teammate
+                    await self.bodies.forget([(file, c)], at_relay=False)
+                continue
             async with self._lock:
                 await self.bodies.hand_back(file)
             done += 1

@@ -259,6 +259,10 @@ class Erasures:
         await self.team.documents.forget_erased(sorted(plan.general.get("documents", ())),
                                                 sorted(plan.medical.get("medicalDocuments", ())))
         await self.team.documents.forget_withheld_of(sorted(persons))
+        if self.team.medical_doc is None and (n := await self.team.discard_withheld_edits()):
+            # Medical edits withheld since the health flag was withdrawn cannot be read here
+            # (no compartment to check them against): an erasure is a duty, they go.
+            log.warning("erasure: %d medical edits withheld on this device deleted", n)
         self._erased |= self._apply(plan, persons)
         # Records a teammate's update removed before this device applied the order (the
         # issuer's erasure travels with the order) leave bodies no record names: those too.

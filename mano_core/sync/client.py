@@ -97,8 +97,7 @@ class SyncClient:
         self.invitations = InvitationDesk(keys, store, self.key_delivery, self.sync._alert)
         self.membership = MembershipSync(
             keys, team, self.sync, self.key_delivery, online=self._online,
-            medical_opened=lambda client: catchup.subscribe(client, self.sync,
-                                                            Compartment.MEDICAL))
+            medical_opened=self._medical_opened)
         self._flush_delay = flush_delay
         self._retry = asyncio.Event()
         self._caught_up = False  # this session's catch-up is over (CaughtUp of each compartment)
@@ -268,6 +267,14 @@ class SyncClient:
         await self.membership.remove_device(device_id)
 
     # --- internals ------------------------------------------------------------------------------
+
+    async def _medical_opened(self, client: RelayClient) -> None:
+        """The health flag granted (or given back) during the session: subscribe to MEDICAL,
+        and send the medical edits withheld since it was withdrawn, if any."""
+        await catchup.subscribe(client, self.sync, Compartment.MEDICAL)
+        if self.state.pending_local:
+            self.schedule_flush()
+        self._wake.set()
 
     def _compartment_caught_up(self, c: Compartment) -> bool:
         """This session subscribed to ``c`` and applied what the relay held then."""

@@ -49,6 +49,14 @@ def withheld_text(count: int) -> str:
             f"(team.documents.discard_withheld deletes them)")
 
 
+def withheld_edits_text(count: int) -> str:
+    """The alert's words for medical edits kept after the health flag was withdrawn."""
+    what = "1 medical edit" if count == 1 else f"{count} medical edits"
+    return (f"{what} made here and not at the relay yet: kept encrypted on this device, not "
+            f"sent, and sent when an admin gives this device the health flag back "
+            f"(team.discard_withheld_edits deletes them)")
+
+
 def _gone(exc: RelayRefusedError) -> bool:
     """True if the refusal is the connection ending (the session reconnects)."""
     return exc.fatal or exc.code == 0

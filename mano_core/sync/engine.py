@@ -253,7 +253,7 @@ class TeamSync:
 
     def forgot(self, c: Compartment) -> None:
         self.sm.forgot(c)
-        self._handed.pop(c, None)  # its sealed outbox went with the document
+        self._handed.pop(c, None)  # read its sealed outbox again when it is back (withheld)
         self._sealed_seen.pop(c, None)
         self.keys.adopt_chain(c, ChainState())
         self._tail.pop(c, None)
@@ -277,7 +277,7 @@ class TeamSync:
         self._counts_started += 1
         mine = self._counts_started
         local = sealed = 0
-        for c in Compartment:
+        for c in self.compartments:  # not the edits withheld of one it lost (Team.drop_medical)
             local += await self.store.outbox_size(local_outbox(self.team.id, c))
             sealed += await self.store.outbox_size(sealed_outbox(self.team.id, c))
         if mine > self._counts_shown:

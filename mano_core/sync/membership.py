@@ -20,7 +20,7 @@ from mano_core.ids import Compartment
 from mano_core.keys_at_rest import TeamKeys
 from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
-from mano_core.sync.documents import withheld_text
+from mano_core.sync.documents import withheld_edits_text, withheld_text
 from mano_core.sync.engine import TeamSync
 from mano_core.sync.key_delivery import KeyDelivery
 from mano_core.sync.transport import RelayClient
@@ -80,13 +80,18 @@ class MembershipSync:
         me = self.keys.identity.device_id
         if log_.has_access(me, Compartment.MEDICAL):
             client = self._online()
-            if await self.team.enable_medical() and client is not None:
-                await self._medical_opened(client)
+            if await self.team.enable_medical():
+                await self.sync.refresh_counts()  # its withheld edits are pending again
+                if client is not None:
+                    await self._medical_opened(client)
         elif await self.team.drop_medical(
                 also=lambda tx: self.sync.forget_compartment(tx, Compartment.MEDICAL)):
             self.sync.forgot(Compartment.MEDICAL)  # caught up from the start if it comes back
+            edits = await self.team.withheld_edits()
             self.sync._alert("health", "the health flag of this device was withdrawn: its "
-                                       "medical data was deleted from it")
+                                       "medical data was deleted from it" + (
+                                           f", but for {withheld_edits_text(edits)}" if edits
+                                           else ""))
             await self.sync.refresh_counts()  # its medical outboxes went with it
             if withheld := self.team.documents.withheld:
                 self.sync._alert("documents", withheld_text(withheld))

@@ -1,8 +1,9 @@
 """A health device's medical document not yet at the relay when an admin withdraws its health
 flag (issue 22): the device may no longer write the medical compartment, but the nurse's
-document is not lost. It is kept on the device, encrypted, unreadable there and unlisted,
-with an alert; when an admin gives the flag back, it is handed over (its record written
-again if it never reached the relay, its body uploaded) and teammates read it byte for byte.
+work is not lost. Its unsent edits and document bodies are kept on the device, encrypted,
+unreadable there and unlisted, with alerts; when an admin gives the flag back, the device
+catches the medical compartment up from the start, sends its edits, uploads the bodies, and
+teammates read them byte for byte.
 
 Both tests go through a real relay subprocess: attached offline (the record and the body
 both owed), and cut mid-upload (the record at the relay, the body partly)."""
@@ -42,9 +43,11 @@ async def test_attached_offline_then_flag_withdrawn_is_kept_then_handed_over(
             await eventually(lambda: team_b.medical is not None
                              and len(team_b.medical.treatments.list()) == 1, what="b syncs")
             await sb.wait_synced()
-        # b offline: the nurse attaches a prescription to the treatment
+        # b offline: the nurse writes a treatment and attaches its prescription
+        assert team_b.medical is not None
+        written = await team_b.medical.treatments.create(person=person.id, name="Hors ligne")
         data = scan(700_000)
-        doc = await team_b.documents.add(treatment.id, "ordonnance.pdf", data)
+        doc = await team_b.documents.add(written.id, "ordonnance.pdf", data)
         assert team_b.documents.uploading(doc.id)
         # meanwhile an admin withdraws b's health flag
         await sa.change_role(b_id, role="normal", health=False)
@@ -54,6 +57,8 @@ async def test_attached_offline_then_flag_withdrawn_is_kept_then_handed_over(
             await eventually(lambda: any(al.kind == "documents" and "kept" in al.detail
                                          for al in sb.state.alerts), what="the alert")
             assert team_b.documents.withheld == 1
+            assert any(al.kind == "health" and "not at the relay yet" in al.detail
+                       for al in sb.state.alerts)  # the treatment, kept too
             with pytest.raises(NotFoundError):  # unreadable here: not listed, not opened
                 team_b.documents.get(doc.id)
             # kept, sealed, in b's store; nothing of it reached the relay
@@ -64,15 +69,18 @@ async def test_attached_offline_then_flag_withdrawn_is_kept_then_handed_over(
             assert team_a.documents.list() == []
             # the admin gives the flag back: the document is handed over
             await sa.change_role(b_id, role="normal", health=True)
-            await eventually(lambda: [d.id for d in team_a.documents.of(treatment.id)]
+            await eventually(lambda: [d.id for d in team_a.documents.of(written.id)]
                              == [doc.id], what="a sees the document")
+            assert sorted(t.name for t in team_a.medical.treatments.list()) == [
+                "Hors ligne", "Traitement"]  # the treatment written offline too
             await eventually(lambda: team_b.documents.withheld == 0
                              and not team_b.documents.uploading(doc.id), what="uploaded")
             assert await team_a.documents.read(doc.id) == data
             assert team_a.documents.get(doc.id).name == "ordonnance.pdf"
             await eventually(lambda: team_b.medical is not None
-                             and [t.id for t in team_b.medical.treatments.list()]
-                             == [treatment.id], what="b's medical history is back")
+                             and sorted(t.id for t in team_b.medical.treatments.list())
+                             == sorted([treatment.id, written.id]),
+                             what="b's medical history is back")
             assert any(al.kind == "documents" and "handed over" in al.detail
                        for al in sb.state.alerts)
             await sb.wait_synced()

@@ -7,6 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from mano_core import limits
@@ -19,6 +20,7 @@ from mano_core.errors import (
     NotFoundError,
     ValidationError,
 )
+from mano_core.ids import Compartment
 from mano_core.model.records import Document, HealthDocument
 from mano_core.store import TEST_KDF, LocalStore
 from mano_core.team import Team
@@ -240,6 +242,13 @@ async def test_a_medical_upload_owed_when_the_compartment_goes_is_withheld_not_l
             team.documents.get(owed.id)
         assert await team.enable_medical()
         assert team.medical is not None and team.documents.list() == []
+        assert await team.documents.hand_over() == 0  # its record is not back yet: it waits
+        assert team.documents.withheld == 1
+        # the record comes back (with the catch-up, or as this device's withheld edit sent
+        # and echoed): here, written again as it was
+        fields = msgspec.msgpack.decode(team.documents.bodies.withheld[owed.file][1])
+        team.documents._collection(Compartment.MEDICAL).create(**fields)
+        await team.compartment(Compartment.MEDICAL).commit()
         calls = 0
         real = team.documents.bodies.hand_back
 
@@ -253,7 +262,7 @@ async def test_a_medical_upload_owed_when_the_compartment_goes_is_withheld_not_l
         team.documents.bodies.hand_back = cut_once  # type: ignore[method-assign]
         with pytest.raises(OSError):
             await team.documents.hand_over()
-        assert await team.documents.hand_over() == 1  # the record is not written twice
+        assert await team.documents.hand_over() == 1  # handed over once, after the cut
         assert [d.id for d in team.documents.list()] == [owed.id]
         assert team.documents.withheld == 0 and team.documents.uploading(owed.id)
         assert await team.documents.read(owed.id) == PDF
@@ -277,3 +286,29 @@ async def test_withheld_documents_can_be_discarded_and_follow_an_erasure(tmp_pat
     assert await store.items(team.documents.bodies.body_ns(docs[0].file)) == []
     assert not team.documents.bodies.deletions  # nothing owed to a relay it may not write
     await store.close()
+
+
+async def test_medical_edits_withheld_when_the_compartment_goes_are_kept_then_erased(
+        tmp_path: Path) -> None:
+    """The health flag withdrawn before its edits reached the relay: the device's medical
+    outboxes stay (counted, not sent while it lacks access, across a restart), and an erasure,
+    which cannot check them, deletes them."""
+    device = await Device.create(tmp_path / "d.mano", PASS, kdf=TEST_KDF)
+    team = await device.create_team("Maraude", health=True)
+    team.syncing = True  # as under a sync client: every edit also waits in the sync outbox
+    person = await team.persons.create(name="Personne suivie")
+    assert team.medical is not None
+    await team.medical.treatments.create(person=person.id, name="Hors ligne")
+    assert await team.withheld_edits() == 0  # held: they are being sent
+    assert await team.drop_medical()
+    assert await team.withheld_edits() == 1
+    team_id = team.id
+    await device.close()
+    device = await Device.open(tmp_path / "d.mano", PASS)
+    try:
+        team = await device.open_team(team_id)
+        assert await team.withheld_edits() == 1
+        await team.erasures.erase([person.id])
+        assert await team.withheld_edits() == 0
+    finally:
+        await device.close()
