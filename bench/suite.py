@@ -276,11 +276,28 @@ def relay_nodes(short: bool) -> Result:
     return res
 
 
+def ui_loop(short: bool) -> Result:
+    """The UI loop's worst stall per phase in the real app (bench/ui_loop.py), ÷ 50 ms."""
+    from bench import ui_loop as ul
+
+    plan = [(0.02, 200)] if short else [(1.0, 10_000), (10.0, 0)]
+    res = Result("ui_loop")
+    for scale, behind in plan:
+        label = "MANO" if scale == 1 else f"×{scale:g}"
+        out = asyncio.run(ul.one_scale(scale, behind, 1))
+        res.raw[label] = out
+        for phase, r in out.items():
+            res.figures.append(Figure(
+                f"UI event loop, worst stall during {phase} ÷ 50 ms ({label} scale)",
+                r["ratio"], "≤ 1", f"{r['max_ms']:.0f} ms", "50 ms", int(r["runs"]), "ui_loop"))
+    return res
+
+
 BENCHMARKS: list[tuple[str, Callable[[bool], Result | list[Result]]]] = [
     ("crypto", crypto), ("open_team+memory", open_and_memory), ("relay_fanout", relay_fanout),
     ("sync", sync), ("edit_latency", edit_latency),
     ("relay_bytes", relay_bytes),
-    ("relay_nodes", relay_nodes),
+    ("relay_nodes", relay_nodes), ("ui_loop", ui_loop),
 ]
 
 

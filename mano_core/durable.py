@@ -11,11 +11,12 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-from mano_core.document.collection import Collection
+from mano_core.document.collection import Collection, FrozenRecords
 from mano_core.document.damage import Damage
 from mano_core.document.queries import DEFAULT_TZ, Actions, Comments, History, Persons
 from mano_core.document.medical_files import MedicalFiles
 from mano_core.model.records import Action, Comment, HistoryEntry, MedicalFile, Person, Record
+from mano_core.slices import Progress, load_all
 
 R = TypeVar("R", bound=Record)
 T = TypeVar("T")
@@ -53,6 +54,22 @@ class DurableCollection(Generic[R]):
 
     def __len__(self) -> int:
         return len(self._c)
+
+    @property
+    def loaded(self) -> bool:
+        """True once the records are decoded (the first read, or ``load()``, did it)."""
+        return self._c.loaded
+
+    async def load(self, *, progress: Progress | None = None) -> None:
+        """Decode every record now, in slices that hand the event loop back every few
+        milliseconds (mano_core.slices), so that the first ``list()`` costs nothing; a UI calls
+        this before its first screen instead of freezing on that first read. ``progress(done,
+        total)`` after each slice. Changes arriving meanwhile are kept."""
+        await load_all([self._c], progress=progress)
+
+    def frozen(self) -> FrozenRecords[R]:
+        """The records as they are now, readable from a worker thread (``Collection.frozen``)."""
+        return self._c.frozen()
 
     def damaged(self) -> builtins.list[Damage]:
         """Records that fail validation, left out of ``list()`` (who wrote them, when)."""

@@ -54,6 +54,7 @@ from mano_core.person_merges import PersonMerges
 from mano_core.quarantine import TeamQuarantine
 from mano_core.rules.remote import Refusal, check_remote_update
 from mano_core.rules.table import Power
+from mano_core.slices import Progress, load_all
 from mano_core.team_collections import MedicalCollections, bind_collections, bind_medical
 from mano_core.team_compartment import CompartmentHolder, commit_together
 from mano_core.team_info import (
@@ -417,6 +418,20 @@ class Team:
     def held(self) -> builtins.list[CompartmentHolder]:
         """The compartments this device holds (the medical one on health devices only)."""
         return [h for h in (self._general, self._medical) if h is not None]
+
+    async def load(self, *, progress: Progress | None = None) -> None:
+        """Decode every record this device holds (persons, actions and comments first, then
+        the other collections, then the medical compartment's) in slices that hand the event
+        loop back every few milliseconds (mano_core.slices): afterwards every read is served
+        from memory. ``progress(done, total)`` counts records. Teammates' updates arriving
+        meanwhile are applied and kept; without this, the first read of each collection
+        decodes it at once, on whatever called it."""
+        first = ("persons", "actions", "comments")
+        collections = [self.doc.collections[n] for n in first]
+        collections += [c for n, c in self.doc.collections.items() if n not in first]
+        if self.medical_doc is not None:
+            collections += list(self.medical_doc.collections.values())
+        await load_all(collections, progress=progress)
 
     async def compact(self) -> None:
         """Fold every compartment's updates into a snapshot now. Quarantined updates lose their

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mano_core.document.settings import Settings
+from mano_core.document.settings import FrozenSettings, Settings
 from mano_core.rules.table import Power, setting_power
 
 
@@ -29,6 +29,10 @@ class DurableSettings:
 
     def get(self, key: str) -> Any:
         return self._s.get(key)
+
+    def frozen(self) -> FrozenSettings:
+        """Every setting as it is now, readable from any thread (``Settings.frozen``)."""
+        return self._s.frozen()
 
     async def add(self, kind: str, *values: str) -> None:
         self._require(Power.SETTINGS)

@@ -2,11 +2,14 @@
 the Pilot tests and the snapshot tests.
 
 Everything of the engine runs on the app's event loop (the same loop as Textual): writes are
-awaited in workers, reads are served from memory. The person index is queried in thread
-workers, which never touch a pycrdt object."""
+awaited in workers, reads are served from memory, decoded at open in slices that hand the
+loop back (``Team.load``, under the opening screen). The person index is built and queried in
+thread workers, and statistics computed in one (mano_core.reporting.offloop), which never
+touch a pycrdt object."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -133,18 +136,25 @@ class ManoApp(App[None]):
             await self.push_screen(FirstRunScreen(device=device))
             return
         info = next((i for i in teams if i.id == team_id), teams[0])
-        team = await device.open_team(info.id)
-        relay = self.config.relay or await load_pref(device, "relay")
-        if self.config.relay:
-            await save_pref(device, "relay", self.config.relay)
         lang = self.config.lang or await load_pref(device, "lang")
         if lang and lang != self.t.lang:
             self.t = Translator(lang)
+        from .screens.opening import OpeningScreen
+        opening = OpeningScreen(info.name)
+        await self.push_screen(opening)
+        team = await device.open_team(info.id)
+        # Every record is decoded before the first screen, in slices that hand the loop back
+        # (the opening screen counts them): the sections then read from memory.
+        await team.load(progress=opening.progress)
+        relay = self.config.relay or await load_pref(device, "relay")
+        if self.config.relay:
+            await save_pref(device, "relay", self.config.relay)
         session = Session(device=device, team=team, relay=relay)
         subs = session.subteams()
         saved = await load_pref(device, "subteam")
         session.subteam = saved if saved in {s.id for s in subs} else (subs[0].id if subs else None)
-        self.persons_index = PersonIndex(team.persons.list())
+        # Folding 30,000 names is pure Python over frozen records: a thread, not the loop.
+        self.persons_index = await asyncio.to_thread(PersonIndex, team.persons.list())
         session.unsubscribe.append(team.subscribe(self._on_change))
         self.session = session
         await start_sync(session)
@@ -450,4 +460,10 @@ def make_app(store: str | Path, *, relay: str | None = None, lang: str | None = 
 
     ``options`` are the other ``Config`` fields: ``kdf`` (tests: a weak one),
     ``passphrase`` (unlock at once), ``clock`` (a fixed now), ``page_size``, ``demo_steps``."""
+    # Imported here, before the app's loop runs: importing the screens (Textual widgets,
+    # Babel, the record forms) takes a few hundred ms that would otherwise stall the loop
+    # the first time a screen is shown.
+    from . import screens  # noqa: F401
+    from .screens import opening, person_file, start  # noqa: F401
+
     return ManoApp(Config(store=Path(store), relay=relay, lang=lang, **options))

@@ -84,7 +84,35 @@ class Settings:
             self._map[f"value.{key}"] = value
             self._core.mark_settings_changed()
 
+    def frozen(self) -> FrozenSettings:
+        """A copy of every setting as it is now, readable from any thread (it holds no pycrdt
+        object): what statistics computed off the event loop read (mano_core.slices)."""
+        return FrozenSettings({str(k): v for k, v in self._map.items()})
+
     @staticmethod
     def _check_kind(kind: str) -> None:
         if kind not in LISTS:
             raise ValidationError("settings", kind, Code.UNKNOWN_LIST, known=list(LISTS))
+
+
+class FrozenSettings:
+    """Settings copied at one moment (``Settings.frozen``): the same reads, no writes."""
+
+    def __init__(self, entries: dict[str, Any]) -> None:
+        self._entries = entries
+
+    def values(self, kind: str) -> list[str]:
+        Settings._check_kind(kind)
+        prefix = f"{kind}["
+        items = [(stamp, key[len(prefix):-1]) for key, stamp in self._entries.items()
+                 if key.startswith(prefix) and stamp is not None]
+        return [name for _stamp, name in sorted(items)]
+
+    def feature(self, name: str) -> bool:
+        if name not in FEATURES:
+            raise ValidationError("settings", name, Code.UNKNOWN_FEATURE)
+        value = self._entries.get(f"features.{name}")
+        return DEFAULT_FEATURES[name] if value is None else bool(value)
+
+    def get(self, key: str) -> Any:
+        return self._entries.get(f"value.{key}")

@@ -5,6 +5,7 @@ fields marked for statistics, and the export of what is shown (CSV or XLSX)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, LoadingIndicator, Select, Static
 
 from mano_core.errors import ManoError
+from mano_core.rules.table import Power
 from mano_core.reporting import Period, Statistics, compute
 from mano_core.reporting.filtered import filtered
+from mano_core.reporting.offloop import FrozenView, freeze
 from mano_core.reporting.mano_stats import (
     ManoStatistics,
     PersonFilter,
@@ -228,7 +231,6 @@ class StatsScreen(SectionScreen):
 
     @work(exclusive=True, group="stats")
     async def compute_later(self) -> None:
-        import asyncio
         await asyncio.sleep(0)  # let the loading indicator draw first
         period = self._period()
         if period is None:
@@ -236,17 +238,25 @@ class StatsScreen(SectionScreen):
         team = self.session.team
         ids = self.subteam_ids()
         filters = list(self.filters.values())
-        view = filtered(team, filters)
+        now = self.mano.now()
+
+        def work(frozen: FrozenView) -> tuple[Statistics, ManoStatistics, list[str | Text]]:
+            # In a worker thread, over records copied on the loop: the screen keeps answering.
+            view = filtered(frozen, filters)
+            s = compute(view, period, ids, now=now)
+            m = mano_statistics(frozen, period, ids, filters, now=now)
+            return s, m, self._charts(s, view, period, ids)
+
         try:
-            s = compute(view, period, ids, now=self.mano.now())
-            m = mano_statistics(team, period, ids, filters, now=self.mano.now())
+            team.require(Power.STATISTICS)
+            s, m, charts = await asyncio.to_thread(work, await freeze(team))
         except ManoError as exc:
             self.mano.say(self.mano.error_text(exc), error=True)
             self.query_one("#stats-busy").display = False
             return
         self.shown = (s, m)
         self.query_one("#stats-figures", Static).update(lines(self._figures(s, m)))
-        self.query_one("#stats-charts", Static).update(lines(self._charts(s, view, period)))
+        self.query_one("#stats-charts", Static).update(lines(charts))
         self.query_one("#stats-busy").display = False
 
     def _figures(self, s: Statistics, m: ManoStatistics) -> list[str | Text]:
@@ -272,7 +282,9 @@ class StatsScreen(SectionScreen):
                                                 key=lambda kv: (-kv[1], kv[0])))))
         return out
 
-    def _charts(self, s: Statistics, view: Any, period: Period) -> list[str | Text]:
+    def _charts(self, s: Statistics, view: Any, period: Period,
+                subteams: list[str]) -> list[str | Text]:
+        """The charts' lines (runs in the statistics worker: reads no widget)."""
         t = self.t
         out: list[str | Text] = []
 
@@ -294,7 +306,7 @@ class StatsScreen(SectionScreen):
             chart(t("stats.chart.atmosphere"), s.observations.by_atmosphere)
         for custom in (*s.persons.custom_fields, *s.observations.custom_fields):
             self._custom(out, custom)
-        ids = set(self.subteam_ids())
+        ids = set(subteams)
         weeks, labels, step = _per_week([c.date for c in view.comments.list()
                                          if not ids or c.team in ids], period)
         title = t("stats.comments_per_week") if step == 7 else t("stats.comments_per_month")

@@ -1,0 +1,216 @@
+"""The UI event loop's worst stall, phase by phase, in the real app (issue 24).
+
+    .venv/bin/python -m bench.ui_loop [--scale 1] [--catch-up 10000] [--repeat 1]
+
+Drives the Textual app (``tui.make_app``, headless through ``App.run_test``, 100×32) on a store
+holding a generated team (``mano_core.demo.generate_team``, seed 0, the real Argon2id KDF),
+with a loop-lag probe (bench/loop_lag.py) on the app's own loop, through:
+
+1. unlock + open: from launch until the team is open (the opening screen starts counting);
+2. first read: every record decoded, the persons index built, the agenda drawn;
+3. persons list (F3) and a search typed one key at a time ("marie"), until the rows show;
+4. statistics (F7): the figures and charts of the default year computed and shown;
+5. catch-up (``--catch-up N``, 0 to skip): a second run of the app on a device of the same
+   team N envelopes behind (a teammate's N small edits waiting on a real relay subprocess),
+   from the agenda shown until the N envelopes are applied.
+
+Prints, per phase, the worst lateness of the probe (ms), its median and 99th percentile, and
+the worst ÷ the 50 ms target. Figures only; nothing is asserted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.loop_lag import TARGET_MS, LoopLagProbe  # noqa: E402
+from mano_core.demo import generate_team  # noqa: E402
+from mano_core.demo.load import load_demo  # noqa: E402
+from mano_core.device import Device  # noqa: E402
+from mano_core.ids import Compartment  # noqa: E402
+from mano_core.store import DEFAULT_KDF, TEST_KDF  # noqa: E402
+
+PASS = "phrase de passe du banc d'essai"
+PHASES = ("unlock + open", "first read", "persons list", "search", "statistics", "catch-up")
+
+
+async def until(predicate: Callable[[], object], timeout: float = 600.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise TimeoutError
+        await asyncio.sleep(0.005)
+
+
+async def build(path: Path, scale: float, *, kdf: Any = DEFAULT_KDF) -> tuple[Device, Any]:
+    generated = generate_team(seed=0, scale=scale)
+    device = await Device.create(path, PASS, kdf=kdf)
+    team = await device.create_team("Banc", member=generated.members[0].id, health=True)
+    await load_demo(team, generated)
+    return device, team
+
+
+async def drive_app(path: Path, probe: LoopLagProbe, *, relay: str | None = None,
+                    behind: int = 0, full: bool = True) -> dict[str, float]:
+    """One run of the app on ``path``; returns seconds per phase (the probe labels lateness)."""
+    from tui.app import make_app
+    from tui.screens.agenda import AgendaScreen
+    from tui.screens.opening import OpeningScreen
+    from tui.screens.persons import PersonsScreen
+    from tui.screens.stats import StatsScreen
+    from tui.widgets.paged_table import PagedTable
+
+    seconds: dict[str, float] = {}
+    app = make_app(path, passphrase=PASS, lang="fr", relay=relay)
+    run = app.run_test(size=(100, 32))
+    t = time.perf_counter()
+    probe.set("unlock + open")
+    pilot = await run.__aenter__()
+    try:
+        def reading() -> bool:
+            s = app.screen
+            return (isinstance(s, OpeningScreen) and s._percent >= 0) \
+                or isinstance(s, AgendaScreen)
+
+        await until(reading)
+        seconds["unlock + open"] = time.perf_counter() - t
+        t = time.perf_counter()
+        probe.set("first read")
+        await until(lambda: isinstance(app.screen, AgendaScreen)
+                    and bool(app.screen.query(PagedTable)))
+        await pilot.pause()
+        seconds["first read"] = time.perf_counter() - t
+        if behind:
+            t = time.perf_counter()
+            probe.set("catch-up")
+            await until(lambda: app.session is not None and app.session.sync is not None
+                        and app.session.sync.state.cursor.get(Compartment.GENERAL, 0)
+                        >= behind)
+            seconds["catch-up"] = time.perf_counter() - t
+        if not full:
+            return seconds
+        t = time.perf_counter()
+        probe.set("persons list")
+        await pilot.press("f3")
+        await until(lambda: isinstance(app.screen, PersonsScreen)
+                    and bool(app.screen.query_one(PagedTable).items))
+        seconds["persons list"] = time.perf_counter() - t
+        screen = app.screen
+        table = screen.query_one(PagedTable)
+        search = screen.query_one("#search")
+        t = time.perf_counter()
+        probe.set("search")
+        for text in ("m", "ma", "mar", "mari", "marie"):  # typed one key at a time
+            shown = table.items
+            search.value = text  # type: ignore[attr-defined]
+            await until(lambda: table.items is not shown)  # noqa: B023 - awaited here
+        seconds["search"] = time.perf_counter() - t
+        t = time.perf_counter()
+        probe.set("statistics")
+        await pilot.press("f7")
+        await until(lambda: isinstance(app.screen, StatsScreen)
+                    and app.screen.shown is not None
+                    and not app.screen.query_one("#stats-busy").display)
+        seconds["statistics"] = time.perf_counter() - t
+    finally:
+        probe.set("closing")
+        await run.__aexit__(None, None, None)
+    return seconds
+
+
+async def catch_up_store(tmp: Path, scale: float, behind: int) -> tuple[Path, Any]:
+    """A device's store (returned with the relay) of a team ``scale`` big, ``behind``
+    envelopes behind a teammate who wrote them while it was closed."""
+    from tests.relay.kit import RelayProcess
+    from tests.sync.helpers import seal_bulk_persons
+
+    relay = await RelayProcess(str(tmp / "relay.db"), "--rate", "1000000",
+                               "--burst", "1000000").start()
+    a, team_a = await build(tmp / "a.mano", scale, kdf=TEST_KDF)
+    async with await a.sync(team_a, relay.url) as sa:
+        await sa.wait_synced(600)
+        code = await sa.create_invitation(health=True)
+        b = await Device.create(tmp / "b.mano", PASS, kdf=DEFAULT_KDF)
+        team_b = await b.join_team(relay.url, code)
+    async with await b.sync(team_b, relay.url) as sb:
+        await sb.wait_synced(600)
+        start = sb.state.cursor.get(Compartment.GENERAL, 0)
+    await b.close()
+    keys = await a.vault.team((await a.vault.team_ids())[0])
+    await seal_bulk_persons(team_a, keys, behind, "rattrapage")
+    async with await a.sync(team_a, relay.url) as sa:
+        await sa.wait_synced(600)
+    await a.close()
+    return tmp / "b.mano", (relay, start)
+
+
+async def one_scale(scale: float, behind: int, repeat: int) -> dict[str, dict[str, float]]:
+    """Per phase: medians over ``repeat`` runs of the worst lateness (ms) and its ratio."""
+    runs: list[dict[str, dict[str, Any]]] = []
+    times: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        t = time.perf_counter()
+        device, _team = await build(tmp / "bench.mano", scale)
+        await device.close()
+        print(f"scale {scale:g}: store built in {time.perf_counter() - t:.1f} s", flush=True)
+        for _ in range(repeat):
+            async with LoopLagProbe() as probe:
+                times.append(await drive_app(tmp / "bench.mano", probe))
+            runs.append(probe.summary())
+        if behind:
+            t = time.perf_counter()
+            path, (relay, start) = await catch_up_store(tmp, scale, behind)
+            print(f"  catch-up store ({behind:,} envelopes behind) built in "
+                  f"{time.perf_counter() - t:.1f} s", flush=True)
+            try:
+                async with LoopLagProbe() as probe:
+                    times.append(await drive_app(path, probe, relay=relay.url,
+                                                 behind=start + behind, full=False))
+                runs.append(probe.summary())
+            finally:
+                await relay.stop()
+    out: dict[str, dict[str, float]] = {}
+    for phase in PHASES:
+        worst = [r[phase]["max_ms"] for r in runs if phase in r]
+        if not worst:
+            continue
+        secs = [t_[phase] for t_ in times if phase in t_]
+        p99 = [r[phase]["p99_ms"] for r in runs if phase in r]
+        out[phase] = {"max_ms": statistics.median(worst), "p99_ms": statistics.median(p99),
+                      "ratio": statistics.median(worst) / TARGET_MS,
+                      "seconds": statistics.median(secs), "runs": len(worst)}
+    return out
+
+
+def print_table(scale: float, result: dict[str, dict[str, float]]) -> None:
+    print(f"\nscale {scale:g}: worst UI-loop stall per phase (target ≤ {TARGET_MS:.0f} ms)")
+    print(f"  {'phase':<16} {'worst ms':>9} {'p99 ms':>8} {'÷ 50 ms':>8} {'phase s':>8} runs")
+    for phase, r in result.items():
+        print(f"  {phase:<16} {r['max_ms']:>9.1f} {r['p99_ms']:>8.1f} {r['ratio']:>8.2f}"
+              f" {r['seconds']:>8.2f} {r['runs']:>4}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.ui_loop",
+                                     description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--scale", type=float, nargs="+", default=[1.0])
+    parser.add_argument("--catch-up", type=int, default=10_000,
+                        help="envelopes behind for the catch-up phase (0: skip it)")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    for scale in args.scale:
+        print_table(scale, asyncio.run(one_scale(scale, args.catch_up, args.repeat)))
+
+
+if __name__ == "__main__":
+    main()

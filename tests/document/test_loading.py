@@ -1,0 +1,109 @@
+"""The first read in slices (issue 24): ``Collection.loading`` decodes the same records as a
+read at once, keeps what changes between two slices, and the async driver lets the event loop
+run between slices (counted, never timed)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+
+from mano_core.demo import generate_team
+from mano_core.document.team_doc import GeneralDocument
+from mano_core.model.records import Record
+from mano_core.slices import drive, load_all
+from tests.reporting.conftest import load_document
+
+
+@pytest.fixture(scope="module")
+def state() -> bytes:
+    demo = generate_team(seed=5, scale=0.02)
+    doc = load_document(demo, GeneralDocument(author=demo.members[0].id))
+    return doc.encode_state()
+
+
+def fresh(state: bytes) -> GeneralDocument:
+    return GeneralDocument(author="member-b", state=[state])
+
+
+def by_id(records: list[Record]) -> dict[str, Record]:
+    return {r.id: r for r in records}
+
+
+def test_slices_read_what_a_read_at_once_reads(state: bytes) -> None:
+    at_once, sliced = fresh(state), fresh(state)
+    for name in ("persons", "actions", "comments", "history", "reports"):
+        steps = list(sliced.collections[name].loading(step=7))
+        assert sliced.collections[name].loaded
+        size = len(sliced.collections[name]._map)
+        assert steps == [min(size, n) for n in range(7, size + 7, 7)]
+        assert by_id(sliced.collections[name].list(include_deleted=True)) == \
+            by_id(at_once.collections[name].list(include_deleted=True))
+
+
+def test_a_change_between_two_slices_is_read(state: bytes) -> None:
+    doc = fresh(state)
+    persons = doc.collections["persons"]
+    steps = persons.loading(step=5)
+    next(steps)
+    assert not persons.loaded
+    first = sorted(p for p in persons._map.keys())[0]  # noqa: SIM118 - a pycrdt Map
+    renamed = doc.persons.update(first, name="NOUVEAU NOM")   # a read at once, in between
+    assert renamed.name == "NOUVEAU NOM"
+    list(steps)  # the sliced read gives way to the newer one
+    assert doc.persons.get(first).name == "NOUVEAU NOM"
+
+    other = fresh(state)
+    steps = other.collections["comments"].loading(step=5)
+    next(steps)
+    # A teammate's edit arrives between two slices (applied as a remote update).
+    target = sorted(str(k) for k in other.comments._map.keys())[-1]  # noqa: SIM118
+    writer = fresh(state)
+    writer.comments.update(target, text="corrigé entre deux tranches")
+    added = writer.comments.create(text="ajouté entre deux tranches",
+                                   date="2026-11-02T10:00:00Z", person=first)
+    for update in writer.drain_updates():
+        other.apply_update(update)
+    list(steps)
+    assert other.comments.loaded
+    assert other.comments.get(target).text == "corrigé entre deux tranches"
+    assert other.comments.get(added.id).text == "ajouté entre deux tranches"
+
+
+def test_a_dropped_read_leaves_the_collection_unread(state: bytes) -> None:
+    doc = fresh(state)
+    steps = doc.collections["actions"].loading(step=3)
+    next(steps)
+    steps.close()
+    assert not doc.actions.loaded
+    assert by_id(doc.actions.list()) == by_id(fresh(state).actions.list())
+
+
+async def test_the_loop_runs_between_slices(state: bytes) -> None:
+    doc = fresh(state)
+    ticks = 0
+    seen: list[int] = []
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    try:
+        await load_all([doc.collections[n] for n in ("persons", "actions", "comments")],
+                       progress=lambda done, total: seen.append(ticks), slice_seconds=0)
+    finally:
+        task.cancel()
+    # Every step handed the loop back: the ticker moved between each two progress reports.
+    assert len(seen) > 3
+    assert all(b > a for a, b in itertools.pairwise(seen))
+    assert doc.persons.loaded and doc.actions.loaded and doc.comments.loaded
+
+
+async def test_drive_yields_only_when_the_slice_is_spent() -> None:
+    assert await drive(iter(range(10)), slice_seconds=0) == 10
+    assert await drive(iter(range(10)), slice_seconds=3600) == 0
