@@ -2,8 +2,12 @@
 
 A task asks to wake every ``interval`` seconds and records, each time it wakes, how late it
 is (now − when it asked to wake). A loop blocked for 300 ms shows as one wake-up 300 ms late;
-a free loop shows lateness near zero. ``phase(name)`` labels the wake-ups that happen inside
-it, so one run reports the worst lateness of each step (open, first read, search…).
+a free loop shows lateness near zero. With each lateness it records the CPU time the loop's
+thread spent meanwhile (``time.thread_time``): on a loaded machine a wake-up can be late
+because the OS ran other processes, and the CPU part is then what our own code held the loop
+for (the wall part is what a user on that machine felt). ``phase(name)`` (or ``set(name)``)
+labels the wake-ups that happen inside it, so one run reports the worst lateness of each step
+(open, first read, search…).
 
     async with LoopLagProbe() as probe:
         with probe.phase("open"):
@@ -34,6 +38,7 @@ class LoopLagProbe:
         self.ticks = 0                      # wake-ups so far (a loop that runs moves it)
         self._current = "idle"
         self._lateness: dict[str, list[float]] = {}
+        self._cpu: dict[str, list[float]] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> LoopLagProbe:
@@ -51,11 +56,13 @@ class LoopLagProbe:
 
     async def _run(self) -> None:
         while True:
-            asked = time.perf_counter()
+            asked, cpu = time.perf_counter(), time.thread_time()
             await asyncio.sleep(self.interval)
-            late = time.perf_counter() - asked - self.interval
+            late = max(0.0, time.perf_counter() - asked - self.interval)
+            used = time.thread_time() - cpu
             self.ticks += 1
-            self._lateness.setdefault(self._current, []).append(max(0.0, late))
+            self._lateness.setdefault(self._current, []).append(late)
+            self._cpu.setdefault(self._current, []).append(min(late, used))
 
     def set(self, name: str) -> None:
         """From now on, label wake-ups ``name`` (phases one after another)."""
@@ -73,8 +80,8 @@ class LoopLagProbe:
             self._current = previous
 
     def summary(self) -> dict[str, dict[str, Any]]:
-        """Per phase: worst, median and 99th-percentile lateness (ms), wake-ups, and the worst
-        as a multiple of the 50 ms target."""
+        """Per phase: worst, median and 99th-percentile lateness (ms), the worst CPU part of a
+        lateness (``cpu_max_ms``), wake-ups, and the worst as a multiple of the 50 ms target."""
         out: dict[str, dict[str, Any]] = {}
         for name, values in self._lateness.items():
             ordered = sorted(values)
@@ -82,5 +89,6 @@ class LoopLagProbe:
             out[name] = {"max_ms": worst, "p50_ms": statistics.median(ordered) * 1e3,
                          "p99_ms": ordered[min(len(ordered) - 1,
                                                int(0.99 * len(ordered)))] * 1e3,
+                         "cpu_max_ms": max(self._cpu[name]) * 1e3,
                          "ticks": len(ordered), "ratio": worst / TARGET_MS}
         return out
