@@ -27,6 +27,10 @@ async def opened(pilot) -> None:
 async def type_text(pilot, text: str) -> None:
     """Type into the focused field (pasted at once: key-by-key typing only slows tests)."""
     from textual.widgets import TextArea
+    # A form focuses its first field once mounted: under load the screen can be up a few frames
+    # before that focus lands (typing then went into the form's scroll container).
+    await wait_for(pilot, lambda: isinstance(pilot.app.focused, (Input, TextArea)),
+                   what="a text field focused")
     focused = pilot.app.focused
     if isinstance(focused, Input):
         focused.insert_text_at_cursor(text)
@@ -259,7 +263,7 @@ async def test_ctrl_p_opens_the_command_palette_and_the_footer_says_so(demo_stor
     app = app_on(demo_store)
     async with app.run_test(size=SIZE) as pilot:
         await opened(pilot)
-        assert shows(app, "^p Commandes")
+        await wait_for(pilot, lambda: shows(app, "^p Commandes"), what="the footer's palette key")
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette),
                        what="the command palette")
