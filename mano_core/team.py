@@ -303,6 +303,9 @@ class Team:
         medical keys stop receiving them. Returns how many persons were cleaned."""
         if self.medical_doc is None:
             return 0
+        # Reads every person: decoded first in slices, so that opening a team (which calls
+        # this) does not hold the event loop for the whole first read (mano_core.slices).
+        await load_all([self.doc.persons])
         moved = self.doc.persons.move_health_values()
         await commit_together(self)
         return moved
