@@ -61,7 +61,7 @@ class ReportScreen(SectionScreen):
 
     def compose_body(self) -> ComposeResult:
         t = self.t
-        with Horizontal(classes="filters"):
+        with Horizontal(classes="filters", id="report-bar"):   # the title wraps at 80
             yield Select(compact=True, options=[(cell(s.name), s.id)
                                                 for s in self.session.subteams()],
                          value=self.session.subteam or Select.NULL, id="subteam",
