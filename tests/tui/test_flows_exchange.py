@@ -120,7 +120,9 @@ async def test_flow_import_in_app(demo_store, tmp_path):
         assert "2 enregistrements seront créés" in status(screen)
         assert len(team.persons.list()) == before
         assert not apply.disabled and "Importer 2 enregistrements" in str(apply.label)
-        assert "Nom → name" in str(screen.query_one("#import-report").render())
+        report = str(screen.query_one("#import-report").render())
+        assert "Nom → Nom prénom ou pseudonyme" in report  # the field in words, not ``name``
+        assert "→ name" not in report and "→ gender" not in report and "birth" not in report
 
         # the file changes after the check: refused until checked again
         source.write_text(source.read_text() + "Importé Trois;Homme;1990-01-01\n")

@@ -9,6 +9,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,6 +31,8 @@ from tui.exchange_jobs import (
     run_import,
 )
 from tui.i18n import error_text
+from tui.records import spec as record_specs
+from tui.records.build import history_label
 from tui.imports_text import mano_report, problem_text
 from tui.text import LONG_CELL_LIMIT, Visible, cell, plain
 from tui.widgets.footer import TranslatedFooter
@@ -272,6 +275,15 @@ class ExchangeScreen(ManoScreen):
         self._show_report(result, checked=False)
         self._done()
 
+    def _field_words(self, kind: str, field: str) -> str:
+        """An imported column's field as the person file names it ("Téléphone", not
+        ``phone``): the report must not show the engine's attribute names."""
+        spec = record_specs.SPECS.get(kind)
+        if spec is not None and not field.startswith("customFields"):
+            wire = {f.name: f.encode_name for f in msgspec.structs.fields(spec.record)}
+            field = wire.get(field, field)
+        return history_label(self.session, self.t, kind, field)
+
     def _show_report(self, result: ImportResult | MigrationResult, *, checked: bool) -> None:
         t = self.t
         table = self.query_one("#import-problems", DataTable)
@@ -286,7 +298,8 @@ class ExchangeScreen(ManoScreen):
             for p in result.problems[:1000]:
                 table.add_row(cell(str(p.row)), cell(p.column or "—"),
                               cell(problem_text(t, p), LONG_CELL_LIMIT))
-            mapped = ", ".join(f"{h} → {f}" for h, f in result.columns.items())
+            mapped = ", ".join(f"{h} → {self._field_words(result.kind, f)}"
+                               for h, f in result.columns.items())
             extra = [t("exchange.columns", columns=mapped or "—")]
             if result.ignored_columns:
                 extra.append(t("exchange.ignored", columns=", ".join(result.ignored_columns)))
