@@ -18,7 +18,6 @@ import datetime as dt
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -34,16 +33,10 @@ from mano_core.team import Team
 from tests.erasure.inspect import containing, relay_contents, store_plaintexts
 from tests.faults.proxy import FaultProxy
 from tests.harness.devices import PASS
-from tests.harness.relay import PROCESS_ARGS, RelayProcess
+from tests.harness.relay import PROCESS_ARGS, RestartableRelay
 from tests.sync.helpers import content, eventually, join
 
 ROOT = Path(__file__).parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -60,32 +53,6 @@ class TrialResult:
     seed: int
     faults: Counter[str]
     edits: int
-
-
-class _Relay:
-    """The relay subprocess on a fixed port, killed and restarted at will."""
-
-    def __init__(self, db: str, port: int) -> None:
-        self.db, self.port = db, port
-        self.procs: list[RelayProcess] = []
-
-    async def start(self) -> None:
-        for _attempt in range(50):  # the port may linger a moment after a SIGKILL
-            try:
-                self.procs.append(await RelayProcess(self.db, "--port", str(self.port),
-                                                     *PROCESS_ARGS).start())
-                return
-            except RuntimeError:
-                await asyncio.sleep(0.1)
-        raise AssertionError("relay would not restart on its port")
-
-    async def kill(self) -> None:
-        await self.procs[-1].stop(signal.SIGKILL)
-
-    async def stop_all(self) -> None:
-        for p in self.procs:
-            with contextlib.suppress(Exception):
-                await p.stop(signal.SIGKILL)
 
 
 class _Worker:
@@ -130,8 +97,8 @@ async def _edit(name: str, team: Team, rng: random.Random, n: int, ledger: Ledge
         await asyncio.sleep(rng.uniform(0, 0.04))
 
 
-async def _faults(rng: random.Random, relay: _Relay, proxy: FaultProxy, stop: asyncio.Event,
-                  counts: Counter[str]) -> None:
+async def _faults(rng: random.Random, relay: RestartableRelay, proxy: FaultProxy,
+                  stop: asyncio.Event, counts: Counter[str]) -> None:
     injected = 0
     while not stop.is_set() or injected < 4:  # at least a few faults, even in a short trial
         injected += 1
@@ -195,7 +162,7 @@ async def run_trial(seed: int, workdir: Path, *, edits: int = 20, devices: int =
     """Run one trial in ``workdir`` (a fresh directory). Raises AssertionError on a failure."""
     rng = random.Random(seed)
     counts: Counter[str] = Counter()
-    relay = _Relay(str(workdir / "relay.db"), free_port())
+    relay = RestartableRelay(workdir / "relay.db", *PROCESS_ARGS)
     opened: list[Device] = []
     syncs: list[SyncClient] = []
     workers: list[_Worker] = []
@@ -212,6 +179,7 @@ async def run_trial(seed: int, workdir: Path, *, edits: int = 20, devices: int =
     await relay.start()
     try:
         async with FaultProxy(relay.port, rng=random.Random(rng.random())) as proxy:
+            relay.front = proxy  # every restart re-points the proxy at the new port
             names = [chr(ord("A") + i) for i in range(devices)]
             for n in names + ["W"]:
                 opened.append(await Device.create(workdir / f"{n}.mano", PASS, kdf=TEST_KDF))
@@ -253,7 +221,7 @@ async def run_trial(seed: int, workdir: Path, *, edits: int = 20, devices: int =
             stop.set()
             await fault_task
             proxy.cut_after_bytes, proxy.delay = None, (0.0, 0.0)
-            if relay.procs[-1].proc is None or relay.procs[-1].proc.poll() is not None:
+            if not relay.running:
                 await relay.start()
 
             # W reopens (in this process) and catches up; its outbox goes out.

@@ -5,15 +5,17 @@ logic tests that reach into the relay), or ``python -m sync_server serve`` as a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +121,76 @@ class RelayProcess:
         code = await asyncio.wait_for(loop.run_in_executor(None, self.proc.wait), timeout)
         logs = (await self._drain).decode(errors="replace")
         return code, logs
+
+
+class RestartableRelay:
+    """A relay subprocess that a test kills and starts again on the same database, reached
+    through a stable front: ``front``, a loopback forwarder (tests/faults/proxy.py's
+    FaultProxy) on a port of its own, which devices connect to.
+
+    Every start binds a port the kernel chooses and points the front at it; while the relay is
+    down the front refuses connections (a reset, as a dead relay gives). A port chosen in
+    advance and bound again after a kill would be a race: any other process of the machine
+    (another test worker's relay, a client's outgoing connection) may take it meanwhile.
+
+        relay = RestartableRelay(db, *PROCESS_ARGS)
+        await relay.start()
+        async with FaultProxy(relay.port) as front:
+            relay.front = front         # from now on, every restart re-points it
+            ... front.url ...
+        await relay.stop_all()
+    """
+
+    def __init__(self, db: str | Path, *extra: str) -> None:
+        self.db, self.extra = str(db), extra
+        self.procs: list[RelayProcess] = []
+        self.front: Any = None  # a FaultProxy (``target_port``), set once it is open
+        self.port = 0
+
+    @property
+    def running(self) -> bool:
+        return bool(self.procs) and self.procs[-1].proc is not None \
+            and self.procs[-1].proc.poll() is None
+
+    async def start(self) -> None:
+        self.procs.append(await RelayProcess(self.db, *self.extra).start())
+        self.port = self.procs[-1].port
+        if self.front is not None:
+            self.front.target_port = self.port
+
+    def _down(self) -> None:
+        if self.front is not None:
+            self.front.target_port = 0  # connecting to port 0 is refused: nothing else answers
+
+    def kill_now(self) -> None:
+        """SIGKILL, without waiting (usable from inside a store transaction); ``kill``
+        reaps it later."""
+        self._down()
+        proc = self.procs[-1].proc if self.procs else None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+
+    async def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Signal the running relay and wait for it to exit (or reap one already dead)."""
+        self._down()
+        await self.procs[-1].stop(sig)
+
+    async def kill(self) -> None:
+        """SIGKILL the running relay and wait (or reap one ``kill_now`` killed)."""
+        await self.stop(signal.SIGKILL)
+
+    async def stop_all(self) -> None:
+        self._down()
+        for p in self.procs:
+            with contextlib.suppress(Exception):  # a clean-up: one failure must not hide others
+                await p.stop(signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def unreachable_url() -> Iterator[str]:
+    """A loopback websocket URL where nothing answers, for as long as the block runs: its port
+    stays bound (never listening) by this process, so connecting is refused and no other
+    process can listen there meanwhile (a port merely found free can be taken at once)."""
+    with socket.socket() as held:  # no SO_REUSEADDR: another bind of the port fails
+        held.bind(("127.0.0.1", 0))
+        yield f"ws://127.0.0.1:{held.getsockname()[1]}"

@@ -2,15 +2,16 @@
 
 One seed (``run_seed``), everything random in it drawn from the seed:
 
-1. a relay SUBPROCESS (SQLite, on a fixed port so it can be SIGKILLed and restarted there,
-   catch-up frames of 1, 3 or 20 envelopes) behind a loopback ``FaultProxy``;
+1. a relay SUBPROCESS (SQLite, catch-up frames of 1, 3 or 20 envelopes) behind a loopback
+   ``FaultProxy``; each start, the first and every restart after a SIGKILL, binds a port the
+   kernel chooses, and the proxy (the devices' address, which never changes) forwards to it;
 2. admin ``A`` and members ``B`` and ``C``, each with its encrypted store file, syncing
    through the proxy;
 3. while ``B`` is closed, ``A`` and ``C`` write a backlog (persons, descriptions, comments):
    ``B``'s catch-up is many delivery frames, each one store transaction;
 4. ``B`` reopens and catches up while all three keep editing (``B`` is busy: applying
    deliveries, sealing and pushing its own edits), and a fault loop injects, every
-   0.05–0.4 s, one of: relay SIGKILL (restarted on its port after 0.05–0.5 s), a cut of every
+   0.05–0.4 s, one of: relay SIGKILL (restarted after 0.05–0.5 s), a cut of every
    live connection, a network cut of 0.2–1 s, or a **trap**: the next store transaction ``B``
    opens while it applies a delivery triggers a cut, a network cut or a relay SIGKILL right
    there (the inbox task is then cancelled inside, or just before, that transaction);
@@ -39,8 +40,6 @@ import contextlib
 import datetime as dt
 import json
 import random
-import signal
-import socket
 import sqlite3
 import sys
 import tempfile
@@ -60,7 +59,7 @@ from mano_core.sync.client import Backoff, SyncClient
 from mano_core.team import Team
 from tests.faults.proxy import FaultProxy
 from tests.harness.devices import PASS
-from tests.harness.relay import PROCESS_ARGS, RelayProcess
+from tests.harness.relay import PROCESS_ARGS, RestartableRelay
 from tests.sync.helpers import content, eventually, join
 
 NAMES = ("A", "B", "C")
@@ -87,45 +86,17 @@ class SeedResult:
     seconds: float
 
 
-class PortRelay:
-    """The relay subprocess on one fixed port, SIGKILLed and restarted at will."""
+class PortRelay(RestartableRelay):
+    """The relay subprocess, SIGKILLed and restarted at will behind the proxy (each start on a
+    port of the kernel's choosing: tests/harness/relay.py), and its database."""
 
-    def __init__(self, db: Path, port: int, *extra: str) -> None:
-        self.db, self.port, self.extra = db, port, extra
-        self.procs: list[RelayProcess] = []
-
-    @property
-    def running(self) -> bool:
-        return bool(self.procs) and self.procs[-1].proc is not None \
-            and self.procs[-1].proc.poll() is None
-
-    async def start(self) -> None:
-        for _attempt in range(100):  # the port may linger a moment after a SIGKILL
-            try:
-                self.procs.append(await RelayProcess(str(self.db), "--port", str(self.port),
-                                                     *PROCESS_ARGS, *self.extra).start())
-                return
-            except RuntimeError:
-                await asyncio.sleep(0.05)
-        raise AssertionError("the relay would not restart on its port")
-
-    def kill_now(self) -> None:
-        """SIGKILL, without waiting (usable from inside a store transaction)."""
-        proc = self.procs[-1].proc if self.procs else None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-
-    async def kill(self) -> None:
-        await self.procs[-1].stop(signal.SIGKILL)
-
-    async def stop_all(self) -> None:
-        for p in self.procs:
-            with contextlib.suppress(Exception):
-                await p.stop(signal.SIGKILL)
+    def __init__(self, db: Path, *extra: str) -> None:
+        super().__init__(db, *PROCESS_ARGS, *extra)
+        self.db_path = db
 
     def head(self, team_id: str, c: Compartment = Compartment.GENERAL) -> int:
         """The relay's head of ``c`` for the team, read from its database."""
-        with contextlib.closing(sqlite3.connect(self.db)) as db:
+        with contextlib.closing(sqlite3.connect(self.db_path)) as db:
             row = db.execute("SELECT head FROM heads WHERE team = ? AND c = ?",
                              (uuid.UUID(team_id).bytes, int(c))).fetchone()
         return int(row[0]) if row else 0
@@ -273,7 +244,7 @@ async def run_seed(seed: int, workdir: Path, *, backlog: int = 40, edits: int = 
     counts: Counter[str] = Counter()
     batch = rng.choice([1, 3, 20])
     counts[f"catchup_batch_{batch}"] += 1
-    relay = PortRelay(workdir / "relay.db", free_port(), "--catchup-batch", str(batch))
+    relay = PortRelay(workdir / "relay.db", "--catchup-batch", str(batch))
     paths = {n: workdir / f"{n}.mano" for n in NAMES}
     ledgers = {n: Ledger() for n in NAMES}
     devices: dict[str, Device] = {}
@@ -302,6 +273,7 @@ async def run_seed(seed: int, workdir: Path, *, backlog: int = 40, edits: int = 
     await relay.start()
     try:
         async with FaultProxy(relay.port, rng=random.Random(rng.random())) as proxy:
+            relay.front = proxy  # every restart re-points the proxy at the new port
             for n in NAMES:
                 devices[n] = await Device.create(paths[n], PASS, kdf=TEST_KDF)
             teams["A"] = await devices["A"].create_team("Maraude")
@@ -367,13 +339,6 @@ async def run_seed(seed: int, workdir: Path, *, backlog: int = 40, edits: int = 
                 with contextlib.suppress(Exception):
                     await d.close()
         await relay.stop_all()
-
-
-def free_port() -> int:
-    """A free loopback port (closed again before the relay binds it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _one(seed: int, sem: asyncio.Semaphore, out: dict[str, Any]) -> None:

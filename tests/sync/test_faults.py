@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from mano_core.device import Device
+from tests.faults.proxy import FaultProxy
 from tests.harness.devices import PASS
-from tests.harness.relay import RelayProcess
+from tests.harness.relay import RestartableRelay
 
 from .helpers import eventually, join
 
@@ -22,40 +22,35 @@ pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def names(team) -> list[str]:
     return [p.name for p in team.persons.list()]
 
 
 async def test_relay_killed_mid_stream_loses_nothing(tmp_path, make_device):
-    port = free_port()
-    db = str(tmp_path / "relay.db")
-    relays = [await RelayProcess(db, "--port", str(port)).start()]
-    url = f"ws://127.0.0.1:{port}"
+    relay = RestartableRelay(tmp_path / "relay.db")
+    await relay.start()
     a, b = await make_device("a"), await make_device("b")
     team_a = await a.create_team("Maraude")
     try:
-        async with await a.sync(team_a, url) as sa:
-            team_b = await join(sa, b, url)
-            async with await b.sync(team_b, url):
-                saved = []
-                for i in range(60):
-                    saved.append((await team_a.persons.create(name=f"P-{i}")).id)
-                    if i == 30:
-                        await relays[-1].stop(signal.SIGKILL)
-                    if i == 45:
-                        relays.append(await RelayProcess(db, "--port", str(port)).start())
-                    await asyncio.sleep(0.01)
-                await sa.wait_synced(60)
-                await eventually(lambda: len(team_b.persons.list()) == 60, 60, "all 60 on b")
+        async with FaultProxy(relay.port) as front:  # the devices' one address: no faults
+            relay.front = front
+            url = front.url
+            async with await a.sync(team_a, url) as sa:
+                team_b = await join(sa, b, url)
+                async with await b.sync(team_b, url):
+                    saved = []
+                    for i in range(60):
+                        saved.append((await team_a.persons.create(name=f"P-{i}")).id)
+                        if i == 30:
+                            await relay.kill()
+                        if i == 45:
+                            await relay.start()  # on a new port: the front follows it
+                        await asyncio.sleep(0.01)
+                    await sa.wait_synced(60)
+                    await eventually(lambda: len(team_b.persons.list()) == 60, 60,
+                                     "all 60 on b")
     finally:
-        for relay in relays:
-            await relay.stop(signal.SIGKILL)
+        await relay.stop_all()
     assert sorted(p.id for p in team_b.persons.list()) == sorted(saved)
     assert len(set(names(team_b))) == 60  # each exactly once
 

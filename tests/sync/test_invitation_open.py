@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import sqlite3
 
 import pytest
+
+from tests.harness.relay import unreachable_url
 
 from .helpers import eventually
 
@@ -24,12 +25,6 @@ def _count(relay_db: str, table: str) -> int:
         conn.close()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_invitation_made_offline_is_opened_when_the_admin_reconnects(
     relay, make_device, caplog
 ):
@@ -38,9 +33,9 @@ async def test_invitation_made_offline_is_opened_when_the_admin_reconnects(
     team_a = await a.create_team("Maraude du soir")
     async with await a.sync(team_a, relay.url) as sa:
         await sa.wait_synced()
-    nowhere = f"ws://127.0.0.1:{_closed_port()}"
-    async with await a.sync(team_a, nowhere) as offline:  # the admin has no network
-        code = await offline.create_invitation(role="normal")
+    with unreachable_url() as nowhere:  # the admin has no network
+        async with await a.sync(team_a, nowhere) as offline:
+            code = await offline.create_invitation(role="normal")
     assert _count(relay.db, "invite_opens") == 0
     joining = asyncio.create_task(b.join_team(relay.url, code, timeout=60))
     await eventually(lambda: "no such open invitation" in caplog.text or joining.done(),
