@@ -101,7 +101,7 @@ class Bystanders:
                 self.received += len(msg.items)
                 self._arrived.set()
 
-    async def wait_for(self, n: int, timeout: float = 15) -> None:
+    async def wait_for(self, n: int, timeout: float = 60) -> None:
         """Until ``n`` envelopes arrived at bob in all."""
         async with asyncio.timeout(timeout):
             while self.received < n:

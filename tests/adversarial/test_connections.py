@@ -15,7 +15,7 @@ from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
 from mano_core.sync.transport import RelayClient
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 async def raw(url: str):
@@ -37,7 +37,7 @@ async def legit_device_is_served(url: str, pair) -> None:
     finally:
         await c.close()
     await pair.team_a.persons.create(name="Servi")
-    await pair.sync_a.wait_synced(10)
+    await pair.sync_a.wait_synced(60)
 
 
 async def test_subscribe_without_auth_is_refused(url):

@@ -21,7 +21,7 @@ from . import fuzz_targets as t
 EXAMPLES = int(os.environ.get("MANO_FUZZ_EXAMPLES", "150"))
 fuzz = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 150,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 
 def envelope_mutations() -> st.SearchStrategy[bytes]:

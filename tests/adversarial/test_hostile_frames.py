@@ -22,7 +22,7 @@ from tests.adversarial.hostile import (
     rss,
 )
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(240)
 
 
 async def test_deep_frame_gets_bad_frame_not_1011(tmp_path: Path) -> None:

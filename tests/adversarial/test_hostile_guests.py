@@ -25,7 +25,7 @@ from tests.adversarial.hostile import (
     rss,
 )
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 
 async def test_invite_fetch_waiters_are_forgotten_when_guests_leave(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from mano_core.protocol.codes import ErrorCode
 from tests.adversarial.hostile import MiB, Bystanders, hello, raw, relay_process, rss
 from tests.relay.kit import TeamKit
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 JUNK_CONNECTIONS = 10   # guests of one address (its cap is 16)
 JUNK_PER_CONNECTION = 25

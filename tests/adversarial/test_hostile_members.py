@@ -18,7 +18,7 @@ from mano_core.protocol.codes import ErrorCode
 from tests.adversarial.hostile import MiB, Bystanders, relay_process, rss
 from tests.relay.kit import TeamKit
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(240)
 
 
 def health_kit() -> TeamKit:

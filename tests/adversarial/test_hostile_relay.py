@@ -19,7 +19,7 @@ from mano_core.protocol import codec
 from mano_core.protocol import messages as m
 from tests.sync.helpers import eventually, join
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 Items = list[tuple[int, bytes]]
 

@@ -19,7 +19,7 @@ from mano_core.protocol.codes import CLOSE_BASE, ErrorCode
 from tests.adversarial.hostile import MiB, Bystanders, relay_process, rss
 from tests.relay.kit import TeamKit
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 CHUNK = limits.MAX_SNAPSHOT_CHUNK
 
 

@@ -16,7 +16,7 @@ from mano_core.protocol.codes import ErrorCode
 from tests.adversarial.hostile import MiB, Bystanders, relay_process, rss
 from tests.relay.kit import TeamKit
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(240)
 
 
 async def test_team_creation_is_limited_per_address(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from mano_core.protocol import messages as m
 from mano_core.sync.presence import seal_presence
 from tests.sync.helpers import eventually, join
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 async def test_presence_naming_another_member_is_dropped(make_device, url) -> None:

@@ -17,7 +17,7 @@ from mano_core.store import TEST_KDF, LocalStore
 from mano_core.team import Team
 from tests.harness.devices import PASS
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 def tamper(core: DocumentCore, entry_id: str, **wire: Any) -> None:

@@ -11,7 +11,7 @@ from tests.sync.helpers import eventually
 
 from .test_trail import tamper
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(240)
 
 
 async def test_a_teammates_edit_verifies_as_theirs_and_their_tampering_shows(relay,
@@ -22,11 +22,11 @@ async def test_a_teammates_edit_verifies_as_theirs_and_their_tampering_shows(rel
     async with await a.sync(team_a, relay.url) as sync_a:
         code = await sync_a.create_invitation(role="normal", health=False)
         person = await team_a.persons.create(name="Rachid Benhamou")
-        team_b = await b.join_team(relay.url, code, timeout=30)
+        team_b = await b.join_team(relay.url, code, timeout=60)
         async with await b.sync(team_b, relay.url) as sync_b:
             await eventually(lambda: bool(team_b.persons.list()), what="the person on B")
             await team_b.persons.update(person.id, phone="0639980011")
-            await sync_b.wait_synced(10)
+            await sync_b.wait_synced(60)
             await eventually(lambda: team_a.persons.get(person.id).phone == "0639980011",
                              what="B's edit on A")
 
@@ -40,7 +40,7 @@ async def test_a_teammates_edit_verifies_as_theirs_and_their_tampering_shows(rel
             # B, as a malicious member, rewrites A's entry in the shared document
             tamper(team_b.doc, created.entry_id, field="name", new="Quelqu'un d'autre")
             await team_b.compartment(Compartment.GENERAL).commit()
-            await sync_b.wait_synced(10)
+            await sync_b.wait_synced(60)
             await eventually(lambda: audit.trail(team_a, person.id)[0].field == "name",
                              what="the tampered entry on A")
             forged = audit.trail(team_a, person.id)[0]

@@ -21,7 +21,7 @@ from tests.sync.helpers import eventually, join
 
 from .conftest import NOW, Org
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 DAY = dt.date(2026, 10, 2)
 

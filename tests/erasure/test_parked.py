@@ -46,7 +46,7 @@ async def test_missing_dependency_is_quarantined_then_the_erasure_completes(rela
             async with await c.sync(team_c, relay.url) as sc:
                 await sc.wait_synced()
             await eventually(lambda: sa.state.waiting_updates == 1
-                             and sb.state.waiting_updates == 1, 30, "a and b park it")
+                             and sb.state.waiting_updates == 1, 60, "a and b park it")
             await sa.remove_device(await c.device_id)
             order = await team_a.erasures.erase([p.id])
             await eventually(lambda: all(t.erasures.status(order.id).complete

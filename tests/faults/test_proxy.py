@@ -9,7 +9,7 @@ import pytest
 from tests.faults.proxy import FaultProxy
 from tests.sync.helpers import eventually, join
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 async def test_sync_through_a_slow_proxy_that_cuts_connections(relay, make_device):
@@ -27,5 +27,5 @@ async def test_sync_through_a_slow_proxy_that_cuts_connections(relay, make_devic
                 await eventually(lambda: proxy.counts["cut_mid_stream"] > 0, 20, "a cut")
                 proxy.cut_after_bytes = None
                 await sa.wait_synced(30)
-                await eventually(lambda: len(team_b.persons.list()) == 10, 30, "10 on b")
+                await eventually(lambda: len(team_b.persons.list()) == 10, 60, "10 on b")
                 assert sb.state.alerts == []

@@ -9,7 +9,7 @@ from mano_core.sync.transport import RelayClient
 from tests.faults.proxy import FaultProxy
 from tests.sync.helpers import eventually
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 async def test_edit_committed_during_a_flush_is_sent(relay, make_device):
@@ -31,8 +31,8 @@ async def test_edit_committed_during_a_flush_is_sent(relay, make_device):
 
         sync.sync.flush = flush_then_edit  # type: ignore[method-assign]
         await team.persons.create(name="first")
-        await eventually(lambda: bool(late), 10, "the edit during the flush")
-        await eventually(lambda: sync.state.pending == 0, 10, "the late edit sent")
+        await eventually(lambda: bool(late), 60, "the edit during the flush")
+        await eventually(lambda: sync.state.pending == 0, 60, "the late edit sent")
 
 
 async def test_connection_cut_during_the_handshake_is_a_sync_error(relay):
@@ -54,4 +54,4 @@ async def test_wait_synced_returns_after_a_lone_edit(relay, make_device):
         await sync.wait_synced()
         await team.persons.create(name="P")
         await sync.flush()  # as tui/demo/build.py does: the delayed flush then finds nothing
-        await sync.wait_synced(10)
+        await sync.wait_synced(60)

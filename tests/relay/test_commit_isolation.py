@@ -19,7 +19,7 @@ from sync_server.storage.base import Appended, NewEnvelope
 from tests.harness.relay import relay_config
 from tests.relay.kit import TeamKit
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 POISON = 777  # the author counter the storage refuses
 
 

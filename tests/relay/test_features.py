@@ -19,7 +19,7 @@ from sync_server.server import Relay
 from tests.harness.relay import relay_config
 from tests.relay.kit import TeamKit
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 async def test_snapshot_upload_download_and_safe_pruning(tmp_path: Path, kit: TeamKit) -> None:
@@ -78,7 +78,7 @@ async def test_key_packages_wait_for_their_device(url: str, kit: TeamKit) -> Non
     assert isinstance(keys, m.Keys) and [k.blob for k in keys.items] == [pkg]
     assert keys.items[0].sender == kit["admin"].id
     await a.request(m.KeyPut(id=a.next_id(), to=kit["bob"].id, blob=b"live"))
-    live = await b.recv(timeout=5)
+    live = await b.recv(timeout=30)
     assert isinstance(live, m.Keys) and live.items[0].blob == b"live"
     await b.request(m.KeyAck(id=b.next_id(), kids=[k.kid for k in keys.items]))
     (left,) = await b.request(m.KeyFetch(id=b.next_id()))
@@ -114,7 +114,7 @@ async def test_presence_reaches_live_teammates_and_is_not_stored(url: str, kit: 
     a = await kit.client(url, "admin", create=True)
     b = await kit.client(url, "bob")
     a._send(m.Presence(blob=b"encrypted presence"))
-    msg = await b.recv(timeout=5)
+    msg = await b.recv(timeout=30)
     assert msg == m.Presence(blob=b"encrypted presence", device=kit["admin"].id)
     await a.close()
     await b.close()

@@ -16,7 +16,7 @@ from sync_server.server import Relay
 from tests.harness.relay import relay_config
 from tests.relay.kit import TeamKit
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 F = b"\x07" * 16
 
 

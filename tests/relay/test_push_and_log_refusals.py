@@ -21,7 +21,7 @@ from sync_server.server import Relay
 from tests.harness.relay import relay_config, relay_url
 from tests.relay.kit import TeamKit
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 async def _refused(request: object) -> RelayRefusedError:

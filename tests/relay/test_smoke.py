@@ -13,7 +13,7 @@ async def test_push_ack_and_fanout(url: str, kit: TeamKit) -> None:
     env = kit["admin"].seal(b"hello bob")
     ack = await a.push(env)
     assert (ack.c, ack.seq, ack.dup) == (0, 1, False)
-    msg = await b.recv(timeout=5)
+    msg = await b.recv(timeout=30)
     assert isinstance(msg, m.Deliver) and msg.items == [(1, env)]
     again = await a.push(env)
     assert (again.seq, again.dup) == (1, True)

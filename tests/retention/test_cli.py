@@ -14,7 +14,7 @@ from mano_core.device import Device
 from mano_core.store import TEST_KDF
 from tui.cli import main
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 PASS = "phrase de passe de test"
 

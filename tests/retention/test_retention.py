@@ -22,7 +22,7 @@ from mano_core.retention import (
 from mano_core.store import TEST_KDF
 from mano_core.team import Team
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 PASS = "phrase de passe de test"
 TODAY = dt.date(2026, 11, 20)

@@ -8,7 +8,7 @@ import pytest
 
 from tests.sync.helpers import eventually, join
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 WHEN = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
 TODAY = WHEN.date()

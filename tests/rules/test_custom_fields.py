@@ -21,7 +21,7 @@ from mano_core.store import TEST_KDF, LocalStore
 from mano_core.team import Team
 from tests.sync.helpers import eventually, join
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 DAY = dt.date(2026, 11, 20)
 WHEN = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)

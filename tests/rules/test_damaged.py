@@ -15,7 +15,7 @@ from mano_core.team import Team
 from tests.document.helpers import exchange, replica
 from tests.sync.helpers import eventually, join
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 
 async def write_raw_person(team: Team, record_id: str, base: object) -> None:

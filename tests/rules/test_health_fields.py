@@ -16,7 +16,7 @@ from mano_core.reporting.tables import persons_table
 from mano_core.team import Team, doc_name
 from tests.sync.helpers import eventually, join
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 WHEN = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
 SECRET = "positif-vih-7f3a"  # a value no other data of the test contains

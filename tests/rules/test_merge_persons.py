@@ -10,7 +10,7 @@ import pytest
 from mano_core.errors import NotFoundError
 from tests.sync.helpers import content, eventually, join
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 WHEN = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
 

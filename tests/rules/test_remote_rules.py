@@ -20,7 +20,7 @@ from mano_core.team import Team
 from tests.document.helpers import replica
 from tests.sync.helpers import eventually, join
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 
 async def raw_write(team: Team, write) -> None:

@@ -311,7 +311,7 @@ async def run_seed(seed: int, workdir: Path, *, backlog: int = 40, edits: int = 
             await _settle(seed, group, 90)
             try:
                 await eventually(lambda: all(content(teams[n]) == content(teams["A"])
-                                             for n in NAMES), 30, "convergence")
+                                             for n in NAMES), 60, "convergence")
             except AssertionError:
                 for n in NAMES:  # name what is lost, and where
                     _check(seed, content(teams[n]), ledgers, on=n)

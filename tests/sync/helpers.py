@@ -17,7 +17,7 @@ from mano_core.sync import payload
 from mano_core.team import Team, sealed_outbox
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 15.0,
+async def eventually(predicate: Callable[[], bool], timeout: float = 60.0,
                      what: str = "condition") -> None:
     """Poll ``predicate`` until true; AssertionError naming ``what`` after ``timeout``."""
     loop = asyncio.get_running_loop()
@@ -39,7 +39,7 @@ async def join(admin_sync: Any, device: Device, url: str, *, role: str = "normal
                health: bool = False) -> Team:
     """Invite ``device`` from the admin's running sync and join it."""
     code = await admin_sync.create_invitation(role=role, health=health)
-    return await device.join_team(url, code, timeout=30)
+    return await device.join_team(url, code, timeout=60)
 
 
 async def seal_bulk_persons(team: Team, keys: Any, count: int, prefix: str) -> None:

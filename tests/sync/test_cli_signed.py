@@ -15,7 +15,7 @@ from tui.cli import main
 
 from .helpers import eventually, join
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 
 async def test_mano_import_on_a_synced_team_is_signed_and_verified_by_a_teammate(

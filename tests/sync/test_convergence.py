@@ -12,7 +12,7 @@ from mano_core.team import doc_name
 
 from .helpers import content, eventually, join
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(240)
 WHEN = dt.datetime(2026, 11, 20, 9, tzinfo=dt.timezone.utc)
 
 

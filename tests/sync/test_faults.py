@@ -18,7 +18,7 @@ from tests.harness.relay import RestartableRelay
 
 from .helpers import eventually, join
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 ROOT = Path(__file__).parents[2]
 
 
@@ -81,7 +81,7 @@ async def test_device_killed_with_a_full_outbox_loses_nothing(relay, make_device
         async with await b2.sync(team_b2, relay.url) as sb2, \
                 await a.sync(team_a, relay.url) as sa2:
             await sb2.wait_synced(30)
-            await eventually(lambda: len(team_a.persons.list()) > reported, 30, "b's edits on a")
+            await eventually(lambda: len(team_a.persons.list()) > reported, 60, "b's edits on a")
             await sa2.wait_synced(30)
             got = names(team_a)
     expected = {f"B-{i}" for i in range(reported + 1)}

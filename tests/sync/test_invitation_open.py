@@ -14,7 +14,7 @@ from tests.harness.relay import unreachable_url
 
 from .helpers import eventually
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(240)
 
 
 def _count(relay_db: str, table: str) -> int:

@@ -17,7 +17,7 @@ from mano_core.team import sealed_outbox
 from .harness import Harness, settle
 from .helpers import seal_bulk_persons
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 BAD = {
     # kind: (plaintext, error codes that may name it)

@@ -18,7 +18,7 @@ from tests.harness.relay import RelayProcess
 
 from .helpers import eventually, join
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 
 def _legacy_generate() -> DeviceIdentity:

@@ -16,7 +16,7 @@ from tests.harness.relay import RelayProcess
 
 from .helpers import eventually, join
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 JUNK = b"\x93\x01\xc4\x10" + b"\x00" * 16 + b"\x00" * 96  # not a key package of anyone's
 

@@ -14,7 +14,7 @@ from mano_core.sync.state import Status
 
 from .helpers import eventually, join
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(240)
 
 
 def _pending_requests(relay_db: str) -> int:

@@ -6,7 +6,7 @@ import pytest
 
 from mano_core.sync.state import Status
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 async def test_two_devices_see_each_others_edits(relay, make_device):
@@ -16,16 +16,16 @@ async def test_two_devices_see_each_others_edits(relay, make_device):
     async with await a.sync(team_a, relay.url) as sync_a:
         code = await sync_a.create_invitation(role="normal", health=True)
         person = await team_a.persons.create(name="Rachid Benhamou")
-        team_b = await b.join_team(relay.url, code, timeout=20)
+        team_b = await b.join_team(relay.url, code, timeout=60)
         async with await b.sync(team_b, relay.url) as sync_b:
-            await sync_a.wait_synced(10)
+            await sync_a.wait_synced(60)
             for _ in range(100):
                 if team_b.persons.list():
                     break
                 await asyncio.sleep(0.05)
             assert team_b.persons.get(person.id).name == "Rachid Benhamou"
             await team_b.persons.update(person.id, phone="0639980011")
-            await sync_b.wait_synced(10)
+            await sync_b.wait_synced(60)
             for _ in range(100):
                 if team_a.persons.get(person.id).phone:
                     break

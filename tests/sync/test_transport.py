@@ -14,7 +14,7 @@ from mano_core.sync.transport import RelayClient
 
 from .harness import PASS, Harness
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 async def test_an_answer_to_a_cancelled_authentication_does_not_kill_the_reader(tmp_path):

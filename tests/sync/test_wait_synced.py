@@ -16,7 +16,7 @@ from mano_core.sync.transport import RelayClient
 
 from .harness import Harness, settle
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 
 async def test_an_envelope_stored_before_the_call_and_not_delivered_yet_is_waited_for(

@@ -16,7 +16,7 @@ from tui.widgets.paged_table import PagedTable
 
 from .conftest import SIZE, app_on, wait_for
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 def rows(table: DataTable[Any]) -> list[list[str]]:

@@ -10,7 +10,7 @@ from tui.screens.agenda import AgendaScreen
 
 from .conftest import SIZE, wait_for
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.mark.slow
@@ -22,12 +22,12 @@ async def test_demo_starts_and_the_teammate_edits(tmp_path):
             await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), timeout=60,
                            what="the agenda after the demo's preparation")
             sync = app.session.sync
-            await wait_for(pilot, sync.state.online_teammates, timeout=30,
+            await wait_for(pilot, sync.state.online_teammates,
                            what="the teammate online")
             team = app.session.team
             before = len(team.comments) + len(team.actions) + len(team.history)
             await wait_for(pilot, lambda: len(team.comments) + len(team.actions)
-                           + len(team.history) > before, timeout=30,
+                           + len(team.history) > before,
                            what="an edit from the teammate")
             await wait_for(pilot, lambda: "1 en ligne : Camille" in str(
                 app.screen.query_one("SyncBar").render()), what="the teammate named")

@@ -21,7 +21,7 @@ from .conftest import SIZE, app_on, wait_for
 from .test_erasure_screens import open_file
 from .test_flows import opened
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(240)
 
 
 def rows(screen: PersonFileScreen) -> list[list[str]]:

@@ -21,7 +21,7 @@ from tui.widgets.paged_table import PagedTable
 from .conftest import NOW, REFERENCE, SIZE, app_on, wait_for
 from .test_flows import opened
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 def text_of(screen, selector: str) -> str:

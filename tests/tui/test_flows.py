@@ -15,7 +15,7 @@ from tui.widgets.paged_table import PagedTable
 from .conftest import SIZE, app_on, wait_for
 from .rendered import notices, shows
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 async def opened(pilot) -> None:
@@ -258,7 +258,7 @@ async def test_help_lists_the_screen_bindings(demo_store):
 
 
 async def test_ctrl_p_opens_the_command_palette_and_the_footer_says_so(demo_store):
-    from textual.command import CommandPalette
+    from textual.command import CommandInput, CommandPalette
 
     app = app_on(demo_store)
     async with app.run_test(size=SIZE) as pilot:
@@ -269,6 +269,8 @@ async def test_ctrl_p_opens_the_command_palette_and_the_footer_says_so(demo_stor
                        what="the command palette")
         await wait_for(pilot, lambda: shows(app, "Chercher une commande"),
                        what="the palette's search field in French")
+        await wait_for(pilot, lambda: isinstance(app.focused, CommandInput),
+                       what="the palette's search field focused")
         await type_text(pilot, "Personnes (F3)")
         await wait_for(pilot, lambda: shows(app, "Ouvrir cette section"),
                        what="the section command offered")

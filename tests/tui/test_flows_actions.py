@@ -20,7 +20,7 @@ from tui.widgets.toggle import Check
 from .conftest import NOW, app_on, wait_for
 from .rendered import shows
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 SIZE = (120, 44)
 PARIS = dt.timezone(dt.timedelta(hours=1))   # Paris in November
 

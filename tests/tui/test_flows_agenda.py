@@ -15,7 +15,7 @@ from tui.widgets.paged_table import PagedTable
 from .conftest import NOW, SIZE, app_on, wait_for
 from .rendered import shows
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 async def opened(pilot) -> None:

@@ -18,7 +18,7 @@ from tui.screens.stats import StatsScreen
 from .conftest import app_on, wait_for
 from .rendered import shows
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 SIZE = (110, 44)
 
 

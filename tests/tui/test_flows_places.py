@@ -15,7 +15,7 @@ from tui.widgets.paged_table import PagedTable
 from .conftest import SIZE, app_on, wait_for
 from .rendered import shows
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 def test_phone_numbers_as_people_write_them():

@@ -17,7 +17,7 @@ from tui.widgets.forms import FormScreen
 from .conftest import NOW, SIZE, app_on, wait_for
 from .rendered import shows
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 TODAY = dt.date(2026, 11, 20)
 
 

@@ -16,7 +16,7 @@ from tui.i18n import Translator
 from tui.widgets.action_form import ActionChoices, ActionDraft, ActionFormScreen
 from tui.widgets.territory_form import TerritoryFormScreen
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 class _Host(App[None]):

@@ -137,7 +137,7 @@ async def show(pilot, texts, what: str) -> None:
     """Wait until every text is on the screen (the app redraws in its own time)."""
     app = pilot.app
     try:
-        await wait_for(pilot, lambda: not missing(app, texts), timeout=10, what=what)
+        await wait_for(pilot, lambda: not missing(app, texts), what=what)
     except AssertionError:
         raise AssertionError(f"{what}: not shown {missing(app, texts)!r}\n"
                              f"{screen_text(app)}") from None
@@ -264,11 +264,11 @@ async def test_hostile_text_from_a_teammate_through_the_relay(tmp_path):
             async with await a.sync(team, relay.url) as sync:
                 code = await sync.create_invitation(role="normal")
                 async with await Device.create(tmp_path / "b.mano", PASS, kdf=TEST_KDF) as b:
-                    joined = await b.join_team(relay.url, code, timeout=20)
+                    joined = await b.join_team(relay.url, code, timeout=60)
                     await joined.settings.set(MEMBER_NAMES_KEY + joined.info.member, MEMBER)
                     async with await b.sync(joined, relay.url) as sync_b:
-                        await sync_b.wait_synced(15)
-                await sync.wait_synced(15)
+                        await sync_b.wait_synced(60)
+                await sync.wait_synced(60)
 
         app = app_on(tmp_path / "a.mano", relay=relay.url)
         async with app.run_test(size=BIG) as pilot, \
@@ -281,7 +281,7 @@ async def test_hostile_text_from_a_teammate_through_the_relay(tmp_path):
                 person = await mate.persons.create(name=name, other_names=[HOSTILE[1][0]])
                 await mate.comments.create(text=HOSTILE[3][0], person=person.id, date=NOW)
                 await mate.actions.create(name=HOSTILE[5][0], persons=[person.id], due_at=NOW)
-                await sync_b.wait_synced(15)
+                await sync_b.wait_synced(60)
                 await pilot.press("f3")
                 await show(pilot, [shown_name, HOSTILE[1][1]], "the teammate's person listed")
                 await pilot.press("f2")
@@ -291,7 +291,7 @@ async def test_hostile_text_from_a_teammate_through_the_relay(tmp_path):
                 await pilot.press("3")
                 await show(pilot, [HOSTILE[3][1], MEMBER], "the teammate's comment, by name")
                 await mate.comments.create(text=LONG, person=person.id, date=NOW)
-                await sync_b.wait_synced(15)
+                await sync_b.wait_synced(60)
                 await show(pilot, ["début [/]"], "a live 10,000-character comment")
             assert app.is_running and app.return_code is None
     finally:

@@ -16,7 +16,7 @@ from tui.screens.start import FirstRunScreen, UnlockScreen
 from .conftest import PASS, app_on, wait_for
 from .rendered import notices, screen_text, shows
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 def test_engine_errors_are_said_from_codes_never_in_english():

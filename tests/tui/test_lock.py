@@ -20,7 +20,7 @@ from tui.widgets.forms import FormScreen
 from .conftest import PASS, SIZE, app_on, wait_for
 from .rendered import screen_text, shows
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 class FakeClock:

@@ -17,7 +17,7 @@ from .rendered import screen_text, shows
 from .test_flows import opened
 from .test_person_forms import error, field, form_open, open_file, save
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 BIG = (120, 40)
 LONG = ("Vu ce matin porte de la Chapelle, très fatigué, demande un rendez-vous au CMP. "
         * 8 + "FIN DU TEXTE")

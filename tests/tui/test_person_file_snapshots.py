@@ -11,7 +11,7 @@ from tui.screens.person_file import PersonFileScreen
 from .conftest import app_on
 from .test_snapshots import _persons, _settled, _text
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 async def _file(pilot) -> None:

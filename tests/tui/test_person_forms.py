@@ -18,7 +18,7 @@ from .conftest import NOW, SIZE, app_on, wait_for
 from .rendered import screen_text, shows
 from .test_flows import opened
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 
 
 def field(form: FormScreen, name: str):

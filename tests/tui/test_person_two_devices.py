@@ -20,7 +20,7 @@ from .conftest import PASS, app_on, wait_for
 from .rendered import shows
 from .test_person_forms import field, form_open, open_file, save
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 SIZE = (120, 36)
 
 
@@ -36,11 +36,11 @@ async def test_two_devices_share_the_person_file_flows(tmp_path):
             async with await a.sync(team, relay.url) as sync:
                 code = await sync.create_invitation(role="normal")
                 async with await Device.create(tmp_path / "b.mano", PASS, kdf=TEST_KDF) as b:
-                    joined = await b.join_team(relay.url, code, timeout=20)
+                    joined = await b.join_team(relay.url, code, timeout=60)
                     await joined.settings.set(MEMBER_NAMES_KEY + joined.info.member, "Basile")
                     async with await b.sync(joined, relay.url) as sync_b:
-                        await sync_b.wait_synced(15)
-                await sync.wait_synced(15)
+                        await sync_b.wait_synced(60)
+                await sync.wait_synced(60)
 
         app_a = app_on(tmp_path / "a.mano", relay=relay.url)
         app_b = app_on(tmp_path / "b.mano", relay=relay.url)
@@ -51,7 +51,7 @@ async def test_two_devices_share_the_person_file_flows(tmp_path):
                                is Status.ONLINE, what="online")
             team_a, team_b = app_a.session.team, app_b.session.team
             await wait_for(pb, lambda: person.id in {p.id for p in team_b.persons.list()},
-                           timeout=20, what="B has A's person")
+                           what="B has A's person")
             await open_file(pa, person.id)
             await open_file(pb, person.id)
 
@@ -62,7 +62,7 @@ async def test_two_devices_share_the_person_file_flows(tmp_path):
                 "Hébergée"].value = True
             await save(pa)
             await wait_for(pb, lambda: team_b.persons.get(person.id).out_of_active_list,
-                           timeout=20, what="B's engine holds it")
+                           what="B's engine holds it")
             got = team_b.persons.get(person.id)
             assert got.out_of_active_list_date == dt.date(2026, 11, 19)
             assert got.out_of_active_list_reasons == ["Hébergée"]
@@ -75,7 +75,7 @@ async def test_two_devices_share_the_person_file_flows(tmp_path):
             form.query_one("#field-comment").insert("Douche et café")
             await save(pb)
             await wait_for(pa, lambda: len(team_a.passages.filter(
-                lambda x: x.person == person.id)) == 2, timeout=20, what="A receives both")
+                lambda x: x.person == person.id)) == 2, what="A receives both")
             await pa.press("5")
             table = app_a.screen.query_one("#visits", DataTable)
             await wait_for(pa, lambda: table.row_count == 2, what="A's tab lists them")

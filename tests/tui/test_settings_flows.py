@@ -15,7 +15,7 @@ from tui.widgets.forms import FormScreen
 from .conftest import SIZE, app_on, wait_for
 from .rendered import shows
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 async def tab(pilot, key: str, table: str) -> SettingsScreen:

@@ -7,18 +7,19 @@ and for every worker to finish, so a slow machine takes the same picture."""
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from tui.screens.agenda import AgendaScreen
 from tui.screens.person_file import PersonFileScreen
 from tui.screens.persons import PersonsScreen
 from tui.screens.report import ReportScreen
+from tui.screens.start import UnlockScreen
 from tui.screens.stats import StatsScreen
 from tui.widgets.paged_table import PagedTable
 
 from .conftest import app_on, wait_for
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(180)
 SMALL = (80, 24)
 
 
@@ -46,7 +47,12 @@ async def _persons(pilot) -> None:
 
 
 def test_unlock_screen(snap_compare, demo_store):
-    assert snap_compare(app_on(demo_store, passphrase=None), terminal_size=SMALL)
+    async def run(pilot) -> None:
+        await _settled(pilot, lambda: isinstance(pilot.app.screen, UnlockScreen)
+                       and pilot.app.screen.query_one("#passphrase", Input).has_focus,
+                       "the unlock screen, its field focused")
+    assert snap_compare(app_on(demo_store, passphrase=None), terminal_size=SMALL,
+                        run_before=run)
 
 
 def test_agenda(snap_compare, demo_store):

@@ -41,9 +41,9 @@ def test_mano_unlocks_an_existing_store(demo_store, tmp_path):
         screen = term.wait_for(AGENDA, timeout=60, what="the agenda after unlocking")
         assert "^p Commandes" in screen
         term.send(b"\x10")   # Ctrl+P: the command palette and its section commands
-        term.wait_for("Ouvrir cette section", timeout=30, what="the command palette")
+        term.wait_for("Ouvrir cette section", what="the command palette")
         term.send(b"\x1b")
-        term.wait_for(AGENDA, timeout=30, what="the agenda again")
+        term.wait_for(AGENDA, what="the agenda again")
         term.send(CTRL_Q)
         assert term.wait_exit() == 0, term.screen_text()
         assert wait_gone(term) == []
@@ -64,7 +64,7 @@ def test_mano_first_run_creates_a_team(tmp_path):
         term.send(b"\r")
         term.wait_for("Votre équipe est créée", timeout=90, what="the setup guide")
         term.send(b"\x1b")
-        term.wait_for(AGENDA, timeout=30, what="the agenda of the new team")
+        term.wait_for(AGENDA, what="the agenda of the new team")
         term.send(CTRL_Q)
         assert term.wait_exit() == 0, term.screen_text()
     finally:

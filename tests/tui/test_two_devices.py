@@ -15,7 +15,7 @@ from tui.session import MEMBER_NAMES_KEY
 
 from .conftest import PASS, SIZE, app_on, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
 async def test_two_apps_see_each_others_edits(tmp_path):
@@ -28,11 +28,11 @@ async def test_two_apps_see_each_others_edits(tmp_path):
             async with await a.sync(team, relay.url) as sync:
                 code = await sync.create_invitation(role="normal")
                 async with await Device.create(tmp_path / "b.mano", PASS, kdf=TEST_KDF) as b:
-                    joined = await b.join_team(relay.url, code, timeout=20)
+                    joined = await b.join_team(relay.url, code, timeout=60)
                     await joined.settings.set(MEMBER_NAMES_KEY + joined.info.member, "Basile")
                     async with await b.sync(joined, relay.url) as sync_b:
-                        await sync_b.wait_synced(15)
-                await sync.wait_synced(15)
+                        await sync_b.wait_synced(60)
+                await sync.wait_synced(60)
 
         app_a = app_on(tmp_path / "a.mano", relay=relay.url)
         app_b = app_on(tmp_path / "b.mano", relay=relay.url)
@@ -54,17 +54,17 @@ async def test_two_apps_see_each_others_edits(tmp_path):
                 await wait_for(pilot, lambda p=pilot: isinstance(p.app.screen, PersonFileScreen)
                                and p.app.screen.person_id == person.id)
             await wait_for(pa, lambda: "Basile" in str(
-                app_a.screen.query_one("#viewers").render()), timeout=30,
+                app_a.screen.query_one("#viewers").render()),
                 what="A sees that Basile has the file open")
 
             # an edit on A appears in B's open file, and the other way round
             await team_a.persons.update(person.id, phone="06 39 98 00 11")
             await wait_for(pb, lambda: "06 39 98 00 11" in str(
-                app_b.screen.query_one("#summary").render()), timeout=20,
+                app_b.screen.query_one("#summary").render()),
                 what="B's file shows A's edit")
             await team_b.comments.create(text="Vu gare du Nord", person=person.id,
                                          date=app_b.now())
-            await wait_for(pa, lambda: team_a.comments.of_person(person.id), timeout=20,
+            await wait_for(pa, lambda: team_a.comments.of_person(person.id),
                            what="A receives B's comment")
             await wait_for(pa, lambda: app_a.screen.query_one("#comments").row_count == 1,
                            what="A's open file lists it")
