@@ -3,8 +3,18 @@
 
 Hypothesis runs deterministically here (profile ``ci``: the same examples every run, no time
 limit per example), so that a run's result never depends on a draw or on the machine's load;
-``./dev test --hypothesis-profile=explore`` draws new examples (docs/reliability.md)."""
+``./dev test --hypothesis-profile=explore`` draws new examples (docs/reliability.md).
 
+``./dev test`` runs the tests in two processes (pytest-xdist, ``--dist loadgroup``: see
+pyproject.toml). Each test has its own ``tmp_path``, relays, ports (ephemeral) and stores;
+the one shared resource is the PostgreSQL cluster, which a test restarts (an outage): every
+test that reaches it runs in one worker, in the group ``postgres``. The tests of a module with
+a module-scoped fixture (a fresh venv, a generated team) run in one worker too, so that the
+fixture is built once."""
+
+from __future__ import annotations
+
+import pytest
 from hypothesis import settings
 
 pytest_plugins = ["tests.harness.relay", "tests.harness.devices", "tests.harness.postgres"]
@@ -12,3 +22,31 @@ pytest_plugins = ["tests.harness.relay", "tests.harness.devices", "tests.harness
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("explore", deadline=None, print_blob=True)
 settings.load_profile("ci")
+
+POSTGRES_FIXTURES = {"postgres_server", "pg_dsn"}
+
+
+def uses_postgres(item: pytest.Item) -> bool:
+    """Whether a test reaches the PostgreSQL cluster: by a fixture it names, or (the storage
+    contracts reach ``pg_dsn`` with request.getfixturevalue) by its id."""
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(names & POSTGRES_FIXTURES) or "postgres" in item.nodeid.lower()
+
+
+def shares_a_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(
+        defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the long tests first, so
+        # that no worker is left with one at the end while the other is idle (every worker
+        # sorts the same collection the same way, as xdist requires)
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    for item in items:
+        if uses_postgres(item):
+            item.add_marker(pytest.mark.xdist_group("postgres"))
+        elif shares_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))

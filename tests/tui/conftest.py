@@ -1,12 +1,18 @@
-"""A small demo store (built once per session, copied per test) and the app on it."""
+"""A small demo store (built once per session, copied per test) and the app on it; the app
+on its agenda (``demo_app``), a new person's file open in it (``person_file``), and a team on
+two devices synced through a relay subprocess, with an app on each (``two_devices``)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,8 +20,15 @@ from mano_core.demo import generate_team
 from mano_core.demo.load import load_demo
 from mano_core.device import Device
 from mano_core.store import TEST_KDF
+from mano_core.sync.state import Status
+from mano_core.team import Team
+from tests.harness.relay import RelayProcess
 from tui.app import ManoApp, make_app
 from tui.session import MEMBER_NAMES_KEY
+
+from .pilots import new_person, open_file, opened, wait_for
+
+__all__ = ["NOW", "PASS", "REFERENCE", "SIZE", "TwoDevices", "app_on", "build_store", "wait_for"]
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")  # snapshots never catch a tab mid-slide
 
@@ -69,11 +82,83 @@ def app_on(store: Path, **options: object) -> ManoApp:
     return make_app(store, kdf=TEST_KDF, clock=lambda: NOW, **options)
 
 
-async def wait_for(pilot, predicate, timeout: float = 60.0, what: str = "condition") -> None:
-    """Let the app run until ``predicate()`` is true."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
+
+
+DemoApp = Callable[..., contextlib.AbstractAsyncContextManager[tuple[ManoApp, Any]]]
+
+
+@pytest.fixture
+def demo_app(demo_store: Path) -> DemoApp:
+    """``async with demo_app(size=SIZE, **run_test_options) as (app, pilot)``: the app on a
+    copy of the demo store, unlocked, on its agenda."""
+    @contextlib.asynccontextmanager
+    async def run(size: tuple[int, int] = SIZE, **options: Any) -> AsyncIterator[
+            tuple[ManoApp, Any]]:
+        app = app_on(demo_store)
+        async with app.run_test(size=size, **options) as pilot:
+            await opened(pilot)
+            yield app, pilot
+    return run
+
+
+@pytest.fixture
+def person_file(demo_app: DemoApp) -> Callable[..., contextlib.AbstractAsyncContextManager[
+        tuple[ManoApp, Any, Any]]]:
+    """``async with person_file(size=(120, 40), name=..., **fields) as (app, pilot, person)``:
+    the app on the demo store, a new person followed by its sub-team (``Zoé Martin`` unless
+    ``name`` says otherwise), her file open."""
+    @contextlib.asynccontextmanager
+    async def run(size: tuple[int, int] = (120, 40), **fields: Any) -> AsyncIterator[
+            tuple[ManoApp, Any, Any]]:
+        async with demo_app(size) as (app, pilot):
+            person = await new_person(app, **fields)
+            await open_file(pilot, person.id)
+            yield app, pilot, person
+    return run
+
+
+@dataclass
+class TwoDevices:
+    """A team founded on device A (its member named "Awa", health) and joined by device B
+    ("Basile", a normal member), synced through a relay subprocess; both stores closed, for
+    ``apps``. ``prepared`` is what the ``prepare`` step returned."""
+
+    relay: RelayProcess
+    a: Path
+    b: Path
+    prepared: Any
+
+    @contextlib.asynccontextmanager
+    async def apps(self, size: tuple[int, int] = SIZE) -> AsyncIterator[tuple[Any, Any]]:
+        """Pilots of an app on A's store and one on B's, both on the agenda and online."""
+        app_a = app_on(self.a, relay=self.relay.url)
+        app_b = app_on(self.b, relay=self.relay.url)
+        async with app_a.run_test(size=size) as pa, app_b.run_test(size=size) as pb:
+            for pilot in (pa, pb):
+                await opened(pilot)
+                await wait_for(pilot, lambda p=pilot: p.app.session.sync.state.status
+                               is Status.ONLINE, what="online")
+            yield pa, pb
+
+
+@pytest.fixture
+def two_devices(tmp_path: Path, relay_process: RelayProcess) -> Callable[..., Awaitable[
+        TwoDevices]]:
+    """``await two_devices(prepare)``: A founds the team, ``await prepare(team)`` writes what
+    B must find there (before B joins), B joins; see TwoDevices."""
+    async def make(prepare: Callable[[Team], Awaitable[Any]] | None = None) -> TwoDevices:
+        url = relay_process.url
+        async with await Device.create(tmp_path / "a.mano", PASS, kdf=TEST_KDF) as a:
+            team = await a.create_team("Maraude Nord", health=True)
+            await team.settings.set(MEMBER_NAMES_KEY + team.info.member, "Awa")
+            prepared = await prepare(team) if prepare is not None else None
+            async with await a.sync(team, url) as sync:
+                code = await sync.create_invitation(role="normal")
+                async with await Device.create(tmp_path / "b.mano", PASS, kdf=TEST_KDF) as b:
+                    joined = await b.join_team(url, code, timeout=60)
+                    await joined.settings.set(MEMBER_NAMES_KEY + joined.info.member, "Basile")
+                    async with await b.sync(joined, url) as sync_b:
+                        await sync_b.wait_synced(60)
+                await sync.wait_synced(60)
+        return TwoDevices(relay_process, tmp_path / "a.mano", tmp_path / "b.mano", prepared)
+    return make

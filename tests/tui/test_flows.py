@@ -13,15 +13,12 @@ from tui.widgets.forms import FormScreen
 from tui.widgets.paged_table import PagedTable
 
 from .conftest import SIZE, app_on, wait_for
+from .pilots import opened
 from .rendered import notices, shows
 
+__all__ = ["opened", "type_text"]  # used by other test modules
+
 pytestmark = pytest.mark.timeout(180)
-
-
-async def opened(pilot) -> None:
-    app = pilot.app
-    await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="the agenda")
-    await pilot.pause()
 
 
 async def type_text(pilot, text: str) -> None:
@@ -34,10 +31,8 @@ async def type_text(pilot, text: str) -> None:
     focused = pilot.app.focused
     if isinstance(focused, Input):
         focused.insert_text_at_cursor(text)
-    elif isinstance(focused, TextArea):
-        focused.insert(text)
     else:
-        raise AssertionError(f"typing into {focused!r}")
+        focused.insert(text)
     await pilot.pause()
 
 

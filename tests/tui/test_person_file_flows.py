@@ -9,39 +9,21 @@ import pytest
 from textual.widgets import DataTable, Input, Select, TabbedContent
 
 from tui.screens.person_file import PersonFileScreen
-from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.forms import FormScreen
 
-from .conftest import NOW, app_on, wait_for
+from .conftest import NOW
+from .pilots import confirm, error, field, form_open, new_person, open_file, save, wait_for
 from .rendered import screen_text, shows
-from .test_flows import opened
-from .test_person_forms import error, field, form_open, open_file, save
 
 pytestmark = pytest.mark.timeout(180)
-BIG = (120, 40)
+BIG = (120, 40)  # person_file's size unless a test says otherwise
 LONG = ("Vu ce matin porte de la Chapelle, très fatigué, demande un rendez-vous au CMP. "
         * 8 + "FIN DU TEXTE")
 
 
-async def confirm(pilot) -> None:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen),
-                   what="the confirmation")
-    pilot.app.screen.query_one("#confirm").press()
-    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, ConfirmScreen))
-
-
-async def new_person(app, name: str = "Zoé Martin", **fields):
-    return await app.session.team.persons.create(
-        name=name, assigned_teams=[app.session.subteam], **fields)
-
-
-async def test_flow_out_of_active_list(demo_store):
-    app = app_on(demo_store)
-    async with app.run_test(size=BIG) as pilot:
-        await opened(pilot)
+async def test_flow_out_of_active_list(person_file):
+    async with person_file() as (app, pilot, p):
         team = app.session.team
-        p = await new_person(app)
-        await open_file(pilot, p.id)
         form = await form_open(pilot, "o")
         assert field(form, "outOfActiveListDate").value == "20/11/2026"
         field(form, "outOfActiveListDate").value = "18/11/2026"
@@ -67,33 +49,25 @@ async def test_flow_out_of_active_list(demo_store):
         await wait_for(pilot, lambda: not shows(app, "HORS FILE ACTIVE"))
 
 
-async def test_out_of_active_list_needs_a_date(demo_store):
-    app = app_on(demo_store)
-    async with app.run_test(size=BIG) as pilot:
-        await opened(pilot)
-        p = await new_person(app)
-        await open_file(pilot, p.id)
+async def test_out_of_active_list_needs_a_date(person_file):
+    async with person_file() as (app, pilot, p):
         form = await form_open(pilot, "o")
         field(form, "outOfActiveListDate").value = ""
         await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert "obligatoire" in error(form, "outOfActiveListDate")
+        await wait_for(pilot, lambda: "obligatoire" in error(form, "outOfActiveListDate"),
+                       what="the date said required")
         field(form, "outOfActiveListDate").value = "32/13/2026"
         await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert "date attendue" in error(form, "outOfActiveListDate")
+        await wait_for(pilot, lambda: "date attendue" in error(form, "outOfActiveListDate"),
+                       what="the date said invalid")
         assert not app.session.team.persons.get(p.id).out_of_active_list
 
 
-async def test_flow_comment_edit(demo_store):
+async def test_flow_comment_edit(person_file):
     """A long comment is read whole under the list; its author edits it (urgent, family) and
     deletes it; a teammate's comment cannot be edited."""
-    app = app_on(demo_store)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await opened(pilot)
+    async with person_file((80, 24)) as (app, pilot, p):
         team = app.session.team
-        p = await new_person(app)
-        await open_file(pilot, p.id)
         form = await form_open(pilot, "c")
         form.query_one("#field-text").insert(LONG)
         await save(pilot)
@@ -134,10 +108,8 @@ async def test_flow_comment_edit(demo_store):
         await wait_for(pilot, lambda: table.row_count == 1)
 
 
-async def test_a_teammates_comment_is_not_editable(demo_store):
-    app = app_on(demo_store)
-    async with app.run_test(size=BIG, notifications=True) as pilot:
-        await opened(pilot)
+async def test_a_teammates_comment_is_not_editable(demo_app):
+    async with demo_app(BIG, notifications=True) as (app, pilot):
         team = app.session.team
         mine = app.session.member
         theirs = next(c for c in team.comments.list() if c.person and c.created_by != mine)
@@ -148,21 +120,17 @@ async def test_a_teammates_comment_is_not_editable(demo_store):
         table.move_cursor(row=table.get_row_index(theirs.id))
         table.focus()
         await pilot.press("enter")
-        await pilot.pause()
+        await wait_for(pilot, lambda: "Seul l'auteur" in " ".join(
+            str(t.render()) for t in app.screen.query("Toast")), what="the refusal's notice")
         assert isinstance(app.screen, PersonFileScreen)
-        assert "Seul l'auteur" in " ".join(str(t.render()) for t in app.screen.query("Toast"))
         assert team.comments.get(theirs.id).text == theirs.text
 
 
-async def test_flow_passage(demo_store):
+async def test_flow_passage(person_file):
     """Three passages at once for the person, then an anonymous one: the engine holds them,
     the passages tab lists them."""
-    app = app_on(demo_store)
-    async with app.run_test(size=BIG) as pilot:
-        await opened(pilot)
+    async with person_file() as (app, pilot, p):
         team = app.session.team
-        p = await new_person(app)
-        await open_file(pilot, p.id)
         form = await form_open(pilot, "p")
         assert field(form, "person").value == p.id
         field(form, "count").value = "3"
@@ -181,8 +149,8 @@ async def test_flow_passage(demo_store):
         form = await form_open(pilot, "p")
         field(form, "count").value = "0"
         await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert "de 1 à 50" in error(form, "count")
+        await wait_for(pilot, lambda: "de 1 à 50" in error(form, "count"),
+                       what="the count's bounds said")
         # anonymous: nobody chosen
         picker = field(form, "person")
         picker.pick(None)
@@ -193,13 +161,9 @@ async def test_flow_passage(demo_store):
                        == before + 1, what="an anonymous passage")
 
 
-async def test_flow_encounter(demo_store):
-    app = app_on(demo_store)
-    async with app.run_test(size=BIG) as pilot:
-        await opened(pilot)
+async def test_flow_encounter(person_file):
+    async with person_file() as (app, pilot, p):
         team = app.session.team
-        p = await new_person(app)
-        await open_file(pilot, p.id)
         await pilot.press("5")
         form = await form_open(pilot, "n")
         field(form, "date").value = "19/11/2026 22:15"
@@ -220,14 +184,10 @@ async def test_flow_encounter(demo_store):
         await wait_for(pilot, lambda: shows(app, "mal au pied"))
 
 
-async def test_flow_place(demo_store):
-    app = app_on(demo_store)
-    async with app.run_test(size=BIG) as pilot:
-        await opened(pilot)
+async def test_flow_place(person_file):
+    async with person_file() as (app, pilot, p):
         team = app.session.team
-        p = await new_person(app)
         known = team.places.list()[0]
-        await open_file(pilot, p.id)
         await pilot.press("4")
         form = await form_open(pilot, "n")
         field(form, "place").value = known.id
@@ -257,12 +217,10 @@ async def test_flow_place(demo_store):
         await wait_for(pilot, lambda: not shows(app, "Square des Deux-Moulins"))
 
 
-async def test_flow_family_link(demo_store):
+async def test_flow_family_link(demo_app):
     """Linking two persons with a relation; the other file shows it too; a family comment
     shows on both; unlinking removes it."""
-    app = app_on(demo_store)
-    async with app.run_test(size=BIG) as pilot:
-        await opened(pilot)
+    async with demo_app(BIG) as (app, pilot):
         team = app.session.team
         mother = await new_person(app, "Fatou Diallo", birthdate=dt.date(1985, 4, 2))
         son = await new_person(app, "Ibrahim Diallo", birthdate=dt.date(2010, 9, 9))
@@ -272,7 +230,8 @@ async def test_flow_family_link(demo_store):
         picker = field(form, "other")
         picker.search_input.focus()
         picker.search_input.value = "ibrahim diallo"
-        await pilot.pause()
+        await wait_for(pilot, lambda: picker.query_one(".picker-matches").option_count == 1,
+                       what="the one match")
         await pilot.press("enter")  # the only match
         assert picker.value == son.id
         form.query_one("#field-what", Input).value = "fils"
@@ -299,15 +258,11 @@ async def test_flow_family_link(demo_store):
         await wait_for(pilot, lambda: not shows(app, "Fatou Diallo"))
 
 
-async def test_flow_consultation(demo_store):
+async def test_flow_consultation(person_file):
     """A consultation with its type's field, visible only to its author; done, it gets a
     completion date; the medical tab lists it with its status as elsewhere."""
-    app = app_on(demo_store)
-    async with app.run_test(size=BIG) as pilot:
-        await opened(pilot)
+    async with person_file() as (app, pilot, p):
         team = app.session.team
-        p = await new_person(app)
-        await open_file(pilot, p.id)
         await pilot.press("8")
         medical = app.screen.query_one("#medical-tabs", TabbedContent)
         medical.active = "med-consultations"
@@ -354,13 +309,9 @@ async def test_flow_consultation(demo_store):
         await wait_for(pilot, lambda: shows(app, "✓ FAIT"))
 
 
-async def test_flow_treatment(demo_store):
-    app = app_on(demo_store)
-    async with app.run_test(size=BIG) as pilot:
-        await opened(pilot)
+async def test_flow_treatment(person_file):
+    async with person_file() as (app, pilot, p):
         team = app.session.team
-        p = await new_person(app)
-        await open_file(pilot, p.id)
         await pilot.press("8")
         app.screen.query_one("#medical-tabs", TabbedContent).active = "med-treatments"
         await pilot.pause()
@@ -412,13 +363,9 @@ async def test_flow_treatment(demo_store):
         await wait_for(pilot, lambda: table.row_count == 0)
 
 
-async def test_flow_medical_file(demo_store):
-    app = app_on(demo_store)
-    async with app.run_test(size=BIG) as pilot:
-        await opened(pilot)
+async def test_flow_medical_file(person_file):
+    async with person_file() as (app, pilot, p):
         team = app.session.team
-        p = await new_person(app)
-        await open_file(pilot, p.id)
         await pilot.press("8")
         form = await form_open(pilot, "n")
         form.query_one("#field-custom_custom-antecedents-" + _digest("custom.custom-antecedents")
@@ -439,11 +386,9 @@ def _digest(name: str) -> str:
     return safe_id(name).rsplit("-", 1)[1]
 
 
-async def test_history_in_words(demo_store):
+async def test_history_in_words(demo_app):
     """The history says field labels, team names and dates in French, statuses as shown."""
-    app = app_on(demo_store)
-    async with app.run_test(size=(160, 45)) as pilot:
-        await opened(pilot)
+    async with demo_app((160, 45)) as (app, pilot):
         team = app.session.team
         subs = app.session.subteams()
         p = await new_person(app)

@@ -14,41 +14,13 @@ from tui.widgets.forms import FormScreen, MultiCheck, safe_id
 from tui.widgets.person_picker import PersonPicker
 from tui.widgets.toggle import Check
 
-from .conftest import NOW, SIZE, app_on, wait_for
+from .conftest import NOW, SIZE, app_on
+from .pilots import error, field, form_open, open_file, opened, save, wait_for
 from .rendered import screen_text, shows
-from .test_flows import opened
+
+__all__ = ["error", "field", "form_open", "open_file", "save"]  # used by other test modules
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def field(form: FormScreen, name: str):
-    return form.query_one(f"#field-{safe_id(name)}")
-
-
-def error(form: FormScreen, name: str) -> str:
-    return str(form.query_one(f"#error-{safe_id(name)}").render())
-
-
-async def open_file(pilot, person_id: str) -> PersonFileScreen:
-    app = pilot.app
-    app.push_screen(PersonFileScreen(person_id))
-    await wait_for(pilot, lambda: isinstance(app.screen, PersonFileScreen)
-                   and app.screen.person_id == person_id, what="the person's file")
-    await pilot.pause()
-    return app.screen
-
-
-async def form_open(pilot, *keys: str) -> FormScreen:
-    await pilot.press(*keys)
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, FormScreen), what="the form")
-    await pilot.pause()
-    return pilot.app.screen
-
-
-async def save(pilot) -> None:
-    await pilot.press("ctrl+s")
-    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, FormScreen),
-                   what="the form saved and closed")
 
 
 async def test_flow_person_keeps_every_subteam(demo_store):

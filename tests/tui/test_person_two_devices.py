@@ -9,78 +9,53 @@ import datetime as dt
 import pytest
 from textual.widgets import DataTable
 
-from mano_core.device import Device
-from mano_core.store import TEST_KDF
-from mano_core.sync.state import Status
-from tests.harness.relay import RelayProcess
-from tui.screens.agenda import AgendaScreen
-from tui.session import MEMBER_NAMES_KEY
-
-from .conftest import PASS, app_on, wait_for
+from .pilots import field, form_open, open_file, save, wait_for
 from .rendered import shows
-from .test_person_forms import field, form_open, open_file, save
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 SIZE = (120, 36)
 
 
-async def test_two_devices_share_the_person_file_flows(tmp_path):
-    relay = await RelayProcess(str(tmp_path / "relay.db"), "--synchronous", "NORMAL").start()
-    try:
-        async with await Device.create(tmp_path / "a.mano", PASS, kdf=TEST_KDF) as a:
-            team = await a.create_team("Maraude Nord", health=True)
-            await team.settings.set(MEMBER_NAMES_KEY + team.info.member, "Awa")
-            sub = await team.subteams.create(name="Accueil de jour")
-            person = await team.persons.create(name="Rachid Benhamou",
-                                               assigned_teams=[sub.id])
-            async with await a.sync(team, relay.url) as sync:
-                code = await sync.create_invitation(role="normal")
-                async with await Device.create(tmp_path / "b.mano", PASS, kdf=TEST_KDF) as b:
-                    joined = await b.join_team(relay.url, code, timeout=60)
-                    await joined.settings.set(MEMBER_NAMES_KEY + joined.info.member, "Basile")
-                    async with await b.sync(joined, relay.url) as sync_b:
-                        await sync_b.wait_synced(60)
-                await sync.wait_synced(60)
+async def test_two_devices_share_the_person_file_flows(two_devices):
+    async def prepare(team):
+        sub = await team.subteams.create(name="Accueil de jour")
+        return await team.persons.create(name="Rachid Benhamou", assigned_teams=[sub.id])
 
-        app_a = app_on(tmp_path / "a.mano", relay=relay.url)
-        app_b = app_on(tmp_path / "b.mano", relay=relay.url)
-        async with app_a.run_test(size=SIZE) as pa, app_b.run_test(size=SIZE) as pb:
-            for pilot in (pa, pb):
-                await wait_for(pilot, lambda p=pilot: isinstance(p.app.screen, AgendaScreen))
-                await wait_for(pilot, lambda p=pilot: p.app.session.sync.state.status
-                               is Status.ONLINE, what="online")
-            team_a, team_b = app_a.session.team, app_b.session.team
-            await wait_for(pb, lambda: person.id in {p.id for p in team_b.persons.list()},
-                           what="B has A's person")
-            await open_file(pa, person.id)
-            await open_file(pb, person.id)
+    devices = await two_devices(prepare)
+    person = devices.prepared
+    async with devices.apps(SIZE) as (pa, pb):
+        app_a, app_b = pa.app, pb.app
+        team_a, team_b = app_a.session.team, app_b.session.team
+        await wait_for(pb, lambda: person.id in {p.id for p in team_b.persons.list()},
+                       what="B has A's person")
+        await open_file(pa, person.id)
+        await open_file(pb, person.id)
 
-            # A: out of the active list, through its form
-            form = await form_open(pa, "o")
-            field(form, "outOfActiveListDate").value = "19/11/2026"
-            {str(b.label): b for b in field(form, "outOfActiveListReasons").query("Check")}[
-                "Hébergée"].value = True
-            await save(pa)
-            await wait_for(pb, lambda: team_b.persons.get(person.id).out_of_active_list,
-                           what="B's engine holds it")
-            got = team_b.persons.get(person.id)
-            assert got.out_of_active_list_date == dt.date(2026, 11, 19)
-            assert got.out_of_active_list_reasons == ["Hébergée"]
-            await wait_for(pb, lambda: shows(app_b, "HORS FILE ACTIVE")
-                           and shows(app_b, "Hébergée"), what="B's open file shows it")
+        # A: out of the active list, through its form
+        form = await form_open(pa, "o")
+        field(form, "outOfActiveListDate").value = "19/11/2026"
+        {str(b.label): b for b in field(form, "outOfActiveListReasons").query("Check")}[
+            "Hébergée"].value = True
+        await save(pa)
+        await wait_for(pb, lambda: team_b.persons.get(person.id).out_of_active_list,
+                       what="B's engine holds it")
+        got = team_b.persons.get(person.id)
+        assert got.out_of_active_list_date == dt.date(2026, 11, 19)
+        assert got.out_of_active_list_reasons == ["Hébergée"]
+        await wait_for(pb, lambda: shows(app_b, "HORS FILE ACTIVE")
+                       and shows(app_b, "Hébergée"), what="B's open file shows it")
 
-            # B: two passages at once; A's passages tab lists them, with B's name
-            form = await form_open(pb, "p")
-            field(form, "count").value = "2"
-            form.query_one("#field-comment").insert("Douche et café")
-            await save(pb)
-            await wait_for(pa, lambda: len(team_a.passages.filter(
-                lambda x: x.person == person.id)) == 2, what="A receives both")
-            await pa.press("5")
-            table = app_a.screen.query_one("#visits", DataTable)
-            await wait_for(pa, lambda: table.row_count == 2, what="A's tab lists them")
-            rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-            assert all("Basile" in r and "Douche et café" in r and "passage" in r
-                       for r in rows), rows
-    finally:
-        await relay.stop()
+        # B: two passages at once; A's passages tab lists them, with B's name
+        form = await form_open(pb, "p")
+        field(form, "count").value = "2"
+        form.query_one("#field-comment").insert("Douche et café")
+        await save(pb)
+        await wait_for(pa, lambda: len(team_a.passages.filter(
+            lambda x: x.person == person.id)) == 2, what="A receives both")
+        await pa.press("5")
+        table = app_a.screen.query_one("#visits", DataTable)
+        await wait_for(pa, lambda: table.row_count == 2, what="A's tab lists them")
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert all("Basile" in r and "Douche et café" in r and "passage" in r
+                   for r in rows), rows
+
