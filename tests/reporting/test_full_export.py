@@ -116,6 +116,7 @@ async def test_full_export_imports_back_losslessly(tmp_path: Path, demo: DemoTea
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # CPU-bound: 300 s were not enough beside a parallel worker under load
 async def test_full_export_round_trip_at_mano_scale(tmp_path: Path) -> None:
     await _round_trip(tmp_path, generate_team(seed=3, scale=1.0))
 

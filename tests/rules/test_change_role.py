@@ -35,7 +35,7 @@ async def test_granting_then_withdrawing_health(relay, make_device):
             await s_admin.change_role(member_id, role="normal", health=True)
             await eventually(lambda: t_member.medical is not None
                              and [c.type for c in t_member.medical.consultations.list()]
-                             == ["Avant"], timeout=30, what="the old consultation at the member")
+                             == ["Avant"], timeout=60, what="the old consultation at the member")
             await t_member.medical.consultations.create(person=person.id, type="Pendant",
                                                         due_at=WHEN)
             await eventually(lambda: len(t_admin.medical.consultations.list()) == 2,

@@ -58,7 +58,7 @@ async def test_edits_made_offline_on_the_duplicate_land_on_the_kept_person(relay
                         return False
                 return content(t_a) == content(t_b)
 
-            await eventually(converged, timeout=30, what="both devices converged on K")
+            await eventually(converged, timeout=60, what="both devices converged on K")
             await s_a.wait_synced()
             await s_b.wait_synced()
     for team in (t_a, t_b):

@@ -90,7 +90,7 @@ async def trial(pair: Pair, relay_db: Path, where: Path, step: int, kind: str) -
                 assert names(team_b) == EXPECTED, what
                 assert sb.state.cursor[Compartment.GENERAL] == await h.head(run.team_id), what
                 assert not sb.state.quarantine, what
-            await eventually(lambda: names(team_a) == EXPECTED, 30, f"b's edits on a ({what})")
+            await eventually(lambda: names(team_a) == EXPECTED, 60, f"b's edits on a ({what})")
             assert not sa.state.quarantine
         return count
 

@@ -24,7 +24,7 @@ from tui.session import MEMBER_NAMES_KEY
 from tui.widgets.forms import FormScreen
 
 from .conftest import NOW, PASS, REFERENCE, app_on, wait_for
-from .rendered import notices, screen_text, shows
+from .rendered import invisible_removed, notices, screen_text
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 
@@ -130,7 +130,10 @@ def hostile(hostile_template: tuple[Path, dict], tmp_path: Path) -> tuple[Path, 
 
 
 def missing(app, texts) -> list[str]:
-    return [t for t in texts if not shows(app, t)]
+    """The texts not on the screen (drawn once for all of them: each drawing is an SVG
+    export of the whole screen, the costly part of these tests)."""
+    seen = invisible_removed(screen_text(app))
+    return [t for t in texts if invisible_removed(t) not in seen]
 
 
 async def show(pilot, texts, what: str) -> None:
