@@ -27,10 +27,12 @@ POSTGRES_FIXTURES = {"postgres_server", "pg_dsn"}
 
 
 def uses_postgres(item: pytest.Item) -> bool:
-    """Whether a test reaches the PostgreSQL cluster: by a fixture it names, or (the storage
-    contracts reach ``pg_dsn`` with request.getfixturevalue) by its id."""
+    """Whether a test reaches the PostgreSQL cluster: by a fixture it names, by its id (the
+    storage contracts reach ``pg_dsn`` with request.getfixturevalue), or as the benchmark
+    smoke run (its relay_nodes benchmark uses MANO_TEST_POSTGRES_DSN)."""
     names = set(getattr(item, "fixturenames", ()))
-    return bool(names & POSTGRES_FIXTURES) or "postgres" in item.nodeid.lower()
+    return (bool(names & POSTGRES_FIXTURES) or "postgres" in item.nodeid.lower()
+            or item.nodeid.startswith("tests/bench/"))  # the benchmarks' relay_nodes
 
 
 def shares_a_module_fixture(item: pytest.Item) -> bool:
