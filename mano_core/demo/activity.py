@@ -47,16 +47,19 @@ def _schedule(dice: Dice, start: int, end: int, now: int) -> tuple[ActionStatus,
     """(status, created, due, completed or 0): ~12% upcoming, ~3% overdue, the rest past."""
     rnd = dice.random
     r = dice.random()
-    if r < 0.12 and end >= now:  # upcoming: planned recently, due within three months
+    if r < 0.12 and end >= now:  # upcoming: planned recently, due today or within 3 months
         created = dice.moment(max(start, now - 60 * DAY), now)
-        return TO_DO, created, now + dice.between(DAY, 90 * DAY), 0
+        return TO_DO, created, now + dice.between(0, 90 * DAY), 0
     if r < 0.15 and end >= now and now - start > 3 * DAY:  # overdue
         created = dice.moment(start, now - 3 * DAY)
         return TO_DO, created, dice.between(created + DAY, now - DAY), 0
     status = CANCELLED if rnd() < 0.12 else DONE
     created = min(dice.moment(start, max(start, end - 7200)), now - 120)
     due = created if rnd() < 0.5 else created + dice.randrange(30 * DAY)
-    due = min(due, now)
+    if due > now:
+        # Done already: due some day since it was planned. Clamping every such one to now
+        # piled hundreds of finished actions onto today's agenda, with no to-do among them.
+        due = dice.between(created, now)
     completed = dice.between(min(created + 60, now), min(due + 7 * DAY, now))
     return status, created, due, completed
 
