@@ -42,7 +42,7 @@ from mano_core.model.records import (
 )
 
 from .mano_stats import PersonFilter, matches, person_sets, windows
-from .stats import NOT_FILLED, CustomFieldStats, custom_field_stats
+from .stats import NOT_FILLED, CustomFieldStats, ObservationStats, custom_field_stats
 from .view import Listing, Period, TeamView, aware, ranked
 
 GROUP_KEY: Final = "listGroup."
@@ -64,15 +64,9 @@ class ServicesTab(msgspec.Struct, frozen=True, kw_only=True):
     by_group: dict[str, int]
 
 
-class ObservationsTab(msgspec.Struct, frozen=True, kw_only=True):
-    total: int
-    by_territory: dict[str, int]
-    by_atmosphere: dict[str, int]
-    men: int
-    women: int
-    minors: int
-    police: int
-    custom_fields: tuple[CustomFieldStats, ...]
+# MANO's "Observations" tab holds the same figures as the general statistics' observations
+# (only which observations and custom fields are counted differs: observations_tab).
+ObservationsTab = ObservationStats
 
 
 class ConsultationsTab(msgspec.Struct, frozen=True, kw_only=True):
