@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from websockets.asyncio.client import connect
 
 from mano_core.device import Device
 from mano_core.ids import Compartment
@@ -51,7 +50,7 @@ from mano_core.team import doc_name, local_outbox, sealed_outbox
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.sync_bench import _start_raw, pct  # noqa: E402
+from bench.sync_bench import pct, raw_one_hop  # noqa: E402
 from sync_server.storage.base import NewEnvelope  # noqa: E402
 from sync_server.storage.sqlite import SQLiteStorage  # noqa: E402
 from tests.harness.relay import RelayProcess  # noqa: E402
@@ -184,7 +183,7 @@ async def floor(tmp: Path, n: int, update_size: int, envelope_size: int) -> dict
                 await tx.put("sync/bench", "cursor/general", os.urandom(16))
                 await tx.put("team/bench", "chain/general", os.urandom(120))
             timings["commit_apply"].append(time.perf_counter() - t)
-        timings["hop"] = await _raw_hops(n, envelope_size)
+        timings["hop"] = await raw_one_hop(n, envelope_size)
     finally:
         await store_a.close()
         await store_b.close()
@@ -192,23 +191,6 @@ async def floor(tmp: Path, n: int, update_size: int, envelope_size: int) -> dict
     parts = {k: statistics.median(v) for k, v in timings.items()}
     parts["floor"] = sum(parts.values())
     return parts
-
-
-async def _raw_hops(n: int, size: int) -> list[float]:
-    proc, url = await _start_raw()
-    try:
-        async with connect(url, compression=None) as a, connect(url, compression=None) as b:
-            lat = []
-            for _ in range(n):
-                t = time.perf_counter()
-                await a.send(os.urandom(size))
-                await b.recv()
-                lat.append(time.perf_counter() - t)
-                await asyncio.sleep(0.005)
-            return lat
-    finally:
-        proc.kill()  # type: ignore[attr-defined]
-        proc.wait()  # type: ignore[attr-defined]
 
 
 async def measure(edits: int, repeat: int, gap: float) -> dict[str, Any]:
