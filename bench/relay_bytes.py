@@ -7,7 +7,7 @@ subprocess (its own SQLite file, durable), the relay is stopped and its files me
 Then the relay is started again on the same file and the device makes ``--edits`` small
 edits (one field of one person each, one envelope each, as a nurse's day of single edits
 would be flushed), syncs them and lets its snapshot policy run (the periodic snapshot upload
-that every device makes: mano_core/sync/engine.py ``snapshot_due``); the relay is stopped
+that every device makes: mano_core/sync/snapshot_policy.py ``snapshot_due``); the relay is stopped
 again and measured (S1). Figure: (S1 − S0) ÷ the bytes of the envelopes themselves (their
 sum, measured in the same run). Target ≤ 3 (issue 24). The relay's files are the database
 and its WAL after a clean stop (checkpointed)."""

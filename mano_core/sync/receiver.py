@@ -1,0 +1,66 @@
+"""The incoming half of TeamSync: open and apply delivered envelopes and downloaded
+snapshots, serialised with snapshot uploads."""
+
+from __future__ import annotations
+
+from mano_core.crypto.batch import authenticated_by_chain
+from mano_core.ids import Compartment
+from mano_core.protocol import messages as m
+from mano_core.sync.persist import Persisting
+from mano_core.sync.snapshot import open_snapshot
+
+
+class Receiving(Persisting):
+    """Deliveries and snapshot downloads."""
+
+    # Deliveries, downloaded snapshots and uploaded snapshots are serialised: a snapshot taken
+    # while a delivery is being applied would carry chain states past its ``upto`` (the
+    # envelopes opened but not applied yet), and a device restoring it would then refuse those
+    # envelopes as replays. Deliveries and the periodic snapshot run in one task; an erasure's
+    # purge snapshot runs in another.
+
+    async def apply_delivery(self, c: Compartment, items: list[tuple[int, bytes]]) -> bool:
+        """Open and apply delivered envelopes, each on its own (a bad one is quarantined);
+        False if a key is missing (stop and fetch keys: the cursor stays before that
+        envelope). Raises SessionClosed when the session must resubscribe (a gap, or a
+        transaction that did not commit), and whatever the store raised."""
+        if c not in self.compartments:
+            return True  # medical access withdrawn meanwhile: nothing of it is kept here
+        async with self._serial:
+            self._authenticated = authenticated_by_chain(
+                [raw for _seq, raw in items], team_id=self.keys.team_id, compartment=c)
+            try:
+                effects = self.sm.received(m.Deliver(c=int(c), items=items))
+            finally:
+                self._authenticated = frozenset()
+            cursor = self.sm.cursor(c)
+            self._delivered = sum(len(raw) for seq, raw in items if seq > cursor)
+            try:
+                await self.run(effects)
+            finally:
+                delivered, self._delivered = self._delivered, 0
+            self.state.received.bytes += delivered  # committed: the progress moves
+            self.state.received.envelopes += max(0, self.sm.cursor(c) - cursor)
+            progress = self.state.catchup
+            if progress is not None:
+                progress.bytes_done += delivered
+                progress.records_done += max(0, self.sm.cursor(c) - cursor)
+                if not self.state.behind:  # over: everything the plan named is applied
+                    self._changed()  # listeners see it complete, then it is gone
+                    self.state.catchup = None
+            await self.refresh_counts()
+            return not self.sm.need_keys
+
+    async def apply_snapshot(self, c: Compartment, raw: bytes) -> int:
+        """Verify and apply a downloaded snapshot; returns the sequence it covers."""
+        async with self._serial:
+            snap = open_snapshot(raw, log=self.keys.log, keyring=self.keys.keyring,
+                                 team_id=self.keys.team_id, compartment=c)
+            self._snapshot_state = len(snap.state)
+            try:
+                await self.run(self.sm.snapshot(c, snap.upto, snap.state, snap.chain))
+            finally:
+                self._snapshot_state = 0
+            self.state.received.bytes += len(raw)
+            self._changed()
+            return snap.upto

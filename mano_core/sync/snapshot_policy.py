@@ -1,0 +1,102 @@
+"""When this device uploads a snapshot of a compartment, and the upload itself (sealed,
+chunked, then committed as the compartment's newest snapshot)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from mano_core import limits
+from mano_core.errors import RelayRefusedError
+from mano_core.ids import Compartment
+from mano_core.protocol import messages as m
+from mano_core.protocol.codes import ErrorCode
+from mano_core.sync.persist import Persisting
+from mano_core.sync.snapshot import seal_snapshot
+from mano_core.sync.transport import RelayClient
+
+log = logging.getLogger("mano.sync")
+
+# Snapshot policy (issue 24: relay write amplification). A device uploads a snapshot of a
+# compartment once the envelopes delivered since the newest one weigh at least this fraction
+# of the state's bytes (and at least SNAPSHOT_MIN_TAIL): the relay then stores at most
+# (1 + 1/fraction) bytes per envelope byte before pruning (docs/operations.md), whatever the
+# team's size, where a fixed count of envelopes made a 21 MB state per 300 small edits.
+SNAPSHOT_TAIL_FRACTION: Final = 0.5
+SNAPSHOT_MIN_TAIL: Final = 64 * 1024
+
+
+class Snapshots(Persisting):
+    """Snapshot uploads: due by the tail's bytes, serialised with deliveries."""
+
+    async def upload_snapshot(self, client: RelayClient, c: Compartment) -> bool:
+        """Upload this device's state of ``c`` as covering everything applied so far; False
+        (nothing sent) while updates wait for their dependencies: their envelopes are accepted
+        (in the chain states the snapshot carries) but their content is not in the state yet,
+        so a device restoring the snapshot would never get it."""
+        async with self._serial:
+            return await self._upload_snapshot(client, c)
+
+    async def upload_due_snapshot(self, client: RelayClient, c: Compartment) -> bool:
+        """``upload_snapshot`` if ``snapshot_due`` still holds once the uploads and deliveries
+        before it are done (the receiver and the sender both ask: one upload, not two)."""
+        async with self._serial:
+            return self.snapshot_due(c) and await self._upload_snapshot(client, c)
+
+    def snapshot_due(self, c: Compartment) -> bool:
+        """Whether this device should upload a snapshot of ``c`` now: the envelopes delivered
+        since the newest snapshot weigh SNAPSHOT_TAIL_FRACTION of its state (bytes, not a
+        count: see SNAPSHOT_TAIL_FRACTION), and it is at the head (none of its own envelopes
+        is unanswered, no catch-up is under way), so the snapshot covers the tail whole
+        instead of leaving most of it for the next one (the sender looks again once its
+        pushes are answered: ``push_pending``)."""
+        tail, state = self._tail.get(c, (0, 0))
+        if tail < SNAPSHOT_MIN_TAIL or self.sm.in_flight or self.state.behind:
+            return False  # also not mid-way: this device's own pushes or a catch-up go on
+        if not state:  # never measured on this device (a team without a snapshot yet)
+            state = len(self.team.compartment(c).core.encode_state())
+            self._tail[c] = (tail, state)
+        return tail >= SNAPSHOT_TAIL_FRACTION * state
+
+    async def _upload_snapshot(self, client: RelayClient, c: Compartment) -> bool:
+        holder = self.team.compartment(c)
+        for update in await holder.quarantine_overdue(timeout=self.parked_timeout):
+            self._alert("quarantine", f"an update of compartment {c.name} waited too long for "
+                                      f"updates it depends on ({len(update)} bytes): set aside "
+                                      f"in the quarantine, snapshots go on without it")
+        await self.refresh_counts()
+        core = holder.core
+        if core.waiting_updates:
+            log.info("snapshot of %s postponed: %d updates wait for their dependencies",
+                     c.name, core.waiting_updates)
+            return False
+        upto = self.sm.cursor(c)
+        state = core.encode_state()
+        blob = seal_snapshot(self.keys.identity, self.keys.keyring, team_id=self.keys.team_id,
+                             compartment=c, epoch=self.keys.log.epoch(c), upto=upto,
+                             state=state, chain=self.sm.chain(c))
+        request_id = client.next_id()
+        step = limits.MAX_SNAPSHOT_CHUNK
+        parts = [blob[i:i + step] for i in range(0, len(blob), step)] or [b""]
+        fut = None
+        for index, part in enumerate(parts):
+            msg = m.SnapshotPut(id=request_id, c=int(c), upto=upto, part=index,
+                                last=index == len(parts) - 1, data=part)
+            if msg.last:
+                fut = client.start(msg)
+            else:
+                client._send(msg)
+        assert fut is not None
+        try:
+            await fut
+        except RelayRefusedError as exc:
+            if exc.code == ErrorCode.BUSY:
+                return False  # the relay's uploads are all taken: again when next due
+            if exc.code != ErrorCode.CONFLICT:
+                raise
+        self._snapshot_state = len(state)
+        try:
+            await self.run(self.sm.snapshot_uploaded(c, upto))
+        finally:
+            self._snapshot_state = 0
+        return True
