@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Container, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final, NamedTuple
 
 import msgspec
@@ -36,6 +36,7 @@ from mano_core.crypto import (
     open_envelope,
 )
 from mano_core.crypto import join_team as _join_team
+from mano_core.crypto.envelope import Authenticated
 from mano_core.errors import NotFoundError, StoreCorruptedError, StoreError
 from mano_core.ids import Compartment, new_team_id
 from mano_core.store import LocalStore, StoreTransaction
@@ -250,7 +251,7 @@ class TeamKeys:
 
     def open(self, raw: bytes, compartment: Compartment,
              chain: ChainState | None = None, *,
-             authenticated: Container[bytes] = ()) -> Opened:
+             authenticated: Mapping[bytes, Authenticated] | None = None) -> Opened:
         """Verify and decrypt a teammate's envelope (``open_envelope``) against ``chain``, a
         working copy from ``chain(compartment)`` that advances; the chain state this object
         holds never changes here (without ``chain``, a throwaway copy is used). Commit the

@@ -38,6 +38,16 @@ class CompartmentHolder:
         # a snapshot must not hold updates whose rows are written after it (an erasure's
         # re-snapshot would leave those rows, and what they carry, behind).
         self.merging = asyncio.Lock()
+        # Set by the sync engine while a catch-up delivers more after the one being applied:
+        # compaction then waits for COMPACT_AFTER_UPDATES_CATCHING_UP (see limits.py).
+        self.catching_up = False
+
+    @property
+    def compaction_due(self) -> bool:
+        """Enough updates are stored since the snapshot to fold them into a new one."""
+        bound = (limits.COMPACT_AFTER_UPDATES_CATCHING_UP if self.catching_up
+                 else limits.COMPACT_AFTER_UPDATES)
+        return self.since_snapshot >= bound
 
     async def commit(self) -> None:
         """Persist local edits, tell listeners and the sync client, compact when due."""
@@ -45,7 +55,7 @@ class CompartmentHolder:
         self.team._dispatch(self.core.take_changes(Origin.LOCAL))
         if updates and self.team.on_local_commit is not None:
             self.team.on_local_commit(self.core.compartment)
-        if self.since_snapshot >= limits.COMPACT_AFTER_UPDATES:
+        if self.compaction_due:
             await self.compact()
 
     async def _persist(self) -> list[bytes]:
@@ -224,5 +234,5 @@ async def commit_together(team: Team) -> None:
         if team.on_local_commit is not None:
             team.on_local_commit(holder.core.compartment)
     for holder in holders:
-        if holder.since_snapshot >= limits.COMPACT_AFTER_UPDATES:
+        if holder.compaction_due:
             await holder.compact()

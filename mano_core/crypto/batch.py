@@ -21,15 +21,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mano_core.crypto import _wire
-from mano_core.crypto.envelope import Envelope
+from mano_core.crypto.envelope import Authenticated, Envelope
 from mano_core.errors import ManoError
 from mano_core.ids import Compartment
 
 
 def authenticated_by_chain(raws: Sequence[bytes], *, team_id: bytes,
-                           compartment: Compartment) -> frozenset[bytes]:
+                           compartment: Compartment) -> dict[bytes, Authenticated]:
     """The envelopes of ``raws`` (one delivery of ``compartment``, in relay order) whose
-    author's signature is established: per author, each maximal run of envelopes with
+    author's signature is established, by their bytes, with their parse and SHA-256 (so that
+    ``open_envelope`` does neither again): per author, each maximal run of envelopes with
     consecutive counters, each carrying the hash of the one before it, is authenticated by
     the valid signature of its newest envelope. When that signature fails, the run is tried
     again without it (a forged newest envelope does not cost its genuine predecessors).
@@ -53,14 +54,14 @@ def authenticated_by_chain(raws: Sequence[bytes], *, team_id: bytes,
             author_runs[-1].append(env)
         else:
             author_runs.append([env])
-    done: set[bytes] = set()
+    done: dict[bytes, Authenticated] = {}
     for author_runs in runs.values():
         for run in author_runs:
             while run:
                 newest = run[-1]
                 if _wire.verify(newest.header.author, newest.signature, _wire.DOMAIN_ENVELOPE,
                                 newest.signed_part):
-                    done.update(env.raw for env in run)
+                    done.update((env.raw, Authenticated(env, digests[id(env)])) for env in run)
                     break
                 run.pop()  # forged or damaged: verified (and refused) on its own later
-    return frozenset(done)
+    return done

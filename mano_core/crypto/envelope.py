@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Container
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
@@ -165,6 +165,15 @@ class Opened(NamedTuple):
     plaintext: bytes
 
 
+class Authenticated(NamedTuple):
+    """An envelope of a delivery whose signature a later envelope of its author's chain
+    establishes (``batch.authenticated_by_chain``), as parsed there, with the SHA-256 of its
+    bytes (its chain link): ``open_envelope`` neither parses nor hashes it again."""
+
+    envelope: Envelope
+    digest: bytes
+
+
 def open_envelope(
     raw: bytes,
     *,
@@ -173,7 +182,7 @@ def open_envelope(
     team_id: bytes,
     compartment: Compartment,
     chain_state: ChainState,
-    authenticated: Container[bytes] = (),
+    authenticated: Mapping[bytes, Authenticated] | None = None,
 ) -> Opened:
     """Verify and decrypt an envelope received for (team_id, compartment).
 
@@ -183,10 +192,12 @@ def open_envelope(
     (UnauthorizedAuthorError); the signature (BadSignatureError); the author's chain
     (ReplayError; gaps and forks are filed in ``chain_state.reports``); then decryption
     (MissingKeyError, a CryptoError, if this device lacks the key; DecryptionError).
-    On success ``chain_state`` advances. ``authenticated``: envelopes (their exact bytes)
+    On success ``chain_state`` advances. ``authenticated``: envelopes (by their exact bytes)
     whose signature is established already by a later envelope of the same author's chain
-    (``batch.authenticated_by_chain``); every other check is made as for any envelope."""
-    envelope = Envelope.parse(raw)
+    (``batch.authenticated_by_chain``), parsed and hashed there; every other check is made
+    as for any envelope."""
+    known = authenticated.get(raw) if authenticated and type(raw) is bytes else None
+    envelope = known.envelope if known is not None else Envelope.parse(raw)
     h = envelope.header
     if h.team_id != team_id or log.team_id != team_id or h.compartment is not compartment:
         raise WrongContextError("envelope of another team or compartment")
@@ -194,7 +205,7 @@ def open_envelope(
         raise UnauthorizedAuthorError(
             f"author may not write {h.compartment.name} at epoch {h.epoch}"
         )
-    if envelope.raw not in authenticated and not _wire.verify(
+    if known is None and not _wire.verify(
             h.author, envelope.signature, _wire.DOMAIN_ENVELOPE, envelope.signed_part):
         raise BadSignatureError("envelope signature does not verify")
     report = chain_state.check(h.team_id, h.compartment, h.author, h.counter, h.prev_hash)
@@ -205,7 +216,8 @@ def open_envelope(
         plaintext = aead.decrypt(h.nonce, envelope.ciphertext, envelope.raw[:HEADER_SIZE])
     except InvalidTag:
         raise DecryptionError("AEAD tag check failed") from None
-    chain_state.record(h.team_id, h.compartment, h.author, h.counter, envelope_hash(raw), report)
+    digest = known.digest if known is not None else envelope_hash(envelope.raw)
+    chain_state.record(h.team_id, h.compartment, h.author, h.counter, digest, report)
     return Opened(envelope, plaintext)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -64,7 +65,10 @@ class _Memo:
     __slots__ = ("_entries",)
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, bytes], object] = {}
+        # An OrderedDict, not a dict: deleting a plain dict's first entry again and again
+        # leaves holes that ``next(iter(...))`` walks over, so each eviction cost O(evictions
+        # so far) until the dict was rebuilt (a 10,000-envelope catch-up: 27 → 56 µs a parse).
+        self._entries: OrderedDict[tuple[str, bytes], object] = OrderedDict()
 
     @staticmethod
     def key(kind: str, update: bytes) -> tuple[str, bytes] | None:
@@ -79,7 +83,7 @@ class _Memo:
         if key is None:
             return
         if len(self._entries) >= MEMO_MAX_ENTRIES:
-            del self._entries[next(iter(self._entries))]  # the oldest
+            self._entries.popitem(last=False)  # the oldest
         self._entries[key] = value
 
 

@@ -14,7 +14,7 @@ import msgspec
 
 from mano_core import limits
 from mano_core.crypto import ChainState
-from mano_core.crypto.envelope import Opened
+from mano_core.crypto.envelope import Authenticated, Opened
 from mano_core.errors import LocalProtocolError
 from mano_core.ids import Compartment
 from mano_core.keys_at_rest import TeamKeys
@@ -98,7 +98,7 @@ class TeamSyncBase:
         self._sealed_client: RelayClient | None = None
         # The envelopes of the delivery being opened whose signature its authors' chains
         # establish (crypto/batch.py): one Ed25519 check per author run, not per envelope.
-        self._authenticated: frozenset[bytes] = frozenset()
+        self._authenticated: dict[bytes, Authenticated] = {}
         # Snapshot policy, per compartment: committed (tail bytes, state bytes), and what the
         # Persist being carried out will commit (adopted only once it committed).
         self._tail: dict[Compartment, tuple[int, int]] = {}

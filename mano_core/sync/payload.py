@@ -73,6 +73,15 @@ def _fragments(blob: bytes, max_size: int) -> Iterator[bytes]:
 def decode(plaintext: bytes) -> Batch | Fragment:
     """The batch or fragment in an envelope's plaintext; MalformedUpdateError otherwise (its
     cause a TooDeepError for msgpack nested beyond limits.MAX_MSGPACK_DEPTH)."""
+    # The common case first, typed (issue 24: a catch-up decodes one per envelope; the depth
+    # walk is pure Python): decoding *as* a Batch cannot recurse, since its one field is a
+    # list of bytes and unknown fields are refused at their key, so msgspec stops at the
+    # first array or map below that list (tests/sync/test_payload.py sends such nests).
+    # Whatever is not exactly a batch takes the bounded path below, as before.
+    try:
+        return msgspec.msgpack.decode(plaintext, type=Batch)
+    except (msgspec.MsgspecError, ValueError):
+        pass
     decoded = bounded.decode(plaintext, error=MalformedUpdateError, what="envelope content")
     try:
         if isinstance(decoded, dict) and "u" in decoded:

@@ -32,12 +32,18 @@ class Receiving(Persisting):
             try:
                 effects = self.sm.received(m.Deliver(c=int(c), items=items))
             finally:
-                self._authenticated = frozenset()
+                self._authenticated = {}
             cursor = self.sm.cursor(c)
             self._delivered = sum(len(raw) for seq, raw in items if seq > cursor)
+            # More of a catch-up follows this delivery: the store's compaction waits (each one
+            # re-encodes the whole state; limits.COMPACT_AFTER_UPDATES_CATCHING_UP). The
+            # delivery that reaches the head compacts as usual.
+            holder = self.team.compartment(c)
+            holder.catching_up = bool(items) and self.state.head.get(c, 0) > items[-1][0]
             try:
                 await self.run(effects)
             finally:
+                holder.catching_up = False
                 delivered, self._delivered = self._delivered, 0
             self.state.received.bytes += delivered  # committed: the progress moves
             self.state.received.envelopes += max(0, self.sm.cursor(c) - cursor)

@@ -9,7 +9,7 @@ import pytest
 from mano_core.crypto import _wire, batch
 from mano_core.crypto.batch import authenticated_by_chain
 from mano_core.crypto import DeviceIdentity, envelope_hash, seal
-from mano_core.crypto.envelope import open_envelope
+from mano_core.crypto.envelope import Authenticated, open_envelope
 from mano_core.errors import BadSignatureError, ReplayError, UnauthorizedAuthorError
 from mano_core.ids import Compartment
 from tests.harness.keys import KeyDevice, KeyTeam
@@ -17,11 +17,11 @@ from tests.harness.keys import KeyDevice, KeyTeam
 GENERAL = Compartment.GENERAL
 
 
-def _auth(team: KeyTeam, raws: list[bytes]) -> frozenset[bytes]:
+def _auth(team: KeyTeam, raws: list[bytes]) -> dict[bytes, Authenticated]:
     return authenticated_by_chain(raws, team_id=team.team_id, compartment=GENERAL)
 
 
-def _open(device: KeyDevice, raw: bytes, authenticated: frozenset[bytes]) -> bytes:
+def _open(device: KeyDevice, raw: bytes, authenticated: dict[bytes, Authenticated]) -> bytes:
     return open_envelope(raw, log=device.log, keyring=device.keyring, team_id=device.log.team_id,
                          compartment=GENERAL, chain_state=device.chain,
                          authenticated=authenticated).plaintext
@@ -44,7 +44,7 @@ def test_one_signature_per_author_authenticates_a_whole_delivery(
 
     monkeypatch.setattr(batch._wire, "verify", counting)
     authenticated = _auth(team, raws)
-    assert authenticated == set(raws)
+    assert authenticated.keys() == set(raws)
     assert sorted(checked) == sorted([team.founder.id, alice.id])  # the newest of each
     monkeypatch.setattr(batch._wire, "verify", real)
     assert [_open(bob, raw, authenticated) for raw in raws][:3] == [b"f0", b"f1", b"a1"]
@@ -58,7 +58,7 @@ def test_every_byte_flip_leaves_out_only_the_tampered_envelope(team: KeyTeam, wh
         tampered = bytearray(raws[k])
         tampered[i] ^= 0x01
         delivery = [*raws[:k], bytes(tampered), *raws[k + 1:]]
-        assert _auth(team, delivery) == set(raws) - {raws[k]}, f"byte {i}"
+        assert _auth(team, delivery).keys() == set(raws) - {raws[k]}, f"byte {i}"
 
 
 def test_a_forged_envelope_is_then_refused_on_its_own(team: KeyTeam) -> None:
@@ -80,7 +80,7 @@ def test_a_forged_envelope_is_then_refused_on_its_own(team: KeyTeam) -> None:
     forged = signed + mallory.identity.sign(signed, domain=_wire.DOMAIN_ENVELOPE)
     delivery = [*raws, forged]
     authenticated = _auth(team, delivery)
-    assert authenticated == set(raws)
+    assert authenticated.keys() == set(raws)
     assert [_open(bob, raw, authenticated) for raw in raws] == [b"edit 0", b"edit 1", b"edit 2"]
     with pytest.raises(BadSignatureError):
         _open(bob, forged, authenticated)
@@ -97,7 +97,7 @@ def test_authenticated_envelopes_still_pass_every_other_check(team: KeyTeam) -> 
                          plaintext=b"stranger"))
         prev = envelope_hash(raws[-1])
     authenticated = _auth(team, raws)
-    assert authenticated == set(raws)  # the signatures are valid...
+    assert authenticated.keys() == set(raws)  # the signatures are valid...
     for raw in raws[1:]:
         with pytest.raises(UnauthorizedAuthorError):  # ...the author may not write
             _open(bob, raw, authenticated)
@@ -105,6 +105,22 @@ def test_authenticated_envelopes_still_pass_every_other_check(team: KeyTeam) -> 
     with pytest.raises(ReplayError):  # the chain state still refuses a replay
         _open(bob, raws[0], authenticated)
     # an envelope of another team or compartment is never taken as authenticated
-    assert authenticated_by_chain(raws, team_id=bytes(16), compartment=GENERAL) == frozenset()
+    assert authenticated_by_chain(raws, team_id=bytes(16), compartment=GENERAL) == {}
     assert authenticated_by_chain(raws, team_id=team.team_id,
-                                  compartment=Compartment.MEDICAL) == frozenset()
+                                  compartment=Compartment.MEDICAL) == {}
+
+
+def test_an_authenticated_envelope_is_opened_from_its_own_bytes_only(team: KeyTeam) -> None:
+    """``open_envelope`` takes the parse and hash of the delivery's authentication only for
+    the very bytes authenticated: other bytes (a tampered copy) are parsed, verified and
+    refused on their own, and the chain link recorded is the hash of the bytes opened."""
+    bob = team.add()
+    raws = [team.founder.seal(b"edit %d" % i) for i in range(3)]
+    authenticated = _auth(team, raws)
+    tampered = bytearray(raws[0])
+    tampered[-1] ^= 0x01  # in the signature
+    with pytest.raises(BadSignatureError):
+        _open(bob, bytes(tampered), authenticated)
+    assert [_open(bob, raw, authenticated) for raw in raws] == [b"edit 0", b"edit 1", b"edit 2"]
+    link = bob.chain.next_link(team.team_id, GENERAL, team.founder.id)
+    assert link == (3, envelope_hash(raws[2]))
