@@ -16,7 +16,7 @@ import bisect
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 from mano_core import limits
 from mano_core.errors import MalformedUpdateError, TooDeepError
@@ -354,81 +354,228 @@ def _read_memo(update: bytes) -> _Parsed:
 
 def _read(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
     """One pass over a v1 update: its dependencies, and (when ``structs`` is a list) every
-    struct and the delete set, as read_structs returns them."""
-    r = _Reader(update)
+    struct and the delete set, as read_structs returns them.
+
+    Written out over local variables (issue 24: one parse per envelope of a catch-up): each
+    varint takes its one-byte case inline and calls ``_varuint_at`` otherwise; lengths are
+    checked against the end of the update; an index past the end is "update ends early".
+    The rarer contents go through ``_content_length`` on a ``_Reader``."""
+    data = update
+    end = len(data)
     deps = UpdateDeps()
+    starts, ends, needs = deps.starts, deps.ends, deps.needs
     levels = _Levels()
+    level_at = levels.at
     deletes: list[tuple[int, int, int]] = []
     keep = structs is not None
-    for _ in range(r.varuint()):
-        count = r.varuint()
-        client = r.varuint()
-        clock = r.varuint()
-        deps.starts[client] = min(clock, deps.starts.get(client, clock))
-        for _ in range(count):
-            info = r.byte()
-            ref = info & 0x1F
-            if ref in (0, 10):  # GC, Skip
-                length = r.varuint()
-                if structs is not None:
-                    structs.append(StructInfo(client, clock, length, ref))
-                clock += length
-                if ref == 10:  # a skip is a hole: what follows depends on what is skipped
-                    deps.need(client, clock)
-                continue
-            level = 0  # nesting level of the item (its parent's depth), 0: not known
-            origin = right = item = None
-            root = sub = None
-            if info & 0x80:
-                origin = (r.varuint(), r.varuint())
-                deps.need(origin[0], origin[1] + 1)
-                level = levels.at(*origin)  # an origin has the same parent
-            if info & 0x40:
-                right = (r.varuint(), r.varuint())
-                deps.need(right[0], right[1] + 1)
-                level = max(level, levels.at(*right))
-            if not info & 0xC0:
-                if r.varuint() == 1:
-                    if keep:
-                        root = r.string()
+    pos = 0
+    try:
+        n_clients = data[pos]
+        if n_clients < 0x80:
+            pos += 1
+        else:
+            n_clients, pos = _varuint_at(data, pos)
+        for _ in range(n_clients):
+            count = data[pos]
+            if count < 0x80:
+                pos += 1
+            else:
+                count, pos = _varuint_at(data, pos)
+            client = data[pos]
+            if client < 0x80:
+                pos += 1
+            else:
+                client, pos = _varuint_at(data, pos)
+            clock = data[pos]
+            if clock < 0x80:
+                pos += 1
+            else:
+                clock, pos = _varuint_at(data, pos)
+            known = starts.get(client)
+            if known is None or clock < known:
+                starts[client] = clock
+            for _ in range(count):
+                info = data[pos]
+                pos += 1
+                ref = info & 0x1F
+                if ref == 0 or ref == 10:  # GC, Skip
+                    length = data[pos]
+                    if length < 0x80:
+                        pos += 1
                     else:
-                        r.skip(r.varuint())  # root type name
-                    level = 1
+                        length, pos = _varuint_at(data, pos)
+                    if structs is not None:
+                        structs.append(StructInfo(client, clock, length, ref))
+                    clock += length
+                    if ref == 10 and clock > needs.get(client, 0):
+                        needs[client] = clock  # a skip is a hole: what follows depends on it
+                    continue
+                level = 0  # nesting level of the item (its parent's depth), 0: not known
+                origin = right = item = None
+                root = sub = None
+                if info & 0x80:
+                    oc = data[pos]
+                    if oc < 0x80:
+                        pos += 1
+                    else:
+                        oc, pos = _varuint_at(data, pos)
+                    ok = data[pos]
+                    if ok < 0x80:
+                        pos += 1
+                    else:
+                        ok, pos = _varuint_at(data, pos)
+                    origin = (oc, ok)
+                    if ok >= needs.get(oc, 0):
+                        needs[oc] = ok + 1
+                    level = level_at(oc, ok)  # an origin has the same parent
+                if info & 0x40:
+                    rc = data[pos]
+                    if rc < 0x80:
+                        pos += 1
+                    else:
+                        rc, pos = _varuint_at(data, pos)
+                    rk = data[pos]
+                    if rk < 0x80:
+                        pos += 1
+                    else:
+                        rk, pos = _varuint_at(data, pos)
+                    right = (rc, rk)
+                    if rk >= needs.get(rc, 0):
+                        needs[rc] = rk + 1
+                    at = level_at(rc, rk)
+                    if at > level:
+                        level = at
+                if not info & 0xC0:
+                    kind = data[pos]
+                    if kind < 0x80:
+                        pos += 1
+                    else:
+                        kind, pos = _varuint_at(data, pos)
+                    if kind == 1:  # the parent is a root type, by name
+                        n = data[pos]
+                        if n < 0x80:
+                            pos += 1
+                        else:
+                            n, pos = _varuint_at(data, pos)
+                        if pos + n > end:
+                            raise MalformedUpdateError("length beyond the end of the update")
+                        if keep:
+                            root = _utf8(data[pos:pos + n])
+                        pos += n
+                        level = 1
+                    else:
+                        ic = data[pos]
+                        if ic < 0x80:
+                            pos += 1
+                        else:
+                            ic, pos = _varuint_at(data, pos)
+                        ik = data[pos]
+                        if ik < 0x80:
+                            pos += 1
+                        else:
+                            ik, pos = _varuint_at(data, pos)
+                        item = (ic, ik)
+                        if ik >= needs.get(ic, 0):
+                            needs[ic] = ik + 1
+                        above = level_at(ic, ik)
+                        level = above + 1 if above else 0
+                    if info & 0x20:  # key in the parent map
+                        n = data[pos]
+                        if n < 0x80:
+                            pos += 1
+                        else:
+                            n, pos = _varuint_at(data, pos)
+                        if pos + n > end:
+                            raise MalformedUpdateError("length beyond the end of the update")
+                        if keep:
+                            sub = _utf8(data[pos:pos + n])
+                        pos += n
+                level = level or _UNKNOWN_LEVEL
+                start = clock
+                if ref == 8:  # any: the bulk of a record's content
+                    n = data[pos]
+                    if n < 0x80:
+                        pos += 1
+                    else:
+                        n, pos = _varuint_at(data, pos)
+                    pos = _skip_anys(data, pos, n)
+                    length = n
+                elif ref == 7:  # a type
+                    if level > _MAX_NESTING:
+                        too_deep = TooDeepError("MAX_CRDT_NESTING", level, _MAX_NESTING)
+                        raise MalformedUpdateError(
+                            f"shared types nested too deeply: {too_deep}") from too_deep
+                    type_ref = data[pos]
+                    if type_ref < 0x80:
+                        pos += 1
+                    else:
+                        type_ref, pos = _varuint_at(data, pos)
+                    if type_ref == 3 or type_ref == 5:  # XmlElement, XmlHook carry a name
+                        n = data[pos]
+                        if n < 0x80:
+                            pos += 1
+                        else:
+                            n, pos = _varuint_at(data, pos)
+                        if pos + n > end:
+                            raise MalformedUpdateError("length beyond the end of the update")
+                        pos += n
+                    length = 1
                 else:
-                    item = (r.varuint(), r.varuint())
-                    deps.need(item[0], item[1] + 1)
-                    above = levels.at(*item)
-                    level = above + 1 if above else 0
-                if info & 0x20:
-                    if keep:
-                        sub = r.string()
-                    else:
-                        r.skip(r.varuint())  # key in the parent map
-            level = level or _UNKNOWN_LEVEL
-            if ref == 7 and level > _MAX_NESTING:
-                too_deep = TooDeepError("MAX_CRDT_NESTING", level, _MAX_NESTING)
-                raise MalformedUpdateError(f"shared types nested too deeply: {too_deep}") from (
-                    too_deep)
-            start = clock
-            length = _content_length(r, ref)
-            clock += length
-            if structs is not None:
-                structs.append(StructInfo(client, start, length, ref, origin, right, root,
-                                          item, sub))
-            # A lookup that misses answers "level 2", so plain items at level 2 (the bulk: a
-            # record's fields) need no entry; types always do (they are parents).
-            if ref == 7 or level != _UNKNOWN_LEVEL:
-                levels.add(client, start, clock, level)
-        deps.ends[client] = max(clock, deps.ends.get(client, 0))
-    for _ in range(r.varuint()):  # delete set
-        client = r.varuint()
-        for _ in range(r.varuint()):
-            start = r.varuint()
-            length = r.varuint()
-            deps.need(client, start + length)
-            if keep:
-                deletes.append((client, start, length))
+                    r = _Reader(data)
+                    r.pos = pos
+                    length = _content_length(r, ref)
+                    pos = r.pos
+                clock += length
+                if structs is not None:
+                    structs.append(StructInfo(client, start, length, ref, origin, right, root,
+                                              item, sub))
+                # A lookup that misses answers "level 2", so plain items at level 2 (the bulk:
+                # a record's fields) need no entry; types always do (they are parents).
+                if ref == 7 or level != _UNKNOWN_LEVEL:
+                    levels.add(client, start, clock, level)
+            if clock > ends.get(client, 0):
+                ends[client] = clock
+        n_deleted = data[pos]  # delete set
+        if n_deleted < 0x80:
+            pos += 1
+        else:
+            n_deleted, pos = _varuint_at(data, pos)
+        for _ in range(n_deleted):
+            client = data[pos]
+            if client < 0x80:
+                pos += 1
+            else:
+                client, pos = _varuint_at(data, pos)
+            n_ranges = data[pos]
+            if n_ranges < 0x80:
+                pos += 1
+            else:
+                n_ranges, pos = _varuint_at(data, pos)
+            for _ in range(n_ranges):
+                first = data[pos]
+                if first < 0x80:
+                    pos += 1
+                else:
+                    first, pos = _varuint_at(data, pos)
+                length = data[pos]
+                if length < 0x80:
+                    pos += 1
+                else:
+                    length, pos = _varuint_at(data, pos)
+                if first + length > needs.get(client, 0):
+                    needs[client] = first + length
+                if keep:
+                    deletes.append((client, first, length))
+    except IndexError:
+        raise MalformedUpdateError("update ends early") from None
     return deps, structs or [], deletes
+
+
+def _utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedUpdateError("invalid UTF-8 in update") from None
 
 
 def read_state_vector(data: bytes) -> dict[int, int]:
@@ -454,9 +601,10 @@ def encode_state_vector(state: dict[int, int]) -> bytes:
     return bytes(out)
 
 
-@dataclass(slots=True, frozen=True)
-class StructInfo:
-    """One struct of a v1 update, as far as who-touched-what needs it (mano_core.rules)."""
+class StructInfo(NamedTuple):
+    """One struct of a v1 update, as far as who-touched-what needs it (mano_core.rules).
+    A named tuple, not a frozen dataclass: made once per struct of every update parsed, and a
+    frozen dataclass sets each field through object.__setattr__ (issue 24)."""
 
     client: int
     clock: int
