@@ -10,7 +10,7 @@ import random
 import pytest
 
 from mano_core import limits
-from mano_core.document import ydeps
+from mano_core.document import yreader as ydeps
 from mano_core.errors import MalformedUpdateError
 
 TAGS = (127, 126, 121, 120, 125, 124, 123, 122, 119, 116, 118, 117, 5, 200)

@@ -10,8 +10,8 @@ import random
 
 from pycrdt import Array, Doc, Map, Text
 
-from mano_core.document import ydeps
-from mano_core.document.ydeps import StructInfo, _Parsed
+from mano_core.document import yreader as ydeps
+from mano_core.document.yreader import StructInfo, _Parsed
 from mano_core.errors import MalformedUpdateError, TooDeepError
 
 
