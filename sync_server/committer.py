@@ -1,5 +1,5 @@
-"""Group commit: envelopes that arrive together are stored in one transaction, then acked
-(never before the commit) and fanned out in sequence order."""
+"""Group commit: envelopes that arrive together are stored in one transaction, then fanned out
+in sequence order and acked (both never before the commit)."""
 
 from __future__ import annotations
 
@@ -126,7 +126,22 @@ class Committer:
         t1 = time.perf_counter()
         metrics.commits += 1
         metrics.commit_latency.observe(t1 - t0)
+        # Fan out first, then ack and count: the teammates' devices are waiting for these
+        # envelopes; the pushing devices hold them already and their acks only free outbox rows
+        # (docs/protocol.md §4: a session's own envelope may come back before its ack). Both
+        # come after the commit above; nothing awaits between them.
         fresh: dict[tuple[bytes, int], list[tuple[int, bytes]]] = defaultdict(list)
+        authors: dict[tuple[bytes, int], set[bytes]] = defaultdict(set)
+        for p, r in zip(batch, results, strict=True):
+            if not r.duplicate:
+                env = p.envelope
+                fresh[(env.team, env.compartment)].append((r.seq, env.data))
+                authors[(env.team, env.compartment)].add(env.author)
+        for (team_id, c), items in fresh.items():
+            team = self.registry.get(team_id)
+            if team is not None:
+                metrics.envelopes_out += self.fanout.committed(team, c, items,
+                                                               authors=authors[(team_id, c)])
         for p, r in zip(batch, results, strict=True):
             self._done(p)
             env = p.envelope
@@ -134,16 +149,11 @@ class Committer:
                 metrics.envelopes_dup += 1
             else:
                 metrics.envelopes_in += 1
-                fresh[(env.team, env.compartment)].append((r.seq, env.data))
                 team = self.registry.get(env.team)
                 if team is not None:
                     team.usage += len(env.data)
             p.session.send(m.Ack(id=p.request_id, c=env.compartment, seq=r.seq, dup=r.duplicate))
             metrics.ack_latency.observe(time.perf_counter() - p.received)
-        for (team_id, c), items in fresh.items():
-            team = self.registry.get(team_id)
-            if team is not None:
-                metrics.envelopes_out += self.fanout.committed(team, c, items)
 
     def _still_allowed(self, batch: list[PendingPush]) -> list[PendingPush]:
         """Drop (FORBIDDEN) pushes whose author lost the right to write meanwhile: a log entry

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Collection, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mano_core.errors import MembershipError
@@ -45,8 +45,10 @@ class Fanout:
 
     # --- envelopes -----------------------------------------------------------------------------
 
-    def committed(self, team: Team, c: int, items: Sequence[tuple[int, bytes]]) -> int:
-        """Envelopes this node just committed (contiguous sequences); returns deliveries."""
+    def committed(self, team: Team, c: int, items: Sequence[tuple[int, bytes]], *,
+                  authors: Collection[bytes] = ()) -> int:
+        """Envelopes this node just committed (contiguous sequences), pushed by ``authors``
+        (their sessions are served last: ``Team.fanout``); returns deliveries."""
         cursor = team.delivered[c]
         if not items or items[-1][0] <= cursor:
             return 0
@@ -58,7 +60,7 @@ class Fanout:
             return 0
         fresh = [it for it in items if it[0] > cursor]
         team.delivered[c] = fresh[-1][0]
-        return team.fanout(c, fresh, self.ctx.config.max_frame)
+        return team.fanout(c, fresh, self.ctx.config.max_frame, authors=authors)
 
     def remote(self, team_id: bytes, c: int, head: int) -> None:
         """Some node committed (team, c) up to ``head``."""

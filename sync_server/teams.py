@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -65,9 +65,12 @@ class Team:
             b = self.buckets[device] = TokenBucket(rate, burst, now)
         return b
 
-    def fanout(self, c: int, items: Sequence[tuple[int, bytes]], max_frame: int) -> int:
+    def fanout(self, c: int, items: Sequence[tuple[int, bytes]], max_frame: int, *,
+               authors: Collection[bytes] = ()) -> int:
         """Deliver committed envelopes (in order, contiguous) to every subscriber of ``c``;
-        returns deliveries.
+        returns deliveries. The sessions of ``authors`` (the devices that pushed them) come
+        last: they hold the content already, their teammates are waiting for it (each write
+        can wake a reader, and a loaded machine then runs it before the next write).
 
         Frames are encoded once for all live subscribers; subscribers still catching up get
         the items buffered (they filter what their catch-up already sent), live ones skip
@@ -79,7 +82,8 @@ class Team:
             return 0
         frames: list[bytes] | None = None
         delivered = 0
-        for session in list(subs):
+        order = sorted(subs, key=lambda s: s.device in authors) if authors else list(subs)
+        for session in order:
             if session.deliver_live(c, items):
                 continue  # buffered during catch-up
             sub = session.subscriptions.get(c)

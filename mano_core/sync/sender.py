@@ -43,7 +43,8 @@ class Sending(Snapshots):
                     self._hand_over(c, sealed.outbox_id, sealed.envelope)
                     made += 1
         if made and self._wake_sender is not None:
-            self._wake_sender.set()  # committed: the sender pushes them while we recount
+            self._wake_sender.set()  # committed: the sender pushes them before we recount
+            await asyncio.sleep(0)  # its turn first: the recount's reads wait for the push
         await self.refresh_counts()  # also clears the optimistic count of schedule_flush
         return made
 
