@@ -29,6 +29,7 @@ from mano_core.codes import Code
 from .crypto import FORMAT, RowCipher, new_data_key, unwrap_data_key, wrap_data_key
 from .database import Database
 from .kdf import DEFAULT_KDF, SALT_BYTES, KdfParams, derive_kek
+from .outbox_index import OutboxIndex
 from .reading import StoreReader
 from .rows import DocHead
 from .transaction import StoreState, StoreTransaction
@@ -171,9 +172,11 @@ class LocalStore:
         last_outbox = await db.fetchall(
             "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0),"
             " coalesce((SELECT max(id) FROM outbox), 0))")
+        outbox = OutboxIndex((int(i), int(d)) for i, d in await db.fetchall(
+            "SELECT id, doc_id FROM outbox"))
         state = StoreState(cipher, docs,
                            next_doc_id=max((h.id for h in docs.values()), default=0) + 1,
-                           next_outbox_id=int(last_outbox[0][0]) + 1)
+                           next_outbox_id=int(last_outbox[0][0]) + 1, outbox=outbox)
         return cls(path, real, db, state, kdf, salt, wrapped)
 
     async def close(self) -> None:

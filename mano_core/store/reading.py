@@ -74,7 +74,16 @@ class StoreReader:
 
     async def outbox_pending(self, doc: str | None = None, *,
                              limit: int | None = None) -> list[OutboxItem]:
-        """Queued outbox items in queue order (of one document, or all), at most ``limit``."""
+        """Queued outbox items in queue order (of one document, or all), at most ``limit``:
+        from memory when the store holds their payloads (outbox_index.py), else read."""
+        index = self._state.outbox
+        if doc is not None:
+            head = self._state.docs.get(doc)
+            if head is None:
+                return []
+            held = index.pending(head.id, limit)
+            if held is not None:
+                return [OutboxItem(item_id, doc, payload) for item_id, payload in held]
         async with self._db.reading() as db:
             heads = self._state.heads_by_id()
             if doc is None:
@@ -93,16 +102,14 @@ class StoreReader:
                 raise StoreCorruptedError(f"outbox item {item_id}: unknown document")
             items.append(OutboxItem(item_id, head.name,
                                     open_outbox(self._state.cipher, head, item_id, data)))
+        for item in items:
+            index.remember(item.id, item.payload)
         return items
 
     async def outbox_size(self, doc: str | None = None) -> int:
-        """How many items wait in the outbox (of one document, or all)."""
-        async with self._db.reading() as db:
-            if doc is None:
-                rows = await db.fetchall("SELECT count(*) FROM outbox")
-            elif doc in self._state.docs:
-                rows = await db.fetchall("SELECT count(*) FROM outbox WHERE doc_id = ?",
-                                         (self._state.docs[doc].id,))
-            else:
-                return 0
-        return int(rows[0][0])
+        """How many items wait in the outbox (of one document, or all), as committed (kept in
+        memory: outbox_index.py)."""
+        if doc is None:
+            return self._state.outbox.size(None)
+        head = self._state.docs.get(doc)
+        return 0 if head is None else self._state.outbox.size(head.id)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mano_core import limits
 from mano_core.errors import LimitExceededError, SnapshotRangeError, StoreError
 
 from .crypto import RowCipher
 from .database import Op, Row, group_ops
+from .outbox_index import OutboxIndex
 from .rows import (
     DocHead,
     doc_tag,
@@ -31,6 +32,7 @@ class StoreState:
     docs: dict[str, DocHead]
     next_doc_id: int
     next_outbox_id: int
+    outbox: OutboxIndex = field(default_factory=OutboxIndex)  # as committed (outbox_index.py)
 
     def heads_by_id(self) -> dict[int, DocHead]:
         return {head.id: head for head in self.docs.values()}
@@ -65,6 +67,9 @@ class StoreTransaction:
         self._next_outbox_id = state.next_outbox_id
         self._finished = False
         self.frees_space = False  # a snapshot or document was replaced or deleted
+        # The outbox statements in order, for the index once committed: (item, doc, payload)
+        # added, (item, -1, None) removed, (-1, doc, None) a document's items deleted.
+        self._outbox_changes: list[tuple[int, int, bytes | None]] = []
 
     def _head(self, doc: str) -> DocHead:
         self._check_active()
@@ -136,6 +141,7 @@ class StoreTransaction:
         self.frees_space = True
         for table in ("updates", "snapshot_chunks", "outbox"):
             self._ops.append((f"DELETE FROM {table} WHERE doc_id = ?", (head.id,)))
+        self._outbox_changes.append((-1, head.id, None))
         self._ops.append(("DELETE FROM docs WHERE id = ?", (head.id,)))
 
     async def put(self, namespace: str, key: str, value: bytes) -> None:
@@ -163,12 +169,15 @@ class StoreTransaction:
         self._ops.append(("INSERT INTO outbox (id, doc_id, data) VALUES (?, ?, ?)",
                           (item_id, head.id, seal_outbox(self._state.cipher, head.tag, item_id,
                                                          payload))))
+        self._outbox_changes.append((item_id, head.id, payload))
         return item_id
 
     async def outbox_remove(self, ids: Iterable[int]) -> None:
         """Queue removing outbox items (once acknowledged); unknown ids are ignored."""
         self._check_active()
+        ids = list(ids)
         self._ops.extend(("DELETE FROM outbox WHERE id = ?", (item_id,)) for item_id in ids)
+        self._outbox_changes.extend((item_id, -1, None) for item_id in ids)
 
     def _check_active(self) -> None:
         if self._finished:
@@ -203,3 +212,11 @@ class StoreTransaction:
         state.docs.update(self._heads)
         state.next_doc_id = self._next_doc_id
         state.next_outbox_id = self._next_outbox_id
+        index = state.outbox
+        for item_id, doc_id, payload in self._outbox_changes:
+            if item_id < 0:
+                index.drop_document(doc_id)
+            elif doc_id < 0:
+                index.remove(item_id)
+            else:
+                index.add(item_id, doc_id, payload)
