@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import sqlite3
 import statistics
 import sys
@@ -59,10 +60,26 @@ PASS = "benchmark passphrase"
 NS = 1e-9
 FLOOR_PARTS = ("commit_edit", "commit_seal", "commit_relay", "commit_apply", "sign", "verify",
                "hop")
+CPU_PARTS = ("cpu_a", "cpu_relay", "cpu_b")  # CPU seconds per edit of each process
 
 
 def _now_ns() -> int:
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system, every thread) a process has used so far: from /proc on
+    Linux, this process's own rusage elsewhere (NaN for another process there). Wall times
+    on a machine shared by several suites swing with its load; CPU time much less."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        if pid == os.getpid():
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            return usage.ru_utime + usage.ru_stime
+        return float("nan")
 
 
 async def edit_to_visible(tmp: Path, edits: int, gap: float) -> dict[str, Any]:
@@ -102,6 +119,9 @@ async def edit_to_visible(tmp: Path, edits: int, gap: float) -> dict[str, Any]:
                 raise RuntimeError(f"the second device did not start: {line!r}")
             core = team_a.compartment(Compartment.GENERAL).core
             update_size = 0
+            assert relay.proc is not None
+            pids = {"a": os.getpid(), "relay": relay.proc.pid, "b": peer.pid}
+            cpu_start = {k: _cpu(pid) for k, pid in pids.items()}
             for i in range(edits):
                 phone = f"06{i:08d}"
                 before = core.doc.get_state()
@@ -117,6 +137,7 @@ async def edit_to_visible(tmp: Path, edits: int, gap: float) -> dict[str, Any]:
                 stages["pushed"].append((pushed[0] - t) * NS)
                 stages["delivered"].append((int(seen[3]) - t) * NS)
                 await asyncio.sleep(gap)
+            cpu = {k: (_cpu(pid) - cpu_start[k]) / edits for k, pid in pids.items()}
         await a.close()
     finally:
         RelayClient.push_nowait = push_nowait  # type: ignore[method-assign]
@@ -134,7 +155,8 @@ async def edit_to_visible(tmp: Path, edits: int, gap: float) -> dict[str, Any]:
             "SELECT length(data) FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()
     return {"latency": lat, "durable_a": durable, "update_bytes": update_size,
             "pushed_a": stages["pushed"], "delivered_b": stages["delivered"],
-            "envelope_bytes": int(envelope_size)}
+            "envelope_bytes": int(envelope_size),
+            **{f"cpu_{k}": v for k, v in cpu.items()}}
 
 
 async def floor(tmp: Path, n: int, update_size: int, envelope_size: int) -> dict[str, float]:
@@ -205,7 +227,8 @@ async def measure(edits: int, repeat: int, gap: float) -> dict[str, Any]:
                "pushed_a": statistics.median(seen["pushed_a"]),
                "delivered_b": statistics.median(seen["delivered_b"]),
                "update_bytes": seen["update_bytes"],
-               "envelope_bytes": seen["envelope_bytes"], **parts}
+               "envelope_bytes": seen["envelope_bytes"],
+               **{k: seen[k] for k in CPU_PARTS}, **parts}
         runs.append(run)
         print(f"run {r + 1}: p50 {run['p50'] * 1e3:.2f} ms, p99 {run['p99'] * 1e3:.2f} ms, "
               f"floor {run['floor'] * 1e3:.2f} ms (" + ", ".join(
@@ -224,6 +247,9 @@ def report(r: dict[str, Any]) -> None:
           f"on A {ms(r['durable_a'])}, pushed by A {ms(r['pushed_a'])}, delivered to B's engine "
           f"{ms(r['delivered_b'])}; update {r['update_bytes']} B, envelope "
           f"{r['envelope_bytes']} B")
+    print("CPU per edit    " + ", ".join(
+        f"{name} {ms(r[k])}" for name, k in zip(("device A", "relay", "device B"), CPU_PARTS,
+                                                strict=True)) + " (the edit loop's CPU time ÷ edits)")
     print("floor           " + ms(r["floor"]) + " = " + " + ".join(
         f"{k} {ms(r[k])}" for k in FLOOR_PARTS))
     print(f"p50 ÷ floor {r['p50'] / r['floor']:.2f} (target ≤ 1.5)   "
