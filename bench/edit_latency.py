@@ -247,9 +247,10 @@ def report(r: dict[str, Any]) -> None:
           f"on A {ms(r['durable_a'])}, pushed by A {ms(r['pushed_a'])}, delivered to B's engine "
           f"{ms(r['delivered_b'])}; update {r['update_bytes']} B, envelope "
           f"{r['envelope_bytes']} B")
+    names = ("device A", "relay", "device B")
     print("CPU per edit    " + ", ".join(
-        f"{name} {ms(r[k])}" for name, k in zip(("device A", "relay", "device B"), CPU_PARTS,
-                                                strict=True)) + " (the edit loop's CPU time ÷ edits)")
+        f"{name} {ms(r[k])}" for name, k in zip(names, CPU_PARTS, strict=True))
+        + " (the edit loop's CPU time ÷ edits)")
     print("floor           " + ms(r["floor"]) + " = " + " + ".join(
         f"{k} {ms(r[k])}" for k in FLOOR_PARTS))
     print(f"p50 ÷ floor {r['p50'] / r['floor']:.2f} (target ≤ 1.5)   "

@@ -206,8 +206,10 @@ def edit_latency(short: bool) -> Result:
     edits, repeat = (20, 1) if short else (300, 3)
     r = asyncio.run(el.measure(edits, repeat, 0.06))
     parts = ", ".join(f"{k} {_ms(r[k])}" for k in el.FLOOR_PARTS)
+    cpu = ", ".join(f"{k.removeprefix('cpu_')} {_ms(r[k])}" for k in el.CPU_PARTS)
     return Result("edit_latency", raw=r, figures=[
-        Figure(f"edit → visible on a second device p50 ÷ its floor ({parts})",
+        Figure(f"edit → visible on a second device p50 ÷ its floor ({parts}; CPU per edit: "
+               f"{cpu})",
                r["p50"] / r["floor"], "≤ 1.5", _ms(r["p50"]), _ms(r["floor"]), repeat,
                "edit_latency"),
         Figure("edit → visible on a second device p99 ÷ its floor", r["p99"] / r["floor"],
