@@ -52,9 +52,10 @@ MIN_ENVELOPE_SIZE: Final = HEADER_SIZE + TAG_SIZE + SIGNATURE_SIZE  # 186 (empty
 _MAX_COUNTER: Final = 2**64 - 1
 
 
-@dataclass(frozen=True, slots=True)
-class EnvelopeHeader:
-    """The plaintext header; readable by the relay, authenticated by AEAD and signature."""
+class EnvelopeHeader(NamedTuple):
+    """The plaintext header; readable by the relay, authenticated by AEAD and signature.
+    (Named tuples, this and Envelope: a frozen dataclass sets each field through
+    object.__setattr__, and a catch-up parses one per envelope; issue 24.)"""
 
     version: int
     team_id: bytes
@@ -73,8 +74,7 @@ class EnvelopeHeader:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(NamedTuple):
     """A parsed (not yet verified) envelope."""
 
     header: EnvelopeHeader

@@ -4,6 +4,7 @@ snapshots, serialised with snapshot uploads."""
 from __future__ import annotations
 
 from mano_core.crypto.batch import authenticated_by_chain
+from mano_core.document import ydeps
 from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
 from mano_core.sync.persist import Persisting
@@ -27,35 +28,39 @@ class Receiving(Persisting):
         if c not in self.compartments:
             return True  # medical access withdrawn meanwhile: nothing of it is kept here
         async with self._serial:
-            self._authenticated = authenticated_by_chain(
-                [raw for _seq, raw in items], team_id=self.keys.team_id, compartment=c)
-            try:
-                effects = self.sm.received(m.Deliver(c=int(c), items=items))
-            finally:
-                self._authenticated = {}
-            cursor = self.sm.cursor(c)
-            self._delivered = sum(len(raw) for seq, raw in items if seq > cursor)
-            # More of a catch-up follows this delivery: the store's compaction waits (each one
-            # re-encodes the whole state; limits.COMPACT_AFTER_UPDATES_CATCHING_UP). The
-            # delivery that reaches the head compacts as usual.
-            holder = self.team.compartment(c)
-            holder.catching_up = bool(items) and self.state.head.get(c, 0) > items[-1][0]
-            try:
-                await self.run(effects)
-            finally:
-                holder.catching_up = False
-                delivered, self._delivered = self._delivered, 0
-            self.state.received.bytes += delivered  # committed: the progress moves
-            self.state.received.envelopes += max(0, self.sm.cursor(c) - cursor)
-            progress = self.state.catchup
-            if progress is not None:
-                progress.bytes_done += delivered
-                progress.records_done += max(0, self.sm.cursor(c) - cursor)
-                if not self.state.behind:  # over: everything the plan named is applied
-                    self._changed()  # listeners see it complete, then it is gone
-                    self.state.catchup = None
-            await self.refresh_counts()
-            return not self.sm.need_keys
+            with ydeps.parse_scope():  # each update parsed once for the whole delivery
+                return await self._apply_delivery(c, items)
+
+    async def _apply_delivery(self, c: Compartment, items: list[tuple[int, bytes]]) -> bool:
+        self._authenticated = authenticated_by_chain(
+            [raw for _seq, raw in items], team_id=self.keys.team_id, compartment=c)
+        try:
+            effects = self.sm.received(m.Deliver(c=int(c), items=items))
+        finally:
+            self._authenticated = {}
+        cursor = self.sm.cursor(c)
+        self._delivered = sum(len(raw) for seq, raw in items if seq > cursor)
+        # More of a catch-up follows this delivery: the store's compaction waits (each one
+        # re-encodes the whole state; limits.COMPACT_AFTER_UPDATES_CATCHING_UP). The
+        # delivery that reaches the head compacts as usual.
+        holder = self.team.compartment(c)
+        holder.catching_up = bool(items) and self.state.head.get(c, 0) > items[-1][0]
+        try:
+            await self.run(effects)
+        finally:
+            holder.catching_up = False
+            delivered, self._delivered = self._delivered, 0
+        self.state.received.bytes += delivered  # committed: the progress moves
+        self.state.received.envelopes += max(0, self.sm.cursor(c) - cursor)
+        progress = self.state.catchup
+        if progress is not None:
+            progress.bytes_done += delivered
+            progress.records_done += max(0, self.sm.cursor(c) - cursor)
+            if not self.state.behind:  # over: everything the plan named is applied
+                self._changed()  # listeners see it complete, then it is gone
+                self.state.catchup = None
+        await self.refresh_counts()
+        return not self.sm.need_keys
 
     async def apply_snapshot(self, c: Compartment, raw: bytes) -> int:
         """Verify and apply a downloaded snapshot; returns the sequence it covers."""

@@ -166,3 +166,29 @@ def test_nesting_beyond_the_bound_is_refused_as_by_the_reference() -> None:
         got = outcome(ydeps._read, state, keep)
         assert got == outcome(reference, state, keep)
         assert got[0] == "refused" and got[2] == TooDeepError.__name__
+
+
+def test_a_delivery_scope_reads_each_update_object_once_and_keeps_nothing_after(
+        monkeypatch) -> None:
+    from mano_core.document import ydeps as public
+
+    reads: list[bytes] = []
+    real = public._read
+
+    def counting(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
+        reads.append(update)
+        return real(update, structs)
+
+    monkeypatch.setattr(public, "_read", counting)
+    monkeypatch.setattr(public, "_memo", public._Memo())  # nothing remembered from before
+    first, second = updates()[:2]
+    changing = bytearray(second)
+    with public.parse_scope():
+        for _ in range(3):
+            public.read_deps(first)
+            public.read_structs(first)
+        assert reads == [first]  # by identity within the scope, the memo did not hash it
+        public.read_structs(changing)
+        changing[:] = first  # a bytearray may change: read (and memoised) by its content
+        assert public.read_structs(changing) == public.read_structs(first)
+    assert public._memo.scope is None  # no update object held once the delivery is applied
