@@ -120,7 +120,13 @@ def make_persons(ctx: Context, dice: Dice, n: int) -> People:
         ))
         starts.append(start)
         ends.append(end)
-        weights.append(min(dice.rng.paretovariate(1.3), 40.0) * (0.4 if out_date else 1.0))
+        # A person's activity is spread over the time they have been followed, so their share
+        # of it grows with that time: drawn from the weight alone, the persons met in the last
+        # days (many, as the start is skewed towards now) put their whole share on those few
+        # days, and the reference day's agenda held hundreds of actions.
+        followed = (end - start) / (365 * DAY)
+        weights.append(min(dice.rng.paretovariate(1.3), 40.0) * (0.4 if out_date else 1.0)
+                       * max(followed, 0.01))
     return People(tuple(persons), tuple(starts), tuple(ends),
                   tuple(itertools.accumulate(weights)))
 

@@ -46,6 +46,17 @@ async def build_store(path: Path, scale: float = 0.01) -> None:
         await load_demo(team, generated)
         for member in generated.members:
             await team.settings.set(MEMBER_NAMES_KEY + member.id, member.name)
+        # The generated day holds about 35 actions at MANO scale, none at this one: the day's
+        # agenda gets a few of its own, so that the screens show a day's work.
+        person, subteam = generated.persons[0].id, generated.persons[0].assigned_teams[0]
+        for hour, name, status in ((8, "Accompagnement à la PASS", "FAIT"),
+                                   (13, "Rendez-vous CCAS", "A FAIRE"),
+                                   (16, "Appeler le 115 pour une place", "A FAIRE")):
+            due = dt.datetime.combine(REFERENCE, dt.time(hour), tzinfo=dt.UTC)
+            await team.actions.create(
+                name=name, persons=[person], teams=[subteam], status=status, with_time=True,
+                due_at=due,
+                completed_at=due if status == "FAIT" else None)
 
 
 @pytest.fixture(autouse=True)

@@ -56,7 +56,7 @@ async def test_flow_urgent_sorted_and_laid_out(demo_store):
         assert not any("01:00" in r[0] for r in shown)
         # laid out like the other sections: section bar, title, sync bar, nothing cut off
         assert shows(app, "F8 [Urg.]") and shows(app, "Urgences :")
-        assert shows(app, "3 actions à faire (dont 1 en retard)")
+        assert shows(app, "4 actions à faire (dont 1 en retard)")
         assert shows(app, "Local seulement")
         assert shows(app, "Dossier retraite (dans deux ans)")
         assert table.virtual_size.width <= table.size.width   # no sideways scrolling
