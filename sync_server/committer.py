@@ -137,23 +137,26 @@ class Committer:
                 env = p.envelope
                 fresh[(env.team, env.compartment)].append((r.seq, env.data))
                 authors[(env.team, env.compartment)].add(env.author)
-        for (team_id, c), items in fresh.items():
-            team = self.registry.get(team_id)
-            if team is not None:
-                metrics.envelopes_out += self.fanout.committed(team, c, items,
-                                                               authors=authors[(team_id, c)])
-        for p, r in zip(batch, results, strict=True):
-            self._done(p)
-            env = p.envelope
-            if r.duplicate:
-                metrics.envelopes_dup += 1
-            else:
-                metrics.envelopes_in += 1
-                team = self.registry.get(env.team)
+        try:
+            for (team_id, c), items in fresh.items():
+                team = self.registry.get(team_id)
                 if team is not None:
-                    team.usage += len(env.data)
-            p.session.send(m.Ack(id=p.request_id, c=env.compartment, seq=r.seq, dup=r.duplicate))
-            metrics.ack_latency.observe(time.perf_counter() - p.received)
+                    metrics.envelopes_out += self.fanout.committed(
+                        team, c, items, authors=authors[(team_id, c)])
+        finally:  # committed: acked and counted whatever the fan-out did
+            for p, r in zip(batch, results, strict=True):
+                self._done(p)
+                env = p.envelope
+                if r.duplicate:
+                    metrics.envelopes_dup += 1
+                else:
+                    metrics.envelopes_in += 1
+                    team = self.registry.get(env.team)
+                    if team is not None:
+                        team.usage += len(env.data)
+                p.session.send(m.Ack(id=p.request_id, c=env.compartment, seq=r.seq,
+                                     dup=r.duplicate))
+                metrics.ack_latency.observe(time.perf_counter() - p.received)
 
     def _still_allowed(self, batch: list[PendingPush]) -> list[PendingPush]:
         """Drop (FORBIDDEN) pushes whose author lost the right to write meanwhile: a log entry
