@@ -40,6 +40,7 @@ class LoopLagProbe:
         self._lateness: dict[str, list[float]] = {}
         self._cpu: dict[str, list[float]] = {}
         self._task: asyncio.Task[None] | None = None
+        self.last_tick = time.perf_counter()  # the loop last ran the probe (a sampler reads it)
 
     async def __aenter__(self) -> LoopLagProbe:
         if self._task is not None:
@@ -58,11 +59,17 @@ class LoopLagProbe:
         while True:
             asked, cpu = time.perf_counter(), time.thread_time()
             await asyncio.sleep(self.interval)
-            late = max(0.0, time.perf_counter() - asked - self.interval)
+            self.last_tick = now = time.perf_counter()
+            late = max(0.0, now - asked - self.interval)
             used = time.thread_time() - cpu
             self.ticks += 1
             self._lateness.setdefault(self._current, []).append(late)
             self._cpu.setdefault(self._current, []).append(min(late, used))
+
+    @property
+    def current(self) -> str:
+        """The phase wake-ups are charged to now."""
+        return self._current
 
     def set(self, name: str) -> None:
         """From now on, label wake-ups ``name`` (phases one after another)."""

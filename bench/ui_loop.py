@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +158,22 @@ async def catch_up_store(tmp: Path, scale: float, behind: int) -> tuple[Path, An
     return tmp / "b.mano", (relay, start)
 
 
-async def one_scale(scale: float, behind: int, repeat: int) -> dict[str, dict[str, float]]:
+def _sampled(probe: LoopLagProbe, sample: bool) -> Any:
+    """A stall sampler on ``probe`` (printed when it ends) if ``sample``, else nothing."""
+    if not sample:
+        return contextlib.nullcontext()
+    from bench.stall_sampler import StallSampler
+
+    @contextlib.contextmanager
+    def sampling() -> Iterator[None]:
+        with StallSampler(probe, after=float(os.environ.get("STALL_AFTER", "0.04"))) as sampler:
+            yield
+        print(sampler.report(), flush=True)
+    return sampling()
+
+
+async def one_scale(scale: float, behind: int, repeat: int,
+                    sample: bool = False) -> dict[str, dict[str, float]]:
     """Per phase: medians over ``repeat`` runs of the worst lateness (ms) and its ratio."""
     runs: list[dict[str, dict[str, Any]]] = []
     times: list[dict[str, float]] = []
@@ -168,7 +185,8 @@ async def one_scale(scale: float, behind: int, repeat: int) -> dict[str, dict[st
         print(f"scale {scale:g}: store built in {time.perf_counter() - t:.1f} s", flush=True)
         for _ in range(repeat):
             async with LoopLagProbe() as probe:
-                times.append(await drive_app(tmp / "bench.mano", probe))
+                with _sampled(probe, sample):
+                    times.append(await drive_app(tmp / "bench.mano", probe))
             runs.append(probe.summary())
         if behind:
             t = time.perf_counter()
@@ -177,8 +195,9 @@ async def one_scale(scale: float, behind: int, repeat: int) -> dict[str, dict[st
                   f"{time.perf_counter() - t:.1f} s", flush=True)
             try:
                 async with LoopLagProbe() as probe:
-                    times.append(await drive_app(path, probe, relay=relay.url,
-                                                 behind=start + behind, full=False))
+                    with _sampled(probe, sample):
+                        times.append(await drive_app(path, probe, relay=relay.url,
+                                                     behind=start + behind, full=False))
                 runs.append(probe.summary())
             finally:
                 await relay.stop()
@@ -213,9 +232,13 @@ def main() -> None:
     parser.add_argument("--catch-up", type=int, default=10_000,
                         help="envelopes behind for the catch-up phase (0: skip it)")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--sample", action="store_true",
+                        help="print where the loop's thread was during stalls "
+                             "(bench/stall_sampler.py)")
     args = parser.parse_args()
     for scale in args.scale:
-        print_table(scale, asyncio.run(one_scale(scale, args.catch_up, args.repeat)))
+        print_table(scale, asyncio.run(one_scale(scale, args.catch_up, args.repeat,
+                                                 args.sample)))
 
 
 if __name__ == "__main__":

@@ -22,12 +22,14 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import msgspec
+from pycrdt import Doc
 
 from mano_core import rules
 from mano_core.codes import Problem
 from mano_core.crypto.log_entry import Role
 from mano_core.document.custom_fields import rename_option
 from mano_core.document.damage import Damage
+from mano_core.document.pieces import apply_stored
 from mano_core.document.team_doc import (
     ChangeEvent,
     DocumentCore,
@@ -189,18 +191,23 @@ class Team:
                          general: GeneralDocument | None) -> DocumentCore:
         name = doc_name(self.id, compartment)
         loaded = await self.store.load_document(name)
-        state = [loaded.snapshot] if loaded.snapshot else []
+        # The snapshot is stored in pieces (compaction cuts it): applied one at a time, the
+        # event loop runs between them (issue 24: one apply_update of a MANO-scale state holds
+        # it, and the GIL, for 0.3 s).
+        doc: Doc[Any] = Doc()
+        if loaded.snapshot:
+            await apply_stored(doc, loaded.snapshot)
         updates = list(loaded.updates)
         core: DocumentCore
         if general is None:
-            core = GeneralDocument(author=self.info.member, clock=self._clock, state=state,
+            core = GeneralDocument(author=self.info.member, clock=self._clock, doc=doc,
                                    updates=updates)
             self._general = CompartmentHolder(self, core)
             holder = self._general
         else:
             core = MedicalDocument(custom_fields=lambda: general.custom_fields.list(),  # noqa: PLW0108
                                    settings=general.settings, author=self.info.member,
-                                   clock=self._clock, state=state, updates=updates)
+                                   clock=self._clock, doc=doc, updates=updates)
             self._medical = CompartmentHolder(self, core)
             holder = self._medical
         holder.last_seq = loaded.last_seq

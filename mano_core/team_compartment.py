@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mano_core import limits
+from mano_core.document import pieces
 from mano_core.document.team_doc import ChangeEvent, DocumentCore, Origin
 from mano_core.document.ydeps import encode_state_vector, read_deps, read_state_vector
 from mano_core.errors import MalformedUpdateError
@@ -56,7 +57,7 @@ class CompartmentHolder:
         if updates and self.team.on_local_commit is not None:
             self.team.on_local_commit(self.core.compartment)
         if self.compaction_due:
-            await self.compact()
+            await self.compact(if_due=True)
 
     async def _persist(self) -> list[bytes]:
         """Commit the pending local updates (with their sync-outbox places if the team syncs)."""
@@ -166,29 +167,40 @@ class CompartmentHolder:
                 await tx.outbox_add(outbox, replacement)
         return len(items)
 
-    async def compact(self) -> None:
-        """Fold the updates into one snapshot (re-encoded state, never merge_updates).
+    async def compact(self, *, if_due: bool = False) -> None:
+        """Fold the updates into one snapshot (re-encoded state, never merge_updates); with
+        ``if_due``, only if ``compaction_due`` still holds under the lock (commits made while a
+        compaction ran do not compact again).
 
         Updates still parked (their dependencies have not arrived) are not in the state: they
         are stored again after the snapshot, in the same transaction, so none is lost."""
         async with self.merging:
-            await self._compact()
+            if not if_due or self.compaction_due:
+                await self._compact()
 
     async def _compact(self, quarantine: Sequence[bytes] = ()) -> None:
         await self._persist()  # pending edits keep their sync-outbox places too
         gone = set(quarantine)
         parked = [u for u in self.core.parked_updates() if u not in gone]
+        state = self.core.encode_state()
+        upto = self.last_seq  # the state holds every update stored up to here
+        if len(state) > pieces.PIECE_BYTES:
+            # Cut into pieces that open applies one at a time (mano_core.document.pieces), in
+            # a worker thread: local edits may be committed meanwhile (after ``upto``).
+            state = await asyncio.to_thread(pieces.cut_and_pack, state,
+                                            self.core.doc.get_state())
         async with self.team.store.transaction() as tx:
-            await tx.write_snapshot(self.name, self.core.encode_state(), self.last_seq)
+            await tx.write_snapshot(self.name, state, upto)
             seqs = await tx.append_updates(self.name, parked)
             for update in quarantine:
                 await self.team.quarantine.put(
                     tx, self.core.compartment, update, "its dependencies never arrived",
                     keep_content=not self.team.erasures.orders())
         self.core.forget_parked(quarantine)  # only once the quarantine is committed
+        newer = self.last_seq - upto  # local updates committed while the state was cut
         if seqs:
-            self.last_seq = seqs[-1]
-        self.since_snapshot = len(seqs)
+            self.last_seq = max(self.last_seq, seqs[-1])
+        self.since_snapshot = newer + len(seqs)
 
     async def quarantine_overdue(self, *, timeout: float = limits.MAX_PARKED_SECONDS,
                                  limit: int = limits.MAX_PARKED_UPDATES) -> list[bytes]:
@@ -235,4 +247,4 @@ async def commit_together(team: Team) -> None:
             team.on_local_commit(holder.core.compartment)
     for holder in holders:
         if holder.compaction_due:
-            await holder.compact()
+            await holder.compact(if_due=True)

@@ -32,6 +32,7 @@ from .i18n import Translator, error_text
 from .navigation import EditPerson, LockNow, OpenAction, OpenExchange, OpenPerson, OpenSection
 from .palette import ManoCommands
 from .people_index import PersonIndex
+from .stylesheet import MemoStylesheet
 from .session import (
     DEFAULT_IDLE_MINUTES,
     IDLE_LOCK_KEY,
@@ -92,6 +93,8 @@ class ManoApp(App[None]):
         self.config = config
         self.t = Translator(config.lang)
         super().__init__()
+        # Parsed once, not again for each screen shown the first time (tui/stylesheet.py).
+        self.stylesheet = MemoStylesheet(variables=self.get_css_variables())
         self.session: Session | None = None
         self.persons_index = PersonIndex()
         self.changed: set[str] = set()

@@ -27,6 +27,7 @@ from mano_core.rules.touch import GuardedIndex
 from .collection import Collection
 from .health import HealthValues
 from .layout import to_wire
+from .pieces import applying
 from .queries import QUERY_COLLECTIONS, Actions, Comments, History, Persons
 from .settings import Settings
 from .ydeps import UpdateDeps, read_deps, read_state_vector
@@ -75,15 +76,22 @@ class DocumentCore:
                  author: str | None, clock: Clock | None = None,
                  client_id: int | None = None,
                  custom_fields: Callable[[], list[CustomFieldDefinition]] | None = None,
-                 state: Iterable[bytes] = (), updates: Iterable[bytes] = ()) -> None:
-        """``state``: whole states (a stored snapshot), applied as they are; ``updates``: the
+                 state: Iterable[bytes] = (), updates: Iterable[bytes] = (),
+                 doc: Doc[Any] | None = None) -> None:
+        """``doc``: a document already holding the stored snapshot (mano_core.team applies it
+        piece by piece first, handing the event loop back: mano_core.document.pieces), else a
+        new one; ``state``: whole states (stored snapshots, plain or in pieces), applied as
+        they are; ``updates``: the
         stored updates after it, which may include teammates' updates still waiting for their
         dependencies (compaction stores them again): those are parked again, not handed to
         pycrdt's own pending buffer. Both are loaded before observing: no events for them."""
         self.compartment = compartment
-        self.doc: Doc[Any] = Doc(client_id=client_id) if client_id is not None else Doc()
-        for update in state:
-            self.doc.apply_update(update)
+        if doc is None:
+            doc = Doc(client_id=client_id) if client_id is not None else Doc()
+        self.doc: Doc[Any] = doc
+        for stored in state:
+            for _done in applying(self.doc, stored):
+                pass
         self._parked: list[tuple[bytes, UpdateDeps, float]] = []
         for update in updates:
             self._integrate(update, read_deps(update), self.doc.apply_update)

@@ -1,0 +1,81 @@
+"""Where the UI loop is when it stalls: a stack sampler for bench/ui_loop.py (issue 24).
+
+A watchdog thread looks at the probe every ``every`` seconds; while the loop's thread has not
+ticked for ``after`` seconds, it records that thread's Python stack (``sys._current_frames``),
+charged to the probe's current phase. ``report()`` gives, per phase, the innermost frames seen
+most often: what held the loop. Figures for the developer, never asserted.
+
+    python -m bench.ui_loop --scale 1 --catch-up 0 --sample"""
+
+from __future__ import annotations
+
+import collections
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+from bench.loop_lag import LoopLagProbe
+
+
+class StallSampler:
+    """Samples the stack of the thread running ``probe`` while its loop is late."""
+
+    def __init__(self, probe: LoopLagProbe, *, after: float = 0.04, every: float = 0.01,
+                 depth: int = 8) -> None:
+        self.probe = probe
+        self.after = after
+        self.every = every
+        self.depth = depth
+        self._thread_id = threading.get_ident()   # created on the loop's thread
+        self._stop = threading.Event()
+        self._seen: dict[str, collections.Counter[tuple[str, ...]]] = {}
+        self._watch = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
+
+    def __enter__(self) -> StallSampler:
+        self._watch.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._watch.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            if time.perf_counter() - self.probe.last_tick < self.after:
+                continue
+            frame = sys._current_frames().get(self._thread_id)
+            if frame is None:
+                continue
+            stack = [f"{_short(f.filename)}:{f.lineno} {f.name}"
+                     for f in traceback.extract_stack(frame)]
+            if _IDLE in stack[-1]:
+                continue  # the loop is waiting: the OS did not run it (a loaded machine)
+            ours = [s for s in stack if s.startswith(("tui/", "mano_core/"))]
+            key = (*stack[-self.depth // 2:][::-1], "…", *ours[-self.depth // 2:][::-1])
+            self._seen.setdefault(self.probe.current, collections.Counter())[key] += 1
+
+    def report(self, top: int = 6) -> str:
+        lines: list[str] = []
+        for phase, counter in self._seen.items():
+            total = sum(counter.values())
+            lines.append(f"\n[{phase}] {total} samples of {self.every * 1e3:.0f} ms "
+                         f"while the loop was {self.after * 1e3:.0f}+ ms late")
+            for stack, n in counter.most_common(top):
+                lines.append(f"  {n:5d} × " + "\n          ".join(stack))
+        return "\n".join(lines)
+
+
+_IDLE = "selectors.py:"
+
+
+def _short(path: str) -> str:
+    for marker in ("site-packages/", "/uiloop/", "/lib/python3"):
+        if marker in path:
+            return path.split(marker, 1)[1]
+    return path
+
+
+def attach(probe: LoopLagProbe, **options: Any) -> StallSampler:
+    return StallSampler(probe, **options)

@@ -1,0 +1,263 @@
+"""A stored snapshot as several bounded updates, applied at open with the event loop handed
+back between them (issue 24).
+
+pycrdt's ``apply_update`` holds the GIL for its whole duration (a MANO-scale state: 0.25–0.4 s;
+×10: seconds), so no thread helps: the state has to reach the document in pieces. A v1 update
+names every struct by an absolute (client, clock) id, and its structs are self-contained (no
+reference to the previous struct's encoding), so the struct run of one client can be cut at
+any struct boundary: a piece holds consecutive structs of one or more clients, headed by the
+clock of its first struct, and the last piece holds the delete set. Applied in dependency order
+each piece integrates at once (nothing goes to pycrdt's pending buffer, which
+mano_core/document/ydeps.py explains is not trusted); together they are the same structs and
+the same deletions as the state they come from.
+
+The cut walks every struct in Python (``cut``: about twice the time of applying the state):
+it runs when a snapshot is written (compaction, in a worker thread: pure Python gives the loop
+the GIL back every few milliseconds), never at open. A stored snapshot is either one plain v1
+state (older stores, small states) or ``MAGIC`` followed by the pieces and the state vector
+they add up to (``pack``/``unpack``); ``apply_pieces`` checks that vector once they are applied.
+The framing is local to this device's store (never sent): the relay and teammates still see
+whole states. ``MAGIC`` starts with ten 0xFF bytes, a varint no v1 update can start with."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from array import array
+from collections.abc import Callable, Iterator
+from typing import Any, Final
+
+from pycrdt import Doc
+
+from mano_core.errors import MalformedUpdateError, StoreCorruptedError
+
+from .ydeps import _content_length, _Reader, read_state_vector
+
+MAGIC: Final = b"\xff" * 10 + b"mano-pieces-1"
+# Bytes of state per piece: applying 256 KiB of our layout is ~5 ms on the 2-core reference
+# machine (a 20 MB state in ~0.3 s), a tenth of the 50 ms target.
+PIECE_BYTES: Final = 256 * 1024
+# Work on the event loop before it is handed back between pieces (mano_core.slices has the
+# same budget for decoding records).
+APPLY_SLICE_SECONDS: Final = 0.010
+
+
+class _Client:
+    """The structs of one client in a state: where each starts (bytes), its clock, and what
+    it refers to of other clients (sparse: most structs refer only to their own client's
+    earlier ones, or to nothing)."""
+
+    __slots__ = ("client", "clocks", "needs", "next", "offsets")
+
+    def __init__(self, client: int) -> None:
+        self.client = client
+        self.offsets = array("Q")   # byte offset of each struct, then the offset after the last
+        self.clocks = array("Q")    # clock of each struct, then the clock after the last
+        self.needs: dict[int, list[tuple[int, int]]] = {}  # struct index -> (client, clock+1)
+        self.next = 0               # the first struct not placed in a piece yet
+
+
+def cut(state: bytes, piece_bytes: int | None = None) -> list[bytes]:
+    """``state`` (a v1 update) as updates of about ``piece_bytes`` (default ``PIECE_BYTES``)
+    each, in an order in which each integrates at once; ``[state]`` when it is small, or when
+    its structs have no such order (a state pycrdt encoded always has one).
+    MalformedUpdateError if the bytes are not a v1 update."""
+    piece_bytes = piece_bytes or PIECE_BYTES
+    if len(state) <= piece_bytes:
+        return [state]
+    clients, delete_set, deletes_need = _read_clients(state)
+    out: list[bytes] = []
+    held: dict[int, int] = {}   # client -> next clock, once the pieces so far are applied
+    piece: dict[int, tuple[int, int]] = {}  # client -> (first struct, after the last) in it
+    size = 0
+    while True:
+        placed = False
+        for c in clients:
+            first = c.next
+            i = first
+            count = len(c.clocks) - 1
+            while i < count:
+                wanted = c.needs.get(i)
+                if wanted is not None and any(held.get(k, 0) < end for k, end in wanted):
+                    break   # refers to what no piece holds yet: another client first
+                i += 1
+                held[c.client] = c.clocks[i]
+                size += c.offsets[i] - c.offsets[i - 1]
+                if size >= piece_bytes:
+                    _add(piece, c.client, first, i)
+                    out.append(_encode(state, clients, piece, b"\x00"))
+                    piece, size, first = {}, 0, i
+            if i > first:
+                _add(piece, c.client, first, i)
+            if i > c.next:
+                placed = True
+                c.next = i
+        if all(c.next == len(c.clocks) - 1 for c in clients):
+            break
+        if not placed:
+            return [state]   # no order: a state no pycrdt document encodes
+    if any(held.get(k, 0) < end for k, end in deletes_need):
+        return [state]
+    if piece or not out:
+        out.append(_encode(state, clients, piece, delete_set))
+    else:   # the delete set goes with the last piece
+        out[-1] = out[-1][:-1] + delete_set
+    return out if len(out) > 1 else [state]
+
+
+def _add(piece: dict[int, tuple[int, int]], client: int, first: int, after: int) -> None:
+    if after > first:
+        was = piece.get(client)
+        piece[client] = (was[0] if was is not None else first, after)
+
+
+def _read_clients(state: bytes) -> tuple[list[_Client], bytes, list[tuple[int, int]]]:
+    """Every struct of ``state`` by client; the delete set's bytes and what it refers to."""
+    r = _Reader(state)
+    by_client: dict[int, _Client] = {}
+    for _ in range(r.varuint()):
+        count = r.varuint()
+        client = r.varuint()
+        clock = r.varuint()
+        c = by_client.get(client)
+        if c is not None:
+            raise MalformedUpdateError("a client's structs in two runs")
+        c = by_client[client] = _Client(client)
+        offsets, clocks, needs = c.offsets, c.clocks, c.needs
+        for index in range(count):
+            offsets.append(r.pos)
+            clocks.append(clock)
+            wanted: list[tuple[int, int]] = []
+            clock += _skip_struct(r, client, wanted)
+            if wanted:
+                needs[index] = wanted
+        offsets.append(r.pos)
+        clocks.append(clock)
+    delete_start = r.pos
+    deletes_need: list[tuple[int, int]] = []
+    for _ in range(r.varuint()):
+        client = r.varuint()
+        for _ in range(r.varuint()):
+            start = r.varuint()
+            deletes_need.append((client, start + r.varuint()))
+    if r.pos != len(state):
+        raise MalformedUpdateError("bytes after the delete set")
+    return list(by_client.values()), state[delete_start:], deletes_need
+
+
+def _skip_struct(r: _Reader, own: int, wanted: list[tuple[int, int]]) -> int:
+    """Read one struct, noting in ``wanted`` the items of other clients it refers to; its
+    clock length. (Items of its own client it refers to are earlier ones: always held.)"""
+    info = r.byte()
+    ref = info & 0x1F
+    if ref in (0, 10):  # GC, Skip
+        return r.varuint()
+    if info & 0x80:
+        client, clock = r.varuint(), r.varuint()
+        if client != own:
+            wanted.append((client, clock + 1))
+    if info & 0x40:
+        client, clock = r.varuint(), r.varuint()
+        if client != own:
+            wanted.append((client, clock + 1))
+    if not info & 0xC0:
+        if r.varuint() == 1:
+            r.skip(r.varuint())  # root type name
+        else:
+            client, clock = r.varuint(), r.varuint()
+            if client != own:
+                wanted.append((client, clock + 1))
+        if info & 0x20:
+            r.skip(r.varuint())  # key in the parent map
+    return _content_length(r, ref)
+
+
+def _encode(state: bytes, clients: list[_Client], piece: dict[int, tuple[int, int]],
+            delete_set: bytes) -> bytes:
+    by_id = {c.client: c for c in clients}
+    out = bytearray()
+    _varuint(out, len(piece))
+    for client, (first, after) in piece.items():
+        c = by_id[client]
+        _varuint(out, after - first)
+        _varuint(out, client)
+        _varuint(out, c.clocks[first])
+        out += state[c.offsets[first]:c.offsets[after]]
+    out += delete_set
+    return bytes(out)
+
+
+def _varuint(out: bytearray, n: int) -> None:
+    while n > 0x7F:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    out.append(n)
+
+
+# --- the stored form --------------------------------------------------------------------------
+
+def pack(pieces: list[bytes], state_vector: bytes) -> bytes:
+    """One stored snapshot for ``pieces`` (a single piece is stored as the plain state);
+    ``state_vector`` (``Doc.get_state()`` encoding) is what applying them all gives."""
+    if len(pieces) == 1:
+        return pieces[0]
+    out = bytearray(MAGIC)
+    _varuint(out, len(state_vector))
+    out += state_vector
+    _varuint(out, len(pieces))
+    for piece in pieces:
+        _varuint(out, len(piece))
+        out += piece
+    return bytes(out)
+
+
+def unpack(stored: bytes) -> tuple[list[bytes], dict[int, int] | None]:
+    """The pieces of a stored snapshot, and the state vector they add up to (None for a plain
+    state, one piece). StoreCorruptedError if the framing is broken."""
+    if not stored.startswith(MAGIC):
+        return [stored], None
+    r = _Reader(stored)
+    r.pos = len(MAGIC)
+    try:
+        vector = read_state_vector(r.bytes_())
+        pieces = [r.bytes_() for _ in range(r.varuint())]
+    except MalformedUpdateError as e:
+        raise StoreCorruptedError(f"snapshot pieces: {e}") from e
+    if r.pos != len(stored) or not pieces:
+        raise StoreCorruptedError("snapshot pieces: bytes after the last piece")
+    return pieces, vector
+
+
+def cut_and_pack(doc_state: bytes, state_vector: bytes,
+                 piece_bytes: int | None = None) -> bytes:
+    """``pack(cut(doc_state), state_vector)``: what compaction stores (in a worker thread)."""
+    return pack(cut(doc_state, piece_bytes), state_vector)
+
+
+def applying(doc: Doc[Any], stored: bytes) -> Iterator[int]:
+    """Apply a stored snapshot to ``doc`` one piece at a time, yielding after each piece the
+    bytes applied so far; checks at the end that the document holds every struct the pieces
+    carry (StoreCorruptedError otherwise: a piece did not integrate)."""
+    pieces, vector = unpack(stored)
+    done = 0
+    for piece in pieces:
+        doc.apply_update(piece)
+        done += len(piece)
+        yield done
+    if vector is not None:
+        held = read_state_vector(doc.get_state())
+        if any(held.get(client, 0) < clock for client, clock in vector.items()):
+            raise StoreCorruptedError("snapshot pieces: the document misses some of them")
+
+
+async def apply_stored(doc: Doc[Any], stored: bytes, *,
+                       slice_seconds: float = APPLY_SLICE_SECONDS,
+                       progress: Callable[[int, int], None] | None = None) -> None:
+    """``applying`` on the event loop, handing it back whenever ``slice_seconds`` went by."""
+    last = time.perf_counter()
+    for done in applying(doc, stored):
+        if progress is not None:
+            progress(done, len(stored))
+        if time.perf_counter() - last >= slice_seconds:
+            await asyncio.sleep(0)
+            last = time.perf_counter()
