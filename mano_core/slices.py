@@ -67,7 +67,11 @@ async def load_all(collections: Iterable[Collection[Any]], *, progress: Progress
             if progress is not None:
                 progress(base + done, total)
 
-        await drive(collection.loading(), slice_seconds=slice_seconds, on_step=step)
+        # Each step bounded in time too: it ends once a slice's budget is spent, however few
+        # records that was (a loaded machine), and the loop runs after it.
+        budget = SLICE_SECONDS if slice_seconds is None else slice_seconds
+        await drive(collection.loading(budget=budget), slice_seconds=slice_seconds,
+                    on_step=step)
         done_before = base + size
     if progress is not None:
         progress(total, total)

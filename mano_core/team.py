@@ -29,7 +29,7 @@ from mano_core.codes import Problem
 from mano_core.crypto.log_entry import Role
 from mano_core.document.custom_fields import rename_option
 from mano_core.document.damage import Damage
-from mano_core.document.pieces import apply_stored
+from mano_core.document.pieces import apply_leading, apply_stored
 from mano_core.document.team_doc import (
     ChangeEvent,
     DocumentCore,
@@ -197,7 +197,9 @@ class Team:
         doc: Doc[Any] = Doc()
         if loaded.snapshot:
             await apply_stored(doc, loaded.snapshot)
-        updates = list(loaded.updates)
+        # So are the updates after it that integrate at once (a first sync's snapshot is one);
+        # the others are left to the document, which parks them.
+        updates = await apply_leading(doc, list(loaded.updates))
         core: DocumentCore
         if general is None:
             core = GeneralDocument(author=self.info.member, clock=self._clock, doc=doc,

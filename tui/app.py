@@ -95,6 +95,7 @@ class ManoApp(App[None]):
         super().__init__()
         # Parsed once, not again for each screen shown the first time (tui/stylesheet.py).
         self.stylesheet = MemoStylesheet(variables=self.get_css_variables())
+        self._css_refreshed_with: dict[str, str] | None = None
         self.session: Session | None = None
         self.persons_index = PersonIndex()
         self.changed: set[str] = set()
@@ -119,6 +120,18 @@ class ManoApp(App[None]):
         return clock() if clock is not None else dt.datetime.now(dt.UTC)
 
     # --- start ----------------------------------------------------------------------------------
+
+    def refresh_css(self, animate: bool = True) -> None:
+        """Textual calls this whenever a screen is shown for the first time, and restyles
+        every widget of every screen mounted (the agenda's table included: tens of ms on the
+        UI loop, issue 24). With the CSS variables of the last refresh the rules are the same
+        (a widget's default CSS, added when first mounted, is scoped to it and applied to it
+        then): there is nothing to restyle. A change of variables (a theme) restyles all."""
+        variables = self.get_css_variables()
+        if variables == self._css_refreshed_with:
+            return
+        super().refresh_css(animate)
+        self._css_refreshed_with = variables
 
     def on_mount(self) -> None:
         from .screens.start import DemoLoadingScreen, FirstRunScreen, UnlockScreen

@@ -31,7 +31,7 @@ from pycrdt import Doc
 
 from mano_core.errors import MalformedUpdateError, StoreCorruptedError
 
-from .ydeps import _content_length, _Reader, read_state_vector
+from .ydeps import _content_length, _Reader, read_deps, read_state_vector
 
 MAGIC: Final = b"\xff" * 10 + b"mano-pieces-1"
 # Bytes of state per piece: applying 256 KiB of our layout is ~5 ms on the 2-core reference
@@ -57,17 +57,27 @@ class _Client:
         self.next = 0               # the first struct not placed in a piece yet
 
 
-def cut(state: bytes, piece_bytes: int | None = None) -> list[bytes]:
-    """``state`` (a v1 update) as updates of about ``piece_bytes`` (default ``PIECE_BYTES``)
-    each, in an order in which each integrates at once; ``[state]`` when it is small, or when
-    its structs have no such order (a state pycrdt encoded always has one).
+def cut(update: bytes, piece_bytes: int | None = None,
+        held: dict[int, int] | None = None) -> list[bytes] | None:
+    """``update`` (a v1 update: a state, or a stored teammate's update) as updates of about
+    ``piece_bytes`` (default ``PIECE_BYTES``) each, in an order in which each integrates at
+    once into a document holding ``held`` (its state vector; empty by default): ``[update]``
+    when it is small; None when it cannot integrate at once (a struct continues a clock the
+    document lacks, refers to an item it lacks, or the update has holes), or its structs
+    have no such order (a state pycrdt encoded always has one).
     MalformedUpdateError if the bytes are not a v1 update."""
     piece_bytes = piece_bytes or PIECE_BYTES
-    if len(state) <= piece_bytes:
-        return [state]
-    clients, delete_set, deletes_need = _read_clients(state)
+    if len(update) <= piece_bytes:
+        return [update]
+    read = _read_clients(update)
+    if read is None:
+        return None
+    clients, delete_set, deletes_need = read
+    held = dict(held or {})
+    for c in clients:
+        if c.clocks[0] > held.get(c.client, 0):
+            return None   # continues a clock the document does not hold
     out: list[bytes] = []
-    held: dict[int, int] = {}   # client -> next clock, once the pieces so far are applied
     piece: dict[int, tuple[int, int]] = {}  # client -> (first struct, after the last) in it
     size = 0
     while True:
@@ -81,11 +91,12 @@ def cut(state: bytes, piece_bytes: int | None = None) -> list[bytes]:
                 if wanted is not None and any(held.get(k, 0) < end for k, end in wanted):
                     break   # refers to what no piece holds yet: another client first
                 i += 1
-                held[c.client] = c.clocks[i]
+                if c.clocks[i] > held.get(c.client, 0):
+                    held[c.client] = c.clocks[i]
                 size += c.offsets[i] - c.offsets[i - 1]
                 if size >= piece_bytes:
                     _add(piece, c.client, first, i)
-                    out.append(_encode(state, clients, piece, b"\x00"))
+                    out.append(_encode(update, clients, piece, b"\x00"))
                     piece, size, first = {}, 0, i
             if i > first:
                 _add(piece, c.client, first, i)
@@ -95,14 +106,14 @@ def cut(state: bytes, piece_bytes: int | None = None) -> list[bytes]:
         if all(c.next == len(c.clocks) - 1 for c in clients):
             break
         if not placed:
-            return [state]   # no order: a state no pycrdt document encodes
+            return None   # refers to items neither the document nor the update holds
     if any(held.get(k, 0) < end for k, end in deletes_need):
-        return [state]
+        return None
     if piece or not out:
-        out.append(_encode(state, clients, piece, delete_set))
+        out.append(_encode(update, clients, piece, delete_set))
     else:   # the delete set goes with the last piece
         out[-1] = out[-1][:-1] + delete_set
-    return out if len(out) > 1 else [state]
+    return out if len(out) > 1 else [update]
 
 
 def _add(piece: dict[int, tuple[int, int]], client: int, first: int, after: int) -> None:
@@ -111,8 +122,9 @@ def _add(piece: dict[int, tuple[int, int]], client: int, first: int, after: int)
         piece[client] = (was[0] if was is not None else first, after)
 
 
-def _read_clients(state: bytes) -> tuple[list[_Client], bytes, list[tuple[int, int]]]:
-    """Every struct of ``state`` by client; the delete set's bytes and what it refers to."""
+def _read_clients(state: bytes) -> tuple[list[_Client], bytes, list[tuple[int, int]]] | None:
+    """Every struct of ``state`` by client; the delete set's bytes and what it refers to.
+    None if it has holes (skips: what follows depends on what is skipped)."""
     r = _Reader(state)
     by_client: dict[int, _Client] = {}
     for _ in range(r.varuint()):
@@ -128,7 +140,10 @@ def _read_clients(state: bytes) -> tuple[list[_Client], bytes, list[tuple[int, i
             offsets.append(r.pos)
             clocks.append(clock)
             wanted: list[tuple[int, int]] = []
-            clock += _skip_struct(r, client, wanted)
+            length = _skip_struct(r, client, wanted)
+            if length < 0:
+                return None
+            clock += length
             if wanted:
                 needs[index] = wanted
         offsets.append(r.pos)
@@ -147,10 +162,13 @@ def _read_clients(state: bytes) -> tuple[list[_Client], bytes, list[tuple[int, i
 
 def _skip_struct(r: _Reader, own: int, wanted: list[tuple[int, int]]) -> int:
     """Read one struct, noting in ``wanted`` the items of other clients it refers to; its
-    clock length. (Items of its own client it refers to are earlier ones: always held.)"""
+    clock length, -1 for a skip. (Items of its own client it refers to are earlier ones.)"""
     info = r.byte()
     ref = info & 0x1F
-    if ref in (0, 10):  # GC, Skip
+    if ref == 10:  # Skip: a hole (-1: not cut)
+        r.varuint()
+        return -1
+    if ref == 0:  # GC
         return r.varuint()
     if info & 0x80:
         client, clock = r.varuint(), r.varuint()
@@ -230,8 +248,9 @@ def unpack(stored: bytes) -> tuple[list[bytes], dict[int, int] | None]:
 
 def cut_and_pack(doc_state: bytes, state_vector: bytes,
                  piece_bytes: int | None = None) -> bytes:
-    """``pack(cut(doc_state), state_vector)``: what compaction stores (in a worker thread)."""
-    return pack(cut(doc_state, piece_bytes), state_vector)
+    """``pack(cut(doc_state), state_vector)``: what compaction stores (in a worker thread);
+    the plain state if it cannot be cut."""
+    return pack(cut(doc_state, piece_bytes) or [doc_state], state_vector)
 
 
 def applying(doc: Doc[Any], stored: bytes) -> Iterator[int]:
@@ -251,13 +270,46 @@ def applying(doc: Doc[Any], stored: bytes) -> Iterator[int]:
 
 
 async def apply_stored(doc: Doc[Any], stored: bytes, *,
-                       slice_seconds: float = APPLY_SLICE_SECONDS,
-                       progress: Callable[[int, int], None] | None = None) -> None:
-    """``applying`` on the event loop, handing it back whenever ``slice_seconds`` went by."""
+                       slice_seconds: float | None = None) -> None:
+    """``applying`` on the event loop, handing it back whenever ``slice_seconds`` (default
+    ``APPLY_SLICE_SECONDS``) went by."""
+    await _drive(applying(doc, stored), slice_seconds)
+
+
+async def apply_leading(doc: Doc[Any], updates: list[bytes], *,
+                        slice_seconds: float | None = None) -> list[bytes]:
+    """Apply the stored updates after the snapshot that integrate at once, in order, the
+    large ones (a first sync's snapshot is stored as an update) cut in a worker thread and
+    applied piece by piece, handing the loop back between pieces; stops at the first that
+    does not integrate at once and returns it and the ones after it (the document parks
+    them: mano_core.document.team_doc). MalformedUpdateError as read_deps."""
+    budget = APPLY_SLICE_SECONDS if slice_seconds is None else slice_seconds
     last = time.perf_counter()
-    for done in applying(doc, stored):
-        if progress is not None:
-            progress(done, len(stored))
-        if time.perf_counter() - last >= slice_seconds:
+    for index, update in enumerate(updates):
+        held = read_state_vector(doc.get_state())
+        if len(update) > PIECE_BYTES:
+            cut_up = await asyncio.to_thread(cut, update, None, held)
+            if cut_up is None:
+                return updates[index:]
+            for piece in cut_up:
+                doc.apply_update(piece)
+                if time.perf_counter() - last >= budget:
+                    await asyncio.sleep(0)
+                    last = time.perf_counter()
+            continue
+        if not read_deps(update).satisfied_by(held):
+            return updates[index:]
+        doc.apply_update(update)
+        if time.perf_counter() - last >= budget:
+            await asyncio.sleep(0)
+            last = time.perf_counter()
+    return []
+
+
+async def _drive(steps: Iterator[object], slice_seconds: float | None) -> None:
+    budget = APPLY_SLICE_SECONDS if slice_seconds is None else slice_seconds
+    last = time.perf_counter()
+    for _ in steps:
+        if time.perf_counter() - last >= budget:
             await asyncio.sleep(0)
             last = time.perf_counter()

@@ -10,6 +10,7 @@ import itertools
 import pytest
 
 from mano_core.demo import generate_team
+from mano_core.document.collection import BUDGET_CHECK_RECORDS
 from mano_core.document.team_doc import GeneralDocument
 from mano_core.model.records import Record
 from mano_core.slices import drive, load_all
@@ -40,6 +41,20 @@ def test_slices_read_what_a_read_at_once_reads(state: bytes) -> None:
         assert steps == [min(size, n) for n in range(7, size + 7, 7)]
         assert by_id(sliced.collections[name].list(include_deleted=True)) == \
             by_id(at_once.collections[name].list(include_deleted=True))
+
+
+def test_a_step_ends_when_its_time_budget_is_spent(state: bytes) -> None:
+    # A budget of 0 s is spent at the first look at the clock: steps of BUDGET_CHECK_RECORDS
+    # records instead of 256 (on a loaded machine, the steps shrink the same way).
+    at_once, sliced = fresh(state), fresh(state)
+    comments = sliced.collections["comments"]
+    size = len(comments._map)
+    assert size > 3 * BUDGET_CHECK_RECORDS
+    steps = list(comments.loading(step=256, budget=0.0))
+    assert steps == [min(size, n) for n in range(BUDGET_CHECK_RECORDS, size
+                                                  + BUDGET_CHECK_RECORDS, BUDGET_CHECK_RECORDS)]
+    assert by_id(comments.list(include_deleted=True)) == \
+        by_id(at_once.collections["comments"].list(include_deleted=True))
 
 
 def test_a_change_between_two_slices_is_read(state: bytes) -> None:

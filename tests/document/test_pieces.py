@@ -219,3 +219,78 @@ async def test_opening_hands_the_loop_back_between_pieces(tmp_path: Path,
     assert ticks - start >= count   # the loop ran after each piece
     assert len(opened.persons.list()) == 120
     await store.close()
+
+
+def test_an_update_that_does_not_continue_the_document_is_not_cut() -> None:
+    source: Doc[Any] = Doc(client_id=5)
+    m = source.get("m", type=Map)
+    with source.transaction():
+        for i in range(50):
+            m[f"a{i}"] = "x" * 30
+    first = source.get_state()
+    with source.transaction():
+        for i in range(50):
+            m[f"b{i}"] = "y" * 30
+    later = source.get_update(first)   # starts at a clock an empty document lacks
+    assert pieces.cut(later, 100) is None
+    assert pieces.cut(later, 100, held=_vector_of(first)) is not None
+    # An update with a hole (a skip) depends on what is skipped: not cut either.
+    assert pieces.cut(b"\x01\x02\x05\x00\x0a\x03\x00\x02" + b"\x00", 1) is None
+
+
+def _vector_of(state_vector: bytes) -> dict[int, int]:
+    return read_state_vector(state_vector)
+
+
+async def test_stored_updates_are_applied_in_pieces_up_to_one_that_must_wait() -> None:
+    big = three_clients()
+    small: Doc[Any] = Doc(client_id=21)
+    small.apply_update(big.get_update())
+    with small.transaction():
+        small.get("m", type=Map)["par-dessus"] = "une modification après l'état"
+    edit = small.get_update(big.get_state())
+    # An update from a client whose earlier update never arrived: it must wait (parked).
+    stranger: Doc[Any] = Doc(client_id=33)
+    stranger.get("m", type=Map)["avant"] = 1
+    missing = stranger.get_state()
+    stranger.get("m", type=Map)["après"] = 2
+    waiting = stranger.get_update(missing)
+    doc: Doc[Any] = Doc()
+    original = pieces.PIECE_BYTES
+    try:
+        pieces.PIECE_BYTES = 64   # the state counts as large: cut in a thread
+        rest = await pieces.apply_leading(doc, [big.get_update(), edit, waiting, edit],
+                                          slice_seconds=0)
+    finally:
+        pieces.PIECE_BYTES = original
+    assert rest == [waiting, edit]   # left to the document, in their order
+    assert content(doc) == content(small)
+
+
+async def test_a_first_sync_state_stored_as_an_update_opens_in_pieces(
+        tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(pieces, "PIECE_BYTES", 2048)
+    monkeypatch.setattr(pieces, "APPLY_SLICE_SECONDS", 0.0)
+    store, source = await _big_team(tmp_path)
+    state = source.compartment(Compartment.GENERAL).core.encode_state()
+    other = await Team.create(store, name="Arrivée", member="member-b")
+    name = doc_name(other.id, Compartment.GENERAL)
+    await store.append_updates(name, [state])   # as a first sync stores the relay's snapshot
+    count = len(pieces.cut(state) or [])
+    assert count > 3
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    start = ticks
+    opened = await Team._open(store, other.id)
+    task.cancel()
+    assert ticks - start >= count
+    assert {p.id: p for p in opened.persons.list()} == {p.id: p for p in source.persons.list()}
+    await store.close()

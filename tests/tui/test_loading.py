@@ -34,7 +34,7 @@ async def test_the_opening_screen_answers_keys_while_the_records_are_read(
     reading = threading.Event()   # set by the test once the screen has answered
     original = Collection.loading
 
-    def held(self: Collection, step: int | None = None) -> Iterator[int]:
+    def held(self: Collection, step: int | None = None, **options: object) -> Iterator[int]:
         for done in original(self, step=5):
             yield done
             while self.name == "actions" and not reading.is_set():
