@@ -1,6 +1,6 @@
 """The UI event loop's worst stall, phase by phase, in the real app (issue 24).
 
-    .venv/bin/python -m bench.ui_loop [--scale 1] [--catch-up 10000] [--repeat 1]
+    .venv/bin/python -m bench.ui_loop [--scale 1] [--catch-up 10000] [--repeat 1] [--sample]
 
 Drives the Textual app (``tui.make_app``, headless through ``App.run_test``, 100×32) on a store
 holding a generated team (``mano_core.demo.generate_team``, seed 0, the real Argon2id KDF),
@@ -16,7 +16,9 @@ with a loop-lag probe (bench/loop_lag.py) on the app's own loop, through:
 
 Prints, per phase, the worst lateness of the probe (ms), the largest CPU part of a lateness
 (what our code held the loop for, the rest being the OS running other processes), the 99th
-percentile, and the worst ÷ the 50 ms target. Figures only; nothing is asserted."""
+percentile, and the worst ÷ the 50 ms target. ``--sample`` also prints, per phase, where the
+loop's thread was while it stalled (bench/stall_sampler.py; ``STALL_AFTER=0.1`` in the
+environment: only stalls of 100 ms or more). Figures only; nothing is asserted."""
 
 from __future__ import annotations
 
