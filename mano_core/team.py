@@ -48,6 +48,7 @@ from mano_core.durable import (
 )
 from mano_core.erasure.service import Erasures
 from mano_core.errors import NotFoundError
+from mano_core.guarded_build import GuardedBuild
 from mano_core.ids import Compartment
 from mano_core.model import records as r
 from mano_core.model.records import HistoryEntry, Record
@@ -128,6 +129,7 @@ class Team:
         self.erasures = Erasures(self)
         self.merges = PersonMerges(self)
         self.documents = Documents(self)  # attached files (mano_core/documents/)
+        self.guarded = GuardedBuild(self)  # the role screening's index, built off the loop
         self.quarantine = TeamQuarantine(store, info.id)
         # Held while local updates move from the local outbox to sealed envelopes (the sync
         # client's flush) or are rewritten (an erasure's scrub).

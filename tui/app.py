@@ -162,6 +162,7 @@ class ManoApp(App[None]):
         # Every record is decoded before the first screen, in slices that hand the loop back
         # (the opening screen counts them): the sections then read from memory.
         await team.load(progress=opening.progress)
+        team.guarded.start()  # the index teammates' updates are screened with, off the loop
         relay = self.config.relay or await load_pref(device, "relay")
         if self.config.relay:
             await save_pref(device, "relay", self.config.relay)

@@ -103,6 +103,7 @@ class DocumentCore:
         self._custom_fields = custom_fields
         self._pending: list[bytes] = []
         self._guarded: GuardedIndex | None = None
+        self._guard_backlog: list[bytes] | None = None  # while it is built off the loop
         self._remote = False
         self._changes: dict[str, set[str]] = {}
         self.collections: dict[str, Collection[Any]] = {}
@@ -239,8 +240,7 @@ class DocumentCore:
             self.doc.apply_update(update)
         except (ValueError, RuntimeError) as exc:
             raise MalformedUpdateError(f"pycrdt refused the update: {exc}") from None
-        if self._guarded is not None:
-            self._guarded.observe(update)  # its own bytes: read once already (ydeps memo)
+        self._guard(update)  # its own bytes: read once already (ydeps memo)
 
     def _apply_now(self, update: bytes) -> None:
         self._remote = True
@@ -289,8 +289,16 @@ class DocumentCore:
             update = event.update
             if len(update) > 2:  # b"\x00\x00" is an empty transaction
                 self._pending.append(update)
-        if self._guarded is not None and not self._remote:  # (remote: see _merge)
-            self._guarded.observe(event.update)
+        if not self._remote:  # (remote: see _merge)
+            self._guard(event.update)
+
+    def _guard(self, update: bytes) -> None:
+        """Keep the guarded index up to date with an update this document integrated (or
+        the backlog of one being built: mano_core.guarded_build)."""
+        if self._guarded is not None:
+            self._guarded.observe(update)
+        elif self._guard_backlog is not None:
+            self._guard_backlog.append(update)
 
     def guarded_index(self) -> GuardedIndex:
         """The index of the items only some roles may write (mano_core.rules.touch), built

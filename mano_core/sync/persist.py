@@ -63,6 +63,7 @@ class Persisting(TeamSyncBase):
         try:
             if applies:
                 c = applies[0].c
+                await self.team.guarded.ready(c)  # built off the loop (mano_core.guarded_build)
                 groups, screened = self._screen(c, applies)
 
                 async def also(tx: StoreTransaction, refused: dict[int, str]) -> None:
