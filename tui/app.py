@@ -10,6 +10,7 @@ touch a pycrdt object."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from textual import events
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenError, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.reactive import reactive
@@ -129,6 +130,9 @@ class ManoApp(App[None]):
         then): there is nothing to restyle. A change of variables (a theme) restyles all."""
         variables = self.get_css_variables()
         if variables == self._css_refreshed_with:
+            with contextlib.suppress(ScreenError):
+                if self.screen.is_mounted:  # laid out now, as Textual does here
+                    self.screen._refresh_layout(self.size)
             return
         super().refresh_css(animate)
         self._css_refreshed_with = variables
