@@ -31,7 +31,8 @@ from pycrdt import Doc
 
 from mano_core.errors import MalformedUpdateError, StoreCorruptedError
 
-from .ydeps import _content_length, _Reader, read_deps, read_state_vector
+from .ydeps import read_deps, read_state_vector
+from .yreader import _content_length, _Reader
 
 MAGIC: Final = b"\xff" * 10 + b"mano-pieces-1"
 # Bytes of state per piece: applying 256 KiB of our layout is ~5 ms on the 2-core reference
