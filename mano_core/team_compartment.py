@@ -42,6 +42,7 @@ class CompartmentHolder:
         # Set by the sync engine while a catch-up delivers more after the one being applied:
         # compaction then waits for COMPACT_AFTER_UPDATES_CATCHING_UP (see limits.py).
         self.catching_up = False
+        self.compacting = False  # a compaction is under way (its state cut off the loop)
 
     @property
     def compaction_due(self) -> bool:
@@ -56,8 +57,8 @@ class CompartmentHolder:
         self.team._dispatch(self.core.take_changes(Origin.LOCAL))
         if updates and self.team.on_local_commit is not None:
             self.team.on_local_commit(self.core.compartment)
-        if self.compaction_due:
-            await self.compact(if_due=True)
+        if self.compaction_due and not self.compacting:
+            await self.compact()
 
     async def _persist(self) -> list[bytes]:
         """Commit the pending local updates (with their sync-outbox places if the team syncs)."""
@@ -167,16 +168,17 @@ class CompartmentHolder:
                 await tx.outbox_add(outbox, replacement)
         return len(items)
 
-    async def compact(self, *, if_due: bool = False) -> None:
-        """Fold the updates into one snapshot (re-encoded state, never merge_updates); with
-        ``if_due``, only if ``compaction_due`` still holds under the lock (commits made while a
-        compaction ran do not compact again).
+    async def compact(self) -> None:
+        """Fold the updates into one snapshot (re-encoded state, never merge_updates).
 
         Updates still parked (their dependencies have not arrived) are not in the state: they
         are stored again after the snapshot, in the same transaction, so none is lost."""
         async with self.merging:
-            if not if_due or self.compaction_due:
+            self.compacting = True  # commits made meanwhile do not start another one
+            try:
                 await self._compact()
+            finally:
+                self.compacting = False
 
     async def _compact(self, quarantine: Sequence[bytes] = ()) -> None:
         await self._persist()  # pending edits keep their sync-outbox places too
@@ -246,5 +248,5 @@ async def commit_together(team: Team) -> None:
         if team.on_local_commit is not None:
             team.on_local_commit(holder.core.compartment)
     for holder in holders:
-        if holder.compaction_due:
-            await holder.compact(if_due=True)
+        if holder.compaction_due and not holder.compacting:
+            await holder.compact()
