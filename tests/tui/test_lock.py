@@ -114,6 +114,9 @@ async def test_lock_now_and_language_while_locked(demo_store):
         await pilot.press("f6")                  # a report text typed, not saved
         await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen), what="the report")
         report = app.screen
+        # typed once the day's report is shown (shown after the screen: it would replace it)
+        await wait_for(pilot, lambda: report._shown is not None
+                       and bool(report.query("#description")), what="the report's text")
         report.query_one("#description", TextArea).insert("Texte en cours")
         await pilot.press("f2")
         await wait_for(pilot, lambda: app.screen is agenda, what="the agenda")
