@@ -254,11 +254,15 @@ async def catch_up_vs_snapshot(tmp: Path, behind: int,
             head, upto = await relay_plan(relay.url, keys)
             print(f"  relay: head {head}, newest snapshot up to {upto}", flush=True)
         target = await relay_plan(relay.url, keys)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         async with await b.sync(team_b, relay.url) as sb:
             while sb.state.cursor.get(Compartment.GENERAL, 0) < target[0]:
                 await asyncio.sleep(0.01)
         catch_up = time.perf_counter() - t
+        # The device's own CPU (this process: the relay is a subprocess), and the machine's
+        # load: on a shared machine the wall time above is mostly waiting for a core.
+        print(f"  catch-up: device CPU {time.process_time() - cpu:.2f} s, "
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)
         assert len(team_b.persons.list()) == behind
         # Baseline: the same state as one sealed snapshot, opened and applied on a fresh doc.
         blob = seal_snapshot(keys.identity, keys.keyring, team_id=keys.team_id,
