@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from mano_core.document.ydeps import MEMO_MAX_UPDATE
 from mano_core.ids import Compartment
 from mano_core.rules.touch import GuardedIndex
 
@@ -57,7 +58,10 @@ class GuardedBuild:
             state = core.doc.get_update()
             index = GuardedIndex()
             try:
-                await asyncio.to_thread(index.build, state)
+                if len(state) <= MEMO_MAX_UPDATE:
+                    index.build(state)  # small, and its read would share the parse memo
+                else:   # read past the memo (ydeps): nothing shared with the loop's thread
+                    await asyncio.to_thread(index.build, state)
             except Exception:  # noqa: BLE001 - the document builds it on first use instead
                 return           # (and raises there what it raises)
             if core._guarded is None:  # (not built at once meanwhile, on a synchronous use)

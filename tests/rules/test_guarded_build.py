@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mano_core import guarded_build
 from mano_core.document.team_doc import GeneralDocument
 from mano_core.ids import Compartment
 from mano_core.rules.touch import GuardedIndex
@@ -40,6 +41,7 @@ async def test_the_index_built_off_the_loop_holds_what_arrived_meanwhile(
         original(self, state)
 
     monkeypatch.setattr(GuardedIndex, "build", held)
+    monkeypatch.setattr(guarded_build, "MEMO_MAX_UPDATE", 0)  # this small state too off the loop
     team.guarded.start()
     while not building.is_set():
         await asyncio.sleep(0.01)
