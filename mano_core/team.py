@@ -424,10 +424,13 @@ class Team:
 
     async def apply_remote_groups(
             self, compartment: Compartment, groups: Sequence[Sequence[bytes]],
-            also: Callable[[Any, dict[int, str]], Awaitable[None]]) -> dict[int, str]:
+            also: Callable[[Any, dict[int, str]], Awaitable[None]], *,
+            snapshot: bool = False) -> dict[int, str]:
         """Merge and persist groups of teammates' updates, each on its own (used by the sync
-        client: one group per envelope); returns the refused groups' errors by index."""
-        return await self.compartment(compartment).apply_remote_groups(groups, also)
+        client: one group per envelope, or one whole state: ``snapshot``); returns the
+        refused groups' errors by index."""
+        return await self.compartment(compartment).apply_remote_groups(groups, also,
+                                                                       snapshot=snapshot)
 
     def held(self) -> builtins.list[CompartmentHolder]:
         """The compartments this device holds (the medical one on health devices only)."""

@@ -99,22 +99,37 @@ class CompartmentHolder:
 
     async def apply_remote_groups(
             self, groups: Sequence[Sequence[bytes]],
-            also: Callable[[Any, dict[int, str]], Awaitable[None]]) -> dict[int, str]:
+            also: Callable[[Any, dict[int, str]], Awaitable[None]], *,
+            snapshot: bool = False) -> dict[int, str]:
         """Merge groups of teammates' updates (one group per envelope) and store them in one
         transaction with what ``also(tx, refused)`` writes. A group the document refuses is
         not stored: ``refused`` maps its index to the error (the caller quarantines it in the
         same transaction); it never costs another group. Listeners are told after the commit.
         A failure or cancellation before the commit stores nothing (merging the same updates
-        again later is harmless: they are idempotent)."""
+        again later is harmless: they are idempotent). ``snapshot``: the one group is a whole
+        state (a downloaded snapshot)."""
         stored: list[bytes] = []
         async with self.merging:  # a compaction never snapshots updates not stored yet
+            empty = self.core.doc.get_state() == b"\x00" and not self.core.waiting_updates
             refused = self.core.apply_remote_groups(groups)  # one pycrdt transaction
             for index, group in enumerate(groups):
                 if index not in refused:
                     stored.extend(group)
+            # A snapshot's state merged into an empty document (a new device's first sync):
+            # it is the document, so it is stored as its snapshot, which a later open applies
+            # as it is, instead of an update row read again for its dependencies at every
+            # open (issue 24). Not when anything waited or waits for dependencies (parked rows
+            # hold what the state does not).
+            whole = snapshot and empty and len(stored) == 1 and not self.core.waiting_updates
             async with self.team.store.transaction() as tx:
-                seqs = await tx.append_updates(self.name, stored) if stored else []
+                seqs: list[int] = []
+                if whole:
+                    await tx.write_snapshot(self.name, stored[0], self.last_seq)
+                else:
+                    seqs = await tx.append_updates(self.name, stored) if stored else []
                 await also(tx, refused)
+            if whole:
+                self.since_snapshot = 0
             if seqs:
                 self.last_seq = seqs[-1]
                 self.since_snapshot += len(seqs)

@@ -30,7 +30,7 @@ from .layout import to_wire
 from .pieces import applying
 from .queries import QUERY_COLLECTIONS, Actions, Comments, History, Persons
 from .settings import Settings
-from .ydeps import UpdateDeps, read_deps, read_state_vector
+from .ydeps import MEMO_MAX_UPDATE, UpdateDeps, read_deps, read_into, read_state_vector
 
 R = TypeVar("R", bound=Record)
 
@@ -200,17 +200,24 @@ class DocumentCore:
         quiet = self.doc.get_state() == b"\x00"
         if quiet:
             self._unobserve_collections()
+        # A state merged into an empty document before the role screening's index exists:
+        # the index is made in the same pass as the dependencies (never a second read).
+        indexing = quiet and self._guarded is None
         self._remote = True
         try:
             with self.doc.transaction(origin="remote"):
                 state = read_state_vector(self.doc.get_state())
                 for index, group in enumerate(groups):
                     try:
-                        for update, deps in [(u, read_deps(u)) for u in group]:
+                        for update, deps, fresh in [(u, *self._read_remote(u, indexing))
+                                                    for u in group]:
                             if not deps.satisfied_by(state):
                                 self._parked.append((update, deps, time.monotonic()))
                                 continue
                             self._merge(update)
+                            if fresh is not None and indexing:  # it alone is the document
+                                self._guarded = fresh
+                            indexing = False
                             if self._parked:  # (rare) what waited may follow it now
                                 self._unpark(self._merge)
                                 state = read_state_vector(self.doc.get_state())
@@ -233,6 +240,17 @@ class DocumentCore:
                     if name == "customFields":
                         self.mark_settings_changed()
         return refused
+
+    @staticmethod
+    def _read_remote(update: bytes, indexing: bool) -> tuple[UpdateDeps, GuardedIndex | None]:
+        """(dependencies, the role screening's index of the update alone when ``indexing`` and
+        it is large, else None)."""
+        if indexing and len(update) > MEMO_MAX_UPDATE:
+            fresh = GuardedIndex()
+            deps = read_into(update, fresh)
+            if deps is not None:
+                return deps, fresh
+        return read_deps(update), None
 
     def _merge(self, update: bytes) -> None:
         """Merge one remote update inside the open remote transaction."""

@@ -18,10 +18,12 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Final
 
-from mano_core.document.yreader import StructInfo, UpdateDeps, _Parsed, _read, _Reader
+from mano_core.document import ystate
+from mano_core.document.yreader import StructInfo, UpdateDeps, _Parsed, _Reader
+from mano_core.document.yreader import _read as _read_small
 
 __all__ = ["MEMO_MAX_ENTRIES", "MEMO_MAX_UPDATE", "StructInfo", "UpdateDeps",
-           "encode_state_vector", "neutralised", "parse_scope", "read_deps",
+           "encode_state_vector", "neutralised", "parse_scope", "read_deps", "read_into",
            "read_state_vector", "read_structs"]
 
 # Recent parses, kept by the SHA-256 of the update (never its bytes: no content stays here):
@@ -112,6 +114,31 @@ def _read_memo(update: bytes) -> _Parsed:
     if scope is not None:
         scope[id(update)] = (update, parsed)
     return parsed
+
+
+def _read(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
+    """yreader's one pass over an update; a large one (a whole state) by ystate.read_large:
+    the same decisions, with the reads of ids and levels a state's bulk needs made cheaper
+    (issue 24), and the role screening's index in the same pass (``read_into``)."""
+    if len(update) > MEMO_MAX_UPDATE:
+        deps = UpdateDeps()
+        found: list[StructInfo] | None = [] if structs is not None else None
+        deletes = ystate.read_large(update, deps, found)
+        if deletes is not None:
+            if structs is not None and found:
+                structs.extend(found)
+            return deps, structs or [], deletes
+    return _read_small(update, structs)
+
+
+def read_into(update: bytes, sink: ystate.Sink) -> UpdateDeps | None:
+    """The dependencies of a large update, as ``read_deps``, marking its items into ``sink``
+    in the same pass (a state is read once for the document and the role screening's index);
+    None for an update listing a client twice (read it and mark its structs the slow way,
+    over the marks made before the repeat: marking is idempotent). MalformedUpdateError as
+    read_deps (``sink`` may hold marks then: use a fresh one for bytes not integrated yet)."""
+    deps = UpdateDeps()
+    return deps if ystate.read_large(update, deps, None, sink) is not None else None
 
 
 def read_state_vector(data: bytes) -> dict[int, int]:

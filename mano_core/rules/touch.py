@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from mano_core.document.ydeps import StructInfo, read_structs
+from mano_core.document.ydeps import MEMO_MAX_UPDATE, StructInfo, read_into, read_structs
 
 GUARDED_ROOTS: Final = frozenset({"settings", "customFields", "subteams"})
 
@@ -73,6 +73,18 @@ class GuardedIndex:
         """Index a whole document state (``Doc.get_update()``)."""
         self.observe(state)
 
+    # --- as a ystate.Sink: indexing a large update while it is read for its dependencies ----
+
+    roots: frozenset[str] = GUARDED_ROOTS
+    keyed: str = "settings"
+
+    def find(self, client: int, clock: int) -> Code | None:
+        runs = self._runs.get(client)
+        return None if runs is None else runs.find(clock)
+
+    def add(self, client: int, start: int, end: int, code: Code) -> None:
+        self._runs.setdefault(client, _Runs()).add(start, end, code)
+
     def _find(self, item: tuple[int, int], extra: dict[int, _Runs] | None = None
               ) -> Code | None:
         client, clock = item
@@ -117,7 +129,10 @@ class GuardedIndex:
                                              if c[0] == "settings" and c[1] is not None))
 
     def observe(self, update: bytes) -> None:
-        """Add the guarded items of an update this document integrated (idempotent)."""
+        """Add the guarded items of an update this document integrated (idempotent). A large
+        one (a state) is indexed as it is read, without a record of each struct."""
+        if len(update) > MEMO_MAX_UPDATE and read_into(update, self) is not None:
+            return
         structs, _deletes = read_structs(update)
         for s in structs:
             code = self._code(s, {})

@@ -81,7 +81,8 @@ class Persisting(TeamSyncBase):
                             at=time.time(), envelope=bad.envelope), keep_content=keep)
                     await self._write(tx, others)
 
-                refused_at = await self.team.apply_remote_groups(c, groups, also)
+                refused_at = await self.team.apply_remote_groups(
+                    c, groups, also, snapshot=len(applies) == 1 and applies[0].snapshot)
                 refused = {applies[i].seq: e for i, e in refused_at.items()}
                 for screened_op, _update, reason in screened:
                     self._alert("refused", f"envelope {screened_op.seq} of compartment "

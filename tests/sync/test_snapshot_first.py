@@ -22,6 +22,9 @@ from mano_core.sync.transport import RelayClient
 
 from mano_core.device import Device
 from mano_core.store import TEST_KDF
+from mano_core.team_info import doc_name
+
+from tests.document import hostile_states
 
 from .harness import KINDS, PASS, Crash, Harness, Pair, StoreFaults, drop_connection, settle
 from .helpers import join
@@ -29,6 +32,7 @@ from .helpers import join
 pytestmark = pytest.mark.timeout(300)
 GENERAL = Compartment.GENERAL
 BEFORE, AFTER = 12, 4  # persons written before the snapshot, and after it (the tail)
+HOSTILE = {"deep": hostile_states.deep_value, "nested": hostile_states.nested_maps}
 EXPECTED = sorted([f"Avant-{i}" for i in range(BEFORE)] + [f"Après-{i}" for i in range(AFTER)])
 
 
@@ -71,8 +75,12 @@ async def put_snapshot(url: str, keys, upto: int, blob: bytes) -> None:
 
 def forged(kind: str, keys, upto: int, state: bytes, chain) -> bytes:
     """A newest snapshot the device must refuse: its bytes changed on the way (one bit of the
-    ciphertext flipped, whatever it was), or sealed by a device outside the team's log."""
+    ciphertext flipped, whatever it was), sealed by a device outside the team's log, or well
+    sealed by a member but holding a hostile state (a value nested 100,000 deep: unchecked,
+    pycrdt dies of it; shared types nested 10,000 deep)."""
     identity = DeviceIdentity.generate() if kind == "stranger" else keys.identity
+    if kind in HOSTILE:
+        state = HOSTILE[kind]()
     blob = snapshot_mod.seal_snapshot(identity, keys.keyring, team_id=keys.team_id,
                                       compartment=GENERAL, epoch=keys.log.epoch(GENERAL),
                                       upto=upto, state=state, chain=chain)
@@ -156,9 +164,17 @@ async def test_a_new_device_starts_from_the_snapshot_and_replays_only_the_tail(t
         dones = [d for d, *_x in seen]
         assert dones == sorted(dones) and dones[-1] == seen[-1][1]  # it reached the total
         assert max(r for _d, _t, r, _rt, _s in seen) == head - upto
+        # The snapshot's state is stored as the document's snapshot (a reopen applies it as
+        # it is), the tail's updates after it; the reopened team holds everything.
+        loaded = await b.store.load_document(doc_name(pair.team_id, GENERAL))
+        assert loaded.snapshot is not None and len(loaded.updates) == head - upto
+        await b.close()
+        h.opened.remove(b)
+        b, team_b = await pair.open("b")
+        assert names(team_b) == EXPECTED
 
 
-@pytest.mark.parametrize("bad", ["tampered", "stranger", "restricted"])
+@pytest.mark.parametrize("bad", ["tampered", "stranger", "restricted", "deep", "nested"])
 async def test_a_bad_snapshot_costs_only_itself_the_envelopes_are_replayed(tmp_path, bad):
     pair, relay_db, _upto = await template(tmp_path / "t", bad=bad)
     async with Harness(tmp_path, relay_db=relay_db) as h:
@@ -177,7 +193,8 @@ async def test_a_bad_snapshot_costs_only_itself_the_envelopes_are_replayed(tmp_p
             alerts = [al.detail for al in sb.state.alerts if al.kind == "snapshot"]
             assert len(alerts) == 1 and f"up to {head} refused" in alerts[0], alerts
             reason = {"tampered": "signature", "stranger": "may not write",
-                      "restricted": "restricted member"}[bad]
+                      "restricted": "restricted member", "deep": "MAX_CRDT_ANY_DEPTH",
+                      "nested": "MAX_CRDT_NESTING"}[bad]
             assert reason in alerts[0], alerts
             assert "envelopes instead" in alerts[0]
             assert not sb.state.stalled and not sb.state.quarantine
