@@ -202,7 +202,8 @@ class DocumentCore:
             self._unobserve_collections()
         # A state merged into an empty document before the role screening's index exists:
         # the index is made in the same pass as the dependencies (never a second read).
-        indexing = quiet and self._guarded is None
+        # (An index already built from the empty document is empty: the state's replaces it.)
+        indexing = quiet and (self._guarded is None or self._guarded.empty)
         self._remote = True
         try:
             with self.doc.transaction(origin="remote"):
@@ -214,9 +215,11 @@ class DocumentCore:
                             if not deps.satisfied_by(state):
                                 self._parked.append((update, deps, time.monotonic()))
                                 continue
-                            self._merge(update)
                             if fresh is not None and indexing:  # it alone is the document
+                                self._merge(update, guard=False)  # (indexed as it was read)
                                 self._guarded = fresh
+                            else:
+                                self._merge(update)
                             indexing = False
                             if self._parked:  # (rare) what waited may follow it now
                                 self._unpark(self._merge)
@@ -252,13 +255,15 @@ class DocumentCore:
                 return deps, fresh
         return read_deps(update), None
 
-    def _merge(self, update: bytes) -> None:
-        """Merge one remote update inside the open remote transaction."""
+    def _merge(self, update: bytes, guard: bool = True) -> None:
+        """Merge one remote update inside the open remote transaction (``guard``: and keep
+        the guarded index up to date with it)."""
         try:
             self.doc.apply_update(update)
         except (ValueError, RuntimeError) as exc:
             raise MalformedUpdateError(f"pycrdt refused the update: {exc}") from None
-        self._guard(update)  # its own bytes: read once already (ydeps memo)
+        if guard:
+            self._guard(update)  # its own bytes: read once already (ydeps memo)
 
     def _apply_now(self, update: bytes) -> None:
         self._remote = True

@@ -73,6 +73,11 @@ class GuardedIndex:
         """Index a whole document state (``Doc.get_update()``)."""
         self.observe(state)
 
+    @property
+    def empty(self) -> bool:
+        """Nothing indexed (built from an empty document)."""
+        return not self._runs
+
     # --- as a ystate.Sink: indexing a large update while it is read for its dependencies ----
 
     roots: frozenset[str] = GUARDED_ROOTS

@@ -187,3 +187,43 @@ def test_unchecked_pycrdt_dies_on_a_deep_value() -> None:
               f"pycrdt.get_state(h.deep_value())\nprint('survived')\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
     assert done.returncode != 0 and b"survived" not in done.stdout
+
+
+@pytest.mark.parametrize("built_before", [False, True])
+def test_a_state_merged_into_an_empty_document_brings_its_index(built_before) -> None:
+    """The index filled while the state was read replaces the (empty) one the document had,
+    and is the one built from the document afterwards; the state is read once for both."""
+    from mano_core.document.team_doc import GeneralDocument
+
+    source = Doc(client_id=99)
+    with source.transaction():
+        source.get("settings", type=Map)["actionCategories"] = ["Soin", "Repas"]
+        source.get("customFields", type=Map)["f1"] = Map({"_": {"name": "Couverture"}})
+        source.get("persons", type=Map)["p1"] = Map({"_": {"name": "x" * 70_000}})
+    state = source.get_update()
+    target = GeneralDocument(author="y")
+    if built_before:
+        assert target.guarded_index().empty  # built from the empty document
+    reads = []
+    real = ydeps.read_into
+
+    def counted(update, sink):
+        reads.append(len(update))
+        return real(update, sink)
+
+    ydeps.read_into, saved = counted, ydeps.read_into
+    try:
+        import mano_core.document.team_doc as team_doc
+        import mano_core.rules.touch as touch
+        team_doc.read_into, touch.read_into = counted, counted
+        assert target.apply_remote_groups([[state]]) == {}
+    finally:
+        ydeps.read_into = saved
+        team_doc.read_into, touch.read_into = saved, saved
+    assert reads == [len(state)]  # one read, for the dependencies and the index
+    rebuilt = GuardedIndex()
+    rebuilt.build(target.doc.get_update())
+    index = target.guarded_index()
+    assert not index.empty
+    assert ({c: (r.starts, r.ends, r.codes) for c, r in index._runs.items()}
+            == {c: (r.starts, r.ends, r.codes) for c, r in rebuilt._runs.items()})
