@@ -202,5 +202,18 @@ async def settle(sync: SyncClient, timeout: float = 30.0) -> None:
                              f"head={s.head} error={s.last_error}") from None
 
 
+async def quarantined(sync: SyncClient, count: int = 1, timeout: float = 60.0) -> list[Any]:
+    """``sync.state.quarantine`` once it lists ``count`` envelopes. It is read from the store
+    after the commit of the delivery that quarantined one, and may be listed a moment after
+    ``wait_synced`` returns: a test read right after settle() failed so under load."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(sync.state.quarantine) < count:
+        if loop.time() > deadline:
+            raise AssertionError(f"not quarantined: {sync.state.quarantine}")
+        await asyncio.sleep(0.02)
+    return list(sync.state.quarantine)
+
+
 __all__ = ["KINDS", "PASS", "Crash", "Harness", "Pair", "StoreFaults", "drop_connection",
-           "fast_backoff", "settle"]
+           "fast_backoff", "quarantined", "settle"]

@@ -18,7 +18,7 @@ from mano_core.sync.state import Quarantined
 from mano_core.sync.transport import RelayClient
 from mano_core.team import Team, sealed_outbox
 
-from .harness import Harness, settle
+from .harness import Harness, quarantined, settle
 from .helpers import seal_bulk_persons
 
 pytestmark = pytest.mark.timeout(120)
@@ -68,7 +68,7 @@ async def test_a_quarantined_envelope_is_listed_from_the_store_once_across_resta
         a, team_a = await pair.open("a")
         async with await h.sync(a, team_a) as sa:
             await settle(sa)
-            assert [q.seq for q in sa.state.quarantine] == [first]
+            assert [q.seq for q in await quarantined(sa)] == [first]
             assert sa.state.quarantine == await stored(team_a)
             assert [x.kind for x in sa.state.alerts].count("quarantined") == 1
         await a.close()
@@ -94,7 +94,7 @@ async def test_a_quarantined_envelope_is_listed_from_the_store_once_across_resta
             second = await push_with_one_bad_signature(h.url, b, team_b, "deux")
             await settle(sa)  # the delivery is redone from the committed cursor
             assert shown_then == [[first]]
-            assert [q.seq for q in sa.state.quarantine] == [first, second]
+            assert [q.seq for q in await quarantined(sa, 2)] == [first, second]
             assert sa.state.quarantine == await stored(team_a)
             assert [x.kind for x in sa.state.alerts].count("quarantined") == 1
             assert len(team_a.persons.list()) == 4
