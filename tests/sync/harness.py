@@ -33,7 +33,7 @@ from mano_core.team import Team
 from sync_server.server import Relay
 from tests.harness.relay import relay_config
 
-from .helpers import join
+from .helpers import eventually, join
 
 PASS = "phrase de passe de test"
 KINDS = ("crash", "disk", "drop")
@@ -206,12 +206,8 @@ async def quarantined(sync: SyncClient, count: int = 1, timeout: float = 60.0) -
     """``sync.state.quarantine`` once it lists ``count`` envelopes. It is read from the store
     after the commit of the delivery that quarantined one, and may be listed a moment after
     ``wait_synced`` returns: a test read right after settle() failed so under load."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while len(sync.state.quarantine) < count:
-        if loop.time() > deadline:
-            raise AssertionError(f"not quarantined: {sync.state.quarantine}")
-        await asyncio.sleep(0.02)
+    await eventually(lambda: len(sync.state.quarantine) >= count, timeout,
+                     f"{count} envelope(s) quarantined")
     return list(sync.state.quarantine)
 
 
