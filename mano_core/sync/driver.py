@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import msgspec
@@ -208,11 +208,22 @@ class TeamSyncBase:
 
     async def read_quarantine(self) -> None:
         """``state.quarantine`` from the store: the team's quarantined envelopes as committed
-        (mano_core/quarantine.py), the one list; read again after each commit that adds one."""
-        self.state.quarantine = [
-            Quarantined(Compartment(row.compartment), row.seq, row.author, row.counter,
-                        row.code, row.detail, row.at)
-            for row in await self.team.quarantine.envelopes()]
+        (mano_core/quarantine.py), the one list, read when the sync starts; a commit that adds
+        rows adds them with ``quarantine_committed``."""
+        self.state.quarantine = [_listed(row) for row in await self.team.quarantine.envelopes()]
+
+    def quarantine_committed(self, rows: Sequence[QuarantinedEnvelope]) -> None:
+        """Add the rows a transaction wrote to ``state.quarantine``, right after its commit and
+        before anyone is woken: whoever ``wait_synced`` returned to sees the envelopes the
+        delivery quarantined (no read of the store after the commit, which a waiter could
+        outrun). A row for the same compartment and sequence replaces the listed one, as the
+        store's key does."""
+        if not rows:
+            return
+        listed = {(int(q.compartment), q.seq): q for q in self.state.quarantine}
+        for row in rows:
+            listed[(row.compartment, row.seq)] = _listed(row)
+        self.state.quarantine = [listed[k] for k in sorted(listed)]
 
     async def refresh_counts(self) -> None:
         """Recount what waits in the outboxes. Two counts running at once may finish out of
@@ -245,3 +256,8 @@ class TeamSyncBase:
         self.state.alerts.append(Alert(kind, detail))
         del self.state.alerts[:-MAX_ALERTS]
         self._changed()
+
+
+def _listed(row: QuarantinedEnvelope) -> Quarantined:
+    return Quarantined(Compartment(row.compartment), row.seq, row.author, row.counter,
+                       row.code, row.detail, row.at)

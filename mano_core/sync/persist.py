@@ -60,6 +60,7 @@ class Persisting(TeamSyncBase):
     async def _persist(self, effect: Persist) -> list[Effect]:
         applies = [op for op in effect.ops if isinstance(op, Apply)]
         others = [op for op in effect.ops if not isinstance(op, Apply)]
+        quarantined: list[QuarantinedEnvelope] = []  # rows this transaction writes
         try:
             if applies:
                 c = applies[0].c
@@ -75,11 +76,13 @@ class Persisting(TeamSyncBase):
                                                        keep_content=keep)
                     for index, error in refused.items():
                         bad = applies[index]
-                        await self.team.quarantine.put_envelope(tx, QuarantinedEnvelope(
+                        row = QuarantinedEnvelope(
                             compartment=int(c), seq=bad.seq, author=bad.author,
                             counter=bad.counter, code="MalformedUpdateError", detail=error,
-                            at=time.time(), envelope=bad.envelope), keep_content=keep)
-                    await self._write(tx, others)
+                            at=time.time(), envelope=bad.envelope)
+                        await self.team.quarantine.put_envelope(tx, row, keep_content=keep)
+                        quarantined.append(row)
+                    await self._write(tx, others, quarantined)
 
                 refused_at = await self.team.apply_remote_groups(
                     c, groups, also, snapshot=len(applies) == 1 and applies[0].snapshot)
@@ -90,7 +93,7 @@ class Persisting(TeamSyncBase):
                                            f"{reason}")
             else:
                 async with self.store.transaction() as tx:
-                    await self._write(tx, others)
+                    await self._write(tx, others, quarantined)
                 refused = {}
         except BaseException as exc:
             self._tail_staged.clear()
@@ -106,10 +109,9 @@ class Persisting(TeamSyncBase):
             if isinstance(op, SaveChain):
                 self.keys.adopt_chain(op.c, ChainState.from_bytes(op.chain))
         after = self.sm.committed(effect.token, refused)
-        self._publish()
-        if refused or any(isinstance(op, PutQuarantine) for op in others):
-            await self.read_quarantine()
+        self.quarantine_committed(quarantined)  # listed before anyone is woken
         self.state.last_sync = time.time()
+        self._publish()
         return after
 
     def _screen(self, c: Compartment, applies: Sequence[Apply]) -> tuple[
@@ -150,7 +152,10 @@ class Persisting(TeamSyncBase):
         as committed."""
         return self._tail.get(c, (0, 0))
 
-    async def _write(self, tx: StoreTransaction, ops: Sequence[Op]) -> None:
+    async def _write(self, tx: StoreTransaction, ops: Sequence[Op],
+                     quarantined: list[QuarantinedEnvelope]) -> None:
+        """Write ``ops`` in ``tx``; the quarantine rows written are appended to
+        ``quarantined`` (listed in ``state.quarantine`` once ``tx`` commits)."""
         chains: dict[Compartment, ChainState] = {}
         removed: list[int] = []
         for op in ops:
@@ -169,10 +174,13 @@ class Persisting(TeamSyncBase):
             elif isinstance(op, PutQuarantine):
                 q = op.entry
                 # no content kept once a team has erasure orders (mano_core/quarantine.py)
-                await self.team.quarantine.put_envelope(tx, QuarantinedEnvelope(
+                row = QuarantinedEnvelope(
                     compartment=int(q.compartment), seq=q.seq, author=q.author,
                     counter=q.counter, code=q.code, detail=q.detail, at=q.at,
-                    envelope=op.envelope), keep_content=not self.team.erasures.orders())
+                    envelope=op.envelope)
+                await self.team.quarantine.put_envelope(
+                    tx, row, keep_content=not self.team.erasures.orders())
+                quarantined.append(row)
             elif isinstance(op, RemoveOutbox):
                 removed.extend(op.items)
         if chains:

@@ -33,7 +33,7 @@ from mano_core.team import Team
 from sync_server.server import Relay
 from tests.harness.relay import relay_config
 
-from .helpers import eventually, join
+from .helpers import join
 
 PASS = "phrase de passe de test"
 KINDS = ("crash", "disk", "drop")
@@ -202,14 +202,5 @@ async def settle(sync: SyncClient, timeout: float = 30.0) -> None:
                              f"head={s.head} error={s.last_error}") from None
 
 
-async def quarantined(sync: SyncClient, count: int = 1, timeout: float = 60.0) -> list[Any]:
-    """``sync.state.quarantine`` once it lists ``count`` envelopes. It is read from the store
-    after the commit of the delivery that quarantined one, and may be listed a moment after
-    ``wait_synced`` returns: a test read right after settle() failed so under load."""
-    await eventually(lambda: len(sync.state.quarantine) >= count, timeout,
-                     f"{count} envelope(s) quarantined")
-    return list(sync.state.quarantine)
-
-
 __all__ = ["KINDS", "PASS", "Crash", "Harness", "Pair", "StoreFaults", "drop_connection",
-           "fast_backoff", "quarantined", "settle"]
+           "fast_backoff", "settle"]

@@ -1,10 +1,12 @@
 """One quarantine list: ``sync.state.quarantine`` is read from the store (the team's
-quarantine, mano_core/quarantine.py), so what a client shows is what is committed. A
+quarantine, mano_core/quarantine.py) at start and grows by the rows each delivery commits, so
+what a client shows is what is committed, and it is listed when wait_synced returns. A
 quarantined envelope is still listed after a restart, exactly once and alerted once; one
 whose commit failed (a full disk) is not listed until the delivery is redone and commits."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import uuid
 
@@ -18,7 +20,7 @@ from mano_core.sync.state import Quarantined
 from mano_core.sync.transport import RelayClient
 from mano_core.team import Team, sealed_outbox
 
-from .harness import Harness, quarantined, settle
+from .harness import Harness, settle
 from .helpers import seal_bulk_persons
 
 pytestmark = pytest.mark.timeout(120)
@@ -68,7 +70,7 @@ async def test_a_quarantined_envelope_is_listed_from_the_store_once_across_resta
         a, team_a = await pair.open("a")
         async with await h.sync(a, team_a) as sa:
             await settle(sa)
-            assert [q.seq for q in await quarantined(sa)] == [first]
+            assert [q.seq for q in sa.state.quarantine] == [first]
             assert sa.state.quarantine == await stored(team_a)
             assert [x.kind for x in sa.state.alerts].count("quarantined") == 1
         await a.close()
@@ -94,7 +96,31 @@ async def test_a_quarantined_envelope_is_listed_from_the_store_once_across_resta
             second = await push_with_one_bad_signature(h.url, b, team_b, "deux")
             await settle(sa)  # the delivery is redone from the committed cursor
             assert shown_then == [[first]]
-            assert [q.seq for q in await quarantined(sa, 2)] == [first, second]
+            assert [q.seq for q in sa.state.quarantine] == [first, second]
             assert sa.state.quarantine == await stored(team_a)
             assert [x.kind for x in sa.state.alerts].count("quarantined") == 1
             assert len(team_a.persons.list()) == 4
+
+
+async def test_a_quarantined_envelope_is_listed_when_wait_synced_returns(tmp_path):
+    """The delivery's quarantine rows are listed in ``state.quarantine`` as it commits, before
+    anyone waiting is woken: no read of the store comes after (one stuck here for ever would
+    leave the list empty once ``wait_synced`` returned)."""
+    async with Harness(tmp_path) as h:
+        pair = await h.device_pair(tmp_path / "devices")
+        b, team_b = await pair.open("b")
+        a, team_a = await pair.open("a")
+        async with await h.sync(a, team_a) as sa:
+            await settle(sa)
+            assert sa.state.quarantine == []
+            stuck = asyncio.Event()
+
+            async def never() -> list[object]:
+                await stuck.wait()
+                return []
+
+            team_a.quarantine.envelopes = never  # type: ignore[method-assign]
+            bad = await push_with_one_bad_signature(h.url, b, team_b, "un")
+            await settle(sa)
+            assert [(q.seq, q.code) for q in sa.state.quarantine] == [(bad, "BadSignatureError")]
+            assert len(team_a.persons.list()) == 2
