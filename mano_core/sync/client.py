@@ -396,23 +396,31 @@ class SyncClient:
     async def _serve(self, client: RelayClient) -> None:
         # Every task of the session lives in this group: the first to fail (or the watcher,
         # when the socket closes) ends the session and cancels the others.
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(self._inbox(client))
-            tasks.create_task(self._watch(client))
-            self.state.catchup = None  # this session's catch-up is measured afresh
-            for c in self.sync.compartments:
-                await catchup.subscribe(client, self.sync, c)
-            self.sync.sm.connected()
-            self._caught_up = True
-            self._set_status(Status.ONLINE)
-            if self.state.pending_local:  # a flush that failed (a full disk) is tried again
-                self.schedule_flush()
-            tasks.create_task(self._sender(client))  # our edits go out first
-            tasks.create_task(self.documents.serve(client))  # then document bodies
-            await self.invitations.serve_pending(client, self.membership.after_change)
-            self._send_presence()
-            tasks.create_task(self._heartbeat())
-            tasks.create_task(self._erasures(client))
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                self.sync.spawn = tasks.create_task  # snapshot uploads (snapshot_policy.py)
+                await self._session_tasks(client, tasks)
+        finally:
+            self.sync.spawn = None
+
+    async def _session_tasks(self, client: RelayClient, tasks: asyncio.TaskGroup) -> None:
+        """Start the session's tasks in ``tasks`` (subscriptions first)."""
+        tasks.create_task(self._inbox(client))
+        tasks.create_task(self._watch(client))
+        self.state.catchup = None  # this session's catch-up is measured afresh
+        for c in self.sync.compartments:
+            await catchup.subscribe(client, self.sync, c)
+        self.sync.sm.connected()
+        self._caught_up = True
+        self._set_status(Status.ONLINE)
+        if self.state.pending_local:  # a flush that failed (a full disk) is tried again
+            self.schedule_flush()
+        tasks.create_task(self._sender(client))  # our edits go out first
+        tasks.create_task(self.documents.serve(client))  # then document bodies
+        await self.invitations.serve_pending(client, self.membership.after_change)
+        self._send_presence()
+        tasks.create_task(self._heartbeat())
+        tasks.create_task(self._erasures(client))
 
     async def _watch(self, client: RelayClient) -> None:
         """End the session when the socket closes."""
@@ -431,8 +439,7 @@ class SyncClient:
                     if self.sync.need_keys:
                         raise SyncError("an envelope needs a key this device does not hold yet")
                     raise SessionClosed("resubscribing from the cursor with the new keys")
-                if self.sync.snapshot_due(c):
-                    await self.sync.upload_due_snapshot(client, c)
+                await self.sync.snapshot_if_due(client, c)  # in a task: deliveries go on
             elif isinstance(msg, m.LogEntries):
                 await self.membership.on_log_entries(client, msg)
             elif isinstance(msg, m.Keys):

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
-from typing import Final
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Final
 
 import msgspec
 
@@ -108,6 +108,11 @@ class TeamSyncBase:
         # catch-up (catchup.py): not downloaded again; the envelopes are replayed instead.
         self.refused_snapshots: dict[Compartment, set[int]] = {}
         self._snapshot_state = 0     # bytes of the state of the snapshot being applied/uploaded
+        self._snapshot_tail: int | None = None  # the tail when the one uploaded was taken
+        self._uploading: set[Compartment] = set()  # snapshot uploads under way
+        # The session's task group (client.py sets it while a session runs): a due snapshot
+        # is uploaded in a task of it, off the delivery and push path.
+        self.spawn: Callable[[Coroutine[Any, Any, Any]], asyncio.Task[Any]] | None = None
 
     def changed(self) -> None:
         """Tell the state's listeners that it moved (progress, alerts)."""

@@ -141,7 +141,10 @@ class Persisting(TeamSyncBase):
         snapshot (made or applied) starts the tail again; a delivery adds its bytes."""
         tail, state = self._tail_staged.get(op.c) or self._tail.get(op.c, (0, 0))
         if op.snapshot > self.sm.position(op.c).snapshot:
-            tail, state = 0, self._snapshot_state or state
+            # A snapshot made here counts from the tail it was taken at (the deliveries
+            # committed while it was uploaded are after its ``upto``); one applied, from 0.
+            since = tail - self._snapshot_tail if self._snapshot_tail is not None else 0
+            tail, state = max(0, since), self._snapshot_state or state
         else:
             tail += self._delivered
         self._tail_staged[op.c] = (tail, state)

@@ -72,8 +72,7 @@ class Sending(Snapshots):
             self._sent_through(c, client, items, complete)
         if not self.sm.in_flight:  # every push answered: a snapshot postponed for them?
             for c in self.compartments:
-                if self.snapshot_due(c):
-                    await self.upload_due_snapshot(client, c)
+                await self.snapshot_if_due(client, c)
 
     def _hand_over(self, c: Compartment, item: int, envelope: bytes) -> None:
         """A sealed envelope just committed: the sender pushes it without reading the store

@@ -4,6 +4,7 @@ chunked, then committed as the compartment's newest snapshot)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Final
 
 from mano_core import limits
@@ -27,21 +28,49 @@ SNAPSHOT_MIN_TAIL: Final = 64 * 1024
 
 
 class Snapshots(Persisting):
-    """Snapshot uploads: due by the tail's bytes, serialised with deliveries."""
+    """Snapshot uploads: due by the tail's bytes. Taking the snapshot (its state, ``upto`` and
+    chain states) is serialised with deliveries, and so is committing that it was stored;
+    waiting for the relay to store it is not (issue 24: an upload awaited on the delivery
+    path held every delivery and push behind it for the relay's round trip)."""
 
     async def upload_snapshot(self, client: RelayClient, c: Compartment) -> bool:
         """Upload this device's state of ``c`` as covering everything applied so far; False
         (nothing sent) while updates wait for their dependencies: their envelopes are accepted
         (in the chain states the snapshot carries) but their content is not in the state yet,
-        so a device restoring the snapshot would never get it."""
+        so a device restoring the snapshot would never get it. Returns once the relay stored
+        it and this device committed so."""
         async with self._serial:
-            return await self._upload_snapshot(client, c)
+            taken = await self._take_snapshot(c)
+        return taken is not None and await self._send_snapshot(client, c, taken)
 
     async def upload_due_snapshot(self, client: RelayClient, c: Compartment) -> bool:
         """``upload_snapshot`` if ``snapshot_due`` still holds once the uploads and deliveries
         before it are done (the receiver and the sender both ask: one upload, not two)."""
+        if c in self._uploading:
+            return False
+        self._uploading.add(c)
+        try:
+            return await self._upload_if_due(client, c)
+        finally:
+            self._uploading.discard(c)
+
+    async def snapshot_if_due(self, client: RelayClient, c: Compartment) -> None:
+        """Start the upload of a snapshot of ``c`` if one is due, in the session's task group
+        when the session gave one (``spawn``; its failure ends the session, as an awaited one
+        did), else awaited here. One upload per compartment at a time."""
+        if c in self._uploading or not self.snapshot_due(c):
+            return
+        if self.spawn is None:
+            await self.upload_due_snapshot(client, c)
+            return
+        self._uploading.add(c)
+        task = self.spawn(self._upload_if_due(client, c))
+        task.add_done_callback(lambda _t: self._uploading.discard(c))  # even if never run
+
+    async def _upload_if_due(self, client: RelayClient, c: Compartment) -> bool:
         async with self._serial:
-            return self.snapshot_due(c) and await self._upload_snapshot(client, c)
+            taken = await self._take_snapshot(c) if self.snapshot_due(c) else None
+        return taken is not None and await self._send_snapshot(client, c, taken)
 
     def snapshot_due(self, c: Compartment) -> bool:
         """Whether this device should upload a snapshot of ``c`` now: the envelopes delivered
@@ -49,7 +78,8 @@ class Snapshots(Persisting):
         count: see SNAPSHOT_TAIL_FRACTION), and it is at the head (none of its own envelopes
         is unanswered, no catch-up is under way), so the snapshot covers the tail whole
         instead of leaving most of it for the next one (the sender looks again once its
-        pushes are answered: ``push_pending``)."""
+        pushes are answered: ``push_pending``). It stays due while an upload is under way,
+        until that upload's commit restarts the tail."""
         tail, state = self._tail.get(c, (0, 0))
         if tail < SNAPSHOT_MIN_TAIL or self.sm.in_flight or self.state.behind:
             return False  # also not mid-way: this device's own pushes or a catch-up go on
@@ -58,7 +88,9 @@ class Snapshots(Persisting):
             self._tail[c] = (tail, state)
         return tail >= SNAPSHOT_TAIL_FRACTION * state
 
-    async def _upload_snapshot(self, client: RelayClient, c: Compartment) -> bool:
+    async def _take_snapshot(self, c: Compartment) -> _Taken | None:
+        """The sealed snapshot of ``c`` as committed now (call with ``_serial`` held: no
+        delivery half applied), or None while updates wait for their dependencies."""
         holder = self.team.compartment(c)
         for update in await holder.quarantine_overdue(timeout=self.parked_timeout):
             self._alert("quarantine", f"an update of compartment {c.name} waited too long for "
@@ -69,18 +101,24 @@ class Snapshots(Persisting):
         if core.waiting_updates:
             log.info("snapshot of %s postponed: %d updates wait for their dependencies",
                      c.name, core.waiting_updates)
-            return False
+            return None
         upto = self.sm.cursor(c)
         state = core.encode_state()
         blob = seal_snapshot(self.keys.identity, self.keys.keyring, team_id=self.keys.team_id,
                              compartment=c, epoch=self.keys.log.epoch(c), upto=upto,
                              state=state, chain=self.sm.chain(c))
+        return _Taken(upto, blob, len(state), self._tail.get(c, (0, 0))[0])
+
+    async def _send_snapshot(self, client: RelayClient, c: Compartment, taken: _Taken) -> bool:
+        """Upload a taken snapshot, wait for the relay to store it (deliveries go on
+        meanwhile), then commit its ``upto`` as the newest snapshot (serialised again)."""
         request_id = client.next_id()
         step = limits.MAX_SNAPSHOT_CHUNK
+        blob = taken.blob
         parts = [blob[i:i + step] for i in range(0, len(blob), step)] or [b""]
         fut = None
         for index, part in enumerate(parts):
-            msg = m.SnapshotPut(id=request_id, c=int(c), upto=upto, part=index,
+            msg = m.SnapshotPut(id=request_id, c=int(c), upto=taken.upto, part=index,
                                 last=index == len(parts) - 1, data=part)
             if msg.last:
                 fut = client.start(msg)
@@ -94,9 +132,22 @@ class Snapshots(Persisting):
                 return False  # the relay's uploads are all taken: again when next due
             if exc.code != ErrorCode.CONFLICT:
                 raise
-        self._snapshot_state = len(state)
-        try:
-            await self.run(self.sm.snapshot_uploaded(c, upto))
-        finally:
-            self._snapshot_state = 0
+        async with self._serial:
+            # The tail restarts at the snapshot's ``upto``: the bytes delivered since it was
+            # taken stay counted (_next_tail).
+            self._snapshot_state, self._snapshot_tail = taken.state_bytes, taken.tail
+            try:
+                await self.run(self.sm.snapshot_uploaded(c, taken.upto))
+            finally:
+                self._snapshot_state, self._snapshot_tail = 0, None
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Taken:
+    """A snapshot sealed and not uploaded yet."""
+
+    upto: int
+    blob: bytes
+    state_bytes: int
+    tail: int  # the tail's bytes (committed) when it was taken
