@@ -18,7 +18,7 @@ refused alone and costs only itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from mano_core.crypto import _wire
 from mano_core.crypto.envelope import Authenticated, Envelope
@@ -27,7 +27,8 @@ from mano_core.ids import Compartment
 
 
 def authenticated_by_chain(raws: Sequence[bytes], *, team_id: bytes,
-                           compartment: Compartment) -> dict[bytes, Authenticated]:
+                           compartment: Compartment,
+                           own: Collection[bytes] = ()) -> dict[bytes, Authenticated]:
     """The envelopes of ``raws`` (one delivery of ``compartment``, in relay order) whose
     author's signature is established, by their bytes, with their parse and SHA-256 (so that
     ``open_envelope`` does neither again): per author, each maximal run of envelopes with
@@ -35,9 +36,16 @@ def authenticated_by_chain(raws: Sequence[bytes], *, team_id: bytes,
     the valid signature of its newest envelope. When that signature fails, the run is tried
     again without it (a forged newest envelope does not cost its genuine predecessors).
     Envelopes of another team or compartment, or that do not parse, are left out. Never
-    raises for what the relay sent."""
+    raises for what the relay sent.
+
+    ``own``: the exact bytes of envelopes this device sealed, signed and committed itself
+    (its pushes coming back from the relay): such an envelope is established by its bytes
+    alone, with no signature check (docs/security.md, "This device's own envelopes coming
+    back"). Only byte-identical copies count: any other envelope claiming this device as
+    its author is checked as every other one."""
     runs: dict[bytes, list[list[Envelope]]] = {}
     digests: dict[int, bytes] = {}  # id(envelope) -> SHA-256 of its bytes
+    done: dict[bytes, Authenticated] = {}
     for raw in raws:
         try:
             env = Envelope.parse(raw)
@@ -47,6 +55,9 @@ def authenticated_by_chain(raws: Sequence[bytes], *, team_id: bytes,
         if h.team_id != team_id or h.compartment is not compartment:
             continue
         digests[id(env)] = _wire.sha256(env.raw)
+        if raw in own:
+            done[env.raw] = Authenticated(env, digests[id(env)])
+            continue
         author_runs = runs.setdefault(h.author, [])
         last = author_runs[-1][-1] if author_runs else None
         if (last is not None and h.counter == last.header.counter + 1
@@ -54,7 +65,6 @@ def authenticated_by_chain(raws: Sequence[bytes], *, team_id: bytes,
             author_runs[-1].append(env)
         else:
             author_runs.append([env])
-    done: dict[bytes, Authenticated] = {}
     for author_runs in runs.values():
         for run in author_runs:
             while run:

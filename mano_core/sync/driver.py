@@ -99,6 +99,11 @@ class TeamSyncBase:
         # The envelopes of the delivery being opened whose signature its authors' chains
         # establish (crypto/batch.py): one Ed25519 check per author run, not per envelope.
         self._authenticated: dict[bytes, Authenticated] = {}
+        # Per compartment, the exact bytes of the envelopes pushed and not answered yet ->
+        # their sealed-outbox item (committed there): when one comes back in a delivery, it
+        # is not verified again and its row goes with that delivery's commit (issue 24).
+        self._pushed: dict[Compartment, dict[bytes, int]] = {}
+        self._pushed_items: dict[int, tuple[Compartment, bytes]] = {}
         # Snapshot policy, per compartment: committed (tail bytes, state bytes), and what the
         # Persist being carried out will commit (adopted only once it committed).
         self._tail: dict[Compartment, tuple[int, int]] = {}
@@ -247,6 +252,11 @@ class TeamSyncBase:
         self.state.waiting_updates = sum(
             self.team.compartment(c).core.waiting_updates for c in self.compartments)
         self._changed()
+
+    def _forget_pushed(self, item: int) -> None:
+        pushed = self._pushed_items.pop(item, None)
+        if pushed is not None:
+            self._pushed.get(pushed[0], {}).pop(pushed[1], None)
 
     def _read_sealed_again(self) -> None:
         """A pushed envelope is to be pushed again (its row stays): read the store next."""

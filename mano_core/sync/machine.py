@@ -305,11 +305,14 @@ class SyncMachine:
     def failed(self, token: int, reason: str) -> list[Effect]:
         """The Persist ``token`` did not commit (or may not have): drop it and everything
         staged after it, and end the session so the relay re-delivers from the cursor."""
-        if self._staged.pop(token, None) is None:
+        failed = self._staged.pop(token, None)
+        if failed is None:
             raise LocalProtocolError(f"sync machine: no persist {token} is pending")
+        self._answered.difference_update(failed.removed)  # rows not removed: push them again
         for later, stage in list(self._staged.items()):
             if later > token and (stage.positions or stage.chains or stage.fragments):
                 del self._staged[later]  # built on the failed one: redone after resubscribing
+                self._answered.difference_update(stage.removed)
         if self.phase is Phase.CLOSED:
             return []
         return [Close(f"not saved ({reason}): resuming from the last committed envelope")]
@@ -328,17 +331,24 @@ class SyncMachine:
 
     # --- deliveries ----------------------------------------------------------------------------
 
-    def received(self, message: m.Message) -> list[Effect]:
-        """A message from the relay that answers no request: today a Deliver."""
+    def received(self, message: m.Message,
+                 own: Mapping[bytes, int] | None = None) -> list[Effect]:
+        """A message from the relay that answers no request: today a Deliver. ``own`` maps
+        the exact bytes of envelopes this device pushed (committed in its sealed outbox) to
+        their outbox item: one coming back is stored at the relay (it delivers only what it
+        committed), so its row is removed with this delivery's commit, and its ack then has
+        nothing left to do (one commit on this device instead of two)."""
         self._move("received")
         if isinstance(message, m.Deliver):
-            return self._deliver(Compartment(message.c), message.items)
+            return self._deliver(Compartment(message.c), message.items, own or {})
         raise LocalProtocolError(f"sync machine: cannot handle {type(message).__name__}")
 
-    def _deliver(self, c: Compartment, items: Sequence[tuple[int, bytes]]) -> list[Effect]:
+    def _deliver(self, c: Compartment, items: Sequence[tuple[int, bytes]],
+                 own: Mapping[bytes, int]) -> list[Effect]:
         pos, chain, frags = self._base(c)
         stage = _Stage()
         ops: list[Op] = []
+        echoed: list[int] = []  # outbox items of this device's own envelopes coming back
         effects: list[Effect] = []
         start = pos.seq
         for seq, raw in items:
@@ -365,6 +375,11 @@ class SyncMachine:
             pos.seq = seq
             h = opened.envelope.header
             if h.author == self.me and c not in self.rebuilding:
+                item = own.get(raw)
+                if item is not None and item not in self._answered:
+                    self._in_flight.discard(item)  # answered by its echo, as an ack would
+                    self._answered.add(item)
+                    echoed.append(item)
                 continue  # our own edit, already in the document
             if seq > self.live_after.get(c, seq) and not self._has_access(h.author, c):
                 self._quarantine(stage, ops, c, seq, raw, UnauthorizedAuthorError(
@@ -389,6 +404,9 @@ class SyncMachine:
         stage.positions[c] = pos
         stage.chains[c] = chain
         stage.fragments = frags
+        if echoed:
+            stage.removed = tuple(echoed)
+            ops.append(RemoveOutbox(tuple(echoed)))
         ops.append(SaveCursor(c, pos.seq, pos.snapshot))
         ops.append(SaveChain(c, chain.to_bytes()))
         return [self._stage(stage, ops), *effects]

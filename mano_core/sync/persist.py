@@ -99,8 +99,10 @@ class Persisting(TeamSyncBase):
             self._tail_staged.clear()
             if any(isinstance(op, RemoveOutbox) for op in effect.ops):
                 self._read_sealed_again()
+            if not any(isinstance(op, SaveCursor) for op in effect.ops) and any(
+                    isinstance(op, RemoveOutbox) for op in effect.ops):
                 self.sm.removal_failed(effect.token)
-            else:
+            else:  # a delivery (its echoed rows, if any, are pushed again)
                 self.sm.failed(effect.token, type(exc).__name__)
             raise
         self._tail.update(self._tail_staged)

@@ -32,12 +32,16 @@ class Receiving(Persisting):
                 return await self._apply_delivery(c, items)
 
     async def _apply_delivery(self, c: Compartment, items: list[tuple[int, bytes]]) -> bool:
+        pushed = self._pushed.get(c, {})
+        own = {raw: pushed[raw] for _seq, raw in items if raw in pushed}  # echoes (issue 24)
         self._authenticated = authenticated_by_chain(
-            [raw for _seq, raw in items], team_id=self.keys.team_id, compartment=c)
+            [raw for _seq, raw in items], team_id=self.keys.team_id, compartment=c, own=own)
         try:
-            effects = self.sm.received(m.Deliver(c=int(c), items=items))
+            effects = self.sm.received(m.Deliver(c=int(c), items=items), own=own)
         finally:
             self._authenticated = {}
+        for item in own.values():  # back: no second echo to expect
+            self._forget_pushed(item)
         cursor = self.sm.cursor(c)
         self._delivered = sum(len(raw) for seq, raw in items if seq > cursor)
         # More of a catch-up follows this delivery: the store's compaction waits (each one

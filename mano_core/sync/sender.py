@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from typing import Final
 
 from mano_core.errors import ManoError, RelayRefusedError
 from mano_core.ids import Compartment
@@ -16,6 +17,10 @@ from mano_core.sync.machine import PUSH_WINDOW, Alert as AlertEffect, Effect, Pe
 from mano_core.sync.snapshot_policy import Snapshots
 from mano_core.sync.transport import RelayClient
 from mano_core.team import local_outbox, sealed_outbox
+
+
+# Envelopes pushed whose echo this device recognises by their bytes (issue 24), at most.
+MAX_PUSHED_REMEMBERED: Final = 4 * PUSH_WINDOW
 
 
 class Sending(Snapshots):
@@ -66,6 +71,7 @@ class Sending(Snapshots):
                 complete = len(rows) < limit
             for effect in self.sm.outbox(items):
                 if isinstance(effect, Push):
+                    self._remember_pushed(c, effect.item, effect.envelope)
                     fut = client.push_nowait(effect.envelope)
                     fut.add_done_callback(functools.partial(
                         self._ack_callback, item_id=effect.item, wake=wake))
@@ -73,6 +79,16 @@ class Sending(Snapshots):
         if not self.sm.in_flight:  # every push answered: a snapshot postponed for them?
             for c in self.compartments:
                 await self.snapshot_if_due(client, c)
+
+    def _remember_pushed(self, c: Compartment, item: int, envelope: bytes) -> None:
+        """``envelope`` (committed in the sealed outbox as ``item``) is pushed: its echo is
+        recognised by its bytes until it comes back (bounded: the oldest are forgotten, and
+        then verified as any envelope when they come back)."""
+        self._forget_pushed(item)
+        self._pushed.setdefault(c, {})[envelope] = item
+        self._pushed_items[item] = (c, envelope)
+        while len(self._pushed_items) > MAX_PUSHED_REMEMBERED:
+            self._forget_pushed(next(iter(self._pushed_items)))
 
     def _hand_over(self, c: Compartment, item: int, envelope: bytes) -> None:
         """A sealed envelope just committed: the sender pushes it without reading the store
@@ -109,6 +125,8 @@ class Sending(Snapshots):
     def _acked(self, fut: asyncio.Future[list[m.Message]], item_id: int,
                wake: asyncio.Event) -> None:
         effects: list[Effect] = []
+        if fut.cancelled() or fut.exception() is not None:
+            self._forget_pushed(item_id)  # not stored (yet): no echo of it to expect
         if fut.cancelled():
             self._read_sealed_again()
             effects = self.sm.push_refused(item_id, retry=True)

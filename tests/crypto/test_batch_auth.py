@@ -124,3 +124,33 @@ def test_an_authenticated_envelope_is_opened_from_its_own_bytes_only(team: KeyTe
     assert [_open(bob, raw, authenticated) for raw in raws] == [b"edit 0", b"edit 1", b"edit 2"]
     link = bob.chain.next_link(team.team_id, GENERAL, team.founder.id)
     assert link == (3, envelope_hash(raws[2]))
+
+
+def test_own_echo_is_established_by_its_exact_bytes_and_a_forged_copy_is_still_verified(
+        team: KeyTeam, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This device's own envelope coming back (issue 24: its pushes echoed by the relay) is
+    not verified again when its bytes are those it sealed and committed; any other envelope
+    naming it as author, e.g. the same header with another signature or ciphertext, is."""
+    me = team.founder
+    genuine = me.seal(b"mine")
+    checked: list[bytes] = []
+    real = _wire.verify
+
+    def counting(device_id: bytes, *args: object) -> bool:
+        checked.append(device_id)
+        return real(device_id, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch._wire, "verify", counting)
+    trusted = authenticated_by_chain([genuine], team_id=team.team_id, compartment=GENERAL,
+                                     own={genuine})
+    assert trusted.keys() == {genuine} and checked == []
+    assert trusted[genuine].digest == envelope_hash(genuine)
+    for i in (len(genuine) - 1, len(genuine) // 2):  # the signature, the ciphertext
+        forged = bytearray(genuine)
+        forged[i] ^= 0x01
+        result = authenticated_by_chain([bytes(forged)], team_id=team.team_id,
+                                        compartment=GENERAL, own={genuine})
+        assert result == {}
+        with pytest.raises(BadSignatureError):
+            _open(me, bytes(forged), result)
+    assert _open(me, genuine, trusted) == b"mine"  # every other check still applies

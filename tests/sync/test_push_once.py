@@ -64,6 +64,9 @@ async def test_an_ack_during_the_removers_recount_is_removed_too(tmp_path):
         async with await h.sync(a, team) as sync:
             await settle(sync)
             engine, store = sync.sync, a.store
+            # The acks remove the rows here: the echo of an envelope (which usually comes
+            # first and removes its row with the cursor: test_echo.py) is not recognised.
+            engine._remember_pushed = lambda *_args: None
             counting, acked = asyncio.Event(), asyncio.Event()
             outbox_size, on_ack = store.outbox_size, engine._acked
             held = [True]
