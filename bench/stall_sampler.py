@@ -2,8 +2,10 @@
 
 A watchdog thread looks at the probe every ``every`` seconds; while the loop's thread has not
 ticked for ``after`` seconds, it records that thread's Python stack (``sys._current_frames``),
-charged to the probe's current phase. ``report()`` gives, per phase, the innermost frames seen
-most often: what held the loop. Figures for the developer, never asserted.
+charged to the probe's current phase and to the stall it belongs to (the samples taken while the
+probe's tick count stays the same). ``report()`` gives, per phase, the innermost frames seen
+most often (what held the loop), then the longest stalls one by one with their own frames (what
+held the loop in the worst stall). Figures for the developer, never asserted.
 
     python -m bench.ui_loop --scale 1 --catch-up 0 --sample"""
 
@@ -31,6 +33,8 @@ class StallSampler:
         self._thread_id = threading.get_ident()   # created on the loop's thread
         self._stop = threading.Event()
         self._seen: dict[str, collections.Counter[tuple[str, ...]]] = {}
+        # per phase, per stall (the probe's tick count while it lasts): its samples' stacks
+        self._stalls: dict[str, dict[int, collections.Counter[tuple[str, ...]]]] = {}
         self._watch = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
 
     def __enter__(self) -> StallSampler:
@@ -55,8 +59,12 @@ class StallSampler:
             ours = [s for s in stack if s.startswith(("tui/", "mano_core/"))]
             key = (*stack[-self.depth // 2:][::-1], "…", *ours[-self.depth // 2:][::-1])
             self._seen.setdefault(self.probe.current, collections.Counter())[key] += 1
+            # a stall's samples by our own innermost frames (by the innermost ones if none)
+            where = tuple(ours[-self.depth // 2:][::-1]) or tuple(stack[-3:][::-1])
+            stall = self._stalls.setdefault(self.probe.current, {})
+            stall.setdefault(self.probe.ticks, collections.Counter())[where] += 1
 
-    def report(self, top: int = 6) -> str:
+    def report(self, top: int = 6, stalls: int = 2) -> str:
         lines: list[str] = []
         for phase, counter in self._seen.items():
             total = sum(counter.values())
@@ -64,6 +72,12 @@ class StallSampler:
                          f"while the loop was {self.after * 1e3:.0f}+ ms late")
             for stack, n in counter.most_common(top):
                 lines.append(f"  {n:5d} × " + "\n          ".join(stack))
+            longest = sorted(self._stalls.get(phase, {}).values(),
+                             key=lambda c: -sum(c.values()))[:stalls]
+            for rank, stall in enumerate(longest, 1):
+                lines.append(f"  [{phase}] stall #{rank}: {sum(stall.values())} samples")
+                for stack, n in stall.most_common(5):
+                    lines.append(f"    {n:5d} × " + "\n            ".join(stack))
         return "\n".join(lines)
 
 

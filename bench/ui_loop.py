@@ -1,6 +1,7 @@
 """The UI event loop's worst stall, phase by phase, in the real app (issue 24).
 
     .venv/bin/python -m bench.ui_loop [--scale 1] [--catch-up 10000] [--repeat 1] [--sample]
+                                      [--store-cache DIR]
 
 Drives the Textual app (``tui.make_app``, headless through ``App.run_test``, 100×32) on a store
 holding a generated team (``mano_core.demo.generate_team``, seed 0, the real Argon2id KDF),
@@ -20,14 +21,19 @@ Prints, per phase, the worst lateness of the probe (ms), the largest CPU part of
 (what our code held the loop for, the rest being the OS running other processes), the 99th
 percentile, and the worst ÷ the 50 ms target. ``--sample`` also prints, per phase, where the
 loop's thread was while it stalled (bench/stall_sampler.py; ``STALL_AFTER=0.1`` in the
-environment: only stalls of 100 ms or more). Figures only; nothing is asserted."""
+environment: only stalls of 100 ms or more). ``--store-cache DIR`` (or ``MANO_BENCH_STORE_CACHE``)
+keeps the generated store there, keyed by scale, seed and a hash of the code that writes it
+(a ×10 store takes ~10 minutes of CPU to build); each run opens a copy of it. Figures only;
+nothing is asserted."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -47,6 +53,7 @@ from mano_core.ids import Compartment  # noqa: E402
 from mano_core.store import DEFAULT_KDF, TEST_KDF  # noqa: E402
 
 PASS = "phrase de passe du banc d'essai"
+SEED = 0
 PHASES = ("launch", "unlock + open", "first read", "persons list", "search", "statistics",
           "catch-up run: launch", "catch-up run: unlock + open", "catch-up run: first read",
           "catch-up")
@@ -61,7 +68,7 @@ async def until(predicate: Callable[[], object], timeout: float = 600.0) -> None
 
 
 async def build(path: Path, scale: float, *, kdf: Any = DEFAULT_KDF) -> tuple[Device, Any]:
-    generated = generate_team(seed=0, scale=scale)
+    generated = generate_team(seed=SEED, scale=scale)
     device = await Device.create(path, PASS, kdf=kdf)
     team = await device.create_team("Banc", member=generated.members[0].id, health=True)
     await load_demo(team, generated)
@@ -165,6 +172,46 @@ async def catch_up_store(tmp: Path, scale: float, behind: int) -> tuple[Path, An
     return tmp / "b.mano", (relay, start)
 
 
+# What the benchmark's store holds: a cached store is reused only while the generator, the
+# records' model and layout and the pieces' framing are unchanged, and the store's on-disk
+# format label (mano_core.store.crypto.FORMAT) is the same.
+_STORE_CODE = ("mano_core/demo", "mano_core/model", "mano_core/document/layout.py",
+               "mano_core/document/pieces.py")
+
+
+def _store_key(scale: float) -> str:
+    from mano_core.store.crypto import FORMAT
+
+    digest = hashlib.sha256(FORMAT)
+    for name in _STORE_CODE:
+        top = ROOT / name
+        for path in sorted(top.rglob("*.py")) if top.is_dir() else [top]:
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return f"ui-loop-x{scale:g}-seed{SEED}-{digest.hexdigest()[:16]}"
+
+
+async def bench_store(tmp: Path, scale: float, cache: Path | None) -> Path:
+    """The benchmark's store in ``tmp`` (a copy of the cached one, built first if need be)."""
+    target = tmp / "bench.mano"
+    cached = None if cache is None else cache / (_store_key(scale) + ".mano")
+    if cached is not None and cached.exists():
+        shutil.copyfile(cached, target)
+        print(f"scale {scale:g}: store copied from {cached}", flush=True)
+        return target
+    t = time.perf_counter()
+    device, _team = await build(target, scale)
+    await device.close()
+    print(f"scale {scale:g}: store built in {time.perf_counter() - t:.1f} s", flush=True)
+    if cached is not None:
+        for stale in ("-wal", "-shm"):  # closed: everything is in the main file
+            if Path(str(target) + stale).exists():
+                raise RuntimeError(f"store left a {stale} file open")
+        cache.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target, str(cached) + ".part")
+        os.replace(str(cached) + ".part", cached)
+    return target
+
+
 def _sampled(probe: LoopLagProbe, sample: bool) -> Any:
     """A stall sampler on ``probe`` (printed when it ends) if ``sample``, else nothing."""
     if not sample:
@@ -173,23 +220,21 @@ def _sampled(probe: LoopLagProbe, sample: bool) -> Any:
 
     @contextlib.contextmanager
     def sampling() -> Iterator[None]:
-        with StallSampler(probe, after=float(os.environ.get("STALL_AFTER", "0.04"))) as sampler:
+        with StallSampler(probe, after=float(os.environ.get("STALL_AFTER", "0.04")),
+                          depth=int(os.environ.get("STALL_DEPTH", "8"))) as sampler:
             yield
         print(sampler.report(), flush=True)
     return sampling()
 
 
-async def one_scale(scale: float, behind: int, repeat: int,
-                    sample: bool = False) -> dict[str, dict[str, float]]:
+async def one_scale(scale: float, behind: int, repeat: int, sample: bool = False,
+                    cache: Path | None = None) -> dict[str, dict[str, float]]:
     """Per phase: medians over ``repeat`` runs of the worst lateness (ms) and its ratio."""
     runs: list[dict[str, dict[str, Any]]] = []
     times: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        t = time.perf_counter()
-        device, _team = await build(tmp / "bench.mano", scale)
-        await device.close()
-        print(f"scale {scale:g}: store built in {time.perf_counter() - t:.1f} s", flush=True)
+        await bench_store(tmp, scale, cache)
         for _ in range(repeat):
             async with LoopLagProbe() as probe:
                 with _sampled(probe, sample):
@@ -242,10 +287,13 @@ def main() -> None:
     parser.add_argument("--sample", action="store_true",
                         help="print where the loop's thread was during stalls "
                              "(bench/stall_sampler.py)")
+    parser.add_argument("--store-cache", type=Path,
+                        default=os.environ.get("MANO_BENCH_STORE_CACHE") or None,
+                        help="keep the generated store in this directory and reuse it")
     args = parser.parse_args()
     for scale in args.scale:
         print_table(scale, asyncio.run(one_scale(scale, args.catch_up, args.repeat,
-                                                 args.sample)))
+                                                 args.sample, args.store_cache)))
 
 
 if __name__ == "__main__":

@@ -27,9 +27,16 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def _day_bounds(day: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+def _day_bounds(day: dt.date, tz: dt.tzinfo, *,
+                after: int = 0) -> tuple[dt.datetime, dt.datetime]:
+    """Midnight of ``day`` and of ``after + 1`` days later in ``tz`` (wall clock: a day across a
+    change of time is 23 or 25 hours), as UTC times. Stored times are UTC: comparing them with a
+    bound in UTC is a comparison of fields, where a bound in a ``ZoneInfo`` zone asks that zone
+    for both offsets at each comparison (20× slower: 130 ms over the 80,000 actions of a ×10
+    team, every agenda refresh, on the UI loop; issue 24)."""
     start = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
-    return start, start + dt.timedelta(days=1)
+    end = start + dt.timedelta(days=1 + after)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
 class Persons(Collection[Person]):
@@ -215,7 +222,7 @@ class Actions(Collection[Action]):
                  tz: dt.tzinfo = DEFAULT_TZ) -> list[Action]:
         """Actions to do due after today and within ``days`` days."""
         _start, end = _day_bounds(now.astimezone(tz).date(), tz)
-        limit = end + dt.timedelta(days=days)
+        _start, limit = _day_bounds(now.astimezone(tz).date(), tz, after=days)
         return self._sorted(self.filter(
             lambda a: a.status == "A FAIRE" and end <= a.due_at < limit))
 

@@ -86,6 +86,18 @@ class RowCipher:
         self._aead.encrypt_into(nonce, plaintext, ad, memoryview(out)[NONCE_BYTES:])
         return out
 
+    def open_into(self, blob: bytes, ad: bytes, what: str, out: memoryview) -> None:
+        """``open``, the plaintext written into ``out`` (exactly its size: StoreCorruptedError
+        otherwise). On failure ``out`` may hold unauthenticated bytes: the caller drops it."""
+        if not isinstance(blob, bytes) or len(blob) - OVERHEAD != len(out):
+            raise StoreCorruptedError(f"{what}: not a sealed row of the expected length")
+        view = memoryview(blob)
+        try:
+            self._aead.decrypt_into(view[:NONCE_BYTES], view[NONCE_BYTES:], ad, out)
+        except InvalidTag:
+            raise StoreCorruptedError(f"{what}: authentication failed (tampered, "
+                                      "moved or swapped row)") from None
+
     def open(self, blob: bytes, ad: bytes, what: str) -> bytes:
         """Authenticate and decrypt a row. Raises StoreCorruptedError naming ``what`` on failure."""
         if not isinstance(blob, bytes) or len(blob) < OVERHEAD:

@@ -15,7 +15,7 @@ from typing import Final
 
 from mano_core.errors import StoreCorruptedError
 
-from .crypto import FORMAT, RowCipher
+from .crypto import FORMAT, OVERHEAD, RowCipher
 
 SNAPSHOT_CHUNK_BYTES: Final = 1024 * 1024
 SNAPSHOT_ID_BYTES: Final = 16
@@ -123,14 +123,30 @@ def seal_snapshot(cipher: RowCipher, head: DocHead,
         yield index, cipher.seal(piece, _chunk_ad(head, index))
 
 
-def open_snapshot(cipher: RowCipher, head: DocHead, rows: Sequence[tuple[int, bytes]]) -> bytes:
-    """Decrypt and join a snapshot's chunks (one copy of the plaintext, in the join)."""
+def open_snapshot(cipher: RowCipher, head: DocHead,
+                  rows: Sequence[tuple[int, bytes]]) -> bytes | bytearray:
+    """Decrypt a snapshot's chunks, each straight into its place in one buffer of the
+    snapshot's length (no join: one copy of the plaintext, written by AES-GCM, which releases
+    the GIL; a worker thread may run this while the event loop goes on, issue 24)."""
     what = f"document {head.name!r} snapshot"
     if [index for index, _ in rows] != list(range(head.snapshot_chunks)):
         raise StoreCorruptedError(f"{what}: expected {head.snapshot_chunks} chunks, "
                                   f"found {len(rows)}")
-    state = b"".join(cipher.open(data, _chunk_ad(head, index), f"{what} chunk {index}")
-                     for index, data in rows)
+    if len(rows) == 1:
+        state: bytes | bytearray = cipher.open(rows[0][1], _chunk_ad(head, 0), f"{what} chunk 0")
+    else:
+        state = bytearray(head.snapshot_len)
+        view, pos = memoryview(state), 0
+        for index, data in rows:
+            size = len(data) - OVERHEAD
+            if size < 0 or pos + size > len(state):
+                raise StoreCorruptedError(f"{what}: wrong length")
+            cipher.open_into(data, _chunk_ad(head, index), f"{what} chunk {index}",
+                             view[pos:pos + size])
+            pos += size
+        view.release()
+        if pos != len(state):
+            raise StoreCorruptedError(f"{what}: wrong length")
     if len(state) != head.snapshot_len:
         raise StoreCorruptedError(f"{what}: wrong length")
     return state

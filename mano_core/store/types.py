@@ -12,7 +12,7 @@ class LoadedDocument:
     ``updates`` are the updates numbered ``snapshot_seq + 1 .. last_seq``; ``snapshot_seq`` is 0
     when there is no snapshot. An unknown document loads as empty (no snapshot, no updates)."""
 
-    snapshot: bytes | None
+    snapshot: bytes | bytearray | None  # a bytearray when read from several chunks
     snapshot_seq: int
     updates: list[bytes]
     last_seq: int

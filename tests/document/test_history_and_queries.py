@@ -70,6 +70,37 @@ def test_agenda_queries():
     assert [a.id for a in doc.actions.urgent()] == [today.id]
 
 
+def test_agenda_days_are_paris_days_across_a_change_of_time():
+    """A day's bounds are Paris midnights (the bounds are compared in UTC: issue 24), so the
+    day of the change to winter time is 25 hours and the day of the change to summer time 23."""
+    doc = replica("member-a", 1)
+    utc = dt.timezone.utc
+    # 2026-10-25: Paris goes from UTC+2 to UTC+1 at 01:00 UTC; the day is 22:00 → 23:00 UTC.
+    first = doc.actions.create(name="Juste après minuit", due_at=dt.datetime(2026, 10, 24, 22,
+                                                                              tzinfo=utc))
+    last = doc.actions.create(name="Juste avant minuit", due_at=dt.datetime(2026, 10, 25, 22,
+                                                                             59, tzinfo=utc))
+    after = doc.actions.create(name="Le lendemain", due_at=dt.datetime(2026, 10, 25, 23,
+                                                                        tzinfo=utc))
+    before = doc.actions.create(name="La veille", due_at=dt.datetime(2026, 10, 24, 21, 59,
+                                                                      tzinfo=utc))
+    assert {a.id for a in doc.actions.due_on(dt.date(2026, 10, 25))} == {first.id, last.id}
+    assert [a.id for a in doc.actions.due_on(dt.date(2026, 10, 26))] == [after.id]
+    assert [a.id for a in doc.actions.due_on(dt.date(2026, 10, 24))] == [before.id]
+    # 2026-03-29: UTC+1 to UTC+2; the day is 23:00 (28th) → 22:00 UTC.
+    spring = doc.actions.create(name="Printemps", due_at=dt.datetime(2026, 3, 29, 21, 59,
+                                                                     tzinfo=utc))
+    doc.actions.create(name="Trop tard", due_at=dt.datetime(2026, 3, 29, 22, tzinfo=utc))
+    assert [a.id for a in doc.actions.due_on(dt.date(2026, 3, 29))] == [spring.id]
+    # upcoming: after today and within 7 Paris days (the 26th to 1 November, a 168-hour week
+    # from 23:00 UTC on the 25th)
+    now = dt.datetime(2026, 10, 25, 12, tzinfo=utc)
+    inside = doc.actions.create(name="Dans la semaine", due_at=dt.datetime(2026, 11, 1, 22, 59,
+                                                                           tzinfo=utc))
+    doc.actions.create(name="Hors semaine", due_at=dt.datetime(2026, 11, 1, 23, tzinfo=utc))
+    assert {a.id for a in doc.actions.upcoming(now)} == {after.id, inside.id}
+
+
 def test_comments_of_a_person_and_of_an_action_newest_first():
     doc = replica("member-a", 1)
     person = doc.persons.create(name="Léa Fontaine")

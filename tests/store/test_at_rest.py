@@ -114,6 +114,11 @@ SWAP = ("UPDATE {table} SET data = CASE {key} WHEN {a} THEN (SELECT data FROM {t
     ("DELETE FROM updates WHERE seq = 2", "load:doc", "expected updates"),
     (FLIP.format(table="snapshot_chunks", where="idx = 1"), "load:snap", "chunk 1"),
     (SWAP.format(table="snapshot_chunks", key="idx", a=0, b=2), "load:snap", "chunk 0"),
+    # chunks are decrypted into their place in one buffer: one a byte short or long fails
+    ("UPDATE snapshot_chunks SET data = substr(data, 1, length(data) - 1) WHERE idx = 1",
+     "load:snap", "chunk 1"),
+    ("UPDATE snapshot_chunks SET data = data || X'00' WHERE idx = 3", "load:snap",
+     "wrong length"),
     (FLIP.format(table="records", where="1"), "items:ns", "record in 'ns'"),
     (("UPDATE records SET data = (SELECT data FROM records ORDER BY tag LIMIT 1)"
       " WHERE tag = (SELECT tag FROM records ORDER BY tag DESC LIMIT 1)"), "items:ns", "record"),
