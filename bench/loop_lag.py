@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import statistics
 import time
 from collections.abc import Iterator
@@ -40,17 +41,22 @@ class LoopLagProbe:
         self._lateness: dict[str, list[float]] = {}
         self._cpu: dict[str, list[float]] = {}
         self._task: asyncio.Task[None] | None = None
+        # Python's cyclic garbage collector, per phase: its pauses (any thread's), seconds
+        self._gc: dict[str, list[float]] = {}
+        self._gc_start = 0.0
         self.last_tick = time.perf_counter()  # the loop last ran the probe (a sampler reads it)
 
     async def __aenter__(self) -> LoopLagProbe:
         if self._task is not None:
             raise RuntimeError("LoopLagProbe already started")
         self._task = asyncio.get_running_loop().create_task(self._run())
+        gc.callbacks.append(self._on_gc)
         await asyncio.sleep(0)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
+        gc.callbacks.remove(self._on_gc)
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
@@ -65,6 +71,12 @@ class LoopLagProbe:
             self.ticks += 1
             self._lateness.setdefault(self._current, []).append(late)
             self._cpu.setdefault(self._current, []).append(min(late, used))
+
+    def _on_gc(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        else:
+            self._gc.setdefault(self._current, []).append(time.perf_counter() - self._gc_start)
 
     @property
     def current(self) -> str:
@@ -88,7 +100,9 @@ class LoopLagProbe:
 
     def summary(self) -> dict[str, dict[str, Any]]:
         """Per phase: worst, median and 99th-percentile lateness (ms), the worst CPU part of a
-        lateness (``cpu_max_ms``), wake-ups, and the worst as a multiple of the 50 ms target."""
+        lateness (``cpu_max_ms``), the longest and the total pause of Python's cyclic garbage
+        collector (``gc_max_ms``, ``gc_ms``; gc.callbacks), wake-ups, and the worst as a
+        multiple of the 50 ms target."""
         out: dict[str, dict[str, Any]] = {}
         for name, values in self._lateness.items():
             ordered = sorted(values)
@@ -97,5 +111,7 @@ class LoopLagProbe:
                          "p99_ms": ordered[min(len(ordered) - 1,
                                                int(0.99 * len(ordered)))] * 1e3,
                          "cpu_max_ms": max(self._cpu[name]) * 1e3,
+                         "gc_max_ms": max(self._gc.get(name, [0.0])) * 1e3,
+                         "gc_ms": sum(self._gc.get(name, [])) * 1e3,
                          "ticks": len(ordered), "ratio": worst / TARGET_MS}
         return out

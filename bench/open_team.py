@@ -52,12 +52,41 @@ def bare_apply(states: list[bytes]) -> float:
     return elapsed
 
 
+class GcTime:
+    """Seconds Python's cyclic garbage collector ran while this is entered (gc.callbacks),
+    and how many of its runs were full (generation 2)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.full = 0
+        self._start = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._start
+            self.full += info.get("generation") == 2
+
+    def __enter__(self) -> "GcTime":
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+
+LAST_GC: list[GcTime] = []
+
+
 async def open_team(path: str, team_id: str) -> tuple[float, float]:
     async with await LocalStore.open(path, PASSPHRASE) as store:
         gc.collect()
         t = time.perf_counter()
-        team = await Device(store).open_team(team_id)
+        with GcTime() as collector:
+            team = await Device(store).open_team(team_id)
         opened = time.perf_counter() - t
+        LAST_GC.append(collector)
         await asyncio.sleep(0)
         t = time.perf_counter()
         team.persons.list(), team.actions.list(), team.comments.list()
@@ -77,6 +106,7 @@ async def measure(path: str, team_id: str, states: list[bytes], scale: float,
     """Medians of ``repeat`` interleaved runs on a store made by :func:`prepare`."""
     size = sum(len(s) for s in states)
     bare, opened, reads = [], [], []
+    LAST_GC.clear()
     for _ in range(repeat):  # interleaved so that machine noise hits both alike
         bare.append(bare_apply(states))
         o, r = await open_team(path, team_id)
@@ -84,7 +114,9 @@ async def measure(path: str, team_id: str, states: list[bytes], scale: float,
         reads.append(r)
     b, o = statistics.median(bare), statistics.median(opened)
     return {"scale": scale, "state_mb": size / 1e6, "bare_s": b, "open_s": o,
-            "ratio": o / b, "first_read_s": statistics.median(reads)}
+            "ratio": o / b, "first_read_s": statistics.median(reads),
+            "gc_s": statistics.median(g.seconds for g in LAST_GC),
+            "gc_full": statistics.median(g.full for g in LAST_GC)}
 
 
 def main() -> None:
@@ -93,13 +125,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     print(f"{'scale':>6} {'state MB':>9} {'bare apply s':>13} {'open s':>8} {'ratio':>6} "
-          f"{'first read of persons+actions+comments s':>42}")
+          f"{'first read of persons+actions+comments s':>42} {'GC in open s':>12}")
     opened: dict[float, float] = {}
     for scale in args.scales:
         r = asyncio.run(run(scale, args.repeat))
         opened[scale] = r["open_s"]
         print(f"{r['scale']:>6g} {r['state_mb']:>9.1f} {r['bare_s']:>13.3f} {r['open_s']:>8.3f} "
-              f"{r['ratio']:>6.2f} {r['first_read_s']:>42.3f}")
+              f"{r['ratio']:>6.2f} {r['first_read_s']:>42.3f} {r['gc_s']:>12.3f}")
     small, large = min(opened), max(opened)
     if large > small:  # issue 24: linear in the data, open(×k) ≤ 1.1 × k × open(×1)
         k = large / small

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 from bench.loop_lag import LoopLagProbe
@@ -46,11 +47,18 @@ class StallSampler:
         self._watch.join()
 
     def _run(self) -> None:
+        clock = time.pthread_getcpuclockid(self._thread_id)
+        cpu = time.clock_gettime(clock)
         while not self._stop.wait(self.every):
+            # Each sample weighs the CPU the loop's thread used since the watchdog last ran:
+            # a C call holding the GIL (pycrdt) keeps this thread out, and its whole CPU is
+            # then charged to the frame seen right after it (its caller's line).
+            now_cpu = time.clock_gettime(clock)
+            used, cpu = int((now_cpu - cpu) * 1e3), now_cpu
             if time.perf_counter() - self.probe.last_tick < self.after:
                 continue
             frame = sys._current_frames().get(self._thread_id)
-            if frame is None:
+            if frame is None or not used:
                 continue
             stack = [f"{_short(f.filename)}:{f.lineno} {f.name}"
                      for f in traceback.extract_stack(frame)]
@@ -58,34 +66,40 @@ class StallSampler:
                 continue  # the loop is waiting: the OS did not run it (a loaded machine)
             ours = [s for s in stack if s.startswith(("tui/", "mano_core/"))]
             key = (*stack[-self.depth // 2:][::-1], "…", *ours[-self.depth // 2:][::-1])
-            self._seen.setdefault(self.probe.current, collections.Counter())[key] += 1
+            self._seen.setdefault(self.probe.current, collections.Counter())[key] += used
             # a stall's samples by our own innermost frames (by the innermost ones if none)
             where = tuple(ours[-self.depth // 2:][::-1]) or tuple(stack[-3:][::-1])
             stall = self._stalls.setdefault(self.probe.current, {})
-            stall.setdefault(self.probe.ticks, collections.Counter())[where] += 1
+            stall.setdefault(self.probe.ticks, collections.Counter())[where] += used
 
     def report(self, top: int = 6, stalls: int = 2) -> str:
         lines: list[str] = []
         for phase, counter in self._seen.items():
             total = sum(counter.values())
-            lines.append(f"\n[{phase}] {total} samples of {self.every * 1e3:.0f} ms "
-                         f"while the loop was {self.after * 1e3:.0f}+ ms late")
+            lines.append(f"\n[{phase}] {total} ms of the loop thread's CPU while the loop "
+                         f"was {self.after * 1e3:.0f}+ ms late (sampled every "
+                         f"{self.every * 1e3:.0f} ms)")
             for stack, n in counter.most_common(top):
-                lines.append(f"  {n:5d} × " + "\n          ".join(stack))
+                lines.append(f"  {n:5d} ms " + "\n           ".join(stack))
             longest = sorted(self._stalls.get(phase, {}).values(),
                              key=lambda c: -sum(c.values()))[:stalls]
             for rank, stall in enumerate(longest, 1):
-                lines.append(f"  [{phase}] stall #{rank}: {sum(stall.values())} samples")
+                lines.append(f"  [{phase}] stall #{rank}: {sum(stall.values())} ms of CPU")
                 for stack, n in stall.most_common(5):
-                    lines.append(f"    {n:5d} × " + "\n            ".join(stack))
+                    lines.append(f"    {n:5d} ms " + "\n             ".join(stack))
         return "\n".join(lines)
 
 
 _IDLE = "selectors.py:"
 
 
+_ROOT = str(Path(__file__).resolve().parents[1]) + "/"
+
+
 def _short(path: str) -> str:
-    for marker in ("site-packages/", "/uiloop/", "/lib/python3"):
+    if "site-packages/" not in path and path.startswith(_ROOT):
+        return path[len(_ROOT):]
+    for marker in ("site-packages/", "/lib/python3"):
         if marker in path:
             return path.split(marker, 1)[1]
     return path

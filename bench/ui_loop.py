@@ -261,8 +261,10 @@ async def one_scale(scale: float, behind: int, repeat: int, sample: bool = False
         secs = [t_[phase] for t_ in times if phase in t_]
         p99 = [r[phase]["p99_ms"] for r in runs if phase in r]
         cpu = [r[phase]["cpu_max_ms"] for r in runs if phase in r]
+        gc_max = [r[phase]["gc_max_ms"] for r in runs if phase in r]
         out[phase] = {"max_ms": statistics.median(worst), "p99_ms": statistics.median(p99),
                       "cpu_max_ms": statistics.median(cpu),
+                      "gc_max_ms": statistics.median(gc_max),
                       "ratio": statistics.median(worst) / TARGET_MS,
                       "seconds": statistics.median(secs), "runs": len(worst)}
     return out
@@ -271,10 +273,10 @@ async def one_scale(scale: float, behind: int, repeat: int, sample: bool = False
 def print_table(scale: float, result: dict[str, dict[str, float]]) -> None:
     print(f"\nscale {scale:g}: worst UI-loop stall per phase (target ≤ {TARGET_MS:.0f} ms)")
     print(f"  {'phase':<28} {'worst ms':>9} {'its CPU ms':>10} {'p99 ms':>8} {'÷ 50 ms':>8}"
-          f" {'phase s':>8} runs")
+          f" {'phase s':>8} {'GC pause ms':>11} runs")
     for phase, r in result.items():
         print(f"  {phase:<28} {r['max_ms']:>9.1f} {r['cpu_max_ms']:>10.1f} {r['p99_ms']:>8.1f}"
-              f" {r['ratio']:>8.2f} {r['seconds']:>8.2f} {r['runs']:>4}")
+              f" {r['ratio']:>8.2f} {r['seconds']:>8.2f} {r['gc_max_ms']:>11.1f} {r['runs']:>4}")
 
 
 def main() -> None:

@@ -49,6 +49,7 @@ from mano_core.durable import (
 from mano_core.erasure.service import Erasures
 from mano_core.errors import NotFoundError
 from mano_core.guarded_build import GuardedBuild
+from mano_core.heap import bulk_decoding
 from mano_core.ids import Compartment
 from mano_core.model import records as r
 from mano_core.model.records import HistoryEntry, Record
@@ -163,9 +164,10 @@ class Team:
         if raw is None:
             raise NotFoundError("teams", team_id)
         team = cls(store, msgspec.msgpack.decode(raw, type=TeamInfo), clock)
-        await team._load()
-        await team.erasures.load()
-        await team.documents.load()
+        with bulk_decoding():  # no full collection of the heap mid-way (mano_core/heap.py)
+            await team._load()
+            await team.erasures.load()
+            await team.documents.load()
         if not team.info.synced:
             await team.erasures.enforce()  # finish an erasure a crash interrupted
         await team.merges.follow()  # a merge whose follow-up a crash interrupted
@@ -448,7 +450,8 @@ class Team:
         collections += [c for n, c in self.doc.collections.items() if n not in first]
         if self.medical_doc is not None:
             collections += list(self.medical_doc.collections.values())
-        await load_all(collections, progress=progress)
+        with bulk_decoding():  # the records decoded are kept: frozen (mano_core/heap.py)
+            await load_all(collections, progress=progress)
 
     async def compact(self) -> None:
         """Fold every compartment's updates into a snapshot now. Quarantined updates lose their

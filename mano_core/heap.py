@@ -1,0 +1,53 @@
+"""Python's cyclic garbage collector during a team's open and first read (issue 24).
+
+Decoding a team's records creates a few objects per record (its msgspec struct, its lists):
+about a million at MANO scale, ten million at ×10. CPython's collector runs a full
+collection (generation 2: every tracked object of the process) each time the objects that
+survived the young collections grow by a quarter, so the first read ran several full
+collections of a heap that kept growing, each one pause on whatever thread allocated: up to
+0.25 s on the UI loop at MANO scale, seconds at ×10 (gc.callbacks in bench/ui_loop.py).
+
+``bulk_decoding()`` wraps the open and the first read: young collections go on as usual (they
+look only at recent objects: short-lived cycles are still freed), full ones wait, and at the
+end the objects alive are moved to the collector's permanent generation (``gc.freeze``), so
+later full collections look only at what is created afterwards, not at the records read once
+and kept. The records are acyclic data: when one is replaced or dropped, reference counting
+frees it, frozen or not. What freezing costs: a reference cycle that was alive at the freeze
+and becomes garbage later is not freed (``gc.unfreeze`` would return it to the collector);
+the open and first read make no such cycles of their own."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator
+from typing import Final
+
+# A full-collection threshold no open reaches: generation 2 is collected after this many
+# collections of generation 1 (CPython's default is 10).
+_NO_FULL: Final = 1 << 30
+
+_depth = 0          # bulk_decoding() blocks entered and not left (nested or concurrent opens)
+_saved: tuple[int, ...] = ()
+
+
+@contextlib.contextmanager
+def bulk_decoding() -> Iterator[None]:
+    """Postpone full collections while this is entered, then freeze what is alive (nested or
+    overlapping uses: the thresholds come back and the freeze happens when the last one ends).
+    Does nothing to a collector that is disabled."""
+    global _depth, _saved
+    if not gc.isenabled():
+        yield
+        return
+    if _depth == 0:
+        _saved = gc.get_threshold()
+        gc.set_threshold(_saved[0], _saved[1], _NO_FULL)
+    _depth += 1
+    try:
+        yield
+    finally:
+        _depth -= 1
+        if _depth == 0:
+            gc.set_threshold(*_saved)
+            gc.freeze()
