@@ -68,7 +68,7 @@ class GcTime:
             self.seconds += time.perf_counter() - self._start
             self.full += info.get("generation") == 2
 
-    def __enter__(self) -> "GcTime":
+    def __enter__(self) -> GcTime:
         gc.callbacks.append(self._callback)
         return self
 

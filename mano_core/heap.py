@@ -27,8 +27,12 @@ from typing import Final
 # collections of generation 1 (CPython's default is 10).
 _NO_FULL: Final = 1 << 30
 
-_depth = 0          # bulk_decoding() blocks entered and not left (nested or concurrent opens)
-_saved: tuple[int, ...] = ()
+class _Postponed:
+    """The blocks entered and not left (nested or concurrent opens), and the thresholds to
+    put back when the last one ends."""
+
+    depth = 0
+    saved: tuple[int, ...] = ()
 
 
 @contextlib.contextmanager
@@ -36,18 +40,17 @@ def bulk_decoding() -> Iterator[None]:
     """Postpone full collections while this is entered, then freeze what is alive (nested or
     overlapping uses: the thresholds come back and the freeze happens when the last one ends).
     Does nothing to a collector that is disabled."""
-    global _depth, _saved
     if not gc.isenabled():
         yield
         return
-    if _depth == 0:
-        _saved = gc.get_threshold()
-        gc.set_threshold(_saved[0], _saved[1], _NO_FULL)
-    _depth += 1
+    if _Postponed.depth == 0:
+        _Postponed.saved = gc.get_threshold()
+        gc.set_threshold(_Postponed.saved[0], _Postponed.saved[1], _NO_FULL)
+    _Postponed.depth += 1
     try:
         yield
     finally:
-        _depth -= 1
-        if _depth == 0:
-            gc.set_threshold(*_saved)
+        _Postponed.depth -= 1
+        if _Postponed.depth == 0:
+            gc.set_threshold(*_Postponed.saved)
             gc.freeze()
