@@ -22,6 +22,7 @@ import aiosqlite
 
 from mano_core.errors import RelayConflictError, RelayStorageError
 from sync_server.storage.base import MAX_STORED_INT, Appended, NewEnvelope, Storage, to_i64
+from sync_server.storage.sqlite_append import Heads, append_in_thread
 from sync_server.storage.sqlite_blobs import SQLiteBlobs
 from sync_server.storage.sqlite_files import FILES_SCHEMA, SQLiteFiles
 from sync_server.storage.sqlite_snapshots import SQLiteSnapshots, abort_snapshots
@@ -201,81 +202,28 @@ class SQLiteStorage(SQLiteSnapshots, SQLiteBlobs, SQLiteFiles):
 
     # --- envelopes -----------------------------------------------------------------------------
 
-    async def _head_for_write(self, team: bytes, c: int) -> int:
-        key = (team, c)
-        if key not in self._heads:
-            async with self._wc.execute(
-                "SELECT head FROM heads WHERE team = ? AND c = ?", key
-            ) as cur:
-                row = await cur.fetchone()
-            self._heads[key] = int(row[0]) if row else 0
-        return self._heads[key]
-
     async def append_envelopes(self, items: Sequence[NewEnvelope], now: float) -> list[Appended]:
         if not items:
             return []
-        db = self._wc
         keys = [(it.team, it.compartment, it.author, to_i64(it.counter)) for it in items]
-        unique = list(dict.fromkeys(keys))
         async with self._lock:
-            old_heads = dict(self._heads)
+            db = self._wc
+            # The whole transaction in one call to the writer's thread (sqlite_append.py).
+            run: Callable[..., Awaitable[tuple[list[Appended], Heads]]] = db._execute
+            work = asyncio.ensure_future(
+                run(append_in_thread, db._conn, items, keys, dict(self._heads), now))
             try:
-                return await self._append(db, items, keys, unique, now)
-            except BaseException:
-                self._heads = old_heads
+                out, moved = await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # The thread runs the transaction to its end whatever happens here: wait for
+                # it, so that the cached heads follow what the file holds (a stale head would
+                # make every later append collide with a stored sequence), then cancel on.
+                await asyncio.wait({work})
+                if not work.cancelled() and work.exception() is None:
+                    self._heads.update(work.result()[1])
                 raise
-
-    async def _append(
-        self,
-        db: aiosqlite.Connection,
-        items: Sequence[NewEnvelope],
-        keys: list[tuple[bytes, int, bytes, int]],
-        unique: list[tuple[bytes, int, bytes, int]],
-        now: float,
-    ) -> list[Appended]:
-        async with self._txn(locked=True):
-            found: dict[tuple[bytes, int, bytes, int], int] = {}
-            step = 200  # 4 parameters per key, well under SQLite's variable limit
-            for i in range(0, len(unique), step):
-                chunk = unique[i : i + step]
-                values = ",".join("(?,?,?,?)" for _ in chunk)
-                rows = await db.execute_fetchall(
-                    "SELECT team, c, author, counter, seq FROM envelopes "
-                    f"WHERE (team, c, author, counter) IN (VALUES {values})",
-                    [x for k in chunk for x in k],
-                )
-                for t, c, a, n, seq in rows:
-                    found[(bytes(t), int(c), bytes(a), int(n))] = int(seq)
-            out: list[Appended] = []
-            rows_in: list[tuple[Any, ...]] = []
-            usage: dict[bytes, int] = {}
-            for it, key in zip(items, keys, strict=True):
-                if key in found:
-                    out.append(Appended(found[key], True))
-                    continue
-                seq = await self._head_for_write(it.team, it.compartment) + 1
-                self._heads[(it.team, it.compartment)] = seq
-                found[key] = seq
-                rows_in.append((it.team, it.compartment, seq, it.author, key[3], it.data, now))
-                usage[it.team] = usage.get(it.team, 0) + len(it.data)
-                out.append(Appended(seq, False))
-            if rows_in:
-                await db.executemany(
-                    "INSERT INTO envelopes(team, c, seq, author, counter, data, received_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    rows_in,
-                )
-                touched = {(r[0], r[1]) for r in rows_in}
-                await db.executemany(
-                    "INSERT INTO heads(team, c, head, pruned) VALUES (?, ?, ?, 0) "
-                    "ON CONFLICT(team, c) DO UPDATE SET head = excluded.head",
-                    [(t, c, self._heads[(t, c)]) for t, c in touched],
-                )
-                await db.executemany(
-                    "UPDATE teams SET usage = usage + ? WHERE team = ?",
-                    [(n, t) for t, n in usage.items()],
-                )
-        return out
+            self._heads.update(moved)  # committed
+            return out
 
     async def read_envelopes(
         self, team: bytes, compartment: int, after: int, limit: int
