@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Final
 
-from mano_core.document import ystate
+from mano_core.document import ynative, ystate
 from mano_core.document.yreader import StructInfo, UpdateDeps, _Parsed, _Reader
 from mano_core.document.yreader import _read as _read_small
 
@@ -66,6 +66,7 @@ class _Memo:
 
 
 _memo = _Memo()
+_compiled = ynative.compiled  # the compiled reader, or None: the Python one (ynative.READER)
 
 # While a delivery is applied (``parse_scope``), the parses of the very update objects read so
 # far, by identity: the sync machine, the role screening, the document and the guarded index
@@ -117,9 +118,12 @@ def _read_memo(update: bytes) -> _Parsed:
 
 
 def _read(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
-    """yreader's one pass over an update; a large one (a whole state) by ystate.read_large:
-    the same decisions, with the reads of ids and levels a state's bulk needs made cheaper
-    (issue 24), and the role screening's index in the same pass (``read_into``)."""
+    """One pass over an update: by the compiled reader when it runs (ynative), else by
+    yreader's, a large one (a whole state) by ystate.read_large: the same decisions, with the
+    reads of ids and levels a state's bulk needs made cheaper (issue 24)."""
+    if _compiled is not None:
+        parsed: _Parsed = _compiled.read_update(update, structs)
+        return parsed
     if len(update) > MEMO_MAX_UPDATE:
         deps = UpdateDeps()
         found: list[StructInfo] | None = [] if structs is not None else None
@@ -138,7 +142,8 @@ def read_into(update: bytes, sink: ystate.Sink) -> UpdateDeps | None:
     over the marks made before the repeat: marking is idempotent). MalformedUpdateError as
     read_deps (``sink`` may hold marks then: use a fresh one for bytes not integrated yet)."""
     deps = UpdateDeps()
-    return deps if ystate.read_large(update, deps, None, sink) is not None else None
+    read_large = ystate.read_large if _compiled is None else _compiled.read_large
+    return deps if read_large(update, deps, None, sink) is not None else None
 
 
 def read_state_vector(data: bytes) -> dict[int, int]:

@@ -1,0 +1,31 @@
+"""The one compiled module: the Yjs update reader (mano_core/document/_yreader_c.pyx, Cython).
+
+Everything else is in pyproject.toml. The extension is optional: when it cannot be built (no C
+compiler, no Python headers), the install goes on and the pure-Python reader is used (``mano
+doctor`` and ``python -m bench`` say which reader runs). The SHA-256 of the source is compiled
+in, and the module is used only while it matches the source next to it
+(mano_core/document/ynative.py): a stale build never runs."""
+
+import hashlib
+from pathlib import Path
+
+from setuptools import Extension, setup
+
+SOURCE = Path("mano_core/document/_yreader_c.pyx")
+
+
+def extensions() -> list[Extension]:
+    try:
+        from Cython.Build import cythonize
+    except ImportError:  # pragma: no cover - Cython is a build requirement (pyproject.toml)
+        print("warning: Cython is missing: the pure-Python Yjs reader will be used")
+        return []
+    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()
+    ext = Extension("mano_core.document._yreader_c", [str(SOURCE)], optional=True,
+                    define_macros=[("MANO_SOURCE_SHA256", f'"{digest}"')])
+    # Bounds checks stay on (the bytes read are a stranger's): see the module's docstring.
+    return cythonize([ext], compiler_directives={"language_level": 3, "boundscheck": True,
+                                                 "wraparound": True}, quiet=True)
+
+
+setup(ext_modules=extensions())
