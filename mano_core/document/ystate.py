@@ -338,7 +338,8 @@ def _read_large(data: bytes, deps: UpdateDeps, structs: list[StructInfo] | None,
                     levels.insert(i, level)
         if need > needs.get(client, 0):
             needs[client] = need
-        ends[client] = clock
+        if clock:  # as yreader: a client whose structs end at clock 0 has no end
+            ends[client] = clock
     deletes: list[tuple[int, int, int]] = []
     ranges, pos = _varuint(data, pos)
     for _ in range(ranges):

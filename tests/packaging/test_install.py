@@ -1,6 +1,7 @@
 """The engine installs alone: a fresh virtual environment with only ``pip install .`` (no extra)
 imports mano_core, lacks every extra's package, and runs examples/embed.py against a relay
-started from that same environment."""
+started from that same environment. The install builds the compiled Yjs reader (setup.py); with
+MANO_YREADER=compiled (CI) its absence fails these tests."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "README.md", "mano_core", "sync_server", "tui")
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "mano_core", "sync_server", "tui")
 
 pytestmark = pytest.mark.slow  # building and installing takes 30-60 s
 
@@ -33,7 +34,8 @@ def engine_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in SOURCES:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, src / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.so",
+                                                          "_yreader_c.c"))
         else:
             shutil.copy2(ROOT / name, src / name)
     venv.create(base / "venv", with_pip=True)
@@ -125,3 +127,13 @@ def test_the_embedding_example_runs_with_the_engine_alone(
     _wait_for(out, r"sync: online, pending 0", deadline)
     example.send_signal(signal.SIGINT)
     assert example.wait(30) == 0
+
+
+def test_the_installed_engine_says_which_yjs_reader_runs(engine_python: Path) -> None:
+    code = "from mano_core.document import ynative; print(ynative.READER)"
+    out = subprocess.run([engine_python, "-c", code], capture_output=True, text=True,
+                         check=True, cwd="/")
+    # compiled wherever a C compiler is (CI: required, MANO_YREADER=compiled), else the reason
+    assert out.stdout.startswith(("compiled (_yreader_c.", "python (")), out.stdout
+    if os.environ.get("MANO_YREADER") == "compiled":
+        assert out.stdout.startswith("compiled"), out.stdout
