@@ -314,9 +314,18 @@ cdef str _text(const unsigned char[::1] d, Py_ssize_t pos, int64_t n):
         raise MalformedUpdateError("invalid UTF-8 in update") from None
 
 
+cdef object _new_deps():
+    """An empty UpdateDeps without its dataclass __init__ (a third of a small update's read)."""
+    deps = _UpdateDeps.__new__(_UpdateDeps)
+    deps.starts = {}
+    deps.ends = {}
+    deps.needs = {}
+    return deps
+
+
 def read_update(update, list structs):
     """As ``yreader._read(update, structs)``: (deps, structs or [], delete set)."""
-    deps = _UpdateDeps()
+    deps = _new_deps()
     n0 = len(structs) if structs is not None else 0
     try:
         deletes = _read(update, deps, structs, None)
@@ -365,7 +374,7 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
     cdef bint marking = sink is not None
     cdef bint has_origin, has_right, has_item, is_root
     cdef dict starts = deps.starts, ends = deps.ends, needs = deps.needs
-    cdef _Levels levels = _Levels()
+    cdef _Levels levels = None  # made at the first item with a level to remember
     cdef list deletes = []
     cdef object py_client, origin, right, item, root, sub, code, at_id
     cdef object roots = None, keyed = None
@@ -412,7 +421,7 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
                         need = ok + 1
                 elif ok + 1 > needs.get(oc, 0):
                     needs[oc] = ok + 1
-                level = levels.at(oc, ok)
+                level = levels.at(oc, ok) if levels is not None else 0
             if info & 0x40:
                 rc = _exact(_vu(d, &pos))
                 rk = _exact(_vu(d, &pos))
@@ -422,7 +431,7 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
                         need = rk + 1
                 elif rk + 1 > needs.get(rc, 0):
                     needs[rc] = rk + 1
-                above = levels.at(rc, rk)
+                above = levels.at(rc, rk) if levels is not None else 0
                 if above > level:
                     level = above
             if not info & 0xC0:
@@ -452,7 +461,7 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
                             need = ik + 1
                     elif ik + 1 > needs.get(ic, 0):
                         needs[ic] = ik + 1
-                    above = levels.at(ic, ik)
+                    above = levels.at(ic, ik) if levels is not None else 0
                     level = above + 1 if above else 0
                 if info & 0x20:  # key in the parent map
                     n = _vu(d, &pos)
@@ -530,6 +539,8 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
             # A lookup that misses answers "level 2", so plain items at level 2 (the bulk:
             # a record's fields) need no entry; types always do (they are parents).
             if ref == 7 or level != _UNKNOWN_LEVEL:
+                if levels is None:
+                    levels = _Levels()
                 levels.of(client).add(start, clock, level)
         if need > needs.get(py_client, 0):
             needs[py_client] = need
