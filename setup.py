@@ -24,8 +24,11 @@ def extensions() -> list[Extension]:
     ext = Extension("mano_core.document._yreader_c", [str(SOURCE)], optional=True,
                     define_macros=[("MANO_SOURCE_SHA256", f'"{digest}"')])
     # Bounds checks stay on (the bytes read are a stranger's): see the module's docstring.
-    return cythonize([ext], compiler_directives={"language_level": 3, "boundscheck": True,
-                                                 "wraparound": True}, quiet=True)
+    built = cythonize([ext], compiler_directives={"language_level": 3, "boundscheck": True,
+                                                  "wraparound": True}, quiet=True)
+    for one in built:  # cythonize does not carry it over
+        one.optional = True
+    return built
 
 
 setup(ext_modules=extensions())

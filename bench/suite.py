@@ -91,9 +91,12 @@ def machine() -> dict[str, Any]:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "absent"
+    from mano_core.document import ynative  # which Yjs update reader runs (compiled or not)
+
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(ram / 2**30, 1),
             "python": platform.python_version(), "os": platform.platform(),
-            "load_average": [round(x, 2) for x in os.getloadavg()], "packages": versions}
+            "load_average": [round(x, 2) for x in os.getloadavg()], "packages": versions,
+            "yjs_reader": ynative.READER}
 
 
 # --- benchmarks --------------------------------------------------------------------------------
@@ -318,7 +321,8 @@ def summary_markdown(report: dict[str, Any]) -> str:
         "",
         f"Machine: {mach['cpu']}, {mach['cores']} cores, {mach['ram_gib']} GiB RAM, Python "
         f"{mach['python']}, {mach['os']}; load average at start "
-        f"{' / '.join(str(x) for x in mach['load_average'])}. Packages: {pk}.",
+        f"{' / '.join(str(x) for x in mach['load_average'])}. Packages: {pk}. Yjs update "
+        f"reader: {mach.get('yjs_reader', 'python')}.",
         "",
         "Every figure is a ratio against a baseline measured in the same run (medians of the "
         "runs shown); for throughputs the ratio is Mano ÷ baseline (higher is better), for "
@@ -362,6 +366,9 @@ def run(short: bool, out_dir: Path | None = None, only: list[str] | None = None,
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
     results: list[Result] = []
+    from mano_core.document import ynative
+
+    print(f"Yjs update reader: {ynative.READER}", flush=True)
     for name, fn in BENCHMARKS:
         if only and name not in only and not any(o in name for o in only):
             continue

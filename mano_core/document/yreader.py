@@ -4,6 +4,11 @@ structs and delete set, with capped varints, bounds checks and the nesting bound
 MalformedUpdateError, and nothing else. Pure functions of the bytes (ydeps remembers them).
 
 Format: https://github.com/yjs/yjs/blob/main/INTERNALS.md and lib0's encoding (v1 updates).
+
+This is the reference reader. Where the compiled reader is built (``_yreader_c.pyx``, chosen
+by ``ynative``) that one runs instead, with these decisions: a decision changed here must be
+changed there too (tests/document/test_ycompiled.py compares the two and fails otherwise;
+``MANO_YREADER=python`` runs this one everywhere).
 """
 
 from __future__ import annotations

@@ -11,7 +11,10 @@ checked after applying: docs/security.md, "Snapshots: what is read before pycrdt
 
 A client listed twice in one update (never in a state pycrdt or Yjs encodes, but possible in
 hostile bytes) makes clock ranges overlap, where this reader's level lookup and ydeps's could
-differ: such an update is handed back to ``yreader._read`` whole (``None``)."""
+differ: such an update is handed back to ``yreader._read`` whole (``None``).
+
+The fallback of the compiled reader (``_yreader_c.read_large``, chosen by ``ynative``), which
+runs instead where it is built, with these decisions (tests/document/test_ycompiled.py)."""
 
 from __future__ import annotations
 
