@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widget import Widget
@@ -27,7 +28,32 @@ W = TypeVar("W", bound=Widget)
 
 class ManoScreen(Screen[Any]):
     """A screen of the app. Texts placed with ``tr`` follow a language switch (F12) at once,
-    without composing the screen again (what was typed in it is kept)."""
+    without composing the screen again (what was typed in it is kept).
+
+    Textual restyles every widget of a screen each time it is shown (``ScreenResume``: 30–55
+    ms for a section, on the UI loop, issue 24), in case something its rules depend on
+    changed while it was hidden. A change of a widget's or the screen's classes, of the focus
+    or the hover restyles what it touches when it happens, hidden or not; a change of theme
+    or CSS variables is refreshed by the app before the screen shows. What is left is the
+    app's own state (its pseudo-classes, classes, CSS generation): the screen is restyled
+    when that differs from when it was last styled (mounted, or shown), not otherwise."""
+
+    _styled_with: tuple[object, ...] | None = None
+
+    def _style_state(self) -> tuple[object, ...]:
+        app = self.app
+        return (app._css_update_count, app.pseudo_classes, frozenset(app.classes))
+
+    def _on_mount(self, _event: events.Mount) -> None:
+        self._styled_with = self._style_state()   # its widgets were styled as they mounted
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Called before Textual's own handler (Screen._on_screen_resume), which restyles
+        # only when ``refresh_styles`` is still set.
+        state = self._style_state()
+        if event.refresh_styles and state == self._styled_with:
+            event.refresh_styles = False
+        self._styled_with = state
 
     def tr(self, widget: W, key: str, attr: str = "", **values: object) -> W:
         """Show message ``key`` on ``widget`` (its text, label, or ``attr`` such as
