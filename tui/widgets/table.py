@@ -6,15 +6,30 @@ Its columns fit the table's width (80 columns included): when the cells are wide
 table, the widest columns are cut (with ``…``) to the same width, down to ``FIT_MIN``, so
 that every column stays on screen and the record's own view shows the whole text. Without
 it the last columns (the flags, the sub-teams, a phone number) hid behind a sideways
-scrollbar at 80 columns."""
+scrollbar at 80 columns.
+
+Its one-line text cells are drawn without Rich's general pipeline (``_render_cell``): what
+Textual draws for a cell (the text cut to the column, padded, the row's and the cursor's
+styles around the cell's own), the same segments and styles, at a fraction of the cost
+(the visible rows of a table were 25–45 ms of the UI loop each time they changed, issue 24:
+a search typed, a page shown). Other cells (several lines, not a Rich ``Text``, the header)
+go through Textual's own. And while it draws its lines (``render_lines``, one frame), the
+styles Textual computes again for each line from the CSS of every ancestor (the table's
+own, each component's: header, odd and even rows, and its background) are computed once."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.color import Color
+from textual.css.styles import RenderStyles
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -38,14 +53,124 @@ def fit_level(natural: list[int], room: int, minimum: int = FIT_MIN) -> int | No
     return low
 
 
+class _FrameStyles:
+    """A component's styles as ``get_component_styles`` gives them, its Rich style computed
+    once (Textual's ``rich_style`` walks every ancestor's CSS each time it is read)."""
+
+    def __init__(self, styles: RenderStyles) -> None:
+        self._styles = styles
+        self.rich_style = styles.rich_style
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._styles, name)
+
+
 class LiteralTable(DataTable[Any]):
     """``add_row`` takes str cells as literal text (cut at ``tui.text.CELL_LIMIT``); cells
     already built by ``tui.text`` (a ``Text``) are kept as they are."""
+
+    _frame: dict[object, Any] | None = None   # styles computed during this frame's drawing
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._frame = {}
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
+    def get_component_styles(self, *names: str) -> RenderStyles:
+        frame = self._frame
+        if frame is None:
+            return super().get_component_styles(*names)
+        found = frame.get(names)
+        if found is None:
+            found = frame[names] = _FrameStyles(super().get_component_styles(*names))
+        return cast(RenderStyles, found)
+
+    @property
+    def rich_style(self) -> Style:
+        frame = self._frame
+        if frame is None:
+            return super().rich_style
+        found = frame.get("rich_style")
+        if found is None:
+            found = frame["rich_style"] = super().rich_style
+        return cast(Style, found)
+
+    @property
+    def background_colors(self) -> tuple[Color, Color]:
+        frame = self._frame
+        if frame is None:
+            return super().background_colors
+        found = frame.get("background_colors")
+        if found is None:
+            found = frame["background_colors"] = super().background_colors
+        return cast("tuple[Color, Color]", found)
 
     def add_row(self, *cells: Any, height: int | None = 1, key: str | None = None,
                 label: Any = None) -> RowKey:
         return super().add_row(*(c if isinstance(c, Text) else cell(c) for c in cells),
                                height=height, key=key, label=label)
+
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
+                     cursor: bool = False, hover: bool = False) -> list[list[Segment]]:
+        lines = self._render_text_cell(row_index, column_index, base_style, width, cursor,
+                                       hover)
+        if lines is None:
+            return super()._render_cell(row_index, column_index, base_style, width,
+                                        cursor, hover)
+        return lines
+
+    def _render_text_cell(self, row_index: int, column_index: int, base_style: Style,
+                          width: int, cursor: bool, hover: bool) -> list[list[Segment]] | None:
+        """Textual's ``_render_cell`` for a body cell holding a one-line ``Text`` in a row of
+        height 1 (None: another cell, left to it). Textual renders ``Styled(Padding(text,
+        (0, cell_padding)), pre, post)`` through the console; this is what that gives."""
+        if row_index < self.fixed_rows or column_index < self.fixed_columns:
+            return None   # the header (-1), the row labels, fixed cells
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:
+            return None
+        row = self.rows.get(row_key)
+        if row is None or row.height != 1:
+            return None
+        key = (row_key, column_key, base_style, cursor, hover, self._show_hover_cursor,
+               self._update_count, self._pseudo_class_state)
+        cached = self._cell_render_cache.get(key)
+        if cached is not None:
+            return cached
+        text = self._data[row_key].get(column_key)
+        padding = self.cell_padding
+        inner = width - 2 * padding
+        if not isinstance(text, Text) or "\n" in text.plain or inner <= 0:
+            return None
+        component, post = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
+        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) \
+            + component
+        console = self.app.console
+        options = self.app.console_options.update_dimensions(inner, 1).update(no_wrap=True)
+        body = [s for s in text.__rich_console__(console, options) if s.text != "\n"]
+        used = sum(s.cell_length for s in body)
+        if used > inner or any(s.control for s in body):
+            return None
+        null = Style.null()
+        line = [Segment(" " * padding, null)] if padding else []
+        line += body
+        if used < inner:
+            line.append(Segment(" " * (inner - used), null))
+        if padding:
+            line.append(Segment(" " * padding, null))
+        # Styled's ``Segment.apply_style(segments, pre, post)``, as Rich writes it
+        if pre:
+            line = [Segment(s.text, pre + s.style) for s in line]
+        if post:
+            line = [Segment(s.text, s.style + post if s.style else post) for s in line]
+        lines = [line]
+        self._cell_render_cache[key] = lines
+        return lines
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         super()._update_dimensions(new_rows)
