@@ -93,7 +93,8 @@ async def test_flow_territory_create(demo_store):
         await pilot.press("f5")
         await wait_for(pilot, lambda: isinstance(app.screen, TerritoriesScreen))
         screen = app.screen
-        assert shows(app, "Territoires : ")
+        # the section is current before it has drawn its list (its title comes with it)
+        await wait_for(pilot, lambda: shows(app, "Territoires : "), what="the list's title")
 
         # a new territory with two of the team's types
         await pilot.press("ctrl+t")
