@@ -349,3 +349,37 @@ def test_a_build_from_another_source_is_not_used(monkeypatch, tmp_path: Path) ->
         ynative._load()
     monkeypatch.setenv("MANO_YREADER", "python")
     assert ynative._load() == (None, "python (MANO_YREADER=python)")
+
+
+def ydeps_answers(monkeypatch, reader: object) -> list[object]:
+    monkeypatch.setattr(ydeps, "_compiled", reader)
+    monkeypatch.setattr(ydeps, "_memo", ydeps._Memo())
+    doc = Doc(client_id=77)
+    with doc.transaction():
+        doc.get("settings", type=Map)["actionCategories"] = ["Soin"]
+        doc.get("persons", type=Map)["p"] = Map({"_": {"name": "x" * 70_000}})
+    got: list[object] = []
+    for update in (doc.get_update(), pycrdt_updates()[3]):
+        index = GuardedIndex()
+        deps = ydeps.read_into(update, index)
+        assert (ydeps.read_deps(update), ydeps.read_structs(update)) == (
+            yreader._read(update, None)[0], tuple(yreader._read(update, [])[1:]))
+        got.append((ydeps.read_deps(update), ydeps.read_structs(update), deps,
+                    {c: (r.starts, r.ends, r.codes) for c, r in index._runs.items()},
+                    ydeps.neutralised(update)))
+    for update, limit in ((hs.deep_value(), "MAX_CRDT_ANY_DEPTH"),
+                          (hs.nested_maps(), "MAX_CRDT_NESTING")):
+        for read in (ydeps.read_deps, ydeps.read_structs,
+                     lambda u: ydeps.read_into(u, GuardedIndex())):
+            with pytest.raises(MalformedUpdateError, match=limit):
+                read(update)
+    return got
+
+
+def test_ydeps_gives_the_same_answers_with_either_reader(monkeypatch) -> None:
+    """ydeps's public reads (what the document, the sync machine and the role screening
+    call) with the compiled reader and with the Python fallback (``MANO_YREADER=python``):
+    the same dependencies, structs, index marks and neutralised update, the same refusals."""
+    python = ydeps_answers(monkeypatch, None)
+    assert python[0][3]  # the guarded item of the large state was marked
+    assert ydeps_answers(monkeypatch, compiled) == python
