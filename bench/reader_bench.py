@@ -10,7 +10,8 @@ against the pure-Python one it stands for, in this process, interleaved rounds, 
     python -m bench.reader_bench [--scale 1] [--rounds 5] [--state FILE] [--check]
 
 ``--check`` also compares the two readers' results on that state (deps, structs, delete set,
-index): the long form of tests/document/test_ycompiled.py's large-state case."""
+index) and on 20 damaged copies of it: the long form of tests/document/test_ycompiled.py's
+large-state case."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from pathlib import Path
 from pycrdt import Doc, Map
 
 from mano_core.document import ynative, yreader, ystate
+from mano_core.errors import MalformedUpdateError
 from mano_core.rules.touch import GuardedIndex
 
 
@@ -89,7 +91,26 @@ def check(state: bytes) -> None:
         read_large(state, deps, None, index)
         marks.append((deps, {k: (r.starts, r.ends, r.codes) for k, r in index._runs.items()}))
     assert marks[0] == marks[1]
-    print("check: the compiled reader reads this state as the Python one")
+    rnd = random.Random(24)
+    for i in range(20):  # damaged copies: cut short, or three bytes overwritten
+        raw = bytearray(state)
+        if i % 2:
+            del raw[rnd.randrange(len(raw)):]
+        else:
+            for _ in range(3):
+                raw[rnd.randrange(len(raw))] = rnd.randrange(256)
+        outcomes = []
+        for read_large in (ystate.read_large, c.read_large):
+            deps, index = yreader.UpdateDeps(), GuardedIndex()
+            try:
+                back = read_large(bytes(raw), deps, None, index) is None
+            except MalformedUpdateError:
+                outcomes.append("refused")
+                continue
+            outcomes.append((back, deps, {k: (r.starts, r.ends, r.codes)
+                                          for k, r in index._runs.items()}))
+        assert outcomes[0] == outcomes[1], i
+    print("check: the compiled reader reads this state, and 20 damaged copies, as the Python one")
 
 
 def main() -> None:
