@@ -168,6 +168,8 @@ class Team:
             await team._load()
             await team.erasures.load()
             await team.documents.load()
+            if team.medical_doc is not None:  # merges.follow() reads them all: in slices
+                await load_all([team.medical_doc.collections["medicalFiles"]])
         if not team.info.synced:
             await team.erasures.enforce()  # finish an erasure a crash interrupted
         await team.merges.follow()  # a merge whose follow-up a crash interrupted
