@@ -13,8 +13,10 @@ end the objects alive are moved to the collector's permanent generation (``gc.fr
 later full collections look only at what is created afterwards, not at the records read once
 and kept. The records are acyclic data: when one is replaced or dropped, reference counting
 frees it, frozen or not. What freezing costs: a reference cycle that was alive at the freeze
-and becomes garbage later is not freed (``gc.unfreeze`` would return it to the collector);
-the open and first read make no such cycles of their own."""
+and becomes garbage later is not freed while frozen (the open and first read make no such
+cycles of their own; screens and widgets alive then may), so ``thaw()`` returns the frozen
+objects to the collector when a store closes (the team is no longer open: a locked app, a
+test's device closed), and what became garbage since is freed at the next full collection."""
 
 from __future__ import annotations
 
@@ -54,3 +56,10 @@ def bulk_decoding() -> Iterator[None]:
         if _Postponed.depth == 0:
             gc.set_threshold(*_Postponed.saved)
             gc.freeze()
+
+
+def thaw() -> None:
+    """Give the objects frozen by ``bulk_decoding`` back to the collector (a store closed),
+    unless an open is under way (it freezes again when it ends)."""
+    if _Postponed.depth == 0:
+        gc.unfreeze()

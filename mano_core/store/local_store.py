@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Self
 
-from mano_core import limits
+from mano_core import heap, limits
 from mano_core.errors import (
     StoreClosedError,
     StoreCorruptedError,
@@ -191,6 +191,7 @@ class LocalStore:
                 await self._db.close()
         finally:
             _OPEN_PATHS.discard(self._real_path)
+            heap.thaw()  # what was frozen while its team was open (mano_core/heap.py)
 
     async def __aenter__(self) -> Self:
         self._check_open()

@@ -4,10 +4,11 @@ wait, young ones go on, what is alive at the end is frozen, the thresholds come 
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pytest
 
-from mano_core.heap import bulk_decoding
+from mano_core.heap import bulk_decoding, thaw
 
 
 @pytest.fixture
@@ -59,3 +60,20 @@ def test_a_disabled_collector_is_left_alone(collector):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_cycle_frozen_by_an_open_is_freed_once_thawed(collector):
+    class Node:
+        pass
+
+    collected = []
+    with bulk_decoding():
+        a, b = Node(), Node()
+        a.other, b.other = b, a   # a cycle alive when the open ends: frozen
+        ref = weakref.ref(a, collected.append)
+    del a, b
+    gc.collect()
+    assert ref() is not None       # frozen: not looked at
+    thaw()
+    gc.collect()
+    assert ref() is None and collected
