@@ -90,3 +90,5 @@ MAX_FILE_PART: Final = 960 * 1024        # bytes of document-file data in one fr
 MAX_FILE_SIZE: Final = 24 * 1024 * 1024  # bytes of one stored file (20 MiB + encryption room)
 MAX_FILE_PARTS: Final = 1024             # parts of one stored file
 MAX_OPEN_FILES_PER_TEAM: Final = 64      # files of one team being uploaded (not finished)
+GUARDED_INDEX_PASSES: Final = 4          # extra reads of a state to close the role screening's
+                                         # index (mano_core/rules/touch.py) before the exact way

@@ -252,6 +252,7 @@ class DocumentCore:
             fresh = GuardedIndex()
             deps = read_into(update, fresh)
             if deps is not None:
+                fresh.close(update, deps)  # what the one pass could not mark
                 return deps, fresh
         return read_deps(update), None
 

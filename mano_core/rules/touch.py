@@ -16,7 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from mano_core.document.ydeps import MEMO_MAX_UPDATE, StructInfo, read_into, read_structs
+from mano_core.document.ydeps import (
+    MEMO_MAX_UPDATE,
+    StructInfo,
+    UpdateDeps,
+    read_into,
+    read_structs,
+)
+from mano_core.limits import GUARDED_INDEX_PASSES
 
 GUARDED_ROOTS: Final = frozenset({"settings", "customFields", "subteams"})
 
@@ -51,16 +58,18 @@ class _Runs:
                 yield self.codes[i]
             i += 1
 
-    def add(self, start: int, end: int, code: Code) -> None:
+    def add(self, start: int, end: int, code: Code) -> bool:
+        """Mark [start, end); False if it was known already (a duplicate delivery)."""
         i = bisect.bisect_right(self.starts, start)
         if i > 0 and self.ends[i - 1] > start:
-            return  # already known (a duplicate delivery)
+            return False
         if i > 0 and self.ends[i - 1] == start and self.codes[i - 1] == code:
             self.ends[i - 1] = end
-            return
+            return True
         self.starts.insert(i, start)
         self.ends.insert(i, end)
         self.codes.insert(i, code)
+        return True
 
 
 class GuardedIndex:
@@ -68,6 +77,7 @@ class GuardedIndex:
 
     def __init__(self) -> None:
         self._runs: dict[int, _Runs] = {}
+        self._marks = 0  # how many marks were added: a pass that adds none ends the closure
 
     def build(self, state: bytes) -> None:
         """Index a whole document state (``Doc.get_update()``)."""
@@ -88,7 +98,8 @@ class GuardedIndex:
         return None if runs is None else runs.find(clock)
 
     def add(self, client: int, start: int, end: int, code: Code) -> None:
-        self._runs.setdefault(client, _Runs()).add(start, end, code)
+        if self._runs.setdefault(client, _Runs()).add(start, end, code):
+            self._marks += 1
 
     def _find(self, item: tuple[int, int], extra: dict[int, _Runs] | None = None
               ) -> Code | None:
@@ -134,12 +145,66 @@ class GuardedIndex:
                                              if c[0] == "settings" and c[1] is not None))
 
     def observe(self, update: bytes) -> None:
-        """Add the guarded items of an update this document integrated (idempotent). A large
-        one (a state) is indexed as it is read, without a record of each struct."""
-        if len(update) > MEMO_MAX_UPDATE and read_into(update, self) is not None:
+        """Add the guarded items of an update this document integrated (idempotent), all of
+        them (``close``). A large one (a state) is indexed as it is read, without a record of
+        each struct."""
+        if len(update) > MEMO_MAX_UPDATE and (deps := read_into(update, self)) is not None:
+            self.close(update, deps)
             return
+        self._observe_structs(update)
+
+    def close(self, update: bytes, deps: UpdateDeps) -> None:
+        """After a marking pass over a large ``update`` (``read_into``): mark what that pass
+        could not. An item is resolved against what is marked *when it is read*, and an
+        update lists its clients one after the other: an item whose neighbour or parent is an
+        item of a client listed later (a key of ``settings`` overwritten by a device whose
+        client id is higher than the previous writer's: clients are listed from the highest)
+        was left unmarked, and a teammate's later update building on it would not be screened
+        (tests/rules/test_guarded_closure.py). Passes again until one marks nothing; a chain
+        that needs more than ``GUARDED_INDEX_PASSES`` passes is closed exactly over the
+        struct list instead. Nothing to do when the update has one client's structs (``deps``,
+        from that pass): they refer only to its own earlier items or to items marked before."""
+        if len(deps.starts) <= 1:
+            return
+        for _ in range(GUARDED_INDEX_PASSES):
+            before = self._marks
+            if read_into(update, self) is None:  # (not when the first pass read it)
+                break
+            if self._marks == before:
+                return
+        self._observe_structs(update)
+
+    def _observe_structs(self, update: bytes) -> None:
+        """Mark the guarded items of ``update`` from its struct list, to the fixed point: each
+        item left unresolved waits for the item it refers to, and is marked when that item is
+        (each struct is looked at a bounded number of times, whatever the order)."""
         structs, _deletes = read_structs(update)
-        for s in structs:
+        waiting: dict[int, list[tuple[int, int]]] = {}  # referred client: [(its clock, struct)]
+        marked: list[tuple[int, int, int]] = []
+        for i, s in enumerate(structs):
             code = self._code(s, {})
             if code is not None:
-                self._runs.setdefault(s.client, _Runs()).add(s.clock, s.clock + s.length, code)
+                self.add(s.client, s.clock, s.clock + s.length, code)
+                marked.append((s.client, s.clock, s.clock + s.length))
+            elif s.kind not in (0, 10) and s.parent_root is None:
+                ref = s.parent_item or s.origin or s.right_origin
+                if ref is not None:
+                    waiting.setdefault(ref[0], []).append((ref[1], i))
+        if not waiting:
+            return
+        for refs in waiting.values():
+            refs.sort()
+        while marked:
+            client, start, end = marked.pop()
+            pending = waiting.get(client)
+            if not pending:
+                continue
+            lo = bisect.bisect_left(pending, (start, -1))
+            hi = bisect.bisect_left(pending, (end, -1))
+            resolved, pending[lo:hi] = pending[lo:hi], []
+            for _clock, i in resolved:
+                s = structs[i]
+                code = self._code(s, {})
+                if code is not None:
+                    self.add(s.client, s.clock, s.clock + s.length, code)
+                    marked.append((s.client, s.clock, s.clock + s.length))
