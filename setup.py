@@ -1,8 +1,8 @@
 """The one compiled module: the Yjs update reader (mano_core/document/_yreader_c.pyx, Cython).
 
 Everything else is in pyproject.toml. The extension is optional: when it cannot be built (no C
-compiler, no Python headers), the install goes on and the pure-Python reader is used (``mano
-doctor`` and ``python -m bench`` say which reader runs). The SHA-256 of the source is compiled
+compiler, no Python headers), the install goes on and the pure-Python reader is used (``.ci/run``
+and ``python -m bench`` say which reader runs). The SHA-256 of the source is compiled
 in, and the module is used only while it matches the source next to it
 (mano_core/document/ynative.py): a stale build never runs."""
 
