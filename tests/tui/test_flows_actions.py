@@ -174,8 +174,8 @@ async def test_flow_action_edit(demo_store):
         await wait_for(pilot, lambda: isinstance(app.screen, ActionDetailScreen))
         detail = app.screen
         comments = detail.query_one("#action-comments", DataTable)
-        await wait_for(pilot, lambda: comments.row_count == 1)
-        assert shows(app, "Dossier déposé")
+        await wait_for(pilot, lambda: comments.row_count == 1 and shows(app, "Dossier déposé"),
+                       what="the comment drawn")
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
         app.screen.query_one("#field-text", TextArea).text = "Rappeler lundi"

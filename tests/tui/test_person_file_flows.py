@@ -143,8 +143,8 @@ async def test_flow_passage(person_file):
                    for x in made)
         assert app.screen.query_one(TabbedContent).active == "tab-visits"
         table = app.screen.query_one("#visits", DataTable)
-        await wait_for(pilot, lambda: table.row_count == 3, what="three rows")
-        assert shows(app, "Petit déjeuner, douche")
+        await wait_for(pilot, lambda: table.row_count == 3 and shows(app, "Petit déjeuner, douche"),
+                       what="three rows drawn")
         # a bad count is said under it
         form = await form_open(pilot, "p")
         field(form, "count").value = "0"
@@ -297,8 +297,8 @@ async def test_flow_consultation(person_file):
         assert c.custom_fields == {"custom-motif": "Plaie", "custom-plaie": "pied gauche"}
         assert c.only_visible_by == [me]
         table = app.screen.query_one("#consultations", DataTable)
-        await wait_for(pilot, lambda: table.row_count == 1)
-        assert shows(app, "À FAIRE") and shows(app, "Pansement pied")
+        await wait_for(pilot, lambda: table.row_count == 1 and shows(app, "À FAIRE")
+                       and shows(app, "Pansement pied"), what="the row drawn")
         # done: Enter, status FAIT, saved with a completion date
         table.focus()
         form = await form_open(pilot, "enter")
@@ -327,8 +327,8 @@ async def test_flow_treatment(person_file):
         assert (tr.name, tr.dosage, tr.frequency) == ("Amoxicilline", "1 g", "3 fois par jour")
         assert tr.start_date == dt.date(2026, 11, 20) and tr.end_date == dt.date(2026, 11, 27)
         table = app.screen.query_one("#treatments", DataTable)
-        await wait_for(pilot, lambda: table.row_count == 1)
-        assert shows(app, "27 nov. 2026")
+        await wait_for(pilot, lambda: table.row_count == 1 and shows(app, "27 nov. 2026"),
+                       what="the row drawn")
         table.focus()
         form = await form_open(pilot, "enter")
         field(form, "dosage").value = "500 mg"
