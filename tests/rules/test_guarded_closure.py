@@ -13,6 +13,7 @@ from pycrdt import Doc, Map
 from mano_core.document.ydeps import MEMO_MAX_UPDATE, read_structs
 from mano_core.limits import GUARDED_INDEX_PASSES
 from mano_core.rules.touch import GuardedIndex
+from tests.document.hostile_states import varuint
 
 
 def _doc(client: int) -> Doc:
@@ -22,23 +23,14 @@ def _doc(client: int) -> Doc:
     return doc
 
 
-def _varuint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
 def _without_deletions(update: bytes) -> bytes:
     """``update`` with an empty delete set (as a hostile teammate would write it)."""
     _structs, deletes = read_structs(update)
     by: dict[int, list[tuple[int, int]]] = {}
     for client, clock, length in deletes:
         by.setdefault(client, []).append((clock, length))
-    ds = _varuint(len(by)) + b"".join(
-        _varuint(c) + _varuint(len(r)) + b"".join(_varuint(k) + _varuint(n) for k, n in r)
+    ds = varuint(len(by)) + b"".join(
+        varuint(c) + varuint(len(r)) + b"".join(varuint(k) + varuint(n) for k, n in r)
         for c, r in by.items())
     assert update.endswith(ds)
     return update[:-len(ds)] + b"\x00"
