@@ -111,7 +111,7 @@ class DocumentCore:
             cls = QUERY_COLLECTIONS.get(kind.collection, Collection)
             self.collections[kind.collection] = cls(self, kind)
         self._history_map: Map[Any] = self.doc.get("history", type=Map)
-        self.doc.observe(self._on_transaction)
+        self._txn_sub: Any = self.doc.observe(self._on_transaction)
         self._deep: dict[str, Any] = {}  # collection name -> its deep observer's subscription
         self._observe_collections()
 
@@ -200,6 +200,10 @@ class DocumentCore:
         quiet = self.doc.get_state() == b"\x00"
         if quiet:
             self._unobserve_collections()
+            # And the document's own observer: pycrdt encodes each transaction's update for it
+            # before calling it (a second copy of the whole state, ~0.1 s at MANO scale),
+            # which it ignores for remote transactions anyway.
+            self.doc.unobserve(self._txn_sub)
         # A state merged into an empty document before the role screening's index exists:
         # the index is made in the same pass as the dependencies (never a second read).
         # (An index already built from the empty document is empty: the state's replaces it.)
@@ -234,6 +238,7 @@ class DocumentCore:
             self._remote = False
             if quiet:
                 self._observe_collections()
+                self._txn_sub = self.doc.observe(self._on_transaction)
         if quiet:
             for name, collection in self.collections.items():
                 ids = set(map(str, collection._map.keys()))

@@ -110,16 +110,16 @@ async def snapshot_first(client: RelayClient, sync: TeamSync, c: Compartment) ->
     upto = parts[0].upto if parts else 0
     refusal: ManoError | None = None
     if parts:
-        raw = b"".join(a.data for a in parts)
+        data = [a.data for a in parts]  # joined once, where the signature wants them
         try:
-            author = sync.keys.log.device(snapshot_author(raw))
+            author = sync.keys.log.device(snapshot_author(data))
             if author is not None and author.role is Role.RESTRICTED:
                 # A snapshot stands for the envelopes it covers, whose updates this device
                 # would otherwise screen one by one against their authors' roles: a start
                 # from it is taken only from an author whose role is not restricted.
                 raise UnauthorizedAuthorError("a restricted member's snapshot is no "
                                               "starting point")
-            await sync.apply_snapshot(c, raw)
+            await sync.apply_snapshot(c, data)
             if not state.behind:  # nothing follows the snapshot
                 sync.changed()
                 state.catchup = None
@@ -161,7 +161,7 @@ async def restore_snapshot(client: RelayClient, sync: TeamSync, c: Compartment) 
         if before and upto >= before:
             break  # a relay that serves only its newest snapshot
         try:
-            await sync.apply_snapshot(c, b"".join(a.data for a in parts))
+            await sync.apply_snapshot(c, [a.data for a in parts])
         except StoreError:
             raise  # our disk, not the snapshot: the session ends and is retried
         except ManoError as exc:

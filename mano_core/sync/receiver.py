@@ -3,12 +3,14 @@ snapshots, serialised with snapshot uploads."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mano_core.crypto.batch import authenticated_by_chain
 from mano_core.document import ydeps
 from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
 from mano_core.sync.persist import Persisting
-from mano_core.sync.snapshot import open_snapshot
+from mano_core.sync.snapshot import open_snapshot_parts
 
 
 class Receiving(Persisting):
@@ -66,16 +68,19 @@ class Receiving(Persisting):
         await self.refresh_counts()
         return not self.sm.need_keys
 
-    async def apply_snapshot(self, c: Compartment, raw: bytes) -> int:
-        """Verify and apply a downloaded snapshot; returns the sequence it covers."""
+    async def apply_snapshot(self, c: Compartment, raw: bytes | Sequence[bytes]) -> int:
+        """Verify and apply a downloaded snapshot (its bytes, or its parts as downloaded);
+        returns the sequence it covers."""
+        parts = [raw] if isinstance(raw, bytes) else raw
         async with self._serial:
-            snap = open_snapshot(raw, log=self.keys.log, keyring=self.keys.keyring,
-                                 team_id=self.keys.team_id, compartment=c)
+            snap = await open_snapshot_parts(parts, log=self.keys.log,
+                                             keyring=self.keys.keyring,
+                                             team_id=self.keys.team_id, compartment=c)
             self._snapshot_state = len(snap.state)
             try:
                 await self.run(self.sm.snapshot(c, snap.upto, snap.state, snap.chain))
             finally:
                 self._snapshot_state = 0
-            self.state.received.bytes += len(raw)
+            self.state.received.bytes += sum(len(part) for part in parts)
             self._changed()
             return snap.upto

@@ -43,3 +43,20 @@ def test_a_state_into_an_empty_document_tells_every_record_as_the_observed_path(
     empty.apply_remote_groups([[update]])
     later = {e.collection: e.ids for e in empty.take_changes(Origin.REMOTE)}
     assert later["persons"] == {people[5].id}  # (and its history entry)
+
+
+def test_a_local_edit_after_a_state_merged_into_an_empty_document_is_sent() -> None:
+    # The document's own observer is also off while the state is merged (pycrdt would encode
+    # the whole state again for it): it must be back, or this device's edits are never sent.
+    source = replica("m-1", 1)
+    person = source.persons.create(name="Personne 1")
+    empty = replica("m-2", 2)
+    assert empty.apply_remote_groups([[source.encode_state()]]) == {}
+    assert empty.drain_updates() == []  # the state merged is not an edit of this device
+    empty.persons.update(person.id, phone="06 00 00 00 01")
+    updates = empty.drain_updates()
+    assert updates
+    for update in updates:
+        source.apply_update(update)
+    assert source.persons.get(person.id).phone == "06 00 00 00 01"
+    assert domain_state(source) == domain_state(empty)

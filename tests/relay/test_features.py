@@ -68,6 +68,30 @@ async def test_snapshot_upload_download_and_safe_pruning(tmp_path: Path, kit: Te
         await b.close()
 
 
+async def test_the_catchup_plan_counts_the_bytes_behind_and_after_the_snapshot(
+        tmp_path: Path, kit: TeamKit) -> None:
+    # docs/protocol.md §4a: ``behind`` is every envelope after the cursor, ``tail`` those
+    # after the snapshot's ``upto`` too (the relay sums the tail over its own range).
+    async with Relay(relay_config(tmp_path)) as relay:
+        url = f"ws://127.0.0.1:{relay.port}"
+        a = await kit.client(url, "admin", create=True)
+        sizes = []
+        for i in range(8):
+            envelope = kit["admin"].seal(b"e" * (100 * (i + 1)))
+            sizes.append(len(envelope))
+            await a.push(envelope)
+        snapshot = kit["admin"].seal(b"S" * 1000)
+        await a.request(m.SnapshotPut(id=a.next_id(), c=0, upto=5, part=0, last=True,
+                                      data=snapshot))
+        for after, tail in [(0, sum(sizes[5:])), (3, sum(sizes[5:])), (5, sum(sizes[5:])),
+                            (6, sum(sizes[6:])), (8, 0)]:
+            plan = await a.catchup_plan(0, after)
+            assert (plan.head, plan.upto, plan.size) == (8, 5, len(snapshot)), after
+            assert plan.behind == sum(sizes[after:]), after
+            assert plan.tail == tail, after
+        await a.close()
+
+
 async def test_key_packages_wait_for_their_device(url: str, kit: TeamKit) -> None:
     a = await kit.client(url, "admin", create=True)
     pkgs = make_key_packages(kit["admin"].identity, kit["admin"].log, kit["admin"].keyring)
