@@ -1,0 +1,111 @@
+"""Where a new device's first sync spends its time (issue 24): the first sync of
+``bench.sync_bench.first_sync_vs_open`` (the relay in its own process), with the wall time and
+this process's CPU time at the entry and exit of each stage, printed as a timeline.
+
+    .venv/bin/python -m bench.first_sync_stages [--scale 1]
+
+A probe, not a figure of the suite: the stages are found by wrapping the functions named
+below (their names are the labels), so it costs a few microseconds per call."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import inspect
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import sync_bench
+from mano_core import team_compartment
+from mano_core.document import team_doc
+from mano_core.store import database
+from mano_core.sync import receiver, snapshot, transport
+
+EVENTS: list[tuple[float, float, str]] = []
+
+
+def _mark(label: str) -> None:
+    EVENTS.append((time.perf_counter(), time.process_time(), label))
+
+
+def _wrap(owner: Any, name: str, label: str) -> None:
+    static = isinstance(inspect.getattr_static(owner, name), staticmethod)
+    f = getattr(owner, name)
+    if inspect.iscoroutinefunction(f):
+        @functools.wraps(f)
+        async def wrapped(*a: Any, **k: Any) -> Any:
+            _mark(label + " >")
+            try:
+                return await f(*a, **k)
+            finally:
+                _mark(label + " <")
+    else:
+        @functools.wraps(f)
+        def wrapped(*a: Any, **k: Any) -> Any:  # type: ignore[misc]
+            _mark(label + " >")
+            try:
+                return f(*a, **k)
+            finally:
+                _mark(label + " <")
+    setattr(owner, name, staticmethod(wrapped) if static else wrapped)
+
+
+def install() -> None:
+    _wrap(transport.RelayClient, "connect", "connect")
+    _wrap(transport.RelayClient, "authenticate", "authenticate")
+    _wrap(transport.RelayClient, "catchup_plan", "catchup_plan")
+    _wrap(transport.RelayClient, "subscribe", "subscribe")
+    _wrap(receiver, "open_snapshot_parts", "open the snapshot")
+    _wrap(snapshot, "verify_framed", "  Ed25519 (worker thread)")
+    _wrap(team_compartment.CompartmentHolder, "apply_remote_groups", "apply and store")
+    _wrap(team_doc.DocumentCore, "apply_remote_groups", "  merge (one pycrdt transaction)")
+    _wrap(team_doc.DocumentCore, "_read_remote", "    read (deps, bounds, role index)")
+    _wrap(team_doc.DocumentCore, "_merge", "    pycrdt apply_update")
+    _wrap(database.Database, "write", "  store commit")
+    request = transport.RelayClient.request
+
+    async def timed(self: transport.RelayClient, msg: Any, **kw: Any) -> Any:
+        if "on_part" in kw:
+            inner, first = kw["on_part"], [True]
+
+            def on_part(part: Any) -> None:
+                if first[0]:
+                    _mark("  first part")
+                    first[0] = False
+                inner(part)
+            kw["on_part"] = on_part
+        _mark(type(msg).__name__ + " >")
+        try:
+            return await request(self, msg, **kw)
+        finally:
+            _mark(type(msg).__name__ + " <")
+    transport.RelayClient.request = timed  # type: ignore[method-assign]
+    sync = sync_bench.Device.sync
+
+    async def starting(self: Any, team: Any, url: str, **options: Any) -> Any:
+        EVENTS.clear()  # the last session started is the new device's
+        _mark("session")
+        return await sync(self, team, url, **options)
+    sync_bench.Device.sync = starting  # type: ignore[method-assign]
+    _wrap(sync_bench.Device, "open_team", "open_team (the baseline)")
+
+
+async def main(scale: float) -> None:
+    install()
+    tmp = Path(tempfile.mkdtemp(prefix="first-sync-stages"))
+    result = await sync_bench.first_sync_vs_open(tmp, scale, 1)
+    t0, c0, _ = EVENTS[0]
+    for t, c, label in EVENTS:
+        print(f"{(t - t0) * 1000:8.1f} ms  CPU {(c - c0) * 1000:8.1f} ms  {label}")
+    print(f"first sync {result['first_sync']:.3f} s, open {result['open']:.3f} s; "
+          f"load average {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scale", type=float, default=1.0)
+    asyncio.run(main(p.parse_args().scale))
