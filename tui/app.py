@@ -34,6 +34,7 @@ from .i18n import Translator, error_text
 from .navigation import EditPerson, LockNow, OpenAction, OpenExchange, OpenPerson, OpenSection
 from .palette import ManoCommands
 from .people_index import PersonIndex
+from .sections import MODES_GROUP, SectionModes
 from .stylesheet import MemoStylesheet
 from .session import (
     DEFAULT_IDLE_MINUTES,
@@ -62,7 +63,7 @@ IDLE_CHECK = 1.0         # seconds between two looks at the idle time
 LOCKED_ACTIONS = frozenset({"quit", "switch_language"})
 
 
-class ManoApp(App[None]):
+class ManoApp(SectionModes):
     """Mano's terminal client."""
 
     CSS_PATH = "mano.tcss"
@@ -193,16 +194,6 @@ class ManoApp(App[None]):
         self.set_interval(IDLE_CHECK, self._check_idle)
         await self._install_sections()
         await self.switch_mode("agenda")
-
-    async def _install_sections(self, skip: str | None = None, only: str | None = None) -> None:
-        from .screens import SECTION_SCREENS
-        for name, _key in SECTIONS:
-            if name == skip or (only is not None and name != only):
-                continue
-            if name in self._sections:
-                await self.remove_mode(name)
-            self.add_mode(name, SECTION_SCREENS[name])
-            self._sections.add(name)
 
     async def on_unmount(self) -> None:
         if self.session is not None:
@@ -368,20 +359,12 @@ class ManoApp(App[None]):
             self.push_screen(CommandPalette(id="--command-palette",
                                             placeholder=self.t("palette.placeholder")))
 
-    def action_switch_language(self) -> None:
-        async def switch() -> None:
-            # While locked only the lock screen turns (the sections wait for the unlock):
-            # nothing is asked, since a question would show what the lock hides.
-            if self.locked or await self.settle_unsaved():   # the sections are rebuilt
-                await self.set_language("en" if self.t.lang == "fr" else "fr")
-        self.run_worker(switch(), group="unsaved", exclusive=True)
-
     async def action_quit(self) -> None:
         """Quit, once every unsaved text was saved or dropped (the person may choose to stay)."""
         async def leave() -> None:
             if await self.settle_unsaved():
                 self.exit()
-        self.run_worker(leave(), group="unsaved", exclusive=True)
+        self.run_worker(leave(), group=MODES_GROUP, exclusive=True)
 
     async def settle_unsaved(self, *, ask: bool = True) -> bool:
         """Ask each screen holding unsaved typed work what to do with it; False when the
@@ -391,32 +374,6 @@ class ManoApp(App[None]):
             if guard.has_unsaved() and not await guard.settle_unsaved(ask=ask):
                 return False
         return True
-
-    async def set_language(self, lang: str) -> None:
-        """Switch the interface language now, and remember it on this device."""
-        self.t = Translator(lang)
-        self.title = self.t("app.title")
-        self.refresh_bindings()   # the footer redraws its keys in the new language
-        relabel = getattr(self.screen, "relabel", None)
-        if relabel is not None:
-            relabel()             # the screen shown (unlock, first run, lock) keeps its input
-        if self.session is None:
-            return
-        await save_pref(self.session.device, "lang", self.t.lang)
-        if self.locked:           # the sections are rebuilt once unlocked
-            self._relabel_on_unlock = True
-            return
-        await self._rebuild_sections()
-
-    async def _rebuild_sections(self) -> None:
-        # Rebuild every section in the new language (their texts are composed once). The
-        # current one cannot be removed while shown: rebuild another, show it, then this one.
-        current = self.current_mode if self.current_mode in self._sections else "agenda"
-        other = "persons" if current == "agenda" else "agenda"
-        await self._install_sections(skip=current)
-        await self.switch_mode(other)
-        await self._install_sections(only=current)
-        await self.switch_mode(current)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         t = self.t

@@ -274,6 +274,7 @@ async def test_ctrl_p_opens_the_command_palette_and_the_footer_says_so(demo_stor
                        what="the persons section, opened from the palette")
         await pilot.press("f12")
         await wait_for(pilot, lambda: shows(app, "^p Commands"), what="the footer in English")
+        await wait_for(pilot, lambda: app.modes_settled, what="the sections rebuilt in English")
 
 
 async def test_letters_typed_on_the_persons_list_go_to_its_search(demo_store):
