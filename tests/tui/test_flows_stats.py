@@ -144,7 +144,7 @@ async def test_flow_stats_period(demo_store, tmp_path):
         screen.query_one("#preset", Select).value = "365"
         year = Period(TODAY - dt.timedelta(days=364), TODAY)
         await settled(pilot, screen, year)
-        charts = str(screen.query_one("#stats-charts", Static).render()).splitlines()
+        charts = screen.charts_text().splitlines()
         start = charts.index(next(line for line in charts if line.startswith("Âge")))
         bands = []
         for line in charts[start + 1:]:

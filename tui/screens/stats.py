@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, LoadingIndicator, Select, Static
 
 from mano_core.errors import ManoError
@@ -82,7 +82,7 @@ class StatsScreen(SectionScreen):
         yield LoadingIndicator(id="stats-busy")
         with VerticalScroll(id="stats-body"):
             yield Static("", id="stats-figures")
-            yield Static("", id="stats-charts")
+            yield Vertical(id="stats-charts")   # one Static a chart (``_show_charts``)
 
     # --- choices ----------------------------------------------------------------------------
 
@@ -240,7 +240,7 @@ class StatsScreen(SectionScreen):
         filters = list(self.filters.values())
         now = self.mano.now()
 
-        def work(frozen: FrozenView) -> tuple[Statistics, ManoStatistics, list[str | Text]]:
+        def work(frozen: FrozenView) -> tuple[Statistics, ManoStatistics, list[Text]]:
             # In a worker thread, over records copied on the loop: the screen keeps answering.
             view = filtered(frozen, filters)
             s = compute(view, period, ids, now=now)
@@ -256,8 +256,27 @@ class StatsScreen(SectionScreen):
             return
         self.shown = (s, m)
         self.query_one("#stats-figures", Static).update(lines(self._figures(s, m)))
-        self.query_one("#stats-charts", Static).update(lines(charts))
+        await self._show_charts(charts)
         self.query_one("#stats-busy").display = False
+
+    async def _show_charts(self, charts: list[Text]) -> None:
+        """One Static a chart, those of the last figures reused: the screen draws the charts
+        it shows (the rest as it is scrolled to them), not all of them in one piece (issue
+        24: one Static of every chart was drawn whole, 10–25 ms of the UI loop)."""
+        box = self.query_one("#stats-charts", Vertical)
+        shown = list(box.query_children(Static))
+        for piece, text in zip(shown, charts, strict=False):
+            piece.update(text)
+        if len(shown) > len(charts):
+            await box.remove_children(shown[len(charts):])
+        elif len(charts) > len(shown):
+            await box.mount_all([Static(text, classes="stats-chart")
+                                 for text in charts[len(shown):]])
+
+    def charts_text(self) -> str:
+        """The charts shown, as lines (what the screen reads when scrolled through)."""
+        box = self.query_one("#stats-charts", Vertical)
+        return "\n".join(str(piece.render()) for piece in box.query_children(Static))
 
     def _figures(self, s: Statistics, m: ManoStatistics) -> list[str | Text]:
         t = self.t
@@ -283,17 +302,18 @@ class StatsScreen(SectionScreen):
         return out
 
     def _charts(self, s: Statistics, view: Any, period: Period,
-                subteams: list[str]) -> list[str | Text]:
-        """The charts' lines (runs in the statistics worker: reads no widget)."""
+                subteams: list[str]) -> list[Text]:
+        """The charts, each its lines (a blank one first) in one Text (runs in the
+        statistics worker: reads no widget)."""
         t = self.t
-        out: list[str | Text] = []
+        out: list[Text] = []
 
         def chart(title: str, counts: dict[str, Any], *, ordered: bool = False) -> None:
             total = sum(counts.values())
             figure = fmt.number(total, t.lang)
-            out.extend(["", styled((title, "bold"), f"  ({t('stats.total')} : {figure})"),
-                        bar_chart(counts, width=CHART_WIDTH, label_width=LABEL_WIDTH,
-                                  ordered=ordered, lang=t.lang)])
+            out.append(lines(["", styled((title, "bold"), f"  ({t('stats.total')} : {figure})"),
+                              bar_chart(counts, width=CHART_WIDTH, label_width=LABEL_WIDTH,
+                                        ordered=ordered, lang=t.lang)]))
 
         chart(t("stats.chart.gender"), s.persons.by_gender)
         chart(t("stats.chart.age"), s.persons.by_age, ordered=True)
@@ -311,21 +331,22 @@ class StatsScreen(SectionScreen):
                                          if not ids or c.team in ids], period)
         title = t("stats.comments_per_week") if step == 7 else t("stats.comments_per_month")
         figure = fmt.number(sum(weeks), t.lang)
-        out += ["", styled((title, "bold"), f"  ({t('stats.total')} : {figure})"),
-                column_chart(weeks, labels, lang=t.lang)]
+        out.append(lines(["", styled((title, "bold"), f"  ({t('stats.total')} : {figure})"),
+                          column_chart(weeks, labels, lang=t.lang)]))
         return out
 
-    def _custom(self, out: list[str | Text], custom: CustomFieldStats) -> None:
+    def _custom(self, out: list[Text], custom: CustomFieldStats) -> None:
         t = self.t
         head = styled((custom.label, "bold"), "  " + t("stats.custom_filled",
                                                         count=custom.filled))
-        out += ["", head]
+        piece: list[str | Text] = ["", head]
         if custom.type == "number":
-            out.append(t("stats.custom_number", total=self._decimal(custom.total),
-                         mean=self._decimal(custom.mean)))
+            piece.append(t("stats.custom_number", total=self._decimal(custom.total),
+                           mean=self._decimal(custom.mean)))
         if custom.counts:
-            out.append(bar_chart(custom.counts, width=CHART_WIDTH, label_width=LABEL_WIDTH,
-                                 ordered=custom.type == "number", lang=t.lang))
+            piece.append(bar_chart(custom.counts, width=CHART_WIDTH, label_width=LABEL_WIDTH,
+                                   ordered=custom.type == "number", lang=t.lang))
+        out.append(lines(piece))
 
     def _decimal(self, value: float | None) -> str:
         """A figure as the interface's language writes it (``311,6`` in French)."""

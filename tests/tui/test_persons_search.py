@@ -1,0 +1,113 @@
+"""The persons' search waits for typing to pause (issue 24: a search and a redraw of the list
+per key held the UI loop while the name was typed): the letters show at once, the list once,
+for the whole name; Enter searches at once; the last search asked is the one shown."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from textual.widgets import Input
+
+from tui.screens import persons as persons_screen
+from tui.screens.persons import PersonsScreen
+from tui.widgets.paged_table import PagedTable
+
+from .conftest import SIZE, app_on, wait_for
+from .pilots import opened
+
+pytestmark = pytest.mark.timeout(180)
+
+
+async def _persons(pilot):
+    app = pilot.app
+    await pilot.press("f3")
+    await wait_for(pilot, lambda: isinstance(app.screen, PersonsScreen), what="the list")
+    table = app.screen.query_one(PagedTable)
+    await wait_for(pilot, lambda: table.items, what="the list's rows")
+    return app.screen, table, app.screen.query_one("#search", Input)
+
+
+async def test_a_name_typed_is_searched_once_typing_pauses_and_the_last_key_wins(demo_store):
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        target = await app.session.team.persons.create(
+            name="Zéphyrine Quatremer", assigned_teams=[app.session.subteam])
+        _screen, table, search = await _persons(pilot)
+        search.focus()
+        for text in ("z", "ze", "zep", "zeph", "zephyrine q"):   # one burst of keys
+            search.value = text
+        await wait_for(pilot, lambda: [p.id for p in table.items] == [target.id],
+                       what="the list of the whole name, once typing paused")
+        assert search.value == "zephyrine q" and search.has_focus
+
+
+async def test_keys_typed_search_nothing_until_the_pause_and_enter_searches_at_once(
+        demo_store, monkeypatch):
+    monkeypatch.setattr(persons_screen, "SEARCH_PAUSE", 3600.0)   # no pause comes
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        target = await app.session.team.persons.create(
+            name="Zéphyrine Quatremer", assigned_teams=[app.session.subteam])
+        screen, table, search = await _persons(pilot)
+        asked: list[str] = []
+        run_query = screen.run_query
+
+        def counted(q, keep_page=False):
+            asked.append(q.text)
+            run_query(q, keep_page)
+
+        monkeypatch.setattr(screen, "run_query", counted)
+        search.focus()
+        await pilot.press(*"zeph")
+        await wait_for(pilot, lambda: search.value == "zeph", what="the letters shown")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: [p.id for p in table.items] == [target.id],
+                       what="the list searched on Enter")
+        assert asked == ["zeph"]          # one search, for the whole name: none per key
+        assert table.table.has_focus      # Enter also goes to the list, as before
+
+
+async def test_an_older_search_answering_late_never_replaces_the_newer_one(
+        demo_store, monkeypatch):
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        old = await team.persons.create(name="Anatole Vieuxtemps",
+                                        assigned_teams=[app.session.subteam])
+        new = await team.persons.create(name="Bérénice Neuville",
+                                        assigned_teams=[app.session.subteam])
+        screen, table, search = await _persons(pilot)
+        index = app.persons_index
+        search_of = index.search
+        hold = threading.Event()
+
+        def slow_for_the_old(q):
+            if q.text == "anatole":
+                hold.wait(120)            # answers once the newer search is shown
+            return search_of(q)
+
+        answered: list[list[str]] = []
+        show = screen._show
+
+        def shown(found, *args):
+            answered.append([p.id for p in found])
+            show(found, *args)
+
+        monkeypatch.setattr(index, "search", slow_for_the_old)
+        monkeypatch.setattr(screen, "_show", shown)
+        search.focus()
+        search.value = "anatole"
+        await pilot.press("enter")        # searched at once, held in its thread
+        search.focus()
+        search.value = "berenice"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: [p.id for p in table.items] == [new.id],
+                       what="the newer search shown")
+        hold.set()
+        await wait_for(pilot, lambda: len(answered) == 2, what="the older search answered")
+        assert answered == [[new.id], [old.id]]   # it did come, after
+        assert [p.id for p in table.items] == [new.id]
