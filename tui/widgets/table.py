@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -150,9 +151,17 @@ class LiteralTable(DataTable[Any]):
             self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
         pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) \
             + component
-        console = self.app.console
-        options = self.app.console_options.update_dimensions(inner, 1).update(no_wrap=True)
-        body = [s for s in text.__rich_console__(console, options) if s.text != "\n"]
+        plain = text.plain
+        if not text.spans and not text.style and "\t" not in plain \
+                and cell_len(plain) <= inner:
+            # What Rich gives for an unstyled one-line Text that fits (Text.render: one
+            # segment of its characters), without wrapping it first.
+            body = [Segment(plain)]
+        else:
+            console = self.app.console
+            options = self.app.console_options.update_dimensions(inner, 1) \
+                .update(no_wrap=True)
+            body = [s for s in text.__rich_console__(console, options) if s.text != "\n"]
         used = sum(s.cell_length for s in body)
         if used > inner or any(s.control for s in body):
             return None
