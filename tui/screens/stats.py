@@ -86,11 +86,9 @@ class StatsScreen(SectionScreen):
 
     # --- choices ----------------------------------------------------------------------------
 
-    def _fill_fields(self) -> None:
-        team = self.session.team
-        self._fields = filter_fields(self.t, team.persons.list(),
-                                     team.settings.values("outOfActiveListReasons"),
-                                     team.custom_fields_for("person"))
+    def _fill_fields(self, fields: list[FilterField]) -> None:
+        """The fields offered (found in the statistics worker: every person is read)."""
+        self._fields = fields
         select = self.query_one("#filter-field", Select)
         current = select.value
         select.set_options([(cell(f.label), f.wire) for f in self._fields])
@@ -205,8 +203,6 @@ class StatsScreen(SectionScreen):
     # --- figures ----------------------------------------------------------------------------
 
     def reload(self) -> None:
-        if not self._fields:
-            self._fill_fields()
         self.query_one("#filters-shown", Static).update(plain(self._filters_text()))
         if self._period() is None:
             return
@@ -239,21 +235,30 @@ class StatsScreen(SectionScreen):
         ids = self.subteam_ids()
         filters = list(self.filters.values())
         now = self.mano.now()
+        # The fields to filter on, once: their values are read from every person (30,000 at
+        # ×10), in the worker; the team's lists and field definitions are read here.
+        offer = None if self._fields else (team.settings.values("outOfActiveListReasons"),
+                                           team.custom_fields_for("person"))
 
-        def work(frozen: FrozenView) -> tuple[Statistics, ManoStatistics, list[Text]]:
+        def work(frozen: FrozenView) -> tuple[Statistics, ManoStatistics, list[Text],
+                                              list[FilterField] | None]:
             # In a worker thread, over records copied on the loop: the screen keeps answering.
             view = filtered(frozen, filters)
             s = compute(view, period, ids, now=now)
             m = mano_statistics(frozen, period, ids, filters, now=now)
-            return s, m, self._charts(s, view, period, ids)
+            fields = None if offer is None else \
+                filter_fields(self.t, frozen.persons.list(), *offer)
+            return s, m, self._charts(s, view, period, ids), fields
 
         try:
             team.require(Power.STATISTICS)
-            s, m, charts = await asyncio.to_thread(work, await freeze(team))
+            s, m, charts, fields = await asyncio.to_thread(work, await freeze(team))
         except ManoError as exc:
             self.mano.say(self.mano.error_text(exc), error=True)
             self.query_one("#stats-busy").display = False
             return
+        if fields is not None and not self._fields:
+            self._fill_fields(fields)
         self.shown = (s, m)
         self.query_one("#stats-figures", Static).update(lines(self._figures(s, m)))
         await self._show_charts(charts)
