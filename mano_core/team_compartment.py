@@ -43,6 +43,11 @@ class CompartmentHolder:
         # compaction then waits for COMPACT_AFTER_UPDATES_CATCHING_UP (see limits.py).
         self.catching_up = False
         self.compacting = False  # a compaction is under way (its state cut off the loop)
+        # Teammates' updates merged into the document whose store transaction failed (a full
+        # disk, a cancellation): stored with the next delivery's, or covered by the next
+        # compaction's state. (A delivery is stored as what its merge integrated, and the
+        # relay's re-delivery of the same envelopes finds them merged: it integrates nothing.)
+        self._unstored: list[bytes] = []
 
     @property
     def compaction_due(self) -> bool:
@@ -111,28 +116,43 @@ class CompartmentHolder:
         stored: list[bytes] = []
         async with self.merging:  # a compaction never snapshots updates not stored yet
             empty = self.core.doc.get_state() == b"\x00" and not self.core.waiting_updates
-            refused = self.core.apply_remote_groups(groups)  # one pycrdt transaction
-            for index, group in enumerate(groups):
-                if index not in refused:
-                    stored.extend(group)
+            # One pycrdt transaction; teammates' envelopes are stored as what it integrated,
+            # one row for the whole delivery (issue 24: a row sealed and written per envelope
+            # was a tenth of a catch-up), with the updates it parked after it.
+            refused = self.core.apply_remote_groups(groups, capture=not snapshot)
+            if snapshot:
+                for index, group in enumerate(groups):
+                    if index not in refused:
+                        stored.extend(group)
+            else:
+                # (with what an earlier delivery merged but did not manage to store: a
+                # re-delivery would find it merged and integrate nothing; _unstored)
+                stored = self._unstored + self.core.take_integrated()
+            merged = sum(len(g) for i, g in enumerate(groups) if i not in refused)
             # A snapshot's state merged into an empty document (a new device's first sync):
             # it is the document, so it is stored as its snapshot, which a later open applies
             # as it is, instead of an update row read again for its dependencies at every
             # open (issue 24). Not when anything waited or waits for dependencies (parked rows
             # hold what the state does not).
             whole = snapshot and empty and len(stored) == 1 and not self.core.waiting_updates
-            async with self.team.store.transaction() as tx:
-                seqs: list[int] = []
-                if whole:
-                    await tx.write_snapshot(self.name, stored[0], self.last_seq)
-                else:
-                    seqs = await tx.append_updates(self.name, stored) if stored else []
-                await also(tx, refused)
+            try:
+                async with self.team.store.transaction() as tx:
+                    seqs: list[int] = []
+                    if whole:
+                        await tx.write_snapshot(self.name, stored[0], self.last_seq)
+                    else:
+                        seqs = await tx.append_updates(self.name, stored) if stored else []
+                    await also(tx, refused)
+            except BaseException:
+                if not snapshot:  # (a cancelled commit may have landed: stored twice, idempotent)
+                    self._unstored = stored
+                raise
+            self._unstored = []
             if whole:
                 self.since_snapshot = 0
             if seqs:
                 self.last_seq = seqs[-1]
-                self.since_snapshot += len(seqs)
+                self.since_snapshot += merged  # compaction's count: updates, not rows
         events = self.core.take_changes(Origin.REMOTE)
         self.team._dispatch(events)
         self._report_damage(events)
@@ -214,6 +234,7 @@ class CompartmentHolder:
                     tx, self.core.compartment, update, "its dependencies never arrived",
                     keep_content=not self.team.erasures.orders())
         self.core.forget_parked(quarantine)  # only once the quarantine is committed
+        self._unstored = []  # in the state (or parked, and stored again above)
         newer = self.last_seq - upto  # local updates committed while the state was cut
         if seqs:
             self.last_seq = max(self.last_seq, seqs[-1])

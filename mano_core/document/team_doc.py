@@ -25,6 +25,7 @@ from mano_core.model.records import CustomFieldDefinition, HistoryEntry, Record
 from mano_core.rules.touch import GuardedIndex
 
 from .collection import Collection
+from .deep_events import observe_records
 from .health import HealthValues
 from .layout import to_wire
 from .pieces import applying
@@ -105,6 +106,12 @@ class DocumentCore:
         self._guarded: GuardedIndex | None = None
         self._guard_backlog: list[bytes] | None = None  # while it is built off the loop
         self._remote = False
+        # What the last remote transaction integrated, as one update (its TransactionEvent's,
+        # which pycrdt encodes for the observer anyway), and the updates it parked instead:
+        # what a delivery stores (``take_integrated``).
+        self._capture = False
+        self._integrated: bytes = b""
+        self._newly_parked: list[bytes] = []
         self._changes: dict[str, set[str]] = {}
         self.collections: dict[str, Collection[Any]] = {}
         for kind in kinds:
@@ -117,11 +124,11 @@ class DocumentCore:
 
     def _observe_collections(self) -> None:
         for name, collection in self.collections.items():
-            self._deep[name] = collection._map.observe_deep(self._observer(name))
+            self._deep[name] = observe_records(self.doc, collection._map, self._observer(name))
 
     def _unobserve_collections(self) -> None:
-        for name, subscription in self._deep.items():
-            self.collections[name]._map.unobserve(subscription)
+        for subscription in self._deep.values():
+            subscription.drop()
         self._deep = {}
 
     # --- clock, author, settings hooks ---------------------------------------------------------
@@ -186,13 +193,16 @@ class DocumentCore:
                 self._parked.remove(item)
                 apply(item[0])
 
-    def apply_remote_groups(self, groups: Sequence[Sequence[bytes]]) -> dict[int, str]:
+    def apply_remote_groups(self, groups: Sequence[Sequence[bytes]], *,
+                            capture: bool = False) -> dict[int, str]:
         """Merge groups of teammates' updates (one group per envelope) in ONE pycrdt
         transaction, so the document's observers run once for a whole delivery instead of
         once per update. Returns the refused groups' errors by index: a group with a malformed
         update, or one pycrdt refuses, costs only itself (pycrdt decodes an update before
         integrating it: a refused update changed nothing; the group's updates before it stay
-        merged, idempotent, as when each had its own transaction). Parking as apply_update."""
+        merged, idempotent, as when each had its own transaction). Parking as apply_update.
+        ``capture``: keep what the transaction integrated for ``take_integrated`` (not for a
+        whole state: pycrdt would encode it all again)."""
         refused: dict[int, str] = {}
         # Into an empty document (a new device's first snapshot) every record is new: the
         # deep observers would only list them all, at the cost of one Python event per nested
@@ -208,7 +218,8 @@ class DocumentCore:
         # the index is made in the same pass as the dependencies (never a second read).
         # (An index already built from the empty document is empty: the state's replaces it.)
         indexing = quiet and (self._guarded is None or self._guarded.empty)
-        self._remote = True
+        self._remote, self._capture = True, capture
+        self._integrated, self._newly_parked = b"", []
         try:
             with self.doc.transaction(origin="remote"):
                 state = read_state_vector(self.doc.get_state())
@@ -218,6 +229,7 @@ class DocumentCore:
                                                     for u in group]:
                             if not deps.satisfied_by(state):
                                 self._parked.append((update, deps, time.monotonic()))
+                                self._newly_parked.append(update)
                                 continue
                             if fresh is not None and indexing:  # it alone is the document
                                 self._merge(update, guard=False)  # (indexed as it was read)
@@ -235,7 +247,7 @@ class DocumentCore:
                     except Exception as exc:  # noqa: BLE001 - pycrdt may raise anything
                         refused[index] = f"{type(exc).__name__}: {exc}"[:300]
         finally:
-            self._remote = False
+            self._remote = self._capture = False
             if quiet:
                 self._observe_collections()
                 self._txn_sub = self.doc.observe(self._on_transaction)
@@ -248,6 +260,15 @@ class DocumentCore:
                     if name == "customFields":
                         self.mark_settings_changed()
         return refused
+
+    def take_integrated(self) -> list[bytes]:
+        """What the last ``apply_remote_groups`` changed, to store in its place: the one
+        update pycrdt encoded for everything that transaction integrated (a whole delivery's
+        envelopes as one row, issue 24; nothing when it integrated nothing new), then each
+        update it parked, as it came (not in the document yet, so not in that update)."""
+        integrated, parked = self._integrated, self._newly_parked
+        self._integrated, self._newly_parked = b"", []
+        return ([integrated] if len(integrated) > 2 else []) + parked
 
     @staticmethod
     def _read_remote(update: bytes, indexing: bool) -> tuple[UpdateDeps, GuardedIndex | None]:
@@ -314,12 +335,14 @@ class DocumentCore:
                 for name, ids in changes.items()]
 
     def _on_transaction(self, event: TransactionEvent) -> None:
-        if not self._remote:
-            update = event.update
-            if len(update) > 2:  # b"\x00\x00" is an empty transaction
-                self._pending.append(update)
-        if not self._remote:  # (remote: see _merge)
-            self._guard(event.update)
+        if self._remote:  # (the guarded index: see _merge)
+            if self._capture:
+                self._integrated = event.update  # (take_integrated)
+            return
+        update = event.update
+        if len(update) > 2:  # b"\x00\x00" is an empty transaction
+            self._pending.append(update)
+        self._guard(update)
 
     def _guard(self, update: bytes) -> None:
         """Keep the guarded index up to date with an update this document integrated (or
@@ -338,21 +361,10 @@ class DocumentCore:
             self._guarded = index
         return self._guarded
 
-    def _observer(self, name: str) -> Callable[[list[Any]], None]:
+    def _observer(self, name: str) -> Callable[[set[str]], None]:
         collection = self.collections[name]
 
-        def on_change(events: list[Any]) -> None:
-            ids: set[str] = set()
-            for event in events:
-                path = event.path
-                if path:
-                    # A record's own "id" entry names it: event paths of pycrdt 0.14 were seen
-                    # naming the wrong record after out-of-order updates.
-                    base = event.target.get("_")
-                    record_id = base.get("id") if isinstance(base, dict) else None
-                    ids.add(str(record_id if record_id is not None else path[0]))
-                else:
-                    ids.update(str(k) for k in event.keys)
+        def on_change(ids: set[str]) -> None:
             collection.mark_dirty(ids)
             self._changes.setdefault(name, set()).update(ids)
             if name == "customFields":

@@ -105,6 +105,11 @@ def _read_memo(update: bytes) -> _Parsed:
         seen = scope.get(id(update))
         if seen is not None and seen[0] is update:
             return seen[1]
+        # A delivery's update is read first here, then by identity: the digest and the
+        # bounded memo would cost more than they save (a catch-up reads each update once).
+        fresh = _read(update, [])
+        scope[id(update)] = (update, fresh)
+        return fresh
     key = _Memo.key("update", update)
     known = _memo.get(key)
     if isinstance(known, tuple):
@@ -112,8 +117,6 @@ def _read_memo(update: bytes) -> _Parsed:
     else:
         parsed = _read(update, [])
         _memo.put(key, parsed)
-    if scope is not None:
-        scope[id(update)] = (update, parsed)
     return parsed
 
 

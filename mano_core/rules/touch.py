@@ -26,6 +26,9 @@ from mano_core.document.ydeps import (
 from mano_core.limits import GUARDED_INDEX_PASSES
 
 GUARDED_ROOTS: Final = frozenset({"settings", "customFields", "subteams"})
+# Updates ``touches`` found touching nothing guarded, remembered until ``observe`` (at most
+# this many: screened updates that are never integrated are forgotten with the rest).
+CLEAN_REMEMBERED: Final = 4096
 
 Code = tuple[str, str | None]  # (guarded root, settings key or None)
 
@@ -37,6 +40,9 @@ class Touch:
 
     roots: frozenset[str] = frozenset()
     settings_keys: frozenset[str] = frozenset()
+
+
+NOTHING: Final = Touch()
 
 
 @dataclass(slots=True)
@@ -78,6 +84,13 @@ class GuardedIndex:
     def __init__(self) -> None:
         self._runs: dict[int, _Runs] = {}
         self._marks = 0  # how many marks were added: a pass that adds none ends the closure
+        # id(update) -> (update, marks then), for updates ``touches`` found touching nothing:
+        # ``observe`` of the same object with no mark added since has nothing to mark (what
+        # it would mark, a struct resolving to a guarded item, ``touches`` would have found:
+        # it resolves every struct against the same index and the update's own items, and a
+        # chain of references ends at an item it resolves directly). Issue 24: each
+        # teammate's update was read struct by struct twice, once to screen, once to index.
+        self._clean: dict[int, tuple[bytes, int]] = {}
 
     def build(self, state: bytes) -> None:
         """Index a whole document state (``Doc.get_update()``)."""
@@ -140,6 +153,12 @@ class GuardedIndex:
             for runs in (self._runs.get(client), extra.get(client)):
                 if runs is not None:
                     codes.update(runs.overlapping(start, start + length))
+        if not codes:
+            if type(update) is bytes:  # immutable: the same object, the same answer
+                if len(self._clean) >= CLEAN_REMEMBERED:
+                    self._clean.clear()
+                self._clean[id(update)] = (update, self._marks)
+            return NOTHING
         return Touch(roots=frozenset(c[0] for c in codes),
                      settings_keys=frozenset(c[1] for c in codes
                                              if c[0] == "settings" and c[1] is not None))
@@ -148,6 +167,9 @@ class GuardedIndex:
         """Add the guarded items of an update this document integrated (idempotent), all of
         them (``close``). A large one (a state) is indexed as it is read, without a record of
         each struct."""
+        clean = self._clean.pop(id(update), None)
+        if clean is not None and clean[0] is update and clean[1] == self._marks:
+            return  # screened a moment ago: nothing guarded in it, nothing marked since
         if len(update) > MEMO_MAX_UPDATE and (deps := read_into(update, self)) is not None:
             self.close(update, deps)
             return
