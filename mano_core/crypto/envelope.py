@@ -50,6 +50,7 @@ TAG_SIZE: Final = 16
 SIGNATURE_SIZE: Final = _wire.SIGNATURE_SIZE
 MIN_ENVELOPE_SIZE: Final = HEADER_SIZE + TAG_SIZE + SIGNATURE_SIZE  # 186 (empty plaintext)
 _MAX_COUNTER: Final = 2**64 - 1
+_COMPARTMENTS: Final = {int(c): c for c in Compartment}  # (Compartment(n) is an enum call)
 
 
 class EnvelopeHeader(NamedTuple):
@@ -97,12 +98,13 @@ class Envelope(NamedTuple):
         version, team_id, comp, epoch, author, counter, prev_hash, nonce = _HEADER.unpack_from(data)
         if version != FORMAT_VERSION:
             raise MalformedEnvelopeError(f"unknown envelope format version {version}")
-        if comp not in Compartment._value2member_map_:
+        compartment = _COMPARTMENTS.get(comp)
+        if compartment is None:
             raise MalformedEnvelopeError(f"unknown compartment {comp}")
         if (counter == 0) != (prev_hash == _wire.ZERO_HASH):
             raise MalformedEnvelopeError("prev_hash is zero exactly for counter 0")
         header = EnvelopeHeader(
-            version, team_id, Compartment(comp), epoch, author, counter, prev_hash, nonce
+            version, team_id, compartment, epoch, author, counter, prev_hash, nonce
         )
         return cls(header, data[HEADER_SIZE:-SIGNATURE_SIZE], data[-SIGNATURE_SIZE:], data)
 

@@ -59,6 +59,7 @@ class MembershipLog:
         "_generators",
         "_hashes",
         "_invitations",
+        "_writable",
         "team_id",
     )
 
@@ -73,6 +74,8 @@ class MembershipLog:
         self._epochs: dict[Compartment, int] = dict.fromkeys(Compartment, 0)
         self._generators: dict[tuple[Compartment, int], bytes | None] = {}
         self._invitations: set[bytes] = set()
+        # can_write's answers, forgotten at each entry applied (the only change of access)
+        self._writable: dict[tuple[bytes, Compartment, int], bool] = {}
 
     # --- construction -----------------------------------------------------------------------
 
@@ -249,6 +252,13 @@ class MembershipLog:
 
     def can_write(self, device_id: bytes, compartment: Compartment, epoch: int) -> bool:
         """True if the device had access to ``compartment`` during ``epoch``."""
+        key = (device_id, compartment, epoch)
+        known = self._writable.get(key)
+        if known is None:
+            known = self._writable[key] = self._can_write(device_id, compartment, epoch)
+        return known
+
+    def _can_write(self, device_id: bytes, compartment: Compartment, epoch: int) -> bool:
         access = self._access.get(device_id)
         current = self._epochs[compartment]
         if access is None or not 0 <= epoch <= current:
@@ -341,6 +351,7 @@ class MembershipLog:
         )
 
     def _apply(self, e: MembershipEntry) -> None:
+        self._writable.clear()
         op = Op(e.op)
         if op is Op.REMOVE_MEMBER:
             targets = [d.device_id for d in self.active_devices() if d.member == e.member]

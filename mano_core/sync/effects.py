@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
@@ -75,11 +75,12 @@ Effect = Send | Push | Persist | StartTimer | Close | Alert
 # --- persistence operations (what a Persist writes) ---------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Apply:
+class Apply(NamedTuple):
     """Merge a teammate's envelope's updates into compartment ``c``'s document and store them,
     in the transaction. If the document refuses them, the driver quarantines that envelope in
-    the same transaction instead (and reports it in ``committed(token, refused=…)``)."""
+    the same transaction instead (and reports it in ``committed(token, refused=…)``). (A named
+    tuple: one per envelope of a delivery, and a frozen dataclass sets each field through
+    ``object.__setattr__``; issue 24.)"""
 
     c: Compartment
     seq: int
