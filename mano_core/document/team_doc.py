@@ -212,9 +212,11 @@ class DocumentCore:
         quiet = self.doc.get_state() == b"\x00"
         if quiet:
             self._unobserve_collections()
-            # And the document's own observer: pycrdt encodes each transaction's update for it
-            # before calling it (a second copy of the whole state, ~0.1 s at MANO scale),
-            # which it ignores for remote transactions anyway.
+        # And the document's own observer: pycrdt encodes each transaction's update for it
+        # before calling it (a second copy of the whole state, ~0.1 s at MANO scale), which
+        # it ignores for remote transactions, unless that update is what is stored (capture).
+        silent = quiet and not capture
+        if silent:
             self.doc.unobserve(self._txn_sub)
         # A state merged into an empty document before the role screening's index exists:
         # the index is made in the same pass as the dependencies (never a second read).
@@ -257,6 +259,7 @@ class DocumentCore:
             self._txn_apply = None
             if quiet:
                 self._observe_collections()
+            if silent:
                 self._txn_sub = self.doc.observe(self._on_transaction)
         if quiet:
             for name, collection in self.collections.items():

@@ -9,7 +9,6 @@ import pytest
 from pycrdt import Map
 
 from mano_core.device import Device
-from mano_core.ids import Compartment
 from tests.harness.devices import PASS
 from tests.sync.helpers import join
 

@@ -93,3 +93,21 @@ async def test_what_a_failed_store_transaction_merged_is_stored_with_the_next(
     async with await Device.open(path, PASS) as device:
         team = await device.open_team(team.id)
         assert sorted(p.id for p in team.persons.list()) == sorted(f"p{i}" for i in range(10))
+
+
+def test_a_delivery_into_an_empty_document_is_captured_whole() -> None:
+    # A device that joined replays its first delivery into an empty document (no snapshot
+    # at the relay): the observers are off while it merges, but not the one whose update is
+    # what the delivery stores, or the store would keep nothing of it.
+    from tests.document.helpers import domain_state, replica
+
+    updates = person_updates(12)
+    empty = replica("m-2", 2)
+    assert empty.doc.get_state() == b"\x00"
+    assert empty.apply_remote_groups([[u] for u in updates], capture=True) == {}
+    rows = empty.take_integrated()
+    assert len(rows) == 1
+    again = replica("m-3", 3)
+    again.apply_remote_groups([rows])
+    assert domain_state(again) == domain_state(empty)
+    assert len(again.persons.list()) == 12
