@@ -52,12 +52,14 @@ class BlobHandlers:
             if self.ctx.uploads >= cfg.max_uploads:
                 return self._drop_upload(s, msg, ErrorCode.BUSY,
                                          "too many snapshot uploads in progress; retry later")
-            refused = await self._snapshot_conflict(team.team_id, msg.c, msg.upto)
+            refused = await self._snapshot_conflict(team.team_id, msg.c, msg.upto, msg.spare)
             if refused:
                 return self._drop_upload(s, msg, ErrorCode.CONFLICT, refused)
+            if msg.spare and (other := self._covering_upload(s, msg.c, msg.upto)):
+                return self._drop_upload(s, msg, ErrorCode.CONFLICT, other)
             self.ctx.uploads += 1
             sid = await storage.begin_snapshot(team.team_id, msg.c, msg.upto, time.time())
-            up = s.upload = SnapshotUpload(msg.id, msg.c, msg.upto, sid)
+            up = s.upload = SnapshotUpload(msg.id, msg.c, msg.upto, sid, spare=msg.spare)
         elif up is None or (up.request_id, up.c, up.upto, up.parts) != (
             msg.id, msg.c, msg.upto, msg.part
         ):
@@ -80,7 +82,7 @@ class BlobHandlers:
         team.usage += len(msg.data)
         if not msg.last:
             return None
-        refused = await self._snapshot_conflict(team.team_id, up.c, up.upto)
+        refused = await self._snapshot_conflict(team.team_id, up.c, up.upto, up.spare)
         if refused:
             await s.abort_upload()
             return s.refuse(msg.id, ErrorCode.CONFLICT, refused)
@@ -93,14 +95,32 @@ class BlobHandlers:
         s.send(m.Ok(id=msg.id))
         return None
 
-    async def _snapshot_conflict(self, team_id: bytes, c: int, upto: int) -> str | None:
-        """Why a snapshot of (team, c) up to ``upto`` cannot be stored now, or None."""
+    async def _snapshot_conflict(self, team_id: bytes, c: int, upto: int,
+                                 spare: bool) -> str | None:
+        """Why a snapshot of (team, c) up to ``upto`` cannot be stored now, or None. A
+        ``spare`` one (a device's periodic snapshot) also not when one as new is stored:
+        every device at the head takes one of the same ``upto`` at the same moment, and one
+        stored is enough. An erasure's is not spare: it replaces the newest (docs/protocol.md
+        §6, "Purge": the purge keeps only the newest, which must be the erased state)."""
         head = await self.storage.head(team_id, c)
         if upto > head:
             return f"upto {upto} is above head {head}"
         newest = await self.storage.newest_snapshot(team_id, c)
-        if newest is not None and upto < newest.upto:
+        if newest is not None and (upto < newest.upto or (spare and upto == newest.upto)):
             return f"a snapshot up to {newest.upto} exists"
+        return None
+
+    @staticmethod
+    def _covering_upload(s: Session, c: int, upto: int) -> str | None:
+        """Another session of the team (on this node) uploading a snapshot of ``c`` that
+        covers ``upto``: a spare upload is refused as if that one were stored (CONFLICT: its
+        device counts it as uploaded). Should that upload fail, its device, which was not
+        answered ``ok``, still has it due and uploads again once back at the head."""
+        assert s.team is not None
+        for other in s.team.sessions:
+            up = other.upload
+            if other is not s and up is not None and up.c == c and up.upto >= upto:
+                return f"an upload up to {up.upto} is in progress"
         return None
 
     @staticmethod

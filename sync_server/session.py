@@ -49,6 +49,7 @@ class SnapshotUpload:
     sid: int
     parts: int = 0
     size: int = 0
+    spare: bool = False  # SnapshotPut.spare: not stored if one as new is (handlers_blobs.py)
 
 
 Dispatch = Callable[["Session", m.AnyMessage], Awaitable[None]]

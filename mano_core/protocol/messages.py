@@ -233,7 +233,9 @@ class CatchupPlan(Message, frozen=True, tag="catchup_plan"):
 
 
 class SnapshotPut(Message, frozen=True, tag="snapshot_put"):
-    """Client → relay: part ``part`` (0, 1, …) of an encrypted snapshot of ``c`` up to ``upto``."""
+    """Client → relay: part ``part`` (0, 1, …) of an encrypted snapshot of ``c`` up to ``upto``.
+    ``spare``: store it only if no snapshot of ``c`` covering ``upto`` is stored or being
+    uploaded (a periodic snapshot; never an erasure's, which must replace: §6)."""
 
     id: U32
     c: CompartmentNo
@@ -241,6 +243,7 @@ class SnapshotPut(Message, frozen=True, tag="snapshot_put"):
     part: U32
     last: bool
     data: ChunkBytes
+    spare: bool = False
 
 
 class SnapshotGet(Message, frozen=True, tag="snapshot_get"):

@@ -71,7 +71,10 @@ class Snapshots(Persisting):
     async def _upload_if_due(self, client: RelayClient, c: Compartment) -> bool:
         async with self._serial:
             taken = await self._take_snapshot(c) if self.snapshot_due(c) else None
-        return taken is not None and await self._send_snapshot(client, c, taken)
+        # Spare: the relay keeps it only if no snapshot as new is stored or being uploaded
+        # (every device at the head takes one of the same ``upto`` at once); an erasure's
+        # upload (``upload_snapshot``) is not spare: it must replace (docs/protocol.md §6).
+        return taken is not None and await self._send_snapshot(client, c, taken, spare=True)
 
     def snapshot_due(self, c: Compartment) -> bool:
         """Whether this device should upload a snapshot of ``c`` now: the envelopes delivered
@@ -117,9 +120,11 @@ class Snapshots(Persisting):
             compartment=c, epoch=epoch, upto=upto, state=state, chain=self.sm.chain(c))
         return _Taken(upto, blob, len(state), tail)
 
-    async def _send_snapshot(self, client: RelayClient, c: Compartment, taken: _Taken) -> bool:
+    async def _send_snapshot(self, client: RelayClient, c: Compartment, taken: _Taken, *,
+                             spare: bool = False) -> bool:
         """Upload a taken snapshot, wait for the relay to store it (deliveries go on
-        meanwhile), then commit its ``upto`` as the newest snapshot (serialised again)."""
+        meanwhile), then commit its ``upto`` as the newest snapshot (serialised again). A
+        CONFLICT means a snapshot as new is stored already: committed the same way."""
         request_id = client.next_id()
         step = limits.MAX_SNAPSHOT_CHUNK
         blob = taken.blob
@@ -127,7 +132,7 @@ class Snapshots(Persisting):
         fut = None
         for index, part in enumerate(parts):
             msg = m.SnapshotPut(id=request_id, c=int(c), upto=taken.upto, part=index,
-                                last=index == len(parts) - 1, data=part)
+                                last=index == len(parts) - 1, data=part, spare=spare)
             if msg.last:
                 fut = client.start(msg)
             else:

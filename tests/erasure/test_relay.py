@@ -144,3 +144,41 @@ async def test_an_erasure_made_offline_never_sends_the_person(relay, make_device
             await eventually(lambda: team_a.erasures.status(order.id).complete, timeout=30,
                              what="the erasure completes")
         assert _gone(team_b, p.id)
+
+
+async def test_the_erasure_uploads_a_snapshot_that_replaces_a_teammates(
+        relay, make_device, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The purge keeps only the newest snapshot, which must be the erased state: the erasure's
+    # upload is never ``spare`` (a relay refuses a spare one when a snapshot of the same upto,
+    # taken before the erasure, is stored: docs/protocol.md §6), the periodic ones are.
+    from mano_core.protocol import messages as m
+    from mano_core.sync.transport import RelayClient
+
+    sent: list[m.Message] = []
+    original = RelayClient._send
+
+    def recording(self: RelayClient, msg: m.Message) -> None:
+        if isinstance(msg, (m.SnapshotPut, m.Purge)):
+            sent.append(msg)
+        original(self, msg)
+
+    monkeypatch.setattr(RelayClient, "_send", recording)
+    a = await make_device("a")
+    team_a = await a.create_team("Maraude Sud")
+    async with await a.sync(team_a, relay.url) as sa:
+        p = await team_a.persons.create(name="Zorglub-Erased", phone="0611223344")
+        await team_a.persons.create(name="Kept-Quentin", description="x" * 70_000)
+        await sa.wait_synced()
+        await eventually(lambda: any(isinstance(x, m.SnapshotPut) for x in sent), 30,
+                         "the policy's snapshot of the team as it was")
+        order = await team_a.erasures.erase([p.id])
+        await eventually(lambda: team_a.erasures.status(order.id).complete, timeout=30,
+                         what="the erasure completes")
+        await sa.wait_synced()
+    purge = next(i for i, x in enumerate(sent) if isinstance(x, m.Purge))
+    periodic = [x for x in sent[:purge] if isinstance(x, m.SnapshotPut)]
+    erasure = periodic[-1]  # the last part of the upload just before the purge
+    assert erasure.last and erasure.upto == sent[purge].upto
+    assert not any(x.spare for x in periodic if x.id == erasure.id)
+    before = [x for x in periodic if x.id != erasure.id]
+    assert before and all(x.spare for x in before)

@@ -92,6 +92,89 @@ async def test_the_catchup_plan_counts_the_bytes_behind_and_after_the_snapshot(
         await a.close()
 
 
+async def _put(client, kit: TeamKit, upto: int, body: bytes, *, spare: bool,
+               parts: int = 1) -> list[m.Message]:
+    """Upload one snapshot in ``parts`` parts (all sent before the answer is awaited, as a
+    device does), return the answer."""
+    blob = kit["admin"].seal(body)
+    step = -(-len(blob) // parts)
+    pieces = [blob[i:i + step] for i in range(0, len(blob), step)]
+    rid = client.next_id()
+    for i, piece in enumerate(pieces[:-1]):
+        client._send(m.SnapshotPut(id=rid, c=0, upto=upto, part=i, last=False, data=piece,
+                                   spare=spare))
+    return await client.request(m.SnapshotPut(id=rid, c=0, upto=upto, part=len(pieces) - 1,
+                                              last=True, data=pieces[-1], spare=spare))
+
+
+async def test_a_spare_snapshot_is_not_stored_when_one_as_new_is(tmp_path: Path,
+                                                                 kit: TeamKit) -> None:
+    # Every device at the head uploads a snapshot of the same upto at once: a spare one is
+    # refused (CONFLICT) once one as new is stored, its parts ignored; an erasure's (not
+    # spare) still replaces it, as the purge needs.
+    async with Relay(relay_config(tmp_path)) as relay:
+        url = f"ws://127.0.0.1:{relay.port}"
+        a = await kit.client(url, "admin", create=True)
+        team = kit.team_id
+        for i in range(6):
+            await a.push(kit["admin"].seal(b"e%d" % i))
+        (ok,) = await _put(a, kit, 4, b"first", spare=True)
+        assert isinstance(ok, m.Ok)
+        first = await relay.storage.newest_snapshot(team, 0)
+        assert first is not None and first.upto == 4
+        for upto in (4, 3):  # as new, older: refused at part 0, the three parts ignored
+            with pytest.raises(RelayRefusedError) as exc:
+                await _put(a, kit, upto, b"again" * 1000, spare=True, parts=3)
+            assert exc.value.code == ErrorCode.CONFLICT
+            assert "a snapshot up to 4 exists" in str(exc.value)
+        assert (await relay.storage.newest_snapshot(team, 0)) == first
+        (ok,) = await _put(a, kit, 5, b"newer", spare=True)  # a newer one is stored
+        assert isinstance(ok, m.Ok)
+        newer = await relay.storage.newest_snapshot(team, 0)
+        assert newer is not None and newer.upto == 5 and newer.sid != first.sid
+        (ok,) = await _put(a, kit, 5, b"erased", spare=False)  # an erasure's: replaces
+        assert isinstance(ok, m.Ok)
+        erased = await relay.storage.newest_snapshot(team, 0)
+        assert erased is not None and erased.upto == 5 and erased.sid != newer.sid
+        got = await a.request(m.SnapshotGet(id=a.next_id(), c=0))
+        assert len(b"".join(x.data for x in got)) == erased.size == newer.size + 1  # "erased"
+        await a.close()
+
+
+async def test_a_spare_snapshot_is_not_stored_while_a_teammate_uploads_one_covering_it(
+        tmp_path: Path, kit: TeamKit) -> None:
+    async with Relay(relay_config(tmp_path)) as relay:
+        url = f"ws://127.0.0.1:{relay.port}"
+        a = await kit.client(url, "admin", create=True)
+        b = await kit.client(url, "bob")
+        for i in range(6):
+            await a.push(kit["admin"].seal(b"e%d" % i))
+        # a's upload up to 5 is in progress (part 0 of 2 stored, the last not sent yet)
+        blob = kit["admin"].seal(b"S" * 5000)
+        rid = a.next_id()
+        a._send(m.SnapshotPut(id=rid, c=0, upto=5, part=0, last=False, data=blob[:2000],
+                              spare=True))
+        await a.request(m.HeadGet(id=a.next_id(), c=0))  # (answered after part 0: in order)
+        with pytest.raises(RelayRefusedError) as exc:
+            await _put(b, kit, 5, b"bob's", spare=True, parts=2)
+        assert exc.value.code == ErrorCode.CONFLICT
+        assert "an upload up to 5 is in progress" in str(exc.value)
+        with pytest.raises(RelayRefusedError) as exc:  # an older one: the same
+            await _put(b, kit, 4, b"bob's", spare=True)
+        assert exc.value.code == ErrorCode.CONFLICT
+        assert "in progress" in str(exc.value)
+        (ok,) = await a.request(m.SnapshotPut(id=rid, c=0, upto=5, part=1, last=True,
+                                              data=blob[2000:], spare=True))
+        assert isinstance(ok, m.Ok)
+        with pytest.raises(RelayRefusedError) as exc:  # b again: one as new is stored now
+            await _put(b, kit, 5, b"bob's", spare=True)
+        assert exc.value.code == ErrorCode.CONFLICT
+        stored = await relay.storage.newest_snapshot(kit.team_id, 0)
+        assert stored is not None and stored.upto == 5 and stored.size == len(blob)
+        await a.close()
+        await b.close()
+
+
 async def test_key_packages_wait_for_their_device(url: str, kit: TeamKit) -> None:
     a = await kit.client(url, "admin", create=True)
     pkgs = make_key_packages(kit["admin"].identity, kit["admin"].log, kit["admin"].keyring)
