@@ -53,7 +53,11 @@ async def test_deliveries_are_applied_while_a_snapshot_upload_waits_for_the_rela
                     await team_b.persons.create(name=f"Note {i}", description="x" * 20_000)
                 await asyncio.wait_for(reached.wait(), 60)
                 later = await team_b.persons.create(name="Après")
-                await eventually(lambda: any(p.id == later.id for p in team_a.persons.list()), 30,
+                # Applied and committed: the record shows in the document as soon as it is
+                # merged, a moment before the delivery's commit moves the cursor (until then
+                # a is "behind" and no snapshot is due: the check below would race it).
+                await eventually(lambda: any(p.id == later.id for p in team_a.persons.list())
+                                 and not sa.state.behind, 30,
                                  "b's edit applied on a while a's snapshot upload is held")
                 assert sa.sync.snapshot_due(GENERAL)  # not made before the relay stored it
                 assert sa.sync.sm.position(GENERAL).snapshot == 0

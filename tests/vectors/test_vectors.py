@@ -369,7 +369,7 @@ def test_snapshot_from_the_json() -> None:
     ch = v["chunking"]
     frame = msgspec.msgpack.decode(b(ch["frames_for_this_blob_hex"][0]))
     assert frame == {"t": "snapshot_put", "id": 7, "c": 0, "upto": v["upto"], "part": 0,
-                     "last": True, "data": blob}
+                     "last": True, "data": blob, "spare": False}
     parts = ch["example_parts"]
     assert sum(p["length"] for p in parts) == ch["example_blob_length"]
     assert all(p["offset"] == i * ch["chunk_size"] for i, p in enumerate(parts))
