@@ -123,3 +123,17 @@ async def test_truncated_or_foreign_snapshots_are_refused_before_any_thread(make
     stranger[1 + 16 + 1 + 4] ^= 1  # the author's id: someone the log does not know
     with pytest.raises(UnauthorizedAuthorError):
         await _open(keys, _split(bytes(stranger)))
+
+
+async def test_parts_swapped_or_repeated_are_refused(make_device):
+    keys, state = await _keys(make_device)
+    raw = _seal(keys, state)
+    n = (len(raw) - HEADER_SIZE) // 3
+    parts = [raw[:HEADER_SIZE], raw[HEADER_SIZE:HEADER_SIZE + n],
+             raw[HEADER_SIZE + n:HEADER_SIZE + 2 * n], raw[HEADER_SIZE + 2 * n:]]
+    assert parts[1] != parts[2]
+    with pytest.raises(BadSignatureError):  # same bytes, same length, another order
+        await _open(keys, [parts[0], parts[2], parts[1], parts[3]])
+    with pytest.raises(BadSignatureError):  # a part given twice (a relay's replay of it)
+        await _open(keys, [parts[0], parts[1], parts[1], parts[2], parts[3]])
+    assert (await _open(keys, parts)).state == state
