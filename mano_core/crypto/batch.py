@@ -43,35 +43,38 @@ def authenticated_by_chain(raws: Sequence[bytes], *, team_id: bytes,
     alone, with no signature check (docs/security.md, "This device's own envelopes coming
     back"). Only byte-identical copies count: any other envelope claiming this device as
     its author is checked as every other one."""
-    runs: dict[bytes, list[list[Envelope]]] = {}
-    digests: dict[int, bytes] = {}  # id(envelope) -> SHA-256 of its bytes
+    runs: dict[bytes, list[list[Authenticated]]] = {}
     done: dict[bytes, Authenticated] = {}
+    parse, sha256 = Envelope.parse, _wire.sha256
     for raw in raws:
         try:
-            env = Envelope.parse(raw)
+            env = parse(raw)
         except ManoError:
             continue
         h = env.header
         if h.team_id != team_id or h.compartment is not compartment:
             continue
-        digests[id(env)] = _wire.sha256(env.raw)
+        # (made once, kept whether or not its run's signature holds: only ``done`` counts)
+        link = Authenticated(env, sha256(env.raw))
         if raw in own:
-            done[env.raw] = Authenticated(env, digests[id(env)])
+            done[env.raw] = link
             continue
-        author_runs = runs.setdefault(h.author, [])
-        last = author_runs[-1][-1] if author_runs else None
-        if (last is not None and h.counter == last.header.counter + 1
-                and h.prev_hash == digests[id(last)]):
-            author_runs[-1].append(env)
+        author_runs = runs.get(h.author)
+        if author_runs is None:
+            runs[h.author] = [[link]]
+            continue
+        last = author_runs[-1][-1]
+        if h.counter == last.envelope.header.counter + 1 and h.prev_hash == last.digest:
+            author_runs[-1].append(link)
         else:
-            author_runs.append([env])
+            author_runs.append([link])
     for author_runs in runs.values():
         for run in author_runs:
             while run:
-                newest = run[-1]
+                newest = run[-1].envelope
                 if _wire.verify(newest.header.author, newest.signature, _wire.DOMAIN_ENVELOPE,
                                 newest.signed_part):
-                    done.update((env.raw, Authenticated(env, digests[id(env)])) for env in run)
+                    done.update((link.envelope.raw, link) for link in run)
                     break
                 run.pop()  # forged or damaged: verified (and refused) on its own later
     return done
