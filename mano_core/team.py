@@ -212,6 +212,9 @@ class Team:
                                    updates=updates)
             self._general = CompartmentHolder(self, core)
             holder = self._general
+            # The role screening's index is built later from these bytes, not from an
+            # encoding of the whole state on the loop (mano_core.guarded_build).
+            self.guarded.adopt(core, loaded.snapshot, loaded.updates)
         else:
             core = MedicalDocument(custom_fields=lambda: general.custom_fields.list(),  # noqa: PLW0108
                                    settings=general.settings, author=self.info.member,

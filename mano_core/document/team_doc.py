@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import msgspec
 from pycrdt import Doc, Map, TransactionEvent
@@ -33,6 +33,9 @@ from .pieces import applying
 from .queries import QUERY_COLLECTIONS, Actions, Comments, History, Persons
 from .settings import Settings
 from .ydeps import MEMO_MAX_UPDATE, UpdateDeps, read_deps, read_into, read_state_vector
+
+if TYPE_CHECKING:
+    from mano_core.guarded_build import Backlog
 
 R = TypeVar("R", bound=Record)
 
@@ -105,7 +108,7 @@ class DocumentCore:
         self._custom_fields = custom_fields
         self._pending: list[bytes] = []
         self._guarded: GuardedIndex | None = None
-        self._guard_backlog: list[bytes] | None = None  # while it is built off the loop
+        self._guard_backlog: Backlog | None = None  # while it is built off the loop
         self._remote = False
         # What the last remote transaction integrated, as one update (its TransactionEvent's,
         # which pycrdt encodes for the observer anyway), and the updates it parked instead:
@@ -359,8 +362,10 @@ class DocumentCore:
         the backlog of one being built: mano_core.guarded_build)."""
         if self._guarded is not None:
             self._guarded.observe(update)
-        elif self._guard_backlog is not None:
-            self._guard_backlog.append(update)
+        elif (backlog := self._guard_backlog) is not None:
+            backlog.append(update)
+            if backlog.capped and len(backlog) > backlog.limit:
+                self._guard_backlog = None  # no build started: it will encode the state
 
     def guarded_index(self) -> GuardedIndex:
         """The index of the items only some roles may write (mano_core.rules.touch), built

@@ -12,7 +12,7 @@ itself, without applying it. An item that resolves to nothing guarded is about s
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -173,7 +173,7 @@ class GuardedIndex:
         if len(update) > MEMO_MAX_UPDATE and (deps := read_into(update, self)) is not None:
             self.close(update, deps)
             return
-        self._observe_structs(update)
+        self.mark_structs(read_structs(update)[0])
 
     def close(self, update: bytes, deps: UpdateDeps) -> None:
         """After a marking pass over a large ``update`` (``read_into``): mark what that pass
@@ -194,13 +194,13 @@ class GuardedIndex:
                 break
             if self._marks == before:
                 return
-        self._observe_structs(update)
+        self.mark_structs(read_structs(update)[0])
 
-    def _observe_structs(self, update: bytes) -> None:
-        """Mark the guarded items of ``update`` from its struct list, to the fixed point: each
-        item left unresolved waits for the item it refers to, and is marked when that item is
-        (each struct is looked at a bounded number of times, whatever the order)."""
-        structs, _deletes = read_structs(update)
+    def mark_structs(self, structs: Sequence[StructInfo]) -> None:
+        """Mark the guarded items of an update from its struct list (``read_structs``), to the
+        fixed point: each item left unresolved waits for the item it refers to, and is marked
+        when that item is (each struct is looked at a bounded number of times, whatever the
+        order)."""
         waiting: dict[int, list[tuple[int, int]]] = {}  # referred client: [(its clock, struct)]
         marked: list[tuple[int, int, int]] = []
         for i, s in enumerate(structs):

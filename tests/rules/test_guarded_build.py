@@ -21,8 +21,9 @@ from mano_core.team import Team
 pytestmark = pytest.mark.timeout(60)
 
 
+@pytest.mark.parametrize("source", ["stored-bytes", "state"])
 async def test_the_index_built_off_the_loop_holds_what_arrived_meanwhile(
-        tmp_path: Path, monkeypatch) -> None:
+        tmp_path: Path, monkeypatch, source: str) -> None:
     store = await LocalStore.create(tmp_path / "d.mano", "une phrase de passe", kdf=TEST_KDF)
     team = await Team.create(store, name="Maraude", member="admin")
     await team.custom_fields.create(key="avant", label_text="Avant", type="text")
@@ -34,14 +35,24 @@ async def test_the_index_built_off_the_loop_holds_what_arrived_meanwhile(
 
     building, release = threading.Event(), threading.Event()
     original = GuardedIndex.build
+    from_bytes = guarded_build.index_from
 
     def held(self: GuardedIndex, state: bytes) -> None:
         building.set()
         release.wait(30)   # the updates below arrive while the index is being built
         original(self, state)
 
-    monkeypatch.setattr(GuardedIndex, "build", held)
-    monkeypatch.setattr(guarded_build, "MEMO_MAX_UPDATE", 0)  # this small state too off the loop
+    def held_source(*args: object) -> GuardedIndex | None:
+        building.set()
+        release.wait(30)
+        return from_bytes(*args)  # type: ignore[arg-type]
+
+    if source == "state":  # a team whose stored bytes are not used: the state is encoded
+        monkeypatch.setattr(guarded_build, "index_from", lambda *_a: None)
+        monkeypatch.setattr(GuardedIndex, "build", held)
+        monkeypatch.setattr(guarded_build, "MEMO_MAX_UPDATE", 0)  # this small one off the loop
+    else:   # built from what the team was opened from (here: nothing), then the backlog
+        monkeypatch.setattr(guarded_build, "index_from", held_source)
     team.guarded.start()
     while not building.is_set():
         await asyncio.sleep(0.01)
