@@ -75,3 +75,13 @@ async def load_all(collections: Iterable[Collection[Any]], *, progress: Progress
         done_before = base + size
     if progress is not None:
         progress(total, total)
+
+
+async def refresh_all(collections: Iterable[Collection[Any]], *,
+                      slice_seconds: float | None = None) -> None:
+    """Read again, in bounded slices, the records of ``collections`` changed since they were
+    read (``Collection.refreshing``): after a teammates' delivery, before its listeners read
+    them (a 500-envelope delivery's records re-read at once held the loop)."""
+    budget = SLICE_SECONDS if slice_seconds is None else slice_seconds
+    for collection in collections:
+        await drive(collection.refreshing(budget), slice_seconds=slice_seconds)

@@ -15,6 +15,7 @@ from mano_core.document import pieces
 from mano_core.document.team_doc import ChangeEvent, DocumentCore, Origin
 from mano_core.document.ydeps import encode_state_vector, read_deps, read_state_vector
 from mano_core.errors import MalformedUpdateError
+from mano_core.slices import refresh_all
 from mano_core.team_info import doc_name, local_outbox
 
 if TYPE_CHECKING:
@@ -154,8 +155,12 @@ class CompartmentHolder:
                 self.last_seq = seqs[-1]
                 self.since_snapshot += merged  # compaction's count: updates, not rows
         events = self.core.take_changes(Origin.REMOTE)
-        self.team._dispatch(events)
-        self._report_damage(events)
+        try:   # the records it changed read again in slices, not at the listeners' first read
+            await refresh_all(self.core.collections[e.collection] for e in events
+                              if e.collection in self.core.collections)
+        finally:
+            self.team._dispatch(events)
+            self._report_damage(events)
         if any(e.collection == "customFields" for e in events):
             await self.team.move_health_values()  # a field may have become health-only
         if self.team.erasures.note_changes(events):

@@ -446,15 +446,37 @@ class Collection(Generic[R]):
             self._dirty.clear()
         elif self._dirty:
             for record_id in self._dirty:
-                value = self._map.get(record_id)
-                self._cache.pop(record_id, None)
-                self._damage.pop(record_id, None)
-                if value is not None:
-                    raw_entry = (value if self._opaque or not isinstance(value, Map)
-                                 else msgspec.json.decode(str(value)))
-                    self._read(record_id, raw_entry)
+                self._reread(record_id)
             self._dirty.clear()
         return self._cache
+
+    def _reread(self, record_id: str) -> None:
+        assert self._cache is not None
+        value = self._map.get(record_id)
+        self._cache.pop(record_id, None)
+        self._damage.pop(record_id, None)
+        if value is not None:
+            raw_entry = (value if self._opaque or not isinstance(value, Map)
+                         else msgspec.json.decode(str(value)))
+            self._read(record_id, raw_entry)
+
+    def refreshing(self, budget: float) -> Iterator[int]:
+        """Read again the records changed since they were read (a teammates' delivery: a
+        read re-reads them all at once), each step ending once it took ``budget`` seconds,
+        yielding how many are left: the caller runs other work between two steps. A record
+        changed meanwhile is marked again and read again; a read meanwhile reads what is
+        left. Nothing to do for a collection not read yet."""
+        while self._cache is not None and self._dirty:
+            started = time.perf_counter()
+            with self._core.doc.transaction():  # one read transaction per step
+                count = 0
+                while self._dirty:
+                    self._reread(self._dirty.pop())
+                    count += 1
+                    if not count % BUDGET_CHECK_RECORDS \
+                            and time.perf_counter() - started >= budget:
+                        break
+            yield len(self._dirty)
 
     def _read(self, record_id: str, entries: Any, cache: dict[str, R] | None = None,
               damaged: dict[str, Damage] | None = None) -> None:

@@ -117,6 +117,9 @@ class DocumentCore:
         self._txn_apply: Callable[[bytes], None] | None = None  # see apply_remote_groups
         self._integrated: bytes = b""
         self._newly_parked: list[bytes] = []
+        # Transactions that changed the document (an encoding of it taken at one revision is
+        # its state as long as the revision is the same: mano_core.sync.snapshot_policy).
+        self.revision = 0
         self._changes: dict[str, set[str]] = {}
         self.collections: dict[str, Collection[Any]] = {}
         for kind in kinds:
@@ -348,12 +351,14 @@ class DocumentCore:
                 for name, ids in changes.items()]
 
     def _on_transaction(self, event: TransactionEvent) -> None:
+        update = event.update
+        if len(update) > 2:  # b"\x00\x00": a transaction that changed nothing
+            self.revision += 1
         if self._remote:  # (the guarded index: see _merge)
             if self._capture:
-                self._integrated = event.update  # (take_integrated)
+                self._integrated = update  # (take_integrated)
             return
-        update = event.update
-        if len(update) > 2:  # b"\x00\x00" is an empty transaction
+        if len(update) > 2:
             self._pending.append(update)
         self._guard(update)
 

@@ -13,7 +13,7 @@ from mano_core.demo import generate_team
 from mano_core.document.collection import BUDGET_CHECK_RECORDS
 from mano_core.document.team_doc import GeneralDocument
 from mano_core.model.records import Record
-from mano_core.slices import drive, load_all
+from mano_core.slices import drive, load_all, refresh_all
 from tests.reporting.conftest import load_document
 
 
@@ -122,3 +122,69 @@ async def test_the_loop_runs_between_slices(state: bytes) -> None:
 async def test_drive_yields_only_when_the_slice_is_spent() -> None:
     assert await drive(iter(range(10)), slice_seconds=0) == 10
     assert await drive(iter(range(10)), slice_seconds=3600) == 0
+
+
+def _teammate_edits(state: bytes, ids: list[str]) -> list[bytes]:
+    writer = fresh(state)
+    for n, record_id in enumerate(ids):
+        writer.comments.update(record_id, text=f"relu {n}")
+    return writer.drain_updates()
+
+
+def test_a_delivery_s_records_are_read_again_in_steps(state: bytes) -> None:
+    doc = fresh(state)
+    comments = doc.collections["comments"]
+    comments.list()   # read: the delivery below only marks its records
+    ids = sorted(str(k) for k in comments._map.keys())[:5 * BUDGET_CHECK_RECORDS]  # noqa: SIM118
+    for update in _teammate_edits(state, ids):
+        doc.apply_update(update)
+    assert len(comments._dirty) == len(ids)
+    steps = comments.refreshing(budget=0.0)   # spent at each look: one check's worth a step
+    assert next(steps) == len(ids) - BUDGET_CHECK_RECORDS
+    # a teammate's change of a record already read again, between two steps: read again too
+    again = _teammate_edits(doc.encode_state(), ids[:1])
+    for update in again:
+        doc.apply_update(update)
+    rest = list(steps)
+    assert rest[-1] == 0 and len(rest) >= 4
+    assert not comments._dirty
+    expected = {r.id: r for r in fresh(doc.encode_state()).comments.list()}
+    assert {r.id: r for r in comments.list()} == expected
+    assert comments.get(ids[0]).text == "relu 0" and comments.get(ids[1]).text == "relu 1"
+
+
+async def test_a_delivery_s_records_are_read_again_with_the_loop_run_between(
+        state: bytes) -> None:
+    doc = fresh(state)
+    doc.comments.list()
+    ids = sorted(str(k) for k in doc.comments._map.keys())[:40]  # noqa: SIM118
+    for update in _teammate_edits(state, ids):
+        doc.apply_update(update)
+    ran: list[int] = []
+
+    async def other() -> None:
+        ran.append(len(doc.comments._dirty))
+
+    task = asyncio.get_running_loop().create_task(other())
+    await refresh_all([doc.collections["comments"]], slice_seconds=0)
+    await task
+    assert ran and 0 < ran[0] < len(ids)   # it ran mid-way
+    assert not doc.comments._dirty
+    assert {doc.comments.get(i).text for i in ids} == {f"relu {n}" for n in range(40)}
+
+
+def test_the_revision_counts_the_transactions_that_change_the_document(state: bytes) -> None:
+    doc = fresh(state)
+    start = doc.revision
+    doc.comments.list()
+    with doc.doc.transaction():
+        pass
+    assert doc.revision == start   # reads and empty transactions change nothing
+    first = sorted(str(k) for k in doc.comments._map.keys())[0]  # noqa: SIM118
+    doc.comments.update(first, text="modifié")
+    assert doc.revision == start + 1
+    for update in _teammate_edits(state, [first]):
+        doc.apply_update(update)
+    assert doc.revision == start + 2
+    del doc.comments._map[first]   # a deletion alone (an update of its delete set only)
+    assert doc.revision == start + 3
