@@ -263,6 +263,7 @@ class DocumentCore:
         finally:
             self._remote = self._capture = False
             self._txn_apply = None
+            self.revision += 1  # (a quiet merge is not seen by _on_transaction)
             if quiet:
                 self._observe_collections()
             if silent:

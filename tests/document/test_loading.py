@@ -188,3 +188,8 @@ def test_the_revision_counts_the_transactions_that_change_the_document(state: by
     assert doc.revision == start + 2
     del doc.comments._map[first]   # a deletion alone (an update of its delete set only)
     assert doc.revision == start + 3
+    # a state merged into an empty document (a first sync: its observer is off meanwhile)
+    empty = GeneralDocument(author="member-b")
+    before = empty.revision
+    assert empty.apply_remote_groups([[state]]) == {}
+    assert empty.revision > before
