@@ -101,8 +101,10 @@ class GuardedBuild:
     def start(self) -> None:
         """Start building it now, if it is not built or under way."""
         core = self._core()
-        if core is None or core._guarded is not None or self._task is not None:
-            self._source = None
+        if self._task is not None:
+            return
+        if core is None or core._guarded is not None:
+            self._source = None  # built already (on a synchronous use): the bytes can go
             return
         self._task = asyncio.get_running_loop().create_task(self._build(core))
 

@@ -133,6 +133,7 @@ async def test_the_index_built_from_the_stored_bytes_is_the_index_of_the_state(
     team = await Team._open(store, team_id)
     assert team.doc.waiting_updates == 1
     await team.settings.add("services", "Maraude du soir")   # integrated before the build
+    team.guarded.start()   # as the app does, then the sync client before its first delivery
     await team.guarded.ready()
     built = team.doc._guarded
     assert built is not None
