@@ -173,7 +173,7 @@ class GuardedIndex:
         if len(update) > MEMO_MAX_UPDATE and (deps := read_into(update, self)) is not None:
             self.close(update, deps)
             return
-        self.mark_structs(read_structs(update)[0])
+        self._observe_structs(update)
 
     def close(self, update: bytes, deps: UpdateDeps) -> None:
         """After a marking pass over a large ``update`` (``read_into``): mark what that pass
@@ -194,6 +194,9 @@ class GuardedIndex:
                 break
             if self._marks == before:
                 return
+        self._observe_structs(update)
+
+    def _observe_structs(self, update: bytes) -> None:
         self.mark_structs(read_structs(update)[0])
 
     def mark_structs(self, structs: Sequence[StructInfo]) -> None:
