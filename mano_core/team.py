@@ -322,8 +322,12 @@ class Team:
         if self.medical_doc is None:
             return 0
         # Reads every person: decoded first in slices, so that opening a team (which calls
-        # this) does not hold the event loop for the whole first read (mano_core.slices).
-        await load_all([self.doc.persons])
+        # this) does not hold the event loop for the whole first read (mano_core.slices),
+        # and with full collections postponed, the records then frozen as the first read's
+        # are (mano_core/heap.py: a full collection mid-way held the loop for 90 ms at ×10).
+        if not self.doc.persons.loaded:
+            with bulk_decoding():
+                await load_all([self.doc.persons])
         moved = self.doc.persons.move_health_values()
         await commit_together(self)
         return moved
