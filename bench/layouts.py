@@ -41,7 +41,7 @@ def build(layout: str, scale: float) -> bytes:
 
     from mano_core.demo import generate_team
     from mano_core.document import layout as ours
-    from mano_core.document.team_doc import GeneralDocument
+    from mano_core.document.compartments import GeneralDocument
 
     team = generate_team(seed=0, scale=scale)
     if layout == "ours":

@@ -97,7 +97,7 @@ def measure(scale: float) -> dict[str, object]:
 async def _measure(scale: float) -> dict[str, object]:
     from mano_core.demo import generate_team
     from mano_core.demo.load import load_demo
-    from mano_core.document.team_doc import GeneralDocument, MedicalDocument
+    from mano_core.document.compartments import GeneralDocument, MedicalDocument
     from mano_core.ids import Compartment
     from mano_core.store import TEST_KDF, LocalStore
     from mano_core.team import Team

@@ -275,7 +275,7 @@ async def catch_up_vs_snapshot(tmp: Path, behind: int,
                              compartment=Compartment.GENERAL, epoch=0, upto=behind,
                              state=team_a.compartment(Compartment.GENERAL).core.encode_state(),
                              chain=keys.chain(Compartment.GENERAL))
-        from mano_core.document.team_doc import GeneralDocument
+        from mano_core.document.compartments import GeneralDocument
 
         t = time.perf_counter()
         snap = open_snapshot(blob, log=keys.log, keyring=keys.keyring, team_id=keys.team_id,

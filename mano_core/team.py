@@ -30,13 +30,8 @@ from mano_core.crypto.log_entry import Role
 from mano_core.document.custom_fields import rename_option
 from mano_core.document.damage import Damage
 from mano_core.document.pieces import apply_leading, apply_stored
-from mano_core.document.team_doc import (
-    ChangeEvent,
-    DocumentCore,
-    GeneralDocument,
-    MedicalDocument,
-    Origin,
-)
+from mano_core.document.compartments import GeneralDocument, MedicalDocument
+from mano_core.document.team_doc import ChangeEvent, DocumentCore, Origin
 from mano_core.documents.service import Documents
 from mano_core.document.ydeps import neutralised
 from mano_core.durable import (

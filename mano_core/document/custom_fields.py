@@ -16,7 +16,7 @@ from mano_core.codes import Code
 
 if TYPE_CHECKING:
     from .collection import Collection
-    from .team_doc import GeneralDocument, MedicalDocument
+    from .compartments import GeneralDocument, MedicalDocument
 
 
 def _renamed(value: Any, old: str, new: str) -> Any:

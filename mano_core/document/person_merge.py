@@ -70,7 +70,7 @@ __all__ = ["PICKS", "FieldChoice", "MedicalConflict", "MergeProposal", "Pick", "
            "redirects", "resolve_medical_conflict"]
 
 if TYPE_CHECKING:
-    from .team_doc import GeneralDocument, MedicalDocument
+    from .compartments import GeneralDocument, MedicalDocument
 
 # Person fields merged one by one (wire names); the out-of-active-list date and reasons go
 # with ``outOfActiveList`` (one rule ties them).

@@ -15,7 +15,7 @@ from mano_core.model.records import PersonMerge
 
 if TYPE_CHECKING:
     from .collection import Collection
-    from .team_doc import GeneralDocument
+    from .compartments import GeneralDocument
 
 Pick = Literal["kept", "merged", "both"]
 PICKS: Final[tuple[str, ...]] = ("kept", "merged", "both")

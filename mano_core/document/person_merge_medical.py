@@ -30,7 +30,7 @@ from .person_merge_base import (
 
 if TYPE_CHECKING:
     from .collection import Collection
-    from .team_doc import GeneralDocument, MedicalDocument
+    from .compartments import GeneralDocument, MedicalDocument
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from collections.abc import Collection as Sized
 from dataclasses import dataclass, field
 
-from mano_core.document.team_doc import GeneralDocument, MedicalDocument
+from mano_core.document.compartments import GeneralDocument, MedicalDocument
 
 # Collections whose records point at one person through their ``person`` field.
 # Shares are kept: ids and dates only, the record that the person was shared under a consent

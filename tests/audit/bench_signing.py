@@ -16,7 +16,7 @@ from typing import Any
 from mano_core import audit
 from mano_core.audit import EntrySigner
 from mano_core.crypto import DeviceIdentity, MembershipLog
-from mano_core.document.team_doc import GeneralDocument
+from mano_core.document.compartments import GeneralDocument
 from mano_core.ids import Compartment
 
 

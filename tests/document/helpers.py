@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from mano_core.document.team_doc import GeneralDocument
+from mano_core.document.compartments import GeneralDocument
 
 T0 = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)
 

@@ -11,7 +11,7 @@ import pytest
 
 from mano_core.demo import generate_team
 from mano_core.document.collection import BUDGET_CHECK_RECORDS
-from mano_core.document.team_doc import GeneralDocument
+from mano_core.document.compartments import GeneralDocument
 from mano_core.model.records import Record
 from mano_core.slices import drive, load_all, refresh_all
 from tests.reporting.conftest import load_document

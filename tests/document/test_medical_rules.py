@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from mano_core.document.team_doc import GeneralDocument, MedicalDocument
+from mano_core.document.compartments import GeneralDocument, MedicalDocument
 from mano_core.errors import ValidationError
 from mano_core.codes import TEMPLATES, Code
 

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from mano_core.document.team_doc import GeneralDocument, Origin
+from mano_core.document.compartments import GeneralDocument
+from mano_core.document.team_doc import Origin
 from mano_core.errors import NotFoundError
 
 from .helpers import domain_state, exchange, replica

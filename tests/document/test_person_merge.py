@@ -16,7 +16,7 @@ from mano_core.document.person_merge import (
     propose,
     resolve_medical_conflict,
 )
-from mano_core.document.team_doc import GeneralDocument, MedicalDocument
+from mano_core.document.compartments import GeneralDocument, MedicalDocument
 from mano_core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from mano_core.model.records import PersonMerge
 from mano_core.store import TEST_KDF, LocalStore

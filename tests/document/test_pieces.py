@@ -117,7 +117,7 @@ def test_a_team_document_in_pieces_reads_the_same_records() -> None:
     state = a.encode_state()
     cut = pieces.cut(state, 500)
     assert len(cut) > 5
-    from mano_core.document.team_doc import GeneralDocument
+    from mano_core.document.compartments import GeneralDocument
     rebuilt = GeneralDocument(author="member-c",
                               state=[pieces.pack(cut, a.doc.get_state())])
     assert domain_state(rebuilt) == domain_state(a)

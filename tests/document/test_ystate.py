@@ -193,7 +193,7 @@ def test_unchecked_pycrdt_dies_on_a_deep_value() -> None:
 def test_a_state_merged_into_an_empty_document_brings_its_index(built_before) -> None:
     """The index filled while the state was read replaces the (empty) one the document had,
     and is the one built from the document afterwards; the state is read once for both."""
-    from mano_core.document.team_doc import GeneralDocument
+    from mano_core.document.compartments import GeneralDocument
 
     source = Doc(client_id=99)
     with source.transaction():

@@ -11,7 +11,7 @@ import pytest
 
 from mano_core.demo import DemoTeam, generate_team
 from mano_core.demo.load import load_demo
-from mano_core.document.team_doc import GeneralDocument
+from mano_core.document.compartments import GeneralDocument
 from mano_core.model.records import Record
 from mano_core.store import TEST_KDF, LocalStore
 from mano_core.team import Team

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mano_core.demo import DemoTeam
-from mano_core.document.team_doc import GeneralDocument
+from mano_core.document.compartments import GeneralDocument
 from mano_core.errors import NotFoundError, ValidationError
 from mano_core.ids import Compartment
 from mano_core.reporting import daily

@@ -13,7 +13,7 @@ import msgspec
 from openpyxl import load_workbook
 
 from mano_core.demo import DemoTeam
-from mano_core.document.team_doc import GeneralDocument
+from mano_core.document.compartments import GeneralDocument
 from mano_core.reporting import (
     Period,
     Table,

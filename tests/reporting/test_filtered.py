@@ -7,7 +7,7 @@ import datetime as dt
 
 import msgspec
 
-from mano_core.document.team_doc import GeneralDocument
+from mano_core.document.compartments import GeneralDocument
 from mano_core.reporting import Period, compute
 from mano_core.reporting.filtered import filtered
 from mano_core.reporting.mano_stats import PersonFilter

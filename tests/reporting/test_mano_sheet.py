@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from mano_core.document.team_doc import GeneralDocument, MedicalDocument
+from mano_core.document.compartments import GeneralDocument, MedicalDocument
 from mano_core.reporting.mano_sheet import mano_statistics_sheet
 
 from .test_mano_stats import PERIOD, day_of

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mano_core.demo import DemoTeam
-from mano_core.document.team_doc import GeneralDocument
+from mano_core.document.compartments import GeneralDocument
 from mano_core.reporting.mano_stats import ManoStatistics, PersonFilter, mano_statistics
 from mano_core.reporting.view import PARIS, Period
 

@@ -11,7 +11,7 @@ from statistics import fmean
 import pytest
 
 from mano_core.demo import DemoTeam
-from mano_core.document.team_doc import GeneralDocument, MedicalDocument
+from mano_core.document.compartments import GeneralDocument, MedicalDocument
 from mano_core.model.records import Record
 from mano_core.reporting.mano_stats import PersonFilter, follow_up_days, mano_statistics
 from mano_core.reporting.mano_tabs import (

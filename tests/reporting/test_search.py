@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mano_core.document.team_doc import GeneralDocument
+from mano_core.document.compartments import GeneralDocument
 from mano_core.reporting.search import search
 from mano_core.team import Team
 

@@ -15,7 +15,7 @@ import msgspec
 import pytest
 
 from mano_core.demo import DemoTeam
-from mano_core.document.team_doc import GeneralDocument
+from mano_core.document.compartments import GeneralDocument
 from mano_core.errors import ValidationError
 from mano_core.reporting import Period, compute
 from mano_core.reporting.tables import statistics_table

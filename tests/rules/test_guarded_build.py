@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mano_core import guarded_build
-from mano_core.document.team_doc import GeneralDocument
+from mano_core.document.compartments import GeneralDocument
 from mano_core.ids import Compartment
 from mano_core.rules.touch import GuardedIndex
 from mano_core.store import TEST_KDF, LocalStore

@@ -44,7 +44,7 @@ from mano_core.crypto import (
 )
 from mano_core.crypto.log_entry import decode_entry
 from mano_core.document import layout
-from mano_core.document.team_doc import GeneralDocument
+from mano_core.document.compartments import GeneralDocument
 from mano_core.erasure import order as erasure_order
 from mano_core.ids import Compartment
 from mano_core.model import records
