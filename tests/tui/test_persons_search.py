@@ -66,7 +66,10 @@ async def test_keys_typed_search_nothing_until_the_pause_and_enter_searches_at_o
         await pilot.press("enter")
         await wait_for(pilot, lambda: [p.id for p in table.items] == [target.id],
                        what="the list searched on Enter")
-        assert asked == ["zeph"]          # one search, for the whole name: none per key
+        # one search, for the whole name: none per key. A reload of the list as it stood
+        # (the person created above reaching the screen as a change, text "") may land in
+        # between on a slow machine; it is not a search typed (CI failed once on it).
+        assert [text for text in asked if text] == ["zeph"]
         assert table.table.has_focus      # Enter also goes to the list, as before
 
 
