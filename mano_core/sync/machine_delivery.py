@@ -1,0 +1,181 @@
+"""The sync machine's deliveries and downloaded snapshots (see machine.py): each envelope of a
+delivery opened and decoded on its own, a bad one quarantined alone; what they carry staged
+as one Persist (updates, quarantine rows, cursor, chain states, fragments)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from mano_core.crypto import ChainState
+from mano_core.crypto.envelope import Envelope, Opened
+from mano_core.document.ydeps import read_deps
+from mano_core.errors import (
+    LocalProtocolError,
+    ManoError,
+    MissingKeyError,
+    ReplayError,
+    UnauthorizedAuthorError,
+)
+from mano_core.ids import Compartment
+from mano_core.protocol import messages as m
+from mano_core.sync import payload
+from mano_core.sync.effects import (
+    Alert,
+    Apply,
+    DropFragments,
+    Effect,
+    Op,
+    PutFragment,
+    PutQuarantine,
+    RemoveOutbox,
+    SaveChain,
+    SaveCursor,
+)
+from mano_core.sync.machine_core import MachineCore, _Stage
+from mano_core.sync.state import Quarantined
+
+
+class Delivering(MachineCore):
+    """Deliveries (``received``) and snapshots (``snapshot``, ``snapshot_uploaded``)."""
+
+    # --- deliveries ----------------------------------------------------------------------------
+
+    def received(self, message: m.Message,
+                 own: Mapping[bytes, int] | None = None) -> list[Effect]:
+        """A message from the relay that answers no request: today a Deliver. ``own`` maps
+        the exact bytes of envelopes this device pushed (committed in its sealed outbox) to
+        their outbox item: one coming back is stored at the relay (it delivers only what it
+        committed), so its row is removed with this delivery's commit, and its ack then has
+        nothing left to do (one commit on this device instead of two)."""
+        self._move("received")
+        if isinstance(message, m.Deliver):
+            return self._deliver(Compartment(message.c), message.items, own or {})
+        raise LocalProtocolError(f"sync machine: cannot handle {type(message).__name__}")
+
+    def _deliver(self, c: Compartment, items: Sequence[tuple[int, bytes]],
+                 own: Mapping[bytes, int]) -> list[Effect]:
+        pos, chain, frags = self._base(c)
+        stage = _Stage()
+        ops: list[Op] = []
+        echoed: list[int] = []  # outbox items of this device's own envelopes coming back
+        effects: list[Effect] = []
+        start = pos.seq
+        for seq, raw in items:
+            if seq <= pos.seq:
+                continue  # already applied (a resumed stream may overlap)
+            if seq != pos.seq + 1:
+                # The relay's sequences have no gap: this one withheld envelopes (this device's
+                # own failures never step over any: a failed Persist closes the session). The
+                # authors' chains tell what is missing; say it, and go on.
+                stage.alerts.append(Alert("skipped", f"the relay skipped {c.name} sequences "
+                                                     f"{pos.seq + 1}..{seq - 1}"))
+            try:
+                opened = self._open(raw, c, chain)
+            except MissingKeyError:
+                self.need_keys = True  # the cursor stays before it: fetch keys, resubscribe
+                break
+            except ReplayError:
+                pos.seq = seq  # already applied (e.g. through a snapshot)
+                continue
+            except Exception as exc:  # noqa: BLE001 - one bad envelope costs only itself
+                self._quarantine(stage, ops, c, seq, raw, exc, None)
+                pos.seq = seq
+                continue
+            pos.seq = seq
+            h = opened.envelope.header
+            if h.author == self.me and c not in self.rebuilding:
+                item = own.get(raw)
+                if item is not None and item not in self._answered:
+                    self._in_flight.discard(item)  # answered by its echo, as an ack would
+                    self._answered.add(item)
+                    echoed.append(item)
+                continue  # our own edit, already in the document
+            if seq > self.live_after.get(c, seq) and not self._has_access(h.author, c):
+                self._quarantine(stage, ops, c, seq, raw, UnauthorizedAuthorError(
+                    "its author no longer has access to it"), opened)
+                continue
+            try:
+                updates = self._content(opened.plaintext, frags, ops)
+            except Exception as exc:  # noqa: BLE001 - decoders may raise anything: isolate
+                self._quarantine(stage, ops, c, seq, raw, exc, opened)
+                continue
+            if updates:
+                op = Apply(c, seq, h.author, h.counter, raw, tuple(updates))
+                stage.applies[seq] = op
+                ops.append(op)
+        for report in chain.take_reports():
+            kind = "fork" if report.forked else "gap"
+            stage.alerts.append(Alert(kind, f"author {report.author.hex()[:12]}…: expected "
+                                            f"counter {report.expected_counter}, got "
+                                            f"{report.received_counter}"))
+        if pos.seq == start and not ops:
+            return effects
+        stage.positions[c] = pos
+        stage.chains[c] = chain
+        stage.fragments = frags
+        if echoed:
+            stage.removed = tuple(echoed)
+            ops.append(RemoveOutbox(tuple(echoed)))
+        ops.append(SaveCursor(c, pos.seq, pos.snapshot))
+        ops.append(SaveChain(c, chain.to_bytes()))
+        return [self._stage(stage, ops), *effects]
+
+    def _content(self, plaintext: bytes, frags: dict[bytes, list[payload.Fragment]],
+                 ops: list[Op]) -> list[bytes]:
+        """The updates an envelope carries (all checked), or [] for an incomplete fragment."""
+        content = payload.decode(plaintext)
+        if isinstance(content, payload.Batch):
+            updates = list(content.u)
+        else:
+            group = frags.setdefault(content.g, [])
+            if any(f.i == content.i for f in group):
+                return []  # a fragment seen already
+            group.append(content)
+            if len({f.i for f in group}) < content.n:
+                ops.append(PutFragment(content))
+                return []
+            del frags[content.g]
+            ops.append(DropFragments(content.g, tuple(f.i for f in group if f is not content)))
+            updates = list(payload.join_fragments(group).u)
+        for update in updates:
+            read_deps(update)  # MalformedUpdateError before anything is applied
+        return updates
+
+    def _quarantine(self, stage: _Stage, ops: list[Op], c: Compartment, seq: int, raw: bytes,
+                    exc: BaseException, opened: Opened | None) -> None:
+        author, counter = b"", -1
+        if opened is not None:
+            author, counter = opened.envelope.header.author, opened.envelope.header.counter
+        else:
+            try:
+                header = Envelope.parse(raw).header
+                author, counter = header.author, header.counter
+            except ManoError:
+                pass
+        code = type(exc).__name__
+        detail = str(exc)[:300] or code
+        if not isinstance(exc, ManoError):
+            detail = f"unexpected {code} from a decoder: {detail}"
+        entry = Quarantined(c, seq, author, counter, code, detail, self._now())
+        stage.quarantine.append(entry)
+        ops.append(PutQuarantine(entry, raw))
+
+    # --- snapshots -----------------------------------------------------------------------------
+
+    def snapshot(self, c: Compartment, upto: int, state: bytes,
+                 chain: ChainState) -> list[Effect]:
+        """A downloaded, verified snapshot of ``c`` covering relay seq <= ``upto``."""
+        self._move("snapshot")
+        pos, mine, _frags = self._base(c)
+        mine.merge(chain)
+        pos.seq, pos.snapshot = max(pos.seq, upto), max(pos.snapshot, upto)
+        stage = _Stage(positions={c: pos}, chains={c: mine})
+        op = Apply(c, upto, b"", -1, b"", (state,), snapshot=True)
+        return [self._stage(stage, [op, SaveCursor(c, pos.seq, pos.snapshot),
+                                    SaveChain(c, mine.to_bytes())])]
+
+    def snapshot_uploaded(self, c: Compartment, upto: int) -> list[Effect]:
+        """The relay stored this device's snapshot of ``c`` covering ``upto``."""
+        pos, _chain, _frags = self._base(c)
+        pos.snapshot = max(pos.snapshot, upto)
+        return [self._stage(_Stage(positions={c: pos}), [SaveCursor(c, pos.seq, pos.snapshot)])]
