@@ -15,11 +15,16 @@ MAX_PARKED_UPDATES: Final = 1_000        # parked per compartment; the oldest be
 MAX_PARKED_SECONDS: Final = 600.0        # parked longer than this (while open) are quarantined
 
 # --- local store ------------------------------------------------------------------------------
-COMPACT_AFTER_UPDATES: Final = 500       # fold local updates into a snapshot after this many
+COMPACT_AFTER_UPDATES: Final = 500       # fold update rows into a snapshot after this many
 # ... while a catch-up is under way (more deliveries follow): each compaction re-encodes the
 # whole state, so folding after every 500-envelope delivery made a catch-up quadratic; an open
 # after a crash mid-way replays at most this many stored updates.
 COMPACT_AFTER_UPDATES_CATCHING_UP: Final = 20_000
+# ... or once the update rows stored since the snapshot weigh this fraction of it (and at least
+# COMPACT_AFTER_BYTES): a snapshot-first catch-up's tail (one row per delivery) is not worth
+# re-encoding the whole state for, a replay of everything is (team_compartment.compaction_due).
+COMPACT_AFTER_FRACTION: Final = 0.5
+COMPACT_AFTER_BYTES: Final = 1024 * 1024
 MIN_PASSPHRASE_LENGTH: Final = 8
 MAX_STORE_NAME_BYTES: Final = 1_024      # UTF-8 bytes of a document name, record namespace or key
 MAX_STORE_VALUE_BYTES: Final = 256 * 1024 * 1024  # bytes of one update, record or outbox payload

@@ -217,7 +217,7 @@ class Team:
             self._medical = CompartmentHolder(self, core)
             holder = self._medical
         holder.last_seq = loaded.last_seq
-        holder.since_snapshot = len(loaded.updates)
+        holder.stored_snapshot(len(loaded.snapshot or b""), loaded.updates)
         return core
 
     # --- roles (mano_core.rules) ----------------------------------------------------------------

@@ -35,7 +35,11 @@ class CompartmentHolder:
         self.core = core
         self.name = doc_name(team.id, core.compartment)
         self.last_seq = 0
+        # What a compaction would fold: the update rows stored since the snapshot, their bytes,
+        # and the snapshot's own bytes (compaction_due).
         self.since_snapshot = 0
+        self.bytes_since_snapshot = 0
+        self.snapshot_bytes = 0
         # Held while teammates' updates are merged in memory and stored, and while compacting:
         # a snapshot must not hold updates whose rows are written after it (an erasure's
         # re-snapshot would leave those rows, and what they carry, behind).
@@ -52,10 +56,27 @@ class CompartmentHolder:
 
     @property
     def compaction_due(self) -> bool:
-        """Enough updates are stored since the snapshot to fold them into a new one."""
-        bound = (limits.COMPACT_AFTER_UPDATES_CATCHING_UP if self.catching_up
-                 else limits.COMPACT_AFTER_UPDATES)
-        return self.since_snapshot >= bound
+        """Enough is stored since the snapshot to fold it into a new one: as many update rows
+        as the bound (an open reads each row on its own), or rows weighing a sizeable
+        fraction of the snapshot (limits.COMPACT_AFTER_FRACTION). Re-encoding the whole state
+        to fold in a small tail (a snapshot-first catch-up's: one row per delivery) costs the
+        state's encoding, for an open that would read a few rows less (issue 24)."""
+        if self.catching_up:
+            return self.since_snapshot >= limits.COMPACT_AFTER_UPDATES_CATCHING_UP
+        return self.since_snapshot >= limits.COMPACT_AFTER_UPDATES or (
+            self.bytes_since_snapshot >= max(limits.COMPACT_AFTER_BYTES,
+                                             limits.COMPACT_AFTER_FRACTION * self.snapshot_bytes))
+
+    def stored_rows(self, rows: Sequence[bytes]) -> None:
+        """Count update rows just committed (compaction_due)."""
+        self.since_snapshot += len(rows)
+        self.bytes_since_snapshot += sum(len(row) for row in rows)
+
+    def stored_snapshot(self, state_bytes: int, rows: Sequence[bytes] = ()) -> None:
+        """A snapshot of ``state_bytes`` was committed, with ``rows`` after it."""
+        self.snapshot_bytes = state_bytes
+        self.since_snapshot = self.bytes_since_snapshot = 0
+        self.stored_rows(rows)
 
     async def commit(self) -> None:
         """Persist local edits, tell listeners and the sync client, compact when due."""
@@ -87,7 +108,7 @@ class CompartmentHolder:
             self.core._pending[:0] = updates
             raise
         self.last_seq = seqs[-1]
-        self.since_snapshot += len(updates)
+        self.stored_rows(updates)
         return updates
 
     async def apply_remote(self, updates: Iterable[bytes],
@@ -129,7 +150,6 @@ class CompartmentHolder:
                 # (with what an earlier delivery merged but did not manage to store: a
                 # re-delivery would find it merged and integrate nothing; _unstored)
                 stored = self._unstored + self.core.take_integrated()
-            merged = sum(len(g) for i, g in enumerate(groups) if i not in refused)
             # A snapshot's state merged into an empty document (a new device's first sync):
             # it is the document, so it is stored as its snapshot, which a later open applies
             # as it is, instead of an update row read again for its dependencies at every
@@ -150,10 +170,10 @@ class CompartmentHolder:
                 raise
             self._unstored = []
             if whole:
-                self.since_snapshot = 0
+                self.stored_snapshot(len(stored[0]))
             if seqs:
                 self.last_seq = seqs[-1]
-                self.since_snapshot += merged  # compaction's count: updates, not rows
+                self.stored_rows(stored)  # rows, as an open reads them (not updates merged)
         events = self.core.take_changes(Origin.REMOTE)
         try:   # the records it changed read again in slices, not at the listeners' first read
             await refresh_all(self.core.collections[e.collection] for e in events
@@ -243,7 +263,8 @@ class CompartmentHolder:
         newer = self.last_seq - upto  # local updates committed while the state was cut
         if seqs:
             self.last_seq = max(self.last_seq, seqs[-1])
-        self.since_snapshot = newer + len(seqs)
+        self.stored_snapshot(len(state), parked)
+        self.since_snapshot += newer
 
     async def quarantine_overdue(self, *, timeout: float = limits.MAX_PARKED_SECONDS,
                                  limit: int = limits.MAX_PARKED_UPDATES) -> list[bytes]:
@@ -265,7 +286,7 @@ async def commit_together(team: Team) -> None:
     holders = team.held()
     drained = [(h, h.core.drain_updates()) for h in holders]
     drained = [(h, u) for h, u in drained if u]
-    results: list[tuple[CompartmentHolder, list[int]]] = []
+    results: list[tuple[CompartmentHolder, list[int], list[bytes]]] = []
     if drained:
         try:
             async with team.store.transaction() as tx:
@@ -275,14 +296,14 @@ async def commit_together(team: Team) -> None:
                         outbox = local_outbox(team.id, holder.core.compartment)
                         for update in updates:
                             await tx.outbox_add(outbox, update)
-                    results.append((holder, seqs))
+                    results.append((holder, seqs, updates))
         except BaseException:
             for holder, updates in drained:
                 holder.core._pending[:0] = updates
             raise
-        for holder, seqs in results:
+        for holder, seqs, updates in results:
             holder.last_seq = seqs[-1]
-            holder.since_snapshot += len(seqs)
+            holder.stored_rows(updates)
     for holder in holders:
         team._dispatch(holder.core.take_changes(Origin.LOCAL))
     for holder, _updates in drained:
