@@ -15,9 +15,8 @@ import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
-from textual import events
 from textual.app import App, ScreenError, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
@@ -31,39 +30,22 @@ from mano_core.heap import bulk_decoding
 
 from . import crash
 from .i18n import Translator, error_text
-from .navigation import EditPerson, LockNow, OpenAction, OpenExchange, OpenPerson, OpenSection
+from .idle_lock import IdleLock
+from .navigation import EditPerson, OpenAction, OpenExchange, OpenPerson, OpenSection
 from .palette import ManoCommands
 from .people_index import PersonIndex
-from .sections import MODES_GROUP, SectionModes
+from .sections import MODES_GROUP
 from .stylesheet import MemoStylesheet
-from .session import (
-    DEFAULT_IDLE_MINUTES,
-    IDLE_LOCK_KEY,
-    Config,
-    Session,
-    load_pref,
-    save_pref,
-    start_sync,
-)
+from .session import Config, Session, load_pref, save_pref, start_sync
 from .text import clean
 from .widgets.nav import SECTIONS
-
-class UnsavedGuard(Protocol):
-    """A screen that may hold typed work not saved yet."""
-
-    def has_unsaved(self) -> bool: ...
-    async def settle_unsaved(self, *, ask: bool = True) -> bool: ...
-
 
 UNDO_SECONDS = 10.0     # how long a consequential key's change can be taken back (Ctrl+Z)
 CHANGE_DEBOUNCE = 0.25   # seconds: a burst of teammates' updates redraws once
 SYNC_DEBOUNCE = 0.2
-IDLE_CHECK = 1.0         # seconds between two looks at the idle time
-# While locked, only these app actions run (everything else would show what the lock hides).
-LOCKED_ACTIONS = frozenset({"quit", "switch_language"})
 
 
-class ManoApp(SectionModes):
+class ManoApp(IdleLock):
     """Mano's terminal client."""
 
     CSS_PATH = "mano.tcss"
@@ -95,26 +77,17 @@ class ManoApp(SectionModes):
     def __init__(self, config: Config) -> None:
         self.config = config
         self.t = Translator(config.lang)
-        super().__init__()
+        super().__init__(config.idle_clock)
         # Parsed once, not again for each screen shown the first time (tui/stylesheet.py).
-        self.stylesheet = MemoStylesheet(variables=self.get_css_variables())
+        self.stylesheet: MemoStylesheet = MemoStylesheet(variables=self.get_css_variables())
         self._css_refreshed_with: dict[str, str] | None = None
         self.session: Session | None = None
         self.persons_index = PersonIndex()
         self.changed: set[str] = set()
         self._change_timer: Any = None
         self._sync_timer: Any = None
-        self._sections: set[str] = set()
         self.crash_report: Path | None = None   # set when the app stopped on an error
         self._undo: tuple[Callable[[], Awaitable[object]], float] | None = None
-        # Screens holding typed work not yet saved (the report's text): asked before quitting
-        # or rebuilding the sections (``settle_unsaved``).
-        self.unsaved_guards: list[UnsavedGuard] = []
-        self.idle_minutes = DEFAULT_IDLE_MINUTES   # this device's preference (0: never)
-        self.locked = False
-        self._relabel_on_unlock = False
-        self._idle_clock = config.idle_clock or time.monotonic
-        self._last_input = self._idle_clock()
 
     # --- time -----------------------------------------------------------------------------------
 
@@ -129,9 +102,11 @@ class ManoApp(SectionModes):
         every widget of every screen mounted (the agenda's table included: tens of ms on the
         UI loop, issue 24). With the CSS variables of the last refresh the rules are the same
         (a widget's default CSS, added when first mounted, is scoped to it and applied to it
-        then): there is nothing to restyle. A change of variables (a theme) restyles all."""
+        then): there is nothing to restyle. The first call (the first section shown) finds
+        the rules the launch parsed, with which every widget mounted so far was styled. A
+        change of variables (a theme) restyles all."""
         variables = self.get_css_variables()
-        if variables == self._css_refreshed_with:
+        if variables in (self._css_refreshed_with, self.stylesheet.parsed_with):
             with contextlib.suppress(ScreenError):
                 if self.screen.is_mounted:  # laid out now, as Textual does here
                     self.screen._refresh_layout(self.size)
@@ -187,11 +162,7 @@ class ManoApp(SectionModes):
         if session.sync is not None:
             session.unsubscribe.append(session.sync.subscribe(lambda _s: self._sync_changed()))
         self.set_interval(5.0, self._sync_changed)  # "last sync 20 s ago", expired presence
-        saved_idle = await load_pref(device, IDLE_LOCK_KEY)
-        self.idle_minutes = int(saved_idle) if saved_idle and saved_idle.isdigit() \
-            else DEFAULT_IDLE_MINUTES
-        self._last_input = self._idle_clock()
-        self.set_interval(IDLE_CHECK, self._check_idle)
+        await self.start_idle_watch()
         await self._install_sections()
         await self.switch_mode("agenda")
 
@@ -231,56 +202,6 @@ class ManoApp(SectionModes):
         self._sync_timer = None
         self.sync_version += 1
 
-    # --- the idle lock ----------------------------------------------------------------------------
-
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown,
-                              events.MouseScrollUp, events.Paste)):
-            self._last_input = self._idle_clock()
-        await super().on_event(event)
-
-    def _check_idle(self) -> None:
-        if self.session is None or self.locked or not self.idle_minutes:
-            return
-        if self._idle_clock() - self._last_input >= self.idle_minutes * 60:
-            self.lock()
-
-    async def set_idle_minutes(self, minutes: int) -> None:
-        """How long nobody may touch the app before it locks (0: never); kept on this device."""
-        self.idle_minutes = max(0, minutes)
-        self._last_input = self._idle_clock()
-        if self.session is not None:
-            await save_pref(self.session.device, IDLE_LOCK_KEY, str(self.idle_minutes))
-
-    def lock(self) -> None:
-        """Hide everything behind the passphrase. The team stays open and in sync underneath
-        (teammates' edits keep arriving, a form being typed is kept), but nothing of it is
-        shown or reachable until the passphrase is typed again. Unsaved typed work is
-        settled first without a question (nobody may be there to answer): kept on this
-        device as it is, so that neither the lock nor a crash while locked costs it."""
-        if self.locked or self.session is None:
-            return
-        self.locked = True          # from now on no action runs (check_action)
-        self.clear_notifications()  # a notice may name a person
-        if self.session.sync is not None:
-            self.session.sync.set_viewing(None)
-        self.run_worker(self._lock(), group="lock", exclusive=True)
-
-    async def _lock(self) -> None:
-        from .screens.start import LockScreen
-        await self.settle_unsaved(ask=False)
-        await self.push_screen(LockScreen())
-
-    async def unlocked(self) -> None:
-        """The lock screen was given the right passphrase: take it away."""
-        from .screens.start import LockScreen
-        if isinstance(self.screen, LockScreen):
-            await self.pop_screen()
-        self.locked = False
-        self._last_input = self._idle_clock()
-        if self._relabel_on_unlock and await self.settle_unsaved():  # the person is back
-            self._relabel_on_unlock = False
-            await self._rebuild_sections()
 
     def action_help_quit(self) -> None:
         """Ctrl+C (Textual's binding) says how to quit, in the interface's language (Textual's
@@ -290,16 +211,6 @@ class ManoApp(SectionModes):
                 self.notify(self.t("notice.quit_hint", keys=self.get_key_display(active.binding)),
                             title=self.t("notice.quit_title"), markup=False)
                 return
-
-    def action_lock(self) -> None:
-        self.lock()
-
-    def on_lock_now(self, message: LockNow) -> None:
-        message.stop()
-        self.lock()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (self.locked and action not in LOCKED_ACTIONS)
 
     # --- navigation: screens post these messages, the app moves ----------------------------------
 
@@ -365,15 +276,6 @@ class ManoApp(SectionModes):
             if await self.settle_unsaved():
                 self.exit()
         self.run_worker(leave(), group=MODES_GROUP, exclusive=True)
-
-    async def settle_unsaved(self, *, ask: bool = True) -> bool:
-        """Ask each screen holding unsaved typed work what to do with it; False when the
-        person chose to stay. Must run in a worker (it waits for a dialog). ``ask=False``
-        (the idle lock): nothing is asked, each keeps its work on this device as it is."""
-        for guard in list(self.unsaved_guards):
-            if guard.has_unsaved() and not await guard.settle_unsaved(ask=ask):
-                return False
-        return True
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         t = self.t

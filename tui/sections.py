@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
+from typing import Protocol
+
 from textual.app import App
 from textual.worker import WorkerCancelled, WorkerFailed
 
@@ -28,17 +30,37 @@ if TYPE_CHECKING:
 MODES_GROUP = "unsaved"
 
 
-class SectionModes(App[None]):
-    """ManoApp's part that owns the section modes (a mixin: ManoApp derives from it)."""
+class UnsavedGuard(Protocol):
+    """A screen that may hold typed work not saved yet."""
 
-    _sections: set[str]
-    session: Session | None
-    locked: bool
-    _relabel_on_unlock: bool
-    t: Translator
+    def has_unsaved(self) -> bool: ...
+    async def settle_unsaved(self, *, ask: bool = True) -> bool: ...
+
+
+class SectionModes(App[None]):
+    """ManoApp's part that owns the section modes and what is asked before they change (a
+    base class: ManoApp derives from it and sets ``session``, ``locked`` and ``t``)."""
+
+    session: Session | None   # the team open (None before the unlock)
+    locked: bool              # the idle lock is shown
+    t: Translator             # the interface's language
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sections: set[str] = set()
+        # Screens holding typed work not yet saved (the report's text): asked before quitting
+        # or rebuilding the sections (``settle_unsaved``).
+        self.unsaved_guards: list[UnsavedGuard] = []
+        self._relabel_on_unlock = False   # the language changed while locked
 
     async def settle_unsaved(self, *, ask: bool = True) -> bool:
-        raise NotImplementedError
+        """Ask each screen holding unsaved typed work what to do with it; False when the
+        person chose to stay. Must run in a worker (it waits for a dialog). ``ask=False``
+        (the idle lock): nothing is asked, each keeps its work on this device as it is."""
+        for guard in list(self.unsaved_guards):
+            if guard.has_unsaved() and not await guard.settle_unsaved(ask=ask):
+                return False
+        return True
 
     async def _install_sections(self, skip: str | None = None, only: str | None = None) -> None:
         from .screens import SECTION_SCREENS
@@ -100,4 +122,4 @@ class SectionModes(App[None]):
         await super()._shutdown()
 
 
-__all__ = ["MODES_GROUP", "SectionModes"]
+__all__ = ["MODES_GROUP", "SectionModes", "UnsavedGuard"]

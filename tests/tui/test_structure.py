@@ -59,3 +59,15 @@ def test_screens_and_widgets_do_not_import_textual_private_modules():
         bad = {m for m in imported_modules(path)
                if m.startswith("textual.") and any(p.startswith("_") for p in m.split(".")[1:])}
         assert not bad, f"{path.name} imports Textual's private {sorted(bad)}"
+
+
+def test_no_method_of_the_client_is_a_runtime_stub():
+    """What a base class needs from the app or a subclass is typed (an attribute declared, a
+    Protocol, a method passed in), never a body that raises NotImplementedError: mypy then
+    finds what is missing, a run never does."""
+    for path in sorted(TUI.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                raised = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+                assert not (isinstance(raised, ast.Name) and raised.id == "NotImplementedError"), \
+                    f"{path.relative_to(TUI.parent)}:{node.lineno} raises NotImplementedError"

@@ -57,6 +57,9 @@ class AgendaScreen(SectionScreen):
         self.view = "day"
         self.day = fmt.local(self.mano.now()).date()
 
+    def compose(self) -> ComposeResult:
+        return self.framed(self.compose_body())
+
     def compose_body(self) -> ComposeResult:
         t = self.t
         yield Static("", id="agenda-title", classes="section-title")

@@ -96,7 +96,8 @@ class ManoScreen(Screen[Any]):
 
 
 class SectionScreen(ManoScreen):
-    """A top-level section (agenda, persons…): section bar, body, sync bar, footer."""
+    """A top-level section (agenda, persons…): section bar, body, sync bar, footer. Each
+    section's ``compose`` returns ``self.framed(<its body>)``."""
 
     section = ""
     AUTO_FOCUS = "DataTable"  # letters are commands on the list; "/" goes to the search
@@ -105,14 +106,13 @@ class SectionScreen(ManoScreen):
         super().__init__(id=f"section-{self.section}")
         self._dirty = False
 
-    def compose(self) -> ComposeResult:
+    def framed(self, body: ComposeResult) -> ComposeResult:
+        """A section's widgets: its ``body`` (what its ``compose`` passes in, composed in
+        place) between the section bar above and the sync bar and footer below."""
         yield NavBar(self.section, {n: self.t("nav." + n) for n, _k in SECTIONS})
-        yield from self.compose_body()
+        yield from body
         yield SyncBar()
         yield TranslatedFooter()
-
-    def compose_body(self) -> ComposeResult:
-        raise NotImplementedError
 
     def on_mount(self) -> None:
         self.watch(self.app, "data_version", self._data_moved, init=False)

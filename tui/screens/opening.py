@@ -4,7 +4,6 @@ on the app's loop (``Team.load``), so this screen keeps drawing and keys keep an
 
 from __future__ import annotations
 
-from babel.numbers import format_decimal
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.widgets import LoadingIndicator, Static
@@ -52,7 +51,8 @@ class OpeningScreen(ManoScreen):
     def _show(self, done: int, total: int, percent: int) -> None:
         if not self.is_mounted:
             return
-        lang = self.t.lang
+        # The counts written by the Translator (tui.numbers, as every count on screen):
+        # Babel's format_decimal loaded its locale data at the first count, 20-35 ms of the
+        # UI loop while the team opened (issue 24), and wrote a narrower space.
         self.query_one("#opening-progress", Static).update(plain(self.t(
-            "opening.reading", count=total, done=format_decimal(done, locale=lang),
-            total=format_decimal(total, locale=lang), percent=percent)))
+            "opening.reading", count=total, done=done, total=total, percent=percent)))

@@ -50,6 +50,9 @@ class PersonsScreen(SectionScreen):
         self._search_timer: Timer | None = None   # a search waiting for typing to pause
         self._queries = 0                          # searches asked so far
 
+    def compose(self) -> ComposeResult:
+        return self.framed(self.compose_body())
+
     def compose_body(self) -> ComposeResult:
         t = self.t
         with Horizontal(classes="filters"):

@@ -59,6 +59,9 @@ class ReportScreen(SectionScreen):
         self._draft_timer: Any = None
         self._draft_checked = False
 
+    def compose(self) -> ComposeResult:
+        return self.framed(self.compose_body())
+
     def compose_body(self) -> ComposeResult:
         t = self.t
         with Horizontal(classes="filters", id="report-bar"):   # the title wraps at 80

@@ -60,6 +60,9 @@ class StatsScreen(SectionScreen):
         self.subteams: list[str] = []   # the sub-teams counted (none chosen: all of them)
         self._setting_dates = False
 
+    def compose(self) -> ComposeResult:
+        return self.framed(self.compose_body())
+
     def compose_body(self) -> ComposeResult:
         t = self.t
         today = fmt.local(self.mano.now()).date()

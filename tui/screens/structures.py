@@ -42,6 +42,9 @@ class StructuresScreen(SectionScreen):
         Binding("escape", "focus_table", "key.to_list", show=False),
     ]
 
+    def compose(self) -> ComposeResult:
+        return self.framed(self.compose_body())
+
     def compose_body(self) -> ComposeResult:
         t = self.t
         yield Static("", id="structures-title", classes="section-title")

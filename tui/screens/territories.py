@@ -31,6 +31,9 @@ class TerritoriesScreen(SectionScreen):
                 Binding("ctrl+t", "new_territory", "key.new_territory"),
                 Binding("e", "edit_territory", "key.edit")]
 
+    def compose(self) -> ComposeResult:
+        return self.framed(self.compose_body())
+
     def compose_body(self) -> ComposeResult:
         t = self.t
         with Vertical(classes="territories"):

@@ -29,6 +29,9 @@ class UrgentScreen(SectionScreen):
     BINDINGS = [Binding("o", "open", "key.open_person"),
                 Binding("v", "detail", "key.action_detail")]
 
+    def compose(self) -> ComposeResult:
+        return self.framed(self.compose_body())
+
     def compose_body(self) -> ComposeResult:
         t = self.t
         yield Static("", id="urgent-title", classes="section-title")

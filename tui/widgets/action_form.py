@@ -108,7 +108,7 @@ class ActionFormScreen(ModalForm):
 
     def __init__(self, title: str, draft: ActionDraft, choices: ActionChoices,
                  submit: Callable[[Values], Awaitable[Any]]) -> None:
-        super().__init__(title, submit)
+        super().__init__(title, submit, self.read)
         self.draft = draft
         self.choices = choices
         self._matches: list[Person] = []

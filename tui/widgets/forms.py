@@ -117,7 +117,7 @@ class FormScreen(ModalForm):
     def __init__(self, title: str, fields: Sequence[Field], submit: Submit, *,
                  save_label: str, cancel_label: str, field_error: Callable[[str, str], str]
                  ) -> None:
-        super().__init__(title, submit)
+        super().__init__(title, submit, self.read)
         self.fields = list(fields)
         self._save_label = save_label
         self._cancel_label = cancel_label

@@ -3,8 +3,8 @@ button) reads the fields and hands them to an async ``submit``; Escape (or the c
 closes without saving. What does not read, what ``submit`` refuses (``FieldError``), the
 engine's ``ValidationError`` (from its code, ``tui.i18n.validation_text``) and a refused
 permission are said under the field they name, or at the bottom, and the form stays open with
-everything typed in it. A form says what its fields are (``compose``), how they read
-(``read``) and where an error goes (``error_widget``); the rest is here."""
+everything typed in it. A form says what its fields are (``compose``), how they read (the
+``read`` it passes in) and where an error goes (``error_widget``); the rest is here."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ from tui.text import plain
 FORM = "_form"   # the error line at the bottom, for what names no field
 
 Submit = Callable[[dict[str, Any]], Awaitable[Any]]
+# The values typed, as ``submit`` takes them; raises FieldErrors (or FieldError) for the
+# fields that do not read.
+Read = Callable[[], dict[str, Any]]
 
 
 class FieldError(Exception):
@@ -46,25 +49,22 @@ class FieldErrors(Exception):
 
 class ModalForm(ModalScreen[Any]):
     """A modal form, dismissed with what ``submit`` returned once it succeeded (None on
-    Escape). Subclasses compose their fields (ending with :meth:`buttons`) and define
-    :meth:`read`; they may place errors otherwise (:meth:`show_error`) and keep Enter for
-    themselves in some field (:meth:`enter_saves`)."""
+    Escape). Subclasses compose their fields (ending with :meth:`buttons`) and pass in how
+    they read (``read``, usually a method of theirs); they may place errors otherwise
+    (:meth:`show_error`) and keep Enter for themselves in some field (:meth:`enter_saves`)."""
 
     BINDINGS = [
         Binding("ctrl+s", "save", "key.save", priority=True),
         Binding("escape", "cancel", "key.cancel"),
     ]
 
-    def __init__(self, title: str, submit: Submit) -> None:
+    def __init__(self, title: str, submit: Submit, read: Read) -> None:
         super().__init__(classes="form-screen")
         self.form_title = title
         self._submit = submit
+        self._read = read
 
     # --- what a form says -------------------------------------------------------------------
-
-    def read(self) -> dict[str, Any]:
-        """The values handed to ``submit``; FieldErrors for the fields that do not read."""
-        raise NotImplementedError
 
     def buttons(self, save_label: str, cancel_label: str) -> ComposeResult:
         """The bottom error line and the save and cancel buttons."""
@@ -101,7 +101,7 @@ class ModalForm(ModalScreen[Any]):
         self.clear_errors()
         t = self.app.t  # type: ignore[attr-defined]
         try:
-            result = await self._submit(self.read())
+            result = await self._submit(self._read())
         except FieldErrors as exc:
             for name, message in reversed(exc.fields.items()):  # the focus ends on the first
                 self.show_error(name, message)

@@ -110,8 +110,18 @@ class LiteralTable(DataTable[Any]):
 
     def add_row(self, *cells: Any, height: int | None = 1, key: str | None = None,
                 label: Any = None) -> RowKey:
-        return super().add_row(*(c if isinstance(c, Text) else cell(c) for c in cells),
-                               height=height, key=key, label=label)
+        count = self._update_count
+        row_key = super().add_row(*(c if isinstance(c, Text) else cell(c) for c in cells),
+                                  height=height, key=key, label=label)
+        if height is not None and label is None:
+            # A row added below the others changes none of them: their drawings stay valid
+            # (Textual's caches are keyed by this count, which it moves at every row added:
+            # each slice of a page added redrew every visible line, 20-40 ms, issue 24).
+            # Only the lines' offsets take the new row; a change of the columns' widths
+            # it brings moves the count when it is measured (``_update_dimensions``).
+            self._update_count = count
+            self._offset_cache.clear()
+        return row_key
 
     def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
                      cursor: bool = False, hover: bool = False) -> list[list[Segment]]:
@@ -182,9 +192,46 @@ class LiteralTable(DataTable[Any]):
         return lines
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        super()._update_dimensions(new_rows)
+        widths = self._drawn_widths()
+        super()._update_dimensions(self._measure_text_rows(new_rows))
         if self._fit_columns():
             super()._update_dimensions(())   # the virtual size with the new widths
+        if self._drawn_widths() != widths:
+            self._update_count += 1   # every line is drawn again, at the new widths
+
+    def _measure_text_rows(self, new_rows: Iterable[RowKey]) -> list[RowKey]:
+        """Widen the columns for the new rows whose cells are all ``Text`` (or empty), in
+        rows of height 1 without a label, as Textual measures them (a ``Text``'s width is
+        its longest line's, ``Text.__rich_measure__``), without asking the console for its
+        options once a cell (0.15-0.2 ms a row, issue 24); the other rows are returned, for
+        Textual to measure."""
+        columns = self.ordered_columns
+        widths = [c.content_width for c in columns]
+        rest: list[RowKey] = []
+        for row_key in new_rows:
+            row = self.rows.get(row_key)
+            if row is None or row_key not in self._row_locations:
+                continue   # removed since it was added (Textual skips it too)
+            data = self._data.get(row_key, {})
+            values = [data.get(c.key) for c in columns]
+            if row.label is not None or row.auto_height or row.height != 1 or \
+                    not all(v is None or isinstance(v, Text) for v in values):
+                rest.append(row_key)
+                continue
+            for i, value in enumerate(values):
+                if value is not None and value.plain:
+                    width = max((cell_len(line) for line in value.plain.splitlines()),
+                                default=0)
+                    if width > widths[i]:
+                        widths[i] = width
+        for column, width in zip(columns, widths, strict=True):
+            column.content_width = width
+        return rest
+
+    def _drawn_widths(self) -> tuple[object, ...]:
+        """What the drawing of a row depends on besides its own cells (``add_row``)."""
+        return (self._labelled_row_exists, self._row_label_column_width,
+                tuple(c.get_render_width(self) for c in self.ordered_columns))
 
     def on_resize(self, event: events.Resize) -> None:
         if self._fit_columns():

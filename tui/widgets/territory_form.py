@@ -23,7 +23,7 @@ class TerritoryFormScreen(ModalForm):
     def __init__(self, title: str, values: dict[str, Any], types: Sequence[str],
                  submit: Callable[[dict[str, Any]], Awaitable[Any]],
                  t: Callable[..., str]) -> None:
-        super().__init__(title, submit)
+        super().__init__(title, submit, self.read)
         self.initial = values
         self.types = list(types)
         self.t = t

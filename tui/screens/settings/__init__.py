@@ -33,6 +33,9 @@ class SettingsScreen(SectionScreen):
     BINDINGS = [Binding(str(i + 1), f"tab('{name}')", f"key.settings_tab_{name}", show=False)
                 for i, (name, _pane) in enumerate(TABS)]
 
+    def compose(self) -> ComposeResult:
+        return self.framed(self.compose_body())
+
     def compose_body(self) -> ComposeResult:
         t = self.t
         with TabbedContent(id="settings-tabs", classes="settings"):
