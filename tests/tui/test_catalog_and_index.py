@@ -88,6 +88,44 @@ def test_index_search_and_filters():
     assert names(PersonQuery("dede", status=ALL)) == []
 
 
+def test_index_keeps_the_name_order_through_changes(monkeypatch) -> None:
+    """The index keeps its persons sorted as they change (a query sorts nothing): after
+    renames, removals, tombstones and new persons, every query lists them as a sort of the
+    persons left would, homonyms by id; the first order, sorted in slices and merged,
+    too."""
+    import random
+
+    from tui import people_index
+
+    monkeypatch.setattr(people_index, "SORT_SLICE", 3)   # many slices merged
+    rnd = random.Random(7)
+    first = ["Zoé", "adèle", "Éric", "Bruno", "éric", "Céline", "Aurélie", "Zoe"]
+    persons = {str(i): _person(str(i), rnd.choice(first) + f" {rnd.randrange(3)}")
+               for i in range(40)}
+    index = PersonIndex(persons.values())
+    gone = _person("x", "x").created_at
+
+    def expected() -> list[str]:
+        return [p.id for p in sorted(persons.values(),
+                                     key=lambda p: (people_index.fold(p.name), p.id))]
+
+    assert [p.id for p in index.query(PersonQuery(status=ALL))] == expected()
+    for step in range(200):
+        pid = str(rnd.randrange(50))
+        action = rnd.randrange(4)
+        if action == 0 and pid in persons:
+            index.remove(pid)
+            del persons[pid]
+        elif action == 1 and pid in persons:
+            index.update([_person(pid, persons[pid].name, deleted_at=gone)])
+            del persons[pid]
+        else:   # a new person, or a rename
+            persons[pid] = _person(pid, rnd.choice(first) + f" {rnd.randrange(3)}")
+            index.update([persons[pid]])
+        assert [p.id for p in index.query(PersonQuery(status=ALL))] == expected(), step
+    assert len(index) == len(persons)
+
+
 def test_bar_chart_reads_without_colour():
     assert bar(4, 8, 4) == "██"
     text = bar_chart({"Repas": 12, "Douches": 3}, width=8, label_width=8)
