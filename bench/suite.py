@@ -8,6 +8,7 @@ Full mode writes bench/out/benchmarks.json, docs/benchmarks.json and regenerates
 at the top of docs/benchmarks.md (between the ``suite:begin``/``suite:end`` markers; the
 hand-written sections below are kept). Short mode writes only under ``--out`` (bench/out/).
 PostgreSQL (bench/relay_nodes.py) is skipped in short mode unless MANO_TEST_POSTGRES_DSN is set.
+Each section runs in a fresh process (``run_section``): none measures the heap another left.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -308,6 +310,50 @@ BENCHMARKS: list[tuple[str, Callable[[bool], Result | list[Result]]]] = [
 ]
 
 
+# --- each section in its own process ------------------------------------------------------------
+
+
+def _section(name: str, short: bool) -> list[Result]:
+    """Run one section here (a broken benchmark becomes a Result with its error)."""
+    fn = dict(BENCHMARKS)[name]
+    try:
+        got = fn(short)
+        return got if isinstance(got, list) else [got]
+    except Exception:  # one broken benchmark must not hide the others' figures
+        error = traceback.format_exc()
+        print(error, file=sys.stderr)
+        return [Result(name, error=error)]
+
+
+def run_section(name: str, short: bool) -> list[Result]:
+    """One section in a fresh Python process (issue 24): a section measures what it says,
+    not the heap an earlier one left (the ×10 opens' 1.6 GB, then every later full
+    collection walking it: the suite's first syncs grew run after run, the sync-only run's
+    did not). Its Results come back as JSON."""
+    with tempfile.TemporaryDirectory(prefix="bench-section-") as tmp:
+        out = Path(tmp) / "results.json"
+        cmd = [sys.executable, "-m", "bench.suite", "--section", name, "--results", str(out)]
+        proc = subprocess.run(cmd + (["--short"] if short else []), cwd=ROOT, check=False)
+        if proc.returncode != 0 or not out.exists():
+            return [Result(name, error=f"the section's process ended with {proc.returncode} "
+                                       f"before writing its results")]
+        return [Result(**{**r, "figures": [Figure(**f) for f in r["figures"]]})
+                for r in json.loads(out.read_text())]
+
+
+def _section_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.suite",
+                                     description="one section of the suite (run_section)")
+    parser.add_argument("--section", required=True, choices=[n for n, _ in BENCHMARKS])
+    parser.add_argument("--results", type=Path, required=True)
+    parser.add_argument("--short", action="store_true")
+    args = parser.parse_args(argv)
+    results = _section(args.section, args.short)
+    args.results.write_text(json.dumps([asdict(r) for r in results], ensure_ascii=False,
+                                       default=str))
+    return 0
+
+
 # --- report ------------------------------------------------------------------------------------
 
 
@@ -370,17 +416,12 @@ def run(short: bool, out_dir: Path | None = None, only: list[str] | None = None,
     from mano_core.document import ynative
 
     print(f"Yjs update reader: {ynative.READER}", flush=True)
-    for name, fn in BENCHMARKS:
+    for name, _fn in BENCHMARKS:
         if only and name not in only and not any(o in name for o in only):
             continue
         print(f"== {name} ({'short' if short else 'full'})", flush=True)
         t = time.perf_counter()
-        try:
-            got = fn(short)
-            got_list = got if isinstance(got, list) else [got]
-        except Exception:  # one broken benchmark must not hide the others' figures
-            got_list = [Result(name, error=traceback.format_exc())]
-            print(got_list[0].error, file=sys.stderr)
+        got_list = run_section(name, short)
         for r in got_list:
             r.seconds = time.perf_counter() - t
         results.extend(got_list)
@@ -414,3 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     report = run(args.short, args.out, args.only, False if args.no_docs else None)
     failed = [r["bench"] for r in report["results"] if r["error"]]
     return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(_section_main())

@@ -53,6 +53,11 @@ class CompartmentHolder:
         # compaction's state. (A delivery is stored as what its merge integrated, and the
         # relay's re-delivery of the same envelopes finds them merged: it integrates nothing.)
         self._unstored: list[bytes] = []
+        # The document drops its pycrdt subscriptions when the store closes: they are held
+        # from Rust, so the collector never frees a document that keeps them (team_doc.release).
+        on_close = getattr(team.store, "on_close", None)
+        if on_close is not None:
+            on_close(core.release)
 
     @property
     def compaction_due(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -82,6 +82,7 @@ class LocalStore:
         self._writer: asyncio.Task[object] | None = None
         self._closed = False
         self._entered = False
+        self._on_close: list[Callable[[], None]] = []
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -191,7 +192,15 @@ class LocalStore:
                 await self._db.close()
         finally:
             _OPEN_PATHS.discard(self._real_path)
+            for release in self._on_close:
+                release()
+            self._on_close.clear()
             heap.thaw()  # what was frozen while its team was open (mano_core/heap.py)
+
+    def on_close(self, release: Callable[[], None]) -> None:
+        """Call ``release`` when this store closes (a team's documents drop their pycrdt
+        subscriptions then: mano_core.document.team_doc.DocumentCore.release)."""
+        self._on_close.append(release)
 
     async def __aenter__(self) -> Self:
         self._check_open()
