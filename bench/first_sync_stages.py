@@ -65,6 +65,7 @@ def install() -> None:
     _wrap(team_doc.DocumentCore, "apply_remote_groups", "  merge (one pycrdt transaction)")
     _wrap(team_doc.DocumentCore, "_read_remote", "    read (deps, bounds, role index)")
     _wrap(team_doc.DocumentCore, "_merge", "    pycrdt apply_update")
+    _wrap(database.Database, "write_ahead", "    store: the chunks sent ahead")
     _wrap(database.Database, "write", "  store commit")
     request = transport.RelayClient.request
 

@@ -4,6 +4,8 @@ never interleave (so a read never sees half of a write transaction)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -77,25 +79,75 @@ def group_ops(ops: Iterable[tuple[str, Row]]) -> list[Op]:
     return list(grouped)
 
 
-def _run_transaction(conn: sqlite3.Connection, ops: Sequence[Op]) -> None:
-    """BEGIN IMMEDIATE, the statements, COMMIT, in the connection's worker thread; rolled back
-    on any error."""
-    conn.execute("BEGIN IMMEDIATE")
+def _run_ops(conn: sqlite3.Connection, ops: Sequence[Op]) -> None:
+    for sql, rows in ops:
+        # Each cursor closed at once: a statement left in progress makes COMMIT fail.
+        if len(rows) == 1:
+            conn.execute(sql, rows[0]).close()
+        else:
+            conn.executemany(sql, rows).close()
+
+
+def _rollback_now(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite may already have rolled back (e.g. after SQLITE_FULL on COMMIT)
+
+
+def _run_transaction(conn: sqlite3.Connection, ops: Sequence[Op], begun: bool = False) -> None:
+    """BEGIN IMMEDIATE (unless ``begun``: ``write_ahead`` opened it), the statements,
+    COMMIT, in the connection's worker thread; rolled back on any error."""
+    if not begun:
+        conn.execute("BEGIN IMMEDIATE")
     try:
-        for sql, rows in ops:
-            # Each cursor closed at once: a statement left in progress makes COMMIT fail.
-            if len(rows) == 1:
-                conn.execute(sql, rows[0]).close()
-            else:
-                conn.executemany(sql, rows).close()
+        _run_ops(conn, ops)
         conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # SQLite may already have rolled back (e.g. after SQLITE_FULL on COMMIT)
+        _rollback_now(conn)
         raise
+
+
+def _run_ahead(conn: sqlite3.Connection, ops: Sequence[Op], wal: str,
+               started: Callable[[], None]) -> None:
+    """BEGIN IMMEDIATE and ``ops``, left uncommitted (``Database.write_ahead``):
+    ``started()`` just before the last statement, one SQLite step that releases the GIL for
+    its whole length; then the write-ahead log written so far is flushed to the disk
+    (``fsync``, GIL released too), so that the COMMIT after it has little left to sync."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _run_ops(conn, ops[:-1])
+        started()
+        _run_ops(conn, ops[-1:])
+        with contextlib.suppress(OSError):  # (an optimisation: the COMMIT syncs anyway)
+            fd = os.open(wal, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    except BaseException:
+        _rollback_now(conn)
+        raise
+
+
+async def _after(first: asyncio.Future[None], run: Callable[..., Awaitable[None]],
+                 *args: Any) -> None:
+    """``run(*args)`` once ``first`` (the statements sent ahead) succeeded."""
+    await first
+    await run(*args)
+
+
+class Ahead:
+    """The first statements of a write transaction, running in the connection's thread
+    while the caller goes on (``Database.write_ahead``): ``Database.write(…, ahead=)``
+    commits the rest with them, ``Database.abandon`` rolls them back. It holds the
+    connection (no read or other write runs on it) until one of the two."""
+
+    __slots__ = ("work",)
+
+    def __init__(self, work: asyncio.Future[None]) -> None:
+        self.work = work
 
 
 class Database:
@@ -105,6 +157,7 @@ class Database:
         self._conn = conn
         self._lock = asyncio.Lock()
         self._closed = False
+        self._wal = ""  # the write-ahead log's path (write_ahead syncs it)
 
     @classmethod
     async def connect(cls, path: str, *, create: bool) -> Database:
@@ -121,6 +174,7 @@ class Database:
         # UnicodeDecodeError inside sqlite3.
         conn.text_factory = bytes
         db = cls(conn)
+        db._wal = path + "-wal"
         try:
             await conn.execute_fetchall("PRAGMA locking_mode=EXCLUSIVE")
             if create:
@@ -169,37 +223,102 @@ class Database:
         async with self._lock:
             yield self
 
+    async def write_ahead(self, ops: Sequence[Op], action: str) -> Ahead:
+        """Start a write transaction with ``ops`` in the connection's thread (its last
+        statement the long one: a snapshot's chunks as one multi-row INSERT), and return as
+        soon as that statement is about to run, holding the connection; the caller then calls
+        ``write(…, ahead=)`` or ``abandon``, always (LocalStore.transaction does). Issue 24:
+        pycrdt's apply of a whole state holds the GIL for ~0.3 s, so a store write that starts
+        after it waits for it, and one started beside it stalls at its next statement; one
+        SQLite step that started before it runs beside it to its end."""
+        await self._lock.acquire()
+        try:
+            if self._closed:
+                raise StoreClosedError("the store is closed")
+            loop = asyncio.get_running_loop()
+            started: asyncio.Future[None] = loop.create_future()
+
+            def wake(_: object = None) -> None:
+                if not started.done():
+                    started.set_result(None)
+
+            run: Callable[..., Awaitable[None]] = self._conn._execute
+            work = asyncio.ensure_future(run(_run_ahead, self._conn._conn, ops, self._wal,
+                                             lambda: loop.call_soon_threadsafe(wake)))
+            work.add_done_callback(wake)
+            ahead = Ahead(work)
+        except BaseException:
+            self._lock.release()
+            raise
+        try:
+            await asyncio.shield(started)
+        except BaseException:
+            await self.abandon(ahead)
+            raise
+        if work.done() and (exc := work.exception()) is not None:
+            await self.abandon(ahead)
+            if isinstance(exc, sqlite3.Error):
+                raise store_error(exc, action) from None
+            raise exc
+        return ahead
+
+    async def abandon(self, ahead: Ahead) -> None:
+        """Roll back what ``write_ahead`` started (once its statements ran) and free the
+        connection."""
+        try:
+            await asyncio.wait({ahead.work})
+            await self._rollback()
+        finally:
+            self._lock.release()
+
     async def write(self, ops: Sequence[Op], action: str,
-                    on_commit: Callable[[], None] | None = None) -> None:
+                    on_commit: Callable[[], None] | None = None,
+                    ahead: Ahead | None = None) -> None:
         """Run ``ops`` in one IMMEDIATE transaction; return once it is committed (durably).
 
         ``on_commit`` runs after COMMIT, before any other statement can run. On failure the
-        transaction is rolled back and a StoreError (StoreFullError for a full disk) raised."""
-        async with self._lock:
-            if self._closed:
-                raise StoreClosedError("the store is closed")
-            # The whole transaction in one call to the connection's worker thread: one round
-            # trip instead of one per statement (issue 24: a commit on the edit → visible path
-            # is several statements, each a thread hop).
-            run: Callable[..., Awaitable[None]] = self._conn._execute
+        transaction is rolled back and a StoreError (StoreFullError for a full disk) raised.
+        ``ahead``: the transaction's first statements, started by ``write_ahead`` (their
+        failure is this write's; the connection it holds is freed here)."""
+        if ahead is None:
+            await self._lock.acquire()
+        try:
+            await self._write(ops, action, on_commit, ahead)
+        finally:
+            self._lock.release()
+
+    async def _write(self, ops: Sequence[Op], action: str,
+                     on_commit: Callable[[], None] | None, ahead: Ahead | None) -> None:
+        if self._closed:
+            raise StoreClosedError("the store is closed")
+        # The whole transaction in one call to the connection's worker thread: one round
+        # trip instead of one per statement (issue 24: a commit on the edit → visible path
+        # is several statements, each a thread hop).
+        run: Callable[..., Awaitable[None]] = self._conn._execute
+        if ahead is not None:
+            work = asyncio.ensure_future(_after(ahead.work, run, _run_transaction,
+                                                self._conn._conn, ops, True))
+        else:
             work = asyncio.ensure_future(run(_run_transaction, self._conn._conn, ops))
-            try:
-                await asyncio.shield(work)
-            except asyncio.CancelledError:
-                # The worker runs the transaction to its end whatever happens here: wait for
-                # its outcome, so that memory follows what the file holds, then go on
-                # cancelling (the commit completed or failed as a whole).
-                await asyncio.wait({work})
-                if not work.cancelled() and work.exception() is None and on_commit is not None:
-                    on_commit()
-                raise
-            except BaseException as exc:
-                await self._rollback()
-                if isinstance(exc, sqlite3.Error):
-                    raise store_error(exc, action) from None
-                raise
-            if on_commit is not None:
+        try:
+            await asyncio.shield(work)
+        except asyncio.CancelledError:
+            # The worker runs the transaction to its end whatever happens here: wait for
+            # its outcome, so that memory follows what the file holds, then go on
+            # cancelling (the commit completed or failed as a whole).
+            await asyncio.wait({work})
+            if not work.cancelled() and work.exception() is None and on_commit is not None:
                 on_commit()
+            if work.cancelled() or work.exception() is not None:
+                await self._rollback()
+            raise
+        except BaseException as exc:
+            await self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise store_error(exc, action) from None
+            raise
+        if on_commit is not None:
+            on_commit()
 
     async def reclaim(self) -> None:
         """Give free pages back to the file system when they are over a quarter of the file

@@ -280,6 +280,7 @@ class LocalStore:
         await self._write_lock.acquire()
         handed_off = False
         tx = StoreTransaction(self._state)
+        tx.send_ahead = lambda ops: self._db.write_ahead(ops, "saving")
         try:
             self._check_open()
             self._writer = task
@@ -293,14 +294,23 @@ class LocalStore:
         finally:
             if not handed_off:
                 tx.discard()
-                self._writer = None
-                self._write_lock.release()
+                try:
+                    if tx.ahead is not None:  # rolled back (shielded: the connection is freed)
+                        await asyncio.shield(self._db.abandon(tx.ahead))
+                finally:
+                    self._writer = None
+                    self._write_lock.release()
 
     async def _commit(self, tx: StoreTransaction) -> None:
         try:
-            ops = tx.finish()
-            if ops:
-                await self._db.write(ops, "saving", on_commit=tx.apply)
+            try:
+                ops = tx.finish()
+            except BaseException:
+                if tx.ahead is not None:
+                    await self._db.abandon(tx.ahead)
+                raise
+            if ops or tx.ahead is not None:
+                await self._db.write(ops, "saving", on_commit=tx.apply, ahead=tx.ahead)
                 if tx.frees_space:
                     await self._db.reclaim()
         finally:

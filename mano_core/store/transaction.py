@@ -4,14 +4,15 @@ rows and queues statements; the store commits them in one SQLite transaction."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from mano_core import limits
 from mano_core.errors import LimitExceededError, SnapshotRangeError, StoreError
 
 from .crypto import RowCipher
-from .database import Op, Row, group_ops
+from .database import Ahead, Op, Row, group_ops
 from .outbox_index import OutboxIndex
 from .rows import (
     DocHead,
@@ -22,6 +23,9 @@ from .rows import (
     seal_snapshot,
     seal_update,
 )
+
+
+_MAX_VARIABLES: Final = 32_766  # SQLite's bound on a statement's parameters (3.32 and later)
 
 
 @dataclass(slots=True)
@@ -70,6 +74,10 @@ class StoreTransaction:
         # The outbox statements in order, for the index once committed: (item, doc, payload)
         # added, (item, -1, None) removed, (-1, doc, None) a document's items deleted.
         self._outbox_changes: list[tuple[int, int, bytes | None]] = []
+        # write_ahead: set by LocalStore.transaction (sends statements to the file's thread),
+        # and what it started there.
+        self.send_ahead: Callable[[list[Op]], Awaitable[Ahead]] | None = None
+        self.ahead: Ahead | None = None
 
     def _head(self, doc: str) -> DocHead:
         self._check_active()
@@ -127,6 +135,28 @@ class StoreTransaction:
         for index, chunk in seal_snapshot(self._state.cipher, head, state):
             self._ops.append(("INSERT INTO snapshot_chunks (doc_id, idx, data) VALUES (?, ?, ?)",
                               (head.id, index, chunk)))
+
+    async def write_ahead(self) -> None:
+        """Send the statements queued so far to the file now, in the transaction this block
+        commits, and return as soon as the file's thread runs the last of them (a snapshot's
+        chunks, as one statement): what the caller does next, e.g. pycrdt's apply of the
+        state, which holds the GIL, overlaps the writing (issue 24). Nothing is committed
+        before the block ends; if it raises, all is rolled back. Once per transaction."""
+        self._check_active()
+        if self.send_ahead is None or self.ahead is not None:
+            raise StoreError("write_ahead: once per transaction of LocalStore.transaction()")
+        ops, self._ops = group_ops(self._ops), []
+        if not ops:
+            return
+        sql, rows = ops[-1]
+        if len(rows) > 1 and sql.count(" VALUES (") == 1 and \
+                len(rows) * len(rows[0]) <= _MAX_VARIABLES:
+            # One multi-row INSERT: one SQLite step, which releases the GIL all along (an
+            # executemany takes the GIL back between rows).
+            head, values = sql.rsplit(" VALUES ", 1)
+            ops[-1] = (f"{head} VALUES {', '.join([values] * len(rows))}",
+                       [tuple(value for row in rows for value in row)])
+        self.ahead = await self.send_ahead(ops)
 
     async def delete_document(self, doc: str) -> None:
         """Queue the deletion of a document: its updates, snapshot and outbox items."""

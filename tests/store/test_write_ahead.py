@@ -1,0 +1,139 @@
+"""StoreTransaction.write_ahead (issue 24: a new device's first sync writes the snapshot's
+chunks while pycrdt applies the state): what was sent ahead is committed with the rest of the
+block or not at all, a read never sees it before the commit, and a crash or a cancellation in
+between leaves the file as it was."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mano_core.store import TEST_KDF, LocalStore
+from mano_core.store.rows import SNAPSHOT_CHUNK_BYTES
+
+from .conftest import PASSPHRASE
+
+ROOT = Path(__file__).resolve().parents[2]
+# Three chunks and a bit: the chunks go as one multi-row statement.
+STATE = bytes(range(256)) * (3 * SNAPSHOT_CHUNK_BYTES // 256) + b"tail"
+
+
+def chunk_rows(path: Path) -> int:
+    """The snapshot chunk rows in the file, whatever the store's memory says."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM snapshot_chunks").fetchone()[0]
+    finally:
+        conn.close()
+
+
+async def test_what_went_ahead_commits_with_the_rest_of_the_block(store_path: Path) -> None:
+    store = await LocalStore.create(store_path, PASSPHRASE, kdf=TEST_KDF)
+    async with store:
+        async with store.transaction() as tx:
+            await tx.write_snapshot("doc", STATE, 0)
+            await tx.write_ahead()
+            await tx.put("ns", "key", b"written after")
+        assert (await store.load_document("doc")).snapshot == STATE
+    assert chunk_rows(store_path) == 4
+    async with await LocalStore.open(store_path, PASSPHRASE) as reopened:
+        assert (await reopened.load_document("doc")).snapshot == STATE
+        assert await reopened.get("ns", "key") == b"written after"
+
+
+class Refused(Exception):
+    pass
+
+
+async def test_a_block_that_raises_after_write_ahead_writes_nothing(store: LocalStore,
+                                                                   store_path: Path) -> None:
+    with pytest.raises(Refused):
+        async with store.transaction() as tx:
+            await tx.write_snapshot("doc", STATE, 0)
+            await tx.write_ahead()
+            raise Refused  # e.g. pycrdt refused the state: nothing of it is committed
+    assert (await store.load_document("doc")).snapshot is None
+    # The connection is free again: the next transaction commits.
+    await store.put("ns", "key", b"next")
+    assert await store.get("ns", "key") == b"next"
+    await store.close()
+    assert chunk_rows(store_path) == 0
+
+
+async def test_cancelled_after_write_ahead_writes_nothing(store: LocalStore,
+                                                          store_path: Path) -> None:
+    ahead, never = asyncio.Event(), asyncio.Event()
+
+    async def first_sync() -> None:
+        async with store.transaction() as tx:
+            await tx.write_snapshot("doc", STATE, 0)
+            await tx.write_ahead()
+            ahead.set()
+            await never.wait()  # the session ends here: cancelled
+
+    task = asyncio.ensure_future(first_sync())
+    await asyncio.wait_for(ahead.wait(), 30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (await store.load_document("doc")).snapshot is None
+    await store.put("ns", "key", b"next")
+    assert await store.get("ns", "key") == b"next"
+    await store.close()
+    assert chunk_rows(store_path) == 0
+
+
+async def test_a_read_waits_for_the_commit_of_what_went_ahead(store: LocalStore) -> None:
+    await store.put("ns", "key", b"before")
+    async with store.transaction() as tx:
+        await tx.write_snapshot("doc", STATE, 0)
+        await tx.write_ahead()
+        await tx.put("ns", "key", b"after")
+        reads = [asyncio.ensure_future(store.load_document("doc")),
+                 asyncio.ensure_future(store.get("ns", "key"))]
+        for _ in range(100):  # the reads start, and wait for the connection
+            await asyncio.sleep(0)
+        assert not any(read.done() for read in reads)
+    loaded, value = await asyncio.gather(*reads)
+    assert loaded.snapshot == STATE and value == b"after"
+
+
+WRITER = """
+import asyncio, sys
+from mano_core.store import TEST_KDF, LocalStore
+STATE = bytes(range(256)) * (3 * 1024 * 1024 // 256) + b"tail"
+async def main(path):
+    store = await LocalStore.create(path, sys.argv[2], kdf=TEST_KDF)
+    await store.put("ns", "key", b"committed")
+    async with store.transaction() as tx:
+        await tx.write_snapshot("doc", STATE, 0)
+        await tx.write_ahead()
+        print("ahead", flush=True)
+        await asyncio.Event().wait()  # killed here
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+async def test_a_crash_after_write_ahead_leaves_nothing_of_it(store_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(store_path), PASSPHRASE],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ahead\n"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    async with await LocalStore.open(store_path, PASSPHRASE) as store:
+        assert await store.get("ns", "key") == b"committed"
+        assert (await store.load_document("doc")).snapshot is None
+    assert chunk_rows(store_path) == 0
