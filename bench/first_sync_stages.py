@@ -66,6 +66,9 @@ def install() -> None:
     _wrap(team_doc.DocumentCore, "_read_remote", "    read (deps, bounds, role index)")
     _wrap(team_doc.DocumentCore, "_merge", "    pycrdt apply_update")
     _wrap(database.Database, "write_ahead", "    store: the chunks sent ahead")
+    # (in the store's thread: looked up by name when called)
+    _wrap(database, "_run_ahead", "      store thread: BEGIN, the chunks' INSERT, fsync")
+    _wrap(database, "_run_transaction", "      store thread: the rest, COMMIT")
     _wrap(database.Database, "write", "  store commit")
     request = transport.RelayClient.request
 

@@ -14,52 +14,25 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Self
 
-from mano_core import heap, limits
+from mano_core import heap
 from mano_core.errors import (
     StoreClosedError,
     StoreCorruptedError,
     StoreError,
     StoreExistsError,
     StoreMissingError,
-    ValidationError,
     WrongPassphraseError,
 )
-from mano_core.codes import Code
 
 from .crypto import FORMAT, RowCipher, new_data_key, unwrap_data_key, wrap_data_key
 from .database import Database
+from .files import _OPEN_PATHS, _check_passphrase, _claim, _fsync_dir
 from .kdf import DEFAULT_KDF, SALT_BYTES, KdfParams, derive_kek
 from .outbox_index import OutboxIndex
 from .reading import StoreReader
 from .rows import DocHead
 from .transaction import StoreState, StoreTransaction
 from .types import LoadedDocument, OutboxItem
-
-_OPEN_PATHS: set[str] = set()  # files open in this process (other processes: SQLite's lock)
-
-
-def _check_passphrase(passphrase: str) -> None:
-    if len(passphrase) < limits.MIN_PASSPHRASE_LENGTH:
-        raise ValidationError("store", "passphrase", Code.PASSPHRASE_TOO_SHORT,
-                              min=limits.MIN_PASSPHRASE_LENGTH)
-
-
-def _claim(path: str) -> str:
-    real = os.path.realpath(path)
-    if real in _OPEN_PATHS:
-        raise StoreError(f"{path}: the store is already open in this process")
-    _OPEN_PATHS.add(real)
-    return real
-
-
-def _fsync_dir(path: str) -> None:
-    with contextlib.suppress(OSError):  # not every platform can fsync a directory
-        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
 
 class LocalStore:
     """An open store. Get one with ``create`` or ``open``; use it as an async context manager
