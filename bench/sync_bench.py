@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from websockets.asyncio.client import connect
@@ -224,13 +227,15 @@ async def relay_plan(url: str, keys: object) -> tuple[int, int]:
         await client.close()
 
 
-async def catch_up_vs_snapshot(tmp: Path, behind: int,
-                               tail: int | None = None) -> tuple[float, float]:
+async def catch_up_vs_snapshot(tmp: Path, behind: int, tail: int | None = None, *,
+                               window: Callable[[], AbstractContextManager[object]] | None
+                               = None) -> tuple[float, float]:
     """(seconds for a device ``behind`` envelopes behind to hold them all, seconds to open
     and apply the equivalent snapshot). ``tail`` None: the relay holds no snapshot (every
     envelope is replayed); else a teammate's snapshot covers all but the last ``tail``
     envelopes (made by its own snapshot policy), and the device starts from it
-    (docs/protocol.md §4a)."""
+    (docs/protocol.md §4a). ``window``: a context entered around the timed catch-up alone
+    (a probe: bench/catchup_breakdown.py)."""
     tmp = Path(tempfile.mkdtemp(dir=tmp))  # a fresh folder for each run
     relay = await RelayProcess(str(tmp / "relay.db"), "--rate", "1000000",
                                "--burst", "1000000").start()
@@ -260,11 +265,12 @@ async def catch_up_vs_snapshot(tmp: Path, behind: int,
             head, upto = await relay_plan(relay.url, keys)
             print(f"  relay: head {head}, newest snapshot up to {upto}", flush=True)
         target = await relay_plan(relay.url, keys)
-        t, cpu = time.perf_counter(), time.process_time()
-        async with await b.sync(team_b, relay.url) as sb:
-            while sb.state.cursor.get(Compartment.GENERAL, 0) < target[0]:
-                await asyncio.sleep(0.01)
-        catch_up = time.perf_counter() - t
+        with window() if window is not None else contextlib.nullcontext():
+            t, cpu = time.perf_counter(), time.process_time()
+            async with await b.sync(team_b, relay.url) as sb:
+                while sb.state.cursor.get(Compartment.GENERAL, 0) < target[0]:
+                    await asyncio.sleep(0.01)
+            catch_up = time.perf_counter() - t
         # The device's own CPU (this process: the relay is a subprocess), and the machine's
         # load: on a shared machine the wall time above is mostly waiting for a core.
         print(f"  catch-up: device CPU {time.process_time() - cpu:.2f} s, "
