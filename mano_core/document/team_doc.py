@@ -29,7 +29,8 @@ from .deep_events import observe_records
 from .layout import to_wire
 from .pieces import applying
 from .queries import QUERY_COLLECTIONS
-from .ydeps import MEMO_MAX_UPDATE, UpdateDeps, read_deps, read_into, read_state_vector
+from .preread import read_remote
+from .ydeps import UpdateDeps, read_deps, read_state_vector
 
 if TYPE_CHECKING:
     from mano_core.guarded_build import Backlog
@@ -297,17 +298,7 @@ class DocumentCore:
         self._integrated, self._newly_parked = b"", []
         return ([integrated] if len(integrated) > 2 else []) + parked
 
-    @staticmethod
-    def _read_remote(update: bytes, indexing: bool) -> tuple[UpdateDeps, GuardedIndex | None]:
-        """(dependencies, the role screening's index of the update alone when ``indexing`` and
-        it is large, else None)."""
-        if indexing and len(update) > MEMO_MAX_UPDATE:
-            fresh = GuardedIndex()
-            deps = read_into(update, fresh)
-            if deps is not None:
-                fresh.close(update, deps)  # what the one pass could not mark
-                return deps, fresh
-        return read_deps(update), None
+    _read_remote = staticmethod(read_remote)  # (mano_core/document/preread.py)
 
     def _merge(self, update: bytes, guard: bool = True) -> None:
         """Merge one remote update inside the open remote transaction (``guard``: and keep

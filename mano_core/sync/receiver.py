@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mano_core.crypto.batch import authenticated_by_chain
-from mano_core.document import ydeps
+from mano_core.document import preread, ydeps
 from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
 from mano_core.sync.persist import Persisting
@@ -73,14 +73,19 @@ class Receiving(Persisting):
         returns the sequence it covers."""
         parts = [raw] if isinstance(raw, bytes) else raw
         async with self._serial:
-            snap = await open_snapshot_parts(parts, log=self.keys.log,
-                                             keyring=self.keys.keyring,
-                                             team_id=self.keys.team_id, compartment=c)
-            self._snapshot_state = len(snap.state)
+            # Into an empty document (a first sync), its state is read while the signature
+            # is checked (issue 24; mano_core/document/preread.py): the merge takes that read.
+            empty = self.team.compartment(c).core.doc.get_state() == b"\x00"
             try:
+                snap = await open_snapshot_parts(
+                    parts, log=self.keys.log, keyring=self.keys.keyring,
+                    team_id=self.keys.team_id, compartment=c,
+                    read_ahead=preread.read_ahead if empty else None)
+                self._snapshot_state = len(snap.state)
                 await self.run(self.sm.snapshot(c, snap.upto, snap.state, snap.chain))
             finally:
                 self._snapshot_state = 0
+                preread.forget()  # (taken by the merge, or not to be used)
             self.state.received.bytes += sum(len(part) for part in parts)
             self._changed()
             return snap.upto

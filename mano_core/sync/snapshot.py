@@ -20,9 +20,10 @@ each author's chain: a snapshot that does not cover what it claims shows up as a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -37,6 +38,7 @@ from mano_core.errors import (
     BadSignatureError,
     DecryptionError,
     MalformedEnvelopeError,
+    ManoError,
     MissingKeyError,
     UnauthorizedAuthorError,
     WrongContextError,
@@ -106,19 +108,32 @@ def open_snapshot(raw: bytes, *, log: MembershipLog, keyring: Keyring, team_id: 
 
 
 async def open_snapshot_parts(parts: Sequence[bytes], *, log: MembershipLog, keyring: Keyring,
-                              team_id: bytes, compartment: Compartment) -> Snapshot:
+                              team_id: bytes, compartment: Compartment,
+                              read_ahead: Callable[[bytes], None] | None = None) -> Snapshot:
     """``open_snapshot`` of the parts of a snapshot as downloaded (issue 24: a new device's
     first sync): one copy of them, framed for the signature (no join, then slice, then
     concatenation again), and the signature's check and the decryption run at once, each in
     a worker thread (both release the GIL: ~50 and ~15 ms at MANO scale). Same checks, same
-    errors in the same order: the decrypted plaintext is looked at only once the signature
-    is known good, and is dropped otherwise."""
+    errors in the same order: the snapshot is returned, and anything of it is used, only once
+    the signature is known good. ``read_ahead(state)``: called with the decrypted state while
+    the signature is still being checked (the bounded reader of the merge to come,
+    mano_core.document.preread: AEAD-authenticated bytes, read and not applied; its refusal
+    is left to the merge, which reads again)."""
     framed = _frame(parts)
     opening = _Opening(framed, log=log, keyring=keyring, team_id=team_id,
                        compartment=compartment)
-    good, body = await asyncio.gather(asyncio.to_thread(opening.verify),
-                                      asyncio.to_thread(opening.decrypt))
-    return opening.finish(good, body)
+    verifying = asyncio.ensure_future(asyncio.to_thread(opening.verify))
+    try:
+        body = await asyncio.to_thread(opening.decrypt)
+        decoded: _Body | None = None
+        if read_ahead is not None and body is not None:
+            with contextlib.suppress(ManoError):  # judged after the signature, as without
+                decoded = bounded.decode(body, _Body, error=MalformedEnvelopeError,
+                                         what="snapshot body")
+                read_ahead(decoded.state)
+    finally:
+        good = await asyncio.shield(verifying)  # (a worker thread: it runs to its end)
+    return opening.finish(good, body, decoded)
 
 
 _PREFIX: Final = signature_prefix(DOMAIN)
@@ -172,14 +187,15 @@ class _Opening:
         except InvalidTag:
             return None
 
-    def finish(self, good: bool, body: bytes | None) -> Snapshot:
+    def finish(self, good: bool, body: bytes | None, decoded: _Body | None = None) -> Snapshot:
         if not good:
             raise BadSignatureError("snapshot signature does not match")
         if self.missing is not None:
             raise self.missing
         if body is None:
             raise DecryptionError("snapshot failed authentication")
-        decoded = bounded.decode(body, _Body, error=MalformedEnvelopeError,
-                                 what="snapshot body")
+        if decoded is None:
+            decoded = bounded.decode(body, _Body, error=MalformedEnvelopeError,
+                                     what="snapshot body")
         return Snapshot(self.compartment, self.epoch, self.author, self.upto, decoded.state,
                         ChainState.from_bytes(decoded.chain))

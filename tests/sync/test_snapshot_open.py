@@ -13,6 +13,7 @@ from mano_core.errors import (
     BadSignatureError,
     DecryptionError,
     MalformedEnvelopeError,
+    MalformedUpdateError,
     MissingKeyError,
     UnauthorizedAuthorError,
 )
@@ -137,3 +138,29 @@ async def test_parts_swapped_or_repeated_are_refused(make_device):
     with pytest.raises(BadSignatureError):  # a part given twice (a relay's replay of it)
         await _open(keys, [parts[0], parts[1], parts[1], parts[2], parts[3]])
     assert (await _open(keys, parts)).state == state
+
+
+async def test_a_state_read_ahead_does_not_open_a_forged_snapshot(make_device):
+    # Issue 24: the state is read (not applied) while the signature is checked; the
+    # signature still decides. The ciphertext is intact, so the AEAD passes and the read runs.
+    keys, state = await _keys(make_device)
+    forged = bytearray(_seal(keys, state))
+    forged[-1] ^= 1
+    read: list[bytes] = []
+    with pytest.raises(BadSignatureError):
+        await open_snapshot_parts(_split(bytes(forged)), log=keys.log, keyring=keys.keyring,
+                                  team_id=keys.team_id, compartment=GENERAL,
+                                  read_ahead=read.append)
+    assert read == [state]
+
+
+async def test_a_state_the_read_ahead_refuses_is_left_to_the_merge(make_device):
+    keys, state = await _keys(make_device)
+
+    def refuse(_state: bytes) -> None:
+        raise MalformedUpdateError("nested too deep")
+
+    opened = await open_snapshot_parts(_split(_seal(keys, state)), log=keys.log,
+                                       keyring=keys.keyring, team_id=keys.team_id,
+                                       compartment=GENERAL, read_ahead=refuse)
+    assert opened.state == state  # the merge reads it again and judges it there
