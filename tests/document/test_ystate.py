@@ -213,13 +213,13 @@ def test_a_state_merged_into_an_empty_document_brings_its_index(built_before) ->
 
     ydeps.read_into, saved = counted, ydeps.read_into
     try:
-        import mano_core.document.team_doc as team_doc
+        import mano_core.document.preread as preread  # (the merge's reader)
         import mano_core.rules.touch as touch
-        team_doc.read_into, touch.read_into = counted, counted
+        preread.read_into, touch.read_into = counted, counted
         assert target.apply_remote_groups([[state]]) == {}
     finally:
         ydeps.read_into = saved
-        team_doc.read_into, touch.read_into = saved, saved
+        preread.read_into, touch.read_into = saved, saved
     assert reads == [len(state)]  # one read, for the dependencies and the index
     rebuilt = GuardedIndex()
     rebuilt.build(target.doc.get_update())
