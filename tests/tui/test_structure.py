@@ -71,3 +71,19 @@ def test_no_method_of_the_client_is_a_runtime_stub():
                 raised = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
                 assert not (isinstance(raised, ast.Name) and raised.id == "NotImplementedError"), \
                     f"{path.relative_to(TUI.parent)}:{node.lineno} raises NotImplementedError"
+
+
+def test_event_handlers_never_call_their_base_classes_handler():
+    """Textual calls an event's handler in every class of a widget itself (its MRO): a
+    handler calling ``super().on_mount()`` runs the base's twice (SectionScreen's reload and
+    its watch of the team's changes: every change reloaded the agenda twice)."""
+    for path in sorted(TUI.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Call)
+                    and isinstance(node.func.value.func, ast.Name)
+                    and node.func.value.func.id == "super"
+                    and node.func.attr.lstrip("_").startswith("on_")
+                    and node.func.attr != "on_event"):
+                raise AssertionError(f"{path.relative_to(TUI.parent)}:{node.lineno} calls "
+                                     f"super().{node.func.attr}(): Textual calls it already")

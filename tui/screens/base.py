@@ -115,6 +115,9 @@ class SectionScreen(ManoScreen):
         yield TranslatedFooter()
 
     def on_mount(self) -> None:
+        # Textual calls the handler of every class of the screen, this one after the
+        # section's own: a section's on_mount never calls it (it ran twice, and each change
+        # of the team's data reloaded the agenda, the report and the settings twice).
         self.watch(self.app, "data_version", self._data_moved, init=False)
         self.reload()
 
