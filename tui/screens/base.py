@@ -4,6 +4,7 @@ if shown, else on return)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import events
@@ -114,11 +115,14 @@ class SectionScreen(ManoScreen):
         yield SyncBar()
         yield TranslatedFooter()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         # Textual calls the handler of every class of the screen, this one after the
         # section's own: a section's on_mount never calls it (it ran twice, and each change
         # of the team's data reloaded the agenda, the report and the settings twice).
         self.watch(self.app, "data_version", self._data_moved, init=False)
+        # The loop is handed back between the screen's widgets mounted and styled and its
+        # data shown, laid out and drawn: a first show was all of it at once (issue 24).
+        await asyncio.sleep(0)
         self.reload()
 
     def _data_moved(self, _version: int) -> None:
