@@ -81,7 +81,7 @@ class AgendaScreen(SectionScreen):
                          pager_text=lambda a, b, n: t("pager", start=a, end=b, total=n),
                          id="agenda")
 
-    def on_mount(self) -> None:   # then SectionScreen's (Textual calls both)
+    def on_mount(self) -> None:   # then SectionScreen's Mount handler
         self.query_one(PagedTable).focus_table()
 
     # --- data -----------------------------------------------------------------------------------

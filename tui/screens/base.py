@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from textual import events
+from textual import events, on
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widget import Widget
@@ -115,10 +115,12 @@ class SectionScreen(ManoScreen):
         yield SyncBar()
         yield TranslatedFooter()
 
-    async def on_mount(self) -> None:
-        # Textual calls the handler of every class of the screen, this one after the
-        # section's own: a section's on_mount never calls it (it ran twice, and each change
-        # of the team's data reloaded the agenda, the report and the settings twice).
+    @on(events.Mount)
+    async def _first_show(self) -> None:
+        # Textual calls the Mount handler of every class of the screen, this one after the
+        # section's own on_mount, which never calls it (as super().on_mount() it ran twice,
+        # and each change of the team's data reloaded the agenda, the report, the settings
+        # twice).
         self.watch(self.app, "data_version", self._data_moved, init=False)
         # The loop is handed back between the screen's widgets mounted and styled and its
         # data shown, laid out and drawn: a first show was all of it at once (issue 24).

@@ -87,7 +87,7 @@ class ReportScreen(SectionScreen):
         items.add_columns(t("col.time"), t("col.kind"), t("col.person"), t("col.text"))
         yield items
 
-    def on_mount(self) -> None:   # then SectionScreen's (Textual calls both)
+    def on_mount(self) -> None:   # then SectionScreen's Mount handler
         self.mano.unsaved_guards.append(self)
 
     def on_unmount(self) -> None:

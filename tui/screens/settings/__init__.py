@@ -43,7 +43,7 @@ class SettingsScreen(SectionScreen):
                 with TabPane(f"{i + 1} {t(f'settings.tab.{name}')}", id=f"tab-{name}"):
                     yield pane(id=f"pane-{name}")
 
-    def on_mount(self) -> None:   # then SectionScreen's (Textual calls both)
+    def on_mount(self) -> None:   # then SectionScreen's Mount handler
         # the membership log and presence move with the sync, not with the team's data
         self.watch(self.app, "sync_version", lambda _v: self.pane("members").reload(),
                    init=False)
