@@ -267,6 +267,8 @@ class Database:
         connection."""
         try:
             await asyncio.wait({ahead.work})
+            if not ahead.work.cancelled():
+                ahead.work.exception()  # (retrieved: its own failure rolled it back already)
             await self._rollback()
         finally:
             self._lock.release()
