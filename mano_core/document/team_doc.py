@@ -117,6 +117,7 @@ class DocumentCore:
         # Transactions that changed the document (an encoding of it taken at one revision is
         # its state as long as the revision is the same: mano_core.sync.snapshot_policy).
         self.revision = 0
+        self._encoded: tuple[int, bytes] | None = None  # (revision, state): encode_state
         self._changes: dict[str, set[str]] = {}
         self.collections: dict[str, Collection[Any]] = {}
         for kind in kinds:
@@ -145,6 +146,7 @@ class DocumentCore:
         ~1.6 GB; every later full collection walks its records). Changes are no longer
         tracked afterwards. Idempotent."""
         self._released = True
+        self._encoded = None   # (encode_state: its revision is no longer counted)
         self._unobserve_collections()
         if self._txn_sub is not None:
             self.doc.unobserve(self._txn_sub)
@@ -275,6 +277,7 @@ class DocumentCore:
             self._remote = self._capture = False
             self._txn_apply = None
             self.revision += 1  # (a quiet merge is not seen by _on_transaction)
+            self._encoded = None
             if quiet and not self._released:
                 self._observe_collections()
             if silent:
@@ -343,8 +346,18 @@ class DocumentCore:
         return len(self._parked)
 
     def encode_state(self) -> bytes:
-        """The whole document as one update (a snapshot)."""
-        return self.doc.get_update()
+        """The whole document as one update (a snapshot). pycrdt encodes it in one call
+        holding the GIL (80–130 ms at MANO scale, ~1 s at ×10, whatever the thread: issue 24),
+        so the encoding is kept while the document does not change (``revision``): a
+        compaction, the snapshot policy's size and the upload that follow one another at the
+        end of a catch-up take one encoding instead of three. Dropped at the next change."""
+        kept = self._encoded
+        if kept is not None and kept[0] == self.revision:
+            return kept[1]
+        state = self.doc.get_update()
+        if not self._released:   # (released: changes are no longer counted)
+            self._encoded = (self.revision, state)
+        return state
 
     def take_changes(self, origin: Origin) -> list[ChangeEvent]:
         """Change events accumulated since the last call."""
@@ -356,6 +369,7 @@ class DocumentCore:
         update = event.update
         if len(update) > 2:  # b"\x00\x00": a transaction that changed nothing
             self.revision += 1
+            self._encoded = None  # (encode_state: that state is gone)
         if self._remote:  # (the guarded index: see _merge)
             if self._capture:
                 self._integrated = update  # (take_integrated)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from mano_core import limits
 from mano_core.errors import RelayRefusedError
@@ -16,9 +16,6 @@ from mano_core.protocol.codes import ErrorCode
 from mano_core.sync.persist import Persisting
 from mano_core.sync.snapshot import seal_snapshot
 from mano_core.sync.transport import RelayClient
-
-if TYPE_CHECKING:
-    from mano_core.document.team_doc import DocumentCore
 
 log = logging.getLogger("mano.sync")
 
@@ -72,26 +69,12 @@ class Snapshots(Persisting):
         task.add_done_callback(lambda _t: self._uploading.discard(c))  # even if never run
 
     async def _upload_if_due(self, client: RelayClient, c: Compartment) -> bool:
-        try:
-            async with self._serial:
-                taken = await self._take_snapshot(c) if self.snapshot_due(c) else None
-        finally:
-            self._measured.pop(c, None)  # (taken, or not due any more: not kept)
+        async with self._serial:
+            taken = await self._take_snapshot(c) if self.snapshot_due(c) else None
         # Spare: the relay keeps it only if no snapshot as new is stored or being uploaded
         # (every device at the head takes one of the same ``upto`` at once); an erasure's
         # upload (``upload_snapshot``) is not spare: it must replace (docs/protocol.md §6).
         return taken is not None and await self._send_snapshot(client, c, taken, spare=True)
-
-    @property
-    def _measured(self) -> dict[Compartment, tuple[DocumentCore, int, bytes]]:
-        """The state ``snapshot_due`` encoded to learn its size, kept for the upload that
-        follows (core, its revision then, the state): pycrdt encodes a state in one call
-        holding the loop (80–110 ms at MANO scale, 0.8 s at ×10), once is enough."""
-        try:
-            return self.__measured
-        except AttributeError:
-            self.__measured: dict[Compartment, tuple[DocumentCore, int, bytes]] = {}
-            return self.__measured
 
     def snapshot_due(self, c: Compartment) -> bool:
         """Whether this device should upload a snapshot of ``c`` now: the envelopes delivered
@@ -105,12 +88,10 @@ class Snapshots(Persisting):
         if tail < SNAPSHOT_MIN_TAIL or self.sm.in_flight or self.state.behind:
             return False  # also not mid-way: this device's own pushes or a catch-up go on
         if not state:  # never measured on this device (a team without a snapshot yet)
-            core = self.team.compartment(c).core
-            encoded = core.encode_state()
-            state = len(encoded)
+            # Encoded once (DocumentCore.encode_state keeps it while nothing changes: the
+            # upload that follows, or a compaction just before, takes the same encoding).
+            state = len(self.team.compartment(c).core.encode_state())
             self._tail[c] = (tail, state)
-            if tail >= SNAPSHOT_TAIL_FRACTION * state:  # due: the upload takes this one
-                self._measured[c] = (core, core.revision, encoded)
         return tail >= SNAPSHOT_TAIL_FRACTION * state
 
     async def _take_snapshot(self, c: Compartment) -> _Taken | None:
@@ -128,11 +109,7 @@ class Snapshots(Persisting):
                      c.name, core.waiting_updates)
             return None
         upto = self.sm.cursor(c)
-        measured = self._measured.pop(c, None)
-        if measured is not None and measured[0] is core and measured[1] == core.revision:
-            state = measured[2]   # encoded by snapshot_due, nothing changed since
-        else:
-            state = core.encode_state()
+        state = core.encode_state()   # (the one snapshot_due took, if nothing changed since)
         # Sealed in a worker thread (issue 24): AES-GCM and Ed25519 over the whole state (20 MB
         # at MANO scale: ~0.15 s on the loop) release the GIL. What the thread reads is fixed
         # here, on the loop: ``state`` is immutable bytes, ``chain`` a copy, the epoch read and

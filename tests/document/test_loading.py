@@ -193,3 +193,27 @@ def test_the_revision_counts_the_transactions_that_change_the_document(state: by
     before = empty.revision
     assert empty.apply_remote_groups([[state]]) == {}
     assert empty.revision > before
+
+
+def test_an_encoding_is_kept_while_the_document_does_not_change(state: bytes) -> None:
+    """encode_state: one encoding for a compaction, the snapshot policy's size and the upload
+    that follow one another, and never a state that is gone (issue 24)."""
+    doc = fresh(state)
+    first = doc.encode_state()
+    doc.comments.list()
+    assert doc.encode_state() is first   # reads change nothing
+    some = sorted(str(k) for k in doc.comments._map.keys())[0]  # noqa: SIM118
+    doc.comments.update(some, text="modifié")
+    edited = doc.encode_state()
+    assert edited is not first and fresh(edited).comments.get(some).text == "modifié"
+    for update in _teammate_edits(state, [some]):
+        doc.apply_update(update)
+    remote = doc.encode_state()
+    assert remote is not edited
+    assert fresh(remote).comments.get(some).text == doc.comments.get(some).text
+    empty = GeneralDocument(author="member-b")
+    nothing = empty.encode_state()
+    assert empty.apply_remote_groups([[state]]) == {}   # a quiet merge (its observer off)
+    merged = empty.encode_state()
+    assert merged is not nothing and len(fresh(merged).comments.list()) \
+        == len(fresh(state).comments.list())
