@@ -17,10 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Final, TypeVar
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from mano_core.document.collection import Collection
+from mano_core.document.root_keys import root_keys
+
+if TYPE_CHECKING:
+    from mano_core.document.team_doc import DocumentCore
 
 T = TypeVar("T")
 
@@ -51,6 +56,43 @@ async def drive(steps: Iterator[T], *, slice_seconds: float | None = None,
     return yielded
 
 
+# A document's record ids read off the loop (``start_root_keys``), until its first read took
+# them (each collection's list is dropped once it is read).
+_HINTS: weakref.WeakKeyDictionary[DocumentCore, asyncio.Task[dict[str, list[str]] | None]] \
+    = weakref.WeakKeyDictionary()
+
+
+def start_root_keys(snapshot: bytes | bytearray | None,
+                    updates: Sequence[bytes]) -> asyncio.Task[dict[str, list[str]] | None] | None:
+    """Start reading, in a worker thread, the record ids of the document these stored bytes
+    make (mano_core.document.root_keys), for its first read; call before applying them (the
+    read runs meanwhile), then ``expect_keys`` once the document is made."""
+    if not snapshot and not updates:
+        return None
+    return asyncio.get_running_loop().create_task(
+        asyncio.to_thread(root_keys, snapshot, tuple(updates)))
+
+
+def expect_keys(core: DocumentCore,
+                hints: asyncio.Task[dict[str, list[str]] | None] | None) -> None:
+    """The first read of ``core``'s collections takes their ids from ``hints``."""
+    if hints is not None:
+        _HINTS[core] = hints
+
+
+async def _hinted(collection: Collection[Any]) -> Sequence[str] | None:
+    """The ids read off the loop for ``collection``'s first read (taken: dropped from the
+    hints), or None (none started, or it failed: the Map's keys are listed)."""
+    task = _HINTS.get(collection._core)
+    if task is None:
+        return None
+    try:
+        found = await asyncio.shield(task)
+    except Exception:  # noqa: BLE001 - a hint only: the read lists the keys instead
+        return None
+    return None if found is None else found.pop(collection.name, [])
+
+
 async def load_all(collections: Iterable[Collection[Any]], *, progress: Progress | None = None,
                    slice_seconds: float | None = None) -> None:
     """Decode every record of ``collections`` (mano_core.document.collection.Collection) in
@@ -70,9 +112,13 @@ async def load_all(collections: Iterable[Collection[Any]], *, progress: Progress
         # Each step bounded in time too: it ends once a slice's budget is spent, however few
         # records that was (a loaded machine), and the loop runs after it.
         budget = SLICE_SECONDS if slice_seconds is None else slice_seconds
-        await drive(collection.loading(budget=budget), slice_seconds=slice_seconds,
+        keys = await _hinted(collection)   # (its ids read off the loop, checked by loading)
+        await drive(collection.loading(budget=budget, keys=keys), slice_seconds=slice_seconds,
                     on_step=step)
         done_before = base + size
+    for core in {c._core for c in todo}:
+        if all(c.loaded for c in core.collections.values()):
+            _HINTS.pop(core, None)   # every collection read: the ids can go
     if progress is not None:
         progress(total, total)
 

@@ -53,7 +53,7 @@ from mano_core.person_merges import PersonMerges
 from mano_core.quarantine import TeamQuarantine
 from mano_core.rules.remote import Refusal, check_remote_update
 from mano_core.rules.table import Power
-from mano_core.slices import Progress, load_all
+from mano_core.slices import Progress, expect_keys, load_all, start_root_keys
 from mano_core.team_collections import MedicalCollections, bind_collections, bind_medical
 from mano_core.team_compartment import CompartmentHolder, commit_together
 from mano_core.team_info import (
@@ -196,6 +196,7 @@ class Team:
         # event loop runs between them (issue 24: one apply_update of a MANO-scale state holds
         # it, and the GIL, for 0.3 s).
         doc: Doc[Any] = Doc()
+        hints = start_root_keys(loaded.snapshot, loaded.updates)  # record ids, off the loop
         if loaded.snapshot:
             await apply_stored(doc, loaded.snapshot)
         # So are the updates after it that integrate at once (a first sync's snapshot is one);
@@ -216,6 +217,7 @@ class Team:
                                    clock=self._clock, doc=doc, updates=updates)
             self._medical = CompartmentHolder(self, core)
             holder = self._medical
+        expect_keys(core, hints)   # its first read takes them (checked: Collection.loading)
         holder.last_seq = loaded.last_seq
         holder.stored_snapshot(len(loaded.snapshot or b""), loaded.updates)
         return core
