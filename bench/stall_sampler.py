@@ -60,8 +60,11 @@ class StallSampler:
             frame = sys._current_frames().get(self._thread_id)
             if frame is None or not used:
                 continue
-            stack = [f"{_short(f.filename)}:{f.lineno} {f.name}"
-                     for f in traceback.extract_stack(frame)]
+            try:
+                stack = [f"{_short(f.filename)}:{f.lineno} {f.name}"
+                         for f in traceback.extract_stack(frame)]
+            except AttributeError:  # the frames changed under the walk (a thread ending)
+                continue
             if _IDLE in stack[-1]:
                 continue  # the loop is waiting: the OS did not run it (a loaded machine)
             ours = [s for s in stack if s.startswith(("tui/", "mano_core/"))]
