@@ -4,6 +4,8 @@ before it; a redraw keeps the cursor on its row even when that row comes late.""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tui.screens.person_file import PersonFileScreen
@@ -88,3 +90,44 @@ async def test_a_redraw_keeps_the_cursor_on_a_row_added_late(demo_store, small_f
         table.set_items(list(table.items), keep_page=True)   # a teammate's edit redraws
         await filled(pilot, table)
         assert table.current_key() == target.id
+
+
+async def test_the_columns_take_their_width_at_once_not_as_the_page_fills(monkeypatch):
+    """A page's columns are as wide as its widest rows from its first rows on: a name
+    longer than the others coming in a late slice does not widen the column under the eyes
+    (and redraw every line) while the page fills."""
+    from textual.app import App, ComposeResult
+
+    from tui.text import cells
+
+    monkeypatch.setattr(PagedTable, "first_rows", lambda self: 3)
+    monkeypatch.setattr(paged_table, "FILL_SLICE", 0.0)
+    go = asyncio.Event()
+    fill_rest = PagedTable._fill_rest
+
+    async def held(self, *args):
+        await go.wait()                 # the rest of the page waits for the test
+        await fill_rest(self, *args)
+
+    monkeypatch.setattr(PagedTable, "_fill_rest", held)
+    names = [f"Nom {i}" for i in range(30)]
+    names[20] = "Un nom bien plus long que tous les autres"
+
+    class Paged(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PagedTable(["Nom", "Rang"], lambda n: cells(n, str(names.index(n))),
+                             lambda n: n, page_size=100)
+
+    app = Paged()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(PagedTable)
+        table.set_items(list(names))
+        await pilot.pause()
+        assert table.table.row_count == 3 and table.filling
+        first = [c.get_render_width(table.table) for c in table.table.ordered_columns]
+        go.set()
+        await filled(pilot, table)
+        assert keys(table) == names
+        assert [c.get_render_width(table.table)
+                for c in table.table.ordered_columns] == first
+        assert first[0] >= len(names[20])

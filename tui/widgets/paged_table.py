@@ -4,7 +4,9 @@ A page's rows are added in slices (issue 24: ``DataTable.add_row`` with its cell
 0.1–0.6 ms a row on the UI loop, 100 rows 25–120 ms): the rows a screen shows first, at
 once, then the others in slices of ``FILL_SLICE`` seconds with the loop handed back between
 them (keys answered, the screen drawn). A new fill (a search typed, another page) drops
-what is left of the previous one."""
+what is left of the previous one. Every row's cells are built at the start of a fill and the
+columns widened to them at once (``LiteralTable.widen``): a wider row in a later slice
+redrew every visible line (and moved the columns under the eyes)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from tui.text import plain
 from tui.widgets.table import LiteralTable
 
 T = TypeVar("T")
+Row = tuple[Sequence[Any], str]   # a row's cells and its key
 
 FIRST_ROWS = 40       # rows added at once: a screenful of a 40-line terminal and more
 FILL_SLICE = 0.008    # seconds of adding rows before the loop is handed back
@@ -64,8 +67,8 @@ class PagedTable(Vertical, Generic[T]):
         self.table.add_columns(*self._columns)
 
     @property
-    def table(self) -> DataTable[Any]:
-        return self.query_one(DataTable)
+    def table(self) -> LiteralTable:
+        return self.query_one(LiteralTable)
 
     def set_items(self, items: list[T], *, keep_page: bool = False) -> None:
         """Show these items from the first page (or the same page, if it still exists)."""
@@ -81,7 +84,9 @@ class PagedTable(Vertical, Generic[T]):
         self._fills += 1
         self._keep = keep
         start = self.page_index * self.page_size
-        page = self.items[start:start + self.page_size]
+        page = [(self._row(item), self._key(item))
+                for item in self.items[start:start + self.page_size]]
+        table.widen(cells for cells, _key in page)
         first = self.first_rows()
         self._add_rows(page[:first])
         end = start + len(page)
@@ -100,12 +105,12 @@ class PagedTable(Vertical, Generic[T]):
         """How many rows of a page are added at once: what the table shows, and more."""
         return max(FIRST_ROWS, self.table.size.height + 10)
 
-    def _add_rows(self, items: Sequence[T], deadline: float | None = None) -> int:
-        """Add rows for ``items`` (until ``deadline``, checked every 4 rows); how many."""
+    def _add_rows(self, rows: Sequence[Row], deadline: float | None = None) -> int:
+        """Add these rows (until ``deadline``, checked every 4 rows); how many."""
         table = self.table
         added = 0
-        for item in items:
-            table.add_row(*self._row(item), key=self._key(item))
+        for cells, key in rows:
+            table.add_row(*cells, key=key)
             added += 1
             if deadline is not None and added % 4 == 0 and time.perf_counter() >= deadline:
                 break
@@ -117,14 +122,14 @@ class PagedTable(Vertical, Generic[T]):
             self._keep = None
         return added
 
-    async def _fill_rest(self, fill: int, items: Sequence[T]) -> None:
+    async def _fill_rest(self, fill: int, rows: Sequence[Row]) -> None:
         done = 0
         try:
-            while done < len(items):
+            while done < len(rows):
                 await asyncio.sleep(0)   # the loop runs: keys, drawing, a newer fill
                 if fill != self._fills:
                     return
-                done += self._add_rows(items[done:], time.perf_counter() + FILL_SLICE)
+                done += self._add_rows(rows[done:], time.perf_counter() + FILL_SLICE)
         finally:
             if fill == self._fills:
                 self.filling = False

@@ -19,7 +19,7 @@ own, each component's: header, odd and even rows, and its background) are comput
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from rich.cells import cell_len
@@ -52,6 +52,12 @@ def fit_level(natural: list[int], room: int, minimum: int = FIT_MIN) -> int | No
         else:
             high = mid - 1
     return low
+
+
+def _text_width(text: Text) -> int:
+    """A ``Text``'s width as Textual measures a cell (``Text.__rich_measure__``: its longest
+    line's)."""
+    return max((cell_len(line) for line in text.plain.splitlines()), default=0)
 
 
 class _FrameStyles:
@@ -199,6 +205,19 @@ class LiteralTable(DataTable[Any]):
         if self._drawn_widths() != widths:
             self._update_count += 1   # every line is drawn again, at the new widths
 
+    def widen(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Widen the columns now to the ``Text`` cells of rows about to be added (what
+        ``_measure_text_rows`` will find for them), so that rows added in slices never
+        change the widths the lines were drawn at."""
+        columns = self.ordered_columns
+        widths = [c.content_width for c in columns]
+        for cells in rows:
+            for i, value in enumerate(cells[:len(widths)]):
+                if isinstance(value, Text):
+                    widths[i] = max(widths[i], _text_width(value))
+        for column, width in zip(columns, widths, strict=True):
+            column.content_width = width
+
     def _measure_text_rows(self, new_rows: Iterable[RowKey]) -> list[RowKey]:
         """Widen the columns for the new rows whose cells are all ``Text`` (or empty), in
         rows of height 1 without a label, as Textual measures them (a ``Text``'s width is
@@ -219,11 +238,8 @@ class LiteralTable(DataTable[Any]):
                 rest.append(row_key)
                 continue
             for i, value in enumerate(values):
-                if value is not None and value.plain:
-                    width = max((cell_len(line) for line in value.plain.splitlines()),
-                                default=0)
-                    if width > widths[i]:
-                        widths[i] = width
+                if value is not None:
+                    widths[i] = max(widths[i], _text_width(value))
         for column, width in zip(columns, widths, strict=True):
             column.content_width = width
         return rest
