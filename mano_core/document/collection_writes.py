@@ -38,7 +38,7 @@ _NOT_IN_HISTORY = frozenset({"updatedAt", "updatedBy"})
 
 class CollectionWrites(Generic[R]):
     """The write half of Collection (which provides what is declared here: the attributes
-    its constructor sets and the three read methods below, overridden there)."""
+    its constructor sets and the three read methods below, defined there)."""
 
     _core: DocumentCore
     kind: type[R]
@@ -49,14 +49,12 @@ class CollectionWrites(Generic[R]):
     _fields: dict[str, str]
     _damage: dict[str, Damage]
 
-    def get(self, record_id: str, *, include_deleted: bool = False) -> R:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # Collection's reads: declared for the type checker, no runtime stub
+        def get(self, record_id: str, *, include_deleted: bool = False) -> R: ...
 
-    def _records(self) -> dict[str, R]:
-        raise NotImplementedError
+        def _records(self) -> dict[str, R]: ...
 
-    def _stored(self, record_id: str, *, include_deleted: bool = False) -> R:
-        raise NotImplementedError
+        def _stored(self, record_id: str, *, include_deleted: bool = False) -> R: ...
 
     # --- writes --------------------------------------------------------------------------------
 
