@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from mano_core.document.compartments import GeneralDocument
+from mano_core.model.records import Record
 
 T0 = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -46,3 +47,12 @@ def domain_state(doc: GeneralDocument) -> dict[str, Any]:
     state["settings"] = {k: doc.settings.values(k) for k in
                          ("actionCategories", "services")}
     return state
+
+
+def fresh(state: bytes) -> GeneralDocument:
+    """A second member's document opened from ``state``."""
+    return GeneralDocument(author="member-b", state=[state])
+
+
+def by_id(records: list[Record]) -> dict[str, Record]:
+    return {r.id: r for r in records}

@@ -12,9 +12,10 @@ import pytest
 from mano_core.demo import generate_team
 from mano_core.document.collection import BUDGET_CHECK_RECORDS
 from mano_core.document.compartments import GeneralDocument
-from mano_core.model.records import Record
 from mano_core.slices import drive, load_all, refresh_all
 from tests.reporting.conftest import load_document
+
+from .helpers import by_id, fresh
 
 
 @pytest.fixture(scope="module")
@@ -22,14 +23,6 @@ def state() -> bytes:
     demo = generate_team(seed=5, scale=0.02)
     doc = load_document(demo, GeneralDocument(author=demo.members[0].id))
     return doc.encode_state()
-
-
-def fresh(state: bytes) -> GeneralDocument:
-    return GeneralDocument(author="member-b", state=[state])
-
-
-def by_id(records: list[Record]) -> dict[str, Record]:
-    return {r.id: r for r in records}
 
 
 def test_slices_read_what_a_read_at_once_reads(state: bytes) -> None:

@@ -17,11 +17,12 @@ from mano_core.document.collection import Collection
 from mano_core.document.compartments import GeneralDocument
 from mano_core.document.root_keys import root_keys
 from mano_core.ids import Compartment
-from mano_core.model.records import Record
 from mano_core.store import TEST_KDF, LocalStore
 from mano_core.team import Team
 from mano_core.team_info import doc_name
 from tests.reporting.conftest import load_document
+
+from .helpers import by_id, fresh
 
 PASSPHRASE = "une phrase de passe de test"
 
@@ -31,14 +32,6 @@ def state() -> bytes:
     demo = generate_team(seed=7, scale=0.02)
     doc = load_document(demo, GeneralDocument(author=demo.members[0].id))
     return doc.encode_state()
-
-
-def fresh(state: bytes) -> GeneralDocument:
-    return GeneralDocument(author="member-b", state=[state])
-
-
-def by_id(records: list[Record]) -> dict[str, Record]:
-    return {r.id: r for r in records}
 
 
 def keys_of(doc: GeneralDocument, name: str) -> set[str]:
