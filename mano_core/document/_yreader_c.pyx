@@ -560,3 +560,153 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
             if keep:
                 deletes.append((py_client, first, length))
     return deletes
+
+
+# --- a state's structs by client, for cutting it into pieces (pieces._read_clients) ----------
+
+_pure_clients = None  # pieces._read_clients_py, set by ``bind_pieces``
+
+
+def bind_pieces(pure_clients):
+    """The Python reader of pieces this one hands back to (values beyond 2**62)."""
+    global _pure_clients
+    _pure_clients = pure_clients
+
+
+def read_clients(state):
+    """As ``pieces._read_clients_py(state)``: per client ``(client, offsets, clocks, needs)``
+    (``offsets``, ``clocks``: lists, one more entry than the client's structs; ``needs``:
+    struct index -> [(client, clock + 1)] of other clients' items it refers to), the delete
+    set's start and what it refers to; None for a state with holes. The same refusals."""
+    cdef const unsigned char[::1] d
+    try:
+        d = state
+    except (TypeError, ValueError, BufferError):
+        raise MalformedUpdateError("not a byte string")
+    try:
+        return _clients(d)
+    except _Delegate:
+        return _pure_clients(state)
+    except IndexError:  # a read past the end the explicit checks missed: still ours
+        raise MalformedUpdateError("update ends early") from None
+
+
+cdef inline Py_ssize_t _skip_n(const unsigned char[::1] d, Py_ssize_t *p) except -1:
+    """Skip a varuint-prefixed run of bytes (pieces' ``r.skip(r.varuint())``)."""
+    cdef int64_t n = _vu(d, p)
+    if n > d.shape[0] - p[0]:
+        raise _beyond()
+    p[0] += <Py_ssize_t>n
+    return 0
+
+
+cdef object _clients(const unsigned char[::1] d):
+    cdef Py_ssize_t pos = 0, end = d.shape[0], delete_start
+    cdef int64_t n_clients, count, client, clock, length, n, c2, k2, ci, si
+    cdef unsigned char info, ref
+    cdef list out = [], offsets, clocks, wanted, deletes_need
+    cdef dict needs
+    cdef set seen = set()
+    cdef object py_client
+    n_clients = _vu(d, &pos)
+    for ci in range(n_clients):
+        count = _vu(d, &pos)
+        client = _exact(_vu(d, &pos))
+        clock = _exact(_vu(d, &pos))
+        py_client = client
+        if py_client in seen:
+            raise MalformedUpdateError("a client's structs in two runs")
+        seen.add(py_client)
+        offsets, clocks, needs = [], [], {}
+        for si in range(count):
+            offsets.append(pos)
+            clocks.append(clock)
+            if pos >= end:
+                raise _early()
+            info = d[pos]
+            pos += 1
+            ref = info & 0x1F
+            if ref == 10:  # Skip: a hole (not cut)
+                _vu(d, &pos)
+                return None
+            if ref == 0:  # GC
+                length = _exact(_vu(d, &pos))
+                clock = _exact(clock + length)
+                continue
+            wanted = None
+            if info & 0x80:
+                c2 = _exact(_vu(d, &pos))
+                k2 = _exact(_vu(d, &pos))
+                if c2 != client:
+                    wanted = [(c2, k2 + 1)]
+            if info & 0x40:
+                c2 = _exact(_vu(d, &pos))
+                k2 = _exact(_vu(d, &pos))
+                if c2 != client:
+                    if wanted is None:
+                        wanted = []
+                    wanted.append((c2, k2 + 1))
+            if not info & 0xC0:
+                if _vu(d, &pos) == 1:
+                    _skip_n(d, &pos)  # root type name
+                else:
+                    c2 = _exact(_vu(d, &pos))
+                    k2 = _exact(_vu(d, &pos))
+                    if c2 != client:
+                        if wanted is None:
+                            wanted = []
+                        wanted.append((c2, k2 + 1))
+                if info & 0x20:
+                    _skip_n(d, &pos)  # key in the parent map
+            if ref == 8:  # any
+                n = _vu(d, &pos)
+                pos = _skip_anys(d, pos, n)
+                length = n
+            elif ref == 7:  # a type
+                if _vu(d, &pos) in (3, 5):  # XmlElement, XmlHook carry a name
+                    _skip_n(d, &pos)
+                length = 1
+            elif ref == 1:  # deleted
+                length = _vu(d, &pos)
+            elif ref == 2:  # JSON: n strings
+                length = _vu(d, &pos)
+                for n in range(length):
+                    _skip_n(d, &pos)
+            elif ref == 3 or ref == 5:  # binary, embed
+                _skip_n(d, &pos)
+                length = 1
+            elif ref == 4:  # string: length in UTF-16 code units
+                n = _vu(d, &pos)
+                if n > end - pos:
+                    raise _beyond()
+                length = _utf16_units(d, pos, n)
+                pos += n
+            elif ref == 6:  # format: key, value
+                _skip_n(d, &pos)
+                _skip_n(d, &pos)
+                length = 1
+            elif ref == 9:  # subdocument: guid, then one any value (its options)
+                _skip_n(d, &pos)
+                pos = _skip_anys(d, pos, 1)
+                length = 1
+            else:
+                raise MalformedUpdateError(f"unknown content type {<int>ref}")
+            clock = _exact(clock + _exact(length))
+            if wanted is not None:
+                needs[si] = wanted
+        offsets.append(pos)
+        clocks.append(clock)
+        out.append((py_client, offsets, clocks, needs))
+    delete_start = pos
+    deletes_need = []
+    n = _vu(d, &pos)
+    for ci in range(n):
+        client = _exact(_vu(d, &pos))
+        count = _vu(d, &pos)
+        for si in range(count):
+            clock = _exact(_vu(d, &pos))
+            length = _exact(_vu(d, &pos))
+            deletes_need.append((client, clock + length))
+    if pos != end:
+        raise MalformedUpdateError("bytes after the delete set")
+    return out, delete_start, deletes_need

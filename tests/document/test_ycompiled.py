@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text
 
-from mano_core.document import ydeps, ynative, yreader, ystate
+from mano_core.document import pieces, ydeps, ynative, yreader, ystate
 from mano_core.errors import MalformedUpdateError
 from mano_core.rules.touch import GuardedIndex
 
@@ -60,13 +60,29 @@ def as_large(read_large, update: bytes, keep: bool) -> tuple[object, ...]:
     return ("read", deps.starts, deps.ends, deps.needs, structs, deletes, marks)
 
 
+def as_clients(read, update: bytes) -> tuple[object, ...]:
+    """What a reader of pieces (``pieces._read_clients``: cutting a state) made of ``update``."""
+    try:
+        clients = read(update)
+    except MalformedUpdateError as exc:
+        return ("refused", str(exc), type(exc.__cause__).__name__)
+    if clients is None:
+        return ("holes",)
+    found, delete_set, deletes_need = clients
+    return ("read", [(c.client, list(c.offsets), list(c.clocks), c.needs) for c in found],
+            delete_set, deletes_need)
+
+
 def check(update: bytes) -> str:
-    """Both readers on ``update``, in every mode; what the pure one did."""
+    """Both readers on ``update``, in every mode (pieces' reader of a state's clients too);
+    what the pure one did."""
     for keep in (True, False):
         expected = as_read(yreader._read, update, keep)
         assert as_read(compiled.read_update, update, keep) == expected, (update.hex(), keep)
         large = as_large(ystate.read_large, update, keep)
         assert as_large(compiled.read_large, update, keep) == large, (update.hex(), keep)
+    clients = as_clients(pieces._read_clients_py, update)
+    assert as_clients(pieces._read_clients, update) == clients, update.hex()
     return str(expected[0] if expected[0] == "read" else expected[1][:24])
 
 
@@ -383,3 +399,15 @@ def test_ydeps_gives_the_same_answers_with_either_reader(monkeypatch) -> None:
     python = ydeps_answers(monkeypatch, None)
     assert python[0][3]  # the guarded item of the large state was marked
     assert ydeps_answers(monkeypatch, compiled) == python
+
+
+def test_a_state_is_cut_into_the_same_pieces_by_either_reader(monkeypatch) -> None:
+    """pieces.cut (compaction's, and an open's of a first sync's stored state) reads the
+    state's structs with the compiled reader: the same pieces as with the Python one."""
+    from .test_pieces import three_clients
+
+    states = [three_clients().get_update(), pycrdt_updates()[-1]]
+    got = [[pieces.cut(state, size) for size in (64, 512, 4096)] for state in states]
+    assert all(len(cuts[0]) > 1 for cuts in got)  # really cut
+    monkeypatch.setattr(pieces, "_compiled", None)
+    assert [[pieces.cut(state, size) for size in (64, 512, 4096)] for state in states] == got
