@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mano_core import heap
 from mano_core.crypto.batch import authenticated_by_chain
 from mano_core.document import preread, ydeps
 from mano_core.ids import Compartment
@@ -30,7 +31,8 @@ class Receiving(Persisting):
         if c not in self.compartments:
             return True  # medical access withdrawn meanwhile: nothing of it is kept here
         async with self._serial:
-            with ydeps.parse_scope():  # each update parsed once for the whole delivery
+            # each update parsed once for the whole delivery; no young collection mid-way
+            with ydeps.parse_scope(), heap.one_delivery():  # (mano_core/heap.py)
                 return await self._apply_delivery(c, items)
 
     async def _apply_delivery(self, c: Compartment, items: list[tuple[int, bytes]]) -> bool:

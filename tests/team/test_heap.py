@@ -8,7 +8,7 @@ import weakref
 
 import pytest
 
-from mano_core.heap import bulk_decoding, thaw
+from mano_core.heap import YOUNG_DURING_DELIVERY, bulk_decoding, one_delivery, thaw
 
 
 @pytest.fixture
@@ -77,3 +77,60 @@ def test_a_cycle_frozen_by_an_open_is_freed_once_thawed(collector):
     thaw()
     gc.collect()
     assert ref() is None and collected
+
+
+def test_a_delivery_postpones_young_collections_and_a_cycle_made_then_is_freed_after(collector):
+    """A delivery's objects all live until its commit: no young collection walks them mid-way;
+    the threshold comes back (also when the delivery fails), and a cycle that became garbage
+    during it is freed by the collections after."""
+    gc.set_threshold(700, 10, 10)
+    young = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            young.append(info["generation"])
+
+    class Node:
+        pass
+
+    collected = []
+    gc.collect()
+    gc.callbacks.append(seen)
+    try:
+        with pytest.raises(RuntimeError):
+            with one_delivery():
+                assert gc.get_threshold() == (YOUNG_DURING_DELIVERY, 10, 10)
+                kept = [[i] for i in range(YOUNG_DURING_DELIVERY // 2)]  # a delivery's objects
+                a, b = Node(), Node()
+                a.other, b.other = b, a
+                weakref.finalize(a, collected.append, "freed")
+                del a, b
+                assert not young
+                raise RuntimeError("the delivery failed")
+    finally:
+        gc.callbacks.remove(seen)
+    assert gc.get_threshold() == (700, 10, 10)
+    del kept
+    gc.collect()
+    assert collected == ["freed"]
+
+
+def test_a_delivery_during_an_open_each_restores_only_its_own_generation(collector):
+    """An open's first read (generation 2 postponed) and a catch-up's deliveries (generation 0)
+    overlap in any order: whichever ends first leaves the other's threshold alone."""
+    gc.set_threshold(500, 7, 9)
+    opening, delivering = bulk_decoding(), one_delivery()
+    opening.__enter__()
+    delivering.__enter__()
+    assert gc.get_threshold() == (YOUNG_DURING_DELIVERY, 7, 1 << 30)
+    opening.__exit__(None, None, None)
+    assert gc.get_threshold() == (YOUNG_DURING_DELIVERY, 7, 9)
+    delivering.__exit__(None, None, None)
+    assert gc.get_threshold() == (500, 7, 9)
+    with one_delivery():
+        with bulk_decoding():
+            with one_delivery():
+                pass
+            assert gc.get_threshold() == (YOUNG_DURING_DELIVERY, 7, 1 << 30)
+        assert gc.get_threshold() == (YOUNG_DURING_DELIVERY, 7, 9)
+    assert gc.get_threshold() == (500, 7, 9)
