@@ -126,6 +126,12 @@ class AgendaScreen(SectionScreen):
     @on(Checkbox.Changed)
     def _filters(self, event: Select.Changed | Checkbox.Changed) -> None:
         if isinstance(event, Select.Changed) and event.select.id == "view":
+            if str(event.value) == self.view:
+                # The view's Select posts its composed value at its mount (Textual 8: from
+                # no value to "day"), which the first show reloads for already: a second
+                # reload ran in the same burst (issue 24). A choice of the user's is a
+                # change, and a change of view is always another value.
+                return
             self.view = str(event.value)
         self.reload()
 

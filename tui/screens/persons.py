@@ -49,6 +49,7 @@ class PersonsScreen(SectionScreen):
         super().__init__()
         self._search_timer: Timer | None = None   # a search waiting for typing to pause
         self._queries = 0                          # searches asked so far
+        self._asked: PersonQuery | None = None     # the last one asked
 
     def compose(self) -> ComposeResult:
         return self.framed(self.compose_body())
@@ -102,7 +103,13 @@ class PersonsScreen(SectionScreen):
     @on(Checkbox.Changed)
     def _search_now(self) -> None:
         self._stop_waiting()
-        self.run_query(self.query_state())
+        q = self.query_state()
+        if q == self._asked:
+            # Asked already (its result shown or on its way): the status Select posts its
+            # composed value at its mount, after the first show's search was asked, which
+            # searched and filled the list a second time in the same burst (issue 24).
+            return
+        self.run_query(q)
 
     def _stop_waiting(self) -> None:
         if self._search_timer is not None:
@@ -119,6 +126,7 @@ class PersonsScreen(SectionScreen):
         """Search ``q`` in a worker thread; of several searches under way, the list shows
         the one asked last (an older one's result arriving later is dropped)."""
         self._queries += 1
+        self._asked = q
         self._query_in_thread(q, keep_page, self._queries)
 
     @work(exclusive=True, thread=True, group="persons-query")

@@ -59,6 +59,7 @@ class StatsScreen(SectionScreen):
         self.shown: tuple[Statistics, ManoStatistics] | None = None
         self.subteams: list[str] = []   # the sub-teams counted (none chosen: all of them)
         self._setting_dates = False
+        self._asked: Period | None = None   # the dates of the figures last asked for
 
     def compose(self) -> ComposeResult:
         return self.framed(self.compose_body())
@@ -131,6 +132,11 @@ class StatsScreen(SectionScreen):
         if event.value == "custom" or event.value is Select.NULL:
             return
         period = preset_period(str(event.value), fmt.local(self.mano.now()).date())
+        if period == self._asked:
+            # The figures of these dates are shown or on their way: the preset's Select
+            # posts its composed value at its mount, after the first show asked for them,
+            # which copied every record and computed them a second time (issue 24).
+            return
         self._setting_dates = True
         self.query_one("#from", Input).value = fmt.day(period.start)
         self.query_one("#to", Input).value = fmt.day(period.end)
@@ -207,7 +213,8 @@ class StatsScreen(SectionScreen):
 
     def reload(self) -> None:
         self.query_one("#filters-shown", Static).update(plain(self._filters_text()))
-        if self._period() is None:
+        self._asked = self._period()
+        if self._asked is None:
             return
         self.query_one("#stats-busy").display = True
         self.compute_later()
