@@ -55,7 +55,10 @@ def test_mano_first_run_creates_a_team(tmp_path):
     store = tmp_path / "new" / "device.mano"
     term = Terminal([MANO, "--store", str(store)], cwd=tmp_path)
     try:
-        screen = term.wait_for("Créer une équipe", timeout=60, what="the first-run screen")
+        term.wait_for("Créer une équipe", timeout=60, what="the first-run screen")
+        # its widgets may be drawn over two frames (tui/handback.py): until the last shows
+        screen = term.wait_for(lambda s: "Rejoindre" in s and "Commencer avec" in s,
+                               what="the first-run choices")
         assert "(●) Créer une équipe" in screen and "( ) Rejoindre" in screen  # not colour
         assert "[✓] Commencer avec les réglages par défaut de MANO" in screen  # proposed
         for text in ("Maraude test", "\t", "\t", "\t", "Moi", "\t",

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import events, on
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, RadioButton, Static
 
+from tui.handback import hand_back
 from tui.i18n import Translator
 from tui.text import plain
 from tui.widgets.footer import TranslatedFooter
@@ -55,6 +57,18 @@ class ManoScreen(Screen[Any]):
         if event.refresh_styles and state == self._styled_with:
             event.refresh_styles = False
         self._styled_with = state
+
+    async def _dispatch_message(self, message: Message) -> None:
+        # The loop is handed back between two of the screen's messages once they held it for
+        # a while (tui/handback.py: a first show's layout, redraw and fill were one burst).
+        await hand_back()
+        await super()._dispatch_message(message)
+
+    async def _on_idle(self, _event: events.Idle) -> None:
+        # Called before Textual's own (Screen._on_idle: the callbacks waiting for a refresh,
+        # the footer's keys composed again), which then runs in a later iteration if the
+        # messages before it were long.
+        await hand_back()
 
     def tr(self, widget: W, key: str, attr: str = "", **values: object) -> W:
         """Show message ``key`` on ``widget`` (its text, label, or ``attr`` such as
