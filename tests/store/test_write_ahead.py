@@ -137,3 +137,55 @@ async def test_a_crash_after_write_ahead_leaves_nothing_of_it(store_path: Path) 
         assert await store.get("ns", "key") == b"committed"
         assert (await store.load_document("doc")).snapshot is None
     assert chunk_rows(store_path) == 0
+
+
+COMMITTER = WRITER.replace(
+    '        print("ahead", flush=True)\n'
+    "        await asyncio.Event().wait()  # killed here",
+    '        await tx.put("ns", "key", b"with the snapshot")\n'
+    '    print("committed", flush=True)  # its log copied into the file since, or not yet\n'
+    "    await asyncio.Event().wait()  # killed here")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+async def test_a_crash_after_the_commit_of_what_went_ahead_keeps_it_all(
+        store_path: Path) -> None:
+    """The COMMIT of a write-ahead transaction leaves the log's copy into the file to a
+    checkpoint after it (issue 24): what it committed is durable without it."""
+    assert COMMITTER != WRITER  # (the replace above matched)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", COMMITTER, str(store_path), PASSPHRASE],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "committed\n"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    async with await LocalStore.open(store_path, PASSPHRASE) as store:
+        assert await store.get("ns", "key") == b"with the snapshot"
+        assert (await store.load_document("doc")).snapshot == STATE
+    assert chunk_rows(store_path) == 4
+
+
+async def test_the_log_is_checkpointed_as_usual_after_a_write_ahead(store: LocalStore) -> None:
+    """The automatic checkpoint, off for a write-ahead transaction's COMMIT, is on again
+    after it, committed or rolled back: otherwise the -wal file would grow without end."""
+    async def setting() -> int:
+        return int((await store._db.fetchall("PRAGMA wal_autocheckpoint"))[0][0])
+
+    default = await setting()
+    assert default > 0
+    async with store.transaction() as tx:
+        await tx.write_snapshot("doc", STATE, 0)
+        await tx.write_ahead()
+        await tx.put("ns", "key", b"committed")
+    assert await setting() == default
+    with pytest.raises(Refused):
+        async with store.transaction() as tx:
+            await tx.write_snapshot("doc", STATE, 0)
+            await tx.write_ahead()
+            raise Refused
+    assert await setting() == default
+    assert (await store.load_document("doc")).snapshot == STATE
