@@ -31,7 +31,7 @@ from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
 from mano_core.sync import plan as catchup_plan
 from mano_core.sync.engine import TeamSync
-from mano_core.sync.snapshot import snapshot_author
+from mano_core.sync.snapshot import SnapshotFrame, snapshot_author
 from mano_core.sync.state import CatchUp
 from mano_core.sync.transport import RelayClient
 
@@ -93,9 +93,11 @@ async def snapshot_first(client: RelayClient, sync: TeamSync, c: Compartment) ->
     if not choice.snapshot:
         return False
     done_before = progress.bytes_done
+    frame = SnapshotFrame()  # framed for the signature while the next part is awaited
 
     def arrived(msg: m.Message) -> None:
         if isinstance(msg, m.SnapshotData):
+            frame.add(msg.data)
             progress.bytes_done += len(msg.data)
             sync.changed()
 
@@ -110,9 +112,12 @@ async def snapshot_first(client: RelayClient, sync: TeamSync, c: Compartment) ->
     upto = parts[0].upto if parts else 0
     refusal: ManoError | None = None
     if parts:
-        data = [a.data for a in parts]  # joined once, where the signature wants them
+        data: list[bytes] | SnapshotFrame = frame
+        if frame.parts != len(parts):  # (the parts are those answered: as a rule all of them)
+            data = [a.data for a in parts]
         try:
-            author = sync.keys.log.device(snapshot_author(data))
+            author = sync.keys.log.device(snapshot_author(
+                frame.header() if isinstance(data, SnapshotFrame) else data))
             if author is not None and author.role is Role.RESTRICTED:
                 # A snapshot stands for the envelopes it covers, whose updates this device
                 # would otherwise screen one by one against their authors' roles: a start

@@ -11,7 +11,7 @@ from mano_core.document import preread, ydeps
 from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
 from mano_core.sync.persist import Persisting
-from mano_core.sync.snapshot import open_snapshot_parts
+from mano_core.sync.snapshot import SnapshotFrame, open_snapshot_parts
 
 
 class Receiving(Persisting):
@@ -70,9 +70,10 @@ class Receiving(Persisting):
         await self.refresh_counts()
         return not self.sm.need_keys
 
-    async def apply_snapshot(self, c: Compartment, raw: bytes | Sequence[bytes]) -> int:
-        """Verify and apply a downloaded snapshot (its bytes, or its parts as downloaded);
-        returns the sequence it covers."""
+    async def apply_snapshot(self, c: Compartment,
+                             raw: bytes | Sequence[bytes] | SnapshotFrame) -> int:
+        """Verify and apply a downloaded snapshot (its bytes, or its parts as downloaded, or
+        framed as they arrived); returns the sequence it covers."""
         parts = [raw] if isinstance(raw, bytes) else raw
         async with self._serial:
             # Into an empty document (a first sync), its state is read while the signature
@@ -88,6 +89,7 @@ class Receiving(Persisting):
             finally:
                 self._snapshot_state = 0
                 preread.forget()  # (taken by the merge, or not to be used)
-            self.state.received.bytes += sum(len(part) for part in parts)
+            self.state.received.bytes += (parts.size if isinstance(parts, SnapshotFrame)
+                                          else sum(len(part) for part in parts))
             self._changed()
             return snap.upto

@@ -1,9 +1,13 @@
 """Opening a downloaded snapshot from its parts (issue 24: the first sync's pipeline): the
 signature's check and the decryption run at once in worker threads, but each failure is the
 one ``open_snapshot`` names, in the same order, and nothing of a refused snapshot is returned.
-Every tampering below changes the bytes deterministically (an XOR with 1 always changes)."""
+Every tampering below changes the bytes deterministically (an XOR with 1 always changes).
+Each test runs twice: the parts given as a list, and added to a SnapshotFrame one by one as a
+download adds them (the first sync's path)."""
 
 from __future__ import annotations
+
+import sys
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -21,6 +25,7 @@ from mano_core.ids import Compartment
 from mano_core.sync.snapshot import (
     HEADER_SIZE,
     SIG_SIZE,
+    SnapshotFrame,
     open_snapshot,
     open_snapshot_parts,
     seal_snapshot,
@@ -28,6 +33,12 @@ from mano_core.sync.snapshot import (
 )
 
 GENERAL = Compartment.GENERAL
+FRAMED = False  # (set by _framing)
+
+
+@pytest.fixture(autouse=True, params=["as a list", "framed as they arrive"])
+def _framing(request, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "FRAMED", request.param != "as a list")
 
 
 class _OtherKey:
@@ -59,6 +70,12 @@ def _split(raw: bytes) -> list[bytes]:
 
 
 async def _open(keys, parts, keyring=None):
+    if FRAMED:
+        frame = SnapshotFrame()
+        for part in parts:
+            frame.add(part)
+        assert frame.size == sum(map(len, parts)) and frame.parts == len(parts)
+        parts = frame
     return await open_snapshot_parts(parts, log=keys.log, keyring=keyring or keys.keyring,
                                      team_id=keys.team_id, compartment=GENERAL)
 
@@ -76,6 +93,12 @@ async def test_the_parts_open_as_the_whole(make_device):
     assert parted.author == keys.identity.device_id
     assert snapshot_author(_split(raw)) == keys.identity.device_id == snapshot_author(raw)
     assert snapshot_author([raw[:10]]) == b""  # too short to name anyone
+    frame = SnapshotFrame()
+    for part in _split(raw):
+        frame.add(part)
+        # what the first sync asks once the download is over, whatever arrived
+        assert snapshot_author(frame.header()) in (b"", keys.identity.device_id)
+    assert snapshot_author(frame.header()) == keys.identity.device_id
 
 
 @pytest.mark.parametrize("where", ["signature", "ciphertext", "header"])
