@@ -710,3 +710,121 @@ cdef object _clients(const unsigned char[::1] d):
     if pos != end:
         raise MalformedUpdateError("bytes after the delete set")
     return out, delete_start, deletes_need
+
+
+# --- msgpack nesting (bounded.check_depth) ----------------------------------------------------
+
+cdef enum:
+    _MSGPACK_STACK = 1024  # open containers tracked here; a deeper bound: the Python walk
+
+
+cdef inline int64_t _be(const unsigned char[::1] v, Py_ssize_t pos, int width):
+    """The big-endian number of ``width`` bytes at ``pos``, as ``int.from_bytes`` of the bytes
+    there are (a truncated one: only those)."""
+    cdef int64_t n = 0
+    cdef Py_ssize_t i
+    for i in range(pos, min(pos + width, v.shape[0])):
+        n = (n << 8) | v[i]
+    return n
+
+
+def check_depth(data, Py_ssize_t max_depth, too_deep, pure):
+    """As ``bounded._check_depth_py(data, max_depth)`` (``pure``, which reads what this one
+    cannot view, and a bound beyond its stack): ``too_deep(depth)`` is raised at the same
+    container, else None."""
+    cdef const unsigned char[::1] v
+    if max_depth >= _MSGPACK_STACK or max_depth < 0:
+        return pure(data, max_depth)
+    try:
+        v = data
+    except (TypeError, ValueError, BufferError):
+        return pure(data, max_depth)
+    cdef int64_t remaining[_MSGPACK_STACK]
+    cdef Py_ssize_t depth = 0, size = v.shape[0], pos = 0
+    cdef int64_t todo = 1, count
+    cdef unsigned char lead
+    while True:
+        while todo == 0:
+            if depth == 0:
+                return None
+            depth -= 1
+            todo = remaining[depth]
+        if pos >= size:
+            return None  # truncated: msgspec says so
+        lead = v[pos]
+        pos += 1
+        todo -= 1
+        if lead <= 0x7f or lead >= 0xe0:
+            continue
+        if lead <= 0x8f:
+            count = 2 * (lead & 0x0f)
+        elif lead <= 0x9f:
+            count = lead & 0x0f
+        elif lead <= 0xbf:
+            pos += lead & 0x1f
+            continue
+        elif lead == 0xc0 or lead == 0xc2 or lead == 0xc3:
+            continue
+        elif lead == 0xca or lead == 0xce or lead == 0xd2:
+            pos += 4
+            continue
+        elif lead == 0xcb or lead == 0xcf or lead == 0xd3:
+            pos += 8
+            continue
+        elif lead == 0xcc or lead == 0xd0:
+            pos += 1
+            continue
+        elif lead == 0xcd or lead == 0xd1 or lead == 0xd4:
+            pos += 2
+            continue
+        elif lead == 0xd5:
+            pos += 3
+            continue
+        elif lead == 0xd6:
+            pos += 5
+            continue
+        elif lead == 0xd7:
+            pos += 9
+            continue
+        elif lead == 0xd8:
+            pos += 17
+            continue
+        elif lead == 0xc4 or lead == 0xd9:
+            pos += 1 + _be(v, pos, 1)
+            continue
+        elif lead == 0xc5 or lead == 0xda:
+            pos += 2 + _be(v, pos, 2)
+            continue
+        elif lead == 0xc6 or lead == 0xdb:
+            pos += 4 + _be(v, pos, 4)
+            continue
+        elif lead == 0xc7:
+            pos += 2 + _be(v, pos, 1)
+            continue
+        elif lead == 0xc8:
+            pos += 3 + _be(v, pos, 2)
+            continue
+        elif lead == 0xc9:
+            pos += 5 + _be(v, pos, 4)
+            continue
+        elif lead == 0xdc:
+            count = _be(v, pos, 2)
+            pos += 2
+        elif lead == 0xdd:
+            count = _be(v, pos, 4)
+            pos += 4
+        elif lead == 0xde:
+            count = 2 * _be(v, pos, 2)
+            pos += 2
+        elif lead == 0xdf:
+            count = 2 * _be(v, pos, 4)
+            pos += 4
+        else:
+            return None  # 0xc1: never used; msgspec refuses it
+        if depth + 1 > max_depth:
+            raise too_deep(depth + 1)
+        if count > size - pos:
+            return None  # more elements than bytes left: truncated, msgspec says so
+        remaining[depth] = todo
+        depth += 1
+        todo = count
