@@ -19,6 +19,7 @@ from tui.screens.opening import OpeningScreen
 from tui.screens.stats import StatsScreen
 
 from .conftest import SIZE, app_on, wait_for
+from .rendered import shows
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -87,3 +88,33 @@ async def test_the_app_answers_keys_while_statistics_are_computed(demo_store,
         await pilot.press("escape")
         await wait_for(pilot, lambda: screen.shown is not None, what="the figures")
         assert not screen.query_one("#stats-busy").display
+
+
+async def test_the_opening_screen_draws_each_count(demo_store, monkeypatch) -> None:
+    # The count is drawn again without a layout of the screen while its text keeps its
+    # length (tui/screens/opening.py): what shows is still the latest count, whether its
+    # length changed or not.
+    reading = threading.Event()
+    original = Collection.loading
+
+    def held(self: Collection, step: int | None = None, **options: object) -> Iterator[int]:
+        for done in original(self, step=5):
+            yield done
+            while self.name == "actions" and not reading.is_set():
+                yield done
+
+    monkeypatch.setattr(Collection, "loading", held)
+    monkeypatch.setattr(slices, "SLICE_SECONDS", 0.0)
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "Lecture des enregistrements" in progress_text(app),
+                       what="the records being counted")
+        screen = app.screen
+        monkeypatch.setattr(screen, "progress", lambda *a: None)   # the read's counts aside
+        for done, total in ((11, 90), (12, 90), (13, 90), (9, 900), (100, 900)):
+            percent = 100 * done // total
+            OpeningScreen.progress.__get__(screen)(done, total)   # noqa: the screen's own
+            text = f"{done} sur {total} ({percent} %)"
+            await wait_for(pilot, lambda: shows(app, text), what=text)  # noqa: B023
+        reading.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="the agenda")

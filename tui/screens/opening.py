@@ -22,6 +22,7 @@ class OpeningScreen(ManoScreen):
         self.team_name = team_name
         self._percent = -1
         self._counts: tuple[int, int] | None = None
+        self._shown: str | None = None   # the count's text on screen
 
     def compose(self) -> ComposeResult:
         with Center(), Vertical(classes="card"):
@@ -41,6 +42,7 @@ class OpeningScreen(ManoScreen):
     def relabel(self) -> None:
         """A language switch (F12) while reading: the count stays shown, in the new language."""
         super().relabel()
+        self._shown = None   # another language: other words, laid out again
         if self._counts is not None:
             self._show(*self._counts, self._percent)
 
@@ -54,5 +56,10 @@ class OpeningScreen(ManoScreen):
         # The counts written by the Translator (tui.numbers, as every count on screen):
         # Babel's format_decimal loaded its locale data at the first count, 20-35 ms of the
         # UI loop while the team opened (issue 24), and wrote a narrower space.
-        self.query_one("#opening-progress", Static).update(plain(self.t(
-            "opening.reading", count=total, done=done, total=total, percent=percent)))
+        text = self.t("opening.reading", count=total, done=done, total=total, percent=percent)
+        # Laid out again only when the text's length changed: the same words with numbers of
+        # the same digits (counts only grow) take the same lines. A layout of the screen at
+        # each percent was 10-16 ms of the loop, a hundred times while the team was read.
+        same = self._shown is not None and len(self._shown) == len(text)
+        self._shown = text
+        self.query_one("#opening-progress", Static).update(plain(text), layout=not same)
