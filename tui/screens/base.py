@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import events, on
 from textual.app import ComposeResult
+from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
@@ -69,6 +70,15 @@ class ManoScreen(Screen[Any]):
         # the footer's keys composed again), which then runs in a later iteration if the
         # messages before it were long.
         await hand_back()
+
+    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
+        # Textual lays the screen out and redraws all of it in one call (its update timer,
+        # a resize, a screen shown: 40-70 ms of the loop at MANO scale); inside a batch it
+        # posts the redraw to the screen instead, as a message handled in a later iteration
+        # of the loop (tui/handback.py). Nothing is shown in between: the redraw is what
+        # puts the new layout on screen.
+        with self.app.batch_update():
+            super()._refresh_layout(size, scroll)
 
     def tr(self, widget: W, key: str, attr: str = "", **values: object) -> W:
         """Show message ``key`` on ``widget`` (its text, label, or ``attr`` such as
