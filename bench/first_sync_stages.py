@@ -21,7 +21,7 @@ from typing import Any
 
 from bench import sync_bench
 from mano_core import team_compartment
-from mano_core.document import team_doc
+from mano_core.document import collection, team_doc
 from mano_core.store import database
 from mano_core.sync import receiver, snapshot, transport
 
@@ -65,6 +65,8 @@ def install() -> None:
     _wrap(team_doc.DocumentCore, "apply_remote_groups", "  merge (one pycrdt transaction)")
     _wrap(team_doc.DocumentCore, "_read_remote", "    read (deps, bounds, role index)")
     _wrap(team_doc.DocumentCore, "_merge", "    pycrdt apply_update")
+    _wrap(team_doc.DocumentCore, "_observe_collections", "    observers again")
+    _wrap(collection.Collection, "mark_dirty", "    records marked")
     _wrap(database.Database, "write_ahead", "    store: the chunks sent ahead")
     # (in the store's thread: looked up by name when called)
     _wrap(database, "_run_ahead", "      store thread: BEGIN, the chunks' INSERT, fsync")

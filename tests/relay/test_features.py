@@ -68,6 +68,47 @@ async def test_snapshot_upload_download_and_safe_pruning(tmp_path: Path, kit: Te
         await b.close()
 
 
+async def test_a_snapshot_is_sent_in_order_and_refused_once_replaced(
+        tmp_path: Path, kit: TeamKit, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A multi-part snapshot arrives whole and in order, each part read once; one replaced
+    during the download (a purge) is refused NOT_FOUND after the parts already sent (issue
+    24: a read of the next part beside the send was tried, and would have to keep this)."""
+    async with Relay(relay_config(tmp_path)) as relay:
+        url = f"ws://127.0.0.1:{relay.port}"
+        a = await kit.client(url, "admin", create=True)
+        for i in range(4):
+            await a.push(kit["admin"].seal(b"e%d" % i))
+        blob = kit["admin"].seal(bytes(range(256)) * 12_000)  # ~3 MB: four parts
+        step = -(-len(blob) // 4)
+        rid = a.next_id()
+        for i in range(3):
+            a._send(m.SnapshotPut(id=rid, c=0, upto=3, part=i, last=False,
+                                  data=blob[i * step:(i + 1) * step]))
+        (ok,) = await a.request(m.SnapshotPut(id=rid, c=0, upto=3, part=3, last=True,
+                                              data=blob[3 * step:]))
+        assert isinstance(ok, m.Ok)
+        storage = relay.storage
+        read, gone = [], set()
+        real = storage.snapshot_part
+
+        async def reading(sid: int, part: int) -> bytes | None:
+            read.append(part)
+            return None if part in gone else await real(sid, part)
+        monkeypatch.setattr(storage, "snapshot_part", reading)
+        got = await a.request(m.SnapshotGet(id=a.next_id(), c=0))
+        assert [x.part for x in got] == [0, 1, 2, 3] == read  # type: ignore[attr-defined]
+        assert b"".join(x.data for x in got) == blob  # type: ignore[attr-defined]
+        read.clear()
+        gone.add(2)  # replaced (a purge) after the first two parts were read
+        arrived: list[int] = []
+        with pytest.raises(RelayRefusedError) as exc:
+            await a.request(m.SnapshotGet(id=a.next_id(), c=0),
+                            on_part=lambda x: arrived.append(x.part))  # type: ignore[attr-defined]
+        assert exc.value.code == ErrorCode.NOT_FOUND
+        assert arrived == [0, 1] and read[:3] == [0, 1, 2]
+        await a.close()
+
+
 async def test_the_catchup_plan_counts_the_bytes_behind_and_after_the_snapshot(
         tmp_path: Path, kit: TeamKit) -> None:
     # docs/protocol.md §4a: ``behind`` is every envelope after the cursor, ``tail`` those
