@@ -54,7 +54,7 @@ def check_depth(data: bytes | memoryview, max_depth: int = limits.MAX_MSGPACK_DE
         _compiled.check_depth(data, max_depth, _too_deep(max_depth), _check_depth_py)
 
 
-class _too_deep:  # noqa: N801 - called as the error it makes
+class _too_deep:  # (lower case: called as the error it makes)
     __slots__ = ("limit",)
 
     def __init__(self, limit: int) -> None:

@@ -14,11 +14,12 @@ the same deletions as the state they come from.
 The cut reads every struct (``_read_clients``: the compiled reader, ``_yreader_c.read_clients``,
 where it is built, else ``_read_clients_py``, the reference it is tested against; 100 ms → ~3
 ms for a 1.2 MB state) and places them: it runs when a snapshot is written (compaction, in a
-worker thread) and when a first sync's stored state is opened, never on the loop. A stored snapshot is either one plain v1
-state (older stores, small states) or ``MAGIC`` followed by the pieces and the state vector
-they add up to (``pack``/``unpack``); ``apply_pieces`` checks that vector once they are applied.
-The framing is local to this device's store (never sent): the relay and teammates still see
-whole states. ``MAGIC`` starts with ten 0xFF bytes, a varint no v1 update can start with."""
+worker thread) and when a first sync's stored state is opened, never on the loop. A stored
+snapshot is either one plain v1 state (older stores, small states) or ``MAGIC`` followed by
+the pieces and the state vector they add up to (``pack``/``unpack``); ``apply_pieces`` checks
+that vector once they are applied. The framing is local to this device's store (never sent):
+the relay and teammates still see whole states. ``MAGIC`` starts with ten 0xFF bytes, a varint
+no v1 update can start with."""
 
 from __future__ import annotations
 

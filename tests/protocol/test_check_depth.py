@@ -56,7 +56,8 @@ SAMPLES = [
         msgspec.msgpack.Ext(3, b"4444"), msgspec.msgpack.Ext(4, b"8" * 8),
         msgspec.msgpack.Ext(5, b"6" * 16), msgspec.msgpack.Ext(6, b"e" * 3),
         msgspec.msgpack.Ext(7, b"e" * 300), msgspec.msgpack.Ext(8, b"e" * 70_000),
-        [[1, 2**16, -2**31, 2**32, 1e300, 1.5]] * 20, {"items": [[i, b"r" * 200] for i in range(40)]},
+        [[1, 2**16, -2**31, 2**32, 1e300, 1.5]] * 20,
+        {"items": [[i, b"r" * 200] for i in range(40)]},
         nested(31), nested(32), nested(33), nested(100))
 ] + [bytes([lead]) + b"\x00\x01\x02\x03\x04\x05\x06\x07\x08" for lead in range(256)]
 
@@ -69,8 +70,8 @@ def test_the_compiled_walk_decides_as_the_python_one_on_msgpack_of_every_kind() 
 
 
 def test_every_cut_and_every_flipped_byte() -> None:
-    for data in SAMPLES[:26]:
-        data = data[:400]
+    for sample in SAMPLES[:26]:
+        data = sample[:400]
         for cut in range(len(data)):
             check(data[:cut])
         for at in range(len(data)):
@@ -100,9 +101,10 @@ def test_built_bytes_are_walked_alike(data: bytes, depth: int) -> None:
 
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 300)
-@given(st.lists(st.sampled_from([b"\x91", b"\x81\xa1k", b"\xdc\x00\x02", b"\xdf\x00\x00\x00\x01",
-                                 b"\xc0", b"\x01", b"\xc4\x02ab", b"\xd9\x01a", b"\xcb" + b"\x00" * 8,
-                                 b"\xc7\x01\x01a", b"\x90", b"\x80"]), max_size=60),
+@given(st.lists(st.sampled_from([b"\x91", b"\x81\xa1k", b"\xdc\x00\x02",
+                                 b"\xdf\x00\x00\x00\x01", b"\xc0", b"\x01", b"\xc4\x02ab",
+                                 b"\xd9\x01a", b"\xcb" + b"\x00" * 8, b"\xc7\x01\x01a",
+                                 b"\x90", b"\x80"]), max_size=60),
        st.integers(0, 40))
 def test_built_msgpack_is_walked_alike(parts: list[bytes], depth: int) -> None:
     check(b"".join(parts), depth)
