@@ -21,6 +21,7 @@ from mano_core.keys_at_rest import TeamKeys
 from mano_core.quarantine import QuarantinedEnvelope
 from mano_core.store import LocalStore, StoreTransaction
 from mano_core.sync import payload
+from mano_core.sync.echo_hold import EchoHold
 from mano_core.sync.machine import FLUSH_DELAY, Backoff, Position, SyncMachine
 from mano_core.sync.state import Alert, Quarantined, SyncState
 from mano_core.sync.transport import RelayClient
@@ -103,6 +104,7 @@ class TeamSyncBase:
         # their sealed-outbox item (committed there): when one comes back in a delivery, it
         # is not verified again and its row goes with that delivery's commit (issue 24).
         self._pushed: dict[Compartment, dict[bytes, int]] = {}
+        self.echoes = EchoHold()  # deliveries of those only, held before their commit
         self._pushed_items: dict[int, tuple[Compartment, bytes]] = {}
         # Snapshot policy, per compartment: committed (tail bytes, state bytes), and what the
         # Persist being carried out will commit (adopted only once it committed).

@@ -10,7 +10,7 @@ from mano_core.crypto.batch import authenticated_by_chain
 from mano_core.document import preread, ydeps
 from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
-from mano_core.sync.persist import Persisting
+from mano_core.sync.persist import Persisting, SessionClosed
 from mano_core.sync.snapshot import SnapshotFrame, open_snapshot_parts
 
 
@@ -28,12 +28,49 @@ class Receiving(Persisting):
         False if a key is missing (stop and fetch keys: the cursor stays before that
         envelope). Raises SessionClosed when the session must resubscribe (a gap, or a
         transaction that did not commit), and whatever the store raised."""
+        return await self._deliver_or_hold(c, items, hold=True)
+
+    async def _deliver_or_hold(self, c: Compartment, items: list[tuple[int, bytes]], *,
+                               hold: bool) -> bool:
         if c not in self.compartments:
+            self.echoes.take(c)
             return True  # medical access withdrawn meanwhile: nothing of it is kept here
         async with self._serial:
+            if (hold and self.spawn is not None and not self.echoes.eager
+                    and self._echoes_only(c, items)):
+                if self.echoes.hold(c, items):  # after those held: one task applies all
+                    self.spawn(self._apply_held(c))
+                return True  # echo_hold.py: committed a moment later, with what follows
+            items = self.echoes.take(c) + items  # held echoes first: the relay's order
+            if not items:
+                return True
+            self.state.head[c] = max(self.state.head.get(c, 0), items[-1][0])
             # each update parsed once for the whole delivery; no young collection mid-way
             with ydeps.parse_scope(), heap.one_delivery():  # (mano_core/heap.py)
                 return await self._apply_delivery(c, items)
+
+    def _echoes_only(self, c: Compartment, items: list[tuple[int, bytes]]) -> bool:
+        """Whether every item past the cursor is an envelope this device pushed in this
+        session, recognised by its bytes (echo_hold.py), and there is one."""
+        pushed = self._pushed.get(c)
+        if not pushed or c in self.sm.rebuilding:
+            return False
+        cursor = self.sm.cursor(c)
+        fresh = [raw for seq, raw in items if seq > cursor]
+        return bool(fresh) and all(raw in pushed for raw in fresh)
+
+    async def _apply_held(self, c: Compartment) -> None:
+        """The held echoes of ``c``, applied once the hold is over (a task of the session:
+        its failure ends the session, as a delivery's does)."""
+        try:
+            await self.echoes.wait()
+        except BaseException:
+            self.echoes.take(c)  # the session ends: delivered again from the cursor
+            raise
+        if not await self._deliver_or_hold(c, [], hold=False):
+            raise SessionClosed("an envelope needs a key: resubscribing from the cursor")
+        if self._wake_sender is not None:
+            self._wake_sender.set()  # pushes answered: a snapshot may be due (push_pending)
 
     async def _apply_delivery(self, c: Compartment, items: list[tuple[int, bytes]]) -> bool:
         pushed = self._pushed.get(c, {})

@@ -150,7 +150,10 @@ class Sending(Snapshots):
                 c = Compartment(ack.c)
                 self.state.last_acked[c] = max(self.state.last_acked.get(c, 0), ack.seq)
                 self.state.last_sync = time.time()
-                effects = self.sm.push_acked(item_id)
+                pushed = self._pushed_items.get(item_id)
+                if pushed is None or not self.echoes.holds(*pushed):
+                    effects = self.sm.push_acked(item_id)
+                # else its echo is held (echo_hold.py): the row goes with the echo's commit
         wake.set()
         for effect in effects:
             if isinstance(effect, AlertEffect):

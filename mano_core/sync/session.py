@@ -167,6 +167,7 @@ class Sessions:
                 await self._session_tasks(client, tasks)
         finally:
             self.sync.spawn = None
+            self.sync.echoes.clear()  # not applied: delivered again from the cursor
 
     async def _session_tasks(self, client: RelayClient, tasks: asyncio.TaskGroup) -> None:
         """Start the session's tasks in ``tasks`` (subscriptions first)."""
@@ -197,8 +198,6 @@ class Sessions:
             msg = await client.recv()
             if isinstance(msg, m.Deliver):
                 c = Compartment(msg.c)
-                if msg.items:
-                    self.state.head[c] = max(self.state.head.get(c, 0), msg.items[-1][0])
                 if not await self.sync.apply_delivery(c, [(s, e) for s, e in msg.items]):
                     await self.membership.fetch_keys(client)
                     if self.sync.need_keys:

@@ -51,7 +51,8 @@ class Settling:
                         and (self._flush_task is None or self._flush_task.done())):
                     return
                 await self._synced.wait()
-        await asyncio.wait_for(settled(), timeout)
+        with self.sync.echoes.waited():  # our own echoes are not held meanwhile
+            await asyncio.wait_for(settled(), timeout)
 
     async def _relay_heads(self) -> dict[Compartment, int] | None:
         """The relay's head of every compartment this device is subscribed to, asked now
