@@ -16,7 +16,8 @@ delivery commits as any other would (the cursor stays before it; its row stays, 
 push window). If the session ends first, the held echoes are dropped with it and the relay
 delivers them again from the committed cursor; their rows, never removed, are pushed again
 and acknowledged as duplicates. The relay's ack of a held echo leaves the row's removal to the
-echo (``holds``): a second commit for it would undo the point. While ``wait_synced`` waits
+echo (``acked``; if the echo is dropped with the session going on, ``drop`` hands the acks
+back): a second commit for it would undo the point. While ``wait_synced`` waits
 (``waited``), nothing is held: it waits for the cursor to reach this device's acknowledged
 envelopes.
 """
@@ -44,6 +45,7 @@ class EchoHold:
         self.delay = delay
         self._items: dict[Compartment, list[tuple[int, bytes]]] = {}
         self._raws: dict[Compartment, set[bytes]] = {}
+        self._acked: dict[Compartment, set[bytes]] = {}  # held ones the relay acknowledged
         self._release = asyncio.Event()
         self._waiting = 0  # tasks waiting in ``wait``
         self._eager = 0    # ``waited`` contexts open
@@ -62,13 +64,27 @@ class EchoHold:
         return first
 
     def take(self, c: Compartment) -> list[tuple[int, bytes]]:
-        """The items held for ``c`` (no longer held), oldest first."""
+        """The items held for ``c`` (no longer held), oldest first, to apply now."""
         self._raws.pop(c, None)
+        self._acked.pop(c, None)
         return self._items.pop(c, [])
 
-    def holds(self, c: Compartment, envelope: bytes) -> bool:
-        """Whether ``envelope``'s echo is held (its removal comes with the echo's commit)."""
-        return envelope in self._raws.get(c, ())
+    def drop(self, c: Compartment) -> set[bytes]:
+        """Forget what is held for ``c`` without applying it (the session goes on: ``c`` is
+        no longer synced here); returns the envelopes the relay acknowledged meanwhile, whose
+        rows the caller removes as their acks would have."""
+        acked = self._acked.pop(c, set())
+        self._raws.pop(c, None)
+        self._items.pop(c, None)
+        return acked
+
+    def acked(self, c: Compartment, envelope: bytes) -> bool:
+        """The relay acknowledged ``envelope``: True if its echo is held (its row is then
+        removed with the echo's commit, not by the ack)."""
+        if envelope not in self._raws.get(c, ()):
+            return False
+        self._acked.setdefault(c, set()).add(envelope)
+        return True
 
     @property
     def eager(self) -> bool:
@@ -95,6 +111,7 @@ class EchoHold:
         """The session ended: nothing held is applied (the relay delivers it again)."""
         self._items.clear()
         self._raws.clear()
+        self._acked.clear()
 
     async def wait(self) -> None:
         """Until the delay has passed or ``release`` was called."""

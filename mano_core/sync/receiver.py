@@ -4,6 +4,7 @@ snapshots, serialised with snapshot uploads."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from mano_core import heap
 from mano_core.crypto.batch import authenticated_by_chain
@@ -16,6 +17,9 @@ from mano_core.sync.snapshot import SnapshotFrame, open_snapshot_parts
 
 class Receiving(Persisting):
     """Deliveries and snapshot downloads."""
+
+    if TYPE_CHECKING:  # provided by Sending (sender.py); TeamSync is both
+        def acks_dropped(self, c: Compartment, envelopes: set[bytes]) -> None: ...
 
     # Deliveries, downloaded snapshots and uploaded snapshots are serialised: a snapshot taken
     # while a delivery is being applied would carry chain states past its ``upto`` (the
@@ -33,7 +37,7 @@ class Receiving(Persisting):
     async def _deliver_or_hold(self, c: Compartment, items: list[tuple[int, bytes]], *,
                                hold: bool) -> bool:
         if c not in self.compartments:
-            self.echoes.take(c)
+            self.acks_dropped(c, self.echoes.drop(c))
             return True  # medical access withdrawn meanwhile: nothing of it is kept here
         async with self._serial:
             if (hold and self.spawn is not None and not self.echoes.eager

@@ -151,9 +151,23 @@ class Sending(Snapshots):
                 self.state.last_acked[c] = max(self.state.last_acked.get(c, 0), ack.seq)
                 self.state.last_sync = time.time()
                 pushed = self._pushed_items.get(item_id)
-                if pushed is None or not self.echoes.holds(*pushed):
+                if pushed is None or not self.echoes.acked(*pushed):
                     effects = self.sm.push_acked(item_id)
                 # else its echo is held (echo_hold.py): the row goes with the echo's commit
+        self._after_answer(effects, wake)
+
+    def acks_dropped(self, c: Compartment, envelopes: set[bytes]) -> None:
+        """Held echoes of ``c`` dropped while the session goes on (echo_hold.py): the acks
+        they had left to them remove the rows after all."""
+        effects: list[Effect] = []
+        for envelope in envelopes:
+            item = self._pushed.get(c, {}).get(envelope)
+            if item is not None:
+                effects += self.sm.push_acked(item)
+        if effects:
+            self._after_answer(effects, self._wake_sender or asyncio.Event())
+
+    def _after_answer(self, effects: list[Effect], wake: asyncio.Event) -> None:
         wake.set()
         for effect in effects:
             if isinstance(effect, AlertEffect):
