@@ -19,10 +19,18 @@ from typing import Any, Final, TypeVar, overload
 import msgspec
 
 from mano_core import limits
-from mano_core.document import ynative
 from mano_core.errors import ManoError, TooDeepError
 
-_compiled = ynative.compiled  # holds the compiled walk; None: the Python one
+# The compiled walk (_WALK.compiled), installed by mano_core.document.ynative when it loads
+# the compiled reader (``use_compiled``); None: the Python one. This module does not import the
+# document layer: the relay decodes frames with it and loads no Yjs code (tests/packaging/
+# test_hygiene.py), so the relay walks its frames in Python (a push is a few envelopes; the
+# 500-envelope frames it builds, devices walk).
+class _Walk:
+    compiled: Any = None
+
+
+_WALK: Final = _Walk()
 
 _T = TypeVar("_T")
 
@@ -42,16 +50,28 @@ _SIZED: Final = {0xc4: (1, 0), 0xc5: (2, 0), 0xc6: (4, 0),   # bin
 _CONTAINERS: Final = {0xdc: (2, 1), 0xdd: (4, 1), 0xde: (2, 2), 0xdf: (4, 2)}
 
 
+def use_compiled(module: Any) -> None:
+    """Walk with ``module.check_depth`` from now on (``ynative``, once it has checked that the
+    compiled module was built from the source next to it)."""
+    _WALK.compiled = module
+
+
+def compiled_walk() -> Any:
+    """The compiled module walking the nesting, or None (the Python walk)."""
+    return _WALK.compiled
+
+
 def check_depth(data: bytes | memoryview, max_depth: int = limits.MAX_MSGPACK_DEPTH) -> None:
     """Raise TooDeepError if the first msgpack object of ``data`` nests arrays and maps more
     than ``max_depth`` deep (a top-level array is depth 1). The compiled walk where it is built
     (mano_core/document/_yreader_c.pyx: every frame and plaintext of a catch-up, 2.8 µs an
     envelope in Python), with the decisions of ``_check_depth_py``, the reference (tests/
     adversarial/test_fuzz.py compares them)."""
-    if _compiled is None:
+    compiled = _WALK.compiled
+    if compiled is None:
         _check_depth_py(data, max_depth)
     else:
-        _compiled.check_depth(data, max_depth, _too_deep(max_depth), _check_depth_py)
+        compiled.check_depth(data, max_depth, _too_deep(max_depth), _check_depth_py)
 
 
 class _too_deep:  # (lower case: called as the error it makes)

@@ -18,6 +18,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Final
 
+from mano_core import bounded
+
 from . import ystate, yreader
 
 SOURCE: Final = Path(__file__).with_name("_yreader_c.pyx")
@@ -51,3 +53,5 @@ def _load() -> tuple[ModuleType | None, str]:
 
 
 compiled, READER = _load()
+if compiled is not None:
+    bounded.use_compiled(compiled)  # the msgpack nesting walk (bounded.check_depth) too

@@ -91,7 +91,7 @@ def test_bounds_beyond_the_compiled_stack_and_views_are_walked_alike() -> None:
 
 
 def test_the_compiled_walk_is_the_one_running() -> None:
-    assert bounded._compiled is ynative.compiled
+    assert bounded.compiled_walk() is ynative.compiled
 
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 300)
