@@ -22,42 +22,63 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Final
 
 # A full-collection threshold no open reaches: generation 2 is collected after this many
 # collections of generation 1 (CPython's default is 10).
 _NO_FULL: Final = 1 << 30
 
-class _Postponed:
-    """The blocks entered and not left (nested or concurrent opens), and the thresholds to
-    put back when the last one ends."""
 
-    depth = 0
-    saved: tuple[int, ...] = ()
+class _Held:
+    """One generation's collection threshold, held by the blocks entered and not left (nested
+    or overlapping uses), and put back when the last one ends. Only that generation's
+    threshold is touched: ``bulk_decoding`` holds generation 2's and ``one_delivery``
+    generation 0's, and they overlap in any order (a catch-up during an open's first read)."""
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation
+        self.depth = 0
+        self.saved = 0
+
+    def enter(self, held: Callable[[int], int]) -> None:
+        """Enter a block: the first one sets the threshold to ``held(the threshold now)``."""
+        if self.depth == 0:
+            self.saved = gc.get_threshold()[self.generation]
+            self._set(held(self.saved))
+        self.depth += 1
+
+    def leave(self) -> bool:
+        """Leave a block; True when it was the last (the threshold is back)."""
+        self.depth -= 1
+        if self.depth:
+            return False
+        self._set(self.saved)
+        return True
+
+    def _set(self, threshold: int) -> None:
+        thresholds = list(gc.get_threshold())
+        thresholds[self.generation] = threshold
+        gc.set_threshold(*thresholds)
+
+
+_FULL: Final = _Held(2)
+_YOUNG: Final = _Held(0)
 
 
 @contextlib.contextmanager
 def bulk_decoding() -> Iterator[None]:
     """Postpone full collections while this is entered, then freeze what is alive (nested or
-    overlapping uses: the thresholds come back and the freeze happens when the last one ends).
+    overlapping uses: the threshold comes back and the freeze happens when the last one ends).
     Does nothing to a collector that is disabled."""
     if not gc.isenabled():
         yield
         return
-    if _Postponed.depth == 0:
-        _Postponed.saved = gc.get_threshold()
-        young, middle, _full = gc.get_threshold()
-        gc.set_threshold(young, middle, _NO_FULL)
-    _Postponed.depth += 1
+    _FULL.enter(lambda _full: _NO_FULL)
     try:
         yield
     finally:
-        _Postponed.depth -= 1
-        if _Postponed.depth == 0:
-            # (only generation 2's threshold: a delivery may hold generation 0's, below)
-            young, middle, _full = gc.get_threshold()
-            gc.set_threshold(young, middle, _Postponed.saved[2])
+        if _FULL.leave():
             gc.freeze()
 
 
@@ -70,11 +91,6 @@ def bulk_decoding() -> Iterator[None]:
 YOUNG_DURING_DELIVERY: Final = 100_000
 
 
-class _Young:
-    depth = 0
-    saved = 0
-
-
 @contextlib.contextmanager
 def one_delivery() -> Iterator[None]:
     """Postpone young collections while a delivery is applied (nested or overlapping uses:
@@ -83,22 +99,15 @@ def one_delivery() -> Iterator[None]:
     if not gc.isenabled():
         yield
         return
-    if _Young.depth == 0:
-        young, middle, full = gc.get_threshold()
-        _Young.saved = young
-        gc.set_threshold(max(young, YOUNG_DURING_DELIVERY), middle, full)
-    _Young.depth += 1
+    _YOUNG.enter(lambda young: max(young, YOUNG_DURING_DELIVERY))
     try:
         yield
     finally:
-        _Young.depth -= 1
-        if _Young.depth == 0:
-            _young, middle, full = gc.get_threshold()
-            gc.set_threshold(_Young.saved, middle, full)
+        _YOUNG.leave()
 
 
 def thaw() -> None:
     """Give the objects frozen by ``bulk_decoding`` back to the collector (a store closed),
     unless an open is under way (it freezes again when it ends)."""
-    if _Postponed.depth == 0:
+    if _FULL.depth == 0:
         gc.unfreeze()
