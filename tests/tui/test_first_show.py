@@ -1,8 +1,9 @@
-"""A section's first show reads its data once (issue 24): a Select posts its composed value at
-its mount (Textual 8: from no value to the one given), which the agenda, the persons list and
-the statistics took for a choice of the user's and read everything a second time in the same
-burst of the UI loop. Each test records what the screen asked, with the app's data version at
-the time (a teammate's change reads again, legitimately), and finds each asked once."""
+"""A section's first show reads its data once (issue 24): Textual's Select posts its composed
+value at its mount (Textual 8: from no value to the one given), which the agenda, the persons
+list and the statistics took for a choice of the user's and read everything a second time in
+the same burst of the UI loop; the client's Select (tui/widgets/select.py) does not report its
+own mount. Each test records what the screen asked, with the app's data version at the time (a
+teammate's change reads again, legitimately), and finds each asked once."""
 
 from __future__ import annotations
 

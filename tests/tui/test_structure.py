@@ -61,6 +61,16 @@ def test_screens_and_widgets_do_not_import_textual_private_modules():
         assert not bad, f"{path.name} imports Textual's private {sorted(bad)}"
 
 
+def test_the_client_uses_its_own_select():
+    # tui.widgets.select.Select does not report its own mount as a change of value: a screen
+    # composed with Textual's would read its data a second time at its first show (issue 24)
+    for path in sorted(TUI.rglob("*.py")):
+        if path == TUI / "widgets" / "select.py":
+            continue
+        assert "textual.widgets.Select" not in imported_modules(path), \
+            f"{path.relative_to(TUI)} imports textual.widgets.Select: use tui.widgets.select"
+
+
 def test_no_method_of_the_client_is_a_runtime_stub():
     """What a base class needs from the app or a subclass is typed (an attribute declared, a
     Protocol, a method passed in), never a body that raises NotImplementedError: mypy then

@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Checkbox, DataTable, Select, Static
+from textual.widgets import Checkbox, DataTable, Static
 
 from mano_core.errors import NotFoundError
 from mano_core.model.records import Action
@@ -18,6 +18,7 @@ from tui.navigation import OpenAction, OpenPerson
 from tui.text import cell, plain
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.toggle import Check
+from tui.widgets.select import Select
 
 from .actions_common import (
     action_columns,
@@ -126,12 +127,6 @@ class AgendaScreen(SectionScreen):
     @on(Checkbox.Changed)
     def _filters(self, event: Select.Changed | Checkbox.Changed) -> None:
         if isinstance(event, Select.Changed) and event.select.id == "view":
-            if str(event.value) == self.view:
-                # The view's Select posts its composed value at its mount (Textual 8: from
-                # no value to "day"), which the first show reloads for already: a second
-                # reload ran in the same burst (issue 24). A choice of the user's is a
-                # change, and a change of view is always another value.
-                return
             self.view = str(event.value)
         self.reload()
 

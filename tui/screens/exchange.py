@@ -14,7 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, DataTable, Input, ProgressBar, Select, Static
+from textual.widgets import Button, DataTable, Input, ProgressBar, Static
 
 from mano_core.errors import ManoError, PermissionDeniedError
 from mano_core.mano_compat.migrate import MigrationResult
@@ -38,6 +38,7 @@ from tui.text import LONG_CELL_LIMIT, Visible, cell, plain
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.sync_bar import SyncBar
 from tui.widgets.table import LiteralTable
+from tui.widgets.select import Select
 
 from .base import ManoScreen
 

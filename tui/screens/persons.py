@@ -16,7 +16,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.timer import Timer
-from textual.widgets import Checkbox, Input, Select, Static
+from textual.widgets import Checkbox, Input, Static
 
 from mano_core.model.records import Person
 from tui import format as fmt
@@ -28,6 +28,7 @@ from tui.records.spec import PERSON_SPEC
 from tui.widgets.forms import FormScreen
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.toggle import Check
+from tui.widgets.select import Select
 
 from .base import ManoScreen, SectionScreen
 
@@ -49,7 +50,6 @@ class PersonsScreen(SectionScreen):
         super().__init__()
         self._search_timer: Timer | None = None   # a search waiting for typing to pause
         self._queries = 0                          # searches asked so far
-        self._asked: PersonQuery | None = None     # the last one asked
 
     def compose(self) -> ComposeResult:
         return self.framed(self.compose_body())
@@ -103,13 +103,7 @@ class PersonsScreen(SectionScreen):
     @on(Checkbox.Changed)
     def _search_now(self) -> None:
         self._stop_waiting()
-        q = self.query_state()
-        if q == self._asked:
-            # Asked already (its result shown or on its way): the status Select posts its
-            # composed value at its mount, after the first show's search was asked, which
-            # searched and filled the list a second time in the same burst (issue 24).
-            return
-        self.run_query(q)
+        self.run_query(self.query_state())
 
     def _stop_waiting(self) -> None:
         if self._search_timer is not None:
@@ -126,7 +120,6 @@ class PersonsScreen(SectionScreen):
         """Search ``q`` in a worker thread; of several searches under way, the list shows
         the one asked last (an older one's result arriving later is dropped)."""
         self._queries += 1
-        self._asked = q
         self._query_in_thread(q, keep_page, self._queries)
 
     @work(exclusive=True, thread=True, group="persons-query")

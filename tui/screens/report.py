@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Label, Select, Static, TextArea
+from textual.widgets import DataTable, Label, Static, TextArea
 
 from mano_core.errors import ManoError
 from mano_core.reporting import daily
@@ -29,6 +29,7 @@ from tui.widgets.table import LiteralTable
 
 from .base import SectionScreen
 from tui.day_items import day_items
+from tui.widgets.select import Select
 
 
 DRAFT_KEY = "report.draft"   # device-local (encrypted at rest): the text not saved yet

@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Input, LoadingIndicator, Select, Static
+from textual.widgets import Button, Input, LoadingIndicator, Static
 
 from mano_core.errors import ManoError
 from mano_core.rules.table import Power
@@ -35,6 +35,7 @@ from tui.stats_filters import PRESETS, FilterField, filter_fields, preset_label,
 from tui.text import Visible, cell, lines, plain, styled
 from tui.widgets.charts import bar_chart, column_chart
 from tui.widgets.forms import Field, FieldError, FormScreen
+from tui.widgets.select import Select
 
 from .base import SectionScreen
 
@@ -62,7 +63,6 @@ class StatsScreen(SectionScreen):
         self.shown: tuple[Statistics, ManoStatistics] | None = None
         self.subteams: list[str] = []   # the sub-teams counted (none chosen: all of them)
         self._setting_dates = False
-        self._asked: Period | None = None   # the dates of the figures last asked for
 
     def compose(self) -> ComposeResult:
         return self.framed(self.compose_body())
@@ -135,11 +135,6 @@ class StatsScreen(SectionScreen):
         if event.value == "custom" or event.value is Select.NULL:
             return
         period = preset_period(str(event.value), fmt.local(self.mano.now()).date())
-        if period == self._asked:
-            # The figures of these dates are shown or on their way: the preset's Select
-            # posts its composed value at its mount, after the first show asked for them,
-            # which copied every record and computed them a second time (issue 24).
-            return
         self._setting_dates = True
         self.query_one("#from", Input).value = fmt.day(period.start)
         self.query_one("#to", Input).value = fmt.day(period.end)
@@ -216,8 +211,7 @@ class StatsScreen(SectionScreen):
 
     def reload(self) -> None:
         self.query_one("#filters-shown", Static).update(plain(self._filters_text()))
-        self._asked = self._period()
-        if self._asked is None:
+        if self._period() is None:
             return
         self.query_one("#stats-busy").display = True
         self.compute_later()

@@ -9,13 +9,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets import DataTable, Input, Static
 
 from mano_core.document.queries import fold
 from mano_core.model.records import Structure
 from tui.text import Visible, cell, plain
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.select import Select
 
 from .base import SectionScreen
 

@@ -16,7 +16,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from mano_core.model.records import Person
@@ -25,6 +25,7 @@ from tui.text import Visible, cell, plain
 from tui.widgets.forms import LiteralTextArea
 from tui.widgets.modal_form import FieldErrors, ModalForm
 from tui.widgets.toggle import Check
+from tui.widgets.select import Select
 
 MAX_MATCHES = 6
 

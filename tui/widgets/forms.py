@@ -23,7 +23,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Input, Label, Select, Static, TextArea
+from textual.widgets import Input, Label, Static, TextArea
 
 from tui.records.values import EntryError
 from tui.text import Visible, cell, plain, visible
@@ -32,6 +32,7 @@ from tui.widgets.modal_form import FieldErrors, ModalForm
 from tui.widgets.modal_form import Submit as Submit
 from tui.widgets.person_picker import PersonPicker, Search
 from tui.widgets.toggle import Check
+from tui.widgets.select import Select
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")

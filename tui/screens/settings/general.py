@@ -8,10 +8,11 @@ from typing import Final
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Label, Select, Static
+from textual.widgets import Label, Static
 
 from tui.session import IDLE_LOCK_CHOICES, save_pref
 from tui.text import cell
+from tui.widgets.select import Select
 
 from .pane import SettingsPane
 

@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Label, Select
+from textual.widgets import Label
 
 from mano_core.mano_compat.groups import GROUPED_LISTS, group_of, set_group
 from mano_core.team import Team
@@ -24,6 +24,7 @@ from tui import format as fmt
 from tui.text import cell
 from tui.widgets.forms import Field, FieldError
 from tui.widgets.table import LiteralTable
+from tui.widgets.select import Select
 
 from .pane import SettingsPane, table
 
