@@ -17,10 +17,12 @@ reached B's sync engine.
 The floor, each component timed in the same run (medians of ``--edits`` repetitions) with the
 sizes the run produced:
 
-* the four durable commits on the path, each on the store kind it runs on there: A's edit
-  with its sync-outbox row, A's sealed envelope with the advanced author counter (consuming
-  the outbox row), the relay's append of the envelope, B's update with its cursor and chain
-  state (LocalStore files, and the relay's SQLiteStorage, all synchronous=FULL);
+* the three durable commits on the path, each on the store kind it runs on there: A's edit
+  with its sealed envelope and the advanced author counter (an isolated edit is sealed in its
+  own transaction: mano_core/sync/seal_at_commit.py; before the eighth round, a fourth
+  commit sealed it after the edit's), the relay's append of the envelope, B's update with
+  its cursor and chain state (LocalStore files, and the relay's SQLiteStorage, all
+  synchronous=FULL);
 * one Ed25519 signature and one verification of a message the envelope's size;
 * the raw websocket hop: a websockets relay process forwarding each message to the other
   client, both clients on this event loop, a message the envelope's size.
@@ -47,7 +49,7 @@ from mano_core.device import Device
 from mano_core.ids import Compartment
 from mano_core.store import TEST_KDF, LocalStore
 from mano_core.sync.transport import RelayClient
-from mano_core.team import doc_name, local_outbox, sealed_outbox
+from mano_core.team import doc_name, sealed_outbox
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
@@ -58,8 +60,7 @@ from tests.harness.relay import RelayProcess  # noqa: E402
 
 PASS = "benchmark passphrase"
 NS = 1e-9
-FLOOR_PARTS = ("commit_edit", "commit_seal", "commit_relay", "commit_apply", "sign", "verify",
-               "hop")
+FLOOR_PARTS = ("commit_edit", "commit_relay", "commit_apply", "sign", "verify", "hop")
 CPU_PARTS = ("cpu_a", "cpu_relay", "cpu_b")  # CPU seconds per edit of each process
 
 
@@ -162,10 +163,9 @@ async def edit_to_visible(tmp: Path, edits: int, gap: float) -> dict[str, Any]:
 async def floor(tmp: Path, n: int, update_size: int, envelope_size: int) -> dict[str, float]:
     """The floor's components (medians of ``n`` timings each, seconds) with these sizes."""
     update, envelope = os.urandom(update_size), os.urandom(envelope_size)
-    timings: dict[str, list[float]] = {k: [] for k in (
-        "commit_edit", "commit_seal", "commit_relay", "commit_apply", "sign", "verify", "hop")}
+    timings: dict[str, list[float]] = {k: [] for k in FLOOR_PARTS}
     team = "00000000-0000-4000-8000-000000000001"
-    doc, local = doc_name(team, Compartment.GENERAL), local_outbox(team, Compartment.GENERAL)
+    doc = doc_name(team, Compartment.GENERAL)
     sealed = sealed_outbox(team, Compartment.GENERAL)
     store_a = await LocalStore.create(tmp / "floor-a.mano", PASS, kdf=TEST_KDF)
     store_b = await LocalStore.create(tmp / "floor-b.mano", PASS, kdf=TEST_KDF)
@@ -179,19 +179,14 @@ async def floor(tmp: Path, n: int, update_size: int, envelope_size: int) -> dict
     try:
         for i in range(n):
             t = time.perf_counter()
-            async with store_a.transaction() as tx:  # the edit and its sync-outbox row
-                await tx.append_updates(doc, [update])
-                item = await tx.outbox_add(local, update)
-            timings["commit_edit"].append(time.perf_counter() - t)
-            t = time.perf_counter()
             signature = key.sign(envelope)
             timings["sign"].append(time.perf_counter() - t)
             t = time.perf_counter()
-            async with store_a.transaction() as tx:  # counter, sealed envelope, consumed row
-                await tx.put("team/bench", "sealer/general", os.urandom(48))
+            async with store_a.transaction() as tx:  # the edit, its envelope, the counter
+                await tx.append_updates(doc, [update])
                 await tx.outbox_add(sealed, envelope)
-                await tx.outbox_remove([item])
-            timings["commit_seal"].append(time.perf_counter() - t)
+                await tx.put("team/bench", "sealer/general", os.urandom(48))
+            timings["commit_edit"].append(time.perf_counter() - t)
             t = time.perf_counter()
             await relay.append_envelopes([NewEnvelope(team_id, 0, author, i + 1, envelope)],
                                          time.time())

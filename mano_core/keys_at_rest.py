@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final, NamedTuple
 
 import msgspec
@@ -42,7 +42,8 @@ from mano_core.ids import Compartment, new_team_id
 from mano_core.store import LocalStore, StoreTransaction
 from mano_core.team import TEAMS_NAMESPACE, TeamInfo, doc_name
 
-__all__ = ["DeviceVault", "Sealed", "TeamKeys", "create_team", "join_team", "team_uuid"]
+__all__ = ["DeviceVault", "PreparedSeal", "Sealed", "TeamKeys", "create_team", "join_team",
+           "team_uuid"]
 
 _NS_DEVICE: Final = "vault/device"
 _NS_TEAMS: Final = "vault/teams"
@@ -81,6 +82,15 @@ class Sealed(NamedTuple):
 
     envelope: bytes
     outbox_id: int
+
+
+class PreparedSeal(NamedTuple):
+    """An envelope sealed in memory (``TeamKeys.prepare_seal``) and the sealer state it
+    advanced to, not adopted until ``seal_into`` committed it."""
+
+    envelope: bytes
+    compartment: Compartment
+    state: ChainState
 
 
 class DeviceVault:
@@ -230,24 +240,45 @@ class TeamKeys:
         Raises UnauthorizedAuthorError, MissingKeyError (see ``Sealer.seal``), StoreError
         (nothing committed; the counter is free again)."""
         async with self._lock:
-            state = ChainState.from_bytes(self._sealers[compartment].to_bytes())
-            raw = Sealer(self.identity, self.team_id, state).seal(
-                plaintext, compartment=compartment, log=self._log, keyring=self._keyring)
-            try:
-                async with self.vault.store.transaction() as tx:
-                    await tx.put(_ns_team(self.team_id), _sealer_key(compartment),
-                                 state.to_bytes())
-                    outbox_id = await tx.outbox_add(
-                        doc or doc_name(team_uuid(self.team_id), compartment), raw)
-                    if consume:
-                        await tx.outbox_remove(consume)
-            except asyncio.CancelledError:
-                # Cancelled while the (shielded) commit runs: it may land. Skip, never reuse.
-                self._sealers[compartment] = state
-                raise
-            # Any other error came before or from COMMIT: nothing is on disk, the counter is free.
-            self._sealers[compartment] = state
-        return Sealed(raw, outbox_id)
+            async with self.vault.store.transaction() as tx:
+                sealed = await self.seal_into(tx, self.prepare_seal(plaintext,
+                                                                    compartment=compartment),
+                                              doc=doc)
+                if consume:
+                    await tx.outbox_remove(consume)
+        return sealed
+
+    def prepare_seal(self, plaintext: bytes, *, compartment: Compartment) -> PreparedSeal:
+        """Seal a batch in memory with the next counter, for ``seal_into`` the same transaction
+        (call both inside one transaction of this device's store: the counter read here is the
+        one every earlier transaction committed, and no other can commit before this one).
+        Nothing changes here. Raises UnauthorizedAuthorError, MissingKeyError."""
+        state = ChainState.from_bytes(self._sealers[compartment].to_bytes())
+        raw = Sealer(self.identity, self.team_id, state).seal(
+            plaintext, compartment=compartment, log=self._log, keyring=self._keyring)
+        return PreparedSeal(raw, compartment, state)
+
+    async def seal_into(self, tx: StoreTransaction, prepared: PreparedSeal, *,
+                        doc: str | None = None,
+                        committed: Callable[[Sealed], None] | None = None) -> Sealed:
+        """Write a prepared seal into ``tx`` (see ``prepare_seal``): the advanced counter and
+        the envelope in the outbox of ``doc`` (default: the compartment's document). This
+        object adopts the counter once ``tx`` commits, and only then (even if its caller was
+        cancelled while the commit ran); ``committed`` is called then too. If ``tx`` does not
+        commit, the counter stays free: no envelope carrying it exists anywhere."""
+        c = prepared.compartment
+        outbox_id = await tx.outbox_add(doc or doc_name(team_uuid(self.team_id), c),
+                                        prepared.envelope)
+        await tx.put(_ns_team(self.team_id), _sealer_key(c), prepared.state.to_bytes())
+        sealed = Sealed(prepared.envelope, outbox_id)
+
+        def adopt() -> None:
+            self._sealers[c] = prepared.state
+            if committed is not None:
+                committed(sealed)
+
+        tx.after_commit(adopt)
+        return sealed
 
     def open(self, raw: bytes, compartment: Compartment,
              chain: ChainState | None = None, *,

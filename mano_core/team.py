@@ -55,7 +55,7 @@ from mano_core.rules.remote import Refusal, check_remote_update
 from mano_core.rules.table import Power
 from mano_core.slices import Progress, expect_keys, load_all, start_root_keys
 from mano_core.team_collections import MedicalCollections, bind_collections, bind_medical
-from mano_core.team_compartment import CompartmentHolder, commit_together
+from mano_core.team_compartment import CompartmentHolder, SealAtCommit, commit_together
 from mano_core.team_info import (
     TEAMS_NAMESPACE,
     DocumentStore,
@@ -117,6 +117,8 @@ class Team:
         # Local updates also go to the sync outbox, whether a relay is reachable or not.
         self.syncing = info.synced
         self.on_local_commit: Callable[[Compartment], None] | None = None
+        # Set by the sync client: seals an isolated edit in its own transaction (issue 24).
+        self.seal_at_commit: SealAtCommit | None = None
         # Called with each record a teammate's update damaged (the sync client alerts).
         self.on_damage: Callable[[Damage], None] | None = None
         # This device's keys for the team (set by ``Device`` when it opens the team); None for

@@ -7,14 +7,17 @@ compartment it holds."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mano_core import limits
 from mano_core.document import pieces
 from mano_core.document.team_doc import ChangeEvent, DocumentCore, Origin
 from mano_core.document.ydeps import encode_state_vector, read_deps, read_state_vector
 from mano_core.errors import MalformedUpdateError
+from mano_core.ids import Compartment
 from mano_core.slices import refresh_all
 from mano_core.team_info import doc_name, local_outbox
 
@@ -24,6 +27,25 @@ if TYPE_CHECKING:
 
 async def _nothing() -> None:
     return None
+
+
+class EditSealer(Protocol):
+    """Seals a local edit's updates of compartment ``c`` into the transaction that commits
+    them (the sync client's, Team.seal_at_commit): True if it wrote the envelope and its
+    counter into ``tx`` (nothing of it true before ``tx`` commits), False if the updates are
+    to wait in the local outbox as usual (nothing written)."""
+
+    async def __call__(self, tx: Any, c: Compartment, updates: Sequence[bytes]) -> bool: ...
+
+
+# Team.seal_at_commit: a context held around the transaction of a local edit about to be
+# committed, giving an EditSealer or None (sealed later by the flush, as usual).
+SealAtCommit = Callable[[], AbstractAsyncContextManager[EditSealer | None]]
+
+
+def _sealing(team: Team, seal: bool) -> AbstractAsyncContextManager[EditSealer | None]:
+    offer = team.seal_at_commit if seal and team.syncing else None
+    return offer() if offer is not None else contextlib.nullcontext()
 
 
 class _NotWhole(Exception):  # (not an error: the state was not the whole document)
@@ -93,27 +115,39 @@ class CompartmentHolder:
 
     async def commit(self) -> None:
         """Persist local edits, tell listeners and the sync client, compact when due."""
-        updates = await self._persist()
+        updates, sealed = await self._persist_sealing()
         self.team._dispatch(self.core.take_changes(Origin.LOCAL))
-        if updates and self.team.on_local_commit is not None:
+        if updates and not sealed and self.team.on_local_commit is not None:
             self.team.on_local_commit(self.core.compartment)
         if self.compaction_due and not self.compacting:
             await self.compact()
 
     async def _persist(self) -> list[bytes]:
         """Commit the pending local updates (with their sync-outbox places if the team syncs)."""
+        return (await self._persist_sealing(seal=False))[0]
+
+    async def _persist_sealing(self, *, seal: bool = True) -> tuple[list[bytes], bool]:
+        """``_persist``; with ``seal``, an isolated edit of a syncing team is sealed into an
+        envelope in its own transaction when the sync client offers it (``Team.seal_at_commit``,
+        issue 24: one durable commit fewer between the edit and its push). Returns the updates
+        committed and whether they were sealed so (else they wait in the local outbox)."""
         updates = self.core.drain_updates()
         if not updates:
-            return updates
+            return updates, False
+        sealed = False
         try:
             if self.team.syncing:
                 # The update and its place in the sync outbox commit together: an edit
                 # reported saved is always sent, even after a crash.
                 outbox = local_outbox(self.team.id, self.core.compartment)
-                async with self.team.store.transaction() as tx:
-                    seqs = await tx.append_updates(self.name, updates)
-                    for update in updates:
-                        await tx.outbox_add(outbox, update)
+                async with _sealing(self.team, seal) as sealer:
+                    async with self.team.store.transaction() as tx:
+                        seqs = await tx.append_updates(self.name, updates)
+                        sealed = sealer is not None and await sealer(tx, self.core.compartment,
+                                                                     updates)
+                        if not sealed:
+                            for update in updates:
+                                await tx.outbox_add(outbox, update)
             else:
                 seqs = await self.team.store.append_updates(self.name, updates)
         except BaseException:
@@ -122,7 +156,7 @@ class CompartmentHolder:
             raise
         self.last_seq = seqs[-1]
         self.stored_rows(updates)
-        return updates
+        return updates, sealed
 
     async def apply_remote(self, updates: Iterable[bytes],
                            also: Callable[[Any], Awaitable[None]] | None = None) -> None:
@@ -332,13 +366,17 @@ async def commit_together(team: Team) -> None:
     drained = [(h, h.core.drain_updates()) for h in holders]
     drained = [(h, u) for h, u in drained if u]
     results: list[tuple[CompartmentHolder, list[int], list[bytes]]] = []
+    sealed: set[Compartment] = set()  # sealed in the edit's transaction (see _persist_sealing)
     if drained:
         try:
-            async with team.store.transaction() as tx:
+            async with _sealing(team, True) as sealer, team.store.transaction() as tx:
                 for holder, updates in drained:
+                    c = holder.core.compartment
                     seqs = await tx.append_updates(holder.name, updates)
-                    if team.syncing:
-                        outbox = local_outbox(team.id, holder.core.compartment)
+                    if sealer is not None and await sealer(tx, c, updates):
+                        sealed.add(c)
+                    elif team.syncing:
+                        outbox = local_outbox(team.id, c)
                         for update in updates:
                             await tx.outbox_add(outbox, update)
                     results.append((holder, seqs, updates))
@@ -352,7 +390,7 @@ async def commit_together(team: Team) -> None:
     for holder in holders:
         team._dispatch(holder.core.take_changes(Origin.LOCAL))
     for holder, _updates in drained:
-        if team.on_local_commit is not None:
+        if team.on_local_commit is not None and holder.core.compartment not in sealed:
             team.on_local_commit(holder.core.compartment)
     for holder in holders:
         if holder.compaction_due and not holder.compacting:

@@ -286,6 +286,8 @@ class LocalStore:
                 await self._db.write(ops, "saving", on_commit=tx.apply, ahead=tx.ahead)
                 if tx.frees_space:
                     await self._db.reclaim()
+            else:
+                tx.apply()  # nothing to write: its after_commit callbacks still run
         finally:
             self._writer = None
             self._write_lock.release()

@@ -78,6 +78,15 @@ class StoreTransaction:
         # and what it started there.
         self.send_ahead: Callable[[list[Op]], Awaitable[Ahead]] | None = None
         self.ahead: Ahead | None = None
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this batch has committed, on the event loop, before the next
+        transaction can start, even if the caller was cancelled while the commit ran; never if
+        nothing was committed. For the in-memory state that must follow the file exactly (a
+        counter adopted with the row that records it). It must not raise."""
+        self._check_active()
+        self._after_commit.append(callback)
 
     def _head(self, doc: str) -> DocHead:
         self._check_active()
@@ -250,3 +259,5 @@ class StoreTransaction:
                 index.remove(item_id)
             else:
                 index.add(item_id, doc_id, payload)
+        for callback in self._after_commit:
+            callback()

@@ -28,6 +28,7 @@ from mano_core.sync.key_delivery import KeyDelivery
 from mano_core.sync.machine import BACKOFF_CAP, BACKOFF_FIRST, FLUSH_DELAY, Backoff, StartTimer
 from mano_core.sync.membership import MembershipSync
 from mano_core.sync.presence_exchange import PresenceExchange
+from mano_core.sync.seal_at_commit import seal_at_commit
 from mano_core.sync.session import Sessions
 from mano_core.sync.settled import Settling
 from mano_core.sync.state import Status, SyncState
@@ -87,6 +88,7 @@ class SyncClient(Sessions, Settling, PresenceExchange):
         self._started = True
         self.team.syncing = True
         self.team.on_local_commit = lambda _c: self.schedule_flush()
+        self.team.seal_at_commit = lambda: seal_at_commit(self.sync)
         await self.sync.load()
         await self.key_delivery.load()
         try:
@@ -107,6 +109,7 @@ class SyncClient(Sessions, Settling, PresenceExchange):
         if self.sync.machine is not None:
             self.sync.machine.close()
         self.team.on_local_commit = None
+        self.team.seal_at_commit = None
         with contextlib.suppress(Exception):
             await self.sync.flush()
         if self._client is not None:

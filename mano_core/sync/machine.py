@@ -192,6 +192,19 @@ class SyncMachine(Delivering):
         wait = self._last_flush + self.flush_delay - self._now()
         return [StartTimer(FLUSH, min(self.flush_delay, max(0.0, wait)))]
 
+    def seals_at_once(self) -> bool:
+        """A local edit is about to be committed: would it be sealed at once (no flush
+        scheduled, the last one ``flush_delay`` or more ago)? Then the driver may seal it in
+        the edit's own transaction (``sealed_at_commit`` once that committed) instead of
+        calling ``local_commit`` after it."""
+        return (not self._flush_scheduled and self.phase is not Phase.CLOSED
+                and self._now() >= self._last_flush + self.flush_delay)
+
+    def sealed_at_commit(self) -> None:
+        """A local edit was sealed in its own transaction, committed: an edit made within
+        ``flush_delay`` of it waits for the flush timer, with the others of its burst."""
+        self._last_flush = self._now()
+
 
 __all__ = [
     "BACKOFF_CAP", "BACKOFF_FIRST", "FLUSH", "FLUSH_DELAY", "MOVES", "PUSH_WINDOW", "RECONNECT",
