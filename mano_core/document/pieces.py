@@ -35,7 +35,7 @@ from mano_core.errors import MalformedUpdateError, StoreCorruptedError
 
 from . import ynative
 from .ydeps import read_deps, read_state_vector
-from .yreader import _content_length, _Reader
+from .ylib0 import _content_length, _Reader
 
 MAGIC: Final = b"\xff" * 10 + b"mano-pieces-1"
 # Bytes of state per piece: applying 256 KiB of our layout is ~5 ms on the 2-core reference

@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from typing import Final
 
 from mano_core.document import ynative, ystate
-from mano_core.document.yreader import StructInfo, UpdateDeps, _Parsed, _Reader
+from mano_core.document.ylib0 import _Reader
+from mano_core.document.yreader import StructInfo, UpdateDeps, _Parsed
 from mano_core.document.yreader import _read as _read_small
 
 __all__ = ["MEMO_MAX_ENTRIES", "MEMO_MAX_UPDATE", "StructInfo", "UpdateDeps",
