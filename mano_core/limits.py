@@ -86,6 +86,11 @@ SEND_BUFFER_BYTES: Final = 4 * 1024 * 1024  # unsent bytes to one client before 
 CATCHUP_BUFFER_MESSAGES: Final = 10_000  # live deliveries held for one session during catch-up
 CATCHUP_BATCH: Final = 500               # stored envelopes per catch-up read / Deliver frame
 COMMIT_BATCH: Final = 512                # envelopes committed in one transaction at most
+# Device side (issue 24): the Deliver frames of one compartment already received when one is
+# taken are applied with it in one transaction, up to these bounds (a catch-up commits a few
+# times instead of once per frame; a frame is never waited for, and never split).
+COALESCE_DELIVERIES_ENVELOPES: Final = 2000
+COALESCE_DELIVERIES_BYTES: Final = 8 * 1024 * 1024
 MAX_PENDING_INVITES_PER_TEAM: Final = 100  # unanswered invitation requests waiting for an admin
 MAX_PENDING_KEYS_PER_DEVICE: Final = 1000  # key packages waiting for one device
 INVITE_TTL_SECONDS: Final = 7 * 24 * 3600  # invitation requests/answers are dropped after this

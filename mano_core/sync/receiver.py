@@ -3,16 +3,45 @@ snapshots, serialised with snapshot uploads."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mano_core import heap
+from mano_core import heap, limits
 from mano_core.crypto.batch import authenticated_by_chain
 from mano_core.document import preread, ydeps
 from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
 from mano_core.sync.persist import Persisting, SessionClosed
 from mano_core.sync.snapshot import SnapshotFrame, open_snapshot_parts
+
+
+def with_queued(first: m.Deliver, queue: asyncio.Queue[m.Message], *,
+                max_envelopes: int | None = None, max_bytes: int | None = None,
+                ) -> tuple[list[tuple[int, bytes]], m.Message | None]:
+    """The items of ``first`` followed by those of the Deliver frames of the same compartment
+    already waiting in ``queue`` (taken from it, in order), while the items stay within the
+    bounds (the first frame is whole whatever its size; a frame is never split): one delivery,
+    applied in one transaction. Never waits. The second value is the message taken from the
+    queue that ended the run (another compartment's delivery, or any other message), to be
+    handled next, before anything else of the queue; None if the run ended otherwise.
+    The bounds default to limits.COALESCE_DELIVERIES_ENVELOPES and _BYTES (read at each call)."""
+    if max_envelopes is None:
+        max_envelopes = limits.COALESCE_DELIVERIES_ENVELOPES
+    if max_bytes is None:
+        max_bytes = limits.COALESCE_DELIVERIES_BYTES
+    items = list(first.items)
+    size = sum(len(raw) for _seq, raw in items)
+    while len(items) < max_envelopes and size < max_bytes and not queue.empty():
+        nxt = queue.get_nowait()
+        if not isinstance(nxt, m.Deliver) or nxt.c != first.c:
+            return items, nxt
+        more = sum(len(raw) for _seq, raw in nxt.items)
+        if len(items) + len(nxt.items) > max_envelopes or size + more > max_bytes:
+            return items, nxt  # whole frames only: it starts the next delivery
+        items.extend(nxt.items)
+        size += more
+    return items, None
 
 
 class Receiving(Persisting):

@@ -29,6 +29,7 @@ from mano_core.sync.key_delivery import KeyDelivery
 from mano_core.sync.machine import RECONNECT, Phase, StartTimer
 from mano_core.sync.membership import MembershipSync
 from mano_core.sync.presence import PRESENCE_INTERVAL
+from mano_core.sync.receiver import with_queued
 from mano_core.sync.state import Status, SyncState
 from mano_core.sync.transport import RelayClient
 
@@ -194,11 +195,14 @@ class Sessions:
         raise client.closed_error or SessionClosed("connection closed")
 
     async def _inbox(self, client: RelayClient) -> None:
+        after: m.Message | None = None  # taken from the inbox by with_queued: handled next
         while True:
-            msg = await client.recv()
+            msg, after = (after, None) if after is not None else (await client.recv(), None)
             if isinstance(msg, m.Deliver):
                 c = Compartment(msg.c)
-                if not await self.sync.apply_delivery(c, [(s, e) for s, e in msg.items]):
+                # the frames of c already received go with it: one transaction (issue 24)
+                items, after = with_queued(msg, client.inbox)
+                if not await self.sync.apply_delivery(c, items):
                     await self.membership.fetch_keys(client)
                     if self.sync.need_keys:
                         raise SyncError("an envelope needs a key this device does not hold yet")

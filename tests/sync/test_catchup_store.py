@@ -23,6 +23,7 @@ async def test_a_catch_up_compacts_once_it_reaches_the_head(tmp_path, monkeypatc
     # 200 envelopes in 10 deliveries (one row each): their bytes outweigh the (empty) snapshot
     monkeypatch.setattr(limits, "COMPACT_AFTER_UPDATES", 40)
     monkeypatch.setattr(limits, "COMPACT_AFTER_BYTES", 1)
+    monkeypatch.setattr(limits, "COALESCE_DELIVERIES_ENVELOPES", 20)  # each frame on its own
     async with Harness(tmp_path, catchup_batch=20) as h:
         pair = await h.device_pair(tmp_path / "devices")
         a, team_a = await pair.open("a")

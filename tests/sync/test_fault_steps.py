@@ -11,11 +11,16 @@ were refused as replays: a teammate's edits lost for good, silently.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import pytest
 
+from mano_core import limits
 from mano_core.ids import Compartment
+from mano_core.sync.client import SyncClient
+from mano_core.sync.engine import TeamSync
+from mano_core.sync.transport import RelayClient
 
 from .harness import KINDS, Crash, Harness, Pair, StoreFaults, drop_connection, settle
 from .helpers import eventually
@@ -96,9 +101,43 @@ async def trial(pair: Pair, relay_db: Path, where: Path, step: int, kind: str) -
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_a_fault_at_any_step_loses_and_duplicates_nothing(tmp_path, kind):
+async def test_a_fault_at_any_step_loses_and_duplicates_nothing(tmp_path, kind, monkeypatch):
+    # each frame its own delivery and transaction (limits.COALESCE_DELIVERIES_ENVELOPES): a
+    # step each; test_a_fault_in_a_coalesced_delivery_redoes_all_of_it below takes them together
+    monkeypatch.setattr(limits, "COALESCE_DELIVERIES_ENVELOPES", 1)
     pair, relay_db = await template(tmp_path / "template")
     steps = await trial(pair, relay_db, tmp_path / "clean", 0, kind)
     assert steps >= A_EDITS  # at least one transaction per delivery: the loop below is real
+    for step in range(1, steps + 1):
+        await trial(pair, relay_db, tmp_path / f"{kind}-{step}", step, kind)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_fault_in_a_coalesced_delivery_redoes_all_of_it(tmp_path, kind, monkeypatch):
+    # Each session of b takes its first delivery once its catch-up's frames are all received
+    # (its subscription answered), so that they are applied together, in one transaction
+    # (mano_core.sync.receiver.with_queued): a fault at that step, or any other, redoes all.
+    pair, relay_db = await template(tmp_path / "template")
+    b, _team_b = await pair.open("b")
+    b_id = (await b.vault.team(uuid.UUID(pair.team_id).bytes)).identity.device_id
+    await b.close()
+    pair.harness.opened.remove(b)
+    sizes: list[int] = []
+    real_inbox, real_apply = SyncClient._inbox, TeamSync.apply_delivery
+
+    async def inbox(self: SyncClient, client: RelayClient) -> None:
+        if self.keys.identity.device_id == b_id:
+            await eventually(lambda: self._caught_up, 30, "b subscribed")
+        await real_inbox(self, client)
+
+    async def apply_delivery(self: TeamSync, c: Compartment, items: list) -> bool:
+        if self.keys.identity.device_id == b_id:
+            sizes.append(len(items))
+        return await real_apply(self, c, items)
+
+    monkeypatch.setattr(SyncClient, "_inbox", inbox)
+    monkeypatch.setattr(TeamSync, "apply_delivery", apply_delivery)
+    steps = await trial(pair, relay_db, tmp_path / "clean", 0, kind)
+    assert max(sizes) > 1, sizes  # frames applied together (one frame each: catchup_batch=1)
     for step in range(1, steps + 1):
         await trial(pair, relay_db, tmp_path / f"{kind}-{step}", step, kind)

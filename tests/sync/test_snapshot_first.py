@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mano_core.crypto import DeviceIdentity
+from mano_core import limits
 from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
 from mano_core.sync import snapshot as snapshot_mod
@@ -134,7 +135,9 @@ async def template(tmp: Path, bad: str | None = None) -> tuple[Pair, Path, int]:
     return pair, h.relay_db, upto
 
 
-async def test_a_new_device_starts_from_the_snapshot_and_replays_only_the_tail(tmp_path):
+async def test_a_new_device_starts_from_the_snapshot_and_replays_only_the_tail(tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.setattr(limits, "COALESCE_DELIVERIES_ENVELOPES", 1)  # one row per delivery
     pair, relay_db, upto = await template(tmp_path / "t")
     async with Harness(tmp_path, relay_db=relay_db, catchup_batch=1) as h:
         pair.harness = h
@@ -250,7 +253,9 @@ async def trial(pair: Pair, relay_db: Path, where: Path, step: int, kind: str,
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_a_fault_at_any_step_of_a_snapshot_first_catch_up_is_redone(tmp_path, kind):
+async def test_a_fault_at_any_step_of_a_snapshot_first_catch_up_is_redone(tmp_path, kind,
+                                                                          monkeypatch):
+    monkeypatch.setattr(limits, "COALESCE_DELIVERIES_ENVELOPES", 1)  # a step per delivery
     pair, relay_db, upto = await template(tmp_path / "template")
     steps = await trial(pair, relay_db, tmp_path / "clean", 0, kind, upto)
     assert steps >= 1 + AFTER  # the snapshot's transaction, then one per tail delivery
