@@ -6,7 +6,6 @@ fields marked for statistics, and the export of what is shown (CSV or XLSX)."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, LoadingIndicator, Static
 
 from mano_core.errors import ManoError
@@ -27,24 +26,19 @@ from mano_core.reporting.mano_stats import (
     PersonFilter,
     mano_statistics,
 )
-from mano_core.reporting.stats import CustomFieldStats
 from tui import format as fmt
 from tui.navigation import OpenExchange
+from tui.stats_charts import chart_lines, figures
 from tui.stats_export import export_statistics
 from tui.stats_filters import PRESETS, FilterField, filter_fields, preset_label, preset_period
-from tui.text import Visible, cell, lines, plain, styled
-from tui.widgets.charts import bar_chart, column_chart
+from tui.text import Visible, cell, lines, plain
+from tui.widgets.text_lines import TextLines
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.select import Select
 
 from .base import SectionScreen
 
 DEFAULT_PRESET = "365"
-CHART_WIDTH = 30
-LABEL_WIDTH = 24
-
-
-CHARTS_MOUNTED_AT_ONCE = 4   # charts' widgets mounted (and styled) in one step
 
 
 class StatsScreen(SectionScreen):
@@ -89,7 +83,7 @@ class StatsScreen(SectionScreen):
         yield LoadingIndicator(id="stats-busy")
         with VerticalScroll(id="stats-body"):
             yield Static("", id="stats-figures")
-            yield Vertical(id="stats-charts")   # one Static a chart (``_show_charts``)
+            yield TextLines(id="stats-charts")   # drawn a line at a time
 
     # --- choices ----------------------------------------------------------------------------
 
@@ -255,7 +249,7 @@ class StatsScreen(SectionScreen):
             m = mano_statistics(frozen, period, ids, filters, now=now)
             fields = None if offer is None else \
                 filter_fields(self.t, frozen.persons.list(), *offer)
-            return s, m, self._charts(s, view, period, ids), fields
+            return s, m, chart_lines(self.t, s, view, period, ids), fields
 
         try:
             team.require(Power.STATISTICS)
@@ -267,105 +261,14 @@ class StatsScreen(SectionScreen):
         if fields is not None and not self._fields:
             self._fill_fields(fields)
         self.shown = (s, m)
-        self.query_one("#stats-figures", Static).update(lines(self._figures(s, m)))
-        await self._show_charts(charts)
+        self.query_one("#stats-figures", Static).update(
+            lines(figures(self.t, s, m, self._subteams_text())))
+        self.query_one("#stats-charts", TextLines).set_lines(charts)
         self.query_one("#stats-busy").display = False
-
-    async def _show_charts(self, charts: list[Text]) -> None:
-        """One Static a chart, those of the last figures reused: the screen draws the charts
-        it shows (the rest as it is scrolled to them), not all of them in one piece (issue
-        24: one Static of every chart was drawn whole, 10–25 ms of the UI loop)."""
-        box = self.query_one("#stats-charts", Vertical)
-        shown = list(box.query_children(Static))
-        for piece, text in zip(shown, charts, strict=False):
-            piece.update(text)
-        if len(shown) > len(charts):
-            await box.remove_children(shown[len(charts):])
-        else:
-            # A few at a time: each mount styles its widgets against every rule of the app
-            # in one go (all the charts at once: 30-50 ms of the loop at the first show).
-            for start in range(len(shown), len(charts), CHARTS_MOUNTED_AT_ONCE):
-                await box.mount_all([Static(text, classes="stats-chart") for text in
-                                     charts[start:start + CHARTS_MOUNTED_AT_ONCE]])
 
     def charts_text(self) -> str:
         """The charts shown, as lines (what the screen reads when scrolled through)."""
-        box = self.query_one("#stats-charts", Vertical)
-        return "\n".join(str(piece.render()) for piece in box.query_children(Static))
-
-    def _figures(self, s: Statistics, m: ManoStatistics) -> list[str | Text]:
-        t = self.t
-        team_name = self._subteams_text()
-        out: list[str | Text] = [
-            styled((t("stats.title", start=fmt.day(s.period.start), end=fmt.day(s.period.end)),
-                    "bold"), f" — {team_name}"),
-            t("stats.line.persons", followed=s.persons.followed, new=s.persons.new,
-              vulnerable=s.persons.vulnerable, out=s.persons.out_of_active_list),
-            t("stats.line.mano", created=m.persons_created, followed=m.persons_followed,
-              follow=self._decimal(m.follow_up_days_mean),
-              wandering=self._decimal(m.wandering_days_mean), families=m.families),
-            t("stats.line.actions", total=s.actions.total, done=s.actions.completed,
-              overdue=s.actions.overdue),
-            t("stats.line.comments", total=s.comments.total, urgent=s.comments.urgent),
-            t("stats.line.visits", encounters=s.encounters.total, passages=s.passages.total,
-              observations=s.observations.total, reports=s.reports),
-        ]
-        if m.collaborations:
-            out.append(t("stats.line.collaborations", list=", ".join(   # most frequent first
-                f"{k} ({fmt.number(v, t.lang)})" for k, v in sorted(m.collaborations.items(),
-                                                key=lambda kv: (-kv[1], kv[0])))))
-        return out
-
-    def _charts(self, s: Statistics, view: Any, period: Period,
-                subteams: list[str]) -> list[Text]:
-        """The charts, each its lines (a blank one first) in one Text (runs in the
-        statistics worker: reads no widget)."""
-        t = self.t
-        out: list[Text] = []
-
-        def chart(title: str, counts: dict[str, Any], *, ordered: bool = False) -> None:
-            total = sum(counts.values())
-            figure = fmt.number(total, t.lang)
-            out.append(lines(["", styled((title, "bold"), f"  ({t('stats.total')} : {figure})"),
-                              bar_chart(counts, width=CHART_WIDTH, label_width=LABEL_WIDTH,
-                                        ordered=ordered, lang=t.lang)]))
-
-        chart(t("stats.chart.gender"), s.persons.by_gender)
-        chart(t("stats.chart.age"), s.persons.by_age, ordered=True)
-        chart(t("stats.chart.categories"), s.actions.by_category)
-        if s.persons.out_reasons:
-            chart(t("stats.chart.out_reasons"), s.persons.out_reasons)
-        if s.features.get("receptionCounters", True):
-            chart(t("stats.chart.services"), s.services)
-        if s.features.get("territories", True):
-            chart(t("stats.chart.atmosphere"), s.observations.by_atmosphere)
-        for custom in (*s.persons.custom_fields, *s.observations.custom_fields):
-            self._custom(out, custom)
-        ids = set(subteams)
-        weeks, labels, step = _per_week([c.date for c in view.comments.list()
-                                         if not ids or c.team in ids], period)
-        title = t("stats.comments_per_week") if step == 7 else t("stats.comments_per_month")
-        figure = fmt.number(sum(weeks), t.lang)
-        out.append(lines(["", styled((title, "bold"), f"  ({t('stats.total')} : {figure})"),
-                          column_chart(weeks, labels, lang=t.lang)]))
-        return out
-
-    def _custom(self, out: list[Text], custom: CustomFieldStats) -> None:
-        t = self.t
-        head = styled((custom.label, "bold"), "  " + t("stats.custom_filled",
-                                                        count=custom.filled))
-        piece: list[str | Text] = ["", head]
-        if custom.type == "number":
-            piece.append(t("stats.custom_number", total=self._decimal(custom.total),
-                           mean=self._decimal(custom.mean)))
-        if custom.counts:
-            piece.append(bar_chart(custom.counts, width=CHART_WIDTH, label_width=LABEL_WIDTH,
-                                   ordered=custom.type == "number", lang=t.lang))
-        out.append(lines(piece))
-
-    def _decimal(self, value: float | None) -> str:
-        """A figure as the interface's language writes it (``311,6`` in French)."""
-        return fmt.number(value, self.t.lang, decimals=1)
+        return self.query_one("#stats-charts", TextLines).text
 
     # --- export -----------------------------------------------------------------------------
 
@@ -405,18 +308,3 @@ class StatsScreen(SectionScreen):
             lambda r: self.mano.say(t("stats.exported", rows=r[0], path=str(r[1])))
             if r is not None else None)
 
-
-def _per_week(moments: list[dt.datetime], period: Period
-              ) -> tuple[list[float], list[str], int]:
-    """Counts per week of the period (per month when it is longer than a year), with each
-    column's first day as its label."""
-    days = (period.end - period.start).days + 1
-    step = 7 if days <= 371 else 30
-    count = (days + step - 1) // step
-    values = [0.0] * count
-    for m in moments:
-        d = fmt.local(m).date()
-        if period.start <= d <= period.end:
-            values[(d - period.start).days // step] += 1
-    labels = [f"{period.start + dt.timedelta(days=i * step):%d/%m/%y}" for i in range(count)]
-    return values, labels, step
