@@ -14,6 +14,7 @@ from textual.widgets import Select
 
 from tui.screens.agenda import AgendaScreen
 from tui.screens.persons import PersonsScreen
+from tui.screens.report import ReportScreen
 from tui.screens.stats import StatsScreen
 from tui.widgets.paged_table import PagedTable
 
@@ -103,3 +104,19 @@ async def test_the_statistics_are_computed_once_at_their_first_show(demo_store, 
         await wait_for(pilot, lambda: screen.shown is not shown and len(calls) > 1,
                        what="the other preset's figures")
         assert calls[-1][1][0] != calls[0][1][0]
+
+
+async def test_the_daily_report_is_read_once_at_its_first_show(demo_store, monkeypatch):
+    # its sub-team Select is composed with the current sub-team: Textual's posts it at its
+    # mount, which the report took for a change of sub-team and read its day again
+    calls = recording(monkeypatch, ReportScreen, "reload",
+                      lambda s: (s.day, s.session.subteam))
+    app = app_on(demo_store)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="the agenda")
+        assert app.session.subteam is not None
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen) and bool(calls),
+                       what="the report")
+        await idle(pilot)
+        assert len(calls) == len(set(calls)), calls
