@@ -66,6 +66,12 @@ async def test_flow_stats_period(demo_store, tmp_path):
         assert f"Personnes suivies : {want.persons.followed} " in figures(screen)
         assert shows(app, "Statistiques du 22/10/2026 au 20/11/2026")
 
+        # one date changed alone (a paste): the preset says "custom", the figures follow at once
+        screen.query_one("#from", Input).value = "01/10/2026"
+        await settled(pilot, screen, Period(dt.date(2026, 10, 1), TODAY))
+        assert screen.query_one("#preset", Select).value == "custom"
+        assert shows(app, "Statistiques du 01/10/2026 au 20/11/2026")
+
         # typed dates: the preset says so, the figures follow
         screen.query_one("#from", Input).value = "01/03/2026"
         screen.query_one("#to", Input).value = "15/06/2026"

@@ -146,9 +146,8 @@ class StatsScreen(SectionScreen):
             if preset.value != "custom" and period == preset_period(str(preset.value), today):
                 return   # the preset's own dates (as it filled them)
             if preset.value != "custom":
-                preset.value = "custom"   # reloads once the dates are read again
-            else:
-                self.reload()
+                preset.value = "custom"   # its Changed reads nothing: the dates are read here
+            self.reload()
 
     # --- sub-teams --------------------------------------------------------------------------
 
