@@ -113,7 +113,7 @@ async def test_the_opening_screen_draws_each_count(demo_store, monkeypatch) -> N
         monkeypatch.setattr(screen, "progress", lambda *a: None)   # the read's counts aside
         for done, total in ((11, 90), (12, 90), (13, 90), (9, 900), (100, 900)):
             percent = 100 * done // total
-            OpeningScreen.progress.__get__(screen)(done, total)   # noqa: the screen's own
+            OpeningScreen.progress.__get__(screen)(done, total)   # the screen's own method
             text = f"{done} sur {total} ({percent} %)"
             await wait_for(pilot, lambda: shows(app, text), what=text)  # noqa: B023
         reading.set()
