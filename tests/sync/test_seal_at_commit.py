@@ -168,3 +168,19 @@ async def test_an_edit_cancelled_at_its_commit_neither_skips_nor_reuses_a_counte
             await eventually(lambda: names(team_a) == ["B-0", "B-1"], 30, "b's edits on a")
             assert not sa.state.quarantine  # a counter reused: refused as a replay
             assert not chain_alerts(sa) and not chain_alerts(sb)  # a counter skipped: a gap
+
+
+async def test_a_burst_after_an_isolated_edit_still_shares_one_envelope(tmp_path):
+    async with Harness(tmp_path) as h:
+        pair = await h.device_pair(tmp_path / "devices")
+        a, team_a = await pair.open("a")
+        async with await a.sync(team_a, h.url, flush_delay=2.0) as sa:
+            await settle(sa)
+            head = await h.head(pair.team_id)
+            await team_a.persons.create(name="P-0")  # isolated: sealed in its transaction
+            assert await outboxes(a, team_a) == (0, 1)
+            for i in range(1, 6):  # within the flush delay: they wait for the flush timer
+                await team_a.persons.create(name=f"P-{i}")
+            assert (await outboxes(a, team_a))[0] == 5
+            await settle(sa)
+            assert await h.head(pair.team_id) == head + 2  # P-0's envelope, the burst's one
