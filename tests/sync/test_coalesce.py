@@ -1,10 +1,12 @@
 """Deliver frames already received are applied with the one taken (issue 24): one transaction
 for a run of frames of one compartment, in the relay's order, whole frames only, and whatever
-else came in between handled in its place (mano_core.sync.receiver.with_queued)."""
+else came in between handled in its place (mano_core.sync.receiver.with_queued); and what
+such a delivery leaves for the collector when it ends (mano_core/heap.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from mano_core.protocol import messages as m
 from mano_core.sync.receiver import with_queued
@@ -54,3 +56,42 @@ def test_whole_frames_only_within_the_bounds() -> None:
     assert seqs(items) == [1, 2, 3] and after is not None  # 1,200 bytes would exceed 700
     items, after = with_queued(frame(0, 1, 3, size=1000), queue_of(), max_bytes=700)
     assert seqs(items) == [1, 2, 3] and after is None  # the first frame, whatever its size
+
+
+async def test_a_delivery_drops_its_parses_before_young_collections_come_back(tmp_path,
+                                                                             monkeypatch):
+    # heap.one_delivery postpones young collections while a delivery is applied; when it
+    # ends the next allocation starts one, which walked every parse of the delivery still
+    # held by ydeps.parse_scope (to promote them just before they were freed: 23-103 ms of
+    # a 10,000-envelope replay). The scope must be gone by then.
+    from mano_core import heap
+    from mano_core.document import ydeps
+    from mano_core.ids import Compartment
+    from mano_core.team import Team
+
+    from .harness import Harness, settle
+    from .helpers import seal_bulk_persons
+
+    held_at_leave: list[bool] = []
+    young = heap._YOUNG
+    real_leave = young.leave
+
+    def leave() -> bool:
+        held_at_leave.append(ydeps._memo.scope is not None)
+        return real_leave()
+
+    monkeypatch.setattr(young, "leave", leave)
+    async with Harness(tmp_path, catchup_batch=10) as h:
+        pair = await h.device_pair(tmp_path / "devices")
+        a, team_a = await pair.open("a")
+        keys_a = await a.vault.team(uuid.UUID(team_a.id).bytes)
+        await seal_bulk_persons(team_a, keys_a, 30, "p")
+        async with await h.sync(a, team_a) as sa:
+            await settle(sa)
+        held_at_leave.clear()
+        b, team_b = await pair.open("b")
+        async with await h.sync(b, team_b) as sb:
+            await settle(sb)
+        assert isinstance(team_b, Team) and len(team_b.persons.list()) == 30
+        assert sb.state.cursor[Compartment.GENERAL] >= 30
+    assert held_at_leave and not any(held_at_leave)
