@@ -1,0 +1,110 @@
+"""Per-envelope pieces of a replayed catch-up (issue 24), each timed alone in one process:
+batch authentication and ``open_envelope`` of a delivery of one author's envelopes, and the
+compiled Yjs reader on a person's creation update. The minimum of ``--repeat`` passes of CPU
+time (``time.process_time``), in µs an envelope or update: the load of a shared machine moves
+a minimum less than a catch-up's wall time, but it still moves it (say the load beside it).
+
+    .venv/bin/python -m bench.replay_micro [--count 2000] [--repeat 15]
+
+A probe beside bench/catchup_breakdown.py (which splits a whole catch-up by stage), not a
+figure of the suite."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pycrdt import Doc, Map
+
+from mano_core.crypto import ChainState
+from mano_core.crypto.batch import authenticated_by_chain
+from mano_core.crypto.envelope import open_envelope
+from mano_core.document import ynative, yreader
+from mano_core.ids import Compartment
+from mano_core.sync import payload
+from tests.harness.keys import KeyTeam
+
+GENERAL = Compartment.GENERAL
+
+
+def best(pass_: Callable[[], object], repeat: int, count: int) -> float:
+    """The fastest of ``repeat`` passes, in µs per item of ``count``."""
+    fastest = float("inf")
+    for _ in range(repeat):
+        t = time.process_time()
+        pass_()
+        fastest = min(fastest, time.process_time() - t)
+    return fastest / count * 1e6
+
+
+def person_updates(count: int) -> list[bytes]:
+    """One update per new person, as bench.sync_bench's teammate writes them."""
+    doc: Doc[Any] = Doc()
+    persons = doc.get("persons", type=Map)
+    updates: list[bytes] = []
+    sub = doc.observe(lambda event: updates.append(event.update))
+    for i in range(count):
+        with doc.transaction():
+            persons[f"p-{i}"] = Map({"_": {"id": f"p-{i}", "name": f"N-{i}",
+                                           "createdAt": "2026-11-20T09:00:00Z",
+                                           "updatedAt": "2026-11-20T09:00:00Z"}})
+    doc.unobserve(sub)
+    return updates
+
+
+def main(count: int, repeat: int) -> None:
+    updates = person_updates(count)
+    team = KeyTeam()
+    reader = team.add()
+    raws = [team.founder.seal(next(payload.encode_batches([u]))) for u in updates]
+
+    def open_all() -> None:
+        chain = ChainState()
+        for raw in raws:
+            open_envelope(raw, log=reader.log, keyring=reader.keyring,
+                          team_id=reader.log.team_id, compartment=GENERAL,
+                          chain_state=chain, authenticated=known)
+
+    known = authenticated_by_chain(raws, team_id=team.team_id, compartment=GENERAL)
+    chain = ChainState()
+    plaintexts = [open_envelope(raw, log=reader.log, keyring=reader.keyring,
+                                team_id=reader.log.team_id, compartment=GENERAL,
+                                chain_state=chain, authenticated=known).plaintext
+                  for raw in raws]
+    rows = [
+        ("batch authentication (a delivery of one author)",
+         best(lambda: authenticated_by_chain(raws, team_id=team.team_id,
+                                             compartment=GENERAL), repeat, count)),
+        ("open_envelope (authenticated, AES-GCM)", best(open_all, repeat, count)),
+        ("payload.decode (the plaintext's batch)",
+         best(lambda: [payload.decode(p) for p in plaintexts], repeat, count)),
+    ]
+    compiled = ynative.compiled
+    if compiled is not None:
+        rows += [
+            ("compiled read_update, with structs",
+             best(lambda: [compiled.read_update(u, []) for u in updates], repeat, count)),
+            ("compiled read_update, no structs",
+             best(lambda: [compiled.read_update(u, None) for u in updates], repeat, count)),
+            ("compiled read_update of an empty update (the call's fixed cost)",
+             best(lambda: [compiled.read_update(b"\x00\x00", None) for _ in updates],
+                  repeat, count)),
+        ]
+    rows.append(("Python reader (yreader._read), with structs",
+                 best(lambda: [yreader._read(u, []) for u in updates], repeat, count)))
+    print(f"{count} items, minimum of {repeat} passes, load average {os.getloadavg()[0]:.1f}; "
+          f"a person's update is {len(updates[count // 2])} bytes, its envelope "
+          f"{len(raws[count // 2])}")
+    for label, us in rows:
+        print(f"  {label:66s} {us:6.2f} µs")
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--count", type=int, default=2000)
+    p.add_argument("--repeat", type=int, default=15)
+    args = p.parse_args()
+    main(args.count, args.repeat)
