@@ -329,8 +329,13 @@ class TeamKeys:
                 for seq in range(len(self._log), len(log)):
                     await tx.put(_ns_log(self.team_id), _entry_key(seq), log.entries[seq])
                 await tx.put(_ns_team(self.team_id), _KEYRING, keyring.to_bytes())
-            self._log, self._keyring = log, keyring
+                tx.after_commit(lambda: self._adopt(log, keyring))
         return made
+
+    def _adopt(self, log: MembershipLog, keyring: Keyring) -> None:
+        """Hold the log and keyring just committed (``tx.after_commit``: also when the caller
+        was cancelled while the commit ran, so that memory never falls behind the file)."""
+        self._log, self._keyring = log, keyring
 
     async def accept_package(self, package: bytes) -> list[tuple[Compartment, int]]:
         """Accept a key package (``Keyring.accept_package``) and commit the keyring; returns the
@@ -339,8 +344,9 @@ class TeamKeys:
             keyring = Keyring.from_bytes(self._keyring.to_bytes())
             fresh = keyring.accept_package(self.identity, package, self._log)
             if fresh:
-                await self.vault.store.put(_ns_team(self.team_id), _KEYRING, keyring.to_bytes())
-                self._keyring = keyring
+                async with self.vault.store.transaction() as tx:
+                    await tx.put(_ns_team(self.team_id), _KEYRING, keyring.to_bytes())
+                    tx.after_commit(lambda: self._adopt(self._log, keyring))
         return fresh
 
 

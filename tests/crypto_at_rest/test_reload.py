@@ -4,11 +4,20 @@ so that it goes on sealing envelopes its teammates accept."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 
-from mano_core.crypto import Envelope, Invitation, Role, accept_request, redeem_request
+from mano_core.crypto import (
+    Envelope,
+    Invitation,
+    Role,
+    accept_request,
+    make_key_packages,
+    redeem_request,
+)
 from mano_core.errors import (
     ForkedLogError,
     LimitExceededError,
@@ -153,6 +162,66 @@ async def test_log_entries_are_appended_durably_and_bad_ones_change_nothing(
     # the founder's fresh key was committed with the entry: it seals at epoch 1 after reopen
     sealed = await founder.seal(b"after removal", compartment=GENERAL)
     assert Envelope.parse(sealed.envelope).header.epoch == 1
+
+
+def cancel_during_next_commit(store: Any) -> None:
+    """The next transaction of ``store`` commits while its caller is cancelled (the task is
+    cancelled as it awaits the commit, which still lands: ``LocalStore.transaction``)."""
+    original = store.transaction
+
+    @contextlib.asynccontextmanager
+    async def once() -> AsyncIterator[Any]:
+        del store.transaction
+        async with original() as tx:
+            yield tx
+            task = asyncio.current_task()
+            assert task is not None
+            asyncio.get_running_loop().call_soon(task.cancel)
+
+    store.transaction = once
+
+
+async def committed(store: Any) -> None:
+    """Wait for the commit in flight: another task's transaction starts after it."""
+    async def empty() -> None:
+        async with store.transaction():
+            pass
+    await asyncio.create_task(empty())
+
+
+async def test_log_entries_and_keys_committed_as_their_caller_is_cancelled_are_held(
+    make_vault_device: MakeVaultDevice,
+) -> None:
+    founder_dev, mate_dev = await make_vault_device("founder"), await make_vault_device("mate")
+    founder = await create_team(founder_dev.vault, "A", new_id())
+    mate = await invite(founder, mate_dev.vault)
+    third = await invite(founder, (await make_vault_device("third")).vault)
+    await mate.append_entries(founder.log.entries[len(mate.log):])
+    removal = founder.log.remove_device(founder.identity, third.identity.device_id)
+
+    # The founder's removal lands in the file while its task is cancelled: this device holds
+    # it too, with the new epoch's key, and seals at that epoch without being reopened.
+    cancel_during_next_commit(founder_dev.vault.store)
+    with pytest.raises(asyncio.CancelledError):
+        await founder.append_entries([removal])
+    await committed(founder_dev.vault.store)
+    assert founder.log.entries[-1] == removal and founder.keyring.epochs(GENERAL) == [0, 1]
+    sealed = await founder.seal(b"after removal", compartment=GENERAL)
+    assert Envelope.parse(sealed.envelope).header.epoch == 1
+
+    # The teammate: the entry, then the new key's package, each cancelled as it commits.
+    cancel_during_next_commit(mate_dev.vault.store)
+    with pytest.raises(asyncio.CancelledError):
+        await mate.append_entries([removal])
+    await committed(mate_dev.vault.store)
+    assert mate.log.entries == founder.log.entries
+    package = make_key_packages(founder.identity, founder.log, founder.keyring)
+    cancel_during_next_commit(mate_dev.vault.store)
+    with pytest.raises(asyncio.CancelledError):
+        await mate.accept_package(package[mate.identity.device_id])
+    await committed(mate_dev.vault.store)
+    assert mate.keyring.epochs(GENERAL) == [0, 1]
+    assert mate.open(sealed.envelope, GENERAL).plaintext == b"after removal"
 
 
 async def test_a_refused_seal_does_not_burn_its_counter(make_vault_device: MakeVaultDevice) -> None:
