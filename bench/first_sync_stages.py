@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import gc
 import inspect
 import os
 import tempfile
@@ -54,7 +55,13 @@ def _wrap(owner: Any, name: str, label: str) -> None:
     setattr(owner, name, staticmethod(wrapped) if static else wrapped)
 
 
+def _collected(phase: str, info: dict[str, int]) -> None:
+    """The cyclic collector's passes (mano_core/heap.py): each one pauses every thread."""
+    _mark(f"gc generation {info['generation']} " + (">" if phase == "start" else "<"))
+
+
 def install() -> None:
+    gc.callbacks.append(_collected)
     _wrap(transport.RelayClient, "connect", "connect")
     _wrap(transport.RelayClient, "authenticate", "authenticate")
     _wrap(transport.RelayClient, "catchup_plan", "catchup_plan")
