@@ -183,6 +183,8 @@ class CompartmentHolder:
         again later is harmless: they are idempotent). ``snapshot``: the one group is a whole
         state (a downloaded snapshot)."""
         async with self.merging:  # a compaction never snapshots updates not stored yet
+            if not snapshot:
+                await self.loop_turn()
             empty = self.core.doc.get_state() == b"\x00" and not self.core.waiting_updates
             whole = False
             if snapshot and empty and len(groups) == 1 and len(groups[0]) == 1:
@@ -196,6 +198,15 @@ class CompartmentHolder:
             if not whole:
                 await self._store_merged(groups, refused, also, snapshot)
         return await self._merged(refused)
+
+    async def loop_turn(self) -> None:
+        """The event loop's turn between a delivery's opening and its merge (issue 24): the
+        opening (authentication, decryption, payload decoding, dependency reads) and the role
+        screening ran on the loop just before, the merge and the rows' sealing follow; without
+        this pause they were one stretch of the loop (~60 ms for 2,000 envelopes). Nothing is
+        merged or stored yet: a cancellation here redoes the whole delivery (a seam for the
+        fault tests)."""
+        await asyncio.sleep(0)
 
     async def _store_merged(self, groups: Sequence[Sequence[bytes]], refused: dict[int, str],
                             also: Callable[[Any, dict[int, str]], Awaitable[None]],

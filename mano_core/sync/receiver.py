@@ -115,6 +115,7 @@ class Receiving(Persisting):
         self._authenticated = authenticated_by_chain(
             [raw for _seq, raw in items], team_id=self.keys.team_id, compartment=c, own=own)
         try:
+            await self.loop_turn()  # the batch authentication and the opening: one stretch each
             effects = self.sm.received(m.Deliver(c=int(c), items=items), own=own)
         finally:
             self._authenticated = {}
