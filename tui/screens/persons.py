@@ -50,6 +50,7 @@ class PersonsScreen(SectionScreen):
         super().__init__()
         self._search_timer: Timer | None = None   # a search waiting for typing to pause
         self._queries = 0                          # searches asked so far
+        self._asked: PersonQuery | None = None     # the last one (what the list shows)
 
     def compose(self) -> ComposeResult:
         return self.framed(self.compose_body())
@@ -90,7 +91,10 @@ class PersonsScreen(SectionScreen):
                            vulnerable=self.query_one("#vulnerable", Check).value)
 
     def reload(self) -> None:
-        self.run_query(self.query_state(), keep_page=True)
+        # The team's data moved (a teammate's edit, a record saved): the list is searched again
+        # as it stands, for the search last asked, not for letters typed since whose pause has
+        # not come (the list jumped to a half-typed name's results as she typed).
+        self.run_query(self._asked or self.query_state(), keep_page=True)
 
     @on(Input.Changed, "#search")
     def _search_typed(self) -> None:
@@ -120,6 +124,7 @@ class PersonsScreen(SectionScreen):
         """Search ``q`` in a worker thread; of several searches under way, the list shows
         the one asked last (an older one's result arriving later is dropped)."""
         self._queries += 1
+        self._asked = q
         self._query_in_thread(q, keep_page, self._queries)
 
     @work(exclusive=True, thread=True, group="persons-query")
