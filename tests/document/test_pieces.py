@@ -294,3 +294,49 @@ async def test_a_first_sync_state_stored_as_an_update_opens_in_pieces(
     assert ticks - start >= count
     assert {p.id: p for p in opened.persons.list()} == {p.id: p for p in source.persons.list()}
     await store.close()
+
+
+
+async def test_a_first_sync_state_stored_as_the_snapshot_opens_in_pieces(
+        tmp_path: Path, monkeypatch) -> None:
+    """The open after a first sync: the relay's state stored whole as the snapshot
+    (team_compartment._merge_state_ahead) is applied a piece at a time, the loop running
+    between pieces (it was one apply holding the loop for the whole state)."""
+    monkeypatch.setattr(pieces, "PIECE_BYTES", 2048)
+    monkeypatch.setattr(pieces, "APPLY_SLICE_SECONDS", 0.0)
+    store, source = await _big_team(tmp_path)
+    state = source.compartment(Compartment.GENERAL).core.encode_state()
+    count = len(pieces.cut(state) or [])
+    assert count > 3
+    doc: Doc[Any] = Doc()
+    applied: list[int] = []
+    apply_update = doc.apply_update
+    loop_ran: list[int] = []
+
+    def counted(update: bytes) -> None:
+        applied.append(len(update))
+        apply_update(update)
+
+    async def ticker() -> None:
+        while True:
+            loop_ran.append(len(applied))
+            await asyncio.sleep(0)
+
+    doc.apply_update = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    await pieces.apply_stored(doc, state)
+    task.cancel()
+    assert len(applied) == count and max(applied) < len(state)
+    assert set(range(1, count)) <= set(loop_ran)   # the loop ran after each piece
+    reference: Doc[Any] = Doc()
+    reference.apply_update(state)
+    assert read_state_vector(doc.get_state()) == read_state_vector(reference.get_state())
+
+    # and a team whose snapshot is stored so reopens with the same records
+    other = await Team.create(store, name="Arrivée", member="member-b")
+    async with store.transaction() as tx:
+        await tx.write_snapshot(doc_name(other.id, Compartment.GENERAL), state, 0)
+    opened = await Team._open(store, other.id)
+    assert {p.id: p for p in opened.persons.list()} == {p.id: p for p in source.persons.list()}
+    await store.close()
