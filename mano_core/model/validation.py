@@ -219,13 +219,14 @@ def _check_completion(label: str, status: str, completed_at: dt.datetime | None)
 
 
 @functools.cache
-def _field_names(kind: type[Record]) -> tuple[tuple[str, str], ...]:
-    # msgspec.structs.fields() costs ~1.7 ms a call: once per record type is enough.
+def field_names(kind: type[Record]) -> tuple[tuple[str, str], ...]:
+    """(attribute, wire name) of each field of a record type. msgspec.structs.fields() costs
+    ~0.8–1.7 ms a call (it evaluates the type's annotations): once per record type is enough."""
     return tuple((f.name, f.encode_name) for f in msgspec.structs.fields(kind))
 
 
 def _check_sizes(record: Record, label: str, changed: AbstractSet[str] | None = None) -> None:
-    for name, encode_name in _field_names(type(record)):
+    for name, encode_name in field_names(type(record)):
         if changed is not None and encode_name not in changed and not any(
                 c.startswith(encode_name + ".") for c in changed):
             continue
