@@ -26,6 +26,12 @@ PAGE_SIZE: Final = 8192
 _BUSY_TIMEOUT_S: Final = 0.5
 _RECLAIM_MIN_PAGES: Final = 128  # 1 MiB of free pages
 WAL_AUTOCHECKPOINT: Final = 1000  # pages in the log before a commit checkpoints it (SQLite's)
+# How often ``write_ahead`` looks whether its statements reached the last one (``_started``):
+# every 1 ms (a look is one turn of the loop, ~20 µs), then, past ~30 looks, every 4 ms (a
+# busy file: BEGIN IMMEDIATE waits up to _BUSY_TIMEOUT_S).
+_POLL_S: Final = 0.001
+_POLL_SLOW_S: Final = 0.004
+_POLL_FAST_LOOKS: Final = 30
 
 SCHEMA: Final = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
@@ -136,6 +142,7 @@ def _run_ahead(conn: sqlite3.Connection, ops: Sequence[Op], wal: str,
         raise
     try:
         _run_ops(conn, ops[:-1])
+        _prepare(conn, ops[-1])
         started()
         _run_ops(conn, ops[-1:])
         with contextlib.suppress(OSError):  # (an optimisation: the COMMIT syncs anyway)
@@ -148,6 +155,35 @@ def _run_ahead(conn: sqlite3.Connection, ops: Sequence[Op], wal: str,
         _rollback_now(conn)
         _autocheckpoint(conn, WAL_AUTOCHECKPOINT)
         raise
+
+
+def _prepare(conn: sqlite3.Connection, op: Op) -> None:
+    """Leave ``op``'s statement prepared in the connection's statement cache (CPython's
+    sqlite3 keys it by its text) without running it: called with no parameters, it is
+    refused at its binding, after its prepare. So the run that follows goes from the cache
+    to its binding and ``sqlite3_step`` holding the GIL until the step releases it. A
+    prepare releases the GIL: the event loop, told the statement was starting, took it for
+    pycrdt's apply, and the binding waited for that apply's end (~0.25 s at MANO scale): the
+    chunks' INSERT ran after the apply, not beside it (issue 24; ``_started`` is the other
+    half). A cache that does not keep it costs only that (the statement is prepared again)."""
+    sql, rows = op
+    if len(rows) == 1 and rows[0]:  # (one run, with parameters: binding none is refused)
+        with contextlib.suppress(sqlite3.ProgrammingError):
+            conn.execute(sql, ()).close()
+
+
+async def _started(flag: list[None], work: asyncio.Future[None]) -> None:
+    """Until the connection's thread set ``flag`` (it is about to run the last statement of
+    ``write_ahead``) or ``work`` ended, looking every few ms. Not a wake-up sent from that
+    thread (``call_soon_threadsafe``): its write to the loop's self-pipe released the GIL
+    between the signal and the statement's binding, the loop took it for pycrdt's apply,
+    and the binding, so the INSERT, waited for the apply's end (issue 24). Seen this way,
+    the loop asks for the GIL only while that thread holds it to bind, and gets it when
+    ``sqlite3_step`` releases it (``_prepare``: nothing else between)."""
+    looks = 0
+    while not flag and not work.done():
+        await asyncio.sleep(_POLL_S if looks < _POLL_FAST_LOOKS else _POLL_SLOW_S)
+        looks += 1
 
 
 async def _after(first: asyncio.Future[None], run: Callable[..., Awaitable[None]],
@@ -255,23 +291,18 @@ class Database:
         try:
             if self._closed:
                 raise StoreClosedError("the store is closed")
-            loop = asyncio.get_running_loop()
-            started: asyncio.Future[None] = loop.create_future()
-
-            def wake(_: object = None) -> None:
-                if not started.done():
-                    started.set_result(None)
-
+            # Set by the connection's thread just before the last statement; looked at by
+            # the loop, never sent to it (``_started``).
+            started: list[None] = []
             run: Callable[..., Awaitable[None]] = self._conn._execute
             work = asyncio.ensure_future(run(_run_ahead, self._conn._conn, ops, self._wal,
-                                             lambda: loop.call_soon_threadsafe(wake)))
-            work.add_done_callback(wake)
+                                             lambda: started.append(None)))
             ahead = Ahead(work)
         except BaseException:
             self._lock.release()
             raise
         try:
-            await asyncio.shield(started)
+            await _started(started, work)
         except BaseException:
             await self.abandon(ahead)
             raise
