@@ -19,11 +19,29 @@ refused alone and costs only itself.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
+from mano_core import limits
 from mano_core.crypto import _wire
 from mano_core.crypto.envelope import Authenticated, Envelope
 from mano_core.errors import ManoError
 from mano_core.ids import Compartment
+
+
+class _Links:
+    # The compiled loop (``use_compiled``; mano_core/document/_open_c.pxi ``chain_links``), or
+    # None: the Python one below, the reference. This module does not import the document
+    # layer (the relay loads no Yjs code): ynative hands the compiled module in.
+    compiled: Any = None
+
+
+_LINKS = _Links()
+
+
+def use_compiled(module: Any) -> None:
+    """Build a delivery's runs with ``module.chain_links`` from now on (``ynative``, once it
+    has checked that the compiled module was built from the source next to it)."""
+    _LINKS.compiled = module
 
 
 def authenticated_by_chain(raws: Sequence[bytes], *, team_id: bytes,
@@ -43,6 +61,31 @@ def authenticated_by_chain(raws: Sequence[bytes], *, team_id: bytes,
     alone, with no signature check (docs/security.md, "This device's own envelopes coming
     back"). Only byte-identical copies count: any other envelope claiming this device as
     its author is checked as every other one."""
+    compiled = _LINKS.compiled
+    runs: dict[bytes, list[list[Authenticated]]]
+    done: dict[bytes, Authenticated]
+    if compiled is not None:
+        runs, done = compiled.chain_links(list(raws), team_id, compartment, own,
+                                          limits.MAX_SEALED_SIZE, Envelope.parse, ManoError)
+    else:
+        runs, done = _links(raws, team_id, compartment, own)
+    for author_runs in runs.values():
+        for run in author_runs:
+            while run:
+                newest = run[-1].envelope
+                if _wire.verify(newest.header.author, newest.signature, _wire.DOMAIN_ENVELOPE,
+                                newest.signed_part):
+                    done.update((link.envelope.raw, link) for link in run)
+                    break
+                run.pop()  # forged or damaged: verified (and refused) on its own later
+    return done
+
+
+def _links(raws: Sequence[bytes], team_id: bytes, compartment: Compartment,
+           own: Collection[bytes]) -> tuple[dict[bytes, list[list[Authenticated]]],
+                                            dict[bytes, Authenticated]]:
+    """The runs of consecutive links of each author in ``raws``, and the envelopes of ``own``
+    (established by their bytes): the reference of the compiled ``chain_links``."""
     runs: dict[bytes, list[list[Authenticated]]] = {}
     done: dict[bytes, Authenticated] = {}
     parse, sha256 = Envelope.parse, _wire.sha256
@@ -68,13 +111,4 @@ def authenticated_by_chain(raws: Sequence[bytes], *, team_id: bytes,
             author_runs[-1].append(link)
         else:
             author_runs.append([link])
-    for author_runs in runs.values():
-        for run in author_runs:
-            while run:
-                newest = run[-1].envelope
-                if _wire.verify(newest.header.author, newest.signature, _wire.DOMAIN_ENVELOPE,
-                                newest.signed_part):
-                    done.update((link.envelope.raw, link) for link in run)
-                    break
-                run.pop()  # forged or damaged: verified (and refused) on its own later
-    return done
+    return runs, done

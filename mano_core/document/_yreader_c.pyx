@@ -828,3 +828,6 @@ def check_depth(data, Py_ssize_t max_depth, too_deep, pure):
         remaining[depth] = todo
         depth += 1
         todo = count
+
+
+include "_open_c.pxi"

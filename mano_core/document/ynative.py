@@ -19,10 +19,12 @@ from types import ModuleType
 from typing import Final
 
 from mano_core import bounded
+from mano_core.crypto import batch, envelope
 
 from . import ystate, yreader
 
 SOURCE: Final = Path(__file__).with_name("_yreader_c.pyx")
+INCLUDED: Final = Path(__file__).with_name("_open_c.pxi")  # (included by SOURCE: hashed with it)
 
 
 def _load() -> tuple[ModuleType | None, str]:
@@ -36,7 +38,7 @@ def _load() -> tuple[ModuleType | None, str]:
         module, why = None, f"the compiled reader is not built ({exc})"
     if module is not None:
         try:
-            digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()
+            digest = hashlib.sha256(SOURCE.read_bytes() + INCLUDED.read_bytes()).hexdigest()
         except OSError:
             digest = "(source missing)"
         if digest != module.SOURCE_SHA256:
@@ -49,9 +51,12 @@ def _load() -> tuple[ModuleType | None, str]:
                       RuntimeWarning, stacklevel=2)
         return None, f"python ({why})"
     module.bind(yreader.StructInfo, yreader.UpdateDeps, yreader._read, ystate.read_large)
+    module.bind_open(envelope.EnvelopeHeader, envelope.Envelope, envelope.Authenticated,
+                     envelope.Opened, envelope._COMPARTMENTS, hashlib.sha256)
     return module, f"compiled ({Path(module.__file__ or '').name})"
 
 
 compiled, READER = _load()
 if compiled is not None:
     bounded.use_compiled(compiled)  # the msgpack nesting walk (bounded.check_depth) too
+    batch.use_compiled(compiled)  # a delivery's chain links (batch.authenticated_by_chain)

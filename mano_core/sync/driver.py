@@ -100,6 +100,11 @@ class TeamSyncBase:
         # The envelopes of the delivery being opened whose signature its authors' chains
         # establish (crypto/batch.py): one Ed25519 check per author run, not per envelope.
         self._authenticated: dict[bytes, Authenticated] = {}
+        # While the machine opens that delivery: the compiled opening of those envelopes
+        # (mano_core/document/_open_c.pxi ``KnownOpener``), which hands any other envelope, or
+        # any check that does not pass, back to ``TeamKeys.open`` (the reference).
+        self._known_opener: Callable[[bytes, Compartment, ChainState], Opened | None] | None \
+            = None
         # Per compartment, the exact bytes of the envelopes pushed and not answered yet ->
         # their sealed-outbox item (committed there): when one comes back in a delivery, it
         # is not verified again and its row goes with that delivery's commit (issue 24).
@@ -157,6 +162,9 @@ class TeamSyncBase:
         return self.keys.log.has_access(author, compartment)  # the log is replaced on change
 
     def _open(self, raw: bytes, compartment: Compartment, chain: ChainState) -> Opened:
+        fast = self._known_opener
+        if fast is not None and (opened := fast(raw, compartment, chain)) is not None:
+            return opened
         return self.keys.open(raw, compartment, chain, authenticated=self._authenticated)
 
     async def load(self) -> None:

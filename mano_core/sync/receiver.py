@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING
 
 from mano_core import heap, limits
 from mano_core.crypto.batch import authenticated_by_chain
-from mano_core.document import preread, ydeps
+from mano_core.document import preread, ydeps, ynative
 from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
 from mano_core.sync.persist import Persisting, SessionClosed
 from mano_core.sync.snapshot import SnapshotFrame, open_snapshot_parts
+
+_compiled = ynative.compiled  # the compiled opening of a delivery's envelopes, or None
 
 
 def with_queued(first: m.Deliver, queue: asyncio.Queue[m.Message], *,
@@ -116,9 +118,13 @@ class Receiving(Persisting):
             [raw for _seq, raw in items], team_id=self.keys.team_id, compartment=c, own=own)
         try:
             await self.loop_turn()  # the batch authentication and the opening: one stretch each
+            if _compiled is not None and self._authenticated:  # (the log and keyring as now)
+                self._known_opener = _compiled.KnownOpener(
+                    self._authenticated, self.keys.team_id, self.keys.log, self.keys.keyring)
             effects = self.sm.received(m.Deliver(c=int(c), items=items), own=own)
         finally:
             self._authenticated = {}
+            self._known_opener = None
         for item in own.values():  # back: no second echo to expect
             self._forget_pushed(item)
         cursor = self.sm.cursor(c)

@@ -4,7 +4,7 @@ reports with the input that caused it.
 
     .venv/bin/pip install atheris
     .venv/bin/python -m tests.adversarial.atheris_fuzz payload -atheris_runs=1000000
-    (targets: parse, open, payload, ydeps, frame; other arguments go to libFuzzer)"""
+    (targets: parse, open, open_delivery, payload, ydeps, frame; other arguments go to libFuzzer)"""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from mano_core.crypto.envelope import Envelope, open_envelope
 from mano_core.crypto.keyring import Keyring
 from mano_core.document.team_doc import DocumentCore
 from mano_core.document.ydeps import read_deps
+from mano_core.errors import ManoError
 from mano_core.model.records import Person
 from mano_core.ids import Compartment
 from mano_core.protocol import codec
@@ -42,6 +43,45 @@ def open_(data: bytes) -> None:
                   compartment=Compartment.GENERAL, chain_state=chain)
     open_envelope(data, log=admin.log, keyring=admin.keyring, team_id=k.team_id,
                   compartment=Compartment.GENERAL, chain_state=chain)
+
+
+def open_delivery(data: bytes) -> None:
+    """A delivery of bob's first envelope and ``data``, batch-authenticated and opened as the
+    sync driver opens it (the compiled opening first, ynative, falling back to open_envelope),
+    and by the Python reference alone: the same plaintexts or errors and the same chain state,
+    or AssertionError (not a ManoError: the fuzz test fails)."""
+    from mano_core.crypto import batch
+    from mano_core.document import ynative
+
+    k, first, _ = kit()
+    admin = k["admin"]
+    delivery = [first, data]
+    outcomes: list[list[object]] = []
+    chains: list[ChainState] = []
+    for compiled in (ynative.compiled, None):
+        batch._LINKS.compiled = compiled
+        try:
+            known = batch.authenticated_by_chain(delivery, team_id=k.team_id,
+                                                 compartment=Compartment.GENERAL)
+        finally:
+            batch._LINKS.compiled = ynative.compiled
+        opener = (compiled.KnownOpener(known, k.team_id, admin.log, admin.keyring)
+                  if compiled is not None else None)
+        chain, got = ChainState(), []
+        for raw in delivery:
+            opened = opener(raw, Compartment.GENERAL, chain) if opener is not None else None
+            if opened is None:
+                try:
+                    opened = open_envelope(raw, log=admin.log, keyring=admin.keyring,
+                                           team_id=k.team_id, compartment=Compartment.GENERAL,
+                                           chain_state=chain, authenticated=known)
+                except ManoError as exc:
+                    opened = (type(exc).__name__, str(exc))
+            got.append(opened if isinstance(opened, tuple) else opened.plaintext)
+        outcomes.append(got)
+        chains.append(chain)
+    assert outcomes[0] == outcomes[1], outcomes
+    assert chains[0]._last == chains[1]._last and chains[0].reports == chains[1].reports
 
 
 def decode_payload(data: bytes) -> None:
@@ -96,6 +136,7 @@ def key_package(data: bytes) -> None:
     Keyring(k.team_id).accept_package(k["bob"].identity, data, k["admin"].log)
 
 
-TARGETS = {"parse": parse, "open": open_, "payload": decode_payload, "ydeps": deps,
-           "frame": frame, "presence": presence, "snapshot": snapshot_body,
+TARGETS = {"parse": parse, "open": open_, "open_delivery": open_delivery,
+           "payload": decode_payload, "ydeps": deps, "frame": frame, "presence": presence,
+           "snapshot": snapshot_body,
            "update": apply_update, "key_package": key_package}

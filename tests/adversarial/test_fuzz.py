@@ -56,6 +56,14 @@ def test_open_envelope(data: bytes) -> None:
     only_mano_errors(t.open_, data)
 
 
+@fuzz
+@given(st.one_of(st.binary(max_size=400), envelope_mutations()))
+def test_a_delivery_opens_alike_compiled_or_not(data: bytes) -> None:
+    """The compiled opening of a delivery (batch authentication's loop, the known opener)
+    against the Python reference, on mutated envelopes: same results, same chain state."""
+    t.open_delivery(data)  # raises AssertionError on a difference, nothing else
+
+
 def msgpack_like() -> st.SearchStrategy[bytes]:
     import msgspec
     leaf = st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**64 - 1),
