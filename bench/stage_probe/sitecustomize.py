@@ -1,0 +1,135 @@
+"""Stage stamps for bench/edit_stages.py (not part of the product): loaded by each process of
+the edit → visible benchmark through PYTHONPATH (A's, the relay's, B's), active only when
+MANO_STAGE_STAMPS names a directory. It wraps the path's functions as their modules are
+imported and stamps each call's start and end on CLOCK_MONOTONIC (one clock for every process
+of the machine), with the thread, and the cyclic collector's passes (gc.callbacks); at exit
+each process writes its stamps to MANO_STAGE_STAMPS/<pid>.txt ("name ns thread" lines, its
+first line the process's command line)."""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import gc
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
+
+OUT = os.environ.get("MANO_STAGE_STAMPS")
+
+# module -> (attribute path, stage name): the functions on the edit → visible path.
+TARGETS: dict[str, tuple[tuple[str, str], ...]] = {
+    "mano_core.durable": (("DurableCollection._run", "a.edit"),),
+    "mano_core.store.local_store": (("LocalStore._commit", "commit"),),
+    "mano_core.store.database": (("_run_transaction", "commit.thread"),),
+    "mano_core.sync.transport": (("RelayClient.push_nowait", "a.push"),),
+    "mano_core.protocol.machine": (("Connection.receive_frame", "frame"),),
+    "mano_core.sync.receiver": (("Receiving.apply_delivery", "delivery"),
+                                ("authenticated_by_chain", "authenticate")),
+    "mano_core.sync.persist": (("Persisting._persist", "persist"),),
+    "mano_core.team": (("Team.apply_remote_groups", "merge"), ("Team._dispatch", "listeners")),
+    "sync_server.handlers": (("Handlers.push", "relay.push"),),
+    "sync_server.committer": (("Committer._commit", "relay.commit"),),
+    "sync_server.storage.sqlite": (("append_in_thread", "relay.commit.thread"),),
+    "sync_server.session": (("Session.write", "relay.write"),),
+}
+
+_stamps: list[tuple[str, int, int]] = []
+_clock = time.clock_gettime_ns
+_MONOTONIC = time.CLOCK_MONOTONIC
+
+
+def stamp(name: str) -> None:
+    _stamps.append((name, _clock(_MONOTONIC), threading.get_ident()))
+
+
+def _wrap(owner: Any, attr: str, name: str) -> None:
+    original = getattr(owner, attr)
+    if getattr(original, "__stage__", None):
+        return
+    if _is_coroutine_function(original):
+        @functools.wraps(original)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            stamp(name + ".start")
+            try:
+                return await original(*args, **kwargs)
+            finally:
+                stamp(name + ".end")
+    else:
+        @functools.wraps(original)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+            stamp(name + ".start")
+            try:
+                return original(*args, **kwargs)
+            finally:
+                stamp(name + ".end")
+    wrapper.__stage__ = True  # type: ignore[attr-defined]
+    setattr(owner, attr, wrapper)
+
+
+def _is_coroutine_function(fn: Any) -> bool:
+    import inspect
+    return inspect.iscoroutinefunction(fn)
+
+
+def _instrument(module: ModuleType) -> None:
+    for path, name in TARGETS.get(module.__name__, ()):
+        owner: Any = module
+        *parents, attr = path.split(".")
+        for part in parents:
+            owner = getattr(owner, part, None)
+        if owner is not None and hasattr(owner, attr):
+            _wrap(owner, attr, name)
+
+
+class _Loader(importlib.abc.Loader):
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        create: Callable[..., ModuleType | None] | None = getattr(
+            self.inner, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.inner.exec_module(module)
+        _instrument(module)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in TARGETS:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _Loader(spec.loader)
+                return spec
+        return None
+
+
+def _collector(phase: str, info: dict[str, int]) -> None:
+    stamp(f"gc{info['generation']}.{'start' if phase == 'start' else 'end'}")
+
+
+def _write() -> None:
+    assert OUT is not None
+    with open(os.path.join(OUT, f"{os.getpid()}.txt"), "w", encoding="utf-8") as f:
+        f.write(" ".join(sys.argv).replace("\n", " ") + "\n")
+        f.writelines(f"{n} {t} {th}\n" for n, t, th in _stamps)
+
+
+if OUT:
+    sys.meta_path.insert(0, _Finder())
+    gc.callbacks.append(_collector)
+    atexit.register(_write)
