@@ -1,8 +1,10 @@
 """Statistics without freezing the event loop (issue 24): ``await freeze(team)`` decodes what
 is not decoded yet in bounded slices (mano_core.slices), then copies every listing reporting
 reads into a ``FrozenView`` (plain frozen records, settings and role: no pycrdt object), which
-any reporting function reads from a worker thread; ``await statistics(team, …)`` does both and
-computes ``compute`` and ``mano_statistics`` in ``asyncio.to_thread``.
+any reporting function reads from a worker thread; ``await computed(team, work)`` runs
+``work(copy)`` in ``asyncio.to_thread`` while Python's collector waits for the copy to be
+dropped (mano_core/heap.py ``copy_alive``: each collection would walk its ~500,000 references
+at ×10); ``await statistics(team, …)`` computes ``compute`` and ``mano_statistics`` that way.
 
 The copy is the records as they were when it was taken: edits arriving while the worker
 computes show at the next computation (a UI recomputes on change events)."""
@@ -11,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-from mano_core import rules
+from mano_core import heap, rules
 from mano_core.crypto.log_entry import Role
 from mano_core.document.collection import FrozenRecords
 from mano_core.document.settings import FrozenSettings
@@ -42,6 +45,8 @@ from .filtered import filtered
 from .mano_stats import ManoStatistics, PersonFilter, mano_statistics
 from .stats import Statistics, compute
 from .view import Period, TeamView
+
+T = TypeVar("T")
 
 LISTINGS = ("persons", "actions", "comments", "encounters", "passages", "observations",
             "territories", "structures", "places", "person_places", "groups", "reports",
@@ -90,11 +95,45 @@ async def freeze(view: TeamView, *, progress: Progress | None = None) -> FrozenV
     load = getattr(view, "load", None)
     if load is not None:
         await load(progress=progress)
+    return _copy(view)
+
+
+def _copy(view: TeamView) -> FrozenView:
     listings = {name: getattr(view, name).frozen() for name in LISTINGS}
     role = getattr(view, "role", None)
     return FrozenView(listings, view.settings.frozen(),  # type: ignore[attr-defined]
                       medical=getattr(view, "medical", None) is not None,
                       role=role if isinstance(role, Role) else None)
+
+
+async def computed(view: TeamView, work: Callable[[FrozenView], T], *,
+                   progress: Progress | None = None) -> T:
+    """``work(copy)`` in a worker thread, over ``await freeze(view)``'s copy, the event loop
+    running meanwhile. From the copy to its end (when the copy is dropped: ``work`` must not
+    keep it) Python's collector makes no collection (``heap.copy_alive``), which would walk
+    every record the copy holds, the UI loop waiting for the GIL meanwhile (issue 24: 60-90 ms
+    of collections at ×10 for one computation)."""
+    load = getattr(view, "load", None)
+    if load is not None:
+        await load(progress=progress)
+    with heap.copy_alive():
+        frozen: list[FrozenView] = [_copy(view)]
+        # The thread takes the copy and drops it when done; this frame keeps no reference to
+        # it, so it is freed before the collector comes back (also when the work fails).
+        return await asyncio.to_thread(_run_dropping, work, frozen)
+
+
+def _run_dropping(work: Callable[[FrozenView], T], frozen: list[FrozenView]) -> T:
+    copy = frozen.pop()
+    try:
+        return work(copy)
+    except BaseException as exc:
+        # The error's traceback keeps its frames, and so the copy in their locals, as long
+        # as the error is held: their locals are dropped (the lines stay).
+        traceback.clear_frames(exc.__traceback__)
+        raise
+    finally:
+        del copy
 
 
 def both(view: TeamView, period: Period, subteams: Sequence[str] = (),
@@ -114,5 +153,5 @@ async def statistics(view: TeamView, period: Period, subteams: Sequence[str] = (
     check = getattr(view, "require", None)
     if check is not None:
         check(Power.STATISTICS)
-    frozen = await freeze(view)
-    return await asyncio.to_thread(both, frozen, period, subteams, filters, now=now)
+    return await computed(view, lambda frozen: both(frozen, period, subteams, filters,
+                                                    now=now))

@@ -8,7 +8,7 @@ import weakref
 
 import pytest
 
-from mano_core.heap import YOUNG_DURING_DELIVERY, bulk_decoding, one_delivery, thaw
+from mano_core.heap import YOUNG_DURING_DELIVERY, bulk_decoding, copy_alive, one_delivery, thaw
 
 
 @pytest.fixture
@@ -133,4 +133,21 @@ def test_a_delivery_during_an_open_each_restores_only_its_own_generation(collect
                 pass
             assert gc.get_threshold() == (YOUNG_DURING_DELIVERY, 7, 1 << 30)
         assert gc.get_threshold() == (YOUNG_DURING_DELIVERY, 7, 9)
+    assert gc.get_threshold() == (500, 7, 9)
+
+
+def test_a_copy_inside_a_delivery_raises_the_young_threshold_and_each_end_restores_it(collector):
+    """A statistics computation's copy (``copy_alive``: no collection until it is dropped) and a
+    delivery (young collections every ``YOUNG_DURING_DELIVERY``) overlap in any order: each
+    gets at least what it asked for, and the threshold comes back once both have ended."""
+    gc.set_threshold(500, 7, 9)
+    with one_delivery():
+        with copy_alive():
+            assert gc.get_threshold()[0] > YOUNG_DURING_DELIVERY * 1000
+        assert gc.get_threshold()[0] > YOUNG_DURING_DELIVERY   # held until the delivery ends
+    assert gc.get_threshold() == (500, 7, 9)
+    with copy_alive():
+        with one_delivery():
+            pass
+        assert gc.get_threshold()[0] > YOUNG_DURING_DELIVERY * 1000
     assert gc.get_threshold() == (500, 7, 9)

@@ -20,7 +20,7 @@ from mano_core.errors import ManoError
 from mano_core.rules.table import Power
 from mano_core.reporting import Period, Statistics, compute
 from mano_core.reporting.filtered import filtered
-from mano_core.reporting.offloop import FrozenView, freeze
+from mano_core.reporting.offloop import FrozenView, computed
 from mano_core.reporting.mano_stats import (
     ManoStatistics,
     PersonFilter,
@@ -252,7 +252,7 @@ class StatsScreen(SectionScreen):
 
         try:
             team.require(Power.STATISTICS)
-            s, m, charts, fields = await asyncio.to_thread(work, await freeze(team))
+            s, m, charts, fields = await computed(team, work)
         except ManoError as exc:
             self.mano.say(self.mano.error_text(exc), error=True)
             self.query_one("#stats-busy").display = False
