@@ -19,6 +19,7 @@ build is never used); ``./dev`` rebuilds it when this file is newer than the bui
 
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int64_t
+from libc.string cimport memcmp
 
 from mano_core import limits
 from mano_core.errors import MalformedUpdateError, TooDeepError
@@ -378,7 +379,11 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
     cdef list deletes = []
     cdef object py_client, origin, right, item, root, sub, code, at_id
     cdef object roots = None, keyed = None
-    cdef Py_ssize_t name_at
+    # The last root name decoded when marking, where it is and what it gave: a state's
+    # records are runs of one collection's (issue 24: each decoded and hashed again was a
+    # quarter of the first sync's read of its state, on the event loop).
+    cdef Py_ssize_t name_at = 0, name_n = -1
+    cdef object name = None
     if marking:
         roots = sink.roots
         keyed = sink.keyed
@@ -443,6 +448,8 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
                     is_root = True
                     if keep:
                         root = _text(d, pos, n)
+                    elif n > 0 and n == name_n and memcmp(&d[pos], &d[name_at], n) == 0:
+                        root = name  # the same name as the last root item's: its answer
                     elif marking:  # as ystate: a marked root by name, any other is ""
                         try:
                             root = _text(d, pos, n)
@@ -450,6 +457,7 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
                             root = ""
                         if root not in roots:
                             root = ""
+                        name, name_at, name_n = root, pos, n
                     pos += n
                     level = 1
                 else:

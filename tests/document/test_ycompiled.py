@@ -130,6 +130,26 @@ def test_the_compiled_reader_decides_as_the_pure_ones_on_pycrdt_updates_and_dama
     assert "read" in seen and len(seen) > 4, seen  # reads and several kinds of refusal
 
 
+def test_root_names_of_one_length_interleaved_are_marked_as_by_the_pure_reader() -> None:
+    """The compiled reader reuses the last root name it decoded when the next root item's
+    name has the same bytes (issue 24): names of the same length, guarded and not,
+    interleaved in one client's run, and a run of one, are marked as the pure reader does."""
+    doc = Doc(client_id=41)
+    guarded, other = doc.get("settings", type=Map), doc.get("settingz", type=Map)
+    fields, subteams = doc.get("customFields", type=Map), doc.get("subteams", type=Map)
+    with doc.transaction():
+        for i in range(40):
+            (guarded if i % 3 else other)[f"k{i}"] = Map({"v": "x" * (i * 40)})
+            if i % 5 == 0:
+                fields[f"f{i}"] = {"n": i}
+                subteams[f"s{i}"] = Map({"name": "y" * 300})
+    state = doc.get_update()
+    read = as_large(compiled.read_large, state, False)
+    assert read == as_large(ystate.read_large, state, False)
+    assert read[0] == "read" and read[-1]  # guarded items were marked
+    check(state)
+
+
 def test_every_cut_and_every_flipped_byte_of_small_updates() -> None:
     seen = set()
     for update in pycrdt_updates()[:40:4]:
