@@ -1,5 +1,6 @@
 """The one compiled module: the Yjs update reader (mano_core/document/_yreader_c.pyx, Cython,
-with the opening of a delivery's envelopes included from _open_c.pxi).
+with the opening of a delivery's envelopes and the merge of its updates included from
+_open_c.pxi and _combine_c.pxi).
 
 Everything else is in pyproject.toml. The extension is optional: when it cannot be built (no C
 compiler, no Python headers), the install goes on and the pure-Python reader is used (``.ci/run``
@@ -13,7 +14,7 @@ from pathlib import Path
 from setuptools import Extension, setup
 
 SOURCE = Path("mano_core/document/_yreader_c.pyx")
-INCLUDED = Path("mano_core/document/_open_c.pxi")
+INCLUDED = (Path("mano_core/document/_open_c.pxi"), Path("mano_core/document/_combine_c.pxi"))
 
 
 def extensions() -> list[Extension]:
@@ -22,7 +23,7 @@ def extensions() -> list[Extension]:
     except ImportError:  # pragma: no cover - Cython is a build requirement (pyproject.toml)
         print("warning: Cython is missing: the pure-Python Yjs reader will be used")
         return []
-    digest = hashlib.sha256(SOURCE.read_bytes() + INCLUDED.read_bytes()).hexdigest()
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in (SOURCE, *INCLUDED))).hexdigest()
     ext = Extension("mano_core.document._yreader_c", [str(SOURCE)], optional=True,
                     define_macros=[("MANO_SOURCE_SHA256", f'"{digest}"')])
     # Bounds checks stay on (the bytes read are a stranger's): see the module's docstring.

@@ -30,6 +30,7 @@ from .layout import to_wire
 from .pieces import applying
 from .queries import QUERY_COLLECTIONS
 from .preread import read_remote
+from .merge_run import MergeRun
 from .ydeps import UpdateDeps, read_deps, read_state_vector
 
 if TYPE_CHECKING:
@@ -250,7 +251,13 @@ class DocumentCore:
                 assert txn._txn is not None
                 self._txn_apply = functools.partial(self.doc._doc.apply_update, txn._txn)
                 state = read_state_vector(self.doc.get_state())
+                run = MergeRun(groups)  # whole envelopes merged by one pycrdt call (ydeps)
                 for index, group in enumerate(groups):
+                    if run.skips(index):
+                        continue  # merged with the run before it
+                    if not indexing and not self._parked and run.merged(
+                            index, state, self._txn_apply, self._guard):
+                        continue
                     try:
                         for update, deps, fresh in [(u, *self._read_remote(u, indexing))
                                                     for u in group]:

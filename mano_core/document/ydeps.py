@@ -139,6 +139,22 @@ def _read(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
     return _read_small(update, structs)
 
 
+def combining() -> bool:
+    """Whether ``combine_run`` can write runs (the compiled module runs)."""
+    return _compiled is not None
+
+
+def combine_run(updates: list[bytes], at: int,
+                state: dict[int, int]) -> tuple[bytes | None, int]:
+    """(one update carrying ``updates[at:end]``, ``end``): the longest run from ``at`` that
+    the one-by-one merge would integrate at once against ``state`` (advanced over it here),
+    each update parsed once (this scope's parse, or the memo's); see merge_run.py. Needs the
+    compiled module (``combining``)."""
+    assert _compiled is not None
+    one, end = _compiled.combine(updates, at, state, _memo.scope, _read_memo, MEMO_MAX_UPDATE)
+    return one, end
+
+
 def read_into(update: bytes, sink: ystate.Sink) -> UpdateDeps | None:
     """The dependencies of a large update, as ``read_deps``, marking its items into ``sink``
     in the same pass (a state is read once for the document and the role screening's index);

@@ -24,7 +24,8 @@ from mano_core.crypto import batch, envelope
 from . import ystate, yreader
 
 SOURCE: Final = Path(__file__).with_name("_yreader_c.pyx")
-INCLUDED: Final = Path(__file__).with_name("_open_c.pxi")  # (included by SOURCE: hashed with it)
+INCLUDED: Final = tuple(Path(__file__).with_name(name)  # (included by SOURCE: hashed with it)
+                       for name in ("_open_c.pxi", "_combine_c.pxi"))
 
 
 def _load() -> tuple[ModuleType | None, str]:
@@ -38,7 +39,8 @@ def _load() -> tuple[ModuleType | None, str]:
         module, why = None, f"the compiled reader is not built ({exc})"
     if module is not None:
         try:
-            digest = hashlib.sha256(SOURCE.read_bytes() + INCLUDED.read_bytes()).hexdigest()
+            digest = hashlib.sha256(b"".join(p.read_bytes()
+                                             for p in (SOURCE, *INCLUDED))).hexdigest()
         except OSError:
             digest = "(source missing)"
         if digest != module.SOURCE_SHA256:
