@@ -1,6 +1,7 @@
 """Per-envelope pieces of a replayed catch-up (issue 24), each timed alone in one process:
 batch authentication and ``open_envelope`` of a delivery of one author's envelopes, and the
-compiled Yjs reader on a person's creation update. The minimum of ``--repeat`` passes of CPU
+compiled Yjs reader on a person's creation update, and the merge of a delivery one by one or in
+runs (mano_core/document/merge_run.py). The minimum of ``--repeat`` passes of CPU
 time (``time.process_time``), in µs an envelope or update: the load of a shared machine moves
 a minimum less than a catch-up's wall time, but it still moves it (say the load beside it).
 
@@ -22,7 +23,7 @@ from pycrdt import Doc, Map
 from mano_core.crypto import ChainState
 from mano_core.crypto.batch import authenticated_by_chain
 from mano_core.crypto.envelope import open_envelope
-from mano_core.document import ynative, yreader
+from mano_core.document import ydeps, ynative, yreader
 from mano_core.ids import Compartment
 from mano_core.sync import payload
 from tests.harness.keys import KeyTeam
@@ -93,6 +94,32 @@ def main(count: int, repeat: int) -> None:
              best(lambda: [compiled.read_update(b"\x00\x00", None) for _ in updates],
                   repeat, count)),
         ]
+    if ydeps.combining():
+        from mano_core.document import merge_run
+        from mano_core.document.compartments import GeneralDocument
+
+        def merge_pass(runs: bool) -> Callable[[], None]:
+            """A delivery's merge (``apply_remote_groups``, each update parsed already),
+            in runs (merge_run.py) or one by one (the same checkout with runs off)."""
+            def one() -> None:
+                merge_run.ydeps.combining = (real if runs else lambda: False)  # type: ignore
+                try:
+                    doc = GeneralDocument(author="reader")
+                    doc.guarded_index()
+                    doc.apply_remote_groups([[updates[0]]])
+                    with ydeps.parse_scope():
+                        for update in updates:
+                            ydeps.read_deps(update)
+                        doc.apply_remote_groups([[u] for u in updates[1:]], capture=True)
+                finally:
+                    merge_run.ydeps.combining = real  # type: ignore
+            return one
+
+        real = ydeps.combining
+        rows += [("apply_remote_groups (with the document's making), one by one",
+                  best(merge_pass(False), repeat, count)),
+                 ("apply_remote_groups (with the document's making), in runs",
+                  best(merge_pass(True), repeat, count))]
     rows.append(("Python reader (yreader._read), with structs",
                  best(lambda: [yreader._read(u, []) for u in updates], repeat, count)))
     print(f"{count} items, minimum of {repeat} passes, load average {os.getloadavg()[0]:.1f}; "
