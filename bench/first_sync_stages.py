@@ -76,8 +76,8 @@ def install() -> None:
     _wrap(collection.Collection, "mark_dirty", "    records marked")
     _wrap(database.Database, "write_ahead", "    store: the chunks sent ahead")
     # (in the store's thread: looked up by name when called)
-    _wrap(database, "_run_ahead", "      store thread: BEGIN, the chunks' INSERT, fsync")
-    _wrap(database, "_run_transaction", "      store thread: the rest, COMMIT")
+    _wrap(database, "run_ahead", "      store thread: BEGIN, the chunks' INSERT, fsync")
+    _wrap(database, "run_transaction", "      store thread: the rest, COMMIT")
     _wrap(database.Database, "write", "  store commit")
     request = transport.RelayClient.request
 

@@ -27,7 +27,7 @@ OUT = os.environ.get("MANO_STAGE_STAMPS")
 TARGETS: dict[str, tuple[tuple[str, str], ...]] = {
     "mano_core.durable": (("DurableCollection._run", "a.edit"),),
     "mano_core.store.local_store": (("LocalStore._commit", "commit"),),
-    "mano_core.store.database": (("_run_transaction", "commit.thread"),),
+    "mano_core.store.database": (("run_transaction", "commit.thread"),),
     "mano_core.sync.transport": (("RelayClient.push_nowait", "a.push"),),
     "mano_core.protocol.machine": (("Connection.receive_frame", "frame"),),
     "mano_core.sync.receiver": (("Receiving.apply_delivery", "delivery"),

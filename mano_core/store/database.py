@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Final, TypeAlias
+from typing import Any, Final
 
 import aiosqlite
 
@@ -20,12 +19,19 @@ from mano_core.errors import (
     StoreFullError,
 )
 
+from .in_thread import (
+    WAL_AUTOCHECKPOINT,
+    Op,
+    Row,
+    run_ahead,
+    run_transaction,
+)
+
 APPLICATION_ID: Final = 0x4D414E4F  # "MANO" in the SQLite header: marks the file as ours
 SCHEMA_VERSION: Final = 1
 PAGE_SIZE: Final = 8192
 _BUSY_TIMEOUT_S: Final = 0.5
 _RECLAIM_MIN_PAGES: Final = 128  # 1 MiB of free pages
-WAL_AUTOCHECKPOINT: Final = 1000  # pages in the log before a commit checkpoints it (SQLite's)
 # How often ``write_ahead`` looks whether its statements reached the last one (``_started``):
 # every 1 ms (a look is one turn of the loop, ~20 µs), then, past ~30 looks, every 4 ms (a
 # busy file: BEGIN IMMEDIATE waits up to _BUSY_TIMEOUT_S).
@@ -57,9 +63,6 @@ _PRAGMAS: Final = (
     "PRAGMA journal_size_limit=8388608",
 )
 
-Row: TypeAlias = tuple[Any, ...]
-Op: TypeAlias = tuple[str, Sequence[Row]]
-
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 5, 6, 11, 13, 26
 
 
@@ -86,92 +89,6 @@ def group_ops(ops: Iterable[tuple[str, Row]]) -> list[Op]:
     return list(grouped)
 
 
-def _run_ops(conn: sqlite3.Connection, ops: Sequence[Op]) -> None:
-    for sql, rows in ops:
-        # Each cursor closed at once: a statement left in progress makes COMMIT fail.
-        if len(rows) == 1:
-            conn.execute(sql, rows[0]).close()
-        else:
-            conn.executemany(sql, rows).close()
-
-
-def _rollback_now(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        try:
-            conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # SQLite may already have rolled back (e.g. after SQLITE_FULL on COMMIT)
-
-
-def _run_transaction(conn: sqlite3.Connection, ops: Sequence[Op], begun: bool = False) -> None:
-    """BEGIN IMMEDIATE (unless ``begun``: ``write_ahead`` opened it), the statements,
-    COMMIT, in the connection's worker thread; rolled back on any error. (``begun``: the
-    automatic checkpoint, off for that transaction, is on again after it.)"""
-    if not begun:
-        conn.execute("BEGIN IMMEDIATE")
-    try:
-        _run_ops(conn, ops)
-        conn.execute("COMMIT")
-    except BaseException:
-        _rollback_now(conn)
-        raise
-    finally:
-        if begun:
-            _autocheckpoint(conn, WAL_AUTOCHECKPOINT)
-
-
-def _autocheckpoint(conn: sqlite3.Connection, pages: int) -> None:
-    with contextlib.suppress(sqlite3.Error):  # (a setting of the connection: no I/O)
-        conn.execute(f"PRAGMA wal_autocheckpoint={pages}").close()
-
-
-def _run_ahead(conn: sqlite3.Connection, ops: Sequence[Op], wal: str,
-               started: Callable[[], None]) -> None:
-    """BEGIN IMMEDIATE and ``ops``, left uncommitted (``Database.write_ahead``):
-    ``started()`` just before the last statement, one SQLite step that releases the GIL for
-    its whole length; then the write-ahead log written so far is flushed to the disk
-    (``fsync``, GIL released too), so that the COMMIT after it has little left to sync.
-    The automatic checkpoint is off until that COMMIT: it would copy the whole log into the
-    database file and sync it there, on the caller's path (~50–70 ms for a 20 MB snapshot,
-    issue 24); ``Database.write`` checkpoints in the background after the commit instead."""
-    _autocheckpoint(conn, 0)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except BaseException:
-        _autocheckpoint(conn, WAL_AUTOCHECKPOINT)
-        raise
-    try:
-        _run_ops(conn, ops[:-1])
-        _prepare(conn, ops[-1])
-        started()
-        _run_ops(conn, ops[-1:])
-        with contextlib.suppress(OSError):  # (an optimisation: the COMMIT syncs anyway)
-            fd = os.open(wal, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-    except BaseException:
-        _rollback_now(conn)
-        _autocheckpoint(conn, WAL_AUTOCHECKPOINT)
-        raise
-
-
-def _prepare(conn: sqlite3.Connection, op: Op) -> None:
-    """Leave ``op``'s statement prepared in the connection's statement cache (CPython's
-    sqlite3 keys it by its text) without running it: called with no parameters, it is
-    refused at its binding, after its prepare. So the run that follows goes from the cache
-    to its binding and ``sqlite3_step`` holding the GIL until the step releases it. A
-    prepare releases the GIL: the event loop, told the statement was starting, took it for
-    pycrdt's apply, and the binding waited for that apply's end (~0.25 s at MANO scale): the
-    chunks' INSERT ran after the apply, not beside it (issue 24; ``_started`` is the other
-    half). A cache that does not keep it costs only that (the statement is prepared again)."""
-    sql, rows = op
-    if len(rows) == 1 and rows[0]:  # (one run, with parameters: binding none is refused)
-        with contextlib.suppress(sqlite3.ProgrammingError):
-            conn.execute(sql, ()).close()
-
-
 async def _started(flag: list[None], work: asyncio.Future[None]) -> None:
     """Until the connection's thread set ``flag`` (it is about to run the last statement of
     ``write_ahead``) or ``work`` ended, looking every few ms. Not a wake-up sent from that
@@ -179,7 +96,7 @@ async def _started(flag: list[None], work: asyncio.Future[None]) -> None:
     between the signal and the statement's binding, the loop took it for pycrdt's apply,
     and the binding, so the INSERT, waited for the apply's end (issue 24). Seen this way,
     the loop asks for the GIL only while that thread holds it to bind, and gets it when
-    ``sqlite3_step`` releases it (``_prepare``: nothing else between)."""
+    ``sqlite3_step`` releases it (``in_thread.prepare``: nothing else between)."""
     looks = 0
     while not flag and not work.done():
         await asyncio.sleep(_POLL_S if looks < _POLL_FAST_LOOKS else _POLL_SLOW_S)
@@ -295,7 +212,7 @@ class Database:
             # the loop, never sent to it (``_started``).
             started: list[None] = []
             run: Callable[..., Awaitable[None]] = self._conn._execute
-            work = asyncio.ensure_future(run(_run_ahead, self._conn._conn, ops, self._wal,
+            work = asyncio.ensure_future(run(run_ahead, self._conn._conn, ops, self._wal,
                                              lambda: started.append(None)))
             ahead = Ahead(work)
         except BaseException:
@@ -344,7 +261,7 @@ class Database:
         finally:
             self._lock.release()
         if ahead is not None:
-            # Its COMMIT did not checkpoint (_run_ahead): the log is copied into the file
+            # Its COMMIT did not checkpoint (run_ahead): the log is copied into the file
             # now, beside what the caller does next, not before the caller learns the commit.
             self._checkpoint_soon()
 
@@ -371,10 +288,10 @@ class Database:
         # is several statements, each a thread hop).
         run: Callable[..., Awaitable[None]] = self._conn._execute
         if ahead is not None:
-            work = asyncio.ensure_future(_after(ahead.work, run, _run_transaction,
+            work = asyncio.ensure_future(_after(ahead.work, run, run_transaction,
                                                 self._conn._conn, ops, True))
         else:
-            work = asyncio.ensure_future(run(_run_transaction, self._conn._conn, ops))
+            work = asyncio.ensure_future(run(run_transaction, self._conn._conn, ops))
         try:
             await asyncio.shield(work)
         except asyncio.CancelledError:

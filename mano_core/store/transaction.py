@@ -12,7 +12,8 @@ from mano_core import limits
 from mano_core.errors import LimitExceededError, SnapshotRangeError, StoreError
 
 from .crypto import RowCipher
-from .database import Ahead, Op, Row, group_ops
+from .database import Ahead, group_ops
+from .in_thread import Op, Row
 from .outbox_index import OutboxIndex
 from .rows import (
     DocHead,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mano_core.errors import StoreError
-from mano_core.store import TEST_KDF, LocalStore, database
+from mano_core.store import TEST_KDF, LocalStore, in_thread
 from mano_core.store.rows import SNAPSHOT_CHUNK_BYTES
 
 from .conftest import PASSPHRASE
@@ -109,7 +109,7 @@ async def test_a_read_waits_for_the_commit_of_what_went_ahead(store: LocalStore)
 WRITER = """
 import asyncio, sys
 from mano_core.errors import StoreError
-from mano_core.store import TEST_KDF, LocalStore, database
+from mano_core.store import TEST_KDF, LocalStore, in_thread
 STATE = bytes(range(256)) * (3 * 1024 * 1024 // 256) + b"tail"
 async def main(path):
     store = await LocalStore.create(path, sys.argv[2], kdf=TEST_KDF)
@@ -194,8 +194,8 @@ async def test_the_log_is_checkpointed_as_usual_after_a_write_ahead(store: Local
 
 
 def test_the_chunks_statement_is_prepared_before_it_is_signalled(tmp_path: Path) -> None:
-    """``_prepare`` leaves the statement in the connection's cache and runs nothing: the run
-    that follows compiles nothing (SQLite asks the authorizer only while it compiles), so
+    """``in_thread.prepare`` leaves the statement in the connection's cache and runs nothing:
+    the run that follows compiles nothing (SQLite asks the authorizer only while it compiles), so
     it goes from its binding to its step without releasing the GIL in a prepare (the event
     loop, told the statement was starting, took the GIL there, and the INSERT waited for
     pycrdt's whole apply: issue 24)."""
@@ -209,11 +209,11 @@ def test_the_chunks_statement_is_prepared_before_it_is_signalled(tmp_path: Path)
 
     conn.set_authorizer(authorizer)
     op = ("INSERT INTO t (a, b) VALUES (?, ?), (?, ?)", [(1, b"x", 2, b"y")])
-    database._prepare(conn, op)
+    in_thread.prepare(conn, op)
     assert compiled  # compiled once, there
     assert conn.execute("SELECT COUNT(*) FROM t").fetchone() == (0,)  # and not run
     compiled.clear()
-    database._run_ops(conn, [op])
+    in_thread.run_ops(conn, [op])
     assert not compiled  # the statement came from the cache
     conn.set_authorizer(None)
     assert conn.execute("SELECT a FROM t ORDER BY a").fetchall() == [(1,), (2,)]
@@ -224,17 +224,17 @@ async def test_a_write_ahead_that_fails_before_the_chunks_raises(
         store: LocalStore, monkeypatch: pytest.MonkeyPatch) -> None:
     """The loop looks for the statements' progress (``_started``): a failure before the
     last statement ends the wait with the store's error, and the connection is free."""
-    real = database._run_ops
+    real = in_thread.run_ops
 
     def failing(conn: sqlite3.Connection, ops: object) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(database, "_run_ops", failing)
+    monkeypatch.setattr(in_thread, "run_ops", failing)
     with pytest.raises(StoreError):
         async with store.transaction() as tx:
             await tx.write_snapshot("doc", STATE, 0)
             await asyncio.wait_for(tx.write_ahead(), 30)
-    monkeypatch.setattr(database, "_run_ops", real)
+    monkeypatch.setattr(in_thread, "run_ops", real)
     await store.put("ns", "key", b"next")
     assert await store.get("ns", "key") == b"next"
     assert (await store.load_document("doc")).snapshot is None
