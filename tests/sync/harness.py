@@ -202,5 +202,16 @@ async def settle(sync: SyncClient, timeout: float = 30.0) -> None:
                              f"head={s.head} error={s.last_error}") from None
 
 
+async def synced_or_fired(sync: SyncClient, fired: asyncio.Event, timeout: float = 60.0) -> None:
+    """Until ``sync`` is synced or ``fired`` is set (a fault injected in it went off), whichever
+    comes first; the other wait is cancelled. The caller checks which."""
+    synced = asyncio.ensure_future(sync.wait_synced(timeout))
+    waiting = asyncio.ensure_future(fired.wait())
+    await asyncio.wait({synced, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    for fut in (synced, waiting):
+        fut.cancel()
+    await asyncio.gather(synced, waiting, return_exceptions=True)
+
+
 __all__ = ["KINDS", "PASS", "Crash", "Harness", "Pair", "StoreFaults", "drop_connection",
-           "fast_backoff", "settle"]
+           "fast_backoff", "settle", "synced_or_fired"]

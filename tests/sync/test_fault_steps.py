@@ -10,7 +10,6 @@ were refused as replays: a teammate's edits lost for good, silently.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
 
@@ -22,7 +21,8 @@ from mano_core.sync.client import SyncClient
 from mano_core.sync.engine import TeamSync
 from mano_core.sync.transport import RelayClient
 
-from .harness import KINDS, Crash, Harness, Pair, StoreFaults, drop_connection, settle
+from .harness import (KINDS, Crash, Harness, Pair, StoreFaults, drop_connection, settle,
+                      synced_or_fired)
 from .helpers import eventually
 
 pytestmark = pytest.mark.timeout(900)
@@ -77,27 +77,26 @@ async def trial(pair: Pair, relay_db: Path, where: Path, step: int, kind: str) -
                 await settle(sb)
                 count = faults.count
             elif kind == "crash":
-                synced = asyncio.ensure_future(sb.wait_synced(60))
-                fired = asyncio.ensure_future(faults.fired.wait())
-                await asyncio.wait({synced, fired}, return_when=asyncio.FIRST_COMPLETED)
-                for fut in (synced, fired):
-                    fut.cancel()
-                await asyncio.gather(synced, fired, return_exceptions=True)
+                await synced_or_fired(sb, faults.fired)
             else:
                 await settle(sb, 60)  # the same process recovers by itself
             await sb.close()
             await b.close()
-            # Reopen b from its file, as after a restart, and resync.
-            b, team_b = await run.open("b")
-            async with await h.sync(b, team_b) as sb:
-                await settle(sb, 60)
-                what = f"step {step} {kind}"
-                assert names(team_b) == EXPECTED, what
-                assert sb.state.cursor[Compartment.GENERAL] == await h.head(run.team_id), what
-                assert not sb.state.quarantine, what
-            await eventually(lambda: names(team_a) == EXPECTED, 60, f"b's edits on a ({what})")
-            assert not sa.state.quarantine
+            await redone_after_restart(h, run, team_a, sa, f"step {step} {kind}")
         return count
+
+
+async def redone_after_restart(h: Harness, run, team_a, sa: SyncClient, what: str) -> None:
+    """Reopen b from its file, as after a restart, and resync: every edit present exactly
+    once on both devices, b's cursor at the relay's head, nothing quarantined."""
+    b, team_b = await run.open("b")
+    async with await h.sync(b, team_b) as sb:
+        await settle(sb, 60)
+        assert names(team_b) == EXPECTED, what
+        assert sb.state.cursor[Compartment.GENERAL] == await h.head(run.team_id), what
+        assert not sb.state.quarantine, what
+    await eventually(lambda: names(team_a) == EXPECTED, 60, f"b's edits on a ({what})")
+    assert not sa.state.quarantine
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -15,9 +15,8 @@ from mano_core.ids import Compartment
 from mano_core.sync.persist import Persisting
 from mano_core.team_compartment import CompartmentHolder
 
-from .harness import Crash, Harness, Pair, drop_connection, settle
-from .helpers import eventually
-from .test_fault_steps import EXPECTED, names, template
+from .harness import Crash, Harness, Pair, drop_connection, settle, synced_or_fired
+from .test_fault_steps import EXPECTED, names, redone_after_restart, template
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -62,25 +61,11 @@ async def trial(pair: Pair, relay_db: Path, where: Path, turn: int, kind: str,
                     assert names(team_b) == EXPECTED, f"turn {turn} drop, before a restart"
                     assert sb.state.cursor[Compartment.GENERAL] == await h.head(run.team_id)
                 else:
-                    synced = asyncio.ensure_future(sb.wait_synced(60))
-                    waiting = asyncio.ensure_future(fired.wait())
-                    await asyncio.wait({synced, waiting}, return_when=asyncio.FIRST_COMPLETED)
-                    for fut in (synced, waiting):
-                        fut.cancel()
-                    await asyncio.gather(synced, waiting, return_exceptions=True)
+                    await synced_or_fired(sb, fired)
                     assert fired.is_set(), f"turn {turn} never came"
                 await sb.close()
             await b.close()
-            # Reopen b from its file, as after a restart, and resync.
-            b, team_b = await run.open("b")
-            async with await h.sync(b, team_b) as sb:
-                await settle(sb, 60)
-                what = f"turn {turn} {kind}"
-                assert names(team_b) == EXPECTED, what
-                assert sb.state.cursor[Compartment.GENERAL] == await h.head(run.team_id), what
-                assert not sb.state.quarantine, what
-            await eventually(lambda: names(team_a) == EXPECTED, 60, f"b's edits on a ({what})")
-            assert not sa.state.quarantine
+            await redone_after_restart(h, run, team_a, sa, f"turn {turn} {kind}")
         return seen
 
 

@@ -7,7 +7,6 @@ tests/sync/test_snapshot_first_e2e.py."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
 
@@ -27,7 +26,8 @@ from mano_core.team_info import doc_name
 
 from tests.document import hostile_states
 
-from .harness import KINDS, PASS, Crash, Harness, Pair, StoreFaults, drop_connection, settle
+from .harness import (KINDS, PASS, Crash, Harness, Pair, StoreFaults, drop_connection, settle,
+                      synced_or_fired)
 from .helpers import join
 
 pytestmark = pytest.mark.timeout(300)
@@ -231,12 +231,7 @@ async def trial(pair: Pair, relay_db: Path, where: Path, step: int, kind: str,
             count = faults.count
             assert sb.state.received.envelopes == await h.head(run.team_id) - upto  # the tail
         elif kind == "crash":
-            synced = asyncio.ensure_future(sb.wait_synced(60))
-            fired = asyncio.ensure_future(faults.fired.wait())
-            await asyncio.wait({synced, fired}, return_when=asyncio.FIRST_COMPLETED)
-            for fut in (synced, fired):
-                fut.cancel()
-            await asyncio.gather(synced, fired, return_exceptions=True)
+            await synced_or_fired(sb, faults.fired)
         else:
             await settle(sb, 60)  # the same process recovers by itself
         await sb.close()
