@@ -33,7 +33,7 @@ from mano_core.team import Team
 from sync_server.server import Relay
 from tests.harness.relay import relay_config
 
-from .helpers import join
+from .helpers import join, seal_bulk_persons
 
 PASS = "phrase de passe de test"
 KINDS = ("crash", "disk", "drop")
@@ -202,6 +202,19 @@ async def settle(sync: SyncClient, timeout: float = 30.0) -> None:
                              f"head={s.head} error={s.last_error}") from None
 
 
+async def pair_behind(h: Harness, where: Path, count: int) -> Pair:
+    """A device pair whose device "a" pushed ``count`` envelopes of one new person each
+    (``p-<i>``, helpers.seal_bulk_persons) to the relay: "b", not yet synced, is that many
+    behind."""
+    pair = await h.device_pair(where)
+    a, team_a = await pair.open("a")
+    keys_a = await a.vault.team(uuid.UUID(team_a.id).bytes)
+    await seal_bulk_persons(team_a, keys_a, count, "p")
+    async with await h.sync(a, team_a) as sa:
+        await settle(sa)
+    return pair
+
+
 async def synced_or_fired(sync: SyncClient, fired: asyncio.Event, timeout: float = 60.0) -> None:
     """Until ``sync`` is synced or ``fired`` is set (a fault injected in it went off), whichever
     comes first; the other wait is cancelled. The caller checks which."""
@@ -214,4 +227,4 @@ async def synced_or_fired(sync: SyncClient, fired: asyncio.Event, timeout: float
 
 
 __all__ = ["KINDS", "PASS", "Crash", "Harness", "Pair", "StoreFaults", "drop_connection",
-           "fast_backoff", "settle", "synced_or_fired"]
+           "fast_backoff", "pair_behind", "settle", "synced_or_fired"]

@@ -4,7 +4,6 @@ caught up survives a reopen whole."""
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 
@@ -12,8 +11,7 @@ from mano_core import limits
 from mano_core.ids import Compartment
 from mano_core.team_compartment import CompartmentHolder
 
-from .harness import Harness, settle
-from .helpers import seal_bulk_persons
+from .harness import Harness, pair_behind, settle
 
 pytestmark = pytest.mark.timeout(180)
 GENERAL = Compartment.GENERAL
@@ -25,12 +23,7 @@ async def test_a_catch_up_compacts_once_it_reaches_the_head(tmp_path, monkeypatc
     monkeypatch.setattr(limits, "COMPACT_AFTER_BYTES", 1)
     monkeypatch.setattr(limits, "COALESCE_DELIVERIES_ENVELOPES", 20)  # each frame on its own
     async with Harness(tmp_path, catchup_batch=20) as h:
-        pair = await h.device_pair(tmp_path / "devices")
-        a, team_a = await pair.open("a")
-        keys_a = await a.vault.team(uuid.UUID(team_a.id).bytes)
-        await seal_bulk_persons(team_a, keys_a, 200, "p")
-        async with await h.sync(a, team_a) as sa:
-            await settle(sa)
+        pair = await pair_behind(h, tmp_path / "devices", 200)
         b, team_b = await pair.open("b")
         compactions: list[tuple[int, int]] = []  # (rows stored since, their bytes)
         real = CompartmentHolder.compact

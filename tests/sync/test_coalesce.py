@@ -6,7 +6,6 @@ such a delivery leaves for the collector when it ends (mano_core/heap.py)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from mano_core.protocol import messages as m
 from mano_core.sync.receiver import with_queued
@@ -69,8 +68,7 @@ async def test_a_delivery_drops_its_parses_before_young_collections_come_back(tm
     from mano_core.ids import Compartment
     from mano_core.team import Team
 
-    from .harness import Harness, settle
-    from .helpers import seal_bulk_persons
+    from .harness import Harness, pair_behind, settle
 
     held_at_leave: list[bool] = []
     young = heap._YOUNG
@@ -82,12 +80,7 @@ async def test_a_delivery_drops_its_parses_before_young_collections_come_back(tm
 
     monkeypatch.setattr(young, "leave", leave)
     async with Harness(tmp_path, catchup_batch=10) as h:
-        pair = await h.device_pair(tmp_path / "devices")
-        a, team_a = await pair.open("a")
-        keys_a = await a.vault.team(uuid.UUID(team_a.id).bytes)
-        await seal_bulk_persons(team_a, keys_a, 30, "p")
-        async with await h.sync(a, team_a) as sa:
-            await settle(sa)
+        pair = await pair_behind(h, tmp_path / "devices", 30)
         held_at_leave.clear()
         b, team_b = await pair.open("b")
         async with await h.sync(b, team_b) as sb:
