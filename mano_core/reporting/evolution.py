@@ -17,11 +17,12 @@ import msgspec
 from mano_core.errors import ValidationError
 from mano_core.codes import Code
 from mano_core.model.records import HistoryEntry, Person
+from mano_core.model.validation import field_names
 
 from .stats import NOT_FILLED, value_labels
 from .view import Period, TeamView, aware, local_instant
 
-_PERSON_FIELDS = {f.name: f.encode_name for f in msgspec.structs.fields(Person)}
+_PERSON_FIELDS = dict(field_names(Person))
 _NOT_TRACKED = frozenset({"id", "createdAt", "createdBy", "updatedAt", "updatedBy"})
 
 

@@ -39,7 +39,7 @@ from mano_core.model.records import (
     Person,
     Record,
 )
-from mano_core.model.validation import validate
+from mano_core.model.validation import field_names, validate
 from mano_core.optional import require
 from mano_core.team import Team
 
@@ -160,9 +160,9 @@ def known_columns(kind: ImportKind, definitions: list[CustomFieldDefinition]) ->
         for mano_name, field, label in MANO_PERSON_FIELDS:
             known.setdefault(fold(label), field)
             known.setdefault(fold(mano_name), field)
-    for f in msgspec.structs.fields(record):
-        known.setdefault(fold(f.name), f.name)
-        known.setdefault(fold(f.encode_name), f.name)
+    for name, wire in field_names(record):
+        known.setdefault(fold(name), name)
+        known.setdefault(fold(wire), name)
     if kind == "persons":
         for d in definitions:
             if d.scope == "person":
@@ -307,7 +307,7 @@ def _build(kind: type[Record], fields: dict[str, Any], custom: dict[str, Any],
            definitions: list[CustomFieldDefinition], now: dt.datetime,
            author: str | None) -> Record:
     """A record through the same checks as Collection.create (types, then domain rules)."""
-    names = {f.name: f.encode_name for f in msgspec.structs.fields(kind)}
+    names = dict(field_names(kind))
     wire = {names[k]: msgspec.to_builtins(v) for k, v in fields.items()}
     if custom:
         wire["customFields"] = custom
@@ -331,7 +331,7 @@ def plan(view: TeamView, kind: ImportKind, header: list[str],
     parsers = _parsers(view, kind, definitions)
     record_kind: type[Record] = Person if kind == "persons" else Action
     header_of = {field: header[i] for i, field in columns.items()}
-    wire_to_field = {f.encode_name: f.name for f in msgspec.structs.fields(record_kind)}
+    wire_to_field = {wire: name for name, wire in field_names(record_kind)}
     records: list[Record] = []
     for number, row in rows:
         fields: dict[str, Any] = {}

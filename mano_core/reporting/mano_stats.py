@@ -40,6 +40,7 @@ from typing import Any, Final
 import msgspec
 
 from mano_core.model.records import HistoryEntry, Person
+from mano_core.model.validation import field_names
 
 from .view import Period, TeamView, aware, local_day, local_instant, ranked
 
@@ -73,11 +74,14 @@ class ManoStatistics(msgspec.Struct, frozen=True, kw_only=True):
     collaborations: dict[str, int]
 
 
+# A person's attribute by its wire name (a filter names the field as MANO does).
+_PERSON_ATTRIBUTES: Final = {wire: name for name, wire in field_names(Person)}
+
+
 def person_value(person: Person, field: str) -> Any:
     if field.startswith("customFields."):
         return person.custom_fields.get(field.split(".", 1)[1])
-    wire = {f.encode_name: f.name for f in msgspec.structs.fields(Person)}
-    return getattr(person, wire.get(field, field), None)
+    return getattr(person, _PERSON_ATTRIBUTES.get(field, field), None)
 
 
 def matches(person: Person, filters: Iterable[PersonFilter]) -> bool:

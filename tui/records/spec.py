@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 import msgspec.inspect as mi
 
 from mano_core.model import records as r
+from mano_core.model.validation import field_names
 
 if TYPE_CHECKING:
     from tui.i18n import Translator
@@ -92,7 +92,7 @@ class RecordSpec:
 
 @functools.cache
 def _attrs(kind: type[r.Record]) -> dict[str, str]:
-    return {f.encode_name: f.name for f in msgspec.structs.fields(kind)}
+    return {wire: name for name, wire in field_names(kind)}
 
 
 @functools.cache

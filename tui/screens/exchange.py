@@ -9,7 +9,6 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,6 +17,7 @@ from textual.widgets import Button, DataTable, Input, ProgressBar, Static
 
 from mano_core.errors import ManoError, PermissionDeniedError
 from mano_core.mano_compat.migrate import MigrationResult
+from mano_core.model.validation import field_names
 from mano_core.reporting import ImportResult
 from tui import format as fmt
 from tui.exchange_jobs import (
@@ -281,8 +281,7 @@ class ExchangeScreen(ManoScreen):
         ``phone``): the report must not show the engine's attribute names."""
         spec = record_specs.SPECS.get(kind)
         if spec is not None and not field.startswith("customFields"):
-            wire = {f.name: f.encode_name for f in msgspec.structs.fields(spec.record)}
-            field = wire.get(field, field)
+            field = dict(field_names(spec.record)).get(field, field)
         return history_label(self.session, self.t, kind, field)
 
     def _show_report(self, result: ImportResult | MigrationResult, *, checked: bool) -> None:
