@@ -92,10 +92,14 @@ async def freeze(view: TeamView, *, progress: Progress | None = None) -> FrozenV
     """A copy of ``view`` (an open ``Team`` or a ``GeneralDocument``) for a worker thread;
     a ``Team``'s records not decoded yet are decoded first in bounded slices (``Team.load``,
     ``progress(done, total)``). Runs on the event loop that owns the team."""
-    load = getattr(view, "load", None)
+    await _decoded(view, progress)
+    return _copy(view)
+
+
+async def _decoded(view: TeamView, progress: Progress | None) -> None:
+    load = getattr(view, "load", None)   # a Team has it, a GeneralDocument does not
     if load is not None:
         await load(progress=progress)
-    return _copy(view)
 
 
 def _copy(view: TeamView) -> FrozenView:
@@ -113,9 +117,7 @@ async def computed(view: TeamView, work: Callable[[FrozenView], T], *,
     keep it) Python's collector makes no collection (``heap.copy_alive``), which would walk
     every record the copy holds, the UI loop waiting for the GIL meanwhile (issue 24: 60-90 ms
     of collections at ×10 for one computation)."""
-    load = getattr(view, "load", None)
-    if load is not None:
-        await load(progress=progress)
+    await _decoded(view, progress)
     with heap.copy_alive():
         frozen: list[FrozenView] = [_copy(view)]
         # The thread takes the copy and drops it when done; this frame keeps no reference to
