@@ -7,13 +7,11 @@ remote, becomes a typed ChangeEvent."""
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import functools
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from pycrdt import Doc, Map, TransactionEvent
@@ -32,44 +30,12 @@ from .queries import QUERY_COLLECTIONS
 from .preread import read_remote
 from .merge_run import MergeRun
 from .ydeps import UpdateDeps, read_deps, read_state_vector
+from .change_types import ChangeEvent, Clock, HistorySigner, Origin, utc_now
 
 if TYPE_CHECKING:
     from mano_core.guarded_build import Backlog
 
-
-Clock = Callable[[], dt.datetime]
-
-
-class Origin(str, enum.Enum):
-    LOCAL = "local"
-    REMOTE = "remote"
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeEvent:
-    """Records of one collection changed. ``origin`` tells our own edits from teammates'."""
-
-    compartment: Compartment
-    collection: str
-    ids: frozenset[str]
-    origin: Origin
-
-
-class HistorySigner(Protocol):
-    """Signs the history entries a document writes (``mano_core.audit`` provides one)."""
-
-    @property
-    def device(self) -> str:
-        """The signing device's id, hex."""
-        ...
-
-    def sign(self, compartment: Compartment, entry: HistoryEntry) -> str:
-        """The hex signature of ``entry`` (its ``sig`` field is ignored)."""
-        ...
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+__all__ = ["ChangeEvent", "Clock", "DocumentCore", "HistorySigner", "Origin"]
 
 
 class DocumentCore:
@@ -102,7 +68,7 @@ class DocumentCore:
         # Set by mano_core.audit.bind when the team has this device's keys: history entries
         # are then signed; without it they are written unsigned (local-only teams).
         self.signer: HistorySigner | None = None
-        self._clock = clock or _utc_now
+        self._clock = clock or utc_now
         self._custom_fields = custom_fields
         self._pending: list[bytes] = []
         self._guarded: GuardedIndex | None = None
