@@ -55,7 +55,8 @@ from mano_core.rules.remote import Refusal, check_remote_update
 from mano_core.rules.table import Power
 from mano_core.slices import Progress, expect_keys, load_all, start_root_keys
 from mano_core.team_collections import MedicalCollections, bind_collections, bind_medical
-from mano_core.team_compartment import CompartmentHolder, SealAtCommit, commit_together
+from mano_core.team_compartment import CompartmentHolder
+from mano_core.team_sealing import SealAtCommit, commit_together
 from mano_core.team_info import (
     TEAMS_NAMESPACE,
     DocumentStore,

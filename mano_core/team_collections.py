@@ -20,7 +20,8 @@ from mano_core.durable import (
 from mano_core.model import records as r
 from mano_core.model.records import Record
 from mano_core.rules.table import Power
-from mano_core.team_compartment import CompartmentHolder, commit_together
+from mano_core.team_compartment import CompartmentHolder
+from mano_core.team_sealing import commit_together
 from mano_core.team_settings import DurableSettings
 
 if TYPE_CHECKING:

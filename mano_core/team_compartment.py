@@ -1,8 +1,8 @@
 """The write path of a team: one compartment's document and its persistence (local edits
 committed with their sync-outbox places, teammates' updates merged and stored with what the
-sync engine writes alongside, compaction, parked updates), and ``commit_together`` for edits
-that span both compartments. Split from mano_core/team.py; ``Team`` owns one holder per
-compartment it holds."""
+sync engine writes alongside, compaction, parked updates); ``commit_together``, for edits that
+span both compartments, is mano_core.team_sealing. Split from mano_core/team.py; ``Team``
+owns one holder per compartment it holds."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from mano_core.errors import MalformedUpdateError
 from mano_core.slices import refresh_all
 from mano_core.team_info import doc_name, local_outbox
 
-from mano_core.team_sealing import EditSealer, SealAtCommit, commit_together, sealing
+from mano_core.team_sealing import sealing
 
 if TYPE_CHECKING:
     from mano_core.team import Team
 
-__all__ = ["CompartmentHolder", "EditSealer", "SealAtCommit", "commit_together"]
+__all__ = ["CompartmentHolder"]
 
 
 async def _nothing() -> None:

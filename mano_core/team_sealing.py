@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mano_core.document.team_doc import Origin
+from mano_core.document.change_types import Origin
 from mano_core.ids import Compartment
 from mano_core.team_info import local_outbox
 
