@@ -12,53 +12,44 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar, Literal
 
-import msgspec
-
-Gender = Literal[
-    "Aucun", "Homme", "Femme", "Homme transgenre", "Femme transgenre", "Non binaire", "Autre"
-]
-GENDERS: tuple[str, ...] = Gender.__args__  # type: ignore[attr-defined]
-
-ActionStatus = Literal["A FAIRE", "FAIT", "ANNULEE"]
-TO_DO: ActionStatus = "A FAIRE"
-DONE: ActionStatus = "FAIT"
-CANCELLED: ActionStatus = "ANNULEE"
-ACTION_STATUSES: tuple[str, ...] = ActionStatus.__args__  # type: ignore[attr-defined]
-
-OUT_OF_ACTIVE_LIST_REASONS: tuple[str, ...] = (
-    "Relogée", "Hébergée", "Décédée", "Perdue de vue", "Incarcérée", "Hospitalisée",
-    "Départ vers autre région", "Sans nouvelles", "Autre",
+from mano_core.model.medical_records import (
+    Consultation,
+    HealthValue,
+    MedicalComment,
+    MedicalFile,
+    Treatment,
+)
+from mano_core.model.record_base import (
+    ACTION_STATUSES,
+    ATMOSPHERES,
+    CANCELLED,
+    CUSTOM_FIELD_TYPES,
+    DONE,
+    GENDERS,
+    OUT_OF_ACTIVE_LIST_REASONS,
+    TO_DO,
+    ActionStatus,
+    Atmosphere,
+    ConsultationStatus,
+    CustomFieldScope,
+    CustomFieldType,
+    Gender,
+    Record,
 )
 
-Atmosphere = Literal["Violences", "Tensions", "RAS"]
-ATMOSPHERES: tuple[str, ...] = Atmosphere.__args__  # type: ignore[attr-defined]
-
-CustomFieldType = Literal[
-    "text", "textarea", "number", "date", "date-with-time", "yes-no", "enum", "multi-choice",
-    "boolean",
+# The record types and value sets of every compartment, one import for callers (the base and
+# the medical records live in record_base.py and medical_records.py).
+__all__ = [
+    "ACTION_STATUSES", "ATMOSPHERES", "CANCELLED", "CONSENT_SCOPES", "CUSTOM_FIELD_TYPES", "DONE",
+    "ERASURE_REASONS", "GENDERS", "GENERAL_RECORDS", "MEDICAL_OWNER_KINDS", "MEDICAL_RECORDS",
+    "OUT_OF_ACTIVE_LIST_REASONS", "TO_DO", "Action", "ActionStatus", "Atmosphere", "Comment",
+    "Consent", "ConsentScope", "Consultation", "ConsultationStatus", "CustomFieldDefinition",
+    "CustomFieldScope", "CustomFieldType", "Document", "DocumentOwnerKind", "Encounter", "Erasure",
+    "ErasureReason", "Gender", "Group", "HealthDocument", "HealthValue", "HistoryEntry",
+    "MedicalComment", "MedicalFile", "Passage", "Person", "PersonMerge", "PersonPlace", "Place",
+    "Record", "Report", "Share", "Structure", "SubTeam", "Territory", "TerritoryObservation",
+    "Treatment",
 ]
-CUSTOM_FIELD_TYPES: tuple[str, ...] = CustomFieldType.__args__  # type: ignore[attr-defined]
-CustomFieldScope = Literal["person", "observation", "medicalFile", "consultation"]
-
-ConsultationStatus = Literal["A FAIRE", "FAIT", "ANNULEE"]
-
-
-class Record(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):
-    """Fields every record has. Subclasses set ``collection`` and ``label``."""
-
-    collection: ClassVar[str] = ""
-    label: ClassVar[str] = ""
-
-    id: str
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    created_by: str | None = None
-    updated_by: str | None = None
-    deleted_at: dt.datetime | None = None
-
-    @property
-    def deleted(self) -> bool:
-        return self.deleted_at is not None
 
 
 # --- general compartment ----------------------------------------------------------------------
@@ -390,76 +381,6 @@ class HealthDocument(Document, frozen=True, kw_only=True):
     collection: ClassVar[str] = "medicalDocuments"
     label: ClassVar[str] = "medical document"
 
-
-# --- medical compartment ----------------------------------------------------------------------
-
-
-class MedicalFile(Record, frozen=True, kw_only=True):
-    collection: ClassVar[str] = "medicalFiles"
-    label: ClassVar[str] = "medical file"
-
-    person: str
-    custom_fields: dict[str, Any] = {}
-
-
-class Consultation(Record, frozen=True, kw_only=True):
-    collection: ClassVar[str] = "consultations"
-    label: ClassVar[str] = "consultation"
-
-    person: str
-    name: str = ""
-    type: str
-    status: ConsultationStatus = "A FAIRE"
-    due_at: dt.datetime
-    completed_at: dt.datetime | None = None
-    custom_fields: dict[str, Any] = {}
-    only_visible_by: list[str] = []
-    teams: list[str] = []
-
-
-class Treatment(Record, frozen=True, kw_only=True):
-    collection: ClassVar[str] = "treatments"
-    label: ClassVar[str] = "treatment"
-
-    person: str
-    name: str
-    dosage: str = ""
-    frequency: str = ""
-    indication: str = ""
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
-
-
-class HealthValue(Record, frozen=True, kw_only=True):
-    """The value of one health-only person custom field (``CustomFieldDefinition.health_only``)
-    for one person. It lives in the medical compartment, so a device without medical keys never
-    holds it; ``Team.persons`` shows it in ``Person.custom_fields`` on health devices only. The
-    id is derived from (person, field) (``mano_core.document.health.health_value_id``) so two
-    devices writing the same field of the same person write the same record."""
-
-    collection: ClassVar[str] = "personHealthValues"
-    label: ClassVar[str] = "health value"
-
-    person: str
-    field: str
-    value: Any = None
-
-
-class MedicalComment(Record, frozen=True, kw_only=True):
-    """A comment by health staff on a person's medical file, or on one of their consultations
-    or treatments (medical compartment). Each comment is its own record: two written at once
-    are both kept."""
-
-    collection: ClassVar[str] = "medicalComments"
-    label: ClassVar[str] = "medical comment"
-
-    person: str
-    text: str
-    date: dt.datetime
-    consultation: str | None = None
-    treatment: str | None = None
-    team: str | None = None
-    urgent: bool = False
 
 
 GENERAL_RECORDS: tuple[type[Record], ...] = (
