@@ -9,8 +9,9 @@ A developer never touches pycrdt: records are typed, writes are awaited and dura
 
 The team is split by job: what the store keeps and the names of its documents
 (``team_info``), one compartment's write path (``team_compartment``), the typed collections
-(``team_collections``) and settings (``team_settings``); this module opens the team, holds
-its compartments and says who may do what. Every name is re-exported here."""
+(``team_collections``) and settings (``team_settings``), the medical compartment's coming and
+going with the health flag (``team_medical``); this module opens the team, holds its
+compartments and says who may do what. Every name is re-exported here."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from mano_core.document.custom_fields import rename_option
 from mano_core.document.damage import Damage
 from mano_core.document.pieces import apply_leading, apply_stored
 from mano_core.document.compartments import GeneralDocument, MedicalDocument
-from mano_core.document.team_doc import ChangeEvent, DocumentCore, Origin
+from mano_core.document.team_doc import ChangeEvent, DocumentCore
 from mano_core.documents.service import Documents
 from mano_core.document.ydeps import neutralised
 from mano_core.durable import (
@@ -54,7 +55,8 @@ from mano_core.quarantine import TeamQuarantine
 from mano_core.rules.remote import Refusal, check_remote_update
 from mano_core.rules.table import Power
 from mano_core.slices import Progress, expect_keys, load_all, start_root_keys
-from mano_core.team_collections import MedicalCollections, bind_collections, bind_medical
+from mano_core.team_collections import MedicalCollections, bind_collections
+from mano_core import team_medical
 from mano_core.team_compartment import CompartmentHolder
 from mano_core.team_sealing import SealAtCommit, commit_together
 from mano_core.team_info import (
@@ -298,88 +300,34 @@ class Team:
         return [d for h in self.held() for c in h.core.collections.values()
                 for d in c.damaged()]
 
-    # --- the medical compartment comes and goes with the health flag -----------------------------
+    # --- the medical compartment comes and goes with the health flag (team_medical) -----------
 
     async def enable_medical(self) -> bool:
         """Open the medical compartment on this device (its health flag was granted: the sync
         client calls this when the log says so). True if it was not open."""
-        if self.medical_doc is not None:
-            return False
-        self.info = msgspec.structs.replace(self.info, medical=True)
-        await self.store.put(TEAMS_NAMESPACE, self.info.id, msgspec.msgpack.encode(self.info))
-        medical = await self._load_core(Compartment.MEDICAL, self.doc)
-        assert isinstance(medical, MedicalDocument)
-        self.medical_doc = medical
-        bind_medical(self)
-        await self.move_health_values()
-        await self.merges.follow()  # the medical part of merges made without medical keys
-        return True
+        return await team_medical.enable_medical(self)
 
     async def move_health_values(self) -> int:
         """On a device holding the medical compartment: move health-only values still held by
-        general person records into it (mano_core.document.health), so devices without
-        medical keys stop receiving them. Returns how many persons were cleaned."""
-        if self.medical_doc is None:
-            return 0
-        # Reads every person: decoded first in slices, so that opening a team (which calls
-        # this) does not hold the event loop for the whole first read (mano_core.slices),
-        # and with full collections postponed, the records then frozen as the first read's
-        # are (mano_core/heap.py: a full collection mid-way held the loop for 90 ms at ×10).
-        if not self.doc.persons.loaded:
-            with bulk_decoding():
-                await load_all([self.doc.persons])
-        moved = self.doc.persons.move_health_values()
-        await commit_together(self)
-        return moved
+        general person records into it, so devices without medical keys stop receiving them.
+        Returns how many persons were cleaned."""
+        return await team_medical.move_health_values(self)
 
     async def drop_medical(
             self, also: Callable[[Any], Awaitable[None]] | None = None) -> bool:
         """Close the medical compartment and delete everything of it from this device's store
-        (its health flag was withdrawn, or its role made restricted), but for this device's own
-        work not at the relay yet: its medical outboxes and the document bodies it owes
-        (``withheld_edits``, ``documents.withheld``). True if it was open.
-        ``also(tx)`` writes in the same transaction (the sync client forgets its position)."""
-        if self.medical_doc is None:
-            return False
-        async with self.store.transaction() as tx:
-            if also is not None:
-                await also(tx)
-            # Documents attached here whose bodies the relay does not hold yet are kept
-            # (withheld), not lost with the compartment: handed over if the flag comes back.
-            kept = await self.documents.withhold(tx, Compartment.MEDICAL)
-            # So are this device's medical edits not at the relay yet: its two medical outboxes
-            # stay, inert (nothing is sealed or pushed for a compartment it does not sync),
-            # until the flag comes back (sent then) or ``discard_withheld_edits``.
-            await tx.delete_document(doc_name(self.id, Compartment.MEDICAL))
-            self.info = msgspec.structs.replace(self.info, medical=False)
-            await tx.put(TEAMS_NAMESPACE, self.info.id, msgspec.msgpack.encode(self.info))
-        self.doc.persons.detach_health()
-        self.medical_doc = None
-        self._medical = None
-        self.medical = None
-        kept()
-        await self.documents.drop_compartment(Compartment.MEDICAL)
-        self._dispatch([ChangeEvent(Compartment.MEDICAL, name, frozenset(), Origin.REMOTE)
-                        for name in ("persons", "medicalFiles", "consultations", "treatments")])
-        return True
+        but this device's own work not at the relay yet (``withheld_edits``,
+        ``documents.withheld``). True if it was open. ``also(tx)`` writes in the same
+        transaction (the sync client forgets its position)."""
+        return await team_medical.drop_medical(self, also)
 
     async def withheld_edits(self) -> int:
-        """This device's medical edits kept since it lost the compartment (its health flag
-        withdrawn before they reached the relay): 0 while it holds it."""
-        if self.medical_doc is not None:
-            return 0
-        return sum([await self.store.outbox_size(local_outbox(self.id, Compartment.MEDICAL)),
-                    await self.store.outbox_size(sealed_outbox(self.id, Compartment.MEDICAL))])
+        """This device's medical edits kept since it lost the compartment: 0 while it holds it."""
+        return await team_medical.withheld_edits(self)
 
     async def discard_withheld_edits(self) -> int:
-        """Delete the withheld medical edits for good (``withheld_edits``); returns how many.
-        Nothing while this device holds the compartment (they are being sent)."""
-        count = await self.withheld_edits()
-        if count:
-            async with self.store.transaction() as tx:
-                await tx.delete_document(local_outbox(self.id, Compartment.MEDICAL))
-                await tx.delete_document(sealed_outbox(self.id, Compartment.MEDICAL))
-        return count
+        """Delete the withheld medical edits for good; returns how many (none while held)."""
+        return await team_medical.discard_withheld_edits(self)
 
     def attach_keys(self, keys: TeamSigner) -> None:
         """Give the team this device's key material (``Device`` does it when opening it)."""
