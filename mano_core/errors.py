@@ -209,6 +209,12 @@ class BadSignatureError(EnvelopeError):
     """The author's signature does not match the header and ciphertext."""
 
 
+class SnapshotPieceError(BadSignatureError):
+    """A piece of a version-2 snapshot (mano_core/sync/snapshot_v2.py) does not match the
+    manifest its author signed: its SHA-256 differs (a forged, altered or reordered piece), or
+    its AES-GCM tag fails. That snapshot is refused whole; nothing of it was applied."""
+
+
 class ReplayError(EnvelopeError):
     """This author's counter was already seen: a replayed or duplicated envelope."""
 

@@ -60,6 +60,15 @@ MAX_ENVELOPE_SIZE: Final = 960 * 1024    # bytes in one envelope (a frame minus 
 MAX_BLOB_SIZE: Final = 64 * 1024         # key package, invitation request/answer, presence blob
 MAX_SNAPSHOT_CHUNK: Final = 960 * 1024   # bytes of snapshot data in one frame
 MAX_SNAPSHOT_SIZE: Final = 256 * 1024 * 1024  # bytes in one whole snapshot
+# A version-2 snapshot (mano_core/sync/snapshot_v2.py) is sent as pieces, each checked against
+# its signed manifest and applied as it arrives. A writer cuts pieces of at least this many
+# bytes (the chain state and the last piece excepted): fewer, larger pieces keep the manifest
+# short, while 64 KiB still applies in ~1-2 ms, far under the UI loop's 50 ms bound.
+MIN_SNAPSHOT_PIECE: Final = 64 * 1024
+# Pieces in one v2 snapshot, checked in its header before the manifest is read: the largest
+# snapshot (MAX_SNAPSHOT_SIZE) over the smallest piece (MIN_SNAPSHOT_PIECE). Its manifest
+# (36 bytes a piece: at most ~144 KiB) then always fits in the first snapshot_data part.
+MAX_SNAPSHOT_PIECES: Final = 4096
 MAX_LOG_ENTRY_SIZE: Final = 16 * 1024    # bytes in one membership-log entry
 MAX_LOG_ENTRIES_PER_FRAME: Final = 256   # membership-log entries in one frame
 MAX_LIST_ITEMS_PER_FRAME: Final = 1024   # items of any list in one frame (deliveries, ids…)

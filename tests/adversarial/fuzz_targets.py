@@ -17,6 +17,7 @@ from mano_core.protocol import codec
 from mano_core.sync import payload
 from mano_core.sync import presence as presence_mod
 from mano_core.sync import snapshot as snapshot_mod
+from mano_core.sync import snapshot_v2
 from mano_core.sync.presence import open_presence
 from mano_core.sync.snapshot import open_snapshot
 from tests.relay.kit import TeamKit
@@ -124,6 +125,33 @@ def snapshot_body(data: bytes) -> None:
     read_deps(snap.state)
 
 
+def snapshot_v2_blob(data: bytes) -> None:
+    """``data[1:]`` as a version-2 snapshot downloaded in two parts, the first of
+    ``4 * data[0]`` bytes, read by a device of bob's team (mutations of a valid one reach the
+    pieces)."""
+    k, _, _ = kit()
+    reader = snapshot_v2.SnapshotReader(log=k["admin"].log, keyring=k["admin"].keyring,
+                                        team_id=k.team_id, compartment=Compartment.GENERAL)
+    cut, body = (data[0] * 4, data[1:]) if data else (0, b"")
+    for update in reader.feed(body[:cut]) + reader.feed(body[cut:]):
+        read_deps(update)
+    reader.finish()
+
+
+def snapshot_v2_piece(data: bytes) -> None:
+    """``data`` as the one update of a version-2 snapshot correctly sealed and signed by bob,
+    then read as a receiver reads each piece before it applies it."""
+    k, _, _ = kit()
+    bob = k["bob"]
+    raw = snapshot_v2.seal_pieces(bob.identity, bob.keyring, team_id=k.team_id,
+                                  compartment=Compartment.GENERAL, epoch=0, upto=1,
+                                  updates=[data], chain=ChainState(), nonce=b"\x00" * 12)
+    snap = snapshot_v2.open_snapshot_v2(raw, log=k["admin"].log, keyring=k["admin"].keyring,
+                                        team_id=k.team_id, compartment=Compartment.GENERAL)
+    for update in snap.updates:
+        read_deps(update)
+
+
 def apply_update(data: bytes) -> None:
     """``data`` as a teammate's CRDT update, through the document as a delivery applies it."""
     core = DocumentCore(Compartment.GENERAL, [Person], author="fuzz")
@@ -138,5 +166,6 @@ def key_package(data: bytes) -> None:
 
 TARGETS = {"parse": parse, "open": open_, "open_delivery": open_delivery,
            "payload": decode_payload, "ydeps": deps, "frame": frame, "presence": presence,
-           "snapshot": snapshot_body,
+           "snapshot": snapshot_body, "snapshot_v2": snapshot_v2_blob,
+           "snapshot_v2_piece": snapshot_v2_piece,
            "update": apply_update, "key_package": key_package}

@@ -256,6 +256,30 @@ function hpkeOpenX25519(sealed, recipient, info) {
   const [ver, chains] = v.chain_json;
   same("snapshot: chain", b(v.chain_hex), enc([ver, chains.map(([t, c, a, n, x]) => [bin(t), c, bin(a), n, bin(x)])]));
 }
+{ // version 2: a signed manifest, then each piece hashed, then opened (protocol.md §15)
+  const v = load("snapshot_v2");
+  const blob = b(v.blob_hex);
+  const nonce = b(v.nonce_hex);
+  const header = cat([2], b(v.team_id_hex), [v.compartment], u32(v.epoch), b(v.author.device_id_hex), u64(v.upto), nonce, u32(v.piece_count));
+  same("snapshot v2: header", blob.subarray(0, 78), header);
+  const count = blob.readUInt32BE(74);
+  const lengths = [...Array(count).keys()].map((i) => blob.readUInt32BE(78 + 36 * i));
+  const table = blob.subarray(78, 78 + 36 * count);
+  same("snapshot v2: table", table, b(v.table_hex));
+  const manifestEnd = 78 + 36 * count + 64;
+  check("snapshot v2: manifest signature", verify(b(v.author.device_id_hex), blob.subarray(manifestEnd - 64, manifestEnd), cat(label(v.domain), header, table)));
+  let at = manifestEnd;
+  const plain = lengths.map((n, i) => {
+    const ct = blob.subarray(at, at + n);
+    at += n;
+    same(`snapshot v2: piece ${i} hash`, sha256(ct), table.subarray(36 * i + 4, 36 * i + 36));
+    const pieceNonce = cat(nonce.subarray(0, 8), u32((nonce.readUInt32BE(8) ^ i) >>> 0));
+    return aesGcmOpen(b(v.content_key_hex), pieceNonce, ct, cat(header, u32(i)));
+  });
+  check("snapshot v2: no bytes after the last piece", at === blob.length);
+  same("snapshot v2: piece 0 is the chain state", plain[0], b(v.chain_hex));
+  plain.forEach((p, i) => same(`snapshot v2: piece ${i} plaintext`, p, b(v.pieces[i].plaintext_hex)));
+}
 {
   const v = load("presence");
   const blob = b(v.blob_hex);
