@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
@@ -19,6 +19,7 @@ from mano_core.errors import (
     StoreFullError,
 )
 
+from .handoff import submit
 from .in_thread import (
     WAL_AUTOCHECKPOINT,
     Op,
@@ -103,11 +104,12 @@ async def _started(flag: list[None], work: asyncio.Future[None]) -> None:
         looks += 1
 
 
-async def _after(first: asyncio.Future[None], run: Callable[..., Awaitable[None]],
-                 *args: Any) -> None:
-    """``run(*args)`` once ``first`` (the statements sent ahead) succeeded."""
+async def _after(first: asyncio.Future[None], conn: aiosqlite.Connection,
+                 fn: Callable[..., None], *args: Any) -> None:
+    """``fn(*args)`` in ``conn``'s thread once ``first`` (the statements sent ahead)
+    succeeded."""
     await first
-    await run(*args)
+    await submit(conn, fn, *args)
 
 
 class Ahead:
@@ -211,9 +213,8 @@ class Database:
             # Set by the connection's thread just before the last statement; looked at by
             # the loop, never sent to it (``_started``).
             started: list[None] = []
-            run: Callable[..., Awaitable[None]] = self._conn._execute
-            work = asyncio.ensure_future(run(run_ahead, self._conn._conn, ops, self._wal,
-                                             lambda: started.append(None)))
+            work = submit(self._conn, run_ahead, self._conn._conn, ops, self._wal,
+                          lambda: started.append(None))
             ahead = Ahead(work)
         except BaseException:
             self._lock.release()
@@ -285,13 +286,14 @@ class Database:
             raise StoreClosedError("the store is closed")
         # The whole transaction in one call to the connection's worker thread: one round
         # trip instead of one per statement (issue 24: a commit on the edit → visible path
-        # is several statements, each a thread hop).
-        run: Callable[..., Awaitable[None]] = self._conn._execute
+        # is several statements, each a thread hop), queued for that thread in this turn of
+        # the loop (``submit``), not by a Task one turn later.
+        work: asyncio.Future[None]
         if ahead is not None:
-            work = asyncio.ensure_future(_after(ahead.work, run, run_transaction,
+            work = asyncio.ensure_future(_after(ahead.work, self._conn, run_transaction,
                                                 self._conn._conn, ops, True))
         else:
-            work = asyncio.ensure_future(run(run_transaction, self._conn._conn, ops))
+            work = submit(self._conn, run_transaction, self._conn._conn, ops)
         try:
             await asyncio.shield(work)
         except asyncio.CancelledError:
