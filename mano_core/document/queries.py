@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Callable, Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 
 from mano_core.errors import PermissionDeniedError
-from mano_core.model.records import Action, Comment, HistoryEntry, Person
+from mano_core.model.records import TO_DO, Action, Comment, HistoryEntry, Person
 
 from . import layout
+from .action_index import ActionIndex
 from .cascade import belongings
 from .collection import Collection
+from .damage import Damage
 from .health import HealthValues, health_keys
 from .medical_files import MedicalFiles
 
@@ -206,31 +209,70 @@ class Persons(Collection[Person]):
 
 
 class Actions(Collection[Action]):
-    """The agenda."""
+    """The agenda. The day, status and category queries read an index of the decoded actions
+    (mano_core.document.action_index) kept true by every decoding of a record, instead of
+    filtering every action at each call (issue 24)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._index = ActionIndex()
 
     def due_on(self, day: dt.date, *, tz: dt.tzinfo = DEFAULT_TZ) -> list[Action]:
         """Actions due on that calendar day (in the team's time zone), any status."""
         start, end = _day_bounds(day, tz)
-        return self._sorted(self.filter(lambda a: start <= a.due_at < end))
+        return self._indexed(lambda index: index.due_between(start, end),
+                             lambda a: start <= a.due_at < end)
 
     def overdue(self, now: dt.datetime, *, tz: dt.tzinfo = DEFAULT_TZ) -> list[Action]:
         """Actions still to do whose due day is before today."""
         start, _end = _day_bounds(now.astimezone(tz).date(), tz)
-        return self._sorted(self.filter(lambda a: a.status == "A FAIRE" and a.due_at < start))
+        return self._indexed(
+            lambda index: (a for a in index.with_status(TO_DO) if a.due_at < start),
+            lambda a: a.status == TO_DO and a.due_at < start)
 
     def upcoming(self, now: dt.datetime, *, days: int = 7,
                  tz: dt.tzinfo = DEFAULT_TZ) -> list[Action]:
         """Actions to do due after today and within ``days`` days."""
         _start, end = _day_bounds(now.astimezone(tz).date(), tz)
         _start, limit = _day_bounds(now.astimezone(tz).date(), tz, after=days)
-        return self._sorted(self.filter(
-            lambda a: a.status == "A FAIRE" and end <= a.due_at < limit))
+        return self._indexed(
+            lambda index: (a for a in index.due_between(end, limit) if a.status == TO_DO),
+            lambda a: a.status == TO_DO and end <= a.due_at < limit)
 
     def by_status(self, status: str) -> list[Action]:
-        return self._sorted(self.filter(lambda a: a.status == status))
+        return self._indexed(lambda index: index.with_status(status),
+                             lambda a: a.status == status)
 
     def by_category(self, category: str) -> list[Action]:
-        return self._sorted(self.filter(lambda a: category in a.categories))
+        return self._indexed(lambda index: index.in_category(category),
+                             lambda a: category in a.categories)
+
+    def _indexed(self, found: Callable[[ActionIndex], Iterable[Action]],
+                 predicate: Callable[[Action], bool]) -> list[Action]:
+        """The live actions ``found`` in the index (those ``predicate`` is true for), sorted;
+        ``predicate`` alone for actions the index cannot place (a due time without a zone)
+        and when the collection hides records by a rule of its own (read as a filter)."""
+        records = self._records()
+        if self._hidden is not None:
+            return self._sorted(self.filter(predicate))
+        self._index.current(records)
+        return self._sorted([*found(self._index),
+                             *(a for a in self._index.odd.values() if predicate(a))])
+
+    def _read(self, record_id: str, entries: Any, cache: dict[str, Action] | None = None,
+              damaged: dict[str, Damage] | None = None) -> None:
+        target = self._cache if cache is None else cache
+        assert target is not None
+        index = self._index
+        follows = target is index.source or index.follow(target)
+        super()._read(record_id, entries, cache, damaged)
+        if follows:
+            index.put(record_id, target.get(record_id))
+
+    def _reread(self, record_id: str) -> None:
+        super()._reread(record_id)  # (its decoding is _read, above)
+        if self._cache is not None and self._cache is self._index.source:
+            self._index.put(record_id, self._cache.get(record_id))  # (or removed)
 
     def of_team(self, team_id: str) -> list[Action]:
         return self._sorted(self.filter(lambda a: team_id in a.teams))
@@ -255,7 +297,7 @@ class Actions(Collection[Action]):
 
     @staticmethod
     def _sorted(actions: list[Action]) -> list[Action]:
-        return sorted(actions, key=lambda a: (a.due_at, a.name))
+        return sorted(actions, key=lambda a: (a.due_at, a.name, a.id))
 
 
 class Comments(Collection[Comment]):
