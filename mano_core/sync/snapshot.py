@@ -15,6 +15,11 @@ A receiver checks, in order: format, team and compartment, that the author may w
 compartment at that epoch per the membership log, the signature, then decrypts. The chain it
 carries becomes the receiver's chain state, so envelopes delivered after ``upto`` must continue
 each author's chain: a snapshot that does not cover what it claims shows up as a chain gap.
+
+``open_snapshot`` and ``open_snapshot_parts`` also open a version-2 snapshot (snapshot_v2.py:
+pieces under a signed manifest), its updates joined back into the one state it carries
+(snapshot_join.py), so that devices of this version read both while every device still writes
+version 1 (docs/protocol.md §15, "Snapshot blob, version 2").
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ from mano_core.errors import (
     WrongContextError,
 )
 from mano_core.ids import Compartment
+from mano_core.sync import snapshot_v2
+from mano_core.sync.snapshot_join import join
 
 VERSION: Final = 1
 DOMAIN: Final = "mano/v1/snapshot"
@@ -99,8 +106,11 @@ def snapshot_author(raw: bytes | Sequence[bytes]) -> bytes:
 
 def open_snapshot(raw: bytes, *, log: MembershipLog, keyring: Keyring, team_id: bytes,
                   compartment: Compartment) -> Snapshot:
-    """Verify and decrypt a snapshot; each failure raises its own EnvelopeError subclass
-    (MissingKeyError if this device lacks the key)."""
+    """Verify and decrypt a snapshot (version 1 or 2); each failure raises its own
+    EnvelopeError subclass (MissingKeyError if this device lacks the key)."""
+    if snapshot_v2.is_v2(raw):
+        return _from_v2(snapshot_v2.open_snapshot_v2(raw, log=log, keyring=keyring,
+                                                     team_id=team_id, compartment=compartment))
     framed = _frame([raw])
     opening = _Opening(framed, log=log, keyring=keyring, team_id=team_id,
                        compartment=compartment)
@@ -146,7 +156,10 @@ async def open_snapshot_parts(parts: Sequence[bytes] | SnapshotFrame, *, log: Me
     the signature is still being checked (the bounded reader of the merge to come,
     mano_core.document.preread: AEAD-authenticated bytes, read and not applied; its refusal
     is left to the merge, which reads again). ``parts`` may be a ``SnapshotFrame`` they
-    were added to as they arrived."""
+    were added to as they arrived. A version-2 snapshot is opened by ``_open_v2``."""
+    if snapshot_v2.is_v2(_first_bytes(parts)):
+        return await _open_v2(parts, log=log, keyring=keyring, team_id=team_id,
+                              compartment=compartment, read_ahead=read_ahead)
     framed = parts.framed() if isinstance(parts, SnapshotFrame) else _frame(parts)
     opening = _Opening(framed, log=log, keyring=keyring, team_id=team_id,
                        compartment=compartment)
@@ -169,6 +182,52 @@ async def open_snapshot_parts(parts: Sequence[bytes] | SnapshotFrame, *, log: Me
 
 
 _PREFIX: Final = signature_prefix(DOMAIN)
+
+
+def _first_bytes(parts: Sequence[bytes] | SnapshotFrame) -> bytes:
+    if isinstance(parts, SnapshotFrame):
+        return parts.header()
+    return next((part[:1] for part in parts if part), b"")
+
+
+async def _open_v2(parts: Sequence[bytes] | SnapshotFrame, *, log: MembershipLog,
+                   keyring: Keyring, team_id: bytes, compartment: Compartment,
+                   read_ahead: Callable[[bytes], None] | None) -> Snapshot:
+    """A version-2 snapshot's parts verified, decrypted and joined into one state in a worker
+    thread (its hashing and AES-GCM release the GIL); ``read_ahead`` then, on the loop. The
+    errors of snapshot_v2 and snapshot_join; nothing of it is used unless all passed."""
+    if isinstance(parts, SnapshotFrame):
+        raw: list[bytes | memoryview] = [memoryview(parts.framed())[len(_PREFIX):]]
+    else:
+        raw = list(parts)
+
+    def opened() -> Snapshot:
+        reader = snapshot_v2.SnapshotReader(log=log, keyring=keyring, team_id=team_id,
+                                            compartment=compartment)
+        updates: list[bytes] = []
+        for part in raw:
+            updates += reader.feed(part)
+        reader.finish()
+        manifest, chain = reader.manifest, reader.chain
+        assert manifest is not None and chain is not None
+        return Snapshot(compartment, manifest.epoch, manifest.author, manifest.upto,
+                        join(updates), chain)
+
+    try:
+        snap = await asyncio.to_thread(opened)
+    finally:
+        for part in raw:
+            if isinstance(part, memoryview):
+                part.release()
+    if read_ahead is not None:
+        with contextlib.suppress(ManoError):  # judged by the merge, which reads again
+            read_ahead(snap.state)
+    return snap
+
+
+def _from_v2(snap: snapshot_v2.SnapshotV2) -> Snapshot:
+    return Snapshot(snap.compartment, snap.epoch, snap.author, snap.upto, join(snap.updates),
+                    snap.chain)
 
 
 def _frame(parts: Sequence[bytes]) -> bytes:

@@ -25,7 +25,15 @@ from mano_core.errors import (
 )
 from mano_core.ids import Compartment
 from mano_core.sync import snapshot_v2 as s2
-from mano_core.sync.snapshot import open_snapshot, seal_snapshot, snapshot_author
+from mano_core.document import pieces
+from mano_core.sync.snapshot import (
+    SnapshotFrame,
+    open_snapshot,
+    open_snapshot_parts,
+    seal_snapshot,
+    snapshot_author,
+)
+from mano_core.sync.snapshot_join import join
 from tests.relay.kit import TeamKit
 
 GENERAL = Compartment.GENERAL
@@ -214,17 +222,53 @@ def test_a_snapshot_larger_than_the_limit_is_refused_from_its_table() -> None:
         reader().feed(short)
 
 
-def test_versions_do_not_mix() -> None:
+def test_the_v2_reader_refuses_v1_and_the_snapshot_opener_reads_both() -> None:
     bob = team()["bob"]
     v1 = seal_snapshot(bob.identity, bob.keyring, team_id=team().team_id, compartment=GENERAL,
                        epoch=0, upto=1, state=state(), chain=chain())
     with pytest.raises(MalformedEnvelopeError, match="version 1"):
         open_(v1)
     admin = team()["admin"]
-    with pytest.raises(MalformedEnvelopeError, match="unknown snapshot version 2"):
-        open_snapshot(seal(), log=admin.log, keyring=admin.keyring, team_id=team().team_id,
-                      compartment=GENERAL)
+    for raw in (v1, seal(s2.MIN_SNAPSHOT_PIECE)):
+        snap = open_snapshot(raw, log=admin.log, keyring=admin.keyring,
+                             team_id=team().team_id, compartment=GENERAL)
+        assert snap.state == state()  # v2's pieces joined back: the very bytes cut
+        assert snap.chain.to_bytes() == chain().to_bytes()
     assert s2.is_v2(seal()) and not s2.is_v2(v1) and not s2.is_v2(b"")
+
+
+async def test_the_parts_of_a_v2_snapshot_open_as_a_v1_one_where_a_snapshot_is_merged() -> None:
+    admin = team()["admin"]
+    raw = seal(s2.MIN_SNAPSHOT_PIECE)
+    frame = SnapshotFrame()
+    for i in range(0, len(raw), limits.MAX_SNAPSHOT_CHUNK // 8):
+        frame.add(raw[i:i + limits.MAX_SNAPSHOT_CHUNK // 8])
+    read: list[bytes] = []
+    for parts in (frame, [raw[:1000], raw[1000:]]):
+        snap = await open_snapshot_parts(parts, log=admin.log, keyring=admin.keyring,
+                                         team_id=team().team_id, compartment=GENERAL,
+                                         read_ahead=read.append)
+        assert (snap.state, snap.upto, snap.author) == (state(), 9, team()["bob"].id)
+    assert read == [state(), state()]
+    altered = bytearray(raw)
+    altered[-100] ^= 1
+    read.clear()
+    with pytest.raises(SnapshotPieceError):
+        await open_snapshot_parts([bytes(altered)], log=admin.log, keyring=admin.keyring,
+                                  team_id=team().team_id, compartment=GENERAL,
+                                  read_ahead=read.append)
+    assert read == []  # nothing of a refused snapshot is read ahead
+
+
+def test_pieces_that_do_not_join_are_refused() -> None:
+    cut = pieces.cut(state(), s2.MIN_SNAPSHOT_PIECE)
+    assert cut is not None and len(cut) >= 3 and join(cut) == state()
+    with pytest.raises(MalformedEnvelopeError, match="do not follow"):
+        join([cut[0], cut[2], cut[1], *cut[3:]])
+    with pytest.raises(MalformedEnvelopeError, match="delete set"):
+        join([cut[0][:-1] + b"\x01\x01\x01\x00\x01", *cut[1:]])
+    with pytest.raises(MalformedEnvelopeError, match="piece 2"):
+        join([cut[0], b"\x05not an update"])
 
 
 def test_the_manifest_is_checked_for_team_compartment_author_and_key() -> None:
