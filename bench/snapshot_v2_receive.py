@@ -15,6 +15,11 @@ commit after it is the same work in both (the stored bytes differ only in framin
 interleaved, medians.
 
     .venv/bin/python -m bench.snapshot_v2_receive [--rounds 5] [--scale 1]
+
+``--first-sync v1|v2 [--repeat 2]``: the suite's figure instead (``sync_bench.
+first_sync_vs_open``), the team's device uploading its snapshot as version 1 (as it does) or
+version 2 (its writer patched: no device writes v2 yet), read through today's path (joined,
+not pipelined). One side per process: run them interleaved.
 """
 
 from __future__ import annotations
@@ -150,9 +155,27 @@ async def main(rounds: int, scale: float) -> None:
               f"{med(r[2] for r in runs) * 1000:.0f} ms (medians of {rounds})")
 
 
+async def first_sync(version: str, repeat: int, scale: float) -> None:
+    from bench import sync_bench
+    from mano_core.sync import snapshot_policy
+
+    if version == "v2":
+        snapshot_policy.seal_snapshot = snapshot_v2.seal_snapshot_v2  # type: ignore[assignment]
+    with tempfile.TemporaryDirectory() as tmp:
+        r = await sync_bench.first_sync_vs_open(Path(tmp), scale, repeat)
+    print(f"{version}: first sync {r['first_sync']:.3f} s (CPU {r['first_sync_cpu']:.3f} s), "
+          f"open {r['open']:.3f} s, ratio {r['first_sync'] / r['open']:.2f} (medians of "
+          f"{repeat}), load {os.getloadavg()[0]:.1f}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--first-sync", choices=["v1", "v2"])
+    parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.scale))
+    if args.first_sync:
+        asyncio.run(first_sync(args.first_sync, args.repeat, args.scale))
+    else:
+        asyncio.run(main(args.rounds, args.scale))
