@@ -4,6 +4,7 @@ loaded machine (unlike the wall lateness bench/ui_loop.py reports, which is whic
 iteration the OS delayed most).
 
     .venv/bin/python -m bench.loop_iterations STORE [--top 2] [--wrap module:Class.method ...]
+    .venv/bin/python -m bench.loop_iterations --catch-up 10000 [--scale 1] [--top 2] ...
 
 Drives the app through bench/ui_loop.py's phases (``drive_app``) on a copy of ``STORE`` (a
 store made by ``bench.ui_loop --store-cache DIR``, e.g. ``DIR/ui-loop-x1-seed0-<key>.mano``)
@@ -11,8 +12,11 @@ and times each iteration of the asyncio loop (``BaseEventLoop._run_once``) and e
 in it with the thread's CPU clock. Prints per phase the largest iteration, the next ones,
 and for the ``--top`` largest the callbacks in them (the task's coroutine and its widget)
 and the CPU spent inside the ``--wrap`` functions (Textual's layout, drawing, styling by
-default). The loop-lag probe's lateness is one iteration or two back to back: compare
-these figures with its "its CPU" column. Figures only; nothing is asserted."""
+default). With ``--catch-up N`` it builds bench/ui_loop.py's catch-up store instead (a team of
+``--scale``, a device ``N`` envelopes behind a teammate, a relay subprocess; ~1 minute at MANO
+scale) and drives its run: launch, unlock + open, first read, catch-up. The loop-lag probe's
+lateness is one iteration or two back to back: compare these figures with its "its CPU"
+column. Figures only; nothing is asserted."""
 
 from __future__ import annotations
 
@@ -117,27 +121,47 @@ def _describe(callback: Any) -> str:
     return str(getattr(callback, "__qualname__", None) or repr(callback))
 
 
-async def drive(store: Path, recorder: Recorder) -> None:
+async def drive(store: Path | None, recorder: Recorder, *, behind: int = 0,
+                scale: float = 1.0) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.mano"
-        shutil.copyfile(store, path)
-        async with LoopLagProbe() as probe:
-            recorder.phase = probe
-            try:
-                await ui_loop.drive_app(path, probe)
-            finally:
-                recorder.phase = None
+        relay = None
+        if behind:
+            path, (relay, start) = await ui_loop.catch_up_store(Path(tmp), scale, behind)
+        else:
+            assert store is not None
+            path = Path(tmp) / "bench.mano"
+            shutil.copyfile(store, path)
+        try:
+            ui_loop._settle()
+            async with LoopLagProbe() as probe:
+                recorder.phase = probe
+                try:
+                    if relay is not None:
+                        await ui_loop.drive_app(path, probe, relay=relay.url,
+                                                behind=start + behind, full=False)
+                    else:
+                        await ui_loop.drive_app(path, probe)
+                finally:
+                    recorder.phase = None
+        finally:
+            if relay is not None:
+                await relay.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.loop_iterations",
                                      description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("store", type=Path)
+    parser.add_argument("store", type=Path, nargs="?")
+    parser.add_argument("--catch-up", type=int, default=0,
+                        help="build the catch-up store, this many envelopes behind, and drive it")
+    parser.add_argument("--scale", type=float, default=1.0, help="the catch-up store's scale")
     parser.add_argument("--top", type=int, default=2)
     parser.add_argument("--wrap", nargs="*", default=list(WRAP))
     args = parser.parse_args()
     recorder = Recorder(args.wrap)
-    asyncio.run(drive(args.store, recorder))
+    if args.store is None and not args.catch_up:
+        parser.error("a STORE, or --catch-up N")
+    asyncio.run(drive(args.store, recorder, behind=args.catch_up, scale=args.scale))
     for phase in ui_loop.PHASES:
         found = sorted(recorder.iterations.get(phase, []), key=lambda i: -i[0])
         if not found:

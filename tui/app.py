@@ -27,12 +27,14 @@ from mano_core.device import Device
 from mano_core.document.team_doc import ChangeEvent
 from mano_core.errors import ManoError
 from mano_core.heap import bulk_decoding
+from mano_core.model.records import Person
 
 from . import crash
 from .i18n import Translator, error_text
 from .idle_lock import IdleLock
 from .navigation import EditPerson, OpenAction, OpenExchange, OpenPerson, OpenSection
 from .palette import ManoCommands
+from .index_feed import IndexFeed
 from .people_index import PersonIndex
 from .sections import MODES_GROUP
 from .stylesheet import MemoStylesheet
@@ -83,6 +85,8 @@ class ManoApp(IdleLock):
         self._css_refreshed_with: dict[str, str] | None = None
         self.session: Session | None = None
         self.persons_index = PersonIndex()
+        # A delivery's persons reach the index in slices (tui/index_feed.py).
+        self.persons_feed = IndexFeed(lambda: self.persons_index)
         self.changed: set[str] = set()
         self._change_timer: Any = None
         self._sync_timer: Any = None
@@ -167,6 +171,7 @@ class ManoApp(IdleLock):
         await self.switch_mode("agenda")
 
     async def on_unmount(self) -> None:
+        self.persons_feed.cancel()
         if self.session is not None:
             session, self.session = self.session, None
             await session.close()
@@ -176,18 +181,22 @@ class ManoApp(IdleLock):
     def _on_change(self, event: ChangeEvent) -> None:
         self.changed.add(event.collection)
         if event.collection == "persons" and self.session is not None:
+            # The records as announced (committed), put in the index in slices.
             coll = self.session.team.persons
-            found = []
+            found: list[Person | str] = []
             for pid in event.ids:
                 try:
                     found.append(coll.get(pid, include_deleted=True))
                 except KeyError:
-                    self.persons_index.remove(pid)
-            self.persons_index.update(found)
+                    found.append(pid)   # gone (erased): out of the index
+            self.persons_feed.push(found)
         if self._change_timer is None:
             self._change_timer = self.set_timer(CHANGE_DEBOUNCE, self._flush_changes)
 
     def _flush_changes(self) -> None:
+        if self.persons_feed.busy:   # redrawn once the index holds every announced person
+            self.persons_feed.when_idle(self._flush_changes)
+            return
         self._change_timer = None
         self.data_version += 1
 

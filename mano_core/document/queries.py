@@ -53,6 +53,8 @@ class Persons(Collection[Person]):
     _health: HealthValues | None = None
     _merged: dict[str, Person] | None = None
     _merged_keys: frozenset[str] = frozenset()
+    _keys: frozenset[str] = frozenset()
+    _keys_at = -1   # the revision ``_keys`` were listed at
 
     def attach_health(self, health: HealthValues) -> None:
         """Show and write health-only values through ``health`` (the medical document's)."""
@@ -103,8 +105,15 @@ class Persons(Collection[Person]):
         self._merged = None
 
     def health_keys(self) -> frozenset[str]:
-        """Keys of the health-only person fields."""
-        return health_keys(self._core.custom_field_definitions())
+        """Keys of the health-only person fields. Kept while the document does not change
+        (``DocumentCore.revision``, which every change of it moves, the definitions' too):
+        every read of a person asks (``_view``), and a delivery's 2,000 persons read one by
+        one by its listeners listed the definitions 2,000 times (issue 24)."""
+        revision = self._core.revision
+        if self._keys_at != revision:
+            self._keys = health_keys(self._core.custom_field_definitions())
+            self._keys_at = revision
+        return self._keys
 
     def _view(self) -> dict[str, Person]:
         stored = self._records()

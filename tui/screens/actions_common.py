@@ -42,13 +42,12 @@ def action_columns(screen: ManoScreen) -> list[str]:
 
 def action_row(screen: ManoScreen, a: Action) -> tuple[Text, ...]:
     t = screen.t
-    persons = screen.session.team.persons
-    names = []
-    for pid in a.persons[:2]:
-        try:
-            names.append(persons.get(pid).name)
-        except KeyError:
-            continue
+    # The names from the persons index (the persons as last announced; live ones only, as
+    # ``persons.get`` gives), not the collection: a read of it while a delivery's persons are
+    # read again in slices re-read them all at once (30 ms of the agenda's redraw during a
+    # catch-up, issue 24).
+    index = screen.mano.persons_index
+    names = [p.name for pid in a.persons[:2] if (p := index.get(pid)) is not None]
     if len(a.persons) > 2:
         names.append(f"+{len(a.persons) - 2}")
     today = fmt.local(screen.mano.now()).date()
