@@ -22,6 +22,7 @@ from mano_core.store import DEFAULT_KDF, KdfParams, LocalStore
 from mano_core.sync.client import SyncClient
 from mano_core.sync.invitations import JOIN_TIMEOUT, join_via_relay
 from mano_core.team import Team, TeamInfo
+from mano_core.team_upkeep import upkeep_of
 
 
 class Device:
@@ -45,6 +46,9 @@ class Device:
         return cls(await LocalStore.open(path, passphrase))
 
     async def close(self) -> None:
+        """Finish the store's housekeeping under way (a compaction started after a commit:
+        mano_core/team_upkeep.py), then close the store. Idempotent."""
+        await upkeep_of(self.store).close()
         await self.store.close()
 
     async def __aenter__(self) -> Device:

@@ -69,6 +69,7 @@ from mano_core.team_info import (
     sealed_outbox,
 )
 from mano_core.team_settings import DurableSettings
+from mano_core.team_upkeep import upkeep_of
 
 __all__ = [
     "TEAMS_NAMESPACE", "CompartmentHolder", "DocumentStore", "DurableSettings",
@@ -135,6 +136,8 @@ class Team:
         # Held while local updates move from the local outbox to sealed envelopes (the sync
         # client's flush) or are rewritten (an erasure's scrub).
         self.outbox_lock = asyncio.Lock()
+        # The store's housekeeping nobody waits for (compactions), awaited by Device.close.
+        self.upkeep = upkeep_of(store)
         self._general: CompartmentHolder | None = None
         self._medical: CompartmentHolder | None = None
 

@@ -96,13 +96,13 @@ class CompartmentHolder:
         self.stored_rows(rows)
 
     async def commit(self) -> None:
-        """Persist local edits, tell listeners and the sync client, compact when due."""
+        """Persist local edits, tell listeners and the sync client; compact when due (in the
+        background: ``compact_when_due``)."""
         updates, sealed = await self._persist_sealing()
         self.team._dispatch(self.core.take_changes(Origin.LOCAL))
         if updates and not sealed and self.team.on_local_commit is not None:
             self.team.on_local_commit(self.core.compartment)
-        if self.compaction_due and not self.compacting:
-            await self.compact()
+        self.compact_when_due()
 
     async def _persist(self) -> list[bytes]:
         """Commit the pending local updates (with their sync-outbox places if the team syncs)."""
@@ -300,12 +300,27 @@ class CompartmentHolder:
                 await tx.outbox_add(outbox, replacement)
         return len(items)
 
+    def compact_when_due(self) -> None:
+        """After a commit: start the compaction if it is due, in the store's upkeep
+        (mano_core/team_upkeep.py): nobody waits for it (issue 24: at the end of a catch-up it
+        re-encodes the whole state), and it is crash-safe (one transaction)."""
+        if self.compaction_due and not self.compacting:
+            self.team.upkeep.soon(self, self._compact_if_due)
+
+    async def _compact_if_due(self) -> None:
+        if self.compaction_due:  # (not if an erasure's compaction came first)
+            await self.compact()
+
     async def compact(self) -> None:
         """Fold the updates into one snapshot (re-encoded state, never merge_updates).
 
         Updates still parked (their dependencies have not arrived) are not in the state: they
-        are stored again after the snapshot, in the same transaction, so none is lost."""
+        are stored again after the snapshot, in the same transaction, so none is lost.
+        Nothing if the team no longer holds this compartment (the medical one, dropped while
+        this waited: ``drop_medical`` holds ``merging`` while it deletes it)."""
         async with self.merging:
+            if self not in self.team.held():
+                return
             self.compacting = True  # commits made meanwhile do not start another one
             try:
                 await self._compact()

@@ -67,21 +67,27 @@ async def drop_medical(
     ``also(tx)`` writes in the same transaction (the sync client forgets its position)."""
     if team.medical_doc is None:
         return False
-    async with team.store.transaction() as tx:
-        if also is not None:
-            await also(tx)
-        # Documents attached here whose bodies the relay does not hold yet are kept
-        # (withheld), not lost with the compartment: handed over if the flag comes back.
-        kept = await team.documents.withhold(tx, Compartment.MEDICAL)
-        # So are this device's medical edits not at the relay yet: its two medical outboxes
-        # stay, inert (nothing is sealed or pushed for a compartment it does not sync),
-        # until the flag comes back (sent then) or ``discard_withheld_edits``.
-        await tx.delete_document(doc_name(team.id, Compartment.MEDICAL))
-        team.info = msgspec.structs.replace(team.info, medical=False)
-        await tx.put(TEAMS_NAMESPACE, team.info.id, msgspec.msgpack.encode(team.info))
-    team.doc.persons.detach_health()
-    team.medical_doc = None
-    team._medical = None
+    holder = team.compartment(Compartment.MEDICAL)
+    # (a compaction started in the background waits, then finds it gone: it would write the
+    # deleted document's snapshot back otherwise)
+    async with holder.merging:
+        if team.medical_doc is None:  # (dropped by another task meanwhile)
+            return False
+        async with team.store.transaction() as tx:
+            if also is not None:
+                await also(tx)
+            # Documents attached here whose bodies the relay does not hold yet are kept
+            # (withheld), not lost with the compartment: handed over if the flag comes back.
+            kept = await team.documents.withhold(tx, Compartment.MEDICAL)
+            # So are this device's medical edits not at the relay yet: its two medical
+            # outboxes stay, inert (nothing is sealed or pushed for a compartment it does not
+            # sync), until the flag comes back (sent then) or ``discard_withheld_edits``.
+            await tx.delete_document(doc_name(team.id, Compartment.MEDICAL))
+            team.info = msgspec.structs.replace(team.info, medical=False)
+            await tx.put(TEAMS_NAMESPACE, team.info.id, msgspec.msgpack.encode(team.info))
+        team.doc.persons.detach_health()
+        team.medical_doc = None
+        team._medical = None
     team.medical = None
     kept()
     await team.documents.drop_compartment(Compartment.MEDICAL)

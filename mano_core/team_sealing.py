@@ -41,7 +41,8 @@ def sealing(team: Team, seal: bool) -> AbstractAsyncContextManager[EditSealer | 
 async def commit_together(team: Team) -> None:
     """Persist the pending local edits of every compartment in one store transaction (a
     person's general fields and health values are saved together, or neither), then tell
-    listeners and the sync client, and compact when due."""
+    listeners and the sync client, and compact when due (in the background:
+    ``CompartmentHolder.compact_when_due``)."""
     holders = team.held()
     drained = [(h, h.core.drain_updates()) for h in holders]
     drained = [(h, u) for h, u in drained if u]
@@ -73,5 +74,4 @@ async def commit_together(team: Team) -> None:
         if team.on_local_commit is not None and holder.core.compartment not in sealed:
             team.on_local_commit(holder.core.compartment)
     for holder in holders:
-        if holder.compaction_due and not holder.compacting:
-            await holder.compact()
+        holder.compact_when_due()

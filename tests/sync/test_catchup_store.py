@@ -5,13 +5,17 @@ caught up survives a reopen whole."""
 from __future__ import annotations
 
 
+import asyncio
+
 import pytest
 
 from mano_core import limits
 from mano_core.ids import Compartment
+from mano_core.store import LocalStore
+from mano_core.team import doc_name
 from mano_core.team_compartment import CompartmentHolder
 
-from .harness import Harness, pair_behind, settle
+from .harness import PASS, Harness, StoreFaults, pair_behind, settle
 
 pytestmark = pytest.mark.timeout(180)
 GENERAL = Compartment.GENERAL
@@ -38,6 +42,7 @@ async def test_a_catch_up_compacts_once_it_reaches_the_head(tmp_path, monkeypatc
             await settle(sb)
             head = sb.state.cursor[GENERAL]
         assert len(team_b.persons.list()) == 200
+        await team_b.upkeep.settle()  # (it runs in the background: mano_core/team_upkeep.py)
         # one compaction, of the whole catch-up, after the delivery that reached the head
         # (the old bound folded the state after every second delivery: ten times)
         assert len(compactions) == 1, compactions
@@ -48,3 +53,75 @@ async def test_a_catch_up_compacts_once_it_reaches_the_head(tmp_path, monkeypatc
         assert len(team_b.persons.list()) == 200
         assert team_b.compartment(GENERAL).since_snapshot == 0
         assert head >= 200
+
+
+async def test_the_compaction_after_a_catch_up_is_not_waited_for_but_done_by_close(
+        tmp_path, monkeypatch):
+    # issue 24: the compaction re-encodes the whole state; the catch-up is over without it
+    # (its cursor committed), and Device.close finishes it before closing the store
+    monkeypatch.setattr(limits, "COMPACT_AFTER_UPDATES", 40)
+    monkeypatch.setattr(limits, "COMPACT_AFTER_BYTES", 1)
+    async with Harness(tmp_path) as h:
+        pair = await pair_behind(h, tmp_path / "devices", 200)
+        b, team_b = await pair.open("b")
+        gate, started = asyncio.Event(), asyncio.Event()
+        real = CompartmentHolder.compact
+
+        async def compact(holder: CompartmentHolder) -> None:
+            if holder.team is team_b:
+                started.set()
+                await gate.wait()  # held until the session is over
+            await real(holder)
+
+        monkeypatch.setattr(CompartmentHolder, "compact", compact)
+        async with await h.sync(b, team_b) as sb:
+            await settle(sb)
+            head = sb.state.cursor[GENERAL]
+        await started.wait()
+        holder = team_b.compartment(GENERAL)
+        assert holder.since_snapshot > 0 and team_b.upkeep.pending(holder)
+        assert len(team_b.persons.list()) == 200 and head >= 200
+        closing = asyncio.create_task(b.close())
+        await asyncio.sleep(0)  # (the close starts waiting for it)
+        gate.set()
+        await closing
+        async with await LocalStore.open(pair.b_path, PASS) as store:  # compacted, then closed
+            assert await store.updates_since_snapshot(doc_name(team_b.id, GENERAL)) == 0
+        b, team_b = await pair.open("b")
+        assert len(team_b.persons.list()) == 200
+
+
+async def test_a_crash_before_the_background_compaction_commits_compacts_next_time(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "COMPACT_AFTER_UPDATES", 40)
+    monkeypatch.setattr(limits, "COMPACT_AFTER_BYTES", 1)
+    async with Harness(tmp_path) as h:
+        pair = await pair_behind(h, tmp_path / "devices", 200)
+        b, team_b = await pair.open("b")
+        faults = StoreFaults(b.store)
+        real = CompartmentHolder.compact
+
+        async def compact(holder: CompartmentHolder) -> None:
+            if holder.team is team_b and not faults.fired.is_set():
+                faults.arm(1, "crash")  # the compaction's own transaction: power cut
+            await real(holder)
+
+        monkeypatch.setattr(CompartmentHolder, "compact", compact)
+        async with await h.sync(b, team_b) as sb:
+            await settle(sb)
+            await faults.fired.wait()
+        await team_b.upkeep.settle()  # failed: logged, the store as it was
+        await b.close()
+        monkeypatch.setattr(CompartmentHolder, "compact", real)
+        name = doc_name(team_b.id, GENERAL)
+        async with await LocalStore.open(pair.b_path, PASS) as store:
+            assert await store.updates_since_snapshot(name) >= 1  # the delivery's rows, kept
+        b, team_b = await pair.open("b")
+        assert len(team_b.persons.list()) == 200  # caught up, from the rows not folded
+        await team_b.upkeep.settle()  # the open's commit found it due: folded now
+        assert team_b.compartment(GENERAL).since_snapshot == 0
+        await b.close()
+        async with await LocalStore.open(pair.b_path, PASS) as store:
+            assert await store.updates_since_snapshot(name) == 0
+        b, team_b = await pair.open("b")
+        assert len(team_b.persons.list()) == 200
