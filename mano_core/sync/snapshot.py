@@ -213,12 +213,9 @@ async def _open_v2(parts: Sequence[bytes] | SnapshotFrame, *, log: MembershipLog
         return Snapshot(compartment, manifest.epoch, manifest.author, manifest.upto,
                         join(updates), chain)
 
-    try:
-        snap = await asyncio.to_thread(opened)
-    finally:
-        for part in raw:
-            if isinstance(part, memoryview):
-                part.release()
+    # (The frame's view is not released here: on a cancellation the thread may still be
+    # reading it, and release() would then raise BufferError in place of the cancellation.)
+    snap = await asyncio.to_thread(opened)
     if read_ahead is not None:
         with contextlib.suppress(ManoError):  # judged by the merge, which reads again
             read_ahead(snap.state)
