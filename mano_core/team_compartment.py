@@ -167,7 +167,7 @@ class CompartmentHolder:
         async with self.merging:  # a compaction never snapshots updates not stored yet
             if not snapshot:
                 await self.loop_turn()
-            empty = self.core.doc.get_state() == b"\x00" and not self.core.waiting_updates
+            empty = self.core.empty and not self.core.waiting_updates
             whole = False
             if snapshot and empty and len(groups) == 1 and len(groups[0]) == 1:
                 refused, whole = await self._merge_state_ahead(groups, also)

@@ -85,6 +85,7 @@ class DocumentCore:
         # its state as long as the revision is the same: mano_core.sync.snapshot_policy).
         self.revision = 0
         self._encoded: tuple[int, bytes] | None = None  # (revision, state): encode_state
+        self._empty = True  # until the document is seen holding something (``empty``)
         self._changes: dict[str, set[str]] = {}
         self.collections: dict[str, Collection[Any]] = {}
         for kind in kinds:
@@ -195,7 +196,7 @@ class DocumentCore:
         # Into an empty document (a new device's first snapshot) every record is new: the
         # deep observers would only list them all, at the cost of one Python event per nested
         # change (a third of a MANO-scale first sync): unsubscribe, then list them directly.
-        quiet = self.doc.get_state() == b"\x00"
+        quiet = self.empty
         if quiet:
             self._unobserve_collections()
         # And the document's own observer: pycrdt encodes each transaction's update for it
@@ -317,6 +318,16 @@ class DocumentCore:
     def waiting_updates(self) -> int:
         """Remote updates held back because updates they depend on have not arrived."""
         return len(self._parked)
+
+    @property
+    def empty(self) -> bool:
+        """Whether the document holds nothing yet (a new device's, before its first sync).
+        Asked at each delivery: its state vector is encoded only while it is empty (one byte
+        then), never again once it held something (a Yjs document never loses a client's
+        clock: deleted content stays as deletions), instead of the whole vector each time."""
+        if self._empty:
+            self._empty = self.doc.get_state() == b"\x00"
+        return self._empty
 
     def encode_state(self) -> bytes:
         """The whole document as one update (a snapshot). pycrdt encodes it in one call

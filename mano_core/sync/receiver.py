@@ -159,7 +159,7 @@ class Receiving(Persisting):
         async with self._serial:
             # Into an empty document (a first sync), its state is read while the signature
             # is checked (issue 24; mano_core/document/preread.py): the merge takes that read.
-            empty = self.team.compartment(c).core.doc.get_state() == b"\x00"
+            empty = self.team.compartment(c).core.empty
             try:
                 snap = await open_snapshot_parts(
                     parts, log=self.keys.log, keyring=self.keys.keyring,

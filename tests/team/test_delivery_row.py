@@ -153,3 +153,18 @@ async def test_a_small_tail_after_a_snapshot_is_not_compacted(tmp_path: Path,
         monkeypatch.setattr(limits, "COMPACT_AFTER_UPDATES", 2)
         holder.stored_rows([b"x", b"y"])
         assert holder.compaction_due  # as many rows as the bound
+
+
+
+def test_a_document_is_empty_until_it_holds_something_then_never_again() -> None:
+    # the emptiness asked at each delivery (DocumentCore.empty): kept instead of encoding
+    # the state vector each time, and the quiet path of a first sync still taken
+    from tests.document.helpers import replica
+
+    updates = person_updates(2)
+    fresh = replica("m-4", 4)
+    assert fresh.empty
+    fresh.apply_remote_groups([[updates[0]]])
+    assert not fresh.empty
+    fresh.apply_remote_groups([[updates[1]]])
+    assert not fresh.empty and len(fresh.persons.list()) == 2
