@@ -9,9 +9,10 @@ at a time (``Collection.loading``), handing the loop back between slices. Statis
 other hand, read only frozen msgspec records once decoded: they run in ``asyncio.to_thread``,
 where pure Python gives the loop the GIL back every few milliseconds.
 
-``drive(steps)`` is the driver: it advances a step iterator and awaits ``asyncio.sleep(0)``
-whenever ``slice_seconds`` of work went by since the last time it let the loop run (always,
-with ``slice_seconds=0``: tests use that to see the loop run between steps)."""
+``drive(steps)`` is the driver: it advances a step iterator and lets the loop run
+(``let_loop_run``) whenever ``slice_seconds`` of work went by since the last time it let the
+loop run (always, with ``slice_seconds=0``: tests use that to see the loop run between
+steps)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,17 @@ SLICE_SECONDS: Final = 0.010
 Progress = Callable[[int, int], None]  # (records read so far, records in all)
 
 
+async def let_loop_run() -> None:
+    """Hand the loop back until what became ready during the slice has run. One
+    ``asyncio.sleep(0)`` queues the caller's next slice at once, ahead of the I/O callbacks
+    and due timers the loop's next iteration collects (a key typed, the terminal's input, a
+    timer), which then wait for that slice too; the second wake-up is queued behind them.
+    Measured with a 2 ms probe timer beside 10 ms slices and another task's 5 ms steps: worst
+    lateness 47-52 ms with one, 34 ms with two (issue 24)."""
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
 async def drive(steps: Iterator[T], *, slice_seconds: float | None = None,
                 on_step: Callable[[T], None] | None = None) -> int:
     """Run ``steps`` to its end, letting the event loop run whenever ``slice_seconds``
@@ -50,7 +62,7 @@ async def drive(steps: Iterator[T], *, slice_seconds: float | None = None,
             on_step(value)
         now = time.perf_counter()
         if now - last >= slice_seconds:
-            await asyncio.sleep(0)
+            await let_loop_run()
             yielded += 1
             last = time.perf_counter()
     return yielded

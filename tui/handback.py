@@ -18,6 +18,8 @@ import asyncio
 import time
 from typing import Final
 
+from mano_core.slices import let_loop_run
+
 # A fifth of the 50 ms target, as the engine's slices (mano_core.slices.SLICE_SECONDS) and a
 # bit more: a message rarely takes less than a few ms, and each hand-back costs an iteration.
 HANDBACK_SECONDS: Final = 0.012
@@ -52,4 +54,4 @@ BURST: Final = Burst()
 async def hand_back() -> None:
     """Let the loop run first if the screens' messages held this iteration long enough."""
     if BURST.due():
-        await asyncio.sleep(0)
+        await let_loop_run()   # (twice: the input and timers that came meanwhile go first)
