@@ -13,9 +13,9 @@ through the read that makes it visible, never before. An index fed while the dic
 empty cannot know what it missed: it gives up (``source`` None) and is rebuilt from the
 records in one pass at the next query (``rebuild``). Sans-I/O, no pycrdt object.
 
-A due time without a time zone (an older client's, or a damaged write the validation let
-through) has no UTC day: such actions are kept apart (``odd``) and every query looks at them
-with the plain comparison, as it did before the index (which raises for them as before)."""
+A due time without a time zone (an older client's, or a write the validation let through)
+has no UTC day: such actions are kept apart (``odd``) and every query looks at them with its
+plain comparison (``Actions``, which reads such a time as UTC)."""
 
 from __future__ import annotations
 

@@ -42,6 +42,15 @@ def _day_bounds(day: dt.date, tz: dt.tzinfo, *,
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
+def _due(action: Action) -> dt.datetime:
+    """An action's due time as an aware instant: one without a zone (an older client's or a
+    hostile teammate's record; the model's instants are UTC) is read as UTC, so one such
+    record is compared and sorted with the others instead of making every agenda query of the
+    team raise TypeError."""
+    due = action.due_at
+    return due if due.utcoffset() is not None else due.replace(tzinfo=dt.UTC)
+
+
 class Persons(Collection[Person]):
     """Persons followed, with search and the active-list filters.
 
@@ -230,14 +239,14 @@ class Actions(Collection[Action]):
         """Actions due on that calendar day (in the team's time zone), any status."""
         start, end = _day_bounds(day, tz)
         return self._indexed(lambda index: index.due_between(start, end),
-                             lambda a: start <= a.due_at < end)
+                             lambda a: start <= _due(a) < end)
 
     def overdue(self, now: dt.datetime, *, tz: dt.tzinfo = DEFAULT_TZ) -> list[Action]:
         """Actions still to do whose due day is before today."""
         start, _end = _day_bounds(now.astimezone(tz).date(), tz)
         return self._indexed(
             lambda index: (a for a in index.with_status(TO_DO) if a.due_at < start),
-            lambda a: a.status == TO_DO and a.due_at < start)
+            lambda a: a.status == TO_DO and _due(a) < start)
 
     def upcoming(self, now: dt.datetime, *, days: int = 7,
                  tz: dt.tzinfo = DEFAULT_TZ) -> list[Action]:
@@ -246,7 +255,7 @@ class Actions(Collection[Action]):
         _start, limit = _day_bounds(now.astimezone(tz).date(), tz, after=days)
         return self._indexed(
             lambda index: (a for a in index.due_between(end, limit) if a.status == TO_DO),
-            lambda a: a.status == TO_DO and end <= a.due_at < limit)
+            lambda a: a.status == TO_DO and end <= _due(a) < limit)
 
     def by_status(self, status: str) -> list[Action]:
         return self._indexed(lambda index: index.with_status(status),
@@ -306,7 +315,7 @@ class Actions(Collection[Action]):
 
     @staticmethod
     def _sorted(actions: list[Action]) -> list[Action]:
-        return sorted(actions, key=lambda a: (a.due_at, a.name, a.id))
+        return sorted(actions, key=lambda a: (_due(a), a.name, a.id))
 
 
 class Comments(Collection[Comment]):
