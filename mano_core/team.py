@@ -59,6 +59,7 @@ from mano_core.team_collections import MedicalCollections, bind_collections
 from mano_core import team_medical
 from mano_core.team_compartment import CompartmentHolder
 from mano_core.team_sealing import SealAtCommit, commit_together
+from mano_core.team_followup import FollowUps
 from mano_core.team_info import (
     TEAMS_NAMESPACE,
     DocumentStore,
@@ -130,6 +131,7 @@ class Team:
         self.keys: TeamSigner | None = None
         self.erasures = Erasures(self)
         self.merges = PersonMerges(self)
+        self.follow_ups = FollowUps(store, info.id)  # a follow-up left undone (team_followup)
         self.documents = Documents(self)  # attached files (mano_core/documents/)
         self.guarded = GuardedBuild(self)  # the role screening's index, built off the loop
         self.quarantine = TeamQuarantine(store, info.id)
@@ -167,15 +169,23 @@ class Team:
         if raw is None:
             raise NotFoundError("teams", team_id)
         team = cls(store, msgspec.msgpack.decode(raw, type=TeamInfo), clock)
+        marked = await team.follow_ups.pending()
         with bulk_decoding():  # no full collection of the heap mid-way (mano_core/heap.py)
             await team._load()
             await team.erasures.load()
             await team.documents.load()
-            if team.medical_doc is not None:  # merges.follow() reads them all: in slices
+            # A follow-up a crash interrupted: a merge's, or a fold of medical files (marked;
+            # mano_core/team_followup.py). Nothing else to follow: neither is read.
+            follow = marked or bool(len(team.doc.collection(r.PersonMerge)))
+            if follow and team.medical_doc is not None:  # follow() reads them all: in slices
                 await load_all([team.medical_doc.collections["medicalFiles"]])
         if not team.info.synced:
             await team.erasures.enforce()  # finish an erasure a crash interrupted
-        await team.merges.follow()  # a merge whose follow-up a crash interrupted
+        if follow:
+            await team.merges.follow()
+            team.follow_ups.followed_all()
+        for holder in team.held():  # what a crash left unfolded (mano_core/team_upkeep.py)
+            holder.compact_when_due()
         return team
 
     @staticmethod

@@ -51,6 +51,7 @@ async def commit_together(team: Team) -> None:
     if drained:
         try:
             async with sealing(team, True) as sealer, team.store.transaction() as tx:
+                await team.follow_ups.write(tx)  # (a marker whose follow-up is done goes)
                 for holder, updates in drained:
                     c = holder.core.compartment
                     seqs = await tx.append_updates(holder.name, updates)

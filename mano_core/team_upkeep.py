@@ -7,7 +7,7 @@ there runs in a task of its own, one per key at a time, after the commit that ma
 ``Device.close`` awaits it all before closing the store (``Upkeep.close``). Nothing of it may
 be needed for correctness: a compaction is one store transaction, so a crash (or a close that
 does not wait: the store's ``on_close`` cancels what is left) before it commits leaves the
-rows it would have folded, a valid store that the first commit after the next open compacts.
+rows it would have folded, a valid store that the next open compacts (in the background too).
 A failure is logged and dropped for the same reason: the work is due again at the next
 commit."""
 

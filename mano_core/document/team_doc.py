@@ -343,6 +343,10 @@ class DocumentCore:
             self._encoded = (self.revision, state)
         return state
 
+    def changed(self, collection: str) -> bool:
+        """Whether records of ``collection`` changed since the last ``take_changes``."""
+        return collection in self._changes
+
     def take_changes(self, origin: Origin) -> list[ChangeEvent]:
         """Change events accumulated since the last call."""
         changes, self._changes = self._changes, {}

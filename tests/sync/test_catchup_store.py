@@ -118,7 +118,7 @@ async def test_a_crash_before_the_background_compaction_commits_compacts_next_ti
             assert await store.updates_since_snapshot(name) >= 1  # the delivery's rows, kept
         b, team_b = await pair.open("b")
         assert len(team_b.persons.list()) == 200  # caught up, from the rows not folded
-        await team_b.upkeep.settle()  # the open's commit found it due: folded now
+        await team_b.upkeep.settle()  # the open found it due: folded in the background
         assert team_b.compartment(GENERAL).since_snapshot == 0
         await b.close()
         async with await LocalStore.open(pair.b_path, PASS) as store:

@@ -1,0 +1,118 @@
+"""An open follows teammates' updates (merges, medical files) only when a follow-up may have
+been left undone (mano_core/team_followup.py, issue 24): a fold of medical files a crash
+interrupted is done at the next open; an open with nothing pending decodes no medical file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mano_core.ids import Compartment
+from mano_core.person_merges import PersonMerges
+from mano_core.store import TEST_KDF, LocalStore
+from mano_core.team import Team
+from mano_core.team_followup import NAMESPACE
+
+PASS = "une phrase de passe"
+MEDICAL = Compartment.MEDICAL
+
+
+class Crash(Exception):
+    """The process died here."""
+
+
+async def _two_files_of_one_person(tmp_path: Path) -> tuple[str, str, list[bytes]]:
+    """Device b's store holds person P and b's own medical file of P; returns (team id, P's
+    id, a's medical updates: another medical file of P, made on a at the same time)."""
+    async with await LocalStore.create(tmp_path / "a.mano", PASS, kdf=TEST_KDF) as sa, \
+            await LocalStore.create(tmp_path / "b.mano", PASS, kdf=TEST_KDF) as sb:
+        a = await Team.create(sa, name="T", member="a", team_id="team-1")
+        b = await Team.create(sb, name="T", member="b", team_id="team-1")
+        general: list[bytes] = []
+        medical: list[bytes] = []
+        a.compartment(Compartment.GENERAL).core.doc.observe(lambda e: general.append(e.update))
+        a.compartment(MEDICAL).core.doc.observe(lambda e: medical.append(e.update))
+        person = await a.persons.create(name="Personne suivie")
+        await b.apply_remote(Compartment.GENERAL, general)
+        assert a.medical is not None and b.medical is not None
+        await a.medical.medical_files.create(person=person.id)
+        await b.medical.medical_files.create(person=person.id)
+        return a.id, person.id, [u for u in medical if len(u) > 2]
+
+
+def _live_files(team: Team, person: str) -> int:
+    assert team.medical is not None
+    return len([f for f in team.medical.medical_files.list() if f.person == person])
+
+
+async def test_a_fold_of_medical_files_a_crash_interrupted_is_done_at_the_next_open(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    team_id, person, updates = await _two_files_of_one_person(tmp_path)
+    real = PersonMerges.follow
+
+    async def crash(self: PersonMerges, events: object = None) -> int:
+        raise Crash("after the delivery's commit, before its follow-up's")
+
+    async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
+        b = await Team._open(store, team_id)
+        monkeypatch.setattr(PersonMerges, "follow", crash)
+        with pytest.raises(Crash):
+            await b.apply_remote(MEDICAL, updates)
+        assert _live_files(b, person) == 2  # committed, not folded
+        assert await store.get(NAMESPACE, team_id) is not None  # marked with the delivery
+    monkeypatch.setattr(PersonMerges, "follow", real)
+    async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
+        b = await Team._open(store, team_id)
+        assert _live_files(b, person) == 1  # the open did the fold
+        await b.persons.create(name="Une autre")  # the next transaction drops the marker
+        assert await store.get(NAMESPACE, team_id) is None
+    async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
+        b = await Team._open(store, team_id)
+        assert _live_files(b, person) == 1
+
+
+async def test_an_open_with_nothing_pending_follows_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    team_id, person, updates = await _two_files_of_one_person(tmp_path)
+    async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
+        b = await Team._open(store, team_id)
+        await b.apply_remote(MEDICAL, updates)  # folded at once, in the session
+        assert _live_files(b, person) == 1
+        assert await store.get(NAMESPACE, team_id) is not None  # until the next transaction
+        await b.persons.create(name="Une autre")
+        assert await store.get(NAMESPACE, team_id) is None
+    follows: list[object] = []
+    real = PersonMerges.follow
+
+    async def counted(self: PersonMerges, events: object = None) -> int:
+        follows.append(events)
+        return await real(self, events)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PersonMerges, "follow", counted)
+    async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
+        b = await Team._open(store, team_id)
+        assert follows == []
+        assert b.medical_doc is not None
+        assert not b.medical_doc.collections["medicalFiles"].loaded  # not decoded at open
+        assert _live_files(b, person) == 1
+
+
+async def test_a_team_with_merges_still_follows_everything_at_open(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with await LocalStore.create(tmp_path / "d.mano", PASS, kdf=TEST_KDF) as store:
+        team = await Team.create(store, name="T", member="m")
+        kept = await team.persons.create(name="Camille")
+        merged = await team.persons.create(name="Camille B.")
+        await team.merges.merge(kept.id, merged.id)
+    follows: list[object] = []
+    real = PersonMerges.follow
+
+    async def counted(self: PersonMerges, events: object = None) -> int:
+        follows.append(events)
+        return await real(self, events)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PersonMerges, "follow", counted)
+    async with await LocalStore.open(tmp_path / "d.mano", PASS) as store:
+        await Team._open(store, team.id)
+        assert follows == [None]  # everything (records naming the merged person, any edit)
