@@ -149,6 +149,12 @@ def _read_clients(state: bytes) -> _Clients | None:
     return clients, state[read[1]:], read[2]
 
 
+def read_clients(state: bytes) -> _Clients | None:
+    """``_read_clients`` for other modules (``mano_core/sync/snapshot_join.py`` joins a
+    version-2 snapshot's pieces with the cut's own reader)."""
+    return _read_clients(state)
+
+
 def _read_clients_py(state: bytes) -> _Clients | None:
     """``_read_clients`` in Python: the reference."""
     try:
@@ -232,18 +238,19 @@ def _encode(state: bytes, clients: list[_Client], piece: dict[int, tuple[int, in
             delete_set: bytes) -> bytes:
     by_id = {c.client: c for c in clients}
     out = bytearray()
-    _varuint(out, len(piece))
+    write_varuint(out, len(piece))
     for client, (first, after) in piece.items():
         c = by_id[client]
-        _varuint(out, after - first)
-        _varuint(out, client)
-        _varuint(out, c.clocks[first])
+        write_varuint(out, after - first)
+        write_varuint(out, client)
+        write_varuint(out, c.clocks[first])
         out += state[c.offsets[first]:c.offsets[after]]
     out += delete_set
     return bytes(out)
 
 
-def _varuint(out: bytearray, n: int) -> None:
+def write_varuint(out: bytearray, n: int) -> None:
+    """Append ``n`` to ``out`` as lib0's unsigned varint (7 bits a byte, low bits first)."""
     while n > 0x7F:
         out.append(0x80 | (n & 0x7F))
         n >>= 7
@@ -258,11 +265,11 @@ def pack(pieces: list[bytes], state_vector: bytes) -> bytes:
     if len(pieces) == 1:
         return pieces[0]
     out = bytearray(MAGIC)
-    _varuint(out, len(state_vector))
+    write_varuint(out, len(state_vector))
     out += state_vector
-    _varuint(out, len(pieces))
+    write_varuint(out, len(pieces))
     for piece in pieces:
-        _varuint(out, len(piece))
+        write_varuint(out, len(piece))
         out += piece
     return bytes(out)
 

@@ -38,7 +38,7 @@ def join(updates: Sequence[bytes]) -> bytes:
     delete_set = _EMPTY_DELETE_SET
     for index, update in enumerate(updates):
         try:
-            read = pieces._read_clients(update)  # (the cut's own reader, compiled)
+            read = pieces.read_clients(update)  # (the cut's own reader, compiled)
         except MalformedUpdateError as exc:
             raise MalformedEnvelopeError(f"snapshot piece {index + 1}: {exc}") from exc
         if read is None:
@@ -63,19 +63,12 @@ def join(updates: Sequence[bytes]) -> bytes:
             run.count += count
             run.parts.append(view[c.offsets[0]:c.offsets[count]])
     out = bytearray()
-    _varuint(out, len(runs))
+    pieces.write_varuint(out, len(runs))
     for client, run in runs.items():
-        _varuint(out, run.count)
-        _varuint(out, client)
-        _varuint(out, run.start)
+        pieces.write_varuint(out, run.count)
+        pieces.write_varuint(out, client)
+        pieces.write_varuint(out, run.start)
         for part in run.parts:
             out += part
     out += delete_set
     return bytes(out)
-
-
-def _varuint(out: bytearray, n: int) -> None:
-    while n > 0x7F:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    out.append(n)
