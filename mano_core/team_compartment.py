@@ -180,7 +180,8 @@ class CompartmentHolder:
                 refused = self.core.apply_remote_groups(groups, capture=not snapshot)
             if not whole:
                 await self._store_merged(groups, refused, also, snapshot)
-        return await self._merged(refused)
+            marked = FollowUps.calls_for(self.core)  # (what the commit's write(mark=) saw)
+        return await self._merged(refused, marked)
 
     async def loop_turn(self) -> None:
         """The event loop's turn between a delivery's opening and its merge (issue 24): the
@@ -247,8 +248,9 @@ class CompartmentHolder:
         self.stored_snapshot(len(groups[0][0]))
         return refused, True
 
-    async def _merged(self, refused: dict[int, str]) -> dict[int, str]:
-        """After a merge's commit: the listeners, then what the changes call for."""
+    async def _merged(self, refused: dict[int, str], marked: bool) -> dict[int, str]:
+        """After a merge's commit: the listeners, then what the changes call for (``marked``:
+        the commit wrote the follow-up marker, mano_core/team_followup.py)."""
         events = self.core.take_changes(Origin.REMOTE)
         try:   # the records it changed read again in slices, not at the listeners' first read
             await refresh_all(self.core.collections[e.collection] for e in events
@@ -265,7 +267,7 @@ class CompartmentHolder:
         except BaseException:
             self.team.follow_ups.failed()  # (left to the next open: mano_core/team_followup)
             raise
-        self.team.follow_ups.followed()
+        self.team.follow_ups.followed(marked)
         if any(e.collection in ("documents", "medicalDocuments") for e in events):
             await self.team.documents.sweep()  # a teammate deleted a document held here
         return refused

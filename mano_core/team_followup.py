@@ -12,7 +12,9 @@ An open used to follow everything to find out. Now:
 - otherwise the only follow-up a crash can leave is a fold of medical files, and it is marked:
   a durable marker is written in the same transaction as the medical delivery that changed
   medical files, and deleted once its follow-up has committed, in the next store transaction
-  of the team's deliveries or edits (never one of its own: the live path writes nothing more).
+  of the team's deliveries or edits (never one of its own: the live path writes nothing more),
+  and only when no other marked delivery's follow-up is still running (they are counted: a
+  delivery of the general compartment followed up meanwhile does not drop the mark).
   The open follows (and decodes the medical files) only when it finds the marker.
 
 The marker errs on the safe side: one left behind costs an open the follow-up it used to do
@@ -40,12 +42,17 @@ class FollowUps:
         self._store = store
         self._key = team_id
         self._stored = False  # the marker may be in the store (found at open, or written)
-        self._done = False    # every marked follow-up has committed: it may be deleted
+        # Marked deliveries whose follow-up has not committed yet, and whether the marker
+        # found at open is still owed its follow-up: the marker goes only when neither is
+        # (a delivery of another compartment, or an unmarked one, following up meanwhile
+        # must not drop the mark of one whose follow-up is still running).
+        self._outstanding = 0
+        self._owed = False
         self._failed = False  # one failed this session: kept until an open followed all
 
     async def pending(self) -> bool:
         """Whether the store holds the marker (read at open)."""
-        self._stored = await self._store.get(NAMESPACE, self._key) is not None
+        self._stored = self._owed = await self._store.get(NAMESPACE, self._key) is not None
         return self._stored
 
     @staticmethod
@@ -61,22 +68,26 @@ class FollowUps:
         marks stops the deletion of any that comes after it."""
         if mark:
             await tx.put(NAMESPACE, self._key, b"\x01")
-            self._stored, self._done = True, False
-        elif self._done and self._stored:
+            # (counted before the commit, on the safe side: a transaction that does not
+            # commit leaves the count high, so the marker stays until the next open)
+            self._stored = True
+            self._outstanding += 1
+        elif self._stored and not (self._outstanding or self._owed or self._failed):
             await tx.delete(NAMESPACE, self._key)
-            self._stored = self._done = False  # (if it does not commit: one open follows)
+            self._stored = False  # (if it does not commit: one open follows, as before)
 
-    def followed(self) -> None:
-        """A follow-up committed: the marker may go with the next transaction (not after a
-        failure in this session: the failed one's work is the next open's)."""
-        if not self._failed:
-            self._done = True
+    def followed(self, marked: bool) -> None:
+        """The follow-up of a delivery committed; ``marked``: that delivery's transaction
+        wrote the marker (``write(mark=True)``)."""
+        if marked and self._outstanding:
+            self._outstanding -= 1
 
     def failed(self) -> None:
-        """A follow-up failed (its writes not committed)."""
-        self._failed, self._done = True, False
+        """A follow-up failed (its writes not committed): the marker stays until an open
+        has followed everything (the failed one's work is the next open's)."""
+        self._failed = True
 
     def followed_all(self) -> None:
-        """An open followed everything and committed it."""
-        self._failed = False
-        self._done = True
+        """An open followed everything and committed it (before any delivery of the
+        session: nothing marked is outstanding)."""
+        self._failed = self._owed = False

@@ -4,6 +4,7 @@ interrupted is done at the next open; an open with nothing pending decodes no me
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,13 @@ class Crash(Exception):
 async def _two_files_of_one_person(tmp_path: Path) -> tuple[str, str, list[bytes]]:
     """Device b's store holds person P and b's own medical file of P; returns (team id, P's
     id, a's medical updates: another medical file of P, made on a at the same time)."""
+    team_id, person, medical, _ = await _two_files_and_a_general_edit(tmp_path)
+    return team_id, person, medical
+
+
+async def _two_files_and_a_general_edit(
+        tmp_path: Path) -> tuple[str, str, list[bytes], list[bytes]]:
+    """``_two_files_of_one_person``, and a's general updates of a person created after."""
     async with await LocalStore.create(tmp_path / "a.mano", PASS, kdf=TEST_KDF) as sa, \
             await LocalStore.create(tmp_path / "b.mano", PASS, kdf=TEST_KDF) as sb:
         a = await Team.create(sa, name="T", member="a", team_id="team-1")
@@ -38,7 +46,9 @@ async def _two_files_of_one_person(tmp_path: Path) -> tuple[str, str, list[bytes
         assert a.medical is not None and b.medical is not None
         await a.medical.medical_files.create(person=person.id)
         await b.medical.medical_files.create(person=person.id)
-        return a.id, person.id, [u for u in medical if len(u) > 2]
+        before = len(general)
+        await a.persons.create(name="Une autre personne")
+        return a.id, person.id, [u for u in medical if len(u) > 2], general[before:]
 
 
 def _live_files(team: Team, person: str) -> int:
@@ -116,3 +126,37 @@ async def test_a_team_with_merges_still_follows_everything_at_open(
     async with await LocalStore.open(tmp_path / "d.mano", PASS) as store:
         await Team._open(store, team.id)
         assert follows == [None]  # everything (records naming the merged person, any edit)
+
+
+async def test_a_marker_stays_while_its_follow_up_runs_whatever_else_follows_up_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A medical delivery is committed (marked) and its fold is still running when a general
+    delivery is merged and followed up, then a local edit commits: the marker must survive
+    them (it is the medical fold's), so a crash before the fold commits is redone at open."""
+    team_id, person, medical, general = await _two_files_and_a_general_edit(tmp_path)
+    real = PersonMerges.follow
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def held(self: PersonMerges, events: object = None) -> int:
+        if events and any(getattr(e, "collection", "") == "medicalFiles"
+                          for e in events):  # type: ignore[attr-defined]
+            entered.set()
+            await release.wait()  # the fold, still running
+        return await real(self, events)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PersonMerges, "follow", held)
+    async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
+        b = await Team._open(store, team_id)
+        fold = asyncio.create_task(b.apply_remote(MEDICAL, medical))
+        await asyncio.wait_for(entered.wait(), 10)
+        await b.apply_remote(Compartment.GENERAL, general)  # merged and followed up
+        await b.persons.create(name="Une troisième")  # a transaction that may drop a marker
+        assert await store.get(NAMESPACE, team_id) is not None  # the fold's, still owed
+        fold.cancel()  # the process dies before the fold commits
+        with pytest.raises(asyncio.CancelledError):
+            await fold
+        assert _live_files(b, person) == 2
+    monkeypatch.setattr(PersonMerges, "follow", real)
+    async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
+        b = await Team._open(store, team_id)
+        assert _live_files(b, person) == 1  # the open did the fold
