@@ -202,16 +202,8 @@ async def _open_v2(parts: Sequence[bytes] | SnapshotFrame, *, log: MembershipLog
         raw = list(parts)
 
     def opened() -> Snapshot:
-        reader = snapshot_v2.SnapshotReader(log=log, keyring=keyring, team_id=team_id,
-                                            compartment=compartment)
-        updates: list[bytes] = []
-        for part in raw:
-            updates += reader.feed(part)
-        reader.finish()
-        manifest, chain = reader.manifest, reader.chain
-        assert manifest is not None and chain is not None
-        return Snapshot(compartment, manifest.epoch, manifest.author, manifest.upto,
-                        join(updates), chain)
+        return _from_v2(snapshot_v2.open_snapshot_v2(raw, log=log, keyring=keyring,
+                                                     team_id=team_id, compartment=compartment))
 
     # (The frame's view is not released here: on a cancellation the thread may still be
     # reading it, and release() would then raise BufferError in place of the cancellation.)

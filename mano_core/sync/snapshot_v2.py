@@ -277,8 +277,9 @@ class SnapshotReader:
         return out
 
 
-def open_snapshot_v2(raw: bytes | Sequence[bytes], *, log: MembershipLog, keyring: Keyring,
-                     team_id: bytes, compartment: Compartment) -> SnapshotV2:
+def open_snapshot_v2(raw: bytes | Sequence[bytes | bytearray | memoryview], *,
+                     log: MembershipLog, keyring: Keyring, team_id: bytes,
+                     compartment: Compartment) -> SnapshotV2:
     """A whole version-2 snapshot (its bytes, or its parts as downloaded) verified and
     decrypted; the errors of ``SnapshotReader``."""
     reader = SnapshotReader(log=log, keyring=keyring, team_id=team_id,
