@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -110,10 +112,24 @@ def _framed(pieces: list[bytes]) -> bytes:
     return b"".join(len(p).to_bytes(8, "big") + p for p in pieces)
 
 
-async def main(piece_bytes: int, rounds: int, scale: float) -> None:
-    import re
-    import subprocess
+async def serve_files(prefix: str, first: list[bytes],
+                      second: list[bytes]) -> tuple[subprocess.Popen[bytes], str]:
+    """The SERVER child (it dies with this process) serving ``first`` as download 0 and
+    ``second`` as download 1, each written framed to a file; (the process, its URL)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    (tmp / "0").write_bytes(_framed(first))
+    (tmp / "1").write_bytes(_framed(second))
+    p = subprocess.Popen([sys.executable, "-m", "tui.demo.child", str(os.getpid()), "--",
+                          "-c", SERVER, str(tmp / "0"), str(tmp / "1")],
+                         stderr=subprocess.PIPE, cwd=Path(__file__).parents[1])
+    assert p.stderr is not None
+    line = await asyncio.get_running_loop().run_in_executor(None, p.stderr.readline)
+    port = re.search(rb":(\d+)", line)
+    assert port
+    return p, f"ws://127.0.0.1:{int(port.group(1))}"
 
+
+async def main(piece_bytes: int, rounds: int, scale: float) -> None:
     state = await _team_state(scale)
     doc = pycrdt.Doc()
     doc.apply_update(state)
@@ -131,17 +147,7 @@ async def main(piece_bytes: int, rounds: int, scale: float) -> None:
         for name in doc)
     print(f"state {len(state):,} bytes in {len(split)} pieces of ≤ {max(map(len, split)):,}; cut "
           f"{statistics.median(splits) * 1000:.0f} ms (median of 3); same document: {same}")
-    tmp = Path(tempfile.mkdtemp(prefix="snapshot-pieces"))
-    (tmp / "whole").write_bytes(_framed([state]))
-    (tmp / "pieces").write_bytes(_framed(split))
-    p = subprocess.Popen([sys.executable, "-m", "tui.demo.child", str(os.getpid()), "--",
-                          "-c", SERVER, str(tmp / "whole"), str(tmp / "pieces")],
-                         stderr=subprocess.PIPE, cwd=Path(__file__).parents[1])
-    assert p.stderr is not None
-    line = await asyncio.get_running_loop().run_in_executor(None, p.stderr.readline)
-    port = re.search(rb":(\d+)", line)
-    assert port
-    url = f"ws://127.0.0.1:{int(port.group(1))}"
+    p, url = await serve_files("snapshot-pieces", [state], split)
     results: dict[str, list[tuple[float, float, float]]] = {"serial": [], "pipelined": []}
     try:
         for r in range(rounds):

@@ -27,10 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,7 +35,7 @@ from pathlib import Path
 import pycrdt
 from websockets.asyncio.client import connect
 
-from bench.snapshot_pieces import SERVER, _framed, _team_state
+from bench.snapshot_pieces import _team_state, serve_files
 from mano_core.crypto import ChainState
 from mano_core.ids import Compartment
 from mano_core.sync import snapshot_v2
@@ -122,17 +119,7 @@ async def main(rounds: int, scale: float) -> None:
     print(f"state {len(state):,} B; v1 blob {len(v1):,} B; v2 blob {len(v2):,} B in "
           f"{len(manifest.lengths)} pieces (manifest {manifest.size:,} B), sealed in "
           f"{sealed * 1000:.0f} ms", flush=True)
-    tmp = Path(tempfile.mkdtemp(prefix="snapshot-v2"))
-    (tmp / "v1").write_bytes(_framed([v1]))
-    (tmp / "v2").write_bytes(_framed([v2]))
-    p = subprocess.Popen([sys.executable, "-m", "tui.demo.child", str(os.getpid()), "--",
-                          "-c", SERVER, str(tmp / "v1"), str(tmp / "v2")],
-                         stderr=subprocess.PIPE, cwd=Path(__file__).parents[1])
-    assert p.stderr is not None
-    line = await asyncio.get_running_loop().run_in_executor(None, p.stderr.readline)
-    port = re.search(rb":(\d+)", line)
-    assert port
-    url = f"ws://127.0.0.1:{int(port.group(1))}"
+    p, url = await serve_files("snapshot-v2", [v1], [v2])
     results: dict[str, list[tuple[float, float, float, int]]] = {"v1 serial": [],
                                                                  "v2 pipelined": []}
     try:
