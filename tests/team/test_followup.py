@@ -56,6 +56,19 @@ def _live_files(team: Team, person: str) -> int:
     return len([f for f in team.medical.medical_files.list() if f.person == person])
 
 
+def _count_follows(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The events of every ``PersonMerges.follow`` call from now on (None: everything)."""
+    follows: list[object] = []
+    real = PersonMerges.follow
+
+    async def counted(self: PersonMerges, events: object = None) -> int:
+        follows.append(events)
+        return await real(self, events)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PersonMerges, "follow", counted)
+    return follows
+
+
 async def test_a_fold_of_medical_files_a_crash_interrupted_is_done_at_the_next_open(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     team_id, person, updates = await _two_files_of_one_person(tmp_path)
@@ -92,14 +105,7 @@ async def test_an_open_with_nothing_pending_follows_nothing(
         assert await store.get(NAMESPACE, team_id) is not None  # until the next transaction
         await b.persons.create(name="Une autre")
         assert await store.get(NAMESPACE, team_id) is None
-    follows: list[object] = []
-    real = PersonMerges.follow
-
-    async def counted(self: PersonMerges, events: object = None) -> int:
-        follows.append(events)
-        return await real(self, events)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(PersonMerges, "follow", counted)
+    follows = _count_follows(monkeypatch)
     async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
         b = await Team._open(store, team_id)
         assert follows == []
@@ -115,14 +121,7 @@ async def test_a_team_with_merges_still_follows_everything_at_open(
         kept = await team.persons.create(name="Camille")
         merged = await team.persons.create(name="Camille B.")
         await team.merges.merge(kept.id, merged.id)
-    follows: list[object] = []
-    real = PersonMerges.follow
-
-    async def counted(self: PersonMerges, events: object = None) -> int:
-        follows.append(events)
-        return await real(self, events)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(PersonMerges, "follow", counted)
+    follows = _count_follows(monkeypatch)
     async with await LocalStore.open(tmp_path / "d.mano", PASS) as store:
         await Team._open(store, team.id)
         assert follows == [None]  # everything (records naming the merged person, any edit)
