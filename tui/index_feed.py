@@ -11,12 +11,12 @@ order they were announced. The app redraws for the change once the feed is idle
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 from mano_core.model.records import Person
+from mano_core.slices import drive
 
 from .people_index import PersonIndex
 
@@ -61,19 +61,19 @@ class IndexFeed:
             self._task = None
 
     async def _run(self) -> None:
-        try:
-            while self._queue:
-                started = time.perf_counter()
-                self._apply(FEED_CHUNK)   # at least one chunk a slice
-                while self._queue and time.perf_counter() - started < FEED_SLICE:
-                    self._apply(FEED_CHUNK)
-                if self._queue:
-                    await asyncio.sleep(0)
+        try:  # (the loop let run between slices as every sliced read does: mano_core.slices)
+            await drive(self._chunks(), slice_seconds=FEED_SLICE)
         finally:
             self._task = None
         idle, self._idle = self._idle, []
         for callback in idle:
             callback()
+
+    def _chunks(self) -> Iterator[None]:
+        """One chunk put in the index a step, until the queue (pushed to meanwhile) is empty."""
+        while self._queue:
+            self._apply(FEED_CHUNK)
+            yield None
 
     def _apply(self, count: int) -> None:
         index = self._index()
