@@ -9,63 +9,26 @@ at a time (``Collection.loading``), handing the loop back between slices. Statis
 other hand, read only frozen msgspec records once decoded: they run in ``asyncio.to_thread``,
 where pure Python gives the loop the GIL back every few milliseconds.
 
-``drive(steps)`` is the driver: it advances a step iterator and lets the loop run
-(``let_loop_run``) whenever ``slice_seconds`` of work went by since the last time it let the
-loop run (always, with ``slice_seconds=0``: tests use that to see the loop run between
-steps)."""
+``drive(steps)`` is the driver (``mano_core.loop_turns``, below the document so that its own
+modules will use it too): it advances a step iterator and lets the loop run (``let_loop_run``)
+whenever ``slice_seconds`` of work went by since the last time it let the loop run (always,
+with ``slice_seconds=0``: tests use that to see the loop run between steps)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from mano_core.document.collection import Collection
 from mano_core.document.root_keys import root_keys
+from mano_core.loop_turns import SLICE_SECONDS, drive
 
 if TYPE_CHECKING:
     from mano_core.document.team_doc import DocumentCore
 
-T = TypeVar("T")
-
-# Work done on the loop before it is handed back: a fifth of the 50 ms target, so a slice
-# stays under it even on a loaded machine (a step is a few ms, mano_core.document.collection).
-SLICE_SECONDS: Final = 0.010
-
 Progress = Callable[[int, int], None]  # (records read so far, records in all)
-
-
-async def let_loop_run() -> None:
-    """Hand the loop back until what became ready during the slice has run. One
-    ``asyncio.sleep(0)`` queues the caller's next slice at once, ahead of the I/O callbacks
-    and due timers the loop's next iteration collects (a key typed, the terminal's input, a
-    timer), which then wait for that slice too; the second wake-up is queued behind them.
-    Measured with a 2 ms probe timer beside 10 ms slices and another task's 5 ms steps: worst
-    lateness 47-52 ms with one, 34 ms with two (issue 24)."""
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
-
-
-async def drive(steps: Iterator[T], *, slice_seconds: float | None = None,
-                on_step: Callable[[T], None] | None = None) -> int:
-    """Run ``steps`` to its end, letting the event loop run whenever ``slice_seconds``
-    (default ``SLICE_SECONDS``) went by; ``on_step`` sees each step's value. Returns how many
-    times the loop was let run."""
-    if slice_seconds is None:
-        slice_seconds = SLICE_SECONDS
-    yielded = 0
-    last = time.perf_counter()
-    for value in steps:
-        if on_step is not None:
-            on_step(value)
-        now = time.perf_counter()
-        if now - last >= slice_seconds:
-            await let_loop_run()
-            yielded += 1
-            last = time.perf_counter()
-    return yielded
 
 
 # A document's record ids read off the loop (``start_root_keys``), until its first read took
@@ -125,7 +88,7 @@ async def load_all(collections: Iterable[Collection[Any]], *, progress: Progress
         # records that was (a loaded machine), and the loop runs after it.
         budget = SLICE_SECONDS if slice_seconds is None else slice_seconds
         keys = await _hinted(collection)   # (its ids read off the loop, checked by loading)
-        await drive(collection.loading(budget=budget, keys=keys), slice_seconds=slice_seconds,
+        await drive(collection.loading(budget=budget, keys=keys), slice_seconds=budget,
                     on_step=step)
         done_before = base + size
     for core in {c._core for c in todo}:
@@ -142,4 +105,4 @@ async def refresh_all(collections: Iterable[Collection[Any]], *,
     them (a 500-envelope delivery's records re-read at once held the loop)."""
     budget = SLICE_SECONDS if slice_seconds is None else slice_seconds
     for collection in collections:
-        await drive(collection.refreshing(budget), slice_seconds=slice_seconds)
+        await drive(collection.refreshing(budget), slice_seconds=budget)

@@ -18,9 +18,9 @@ import asyncio
 import time
 from typing import Final
 
-from mano_core.slices import let_loop_run
+from mano_core.loop_turns import let_loop_run
 
-# A fifth of the 50 ms target, as the engine's slices (mano_core.slices.SLICE_SECONDS) and a
+# A fifth of the 50 ms target, as the engine's slices (mano_core.loop_turns.SLICE_SECONDS) and a
 # bit more: a message rarely takes less than a few ms, and each hand-back costs an iteration.
 HANDBACK_SECONDS: Final = 0.012
 

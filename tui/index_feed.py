@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 from mano_core.model.records import Person
-from mano_core.slices import drive
+from mano_core.loop_turns import drive
 
 from .people_index import PersonIndex
 

@@ -12,7 +12,8 @@ import pytest
 from mano_core.demo import generate_team
 from mano_core.document.collection import BUDGET_CHECK_RECORDS
 from mano_core.document.compartments import GeneralDocument
-from mano_core.slices import drive, load_all, refresh_all
+from mano_core.loop_turns import drive
+from mano_core.slices import load_all, refresh_all
 from tests.reporting.conftest import load_document
 
 from .helpers import by_id, fresh

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from mano_core.slices import drive
+from mano_core.loop_turns import drive
 
 
 def _slices(log: list[str], typed: threading.Event, count: int = 4) -> Iterator[int]:
