@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from typing import Final
 
@@ -18,6 +19,8 @@ from mano_core.sync.snapshot_policy import Snapshots
 from mano_core.sync.transport import RelayClient
 from mano_core.team import local_outbox, sealed_outbox
 
+
+log = logging.getLogger("mano.sync")
 
 # Envelopes pushed whose echo this device recognises by their bytes (issue 24), at most.
 MAX_PUSHED_REMEMBERED: Final = 4 * PUSH_WINDOW
@@ -55,7 +58,11 @@ class Sending(Snapshots):
 
     async def push_pending(self, client: RelayClient, wake: asyncio.Event) -> None:
         """Push sealed envelopes the machine lets out (at most PUSH_WINDOW in flight; an
-        acknowledged one never again); each answer goes back to the machine."""
+        acknowledged one never again); each answer goes back to the machine. Raises what
+        ended the outbox remover unexpectedly (the session ends with it)."""
+        if self._removal_error is not None:
+            error, self._removal_error = self._removal_error, None
+            raise error
         for c in self.compartments:
             room = PUSH_WINDOW - self.sm.in_flight
             if room <= 0:
@@ -176,11 +183,24 @@ class Sending(Snapshots):
                 self._to_remove.append(effect.token)
         if self._to_remove and (self._remover is None or self._remover.done()):
             self._remover = asyncio.ensure_future(self._remove_acked())
+            self._remover.add_done_callback(self._removal_over)
+
+    def _removal_over(self, remover: asyncio.Future[None]) -> None:
+        """The remover ended. An error other than a ManoError (which it records itself) is
+        never dropped with the task: the session's sender raises it (push_pending)."""
+        error = None if remover.cancelled() else remover.exception()
+        if error is not None:
+            self._removal_error = error
+            if self._wake_sender is not None:
+                self._wake_sender.set()
 
     async def stop(self) -> None:
         """Finish removing acknowledged envelopes (the store is about to close)."""
         if self._remover is not None and not self._remover.done():
             await asyncio.gather(self._remover, return_exceptions=True)
+        if self._removal_error is not None:  # no session left to end with it
+            error, self._removal_error = self._removal_error, None
+            log.error("removing acknowledged envelopes failed", exc_info=error)
 
     async def _remove_acked(self) -> None:
         """Drop acknowledged envelopes from the outbox, many per transaction (the machine
@@ -189,23 +209,39 @@ class Sending(Snapshots):
         # The loop's test is the last thing before returning, after every await: an ack that
         # arrives while this task awaits (it is not done, so _acked starts no other) is taken
         # by the next round, never left staged for ever (its row would stay, unpushed).
-        while self._to_remove:
-            tokens, self._to_remove = self._to_remove, []
-            items = [i for t in tokens for i in self.sm.removal_items(t)]
-            try:
-                async with self.store.transaction() as tx:
-                    await tx.outbox_remove(items)
-            except BaseException as exc:
-                self._read_sealed_again()
-                for t in tokens:
-                    self.sm.removal_failed(t)
-                if not isinstance(exc, ManoError):
+        try:
+            while self._to_remove:
+                tokens, self._to_remove = self._to_remove, []
+                items = [i for t in tokens for i in self.sm.removal_items(t)]
+                try:
+                    async with self.store.transaction() as tx:
+                        await tx.outbox_remove(items)
+                except ManoError as exc:
+                    self._hand_back(tokens)
+                    self.state.last_error = str(exc)
+                    # pushed again: the relay's duplicate ack makes a new removal
+                except BaseException:
+                    self._hand_back(tokens)
                     raise
-                self.state.last_error = str(exc)
-                # pushed again: the relay's duplicate ack makes a new removal
-            else:
-                for t in tokens:
-                    self.sm.committed(t)
+                else:
+                    for t in tokens:
+                        self.sm.committed(t)
+                if self._wake_sender is not None:
+                    self._wake_sender.set()  # room for the next ones, or pushed again
+                await self.refresh_counts()
+        except BaseException:
+            # Whatever ended this task (an error here or in the recount): the acks staged
+            # while it awaited are handed back too, not left staged for ever (their rows
+            # would stay, never pushed again: lost acks); the sender pushes them again.
+            tokens, self._to_remove = self._to_remove, []
+            self._hand_back(tokens)
             if self._wake_sender is not None:
-                self._wake_sender.set()  # room for the next ones, or pushed again
-            await self.refresh_counts()
+                self._wake_sender.set()
+            raise
+
+    def _hand_back(self, tokens: list[int]) -> None:
+        """Removals that did not commit: their rows stay, to be pushed again (the relay
+        answers a duplicate with the same seq, and the removal is tried again)."""
+        self._read_sealed_again()
+        for t in tokens:
+            self.sm.removal_failed(t)
