@@ -18,8 +18,8 @@ from mano_core.errors import (
     StoreError,
     StoreFullError,
 )
+from mano_core.sqlite_handoff import submit
 
-from .handoff import submit
 from .in_thread import (
     WAL_AUTOCHECKPOINT,
     Op,

@@ -21,8 +21,9 @@ from typing import Any, Final
 import aiosqlite
 
 from mano_core.errors import RelayConflictError, RelayStorageError
+from mano_core.sqlite_handoff import submit
 from sync_server.storage.base import MAX_STORED_INT, Appended, NewEnvelope, Storage, to_i64
-from sync_server.storage.sqlite_append import Heads, append_in_thread
+from sync_server.storage.sqlite_append import append_in_thread
 from sync_server.storage.sqlite_blobs import SQLiteBlobs
 from sync_server.storage.sqlite_files import FILES_SCHEMA, SQLiteFiles
 from sync_server.storage.sqlite_snapshots import SQLiteSnapshots, abort_snapshots
@@ -208,10 +209,10 @@ class SQLiteStorage(SQLiteSnapshots, SQLiteBlobs, SQLiteFiles):
         keys = [(it.team, it.compartment, it.author, to_i64(it.counter)) for it in items]
         async with self._lock:
             db = self._wc
-            # The whole transaction in one call to the writer's thread (sqlite_append.py).
-            run: Callable[..., Awaitable[tuple[list[Appended], Heads]]] = db._execute
-            work = asyncio.ensure_future(
-                run(append_in_thread, db._conn, items, keys, dict(self._heads), now))
+            # The whole transaction in one call to the writer's thread (sqlite_append.py),
+            # queued for that thread in this turn of the loop, not by a Task one turn later
+            # behind the other sessions' frames (mano_core/sqlite_handoff.py).
+            work = submit(db, append_in_thread, db._conn, items, keys, dict(self._heads), now)
             try:
                 out, moved = await asyncio.shield(work)
             except asyncio.CancelledError:

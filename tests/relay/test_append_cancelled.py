@@ -53,3 +53,35 @@ async def test_an_append_cancelled_while_it_commits_keeps_the_heads_true(
         assert await storage.head(TEAM, 0) == 3
     finally:
         await storage.close()
+
+
+async def test_an_append_is_queued_for_the_writers_thread_in_the_callers_turn(
+        tmp_path) -> None:
+    """Issue 24: not by a Task one turn later, behind whatever the loop has ready then (the
+    other sessions' frames)."""
+    storage = SQLiteStorage(tmp_path / "relay.db", synchronous="NORMAL")
+    await storage.open()
+    try:
+        await storage.create_team(TEAM, [b"log entry"], 0.0)
+        db = storage._wc
+        entered, release = threading.Event(), threading.Event()
+
+        def block() -> None:
+            entered.set()
+            release.wait(10)
+
+        held = asyncio.ensure_future(db._execute(block))  # the writer's thread kept busy
+        while not entered.is_set():
+            await asyncio.sleep(0.001)
+        try:
+            assert db._tx.qsize() == 0
+            append = asyncio.ensure_future(storage.append_envelopes([_envelope(0)], 0.0))
+            await asyncio.sleep(0)  # one turn: the append's first step, nothing after it
+            assert db._tx.qsize() == 1  # (a Task doing the hand-off would not have run yet)
+        finally:
+            release.set()
+            await held
+        assert await append == [Appended(1, False)]
+        assert await storage.read_envelopes(TEAM, 0, 0, 10) == [(1, b"envelope 0")]
+    finally:
+        await storage.close()

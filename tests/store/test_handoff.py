@@ -13,7 +13,7 @@ import aiosqlite
 import pytest
 
 from mano_core.store import LocalStore
-from mano_core.store.handoff import submit
+from mano_core.sqlite_handoff import submit
 
 INSERT = "INSERT INTO meta (name, value) VALUES (?, ?)"
 

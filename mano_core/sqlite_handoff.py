@@ -1,5 +1,7 @@
-"""Handing one call to the store connection's worker thread in the caller's own turn of the
-event loop (issue 24, edit → visible).
+"""Handing one call to an aiosqlite connection's worker thread in the caller's own turn of
+the event loop (issue 24, edit → visible): the device store's commits (store/database.py) and
+the relay's append (sync_server/storage/sqlite.py). Outside mano_core.store so that the relay
+imports it without the device store.
 
 aiosqlite's public way in, ``Connection._execute``, is a coroutine: wrapped in a Task (so that
 the caller can shield it from cancellation) it reaches the worker thread's queue only when the
