@@ -86,7 +86,7 @@ class TeamSyncBase:
         self._counts_started = self._counts_shown = 0  # refresh_counts: newest count wins
         self._to_remove: list[int] = []
         self._remover: asyncio.Future[None] | None = None
-        # What ended the remover, if not a ManoError: raised in the session's sender
+        # What ended the remover by an exception: raised in the session's sender
         # (sender.py), so that the session ends with it as with any task's error.
         self._removal_error: BaseException | None = None
         self._wake_sender: asyncio.Event | None = None

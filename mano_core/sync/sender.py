@@ -186,8 +186,9 @@ class Sending(Snapshots):
             self._remover.add_done_callback(self._removal_over)
 
     def _removal_over(self, remover: asyncio.Future[None]) -> None:
-        """The remover ended. An error other than a ManoError (which it records itself) is
-        never dropped with the task: the session's sender raises it (push_pending)."""
+        """The remover ended. What ended it by an exception (a ManoError of its transaction
+        does not: it is recorded there, the rows pushed again) is never dropped with the
+        task: the session's sender raises it (push_pending)."""
         error = None if remover.cancelled() else remover.exception()
         if error is not None:
             self._removal_error = error
