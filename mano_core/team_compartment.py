@@ -16,6 +16,8 @@ from mano_core.document.team_doc import ChangeEvent, DocumentCore, Origin
 from mano_core.document.ydeps import encode_state_vector, read_deps, read_state_vector
 from mano_core.errors import MalformedUpdateError
 from mano_core.slices import refresh_all
+from mano_core.sync import snapshot_adopt
+from mano_core.sync.snapshot_receive import ReceivedSnapshot
 from mano_core.team_followup import FollowUps
 from mano_core.team_info import doc_name, local_outbox
 
@@ -182,6 +184,14 @@ class CompartmentHolder:
                 await self._store_merged(groups, refused, also, snapshot)
             marked = FollowUps.calls_for(self.core)  # (what the commit's write(mark=) saw)
         return await self._merged(refused, marked)
+
+    async def adopt_snapshot(self, received: ReceivedSnapshot,
+                             also: Callable[[Any], Awaitable[None]]) -> bool:
+        """A version-2 snapshot received whole into a document of its own becomes this empty
+        compartment's document: stored with ``also``'s rows in one transaction, shown once it
+        committed (mano_core/sync/snapshot_adopt.py). False, nothing done, if the document
+        is no longer empty."""
+        return await snapshot_adopt.adopt(self, received, also)
 
     async def loop_turn(self) -> None:
         """The event loop's turn between a delivery's opening and its merge (issue 24): the

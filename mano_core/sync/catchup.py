@@ -32,6 +32,8 @@ from mano_core.protocol.codes import ErrorCode
 from mano_core.sync import plan as catchup_plan
 from mano_core.sync.engine import TeamSync
 from mano_core.sync.snapshot import SnapshotFrame, snapshot_author
+from mano_core.sync.snapshot_adopt import adoptable
+from mano_core.sync.snapshot_receive import PipelinedDownload
 from mano_core.sync.state import CatchUp
 from mano_core.sync.transport import RelayClient
 
@@ -94,47 +96,56 @@ async def snapshot_first(client: RelayClient, sync: TeamSync, c: Compartment) ->
         return False
     done_before = progress.bytes_done
     frame = SnapshotFrame()  # framed for the signature while the next part is awaited
+    # Into an empty document, a version-2 snapshot is checked and applied as it downloads,
+    # into a document of its own adopted at the commit (snapshot_receive, snapshot_adopt).
+    pipelined = PipelinedDownload(
+        log=sync.keys.log, keyring=sync.keys.keyring, team_id=sync.keys.team_id,
+        compartment=c) if adoptable(sync.team.compartment(c)) else None
 
     def arrived(msg: m.Message) -> None:
         if isinstance(msg, m.SnapshotData):
-            frame.add(msg.data)
+            if pipelined is None or not pipelined.put(msg.data):
+                frame.add(msg.data)
             progress.bytes_done += len(msg.data)
             sync.changed()
 
     try:
-        answers = await client.request(m.SnapshotGet(id=client.next_id(), c=int(c)),
-                                       on_part=arrived)
-    except RelayRefusedError as exc:
-        if exc.code != ErrorCode.NOT_FOUND:
-            raise
-        answers = []  # gone since the plan (a purge): the envelopes, as without a snapshot
-    parts = [a for a in answers if isinstance(a, m.SnapshotData)]
-    upto = parts[0].upto if parts else 0
-    refusal: ManoError | None = None
-    if parts:
-        data: list[bytes] | SnapshotFrame = frame
-        if frame.parts != len(parts):  # (the parts are those answered: as a rule all of them)
-            data = [a.data for a in parts]
         try:
-            author = sync.keys.log.device(snapshot_author(
-                frame.header() if isinstance(data, SnapshotFrame) else data))
-            if author is not None and author.role is Role.RESTRICTED:
-                # A snapshot stands for the envelopes it covers, whose updates this device
-                # would otherwise screen one by one against their authors' roles: a start
-                # from it is taken only from an author whose role is not restricted.
-                raise UnauthorizedAuthorError("a restricted member's snapshot is no "
-                                              "starting point")
-            await sync.apply_snapshot(c, data)
-            if not state.behind:  # nothing follows the snapshot
-                sync.changed()
-                state.catchup = None
-            return True
-        except StoreError:
-            raise  # our disk, not the snapshot: the session ends and is retried (redone)
-        except MissingKeyError:
-            pass  # not this snapshot's fault: the envelopes will wait for the key too
-        except ManoError as exc:
-            refusal = exc
+            answers = await client.request(m.SnapshotGet(id=client.next_id(), c=int(c)),
+                                           on_part=arrived)
+        except RelayRefusedError as exc:
+            if exc.code != ErrorCode.NOT_FOUND:
+                raise
+            answers = []  # gone since the plan (a purge): the envelopes, as without one
+        parts = [a for a in answers if isinstance(a, m.SnapshotData)]
+        upto = parts[0].upto if parts else 0
+        refusal: ManoError | None = None
+        if parts:
+            try:
+                if pipelined is not None and pipelined.active and pipelined.parts == len(parts):
+                    received = await pipelined.finish()
+                    check_author(sync, received.author)
+                    await sync.adopt_snapshot(c, received)
+                else:  # (the parts are those answered: as a rule all of them)
+                    data: list[bytes] | SnapshotFrame = frame
+                    if frame.parts != len(parts):
+                        data = [a.data for a in parts]
+                    check_author(sync, snapshot_author(
+                        frame.header() if isinstance(data, SnapshotFrame) else data))
+                    await sync.apply_snapshot(c, data)
+                if not state.behind:  # nothing follows the snapshot
+                    sync.changed()
+                    state.catchup = None
+                return True
+            except StoreError:
+                raise  # our disk, not the snapshot: the session ends and is retried (redone)
+            except MissingKeyError:
+                pass  # not this snapshot's fault: the envelopes will wait for the key too
+            except ManoError as exc:
+                refusal = exc
+    finally:
+        if pipelined is not None:
+            pipelined.close()
     # Back to the envelopes from the cursor: the totals become what they hold.
     progress.bytes_done = done_before
     progress.bytes_total += plan.behind - choice.bytes_total
@@ -187,6 +198,15 @@ async def restore_snapshot(client: RelayClient, sync: TeamSync, c: Compartment) 
     stall(sync, c, f"{refused} snapshot(s) refused, no older one to fall back on"
           if refused else "no snapshot to restore")
     return False
+
+
+def check_author(sync: TeamSync, author: bytes) -> None:
+    """A snapshot stands for the envelopes it covers, whose updates this device would
+    otherwise screen one by one against their authors' roles: a start from it is taken only
+    from an author whose role is not restricted. UnauthorizedAuthorError otherwise."""
+    device = sync.keys.log.device(author)
+    if device is not None and device.role is Role.RESTRICTED:
+        raise UnauthorizedAuthorError("a restricted member's snapshot is no starting point")
 
 
 def stall(sync: TeamSync, c: Compartment, reason: str) -> None:

@@ -4,6 +4,7 @@ snapshots, serialised with snapshot uploads."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -12,8 +13,13 @@ from mano_core.crypto.batch import authenticated_by_chain
 from mano_core.document import preread, ydeps, ynative
 from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
+from mano_core.store import StoreTransaction
+from mano_core.crypto import ChainState
+from mano_core.sync.machine import Apply, Persist, SaveChain
 from mano_core.sync.persist import Persisting, SessionClosed
 from mano_core.sync.snapshot import SnapshotFrame, open_snapshot_parts
+from mano_core.sync.snapshot_adopt import adoptable
+from mano_core.sync.snapshot_receive import ReceivedSnapshot
 
 _compiled = ynative.compiled  # the compiled opening of a delivery's envelopes, or None
 
@@ -174,3 +180,56 @@ class Receiving(Persisting):
                                           else sum(len(part) for part in parts))
             self._changed()
             return snap.upto
+
+    async def adopt_snapshot(self, c: Compartment, received: ReceivedSnapshot) -> int:
+        """A version-2 snapshot received whole and checked (``SnapshotReceiver``), its
+        private document made the compartment's (``CompartmentHolder.adopt_snapshot``) with
+        the cursor and the chain state in the same transaction; nothing of it is visible
+        before that commit. The document no longer empty (a local edit during the
+        download): its state merged as a version-1 snapshot's instead. Returns ``upto``.
+        Raises what the store raises (the session then ends: redone from the cursor)."""
+        async with self._serial:
+            if not (adoptable(self.team.compartment(c)) and await self._adopt(c, received)):
+                self._snapshot_state = len(received.stored)
+                try:
+                    await self.run(self.sm.snapshot(c, received.upto,
+                                                    received.doc.get_update(), received.chain))
+                finally:
+                    self._snapshot_state = 0
+            self.state.received.bytes += received.size
+            self._changed()
+            return received.upto
+
+    async def _adopt(self, c: Compartment, received: ReceivedSnapshot) -> bool:
+        """The machine's snapshot Persist carried out by an adoption (``Persisting._persist``
+        for the other ops: the cursor and the chain; then ``committed``). False, nothing
+        done, if the document was no longer empty."""
+        effect = self.sm.snapshot(c, received.upto, b"", received.chain)[0]
+        assert isinstance(effect, Persist)
+        others = [op for op in effect.ops if not isinstance(op, Apply)]
+        self._snapshot_state = len(received.stored)
+        try:
+            async def also(tx: StoreTransaction) -> None:
+                await self._write(tx, others, [])
+
+            adopted = await self.team.compartment(c).adopt_snapshot(received, also)
+        except BaseException as exc:
+            self._tail_staged.clear()
+            self.sm.failed(effect.token, type(exc).__name__)
+            raise
+        finally:
+            self._snapshot_state = 0
+        if not adopted:
+            self._tail_staged.clear()
+            self.sm.failed(effect.token, "not adopted")  # (nothing staged: its Close unused)
+            return False
+        self._tail.update(self._tail_staged)
+        self._tail_staged.clear()
+        for op in others:
+            if isinstance(op, SaveChain):
+                self.keys.adopt_chain(op.c, ChainState.from_bytes(op.chain))
+        after = self.sm.committed(effect.token, {})
+        self.state.last_sync = time.time()
+        self._publish()
+        await self.run(after)
+        return True

@@ -32,9 +32,9 @@ from pycrdt import Doc
 from mano_core.crypto import ChainState, Keyring, MembershipLog
 from mano_core.document import pieces as doc_pieces
 from mano_core.document.ydeps import read_deps, read_state_vector
-from mano_core.errors import MalformedEnvelopeError, MalformedUpdateError
+from mano_core.errors import MalformedEnvelopeError, MalformedUpdateError, ManoError
 from mano_core.ids import Compartment
-from mano_core.sync.snapshot_v2 import SnapshotReader
+from mano_core.sync.snapshot_v2 import SnapshotReader, is_v2
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +176,56 @@ class SnapshotReceiver:
         self._updates.append(update)
         self.pieces_applied += 1
 
+
+
+class PipelinedDownload:
+    """One snapshot download's parts (``snapshot_get``'s, as they arrive): fed to a
+    ``SnapshotReceiver`` if the first part names version 2, else left to the caller
+    (``put`` returns False: a version-1 snapshot is framed and opened whole)."""
+
+    def __init__(self, *, log: MembershipLog, keyring: Keyring, team_id: bytes,
+                 compartment: Compartment) -> None:
+        self._keys = (log, keyring, team_id, compartment)
+        self._receiver: SnapshotReceiver | None = None
+        self._first = True
+        self._refused = False   # a part was refused: ``finish`` raises why
+        self.parts = 0          # parts taken
+
+    @property
+    def active(self) -> bool:
+        """Whether the download is a version-2 snapshot's, received here."""
+        return self._receiver is not None
+
+    def put(self, part: bytes) -> bool:
+        """Take the next part if the download is version 2's (True); never raises (what
+        refused the snapshot is raised by ``finish``)."""
+        if self._first:
+            self._first = False
+            if is_v2(part):
+                log, keyring, team_id, compartment = self._keys
+                self._receiver = SnapshotReceiver(log=log, keyring=keyring, team_id=team_id,
+                                                  compartment=compartment)
+        receiver = self._receiver
+        if receiver is None:
+            return False
+        self.parts += 1
+        if not self._refused:
+            try:
+                receiver.put(part)
+            except ManoError:
+                self._refused = True
+        return True
+
+    async def finish(self) -> ReceivedSnapshot:
+        """The snapshot received (``SnapshotReceiver.finish``: raises what refused it)."""
+        if self._receiver is None:
+            raise MalformedEnvelopeError("no version-2 snapshot was downloaded")
+        return await self._receiver.finish()
+
+    def close(self) -> None:
+        """Abandon it (idempotent; after ``finish`` too)."""
+        if self._receiver is not None:
+            self._receiver.close()
 
 async def receive(parts: list[bytes], *, log: MembershipLog, keyring: Keyring,
                   team_id: bytes, compartment: Compartment) -> ReceivedSnapshot:

@@ -1,0 +1,122 @@
+"""A received version-2 snapshot adopted as a compartment's document (issue 24: a new device's
+first sync; docs/protocol.md §15, "Snapshot blob, version 2").
+
+``snapshot_receive.SnapshotReceiver`` applies the pieces into a private ``Doc`` while they
+download. Here that ``Doc`` becomes the compartment's document, in this order:
+
+1. in ONE store transaction, the pieces as the compartment's stored snapshot
+   (``ReceivedSnapshot.stored``: ``document.pieces.pack``, what a compaction writes and an
+   open applies piece by piece), with what ``also`` writes (the sync cursor, the chain state)
+   and the follow-up marker if the snapshot holds medical files;
+2. once it committed, and not before: the empty ``DocumentCore`` is moved onto that ``Doc``
+   (``_rebind``, synchronous: no await between the commit and the move), its records are
+   listed as changed, as a whole state merged into an empty document lists them
+   (``DocumentCore.apply_remote_groups``' quiet path), and the listeners are told as after any
+   merge (``CompartmentHolder._merged``).
+
+A failure or cancellation before the commit changes nothing in memory: the document stays
+empty, the receiver's ``Doc`` is dropped, and the sync resumes from the same cursor. A
+cancellation that lands inside the commit may leave the transaction committed and memory
+empty: the session ends (the machine's Persist failed), and the next one, from the cursor
+still in memory, adopts the same snapshot again over the same rows (``write_snapshot``
+replaces the snapshot; nothing is stored twice).
+
+Why the core is moved onto the new ``Doc`` rather than replaced by a new one: the team's
+durable collections (``team.persons`` …), the medical document's settings, the store's
+``on_close`` release, the audit signer and whatever the UI holds are all references to this
+core and its collections; a new core would leave every one of them on the empty document.
+What is bound to the pycrdt document is the document itself, its subscriptions, and one root
+``Map`` per collection, the history and the settings: those are moved
+(tests/sync/test_snapshot_adopt.py checks that no pycrdt object of the old document is left).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from pycrdt import Doc, Map
+
+from mano_core.document.team_doc import DocumentCore
+from mano_core.ids import Compartment
+from mano_core.sync.snapshot_receive import ReceivedSnapshot
+from mano_core.team_followup import FollowUps
+
+if TYPE_CHECKING:
+    from mano_core.team_compartment import CompartmentHolder
+
+__all__ = ["adopt", "adoptable"]
+
+
+def adoptable(holder: CompartmentHolder) -> bool:
+    """Whether ``holder``'s document can be replaced by a received snapshot's: it holds
+    nothing (no record, no local edit waiting to be stored, no teammate's update parked or
+    merged and not stored)."""
+    core = holder.core
+    return (core.empty and not core.waiting_updates and not core._pending
+            and not holder._unstored)
+
+
+async def adopt(holder: CompartmentHolder, received: ReceivedSnapshot,
+                also: Callable[[Any], Awaitable[None]]) -> bool:
+    """Make ``received`` the compartment's document (see the module): stored with ``also``'s
+    rows in one transaction, then shown. False, with nothing stored or changed, if the
+    document is no longer ``adoptable`` (a local edit came first: the caller merges the state
+    instead). Raises what the store raises (nothing changed in memory then)."""
+    team, core = holder.team, holder.core
+    if received.compartment is not core.compartment:
+        raise ValueError("a snapshot of another compartment")
+    screened = core.compartment is Compartment.GENERAL
+    if screened:
+        # No build of the empty document's role-screening index may land after the move.
+        await team.guarded.ready(core.compartment)
+    async with holder.merging:
+        if not adoptable(holder):
+            return False
+        doc = received.doc
+        mark = (core.compartment is Compartment.MEDICAL
+                and len(doc.get("medicalFiles", type=Map)) > 0)
+        async with team.store.transaction() as tx:
+            await tx.write_snapshot(holder.name, received.stored, holder.last_seq)
+            await also(tx)
+            await team.follow_ups.write(tx, mark=mark)
+        _rebind(core, doc)  # committed: shown now, with no await in between
+        holder.stored_snapshot(len(received.stored))
+        if screened:
+            # Built off the loop from the stored pieces, checked against the state vector.
+            team.guarded.adopt(core, received.stored, ())
+        marked = FollowUps.calls_for(core)
+    await holder._merged({}, marked)
+    return True
+
+
+def _rebind(core: DocumentCore, doc: Doc[Any]) -> None:
+    """Move the (empty) ``core`` and its collections onto ``doc``; every record of ``doc`` is
+    listed as changed (the listeners' events, the collections' caches)."""
+    core._unobserve_collections()
+    if core._txn_sub is not None:
+        core.doc.unobserve(core._txn_sub)
+        core._txn_sub = None
+    core.doc = doc
+    core._history_map = doc.get("history", type=Map)
+    for collection in core.collections.values():
+        collection._map = doc.get(collection.name, type=Map)
+    settings = getattr(core, "settings", None)
+    if settings is not None and settings._core is core:  # (the medical one is the general's)
+        settings._map = doc.get("settings", type=Map)
+    if core._guarded is not None:
+        core._guarded = None  # the empty document's: the adopted pieces' replaces it
+    core._guard_backlog = None
+    core.revision += 1
+    core._encoded = None
+    core._empty = True  # (asked again: ``empty`` reads the state vector)
+    if not core._released:
+        core._txn_sub = doc.observe(core._on_transaction)
+        core._observe_collections()
+    for name, collection in core.collections.items():
+        ids = set(map(str, collection._map.keys()))
+        if ids:
+            collection.mark_dirty(ids)
+            core._changes.setdefault(name, set()).update(ids)
+            if name == "customFields":
+                core.mark_settings_changed()
