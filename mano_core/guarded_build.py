@@ -46,7 +46,6 @@ from mano_core.document.ydeps import (
     StructInfo,
     UpdateDeps,
     read_into,
-    read_state_vector,
 )
 from mano_core.ids import Compartment
 from mano_core.rules.touch import GuardedIndex
@@ -96,7 +95,7 @@ class GuardedBuild:
         self._source = _Source(
             core=core, snapshot=snapshot, updates=tuple(updates),
             parked=frozenset(id(u) for u in core.parked_updates()),
-            vector=read_state_vector(core.doc.get_state()), backlog=backlog)
+            vector=core.state_vector(), backlog=backlog)
 
     def start(self) -> None:
         """Start building it now, if it is not built or under way."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from mano_core import limits
 from mano_core.document import pieces
 from mano_core.document.team_doc import ChangeEvent, DocumentCore, Origin
-from mano_core.document.ydeps import encode_state_vector, read_deps, read_state_vector
+from mano_core.document.ydeps import encode_state_vector, read_deps
 from mano_core.errors import MalformedUpdateError
 from mano_core.slices import refresh_all
 from mano_core.sync import snapshot_adopt
@@ -311,7 +311,7 @@ class CompartmentHolder:
                     starts[client] = min(start, starts.get(client, start))
             if not items:
                 return 0
-            state = read_state_vector(self.core.doc.get_state())
+            state = self.core.state_vector()
             since = {client: min(clock, starts.get(client, clock))
                      for client, clock in state.items()}
             replacement = self.core.doc.get_update(encode_state_vector(since))

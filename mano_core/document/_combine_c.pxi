@@ -47,6 +47,11 @@ cdef bint _satisfied(object deps, dict state):
     for client, end in (<dict>deps.needs).items():
         if end > max(state.get(client, 0), ends.get(client, 0)):
             return False
+    holes = deps.holes
+    if holes is not None:
+        for client, end in (<dict>holes).items():
+            if end > state.get(client, 0):
+                return False
     return True
 
 

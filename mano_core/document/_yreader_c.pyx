@@ -321,6 +321,7 @@ cdef object _new_deps():
     deps.starts = {}
     deps.ends = {}
     deps.needs = {}
+    deps.holes = None
     return deps
 
 
@@ -349,6 +350,7 @@ def read_large(update, deps, list structs, sink=None):
         deps.starts.clear()
         deps.ends.clear()
         deps.needs.clear()
+        deps.holes = None
         if structs is not None:
             del structs[n0:]
         return _pure_large(update, deps, structs, sink)
@@ -410,8 +412,10 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
                     structs.append(_tuple_new(_StructInfo, (
                         py_client, clock, length, ref, None, None, None, None, None)))
                 clock = _exact(clock + length)
-                if ref == 10 and clock > need:
-                    need = clock  # a skip is a hole: what follows depends on it
+                if ref == 10:  # a skip is a hole: what follows depends on it
+                    if clock > need:
+                        need = clock
+                    deps.hole(py_client, clock)  # (UpdateDeps.holes: rare)
                 continue
             level = 0  # nesting level of the item (its parent's depth), 0: not known
             has_origin = has_right = has_item = is_root = False

@@ -23,7 +23,7 @@ class MergeRun:
     ``index`` on as one update when at least two updates of whole groups can be (True: skip
     them, ``skips``); after a run pycrdt refused, every group is merged one by one."""
 
-    __slots__ = ("_bounds", "_flat", "_on", "_until")
+    __slots__ = ("_bounds", "_flat", "_on", "_until", "refused")
 
     def __init__(self, groups: Sequence[Sequence[bytes]]) -> None:
         self._flat: list[bytes] = []
@@ -34,6 +34,7 @@ class MergeRun:
         self._bounds.append(len(self._flat))
         self._on = ydeps.combining() and len(self._flat) > 1
         self._until = 0  # the groups before it were merged by a run
+        self.refused = False  # pycrdt refused a run (the document is then read again)
 
     def skips(self, index: int) -> bool:
         """Whether group ``index`` was merged by the run of an earlier group."""
@@ -64,7 +65,7 @@ class MergeRun:
         try:
             apply(one)
         except (ValueError, RuntimeError):  # pycrdt refused the run: one by one from here
-            self._on = False
+            self._on, self.refused = False, True
             return False
         for update in self._flat[at:stop]:
             guard(update)

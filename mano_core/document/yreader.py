@@ -35,6 +35,16 @@ class UpdateDeps:
     starts: dict[int, int] = field(default_factory=dict)
     ends: dict[int, int] = field(default_factory=dict)
     needs: dict[int, int] = field(default_factory=dict)  # client -> highest clock needed + 1
+    # client -> the end of the update's last Skip of that client: a hole in the update, which
+    # only the document can fill (None: no Skip, the common case; see ``satisfied_by``).
+    holes: dict[int, int] | None = None
+
+    def hole(self, client: int, clock_end: int) -> None:
+        holes = self.holes
+        if holes is None:
+            holes = self.holes = {}
+        if clock_end > holes.get(client, 0):
+            holes[client] = clock_end
 
     def need(self, client: int, clock_end: int) -> None:
         if clock_end > self.needs.get(client, 0):
@@ -43,10 +53,16 @@ class UpdateDeps:
     def satisfied_by(self, state: dict[int, int]) -> bool:
         """True when a document with this state vector can integrate the update at once:
         each client's structs continue what the document has, and every item referred to is
-        either in the document or in the update itself."""
+        either in the document or in the update itself, and every hole (Skip) the update
+        leaves in a client's clocks is in the document already (pycrdt keeps the structs
+        after a hole it cannot fill in its own pending buffer: ydeps)."""
         for client, start in self.starts.items():
             if start > state.get(client, 0):
                 return False
+        if self.holes is not None:
+            for client, end in self.holes.items():
+                if end > state.get(client, 0):
+                    return False
         for client, end in self.needs.items():
             if end > max(state.get(client, 0), self.ends.get(client, 0)):
                 return False
@@ -145,8 +161,10 @@ def _read(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
                     if structs is not None:
                         structs.append(StructInfo(client, clock, length, ref))
                     clock += length
-                    if ref == 10 and clock > needs.get(client, 0):
-                        needs[client] = clock  # a skip is a hole: what follows depends on it
+                    if ref == 10:  # a skip is a hole: what follows depends on it
+                        if clock > needs.get(client, 0):
+                            needs[client] = clock
+                        deps.hole(client, clock)
                     continue
                 level = 0  # nesting level of the item (its parent's depth), 0: not known
                 origin = right = item = None

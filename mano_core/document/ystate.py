@@ -218,8 +218,10 @@ def _read_large(data: bytes, deps: UpdateDeps, structs: list[StructInfo] | None,
                 if keep:
                     structs.append(StructInfo(client, clock, length, ref))  # type: ignore[union-attr]
                 clock += length
-                if ref == 10 and clock > need:
-                    need = clock
+                if ref == 10:  # a hole (UpdateDeps.holes)
+                    if clock > need:
+                        need = clock
+                    deps.hole(client, clock)
                 continue
             level = 0
             origin = right = item = None
