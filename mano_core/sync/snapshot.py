@@ -18,8 +18,9 @@ each author's chain: a snapshot that does not cover what it claims shows up as a
 
 ``open_snapshot`` and ``open_snapshot_parts`` also open a version-2 snapshot (snapshot_v2.py:
 pieces under a signed manifest), its updates joined back into the one state it carries
-(snapshot_join.py), so that devices of this version read both while every device still writes
-version 1 (docs/protocol.md §15, "Snapshot blob, version 2").
+(snapshot_join.py): the path of a snapshot merged into a document that holds something (into
+an empty one, a version-2 snapshot is received as it downloads: snapshot_receive.py,
+snapshot_adopt.py). Which version a device writes: snapshot_readers.py (docs/protocol.md §15).
 """
 
 from __future__ import annotations

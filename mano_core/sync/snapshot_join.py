@@ -1,6 +1,6 @@
 """A version-2 snapshot's updates joined back into the one state they were cut from, for the
-receive path that merges a snapshot as one state (``snapshot.open_snapshot_parts``: a device
-of this version reads version 2 while it still writes version 1; docs/protocol.md §15).
+receive path that merges a snapshot as one state (``snapshot.open_snapshot_parts``, into a
+document that already holds something; docs/protocol.md §15).
 
 ``document.pieces.cut`` slices each Yjs client's run of structs at struct boundaries, so the
 pieces of one client follow one another (each starts at the clock where the one before

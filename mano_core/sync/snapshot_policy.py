@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
+
+from pycrdt import Map
 
 from mano_core import limits
 from mano_core.errors import RelayRefusedError
@@ -14,7 +16,9 @@ from mano_core.ids import Compartment
 from mano_core.protocol import messages as m
 from mano_core.protocol.codes import ErrorCode
 from mano_core.sync.persist import Persisting
+from mano_core.sync import snapshot_readers
 from mano_core.sync.snapshot import seal_snapshot
+from mano_core.sync.snapshot_v2 import seal_snapshot_v2
 from mano_core.sync.transport import RelayClient
 
 log = logging.getLogger("mano.sync")
@@ -33,6 +37,8 @@ class Snapshots(Persisting):
     chain states) is serialised with deliveries, and so is committing that it was stored;
     waiting for the relay to store it is not (issue 24: an upload awaited on the delivery
     path held every delivery and push behind it for the relay's round trip)."""
+
+    _reads_stated = False  # this device's statement is in the document (state_snapshot_reads)
 
     async def upload_snapshot(self, client: RelayClient, c: Compartment) -> bool:
         """Upload this device's state of ``c`` as covering everything applied so far; False
@@ -59,6 +65,7 @@ class Snapshots(Persisting):
         """Start the upload of a snapshot of ``c`` if one is due, in the session's task group
         when the session gave one (``spawn``; its failure ends the session, as an awaited one
         did), else awaited here. One upload per compartment at a time."""
+        await self.state_snapshot_reads()
         if c in self._uploading or not self.snapshot_due(c):
             return
         if self.spawn is None:
@@ -117,10 +124,41 @@ class Snapshots(Persisting):
         epoch = self.keys.log.epoch(c)
         self.keys.keyring.aead(c, epoch)
         tail = self._tail.get(c, (0, 0))[0]
+        seal = seal_snapshot_v2 if self.writes_v2(c) else seal_snapshot
         blob = await asyncio.to_thread(
-            seal_snapshot, self.keys.identity, self.keys.keyring, team_id=self.keys.team_id,
+            seal, self.keys.identity, self.keys.keyring, team_id=self.keys.team_id,
             compartment=c, epoch=epoch, upto=upto, state=state, chain=self.sm.chain(c))
         return _Taken(upto, blob, len(state), tail)
+
+    def _readers(self) -> Any:
+        return self.team.compartment(Compartment.GENERAL).core.doc.get(
+            snapshot_readers.ROOT, type=Map)
+
+    def writes_v2(self, c: Compartment) -> bool:
+        """Whether this device's snapshots of ``c`` are version 2: every device that may read
+        them said it reads version 2 (mano_core/sync/snapshot_readers.py)."""
+        return snapshot_readers.writes_v2(self._readers(), self.keys.log,
+                                          me=self.keys.identity.device_id,
+                                          team_id=self.keys.team_id, compartment=c)
+
+    async def state_snapshot_reads(self) -> None:
+        """Once per process, at the head: write this device's signed statement of the
+        snapshot version it reads into the general document if it is not there (a local
+        edit, sent as any other; snapshot_readers.py). Not while catching up (the first
+        delivery into an empty document merges a whole state quietly), nor before the
+        general compartment's tail or state reach ``STATE_AFTER_BYTES``."""
+        if self._reads_stated or self.state.behind:
+            return
+        if max(self._tail.get(Compartment.GENERAL, (0, 0))) < snapshot_readers.STATE_AFTER_BYTES:
+            return  # no snapshot is due in a team this small: no statement either
+        readers = self._readers()
+        me, team_id = self.keys.identity.device_id, self.keys.team_id
+        if not snapshot_readers.stated(readers, me=me, team_id=team_id):
+            holder = self.team.compartment(Compartment.GENERAL)
+            with holder.core.doc.transaction():
+                readers[me.hex()] = snapshot_readers.statement(self.keys.identity, team_id)
+            await holder.commit()
+        self._reads_stated = True
 
     async def _send_snapshot(self, client: RelayClient, c: Compartment, taken: _Taken, *,
                              spare: bool = False) -> bool:

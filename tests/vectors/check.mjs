@@ -256,6 +256,18 @@ function hpkeOpenX25519(sealed, recipient, info) {
   const [ver, chains] = v.chain_json;
   same("snapshot: chain", b(v.chain_hex), enc([ver, chains.map(([t, c, a, n, x]) => [bin(t), c, bin(a), n, bin(x)])]));
 }
+{ // a reader statement: which snapshot versions a device reads (protocol.md §15)
+  const v = load("snapshot_reader");
+  const value = b(v.value_hex);
+  const device = b(v.device.device_id_hex);
+  check("reader statement: key", v.key === v.device.device_id_hex && v.root === "snapshotReaders");
+  same("reader statement: body", value.subarray(0, 2), cat([1], [v.reads]));
+  check("reader statement: size", value.length === 66);
+  const message = cat(label(v.domain), b(v.team_id_hex), device, value.subarray(0, 2));
+  same("reader statement: signed message", message, b(v.signed_message_hex));
+  check("reader statement: signature", verify(device, value.subarray(2), message));
+  check("reader statement: not another team's", !verify(device, value.subarray(2), cat(label(v.domain), Buffer.alloc(16), device, value.subarray(0, 2))));
+}
 { // version 2: a signed manifest, then each piece hashed, then opened (protocol.md §15)
   const v = load("snapshot_v2");
   const blob = b(v.blob_hex);

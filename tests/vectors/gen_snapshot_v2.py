@@ -55,3 +55,23 @@ def gen_snapshot_v2() -> dict[str, Any]:
         "signature_hex": g.h(manifest.signature), "manifest_size": manifest.size,
         "pieces": out, "blob_hex": g.h(blob),
     }
+
+
+def gen_snapshot_reader() -> dict[str, Any]:
+    """A device's reader statement (docs/protocol.md §15, "Which snapshot version a device
+    writes"): the value it writes at its id in the general document's ``snapshotReaders``."""
+    from tests.vectors import generate as g
+    from mano_core.sync import snapshot_readers as readers
+
+    value = readers.statement(g.A, g.TEAM_ID)
+    body = value[:2]
+    return {
+        "construction": "reader statement: which snapshot versions a device reads "
+                        "(docs/protocol.md §15, 'Which snapshot version a device writes')",
+        "team_id_hex": g.h(g.TEAM_ID), "device": g.device_json(g.A), "root": readers.ROOT,
+        "key": g.A.device_id.hex(), "domain": readers.DOMAIN, "reads": readers.READS,
+        "body_hex": g.h(body),
+        "signed_message_hex": g.h(g._wire.signed_message(
+            readers.DOMAIN, g.TEAM_ID + g.A.device_id + body)),
+        "value_hex": g.h(value),
+    }

@@ -57,7 +57,7 @@ from mano_core.sync import payload
 from mano_core.sync.presence import seal_presence
 from mano_core.sync.snapshot import DOMAIN as SNAPSHOT_DOMAIN
 from mano_core.sync.snapshot import seal_snapshot
-from tests.vectors.gen_snapshot_v2 import gen_snapshot_v2
+from tests.vectors.gen_snapshot_v2 import gen_snapshot_reader, gen_snapshot_v2
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "vectors"
 
@@ -590,6 +590,7 @@ GENERATORS: dict[str, Callable[[], dict[str, Any]]] = {
     "invitation": gen_invitation,
     "snapshot": gen_snapshot,
     "snapshot_v2": gen_snapshot_v2,
+    "snapshot_reader": gen_snapshot_reader,
     "presence": gen_presence,
     "records": gen_records,
     "history": gen_history,
