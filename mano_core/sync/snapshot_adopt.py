@@ -108,6 +108,7 @@ def _rebind(core: DocumentCore, doc: Doc[Any]) -> None:
         core._guarded = None  # the empty document's: the adopted pieces' replaces it
     core._guard_backlog = None
     core.revision += 1
+    core._vector = None   # (the empty document's state vector: read again from ``doc``)
     core._encoded = None
     core._empty = True  # (asked again: ``empty`` reads the state vector)
     if not core._released:
