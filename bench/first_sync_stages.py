@@ -24,7 +24,7 @@ from bench import sync_bench
 from mano_core import team_compartment
 from mano_core.document import collection, team_doc
 from mano_core.store import database
-from mano_core.sync import receiver, snapshot, transport
+from mano_core.sync import receiver, snapshot, snapshot_adopt, snapshot_receive, transport
 
 EVENTS: list[tuple[float, float, str]] = []
 
@@ -79,6 +79,12 @@ def install() -> None:
     _wrap(database, "run_ahead", "      store thread: BEGIN, the chunks' INSERT, fsync")
     _wrap(database, "run_transaction", "      store thread: the rest, COMMIT")
     _wrap(database.Database, "write", "  store commit")
+    # A version-2 snapshot into an empty document (pipelined, then adopted):
+    _wrap(snapshot_receive.SnapshotReceiver, "_apply", "    a piece applied (private document)")
+    _wrap(snapshot_receive.SnapshotReceiver, "finish", "  pieces: the last checked, packed")
+    _wrap(receiver.Receiving, "adopt_snapshot", "adopt and store")
+    _wrap(snapshot_adopt, "_rebind", "  the document moved onto it")
+    _wrap(team_compartment.CompartmentHolder, "_merged", "  listeners")
     request = transport.RelayClient.request
 
     async def timed(self: transport.RelayClient, msg: Any, **kw: Any) -> Any:
