@@ -17,7 +17,7 @@ from mano_core.protocol import codec
 from mano_core.sync import payload
 from mano_core.sync import presence as presence_mod
 from mano_core.sync import snapshot as snapshot_mod
-from mano_core.sync import snapshot_v2
+from mano_core.sync import snapshot_readers, snapshot_v2
 from mano_core.sync.presence import open_presence
 from mano_core.sync.snapshot import open_snapshot
 from tests.relay.kit import TeamKit
@@ -152,6 +152,17 @@ def snapshot_v2_piece(data: bytes) -> None:
         read_deps(update)
 
 
+def snapshot_reader(data: bytes) -> None:
+    """``data`` as bob's reader statement in the general document's ``snapshotReaders``
+    (docs/protocol.md §15): never raises, and counts only bob's own statement, byte for byte
+    (Ed25519 is deterministic)."""
+    k, _, _ = kit()
+    bob = k["bob"].identity
+    read = snapshot_readers.reads(data, team_id=k.team_id, device_id=bob.device_id)
+    if read != 1 and data != snapshot_readers.statement(bob, k.team_id, read):
+        raise AssertionError("a statement that is not bob's counted")
+
+
 def apply_update(data: bytes) -> None:
     """``data`` as a teammate's CRDT update, through the document as a delivery applies it."""
     core = DocumentCore(Compartment.GENERAL, [Person], author="fuzz")
@@ -167,5 +178,5 @@ def key_package(data: bytes) -> None:
 TARGETS = {"parse": parse, "open": open_, "open_delivery": open_delivery,
            "payload": decode_payload, "ydeps": deps, "frame": frame, "presence": presence,
            "snapshot": snapshot_body, "snapshot_v2": snapshot_v2_blob,
-           "snapshot_v2_piece": snapshot_v2_piece,
+           "snapshot_v2_piece": snapshot_v2_piece, "snapshot_reader": snapshot_reader,
            "update": apply_update, "key_package": key_package}

@@ -140,6 +140,17 @@ def nested_msgpack() -> st.SearchStrategy[bytes]:
                      st.integers(0, 3))
 
 
+@st.composite
+def reader_statements(draw: st.DrawFn) -> bytes:
+    """Bob's valid statement, with one byte changed at a drawn place (or none)."""
+    k, _, _ = t.kit()
+    raw = bytearray(t.snapshot_readers.statement(k["bob"].identity, k.team_id))
+    at = draw(st.integers(-1, len(raw) - 1))
+    if at >= 0:
+        raw[at] ^= draw(st.integers(1, 255))
+    return bytes(raw)
+
+
 def wrapped(data: bytes) -> st.SearchStrategy[bytes]:
     return st.sampled_from([data, b"\x81\xa1u" + data, b"\x82\xa1t\xa4push\xa1x" + data,
                             b"\x81\xa1m" + data, b"\x83\xa5state\xc4\x00\xa5chain\xc4\x00\xa1x"
@@ -147,6 +158,12 @@ def wrapped(data: bytes) -> st.SearchStrategy[bytes]:
 
 
 deep_inputs = nested_msgpack().flatmap(wrapped)
+
+
+@fuzz
+@given(st.one_of(st.binary(max_size=80), reader_statements()))
+def test_a_reader_statement_counts_only_when_it_is_the_device_s_own(data: bytes) -> None:
+    t.TARGETS["snapshot_reader"](data)
 
 
 @fuzz
