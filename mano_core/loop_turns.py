@@ -1,9 +1,10 @@
 """Work on the event loop in bounded slices, the loop handed back between them (issue 24).
 
-The driver of sliced work on the loop: the first read's decoding (``mano_core.slices``), the
-persons index's feed and the screens' hand-backs (``tui/``). It imports nothing of Mano's,
-so any layer can use it (``mano_core.slices`` imports the document; the document's own
-modules can use this one)."""
+The driver of sliced work on the loop: the first read's decoding (``mano_core.slices``), a
+stored snapshot's pieces applied at open (``mano_core.document.pieces``), the persons index's
+feed and the screens' hand-backs (``tui/``). It imports nothing of Mano's, so any layer can
+use it (``mano_core.slices`` imports the document; the document's own modules use this
+one)."""
 
 from __future__ import annotations
 

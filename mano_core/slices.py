@@ -10,7 +10,7 @@ other hand, read only frozen msgspec records once decoded: they run in ``asyncio
 where pure Python gives the loop the GIL back every few milliseconds.
 
 ``drive(steps)`` is the driver (``mano_core.loop_turns``, below the document so that its own
-modules will use it too): it advances a step iterator and lets the loop run (``let_loop_run``)
+modules use it too): it advances a step iterator and lets the loop run (``let_loop_run``)
 whenever ``slice_seconds`` of work went by since the last time it let the loop run (always,
 with ``slice_seconds=0``: tests use that to see the loop run between steps)."""
 

@@ -24,7 +24,6 @@ no v1 update can start with."""
 from __future__ import annotations
 
 import asyncio
-import time
 from array import array
 from collections.abc import Iterator
 from typing import Any, Final
@@ -32,6 +31,7 @@ from typing import Any, Final
 from pycrdt import Doc
 
 from mano_core.errors import MalformedUpdateError, StoreCorruptedError
+from mano_core.loop_turns import Pace, drive
 
 from . import ynative
 from .ydeps import read_deps, read_state_vector
@@ -41,8 +41,8 @@ MAGIC: Final = b"\xff" * 10 + b"mano-pieces-1"
 # Bytes of state per piece: applying 256 KiB of our layout is ~5 ms on the 2-core reference
 # machine (a 20 MB state in ~0.3 s), a tenth of the 50 ms target.
 PIECE_BYTES: Final = 256 * 1024
-# Work on the event loop before it is handed back between pieces (mano_core.slices has the
-# same budget for decoding records).
+# Work on the event loop before it is handed back between pieces (mano_core.loop_turns, the
+# driver, has the same budget for decoding records).
 APPLY_SLICE_SECONDS: Final = 0.010
 
 
@@ -369,33 +369,25 @@ async def apply_leading(doc: Doc[Any], updates: list[bytes], *,
     applied piece by piece, handing the loop back between pieces; stops at the first that
     does not integrate at once and returns it and the ones after it (the document parks
     them: mano_core.document.team_doc). MalformedUpdateError as read_deps."""
-    budget = APPLY_SLICE_SECONDS if slice_seconds is None else slice_seconds
-    last = time.perf_counter()
+    pace = Pace(APPLY_SLICE_SECONDS if slice_seconds is None else slice_seconds)
     for index, update in enumerate(updates):
         held = read_state_vector(doc.get_state())
         if len(update) > PIECE_BYTES:
             cut_up = await asyncio.to_thread(cut, update, None, held)
             if cut_up is None:
                 return updates[index:]
+            pace.restart()   # (the loop ran while the thread cut it)
             for piece in cut_up:
                 doc.apply_update(piece)
-                if time.perf_counter() - last >= budget:
-                    await asyncio.sleep(0)
-                    last = time.perf_counter()
+                await pace.step()
             continue
         if not read_deps(update).satisfied_by(held):
             return updates[index:]
         doc.apply_update(update)
-        if time.perf_counter() - last >= budget:
-            await asyncio.sleep(0)
-            last = time.perf_counter()
+        await pace.step()
     return []
 
 
 async def _drive(steps: Iterator[object], slice_seconds: float | None) -> None:
-    budget = APPLY_SLICE_SECONDS if slice_seconds is None else slice_seconds
-    last = time.perf_counter()
-    for _ in steps:
-        if time.perf_counter() - last >= budget:
-            await asyncio.sleep(0)
-            last = time.perf_counter()
+    await drive(steps, slice_seconds=APPLY_SLICE_SECONDS if slice_seconds is None
+                else slice_seconds)

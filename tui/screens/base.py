@@ -4,7 +4,6 @@ if shown, else on return)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import events, on
@@ -15,6 +14,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, RadioButton, Static
 
+from mano_core.loop_turns import let_loop_run
 from tui.handback import hand_back
 from tui.i18n import Translator
 from tui.text import plain
@@ -147,8 +147,9 @@ class SectionScreen(ManoScreen):
         # twice).
         self.watch(self.app, "data_version", self._data_moved, init=False)
         # The loop is handed back between the screen's widgets mounted and styled and its
-        # data shown, laid out and drawn: a first show was all of it at once (issue 24).
-        await asyncio.sleep(0)
+        # data shown, laid out and drawn: a first show was all of it at once (issue 24). Twice
+        # (let_loop_run), as every hand-back: keys and timers ready meanwhile go first.
+        await let_loop_run()
         self.reload()
 
     def _data_moved(self, _version: int) -> None:
