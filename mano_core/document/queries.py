@@ -84,8 +84,12 @@ class Persons(Collection[Person]):
         if self._health is None:
             return 0
         keys = self.health_keys()
+        if not keys:
+            return 0
         moved = 0
         for person_id, person in list(self._records().items()):
+            if keys.isdisjoint(person.custom_fields):
+                continue   # (most persons: a set test in C, not a dict built, issue 24)
             leaked = {k: v for k, v in person.custom_fields.items() if k in keys}
             if not leaked:
                 continue

@@ -13,7 +13,7 @@ from mano_core.demo import generate_team
 from mano_core.document.collection import BUDGET_CHECK_RECORDS
 from mano_core.document.compartments import GeneralDocument
 from mano_core.loop_turns import drive
-from mano_core.slices import load_all, refresh_all
+from mano_core.slices import expect_keys, load_all, refresh_all
 from tests.reporting.conftest import load_document
 
 from .helpers import by_id, fresh
@@ -211,3 +211,30 @@ def test_an_encoding_is_kept_while_the_document_does_not_change(state: bytes) ->
     merged = empty.encode_state()
     assert merged is not nothing and len(fresh(merged).comments.list()) \
         == len(fresh(state).comments.list())
+
+
+@pytest.mark.parametrize("hint", ["exact", "missing", "foreign"])
+async def test_the_count_from_the_ids_read_off_the_loop_never_passes_its_total(
+        state: bytes, hint: str) -> None:
+    """The opening's count takes its total from the ids read off the loop (a Map's ``len()``
+    walks it on the loop): however wrong that hint, the count only grows, never passes its
+    total, and ends at it with every record read."""
+    doc = fresh(state)
+    names = ("persons", "actions", "comments")
+    ids = {n: sorted(str(k) for k in doc.collections[n]._map.keys())  # noqa: SIM118
+           for n in names}
+    hints = {n: {"exact": v, "missing": v[::2], "foreign": v + ["pas-un-id"]}[hint]
+             for n, v in ids.items()}
+    expect_keys(doc.collections["persons"]._core,
+                asyncio.get_running_loop().create_task(asyncio.sleep(0, hints)))
+    seen: list[tuple[int, int]] = []
+    await load_all([doc.collections[n] for n in names],
+                   progress=lambda done, total: seen.append((done, total)), slice_seconds=0)
+    total = seen[-1][1]
+    assert len(seen) > 3 and {t for _, t in seen} == {total}
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[-1] == (total, total) and all(d <= total for d, _ in seen)
+    at_once = fresh(state)
+    for n in names:
+        assert by_id(doc.collections[n].list(include_deleted=True)) == \
+            by_id(at_once.collections[n].list(include_deleted=True))
