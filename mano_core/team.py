@@ -174,16 +174,18 @@ class Team:
             await team._load()
             await team.erasures.load()
             await team.documents.load()
-            # A follow-up a crash interrupted: a merge's, or a fold of medical files (marked;
-            # mano_core/team_followup.py). Nothing else to follow: neither is read.
-            follow = marked or bool(len(team.doc.collection(r.PersonMerge)))
+            # A follow-up a crash interrupted, a merge's or a fold of medical files, is marked
+            # (mano_core/team_followup.py; merges since this version: MERGES_MARKED).
+            # Nothing else to follow: neither is read.
+            merges = team.holds_merges()
+            follow = marked or (merges and not await team.follow_ups.merges_marked())
             if follow and team.medical_doc is not None:  # follow() reads them all: in slices
                 await load_all([team.medical_doc.collections["medicalFiles"]])
         if not team.info.synced:
             await team.erasures.enforce()  # finish an erasure a crash interrupted
         if follow:
             await team.merges.follow()
-            team.follow_ups.followed_all()
+            await team.follow_ups.followed_at_open(merges)
         for holder in team.held():  # what a crash left unfolded (mano_core/team_upkeep.py)
             holder.compact_when_due()
         return team
@@ -403,6 +405,10 @@ class Team:
         refused groups' errors by index."""
         return await self.compartment(compartment).apply_remote_groups(groups, also,
                                                                        snapshot=snapshot)
+
+    def holds_merges(self) -> bool:
+        """Whether the team holds person merges (their follow-up: mano_core/team_followup)."""
+        return bool(len(self.doc.collection(r.PersonMerge)))
 
     def held(self) -> builtins.list[CompartmentHolder]:
         """The compartments this device holds (the medical one on health devices only)."""

@@ -18,7 +18,7 @@ from mano_core.errors import MalformedUpdateError
 from mano_core.slices import refresh_all
 from mano_core.sync import snapshot_adopt
 from mano_core.sync.snapshot_receive import ReceivedSnapshot
-from mano_core.team_followup import FollowUps
+from mano_core.team_followup import FollowUps, local_calls_for
 from mano_core.team_info import doc_name, local_outbox
 
 from mano_core.team_sealing import sealing
@@ -120,6 +120,8 @@ class CompartmentHolder:
         if not updates:
             return updates, False
         sealed = False
+        # (marked in the same transaction when they name a merged person: team_followup)
+        until_open = local_calls_for(self.team, [self])
         try:
             if self.team.syncing:
                 # The update and its place in the sync outbox commit together: an edit
@@ -133,6 +135,12 @@ class CompartmentHolder:
                         if not sealed:
                             for update in updates:
                                 await tx.outbox_add(outbox, update)
+                        if until_open:
+                            await self.team.follow_ups.write(tx, until_open=True)
+            elif until_open:
+                async with self.team.store.transaction() as tx:
+                    seqs = await tx.append_updates(self.name, updates)
+                    await self.team.follow_ups.write(tx, until_open=True)
             else:
                 seqs = await self.team.store.append_updates(self.name, updates)
         except BaseException:
@@ -182,7 +190,7 @@ class CompartmentHolder:
                 refused = self.core.apply_remote_groups(groups, capture=not snapshot)
             if not whole:
                 await self._store_merged(groups, refused, also, snapshot)
-            marked = FollowUps.calls_for(self.core)  # (what the commit's write(mark=) saw)
+            marked = self._calls_for_follow_up()  # (what the commit's write(mark=) saw)
         return await self._merged(refused, marked)
 
     async def adopt_snapshot(self, received: ReceivedSnapshot,
@@ -192,6 +200,10 @@ class CompartmentHolder:
         committed (mano_core/sync/snapshot_adopt.py). False, nothing done, if the document
         is no longer empty."""
         return await snapshot_adopt.adopt(self, received, also)
+
+    def _calls_for_follow_up(self) -> bool:
+        """Whether the delivery just merged leaves a follow-up to mark (team_followup)."""
+        return FollowUps.calls_for(self.core, self.team.holds_merges())
 
     async def loop_turn(self) -> None:
         """The event loop's turn between a delivery's opening and its merge (issue 24): the
@@ -220,7 +232,7 @@ class CompartmentHolder:
             async with self.team.store.transaction() as tx:
                 seqs = await tx.append_updates(self.name, stored) if stored else []
                 await also(tx, refused)
-                await self.team.follow_ups.write(tx, mark=FollowUps.calls_for(self.core))
+                await self.team.follow_ups.write(tx, mark=self._calls_for_follow_up())
         except BaseException:
             if not snapshot:  # (a cancelled commit may have landed: stored twice, idempotent)
                 self._unstored = stored
@@ -252,7 +264,7 @@ class CompartmentHolder:
                 if refused or self.core.waiting_updates:
                     raise _NotWhole(refused)
                 await also(tx, refused)
-                await self.team.follow_ups.write(tx, mark=FollowUps.calls_for(self.core))
+                await self.team.follow_ups.write(tx, mark=self._calls_for_follow_up())
         except _NotWhole as not_whole:
             return not_whole.refused, False
         self.stored_snapshot(len(groups[0][0]))

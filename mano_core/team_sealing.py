@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mano_core.document.change_types import Origin
 from mano_core.ids import Compartment
+from mano_core.team_followup import local_calls_for
 from mano_core.team_info import local_outbox
 
 if TYPE_CHECKING:
@@ -49,9 +50,12 @@ async def commit_together(team: Team) -> None:
     results: list[tuple[CompartmentHolder, list[int], list[bytes]]] = []
     sealed: set[Compartment] = set()  # sealed in the edit's transaction (see _persist_sealing)
     if drained:
+        # (nothing follows a local edit up in the session: one naming a merged person is left
+        # to the next open, marked in its transaction: mano_core/team_followup.py)
+        until_open = local_calls_for(team, [h for h, _u in drained])
         try:
             async with sealing(team, True) as sealer, team.store.transaction() as tx:
-                await team.follow_ups.write(tx)  # (a marker whose follow-up is done goes)
+                await team.follow_ups.write(tx, until_open=until_open)  # (or a done one goes)
                 for holder, updates in drained:
                     c = holder.core.compartment
                     seqs = await tx.append_updates(holder.name, updates)
@@ -76,3 +80,4 @@ async def commit_together(team: Team) -> None:
             team.on_local_commit(holder.core.compartment)
     for holder in holders:
         holder.compact_when_due()
+

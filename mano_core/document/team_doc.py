@@ -375,6 +375,15 @@ class DocumentCore:
             self._encoded = (self.revision, state)
         return state
 
+    @property
+    def has_changes(self) -> bool:
+        """Whether any record changed since the last ``take_changes``."""
+        return bool(self._changes)
+
+    def pending_changes(self) -> dict[str, set[str]]:
+        """{collection: ids} changed since the last ``take_changes`` (do not change it)."""
+        return self._changes
+
     def changed(self, collection: str) -> bool:
         """Whether records of ``collection`` changed since the last ``take_changes``."""
         return collection in self._changes

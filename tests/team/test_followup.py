@@ -5,6 +5,7 @@ interrupted is done at the next open; an open with nothing pending decodes no me
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,11 @@ from mano_core.ids import Compartment
 from mano_core.person_merges import PersonMerges
 from mano_core.store import TEST_KDF, LocalStore
 from mano_core.team import Team
-from mano_core.team_followup import NAMESPACE
+from mano_core.team_followup import MERGES_MARKED, NAMESPACE
 
 PASS = "une phrase de passe"
 MEDICAL = Compartment.MEDICAL
+WHEN = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.timezone.utc)
 
 
 class Crash(Exception):
@@ -114,17 +116,90 @@ async def test_an_open_with_nothing_pending_follows_nothing(
         assert _live_files(b, person) == 1
 
 
-async def test_a_team_with_merges_still_follows_everything_at_open(
+async def _merged_team(tmp_path: Path) -> tuple[str, str, str, list[bytes]]:
+    """Device b's store holds a merge (kept ← merged, made on b) and has been opened once
+    since (its merges followed: MERGES_MARKED); returns (team id, kept id, merged id, a's
+    general updates of an action naming the merged person, made on a before it saw the
+    merge)."""
+    async with await LocalStore.create(tmp_path / "a.mano", PASS, kdf=TEST_KDF) as sa, \
+            await LocalStore.create(tmp_path / "b.mano", PASS, kdf=TEST_KDF) as sb:
+        a = await Team.create(sa, name="T", member="a", team_id="team-m", medical=False)
+        b = await Team.create(sb, name="T", member="b", team_id="team-m", medical=False)
+        general: list[bytes] = []
+        a.compartment(Compartment.GENERAL).core.doc.observe(lambda e: general.append(e.update))
+        kept = await a.persons.create(name="Camille")
+        merged = await a.persons.create(name="Camille B.")
+        await b.apply_remote(Compartment.GENERAL, general)
+        await b.merges.merge(kept.id, merged.id)
+        before = len(general)
+        await a.actions.create(name="Rendez-vous", due_at=WHEN, persons=[merged.id])
+        late = [u for u in general[before:] if len(u) > 2]
+    async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
+        await Team._open(store, "team-m")  # (a store of the version before: followed once)
+        assert await store.get(NAMESPACE, "team-m" + MERGES_MARKED) is not None
+    return "team-m", kept.id, merged.id, late
+
+
+def _persons_of_actions(team: Team) -> list[list[str]]:
+    return [list(action.persons) for action in team.actions.list()]
+
+
+async def test_a_team_with_merges_and_nothing_pending_follows_nothing_at_open(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    async with await LocalStore.create(tmp_path / "d.mano", PASS, kdf=TEST_KDF) as store:
-        team = await Team.create(store, name="T", member="m")
-        kept = await team.persons.create(name="Camille")
-        merged = await team.persons.create(name="Camille B.")
-        await team.merges.merge(kept.id, merged.id)
+    team_id, _kept, _merged, _late = await _merged_team(tmp_path)
     follows = _count_follows(monkeypatch)
-    async with await LocalStore.open(tmp_path / "d.mano", PASS) as store:
-        await Team._open(store, team.id)
-        assert follows == [None]  # everything (records naming the merged person, any edit)
+    async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
+        await Team._open(store, team_id)
+        assert follows == []
+
+
+async def test_a_merges_follow_up_a_crash_interrupted_is_done_at_the_next_open(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A teammate's action naming the merged person is committed; the process dies before
+    its follow-up (re-pointing it to the kept person) commits: the next open does it."""
+    team_id, kept, merged, late = await _merged_team(tmp_path)
+    real = PersonMerges.follow
+
+    async def crash(self: PersonMerges, events: object = None) -> int:
+        raise Crash("after the delivery's commit, before its follow-up's")
+
+    async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
+        b = await Team._open(store, team_id)
+        monkeypatch.setattr(PersonMerges, "follow", crash)
+        with pytest.raises(Crash):
+            await b.apply_remote(Compartment.GENERAL, late)
+        assert _persons_of_actions(b) == [[merged]]  # committed, not re-pointed
+        assert await store.get(NAMESPACE, team_id) is not None  # marked with the delivery
+    monkeypatch.setattr(PersonMerges, "follow", real)
+    async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
+        b = await Team._open(store, team_id)
+        assert _persons_of_actions(b) == [[kept]]  # the open re-pointed it
+        await b.persons.create(name="Une autre")  # the next transaction drops the marker
+        assert await store.get(NAMESPACE, team_id) is None
+    follows = _count_follows(monkeypatch)
+    async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
+        b = await Team._open(store, team_id)
+        assert follows == [] and _persons_of_actions(b) == [[kept]]
+
+
+async def test_a_local_write_naming_a_merged_person_is_followed_at_the_next_open(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing follows a local edit up in the session: one naming a merged person (a screen
+    that had not seen the merge) keeps the marker until an open re-pointed it."""
+    team_id, kept, merged, _late = await _merged_team(tmp_path)
+    async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
+        b = await Team._open(store, team_id)
+        await b.actions.create(name="Sans rapport", due_at=WHEN)  # names no merged person
+        assert await store.get(NAMESPACE, team_id) is None
+        await b.actions.create(name="Rendez-vous", due_at=WHEN, persons=[merged])
+        assert await store.get(NAMESPACE, team_id) is not None
+        await b.persons.create(name="Une autre")  # still owed to an open
+        assert await store.get(NAMESPACE, team_id) is not None
+    async with await LocalStore.open(tmp_path / "b.mano", PASS) as store:
+        b = await Team._open(store, team_id)
+        assert sorted(_persons_of_actions(b)) == [[], [kept]]
+        await b.persons.create(name="Une troisième")
+        assert await store.get(NAMESPACE, team_id) is None
 
 
 async def test_a_marker_stays_while_its_follow_up_runs_whatever_else_follows_up_meanwhile(
