@@ -7,7 +7,8 @@ download. Here that ``Doc`` becomes the compartment's document, in this order:
 1. in ONE store transaction, the pieces as the compartment's stored snapshot
    (``ReceivedSnapshot.stored``: ``document.pieces.pack``, what a compaction writes and an
    open applies piece by piece), with what ``also`` writes (the sync cursor, the chain state)
-   and the follow-up marker if the snapshot holds medical files;
+   and the follow-up marker if the snapshot holds medical files, or holds records while the
+   team holds person merges (what a version-1 merge of the same state marks);
 2. once it committed, and not before: the empty ``DocumentCore`` is moved onto that ``Doc``
    (``_rebind``, synchronous: no await between the commit and the move), its records are
    listed as changed, as a whole state merged into an empty document lists them
@@ -39,8 +40,8 @@ from pycrdt import Doc, Map
 
 from mano_core.document.team_doc import DocumentCore
 from mano_core.ids import Compartment
+from mano_core.model.records import PersonMerge
 from mano_core.sync.snapshot_receive import ReceivedSnapshot
-from mano_core.team_followup import FollowUps
 
 if TYPE_CHECKING:
     from mano_core.team_compartment import CompartmentHolder
@@ -74,8 +75,7 @@ async def adopt(holder: CompartmentHolder, received: ReceivedSnapshot,
         if not adoptable(holder):
             return False
         doc = received.doc
-        mark = (core.compartment is Compartment.MEDICAL
-                and len(doc.get("medicalFiles", type=Map)) > 0)
+        mark = _calls_for_follow_up(holder, doc)
         async with team.store.transaction() as tx:
             await tx.write_snapshot(holder.name, received.stored, holder.last_seq)
             await also(tx)
@@ -85,9 +85,22 @@ async def adopt(holder: CompartmentHolder, received: ReceivedSnapshot,
         if screened:
             # Built off the loop from the stored pieces, checked against the state vector.
             team.guarded.adopt(core, received.stored, ())
-        marked = FollowUps.calls_for(core)
-    await holder._merged({}, marked)
+    await holder._merged({}, mark)  # (the same answer as the marker's: counted once)
     return True
+
+
+def _calls_for_follow_up(holder: CompartmentHolder, doc: Doc[Any]) -> bool:
+    """What ``FollowUps.calls_for`` will say of the adopted document, asked of ``doc`` before
+    the commit (the marker is written in it): it holds medical files, or it holds records
+    while the team holds person merges (the general document's own ``personMerges`` when it
+    is the one adopted), as the same state merged the version-1 way is marked."""
+    if holder.core.compartment is Compartment.MEDICAL:
+        if len(doc.get("medicalFiles", type=Map)) > 0:
+            return True
+        merges = holder.team.holds_merges()
+    else:
+        merges = len(doc.get(PersonMerge.collection, type=Map)) > 0
+    return merges and any(len(doc.get(name, type=Map)) > 0 for name in holder.core.collections)
 
 
 def _rebind(core: DocumentCore, doc: Doc[Any]) -> None:

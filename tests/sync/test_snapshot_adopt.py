@@ -110,6 +110,30 @@ async def test_the_received_document_is_adopted_nothing_shown_before_the_commit(
         assert names(team_b) == sorted([*EXPECTED, "Ensuite"])
 
 
+async def test_a_snapshot_holding_merges_is_marked_for_their_follow_up(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a version-1 merge of the same state would be: a crash after the adoption's commit
+    and before the follow-up leaves the marker, so the next open follows everything."""
+    pair, relay_db, _upto = await template(tmp_path / "t", altered=False, merged=True)
+    no_v1_merge(monkeypatch)
+    async with Harness(tmp_path, relay_db=relay_db) as h:
+        pair.harness = h
+        b, team_b = await pair.open("b")
+        marks: list[bool] = []
+        real_write = team_b.follow_ups.write
+
+        async def write(tx: Any, *, mark: bool = False, **kw: Any) -> None:
+            marks.append(mark)
+            await real_write(tx, mark=mark, **kw)
+
+        monkeypatch.setattr(team_b.follow_ups, "write", write)
+        async with await h.sync(b, team_b) as sb:
+            await settle(sb)
+        assert team_b.holds_merges()
+        assert "Doublon" not in names(team_b)
+        assert marks and marks[0] is True  # the adoption's own transaction
+
+
 async def test_a_drop_between_pieces_leaves_nothing_and_resumes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pair, relay_db, upto = await template(tmp_path / "t", altered=False)

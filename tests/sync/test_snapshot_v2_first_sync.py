@@ -20,9 +20,11 @@ from .test_snapshot_first import AFTER, BEFORE, EXPECTED, GENERAL, names, put_sn
 pytestmark = pytest.mark.timeout(300)
 
 
-async def template(tmp: Path, altered: bool) -> tuple[Pair, Path, int]:
+async def template(tmp: Path, altered: bool,
+                   merged: bool = False) -> tuple[Pair, Path, int]:
     """a wrote BEFORE persons, sealed a v2 snapshot of them in several pieces (altered: one
-    bit of its third piece flipped after sealing) at the relay, then AFTER more."""
+    bit of its third piece flipped after sealing) at the relay, then AFTER more. ``merged``:
+    two more persons, one merged into the other, before the snapshot."""
     async with Harness(tmp) as h:
         pair = await h.device_pair(tmp / "devices")
         a, team_a = await pair.open("a")
@@ -30,6 +32,10 @@ async def template(tmp: Path, altered: bool) -> tuple[Pair, Path, int]:
         async with await h.sync(a, team_a) as sa:
             for i in range(BEFORE):
                 await team_a.persons.create(name=f"Avant-{i}")
+            if merged:
+                kept = await team_a.persons.create(name="Gardée")
+                twin = await team_a.persons.create(name="Doublon")
+                await team_a.merges.merge(kept.id, twin.id)
             await settle(sa)
             upto = sa.state.cursor[GENERAL]
             state = team_a.compartment(GENERAL).core.encode_state()
