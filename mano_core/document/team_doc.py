@@ -289,14 +289,18 @@ class DocumentCore:
         if not refused and not run.refused:  # (pycrdt refused something: read it again)
             self._keep_vector(state)
         if quiet:
-            for name, collection in self.collections.items():
-                ids = set(map(str, collection._map.keys()))
-                if ids:
-                    collection.mark_dirty(ids)
-                    self._changes.setdefault(name, set()).update(ids)
-                    if name == "customFields":
-                        self.mark_settings_changed()
+            self.list_all_changed()
         return refused
+
+    def list_all_changed(self) -> None:
+        """Every record listed as changed: a whole state merged into an empty document."""
+        for name, collection in self.collections.items():
+            ids = set(map(str, collection._map.keys()))
+            if ids:
+                collection.mark_dirty(ids)
+                self._changes.setdefault(name, set()).update(ids)
+                if name == "customFields":
+                    self.mark_settings_changed()
 
     def take_integrated(self) -> list[bytes]:
         """What the last ``apply_remote_groups`` changed, to store in its place: the one

@@ -127,10 +127,4 @@ def _rebind(core: DocumentCore, doc: Doc[Any]) -> None:
     if not core._released:
         core._txn_sub = doc.observe(core._on_transaction)
         core._observe_collections()
-    for name, collection in core.collections.items():
-        ids = set(map(str, collection._map.keys()))
-        if ids:
-            collection.mark_dirty(ids)
-            core._changes.setdefault(name, set()).update(ids)
-            if name == "customFields":
-                core.mark_settings_changed()
+    core.list_all_changed()
