@@ -26,6 +26,7 @@ class Code(enum.StrEnum):
     WRONG_TYPE = "wrong_type"
     NOT_AN_OPTION = "not_an_option"
     OUT_OF_RANGE = "out_of_range"
+    NO_TIME_ZONE = "no_time_zone"
     # tied fields
     COMPLETION_REQUIRED = "completion_required"
     COMPLETION_FORBIDDEN = "completion_forbidden"
@@ -88,6 +89,7 @@ TEMPLATES: Final[dict[Code, str]] = {
     Code.WRONG_TYPE: "must be {expected}",
     Code.NOT_AN_OPTION: "must be among {options}",
     Code.OUT_OF_RANGE: "must be between {min} and {max}",
+    Code.NO_TIME_ZONE: "an instant needs its time zone",
     Code.COMPLETION_REQUIRED: "is required when the status is {status}",
     Code.COMPLETION_FORBIDDEN: "must be empty while the status is A FAIRE",
     Code.EXIT_DATE_REQUIRED: "is required when the person is out of the active list",

@@ -1,4 +1,5 @@
-"""Domain rules beyond types: required text, completion dates, custom fields, size limits.
+"""Domain rules beyond types: required text, completion dates, custom fields, size limits,
+instants with a time zone.
 
 Every rule raises ValidationError(record, field, code, **params) before anything is written
 (codes: mano_core.codes). One checker (``_check``) serves writes (``validate``: the
@@ -235,6 +236,9 @@ def _check_sizes(record: Record, label: str, changed: AbstractSet[str] | None = 
             cap = limits.MAX_TEXT_FIELD if encode_name in _LONG_FIELDS else limits.MAX_SHORT_FIELD
             if len(value) > cap:
                 raise ValidationError(label, encode_name, Code.TOO_LONG, max=cap)
+        elif isinstance(value, dt.datetime):
+            if value.utcoffset() is None:  # (an instant: read as UTC, written with its zone)
+                raise ValidationError(label, encode_name, Code.NO_TIME_ZONE)
         elif isinstance(value, list):
             if len(value) > limits.MAX_LIST_ITEMS:
                 raise ValidationError(label, encode_name, Code.TOO_MANY_ITEMS,

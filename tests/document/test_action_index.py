@@ -9,9 +9,11 @@ import random
 
 import pytest
 
+from mano_core.codes import Code
 from mano_core.document.action_index import ActionIndex
 from mano_core.document.compartments import GeneralDocument
 from mano_core.document.queries import _day_bounds, DEFAULT_TZ
+from mano_core.errors import ValidationError
 from mano_core.model.records import Action
 
 from .helpers import exchange, fresh, replica
@@ -208,16 +210,42 @@ def test_an_action_without_a_time_zone_is_read_as_utc_and_breaks_no_agenda():
     """One record with a zone-less due time (an older client's, a hostile teammate's) made
     every agenda query of the team raise TypeError: it is read as UTC instead."""
     a, b = with_categories(replica("member-a", 1)), replica("member-b", 2)
-    odd = a.actions.create(name="Sans fuseau", due_at=dt.datetime(2026, 11, 20, 9),
-                           categories=["Santé"])
+    odd = a.actions.create(name="Sans fuseau", due_at=MORNING, categories=["Santé"])
     aware = a.actions.create(name="Avec", due_at=MORNING)     # 08:00 UTC, before it
-    late = a.actions.create(name="En retard", due_at=dt.datetime(2026, 11, 17, 9))
+    late = a.actions.create(name="En retard", due_at=MORNING)
+    zone_less(a, odd.id, "2026-11-20T09:00:00")  # (this version refuses to write one)
+    zone_less(a, late.id, "2026-11-17T09:00:00")
     exchange(a, b)
     for doc in (a, b):
         assert agenda(doc) == [aware.id, odd.id]
         assert ids(doc.actions.overdue(NOW)) == [late.id]
         assert ids(doc.actions.by_category("Santé")) == [odd.id]
         assert ids(doc.actions.by_status("A FAIRE")) == [late.id, aware.id, odd.id]
-    b.actions.update(odd.id, due_at=dt.datetime(2026, 11, 21, 9))
+    zone_less(b, odd.id, "2026-11-21T09:00:00")
     exchange(a, b)
     assert agenda(a) == [aware.id] and agenda(a, DAY + dt.timedelta(days=1)) == [odd.id]
+
+
+def zone_less(doc: GeneralDocument, action_id: str, due: str) -> None:
+    """An action's due time written with no time zone, as an older client or a hostile
+    teammate writes it: straight into the document's field, no model in between."""
+    with doc.doc.transaction():
+        doc.actions._map[action_id]["dueAt"] = due
+
+
+def test_an_instant_without_a_time_zone_is_refused_at_the_write():
+    """This version never writes one: the write is refused with its own code and nothing is
+    written; with a zone (any zone) it is taken."""
+    doc = replica("member-a", 1)
+    with pytest.raises(ValidationError) as refused:
+        doc.actions.create(name="Sans fuseau", due_at=dt.datetime(2026, 11, 20, 9))
+    assert refused.value.code is Code.NO_TIME_ZONE and refused.value.field == "dueAt"
+    assert doc.actions.list() == []
+    kept = doc.actions.create(name="Avec", due_at=MORNING)
+    with pytest.raises(ValidationError) as refused:
+        doc.actions.update(kept.id, completed_at=dt.datetime(2026, 11, 20, 10), status="FAIT")
+    assert refused.value.code is Code.NO_TIME_ZONE
+    assert doc.actions.get(kept.id).status == "A FAIRE"
+    paris = dt.timezone(dt.timedelta(hours=1))
+    doc.actions.update(kept.id, due_at=dt.datetime(2026, 11, 21, 9, tzinfo=paris))
+    assert agenda(doc, DAY + dt.timedelta(days=1)) == [kept.id]
