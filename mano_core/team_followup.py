@@ -90,12 +90,12 @@ class FollowUps:
             self._stored = False
 
     @staticmethod
-    def calls_for(core: DocumentCore, merges: bool = False) -> bool:
+    def calls_for(core: DocumentCore, merges: bool) -> bool:
         """Whether the delivery just merged into ``core`` leaves a follow-up to mark: it
         changed medical files (two of one person are folded by the follow-up), or anything
         while the team holds person merges (``merges``, ``Team.holds_merges()``: the
         follow-up re-points records naming a merged person and carries edits of a merged
-        file). Without ``merges``, the medical files only (a caller that has not passed it)."""
+        file)."""
         if core.compartment is Compartment.MEDICAL and core.changed("medicalFiles"):
             return True
         return merges and core.has_changes

@@ -94,13 +94,13 @@ def _calls_for_follow_up(holder: CompartmentHolder, doc: Doc[Any]) -> bool:
     the commit (the marker is written in it): it holds medical files, or it holds records
     while the team holds person merges (the general document's own ``personMerges`` when it
     is the one adopted), as the same state merged the version-1 way is marked."""
-    if holder.core.compartment is Compartment.MEDICAL:
-        if len(doc.get("medicalFiles", type=Map)) > 0:
-            return True
-        merges = holder.team.holds_merges()
-    else:
-        merges = len(doc.get(PersonMerge.collection, type=Map)) > 0
-    return merges and any(len(doc.get(name, type=Map)) > 0 for name in holder.core.collections)
+    if holder.core.compartment is not Compartment.MEDICAL:
+        # (a merge is itself a record of the general document: holding one, it holds records)
+        return len(doc.get(PersonMerge.collection, type=Map)) > 0
+    if len(doc.get("medicalFiles", type=Map)) > 0:
+        return True
+    return holder.team.holds_merges() and any(
+        len(doc.get(name, type=Map)) > 0 for name in holder.core.collections)
 
 
 def _rebind(core: DocumentCore, doc: Doc[Any]) -> None:
