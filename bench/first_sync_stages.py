@@ -24,7 +24,7 @@ from bench import sync_bench
 from mano_core import team_compartment
 from mano_core.document import collection, team_doc
 from mano_core.store import database
-from mano_core.sync import receiver, snapshot, snapshot_adopt, snapshot_receive, transport
+from mano_core.sync import receiver, snapshot, snapshot_receive, transport
 
 EVENTS: list[tuple[float, float, str]] = []
 
@@ -83,7 +83,7 @@ def install() -> None:
     _wrap(snapshot_receive.SnapshotReceiver, "_apply", "    a piece applied (private document)")
     _wrap(snapshot_receive.SnapshotReceiver, "finish", "  pieces: the last checked, packed")
     _wrap(receiver.Receiving, "adopt_snapshot", "adopt and store")
-    _wrap(snapshot_adopt, "_rebind", "  the document moved onto it")
+    _wrap(team_doc.DocumentCore, "rebind", "  the document moved onto it")
     _wrap(team_compartment.CompartmentHolder, "_merged", "  listeners")
     request = transport.RelayClient.request
 

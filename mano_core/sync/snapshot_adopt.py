@@ -10,7 +10,7 @@ download. Here that ``Doc`` becomes the compartment's document, in this order:
    and the follow-up marker if the snapshot holds medical files, or holds records while the
    team holds person merges (what a version-1 merge of the same state marks);
 2. once it committed, and not before: the empty ``DocumentCore`` is moved onto that ``Doc``
-   (``_rebind``, synchronous: no await between the commit and the move), its records are
+   (``DocumentCore.rebind``, synchronous: no await between the commit and the move), its records are
    listed as changed, as a whole state merged into an empty document lists them
    (``DocumentCore.apply_remote_groups``' quiet path), and the listeners are told as after any
    merge (``CompartmentHolder._merged``).
@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 
 from pycrdt import Doc, Map
 
-from mano_core.document.team_doc import DocumentCore
 from mano_core.ids import Compartment
 from mano_core.model.records import PersonMerge
 from mano_core.sync.snapshot_receive import ReceivedSnapshot
@@ -80,7 +79,7 @@ async def adopt(holder: CompartmentHolder, received: ReceivedSnapshot,
             await tx.write_snapshot(holder.name, received.stored, holder.last_seq)
             await also(tx)
             await team.follow_ups.write(tx, mark=mark)
-        _rebind(core, doc)  # committed: shown now, with no await in between
+        core.rebind(doc)  # committed: shown now, with no await in between
         holder.stored_snapshot(len(received.stored))
         if screened:
             # Built off the loop from the stored pieces, checked against the state vector.
@@ -102,29 +101,3 @@ def _calls_for_follow_up(holder: CompartmentHolder, doc: Doc[Any]) -> bool:
     return holder.team.holds_merges() and any(
         len(doc.get(name, type=Map)) > 0 for name in holder.core.collections)
 
-
-def _rebind(core: DocumentCore, doc: Doc[Any]) -> None:
-    """Move the (empty) ``core`` and its collections onto ``doc``; every record of ``doc`` is
-    listed as changed (the listeners' events, the collections' caches)."""
-    core._unobserve_collections()
-    if core._txn_sub is not None:
-        core.doc.unobserve(core._txn_sub)
-        core._txn_sub = None
-    core.doc = doc
-    core._history_map = doc.get("history", type=Map)
-    for collection in core.collections.values():
-        collection._map = doc.get(collection.name, type=Map)
-    settings = getattr(core, "settings", None)
-    if settings is not None and settings._core is core:  # (the medical one is the general's)
-        settings._map = doc.get("settings", type=Map)
-    if core._guarded is not None:
-        core._guarded = None  # the empty document's: the adopted pieces' replaces it
-    core._guard_backlog = None
-    core.revision += 1
-    core._vector = None   # (the empty document's state vector: read again from ``doc``)
-    core._encoded = None
-    core._empty = True  # (asked again: ``empty`` reads the state vector)
-    if not core._released:
-        core._txn_sub = doc.observe(core._on_transaction)
-        core._observe_collections()
-    core.list_all_changed()
