@@ -120,6 +120,35 @@ def main(count: int, repeat: int) -> None:
                   best(merge_pass(False), repeat, count)),
                  ("apply_remote_groups (with the document's making), in runs",
                   best(merge_pass(True), repeat, count))]
+    from mano_core.rules.touch import GuardedIndex
+
+    def screening(plain: bool) -> Callable[[], None]:
+        """The role screening of a delivery (``GuardedIndex.touches`` then ``observe``, as
+        persist._screen and the merge call them), each update parsed already, with the
+        one-loop answer for updates touching nothing guarded, or the exact walk alone."""
+        def one() -> None:
+            index = GuardedIndex()
+            index.build(guarded_state)
+            if not plain:
+                index._plain = lambda *_a: False  # type: ignore[method-assign]
+            with ydeps.parse_scope():
+                for update in updates:
+                    ydeps.read_deps(update)
+                for update in updates:
+                    index.touches(update)
+                for update in updates:
+                    index.observe(update)
+        return one
+
+    guarded_doc: Doc[Any] = Doc()
+    for i in range(20):
+        guarded_doc.get("settings", type=Map)[f"features.f{i}"] = "on"
+        guarded_doc.get("customFields", type=Map)[f"c{i}"] = Map({"_": {"key": f"c{i}"}})
+    guarded_state = guarded_doc.get_update()
+    rows += [("role screening (touches, observe), the walk alone",
+              best(screening(False), repeat, count)),
+             ("role screening (touches, observe), one loop first",
+              best(screening(True), repeat, count))]
     rows.append(("Python reader (yreader._read), with structs",
                  best(lambda: [yreader._read(u, []) for u in updates], repeat, count)))
     print(f"{count} items, minimum of {repeat} passes, load average {os.getloadavg()[0]:.1f}; "

@@ -34,7 +34,6 @@ from mano_core.document.pieces import apply_leading, apply_stored
 from mano_core.document.compartments import GeneralDocument, MedicalDocument
 from mano_core.document.team_doc import ChangeEvent, DocumentCore
 from mano_core.documents.service import Documents
-from mano_core.document.ydeps import neutralised
 from mano_core.durable import (
     DurableActions,
     DurableCollection,
@@ -52,7 +51,7 @@ from mano_core.model.records import HistoryEntry, Record
 from mano_core.model.validation import applies, stale_custom_fields
 from mano_core.person_merges import PersonMerges
 from mano_core.quarantine import TeamQuarantine
-from mano_core.rules.remote import Refusal, check_remote_update
+from mano_core.rules.remote import Refusal, RemoteScreen
 from mano_core.rules.table import Power
 from mano_core.slices import Progress, expect_keys, load_all, start_root_keys
 from mano_core.team_collections import MedicalCollections, bind_collections
@@ -295,20 +294,16 @@ class Team:
         update to integrate instead, the Refusal). The caller applies the returned update
         in order with the others and quarantines a refused one. MalformedUpdateError if it
         is not an update."""
+        screen = self.remote_screen(compartment)
+        return (update, None) if screen is None else screen.screen(update, author)
+
+    def remote_screen(self, compartment: Compartment) -> RemoteScreen | None:
+        """``screen_remote`` for one delivery of ``compartment``, its lookups made once
+        (None: nothing to screen there: the medical compartment, or no keys yet). Use it
+        for that delivery only, its updates in order."""
         if compartment is not Compartment.GENERAL or self.keys is None:
-            return update, None
-        index = self.compartment(compartment).core.guarded_index()
-        touch = index.touches(update)
-        if not touch.roots:
-            return update, None
-        state = self.keys.log.device(author)
-        refusal = check_remote_update(state.role if state is not None else None,
-                                      state.member if state is not None else "",
-                                      compartment, touch)
-        if refusal is None:
-            index.observe(update)  # later updates of the same delivery may build on it
-            return update, None
-        return neutralised(update), refusal
+            return None
+        return RemoteScreen(self.compartment(compartment).core.guarded_index(), self.keys.log)
 
     def damaged(self) -> builtins.list[Damage]:
         """Every record of the team's documents on this device that fails validation."""

@@ -11,11 +11,16 @@ author. Every device decides alike from the same log, so they converge."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mano_core.crypto.log_entry import Role
+from mano_core.document.ydeps import neutralised
 from mano_core.ids import Compartment
 from mano_core.rules.table import Power, may, setting_power
-from mano_core.rules.touch import Touch
+from mano_core.rules.touch import GuardedIndex, Touch
+
+if TYPE_CHECKING:
+    from mano_core.crypto.membership import MembershipLog
 
 _ROOT_POWERS = {"customFields": Power.CUSTOM_FIELDS, "subteams": Power.SUBTEAMS}
 
@@ -57,3 +62,34 @@ def check_remote_update(author_role: Role | None, author_member: str,
         if power is not None and not may(role, power):
             return Refusal(power, role, f"settings {key}")
     return None
+
+
+class RemoteScreen:
+    """The role table on a delivery of the general compartment, one update after the other
+    in the delivery's order: the document's guarded index and the membership log are looked
+    up once for the delivery, not once an update (issue 24), and an author's role only for
+    an update that touches something guarded (most touch nothing)."""
+
+    __slots__ = ("_index", "_log")
+
+    def __init__(self, index: GuardedIndex, log: MembershipLog) -> None:
+        self._index = index
+        self._log = log
+
+    def screen(self, update: bytes, author: bytes) -> tuple[bytes, Refusal | None]:
+        """(the update, None) if its author may write what it touches; else (a neutral
+        update to integrate instead, the Refusal). An allowed update touching guarded items
+        is indexed at once: later updates of the same delivery may build on it.
+        MalformedUpdateError if it is not an update."""
+        index = self._index
+        touch = index.touches(update)
+        if not touch.roots:
+            return update, None
+        state = self._log.device(author)
+        refusal = check_remote_update(state.role if state is not None else None,
+                                      state.member if state is not None else "",
+                                      Compartment.GENERAL, touch)
+        if refusal is None:
+            index.observe(update)
+            return update, None
+        return neutralised(update), refusal

@@ -134,14 +134,15 @@ class Persisting(TeamSyncBase):
         a teammate may not make is replaced by a neutral one and quarantined."""
         groups: list[list[bytes]] = []
         refusals: list[tuple[Apply, bytes, str]] = []
+        screen = self.team.remote_screen(c)  # (its lookups once a delivery: issue 24)
         for op in applies:
-            if op.snapshot:
+            if op.snapshot or screen is None:
                 groups.append(list(op.updates))
                 continue
             out: list[bytes] = []
             for update in op.updates:
                 try:
-                    kept, refusal = self.team.screen_remote(c, update, op.author)
+                    kept, refusal = screen.screen(update, op.author)
                 except ManoError:
                     kept, refusal = update, None  # the document refuses it: quarantined
                 if refusal is not None:
