@@ -6,12 +6,12 @@ actions of a ×10 team (39 ms the first time), at every refresh of the agenda, o
 (issue 24). This index answers them from the few actions concerned.
 
 It mirrors one dict of decoded records (a collection's cache, ``source``) mutation by
-mutation: the collection calls ``put`` for every record it decodes into that dict or drops
-from it (``Actions._read`` / ``_reread``), so a local edit, a teammate's delivery, a delete
-or an erasure (each marks its records dirty; the next read decodes them again) reaches it
-through the read that makes it visible, never before. An index fed while the dict was not
-empty cannot know what it missed: it gives up (``source`` None) and is rebuilt from the
-records in one pass at the next query (``rebuild``). Sans-I/O, no pycrdt object.
+mutation: it is a ``DerivedIndex`` of the collection (``Collection.derive``), told by ``put``
+of every record decoded into that dict or dropped from it, so a local edit, a teammate's
+delivery, a delete or an erasure (each marks its records dirty; the next read decodes them
+again) reaches it through the read that makes it visible, never before. An index fed while
+the dict was not empty cannot know what it missed: it gives up (``source`` None) and is
+rebuilt from the records in one pass at the next query (``rebuild``). Sans-I/O, no pycrdt object.
 
 A due time without a time zone (an older client's, or a write the validation let through)
 has no UTC day: such actions are kept apart (``odd``) and every query looks at them with its

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
 
 import msgspec
 from pycrdt import Map
@@ -37,6 +37,22 @@ LOAD_STEP_RECORDS: Final = 256
 BUDGET_CHECK_RECORDS: Final = 16   # records between two looks at the clock (a step's budget)
 
 
+class DerivedIndex(Protocol[R]):
+    """What a collection keeps told of every change of the dict of decoded records it mirrors
+    (``Collection.derive``; mano_core.document.action_index is one): ``put`` for every record
+    decoded into that dict or dropped from it, through the read that makes the change visible,
+    never before. ``source`` is the dict it mirrors (None: it gave up and rebuilds itself at
+    its next query); ``follow(target)`` is asked before a record is decoded into a dict that is
+    not ``source``: True when it may be told about it (an empty dict: a read starting, the
+    index starts over for it), False when it gave up (a dict changed behind its back)."""
+
+    source: dict[str, R] | None
+
+    def follow(self, target: dict[str, R]) -> bool: ...
+
+    def put(self, record_id: str, record: R | None) -> None: ...
+
+
 class Collection(CollectionWrites[R]):
     """Records of one type. Reads are served from a cache kept in step with the document."""
 
@@ -56,6 +72,13 @@ class Collection(CollectionWrites[R]):
         self._watchers: builtins.list[set[str]] = []
         self._fields = dict(field_names(kind))   # a team's open builds 28 of these
         self._dict_fields = bool(layout.plan_for(kind).dicts)
+        self._derived: tuple[DerivedIndex[R], ...] = ()
+
+    def derive(self, index: DerivedIndex[R]) -> None:
+        """Keep ``index`` told of every record decoded into this collection's cache or dropped
+        from it (``DerivedIndex``): a first read at once or in slices, a record read again
+        after a local edit, a delivery, a delete, a restore or an erasure."""
+        self._derived = (*self._derived, index)
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -238,14 +261,19 @@ class Collection(CollectionWrites[R]):
         return self._cache
 
     def _reread(self, record_id: str) -> None:
-        assert self._cache is not None
+        cache = self._cache
+        assert cache is not None
         value = self._map.get(record_id)
-        self._cache.pop(record_id, None)
+        cache.pop(record_id, None)
         self._damage.pop(record_id, None)
         if value is not None:
             raw_entry = (value if self._opaque or not isinstance(value, Map)
                          else msgspec.json.decode(str(value)))
-            self._read(record_id, raw_entry)
+            self._read(record_id, raw_entry)   # (tells the derived indexes)
+        else:
+            for index in self._derived:
+                if index.source is cache:
+                    index.put(record_id, None)
 
     def refreshing(self, budget: float) -> Iterator[int]:
         """Read again the records changed since they were read (a teammates' delivery: a
@@ -268,12 +296,24 @@ class Collection(CollectionWrites[R]):
     def _read(self, record_id: str, entries: Any, cache: dict[str, R] | None = None,
               damaged: dict[str, Damage] | None = None) -> None:
         """Decode one stored record into the cache (or ``cache``), or record why it is
-        damaged (in ``damaged``, default the collection's own)."""
+        damaged (in ``damaged``, default the collection's own); the derived indexes that
+        follow that dict are told (``derive``)."""
         if cache is None:
             assert self._cache is not None
             cache = self._cache
         if damaged is None:
             damaged = self._damage
+        if not self._derived:
+            self._decode(record_id, entries, cache, damaged)
+            return
+        # Asked before the decoding: an index follows a dict it is told about from empty.
+        told = [i for i in self._derived if i.source is cache or i.follow(cache)]
+        self._decode(record_id, entries, cache, damaged)
+        for index in told:
+            index.put(record_id, cache.get(record_id))
+
+    def _decode(self, record_id: str, entries: Any, cache: dict[str, R],
+                damaged: dict[str, Damage]) -> None:
         wire: Any = entries
         try:
             if not isinstance(entries, dict):

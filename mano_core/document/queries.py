@@ -17,7 +17,6 @@ from . import layout
 from .action_index import ActionIndex
 from .cascade import belongings
 from .collection import Collection
-from .damage import Damage
 from .health import HealthValues, health_keys
 from .medical_files import MedicalFiles
 
@@ -238,6 +237,7 @@ class Actions(Collection[Action]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._index = ActionIndex()
+        self.derive(self._index)
 
     def due_on(self, day: dt.date, *, tz: dt.tzinfo = DEFAULT_TZ) -> list[Action]:
         """Actions due on that calendar day (in the team's time zone), any status."""
@@ -280,21 +280,6 @@ class Actions(Collection[Action]):
         self._index.current(records)
         return self._sorted([*found(self._index),
                              *(a for a in self._index.odd.values() if predicate(a))])
-
-    def _read(self, record_id: str, entries: Any, cache: dict[str, Action] | None = None,
-              damaged: dict[str, Damage] | None = None) -> None:
-        target = self._cache if cache is None else cache
-        assert target is not None
-        index = self._index
-        follows = target is index.source or index.follow(target)
-        super()._read(record_id, entries, cache, damaged)
-        if follows:
-            index.put(record_id, target.get(record_id))
-
-    def _reread(self, record_id: str) -> None:
-        super()._reread(record_id)  # (its decoding is _read, above)
-        if self._cache is not None and self._cache is self._index.source:
-            self._index.put(record_id, self._cache.get(record_id))  # (or removed)
 
     def of_team(self, team_id: str) -> list[Action]:
         return self._sorted(self.filter(lambda a: team_id in a.teams))
