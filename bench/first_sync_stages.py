@@ -81,7 +81,9 @@ def install() -> None:
     _wrap(database.Database, "write", "  store commit")
     # A version-2 snapshot into an empty document (pipelined, then adopted):
     _wrap(snapshot_receive.SnapshotReceiver, "_apply", "    a piece applied (private document)")
-    _wrap(snapshot_receive.SnapshotReceiver, "finish", "  pieces: the last checked, packed")
+    _wrap(snapshot_receive.SnapshotReceiver, "finish_ahead", "  pieces: the last checked, packed")
+    _wrap(snapshot_receive.ReceivedSnapshot, "applied",
+          "    the last pieces applied (the store writing beside)")
     _wrap(receiver.Receiving, "adopt_snapshot", "adopt and store")
     _wrap(team_doc.DocumentCore, "rebind", "  the document moved onto it")
     _wrap(team_compartment.CompartmentHolder, "_merged", "  listeners")

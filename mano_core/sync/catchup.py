@@ -123,7 +123,7 @@ async def snapshot_first(client: RelayClient, sync: TeamSync, c: Compartment) ->
         if parts:
             try:
                 if pipelined is not None and pipelined.active and pipelined.parts == len(parts):
-                    received = await pipelined.finish()
+                    received = await pipelined.finish_ahead()  # (applied: adopt)
                     check_author(sync, received.author)
                     await sync.adopt_snapshot(c, received)
                 else:  # (the parts are those answered: as a rule all of them)

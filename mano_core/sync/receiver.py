@@ -187,9 +187,11 @@ class Receiving(Persisting):
         the cursor and the chain state in the same transaction; nothing of it is visible
         before that commit. The document no longer empty (a local edit during the
         download): its state merged as a version-1 snapshot's instead. Returns ``upto``.
-        Raises what the store raises (the session then ends: redone from the cursor)."""
+        Raises what the store raises (the session then ends: redone from the cursor), or
+        what refused one of the last pieces (``received.applied``: nothing committed)."""
         async with self._serial:
             if not (adoptable(self.team.compartment(c)) and await self._adopt(c, received)):
+                await received.applied()
                 self._snapshot_state = len(received.stored)
                 try:
                     await self.run(self.sm.snapshot(c, received.upto,

@@ -6,9 +6,12 @@ download. Here that ``Doc`` becomes the compartment's document, in this order:
 
 1. in ONE store transaction, the pieces as the compartment's stored snapshot
    (``ReceivedSnapshot.stored``: ``document.pieces.pack``, what a compaction writes and an
-   open applies piece by piece), with what ``also`` writes (the sync cursor, the chain state)
-   and the follow-up marker if the snapshot holds medical files, or holds records while the
-   team holds person merges (what a version-1 merge of the same state marks);
+   open applies piece by piece), sent to the file at once (``write_ahead``: SQLite writes
+   them beside pycrdt's apply of the last pieces, ``SnapshotReceiver.finish_ahead``), then,
+   once every piece is applied (``ReceivedSnapshot.applied``; a refusal rolls it back), what
+   ``also`` writes (the sync cursor, the chain state) and the follow-up marker if the
+   snapshot holds medical files, or holds records while the team holds person merges (what a
+   version-1 merge of the same state marks);
 2. once it committed, and not before: the empty ``DocumentCore`` is moved onto that ``Doc``
    (``DocumentCore.rebind``, synchronous: no await between the commit and the move), its records are
    listed as changed, as a whole state merged into an empty document lists them
@@ -60,9 +63,13 @@ def adoptable(holder: CompartmentHolder) -> bool:
 async def adopt(holder: CompartmentHolder, received: ReceivedSnapshot,
                 also: Callable[[Any], Awaitable[None]]) -> bool:
     """Make ``received`` the compartment's document (see the module): stored with ``also``'s
-    rows in one transaction, then shown. False, with nothing stored or changed, if the
-    document is no longer ``adoptable`` (a local edit came first: the caller merges the state
-    instead). Raises what the store raises (nothing changed in memory then)."""
+    rows in one transaction, then shown. Its last pieces may still be being applied to its
+    document (``SnapshotReceiver.finish_ahead``): the stored pieces are sent to the file
+    first (``write_ahead``), beside that apply, and the transaction commits only once it
+    is done (``received.applied()``, which raises what refused a piece: nothing is
+    committed then). False, with nothing stored or changed, if the document is no longer
+    ``adoptable`` (a local edit came first: the caller merges the state instead). Raises
+    what the store raises (nothing changed in memory then)."""
     team, core = holder.team, holder.core
     if received.compartment is not core.compartment:
         raise ValueError("a snapshot of another compartment")
@@ -74,11 +81,20 @@ async def adopt(holder: CompartmentHolder, received: ReceivedSnapshot,
         if not adoptable(holder):
             return False
         doc = received.doc
-        mark = _calls_for_follow_up(holder, doc)
-        async with team.store.transaction() as tx:
-            await tx.write_snapshot(holder.name, received.stored, holder.last_seq)
-            await also(tx)
-            await team.follow_ups.write(tx, mark=mark)
+        try:
+            async with team.store.transaction() as tx:
+                await tx.write_snapshot(holder.name, received.stored, holder.last_seq)
+                ahead = getattr(tx, "write_ahead", None)  # (a store of the tests' may not)
+                if ahead is not None:
+                    await ahead()  # the 20 MB written while the last pieces are applied
+                await received.applied()
+                if not adoptable(holder):  # (a local edit during the apply)
+                    raise _NotAdopted
+                mark = _calls_for_follow_up(holder, doc)
+                await also(tx)
+                await team.follow_ups.write(tx, mark=mark)
+        except _NotAdopted:
+            return False  # (rolled back)
         core.rebind(doc)  # committed: shown now, with no await in between
         holder.stored_snapshot(len(received.stored))
         if screened:
@@ -86,6 +102,10 @@ async def adopt(holder: CompartmentHolder, received: ReceivedSnapshot,
             team.guarded.adopt(core, received.stored, ())
     await holder._merged({}, mark)  # (the same answer as the marker's: counted once)
     return True
+
+
+class _NotAdopted(Exception):
+    """The document stopped being adoptable while the transaction was open (rolled back)."""
 
 
 def _calls_for_follow_up(holder: CompartmentHolder, doc: Doc[Any]) -> bool:

@@ -9,6 +9,7 @@ the data ends identical to the writer's."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from pycrdt._base import BaseType
 
 from mano_core import limits
 from mano_core.document import pieces
+from mano_core.errors import MalformedEnvelopeError
+from mano_core.store.transaction import StoreTransaction
 from mano_core.sync import snapshot_adopt
 from mano_core.sync.receiver import Receiving
 from mano_core.sync.snapshot_receive import SnapshotReceiver
@@ -227,3 +230,63 @@ async def test_a_local_edit_during_the_download_is_kept_the_state_merged_instead
         h.opened.remove(b)
         b, team_b = await pair.open("b")
         assert names(team_b) == sorted([*EXPECTED, "Pendant"])
+
+
+async def test_the_store_write_runs_beside_the_last_pieces_and_a_late_refusal_commits_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stored pieces are sent to the file (``write_ahead``) while the last pieces are
+    still being applied; a piece the apply refuses then rolls the transaction back: no
+    snapshot stored, no cursor, and the sync takes the envelopes instead."""
+    pair, relay_db, _upto = await template(tmp_path / "t", altered=False)
+    no_v1_merge(monkeypatch)
+    async with Harness(tmp_path, relay_db=relay_db) as h:
+        pair.harness = h
+        b, team_b = await pair.open("b")
+        events: list[str] = []
+        real_ahead = StoreTransaction.write_ahead
+
+        async def write_ahead(self: StoreTransaction) -> None:
+            events.append("ahead")
+            await real_ahead(self)
+
+        real_apply, real_all = SnapshotReceiver._apply, SnapshotReceiver._apply_all
+
+        async def apply_all(self: SnapshotReceiver) -> None:
+            deadline = time.monotonic() + 30  # (slow applies: they start once it is written)
+            while "ahead" not in events and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+            await real_all(self)
+
+        def apply(self: SnapshotReceiver, update: bytes) -> None:
+            if self.pieces_applied + 1 == self.pieces_total:
+                events.append("last piece")
+                raise MalformedEnvelopeError("the last piece, refused for the test")
+            real_apply(self, update)
+
+        real_adopt = snapshot_adopt.adopt
+        after: list[tuple[bool, int]] = []
+
+        async def adopt(holder: Any, *args: Any) -> bool:
+            try:
+                return await real_adopt(holder, *args)
+            except MalformedEnvelopeError:
+                loaded = await b.store.load_document(doc_name(pair.team_id, GENERAL))
+                after.append((loaded.snapshot is None, sync_b.sync.cursor(GENERAL)))
+                raise
+
+        monkeypatch.setattr(StoreTransaction, "write_ahead", write_ahead)
+        monkeypatch.setattr(SnapshotReceiver, "_apply", apply)
+        monkeypatch.setattr(SnapshotReceiver, "_apply_all", apply_all)
+        monkeypatch.setattr(snapshot_adopt, "adopt", adopt)
+        sync_b = await h.sync(b, team_b)
+        async with sync_b as sb:
+            await settle(sb)
+            assert events[:2] == ["ahead", "last piece"]
+            assert after == [(True, 0)]  # rolled back: nothing of the snapshot stored
+            assert names(team_b) == EXPECTED  # from the envelopes
+            alerts = [al.detail for al in sb.state.alerts if al.kind == "snapshot"]
+            assert len(alerts) == 1 and "refused for the test" in alerts[0], alerts
+        await b.close()
+        h.opened.remove(b)
+        b, team_b = await pair.open("b")
+        assert names(team_b) == EXPECTED

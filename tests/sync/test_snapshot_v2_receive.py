@@ -76,6 +76,7 @@ async def test_the_loop_runs_between_pieces() -> None:
     raw = seal(s2.MIN_SNAPSHOT_PIECE)
     turns: list[int] = []
     r = receiver()
+    r.slice_seconds = 0  # (else after 10 ms of applies: these pieces are tiny)
 
     async def ticker() -> None:
         while True:
@@ -166,7 +167,7 @@ async def test_a_piece_that_is_not_an_update_is_refused_with_its_cause() -> None
     with pytest.raises(MalformedEnvelopeError) as caught:
         await r.finish()
     assert isinstance(caught.value.__cause__, MalformedUpdateError)
-    assert r.pieces_applied == 1
+    assert r.pieces_applied <= 1  # (refused by the checks, which may run ahead of the applies)
 
 
 async def test_an_empty_document_is_a_snapshot_too() -> None:
