@@ -90,12 +90,14 @@ async def adopt(holder: CompartmentHolder, received: ReceivedSnapshot,
                 await received.applied()
                 if not adoptable(holder):  # (a local edit during the apply)
                     raise _NotAdopted
+                # Read while the file's thread still writes the pieces (not shown yet).
+                listed = core.records_of(doc)
                 mark = _calls_for_follow_up(holder, doc)
                 await also(tx)
                 await team.follow_ups.write(tx, mark=mark)
         except _NotAdopted:
             return False  # (rolled back)
-        core.rebind(doc)  # committed: shown now, with no await in between
+        core.rebind(doc, listed)  # committed: shown now, with no await in between
         holder.stored_snapshot(len(received.stored))
         if screened:
             # Built off the loop from the stored pieces, checked against the state vector.
