@@ -27,6 +27,7 @@ from .in_thread import (
     run_ahead,
     run_transaction,
 )
+from .write_now import WriteNow, acquire_now, start_write
 
 APPLICATION_ID: Final = 0x4D414E4F  # "MANO" in the SQLite header: marks the file as ours
 SCHEMA_VERSION: Final = 1
@@ -278,6 +279,18 @@ class Database:
             self._checkpoint_soon()
         else:
             self._checkpoint_when_idle()
+
+    def write_now(self, ops: Sequence[Op], action: str, on_commit: Callable[[], None],
+                  on_end: Callable[[], None]) -> asyncio.Future[None] | None:
+        """``write`` started in the caller's own turn of the loop, reported straight from the
+        connection thread's result (store/write_now.py, which says what stays the same).
+        None, nothing done, when the connection is busy (a read, a checkpoint) or closed:
+        ``await write(…)`` then."""
+        if self._closed or not acquire_now(self._lock):
+            return None
+        return start_write(WriteNow(self._conn, self._lock, action, on_commit, on_end,
+                                    self._rollback, self._checkpoint_when_idle, store_error),
+                           ops)
 
     def _checkpoint_when_idle(self) -> None:
         """Count a commit; past IDLE_CHECKPOINT_COMMITS, (re)start the quiet period: the

@@ -27,6 +27,7 @@ from mano_core.errors import (
 from .crypto import FORMAT, RowCipher, new_data_key, unwrap_data_key, wrap_data_key
 from .database import Database
 from .files import _OPEN_PATHS, _check_passphrase, _claim, _fsync_dir
+from .in_thread import Op
 from .kdf import DEFAULT_KDF, SALT_BYTES, KdfParams, derive_kek
 from .outbox_index import OutboxIndex
 from .reading import StoreReader
@@ -258,12 +259,9 @@ class LocalStore:
             self._check_open()
             self._writer = task
             yield tx
-            # Commit in a task of its own that also releases the lock: if our caller is cancelled
-            # mid-commit, the commit and the in-memory bookkeeping still complete together.
-            commit = asyncio.ensure_future(self._commit(tx))
-            commit.add_done_callback(_retrieve_exception)
+            commit = self._start_commit(tx)
             handed_off = True
-            await asyncio.shield(commit)
+            await commit
         finally:
             if not handed_off:
                 tx.discard()
@@ -274,14 +272,40 @@ class LocalStore:
                     self._writer = None
                     self._write_lock.release()
 
-    async def _commit(self, tx: StoreTransaction) -> None:
+    def _start_commit(self, tx: StoreTransaction) -> asyncio.Future[None]:
+        """The commit of ``tx``, which also frees the store for the next transaction: if the
+        caller is cancelled mid-commit, the commit and the in-memory bookkeeping still
+        complete together (the future it awaits is not the commit's work). A plain batch is
+        queued for the file's thread in this turn of the loop and its end reported straight
+        from that thread's result (``Database.write_now``; issue 24: the Task it ran in cost
+        a turn on the way in and, with its shields, four on the way back, on both devices of
+        an edit → visible); one sent ahead, one that frees space (a reclaim follows), or one
+        that meets a busy connection commits in a Task of its own."""
+        if tx.ahead is None and not tx.frees_space:
+            ops = tx.finish()  # (if it raises, nothing was handed off: the caller discards)
+            if ops:
+                def ended() -> None:
+                    self._writer = None
+                    self._write_lock.release()
+
+                started = self._db.write_now(ops, "saving", tx.apply, ended)
+                if started is not None:
+                    return started
+            commit = asyncio.ensure_future(self._commit(tx, ops))
+        else:
+            commit = asyncio.ensure_future(self._commit(tx))
+        commit.add_done_callback(_retrieve_exception)
+        return asyncio.shield(commit)
+
+    async def _commit(self, tx: StoreTransaction, ops: list[Op] | None = None) -> None:
         try:
-            try:
-                ops = tx.finish()
-            except BaseException:
-                if tx.ahead is not None:
-                    await self._db.abandon(tx.ahead)
-                raise
+            if ops is None:
+                try:
+                    ops = tx.finish()
+                except BaseException:
+                    if tx.ahead is not None:
+                        await self._db.abandon(tx.ahead)
+                    raise
             if ops or tx.ahead is not None:
                 await self._db.write(ops, "saving", on_commit=tx.apply, ahead=tx.ahead)
                 if tx.frees_space:

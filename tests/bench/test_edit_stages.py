@@ -44,6 +44,7 @@ def test_a_process_loading_the_probe_stamps_a_commit(tmp_path: Path) -> None:
     names = [line.split()[0] for line in stamps.read_text().splitlines()[1:]]
     assert names.count("commit.start") == names.count("commit.end") == 1  # the put
     assert "commit.thread.start" in names  # in the store's thread
+    assert names.count("applied.start") == 1  # its bookkeeping, once committed
 
 
 def test_stamps_are_joined_to_the_edit_they_fall_in() -> None:
