@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 import pytest
 
 from mano_core.store import TEST_KDF, LocalStore
@@ -34,3 +38,21 @@ def store_files(path: Path) -> dict[str, bytes]:
         if companion.exists():
             found[companion.name] = companion.read_bytes()
     return found
+
+
+INSERT = "INSERT INTO meta (name, value) VALUES (?, ?)"  # a row the store's tests write raw
+
+
+async def hold_worker(conn: aiosqlite.Connection) -> tuple[threading.Event, asyncio.Task[Any]]:
+    """Keep the connection's worker thread busy until the returned event is set."""
+    entered, release = threading.Event(), threading.Event()
+
+    def block() -> None:
+        entered.set()
+        release.wait(10)
+
+    execute: Callable[..., Any] = conn._execute
+    held = asyncio.ensure_future(execute(block))
+    while not entered.is_set():
+        await asyncio.sleep(0.001)
+    return release, held

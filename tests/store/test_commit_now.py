@@ -6,42 +6,22 @@ caller is cancelled meanwhile, a failure rolled back and raised."""
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import aiosqlite
 import pytest
 
 from mano_core.errors import StoreError
 from mano_core.store import TEST_KDF, LocalStore
 from mano_core.store.write_now import acquire_now
 
-from .conftest import PASSPHRASE
+from .conftest import INSERT, PASSPHRASE, hold_worker
 
-INSERT = "INSERT INTO meta (name, value) VALUES (?, ?)"
-
-
-async def _hold_worker(conn: aiosqlite.Connection) -> tuple[threading.Event, asyncio.Task[Any]]:
-    """Keep the connection's worker thread busy until the returned event is set."""
-    entered, release = threading.Event(), threading.Event()
-
-    def block() -> None:
-        entered.set()
-        release.wait(10)
-
-    execute: Callable[..., Any] = conn._execute
-    held = asyncio.ensure_future(execute(block))
-    while not entered.is_set():
-        await asyncio.sleep(0.001)
-    return release, held
 
 
 async def test_the_commit_is_queued_before_anything_the_loop_runs_next(
         store: LocalStore) -> None:
     conn = store._db._conn
-    release, held = await _hold_worker(conn)
+    release, held = await hold_worker(conn)
     seen: list[int] = []
     try:
         async def edit() -> None:
@@ -66,7 +46,7 @@ async def test_a_caller_cancelled_mid_commit_leaves_it_whole_and_told(
         store_path: Path) -> None:
     store = await LocalStore.create(store_path, PASSPHRASE, kdf=TEST_KDF)
     told: list[str] = []
-    release, held = await _hold_worker(store._db._conn)
+    release, held = await hold_worker(store._db._conn)
 
     async def edit() -> None:
         async with store.transaction() as tx:

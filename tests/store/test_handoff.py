@@ -5,7 +5,6 @@ loop has ready. Where aiosqlite's internals are not the expected ones, the old w
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -15,29 +14,14 @@ import pytest
 from mano_core.store import LocalStore
 from mano_core.sqlite_handoff import submit
 
-INSERT = "INSERT INTO meta (name, value) VALUES (?, ?)"
-
-
-async def _hold_worker(conn: aiosqlite.Connection) -> tuple[threading.Event, asyncio.Task[Any]]:
-    """Keep the connection's worker thread busy until the returned event is set."""
-    entered, release = threading.Event(), threading.Event()
-
-    def block() -> None:
-        entered.set()
-        release.wait(10)
-
-    execute: Callable[..., Any] = conn._execute
-    held = asyncio.ensure_future(execute(block))
-    while not entered.is_set():
-        await asyncio.sleep(0.001)
-    return release, held
+from .conftest import INSERT, hold_worker
 
 
 async def test_a_commit_is_queued_for_the_store_thread_in_the_callers_turn(
         store: LocalStore) -> None:
     db = store._db
     conn = db._conn
-    release, held = await _hold_worker(conn)
+    release, held = await hold_worker(conn)
     try:
         assert conn._tx.qsize() == 0
         write = asyncio.ensure_future(db.write([(INSERT, [(b"handoff", b"1")])], "saving"))
