@@ -215,7 +215,5 @@ def _observe(index: GuardedIndex, update: bytes, held: dict[int, int],
         index.mark_structs(found)
     if deps is None and not read.satisfied_by(held):
         return False
-    for client, end in read.ends.items():
-        if end > held.get(client, 0):
-            held[client] = end
+    read.advance(held)
     return True

@@ -76,7 +76,7 @@ class RemoteMerges:
             self._parked.append((update, deps, time.monotonic()))
             return vector
         apply(update)
-        _advance(vector, deps)
+        deps.advance(vector)
         return self._unpark(apply) if self._parked else vector
 
     def _unpark(self, apply: Callable[[bytes], None]) -> dict[int, int]:
@@ -171,7 +171,7 @@ class RemoteMerges:
                             if self._parked:  # (rare) what waited may follow it now
                                 state = self._unpark(self._merge)
                             else:
-                                _advance(state, deps)  # (its structs continue the state)
+                                deps.advance(state)  # (its structs continue the state)
                     except Exception as exc:  # noqa: BLE001 - pycrdt may raise anything
                         refused[index] = f"{type(exc).__name__}: {exc}"[:300]
         finally:
@@ -241,10 +241,3 @@ class RemoteMerges:
     def waiting_updates(self) -> int:
         """Remote updates held back because updates they depend on have not arrived."""
         return len(self._parked)
-
-def _advance(vector: dict[int, int], deps: UpdateDeps) -> None:
-    """The state vector after merging an update whose dependencies ``vector`` satisfied: each
-    of its clients' structs continue the document's (holes excluded: ``satisfied_by``)."""
-    for client, end in deps.ends.items():
-        if end > vector.get(client, 0):
-            vector[client] = end

@@ -68,6 +68,13 @@ class UpdateDeps:
                 return False
         return True
 
+    def advance(self, state: dict[int, int]) -> None:
+        """``state`` (a state vector, changed in place) after the update is integrated into a
+        document it ``satisfied_by``: each client's structs continue it up to their end."""
+        for client, end in self.ends.items():
+            if end > state.get(client, 0):
+                state[client] = end
+
 
 
 # An item whose parent is not in the update is taken to sit at level 2 (a value of a record map

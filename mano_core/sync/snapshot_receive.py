@@ -95,7 +95,6 @@ class SnapshotReceiver:
         self._worker: asyncio.Task[None] | None = None    # the checks
         self._applier: asyncio.Task[None] | None = None   # the applies
         self._checked: deque[tuple[bytes, UpdateDeps]] = deque()  # not applied yet
-        self._deps: deque[UpdateDeps] = deque()  # (the next ``_apply``'s, read in the checks)
         self._more = asyncio.Event()         # something to apply, or the checks ended
         self._checks_done = False
         self.bytes_received = 0              # bytes put so far (the download's progress)
@@ -229,9 +228,7 @@ class SnapshotReceiver:
                 deps = read_deps(update)
             except MalformedUpdateError as exc:
                 raise MalformedEnvelopeError(f"snapshot piece {index}: {exc}") from exc
-            for client, end in deps.ends.items():
-                if end > self._ends.get(client, 0):
-                    self._ends[client] = end
+            deps.advance(self._ends)
             self._updates.append(update)
             checked.append((update, deps))
         return checked
@@ -242,8 +239,7 @@ class SnapshotReceiver:
         while True:
             while self._checked:
                 update, deps = self._checked.popleft()
-                self._deps.append(deps)
-                self._apply(update)
+                self._apply(update, deps)
                 await pace.step()
             if self._checks_done:  # (refused or not: ``finish`` raises the checks' error)
                 return
@@ -251,9 +247,8 @@ class SnapshotReceiver:
             await self._more.wait()
             pace.restart()
 
-    def _apply(self, update: bytes) -> None:
+    def _apply(self, update: bytes, deps: UpdateDeps) -> None:
         doc = self._doc
-        deps = self._deps.popleft() if self._deps else read_deps(update)
         if doc is None:  # closed meanwhile
             return
         index = self.pieces_applied + 1
@@ -264,9 +259,7 @@ class SnapshotReceiver:
             doc.apply_update(update)
         except Exception as exc:  # pycrdt's own (a ValueError) on what read_deps let by
             raise MalformedEnvelopeError(f"snapshot piece {index}: {exc}") from exc
-        for client, end in deps.ends.items():
-            if end > self._held.get(client, 0):
-                self._held[client] = end
+        deps.advance(self._held)
         self.pieces_applied += 1
 
 

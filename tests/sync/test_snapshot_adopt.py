@@ -19,6 +19,7 @@ from pycrdt._base import BaseType
 
 from mano_core import limits
 from mano_core.document import pieces
+from mano_core.document.ydeps import UpdateDeps
 from mano_core.errors import MalformedEnvelopeError
 from mano_core.store.transaction import StoreTransaction
 from mano_core.sync import snapshot_adopt
@@ -150,8 +151,8 @@ async def test_a_drop_between_pieces_leaves_nothing_and_resumes(
         dropped: list[tuple[list[str], int]] = []
         done = asyncio.Event()
 
-        def apply(self: SnapshotReceiver, update: bytes) -> None:
-            real_apply(self, update)
+        def apply(self: SnapshotReceiver, update: bytes, deps: UpdateDeps) -> None:
+            real_apply(self, update, deps)
             if self.pieces_applied == 2 and not dropped:
                 dropped.append((names(team_b), sb.sync.cursor(GENERAL)))
                 closed = cut()
@@ -210,8 +211,8 @@ async def test_a_local_edit_during_the_download_is_kept_the_state_merged_instead
             adopted.append(await real_adopt(*args))
             return adopted[-1]
 
-        def apply(self: SnapshotReceiver, update: bytes) -> None:
-            real_apply(self, update)
+        def apply(self: SnapshotReceiver, update: bytes, deps: UpdateDeps) -> None:
+            real_apply(self, update, deps)
             if self.pieces_applied == 2 and not edits:  # the user types meanwhile
                 edits.append(asyncio.ensure_future(team_b.persons.create(name="Pendant")))
 
@@ -257,11 +258,11 @@ async def test_the_store_write_runs_beside_the_last_pieces_and_a_late_refusal_co
                 await asyncio.sleep(0.005)
             await real_all(self)
 
-        def apply(self: SnapshotReceiver, update: bytes) -> None:
+        def apply(self: SnapshotReceiver, update: bytes, deps: UpdateDeps) -> None:
             if self.pieces_applied + 1 == self.pieces_total:
                 events.append("last piece")
                 raise MalformedEnvelopeError("the last piece, refused for the test")
-            real_apply(self, update)
+            real_apply(self, update, deps)
 
         real_adopt = snapshot_adopt.adopt
         after: list[tuple[bool, int]] = []
