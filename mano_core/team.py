@@ -8,10 +8,11 @@
 A developer never touches pycrdt: records are typed, writes are awaited and durable.
 
 The team is split by job: what the store keeps and the names of its documents
-(``team_info``), one compartment's write path (``team_compartment``), the typed collections
-(``team_collections``) and settings (``team_settings``), the medical compartment's coming and
-going with the health flag (``team_medical``); this module opens the team, holds its
-compartments and says who may do what. Every name is re-exported here."""
+(``team_info``), its documents loaded from the store at open (``team_load``), one
+compartment's write path (``team_compartment``), the typed collections (``team_collections``)
+and settings (``team_settings``), the medical compartment's coming and going with the health
+flag (``team_medical``); this module creates and opens the team, holds its compartments and
+says who may do what. Every name is re-exported here."""
 
 from __future__ import annotations
 
@@ -23,16 +24,14 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import msgspec
-from pycrdt import Doc
 
 from mano_core import rules
 from mano_core.codes import Problem
 from mano_core.crypto.log_entry import Role
 from mano_core.document.custom_fields import rename_option
 from mano_core.document.damage import Damage
-from mano_core.document.pieces import apply_leading, apply_stored
 from mano_core.document.compartments import GeneralDocument, MedicalDocument
-from mano_core.document.team_doc import ChangeEvent, DocumentCore
+from mano_core.document.team_doc import ChangeEvent
 from mano_core.documents.service import Documents
 from mano_core.durable import (
     DurableActions,
@@ -53,9 +52,9 @@ from mano_core.person_merges import PersonMerges
 from mano_core.quarantine import TeamQuarantine
 from mano_core.rules.remote import Refusal, RemoteScreen
 from mano_core.rules.table import Power
-from mano_core.slices import Progress, expect_keys, load_all, start_root_keys
-from mano_core.team_collections import MedicalCollections, bind_collections
-from mano_core import team_medical
+from mano_core.slices import Progress, load_all
+from mano_core.team_collections import MedicalCollections
+from mano_core import team_load, team_medical
 from mano_core.team_compartment import CompartmentHolder
 from mano_core.team_sealing import SealAtCommit, commit_together
 from mano_core.team_followup import FollowUps
@@ -154,7 +153,7 @@ class Team:
                         member=member, medical=medical)
         await store.put(TEAMS_NAMESPACE, info.id, msgspec.msgpack.encode(info))
         team = cls(store, info, clock)
-        await team._load()
+        await team_load.load(team)
         await team.erasures.load()
         await team.documents.load()
         return team
@@ -168,78 +167,13 @@ class Team:
         if raw is None:
             raise NotFoundError("teams", team_id)
         team = cls(store, msgspec.msgpack.decode(raw, type=TeamInfo), clock)
-        marked = await team.follow_ups.pending()
-        with bulk_decoding():  # no full collection of the heap mid-way (mano_core/heap.py)
-            await team._load()
-            await team.erasures.load()
-            await team.documents.load()
-            # A follow-up a crash interrupted, a merge's or a fold of medical files, is marked
-            # (mano_core/team_followup.py; merges since this version: MERGES_MARKED).
-            # Nothing else to follow: neither is read.
-            merges = team.holds_merges()
-            follow = marked or (merges and not await team.follow_ups.merges_marked())
-            if follow and team.medical_doc is not None:  # follow() reads them all: in slices
-                await load_all([team.medical_doc.collections["medicalFiles"]])
-        if not team.info.synced:
-            await team.erasures.enforce()  # finish an erasure a crash interrupted
-        if follow:
-            await team.merges.follow()
-            await team.follow_ups.followed_at_open(merges)
-        for holder in team.held():  # what a crash left unfolded (mano_core/team_upkeep.py)
-            holder.compact_when_due()
-        return team
+        return await team_load.opened(team)
 
     @staticmethod
     async def list(store: DocumentStore) -> list[TeamInfo]:
         """The teams held in this store."""
         return [msgspec.msgpack.decode(v, type=TeamInfo)
                 for _k, v in await store.items(TEAMS_NAMESPACE)]
-
-    async def _load(self) -> None:
-        general = await self._load_core(Compartment.GENERAL, None)
-        assert isinstance(general, GeneralDocument)
-        self.doc = general
-        if self.info.medical:
-            medical = await self._load_core(Compartment.MEDICAL, general)
-            assert isinstance(medical, MedicalDocument)
-            self.medical_doc = medical
-        else:
-            self.medical_doc = None
-        bind_collections(self)
-
-    async def _load_core(self, compartment: Compartment,
-                         general: GeneralDocument | None) -> DocumentCore:
-        name = doc_name(self.id, compartment)
-        loaded = await self.store.load_document(name)
-        # The snapshot is stored in pieces (compaction cuts it): applied one at a time, the
-        # event loop runs between them (issue 24: one apply_update of a MANO-scale state holds
-        # it, and the GIL, for 0.3 s).
-        doc: Doc[Any] = Doc()
-        hints = start_root_keys(loaded.snapshot, loaded.updates)  # record ids, off the loop
-        if loaded.snapshot:
-            await apply_stored(doc, loaded.snapshot)
-        # So are the updates after it that integrate at once (a first sync's snapshot is one);
-        # the others are left to the document, which parks them.
-        updates = await apply_leading(doc, list(loaded.updates))
-        core: DocumentCore
-        if general is None:
-            core = GeneralDocument(author=self.info.member, clock=self._clock, doc=doc,
-                                   updates=updates)
-            self._general = CompartmentHolder(self, core)
-            holder = self._general
-            # The role screening's index is built later from these bytes, not from an
-            # encoding of the whole state on the loop (mano_core.guarded_build).
-            self.guarded.adopt(core, loaded.snapshot, loaded.updates)
-        else:
-            core = MedicalDocument(custom_fields=lambda: general.custom_fields.list(),  # noqa: PLW0108
-                                   settings=general.settings, author=self.info.member,
-                                   clock=self._clock, doc=doc, updates=updates)
-            self._medical = CompartmentHolder(self, core)
-            holder = self._medical
-        expect_keys(core, hints)   # its first read takes them (checked: Collection.loading)
-        holder.last_seq = loaded.last_seq
-        holder.stored_snapshot(len(loaded.snapshot or b""), loaded.updates)
-        return core
 
     # --- roles (mano_core.rules) ----------------------------------------------------------------
 

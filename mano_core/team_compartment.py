@@ -257,9 +257,7 @@ class CompartmentHolder:
         try:
             async with self.team.store.transaction() as tx:
                 await tx.write_snapshot(self.name, groups[0][0], self.last_seq)
-                ahead = getattr(tx, "write_ahead", None)  # (a store of the tests' may not)
-                if ahead is not None:
-                    await ahead()
+                await tx.write_ahead()
                 refused = self.core.apply_remote_groups(groups, capture=False)
                 if refused or self.core.waiting_updates:
                     raise _NotWhole(refused)

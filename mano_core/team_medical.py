@@ -16,6 +16,7 @@ from mano_core.document.compartments import MedicalDocument
 from mano_core.heap import bulk_decoding
 from mano_core.ids import Compartment
 from mano_core.slices import load_all
+from mano_core import team_load
 from mano_core.team_collections import bind_medical
 from mano_core.team_info import TEAMS_NAMESPACE, doc_name, local_outbox, sealed_outbox
 from mano_core.team_sealing import commit_together
@@ -31,7 +32,7 @@ async def enable_medical(team: Team) -> bool:
         return False
     team.info = msgspec.structs.replace(team.info, medical=True)
     await team.store.put(TEAMS_NAMESPACE, team.info.id, msgspec.msgpack.encode(team.info))
-    medical = await team._load_core(Compartment.MEDICAL, team.doc)
+    medical = await team_load.load_core(team, Compartment.MEDICAL, team.doc)
     assert isinstance(medical, MedicalDocument)
     team.medical_doc = medical
     bind_medical(team)

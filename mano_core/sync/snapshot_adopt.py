@@ -84,9 +84,7 @@ async def adopt(holder: CompartmentHolder, received: ReceivedSnapshot,
         try:
             async with team.store.transaction() as tx:
                 await tx.write_snapshot(holder.name, received.stored, holder.last_seq)
-                ahead = getattr(tx, "write_ahead", None)  # (a store of the tests' may not)
-                if ahead is not None:
-                    await ahead()  # the 20 MB written while the last pieces are applied
+                await tx.write_ahead()  # the 20 MB written while the last pieces are applied
                 await received.applied()
                 if not adoptable(holder):  # (a local edit during the apply)
                     raise _NotAdopted
