@@ -179,9 +179,9 @@ class CompartmentHolder:
             if not snapshot:
                 await self.loop_turn()
             empty = self.core.empty and not self.core.waiting_updates
-            whole = False
+            whole = marked = False
             if snapshot and empty and len(groups) == 1 and len(groups[0]) == 1:
-                refused, whole = await self._merge_state_ahead(groups, also)
+                refused, whole, marked = await self._merge_state_ahead(groups, also)
             else:
                 # One pycrdt transaction; teammates' envelopes are stored as what it
                 # integrated, one row for the whole delivery (issue 24: a row sealed and
@@ -189,9 +189,8 @@ class CompartmentHolder:
                 # parked after it.
                 refused = self.core.apply_remote_groups(groups, capture=not snapshot)
             if not whole:
-                await self._store_merged(groups, refused, also, snapshot)
-            marked = self._calls_for_follow_up()  # (what the commit's write(mark=) saw)
-        return await self._merged(refused, marked)
+                marked = await self._store_merged(groups, refused, also, snapshot)
+        return await self._merged(refused, marked)  # (marked: what the commit wrote)
 
     async def adopt_snapshot(self, received: ReceivedSnapshot,
                              also: Callable[[Any], Awaitable[None]]) -> bool:
@@ -216,9 +215,10 @@ class CompartmentHolder:
 
     async def _store_merged(self, groups: Sequence[Sequence[bytes]], refused: dict[int, str],
                             also: Callable[[Any, dict[int, str]], Awaitable[None]],
-                            snapshot: bool) -> None:
+                            snapshot: bool) -> bool:
         """Store what a merge integrated (or, for a snapshot's state, the groups not refused)
-        as update rows, with ``also``'s, in one transaction."""
+        as update rows, with ``also``'s, in one transaction. Returns whether it wrote the
+        follow-up marker (``FollowUps.write(mark=)``), asked once, inside the transaction."""
         stored: list[bytes] = []
         if snapshot:
             for index, group in enumerate(groups):
@@ -232,7 +232,8 @@ class CompartmentHolder:
             async with self.team.store.transaction() as tx:
                 seqs = await tx.append_updates(self.name, stored) if stored else []
                 await also(tx, refused)
-                await self.team.follow_ups.write(tx, mark=self._calls_for_follow_up())
+                marked = self._calls_for_follow_up()
+                await self.team.follow_ups.write(tx, mark=marked)
         except BaseException:
             if not snapshot:  # (a cancelled commit may have landed: stored twice, idempotent)
                 self._unstored = stored
@@ -241,10 +242,12 @@ class CompartmentHolder:
         if seqs:
             self.last_seq = seqs[-1]
             self.stored_rows(stored)  # rows, as an open reads them (not updates merged)
+        return marked
 
     async def _merge_state_ahead(
             self, groups: Sequence[Sequence[bytes]],
-            also: Callable[[Any, dict[int, str]], Awaitable[None]]) -> tuple[dict[int, str], bool]:
+            also: Callable[[Any, dict[int, str]], Awaitable[None]]
+    ) -> tuple[dict[int, str], bool, bool]:
         """A snapshot's state merged into an empty document (a new device's first sync): it is
         the document, so it is stored as its snapshot, which a later open applies as it is,
         instead of an update row read again for its dependencies at every open (issue 24).
@@ -253,7 +256,8 @@ class CompartmentHolder:
         committed with ``also``'s rows in the same transaction once the apply is done. Not
         whole when the document refuses it or anything waits for dependencies (parked rows
         hold what the state does not): nothing is stored then (rolled back), the caller
-        stores what was merged. Returns (refused, whole)."""
+        stores what was merged. Returns (refused, whole, whether the follow-up marker was
+        written)."""
         try:
             async with self.team.store.transaction() as tx:
                 await tx.write_snapshot(self.name, groups[0][0], self.last_seq)
@@ -262,11 +266,12 @@ class CompartmentHolder:
                 if refused or self.core.waiting_updates:
                     raise _NotWhole(refused)
                 await also(tx, refused)
-                await self.team.follow_ups.write(tx, mark=self._calls_for_follow_up())
+                marked = self._calls_for_follow_up()
+                await self.team.follow_ups.write(tx, mark=marked)
         except _NotWhole as not_whole:
-            return not_whole.refused, False
+            return not_whole.refused, False, False
         self.stored_snapshot(len(groups[0][0]))
-        return refused, True
+        return refused, True, marked
 
     async def _merged(self, refused: dict[int, str], marked: bool) -> dict[int, str]:
         """After a merge's commit: the listeners, then what the changes call for (``marked``:
