@@ -2,22 +2,30 @@
 
 The driver of sliced work on the loop: the first read's decoding (``mano_core.slices``), a
 stored snapshot's pieces applied at open (``mano_core.document.pieces``), the persons index's
-feed and the screens' hand-backs (``tui/``). It imports nothing of Mano's, so any layer can
-use it (``mano_core.slices`` imports the document; the document's own modules use this
-one)."""
+feed and the screens' hand-backs (``tui/``); and ``retrieved``, the done callback of a
+background task nobody may await. It imports nothing of Mano's, so any layer can use it
+(``mano_core.slices`` imports the document; the document's own modules use this one)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable, Iterator
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 T = TypeVar("T")
 
 # Work done on the loop before it is handed back: a fifth of the 50 ms target, so a slice
 # stays under it even on a loaded machine (a step is a few ms, mano_core.document.collection).
 SLICE_SECONDS: Final = 0.010
+
+
+def retrieved(task: asyncio.Future[Any]) -> None:
+    """Done callback of a background task or future whose awaiter may be gone (cancelled, or
+    never awaiting it): its exception is retrieved, so that asyncio does not log it as "never
+    retrieved"; an awaiter still waiting gets it all the same."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def let_loop_run() -> None:

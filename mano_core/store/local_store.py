@@ -23,6 +23,7 @@ from mano_core.errors import (
     StoreMissingError,
     WrongPassphraseError,
 )
+from mano_core.loop_turns import retrieved
 
 from .crypto import FORMAT, RowCipher, new_data_key, unwrap_data_key, wrap_data_key
 from .database import Database
@@ -294,7 +295,7 @@ class LocalStore:
             commit = asyncio.ensure_future(self._commit(tx, ops))
         else:
             commit = asyncio.ensure_future(self._commit(tx))
-        commit.add_done_callback(_retrieve_exception)
+        commit.add_done_callback(retrieved)
         return asyncio.shield(commit)
 
     async def _commit(self, tx: StoreTransaction, ops: list[Op] | None = None) -> None:
@@ -407,10 +408,3 @@ class LocalStore:
         """How many items wait in the outbox (of one document, or all)."""
         self._check_open()
         return await self._reader.outbox_size(doc)
-
-
-def _retrieve_exception(task: asyncio.Future[None]) -> None:
-    # The waiter may have been cancelled; the error still surfaces there if it waits, and is
-    # not reported as "never retrieved" otherwise.
-    if not task.cancelled():
-        task.exception()

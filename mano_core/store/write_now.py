@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from mano_core.loop_turns import retrieved
 from mano_core.sqlite_handoff import submit
 
 from .in_thread import Op, run_transaction
@@ -73,7 +74,7 @@ def start_write(write: WriteNow, ops: Sequence[Op]) -> asyncio.Future[None]:
 def _written(write: WriteNow, outcome: asyncio.Future[None], work: asyncio.Future[None]) -> None:
     if work.cancelled() or work.exception() is not None:
         failing = asyncio.ensure_future(_failed(write, outcome, work))
-        failing.add_done_callback(_retrieved)
+        failing.add_done_callback(retrieved)
         return
     error: Exception | None = None
     try:
@@ -109,8 +110,3 @@ async def _failed(write: WriteNow, outcome: asyncio.Future[None],
         return
     outcome.set_exception(write.error(exc, write.action) if isinstance(exc, sqlite3.Error)
                           else exc)
-
-
-def _retrieved(task: asyncio.Future[None]) -> None:
-    if not task.cancelled():
-        task.exception()

@@ -38,7 +38,7 @@ from mano_core.document.ydeps import (UpdateDeps, encode_state_vector, read_deps
                                       read_state_vector)
 from mano_core.errors import MalformedEnvelopeError, MalformedUpdateError, ManoError
 from mano_core.ids import Compartment
-from mano_core.loop_turns import Pace
+from mano_core.loop_turns import Pace, retrieved
 from mano_core.sync.snapshot_v2 import SnapshotReader, is_v2
 
 
@@ -161,7 +161,7 @@ class SnapshotReceiver:
             stored = await asyncio.to_thread(doc_pieces.pack, self._updates,
                                              encode_state_vector(self._ends))
             applying = asyncio.get_running_loop().create_task(self._complete(doc))
-            applying.add_done_callback(_retrieved)  # (a caller that gave up never awaits it)
+            applying.add_done_callback(retrieved)  # (a caller that gave up never awaits it)
         except BaseException:
             self.close()
             raise
@@ -261,11 +261,6 @@ class SnapshotReceiver:
             raise MalformedEnvelopeError(f"snapshot piece {index}: {exc}") from exc
         deps.advance(self._held)
         self.pieces_applied += 1
-
-
-def _retrieved(task: asyncio.Task[None]) -> None:
-    if not task.cancelled():
-        task.exception()
 
 
 class PipelinedDownload:
