@@ -9,7 +9,9 @@ device id (32) || the first two bytes``. Each device writes its own once it is a
 (``state``/``write_own``); a writer checks every active device with access to the compartment
 (``writes_v2``) against the membership log's keys. A statement that is absent, malformed, of
 another device or team, or whose signature fails counts as "reads version 1 only": the safe
-side (a v1 snapshot costs only speed).
+side (a v1 snapshot costs only speed). It is bound to no time, by decision (docs/security.md,
+"Reader statements"): it states a capability that only grows, so a replay puts back only
+what the device itself signed; a stale one costs availability, never data.
 
 Why the document and not the membership log: every device and the relay verify the log
 strictly, and a device of an older version stops at the first entry it does not know (as
