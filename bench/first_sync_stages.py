@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import sync_bench
-from mano_core import team_compartment
-from mano_core.document import collection, team_doc
-from mano_core.store import database
-from mano_core.sync import receiver, snapshot, snapshot_receive, transport
+from mano_core import guarded_build, team_compartment
+from mano_core.document import collection, pieces, team_doc
+from mano_core.store import database, transaction
+from mano_core.sync import receiver, snapshot, snapshot_adopt, snapshot_receive, transport
 
 EVENTS: list[tuple[float, float, str]] = []
 
@@ -82,6 +82,12 @@ def install() -> None:
     # A version-2 snapshot into an empty document (pipelined, then adopted):
     _wrap(snapshot_receive.SnapshotReceiver, "_apply", "    a piece applied (private document)")
     _wrap(snapshot_receive.SnapshotReceiver, "finish_ahead", "  pieces: the last checked, packed")
+    _wrap(snapshot_receive.SnapshotReceiver, "_check", "    a part checked (worker thread)")
+    _wrap(pieces, "pack", "    pieces.pack (worker thread)")
+    _wrap(guarded_build.GuardedBuild, "ready", "    guarded.ready")
+    _wrap(transaction.StoreTransaction, "write_snapshot", "    write_snapshot (sealing)")
+    _wrap(team_doc.DocumentCore, "records_of", "    records listed (beside the store)")
+    _wrap(snapshot_adopt, "_calls_for_follow_up", "    follow-up asked")
     _wrap(snapshot_receive.ReceivedSnapshot, "applied",
           "    the last pieces applied (the store writing beside)")
     _wrap(receiver.Receiving, "adopt_snapshot", "adopt and store")
@@ -115,12 +121,14 @@ def install() -> None:
     _wrap(sync_bench.Device, "open_team", "open_team (the baseline)")
 
 
-async def main(scale: float) -> None:
+async def main(scale: float, gc_passes: bool) -> None:
     install()
     tmp = Path(tempfile.mkdtemp(prefix="first-sync-stages"))
     result = await sync_bench.first_sync_vs_open(tmp, scale, 1)
     t0, c0, _ = EVENTS[0]
     for t, c, label in EVENTS:
+        if not gc_passes and label.startswith("gc generation 0"):
+            continue
         print(f"{(t - t0) * 1000:8.1f} ms  CPU {(c - c0) * 1000:8.1f} ms  {label}")
     print(f"first sync {result['first_sync']:.3f} s, open {result['open']:.3f} s; "
           f"load average {os.getloadavg()[0]:.1f}")
@@ -129,4 +137,7 @@ async def main(scale: float) -> None:
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scale", type=float, default=1.0)
-    asyncio.run(main(p.parse_args().scale))
+    p.add_argument("--gc0", action="store_true",
+                   help="also print the collector's generation-0 passes")
+    args = p.parse_args()
+    asyncio.run(main(args.scale, args.gc0))

@@ -175,3 +175,44 @@ async def test_an_empty_document_is_a_snapshot_too() -> None:
                         keyring=team()["admin"].keyring, team_id=team().team_id,
                         compartment=GENERAL)
     assert persons(got.doc) == {} and isinstance(got.chain, ChainState)
+
+
+def guarded_state() -> bytes:
+    """A state holding guarded items (settings, a custom field) written by several clients,
+    including the closure case (tests/rules/test_guarded_closure.py: settings["x"] overwritten
+    by clients 10, 1000, then 40, each naming the previous writer's item), and persons."""
+    doc: Doc[Any] = Doc(client_id=5)
+    with doc.transaction():
+        doc.get("customFields", type=Map)["f"] = Map({"label": "Avant", "type": "text"})
+        doc.get("settings", type=Map)["services"] = "Repas"
+        people = doc.get("persons", type=Map)
+        for i in range(60):
+            people[f"p{i}"] = Map({"name": f"Personne {i}"})
+    for n, client in enumerate((10, 1000, 40)):
+        writer: Doc[Any] = Doc(client_id=client)
+        writer.apply_update(doc.get_update())
+        writer.get("settings", type=Map)["x"] = f"v{n}"
+        doc.apply_update(writer.get_update(doc.get_state()))
+    return doc.get_update()
+
+
+@pytest.mark.parametrize("read", ["small", "large"])
+@pytest.mark.parametrize("piece_bytes", [600, 1 << 20], ids=["pieces", "one-piece"])
+async def test_the_role_screening_index_is_marked_as_the_pieces_are_read(
+        monkeypatch: pytest.MonkeyPatch, read: str, piece_bytes: int) -> None:
+    """The general compartment's index comes with the snapshot, marked in the checks' read
+    of each piece: exactly the index of the document's state (a missing mark would be a
+    teammate's overwrite of a guarded part left unscreened)."""
+    from mano_core.sync import snapshot_receive
+    from tests.rules.test_guarded_source import _marks, _of_state
+
+    if read == "large":  # each piece read the way a state is (one pass, then the closure)
+        monkeypatch.setattr(snapshot_receive, "MEMO_MAX_UPDATE", 0)
+    updates = pieces.cut(guarded_state(), piece_bytes)
+    assert updates is not None and (len(updates) >= 4 or piece_bytes > 600)
+    admin = team()["admin"]
+    got = await receive(parts_of(signed(updates), 1000), log=admin.log,
+                        keyring=admin.keyring, team_id=team().team_id, compartment=GENERAL)
+    assert got.guarded is not None
+    expected = _marks(_of_state(got.doc.get_update()))
+    assert expected and _marks(got.guarded) == expected
