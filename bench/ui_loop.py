@@ -15,7 +15,9 @@ with a loop-lag probe (bench/loop_lag.py) on the app's own loop, through:
 4. statistics (F7): the figures and charts of the default year computed and shown;
 5. catch-up (``--catch-up N``, 0 to skip): a second run of the app on a device of the same
    team N envelopes behind (a teammate's N small edits waiting on a real relay subprocess),
-   from the agenda shown until the N envelopes are applied.
+   from the agenda shown until the N envelopes are applied; then "after catch-up": a second,
+   and until the store's upkeep (the compaction due after a catch-up, if the rows caught up
+   weigh enough: mano_core/team_upkeep.py) is done.
 
 Prints, per phase, the worst lateness of the probe (ms), the largest CPU part of a lateness
 (what our code held the loop for, the rest being the OS running other processes), the 99th
@@ -57,7 +59,7 @@ PASS = "phrase de passe du banc d'essai"
 SEED = 0
 PHASES = ("launch", "unlock + open", "first read", "persons list", "search", "statistics",
           "catch-up run: launch", "catch-up run: unlock + open", "catch-up run: first read",
-          "catch-up")
+          "catch-up", "after catch-up")
 
 
 async def until(predicate: Callable[[], object], timeout: float = 600.0) -> None:
@@ -123,6 +125,15 @@ async def drive_app(path: Path, probe: LoopLagProbe, *, relay: str | None = None
                         and app.session.sync.state.cursor.get(Compartment.GENERAL, 0)
                         >= behind)
             seconds["catch-up"] = time.perf_counter() - t
+            t = time.perf_counter()
+            probe.set("after catch-up")  # a second, and the store's upkeep until it is idle
+            team = app.session.team
+            due = any(team.upkeep.pending(h) for h in team.held())
+            await asyncio.sleep(1.0)
+            await until(lambda: not any(team.upkeep.pending(h) for h in team.held()), 10.0)
+            print(f"  after catch-up: a compaction {'was' if due else 'was not'} due",
+                  flush=True)
+            seconds["after catch-up"] = time.perf_counter() - t
         if not full:
             return seconds
         t = time.perf_counter()

@@ -25,6 +25,11 @@ COMPACT_AFTER_UPDATES_CATCHING_UP: Final = 20_000
 # re-encoding the whole state for, a replay of everything is (team_compartment.compaction_due).
 COMPACT_AFTER_FRACTION: Final = 0.5
 COMPACT_AFTER_BYTES: Final = 1024 * 1024
+# A compaction due starts once its compartment had no commit for this long (each commit puts
+# it off: the next deliveries of a catch-up, the user's first look at them), and never later
+# than this after it was first due (team_upkeep.py; settle and close start it at once).
+COMPACT_QUIET_SECONDS: Final = 0.5
+COMPACT_LATEST_SECONDS: Final = 2.0
 MIN_PASSPHRASE_LENGTH: Final = 8
 MAX_STORE_NAME_BYTES: Final = 1_024      # UTF-8 bytes of a document name, record namespace or key
 MAX_STORE_VALUE_BYTES: Final = 256 * 1024 * 1024  # bytes of one update, record or outbox payload

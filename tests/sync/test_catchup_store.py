@@ -125,3 +125,49 @@ async def test_a_crash_before_the_background_compaction_commits_compacts_next_ti
             assert await store.updates_since_snapshot(name) == 0
         b, team_b = await pair.open("b")
         assert len(team_b.persons.list()) == 200
+
+
+@pytest.mark.parametrize("how", ["store closed", "cancelled"])
+async def test_a_crash_while_the_compaction_waits_for_a_quiet_moment_loses_nothing(
+        tmp_path, monkeypatch, how):
+    # mano_core/team_upkeep.py: the compaction after a catch-up waits a quiet moment; the store
+    # closing under it (a crash, a close that does not wait) or a cancellation meanwhile
+    # leaves the delivered rows, which the next open folds
+    monkeypatch.setattr(limits, "COMPACT_AFTER_UPDATES", 40)
+    monkeypatch.setattr(limits, "COMPACT_AFTER_BYTES", 1)
+    monkeypatch.setattr(limits, "COMPACT_QUIET_SECONDS", 600.0)  # (the timeout comes first)
+    async with Harness(tmp_path) as h:
+        pair = await pair_behind(h, tmp_path / "devices", 200)
+        b, team_b = await pair.open("b")
+        compactions: list[CompartmentHolder] = []
+        real = CompartmentHolder.compact
+
+        async def compact(holder: CompartmentHolder) -> None:
+            compactions.append(holder)
+            await real(holder)
+
+        monkeypatch.setattr(CompartmentHolder, "compact", compact)
+        async with await h.sync(b, team_b) as sb:
+            await settle(sb)
+            head = sb.state.cursor[GENERAL]
+        holder = team_b.compartment(GENERAL)
+        assert team_b.upkeep.pending(holder) and holder.since_snapshot > 0
+        if how == "cancelled":
+            await team_b.upkeep.cancel(holder)
+            assert not team_b.upkeep.pending(holder)
+        await b.store.close()  # without the upkeep's close: what a crash leaves
+        assert not compactions and head >= 200
+        monkeypatch.setattr(limits, "COMPACT_QUIET_SECONDS", 0.0)
+        name = doc_name(team_b.id, GENERAL)
+        async with await LocalStore.open(pair.b_path, PASS) as store:
+            assert await store.updates_since_snapshot(name) >= 1  # the delivery's rows, kept
+        b, team_b = await pair.open("b")
+        assert len(team_b.persons.list()) == 200
+        await team_b.upkeep.settle()  # the open found it due: folded in the background
+        assert team_b.compartment(GENERAL).since_snapshot == 0
+        await b.close()
+        async with await LocalStore.open(pair.b_path, PASS) as store:
+            assert await store.updates_since_snapshot(name) == 0
+        b, team_b = await pair.open("b")
+        assert len(team_b.persons.list()) == 200
+        await b.close()
