@@ -123,15 +123,13 @@ class DocumentCore(RemoteMerges):
             self.doc.unobserve(self._txn_sub)
             self._txn_sub = None
 
-    def rebind(self, doc: Doc[Any], listed: dict[str, set[str]] | None = None,
-               guarded: GuardedIndex | None = None) -> None:
+    def rebind(self, doc: Doc[Any], listed: dict[str, set[str]] | None = None) -> None:
         """Move this (empty) core and its collections onto ``doc``, a document built apart
         (a received version-2 snapshot: mano_core.sync.snapshot_adopt), and list every record
         of ``doc`` as changed (the listeners' events, the collections' caches). What is bound
         to the pycrdt document is moved: its subscriptions, one root ``Map`` per collection,
         the history and the settings; the role-screening index and the kept state vector are
-        the empty document's, so they are dropped (read again from ``doc``; the index is
-        ``guarded`` if given: ``doc``'s, marked from exactly what it integrated, else built).
+        the empty document's, so they are dropped (built, read again from ``doc``).
         ``listed``: ``doc``'s record ids by collection, read before (``records_of``)."""
         self._unobserve_collections()
         if self._txn_sub is not None:
@@ -144,7 +142,7 @@ class DocumentCore(RemoteMerges):
         settings = getattr(self, "settings", None)
         if settings is not None and settings._core is self:  # (the medical one: the general's)
             settings._map = doc.get("settings", type=Map)
-        self._guarded = guarded
+        self._guarded = None
         self._guard_backlog = None
         self.revision += 1
         self._vector = None

@@ -95,11 +95,9 @@ async def adopt(holder: CompartmentHolder, received: ReceivedSnapshot,
                 await team.follow_ups.write(tx, mark=mark)
         except _NotAdopted:
             return False  # (rolled back)
-        # Committed: shown now, with no await in between, with the role screening's index
-        # marked as the pieces were read (the document's: every piece integrated in order).
-        core.rebind(doc, listed, received.guarded)
+        core.rebind(doc, listed)  # committed: shown now, with no await in between
         holder.stored_snapshot(len(received.stored))
-        if screened and received.guarded is None:
+        if screened:
             # Built off the loop from the stored pieces, checked against the state vector.
             team.guarded.adopt(core, received.stored, ())
     await holder._merged({}, mark)  # (the same answer as the marker's: counted once)

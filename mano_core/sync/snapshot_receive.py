@@ -6,9 +6,10 @@ pycrdt's apply overlap, where version 1 runs them one after the other (the whole
 downloaded, then Ed25519 over all of it, then one apply that holds the loop ~0.2–0.3 s at MANO
 scale).
 
-The general compartment's role-screening index (mano_core/rules/touch.py) is marked in the same
-read of each piece, in the worker thread: it comes with the result (``ReceivedSnapshot.guarded``)
-instead of being built after the adoption from the 20 MB of stored pieces read again.
+The role screening's index is not marked here: marked in the checks' read of each piece, or
+in a thread beside the store's write, it held the GIL ~60 ms more before the commit of a
+MANO-scale first sync (docs/benchmarks.md, the fourteenth round); it is built after the
+adoption, off the loop, from the stored pieces (mano_core/guarded_build.py).
 
 Nothing of it is visible or stored before the caller adopts the result: pieces go into a ``Doc``
 of this object's own, which ``finish`` hands over (``ReceivedSnapshot``: the document, the chain
@@ -39,12 +40,10 @@ from pycrdt import Doc
 from mano_core.crypto import ChainState, Keyring, MembershipLog
 from mano_core.document import pieces as doc_pieces
 from mano_core.document import ydeps
-from mano_core.document.ydeps import (MEMO_MAX_UPDATE, StructInfo, UpdateDeps,
-                                      encode_state_vector, read_into, read_state_vector)
+from mano_core.document.ydeps import UpdateDeps, encode_state_vector, read_state_vector
 from mano_core.errors import MalformedEnvelopeError, MalformedUpdateError, ManoError
 from mano_core.ids import Compartment
 from mano_core.loop_turns import Pace, retrieved
-from mano_core.rules.touch import GuardedIndex
 from mano_core.sync.snapshot_v2 import SnapshotReader, is_v2
 
 
@@ -65,9 +64,6 @@ class ReceivedSnapshot:
     stored: bytes
     size: int  # bytes of the snapshot as downloaded
     applying: asyncio.Task[None] | None = None  # the last pieces' apply (finish_ahead)
-    # The role screening's index of ``doc`` (the general compartment's), marked as the pieces
-    # were read: ``doc``'s once ``applied()`` returned (every piece integrated in that order).
-    guarded: GuardedIndex | None = None
 
     async def applied(self) -> None:
         """Once every piece is applied to ``doc`` and the document holds all they hold;
@@ -106,9 +102,6 @@ class SnapshotReceiver:
         self._checked: deque[tuple[bytes, UpdateDeps]] = deque()  # not applied yet
         self._more = asyncio.Event()         # something to apply, or the checks ended
         self._checks_done = False
-        # The general compartment is screened (mano_core/rules/remote.py): its index is marked
-        # in the checks' read of each piece, not built from the stored pieces after adoption.
-        self._index = GuardedIndex() if compartment is Compartment.GENERAL else None
         self.bytes_received = 0              # bytes put so far (the download's progress)
         self.pieces_applied = 0              # state pieces applied to the private document
 
@@ -172,7 +165,6 @@ class SnapshotReceiver:
             assert doc is not None and manifest is not None and chain is not None
             stored = await asyncio.to_thread(doc_pieces.pack, self._updates,
                                              encode_state_vector(self._ends))
-            index, self._index = self._index, None
             applying = asyncio.get_running_loop().create_task(self._complete(doc))
             applying.add_done_callback(retrieved)  # (a caller that gave up never awaits it)
         except BaseException:
@@ -181,7 +173,7 @@ class SnapshotReceiver:
         self._updates = []
         return ReceivedSnapshot(self._compartment, manifest.epoch, manifest.author,
                                 manifest.upto, chain, doc, stored, self.bytes_received,
-                                applying, index)
+                                applying)
 
     async def _complete(self, doc: Doc[Any]) -> None:
         """The last pieces applied; the document holds all the pieces add up to."""
@@ -199,7 +191,6 @@ class SnapshotReceiver:
         """Abandon the snapshot: the background work is cancelled, the document dropped."""
         self._doc = None
         self._updates = []
-        self._index = None
         self._parts.clear()
         self._checked.clear()
         for task in (self._worker, self._applier):
@@ -234,13 +225,12 @@ class SnapshotReceiver:
 
     def _check(self, part: bytes) -> list[tuple[bytes, UpdateDeps]]:
         """(In a worker thread.) The pieces ``part`` completes, checked, with their
-        dependencies (and their marks in the role screening's index, for the general
-        compartment: the same read); what they add up to noted."""
+        dependencies; what they add up to noted."""
         checked = []
         for update in self._reader.feed(part):
             index = len(self._updates) + 1
-            try:
-                deps = _read(update, self._index)
+            try:  # (read past ydeps' parse memo, which the loop's thread uses)
+                deps = ydeps._read(update, None)[0]
             except MalformedUpdateError as exc:
                 raise MalformedEnvelopeError(f"snapshot piece {index}: {exc}") from exc
             deps.advance(self._ends)
@@ -276,23 +266,6 @@ class SnapshotReceiver:
             raise MalformedEnvelopeError(f"snapshot piece {index}: {exc}") from exc
         deps.advance(self._held)
         self.pieces_applied += 1
-
-
-def _read(update: bytes, index: GuardedIndex | None) -> UpdateDeps:
-    """(In the worker thread.) ``update``'s dependencies, its guarded items marked into
-    ``index`` in the same pass (as ``guarded_build.index_from`` reads a stored snapshot's
-    pieces: the same index, pieces in the same order); read past the parse memo of
-    mano_core.document.ydeps, which the loop's thread uses. MalformedUpdateError as
-    ``read_deps`` (``index`` may hold marks then: the snapshot is dropped with it)."""
-    if index is None:
-        return ydeps._read(update, None)[0]
-    if len(update) > MEMO_MAX_UPDATE and (deps := read_into(update, index)) is not None:
-        index.close(update, deps)
-        return deps
-    structs: list[StructInfo] = []   # a small piece, or a client listed twice
-    deps = ydeps._read(update, structs)[0]
-    index.mark_structs(structs)
-    return deps
 
 
 class PipelinedDownload:

@@ -114,40 +114,6 @@ async def test_the_received_document_is_adopted_nothing_shown_before_the_commit(
         assert names(team_b) == sorted([*EXPECTED, "Ensuite"])
 
 
-async def test_the_adopted_document_comes_with_its_role_screening_index(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The index marked as the pieces were read is the adopted document's from the commit
-    on: no build reads the 20 MB of stored pieces again afterwards (guarded_build), and the
-    tail replayed after the snapshot is screened and observed into it."""
-    from mano_core import guarded_build
-    from tests.rules.test_guarded_source import _marks, _of_state
-
-    def no_reread(*_args: Any) -> None:
-        raise AssertionError("the stored pieces were read again for the index")
-
-    monkeypatch.setattr(guarded_build, "index_from", no_reread)
-    pair, relay_db, _upto = await template(tmp_path / "t", altered=False)
-    no_v1_merge(monkeypatch)
-    async with Harness(tmp_path, relay_db=relay_db) as h:
-        pair.harness = h
-        b, team_b = await pair.open("b")
-        core = team_b.compartment(GENERAL).core
-        at_commit: list[object] = []
-        real_rebind = type(core).rebind
-
-        def rebind(self: Any, *args: Any) -> None:
-            real_rebind(self, *args)
-            at_commit.append(self._guarded)
-
-        monkeypatch.setattr(type(core), "rebind", rebind)
-        async with await h.sync(b, team_b) as sb:
-            await settle(sb)
-        assert names(team_b) == EXPECTED
-        assert at_commit and at_commit[0] is not None  # set by the move itself
-        assert core._guarded is at_commit[0]
-        assert _marks(core._guarded) == _marks(_of_state(core.doc.get_update()))
-
-
 async def test_a_snapshot_holding_merges_is_marked_for_their_follow_up(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """As a version-1 merge of the same state would be: a crash after the adoption's commit
