@@ -315,6 +315,13 @@ cdef str _text(const unsigned char[::1] d, Py_ssize_t pos, int64_t n):
         raise MalformedUpdateError("invalid UTF-8 in update") from None
 
 
+cdef inline void _low(dict lows, int64_t client, int64_t clock):
+    """``yreader.Refs.low``: keep the lowest clock of ``client`` referred to."""
+    known = lows.get(client)
+    if known is None or clock < <int64_t>known:
+        lows[client] = clock
+
+
 cdef object _new_deps():
     """An empty UpdateDeps without its dataclass __init__ (a third of a small update's read)."""
     deps = _UpdateDeps.__new__(_UpdateDeps)
@@ -325,16 +332,22 @@ cdef object _new_deps():
     return deps
 
 
-def read_update(update, list structs):
-    """As ``yreader._read(update, structs)``: (deps, structs or [], delete set)."""
+def read_update(update, list structs, refs=None):
+    """As ``yreader._read(update, structs, refs)``: (deps, structs or [], delete set), and
+    ``refs`` (a ``yreader.Refs``, when no structs are kept) filled."""
     deps = _new_deps()
     n0 = len(structs) if structs is not None else 0
+    if structs is not None:
+        refs = None
     try:
-        deletes = _read(update, deps, structs, None)
+        deletes = _read(update, deps, structs, None, refs)
     except _Delegate:
         if structs is not None:
             del structs[n0:]
-        return _pure_read(update, structs)
+        if refs is not None:
+            refs.lows.clear()
+            refs.roots.clear()
+        return _pure_read(update, structs, refs)
     return deps, structs or [], deletes
 
 
@@ -343,7 +356,7 @@ def read_large(update, deps, list structs, sink=None):
     the delete set, or None for a client listed twice."""
     n0 = len(structs) if structs is not None else 0
     try:
-        return _read(update, deps, structs, sink)
+        return _read(update, deps, structs, sink, None)
     except _Delegate as why:
         if why.args == ("twice",):
             return None
@@ -356,24 +369,29 @@ def read_large(update, deps, list structs, sink=None):
         return _pure_large(update, deps, structs, sink)
 
 
-cdef list _read(object update, object deps, list structs, object sink):
+cdef list _read(object update, object deps, list structs, object sink, object refs):
     cdef const unsigned char[::1] d
     try:
         d = update
     except (TypeError, ValueError, BufferError):
         raise MalformedUpdateError("not a byte string")
     try:
-        return _parse(d, deps, structs, sink)
+        return _parse(d, deps, structs, sink, refs)
     except IndexError:  # a read past the end the explicit checks missed: still ours
         raise MalformedUpdateError("update ends early") from None
 
 
-cdef list _parse(const unsigned char[::1] d, object deps, list structs, object sink):
+cdef list _parse(const unsigned char[::1] d, object deps, list structs, object sink,
+                 object refs):
     cdef Py_ssize_t pos = 0, end = d.shape[0]
     cdef int64_t n_clients, count, client, clock, need, length, n, start, kind, type_ref
     cdef int64_t oc, ok, rc, rk, ic, ik, level, above, n_ranges, first, ci, si
     cdef unsigned char info, ref
-    cdef bint keep = structs is not None
+    cdef bint keep = structs is not None or refs is not None  # (texts checked, deletes kept)
+    cdef bint screen = refs is not None  # (yreader.Refs: lows, roots; never with structs)
+    cdef dict lows = refs.lows if screen else None
+    cdef set found_roots = refs.roots if screen else None
+    cdef int64_t low  # the lowest clock of this client's own referred to, as ``need``
     cdef bint marking = sink is not None
     cdef bint has_origin, has_right, has_item, is_root
     cdef dict starts = deps.starts, ends = deps.ends, needs = deps.needs
@@ -400,6 +418,7 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
             raise _Delegate("twice")
         starts[py_client] = clock
         need = needs.get(py_client, 0)  # this client's own highest need, kept local
+        low = _CAP
         for si in range(count):
             if pos >= end:
                 raise _early()
@@ -408,7 +427,7 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
             ref = info & 0x1F
             if ref == 0 or ref == 10:  # GC, Skip
                 length = _exact(_vu(d, &pos))
-                if keep:
+                if structs is not None:
                     structs.append(_tuple_new(_StructInfo, (
                         py_client, clock, length, ref, None, None, None, None, None)))
                 clock = _exact(clock + length)
@@ -428,8 +447,13 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
                 if oc == client:
                     if ok >= need:
                         need = ok + 1
-                elif ok + 1 > needs.get(oc, 0):
-                    needs[oc] = ok + 1
+                    if ok < low:
+                        low = ok
+                else:
+                    if ok + 1 > needs.get(oc, 0):
+                        needs[oc] = ok + 1
+                    if screen:
+                        _low(lows, oc, ok)
                 level = levels.at(oc, ok) if levels is not None else 0
             if info & 0x40:
                 rc = _exact(_vu(d, &pos))
@@ -438,8 +462,13 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
                 if rc == client:
                     if rk >= need:
                         need = rk + 1
-                elif rk + 1 > needs.get(rc, 0):
-                    needs[rc] = rk + 1
+                    if rk < low:
+                        low = rk
+                else:
+                    if rk + 1 > needs.get(rc, 0):
+                        needs[rc] = rk + 1
+                    if screen:
+                        _low(lows, rc, rk)
                 above = levels.at(rc, rk) if levels is not None else 0
                 if above > level:
                     level = above
@@ -452,6 +481,8 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
                     is_root = True
                     if keep:
                         root = _text(d, pos, n)
+                        if screen:
+                            found_roots.add(root)
                     elif n > 0 and n == name_n and memcmp(&d[pos], &d[name_at], n) == 0:
                         root = name  # the same name as the last root item's: its answer
                     elif marking:  # as ystate: a marked root by name, any other is ""
@@ -471,8 +502,13 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
                     if ic == client:
                         if ik >= need:
                             need = ik + 1
-                    elif ik + 1 > needs.get(ic, 0):
-                        needs[ic] = ik + 1
+                        if ik < low:
+                            low = ik
+                    else:
+                        if ik + 1 > needs.get(ic, 0):
+                            needs[ic] = ik + 1
+                        if screen:
+                            _low(lows, ic, ik)
                     above = levels.at(ic, ik) if levels is not None else 0
                     level = above + 1 if above else 0
                 if info & 0x20:  # key in the parent map
@@ -480,7 +516,7 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
                     if n > end - pos:
                         raise _beyond()
                     if keep or (marking and is_root and root and root == keyed):
-                        sub = _text(d, pos, n)
+                        sub = _text(d, pos, n)  # (with refs: checked, not kept)
                     pos += n
             if not level:
                 level = _UNKNOWN_LEVEL
@@ -525,14 +561,14 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
             else:
                 raise MalformedUpdateError(f"unknown content type {<int>ref}")
             clock = _exact(clock + length)
-            if keep or marking:
+            if structs is not None or marking:
                 if has_origin:
                     origin = (oc, ok)
                 if has_right:
                     right = (rc, rk)
                 if has_item:
                     item = (ic, ik)
-            if keep:
+            if structs is not None:
                 structs.append(_tuple_new(_StructInfo, (
                     py_client, start, length, ref, origin, right, root, item, sub)))
             if marking:  # as ystate / GuardedIndex._code, against what is marked so far
@@ -556,6 +592,8 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
                 levels.of(client).add(start, clock, level)
         if need > needs.get(py_client, 0):
             needs[py_client] = need
+        if screen and low != _CAP:
+            _low(lows, client, low)
         if clock > 0:
             ends[py_client] = clock
 

@@ -20,12 +20,12 @@ from typing import Final
 
 from mano_core.document import ynative, ystate
 from mano_core.document.ylib0 import _Reader
-from mano_core.document.yreader import StructInfo, UpdateDeps, _Parsed
+from mano_core.document.yreader import Refs, StructInfo, UpdateDeps, _Parsed
 from mano_core.document.yreader import _read as _read_small
 
-__all__ = ["MEMO_MAX_ENTRIES", "MEMO_MAX_UPDATE", "StructInfo", "UpdateDeps",
+__all__ = ["MEMO_MAX_ENTRIES", "MEMO_MAX_UPDATE", "Refs", "StructInfo", "UpdateDeps",
            "encode_state_vector", "neutralised", "parse_scope", "read_deps", "read_into",
-           "read_state_vector", "read_structs"]
+           "read_refs", "read_state_vector", "read_structs"]
 
 # Recent parses, kept by the SHA-256 of the update (never its bytes: no content stays here):
 # a teammate's update is read by the sync machine (to refuse a malformed one before anything
@@ -35,6 +35,12 @@ __all__ = ["MEMO_MAX_ENTRIES", "MEMO_MAX_UPDATE", "StructInfo", "UpdateDeps",
 MEMO_MAX_ENTRIES: Final = 4096
 MEMO_MAX_UPDATE: Final = 64 * 1024
 
+# What is remembered of a small update: its dependencies, its structs (None until a caller
+# asks for them: read_structs), its delete set, and what the role screening reads instead of
+# the structs (``Refs``; issue 24: a catch-up's updates touch nothing guarded, and making
+# every struct's record was a third of the read).
+_Kept = tuple[UpdateDeps, list[StructInfo] | None, list[tuple[int, int, int]], Refs | None]
+
 
 class _Memo:
     """A bounded map from (reader, digest of an update) to what the reader returned for it.
@@ -43,7 +49,7 @@ class _Memo:
     __slots__ = ("_entries", "scope")
 
     def __init__(self) -> None:
-        self.scope: dict[int, tuple[bytes, _Parsed]] | None = None  # see parse_scope
+        self.scope: dict[int, tuple[bytes, _Kept]] | None = None  # see parse_scope
         # An OrderedDict, not a dict: deleting a plain dict's first entry again and again
         # leaves holes that ``next(iter(...))`` walks over, so each eviction cost O(evictions
         # so far) until the dict was rebuilt (a 10,000-envelope catch-up: 27 → 56 µs a parse).
@@ -99,34 +105,70 @@ def read_deps(update: bytes) -> UpdateDeps:
     return _read_memo(update)[0]
 
 
-def _read_memo(update: bytes) -> _Parsed:
-    """Dependencies, structs and delete set of a small update in one pass, remembered."""
+def _read_memo(update: bytes, want: int = 0) -> _Kept:
+    """Dependencies and delete set of a small update in one pass, remembered, with its
+    ``Refs`` or its structs: ``want`` is the place of the one needed (``_STRUCTS``,
+    ``_REFS``; 0: either, the refs when it is read first), read again if it was not kept."""
     scope = _memo.scope if type(update) is bytes else None  # immutable: its parse cannot change
     if scope is not None:
         seen = scope.get(id(update))
-        if seen is not None and seen[0] is update:
-            return seen[1]
+        known = seen[1] if seen is not None and seen[0] is update else None
+        if known is not None and known[want] is not None:
+            return known
         # A delivery's update is read first here, then by identity: the digest and the
         # bounded memo would cost more than they save (a catch-up reads each update once).
-        fresh = _read(update, [])
+        fresh = _kept(update, want == _STRUCTS, known)
         scope[id(update)] = (update, fresh)
         return fresh
     key = _Memo.key("update", update)
-    known = _memo.get(key)
-    if isinstance(known, tuple):
-        parsed: _Parsed = known
-    else:
-        parsed = _read(update, [])
-        _memo.put(key, parsed)
+    found = _memo.get(key)
+    known = found if isinstance(found, tuple) else None
+    if known is not None and known[want] is not None:
+        return known
+    parsed = _kept(update, want == _STRUCTS, known)
+    _memo.put(key, parsed)
     return parsed
 
 
-def _read(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
+_STRUCTS: Final = 1
+_REFS: Final = 3
+
+
+def _kept(update: bytes, structs: bool, known: _Kept | None) -> _Kept:
+    """One read of ``update``, with its structs or its ``Refs``, beside what was ``known``
+    of it (the same pure function of the bytes: its dependencies and delete set kept)."""
+    if structs:
+        found: list[StructInfo] = []
+        deps, _found, deletes = _read(update, found)
+        if known is not None:
+            return known[0], found, known[2], known[3]
+        return deps, found, deletes, None
+    refs = Refs()
+    deps, _none, deletes = _read(update, None, refs)
+    if known is not None:
+        return known[0], known[1], known[2], refs
+    return deps, None, deletes, refs
+
+
+def read_refs(update: bytes
+              ) -> tuple[Refs, list[tuple[int, int, int]], UpdateDeps] | None:
+    """What the role screening reads of a small update instead of its structs (``Refs``),
+    with its delete set and dependencies; None for an update above MEMO_MAX_UPDATE (read its
+    structs). MalformedUpdateError as read_deps. Shared between callers: never change them."""
+    if len(update) > MEMO_MAX_UPDATE:
+        return None
+    deps, _structs, deletes, refs = _read_memo(update, _REFS)
+    assert refs is not None
+    return refs, deletes, deps
+
+
+def _read(update: bytes, structs: list[StructInfo] | None, refs: Refs | None = None
+          ) -> _Parsed:
     """One pass over an update: by the compiled reader when it runs (ynative), else by
     yreader's, a large one (a whole state) by ystate.read_large: the same decisions, with the
     reads of ids and levels a state's bulk needs made cheaper (issue 24)."""
     if _compiled is not None:
-        parsed: _Parsed = _compiled.read_update(update, structs)
+        parsed: _Parsed = _compiled.read_update(update, structs, refs)
         return parsed
     if len(update) > MEMO_MAX_UPDATE:
         deps = UpdateDeps()
@@ -136,7 +178,7 @@ def _read(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
             if structs is not None and found:
                 structs.extend(found)
             return deps, structs or [], deletes
-    return _read_small(update, structs)
+    return _read_small(update, structs, refs)
 
 
 def combining() -> bool:
@@ -197,8 +239,9 @@ def read_structs(update: bytes) -> tuple[list[StructInfo], list[tuple[int, int, 
         structs: list[StructInfo] = []
         _deps, _structs, deletes = _read(update, structs)
         return structs, deletes
-    _deps, structs, deletes = _read_memo(update)
-    return structs, deletes
+    _deps, found, deletes, _refs = _read_memo(update, _STRUCTS)
+    assert found is not None
+    return found, deletes
 
 
 def neutralised(update: bytes) -> bytes:

@@ -23,7 +23,7 @@ from mano_core.errors import MalformedUpdateError, TooDeepError
 
 from .ylib0 import _content_length, _Reader, _skip_anys, _utf8, _varuint_at
 
-__all__ = ["StructInfo", "UpdateDeps", "_Parsed", "_read"]
+__all__ = ["Refs", "StructInfo", "UpdateDeps", "_Parsed", "_read"]
 
 _MAX_NESTING = limits.MAX_CRDT_NESTING
 
@@ -77,6 +77,23 @@ class UpdateDeps:
 
 
 
+
+@dataclass(slots=True)
+class Refs:
+    """What the role screening needs of an update without its structs (rules/touch.py):
+    per client, the lowest clock an item of the update refers to (an origin, a right origin,
+    a parent item; the highest is below ``UpdateDeps.needs``), and the names of the root types
+    its items name as their parent. Filled by a read given one (``_read(update, None, refs)``),
+    which keeps the delete set and checks every text as a read with structs does."""
+
+    lows: dict[int, int] = field(default_factory=dict)
+    roots: set[str] = field(default_factory=set)
+
+    def low(self, client: int, clock: int) -> None:
+        if clock < self.lows.get(client, clock + 1):
+            self.lows[client] = clock
+
+
 # An item whose parent is not in the update is taken to sit at level 2 (a value of a record map
 # in a collection: our deepest layout). Each level of a nest needs an item naming its parent,
 # or one placed beside such an item (an origin has the same parent), so a nest built within one
@@ -113,9 +130,11 @@ class _Levels:
 _Parsed = tuple[UpdateDeps, list["StructInfo"], list[tuple[int, int, int]]]
 
 
-def _read(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
+def _read(update: bytes, structs: list[StructInfo] | None, refs: Refs | None = None
+          ) -> _Parsed:
     """One pass over a v1 update: its dependencies, and (when ``structs`` is a list) every
-    struct and the delete set, as read_structs returns them.
+    struct and the delete set, as read_structs returns them; with ``refs`` (and no structs),
+    the delete set and ``refs`` filled instead of the structs (the same checks).
 
     Written out over local variables (issue 24: one parse per envelope of a catch-up): each
     varint takes its one-byte case inline and calls ``_varuint_at`` otherwise; lengths are
@@ -128,7 +147,9 @@ def _read(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
     levels = _Levels()
     level_at = levels.at
     deletes: list[tuple[int, int, int]] = []
-    keep = structs is not None
+    keep = structs is not None or refs is not None  # (the texts checked, the delete set kept)
+    screened = refs if structs is None else None
+    low = screened.low if screened is not None else None
     pos = 0
     try:
         n_clients = data[pos]
@@ -190,6 +211,8 @@ def _read(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
                     origin = (oc, ok)
                     if ok >= needs.get(oc, 0):
                         needs[oc] = ok + 1
+                    if low is not None:
+                        low(oc, ok)
                     level = level_at(oc, ok)  # an origin has the same parent
                 if info & 0x40:
                     rc = data[pos]
@@ -205,6 +228,8 @@ def _read(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
                     right = (rc, rk)
                     if rk >= needs.get(rc, 0):
                         needs[rc] = rk + 1
+                    if low is not None:
+                        low(rc, rk)
                     at = level_at(rc, rk)
                     if at > level:
                         level = at
@@ -224,6 +249,8 @@ def _read(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
                             raise MalformedUpdateError("length beyond the end of the update")
                         if keep:
                             root = _utf8(data[pos:pos + n])
+                            if screened is not None:
+                                screened.roots.add(root)
                         pos += n
                         level = 1
                     else:
@@ -240,6 +267,8 @@ def _read(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
                         item = (ic, ik)
                         if ik >= needs.get(ic, 0):
                             needs[ic] = ik + 1
+                        if low is not None:
+                            low(ic, ik)
                         above = level_at(ic, ik)
                         level = above + 1 if above else 0
                     if info & 0x20:  # key in the parent map

@@ -18,9 +18,11 @@ from typing import Final
 
 from mano_core.document.ydeps import (
     MEMO_MAX_UPDATE,
+    Refs,
     StructInfo,
     UpdateDeps,
     read_into,
+    read_refs,
     read_structs,
 )
 from mano_core.limits import GUARDED_INDEX_PASSES
@@ -141,12 +143,13 @@ class GuardedIndex:
     def touches(self, update: bytes) -> Touch:
         """What ``update`` would touch, resolved against this index and itself; it does not
         change the index. MalformedUpdateError if it is not an update."""
+        read = read_refs(update)
+        if read is not None and self._far(*read):
+            self._remember_clean(update)
+            return NOTHING
         structs, deletes = read_structs(update)
         if self._plain(structs, deletes):
-            if type(update) is bytes:  # immutable: the same object, the same answer
-                if len(self._clean) >= CLEAN_REMEMBERED:
-                    self._clean.clear()
-                self._clean[id(update)] = (update, self._marks)
+            self._remember_clean(update)
             return NOTHING
         extra: dict[int, _Runs] = {}
         codes: set[Code] = set()
@@ -160,14 +163,42 @@ class GuardedIndex:
                 if runs is not None:
                     codes.update(runs.overlapping(start, start + length))
         if not codes:
-            if type(update) is bytes:  # immutable: the same object, the same answer
-                if len(self._clean) >= CLEAN_REMEMBERED:
-                    self._clean.clear()
-                self._clean[id(update)] = (update, self._marks)
+            self._remember_clean(update)
             return NOTHING
         return Touch(roots=frozenset(c[0] for c in codes),
                      settings_keys=frozenset(c[1] for c in codes
                                              if c[0] == "settings" and c[1] is not None))
+
+    def _remember_clean(self, update: bytes) -> None:
+        if type(update) is bytes:  # immutable: the same object, the same answer
+            if len(self._clean) >= CLEAN_REMEMBERED:
+                self._clean.clear()
+            self._clean[id(update)] = (update, self._marks)
+
+    def _far(self, refs: Refs, deletes: Sequence[tuple[int, int, int]],
+             deps: UpdateDeps) -> bool:
+        """Whether ``touches`` finds nothing, decided from the update's ``Refs`` without its
+        structs (issue 24: the read that makes them was a third of a catch-up's read): it
+        names no guarded root, and no indexed item lies between the lowest and the highest
+        clock it refers to of each client (``Refs.lows``, ``UpdateDeps.needs``), nor in a
+        deletion. Every item the walk looks up is in those ranges, and the walk adds to its
+        own items only what resolved to a guarded code, so this "nothing" is the walk's; a
+        False here only means "read the structs" (``_plain``, then the walk)."""
+        if not refs.roots.isdisjoint(GUARDED_ROOTS):
+            return False
+        runs_of = self._runs
+        if not runs_of:
+            return True
+        needs = deps.needs
+        for client, low in refs.lows.items():
+            if (runs := runs_of.get(client)) is not None and next(iter(runs.overlapping(
+                    low, max(needs.get(client, 0), low + 1))), None) is not None:
+                return False
+        for client, start, length in deletes:
+            if (runs := runs_of.get(client)) is not None \
+                    and next(iter(runs.overlapping(start, start + length)), None) is not None:
+                return False
+        return True
 
     def _plain(self, structs: Sequence[StructInfo],
                deletes: Sequence[tuple[int, int, int]]) -> bool:

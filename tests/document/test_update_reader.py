@@ -175,9 +175,10 @@ def test_a_delivery_scope_reads_each_update_object_once_and_keeps_nothing_after(
     reads: list[bytes] = []
     real = public._read
 
-    def counting(update: bytes, structs: list[StructInfo] | None) -> _Parsed:
+    def counting(update: bytes, structs: list[StructInfo] | None,
+                 refs: object = None) -> _Parsed:
         reads.append(update)
-        return real(update, structs)
+        return real(update, structs, refs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(public, "_read", counting)
     monkeypatch.setattr(public, "_memo", public._Memo())  # nothing remembered from before
@@ -186,8 +187,13 @@ def test_a_delivery_scope_reads_each_update_object_once_and_keeps_nothing_after(
     with public.parse_scope():
         for _ in range(3):
             public.read_deps(first)
-            public.read_structs(first)
+            public.read_refs(first)
         assert reads == [first]  # by identity within the scope, the memo did not hash it
+        for _ in range(3):  # its structs read once, the first time they are asked for
+            public.read_structs(first)
+            public.read_deps(first)
+            public.read_refs(first)
+        assert reads == [first, first]
         public.read_structs(changing)
         changing[:] = first  # a bytearray may change: read (and memoised) by its content
         assert public.read_structs(changing) == public.read_structs(first)

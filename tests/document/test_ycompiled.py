@@ -47,6 +47,33 @@ def as_read(read, update: bytes, keep: bool) -> tuple[object, ...]:
     return ("read", deps.starts, deps.ends, deps.needs, [tuple(s) for s in structs], deletes)
 
 
+def as_refs(read, update: bytes) -> tuple[object, ...]:
+    """A read for the role screening (``yreader.Refs`` instead of the structs)."""
+    refs = yreader.Refs()
+    try:
+        deps, structs, deletes = read(update, None, refs)
+    except MalformedUpdateError as exc:
+        return ("refused", str(exc), type(exc.__cause__).__name__)
+    return ("read", deps.starts, deps.ends, deps.needs, structs, deletes, refs.lows,
+            refs.roots)
+
+
+def refs_of_structs(update: bytes) -> tuple[object, ...]:
+    """What ``Refs`` must hold, from the pure reader's structs: the lowest clock each item
+    refers to, per client, and the root names."""
+    try:
+        deps, structs, deletes = yreader._read(update, [])
+    except MalformedUpdateError as exc:
+        return ("refused", str(exc), type(exc.__cause__).__name__)
+    lows: dict[int, int] = {}
+    for s in structs:
+        for ref in (s.origin, s.right_origin, s.parent_item):
+            if ref is not None and ref[1] < lows.get(ref[0], ref[1] + 1):
+                lows[ref[0]] = ref[1]
+    return ("read", deps.starts, deps.ends, deps.needs, [], deletes, lows,
+            {s.parent_root for s in structs if s.parent_root is not None})
+
+
 def as_large(read_large, update: bytes, keep: bool) -> tuple[object, ...]:
     deps, index = yreader.UpdateDeps(), GuardedIndex()
     structs: list[yreader.StructInfo] | None = [] if keep else None
@@ -81,6 +108,9 @@ def check(update: bytes) -> str:
         assert as_read(compiled.read_update, update, keep) == expected, (update.hex(), keep)
         large = as_large(ystate.read_large, update, keep)
         assert as_large(compiled.read_large, update, keep) == large, (update.hex(), keep)
+    refs = as_refs(yreader._read, update)
+    assert refs == refs_of_structs(update), update.hex()
+    assert as_refs(compiled.read_update, update) == refs, update.hex()
     clients = as_clients(pieces._read_clients_py, update)
     assert as_clients(pieces._read_clients, update) == clients, update.hex()
     return str(expected[0] if expected[0] == "read" else expected[1][:24])

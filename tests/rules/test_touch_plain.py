@@ -1,5 +1,6 @@
-"""The role screening's one-loop answer for updates touching nothing guarded
-(``GuardedIndex._plain``, issue 24) is the exact walk's: random teammates' edits (guarded and
+"""The role screening's answers for updates touching nothing guarded (``GuardedIndex._far``
+from the update's Refs without its structs, and ``GuardedIndex._plain``'s one loop, issue 24)
+are the exact walk's: random teammates' edits (guarded and
 plain roots, overwrites of each other's keys, deletions, nested records) screened with it and
 with the walk alone give the same Touch, and the index they leave is the same. It fails if the
 loop skips a check the walk makes (a deletion of a guarded item, a record inside a guarded
@@ -67,10 +68,22 @@ def _screen_all(index: GuardedIndex, updates: list[bytes]) -> list[object]:
 def test_the_one_loop_answer_is_the_walks(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     updates = _edits(seed)
     fast = _screen_all(GuardedIndex(), updates)
-    walk_index = GuardedIndex()
+    real_far = GuardedIndex._far
+    far_said: list[bool] = []
+
+    def far(index: GuardedIndex, *a: object) -> bool:
+        said = real_far(index, *a)  # type: ignore[arg-type]
+        far_said.append(said)
+        return said
+
     monkeypatch.setattr(GuardedIndex, "_plain", lambda *_a: False)
-    walk = _screen_all(walk_index, updates)
+    monkeypatch.setattr(GuardedIndex, "_far", far)
+    far_only = _screen_all(GuardedIndex(), updates)  # the Refs' answer, else the walk
+    monkeypatch.setattr(GuardedIndex, "_far", lambda *_a: False)
+    walk = _screen_all(GuardedIndex(), updates)
     assert fast == walk
+    assert far_only == walk
+    assert any(far_said) and not all(far_said)
     assert any(t is not NOTHING for t in walk) and any(t == NOTHING for t in walk)
     assert any(t is not NOTHING and t.roots == {"settings"} for t in walk)
 
