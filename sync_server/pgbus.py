@@ -107,8 +107,8 @@ class PgBus:
                     continue
                 except RETRYABLE + (asyncpg.PostgresError,) as exc:
                     self.problem = f"database unreachable: {exc!r}"
-            else:
-                self.problem = "database connection lost"
+            else:  # the wording /healthz promises for any database outage (operations.md)
+                self.problem = "database unreachable: listener connection lost"
             log.warning("cross-node listener lost", extra={"error": self.problem})
             await self._close()
 
