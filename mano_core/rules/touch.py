@@ -194,11 +194,7 @@ class GuardedIndex:
             if (runs := runs_of.get(client)) is not None and next(iter(runs.overlapping(
                     low, max(needs.get(client, 0), low + 1))), None) is not None:
                 return False
-        for client, start, length in deletes:
-            if (runs := runs_of.get(client)) is not None \
-                    and next(iter(runs.overlapping(start, start + length)), None) is not None:
-                return False
-        return True
+        return self._deletes_clear(deletes)
 
     def _plain(self, structs: Sequence[StructInfo],
                deletes: Sequence[tuple[int, int, int]]) -> bool:
@@ -220,6 +216,11 @@ class GuardedIndex:
             if ref is not None and (runs := runs_of.get(ref[0])) is not None \
                     and runs.find(ref[1]) is not None:
                 return False
+        return self._deletes_clear(deletes)
+
+    def _deletes_clear(self, deletes: Sequence[tuple[int, int, int]]) -> bool:
+        """Whether no deletion of an update overlaps an indexed (guarded) item."""
+        runs_of = self._runs
         for client, start, length in deletes:
             if (runs := runs_of.get(client)) is not None \
                     and next(iter(runs.overlapping(start, start + length)), None) is not None:
