@@ -90,7 +90,7 @@ class PgBus:
             if self._conn is None:
                 try:
                     await self._connect()
-                except RETRYABLE + (asyncpg.PostgresError,) as exc:
+                except Exception as exc:  # noqa: BLE001 - any failure: not listening, try again
                     self.problem = f"database unreachable: {exc!r}"
                     await asyncio.sleep(backoff)
                     backoff = min(5.0, backoff * 2)
@@ -105,7 +105,9 @@ class PgBus:
                     async with self._send_lock:
                         await self._conn.fetchval("SELECT 1", timeout=self._timeout)
                     continue
-                except RETRYABLE + (asyncpg.PostgresError,) as exc:
+                except Exception as exc:  # noqa: BLE001 - any failure of the check means lost
+                    # (asyncpg's InternalClientError, "another operation is in progress", on a
+                    # connection the server closed is neither: it ended this task for good)
                     self.problem = f"database unreachable: {exc!r}"
             else:  # the wording /healthz promises for any database outage (operations.md)
                 self.problem = "database unreachable: listener connection lost"

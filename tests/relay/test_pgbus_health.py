@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
+import asyncpg
+
 from sync_server.fanout import Fanout
 from sync_server.pgbus import PgBus
 
@@ -44,6 +46,46 @@ async def test_a_lost_listener_reads_as_database_unreachable_while_it_closes() -
         await asyncio.wait_for(conn.closing.wait(), WAIT)
         assert bus.problem is not None
         assert bus.problem.startswith("database unreachable"), bus.problem
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+class BusyAfterShutdown:
+    """A listener connection the server closed with an error asyncpg had not consumed yet: its
+    next query raises InternalClientError ("another operation is in progress"), seen on a node
+    whose listener then stopped for good, at load, during a PostgreSQL restart."""
+
+    def __init__(self) -> None:
+        self.checked = asyncio.Event()
+
+    async def fetchval(self, *args: object, **kwargs: object) -> object:
+        self.checked.set()
+        raise asyncpg.InternalClientError("cannot switch to state 11; another operation (2) is "
+                                          "in progress")
+
+    async def close(self) -> None:
+        pass
+
+    def terminate(self) -> None:
+        pass
+
+
+async def test_any_failure_of_the_listeners_check_is_reported_and_the_bus_keeps_reconnecting(
+) -> None:
+    bus = PgBus("postgresql://mano@127.0.0.1:1/none", "node", cast(Fanout, None),
+                check_interval=0.01, timeout=WAIT)
+    conn = BusyAfterShutdown()
+    bus._conn, bus.problem = cast(Any, conn), None
+    task = asyncio.create_task(bus._run())
+    try:
+        await asyncio.wait_for(conn.checked.wait(), WAIT)
+        for _ in range(50):  # the failed check, then a reconnection attempt (refused: port 1)
+            await asyncio.sleep(0.01)
+            if bus._conn is None and bus.problem is not None:
+                break
+        assert not task.done(), task.exception()  # before the fix: the task ended with it
+        assert bus.problem is not None and bus.problem.startswith("database unreachable")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
