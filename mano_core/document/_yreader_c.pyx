@@ -322,6 +322,24 @@ cdef inline void _low(dict lows, int64_t client, int64_t clock):
         lows[client] = clock
 
 
+cdef inline void _refer(int64_t c, int64_t k, int64_t client, int64_t* need, int64_t* low,
+                        dict needs, dict lows, bint screen):
+    """An id an item refers to (its origin, right origin or parent item): the client's need
+    raised past it (``client``'s own in ``need``, kept local by the caller) and, when
+    screening, its lowest clock referred to kept (``client``'s own in ``low``, the others in
+    ``lows``: ``yreader.Refs``)."""
+    if c == client:
+        if k >= need[0]:
+            need[0] = k + 1
+        if k < low[0]:
+            low[0] = k
+    else:
+        if k + 1 > needs.get(c, 0):
+            needs[c] = k + 1
+        if screen:
+            _low(lows, c, k)
+
+
 cdef object _new_deps():
     """An empty UpdateDeps without its dataclass __init__ (a third of a small update's read)."""
     deps = _UpdateDeps.__new__(_UpdateDeps)
@@ -444,31 +462,13 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
                 oc = _exact(_vu(d, &pos))
                 ok = _exact(_vu(d, &pos))
                 has_origin = True
-                if oc == client:
-                    if ok >= need:
-                        need = ok + 1
-                    if ok < low:
-                        low = ok
-                else:
-                    if ok + 1 > needs.get(oc, 0):
-                        needs[oc] = ok + 1
-                    if screen:
-                        _low(lows, oc, ok)
+                _refer(oc, ok, client, &need, &low, needs, lows, screen)
                 level = levels.at(oc, ok) if levels is not None else 0
             if info & 0x40:
                 rc = _exact(_vu(d, &pos))
                 rk = _exact(_vu(d, &pos))
                 has_right = True
-                if rc == client:
-                    if rk >= need:
-                        need = rk + 1
-                    if rk < low:
-                        low = rk
-                else:
-                    if rk + 1 > needs.get(rc, 0):
-                        needs[rc] = rk + 1
-                    if screen:
-                        _low(lows, rc, rk)
+                _refer(rc, rk, client, &need, &low, needs, lows, screen)
                 above = levels.at(rc, rk) if levels is not None else 0
                 if above > level:
                     level = above
@@ -499,16 +499,7 @@ cdef list _parse(const unsigned char[::1] d, object deps, list structs, object s
                     ic = _exact(_vu(d, &pos))
                     ik = _exact(_vu(d, &pos))
                     has_item = True
-                    if ic == client:
-                        if ik >= need:
-                            need = ik + 1
-                        if ik < low:
-                            low = ik
-                    else:
-                        if ik + 1 > needs.get(ic, 0):
-                            needs[ic] = ik + 1
-                        if screen:
-                            _low(lows, ic, ik)
+                    _refer(ic, ik, client, &need, &low, needs, lows, screen)
                     above = levels.at(ic, ik) if levels is not None else 0
                     level = above + 1 if above else 0
                 if info & 0x20:  # key in the parent map
