@@ -31,7 +31,7 @@ from mano_core.crypto.log_entry import Role
 from mano_core.document.custom_fields import rename_option
 from mano_core.document.damage import Damage
 from mano_core.document.compartments import GeneralDocument, MedicalDocument
-from mano_core.document.team_doc import ChangeEvent
+from mano_core.document.team_doc import ChangeEvent, DocumentCore
 from mano_core.documents.service import Documents
 from mano_core.durable import (
     DurableActions,
@@ -313,6 +313,22 @@ class Team:
         if self.medical is not None:
             entries += [e for i in ids for e in self.medical.history.of_record(i)]
         return sorted(entries, key=lambda h: (h.at, h.id))
+
+    @property
+    def clock(self) -> Callable[[], dt.datetime] | None:
+        """The clock the team's documents stamp their history with (None: the wall clock)."""
+        return self._clock
+
+    def hold(self, compartment: Compartment, core: DocumentCore) -> CompartmentHolder:
+        """Hold ``core``, just loaded (mano_core.team_load), as this team's ``compartment``,
+        in place of any document held there before; its holder (the compartment's write
+        path)."""
+        holder = CompartmentHolder(self, core)
+        if compartment is Compartment.GENERAL:
+            self._general = holder
+        else:
+            self._medical = holder
+        return holder
 
     def compartment(self, compartment: Compartment) -> CompartmentHolder:
         holder = self._general if compartment is Compartment.GENERAL else self._medical

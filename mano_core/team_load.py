@@ -16,7 +16,6 @@ from mano_core.heap import bulk_decoding
 from mano_core.ids import Compartment
 from mano_core.slices import expect_keys, load_all, start_root_keys
 from mano_core.team_collections import bind_collections
-from mano_core.team_compartment import CompartmentHolder
 from mano_core.team_info import doc_name
 
 if TYPE_CHECKING:
@@ -82,19 +81,17 @@ async def load_core(team: Team, compartment: Compartment,
     updates = await apply_leading(doc, list(loaded.updates))
     core: DocumentCore
     if general is None:
-        core = GeneralDocument(author=team.info.member, clock=team._clock, doc=doc,
+        core = GeneralDocument(author=team.info.member, clock=team.clock, doc=doc,
                                updates=updates)
-        team._general = CompartmentHolder(team, core)
-        holder = team._general
+        holder = team.hold(compartment, core)
         # The role screening's index is built later from these bytes, not from an
         # encoding of the whole state on the loop (mano_core.guarded_build).
         team.guarded.adopt(core, loaded.snapshot, loaded.updates)
     else:
         core = MedicalDocument(custom_fields=lambda: general.custom_fields.list(),  # noqa: PLW0108
                                settings=general.settings, author=team.info.member,
-                               clock=team._clock, doc=doc, updates=updates)
-        team._medical = CompartmentHolder(team, core)
-        holder = team._medical
+                               clock=team.clock, doc=doc, updates=updates)
+        holder = team.hold(compartment, core)
     expect_keys(core, hints)   # its first read takes them (checked: Collection.loading)
     holder.last_seq = loaded.last_seq
     holder.stored_snapshot(len(loaded.snapshot or b""), loaded.updates)
