@@ -189,7 +189,7 @@ def index_from(snapshot: bytes | bytearray | None, updates: Sequence[bytes],
 
 def _deps(update: bytes) -> UpdateDeps:
     """Its dependencies, read past the parse memo (this runs off the loop's thread)."""
-    deps: UpdateDeps = ydeps._read(update, None)[0]
+    deps: UpdateDeps = ydeps.read_update(update, None)[0]
     return deps
 
 
@@ -205,13 +205,13 @@ def _observe(index: GuardedIndex, update: bytes, held: dict[int, int],
         marked = read_into(update, index)
         if marked is None:   # a client listed twice: the struct list's exact closure
             found: list[StructInfo] = []
-            read, _found, _deletes = ydeps._read(update, found)
+            read, _found, _deletes = ydeps.read_update(update, found)
             index.mark_structs(found)
         else:
             index.close(update, marked)
             read = marked
     else:
-        read, found, _deletes = ydeps._read(update, [])
+        read, found, _deletes = ydeps.read_update(update, [])
         index.mark_structs(found)
     if deps is None and not read.satisfied_by(held):
         return False

@@ -14,7 +14,7 @@ set by an update not read here (too large to parse in bounded calls, or integrat
 missing, and the bytes are not trusted to be the document; ``Collection.loading`` skips an id
 the Map lacks and checks the read is complete, listing the Map's keys after all when it is
 not. What the worker touches: the stored bytes (immutable, or a buffer nothing writes to any
-more, as mano_core.guarded_build) and the reader's pure function (``ydeps._read``, past the
+more, as mano_core.guarded_build) and the reader's pure function (``ydeps.read_update``, past the
 parse memo the loop's thread uses)."""
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def root_keys(snapshot: bytes | bytearray | None,
 
 def _collect(update: bytes, found: dict[str, dict[str, None]]) -> None:
     structs: list[StructInfo] = []
-    ydeps._read(update, structs)
+    ydeps.read_update(update, structs)
     for s in structs:
         if s.parent_sub is not None and s.parent_root is not None:
             keys = found.get(s.parent_root)

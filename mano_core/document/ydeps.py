@@ -25,7 +25,7 @@ from mano_core.document.yreader import _read as _read_small
 
 __all__ = ["MEMO_MAX_ENTRIES", "MEMO_MAX_UPDATE", "Refs", "StructInfo", "UpdateDeps",
            "encode_state_vector", "neutralised", "parse_scope", "read_deps", "read_into",
-           "read_refs", "read_state_vector", "read_structs"]
+           "read_refs", "read_state_vector", "read_structs", "read_update"]
 
 # Recent parses, kept by the SHA-256 of the update (never its bytes: no content stays here):
 # a teammate's update is read by the sync machine (to refuse a malformed one before anything
@@ -101,7 +101,7 @@ def read_deps(update: bytes) -> UpdateDeps:
     deep document back recursively: ~100,000 nested maps overflow the native stack).
     The result is shared between callers reading the same bytes (see _Memo): never change it."""
     if len(update) > MEMO_MAX_UPDATE:
-        return _read(update, None)[0]  # a state: its dependencies only, nothing kept
+        return read_update(update, None)[0]  # a state: its dependencies only, nothing kept
     return _read_memo(update)[0]
 
 
@@ -139,12 +139,12 @@ def _kept(update: bytes, structs: bool, known: _Kept | None) -> _Kept:
     of it (the same pure function of the bytes: its dependencies and delete set kept)."""
     if structs:
         found: list[StructInfo] = []
-        deps, _found, deletes = _read(update, found)
+        deps, _found, deletes = read_update(update, found)
         if known is not None:
             return known[0], found, known[2], known[3]
         return deps, found, deletes, None
     refs = Refs()
-    deps, _none, deletes = _read(update, None, refs)
+    deps, _none, deletes = read_update(update, None, refs)
     if known is not None:
         return known[0], known[1], known[2], refs
     return deps, None, deletes, refs
@@ -162,11 +162,14 @@ def read_refs(update: bytes
     return refs, deletes, deps
 
 
-def _read(update: bytes, structs: list[StructInfo] | None, refs: Refs | None = None
-          ) -> _Parsed:
+def read_update(update: bytes, structs: list[StructInfo] | None, refs: Refs | None = None
+                ) -> _Parsed:
     """One pass over an update: by the compiled reader when it runs (ynative), else by
     yreader's, a large one (a whole state) by ystate.read_large: the same decisions, with the
-    reads of ids and levels a state's bulk needs made cheaper (issue 24)."""
+    reads of ids and levels a state's bulk needs made cheaper (issue 24). Nothing is
+    remembered (read_deps, read_structs and read_refs are: the loop's memo), so a worker
+    thread or a caller reading bytes once uses this; the results are its own to change.
+    (deps, structs or [], delete set); fills ``structs`` or ``refs`` when given one."""
     if _compiled is not None:
         parsed: _Parsed = _compiled.read_update(update, structs, refs)
         return parsed
@@ -237,7 +240,7 @@ def read_structs(update: bytes) -> tuple[list[StructInfo], list[tuple[int, int, 
     The lists are shared between callers reading the same bytes (see _Memo): never change them."""
     if len(update) > MEMO_MAX_UPDATE:
         structs: list[StructInfo] = []
-        _deps, _structs, deletes = _read(update, structs)
+        _deps, _structs, deletes = read_update(update, structs)
         return structs, deletes
     _deps, found, deletes, _refs = _read_memo(update, _STRUCTS)
     assert found is not None

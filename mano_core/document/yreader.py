@@ -76,8 +76,6 @@ class UpdateDeps:
                 state[client] = end
 
 
-
-
 @dataclass(slots=True)
 class Refs:
     """What the role screening needs of an update without its structs (rules/touch.py):

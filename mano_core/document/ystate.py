@@ -158,7 +158,7 @@ def read_large(update: bytes, deps: UpdateDeps, structs: list[StructInfo] | None
                sink: Sink | None = None) -> list[tuple[int, int, int]] | None:
     """Fill ``deps`` (and ``structs`` when a list) from ``update`` as ``yreader._read`` does;
     returns the delete set, or None when a client is listed twice (the caller reads the
-    update with ``ydeps._read`` instead). MalformedUpdateError on bytes that are not an
+    update with ``ydeps.read_update`` instead). MalformedUpdateError on bytes that are not an
     update or break a bound."""
     try:
         return _read_large(update, deps, structs, sink)

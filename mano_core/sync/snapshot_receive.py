@@ -230,7 +230,7 @@ class SnapshotReceiver:
         for update in self._reader.feed(part):
             index = len(self._updates) + 1
             try:  # (read past ydeps' parse memo, which the loop's thread uses)
-                deps = ydeps._read(update, None)[0]
+                deps = ydeps.read_update(update, None)[0]
             except MalformedUpdateError as exc:
                 raise MalformedEnvelopeError(f"snapshot piece {index}: {exc}") from exc
             deps.advance(self._ends)

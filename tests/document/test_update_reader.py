@@ -1,4 +1,4 @@
-"""The update reader (ydeps._read, written out over local variables for issue 24) reads
+"""The update reader (yreader._read, written out over local variables for issue 24) reads
 exactly as the reader first written with one ``_Reader`` method call per varint (kept below as
 the reference): same dependencies, structs and delete set, or the same refusal with the same
 message, on updates of every kind of content and on many mutations of them (a fixed seed: the
@@ -173,14 +173,14 @@ def test_a_delivery_scope_reads_each_update_object_once_and_keeps_nothing_after(
     from mano_core.document import ydeps as public
 
     reads: list[bytes] = []
-    real = public._read
+    real = public.read_update
 
     def counting(update: bytes, structs: list[StructInfo] | None,
                  refs: object = None) -> _Parsed:
         reads.append(update)
         return real(update, structs, refs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(public, "_read", counting)
+    monkeypatch.setattr(public, "read_update", counting)
     monkeypatch.setattr(public, "_memo", public._Memo())  # nothing remembered from before
     first, second = updates()[:2]
     changing = bytearray(second)
