@@ -102,6 +102,7 @@ async def edit_to_visible(tmp: Path, edits: int, gap: float) -> dict[str, Any]:
         b = await Device.create(tmp / "b.mano", PASS, kdf=TEST_KDF)
         team_a = await a.create_team("Bench")
         lat: list[float] = []
+        starts: list[int] = []  # each edit's start, ns on CLOCK_MONOTONIC
         durable: list[float] = []
         async with await a.sync(team_a, relay.url) as sa:
             team_b = await b.join_team(relay.url, await sa.create_invitation())
@@ -127,6 +128,7 @@ async def edit_to_visible(tmp: Path, edits: int, gap: float) -> dict[str, Any]:
                 phone = f"06{i:08d}"
                 before = core.doc.get_state()
                 t = _now_ns()
+                starts.append(t)
                 await team_a.persons.update(person.id, phone=phone)
                 durable.append((_now_ns() - t) * NS)
                 update_size = len(core.doc.get_update(before))
@@ -154,7 +156,7 @@ async def edit_to_visible(tmp: Path, edits: int, gap: float) -> dict[str, Any]:
     with sqlite3.connect(tmp / "relay.db") as db:
         (envelope_size,) = db.execute(
             "SELECT length(data) FROM envelopes ORDER BY seq DESC LIMIT 1").fetchone()
-    return {"latency": lat, "durable_a": durable, "update_bytes": update_size,
+    return {"latency": lat, "starts": starts, "durable_a": durable, "update_bytes": update_size,
             "pushed_a": stages["pushed"], "delivered_b": stages["delivered"],
             "envelope_bytes": int(envelope_size),
             **{f"cpu_{k}": v for k, v in cpu.items()}}

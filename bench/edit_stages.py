@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import bisect
 import collections
+import json
 import os
 import statistics
 import subprocess
@@ -84,10 +85,23 @@ async def _child(edits: int, gap: float) -> None:
     from bench.edit_latency import edit_to_visible, pct
     with tempfile.TemporaryDirectory() as tmp:
         seen = await edit_to_visible(Path(tmp), edits, gap)
+    where = os.environ.get("MANO_STAGE_STAMPS")
+    if where:  # each edit's start (ns) and latency (s), for bench/edit_tail.py
+        Path(where, "edits.json").write_text(json.dumps(
+            {"starts": seen["starts"], "latency": seen["latency"]}), encoding="utf-8")
     print(f"edit → visible p50 {pct(seen['latency'], 0.5) * 1e3:.2f} ms, "
           f"p99 {pct(seen['latency'], 0.99) * 1e3:.2f} ms (with the stamps); CPU per edit: "
           f"A {seen['cpu_a'] * 1e3:.2f}, relay {seen['cpu_relay'] * 1e3:.2f}, "
           f"B {seen['cpu_b'] * 1e3:.2f} ms", flush=True)
+
+
+def stamped_run(edits: int, gap: float, where: Path) -> None:
+    """The benchmark's edit loop in a child process, the probe loaded in all three processes,
+    their stamps (and the edits' starts and latencies: edits.json) written into ``where``."""
+    env = dict(os.environ, MANO_STAGE_STAMPS=str(where), PYTHONPATH=os.pathsep.join(
+        [str(PROBE), str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    subprocess.run([sys.executable, "-m", "bench.edit_stages", "--child",
+                    "--edits", str(edits), "--gap", str(gap)], env=env, cwd=ROOT, check=True)
 
 
 def main() -> None:
@@ -100,11 +114,7 @@ def main() -> None:
         asyncio.run(_child(args.edits, args.gap))
         return
     with tempfile.TemporaryDirectory() as where:
-        env = dict(os.environ, MANO_STAGE_STAMPS=where, PYTHONPATH=os.pathsep.join(
-            [str(PROBE), str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-        subprocess.run([sys.executable, "-m", "bench.edit_stages", "--child",
-                        "--edits", str(args.edits), "--gap", str(args.gap)],
-                       env=env, cwd=ROOT, check=True)
+        stamped_run(args.edits, args.gap, Path(where))
         lines, counts = timeline(load(Path(where)), args.edits)
     print(f"load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())}; "
           "ms after the edit starts (median over the edits):")

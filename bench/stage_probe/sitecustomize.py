@@ -58,7 +58,25 @@ TARGETS: dict[str, tuple[tuple[str, str], ...]] = {
     "sync_server.committer": (("Committer._commit", "relay.commit"),),
     "sync_server.storage.sqlite": (("append_in_thread", "relay.commit.thread"),),
     "sync_server.session": (("Session.write", "relay.write"),),
+    # What else may run during an edit (bench/edit_tail.py's causes): the store's quiet
+    # checkpoint and space reclaim, the upkeep (compaction), the sender's flush (an edit not
+    # sealed at its commit) and its removal of acked rows, snapshots, presence, pings.
+    "mano_core.store.database": (("Database._checkpoint_passive", "x.ckpt"),
+                                 ("Database.reclaim", "x.reclaim")),
+    "mano_core.team_upkeep": (("Upkeep._run", "x.upkeep"),),
+    "mano_core.sync.sender": (("Sending.flush", "x.flush"),
+                              ("Sending._remove_acked", "x.remove_acked")),
+    "mano_core.sync.snapshot_policy": (("Snapshots.upload_snapshot", "x.snapshot"),),
+    "mano_core.sync.presence_exchange": (("PresenceExchange._send_presence", "x.presence"),),
+    "sync_server.storage.sqlite_snapshots": (("SQLiteSnapshots.begin_snapshot", "x.snapshot"),
+                                             ("SQLiteSnapshots.prune", "x.prune")),
+    "websockets.asyncio.connection": (("Connection.ping", "x.ping"),),
 }
+# SQLite transactions after which the write-ahead log's checkpoint sequence number is read
+# (a change: the log was restarted after a checkpoint, automatic or not: "x.walrestart").
+WAL_WATCHED = frozenset({"commit.thread", "relay.commit.thread"})
+# A loop callback running longer than this (ms) is stamped "slow:<its name>" (start and end).
+SLOW_MS = float(os.environ.get("MANO_STAGE_SLOW_MS", "1"))
 
 _stamps: list[tuple[str, int, int]] = []
 _clock = time.clock_gettime_ns
@@ -69,9 +87,50 @@ def stamp(name: str) -> None:
     _stamps.append((name, _clock(_MONOTONIC), threading.get_ident()))
 
 
+_wal: dict[int, tuple[int, bytes]] = {}  # id(connection) -> (the -wal file's fd, last header)
+
+
+def _wal_check(conn: Any, quiet: bool = False) -> None:
+    """Stamp "x.walrestart" when this connection's log header changed since its last commit
+    (``quiet``: only take note of the header)."""
+    import sqlite3
+    if not isinstance(conn, sqlite3.Connection):
+        return
+    key = id(conn)
+    if key not in _wal:
+        try:
+            (_seq, _name, path), *_ = conn.execute("PRAGMA database_list").fetchall()
+            _wal[key] = (os.open(os.fsdecode(path) + "-wal", os.O_RDONLY), b"")
+        except (OSError, ValueError, TypeError, sqlite3.Error):
+            _wal[key] = (-1, b"")
+    fd, last = _wal[key]
+    if fd < 0:
+        return
+    try:
+        header = os.pread(fd, 8, 12)  # checkpoint sequence number and the first salt
+    except OSError:
+        return
+    if last and header != last and not quiet:
+        stamp("x.walrestart.start")
+        stamp("x.walrestart.end")
+    _wal[key] = (fd, header)
+
+
 def _wrap(owner: Any, attr: str, name: str) -> None:
     original = getattr(owner, attr)
     if getattr(original, "__stage__", None):
+        return
+    if name in WAL_WATCHED:
+        @functools.wraps(original)
+        def watched(*args: Any, **kwargs: Any) -> Any:
+            stamp(name + ".start")
+            try:
+                return original(*args, **kwargs)
+            finally:
+                stamp(name + ".end")
+                _wal_check(args[0] if args else None)
+        watched.__stage__ = True  # type: ignore[attr-defined]
+        setattr(owner, attr, watched)
         return
     if _is_coroutine_function(original):
         @functools.wraps(original)
@@ -81,9 +140,12 @@ def _wrap(owner: Any, attr: str, name: str) -> None:
                 return await original(*args, **kwargs)
             finally:
                 stamp(name + ".end")
+                if name == "x.ckpt":  # (a restart of the log there is not a commit's)
+                    _wal_check(getattr(getattr(args[0], "_conn", None), "_conn", None),
+                               quiet=True)
     else:
         @functools.wraps(original)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             stamp(name + ".start")
             try:
                 return original(*args, **kwargs)
@@ -138,6 +200,36 @@ class _Finder(importlib.abc.MetaPathFinder):
         return None
 
 
+def _name_of(handle: Any) -> str:
+    callback = getattr(handle, "_callback", None)
+    owner = getattr(callback, "__self__", None)
+    get_coro = getattr(owner, "get_coro", None)
+    if get_coro is not None:
+        coro = get_coro()
+        name = getattr(coro, "__qualname__", type(coro).__name__)
+    else:
+        name = getattr(callback, "__qualname__", type(callback).__name__)
+    return "".join(ch if ch.isalnum() or ch in "._<>" else "_" for ch in name)
+
+
+def _watch_callbacks() -> None:
+    """Stamp each loop callback that runs longer than SLOW_MS (the loop's other work)."""
+    import asyncio.events
+    run = asyncio.events.Handle._run
+    limit = int(SLOW_MS * 1e6)
+
+    def timed_run(self: Any) -> None:
+        start = _clock(_MONOTONIC)
+        run(self)
+        end = _clock(_MONOTONIC)
+        if end - start > limit:
+            name, thread = "slow:" + _name_of(self), threading.get_ident()
+            _stamps.append((name + ".start", start, thread))
+            _stamps.append((name + ".end", end, thread))
+
+    asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
+
+
 def _collector(phase: str, info: dict[str, int]) -> None:
     stamp(f"gc{info['generation']}.{'start' if phase == 'start' else 'end'}")
 
@@ -153,3 +245,5 @@ if OUT:
     sys.meta_path.insert(0, _Finder())
     gc.callbacks.append(_collector)
     atexit.register(_write)
+    if SLOW_MS > 0:
+        _watch_callbacks()
