@@ -100,6 +100,10 @@ SEND_BUFFER_BYTES: Final = 4 * 1024 * 1024  # unsent bytes to one client before 
 CATCHUP_BUFFER_MESSAGES: Final = 10_000  # live deliveries held for one session during catch-up
 CATCHUP_BATCH: Final = 500               # stored envelopes per catch-up read / Deliver frame
 COMMIT_BATCH: Final = 512                # envelopes committed in one transaction at most
+# A live delivery's read from storage that failed (sync_server/fanout.py) is retried after a
+# pause doubling from the first to the last, for as long as someone subscribes.
+PULL_RETRY_FIRST_SECONDS: Final = 0.1
+PULL_RETRY_MAX_SECONDS: Final = 5.0
 # Device side (issue 24): the Deliver frames of one compartment already received when one is
 # taken are applied with it in one transaction, up to these bounds (a catch-up commits a few
 # times instead of once per frame; a frame is never waited for, and never split).

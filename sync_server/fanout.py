@@ -6,7 +6,10 @@ they do not (another node committed in between), or when another node tells us i
 (``remote``), one pull task per (team, compartment) reads the rows after the cursor from storage
 in sequence order and delivers them. Sequences are gap-free and a row is visible before its
 notification arrives, so the live stream has no gap and no duplicate across nodes. With one
-node (SQLite) every commit follows the cursor and storage is never read.
+node (SQLite) every commit follows the cursor and storage is never read. A pull whose read fails
+is retried (a doubling pause, bounded) while the team has subscribers here, and ``problem`` says
+so meanwhile (/healthz): the rows after the cursor still reach them live once storage answers,
+even if no later envelope comes to start another pull.
 
 Cross-node events reach this module through a Bus (sync_server/pgbus.py for PostgreSQL)."""
 
@@ -17,20 +20,29 @@ import logging
 from collections.abc import Collection, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mano_core import limits
 from mano_core.errors import MembershipError
 from mano_core.protocol import codec
 from mano_core.protocol import messages as m
 
 from sync_server.bus import Bus, LocalBus
+from sync_server.storage.base import unreachable
 
 if TYPE_CHECKING:
     from sync_server.context import RelayContext
     from sync_server.registry import TeamRegistry
     from sync_server.teams import Team
 
-__all__ = ["Bus", "Fanout", "LocalBus"]
+__all__ = ["Bus", "Fanout", "LocalBus", "pull_retry_delay"]
 
 log = logging.getLogger("mano.relay.fanout")
+
+
+def pull_retry_delay(failures: int) -> float:
+    """Seconds before retrying a pull that failed ``failures`` times in a row (>= 1): doubling
+    from PULL_RETRY_FIRST_SECONDS, at most PULL_RETRY_MAX_SECONDS."""
+    first, most = limits.PULL_RETRY_FIRST_SECONDS, limits.PULL_RETRY_MAX_SECONDS
+    return float(min(most, first * 2 ** min(max(failures, 1) - 1, 32)))
 
 
 class Fanout:
@@ -41,6 +53,7 @@ class Fanout:
         self.registry = registry
         self._pulls: dict[tuple[bytes, int], asyncio.Task[None]] = {}
         self._again: set[tuple[bytes, int]] = set()
+        self._failing: dict[tuple[bytes, int], str] = {}  # pulls waiting to retry: why
         self._log_tasks: set[asyncio.Task[object]] = set()
 
     # --- envelopes -----------------------------------------------------------------------------
@@ -82,22 +95,48 @@ class Fanout:
         self._pulls[key] = task
         task.add_done_callback(lambda _: self._pulls.pop(key, None))
 
+    @property
+    def problem(self) -> str | None:
+        """Why live deliveries wait for storage (for /healthz), or None."""
+        return next(iter(self._failing.values()), None)
+
+    def _wanted(self, team: Team, c: int) -> bool:
+        """True while ``team`` is the one loaded here and someone subscribes to ``c``."""
+        return self.registry.teams.get(team.team_id) is team and bool(team.subscribers[c])
+
     async def _pull(self, team: Team, c: int) -> None:
         ctx, key = self.ctx, (team.team_id, c)
         batch = ctx.config.catchup_batch
+        failures = 0
         try:
             while True:
                 self._again.discard(key)
-                rows = await ctx.storage.read_envelopes(team.team_id, c, team.delivered[c],
-                                                          batch)
+                try:
+                    rows = await ctx.storage.read_envelopes(team.team_id, c, team.delivered[c],
+                                                              batch)
+                except Exception as exc:  # noqa: BLE001 - any driver error: retry while wanted
+                    failures += 1
+                    ctx.metrics.pull_failures += 1
+                    self._failing[key] = unreachable(exc)
+                    delay = pull_retry_delay(failures)
+                    log.warning("pull failed", extra={"team": team.team_id, "c": c,
+                                                      "error": repr(exc), "retry_in": delay})
+                    if not self._wanted(team, c):
+                        return  # a later subscriber catches up from storage
+                    await asyncio.sleep(delay)
+                    if not self._wanted(team, c):
+                        return
+                    continue
+                self._failing.pop(key, None)
+                failures = 0
                 rows = [r for r in rows if r[0] > team.delivered[c]]  # delivered meanwhile
                 if rows:
                     team.delivered[c] = rows[-1][0]
                     ctx.metrics.envelopes_out += team.fanout(c, rows, ctx.config.max_frame)
                 if len(rows) < batch and key not in self._again:
                     return
-        except Exception as exc:  # noqa: BLE001 - storage down: the bus resyncs every team later
-            log.warning("pull failed", extra={"team": team.team_id, "c": c, "error": repr(exc)})
+        finally:
+            self._failing.pop(key, None)
 
     def resync(self) -> None:
         """After missed events (the bus reconnected): catch every loaded team up."""

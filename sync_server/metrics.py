@@ -39,6 +39,7 @@ class Metrics:
         self.commits = 0
         self.presence = 0
         self.client_errors = 0
+        self.pull_failures = 0  # failed reads of live deliveries from storage (each retried)
         self.invite_waiters = 0  # guests' awaited invitation answers (set at render)
         self.rejections: Counter[str] = Counter()
         self.ack_latency = Histogram()
@@ -70,6 +71,8 @@ class Metrics:
             self.invite_waiters)
         one("mano_relay_client_errors_total", "counter",
             "Sessions a client ended with an error message.", self.client_errors)
+        one("mano_relay_pull_failures_total", "counter",
+            "Failed storage reads of live deliveries (retried).", self.pull_failures)
         one("mano_relay_presence_total", "counter", "Presence messages forwarded.", self.presence)
         lines += ["# HELP mano_relay_rejections_total Refused requests and closed sessions.",
                   "# TYPE mano_relay_rejections_total counter"]

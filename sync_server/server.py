@@ -33,13 +33,13 @@ from sync_server.metrics import Metrics
 from sync_server.registry import TeamRegistry
 from sync_server.session import Session
 from sync_server.storage import MemoryStorage, SQLiteStorage, Storage
+from sync_server.storage.base import unreachable
 from sync_server.teams import Team
 
 log = logging.getLogger("mano.relay")
 
 _SWEEP_SECONDS = 1.0
 _HOUSEKEEPING_SECONDS = 3600.0
-UNREACHABLE: Final = "database unreachable"  # /healthz's reason prefix (docs/operations.md)
 # Frames websockets reads ahead of the handlers per connection: with frames up to 2 x max_frame
 # this bounds what one client makes the relay hold before back-pressure (8 x 2 MiB).
 RECEIVE_QUEUE_FRAMES: Final = 8
@@ -72,13 +72,6 @@ def client_address(ws: ServerConnection, forwarded_header: str = "") -> str:
 
 def _not_found() -> Response:
     return Response(404, "Not Found", Headers({"Content-Length": "0"}), b"")
-
-
-def _unreachable(exc: BaseException) -> str:
-    """/healthz's reason for a failed storage probe: ``database unreachable: …`` once, also when
-    the storage's own error already says it (PostgresStorage's ``_run`` does)."""
-    reason = str(exc) or type(exc).__name__
-    return reason if reason.startswith(UNREACHABLE) else f"{UNREACHABLE}: {reason}"
 
 
 def _is_postgres(storage: Storage) -> bool:
@@ -325,7 +318,7 @@ class Relay:
 
     def problem(self) -> str | None:
         """Why this node cannot serve now (for /healthz), or None."""
-        return self.health_problem or self.bus.problem
+        return self.health_problem or self.bus.problem or self.fanout.problem
 
     async def _check_health(self) -> None:
         """Ping storage now and then, so /healthz tells a load balancer about a lost database."""
@@ -339,7 +332,7 @@ class Relay:
             except Exception as exc:  # noqa: BLE001 - any failure of the probe means unhealthy
                 if self.health_problem is None:
                     log.warning("database unreachable", extra={"error": repr(exc)})
-                self.health_problem = _unreachable(exc)
+                self.health_problem = unreachable(exc)
             await asyncio.sleep(cfg.health_interval)
 
     async def _housekeep(self) -> None:

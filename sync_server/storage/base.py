@@ -17,6 +17,14 @@ from mano_core.errors import RelayStorageError
 # u64 author counter of an envelope header is stored through ``to_i64``.
 MAX_STORED_INT: Final = 2**63 - 1
 MAX_COUNTER: Final = 2**64 - 1
+UNREACHABLE: Final = "database unreachable"  # /healthz's reason prefix (docs/operations.md)
+
+
+def unreachable(exc: BaseException) -> str:
+    """/healthz's reason for a failed storage operation: ``database unreachable: …`` once, also
+    when the storage's own error already says it (PostgresStorage's ``_run`` does)."""
+    reason = str(exc) or type(exc).__name__
+    return reason if reason.startswith(UNREACHABLE) else f"{UNREACHABLE}: {reason}"
 
 
 def check_int(name: str, value: int, low: int = 0, high: int = MAX_STORED_INT) -> int:
