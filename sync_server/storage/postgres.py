@@ -26,15 +26,26 @@ log = logging.getLogger("mano.relay.postgres")
 T = TypeVar("T")
 
 # Errors after which a retry on a fresh connection is safe: the transaction did not commit, or
-# committed and the retry finds every envelope by its dedup key.
+# committed and the retry finds every envelope by its dedup key. Each is transient: the
+# database, or the connection to it, is going away or coming back (a retry, up to three tries,
+# gets a fresh connection: the pool terminates one whose release fails). Not retried, as they
+# would fail again: a statement cancelled or timed out (QueryCanceledError), a dropped
+# database, a protocol violation, any other PostgresError (a constraint, a bad query).
 RETRYABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.TransactionResolutionUnknownError,  # lost during COMMIT: dedup keys
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,      # the server crashed and restarts
+    asyncpg.exceptions.IdleSessionTimeoutError,  # the server closed an idle pooled connection
+    asyncpg.exceptions.TooManyConnectionsError,  # nodes reconnecting together after a restart
     asyncpg.exceptions.InterfaceError,
+    # asyncpg's own state on a connection the server closed mid-query ("cannot switch to
+    # state 11; another operation (2) is in progress"), as the listener saw (pgbus.py)
+    asyncpg.exceptions.InternalClientError,
     ConnectionError,
     OSError,
     asyncio.TimeoutError,
