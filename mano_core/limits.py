@@ -34,6 +34,9 @@ MIN_PASSPHRASE_LENGTH: Final = 8
 MAX_STORE_NAME_BYTES: Final = 1_024      # UTF-8 bytes of a document name, record namespace or key
 MAX_STORE_VALUE_BYTES: Final = 256 * 1024 * 1024  # bytes of one update, record or outbox payload
 MAX_STORE_SNAPSHOT_BYTES: Final = 1024 ** 3  # bytes of one document snapshot (stored in chunks)
+# A snapshot's state from this size is sealed (AES-GCM, which releases the GIL) in a worker
+# thread, the event loop running meanwhile (StoreTransaction.write_snapshot; 20 MB: ~30 ms).
+SEAL_IN_THREAD_BYTES: Final = 1024 * 1024
 
 # --- documents: encrypted files attached to records (mano_core/documents/) ------------------
 DOCUMENT_MAX_SIZE: Final = 20 * 1024 * 1024  # plaintext bytes of one document (device default)

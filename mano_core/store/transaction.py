@@ -3,6 +3,7 @@ rows and queues statements; the store commits them in one SQLite transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -138,11 +139,20 @@ class StoreTransaction:
         if not head.snapshot_seq <= upto_seq <= head.last_seq:
             raise SnapshotRangeError(
                 f"upto_seq {upto_seq} is outside {head.snapshot_seq}..{head.last_seq}")
+        # Sealed for a copy of the head, then queued with it at once: a cancellation while a
+        # worker thread seals queues nothing (and the block that ends with it writes nothing).
+        sealed = dataclasses.replace(head, snapshot_seq=upto_seq)
+        chunks = seal_snapshot(self._state.cipher, sealed, state)
+        if len(state) >= limits.SEAL_IN_THREAD_BYTES:
+            rows = await asyncio.to_thread(list, chunks)  # the loop runs meanwhile (issue 24)
+        else:
+            rows = list(chunks)
+        self._check_active()
+        self._heads[doc] = head = sealed
         self.frees_space = True
         self._ops.append(("DELETE FROM snapshot_chunks WHERE doc_id = ?", (head.id,)))
         self._ops.append(("DELETE FROM updates WHERE doc_id = ? AND seq <= ?", (head.id, upto_seq)))
-        head.snapshot_seq = upto_seq
-        for index, chunk in seal_snapshot(self._state.cipher, head, state):
+        for index, chunk in rows:
             self._ops.append(("INSERT INTO snapshot_chunks (doc_id, idx, data) VALUES (?, ?, ?)",
                               (head.id, index, chunk)))
 
