@@ -131,3 +131,35 @@ async def test_the_columns_take_their_width_at_once_not_as_the_page_fills(monkey
         assert [c.get_render_width(table.table)
                 for c in table.table.ordered_columns] == first
         assert first[0] >= len(names[20])
+
+
+async def test_the_columns_are_cut_to_the_table_when_the_page_is_filled():
+    """Cells wider than the table cut the widest columns at once, when the page is filled,
+    not at the next idle when the rows are measured: the lines first drawn stay valid (the
+    table was drawn in full twice on a section's first show, once at the natural widths)."""
+    from textual.app import App, ComposeResult
+
+    from tui.text import cells
+
+    long = [f"{i} " + "un nom qui ne tient pas dans la table " * 4 for i in range(60)]
+
+    class Paged(App[None]):
+        CSS = "PagedTable, LiteralTable { height: 1fr; }"   # as in the app: no resize
+
+        def compose(self) -> ComposeResult:
+            yield PagedTable(["Nom", "Autre"], lambda n: cells(n, n), lambda n: n,
+                             page_size=100)
+
+    app = Paged()
+    async with app.run_test(size=SIZE) as pilot:
+        paged = app.query_one(PagedTable)
+        await pilot.pause()
+        paged.set_items(list(long))
+        table = paged.table
+        at_fill = [c.get_render_width(table) for c in table.ordered_columns]
+        drawn_at = table._update_count
+        assert sum(at_fill) <= table.size.width
+        await filled(pilot, paged)
+        await pilot.pause()
+        assert [c.get_render_width(table) for c in table.ordered_columns] == at_fill
+        assert table._update_count == drawn_at   # no line drawn again at other widths

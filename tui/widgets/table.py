@@ -217,6 +217,11 @@ class LiteralTable(DataTable[Any]):
                     widths[i] = max(widths[i], _text_width(value))
         for column, width in zip(columns, widths, strict=True):
             column.content_width = width
+        # Cut to the table's width now too (once the table has one): fitted later, when the
+        # rows are measured (``_update_dimensions``, at the next idle), the widths changed
+        # after the first lines were drawn, and every visible line was drawn again (a
+        # second full draw of the table, 12-14 ms, on a section's first show, issue 24).
+        self._fit_columns()
 
     def _measure_text_rows(self, new_rows: Iterable[RowKey]) -> list[RowKey]:
         """Widen the columns for the new rows whose cells are all ``Text`` (or empty), in
