@@ -15,7 +15,10 @@ styles around the cell's own), the same segments and styles, at a fraction of th
 a search typed, a page shown). Other cells (several lines, not a Rich ``Text``, the header)
 go through Textual's own. And while it draws its lines (``render_lines``, one frame), the
 styles Textual computes again for each line from the CSS of every ancestor (the table's
-own, each component's: header, odd and even rows, and its background) are computed once."""
+own, each component's: header, odd and even rows, and its background) are computed once, as
+are the table's settings a cell reads (``_cell_settings``); a plain cell that fits is one
+segment (its padding, text and filling share one style: the line's strip is simplified to
+that anyway)."""
 
 from __future__ import annotations
 
@@ -143,7 +146,9 @@ class LiteralTable(DataTable[Any]):
         """Textual's ``_render_cell`` for a body cell holding a one-line ``Text`` in a row of
         height 1 (None: another cell, left to it). Textual renders ``Styled(Padding(text,
         (0, cell_padding)), pre, post)`` through the console; this is what that gives."""
-        if row_index < self.fixed_rows or column_index < self.fixed_columns:
+        settings = self._cell_settings()
+        fixed_rows, fixed_columns, padding, show_cursor, fg_css, bg_css = settings
+        if row_index < fixed_rows or column_index < fixed_columns:
             return None   # the header (-1), the row labels, fixed cells
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
@@ -158,30 +163,34 @@ class LiteralTable(DataTable[Any]):
         if cached is not None:
             return cached
         text = self._data[row_key].get(column_key)
-        padding = self.cell_padding
         inner = width - 2 * padding
         if not isinstance(text, Text) or "\n" in text.plain or inner <= 0:
             return None
         component, post = self._get_styles_to_render_cell(
-            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
-            self.cursor_foreground_priority == "css", self.cursor_background_priority == "css")
+            False, False, False, hover, cursor, show_cursor, self._show_hover_cursor,
+            fg_css, bg_css)
         pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) \
             + component
         plain = text.plain
-        if not text.spans and not text.style and "\t" not in plain \
-                and cell_len(plain) <= inner:
-            # What Rich gives for an unstyled one-line Text that fits (Text.render: one
-            # segment of its characters), without wrapping it first.
-            body = [Segment(plain)]
-        else:
-            console = self.app.console
-            options = self.app.console_options.update_dimensions(inner, 1) \
-                .update(no_wrap=True)
-            body = [s for s in text.__rich_console__(console, options) if s.text != "\n"]
+        null = Style.null()
+        if not text.spans and not text.style and "\t" not in plain:
+            used = cell_len(plain)
+            if used <= inner and pre:
+                # What Rich gives for an unstyled one-line Text that fits (Text.render: one
+                # segment of its characters), padded: every piece takes ``pre`` then
+                # ``post`` (below), so the line is one segment of that style (the strip
+                # is simplified to it anyway, DataTable._render_line).
+                pad = " " * padding
+                style = pre + post if post else pre
+                lines = [[Segment(pad + plain + " " * (inner - used) + pad, style)]]
+                self._cell_render_cache[key] = lines
+                return lines
+        console = self.app.console
+        options = self.app.console_options.update_dimensions(inner, 1).update(no_wrap=True)
+        body = [s for s in text.__rich_console__(console, options) if s.text != "\n"]
         used = sum(s.cell_length for s in body)
         if used > inner or any(s.control for s in body):
             return None
-        null = Style.null()
         line = [Segment(" " * padding, null)] if padding else []
         line += body
         if used < inner:
@@ -196,6 +205,21 @@ class LiteralTable(DataTable[Any]):
         lines = [line]
         self._cell_render_cache[key] = lines
         return lines
+
+    def _cell_settings(self) -> tuple[int, int, int, bool, bool, bool]:
+        """The table's settings a cell's drawing reads (reactive attributes, each read a
+        lookup through Textual's descriptor), once a frame while the lines are drawn."""
+        frame = self._frame
+        if frame is not None:
+            found = frame.get("cell_settings")
+            if found is not None:
+                return cast("tuple[int, int, int, bool, bool, bool]", found)
+        settings = (self.fixed_rows, self.fixed_columns, self.cell_padding, self.show_cursor,
+                    self.cursor_foreground_priority == "css",
+                    self.cursor_background_priority == "css")
+        if frame is not None:
+            frame["cell_settings"] = settings
+        return settings
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         widths = self._drawn_widths()
