@@ -56,6 +56,13 @@ def person_updates(count: int) -> list[bytes]:
     return updates
 
 
+def scoped_reads(updates: list[bytes]) -> None:
+    """A delivery's first read of each update, kept in its parse scope (ydeps.parse_scope)."""
+    with ydeps.parse_scope():
+        for update in updates:
+            ydeps.read_deps(update)
+
+
 def main(count: int, repeat: int) -> None:
     updates = person_updates(count)
     team = KeyTeam()
@@ -93,6 +100,8 @@ def main(count: int, repeat: int) -> None:
             ("compiled read_update, with Refs (what a delivery's first read keeps)",
              best(lambda: [compiled.read_update(u, None, yreader.Refs()) for u in updates],
                   repeat, count)),
+            ("read_deps in a delivery's parse scope (its first read: the machine's)",
+             best(lambda: scoped_reads(updates), repeat, count)),
             ("compiled read_update of an empty update (the call's fixed cost)",
              best(lambda: [compiled.read_update(b"\x00\x00", None) for _ in updates],
                   repeat, count)),

@@ -353,6 +353,10 @@ cdef object _new_deps():
 def read_update(update, list structs, refs=None):
     """As ``yreader._read(update, structs, refs)``: (deps, structs or [], delete set), and
     ``refs`` (a ``yreader.Refs``, when no structs are kept) filled."""
+    return _read_update(update, structs, refs)
+
+
+cdef tuple _read_update(object update, list structs, object refs):
     deps = _new_deps()
     n0 = len(structs) if structs is not None else 0
     if structs is not None:
@@ -873,3 +877,4 @@ def check_depth(data, Py_ssize_t max_depth, too_deep, pure):
 
 include "_open_c.pxi"
 include "_combine_c.pxi"
+include "_scope_c.pxi"

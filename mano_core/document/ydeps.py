@@ -111,15 +111,11 @@ def _read_memo(update: bytes, want: int = 0) -> _Kept:
     ``_REFS``; 0: either, the refs when it is read first), read again if it was not kept."""
     scope = _memo.scope if type(update) is bytes else None  # immutable: its parse cannot change
     if scope is not None:
-        seen = scope.get(id(update))
-        known = seen[1] if seen is not None and seen[0] is update else None
-        if known is not None and known[want] is not None:
-            return known
         # A delivery's update is read first here, then by identity: the digest and the
         # bounded memo would cost more than they save (a catch-up reads each update once).
-        fresh = _kept(update, want == _STRUCTS, known)
-        scope[id(update)] = (update, fresh)
-        return fresh
+        if _compiled is not None:
+            return _compiled.in_scope(update, scope, want)  # type: ignore[no-any-return]
+        return _in_scope_py(update, scope, want)
     key = _Memo.key("update", update)
     found = _memo.get(key)
     known = found if isinstance(found, tuple) else None
@@ -132,6 +128,20 @@ def _read_memo(update: bytes, want: int = 0) -> _Kept:
 
 _STRUCTS: Final = 1
 _REFS: Final = 3
+
+
+def _in_scope_py(update: bytes, scope: dict[int, tuple[bytes, _Kept]], want: int) -> _Kept:
+    """What is kept of ``update`` in a delivery's ``scope`` (by identity), read now if the
+    one at ``want`` is not there (``_read_memo``). The reference of the compiled
+    ``in_scope`` (``_scope_c.pxi``), which runs instead when the compiled module does."""
+    seen = scope.get(id(update))
+    known = seen[1] if seen is not None and seen[0] is update else None
+    if known is not None and known[want] is not None:
+        return known
+    fresh = _kept(update, want == _STRUCTS, known)
+    scope[id(update)] = (update, fresh)
+    return fresh
+
 
 
 def _kept(update: bytes, structs: bool, known: _Kept | None) -> _Kept:

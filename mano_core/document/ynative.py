@@ -25,7 +25,7 @@ from . import ystate, yreader
 
 SOURCE: Final = Path(__file__).with_name("_yreader_c.pyx")
 INCLUDED: Final = tuple(Path(__file__).with_name(name)  # (included by SOURCE: hashed with it)
-                       for name in ("_open_c.pxi", "_combine_c.pxi"))
+                       for name in ("_open_c.pxi", "_combine_c.pxi", "_scope_c.pxi"))
 
 
 def _load() -> tuple[ModuleType | None, str]:
@@ -53,6 +53,7 @@ def _load() -> tuple[ModuleType | None, str]:
                       RuntimeWarning, stacklevel=2)
         return None, f"python ({why})"
     module.bind(yreader.StructInfo, yreader.UpdateDeps, yreader._read, ystate.read_large)
+    module.bind_scope(yreader.Refs)
     module.bind_open(envelope.EnvelopeHeader, envelope.Envelope, envelope.Authenticated,
                      envelope.Opened, envelope._COMPARTMENTS, hashlib.sha256)
     return module, f"compiled ({Path(module.__file__ or '').name})"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from pycrdt import Array, Doc, Map, Text
 
 from mano_core.document import yreader as ydeps
@@ -172,6 +174,7 @@ def test_a_delivery_scope_reads_each_update_object_once_and_keeps_nothing_after(
         monkeypatch) -> None:
     from mano_core.document import ydeps as public
 
+    monkeypatch.setattr(public, "_compiled", None)  # the Python scope (the compiled: below)
     reads: list[bytes] = []
     real = public.read_update
 
@@ -198,3 +201,30 @@ def test_a_delivery_scope_reads_each_update_object_once_and_keeps_nothing_after(
         changing[:] = first  # a bytearray may change: read (and memoised) by its content
         assert public.read_structs(changing) == public.read_structs(first)
     assert public._memo.scope is None  # no update object held once the delivery is applied
+
+
+@pytest.mark.parametrize("scope", ["python", "compiled"])
+def test_a_delivery_scope_hands_back_what_it_read_first(monkeypatch, scope: str) -> None:
+    """Within a scope, each later read of the same update object returns the very objects of
+    its first read (nothing read again), its structs added once asked for."""
+    from mano_core.document import ydeps as public, ynative
+
+    if scope == "python":
+        monkeypatch.setattr(public, "_compiled", None)
+    elif ynative.compiled is None:
+        pytest.skip("the compiled module is not built")
+    monkeypatch.setattr(public, "_memo", public._Memo())
+    first = updates()[0]
+    with public.parse_scope():
+        deps = public.read_deps(first)
+        read = public.read_refs(first)
+        assert read is not None and read[2] is deps
+        structs, deletes = public.read_structs(first)
+        for _ in range(2):
+            assert public.read_deps(first) is deps
+            again = public.read_refs(first)
+            assert again is not None and again[0] is read[0] and again[1] is read[1]
+            assert public.read_structs(first)[0] is structs
+            assert public.read_structs(first)[1] is deletes is read[1]
+        assert structs == public.read_update(first, [])[1]
+    assert public._memo.scope is None
