@@ -88,12 +88,21 @@ class Fanout:
     def pull(self, team: Team, c: int) -> None:
         """Deliver what storage holds after the cursor (one task per team and compartment)."""
         key = (team.team_id, c)
-        if key in self._pulls:
+        running = self._pulls.get(key)
+        if running is not None and not running.done():
             self._again.add(key)
             return
+        # A pull that has returned may still be listed until its done callback runs (a later
+        # turn of the loop): it reads no more, so a new one starts, and only its own callback
+        # unlists it (a notification handled in between was lost: its rows waited for the
+        # next envelope).
         task = asyncio.create_task(self._pull(team, c), name="mano-relay-pull")
         self._pulls[key] = task
-        task.add_done_callback(lambda _: self._pulls.pop(key, None))
+        task.add_done_callback(lambda done: self._unlist(key, done))
+
+    def _unlist(self, key: tuple[bytes, int], task: asyncio.Task[None]) -> None:
+        if self._pulls.get(key) is task:
+            del self._pulls[key]
 
     @property
     def problem(self) -> str | None:

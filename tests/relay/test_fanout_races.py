@@ -3,11 +3,16 @@
 A team's live state is unloaded when its last session leaves. A device authenticating at that
 moment (its check of the log awaits storage) must end up bound to the team the relay fans out
 from: before the fix it was bound to the unloaded copy, stayed connected, and received no live
-envelope at all (each later push was acked to its author and delivered to nobody)."""
+envelope at all (each later push was acked to its author and delivered to nobody).
+
+Nor whatever happens while a pull from storage (another node's commits) ends: a notification
+handled in between still gets its rows read and delivered."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mano_core.crypto import DeviceIdentity, Role
@@ -15,7 +20,7 @@ from mano_core.ids import new_id
 from mano_core.protocol import messages as m
 from mano_core.protocol.codes import CLOSE_BASE, ErrorCode
 from sync_server.server import Relay
-from sync_server.storage import MemoryStorage
+from sync_server.storage import MemoryStorage, NewEnvelope, SQLiteStorage
 from tests.harness.relay import relay_config, relay_url
 from tests.relay.kit import TeamKit
 
@@ -118,3 +123,60 @@ async def test_a_live_subscriber_that_would_be_left_a_gap_is_closed_to_catch_up(
         assert done.seq == 2
         await admin.close()
         await again.close()
+
+
+class LateCommitSQLite(SQLiteStorage):
+    """SQLiteStorage whose reads see envelopes up to ``visible`` only; ``after_read`` runs once,
+    inside the first read that returns something (it models another node's commit that becomes
+    visible right after that read, its notification handled in the same turn of the loop)."""
+
+    visible = 0
+    after_read: Callable[[], None] | None = None
+
+    async def read_envelopes(self, team: bytes, c: int, after: int,
+                             limit: int) -> Sequence[tuple[int, bytes]]:
+        rows = [r for r in await super().read_envelopes(team, c, after, limit)
+                if r[0] <= self.visible]
+        if rows and self.after_read is not None:
+            hook, self.after_read = self.after_read, None
+            hook()
+        return rows
+
+
+async def test_a_notification_that_comes_as_a_pull_ends_is_not_lost(tmp_path: Path) -> None:
+    # Before: the ended pull stayed listed until its done callback ran, a later turn of the
+    # loop; a notification handled in between was only noted for that pull, which read no
+    # more, so its rows reached this node's subscribers only with the next envelope.
+    kit = TeamKit("bob")
+    cfg = relay_config(tmp_path)
+    storage = LateCommitSQLite(cfg.db_path)
+    async with Relay(cfg, storage=storage) as relay:
+        admin = await kit.client(relay_url(relay), "admin", create=True)
+        bob = await kit.client(relay_url(relay), "bob")
+        await bob.subscribe(0, 0)
+        # Two commits of another node: both in storage, the second visible after the first read.
+        envs = [kit["admin"].seal(b"from another node %d" % i) for i in range(2)]
+        out = await storage.append_envelopes(
+            [NewEnvelope(kit.team_id, 0, kit["admin"].id, 1000 + i, e)
+             for i, e in enumerate(envs)], time.time())
+        first, second = out[0].seq, out[1].seq
+        storage.visible = first
+        loop = asyncio.get_running_loop()
+
+        def second_commit() -> None:
+            storage.visible = second
+            loop.call_soon(relay.fanout.remote, kit.team_id, 0, second)  # its notification
+
+        storage.after_read = second_commit
+        relay.fanout.remote(kit.team_id, 0, first)
+        seqs: list[int] = []
+        while not seqs or seqs[-1] < second:
+            try:
+                msg = await bob.recv(WAIT)
+            except TimeoutError:
+                raise AssertionError(f"live delivery stopped at {seqs}") from None
+            if isinstance(msg, m.Deliver):
+                seqs.extend(s for s, _ in msg.items)
+        assert seqs == [first, second]
+        await admin.close()
+        await bob.close()
