@@ -152,3 +152,73 @@ async def test_flow_territory_create(demo_store):
         await wait_for(pilot, lambda: shows(app, "Chiens présents : 2"),
                        what="the custom value in the table")
         assert shows(app, "Observations de « Square du marché couvert » : 1")
+
+
+async def test_flow_an_observation_is_corrected_and_deleted(demo_store):
+    # Before: an observation could be created and read, never corrected nor deleted (a count
+    # typed wrong, the wrong territory's evening, stayed in the statistics for good).
+    import datetime as dt
+
+    from textual.widgets import Button
+
+    from tui.screens.territories import TerritoriesScreen
+    from tui.widgets.confirm import ConfirmScreen
+
+    from .rendered import notices
+
+    app = app_on(demo_store)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen))
+        team = app.session.team
+        # first in the list (names in alphabetical order): highlighted when the section opens
+        terr = await team.territories.create(name="Abri bus de la mairie")
+        seen = dt.datetime(2026, 11, 19, 20, 15, tzinfo=dt.UTC)
+        obs = await team.observations.create(
+            territory=terr.id, observed_at=seen, men=21, women=1, atmosphere="RAS",
+            comment="Distribution de soupe")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(app.screen, TerritoriesScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen._territory() == terr.id, what="highlighted")
+        await wait_for(pilot, lambda: shows(app, "Entrée corriger"), what="the title's keys")
+        table = screen.query_one("#observations", DataTable)
+        await wait_for(pilot, lambda: obs.id in table.rows, what="the observation listed")
+        table.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="its form")
+        form = app.screen
+        assert shows(app, "Modifier l'observation — Abri bus de la mairie")
+        assert form.query_one("#field-men", Input).value == "21"       # its values
+        assert form.query_one("#field-comment").text == "Distribution de soupe"
+        assert form.query_one("#field-observed_at", Input).value == "19/11/2026 21:15"
+        form.query_one("#field-men", Input).value = "12"
+        form.query_one("#field-observed_at", Input).value = "31/11/2026 21:15"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Observée le" in str(form.query_one("#error-observed_at").render())
+        assert team.observations.get(obs.id).men == 21              # nothing written
+        form.query_one("#field-observed_at", Input).value = "18/11/2026 22:40"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: team.observations.get(obs.id).men == 12, what="saved")
+        saved = team.observations.get(obs.id)
+        assert saved.observed_at == dt.datetime(2026, 11, 18, 21, 40, tzinfo=dt.UTC)
+        assert (saved.women, saved.comment, saved.atmosphere) == (1, "Distribution de soupe",
+                                                                 "RAS")
+        assert len(team.observations.filter(lambda o: o.territory == terr.id)) == 1
+        await wait_for(pilot, lambda: isinstance(app.screen, TerritoriesScreen))
+        await wait_for(pilot, lambda: shows(app, "12 H, 1 F"), what="the table corrected")
+
+        # deleted after a confirmation, taken back with Ctrl+Z
+        table.focus()
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+        assert "Supprimer l'observation du 18/11/2026 22:40 ?" in app.screen.body
+        app.screen.query_one("#confirm", Button).press()
+        await wait_for(pilot, lambda: not team.observations.filter(
+            lambda o: o.territory == terr.id), what="deleted")
+        await wait_for(pilot, lambda: "Observation du 18/11/2026 22:40 supprimée." in
+                       notices(app), what="said")
+        await wait_for(pilot, lambda: shows(app, "« Abri bus de la mairie » : 0"))
+        await pilot.press("ctrl+z")
+        await wait_for(pilot, lambda: team.observations.filter(
+            lambda o: o.territory == terr.id), what="restored")

@@ -1,8 +1,10 @@
 """Territories and their observations: create and edit a territory (its types from the
-team's list), a new observation in a few keys with the team's own observation fields."""
+team's list), a new observation in a few keys with the team's own observation fields, and an
+observation corrected (Enter: every field, its date too) or deleted (Suppr, then Ctrl+Z)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from textual.app import ComposeResult
@@ -10,11 +12,14 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from mano_core.errors import NotFoundError
+from mano_core.errors import ManoError, NotFoundError
 from mano_core.model.records import ATMOSPHERES, Territory, TerritoryObservation
 from tui import format as fmt
 from tui.custom_inputs import custom_fields, read_custom
+from tui.i18n import error_text
+from tui.records.values import EntryError, parse_moment
 from tui.text import LONG_CELL_LIMIT, cell, plain
+from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.fit import last_column_width
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.table import LiteralTable
@@ -29,7 +34,8 @@ class TerritoriesScreen(SectionScreen):
     section = "territories"
     BINDINGS = [Binding("ctrl+n", "new_observation", "key.new_observation"),
                 Binding("ctrl+t", "new_territory", "key.new_territory"),
-                Binding("e", "edit_territory", "key.edit")]
+                Binding("e", "edit_territory", "key.edit"),
+                Binding("delete", "delete_observation", "key.delete_observation")]
 
     def compose(self) -> ComposeResult:
         return self.framed(self.compose_body())
@@ -158,25 +164,88 @@ class TerritoriesScreen(SectionScreen):
 
     # --- observations ---------------------------------------------------------------------
 
+    def _observation(self) -> TerritoryObservation | None:
+        """The highlighted observation of the highlighted territory, if any."""
+        table = self.query_one("#observations", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        try:
+            return self.session.team.observations.get(str(key)) if key else None
+        except NotFoundError:
+            return None
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "observations":
+            obs = self._observation()
+            if obs is not None:
+                self._observation_form(obs)  # corrected: every field, its date too
+
     def action_new_observation(self) -> None:
+        self._observation_form(None)
+
+    def action_delete_observation(self) -> None:
         t = self.t
-        terr = self._territory()
+        obs = self._observation()
+        if obs is None or self.focused is not self.query_one("#observations", DataTable):
+            return
+        observations = self.session.team.observations
+        when = fmt.moment(obs.observed_at)
+
+        async def delete(confirmed: bool | None) -> None:
+            if not confirmed:
+                return
+            try:
+                await observations.delete(obs.id)
+            except ManoError as exc:
+                self.mano.say(error_text(t, exc), error=True)
+                return
+
+            async def undo() -> None:
+                await observations.restore(obs.id)
+
+            self.mano.offer_undo(t("obs.deleted", date=when), undo)
+
+        self.app.push_screen(ConfirmScreen(
+            t("obs.delete_title", date=when), [t("obs.delete_body")],
+            confirm_label=t("actions.delete_button"), cancel_label=t("form.cancel")), delete)
+
+    def _observation_form(self, obs: TerritoryObservation | None) -> None:
+        """A new observation of the highlighted territory (``obs`` None), or ``obs`` again
+        with its values, to correct."""
+        t = self.t
+        terr = obs.territory if obs is not None else self._territory()
         if not terr:
             return
         team = self.session.team
-        name = team.territories.get(terr).name
-        sub = self.session.subteam
+        try:
+            name = team.territories.get(terr).name
+        except NotFoundError:
+            name = ""
+        sub = obs.team if obs is not None else self.session.subteam
         definitions = team.custom_fields_for("observation", [sub] if sub else [])
+
+        def had(attr: str, default: Any) -> Any:
+            return getattr(obs, attr) if obs is not None else default
+
         fields = [
-            Field("men", t("field.men"), value="0", wire=("men",)),
-            Field("women", t("field.women"), value="0", wire=("women",)),
-            Field("minors", t("field.minors"), value="0", wire=("minors",)),
+            Field("observed_at", t("field.observed_at"),
+                  value=fmt.moment(had("observed_at", self.mano.now())),
+                  placeholder=t("rec.hint.moment"), wire=("observedAt",),
+                  parse=parse_observed, required=True),
+            Field("men", t("field.men"), value=str(had("men", 0)), wire=("men",)),
+            Field("women", t("field.women"), value=str(had("women", 0)), wire=("women",)),
+            Field("minors", t("field.minors"), value=str(had("minors", 0)), wire=("minors",)),
             Field("atmosphere", t("field.atmosphere"), kind="select",
+                  value=had("atmosphere", None),
                   options=[(a, a) for a in ATMOSPHERES], wire=("atmosphere",)),
-            Field("police", t("field.police"), kind="check", wire=("police",)),
-            Field("material", t("field.material"), wire=("material",)),
-            Field("comment", t("field.comment"), kind="area", wire=("comment",)),
-            *custom_fields(t, definitions),
+            Field("police", t("field.police"), kind="check", value=had("police", False),
+                  wire=("police",)),
+            Field("material", t("field.material"), value=had("material", ""),
+                  wire=("material",)),
+            Field("comment", t("field.comment"), kind="area", value=had("comment", ""),
+                  wire=("comment",)),
+            *custom_fields(t, definitions, had("custom_fields", {})),
         ]
 
         async def submit(v: dict[str, Any]) -> TerritoryObservation:
@@ -188,14 +257,29 @@ class TerritoriesScreen(SectionScreen):
                     raise FieldError(key, t("error.number")) from None
                 if numbers[key] < 0:
                     raise FieldError(key, t("error.number"))
-            return await team.observations.create(
-                territory=terr, team=sub, observed_at=self.mano.now(),
-                atmosphere=v["atmosphere"], police=v["police"], material=v["material"],
-                comment=v["comment"], custom_fields=read_custom(t, definitions, v),
-                **numbers)
+            values: dict[str, Any] = {
+                "observed_at": v["observed_at"], "atmosphere": v["atmosphere"],
+                "police": v["police"], "material": v["material"], "comment": v["comment"],
+                **numbers}
+            if obs is None:
+                return await team.observations.create(
+                    territory=terr, team=sub, custom_fields=read_custom(t, definitions, v),
+                    **values)
+            # the fields of the team's own the form did not show are kept as they are
+            values["custom_fields"] = {**obs.custom_fields, **read_custom(t, definitions, v)}
+            changes = {k: x for k, x in values.items() if getattr(obs, k) != x}
+            return await team.observations.update(obs.id, **changes) if changes else obs
 
         self.app.push_screen(FormScreen(
-            t("obs.new", name=name), fields, submit, save_label=t("form.save"),
-            cancel_label=t("form.cancel"),
+            t("obs.new", name=name) if obs is None else t("obs.edit", name=name), fields,
+            submit, save_label=t("form.save"), cancel_label=t("form.cancel"),
             field_error=lambda f, m: t("form.field_error", field=f, message=m)),
             lambda r: self.mano.say(t("obs.saved")) if r is not None else None)
+
+
+def parse_observed(raw: Any) -> dt.datetime:
+    """The observation's date as typed (``20/11/2026 14:30``, Paris time): required."""
+    moment = parse_moment(str(raw or ""))
+    if moment is None:
+        raise EntryError("required")
+    return moment
