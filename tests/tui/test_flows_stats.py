@@ -190,3 +190,24 @@ async def test_flow_stats_period(demo_store, tmp_path):
                        what="the workbook")
         book = openpyxl.load_workbook(book_path, read_only=True)
         assert book.sheetnames == ["Statistiques", "Statistiques MANO"]
+
+
+async def test_an_export_that_cannot_be_written_is_said_in_french(demo_store, tmp_path):
+    # Before: the error under the path was Python's own, in English ("[Errno 21] Is a
+    # directory: '…'").
+    app = app_on(demo_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen))
+        await open_stats(pilot)
+        await pilot.press("ctrl+e")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="the form")
+        form = app.screen
+        taken = tmp_path / "stats.csv"
+        taken.mkdir()                                 # a folder of that name is there
+        form.query_one("#field-path", Input).value = str(taken)
+        form.query_one("#field-format", Select).value = "csv"
+        await pilot.press("ctrl+s")
+        error = form.query_one("#error-path", Static)
+        await wait_for(pilot, lambda: "dossier" in str(error.render()), what="the error said")
+        assert "Errno" not in str(error.render()) and "directory" not in str(error.render())
+        assert app.screen is form                     # still open, with what was typed

@@ -174,7 +174,7 @@ def confirm_delete_action(screen: ManoScreen, action_id: str | None, *,
         try:
             await actions.delete(action_id)
         except ManoError as exc:
-            screen.mano.say(str(exc), error=True)
+            screen.mano.say(screen.mano.error_text(exc), error=True)
             return
 
         async def undo() -> None:

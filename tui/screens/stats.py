@@ -297,7 +297,7 @@ class StatsScreen(SectionScreen):
             try:
                 rows = await export_statistics(s, m, described, path, kind)
             except (OSError, ManoError) as exc:
-                raise FieldError("path", str(exc)) from None
+                raise FieldError("path", self.mano.error_text(exc)) from None
             return rows, path
 
         self.app.push_screen(FormScreen(

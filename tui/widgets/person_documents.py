@@ -278,7 +278,7 @@ class PersonDocuments(Vertical):
         try:
             await docs.delete(doc_id)
         except ManoError as exc:
-            self._app.say(str(exc), error=True)
+            self._app.say(self._app.error_text(exc), error=True)
             return
         self._app.say(t("documents.deleted", name=name))
 
