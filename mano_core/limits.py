@@ -112,6 +112,11 @@ PULL_RETRY_MAX_SECONDS: Final = 5.0
 # times instead of once per frame; a frame is never waited for, and never split).
 COALESCE_DELIVERIES_ENVELOPES: Final = 2000
 COALESCE_DELIVERIES_BYTES: Final = 8 * 1024 * 1024
+# A delivery's envelopes are opened (decryption, chain link, payload, dependency reads) on the
+# event loop, which is let run once this much of that work went by (loop_turns.finish, the
+# sync receiver): a delivery of COALESCE_DELIVERIES_ENVELOPES was one stretch of 30-80 ms
+# beside the UI's first read (issue 24). A fifth of the UI's 50 ms, as loop_turns.SLICE_SECONDS.
+DELIVERY_SLICE_SECONDS: Final = 0.010
 MAX_PENDING_INVITES_PER_TEAM: Final = 100  # unanswered invitation requests waiting for an admin
 MAX_PENDING_KEYS_PER_DEVICE: Final = 1000  # key packages waiting for one device
 INVITE_TTL_SECONDS: Final = 7 * 24 * 3600  # invitation requests/answers are dropped after this

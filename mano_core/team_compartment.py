@@ -15,6 +15,7 @@ from mano_core.document import pieces
 from mano_core.document.team_doc import ChangeEvent, DocumentCore, Origin
 from mano_core.document.ydeps import encode_state_vector, read_deps
 from mano_core.errors import MalformedUpdateError
+from mano_core.loop_turns import let_loop_run
 from mano_core.slices import refresh_all
 from mano_core.sync import snapshot_adopt
 from mano_core.sync.snapshot_receive import ReceivedSnapshot
@@ -211,7 +212,7 @@ class CompartmentHolder:
         this pause they were one stretch of the loop (~60 ms for 2,000 envelopes). Nothing is
         merged or stored yet: a cancellation here redoes the whole delivery (a seam for the
         fault tests)."""
-        await asyncio.sleep(0)
+        await let_loop_run()  # twice: the loop's timers and I/O run before the next stretch
 
     async def _store_merged(self, groups: Sequence[Sequence[bytes]], refused: dict[int, str],
                             also: Callable[[Any, dict[int, str]], Awaitable[None]],

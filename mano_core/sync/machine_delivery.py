@@ -4,7 +4,8 @@ as one Persist (updates, quarantine rows, cursor, chain states, fragments)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
+from typing import TypeVar
 
 from mano_core.crypto import ChainState
 from mano_core.crypto.envelope import Envelope, Opened
@@ -34,6 +35,18 @@ from mano_core.sync.effects import (
 from mano_core.sync.machine_core import MachineCore, _Stage
 from mano_core.sync.state import Quarantined
 
+T = TypeVar("T")
+
+
+def to_end(steps: Generator[None, None, T]) -> T:
+    """Run the generator ``steps`` to its end at once and return its value (what
+    ``mano_core.loop_turns.finish`` does with the event loop let run between steps)."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as end:
+            return end.value  # type: ignore[no-any-return]
+
 
 class Delivering(MachineCore):
     """Deliveries (``received``) and snapshots (``snapshot``, ``snapshot_uploaded``)."""
@@ -47,22 +60,43 @@ class Delivering(MachineCore):
         their outbox item: one coming back is stored at the relay (it delivers only what it
         committed), so its row is removed with this delivery's commit, and its ack then has
         nothing left to do (one commit on this device instead of two)."""
+        return to_end(self.receiving(message, own))
+
+    def receiving(self, message: m.Message, own: Mapping[bytes, int] | None = None,
+                  ) -> Generator[None, None, list[Effect]]:
+        """``received`` in steps: the generator yields before each envelope of a delivery is
+        opened and decoded, so that its driver may let its event loop run between two
+        (``loop_turns.finish``; issue 24: 2,000 envelopes were one stretch of the loop); its
+        value is ``received``'s effects. What it decided is staged at its end only, as one
+        Persist; closed before its end, it stages nothing and takes back the echoes it had
+        counted as answered (pushed again, as after a failed delivery)."""
         self._move("received")
         if isinstance(message, m.Deliver):
-            return self._deliver(Compartment(message.c), message.items, own or {})
+            return (yield from self._deliver(Compartment(message.c), message.items, own or {}))
         raise LocalProtocolError(f"sync machine: cannot handle {type(message).__name__}")
 
     def _deliver(self, c: Compartment, items: Sequence[tuple[int, bytes]],
-                 own: Mapping[bytes, int]) -> list[Effect]:
+                 own: Mapping[bytes, int]) -> Generator[None, None, list[Effect]]:
+        echoed: list[int] = []  # outbox items of this device's own envelopes coming back
+        try:
+            effects = yield from self._deliver_steps(c, items, own, echoed)
+        except BaseException:
+            self._answered.difference_update(echoed)  # not staged: not answered
+            raise
+        return effects
+
+    def _deliver_steps(self, c: Compartment, items: Sequence[tuple[int, bytes]],
+                       own: Mapping[bytes, int], echoed: list[int],
+                       ) -> Generator[None, None, list[Effect]]:
         pos, chain, frags = self._base(c)
         stage = _Stage()
         ops: list[Op] = []
-        echoed: list[int] = []  # outbox items of this device's own envelopes coming back
         effects: list[Effect] = []
         start = pos.seq
         for seq, raw in items:
             if seq <= pos.seq:
                 continue  # already applied (a resumed stream may overlap)
+            yield  # (the loop may run: nothing of this delivery is staged yet)
             if seq != pos.seq + 1:
                 # The relay's sequences have no gap: this one withheld envelopes (this device's
                 # own failures never step over any: a failed Persist closes the session). The

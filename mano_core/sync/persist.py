@@ -4,7 +4,6 @@ states), then ``committed`` — the machine's state moves only after the commit.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 
@@ -13,6 +12,7 @@ import msgspec
 from mano_core.crypto import ChainState
 from mano_core.errors import MalformedUpdateError, ManoError, SyncError
 from mano_core.ids import Compartment
+from mano_core.loop_turns import let_loop_run
 from mano_core.quarantine import QuarantinedEnvelope
 from mano_core.store import StoreTransaction
 from mano_core.sync.driver import TeamSyncBase, _Cursor, _cursor_key
@@ -59,13 +59,14 @@ class Persisting(TeamSyncBase):
                 client._send(effect.message)
 
     async def loop_turn(self) -> None:
-        """The event loop's turn between two stretches of a delivery (issue 24): its batch
-        authentication, its opening (decryption, payload decoding, dependency reads), the role
-        screening, then the merge (mano_core/team_compartment.py ``loop_turn``) each ran one
-        after the other on the loop without a pause, ~60 ms together for 2,000 envelopes.
-        Before the commit, with nothing merged or stored: a cancellation or failure here redoes
+        """The event loop's turn between two stretches of a delivery (issue 24): after its
+        batch authentication, every ``limits.DELIVERY_SLICE_SECONDS`` of its opening
+        (decryption, payload decoding, dependency reads: ``SyncMachine.receiving``), before
+        the role screening, then before the merge (mano_core/team_compartment.py
+        ``loop_turn``); 2,000 envelopes were ~60 ms on the loop without a pause. Before the
+        commit, with nothing merged, staged or stored: a cancellation or failure here redoes
         the delivery (a seam for the fault tests)."""
-        await asyncio.sleep(0)
+        await let_loop_run()  # twice: the loop's timers and I/O run before the next stretch
 
     async def _persist(self, effect: Persist) -> list[Effect]:
         applies = [op for op in effect.ops if isinstance(op, Apply)]

@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mano_core import heap, limits
+from mano_core import heap, limits, loop_turns
 from mano_core.crypto.batch import authenticated_by_chain
 from mano_core.document import preread, ydeps, ynative
 from mano_core.ids import Compartment
@@ -127,7 +127,11 @@ class Receiving(Persisting):
             if _compiled is not None and self._authenticated:  # (the log and keyring as now)
                 self._known_opener = _compiled.KnownOpener(
                     self._authenticated, self.keys.team_id, self.keys.log, self.keys.keyring)
-            effects = self.sm.received(m.Deliver(c=int(c), items=items), own=own)
+            # Opened envelope by envelope, the loop given a turn every DELIVERY_SLICE_SECONDS
+            # (issue 24: the UI's turns between; 2,000 envelopes were one stretch of 30-80 ms).
+            effects = await loop_turns.finish(
+                self.sm.receiving(m.Deliver(c=int(c), items=items), own=own),
+                slice_seconds=limits.DELIVERY_SLICE_SECONDS, turn=self.loop_turn)
         finally:
             self._authenticated = {}
             self._known_opener = None

@@ -29,6 +29,7 @@ from mano_core.sync.machine import (
     StartTimer,
     SyncMachine,
 )
+from mano_core.sync.machine_delivery import to_end
 
 G = Compartment.GENERAL
 
@@ -206,3 +207,38 @@ def test_a_forgotten_compartment_is_caught_up_again_from_the_start_own_envelopes
     assert [op.seq for op in persist.ops if isinstance(op, Apply)] == [1, 2]
     sm.committed(persist.token)
     assert sm.cursor(G) == 2
+
+
+def test_a_delivery_in_steps_stages_nothing_before_its_end():
+    # SyncMachine.receiving: the receiver lets its loop run between two envelopes (issue 24);
+    # the machine decides each envelope then, and stages the delivery only at its end.
+    w = World()
+    sm = w.online()
+    items = [(1, w.seal()), (2, w.seal()), (3, w.seal())]
+    steps = sm.receiving(m.Deliver(c=int(G), items=items))
+    next(steps)
+    next(steps)  # the first envelope opened, the loop's turn before the second
+    assert not sm.busy and sm.cursor(G) == 0
+    steps.close()  # the session ended there (a cancellation): nothing staged
+    assert not sm.busy and sm.cursor(G) == 0
+    (persist,) = to_end(sm.receiving(m.Deliver(c=int(G), items=items)))  # (its value)
+    assert [op.seq for op in persist.ops if isinstance(op, Apply)] == [1, 2, 3]
+    sm.committed(persist.token)
+    assert sm.cursor(G) == 3
+
+
+def test_an_echo_counted_in_a_delivery_closed_half_way_is_pushed_again():
+    w = World()
+    sm = SyncMachine(w.author.device_id, w.open, positions={},
+                     chains={c: ChainState() for c in Compartment})
+    sm.connecting()
+    sm.connected()
+    mine = w.seal()
+    assert [e.item for e in sm.outbox([(7, mine)]) if isinstance(e, Push)] == [7]
+    steps = sm.receiving(m.Deliver(c=int(G), items=[(1, mine), (2, w.seal())]), own={mine: 7})
+    next(steps)
+    next(steps)  # its echo opened: answered, as an ack would
+    assert sm.holds(7)
+    steps.close()
+    assert not sm.holds(7) and not sm.busy  # not removed from the outbox: pushed again
+    assert [e.item for e in sm.outbox([(7, mine)]) if isinstance(e, Push)] == [7]
