@@ -1,5 +1,6 @@
 """Per-envelope pieces of a replayed catch-up (issue 24), each timed alone in one process:
-batch authentication and ``open_envelope`` of a delivery of one author's envelopes, and the
+batch authentication and the opening of a delivery of one author's envelopes (the compiled
+``KnownOpener`` the receiver uses, and ``open_envelope``, its Python reference), and the
 compiled Yjs reader on a person's creation update, and the merge of a delivery one by one or in
 runs (mano_core/document/merge_run.py). The minimum of ``--repeat`` passes of CPU
 time (``time.process_time``), in µs an envelope or update: the load of a shared machine moves
@@ -82,15 +83,32 @@ def main(count: int, repeat: int) -> None:
                                 team_id=reader.log.team_id, compartment=GENERAL,
                                 chain_state=chain, authenticated=known).plaintext
                   for raw in raws]
+    compiled = ynative.compiled
+
+    def open_known() -> None:
+        """The delivery's opening as the receiver runs it: the compiled ``KnownOpener`` (one
+        per delivery) for envelopes the batch authentication established."""
+        assert compiled is not None
+        chain = ChainState()
+        opener = compiled.KnownOpener(known, reader.log.team_id, reader.log, reader.keyring)
+        for raw in raws:
+            if opener(raw, GENERAL, chain) is None:
+                raise AssertionError("KnownOpener left an envelope to open_envelope")
+
     rows = [
         ("batch authentication (a delivery of one author)",
          best(lambda: authenticated_by_chain(raws, team_id=team.team_id,
                                              compartment=GENERAL), repeat, count)),
-        ("open_envelope (authenticated, AES-GCM)", best(open_all, repeat, count)),
+        ("open_envelope, the Python reference (authenticated, AES-GCM)",
+         best(open_all, repeat, count)),
+    ]
+    if compiled is not None:
+        rows.append(("KnownOpener, the delivery's opening (compiled, AES-GCM)",
+                     best(open_known, repeat, count)))
+    rows += [
         ("payload.decode (the plaintext's batch)",
          best(lambda: [payload.decode(p) for p in plaintexts], repeat, count)),
     ]
-    compiled = ynative.compiled
     if compiled is not None:
         rows += [
             ("compiled read_update, with structs",
