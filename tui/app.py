@@ -30,7 +30,7 @@ from mano_core.heap import bulk_decoding
 from mano_core.model.records import Person
 
 from . import crash
-from .i18n import Translator, error_text
+from .i18n import Translator, error_text, key_name
 from .idle_lock import IdleLock
 from .navigation import EditPerson, OpenAction, OpenExchange, OpenPerson, OpenSection
 from .palette import ManoCommands
@@ -335,6 +335,14 @@ class ManoApp(IdleLock):
         except OSError as exc:
             text = crash.message(self.t, Path(f"({type(exc).__name__})"))
         super()._handle_exception(crash.Crashed(text))
+
+    def get_key_display(self, binding: Binding) -> str:
+        """A bound key as the footer, the help and the notices show it, named in the
+        interface's language (``Échap Retour``, ``Suppr Supprimer``; Textual's own names are
+        English: ``esc``, ``del``)."""
+        modifiers, key = binding.parse_key()
+        name = None if binding.key_display or modifiers else key_name(self.t, key)
+        return super().get_key_display(binding) if name is None else name
 
     def error_text(self, exc: BaseException) -> str:
         """An engine error in the interface's language (``tui.i18n.error_text``)."""

@@ -132,6 +132,22 @@ def key_text(t: Translator, description: str) -> str:
     return t(description) if is_key_text(description) else description
 
 
+# Keys Textual names in English ("esc", "del"): their names in the catalog (keyname.<key>).
+NAMED_KEYS = frozenset({"escape", "delete", "enter", "space", "pageup", "pagedown",
+                        "backspace", "tab"})
+
+
+def key_name(t: Translator, key: str) -> str | None:
+    """A key's name as a person of the interface's language reads it on the keyboard (the
+    footer, the help, the notices): ``Échap``, ``Suppr``, ``Entrée`` in French; ``F1`` for
+    ``f1``. None for a key shown as it is (a letter, ``^n``)."""
+    if key in NAMED_KEYS:
+        return t(f"keyname.{key}")
+    if len(key) >= 2 and key[0] == "f" and key[1:].isdigit():
+        return key.upper()
+    return None
+
+
 def _param(value: object) -> object:
     if isinstance(value, (list, tuple, set, frozenset)):
         return ", ".join(map(str, value))

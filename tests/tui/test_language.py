@@ -197,3 +197,23 @@ async def test_leaving_while_f12_rebuilds_the_sections_closes_cleanly(demo_store
         await pilot.press("f12")
         await wait_for(pilot, removed.is_set, what="the section shown removed, in English")
     assert halfway.is_set() and app.crash_report is None
+
+
+async def test_the_keys_are_named_in_the_interface_language(person_file):
+    # Before: Textual's English names, "esc Retour", "del Supprimer", "f1 Aide", in the
+    # French footer and help (the forms' own buttons said "Annuler (Échap)").
+    async with person_file(size=(160, 40)) as (app, pilot, _person):
+        await pilot.press("3")                                 # comments: Suppr deletes one
+        await wait_for(pilot, lambda: shows(app, "Suppr Supprimer"), what="Suppr")
+        footer = screen_text(app).splitlines()[-1]
+        assert "Échap Retour" in footer and "F1 Aide" in footer
+        assert "esc " not in footer and "del " not in footer and "f1 " not in footer
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: shows(app, "Aide : touches de cet écran"), what="help")
+        assert shows(app, "Échap") and shows(app, "Suppr")
+        await pilot.press("escape")
+        await pilot.press("f12")                               # English: English names
+        await wait_for(pilot, lambda: shows(app, "F1 Help"), what="the English footer")
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: shows(app, "Help: keys of this screen"), what="help")
+        assert shows(app, "Del ") and not shows(app, "del ") and not shows(app, "Suppr")

@@ -80,7 +80,7 @@ async def test_every_screen_at_80_by_24(demo_store):
         tabs = ("Résumé", "Actions", "Comm.", "Lieux", "Passages", "Famille", "Hist.",
                 "Médical", "Docs")
         for i, tab in enumerate(tabs):
-            await visit(str(i + 1), f"person file tab {tab}", *tabs, "esc Retour")
+            await visit(str(i + 1), f"person file tab {tab}", *tabs, "Échap Retour")
         await pilot.press("escape")
 
         await pilot.press("ctrl+l")
