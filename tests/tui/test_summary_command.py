@@ -1,0 +1,44 @@
+"""`mano summary` (also the end of `mano demo --no-tui`) says what a store holds in the
+interface's language: counted texts as plurals, never "(s)"; dates, statuses and numbers as
+the app writes them. Before, the sample file's line was French in English too ("6 action(s),
+3 commentaire(s)"), the statuses raw ("[ANNULEE]"), the day ISO, French colons missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mano_core.device import Device
+from tui.commands.summary import print_summary
+from tui.i18n import Translator
+
+from .conftest import PASS
+
+
+async def _summary(store: Path, lang: str, capsys: pytest.CaptureFixture[str]) -> str:
+    async with await Device.open(store, PASS) as device:
+        team = await device.open_team((await device.teams())[0].id)
+        capsys.readouterr()
+        print_summary(team, Translator(lang))
+    return capsys.readouterr().out
+
+
+async def test_the_summary_is_written_in_french(demo_store: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out = await _summary(demo_store, "fr", capsys)
+    assert "(s)" not in out
+    assert "Effectifs :" in out and "Informations urgentes récentes :" in out
+    assert "Agenda du 20/11/2026 :" in out
+    assert "[FAIT]" not in out and "[ANNULEE]" not in out and "[A FAIRE]" not in out
+    sample = next(line for line in out.splitlines() if "action" in line and "comment" in line)
+    assert "commentaire" in sample
+
+
+async def test_the_summary_is_written_in_english(demo_store: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out = await _summary(demo_store, "en", capsys)
+    assert "(s)" not in out and "commentaire" not in out and "Effectifs" not in out
+    assert "Counts:" in out and "Agenda for 20/11/2026:" in out
+    sample = next(line for line in out.splitlines() if "action" in line and "comment" in line)
+    assert sample.strip().split(", ")[1].split()[1] in ("comment", "comments")
