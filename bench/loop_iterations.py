@@ -12,7 +12,8 @@ and times each iteration of the asyncio loop (``BaseEventLoop._run_once``) and e
 in it with the thread's CPU clock. Prints per phase the largest iteration, the next ones,
 and for the ``--top`` largest the callbacks in them (the task's coroutine and its widget)
 and the CPU spent inside the ``--wrap`` functions (Textual's layout, drawing, styling by
-default). With ``--catch-up N`` it builds bench/ui_loop.py's catch-up store instead (a team of
+default) and in the collector's collections on the loop's thread (``gc 0``/``1``/``2``).
+With ``--catch-up N`` it builds bench/ui_loop.py's catch-up store instead (a team of
 ``--scale``, a device ``N`` envelopes behind a teammate, a relay subprocess; ~1 minute at MANO
 scale) and drives its run: launch, unlock + open, first read, catch-up. The loop-lag probe's
 lateness is one iteration or two back to back: compare these figures with its "its CPU"
@@ -25,11 +26,13 @@ import asyncio
 import asyncio.base_events as base_events
 import asyncio.events as events
 import functools
+import gc
 import importlib
 import inspect
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -58,6 +61,10 @@ class Recorder:
         self._parts: dict[str, float] = {}
         for spec in wrap:
             self._wrap(spec)
+        # the collector's collections on the loop's thread, as a part ("gc <generation>")
+        self._loop_thread = threading.get_ident()
+        self._gc_started = 0.0
+        gc.callbacks.append(self._on_gc)
         # private asyncio methods: the loop's one iteration, and one callback's run
         run = getattr(events.Handle, "_run")  # noqa: B009
         once = getattr(base_events.BaseEventLoop, "_run_once")  # noqa: B009
@@ -84,6 +91,16 @@ class Recorder:
 
         setattr(events.Handle, "_run", timed_run)  # noqa: B010
         setattr(base_events.BaseEventLoop, "_run_once", timed_once)  # noqa: B010
+
+    def _on_gc(self, event: str, info: dict[str, int]) -> None:
+        if threading.get_ident() != self._loop_thread:
+            return
+        if event == "start":
+            self._gc_started = time.thread_time()
+            return
+        name = f"gc {info['generation']}"
+        self._parts[name] = self._parts.get(name, 0.0) + \
+            (time.thread_time() - self._gc_started) * 1000
 
     def _wrap(self, spec: str) -> None:
         module, path = spec.split(":")

@@ -24,7 +24,7 @@ import contextlib
 import gc
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 TARGET_MS = 50.0     # issue 24: the UI loop is never blocked more than this
@@ -45,6 +45,8 @@ class LoopLagProbe:
         self._gc: dict[str, list[float]] = {}
         self._gc_start = 0.0
         self.last_tick = time.perf_counter()  # the loop last ran the probe (a sampler reads it)
+        # called after each wake-up with (phase, lateness s, s since the wake-up was asked)
+        self.watchers: list[Callable[[str, float, float], None]] = []
 
     async def __aenter__(self) -> LoopLagProbe:
         if self._task is not None:
@@ -71,6 +73,8 @@ class LoopLagProbe:
             self.ticks += 1
             self._lateness.setdefault(self._current, []).append(late)
             self._cpu.setdefault(self._current, []).append(min(late, used))
+            for watcher in self.watchers:
+                watcher(self._current, late, now - asked)
 
     def _on_gc(self, phase: str, _info: dict[str, int]) -> None:
         if phase == "start":

@@ -240,8 +240,31 @@ def _settle() -> None:
     gc.collect()
 
 
-def _sampled(probe: LoopLagProbe, sample: bool) -> Any:
-    """A stall sampler on ``probe`` (printed when it ends) if ``sample``, else nothing."""
+def _sampled(probe: LoopLagProbe, sample: bool, anatomy: bool = False) -> Any:
+    """A stall sampler on ``probe`` (printed when it ends) if ``sample``, and the stalls'
+    anatomy (bench/stall_anatomy.py) if ``anatomy``, else nothing."""
+    parts = None
+    if anatomy:
+        from bench.stall_anatomy import StallAnatomy
+
+        parts = StallAnatomy()
+        probe.watchers.append(parts)
+    inner = _stack_sampled(probe, sample)
+
+    @contextlib.contextmanager
+    def both() -> Iterator[None]:
+        try:
+            with inner:
+                yield
+        finally:
+            if parts is not None:
+                probe.watchers.remove(parts)
+                print(parts.report(), flush=True)
+                parts.close()
+    return both()
+
+
+def _stack_sampled(probe: LoopLagProbe, sample: bool) -> Any:
     if not sample:
         return contextlib.nullcontext()
     from bench.stall_sampler import StallSampler
@@ -256,7 +279,8 @@ def _sampled(probe: LoopLagProbe, sample: bool) -> Any:
 
 
 async def one_scale(scale: float, behind: int, repeat: int, sample: bool = False,
-                    cache: Path | None = None) -> dict[str, dict[str, float]]:
+                    cache: Path | None = None, anatomy: bool = False
+                    ) -> dict[str, dict[str, float]]:
     """Per phase: medians over ``repeat`` runs of the worst lateness (ms) and its ratio."""
     runs: list[dict[str, dict[str, Any]]] = []
     times: list[dict[str, float]] = []
@@ -266,7 +290,7 @@ async def one_scale(scale: float, behind: int, repeat: int, sample: bool = False
         for _ in range(repeat):
             _settle()
             async with LoopLagProbe() as probe:
-                with _sampled(probe, sample):
+                with _sampled(probe, sample, anatomy):
                     times.append(await drive_app(tmp / "bench.mano", probe))
             runs.append(probe.summary())
         if behind:
@@ -277,7 +301,7 @@ async def one_scale(scale: float, behind: int, repeat: int, sample: bool = False
             try:
                 _settle()
                 async with LoopLagProbe() as probe:
-                    with _sampled(probe, sample):
+                    with _sampled(probe, sample, anatomy):
                         times.append(await drive_app(path, probe, relay=relay.url,
                                                      behind=start + behind, full=False))
                 runs.append(probe.summary())
@@ -319,13 +343,18 @@ def main() -> None:
     parser.add_argument("--sample", action="store_true",
                         help="print where the loop's thread was during stalls "
                              "(bench/stall_sampler.py)")
+    parser.add_argument("--anatomy", action="store_true",
+                        help="print what each phase's worst stalls were made of: the loop "
+                             "thread on a CPU, on the run queue, asleep; other threads' CPU "
+                             "(bench/stall_anatomy.py)")
     parser.add_argument("--store-cache", type=Path,
                         default=os.environ.get("MANO_BENCH_STORE_CACHE") or None,
                         help="keep the generated store in this directory and reuse it")
     args = parser.parse_args()
     for scale in args.scale:
         print_table(scale, asyncio.run(one_scale(scale, args.catch_up, args.repeat,
-                                                 args.sample, args.store_cache)))
+                                                 args.sample, args.store_cache,
+                                                 args.anatomy)))
 
 
 if __name__ == "__main__":
