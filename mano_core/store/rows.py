@@ -125,9 +125,17 @@ def seal_snapshot(cipher: RowCipher, head: DocHead,
 
 def open_snapshot(cipher: RowCipher, head: DocHead,
                   rows: Sequence[tuple[int, bytes]]) -> bytes | bytearray:
-    """Decrypt a snapshot's chunks, each straight into its place in one buffer of the
-    snapshot's length (no join: one copy of the plaintext, written by AES-GCM, which releases
-    the GIL; a worker thread may run this while the event loop goes on, issue 24)."""
+    """Decrypt a snapshot's chunks, each straight into its place at the end of one buffer
+    (no join: one copy of the plaintext, written by AES-GCM, which releases the GIL; a worker
+    thread may run this while the event loop goes on, issue 24).
+
+    The buffer grows a chunk at a time, each chunk's zeros appended before AES-GCM overwrites
+    them, instead of being made at the snapshot's length at once: ``bytearray(n)`` zero-fills
+    its n bytes (and faults in their pages) in one call holding the GIL, 120-150 ms of CPU for
+    the 205 MB of a ×10 team, and the event loop, which needs the GIL, waited that long and
+    more (a stall of 170-560 ms with 1 ms of its own CPU at open, load 7-11). A chunk's zeros
+    are a short hold (a megabyte); growing reallocates in place (a large block is remapped,
+    not copied)."""
     what = f"document {head.name!r} snapshot"
     if [index for index, _ in rows] != list(range(head.snapshot_chunks)):
         raise StoreCorruptedError(f"{what}: expected {head.snapshot_chunks} chunks, "
@@ -135,18 +143,16 @@ def open_snapshot(cipher: RowCipher, head: DocHead,
     if len(rows) == 1:
         state: bytes | bytearray = cipher.open(rows[0][1], _chunk_ad(head, 0), f"{what} chunk 0")
     else:
-        state = bytearray(head.snapshot_len)
-        view, pos = memoryview(state), 0
+        state = bytearray()
         for index, data in rows:
             size = len(data) - OVERHEAD
-            if size < 0 or pos + size > len(state):
+            pos = len(state)
+            if size < 0 or pos + size > head.snapshot_len:
                 raise StoreCorruptedError(f"{what}: wrong length")
-            cipher.open_into(data, _chunk_ad(head, index), f"{what} chunk {index}",
-                             view[pos:pos + size])
-            pos += size
-        view.release()
-        if pos != len(state):
-            raise StoreCorruptedError(f"{what}: wrong length")
+            state += bytes(size)
+            with memoryview(state) as view:   # released before the next growth
+                cipher.open_into(data, _chunk_ad(head, index), f"{what} chunk {index}",
+                                 view[pos:pos + size])
     if len(state) != head.snapshot_len:
         raise StoreCorruptedError(f"{what}: wrong length")
     return state
