@@ -99,10 +99,12 @@ class CompartmentHolder:
         self.since_snapshot = self.bytes_since_snapshot = 0
         self.stored_rows(rows)
 
-    async def commit(self) -> None:
+    async def commit(self, *, background: bool = False) -> None:
         """Persist local edits, tell listeners and the sync client; compact when due (in the
-        background: ``compact_when_due``)."""
-        updates, sealed = await self._persist_sealing()
+        background: ``compact_when_due``). ``background``: an edit this device makes on its
+        own, not the user's (a snapshot-readers statement): sealed at once when it can be,
+        without holding the user's next edit back for the flush timer (``SealAtCommit``)."""
+        updates, sealed = await self._persist_sealing(background=background)
         self.team._dispatch(self.core.take_changes(Origin.LOCAL))
         if updates and not sealed and self.team.on_local_commit is not None:
             self.team.on_local_commit(self.core.compartment)
@@ -112,7 +114,8 @@ class CompartmentHolder:
         """Commit the pending local updates (with their sync-outbox places if the team syncs)."""
         return (await self._persist_sealing(seal=False))[0]
 
-    async def _persist_sealing(self, *, seal: bool = True) -> tuple[list[bytes], bool]:
+    async def _persist_sealing(self, *, seal: bool = True,
+                               background: bool = False) -> tuple[list[bytes], bool]:
         """``_persist``; with ``seal``, an isolated edit of a syncing team is sealed into an
         envelope in its own transaction when the sync client offers it (``Team.seal_at_commit``,
         issue 24: one durable commit fewer between the edit and its push). Returns the updates
@@ -128,7 +131,7 @@ class CompartmentHolder:
                 # The update and its place in the sync outbox commit together: an edit
                 # reported saved is always sent, even after a crash.
                 outbox = local_outbox(self.team.id, self.core.compartment)
-                async with sealing(self.team, seal) as sealer:
+                async with sealing(self.team, seal, background=background) as sealer:
                     async with self.team.store.transaction() as tx:
                         seqs = await tx.append_updates(self.name, updates)
                         sealed = sealer is not None and await sealer(tx, self.core.compartment,

@@ -6,7 +6,7 @@ mano_core/team_compartment.py (which re-exports these names)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,14 +29,21 @@ class EditSealer(Protocol):
     async def __call__(self, tx: Any, c: Compartment, updates: Sequence[bytes]) -> bool: ...
 
 
-# Team.seal_at_commit: a context held around the transaction of a local edit about to be
-# committed, giving an EditSealer or None (sealed later by the flush, as usual).
-SealAtCommit = Callable[[], AbstractAsyncContextManager[EditSealer | None]]
+class SealAtCommit(Protocol):
+    """Team.seal_at_commit: a context held around the transaction of a local edit about to
+    be committed, giving an EditSealer or None (sealed later by the flush, as usual).
+    ``background``: an edit the device makes on its own (no one waits to make the next),
+    which must not hold the user's next edit back as a burst's would
+    (mano_core/sync/seal_at_commit.py)."""
+
+    def __call__(self, *, background: bool = False,
+                 ) -> AbstractAsyncContextManager[EditSealer | None]: ...
 
 
-def sealing(team: Team, seal: bool) -> AbstractAsyncContextManager[EditSealer | None]:
+def sealing(team: Team, seal: bool, *,
+            background: bool = False) -> AbstractAsyncContextManager[EditSealer | None]:
     offer = team.seal_at_commit if seal and team.syncing else None
-    return offer() if offer is not None else contextlib.nullcontext()
+    return offer(background=background) if offer is not None else contextlib.nullcontext()
 
 
 async def commit_together(team: Team) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable
 from typing import Final
 
@@ -88,7 +89,7 @@ class SyncClient(Sessions, Settling, PresenceExchange):
         self._started = True
         self.team.syncing = True
         self.team.on_local_commit = lambda _c: self.schedule_flush()
-        self.team.seal_at_commit = lambda: seal_at_commit(self.sync)
+        self.team.seal_at_commit = functools.partial(seal_at_commit, self.sync)
         await self.sync.load()
         await self.key_delivery.load()
         try:

@@ -192,18 +192,22 @@ class SyncMachine(Delivering):
         wait = self._last_flush + self.flush_delay - self._now()
         return [StartTimer(FLUSH, min(self.flush_delay, max(0.0, wait)))]
 
-    def seals_at_once(self) -> bool:
+    def seals_at_once(self, *, background: bool = False) -> bool:
         """A local edit is about to be committed: would it be sealed at once (no flush
         scheduled, the last one ``flush_delay`` or more ago)? Then the driver may seal it in
         the edit's own transaction (``sealed_at_commit`` once that committed) instead of
-        calling ``local_commit`` after it."""
+        calling ``local_commit`` after it. ``background``: an edit the device makes on its
+        own (no burst of the user's follows it): at once whenever no flush is scheduled."""
         return (not self._flush_scheduled and self.phase is not Phase.CLOSED
-                and self._now() >= self._last_flush + self.flush_delay)
+                and (background or self._now() >= self._last_flush + self.flush_delay))
 
-    def sealed_at_commit(self) -> None:
+    def sealed_at_commit(self, *, background: bool = False) -> None:
         """A local edit was sealed in its own transaction, committed: an edit made within
-        ``flush_delay`` of it waits for the flush timer, with the others of its burst."""
-        self._last_flush = self._now()
+        ``flush_delay`` of it waits for the flush timer, with the others of its burst. Not
+        after a ``background`` edit: the user's next edit is as isolated as it was (issue
+        24: a snapshot-readers statement sealed just before it held it ~30 ms)."""
+        if not background:
+            self._last_flush = self._now()
 
 
 __all__ = [

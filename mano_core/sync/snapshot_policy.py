@@ -146,7 +146,8 @@ class Snapshots(Persisting):
         snapshot version it reads into the general document if it is not there (a local
         edit, sent as any other; snapshot_readers.py). Not while catching up (the first
         delivery into an empty document merges a whole state quietly), nor before the
-        general compartment's tail or state reach ``STATE_AFTER_BYTES``."""
+        general compartment's tail or state reach ``STATE_AFTER_BYTES``. Committed as a
+        background edit: it does not hold the user's next edit back for the flush timer."""
         if self._reads_stated or self.state.behind:
             return
         if max(self._tail.get(Compartment.GENERAL, (0, 0))) < snapshot_readers.STATE_AFTER_BYTES:
@@ -157,7 +158,7 @@ class Snapshots(Persisting):
             holder = self.team.compartment(Compartment.GENERAL)
             with holder.core.doc.transaction():
                 readers[me.hex()] = snapshot_readers.statement(self.keys.identity, team_id)
-            await holder.commit()
+            await holder.commit(background=True)
         self._reads_stated = True
 
     async def _send_snapshot(self, client: RelayClient, c: Compartment, taken: _Taken, *,
