@@ -1,15 +1,19 @@
 """`mano summary` (also the end of `mano demo --no-tui`) says what a store holds in the
-interface's language: counted texts as plurals, never "(s)"; dates, statuses and numbers as
-the app writes them. Before, the sample file's line was French in English too ("6 action(s),
-3 commentaire(s)"), the statuses raw ("[ANNULEE]"), the day ISO, French colons missing."""
+interface's language, and `mano search` whom it found: counted texts as plurals, never "(s)";
+dates, statuses and numbers as the app writes them. Before, the sample file's line was French
+in English too ("6 action(s), 3 commentaire(s)"), the statuses raw ("[ANNULEE]"), the day ISO,
+French colons missing; the search marked a very vulnerable person with a bare "⚠" and left
+out, unsaid, whoever came after the first 50."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
 from mano_core.device import Device
+from tui.commands.search import search
 from tui.commands.summary import print_summary
 from tui.i18n import Translator
 
@@ -42,3 +46,20 @@ async def test_the_summary_is_written_in_english(demo_store: Path,
     assert "Counts:" in out and "Agenda for 20/11/2026:" in out
     sample = next(line for line in out.splitlines() if "action" in line and "comment" in line)
     assert sample.strip().split(", ")[1].split()[1] in ("comment", "comments")
+
+
+async def test_the_search_says_who_is_vulnerable_and_how_many_it_left_out(
+        demo_store: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async with await Device.open(demo_store, PASS) as device:
+        team = await device.open_team((await device.teams())[0].id)
+        for i in range(54):
+            await team.persons.create(name=f"Karim Homonyme {i:02d}", alertness=i == 0)
+    monkeypatch.setenv("MANO_PASSPHRASE", PASS)
+    capsys.readouterr()
+    args = argparse.Namespace(store=str(demo_store), text="karim homonyme")
+    assert await search(args, Translator("fr")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Karim Homonyme 00  ⚠ VULNÉRABLE"
+    assert len(lines) == 51
+    assert lines[-1].startswith("… et 4 autres : 54 personnes trouvées, les 50 premières")

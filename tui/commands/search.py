@@ -10,6 +10,8 @@ from tui.i18n import Translator
 
 from .common import DEFAULT_STORE, open_first_team, say
 
+SHOWN = 50  # persons printed; how many more were found is said
+
 
 async def search(args: argparse.Namespace, t: Translator) -> int:
     store, team = await open_first_team(Path(args.store), t)
@@ -17,10 +19,12 @@ async def search(args: argparse.Namespace, t: Translator) -> int:
         found = team.persons.search(args.text)
         if not found:
             print(t("search.none", text=args.text))
-        for person in found[:50]:
+        for person in found[:SHOWN]:
             aliases = f" ({', '.join(person.other_names)})" if person.other_names else ""
-            flag = " ⚠" if person.alertness else ""
+            flag = f"  {t('flag.vulnerable')}" if person.alertness else ""  # words, not a sign
             say(f"{person.name}{aliases}{flag}")
+        if len(found) > SHOWN:
+            print(t("search.more", count=len(found) - SHOWN, total=len(found), shown=SHOWN))
     return 0
 
 
