@@ -1,6 +1,6 @@
 """The one compiled module: the Yjs update reader (mano_core/document/_yreader_c.pyx, Cython,
-with the opening of a delivery's envelopes, the merge of its updates and its parse scope
-included from _open_c.pxi, _combine_c.pxi and _scope_c.pxi).
+with the opening of a delivery's envelopes, the merge of its updates, its parse scope and the
+record ids' walk included from _open_c.pxi, _combine_c.pxi, _scope_c.pxi and _rootkeys_c.pxi).
 
 Everything else is in pyproject.toml. The extension is optional: when it cannot be built (no C
 compiler, no Python headers), the install goes on and the pure-Python reader is used (``.ci/run``
@@ -15,7 +15,7 @@ from setuptools import Extension, setup
 
 SOURCE = Path("mano_core/document/_yreader_c.pyx")
 INCLUDED = (Path("mano_core/document/_open_c.pxi"), Path("mano_core/document/_combine_c.pxi"),
-            Path("mano_core/document/_scope_c.pxi"))
+            Path("mano_core/document/_scope_c.pxi"), Path("mano_core/document/_rootkeys_c.pxi"))
 
 
 def extensions() -> list[Extension]:

@@ -878,3 +878,4 @@ def check_depth(data, Py_ssize_t max_depth, too_deep, pure):
 include "_open_c.pxi"
 include "_combine_c.pxi"
 include "_scope_c.pxi"
+include "_rootkeys_c.pxi"

@@ -9,6 +9,13 @@ ids are read here from the stored snapshot's pieces and the stored updates after
 parsed in one call of the Yjs reader (a piece is ~256 KiB: a few ms holding the GIL, the loop
 runs between two), never the document. About 0.13 s of CPU at MANO scale, off the loop.
 
+That read held the GIL, which pycrdt's apply of the same bytes on the loop holds too: the two
+took turns on one core (issue 24: the open ÷ bare apply). Where the compiled module runs, each
+piece is read by its ``root_keys_into`` (``_rootkeys_c.pxi``) instead: the walk over the bytes
+without the GIL, then only the pairs' texts made with it; ``_collect`` (the reader's structs)
+stays the reference, and reads what the walk hands back (a client listed twice, a value from
+2**62 on) and everything when the compiled module does not run.
+
 They are a hint: a key of an item later deleted, or of a parked update, is listed too, a key
 set by an update not read here (too large to parse in bounded calls, or integrated later) is
 missing, and the bytes are not trusted to be the document; ``Collection.loading`` skips an id
@@ -24,7 +31,7 @@ from typing import Final
 
 from mano_core.errors import MalformedUpdateError, StoreCorruptedError
 
-from . import ydeps
+from . import ydeps, ynative
 from .pieces import PIECE_BYTES, _frames, _piece
 from .ydeps import StructInfo
 
@@ -46,16 +53,29 @@ def root_keys(snapshot: bytes | bytearray | None,
             if vector is None and len(snapshot) > MAX_READ_BYTES:
                 return None   # one plain state: no bounded read of it
             for start, end in frames:
-                _collect(_piece(snapshot, start, end), found)
+                _collect_at(snapshot, start, end, found)
         for update in updates:
             if len(update) <= MAX_READ_BYTES:
-                _collect(update, found)
+                _collect_at(update, 0, len(update), found)
     except (MalformedUpdateError, StoreCorruptedError):
         return None
     return {name: list(keys) for name, keys in found.items()}
 
 
+def _collect_at(data: bytes | bytearray, start: int, end: int,
+                found: dict[str, dict[str, None]]) -> None:
+    """The keys the update ``data[start:end]`` sets, into ``found``: by the compiled walk
+    without the GIL where it runs and reads it, else by ``_collect``."""
+    if _compiled is not None and _compiled.root_keys_into(data, start, end, found):
+        return
+    _collect(_piece(data, start, end), found)
+
+
+_compiled = ynative.compiled
+
+
 def _collect(update: bytes, found: dict[str, dict[str, None]]) -> None:
+    """The reference: the keys ``update`` sets, read from its structs (holding the GIL)."""
     structs: list[StructInfo] = []
     ydeps.read_update(update, structs)
     for s in structs:

@@ -25,7 +25,8 @@ from . import ystate, yreader
 
 SOURCE: Final = Path(__file__).with_name("_yreader_c.pyx")
 INCLUDED: Final = tuple(Path(__file__).with_name(name)  # (included by SOURCE: hashed with it)
-                       for name in ("_open_c.pxi", "_combine_c.pxi", "_scope_c.pxi"))
+                       for name in ("_open_c.pxi", "_combine_c.pxi", "_scope_c.pxi",
+                                     "_rootkeys_c.pxi"))
 
 
 def _load() -> tuple[ModuleType | None, str]:
