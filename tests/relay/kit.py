@@ -3,6 +3,7 @@ protocol clients."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from mano_core.crypto import (
@@ -15,7 +16,10 @@ from mano_core.crypto import (
     make_key_packages,
 )
 from mano_core.ids import Compartment, new_id, new_team_id
+from mano_core.protocol import messages as m
 from mano_core.sync.transport import RelayClient
+from sync_server.storage import NewEnvelope
+from sync_server.storage.base import Storage
 
 
 @dataclass
@@ -84,6 +88,30 @@ class TeamKit:
         genesis = self.log.entries if create else None
         await c.authenticate(self[name].identity, self.team_id, genesis)
         return c
+
+    async def commit_elsewhere(self, storage: Storage, count: int) -> list[int]:
+        """``count`` envelopes of the admin in ``storage`` as another node commits them (no
+        event here: the caller sends it, as PgBus would); returns their sequences."""
+        envs = [self["admin"].seal(b"from another node %d" % i) for i in range(count)]
+        out = await storage.append_envelopes(
+            [NewEnvelope(self.team_id, 0, self["admin"].id, 1000 + i, e)
+             for i, e in enumerate(envs)], time.time())
+        return [a.seq for a in out]
+
+
+async def live_deliveries(client: RelayClient, last: int, wait: float) -> list[int]:
+    """The sequences ``client`` receives live until ``last``; AssertionError if none comes for
+    ``wait`` seconds."""
+    seqs: list[int] = []
+    while not seqs or seqs[-1] < last:
+        try:
+            msg = await client.recv(wait)
+        except TimeoutError:
+            raise AssertionError(f"live delivery stopped at {seqs} (expected up to {last})"
+                                 ) from None
+        if isinstance(msg, m.Deliver):
+            seqs.extend(s for s, _ in msg.items)
+    return seqs
 
 
 # RelayProcess moved to tests/harness/relay.py (one module per kind of fixture).

@@ -11,7 +11,6 @@ handled in between still gets its rows read and delivered."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -20,9 +19,9 @@ from mano_core.ids import new_id
 from mano_core.protocol import messages as m
 from mano_core.protocol.codes import CLOSE_BASE, ErrorCode
 from sync_server.server import Relay
-from sync_server.storage import MemoryStorage, NewEnvelope, SQLiteStorage
+from sync_server.storage import MemoryStorage, SQLiteStorage
 from tests.harness.relay import relay_config, relay_url
-from tests.relay.kit import TeamKit
+from tests.relay.kit import TeamKit, live_deliveries
 
 WAIT = 10.0  # seconds: generous on a loaded machine; the positive event ends every wait
 
@@ -155,11 +154,7 @@ async def test_a_notification_that_comes_as_a_pull_ends_is_not_lost(tmp_path: Pa
         bob = await kit.client(relay_url(relay), "bob")
         await bob.subscribe(0, 0)
         # Two commits of another node: both in storage, the second visible after the first read.
-        envs = [kit["admin"].seal(b"from another node %d" % i) for i in range(2)]
-        out = await storage.append_envelopes(
-            [NewEnvelope(kit.team_id, 0, kit["admin"].id, 1000 + i, e)
-             for i, e in enumerate(envs)], time.time())
-        first, second = out[0].seq, out[1].seq
+        first, second = await kit.commit_elsewhere(storage, 2)
         storage.visible = first
         loop = asyncio.get_running_loop()
 
@@ -169,14 +164,7 @@ async def test_a_notification_that_comes_as_a_pull_ends_is_not_lost(tmp_path: Pa
 
         storage.after_read = second_commit
         relay.fanout.remote(kit.team_id, 0, first)
-        seqs: list[int] = []
-        while not seqs or seqs[-1] < second:
-            try:
-                msg = await bob.recv(WAIT)
-            except TimeoutError:
-                raise AssertionError(f"live delivery stopped at {seqs}") from None
-            if isinstance(msg, m.Deliver):
-                seqs.extend(s for s, _ in msg.items)
+        seqs = await live_deliveries(bob, second, WAIT)
         assert seqs == [first, second]
         await admin.close()
         await bob.close()

@@ -18,14 +18,12 @@ from pathlib import Path
 import pytest
 
 from mano_core.errors import RelayStorageError
-from mano_core.protocol import messages as m
-from mano_core.sync.transport import RelayClient
 from sync_server.config import RelayConfig
 from sync_server.fanout import pull_retry_delay
 from sync_server.server import Relay
-from sync_server.storage import NewEnvelope, PostgresStorage, SQLiteStorage
+from sync_server.storage import PostgresStorage, SQLiteStorage
 from tests.harness.relay import relay_config, relay_url
-from tests.relay.kit import TeamKit
+from tests.relay.kit import TeamKit, live_deliveries
 
 pytestmark = pytest.mark.timeout(120)
 WAIT = 20.0  # seconds: generous on a loaded machine; the positive event ends every wait
@@ -68,19 +66,6 @@ async def _until(predicate: object, what: str) -> None:
         await asyncio.sleep(0.01)
 
 
-async def _deliveries(client: RelayClient, last: int) -> list[int]:
-    seqs: list[int] = []
-    while not seqs or seqs[-1] < last:
-        try:
-            msg = await client.recv(WAIT)
-        except TimeoutError:
-            raise AssertionError(f"live delivery stopped at {seqs} (expected up to {last})"
-                                 ) from None
-        if isinstance(msg, m.Deliver):
-            seqs.extend(s for s, _ in msg.items)
-    return seqs
-
-
 async def _fail_then_recover(relay: Relay, storage: Failing, wake: object) -> None:
     """Storage failing: ``wake()`` makes the relay pull; /healthz says it while it retries."""
     reads = storage.reads
@@ -105,13 +90,9 @@ async def test_a_failed_pull_is_retried_and_delivers_without_a_later_envelope(
         bob = await kit.client(relay_url(relay), "bob")
         await bob.subscribe(0, 0)
         # Another node's commit: in storage, then its event (what PgBus.dispatch calls).
-        envs = [kit["admin"].seal(b"from another node %d" % i) for i in range(3)]
-        out = await storage.append_envelopes(
-            [NewEnvelope(kit.team_id, 0, kit["admin"].id, 1000 + i, e)
-             for i, e in enumerate(envs)], time.time())
-        head = out[-1].seq
+        head = (await kit.commit_elsewhere(storage, 3))[-1]
         await _fail_then_recover(relay, storage, lambda: relay.fanout.remote(kit.team_id, 0, head))
-        assert await _deliveries(bob, head) == [1, 2, 3]
+        assert await live_deliveries(bob, head, WAIT) == [1, 2, 3]
         await _until(lambda: relay.problem() is None, "/healthz ok again")
         await admin.close()
         await bob.close()
@@ -160,7 +141,7 @@ async def test_two_postgres_nodes_a_failed_pull_is_retried(pg_dsn: str) -> None:
         pushing: list[asyncio.Task[None]] = []
         await _fail_then_recover(b, storage, lambda: pushing.append(asyncio.create_task(push())))
         await asyncio.gather(*pushing)
-        assert await _deliveries(bob, acked[-1]) == acked == [1]
+        assert await live_deliveries(bob, acked[-1], WAIT) == acked == [1]
         await _until(lambda: b.problem() is None, "/healthz ok again")
         await admin.close()
         await bob.close()
