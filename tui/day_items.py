@@ -52,14 +52,17 @@ def day_items(team: Team, subteam_id: str, day: dt.date, t: Translator,
         out.append(DayItem(a.completed_at, "action_done",
                            name(a.persons[0] if a.persons else None), a.name, f"action:{a.id}"))
     for c in act.comments:
-        about = name(c.person)
-        if not about and c.action:
+        about, on = name(c.person), ""
+        if c.action:  # about the action's person; the action's name leads the text
             try:
-                about = team.actions.get(c.action).name
+                action = team.actions.get(c.action)
             except NotFoundError:
-                about = ""
+                pass
+            else:
+                about = about or name(action.persons[0] if action.persons else None)
+                on = f"{action.name} — "
         out.append(DayItem(c.date, "comment", about,
-                           (t("flag.urgent") + " " if c.urgent else "") + c.text,
+                           (t("flag.urgent") + " " if c.urgent else "") + on + c.text,
                            f"comment:{c.id}"))
     for p in act.passages:
         out.append(DayItem(p.date, "passage", name(p.person) or t("report.anonymous"),

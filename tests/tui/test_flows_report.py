@@ -143,6 +143,10 @@ async def test_flow_report_items(demo_store):
         action = await team.actions.create(name="Douche à réserver", persons=[person.id],
                                            teams=[sub], due_at=at)
         await team.actions.mark_done(action.id, at=at)
+        # a comment on the action: about its person (before: the action's name stood in the
+        # person column), the action's name leading its text
+        await team.comments.create(text="Réservée pour 18 h", action=action.id, date=at,
+                                   team=sub)
         consultation = await team.medical.consultations.create(
             person=person.id, type="Infirmier", name="Pansement", due_at=at, teams=[sub])
         await open_report(pilot)
@@ -160,6 +164,7 @@ async def test_flow_report_items(demo_store):
                          "Rencontre | Personne du jour | Rencontre rue",
                          "Observation |  | Gare du Nord",
                          "Action faite | Personne du jour | Douche à réserver",
+                         "Commentaire | Personne du jour | Douche à réserver — Réservée pour",
                          "Consultation | Personne du jour"):
             assert expected in text, expected
         assert shows(app, "Éléments du jour")
