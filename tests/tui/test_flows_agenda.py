@@ -80,3 +80,41 @@ async def test_day_view_lists_what_is_to_do_first(demo_store):
         ids = [a.id for a in table.items]
         assert ids.index(late.id) < ids.index(early.id)
         assert shows(app, "Maraude du soir")
+
+
+async def test_an_urgent_comment_on_an_action_names_its_person_and_opens(demo_store):
+    # Before: its Personne cell was empty, Enter opened nothing and v nothing: "plaie
+    # infectée, voir l'infirmière" said about whom only inside the action.
+    from tui.screens.actions_common import ActionDetailScreen
+    from tui.screens.person_file import PersonFileScreen
+
+    app = app_on(demo_store)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        person = await team.persons.create(name="Gaëlle Urgente")
+        action = await team.actions.create(name="Pansement au pied", persons=[person.id],
+                                           due_at=NOW, with_time=False)
+        comment = await team.comments.create(text="Plaie infectée, voir l'infirmière",
+                                             action=action.id, urgent=True, date=NOW)
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: isinstance(app.screen, UrgentScreen))
+        screen = app.screen
+        table = screen.query_one("#urgent", DataTable)
+        key = f"comment:{comment.id}"
+        await wait_for(pilot, lambda: key in table.rows, what="the urgent comment")
+        row = [str(c) for c in table.get_row(key)]
+        assert row[1:3] == ["Commentaire", "Gaëlle Urgente"]
+        assert row[4] == "Pansement au pied — Plaie infectée, voir l'infirmière"
+        table.move_cursor(row=table.get_row_index(key))
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, ActionDetailScreen),
+                       what="the action's detail")
+        assert app.screen.action_id == action.id
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
+        table.move_cursor(row=table.get_row_index(key))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PersonFileScreen),
+                       what="her file")
+        assert app.screen.person_id == person.id

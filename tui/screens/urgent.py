@@ -29,6 +29,8 @@ class UrgentScreen(SectionScreen):
     BINDINGS = [Binding("o", "open", "key.open_person"),
                 Binding("v", "detail", "key.action_detail")]
 
+    _action: dict[str, str] = {}  # (reload's: a comment's row key -> its action)
+
     def compose(self) -> ComposeResult:
         return self.framed(self.compose_body())
 
@@ -52,8 +54,19 @@ class UrgentScreen(SectionScreen):
                          a.persons[0] if a.persons else None,
                          fmt.status(t, a.status), a.name, f"action:{a.id}"))
         comments = team.comments.urgent()[:COMMENT_LIMIT]
+        self._action: dict[str, str] = {}  # a comment on an action: v opens that action
         for c in comments:
-            rows.append((_moment(c.date, today), t("urgent.comment"), c.person, "", c.text,
+            person, text = c.person, c.text
+            if c.action:  # about the action's person; the action's name leads the text
+                try:
+                    action = team.actions.get(c.action)
+                except NotFoundError:
+                    pass
+                else:
+                    person = person or (action.persons[0] if action.persons else None)
+                    text = f"{action.name} — {c.text}"
+                    self._action[f"comment:{c.id}"] = action.id
+            rows.append((_moment(c.date, today), t("urgent.comment"), person, "", text,
                          f"comment:{c.id}"))
         table = self.query_one("#urgent", DataTable)
         keep = table.cursor_row
@@ -100,6 +113,8 @@ class UrgentScreen(SectionScreen):
         key = self._key()
         if key and key.startswith("action:"):
             self.post_message(OpenAction(key.removeprefix("action:")))
+        elif key in self._action:
+            self.post_message(OpenAction(self._action[key]))
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_open()
