@@ -319,6 +319,11 @@ async def test_flow_treatment(person_file):
         field(form, "name").value = "Amoxicilline"
         field(form, "dosage").value = "1 g"
         field(form, "frequency").value = "3 fois par jour"
+        field(form, "endDate").value = "13/11/2026"         # before its start: said, kept
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "avant la date de début" in str(
+            form.query_one("#error-endDate").render()), what="the end before the start said")
+        assert not team.medical.treatments.filter(lambda x: x.person == p.id)
         field(form, "endDate").value = "27/11/2026"
         await save(pilot)
         coll = team.medical.treatments

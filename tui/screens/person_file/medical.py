@@ -27,7 +27,7 @@ from tui.records.spec import (
 )
 from tui.records.values import day_text, moment_text
 from tui.text import LONG_CELL_LIMIT, cells, lines, styled
-from tui.widgets.forms import Field
+from tui.widgets.forms import Field, FieldError
 from tui.widgets.table import LiteralTable
 
 from .tab import PersonTab, cursor_key, register, restore
@@ -277,6 +277,9 @@ class MedicalTab(PersonTab):
             "startDate": self.mano.now().date()})
 
         async def submit(v: dict[str, Any]) -> Treatment:
+            start, end = v.get("startDate"), v.get("endDate")
+            if start is not None and end is not None and end < start:
+                raise FieldError("endDate", t("treatment.ends_before_start"))
             changes = record_changes(TREATMENT_SPEC, v, tr)
             if tr is None:
                 return await coll.create(person=self.person_id,  # type: ignore[no-any-return]
