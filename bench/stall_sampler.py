@@ -37,6 +37,9 @@ class StallSampler:
         # per phase, per stall (the probe's tick count while it lasts): its samples' stacks
         self._stalls: dict[str, dict[int, collections.Counter[tuple[str, ...]]]] = {}
         self._watch = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
+        # per phase: the other threads' stacks while the loop was late, by their CPU
+        self._others: dict[str, collections.Counter[tuple[str, ...]]] = {}
+        self._other_cpu: dict[int, float] = {}
 
     def __enter__(self) -> StallSampler:
         self._watch.start()
@@ -55,9 +58,16 @@ class StallSampler:
             # then charged to the frame seen right after it (its caller's line).
             now_cpu = time.clock_gettime(clock)
             used, cpu = int((now_cpu - cpu) * 1e3), now_cpu
-            if time.perf_counter() - self.probe.last_tick < self.after:
+            late = time.perf_counter() - self.probe.last_tick >= self.after
+            if not late:
+                self._sample_others({}, False)   # (their CPU read, no frames taken)
                 continue
-            frame = sys._current_frames().get(self._thread_id)
+            # Frames only while late, dropped at once: taking every thread's frames every
+            # 10 ms and holding them until the next look kept a sampled run from ever ending
+            frames = sys._current_frames()
+            self._sample_others(frames, late)
+            frame = frames.get(self._thread_id)
+            del frames
             if frame is None or not used:
                 continue
             try:
@@ -75,6 +85,30 @@ class StallSampler:
             stall = self._stalls.setdefault(self.probe.current, {})
             stall.setdefault(self.probe.ticks, collections.Counter())[where] += used
 
+    def _sample_others(self, frames: dict[int, Any], late: bool) -> None:
+        """Charge each other thread's CPU since the last look to its stack, while late."""
+        for thread in threading.enumerate():
+            if thread.ident in (self._thread_id, threading.get_ident(), None):
+                continue
+            try:
+                now = time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+            except (OSError, ProcessLookupError):
+                continue
+            used = int((now - self._other_cpu.get(thread.ident, now)) * 1e3)
+            self._other_cpu[thread.ident] = now
+            frame = frames.get(thread.ident)
+            if not late or not used or frame is None:
+                continue
+            # Its four innermost frames, read without their source lines (extract_stack's
+            # line lookups for every thread at each sample kept the loop late by themselves)
+            innermost = []
+            while frame is not None and len(innermost) < 4:
+                code = frame.f_code
+                innermost.append(f"{_short(code.co_filename)}:{frame.f_lineno} {code.co_name}")
+                frame = frame.f_back
+            key = (thread.name, *innermost)
+            self._others.setdefault(self.probe.current, collections.Counter())[key] += used
+
     def report(self, top: int = 6, stalls: int = 2) -> str:
         lines: list[str] = []
         for phase, counter in self._seen.items():
@@ -89,6 +123,11 @@ class StallSampler:
             for rank, stall in enumerate(longest, 1):
                 lines.append(f"  [{phase}] stall #{rank}: {sum(stall.values())} ms of CPU")
                 for stack, n in stall.most_common(5):
+                    lines.append(f"    {n:5d} ms " + "\n             ".join(stack))
+            others = self._others.get(phase)
+            if others:
+                lines.append(f"  [{phase}] other threads' CPU while the loop was late:")
+                for stack, n in others.most_common(4):
                     lines.append(f"    {n:5d} ms " + "\n             ".join(stack))
         return "\n".join(lines)
 
