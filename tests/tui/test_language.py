@@ -217,3 +217,21 @@ async def test_the_keys_are_named_in_the_interface_language(person_file):
         await pilot.press("f1")
         await wait_for(pilot, lambda: shows(app, "Help: keys of this screen"), what="help")
         assert shows(app, "Del ") and not shows(app, "del ") and not shows(app, "Suppr")
+
+
+async def test_the_help_lists_the_keys_of_the_tab_shown(person_file):
+    # Before: every tab's keys, hidden ones too: on the Medical tab the help listed the
+    # Documents keys ("j Joindre un fichier", "n Renommer" beside "n Nouveau").
+    async with person_file(size=(160, 40)) as (app, pilot, _person):
+        await pilot.press("8")
+        await pilot.pause()
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: shows(app, "Aide : touches de cet écran"), what="help")
+        assert shows(app, "Nouveau") and not shows(app, "Joindre un fichier")
+        assert not shows(app, "Renommer")
+        await pilot.press("escape")
+        await pilot.press("9")
+        await pilot.pause()
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: shows(app, "Aide : touches de cet écran"), what="help")
+        assert shows(app, "Joindre un fichier") and shows(app, "Renommer")

@@ -7,6 +7,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
@@ -42,7 +43,10 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         rows: dict[str, list[str]] = {}
-        nodes = [self.under, *self.under.query("*"), self.app]
+        # the keys of what is shown: not those of a hidden tab (the person file's Documents
+        # keys are not listed on its Medical tab, where n is not "rename")
+        nodes = [self.under, *(n for n in self.under.query("*") if _shown(n, self.under)),
+                 self.app]
         t = self.app.t  # type: ignore[attr-defined]
         for node in nodes:
             for binding in declared_bindings(node):
@@ -58,3 +62,13 @@ class HelpScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def _shown(node: DOMNode, top: DOMNode) -> bool:
+    """True unless ``node`` or one of its ancestors below ``top`` is not displayed."""
+    current: DOMNode | None = node
+    while current is not None and current is not top:
+        if not current.display:
+            return False
+        current = current.parent
+    return True
