@@ -21,7 +21,7 @@ from mano_core.errors import MalformedUpdateError
 from tests.reporting.conftest import load_document
 
 from . import hostile_states as hs
-from .test_update_reader import updates
+from .test_update_reader import mutated, updates
 
 # (test_ycompiled skips at import when the compiled reader is not running: so does this module)
 from .test_ycompiled import HUGE, built_updates, fuzz, one_client, pycrdt_updates
@@ -74,20 +74,6 @@ def same(update: bytes) -> str:
         return "handed back"
     assert got == expected, update.hex()
     return str(expected[1])[:24] if expected[0] == "refused" else "read"
-
-
-def mutated(update: bytes, rnd: random.Random) -> bytes:
-    b = bytearray(update)
-    op = rnd.random()
-    if op < 0.4:
-        b[rnd.randrange(len(b))] = rnd.randrange(256)
-    elif op < 0.7:
-        b = b[:rnd.randrange(len(b) + 1)]
-    elif op < 0.85:
-        b[rnd.randrange(len(b))] ^= 1 << rnd.randrange(8)
-    else:
-        b += rnd.randbytes(rnd.randint(1, 20))
-    return bytes(b)
 
 
 def test_pycrdt_updates_and_their_mutations_give_the_references_pairs() -> None:

@@ -132,23 +132,26 @@ def outcome(read: object, update: bytes, keep: bool) -> tuple[object, ...]:
     return ("read", deps.starts, deps.ends, deps.needs, [tuple(s) for s in structs], deletes)
 
 
+def mutated(update: bytes, rnd: random.Random) -> bytes:
+    """One random mutation of ``update``: a byte replaced, a cut, a flipped bit or bytes added."""
+    b = bytearray(update)
+    op = rnd.random()
+    if op < 0.4:
+        b[rnd.randrange(len(b))] = rnd.randrange(256)
+    elif op < 0.7:
+        b = b[:rnd.randrange(len(b) + 1)]
+    elif op < 0.85:
+        b[rnd.randrange(len(b))] ^= 1 << rnd.randrange(8)
+    else:
+        b += rnd.randbytes(rnd.randint(1, 20))
+    return bytes(b)
+
+
 def test_the_reader_reads_as_the_reference_on_updates_and_their_mutations() -> None:
     rnd = random.Random(2024)
     kinds = set()
     for update in updates():
-        cases = [update]
-        for _ in range(25):
-            b = bytearray(update)
-            op = rnd.random()
-            if op < 0.4:
-                b[rnd.randrange(len(b))] = rnd.randrange(256)
-            elif op < 0.7:
-                b = b[:rnd.randrange(len(b) + 1)]
-            elif op < 0.85:
-                b[rnd.randrange(len(b))] ^= 1 << rnd.randrange(8)
-            else:
-                b += rnd.randbytes(rnd.randint(1, 20))
-            cases.append(bytes(b))
+        cases = [update] + [mutated(update, rnd) for _ in range(25)]
         for case in cases:
             for keep in (True, False):
                 expected = outcome(reference, case, keep)
