@@ -100,6 +100,15 @@ class StoredFile:
     created_at: float
 
 
+def already_appended(log_tail: Sequence[bytes], start: int, length: int,
+                     entries: Sequence[bytes]) -> bool:
+    """Whether a log of ``length`` entries, whose entries from index ``start`` are
+    ``log_tail``, already ends with exactly ``entries`` appended at ``start``: the append is
+    then done, not a conflict (PostgresStorage retries a transaction whose COMMIT lost its
+    answer, TransactionResolutionUnknownError, and the retry finds the first try's rows)."""
+    return length == start + len(entries) and list(log_tail) == list(entries)
+
+
 class Storage(Protocol):
     """Durable storage of the relay. Every method is atomic; ``append_envelopes`` commits its
     whole batch in one transaction and returns only once it is durable. A failure of the
@@ -124,7 +133,9 @@ class Storage(Protocol):
 
     async def append_log(self, team: bytes, start: int, entries: Sequence[bytes]) -> None:
         """Append entries at index ``start``. Raises RelayConflictError if the log's length is
-        not ``start``."""
+        not ``start``, unless the log already ends with exactly these entries from ``start``:
+        then nothing is written and the call succeeds (the same append again, as after a retry
+        whose first COMMIT went through with its answer lost: see already_appended)."""
 
     async def team_usage(self, team: bytes) -> int:
         """Bytes the team stores: membership log, envelopes, snapshots (unfinished ones too),

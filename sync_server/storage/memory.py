@@ -6,7 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from mano_core.errors import RelayConflictError
-from sync_server.storage.base import Appended, KeyPackage, NewEnvelope, SnapshotInfo
+from sync_server.storage.base import (
+    Appended,
+    KeyPackage,
+    NewEnvelope,
+    SnapshotInfo,
+    already_appended,
+)
 from sync_server.storage.memory_files import MemoryFiles
 
 
@@ -72,6 +78,8 @@ class MemoryStorage(MemoryFiles):
 
     async def append_log(self, team: bytes, start: int, entries: Sequence[bytes]) -> None:
         t = self._teams[team]
+        if already_appended(t.log[start:], start, len(t.log), entries):
+            return
         if len(t.log) != start:
             raise RelayConflictError(f"log has {len(t.log)} entries, not {start}")
         t.log.extend(entries)

@@ -16,7 +16,14 @@ from typing import Any, Final, TypeVar
 import asyncpg
 
 from mano_core.errors import RelayConflictError, RelayStorageError
-from sync_server.storage.base import MAX_STORED_INT, Appended, NewEnvelope, SnapshotInfo, to_i64
+from sync_server.storage.base import (
+    MAX_STORED_INT,
+    Appended,
+    NewEnvelope,
+    SnapshotInfo,
+    already_appended,
+    to_i64,
+)
 from sync_server.storage.pg_blobs import Conn, PgBlobs, notify_payload
 from sync_server.storage.pg_files import PgFiles
 from sync_server.storage.pg_schema import CHANNEL, migrate
@@ -26,11 +33,13 @@ log = logging.getLogger("mano.relay.postgres")
 T = TypeVar("T")
 
 # Errors after which a retry on a fresh connection is safe: the transaction did not commit, or
-# committed and the retry finds every envelope by its dedup key. Each is transient: the
-# database, or the connection to it, is going away or coming back (a retry, up to three tries,
-# gets a fresh connection: the pool terminates one whose release fails). Not retried, as they
-# would fail again: a statement cancelled or timed out (QueryCanceledError), a dropped
-# database, a protocol violation, any other PostgresError (a constraint, a bad query).
+# committed and the retry finds what the first try wrote: envelopes by their dedup keys, a log
+# append by its entries (already_appended), a team by its genesis (the handler compares the
+# stored log, not create_team's answer). Each is transient: the database, or the connection to
+# it, is going away or coming back (a retry, up to three tries, gets a fresh connection: the
+# pool terminates one whose release fails). Not retried, as they would fail again: a statement
+# cancelled or timed out (QueryCanceledError), a dropped database, a protocol violation, any
+# other PostgresError (a constraint, a bad query).
 RETRYABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
@@ -167,6 +176,11 @@ class PostgresStorage(PgBlobs, PgFiles):
             if await c.fetchval("SELECT 1 FROM teams WHERE team = $1 FOR UPDATE", team) is None:
                 raise RelayConflictError("no such team")
             length = await c.fetchval("SELECT count(*) FROM log_entries WHERE team = $1", team)
+            if length == start + len(entries):  # this append again: a retry after its COMMIT?
+                tail = await c.fetch("SELECT entry FROM log_entries WHERE team = $1 AND idx >= $2 "
+                                     "ORDER BY idx", team, start)
+                if already_appended([bytes(r[0]) for r in tail], start, length, entries):
+                    return
             if length != start:
                 raise RelayConflictError(f"log has {length} entries, not {start}")
             await c.execute(

@@ -22,7 +22,14 @@ import aiosqlite
 
 from mano_core.errors import RelayConflictError, RelayStorageError
 from mano_core.sqlite_handoff import submit
-from sync_server.storage.base import MAX_STORED_INT, Appended, NewEnvelope, Storage, to_i64
+from sync_server.storage.base import (
+    MAX_STORED_INT,
+    Appended,
+    NewEnvelope,
+    Storage,
+    already_appended,
+    to_i64,
+)
 from sync_server.storage.sqlite_append import append_in_thread
 from sync_server.storage.sqlite_blobs import SQLiteBlobs
 from sync_server.storage.sqlite_files import FILES_SCHEMA, SQLiteFiles
@@ -188,6 +195,12 @@ class SQLiteStorage(SQLiteSnapshots, SQLiteBlobs, SQLiteFiles):
             ) as cur:
                 row = await cur.fetchone()
             length = int(row[0]) if row else 0
+            if length == start + len(entries):
+                tail = await db.execute_fetchall(
+                    "SELECT entry FROM log_entries WHERE team = ? AND idx >= ? ORDER BY idx",
+                    (team, start))
+                if already_appended([bytes(r[0]) for r in tail], start, length, entries):
+                    return
             if length != start:
                 raise RelayConflictError(f"log has {length} entries, not {start}")
             await db.executemany(

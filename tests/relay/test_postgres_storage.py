@@ -103,6 +103,33 @@ async def test_schema_is_versioned_and_a_newer_one_is_refused(pg_dsn: str) -> No
         await PostgresStorage(pg_dsn).open()
 
 
+async def test_a_log_append_whose_commit_answer_is_lost_is_done_once(
+        pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The connection lost during COMMIT after the server committed: asyncpg raises
+    # TransactionResolutionUnknownError, _run retries on a fresh connection, and the retry
+    # finds the entries already appended. Before, it answered "log has 3 entries, not 1" (a
+    # RelayConflictError): the device was told its membership change was refused, stored.
+    st = PostgresStorage(pg_dsn)
+    await st.open()
+    await st.create_team(T, [b"g"], 0.0)
+    real_exit = asyncpg.transaction.Transaction.__aexit__
+    lost: list[bool] = []
+
+    async def commit_then_lose(self: asyncpg.transaction.Transaction, *exc: object) -> None:
+        await real_exit(self, *exc)
+        if not lost and exc[0] is None:
+            lost.append(True)
+            raise asyncpg.exceptions.TransactionResolutionUnknownError("lost during COMMIT")
+
+    monkeypatch.setattr(asyncpg.transaction.Transaction, "__aexit__", commit_then_lose)
+    await st.append_log(T, 1, [b"e1", b"e2"])
+    monkeypatch.undo()
+    assert lost == [True]
+    assert await st.load_log(T) == [b"g", b"e1", b"e2"]
+    assert await st.team_usage(T) == 5
+    await st.close()
+
+
 async def test_unreachable_database_is_a_storage_error() -> None:
     st = PostgresStorage("postgresql://nobody@127.0.0.1:1/none", timeout=2.0)
     with pytest.raises(RelayStorageError, match="cannot open"):

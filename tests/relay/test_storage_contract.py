@@ -50,6 +50,21 @@ async def test_teams_and_log(storage: Storage) -> None:
     assert await storage.load_log(T1) == [b"genesis", b"e1", b"e2"]
 
 
+async def test_the_same_log_append_again_is_done_not_a_conflict(storage: Storage) -> None:
+    # What PostgresStorage's retry meets when its first COMMIT went through but its answer was
+    # lost: the entries are already there. Done, nothing written twice; anything else at that
+    # index is still a conflict.
+    await storage.append_log(T1, 1, [b"e1", b"e2"])
+    usage = await storage.team_usage(T1)
+    await storage.append_log(T1, 1, [b"e1", b"e2"])
+    assert await storage.load_log(T1) == [b"genesis", b"e1", b"e2"]
+    assert await storage.team_usage(T1) == usage
+    for other in ([b"e1"], [b"e1", b"x"], [b"e2", b"e1"], [b"e1", b"e2", b"e3"]):
+        with pytest.raises(RelayConflictError):
+            await storage.append_log(T1, 1, other)
+    assert await storage.load_log(T1) == [b"genesis", b"e1", b"e2"]
+
+
 async def test_sequences_per_team_and_compartment(storage: Storage) -> None:
     res = await storage.append_envelopes(
         [env(A, 1), env(B, 1), env(A, 1, c=1), env(A, 1, team=T2), env(A, 2)], 1.0
