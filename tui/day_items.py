@@ -8,11 +8,35 @@ import datetime as dt
 from dataclasses import dataclass
 
 from mano_core.errors import NotFoundError
+from mano_core.model.records import Comment
 from mano_core.reporting import daily
 from mano_core.reporting.view import aware
 from mano_core.team import Team
 from tui import format as fmt
 from tui.i18n import Translator
+
+
+@dataclass(frozen=True)
+class CommentOn:
+    """Whom a comment is about, as the lists show it: a comment on an action is about the
+    action's person (when it names none itself) and its text is led by the action's name."""
+
+    person: str | None   # the comment's person, or its action's first person
+    lead: str            # "<the action's name> — ", or "" (no action, or one since deleted)
+    action: str | None   # the action's id, when it is still there
+
+
+def comment_on(team: Team, comment: Comment) -> CommentOn:
+    """The person, lead and action of ``comment`` (see CommentOn)."""
+    if comment.action:
+        try:
+            action = team.actions.get(comment.action)
+        except NotFoundError:
+            pass
+        else:
+            return CommentOn(comment.person or (action.persons[0] if action.persons else None),
+                             f"{action.name} — ", action.id)
+    return CommentOn(comment.person, "", None)
 
 
 @dataclass(frozen=True)
@@ -52,17 +76,9 @@ def day_items(team: Team, subteam_id: str, day: dt.date, t: Translator,
         out.append(DayItem(a.completed_at, "action_done",
                            name(a.persons[0] if a.persons else None), a.name, f"action:{a.id}"))
     for c in act.comments:
-        about, on = name(c.person), ""
-        if c.action:  # about the action's person; the action's name leads the text
-            try:
-                action = team.actions.get(c.action)
-            except NotFoundError:
-                pass
-            else:
-                about = about or name(action.persons[0] if action.persons else None)
-                on = f"{action.name} — "
-        out.append(DayItem(c.date, "comment", about,
-                           (t("flag.urgent") + " " if c.urgent else "") + on + c.text,
+        on = comment_on(team, c)
+        out.append(DayItem(c.date, "comment", name(on.person),
+                           (t("flag.urgent") + " " if c.urgent else "") + on.lead + c.text,
                            f"comment:{c.id}"))
     for p in act.passages:
         out.append(DayItem(p.date, "passage", name(p.person) or t("report.anonymous"),

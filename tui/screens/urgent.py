@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 
 from mano_core.errors import NotFoundError
 from tui import format as fmt
+from tui.day_items import comment_on
 from tui.navigation import OpenAction, OpenPerson
 from tui.text import LONG_CELL_LIMIT, cell, plain
 from tui.widgets.fit import last_column_width
@@ -56,18 +57,11 @@ class UrgentScreen(SectionScreen):
         comments = team.comments.urgent()[:COMMENT_LIMIT]
         self._action: dict[str, str] = {}  # a comment on an action: v opens that action
         for c in comments:
-            person, text = c.person, c.text
-            if c.action:  # about the action's person; the action's name leads the text
-                try:
-                    action = team.actions.get(c.action)
-                except NotFoundError:
-                    pass
-                else:
-                    person = person or (action.persons[0] if action.persons else None)
-                    text = f"{action.name} — {c.text}"
-                    self._action[f"comment:{c.id}"] = action.id
-            rows.append((_moment(c.date, today), t("urgent.comment"), person, "", text,
-                         f"comment:{c.id}"))
+            on = comment_on(team, c)
+            if on.action is not None:
+                self._action[f"comment:{c.id}"] = on.action
+            rows.append((_moment(c.date, today), t("urgent.comment"), on.person, "",
+                         on.lead + c.text, f"comment:{c.id}"))
         table = self.query_one("#urgent", DataTable)
         keep = table.cursor_row
         table.clear()
