@@ -109,6 +109,15 @@ def already_appended(log_tail: Sequence[bytes], start: int, length: int,
     return length == start + len(entries) and list(log_tail) == list(entries)
 
 
+def part_again(info: StoredFile, compartment: int, part: int, last: bool) -> bool:
+    """Whether ``part`` would be the stored file ``info``'s last part again (same compartment,
+    same place, same ``last``): put_file_part then compares the bytes, and the same bytes are
+    that part already stored, not a conflict (PostgresStorage's retry after a lost COMMIT
+    answer finds its first try's part)."""
+    return (info.compartment == compartment and part == info.parts - 1
+            and info.complete == last)
+
+
 class Storage(Protocol):
     """Durable storage of the relay. Every method is atomic; ``append_envelopes`` commits its
     whole batch in one transaction and returns only once it is durable. A failure of the
@@ -219,7 +228,10 @@ class Storage(Protocol):
         """Store part ``part`` of ``file`` in one transaction: part 0 creates the file; its
         bytes count in the team's usage at once; ``last`` makes it complete. Raises
         RelayConflictError, storing nothing, unless ``part`` is the next part of an unfinished
-        file of that compartment (0 for a file that does not exist)."""
+        file of that compartment (0 for a file that does not exist), or the file's last stored
+        part with these very bytes and ``last`` (the same part again, as after a retry whose
+        COMMIT lost its answer: see part_again): then nothing is written and the call returns
+        the file as stored."""
 
     async def file_info(self, team: bytes, file: bytes) -> StoredFile | None:
         """The stored file (finished or not), or None."""

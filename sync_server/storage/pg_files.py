@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from mano_core.errors import RelayConflictError
-from sync_server.storage.base import StoredFile
+from sync_server.storage.base import StoredFile, part_again
 from sync_server.storage.hosts import Conn, PgHost
 
 
@@ -53,6 +53,10 @@ class PgFiles(PgHost):
             if row is None:
                 raise RelayConflictError(f"no file to append part {part} to")
             info = _stored(row)
+            if part_again(info, compartment, part, last) and await c.fetchval(
+                    "SELECT data FROM file_parts WHERE team = $1 AND file = $2 AND part = $3",
+                    team, file, part) == data:
+                return info
             if info.compartment != compartment or info.complete or part != info.parts:
                 raise RelayConflictError(f"part {part} does not continue the file")
             await c.execute(

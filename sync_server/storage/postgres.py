@@ -34,12 +34,12 @@ T = TypeVar("T")
 
 # Errors after which a retry on a fresh connection is safe: the transaction did not commit, or
 # committed and the retry finds what the first try wrote: envelopes by their dedup keys, a log
-# append by its entries (already_appended), a team by its genesis (the handler compares the
-# stored log, not create_team's answer). Each is transient: the database, or the connection to
-# it, is going away or coming back (a retry, up to three tries, gets a fresh connection: the
-# pool terminates one whose release fails). Not retried, as they would fail again: a statement
-# cancelled or timed out (QueryCanceledError), a dropped database, a protocol violation, any
-# other PostgresError (a constraint, a bad query).
+# append by its entries (already_appended), a document's part by its bytes (part_again), a
+# team by its genesis (the handler compares the stored log, not create_team's answer). Each is
+# transient: the database, or the connection to it, is going away or coming back (a retry, up
+# to three tries, gets a fresh connection: the pool terminates one whose release fails). Not
+# retried, as they would fail again: a statement cancelled or timed out (QueryCanceledError), a
+# dropped database, a protocol violation, any other PostgresError (a constraint, a bad query).
 RETRYABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,

@@ -14,7 +14,7 @@ import aiosqlite
 
 from mano_core.errors import RelayConflictError
 from sync_server.storage.hosts import SQLiteHost
-from sync_server.storage.base import StoredFile
+from sync_server.storage.base import StoredFile, part_again
 
 FILES_SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS files(
@@ -48,6 +48,13 @@ class SQLiteFiles(SQLiteHost):
                 row = await cur.fetchone()
             info = _stored(row) if row is not None else StoredFile(
                 team, file, compartment, 0, 0, False, now)
+            if row is not None and part_again(info, compartment, part, last):
+                async with db.execute(
+                        "SELECT data FROM file_parts WHERE team = ? AND file = ? AND part = ?",
+                        (team, file, part)) as cur:
+                    stored = await cur.fetchone()
+                if stored is not None and bytes(stored[0]) == data:
+                    return info
             if info.compartment != compartment or info.complete or part != info.parts:
                 raise RelayConflictError(f"part {part} does not continue the file")
             await db.execute(

@@ -51,6 +51,23 @@ async def test_parts_out_of_order_or_after_the_last_store_nothing(storage: Stora
     assert await storage.team_usage(T1) == base + 2
 
 
+async def test_the_same_part_again_is_done_not_a_conflict(storage: Storage) -> None:
+    # What PostgresStorage's retry meets when its first COMMIT went through but its answer was
+    # lost: the part is stored already. Done, nothing stored or counted twice; other bytes, or
+    # the same bytes with another ``last``, are still a conflict.
+    base = await storage.team_usage(T1)
+    first = await storage.put_file_part(T1, 0, F1, 0, b"x" * 5, False, 1.0)
+    assert await storage.put_file_part(T1, 0, F1, 0, b"x" * 5, False, 2.0) == first
+    for data, last in ((b"y" * 5, False), (b"x" * 5, True)):
+        with pytest.raises(RelayConflictError):
+            await storage.put_file_part(T1, 0, F1, 0, data, last, 2.0)
+    done = await storage.put_file_part(T1, 0, F1, 1, b"z", True, 3.0)
+    assert await storage.put_file_part(T1, 0, F1, 1, b"z", True, 4.0) == done
+    assert done.complete and await storage.file_info(T1, F1) == done
+    assert [await storage.file_part(T1, F1, i) for i in range(3)] == [b"x" * 5, b"z", None]
+    assert await storage.team_usage(T1) == base + 6
+
+
 async def test_deleting_a_file_gives_its_bytes_back(storage: Storage) -> None:
     base = await storage.team_usage(T1)
     await storage.put_file_part(T1, 1, F1, 0, b"m" * 100, True, 1.0)

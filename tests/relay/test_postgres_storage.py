@@ -103,15 +103,10 @@ async def test_schema_is_versioned_and_a_newer_one_is_refused(pg_dsn: str) -> No
         await PostgresStorage(pg_dsn).open()
 
 
-async def test_a_log_append_whose_commit_answer_is_lost_is_done_once(
-        pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The connection lost during COMMIT after the server committed: asyncpg raises
-    # TransactionResolutionUnknownError, _run retries on a fresh connection, and the retry
-    # finds the entries already appended. Before, it answered "log has 3 entries, not 1" (a
-    # RelayConflictError): the device was told its membership change was refused, stored.
-    st = PostgresStorage(pg_dsn)
-    await st.open()
-    await st.create_team(T, [b"g"], 0.0)
+def lose_the_next_commit_answer(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The next transaction that commits raises TransactionResolutionUnknownError after its
+    COMMIT, as asyncpg does when the connection drops during COMMIT after the server committed
+    (once; the list it returns holds True once that happened)."""
     real_exit = asyncpg.transaction.Transaction.__aexit__
     lost: list[bool] = []
 
@@ -122,11 +117,40 @@ async def test_a_log_append_whose_commit_answer_is_lost_is_done_once(
             raise asyncpg.exceptions.TransactionResolutionUnknownError("lost during COMMIT")
 
     monkeypatch.setattr(asyncpg.transaction.Transaction, "__aexit__", commit_then_lose)
+    return lost
+
+
+async def test_a_log_append_whose_commit_answer_is_lost_is_done_once(
+        pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # _run retries on a fresh connection and the retry finds the entries already appended.
+    # Before, it answered "log has 3 entries, not 1" (a RelayConflictError): the device was told
+    # its membership change was refused, stored.
+    st = PostgresStorage(pg_dsn)
+    await st.open()
+    await st.create_team(T, [b"g"], 0.0)
+    lost = lose_the_next_commit_answer(monkeypatch)
     await st.append_log(T, 1, [b"e1", b"e2"])
     monkeypatch.undo()
     assert lost == [True]
     assert await st.load_log(T) == [b"g", b"e1", b"e2"]
     assert await st.team_usage(T) == 5
+    await st.close()
+
+
+async def test_a_file_part_whose_commit_answer_is_lost_is_stored_once(
+        pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before, the retry answered "part 0 does not continue the file": the upload was refused
+    # (an alert on the device, resumed later from file_status) though the part was stored.
+    st = PostgresStorage(pg_dsn)
+    await st.open()
+    await st.create_team(T, [b"g"], 0.0)
+    lost = lose_the_next_commit_answer(monkeypatch)
+    info = await st.put_file_part(T, 0, b"F" * 16, 0, b"part", False, 1.0)
+    monkeypatch.undo()
+    assert lost == [True]
+    assert (info.parts, info.size, info.complete) == (1, 4, False)
+    assert await st.file_part(T, b"F" * 16, 0) == b"part"
+    assert await st.team_usage(T) == 1 + 4
     await st.close()
 
 
