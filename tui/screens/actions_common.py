@@ -22,7 +22,6 @@ from tui.records.history import history_columns as words_history_columns
 from tui.text import LONG_CELL_LIMIT, cells, lines, styled
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.action_form import ActionChoices, ActionDraft, ActionFormScreen
-from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.sync_bar import SyncBar
 from tui.widgets.table import LiteralTable
@@ -167,26 +166,9 @@ def confirm_delete_action(screen: ManoScreen, action_id: str | None, *,
         action = actions.get(action_id)
     except NotFoundError:
         return
-
-    async def delete(confirmed: bool | None) -> None:
-        if not confirmed:
-            return
-        try:
-            await actions.delete(action_id)
-        except ManoError as exc:
-            screen.mano.say(screen.mano.error_text(exc), error=True)
-            return
-
-        async def undo() -> None:
-            await actions.restore(action_id)
-
-        screen.mano.offer_undo(t("actions.deleted", name=action.name), undo)
-        if then is not None:
-            then()
-
-    screen.app.push_screen(ConfirmScreen(
-        t("actions.delete_title", name=action.name), [t("actions.delete_body")],
-        confirm_label=t("actions.delete_button"), cancel_label=t("form.cancel")), delete)
+    screen.confirm_delete(actions, action_id, title=t("actions.delete_title", name=action.name),
+                          body=t("actions.delete_body"),
+                          deleted=t("actions.deleted", name=action.name), then=then)
 
 
 # --- verified field history ---------------------------------------------------------------------

@@ -4,6 +4,7 @@ if shown, else on return)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import events, on
@@ -14,10 +15,13 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, RadioButton, Static
 
+from mano_core.durable import DurableCollection
+from mano_core.errors import ManoError
 from mano_core.loop_turns import let_loop_run
 from tui.handback import hand_back
 from tui.i18n import Translator
 from tui.text import plain
+from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.nav import SECTIONS, NavBar
 from tui.widgets.sync_bar import SyncBar
@@ -118,6 +122,34 @@ class ManoScreen(Screen[Any]):
         session = self.mano.session
         assert session is not None
         return session
+
+    def confirm_delete(self, records: DurableCollection[Any], record_id: str, *, title: str,
+                       body: str, deleted: str, then: Callable[[], object] | None = None) -> None:
+        """Ask (``title``, ``body``), then delete ``record_id`` from ``records`` (an action,
+        an observation); an engine's refusal is said in the interface's language, a deletion
+        offers its undo for a few seconds (Ctrl+Z; ``deleted``: what the notice says).
+        ``then`` runs once it is deleted."""
+        t = self.t
+
+        async def delete(confirmed: bool | None) -> None:
+            if not confirmed:
+                return
+            try:
+                await records.delete(record_id)
+            except ManoError as exc:
+                self.mano.say(self.mano.error_text(exc), error=True)
+                return
+
+            async def undo() -> None:
+                await records.restore(record_id)
+
+            self.mano.offer_undo(deleted, undo)
+            if then is not None:
+                then()
+
+        self.app.push_screen(ConfirmScreen(
+            title, [body], confirm_label=t("actions.delete_button"),
+            cancel_label=t("form.cancel")), delete)
 
 
 class SectionScreen(ManoScreen):

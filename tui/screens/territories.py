@@ -12,14 +12,12 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from mano_core.errors import ManoError, NotFoundError
+from mano_core.errors import NotFoundError
 from mano_core.model.records import ATMOSPHERES, Territory, TerritoryObservation
 from tui import format as fmt
 from tui.custom_inputs import custom_fields, read_custom
-from tui.i18n import error_text
 from tui.records.values import EntryError, parse_moment
 from tui.text import LONG_CELL_LIMIT, cell, plain
-from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.fit import last_column_width
 from tui.widgets.forms import Field, FieldError, FormScreen
 from tui.widgets.table import LiteralTable
@@ -189,26 +187,10 @@ class TerritoriesScreen(SectionScreen):
         obs = self._observation()
         if obs is None or self.focused is not self.query_one("#observations", DataTable):
             return
-        observations = self.session.team.observations
         when = fmt.moment(obs.observed_at)
-
-        async def delete(confirmed: bool | None) -> None:
-            if not confirmed:
-                return
-            try:
-                await observations.delete(obs.id)
-            except ManoError as exc:
-                self.mano.say(error_text(t, exc), error=True)
-                return
-
-            async def undo() -> None:
-                await observations.restore(obs.id)
-
-            self.mano.offer_undo(t("obs.deleted", date=when), undo)
-
-        self.app.push_screen(ConfirmScreen(
-            t("obs.delete_title", date=when), [t("obs.delete_body")],
-            confirm_label=t("actions.delete_button"), cancel_label=t("form.cancel")), delete)
+        self.confirm_delete(self.session.team.observations, obs.id,
+                            title=t("obs.delete_title", date=when), body=t("obs.delete_body"),
+                            deleted=t("obs.deleted", date=when))
 
     def _observation_form(self, obs: TerritoryObservation | None) -> None:
         """A new observation of the highlighted territory (``obs`` None), or ``obs`` again
