@@ -118,6 +118,14 @@ def part_again(info: StoredFile, compartment: int, part: int, last: bool) -> boo
             and info.complete == last)
 
 
+def snapshot_part_again(parts: int, part: int, stored: bytes | None, data: bytes) -> bool:
+    """Whether ``data`` at ``part`` of an unfinished snapshot holding ``parts`` parts, whose
+    part ``part`` holds ``stored`` (None: none yet), is its last stored part again with the
+    same bytes: put_snapshot_part is then done, nothing written (PostgresStorage's retry after
+    a lost COMMIT answer finds its first try's part)."""
+    return part == parts - 1 and stored == data
+
+
 class Storage(Protocol):
     """Durable storage of the relay. Every method is atomic; ``append_envelopes`` commits its
     whole batch in one transaction and returns only once it is durable. A failure of the
@@ -178,15 +186,20 @@ class Storage(Protocol):
     async def put_snapshot(
         self, team: bytes, compartment: int, upto: int, parts: Sequence[bytes], now: float
     ) -> SnapshotInfo:
-        """Store a snapshot made of ``parts`` (in order)."""
+        """Store a snapshot made of ``parts`` (in order), once also when a retry ran it
+        twice."""
 
     async def begin_snapshot(self, team: bytes, compartment: int, upto: int, now: float) -> int:
         """Start storing a snapshot part by part (an upload streamed to storage, never held in
         memory); returns its ``sid``. Unfinished, it is invisible to ``newest_snapshot``,
-        ``prune`` and ``purge``; its parts count in the team's usage as they are stored."""
+        ``prune`` and ``purge``; its parts count in the team's usage as they are stored. One
+        call makes one snapshot, also when a retry ran it twice."""
 
     async def put_snapshot_part(self, sid: int, part: int, data: bytes) -> None:
-        """Store part ``part`` of the unfinished snapshot ``sid``."""
+        """Store part ``part`` of the unfinished snapshot ``sid``. Raises RelayConflictError,
+        storing nothing, if ``sid`` is not unfinished or ``part`` is stored already, unless it
+        is the last stored part with these very bytes (the same part again, as after a retry
+        whose COMMIT lost its answer: see snapshot_part_again): then nothing is written."""
 
     async def finish_snapshot(self, sid: int) -> SnapshotInfo:
         """Make the unfinished snapshot ``sid`` visible, with the parts stored so far."""

@@ -12,6 +12,7 @@ from sync_server.storage.base import (
     NewEnvelope,
     SnapshotInfo,
     already_appended,
+    snapshot_part_again,
 )
 from sync_server.storage.memory_files import MemoryFiles
 
@@ -149,7 +150,12 @@ class MemoryStorage(MemoryFiles):
         return sid
 
     async def put_snapshot_part(self, sid: int, part: int, data: bytes) -> None:
+        if sid not in self._snapshots:
+            raise RelayConflictError(f"no unfinished snapshot {sid}")
         info, parts = self._snapshots[sid]
+        stored = parts[part] if info.parts < 0 and 0 <= part < len(parts) else None
+        if snapshot_part_again(len(parts), part, stored, data):
+            return
         if info.parts >= 0 or part != len(parts):
             raise RelayConflictError("no such unfinished snapshot, or a part out of order")
         parts.append(data)

@@ -22,6 +22,7 @@ from sync_server.storage.base import (
     NewEnvelope,
     SnapshotInfo,
     already_appended,
+    snapshot_part_again,
     to_i64,
 )
 from sync_server.storage.pg_blobs import Conn, PgBlobs, notify_payload
@@ -35,11 +36,13 @@ T = TypeVar("T")
 # Errors after which a retry on a fresh connection is safe: the transaction did not commit, or
 # committed and the retry finds what the first try wrote: envelopes by their dedup keys, a log
 # append by its entries (already_appended), a document's part by its bytes (part_again), a
-# team by its genesis (the handler compares the stored log, not create_team's answer). Each is
-# transient: the database, or the connection to it, is going away or coming back (a retry, up
-# to three tries, gets a fresh connection: the pool terminates one whose release fails). Not
-# retried, as they would fail again: a statement cancelled or timed out (QueryCanceledError), a
-# dropped database, a protocol violation, any other PostgresError (a constraint, a bad query).
+# snapshot's part by its bytes (snapshot_part_again), a snapshot by its sid drawn before the
+# insert (_new_sid), a team by its genesis (the handler compares the stored log, not
+# create_team's answer). Each is transient: the database, or the connection to it, is going
+# away or coming back (a retry, up to three tries, gets a fresh connection: the pool terminates
+# one whose release fails). Not retried, as they would fail again: a statement cancelled or
+# timed out (QueryCanceledError), a dropped database, a protocol violation, any other
+# PostgresError (a constraint, a bad query).
 RETRYABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
@@ -294,38 +297,57 @@ class PostgresStorage(PgBlobs, PgFiles):
         self, team: bytes, compartment: int, upto: int, parts: Sequence[bytes], now: float
     ) -> SnapshotInfo:
         size = sum(len(p) for p in parts)
+        sid = await self._new_sid()
 
-        async def body(c: Conn) -> int:
-            sid = int(await c.fetchval(
-                "INSERT INTO snapshots(team, c, upto, parts, size, created_at) "
-                "VALUES ($1, $2, $3, $4, $5, $6) RETURNING sid",
-                team, compartment, upto, len(parts), size, now))
+        async def body(c: Conn) -> None:
+            if not await c.fetchval(
+                    "INSERT INTO snapshots(sid, team, c, upto, parts, size, created_at) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sid) DO NOTHING "
+                    "RETURNING true", sid, team, compartment, upto, len(parts), size, now):
+                return  # stored by a first try whose COMMIT answer was lost
             await c.execute(
                 "INSERT INTO snapshot_parts(sid, part, data) "
                 "SELECT $1, i - 1, d FROM unnest($2::bytea[]) WITH ORDINALITY AS x(d, i)",
                 sid, list(parts))
             await c.execute("UPDATE teams SET usage = usage + $1 WHERE team = $2", size, team)
-            return sid
 
-        sid = await self._txn(body)
+        await self._txn(body)
         return SnapshotInfo(sid, team, compartment, upto, len(parts), size, now)
 
     async def begin_snapshot(self, team: bytes, compartment: int, upto: int, now: float) -> int:
+        sid = await self._new_sid()
+        await self._run(lambda c: c.execute(
+            "INSERT INTO snapshots(sid, team, c, upto, parts, size, created_at) "
+            "VALUES ($1, $2, $3, $4, -1, 0, $5) ON CONFLICT (sid) DO NOTHING",
+            sid, team, compartment, upto, now))
+        return sid
+
+    async def _new_sid(self) -> int:
+        """A snapshot id drawn before the insert that uses it, so that a retry of that insert
+        (its first try's answer lost) finds the first try's row instead of adding another."""
         return int(await self._run(lambda c: c.fetchval(
-            "INSERT INTO snapshots(team, c, upto, parts, size, created_at) "
-            "VALUES ($1, $2, $3, -1, 0, $4) RETURNING sid", team, compartment, upto, now)))
+            "SELECT nextval(pg_get_serial_sequence('snapshots', 'sid'))")))
 
     async def put_snapshot_part(self, sid: int, part: int, data: bytes) -> None:
         async def body(c: Conn) -> None:
-            team = await c.fetchval(
-                "UPDATE snapshots SET size = size + $2 WHERE sid = $1 AND parts = -1 "
-                "RETURNING team", sid, len(data))
-            if team is None:
+            if await c.fetchval(
+                    "INSERT INTO snapshot_parts(sid, part, data) SELECT $1, $2, $3 "
+                    "WHERE EXISTS (SELECT 1 FROM snapshots WHERE sid = $1 AND parts = -1) "
+                    "ON CONFLICT DO NOTHING RETURNING true", sid, part, data):
+                await c.execute(
+                    "WITH s AS (UPDATE snapshots SET size = size + $2 WHERE sid = $1 "
+                    "RETURNING team) UPDATE teams SET usage = usage + $2 "
+                    "WHERE team = (SELECT team FROM s)", sid, len(data))
+                return
+            row = await c.fetchrow(
+                "SELECT (SELECT count(*) FROM snapshot_parts WHERE sid = $1), "
+                "(SELECT data FROM snapshot_parts WHERE sid = $1 AND part = $2) "
+                "FROM snapshots WHERE sid = $1 AND parts = -1", sid, part)
+            if row is None:
                 raise RelayConflictError(f"no unfinished snapshot {sid}")
-            await c.execute("INSERT INTO snapshot_parts(sid, part, data) VALUES ($1, $2, $3)",
-                            sid, part, data)
-            await c.execute("UPDATE teams SET usage = usage + $1 WHERE team = $2",
-                            len(data), team)
+            stored = None if row[1] is None else bytes(row[1])
+            if not snapshot_part_again(int(row[0]), part, stored, data):
+                raise RelayConflictError(f"part {part} of snapshot {sid} is stored already")
 
         await self._txn(body)
 

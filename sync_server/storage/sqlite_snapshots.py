@@ -11,7 +11,7 @@ import aiosqlite
 
 from mano_core.errors import RelayConflictError
 from sync_server.storage.hosts import SQLiteHost
-from sync_server.storage.base import SnapshotInfo
+from sync_server.storage.base import SnapshotInfo, snapshot_part_again
 
 
 class SQLiteSnapshots(SQLiteHost):
@@ -53,6 +53,15 @@ class SQLiteSnapshots(SQLiteHost):
                 row = await cur.fetchone()
             if row is None:
                 raise RelayConflictError(f"no unfinished snapshot {sid}")
+            async with db.execute(
+                "SELECT (SELECT count(*) FROM snapshot_parts WHERE sid = ?), "
+                "(SELECT data FROM snapshot_parts WHERE sid = ? AND part = ?)", (sid, sid, part)
+            ) as cur:
+                count, stored = await cur.fetchone() or (0, None)
+            if stored is not None:
+                if snapshot_part_again(int(count), part, bytes(stored), data):
+                    return
+                raise RelayConflictError(f"part {part} of snapshot {sid} is stored already")
             await db.execute("INSERT INTO snapshot_parts(sid, part, data) VALUES (?, ?, ?)",
                              (sid, part, data))
             await db.execute("UPDATE snapshots SET size = size + ? WHERE sid = ?",

@@ -103,16 +103,39 @@ async def test_schema_is_versioned_and_a_newer_one_is_refused(pg_dsn: str) -> No
         await PostgresStorage(pg_dsn).open()
 
 
-def lose_the_next_commit_answer(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """The next transaction that commits raises TransactionResolutionUnknownError after its
-    COMMIT, as asyncpg does when the connection drops during COMMIT after the server committed
-    (once; the list it returns holds True once that happened)."""
-    real_exit = asyncpg.transaction.Transaction.__aexit__
+def lose_the_next_answer(monkeypatch: pytest.MonkeyPatch, of: str) -> list[bool]:
+    """The next statement whose SQL contains ``of`` runs and is committed, then its answer is
+    lost, once: inside a transaction at its COMMIT (asyncpg raises
+    TransactionResolutionUnknownError when the connection drops during COMMIT after the server
+    committed), outside one at once (the connection dropped: ConnectionDoesNotExistError). The
+    list it returns holds True once that happened."""
+    connection = asyncpg.connection.Connection
     lost: list[bool] = []
+    ran: set[int] = set()  # the connections whose open transaction ran such a statement
+
+    def wrap(name: str) -> None:
+        real = getattr(connection, name)
+
+        async def run_then_lose(self: asyncpg.Connection, query: str, *args: object,
+                                **kwargs: object) -> object:
+            result = await real(self, query, *args, **kwargs)
+            if not lost and of in query:
+                if self.is_in_transaction():
+                    ran.add(id(self))
+                else:
+                    lost.append(True)
+                    raise asyncpg.exceptions.ConnectionDoesNotExistError("lost after the query")
+            return result
+
+        monkeypatch.setattr(connection, name, run_then_lose)
+
+    for name in ("execute", "fetch", "fetchrow", "fetchval"):
+        wrap(name)
+    real_exit = asyncpg.transaction.Transaction.__aexit__
 
     async def commit_then_lose(self: asyncpg.transaction.Transaction, *exc: object) -> None:
         await real_exit(self, *exc)
-        if not lost and exc[0] is None:
+        if not lost and exc[0] is None and id(self._connection) in ran:
             lost.append(True)
             raise asyncpg.exceptions.TransactionResolutionUnknownError("lost during COMMIT")
 
@@ -128,7 +151,7 @@ async def test_a_log_append_whose_commit_answer_is_lost_is_done_once(
     st = PostgresStorage(pg_dsn)
     await st.open()
     await st.create_team(T, [b"g"], 0.0)
-    lost = lose_the_next_commit_answer(monkeypatch)
+    lost = lose_the_next_answer(monkeypatch, "INSERT INTO log_entries")
     await st.append_log(T, 1, [b"e1", b"e2"])
     monkeypatch.undo()
     assert lost == [True]
@@ -144,13 +167,74 @@ async def test_a_file_part_whose_commit_answer_is_lost_is_stored_once(
     st = PostgresStorage(pg_dsn)
     await st.open()
     await st.create_team(T, [b"g"], 0.0)
-    lost = lose_the_next_commit_answer(monkeypatch)
+    lost = lose_the_next_answer(monkeypatch, "INSERT INTO file_parts")
     info = await st.put_file_part(T, 0, b"F" * 16, 0, b"part", False, 1.0)
     monkeypatch.undo()
     assert lost == [True]
     assert (info.parts, info.size, info.complete) == (1, 4, False)
     assert await st.file_part(T, b"F" * 16, 0) == b"part"
     assert await st.team_usage(T) == 1 + 4
+    await st.close()
+
+
+async def snapshot_rows(dsn: str) -> list[tuple[int, int, int]]:
+    """Every stored snapshot's (sid, parts, size), finished (parts >= 0) or not (-1)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT sid, parts, size FROM snapshots ORDER BY sid")
+    finally:
+        await conn.close()
+    return [(int(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+
+async def test_a_snapshot_begun_whose_answer_is_lost_is_begun_once(
+        pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before, the retry inserted a second row: the first try's unfinished snapshot stayed, its
+    # sid never known to the relay, until the expiry removed it.
+    st = PostgresStorage(pg_dsn)
+    await st.open()
+    await st.create_team(T, [b"g"], 0.0)
+    lost = lose_the_next_answer(monkeypatch, "INSERT INTO snapshots")
+    sid = await st.begin_snapshot(T, 0, 0, 1.0)
+    monkeypatch.undo()
+    assert lost == [True]
+    assert await snapshot_rows(pg_dsn) == [(sid, -1, 0)]
+    await st.close()
+
+
+async def test_a_snapshot_part_whose_commit_answer_is_lost_is_stored_once(
+        pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before, the retry failed on the part's primary key ('database error': the relay's
+    # session failed and the device uploaded its snapshot again later) though it was stored.
+    st = PostgresStorage(pg_dsn)
+    await st.open()
+    await st.create_team(T, [b"g"], 0.0)
+    sid = await st.begin_snapshot(T, 0, 0, 1.0)
+    lost = lose_the_next_answer(monkeypatch, "INSERT INTO snapshot_parts")
+    await st.put_snapshot_part(sid, 0, b"part")
+    monkeypatch.undo()
+    assert lost == [True]
+    await st.put_snapshot_part(sid, 1, b"more")
+    info = await st.finish_snapshot(sid)
+    assert (info.parts, info.size) == (2, 8)
+    assert await st.snapshot_part(sid, 0) == b"part"
+    assert await st.team_usage(T) == 1 + 8
+    await st.close()
+
+
+async def test_a_whole_snapshot_whose_commit_answer_is_lost_is_stored_once(
+        pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before, the retry stored it a second time (two snapshots of the same upto, its bytes
+    # counted twice in the team's usage).
+    st = PostgresStorage(pg_dsn)
+    await st.open()
+    await st.create_team(T, [b"g"], 0.0)
+    lost = lose_the_next_answer(monkeypatch, "INSERT INTO snapshot_parts")
+    info = await st.put_snapshot(T, 0, 0, [b"ab", b"c"], 1.0)
+    monkeypatch.undo()
+    assert lost == [True]
+    assert await snapshot_rows(pg_dsn) == [(info.sid, 2, 3)]
+    assert await st.team_usage(T) == 1 + 3
     await st.close()
 
 

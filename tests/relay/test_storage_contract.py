@@ -379,6 +379,29 @@ async def test_snapshot_streamed_part_by_part(storage: Storage) -> None:
     assert await storage.team_usage(T1) == base + 15
 
 
+async def test_the_same_snapshot_part_again_is_done_not_a_conflict(storage: Storage) -> None:
+    # What PostgresStorage's retry meets when a part's COMMIT went through but its answer was
+    # lost: the part is already there. Done, nothing written or counted twice; other bytes at
+    # that place, an earlier part again, or a part of a finished snapshot are conflicts.
+    sid = await storage.begin_snapshot(T1, 0, 0, 1.0)
+    await storage.put_snapshot_part(sid, 0, b"a" * 10)
+    usage = await storage.team_usage(T1)
+    await storage.put_snapshot_part(sid, 0, b"a" * 10)
+    assert await storage.team_usage(T1) == usage
+    await storage.put_snapshot_part(sid, 1, b"b" * 5)
+    await storage.put_snapshot_part(sid, 1, b"b" * 5)
+    for part, data in ((1, b"c" * 5), (0, b"a" * 10), (0, b"x" * 10)):
+        with pytest.raises(RelayConflictError):
+            await storage.put_snapshot_part(sid, part, data)
+    info = await storage.finish_snapshot(sid)
+    assert (info.parts, info.size) == (2, 15)
+    assert await storage.team_usage(T1) == usage + 5
+    assert [await storage.snapshot_part(sid, i) for i in range(2)] == [b"a" * 10, b"b" * 5]
+    for bad_sid in (sid, sid + 1000):  # finished, and never begun
+        with pytest.raises(RelayConflictError):
+            await storage.put_snapshot_part(bad_sid, 1, b"b" * 5)
+
+
 async def test_membership_log_bytes_count_in_usage(storage: Storage) -> None:
     assert await storage.team_usage(T1) == len(b"genesis")
     await storage.append_log(T1, 1, [b"e" * 100])
