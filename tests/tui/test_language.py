@@ -98,6 +98,30 @@ async def test_settings_read_at_80_by_24(demo_store):
         assert member in text
 
 
+async def test_each_setting_reads_beside_its_label(demo_store):
+    """Settings › 1 and 4: each label on the line of its choice. Its top padding put it a line
+    below, over the next choice: 'Langue' read above the sub-team, 'Mon équipe' above the lock
+    delay."""
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen), what="settings")
+        await pilot.press("1")
+        subteam = next(s.name for s in app.session.subteams() if s.id == app.session.subteam)
+        await wait_for(pilot, lambda: shows(app, "Verrouillage automatique"), what="tab 1")
+
+        def line_of(label: str) -> str:
+            return next(line for line in screen_text(app).splitlines() if label in line)
+
+        assert "Français" in line_of("Langue")
+        assert subteam in line_of("Mon équipe")
+        assert "après 15 minutes" in line_of("Verrouillage automatique")
+        await pilot.press("4")
+        await wait_for(pilot, lambda: shows(app, "Utilisé par"), what="tab 4")
+        assert "Catégories d'act" in line_of("Liste ")
+
+
 async def test_the_palette_says_no_match_in_french(demo_store):
     from textual.command import CommandInput
 
