@@ -206,3 +206,32 @@ async def test_flow_action_edit(demo_store):
 
 def fmt_time(moment: dt.datetime) -> str:
     return f"{moment.astimezone(PARIS):%H:%M}"
+
+
+async def test_a_cancelled_action_says_annulee_le(demo_store):
+    """The action's detail says when it was cancelled as 'Annulée le', when it was done as
+    'Faite le' (before: 'Faite ou annulée le' for both)."""
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        team = app.session.team
+        at = NOW - dt.timedelta(hours=2)
+        cancelled = await team.actions.create(
+            name="RDV CAF annulé", teams=[app.session.subteam], due_at=NOW, status="ANNULEE",
+            completed_at=at)
+        done = await team.actions.create(
+            name="Domiciliation faite", teams=[app.session.subteam], due_at=NOW, status="FAIT",
+            completed_at=at)
+        table = app.screen.query_one(PagedTable)
+        for action, said in ((cancelled, "Annulée le 20/11/2026 08:30"),
+                             (done, "Faite le 20/11/2026 08:30")):
+            await wait_for(pilot, lambda a=action: a.id in {x.id for x in table.items},
+                           what="the action listed")
+            table.table.focus()
+            table.table.move_cursor(row=table.table.get_row_index(action.id))
+            await pilot.press("v")
+            await wait_for(pilot, lambda: isinstance(app.screen, ActionDetailScreen))
+            await wait_for(pilot, lambda s=said: shows(app, s), what=said)
+            assert not shows(app, "ou annulée")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen))

@@ -407,3 +407,27 @@ async def test_history_in_words(demo_app):
         assert shows(app, "En rue depuis le") and shows(app, "— → 4 mai 2020")
         assert subs[1].name in text
         assert "Création" in text
+
+
+async def test_a_consultation_s_date_is_said_by_its_status(person_file):
+    """A cancelled consultation's date reads 'Annulée le', a done one's 'Faite le', and the
+    label follows the status chosen in the form; before, every one said 'Faite le'."""
+    async with person_file() as (app, pilot, p):
+        team = app.session.team
+        at = dt.datetime(2026, 11, 19, 15, 0, tzinfo=dt.UTC)
+        await team.medical.consultations.create(
+            person=p.id, type=team.settings.values("consultationTypes")[0], name="Podologue",
+            due_at=at, status="ANNULEE", completed_at=at, teams=[app.session.subteam])
+        await pilot.press("8")
+        medical = app.screen.query_one("#medical-tabs", TabbedContent)
+        medical.active = "med-consultations"
+        table = app.screen.query_one("#consultations", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 1, what="the consultation listed")
+        table.focus()
+        form = await form_open(pilot, "enter")
+        assert shows(app, "Annulée le") and not shows(app, "Faite le")
+        field(form, "status").value = "FAIT"
+        await wait_for(pilot, lambda: shows(app, "Faite le"), what="the label followed")
+        assert not shows(app, "Annulée le")
+        field(form, "status").value = "A FAIRE"
+        await wait_for(pilot, lambda: shows(app, "Faite ou annulée le"), what="to do")

@@ -80,6 +80,22 @@ def _yes_no(t: Translator) -> list[tuple[str, Any]]:
     return [(t("value.yes"), True), (t("value.no"), False)]
 
 
+def labels_by(spec: RecordSpec, t: Translator, f: FieldSpec, value: Any) -> str:
+    """``f``'s label when the choice it follows (``f.label_by``) holds ``value``: "Annulée
+    le" for a cancelled one's completion date; its own label when the catalog has none."""
+    key = f"{spec.label_key(f.wire)}.{value}"
+    return t(key) if t.has(key) else label(spec, t, f.wire)
+
+
+def _labels_by(spec: RecordSpec, session: Session, t: Translator,
+               f: FieldSpec) -> tuple[str, dict[Any, str]] | None:
+    if not f.label_by:
+        return None
+    chooser = spec.field(f.label_by)
+    values = [v for _label, v in chooser.options(session, t)] if chooser.options else []
+    return f.label_by, {v: labels_by(spec, t, f, v) for v in values}
+
+
 def form_fields(spec: RecordSpec, session: Session, t: Translator,
                 record: Record | None = None, *, defaults: Mapping[str, Any] | None = None,
                 only: Sequence[str] | None = None, teams: Iterable[str] | None = None,
@@ -105,7 +121,8 @@ def form_fields(spec: RecordSpec, session: Session, t: Translator,
             f.wire, label(spec, t, f.wire), kind=_WIDGETS[kind],
             value=_list_input(value) if kind == k.LIST else to_input(kind, value),
             options=options, placeholder=t(f.hint) if f.hint else "", wire=(f.wire,),
-            parse=_parser(kind, f.required), required=f.required))
+            parse=_parser(kind, f.required), required=f.required,
+            labels=_labels_by(spec, session, t, f)))
     if custom and spec.custom_scope is not None:
         if teams is None:
             held = getattr(record, "assigned_teams", None) or getattr(record, "teams", None)

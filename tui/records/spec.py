@@ -49,7 +49,9 @@ class FieldSpec:
     ``wire``: the engine's field name (camelCase); ``kind``: empty to read it from the record
     type; ``options``: (label, value) pairs for choices, computed when a form opens;
     ``required``: said next to the label (the engine checks it too); ``form``/``detail``: where
-    it appears; ``hint``: a catalog key shown as the input's placeholder."""
+    it appears; ``hint``: a catalog key shown as the input's placeholder; ``label_by``: the
+    wire name of the choice whose value picks this field's label (``<label key>.<value>`` when
+    the catalog has it), as a completion date is "Faite le" or "Annulée le" by its status."""
 
     wire: str
     kind: str = ""
@@ -58,6 +60,7 @@ class FieldSpec:
     form: bool = True
     detail: bool = True
     hint: str = ""
+    label_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,7 @@ CONSULTATION_SPEC = RecordSpec(r.Consultation, (
     FieldSpec("name"),
     FieldSpec("dueAt", required=True, hint="rec.hint.moment"),
     FieldSpec("status", options=_statuses),
-    FieldSpec("completedAt", hint="rec.hint.moment"),
+    FieldSpec("completedAt", hint="rec.hint.moment", label_by="status"),
     FieldSpec("onlyVisibleBy", kind=MEMBERS, options=_members),
 ), custom_scope="consultation")
 
@@ -234,7 +237,7 @@ ACTION_SPEC = RecordSpec(r.Action, (
     FieldSpec("dueAt", required=True, hint="rec.hint.moment"),
     FieldSpec("withTime"),
     FieldSpec("status", options=_statuses),
-    FieldSpec("completedAt", hint="rec.hint.moment"),
+    FieldSpec("completedAt", hint="rec.hint.moment", label_by="status"),
     FieldSpec("teams", kind=SUBTEAMS, options=_subteams),
     FieldSpec("urgent"),
     FieldSpec("group"),

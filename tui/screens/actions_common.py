@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Static
 
 from mano_core.audit import AuditStatus
 from mano_core.errors import ManoError, NotFoundError
-from mano_core.model.records import Action, Comment, Person
+from mano_core.model.records import CANCELLED, DONE, Action, Comment, Person
 from tui import format as fmt
 from tui.records.history import fill_history as fill_words_history
 from tui.records.history import history_columns as words_history_columns
@@ -255,8 +255,8 @@ class ActionDetailScreen(ManoScreen):
                    f"{fmt.value([session.subteam_name(s) or s[:6] for s in a.teams])}"]
         if structure:
             summary.append(f"{t('action_form.structure')} : {structure}")
-        if a.completed_at is not None:
-            summary.append(t("action.completed_at", at=fmt.moment(a.completed_at)))
+        if a.completed_at is not None and a.status in (DONE, CANCELLED):
+            summary.append(t(f"action.completed_at.{a.status}", at=fmt.moment(a.completed_at)))
         if a.description:
             summary.append(a.description)
         self.query_one("#action-summary", Static).update(lines(summary))

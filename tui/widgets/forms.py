@@ -16,11 +16,12 @@ from __future__ import annotations
 import hashlib
 import re
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static, TextArea
@@ -63,7 +64,9 @@ class Field:
     ``wire`` names the engine field it fills, to place the engine's errors under it.
     ``parse`` turns what the widget holds into the value handed to ``submit`` (raising
     ``EntryError`` when it does not read); ``section``: a heading drawn before the field when
-    it differs from the previous field's; ``required`` is said next to the label."""
+    it differs from the previous field's; ``required`` is said next to the label;
+    ``labels``: (the name of a choice in the same form, {its value: this field's label}), the
+    label following that choice as it changes (a completion date by its status)."""
 
     name: str
     label: str
@@ -77,6 +80,7 @@ class Field:
     required: bool = False
     search: Search | None = None
     value_label: str = ""  # person: the line of the person already chosen
+    labels: tuple[str, Mapping[Any, str]] | None = None
 
 
 class MultiCheck(Vertical):
@@ -133,7 +137,8 @@ class FormScreen(ModalForm):
                     section = f.section
                     yield Static(plain(section, "bold underline"), classes="form-section")
                 if f.kind != "check":
-                    yield Label(plain(self._label(f)), classes="form-label")
+                    yield Label(plain(self._label(f)), classes="form-label",
+                                id=f"label-{safe_id(f.name)}")
                 yield self._widget(f)
                 yield Static("", id=f"error-{safe_id(f.name)}", classes="form-error")
             yield from self.buttons(self._save_label, self._cancel_label)
@@ -143,11 +148,26 @@ class FormScreen(ModalForm):
         if self.fields:
             self.query_one(f"#field-{safe_id(self.fields[0].name)}").focus()
 
-    def _label(self, f: Field) -> str:
+    def _label(self, f: Field, chosen: Mapping[str, Any] | None = None) -> str:
+        text = f.label
+        if f.labels is not None:
+            follows, by_value = f.labels
+            if chosen is None:
+                chosen = {g.name: g.value for g in self.fields}
+            text = by_value.get(chosen.get(follows), f.label)
         if not f.required:
-            return f.label
+            return text
         t = getattr(self.app, "t", None)
-        return f"{f.label} ({t('form.required')})" if t is not None else f"{f.label} *"
+        return f"{text} ({t('form.required')})" if t is not None else f"{text} *"
+
+    @on(Select.Changed)
+    def _follow(self, event: Select.Changed) -> None:
+        """The labels that follow the choice just made (a completion date's, its status)."""
+        value = None if event.value is Select.NULL else event.value
+        for f in self.fields:
+            if f.labels is not None and event.select.id == f"field-{safe_id(f.labels[0])}":
+                self.query_one(f"#label-{safe_id(f.name)}", Label).update(
+                    plain(self._label(f, {f.labels[0]: value})))
 
     def _widget(self, f: Field) -> Any:
         wid = f"field-{safe_id(f.name)}"
