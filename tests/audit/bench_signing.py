@@ -35,7 +35,7 @@ class _Keys:
 
 
 def _writes(doc: GeneralDocument, n: int) -> float:
-    person = doc.persons.create(name="Rachid Benhamou")
+    person = doc.persons.create(name="Personne T")
     start = time.perf_counter()
     for i in range(n):
         doc.persons.update(person.id, phone=f"06{i:08d}")  # one changed field: one entry

@@ -34,7 +34,7 @@ async def keyed_team(make_device) -> tuple[Any, Team]:
 
 async def test_every_change_of_a_synced_team_is_signed_and_verifies(make_device):
     device, team = await keyed_team(make_device)
-    person = await team.persons.create(name="Rachid Benhamou")
+    person = await team.persons.create(name="Personne T")
     await team.persons.update(person.id, phone="0639980011", other_names=["Rach"])
     mfile = await team.medical.medical_files.create(person=person.id)
     await team.medical.medical_files.delete(mfile.id)
@@ -79,7 +79,7 @@ async def test_numbers_and_custom_fields_still_verify_after_reopening(make_devic
 ])
 async def test_an_altered_entry_shows_forged(make_device, wire):
     _device, team = await keyed_team(make_device)
-    person = await team.persons.create(name="Mehdi Caron")
+    person = await team.persons.create(name="Personne P")
     await team.persons.update(person.id, phone="0639980011")
     phone = audit.trail(team, person.id)[-1]
     assert phone.status is AuditStatus.VERIFIED  # verified once: the result is cached
@@ -95,7 +95,7 @@ async def test_an_altered_entry_shows_forged(make_device, wire):
 
 async def test_an_entry_moved_to_another_team_or_compartment_does_not_verify(make_device):
     _device, team = await keyed_team(make_device)
-    person = await team.persons.create(name="Mehdi Caron")
+    person = await team.persons.create(name="Personne P")
     (entry,) = team.history_of(person.id)
     keys = team.keys
     assert keys is not None
@@ -112,7 +112,7 @@ async def test_a_device_claiming_another_member_as_author_is_forged(make_device)
     # A modified client signs honestly with its own key but writes another member's id as
     # the author (and createdBy): the log says whose device it is.
     _device, team = await keyed_team(make_device)
-    person = await team.persons.create(name="Zoé Martin")
+    person = await team.persons.create(name="Personne Z")
     team.doc.author = "someone-else"
     await team.persons.update(person.id, phone="0639980011")
     lines = audit.trail(team, person.id)
@@ -126,7 +126,7 @@ async def test_a_device_outside_the_log_is_unknown(make_device):
     assert keys is not None
     stranger = DeviceIdentity.generate()
     team.doc.signer = EntrySigner(stranger, keys.team_id)
-    person = await team.persons.create(name="Zoé Martin")
+    person = await team.persons.create(name="Personne Z")
     (line,) = audit.trail(team, person.id)
     assert line.status is AuditStatus.UNKNOWN_DEVICE
     assert (line.device, line.member) == (stranger.device_id.hex(), None)
@@ -134,7 +134,7 @@ async def test_a_device_outside_the_log_is_unknown(make_device):
 
 async def test_a_stripped_signature_never_passes_as_verified(make_device):
     _device, team = await keyed_team(make_device)
-    person = await team.persons.create(name="Zoé Martin")
+    person = await team.persons.create(name="Personne Z")
     (line,) = audit.trail(team, person.id)
     tamper(team.doc, line.entry_id, sig="")
     assert audit.trail(team, person.id)[0].status is AuditStatus.FORGED  # device left: forged
@@ -145,7 +145,7 @@ async def test_a_stripped_signature_never_passes_as_verified(make_device):
 async def test_a_local_only_team_writes_unsigned_history(tmp_path):
     async with await LocalStore.create(tmp_path / "local.mano", PASS, kdf=TEST_KDF) as store:
         team = await Team.create(store, name="Maraude Est", member="member-a")
-        person = await team.persons.create(name="Mehdi Caron")
+        person = await team.persons.create(name="Personne P")
         await team.persons.update(person.id, phone="0639980000")
         lines = audit.trail(team, person.id)
     assert [line.field for line in lines] == ["created", "phone"]

@@ -21,7 +21,7 @@ async def test_a_teammates_edit_verifies_as_theirs_and_their_tampering_shows(rel
     team_a = await a.create_team("Maraude Nord", health=True)
     async with await a.sync(team_a, relay.url) as sync_a:
         code = await sync_a.create_invitation(role="normal", health=False)
-        person = await team_a.persons.create(name="Rachid Benhamou")
+        person = await team_a.persons.create(name="Personne T")
         team_b = await b.join_team(relay.url, code, timeout=60)
         async with await b.sync(team_b, relay.url) as sync_b:
             await eventually(lambda: bool(team_b.persons.list()), what="the person on B")

@@ -13,7 +13,7 @@ PARIS_MORNING = dt.datetime(2026, 11, 20, 8, tzinfo=dt.timezone.utc)
 
 def test_history_records_who_changed_what_when_old_to_new():
     doc = replica("member-a", 1)
-    person = doc.persons.create(name="Rémi Blanc", phone="0600000000")
+    person = doc.persons.create(name="Personne U", phone="0600000000")
     doc.author = "member-b"
     doc.persons.update(person.id, phone="0611223344", alertness=True)
     entries = doc.history.of_record(person.id)
@@ -26,9 +26,9 @@ def test_history_records_who_changed_what_when_old_to_new():
 
 def test_search_is_accent_and_case_insensitive_and_covers_aliases():
     doc = replica("member-a", 1)
-    eloise = doc.persons.create(name="Éloïse Mercier", other_names=["Lolo"])
-    doc.persons.create(name="Marc Dubois")
-    assert [p.id for p in doc.persons.search("ELOISE")] == [eloise.id]
+    eloise = doc.persons.create(name="Éloignée Une", other_names=["Lolo"])
+    doc.persons.create(name="Personne N")
+    assert [p.id for p in doc.persons.search("ELOIGNEE")] == [eloise.id]
     assert [p.id for p in doc.persons.search("lolo")] == [eloise.id]
     assert fold("Ça GÉNÉRAL") == "ca general"
 
@@ -48,7 +48,7 @@ def test_agenda_queries():
     doc = replica("member-a", 1)
     doc.settings.add("actionCategories", "Santé")
     team = doc.subteams.create(name="Maraude de jour")
-    person = doc.persons.create(name="Hugo Lambert")
+    person = doc.persons.create(name="Personne E")
     day = dt.date(2026, 11, 20)
     late = doc.actions.create(name="Renouvellement titre", due_at=PARIS_MORNING
                               - dt.timedelta(days=3), persons=[person.id])
@@ -103,7 +103,7 @@ def test_agenda_days_are_paris_days_across_a_change_of_time():
 
 def test_comments_of_a_person_and_of_an_action_newest_first():
     doc = replica("member-a", 1)
-    person = doc.persons.create(name="Léa Fontaine")
+    person = doc.persons.create(name="Personne L")
     action = doc.actions.create(name="CAF", due_at=PARIS_MORNING)
     old = doc.comments.create(text="Premier contact", person=person.id, date=PARIS_MORNING)
     new = doc.comments.create(text="Revu", person=person.id,

@@ -21,7 +21,7 @@ def pair() -> tuple[GeneralDocument, GeneralDocument]:
 
 def test_different_fields_of_the_same_person_both_win(pair):
     a, b = pair
-    person = a.persons.create(name="Karim Benali")
+    person = a.persons.create(name="Personne J")
     exchange(a, b)
     a.persons.update(person.id, phone="06 12 34 56 78")
     b.persons.update(person.id, description="Blouson rouge, chien noir")
@@ -35,7 +35,7 @@ def test_different_fields_of_the_same_person_both_win(pair):
 def test_same_field_converges_to_one_value_everywhere(pair):
     a, b = pair
     c = replica("member-c", 3)
-    person = a.persons.create(name="Lucie Moreau")
+    person = a.persons.create(name="Personne M")
     exchange(a, b, c)
     a.persons.update(person.id, phone="0611111111")
     b.persons.update(person.id, phone="0622222222")
@@ -47,7 +47,7 @@ def test_same_field_converges_to_one_value_everywhere(pair):
 
 def test_concurrent_comments_are_all_kept(pair):
     a, b = pair
-    person = a.persons.create(name="Samir Haddad")
+    person = a.persons.create(name="Personne V")
     exchange(a, b)
     now = dt.datetime(2026, 11, 20, 10, tzinfo=dt.timezone.utc)
     a.comments.create(text="Pansement refait", person=person.id, date=now)
@@ -61,7 +61,7 @@ def test_concurrent_comments_are_all_kept(pair):
 
 def test_concurrent_list_additions_are_all_kept(pair):
     a, b = pair
-    person = a.persons.create(name="Jean Petit", other_names=["Jeannot"])
+    person = a.persons.create(name="Personne H", other_names=["Jeannot"])
     exchange(a, b)
     a.persons.update(person.id, other_names=["Jeannot", "Le Grand"])
     b.persons.update(person.id, other_names=["Jeannot", "JP"])
@@ -75,7 +75,7 @@ def test_concurrent_list_additions_are_all_kept(pair):
 
 def test_concurrent_history_entries_are_all_kept(pair):
     a, b = pair
-    person = a.persons.create(name="Nadia Roux")
+    person = a.persons.create(name="Personne Q")
     exchange(a, b)
     a.persons.update(person.id, phone="0600000000")
     b.persons.update(person.id, alertness=True)
@@ -115,7 +115,7 @@ def test_deletion_is_a_tombstone_that_syncs(pair):
 
 def test_updates_in_any_order_and_duplicated_converge(pair):
     a, b = pair
-    person = a.persons.create(name="Omar Diallo")
+    person = a.persons.create(name="Personne R")
     a.persons.update(person.id, phone="0700000000")
     a.persons.update(person.id, alertness=True)
     updates = a.drain_updates()
@@ -126,7 +126,7 @@ def test_updates_in_any_order_and_duplicated_converge(pair):
 
 def test_change_events_tell_local_from_remote(pair):
     a, b = pair
-    person = a.persons.create(name="Inès Garnier")
+    person = a.persons.create(name="Personne G")
     local = a.take_changes(Origin.LOCAL)
     assert any(e.collection == "persons" and person.id in e.ids for e in local)
     exchange(a, b)

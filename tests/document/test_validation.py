@@ -53,7 +53,7 @@ def test_invalid_record_is_refused_and_changes_nothing(doc, collection, fields, 
 
 
 def test_invalid_update_changes_nothing(doc):
-    person = doc.persons.create(name="Paul Girard", phone="0600000000")
+    person = doc.persons.create(name="Personne S", phone="0600000000")
     doc.drain_updates()
     before = domain_state(doc)
     with pytest.raises(ValidationError) as info:
@@ -75,6 +75,6 @@ def test_done_and_cancelled_get_a_completion_date(doc):
 
 
 def test_valid_custom_fields_are_kept(doc):
-    person = doc.persons.create(name="Yasmine Lefèvre",
+    person = doc.persons.create(name="Personne Y",
                                 custom_fields={"housing": "Squat", "rsa": True})
     assert doc.persons.get(person.id).custom_fields == {"housing": "Squat", "rsa": True}

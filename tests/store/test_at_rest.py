@@ -14,12 +14,12 @@ from .conftest import PASSPHRASE, store_files
 
 SECRETS = {
     "doc": "team/4f2a/general-Ratatouille",
-    "update": "Monsieur Zéphyrin Quatremare, né le 12/03/1961, diabète type 2, insuline",
-    "snapshot": "Mme Héloïse Grandcoing dort sous le pont Mirabeau depuis janvier",
+    "update": "Personne Zéphyrquartz, né le 12/03/1961, diabète type 2, insuline",
+    "snapshot": "Personne Grandcoingerie dort sous le pont Mirabeau depuis janvier",
     "namespace": "clés-d-équipe-Caravansérail",
     "key": "epoch-Brocéliande-77",
     "value": "Xylophonique valeur secrète du trousseau",
-    "payload": "Envelope for Quentin Bergamote, rendez-vous CMP jeudi",
+    "payload": "Envelope for Personne Bergamotine, rendez-vous CMP jeudi",
 }
 
 

@@ -20,7 +20,7 @@ async def test_three_devices_offline_edits_converge(relay, make_device):
     a, b, c = [await make_device(n) for n in "abc"]
     team_a = await a.create_team("Maraude Nord")
     async with await a.sync(team_a, relay.url) as sa:
-        person = await team_a.persons.create(name="Thierry Lemoine")
+        person = await team_a.persons.create(name="Personne X")
         team_b = await join(sa, b, relay.url)
         team_c = await join(sa, c, relay.url)
         async with await b.sync(team_b, relay.url) as sb, await c.sync(team_c, relay.url) as _sc:
@@ -53,7 +53,7 @@ async def test_restricted_device_never_gets_medical_data(relay, make_device, tmp
     a, r = await make_device("admin"), await make_device("restricted")
     team_a = await a.create_team("Maraude Sud", health=True)
     async with await a.sync(team_a, relay.url) as sa:
-        person = await team_a.persons.create(name="Sylvie Marchand")
+        person = await team_a.persons.create(name="Personne W")
         await team_a.medical.treatments.create(person=person.id, name="Insuline Lantus 20 UI")
         team_r = await join(sa, r, relay.url, role="restricted", health=True)
         async with await r.sync(team_r, relay.url) as sr:

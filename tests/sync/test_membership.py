@@ -32,7 +32,7 @@ async def test_invitation_waits_at_the_relay_for_an_offline_admin(relay, make_de
     team_a = await a.create_team("Accueil de jour")
     async with await a.sync(team_a, relay.url) as sa:
         code = await sa.create_invitation(role="normal")
-        await team_a.persons.create(name="Karine Aubert")
+        await team_a.persons.create(name="Personne K")
         await sa.wait_synced()
     # The admin is offline now; the new device asks and waits.
     joining = asyncio.create_task(b.join_team(relay.url, code, timeout=60))
@@ -43,7 +43,7 @@ async def test_invitation_waits_at_the_relay_for_an_offline_admin(relay, make_de
         team_b = await asyncio.wait_for(joining, 30)
     async with await b.sync(team_b, relay.url) as sb:
         try:
-            await eventually(lambda: [p.name for p in team_b.persons.list()] == ["Karine Aubert"],
+            await eventually(lambda: [p.name for p in team_b.persons.list()] == ["Personne K"],
                              30, "the team's data on the new device")
         except AssertionError:
             raise AssertionError(f"{sb.state}") from None

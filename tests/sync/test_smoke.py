@@ -15,7 +15,7 @@ async def test_two_devices_see_each_others_edits(relay, make_device):
     team_a = await a.create_team("Maraude Nord", health=True)
     async with await a.sync(team_a, relay.url) as sync_a:
         code = await sync_a.create_invitation(role="normal", health=True)
-        person = await team_a.persons.create(name="Rachid Benhamou")
+        person = await team_a.persons.create(name="Personne T")
         team_b = await b.join_team(relay.url, code, timeout=60)
         async with await b.sync(team_b, relay.url) as sync_b:
             await sync_a.wait_synced(60)
@@ -23,7 +23,7 @@ async def test_two_devices_see_each_others_edits(relay, make_device):
                 if team_b.persons.list():
                     break
                 await asyncio.sleep(0.05)
-            assert team_b.persons.get(person.id).name == "Rachid Benhamou"
+            assert team_b.persons.get(person.id).name == "Personne T"
             await team_b.persons.update(person.id, phone="0639980011")
             await sync_b.wait_synced(60)
             for _ in range(100):

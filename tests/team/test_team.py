@@ -25,7 +25,7 @@ async def test_writes_survive_reopen_and_show_history(tmp_path):
     path = tmp_path / "device.mano"
     async with await LocalStore.create(path, PASS, kdf=TEST_KDF) as store:
         team = await Team.create(store, name="Maraude Est", member="member-a")
-        person = await team.persons.create(name="Mehdi Caron", other_names=["Mémé"])
+        person = await team.persons.create(name="Personne P", other_names=["Mémé"])
         await team.persons.update(person.id, phone="0639980000")
         await team.comments.create(text="Rendez-vous SIAO demain", person=person.id, date=WHEN)
         action = await team.actions.create(name="Audience tribunal", due_at=WHEN,
@@ -63,15 +63,15 @@ async def test_subscribers_get_local_and_remote_events(tmp_path):
         b.subscribe(seen_b.append)
         sent: list[bytes] = []
         a.compartment(Compartment.GENERAL).core.doc.observe(lambda e: sent.append(e.update))
-        person = await a.persons.create(name="Alice Perrin")
+        person = await a.persons.create(name="Personne A")
         assert any(e.collection == "persons" and e.origin is Origin.LOCAL for e in seen_a)
         await b.apply_remote(Compartment.GENERAL, sent)
-        assert b.persons.get(person.id).name == "Alice Perrin"
+        assert b.persons.get(person.id).name == "Personne A"
         assert [e.ids for e in seen_b if e.collection == "persons"] == [{person.id}]
         assert all(e.origin is Origin.REMOTE for e in seen_b)
     async with await LocalStore.open(tmp_path / "b.mano", PASS) as sb:  # remote edits persisted
         b = await Device(sb).open_team("team-1")
-        assert b.persons.get(person.id).name == "Alice Perrin"
+        assert b.persons.get(person.id).name == "Personne A"
 
 
 async def test_compaction_keeps_everything(tmp_path):

@@ -116,7 +116,7 @@ def demo_app(demo_store: Path) -> DemoApp:
 def person_file(demo_app: DemoApp) -> Callable[..., contextlib.AbstractAsyncContextManager[
         tuple[ManoApp, Any, Any]]]:
     """``async with person_file(size=(120, 40), name=..., **fields) as (app, pilot, person)``:
-    the app on the demo store, a new person followed by its sub-team (``Zoé Martin`` unless
+    the app on the demo store, a new person followed by its sub-team (``Personne Z`` unless
     ``name`` says otherwise), her file open."""
     @contextlib.asynccontextmanager
     async def run(size: tuple[int, int] = (120, 40), **fields: Any) -> AsyncIterator[

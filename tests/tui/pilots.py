@@ -74,7 +74,7 @@ def error(form: FormScreen, name: str) -> str:
     return str(form.query_one(f"#error-{safe_id(name)}").render())
 
 
-async def new_person(app: Any, name: str = "Zoé Martin", **fields: Any) -> Any:
+async def new_person(app: Any, name: str = "Personne Z", **fields: Any) -> Any:
     """A new person followed by the app's sub-team, written through the app's engine."""
     return await app.session.team.persons.create(
         name=name, assigned_teams=[app.session.subteam], **fields)

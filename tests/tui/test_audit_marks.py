@@ -28,7 +28,7 @@ async def test_person_file_history_shows_who_and_whether_the_signature_holds(dem
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="the agenda")
         team = app.session.team
-        person = await team.persons.create(name="Zoé Martin")
+        person = await team.persons.create(name="Personne Z")
         await team.persons.update(person.id, phone="0639980011")
         # a tampered entry (its new value rewritten in the shared document)
         created = team.history_of(person.id)[0]

@@ -72,18 +72,18 @@ def _person(pid: str, name: str, **kw) -> Person:
 
 def test_index_search_and_filters():
     index = PersonIndex([
-        _person("1", "Éloïse Durand", other_names=["La Frisée"], alertness=True,
+        _person("1", "Éloignée Une", other_names=["La Frisée"], alertness=True,
                 assigned_teams=["nord"]),
-        _person("2", "Eloi Martin", out_of_active_list=True),
+        _person("2", "Eloigné Deux", out_of_active_list=True),
         _person("3", "Dédé", assigned_teams=["sud"]),
     ])
     names = lambda q: [p.name for p in index.query(q)]  # noqa: E731
-    assert names(PersonQuery("ELOI", status=ALL)) == ["Eloi Martin", "Éloïse Durand"]
-    assert names(PersonQuery("eloi")) == ["Éloïse Durand"]            # active list only
-    assert names(PersonQuery("frisee")) == ["Éloïse Durand"]          # an alias
-    assert names(PersonQuery(status=OUT)) == ["Eloi Martin"]
+    assert names(PersonQuery("ELOI", status=ALL)) == ["Eloigné Deux", "Éloignée Une"]
+    assert names(PersonQuery("eloi")) == ["Éloignée Une"]             # active list only
+    assert names(PersonQuery("frisee")) == ["Éloignée Une"]           # an alias
+    assert names(PersonQuery(status=OUT)) == ["Eloigné Deux"]
     assert names(PersonQuery(subteam="sud")) == ["Dédé"]
-    assert names(PersonQuery(vulnerable=True)) == ["Éloïse Durand"]
+    assert names(PersonQuery(vulnerable=True)) == ["Éloignée Une"]
     index.update([_person("3", "Dédé", deleted_at=_person("x", "x").created_at)])
     assert names(PersonQuery("dede", status=ALL)) == []
 

@@ -43,12 +43,12 @@ async def test_create_person_then_action_done_and_urgent_comment(demo_store):
         await opened(pilot)
         await pilot.press("f3", "ctrl+n")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="the form")
-        await type_text(pilot, "Zoé Martin")
+        await type_text(pilot, "Personne Z")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, PersonFileScreen),
                        what="the new person's file")
         team = app.session.team
-        person = next(p for p in team.persons.list() if p.name == "Zoé Martin")
+        person = next(p for p in team.persons.list() if p.name == "Personne Z")
         assert app.screen.person_id == person.id
 
         # a new action linked to her, due today

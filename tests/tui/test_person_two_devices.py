@@ -19,7 +19,7 @@ SIZE = (120, 36)
 async def test_two_devices_share_the_person_file_flows(two_devices):
     async def prepare(team):
         sub = await team.subteams.create(name="Accueil de jour")
-        return await team.persons.create(name="Rachid Benhamou", assigned_teams=[sub.id])
+        return await team.persons.create(name="Personne T", assigned_teams=[sub.id])
 
     devices = await two_devices(prepare)
     person = devices.prepared

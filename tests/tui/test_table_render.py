@@ -18,7 +18,7 @@ from tui.text import cell, cells, styled
 from tui.widgets.table import LiteralTable
 
 VALUES = [
-    ("Zoé Martin", "La Frisée, autre", "01/02/1990", "⚠ VULNÉRABLE", "Équipe A"),
+    ("Personne Z", "La Frisée, autre", "01/02/1990", "⚠ VULNÉRABLE", "Équipe A"),
     ("", "", "", "", ""),
     ("x" * 300, "très long " * 20, "—", "! URGENT", "Maraude soir, Maraude jour, Nuit"),
     ("日本語の名前", "😀 emoji", "a\tb", "[b]pas[/b] de markup", "\x1b[31mrouge"),

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 async def test_two_apps_see_each_others_edits(two_devices):
     async def prepare(team):
-        return await team.persons.create(name="Rachid Benhamou")
+        return await team.persons.create(name="Personne T")
 
     devices = await two_devices(prepare)
     person = devices.prepared
