@@ -70,6 +70,58 @@ async def test_flow_structure_search_and_checked_fields(demo_store):
         assert isinstance(table.table, DataTable)
 
 
+async def test_a_structure_is_corrected_in_full_and_deleted(demo_store):
+    """Every field of a structure can be corrected: several categories (ticked, unticked),
+    the public it serves, shown in its detail; and a structure entered by mistake can be
+    deleted (asked first, Ctrl+Z brings it back). Before, the form had one category (the
+    others kept, never removable) and no public served, and nothing deleted a structure."""
+    from tui.widgets.confirm import ConfirmScreen
+    from tui.widgets.forms import MultiCheck
+    from tui.widgets.toggle import Check
+
+    from .pilots import confirm
+
+    app = app_on(demo_store)
+    async with app.run_test(size=(120, 44), notifications=True) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen))
+        team = app.session.team
+        s = await team.structures.create(name="Halte de nuit du canal",
+                                         categories=["Hygiène", "Santé"])
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(app.screen, StructuresScreen))
+        table = app.screen.query_one(PagedTable)
+        await wait_for(pilot, lambda: s.id in {x.id for x in table.items}, what="listed")
+        table.table.focus()
+        table.table.move_cursor(row=table.table.get_row_index(s.id))
+        await pilot.press("ctrl+e")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="the form")
+        form = app.screen
+        boxes = {str(box.label): box for box in form.query_one(MultiCheck).query(Check)}
+        assert boxes["Hygiène"].value and boxes["Santé"].value
+        boxes["Hygiène"].value = False
+        boxes["Alimentation"].value = True
+        form.query_one("#field-public", Input).value = "Hommes isolés, avec animaux"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: team.structures.get(s.id).public != "", what="saved")
+        saved = team.structures.get(s.id)
+        assert sorted(saved.categories) == ["Alimentation", "Santé"]
+        assert saved.public == "Hommes isolés, avec animaux"
+        await wait_for(pilot, lambda: shows(app, "Public accueilli : Hommes isolés, avec"),
+                       what="the public served in the detail")
+
+        table.table.focus()
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+        assert "Halte de nuit du canal" in app.screen.title_text
+        await confirm(pilot)
+        await wait_for(pilot, lambda: s.id not in {x.id for x in team.structures.list()},
+                       what="deleted")
+        await wait_for(pilot, lambda: s.id not in {x.id for x in table.items}, what="unlisted")
+        await pilot.press("ctrl+z")
+        await wait_for(pilot, lambda: s.id in {x.id for x in team.structures.list()},
+                       what="brought back")
+
+
 async def test_flow_territory_create(demo_store):
     from textual.widgets import Select
 

@@ -1,4 +1,5 @@
-"""The directory of structures: search by name, category and city; create and edit."""
+"""The directory of structures: search by name, category and city; create, edit (every
+field: several categories, the public served) and delete (asked first, Ctrl+Z)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class StructuresScreen(SectionScreen):
     BINDINGS = [
         Binding("ctrl+n", "new", "key.new_structure"),   # letters go to the search field
         Binding("ctrl+e", "edit", "key.edit"),
+        Binding("delete", "delete", "key.delete"),   # on the list (in a field: a character)
         Binding("slash", "search", "key.search"),
         Binding("escape", "focus_table", "key.to_list", show=False),
     ]
@@ -89,8 +91,13 @@ class StructuresScreen(SectionScreen):
         if not key:
             detail.update("")
             return
+        t = self.t
         s = self.session.team.structures.get(str(key))
-        detail.update(plain(f"{s.address} {s.postcode} {s.city} — {s.public}\n{s.description}"))
+        place = " ".join(x for x in (s.address, s.postcode, s.city) if x)
+        rows = [(t("field.address"), place), (t("col.categories"), ", ".join(s.categories)),
+                (t("field.public"), s.public)]
+        shown = [t("file.field", label=label, value=value) for label, value in rows if value]
+        detail.update(plain("\n".join([*shown, s.description] if s.description else shown)))
 
     def action_focus_table(self) -> None:
         self.query_one(PagedTable).focus_table()
@@ -106,16 +113,28 @@ class StructuresScreen(SectionScreen):
         if key:
             self._form(self.session.team.structures.get(key))
 
+    def action_delete(self) -> None:
+        table = self.query_one(PagedTable)
+        key = table.current_key()
+        if not key or self.focused is not table.table:
+            return
+        t = self.t
+        name = self.session.team.structures.get(key).name
+        self.confirm_delete(self.session.team.structures, key,
+                            title=t("structures.delete_title", name=name),
+                            body=t("structures.delete_body"),
+                            deleted=t("structures.deleted", name=name))
+
     def _form(self, s: Structure | None) -> None:
         t = self.t
         team = self.session.team
         cats = sorted(team.settings.values("structureCategories"))
         fields = [
             Field("name", t("field.name"), value=s.name if s else "", wire=("name",)),
-            Field("category", t("field.category"), kind="select",
-                  options=[(c, c) for c in cats],
-                  value=s.categories[0] if s and s.categories else None,
-                  wire=("categories",)),
+            Field("categories", t("col.categories"), kind="multi",
+                  options=[(c, c) for c in cats + [c for c in (s.categories if s else [])
+                                                   if c not in cats]],
+                  value=list(s.categories) if s else [], wire=("categories",)),
             Field("address", t("field.address"), value=s.address if s else "",
                   wire=("address",)),
             Field("postcode", t("field.postcode"), value=s.postcode if s else "",
@@ -124,21 +143,19 @@ class StructuresScreen(SectionScreen):
             Field("phone", t("field.phone"), value=s.phone if s else "", wire=("phone",)),
             Field("opening_hours", t("field.hours"), value=s.opening_hours if s else "",
                   wire=("openingHours",)),
+            Field("public", t("field.public"), value=s.public if s else "", wire=("public",)),
             Field("description", t("field.description"), kind="area",
                   value=s.description if s else "", wire=("description",)),
         ]
 
         async def submit(v: dict[str, Any]) -> Structure:
-            values = {k: (x.strip() if isinstance(x, str) else x) for k, x in v.items()
-                      if k != "category"}
+            values = {k: (x.strip() if isinstance(x, str) else x) for k, x in v.items()}
             if not values["name"]:
                 raise FieldError("name", t("error.required"))
             if values["phone"] and not valid_phone(values["phone"]):
                 raise FieldError("phone", t("error.phone"))
             if values["postcode"] and not POSTCODE.fullmatch(values["postcode"]):
                 raise FieldError("postcode", t("error.postcode"))
-            values["categories"] = ([v["category"]] if v["category"] else []) + [
-                c for c in (s.categories[1:] if s else []) if c != v["category"]]
             if s is None:
                 return await team.structures.create(**values)
             return await team.structures.update(s.id, **values)
