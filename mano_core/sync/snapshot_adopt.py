@@ -88,8 +88,11 @@ async def adopt(holder: CompartmentHolder, received: ReceivedSnapshot,
                 await received.applied()
                 if not adoptable(holder):  # (a local edit during the apply)
                     raise _NotAdopted
-                # Read while the file's thread still writes the pieces (not shown yet).
-                listed = core.records_of(doc)
+                # The ids the pieces set (read in the checks' thread), or else read from
+                # the document while the file's thread still writes the pieces.
+                listed = (core.records_of(doc) if received.keys is None
+                          else {name: received.keys.get(name, set())
+                                for name in core.collections})
                 mark = _calls_for_follow_up(holder, doc)
                 await also(tx)
                 await team.follow_ups.write(tx, mark=mark)
