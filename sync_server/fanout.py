@@ -138,11 +138,12 @@ class Fanout:
                     continue
                 self._failing.pop(key, None)
                 failures = 0
+                more = len(rows) == batch  # storage may hold more, whatever was delivered
                 rows = [r for r in rows if r[0] > team.delivered[c]]  # delivered meanwhile
                 if rows:
                     team.delivered[c] = rows[-1][0]
                     ctx.metrics.envelopes_out += team.fanout(c, rows, ctx.config.max_frame)
-                if len(rows) < batch and key not in self._again:
+                if not more and key not in self._again:
                     return
         finally:
             self._failing.pop(key, None)

@@ -168,3 +168,30 @@ async def test_a_notification_that_comes_as_a_pull_ends_is_not_lost(tmp_path: Pa
         assert seqs == [first, second]
         await admin.close()
         await bob.close()
+
+
+async def test_a_pull_whose_full_batch_was_delivered_meanwhile_reads_on(tmp_path: Path) -> None:
+    # Before: a pull that read a full batch of rows, some of which this node's own commits
+    # delivered meanwhile (Fanout.committed), counted only the rows left and took the batch for
+    # the last one: the rows after it reached this node's subscribers only with the next
+    # envelope (a backlog read after the bus reconnected, while this node's pushes went on).
+    kit = TeamKit("bob")
+    cfg = relay_config(tmp_path, catchup_batch=2)
+    storage = LateCommitSQLite(cfg.db_path)
+    async with Relay(cfg, storage=storage) as relay:
+        admin = await kit.client(relay_url(relay), "admin", create=True)
+        bob = await kit.client(relay_url(relay), "bob")
+        await bob.subscribe(0, 0)
+        seqs = await kit.commit_elsewhere(storage, 4)
+        storage.visible = seqs[-1]
+        team = relay.teams[kit.team_id]
+
+        def own_commit_delivered() -> None:  # as this node's committer does after its COMMIT
+            rows = [(s, b"own %d" % s) for s in seqs[:2]]
+            relay.fanout.committed(team, 0, rows)
+
+        storage.after_read = own_commit_delivered
+        relay.fanout.remote(kit.team_id, 0, seqs[-1])  # another node's notification
+        assert await live_deliveries(bob, seqs[-1], WAIT) == seqs
+        await admin.close()
+        await bob.close()
