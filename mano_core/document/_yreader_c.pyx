@@ -19,7 +19,11 @@ build is never used); ``./dev`` rebuilds it when this file is newer than the bui
 
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int64_t
-from libc.string cimport memcmp
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.string cimport memcmp, memcpy
+
+cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
 
 from mano_core import limits
 from mano_core.errors import MalformedUpdateError, TooDeepError
@@ -45,7 +49,6 @@ if _MAX_ANY_DEPTH + 3 > _STACK:
 cdef int _UNKNOWN_LEVEL = 2  # as yreader: an item whose parent is not in the update
 
 _tuple_new = tuple.__new__
-from array import array as _array
 _StructInfo = None  # yreader.StructInfo, set by ``bind``
 _UpdateDeps = None
 _pure_read = None
@@ -203,26 +206,44 @@ cdef Py_ssize_t _skip_anys(const unsigned char[::1] d, Py_ssize_t pos,
     return pos
 
 
+cdef enum:
+    _SPANS_INLINE = 16  # spans held in the object itself: a small update's never grow
+
+
 cdef class _Spans:
     """One client's items with a nesting level, in clock order (clocks only grow within a
-    client, and a client listed twice is delegated): [start, end, level] triples in an
-    ``array('q')`` read through a bounds-checked memoryview."""
+    client, and a client listed twice is delegated): [start, end, level] triples, the first
+    ``_SPANS_INLINE`` in the object, more in a buffer that doubles (issue 24: an ``array('q')``
+    and its memoryview made for every small update were a fifth of its read). Only this
+    class indexes them, below ``3 * n`` (checked against ``cap`` as it grows)."""
 
-    cdef object buf
-    cdef long long[::1] v
-    cdef Py_ssize_t n
+    cdef int64_t inline_v[3 * _SPANS_INLINE]
+    cdef int64_t *v
+    cdef Py_ssize_t n, cap
 
     def __cinit__(self):
-        self.buf = _array("q", bytes(8 * 3 * 16))
-        self.v = self.buf
+        self.v = self.inline_v
         self.n = 0
+        self.cap = _SPANS_INLINE
+
+    def __dealloc__(self):
+        if self.v != self.inline_v:
+            PyMem_Free(self.v)
 
     cdef int add(self, int64_t start, int64_t end, int64_t level) except -1:
         cdef Py_ssize_t at = 3 * self.n
-        if at + 3 > self.v.shape[0]:
-            self.v = None  # released, so that the array may grow
-            self.buf.extend(self.buf)
-            self.v = self.buf
+        cdef int64_t *grown
+        if self.n >= self.cap:
+            if self.cap > PY_SSIZE_T_MAX // (2 * 3 * <Py_ssize_t>sizeof(int64_t)):
+                raise MemoryError()
+            grown = <int64_t *>PyMem_Malloc(2 * 3 * self.cap * sizeof(int64_t))
+            if grown == NULL:
+                raise MemoryError()
+            memcpy(grown, self.v, 3 * self.n * sizeof(int64_t))
+            if self.v != self.inline_v:
+                PyMem_Free(self.v)
+            self.v = grown
+            self.cap *= 2
         self.v[at] = start
         self.v[at + 1] = end
         self.v[at + 2] = level
