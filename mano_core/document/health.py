@@ -52,11 +52,15 @@ class HealthValues(Collection[HealthValue]):
         self._listeners: list[Callable[[], None]] = []
 
     def by_person(self) -> dict[str, dict[str, Any]]:
-        """{person id: {field: value}} of the values set (cleared ones left out)."""
+        """{person id: {field: value}} of the values set (cleared ones left out), whether or
+        not their person is deleted: a deleted person reads without them (``Persons``), and
+        reads them again once restored. (Read through ``list()``, which hides the values of
+        a deleted person, this was kept from before a deletion or a restore, and a person
+        restored on this device read without their values until the next one changed.)"""
         if self._by_person is None:
             out: dict[str, dict[str, Any]] = {}
-            for value in self.list():
-                if value.value is not None:
+            for value in self._records().values():
+                if value.deleted_at is None and value.value is not None:
                     out.setdefault(value.person, {})[value.field] = value.value
             self._by_person = out
         return self._by_person

@@ -50,6 +50,17 @@ def _due(action: Action) -> dt.datetime:
     return due if due.utcoffset() is not None else due.replace(tzinfo=dt.UTC)
 
 
+def _with_health(person: Person, extra: dict[str, Any] | None,
+                 keys: frozenset[str]) -> Person:
+    """``person`` as read: its health-only custom fields (``keys``) from ``extra`` (the
+    medical compartment's values), never from the general record."""
+    if not extra and not (keys and not keys.isdisjoint(person.custom_fields)):
+        return person
+    fields = {k: v for k, v in person.custom_fields.items() if k not in keys}
+    fields.update((k, v) for k, v in (extra or {}).items() if k in keys)
+    return msgspec.structs.replace(person, custom_fields=fields)
+
+
 class Persons(Collection[Person]):
     """Persons followed, with search and the active-list filters.
 
@@ -61,6 +72,7 @@ class Persons(Collection[Person]):
     _health: HealthValues | None = None
     _merged: dict[str, Person] | None = None
     _merged_keys: frozenset[str] = frozenset()
+    _merged_stale: set[str]   # persons changed since ``_merged`` was made (``_view``)
     _keys: frozenset[str] = frozenset()
     _keys_at = -1   # the revision ``_keys`` were listed at
 
@@ -113,8 +125,10 @@ class Persons(Collection[Person]):
         self._merged = None
 
     def mark_dirty(self, record_ids: Any) -> None:
-        super().mark_dirty(record_ids)
-        self._merged = None
+        ids = set(record_ids)
+        super().mark_dirty(ids)
+        if self._merged is not None:
+            self._merged_stale.update(ids)
 
     def health_keys(self) -> frozenset[str]:
         """Keys of the health-only person fields. Kept while the document does not change
@@ -128,20 +142,30 @@ class Persons(Collection[Person]):
         return self._keys
 
     def _view(self) -> dict[str, Person]:
+        """The stored persons with their health values. Made again whole when the health
+        values or the health-only keys change; a person's own change replaces that person
+        only (issue 24: every edit of a person made it again, a pass over all 3,000 persons
+        of a MANO-scale team before the edit's commit, and again for the teammate's read)."""
         stored = self._records()
         keys = self.health_keys()
-        if self._merged is not None and keys == self._merged_keys:
-            return self._merged
         values = self._health.by_person() if self._health is not None else {}
+        merged = self._merged
+        if merged is not None and keys == self._merged_keys:
+            stale = self._merged_stale
+            for person_id in stale:
+                merged.pop(person_id, None)  # (re-added last, as ``_records`` re-reads it)
+                person = stored.get(person_id)
+                if person is not None:
+                    merged[person_id] = _with_health(
+                        person, None if person.deleted else values.get(person_id), keys)
+            stale.clear()
+            return merged
         merged = dict(stored)
         for person_id, person in stored.items():
-            extra = values.get(person_id)
-            leaked = keys and not keys.isdisjoint(person.custom_fields)
-            if extra or leaked:
-                fields = {k: v for k, v in person.custom_fields.items() if k not in keys}
-                fields.update((k, v) for k, v in (extra or {}).items() if k in keys)
-                merged[person_id] = msgspec.structs.replace(person, custom_fields=fields)
-        self._merged, self._merged_keys = merged, keys
+            extra = None if person.deleted else values.get(person_id)
+            if extra or (keys and not keys.isdisjoint(person.custom_fields)):
+                merged[person_id] = _with_health(person, extra, keys)
+        self._merged, self._merged_keys, self._merged_stale = merged, keys, set()
         return merged
 
     def _split(self, fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
