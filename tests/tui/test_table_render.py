@@ -17,6 +17,8 @@ from textual.widgets import DataTable
 from tui.text import cell, cells, styled
 from tui.widgets.table import LiteralTable
 
+from .rendered import screen_lines
+
 VALUES = [
     ("Personne Z", "La Frisée, autre", "01/02/1990", "⚠ VULNÉRABLE", "Équipe A"),
     ("", "", "", "", ""),
@@ -147,3 +149,21 @@ async def test_columns_measured_as_textual_measures_them() -> None:
         ours = [c.content_width for c in table.ordered_columns]
         assert ours == [c.content_width for c in textual.ordered_columns]
         assert max(ours) >= 60   # the long cells were measured (cut by tui.text.cells)
+
+
+async def test_rows_replaced_by_as_many_others_are_drawn() -> None:
+    """A table cleared and filled again with as many rows of other keys, at the same widths
+    (a family relation corrected: 'fils' → 'mère'), draws the new rows. Before, it drew the
+    header in their place: Textual's clear() measures the old rows once more while clearing,
+    and the row count kept by add_row made that measure valid for the new ones."""
+    app = Tables()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(LiteralTable)
+        table.add_columns("Personne", "Relation")
+        table.add_row(*cells("Personne M", "fils"), key="a|fils")
+        await pilot.pause()
+        table.clear()
+        table.add_row(*cells("Personne M", "mère"), key="a|mère")
+        await pilot.pause()
+        shown = screen_lines(app)
+        assert "mère" in shown[1] and "Relation" not in shown[1], shown[:2]

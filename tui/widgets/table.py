@@ -23,7 +23,7 @@ that anyway)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any, Self, cast
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -116,6 +116,16 @@ class LiteralTable(DataTable[Any]):
         if found is None:
             found = frame["background_colors"] = super().background_colors
         return cast("tuple[Color, Color]", found)
+
+    def clear(self, columns: bool = False) -> Self:
+        super().clear(columns)
+        # Textual's clear() reads its rows' order once more before removing them (its
+        # ``_y_offsets.clear()``), caching them under (row count, update count); add_row below
+        # keeps the update count, so as many rows added again at the same widths were drawn
+        # from that cache: rows of other keys as the header (a corrected family relation).
+        self._ordered_row_cache.clear()
+        self._offset_cache.clear()
+        return self
 
     def add_row(self, *cells: Any, height: int | None = 1, key: str | None = None,
                 label: Any = None) -> RowKey:
