@@ -252,6 +252,14 @@ async def test_flow_family_link(demo_app):
                        what="the family comment on the son's file")
         await pilot.press("6")
         app.screen.query_one("#family", DataTable).focus()
+        # the relation corrected (Enter): it was typed wrong; before, only unlinking did
+        form = await form_open(pilot, "enter")
+        assert field(form, "what").value == "fils"
+        field(form, "what").value = "mère"
+        await save(pilot)
+        await wait_for(pilot, lambda: team.groups.get(g.id).relations
+                       == [f"{mother.id}|{son.id}|mère"], what="the relation corrected")
+        await wait_for(pilot, lambda: shows(app, "mère") and not shows(app, " fils "))
         await pilot.press("delete")
         await confirm(pilot)
         await wait_for(pilot, lambda: not team.groups.filter(lambda g: son.id in g.persons))

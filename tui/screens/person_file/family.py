@@ -1,6 +1,7 @@
 """The person's family or group: each link with the relation's description. ``n`` links
 another person (chosen with the picker, which tells homonyms apart) with a description
-("mère", "frère", "compagne"), Suppr removes the link under the cursor.
+("mère", "frère", "compagne"), Enter corrects the relation under the cursor, Suppr removes
+the link.
 
 The engine keeps a family as a ``Group`` (its persons and ``a|b|description`` relations, a
 set: two links added at once on two devices are both kept). Linking two persons of two
@@ -81,7 +82,7 @@ class FamilyTab(PersonTab):
         restore(table, keep)
 
     def commands(self) -> dict[str, Callable[[], Any]]:
-        return {"new": self.link, "delete": self.unlink}
+        return {"new": self.link, "open": self.correct, "delete": self.unlink}
 
     def link(self) -> None:
         t = self.t
@@ -115,6 +116,33 @@ class FamilyTab(PersonTab):
         for g in others:  # two families joined: one group holds them
             await team.groups.delete(g.id)
         return updated
+
+    def correct(self) -> None:
+        """The relation under the cursor, to correct ("mère" typed for "fille"), or to say
+        for one in the family without it."""
+        t = self.t
+        key = cursor_key(self.query_one("#family", DataTable))
+        found = next((x for x in self.links() if x[0] == key), None)
+        if key is None or found is None:
+            return
+        _key, other, name, what = found
+        group_id, _, relation = key.partition(SEPARATOR)
+        fields = [Field("what", t("family.relation"), value=what,
+                        placeholder=t("family.relation_hint"), wire=("relations",))]
+
+        async def submit(v: dict[str, Any]) -> Group:
+            g = self.session.team.groups.get(group_id)
+            a, b, _what = relation_parts(relation)   # the order it was said in stays
+            pair = (a, b) if {a, b} == {self.person_id, other} else (self.person_id, other)
+            new = SEPARATOR.join((*pair, v["what"].strip()))
+            relations = [x for x in g.relations if x != relation]
+            if new not in relations:
+                relations.append(new)
+            if relations == g.relations:
+                return g
+            return await self.session.team.groups.update(g.id, relations=relations)
+
+        self.form(t("family.correct_title", name=name), fields, submit, t("family.linked"))
 
     def unlink(self) -> None:
         key = cursor_key(self.query_one("#family", DataTable))
