@@ -62,13 +62,6 @@ def root_keys(snapshot: bytes | bytearray | None,
     return {name: list(keys) for name, keys in found.items()}
 
 
-def keys_into(update: bytes, found: dict[str, dict[str, None]]) -> None:
-    """The keys the items of ``update`` (immutable bytes) set in each root type, added to
-    ``found`` as ``root_keys`` lists them (a received snapshot's pieces: SnapshotReceiver).
-    MalformedUpdateError if it is not an update."""
-    _collect_at(update, 0, len(update), found)
-
-
 def _collect_at(data: bytes | bytearray, start: int, end: int,
                 found: dict[str, dict[str, None]]) -> None:
     """The keys the update ``data[start:end]`` sets, into ``found``: by the compiled walk

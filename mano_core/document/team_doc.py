@@ -130,9 +130,7 @@ class DocumentCore(RemoteMerges):
         to the pycrdt document is moved: its subscriptions, one root ``Map`` per collection,
         the history and the settings; the role-screening index and the kept state vector are
         the empty document's, so they are dropped (built, read again from ``doc``).
-        ``listed``: ``doc``'s record ids by collection, read before (``records_of``), or more
-        (a received snapshot's keys, deleted ones too: each is told as changed, as a teammate's
-        deletion is)."""
+        ``listed``: ``doc``'s record ids by collection, read before (``records_of``)."""
         self._unobserve_collections()
         if self._txn_sub is not None:
             self.doc.unobserve(self._txn_sub)

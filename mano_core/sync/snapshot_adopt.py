@@ -88,11 +88,8 @@ async def adopt(holder: CompartmentHolder, received: ReceivedSnapshot,
                 await received.applied()
                 if not adoptable(holder):  # (a local edit during the apply)
                     raise _NotAdopted
-                # The ids the pieces set (read in the checks' thread), or else read from
-                # the document while the file's thread still writes the pieces.
-                listed = (core.records_of(doc) if received.keys is None
-                          else {name: received.keys.get(name, set())
-                                for name in core.collections})
+                # Read while the file's thread still writes the pieces (not shown yet).
+                listed = core.records_of(doc)
                 mark = _calls_for_follow_up(holder, doc)
                 await also(tx)
                 await team.follow_ups.write(tx, mark=mark)

@@ -39,7 +39,7 @@ from pycrdt import Doc
 
 from mano_core.crypto import ChainState, Keyring, MembershipLog
 from mano_core.document import pieces as doc_pieces
-from mano_core.document import root_keys, ydeps
+from mano_core.document import ydeps
 from mano_core.document.ydeps import UpdateDeps, encode_state_vector, read_state_vector
 from mano_core.errors import MalformedEnvelopeError, MalformedUpdateError, ManoError
 from mano_core.ids import Compartment
@@ -64,10 +64,6 @@ class ReceivedSnapshot:
     stored: bytes
     size: int  # bytes of the snapshot as downloaded
     applying: asyncio.Task[None] | None = None  # the last pieces' apply (finish_ahead)
-    # The keys the pieces set in each root type (``root_keys``: read in the checks' thread,
-    # without the GIL where the compiled module runs), deleted ones too: what ``doc``'s root
-    # maps hold, or more; None if they were not read.
-    keys: dict[str, set[str]] | None = None
 
     async def applied(self) -> None:
         """Once every piece is applied to ``doc`` and the document holds all they hold;
@@ -82,10 +78,8 @@ class SnapshotReceiver:
     ``close`` abandons it (a drop, a cancellation): the private document is dropped. One use.
 
     Two tasks: one checks the parts (hash and AES-GCM in a worker thread, which also reads
-    each piece's dependencies and the keys it sets, and goes on with the next part downloaded
-    without waiting for a turn of the loop), the other applies the pieces into the private
-    document on the loop, in order, so the checks of the next parts run beside pycrdt's
-    apply."""
+    each piece's dependencies), the other applies the pieces into the private document on
+    the loop, in order, so the checks of the next parts run beside pycrdt's apply."""
 
     # Applies done on the loop before it is let run (``loop_turns.Pace``; None: its default,
     # a fifth of the 50 ms target; a MANO-scale piece is ~5 ms).
@@ -100,8 +94,6 @@ class SnapshotReceiver:
         self._held: dict[int, int] = {}      # the private document's state vector
         self._ends: dict[int, int] = {}      # what every piece checked so far adds up to
         self._updates: list[bytes] = []      # every piece checked so far, in order
-        # The keys of each root type the pieces checked so far set (None: not known).
-        self._keys: dict[str, dict[str, None]] | None = {}
         self._parts: deque[bytes] = deque()
         self._arrived = asyncio.Event()
         self._ended = False                  # finish was called: no part follows
@@ -110,8 +102,6 @@ class SnapshotReceiver:
         self._checked: deque[tuple[bytes, UpdateDeps]] = deque()  # not applied yet
         self._more = asyncio.Event()         # something to apply, or the checks ended
         self._checks_done = False
-        # The pieces packed and the keys they set, once the last is checked (``_pack``).
-        self._packed: tuple[bytes, dict[str, set[str]] | None] | None = None
         self.bytes_received = 0              # bytes put so far (the download's progress)
         self.pieces_applied = 0              # state pieces applied to the private document
 
@@ -173,25 +163,17 @@ class SnapshotReceiver:
             self._raise_failure()  # (a piece the applies refused already)
             doc, manifest, chain = self._doc, self._reader.manifest, self._reader.chain
             assert doc is not None and manifest is not None and chain is not None
-            assert self._packed is not None
-            stored, keys = self._packed
+            stored = await asyncio.to_thread(doc_pieces.pack, self._updates,
+                                             encode_state_vector(self._ends))
             applying = asyncio.get_running_loop().create_task(self._complete(doc))
             applying.add_done_callback(retrieved)  # (a caller that gave up never awaits it)
         except BaseException:
             self.close()
             raise
-        self._updates, self._packed = [], None
+        self._updates = []
         return ReceivedSnapshot(self._compartment, manifest.epoch, manifest.author,
                                 manifest.upto, chain, doc, stored, self.bytes_received,
-                                applying, keys)
-
-    def _pack(self) -> tuple[bytes, dict[str, set[str]] | None]:
-        """(In a worker thread.) The pieces packed as the store keeps them, and the keys
-        they set, by root type."""
-        stored = doc_pieces.pack(self._updates, encode_state_vector(self._ends))
-        found = self._keys
-        return stored, None if found is None else {root: set(keys)
-                                                   for root, keys in found.items()}
+                                applying)
 
     async def _complete(self, doc: Doc[Any]) -> None:
         """The last pieces applied; the document holds all the pieces add up to."""
@@ -209,7 +191,6 @@ class SnapshotReceiver:
         """Abandon the snapshot: the background work is cancelled, the document dropped."""
         self._doc = None
         self._updates = []
-        self._keys = None
         self._parts.clear()
         self._checked.clear()
         for task in (self._worker, self._applier):
@@ -226,34 +207,20 @@ class SnapshotReceiver:
     async def _work(self) -> None:
         """The parts checked in order (hash and AES-GCM of the pieces each completes, and
         each piece's dependencies read, in a worker thread), handed to the applies."""
-        loop = asyncio.get_running_loop()
         try:
-            while self._packed is None and self._doc is not None:
-                if self._parts or self._ended:
-                    await asyncio.to_thread(self._check_queued, loop)
-                    continue
+            while True:
+                while self._parts:
+                    part = self._parts.popleft()
+                    checked = await asyncio.to_thread(self._check, part)
+                    self._checked.extend(checked)
+                    self._more.set()
+                if self._ended:
+                    break
                 self._arrived.clear()
-                if not self._parts and not self._ended:
-                    await self._arrived.wait()
+                await self._arrived.wait()
+            self._reader.finish()
         finally:
             self._checks_done = True
-            self._more.set()
-
-    def _check_queued(self, loop: asyncio.AbstractEventLoop) -> None:
-        """(In a worker thread.) Every part downloaded so far checked, the ones that arrive
-        meanwhile too, each one's pieces handed to the applies as soon as it is checked:
-        the thread does not wait for a turn of the loop, busy with pycrdt's applies, between
-        two parts (issue 24: the checks lagged the download by several parts)."""
-        while self._parts and self._doc is not None:
-            checked = self._check(self._parts.popleft())
-            loop.call_soon_threadsafe(self._hand_over, checked)
-        if self._ended and not self._parts and self._doc is not None:  # (no part follows)
-            self._reader.finish()   # (the pieces the manifest lists are all in)
-            self._packed = self._pack()   # (in the same thread: no turn of the loop first)
-
-    def _hand_over(self, checked: list[tuple[bytes, UpdateDeps]]) -> None:
-        if self._doc is not None:  # (not closed meanwhile)
-            self._checked.extend(checked)
             self._more.set()
 
     def _check(self, part: bytes) -> list[tuple[bytes, UpdateDeps]]:
@@ -267,21 +234,9 @@ class SnapshotReceiver:
             except MalformedUpdateError as exc:
                 raise MalformedEnvelopeError(f"snapshot piece {index}: {exc}") from exc
             deps.advance(self._ends)
-            self._note_keys(update)
             self._updates.append(update)
             checked.append((update, deps))
         return checked
-
-    def _note_keys(self, update: bytes) -> None:
-        """(In the checks' thread.) The keys ``update``, a piece its read let by, sets in
-        each root type (mano_core.document.root_keys: the walk without the GIL, the reader
-        where it does not run), for the adoption's list of the records it holds."""
-        if self._keys is None:
-            return
-        try:
-            root_keys.keys_into(update, self._keys)
-        except Exception:  # noqa: BLE001 - not the piece's refusal (read_update's): unknown
-            self._keys = None  # (the adoption lists the document's maps instead)
 
     async def _apply_all(self) -> None:
         """The checked pieces applied in order, the loop let run between them."""

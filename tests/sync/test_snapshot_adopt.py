@@ -19,7 +19,6 @@ from pycrdt._base import BaseType
 
 from mano_core import limits
 from mano_core.document import pieces
-from mano_core.document.team_doc import DocumentCore
 from mano_core.document.ydeps import UpdateDeps
 from mano_core.errors import MalformedEnvelopeError
 from mano_core.store.transaction import StoreTransaction
@@ -113,33 +112,6 @@ async def test_the_received_document_is_adopted_nothing_shown_before_the_commit(
         h.opened.remove(b)
         b, team_b = await pair.open("b")
         assert names(team_b) == sorted([*EXPECTED, "Ensuite"])
-
-
-async def test_the_adopted_records_are_listed_from_the_pieces_not_the_maps(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The records the adoption tells the listeners about are the keys the pieces set, read
-    in the checks' thread (issue 24: listing the document's maps took ~20-50 ms of the loop
-    before the commit): every record of the document, each collection's."""
-    pair, relay_db, _upto = await template(tmp_path / "t", altered=False)
-    no_v1_merge(monkeypatch)
-
-    def on_the_loop(*_args: Any) -> Any:
-        raise AssertionError("the document's maps listed")
-
-    monkeypatch.setattr(DocumentCore, "records_of", on_the_loop)
-    async with Harness(tmp_path, relay_db=relay_db) as h:
-        pair.harness = h
-        _a, team_a = await pair.open("a")
-        b, team_b = await pair.open("b")
-        told: dict[str, set[str]] = {}
-        team_b.subscribe(lambda e: told.setdefault(e.collection, set()).update(e.ids))
-        async with await h.sync(b, team_b) as sb:
-            await settle(sb)
-            assert names(team_b) == EXPECTED
-        held = {name: set(map(str, c._map.keys()))
-                for name, c in team_b.compartment(GENERAL).core.collections.items()}
-        assert all(ids <= told.get(name, set()) for name, ids in held.items())
-        assert held["persons"] and contents(team_b) == contents(team_a)
 
 
 async def test_a_snapshot_holding_merges_is_marked_for_their_follow_up(

@@ -7,7 +7,6 @@ document."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -176,68 +175,3 @@ async def test_an_empty_document_is_a_snapshot_too() -> None:
                         keyring=team()["admin"].keyring, team_id=team().team_id,
                         compartment=GENERAL)
     assert persons(got.doc) == {} and isinstance(got.chain, ChainState)
-
-
-async def test_the_checks_do_not_wait_for_the_loop_between_parts(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The parts already downloaded are all checked while the loop is busy applying (issue
-    24: each part's check waited for a turn of the loop, between two of pycrdt's applies)."""
-    raw = seal(s2.MIN_SNAPSHOT_PIECE)
-    parts = parts_of(raw, 40_000)
-    r = receiver()
-    checked: list[int] = []
-    at_first_apply: list[int] = []
-    real_check, real_apply = r._check, r._apply
-
-    def check(part: bytes) -> Any:
-        result = real_check(part)
-        checked.append(len(part))
-        return result
-
-    def apply(update: bytes, deps: Any) -> None:
-        if r.pieces_applied == 0:  # the first apply holds the loop until every part is checked
-            deadline = time.monotonic() + 2
-            while len(checked) < len(parts) and time.monotonic() < deadline:
-                time.sleep(0.001)
-            at_first_apply.append(len(checked))
-        real_apply(update, deps)
-
-    monkeypatch.setattr(r, "_check", check)
-    monkeypatch.setattr(r, "_apply", apply)
-    for part in parts:
-        r.put(part)
-    got = await r.finish()
-    assert at_first_apply == [len(parts)] and len(parts) > 3
-    assert persons(got.doc) == whole()
-
-
-async def test_the_keys_the_pieces_set_are_read_with_them() -> None:
-    """The received snapshot says which keys its pieces set in each root (the adoption lists
-    the records from them), the deleted ones too."""
-    doc: Doc[Any] = Doc()
-    people = doc.get("persons", type=Map)
-    for i in range(3000):
-        people[f"p{i}"] = f"{i:06d}" + "x" * 100
-    del people["p7"]
-    doc.get("actions", type=Map)["a1"] = "x"
-    got = await receive(parts_of(signed(pieces.cut(doc.get_update(), s2.MIN_SNAPSHOT_PIECE)
-                                        or [])),
-                        log=team()["admin"].log, keyring=team()["admin"].keyring,
-                        team_id=team().team_id, compartment=GENERAL)
-    assert got.keys is not None
-    assert got.keys["persons"] == {f"p{i}" for i in range(3000)}  # p7 too: a superset
-    assert got.keys["actions"] == {"a1"}
-    assert set(persons(got.doc)) == got.keys["persons"] - {"p7"}
-
-
-async def test_keys_not_read_are_said_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mano_core.document import root_keys
-
-    def fail(update: bytes, found: dict[str, dict[str, None]]) -> None:
-        raise MalformedUpdateError("no")
-
-    monkeypatch.setattr(root_keys, "keys_into", fail)
-    got = await receive(parts_of(seal(s2.MIN_SNAPSHOT_PIECE)), log=team()["admin"].log,
-                        keyring=team()["admin"].keyring, team_id=team().team_id,
-                        compartment=GENERAL)
-    assert got.keys is None and persons(got.doc) == whole()  # the snapshot itself is good
