@@ -16,7 +16,12 @@ frees it, frozen or not. What freezing costs: a reference cycle that was alive a
 and becomes garbage later is not freed while frozen (the open and first read make no such
 cycles of their own; screens and widgets alive then may), so ``thaw()`` returns the frozen
 objects to the collector when a store closes (the team is no longer open: a locked app, a
-test's device closed), and what became garbage since is freed at the next full collection."""
+test's device closed), and what became garbage since is freed at the next full collection.
+
+While an app runs, CPython's own full collections are held (``full_collections_deferred``) and
+the app runs each one due, by CPython's rule, where its loop is not busy (``full_collection_due``,
+``collect_full``; tui/collector.py), instead of inside whichever screen's styling or layout an
+allocation crossed the threshold in."""
 
 from __future__ import annotations
 
@@ -71,6 +76,13 @@ _FULL: Final = _Held(2)
 _YOUNG: Final = _Held(0)
 
 
+class _Opens:
+    depth = 0   # bulk_decoding blocks entered and not left
+
+
+_OPENS: Final = _Opens()
+
+
 @contextlib.contextmanager
 def bulk_decoding() -> Iterator[None]:
     """Postpone full collections while this is entered, then freeze what is alive (nested or
@@ -80,11 +92,15 @@ def bulk_decoding() -> Iterator[None]:
         yield
         return
     _FULL.enter(lambda _full: _NO_FULL)
+    _OPENS.depth += 1
     try:
         yield
     finally:
-        if _FULL.leave():
+        _OPENS.depth -= 1
+        _FULL.leave()   # (still held while full collections are deferred, below)
+        if _OPENS.depth == 0:
             gc.freeze()
+            _DEFERRED.walked(0)   # what is left to walk: nothing yet
 
 
 # Young collections (generation 0) while one delivery of teammates' envelopes is opened,
@@ -139,5 +155,86 @@ def copy_alive() -> Iterator[None]:
 def thaw() -> None:
     """Give the objects frozen by ``bulk_decoding`` back to the collector (a store closed),
     unless an open is under way (it freezes again when it ends)."""
-    if _FULL.depth == 0:
+    if _OPENS.depth == 0:
         gc.unfreeze()
+        _DEFERRED.walked(len(gc.get_objects(2)))
+
+
+# Full collections while an app runs (issue 24). Once the open has frozen the records, a full
+# collection walks what the app made since (Textual's widgets, caches, segments and strips:
+# 25,000-50,000 objects, their references leading into the frozen records: 20-35 ms of CPU at
+# ×10, the sixteenth round's census), and CPython starts one wherever an allocation crosses its
+# threshold: inside a screen's styling or layout, whose iteration of the loop it lengthens by
+# that much (the seventeenth round: a 35 ms iteration of the statistics' first show, 31 of it
+# a full collection). ``full_collections_deferred`` holds CPython's own full collections; the
+# app asks ``full_collection_due`` from a callback of its loop and, when the loop is not busy,
+# runs the one due there (``collect_full``): the same collections, by CPython's own rule, each
+# in an iteration of its own.
+class _Deferred:
+    def __init__(self) -> None:
+        self.depth = 0
+        self.after_full: int | None = 0   # objects in generation 2 after the last full one
+        self.seen_middle = -1      # middle collections counted when it was last measured
+        self.grown = False
+
+    def walked(self, objects: int | None) -> None:
+        """Generation 2 holds ``objects`` after a full collection, a freeze or a thaw (None:
+        not counted yet)."""
+        self.after_full = objects
+        self.seen_middle = -1
+        self.grown = False
+
+
+_DEFERRED: Final = _Deferred()
+
+
+@contextlib.contextmanager
+def full_collections_deferred() -> Iterator[None]:
+    """Hold CPython's full collections while this is entered (nested uses: until the last one
+    ends); ``collect_full`` runs them, when ``full_collection_due`` says one is. Young and
+    middle collections go on. Does nothing to a disabled collector."""
+    if not gc.isenabled():
+        yield
+        return
+    _FULL.enter(lambda _full: _NO_FULL)
+    if _DEFERRED.depth == 0:
+        # counted at the first check (a callback of its own), not here: listing generation 2
+        # in an app's mount (every module's objects) lengthened its launch by ~7 ms
+        _DEFERRED.walked(None)
+    _DEFERRED.depth += 1
+    try:
+        yield
+    finally:
+        _DEFERRED.depth -= 1
+        _FULL.leave()
+
+
+def full_collection_due() -> bool:
+    """True when CPython would have run a full collection by now (its rule: as many middle
+    collections since the last full one as its generation-2 threshold, and the objects in
+    generation 2 grown by a quarter since), and one may run now: full collections are
+    deferred, no open is under way (its full collection would walk every record read so far,
+    before the freeze), no delivery or statistics copy holds the young collections (it would
+    walk their objects). The first call after ``full_collections_deferred`` is entered or
+    ``collect_full`` ran counts what generation 2 holds then (False)."""
+    if _DEFERRED.depth == 0 or _OPENS.depth or _YOUNG.depth:
+        return False
+    if _DEFERRED.after_full is None:   # the first check since deferred counts the base
+        _DEFERRED.walked(len(gc.get_objects(2)))
+        return False
+    middle = gc.get_count()[2]
+    if middle <= _FULL.saved:   # (CPython: more than the threshold)
+        return False
+    if middle != _DEFERRED.seen_middle:   # measured again only once a middle collection ran
+        _DEFERRED.seen_middle = middle
+        grown = len(gc.get_objects(2)) - _DEFERRED.after_full
+        _DEFERRED.grown = grown > _DEFERRED.after_full // 4
+    return _DEFERRED.grown
+
+
+def collect_full() -> int:
+    """A full collection now (the one ``full_collection_due`` said is due); returns the
+    objects it freed."""
+    freed = gc.collect(2)
+    _DEFERRED.walked(None)   # counted at the next check: listing them is a few ms at ×10
+    return freed

@@ -30,6 +30,7 @@ from mano_core.heap import bulk_decoding
 from mano_core.model.records import Person
 
 from . import crash
+from .collector import FullCollections
 from .i18n import Translator, error_text, key_name
 from .idle_lock import IdleLock
 from .navigation import EditPerson, OpenAction, OpenExchange, OpenPerson, OpenSection
@@ -92,6 +93,8 @@ class ManoApp(IdleLock):
         self._sync_timer: Any = None
         self.crash_report: Path | None = None   # set when the app stopped on an error
         self._undo: tuple[Callable[[], Awaitable[object]], float] | None = None
+        # Python's full collections run where the loop is not busy (tui/collector.py).
+        self.full_collections = FullCollections()
 
     # --- time -----------------------------------------------------------------------------------
 
@@ -120,6 +123,7 @@ class ManoApp(IdleLock):
 
     def on_mount(self) -> None:
         from .screens.start import DemoLoadingScreen, FirstRunScreen, UnlockScreen
+        self.full_collections.start()
         self.title = self.t("app.title")
         if self.config.demo_steps is not None:
             self.push_screen(DemoLoadingScreen())
@@ -172,9 +176,12 @@ class ManoApp(IdleLock):
 
     async def on_unmount(self) -> None:
         self.persons_feed.cancel()
-        if self.session is not None:
-            session, self.session = self.session, None
-            await session.close()
+        try:
+            if self.session is not None:
+                session, self.session = self.session, None
+                await session.close()
+        finally:
+            self.full_collections.stop()
 
     # --- change notifications -------------------------------------------------------------------
 

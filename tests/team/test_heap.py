@@ -8,7 +8,16 @@ import weakref
 
 import pytest
 
-from mano_core.heap import YOUNG_DURING_DELIVERY, bulk_decoding, copy_alive, one_delivery, thaw
+from mano_core.heap import (
+    YOUNG_DURING_DELIVERY,
+    bulk_decoding,
+    collect_full,
+    copy_alive,
+    full_collection_due,
+    full_collections_deferred,
+    one_delivery,
+    thaw,
+)
 
 
 @pytest.fixture
@@ -150,4 +159,98 @@ def test_a_copy_inside_a_delivery_raises_the_young_threshold_and_each_end_restor
         with one_delivery():
             pass
         assert gc.get_threshold()[0] > YOUNG_DURING_DELIVERY * 1000
+    assert gc.get_threshold() == (500, 7, 9)
+
+
+class _Node:
+    pass
+
+
+def _garbage_cycle_in_the_old_generation(collected: list[str]) -> None:
+    """A reference cycle that survived into generation 2, then became garbage: only a full
+    collection frees it."""
+    a, b = _Node(), _Node()
+    a.other, b.other = b, a
+    weakref.finalize(a, collected.append, "freed")
+    gc.collect(1)   # survivors of the young generations move to generation 2
+    del a, b
+
+
+def test_deferred_full_collections_run_only_when_asked_and_free_what_they_did(collector):
+    """While full collections are deferred (the app runs), CPython starts none of its own,
+    however much survives; once its own rule would have run one, ``full_collection_due`` says
+    so and ``collect_full`` runs it, freeing the cycles that became garbage meanwhile."""
+    gc.set_threshold(700, 10, 10)
+    gc.collect()
+    full: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full.append(2)
+
+    collected: list[str] = []
+    gc.callbacks.append(seen)
+    try:
+        with full_collections_deferred():
+            assert not full_collection_due()   # the first check counts generation 2
+            _garbage_cycle_in_the_old_generation(collected)
+            kept = [[i] for i in range(200_000)]   # far past CPython's full-collection point
+            assert not full and not collected
+            assert full_collection_due()
+            collect_full()
+            assert full == [2] and collected == ["freed"]
+            assert not full_collection_due()        # (counts generation 2 again)
+            assert not full_collection_due()        # nothing grew since
+            del kept
+    finally:
+        gc.callbacks.remove(seen)
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_no_full_collection_is_due_while_an_open_a_delivery_or_a_copy_is_under_way(collector):
+    """A full collection then would walk every record read so far (an open, before its
+    freeze), a delivery's parses, a statistics copy: it is due again once they end."""
+    gc.set_threshold(700, 10, 10)
+    gc.collect()
+    with full_collections_deferred():
+        assert not full_collection_due()
+        kept = [[i] for i in range(200_000)]
+        for block in (one_delivery, copy_alive, bulk_decoding):
+            assert full_collection_due(), block.__name__
+            with block():
+                assert not full_collection_due(), block.__name__
+        del kept
+
+
+def test_an_open_while_deferred_still_freezes_and_a_thaw_still_thaws(collector):
+    gc.set_threshold(700, 10, 10)
+    collected: list[str] = []
+    with full_collections_deferred():
+        with bulk_decoding():
+            a, b = _Node(), _Node()
+            a.other, b.other = b, a
+            weakref.finalize(a, collected.append, "freed")
+        assert gc.get_threshold() == (700, 10, 1 << 30)   # still deferred
+        del a, b
+        collect_full()
+        assert not collected       # frozen by the open: not looked at
+        thaw()
+        collect_full()
+        assert collected == ["freed"]
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_deferral_and_an_open_overlapping_in_any_order_restore_the_threshold(collector):
+    gc.set_threshold(500, 7, 9)
+    deferred, opening = full_collections_deferred(), bulk_decoding()
+    deferred.__enter__()
+    opening.__enter__()
+    deferred.__exit__(None, None, None)
+    assert gc.get_threshold() == (500, 7, 1 << 30)   # the open still holds it
+    opening.__exit__(None, None, None)
+    assert gc.get_threshold() == (500, 7, 9)
+    with bulk_decoding():
+        with full_collections_deferred():
+            pass
+        assert gc.get_threshold() == (500, 7, 1 << 30)
     assert gc.get_threshold() == (500, 7, 9)
