@@ -2,10 +2,13 @@
 ``bench.sync_bench.first_sync_vs_open`` (the relay in its own process), with the wall time and
 this process's CPU time at the entry and exit of each stage, printed as a timeline.
 
-    .venv/bin/python -m bench.first_sync_stages [--scale 1]
+    .venv/bin/python -m bench.first_sync_stages [--scale 1] [--threads]
 
 A probe, not a figure of the suite: the stages are found by wrapping the functions named
-below (their names are the labels), so it costs a few microseconds per call."""
+below (their names are the labels), so it costs a few microseconds per call. ``--threads``
+also prints each thread's CPU over the first sync (the session's block, as the bench times
+it) and over the open of its store (``/proc/self/task/*/schedstat``, read at those edges: the
+loop, the store's thread, the worker threads of the checks and decryptions)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,9 @@ import functools
 import gc
 import inspect
 import os
+import re
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,29 @@ from mano_core.store import database, transaction
 from mano_core.sync import receiver, snapshot, snapshot_adopt, snapshot_receive, transport
 
 EVENTS: list[tuple[float, float, str]] = []
+# Each thread's CPU (ns, by thread name) at the first sync's and the open's edges (--threads).
+THREADS: dict[str, dict[str, int]] = {}
+
+
+def _thread_cpu() -> dict[str, int]:
+    """This process's threads' CPU so far, ns, summed by name (digits dropped: the executor's
+    workers are one line)."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    found: dict[str, int] = {}
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/schedstat") as f:
+                ns = int(f.read().split()[0])
+        except OSError:  # (ended meanwhile)
+            continue
+        name = re.sub(r"\d+", "N", names.get(int(task), "(not a Python thread)"))
+        found[name] = found.get(name, 0) + ns
+    return found
+
+
+def _edge(label: str) -> None:
+    if label not in THREADS:
+        THREADS[label] = _thread_cpu()
 
 
 def _mark(label: str) -> None:
@@ -115,13 +143,47 @@ def install() -> None:
 
     async def starting(self: Any, team: Any, url: str, **options: Any) -> Any:
         EVENTS.clear()  # the last session started is the new device's
+        THREADS.clear()
+        _edge("first sync >")
         _mark("session")
-        return await sync(self, team, url, **options)
+        session = await sync(self, team, url, **options)
+        kind = type(session)
+        if not getattr(kind, "_probed_exit", False):  # the span ends as the session's block
+            leave = kind.__aexit__
+
+            async def left(s: Any, *exc: Any) -> Any:
+                try:
+                    return await leave(s, *exc)
+                finally:
+                    _edge("first sync <")
+            kind.__aexit__ = left  # type: ignore[method-assign]
+            kind._probed_exit = True  # type: ignore[attr-defined]
+        return session
     sync_bench.Device.sync = starting  # type: ignore[method-assign]
+    open_team = sync_bench.Device.open_team
+
+    async def opening(self: Any, team_id: Any) -> Any:
+        _edge("open >")
+        try:
+            return await open_team(self, team_id)
+        finally:
+            _edge("open <")
+    sync_bench.Device.open_team = opening  # type: ignore[method-assign]
     _wrap(sync_bench.Device, "open_team", "open_team (the baseline)")
 
 
-async def main(scale: float, gc_passes: bool) -> None:
+def _print_threads() -> None:
+    spans = [(label, THREADS.get(label + " >"), THREADS.get(label + " <"))
+             for label in ("first sync", "open")]
+    names = sorted({n for _l, _a, b in spans if b for n in b})
+    print(f"{'thread CPU, ms':32s} {'first sync':>11s} {'open':>8s}")
+    for name in names:
+        cells = [(b.get(name, 0) - (a or {}).get(name, 0)) / 1e6 if b else float("nan")
+                 for _l, a, b in spans]
+        print(f"{name[:32]:32s} {cells[0]:11.1f} {cells[1]:8.1f}")
+
+
+async def main(scale: float, gc_passes: bool, threads: bool = False) -> None:
     install()
     tmp = Path(tempfile.mkdtemp(prefix="first-sync-stages"))
     result = await sync_bench.first_sync_vs_open(tmp, scale, 1)
@@ -132,6 +194,8 @@ async def main(scale: float, gc_passes: bool) -> None:
         print(f"{(t - t0) * 1000:8.1f} ms  CPU {(c - c0) * 1000:8.1f} ms  {label}")
     print(f"first sync {result['first_sync']:.3f} s, open {result['open']:.3f} s; "
           f"load average {os.getloadavg()[0]:.1f}")
+    if threads:
+        _print_threads()
 
 
 if __name__ == "__main__":
@@ -139,5 +203,7 @@ if __name__ == "__main__":
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--gc0", action="store_true",
                    help="also print the collector's generation-0 passes")
+    p.add_argument("--threads", action="store_true",
+                   help="also print each thread's CPU over the first sync and the open")
     args = p.parse_args()
-    asyncio.run(main(args.scale, args.gc0))
+    asyncio.run(main(args.scale, args.gc0, args.threads))
