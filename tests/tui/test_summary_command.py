@@ -8,6 +8,7 @@ out, unsaid, whoever came after the first 50."""
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,19 @@ async def test_the_search_says_who_is_vulnerable_and_how_many_it_left_out(
     assert lines[0] == "Karim Homonyme 00  ⚠ VULNÉRABLE"
     assert len(lines) == 51
     assert lines[-1].startswith("… et 4 autres : 54 personnes trouvées, les 50 premières")
+
+
+async def test_the_printed_demo_writes_its_numbers_in_french(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mano demo --no-tui` (the README's 'Then:') says its scale and the reopening's time
+    as French writes them ('échelle 0,01', '0,29 s'), not '0.01' and '0.29'."""
+    from tui.commands.demo import demo
+
+    monkeypatch.delenv("MANO_PASSPHRASE", raising=False)
+    args = argparse.Namespace(store=str(tmp_path / "demo.mano"), scale=0.01, seed=0)
+    await demo(args, Translator("fr"))
+    out = capsys.readouterr().out
+    assert "(échelle 0,01, graine 0)" in out
+    reopened = next(line for line in out.splitlines() if line.startswith("Réouverture"))
+    assert re.search(r"\d s\.$", reopened) and not re.search(r"\d\.\d", reopened), reopened

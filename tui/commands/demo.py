@@ -18,6 +18,7 @@ from mano_core.store import INTERACTIVE_KDF, LocalStore
 from mano_core.team import Team
 from tui import format as fmt
 from tui.i18n import Translator
+from tui.numbers import number
 
 from .app import app_status, has_textual
 from .common import DEFAULT_STORE, DEMO_PASSPHRASE, ask_passphrase
@@ -41,7 +42,8 @@ async def demo(args: argparse.Namespace, t: Translator) -> int:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     passphrase = ask_passphrase(t, DEMO_PASSPHRASE)
-    print(t("demo.generating", scale=args.scale, seed=str(args.seed)))
+    print(t("demo.generating", scale=number(args.scale, t.lang, decimals=3),
+             seed=str(args.seed)))
     generated = generate_team(seed=args.seed, scale=args.scale)
     async with await LocalStore.create(path, passphrase, kdf=INTERACTIVE_KDF) as store:
         member = generated.members[0]
@@ -54,7 +56,8 @@ async def demo(args: argparse.Namespace, t: Translator) -> int:
     start = time.perf_counter()
     async with await LocalStore.open(path, passphrase) as store:
         reopened = await Device(store).open_team(team.id)
-        print(t("demo.reopened", seconds=time.perf_counter() - start))
+        print(t("demo.reopened",
+                 seconds=number(time.perf_counter() - start, t.lang, decimals=2)))
         print_summary(reopened, t)
     needle = generated.persons[0].name
     found = any(needle.encode() in Path(f"{path}{s}").read_bytes()
