@@ -274,3 +274,32 @@ async def test_flow_an_observation_is_corrected_and_deleted(demo_store):
         await pilot.press("ctrl+z")
         await wait_for(pilot, lambda: team.observations.filter(
             lambda o: o.territory == terr.id), what="restored")
+
+        # the territory: kept while it holds an observation (the statistics count it), then
+        # deleted once it holds none, after a confirmation, and taken back with Ctrl+Z.
+        # Before, nothing deleted a territory (one created by mistake stayed for good).
+        territories = screen.query_one("#territories", DataTable)
+        territories.focus()
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: "« Abri bus de la mairie » garde 1 observation" in
+                       notices(app), what="refused while it holds one")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert team.territories.get(terr.id).name == "Abri bus de la mairie"
+        await wait_for(pilot, lambda: table.row_count == 1, what="listed again")
+        table.focus()
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+        app.screen.query_one("#confirm", Button).press()
+        await wait_for(pilot, lambda: not team.observations.filter(
+            lambda o: o.territory == terr.id), what="deleted again")
+        territories.focus()
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+        assert "Supprimer le territoire « Abri bus de la mairie » ?" in app.screen.body
+        app.screen.query_one("#confirm", Button).press()
+        await wait_for(pilot, lambda: terr.id not in {x.id for x in team.territories.list()},
+                       what="the territory deleted")
+        await wait_for(pilot, lambda: terr.id not in territories.rows, what="unlisted")
+        await pilot.press("ctrl+z")
+        await wait_for(pilot, lambda: terr.id in {x.id for x in team.territories.list()},
+                       what="the territory restored")

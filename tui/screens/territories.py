@@ -1,6 +1,8 @@
 """Territories and their observations: create and edit a territory (its types from the
 team's list), a new observation in a few keys with the team's own observation fields, and an
-observation corrected (Enter: every field, its date too) or deleted (Suppr, then Ctrl+Z)."""
+observation corrected (Enter: every field, its date too) or deleted (Suppr, then Ctrl+Z); a
+territory without observations deleted (Suppr on it: one that holds some keeps them, and is
+kept, until they are deleted: the statistics count them)."""
 
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ class TerritoriesScreen(SectionScreen):
     BINDINGS = [Binding("ctrl+n", "new_observation", "key.new_observation"),
                 Binding("ctrl+t", "new_territory", "key.new_territory"),
                 Binding("e", "edit_territory", "key.edit"),
-                Binding("delete", "delete_observation", "key.delete_observation")]
+                Binding("delete", "delete", "key.delete")]
 
     def compose(self) -> ComposeResult:
         return self.framed(self.compose_body())
@@ -182,10 +184,34 @@ class TerritoriesScreen(SectionScreen):
     def action_new_observation(self) -> None:
         self._observation_form(None)
 
-    def action_delete_observation(self) -> None:
+    def action_delete(self) -> None:
+        """Suppr: the observation under the cursor, or the territory when the focus is on
+        the territories."""
+        if self.focused is self.query_one("#territories", DataTable):
+            self._delete_territory()
+        elif self.focused is self.query_one("#observations", DataTable):
+            self._delete_observation()
+
+    def _delete_territory(self) -> None:
+        t = self.t
+        team = self.session.team
+        terr = self._territory()
+        if terr is None:
+            return
+        name = team.territories.get(terr).name
+        held = len(team.observations.filter(lambda o: o.territory == terr))
+        if held:
+            self.mano.say(t("territory.has_observations", name=name, count=held), error=True)
+            return
+        self.confirm_delete(team.territories, terr,
+                            title=t("territory.delete_title", name=name),
+                            body=t("territory.delete_body"),
+                            deleted=t("territory.deleted", name=name))
+
+    def _delete_observation(self) -> None:
         t = self.t
         obs = self._observation()
-        if obs is None or self.focused is not self.query_one("#observations", DataTable):
+        if obs is None:
             return
         when = fmt.moment(obs.observed_at)
         self.confirm_delete(self.session.team.observations, obs.id,
