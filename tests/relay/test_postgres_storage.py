@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
 
 import asyncpg
 import pytest
@@ -15,6 +17,7 @@ from sync_server.storage import NewEnvelope, PostgresStorage
 from sync_server.storage.pg_schema import CHANNEL, SCHEMA_VERSION
 
 T = b"T" * 16
+R = TypeVar("R")
 
 
 def env(author: bytes, counter: int, c: int = 0) -> NewEnvelope:
@@ -143,38 +146,48 @@ def lose_the_next_answer(monkeypatch: pytest.MonkeyPatch, of: str) -> list[bool]
     return lost
 
 
+async def answer_lost(monkeypatch: pytest.MonkeyPatch, of: str, call: Awaitable[R]) -> R:
+    """``call``'s value, run with the answer of its statement whose SQL contains ``of`` lost
+    once (lose_the_next_answer); AssertionError if no such answer was lost."""
+    lost = lose_the_next_answer(monkeypatch, of)
+    try:
+        result = await call
+    finally:
+        monkeypatch.undo()
+    assert lost == [True], f"no answer of {of!r} was lost"
+    return result
+
+
+@pytest.fixture
+async def st(pg_dsn: str) -> AsyncIterator[PostgresStorage]:
+    """An open PostgresStorage holding team T (its genesis: 1 byte of usage)."""
+    storage = PostgresStorage(pg_dsn)
+    await storage.open()
+    await storage.create_team(T, [b"g"], 0.0)
+    yield storage
+    await storage.close()
+
+
 async def test_a_log_append_whose_commit_answer_is_lost_is_done_once(
-        pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        st: PostgresStorage, monkeypatch: pytest.MonkeyPatch) -> None:
     # _run retries on a fresh connection and the retry finds the entries already appended.
     # Before, it answered "log has 3 entries, not 1" (a RelayConflictError): the device was told
     # its membership change was refused, stored.
-    st = PostgresStorage(pg_dsn)
-    await st.open()
-    await st.create_team(T, [b"g"], 0.0)
-    lost = lose_the_next_answer(monkeypatch, "INSERT INTO log_entries")
-    await st.append_log(T, 1, [b"e1", b"e2"])
-    monkeypatch.undo()
-    assert lost == [True]
+    await answer_lost(monkeypatch, "INSERT INTO log_entries",
+                      st.append_log(T, 1, [b"e1", b"e2"]))
     assert await st.load_log(T) == [b"g", b"e1", b"e2"]
     assert await st.team_usage(T) == 5
-    await st.close()
 
 
 async def test_a_file_part_whose_commit_answer_is_lost_is_stored_once(
-        pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        st: PostgresStorage, monkeypatch: pytest.MonkeyPatch) -> None:
     # Before, the retry answered "part 0 does not continue the file": the upload was refused
     # (an alert on the device, resumed later from file_status) though the part was stored.
-    st = PostgresStorage(pg_dsn)
-    await st.open()
-    await st.create_team(T, [b"g"], 0.0)
-    lost = lose_the_next_answer(monkeypatch, "INSERT INTO file_parts")
-    info = await st.put_file_part(T, 0, b"F" * 16, 0, b"part", False, 1.0)
-    monkeypatch.undo()
-    assert lost == [True]
+    info = await answer_lost(monkeypatch, "INSERT INTO file_parts",
+                             st.put_file_part(T, 0, b"F" * 16, 0, b"part", False, 1.0))
     assert (info.parts, info.size, info.complete) == (1, 4, False)
     assert await st.file_part(T, b"F" * 16, 0) == b"part"
     assert await st.team_usage(T) == 1 + 4
-    await st.close()
 
 
 async def snapshot_rows(dsn: str) -> list[tuple[int, int, int]]:
@@ -188,54 +201,35 @@ async def snapshot_rows(dsn: str) -> list[tuple[int, int, int]]:
 
 
 async def test_a_snapshot_begun_whose_answer_is_lost_is_begun_once(
-        pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        st: PostgresStorage, monkeypatch: pytest.MonkeyPatch) -> None:
     # Before, the retry inserted a second row: the first try's unfinished snapshot stayed, its
     # sid never known to the relay, until the expiry removed it.
-    st = PostgresStorage(pg_dsn)
-    await st.open()
-    await st.create_team(T, [b"g"], 0.0)
-    lost = lose_the_next_answer(monkeypatch, "INSERT INTO snapshots")
-    sid = await st.begin_snapshot(T, 0, 0, 1.0)
-    monkeypatch.undo()
-    assert lost == [True]
-    assert await snapshot_rows(pg_dsn) == [(sid, -1, 0)]
-    await st.close()
+    sid = await answer_lost(monkeypatch, "INSERT INTO snapshots", st.begin_snapshot(T, 0, 0, 1.0))
+    assert await snapshot_rows(st.dsn) == [(sid, -1, 0)]
 
 
 async def test_a_snapshot_part_whose_commit_answer_is_lost_is_stored_once(
-        pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        st: PostgresStorage, monkeypatch: pytest.MonkeyPatch) -> None:
     # Before, the retry failed on the part's primary key ('database error': the relay's
     # session failed and the device uploaded its snapshot again later) though it was stored.
-    st = PostgresStorage(pg_dsn)
-    await st.open()
-    await st.create_team(T, [b"g"], 0.0)
     sid = await st.begin_snapshot(T, 0, 0, 1.0)
-    lost = lose_the_next_answer(monkeypatch, "INSERT INTO snapshot_parts")
-    await st.put_snapshot_part(sid, 0, b"part")
-    monkeypatch.undo()
-    assert lost == [True]
+    await answer_lost(monkeypatch, "INSERT INTO snapshot_parts",
+                      st.put_snapshot_part(sid, 0, b"part"))
     await st.put_snapshot_part(sid, 1, b"more")
     info = await st.finish_snapshot(sid)
     assert (info.parts, info.size) == (2, 8)
     assert await st.snapshot_part(sid, 0) == b"part"
     assert await st.team_usage(T) == 1 + 8
-    await st.close()
 
 
 async def test_a_whole_snapshot_whose_commit_answer_is_lost_is_stored_once(
-        pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        st: PostgresStorage, monkeypatch: pytest.MonkeyPatch) -> None:
     # Before, the retry stored it a second time (two snapshots of the same upto, its bytes
     # counted twice in the team's usage).
-    st = PostgresStorage(pg_dsn)
-    await st.open()
-    await st.create_team(T, [b"g"], 0.0)
-    lost = lose_the_next_answer(monkeypatch, "INSERT INTO snapshot_parts")
-    info = await st.put_snapshot(T, 0, 0, [b"ab", b"c"], 1.0)
-    monkeypatch.undo()
-    assert lost == [True]
-    assert await snapshot_rows(pg_dsn) == [(info.sid, 2, 3)]
+    info = await answer_lost(monkeypatch, "INSERT INTO snapshot_parts",
+                             st.put_snapshot(T, 0, 0, [b"ab", b"c"], 1.0))
+    assert await snapshot_rows(st.dsn) == [(info.sid, 2, 3)]
     assert await st.team_usage(T) == 1 + 3
-    await st.close()
 
 
 async def test_unreachable_database_is_a_storage_error() -> None:
