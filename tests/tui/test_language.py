@@ -82,6 +82,27 @@ async def test_f12_on_first_run_turns_every_text_and_keeps_what_was_typed(tmp_pa
         assert app.screen.query_one("#team-name", Input).value == "Maraude Est"
 
 
+async def test_first_run_says_every_missing_field_at_once(tmp_path):
+    """A new team's screen with its name and the user's missing and the passphrases not
+    matching says all three at once, as the forms do; before, one at a time (the team's name,
+    then on the next try the user's name, then the passphrase)."""
+    from textual.widgets import Static
+
+    app = app_on(tmp_path / "new.mano", passphrase=None)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FirstRunScreen), what="first run")
+        screen = app.screen
+        screen.query_one("#passphrase", Input).value = "une phrase de passe longue"
+        screen.query_one("#passphrase2", Input).value = "une phrase de passe longu"
+        screen.query_one("#go").press()
+        said = screen.query_one("#first-error", Static)
+        await wait_for(pilot, lambda: "Nom de l'équipe" in str(said.render()), what="said")
+        text = str(said.render())
+        assert "Nom de l'équipe : obligatoire" in text
+        assert "Votre nom" in text and "Phrase de passe (encore)" in text, text
+        assert isinstance(app.screen, FirstRunScreen)
+
+
 async def test_settings_read_at_80_by_24(demo_store):
     app = app_on(demo_store)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -149,30 +149,37 @@ class FirstRunScreen(ManoScreen):
         return self.query_one(f"#{wid}", Input).value.strip()
 
     def _error(self, field_key: str | None, message: str) -> None:
-        text = self.t("form.field_error", field=self.t(field_key), message=message) \
-            if field_key else message
-        self.query_one("#first-error", Static).update(plain("⚠ " + text))
+        self._errors([(field_key, message)])
+
+    def _errors(self, problems: list[tuple[str | None, str]]) -> None:
+        """Every problem of what was typed at once, one line each (as the forms do)."""
+        said = [self.t("form.field_error", field=self.t(key), message=message) if key
+                else message for key, message in problems]
+        self.query_one("#first-error", Static).update(lines(["⚠ " + x for x in said]))
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#go")
     def _go(self) -> None:
         t = self.t
         joining = self.query_one("#choice-join", RadioButton).value
+        problems: list[tuple[str | None, str]] = []
         if joining:
             if not self._value("relay").startswith(("ws://", "wss://")):
-                return self._error("field.relay", t("error.relay_url"))
+                problems.append(("field.relay", t("error.relay_url")))
             if len(self._value("code")) < 10:
-                return self._error("field.code", t("error.required"))
+                problems.append(("field.code", t("error.required")))
         elif not self._value("team-name"):
-            return self._error("field.team_name", t("error.required"))
+            problems.append(("field.team_name", t("error.required")))
         if not self._value("your-name"):
-            return self._error("field.your_name", t("error.required"))
+            problems.append(("field.your_name", t("error.required")))
         if self.device is None:
             phrase = self.query_one("#passphrase", Input).value
             if len(phrase) < MIN_PASSPHRASE:
-                return self._error("field.passphrase", t("error.short", n=MIN_PASSPHRASE))
-            if phrase != self.query_one("#passphrase2", Input).value:
-                return self._error("field.passphrase_again", t("error.mismatch"))
+                problems.append(("field.passphrase", t("error.short", n=MIN_PASSPHRASE)))
+            elif phrase != self.query_one("#passphrase2", Input).value:
+                problems.append(("field.passphrase_again", t("error.mismatch")))
+        if problems:
+            return self._errors(problems)
         self.query_one("#first-error", Static).update("")
         self.start(joining)
 
