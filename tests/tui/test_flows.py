@@ -322,6 +322,25 @@ async def test_a_name_typed_fast_on_the_list_is_searched_whole(demo_store):
         await wait_for(pilot, lambda: search.value == "b", what="a new search")
 
 
+async def test_a_search_answered_as_the_list_is_taken_down_is_dropped(demo_store):
+    """Quitting during a search: the search's worker hands its result back while the screen's
+    parts are being removed (seen under load as the app shut down: the list's pager was gone,
+    the worker failed on it and the app closed on a crash report instead of quitting)."""
+    app = app_on(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await opened(pilot)
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, PersonsScreen))
+        screen = app.screen
+        table = screen.query_one(PagedTable)
+        await wait_for(pilot, lambda: table.items, what="the list")
+        await table.query_one(".pager").remove()      # the screen's parts going, one by one
+        found = list(table.items)
+        screen._show(found[:1], 0, False, screen._queries)   # as the worker hands it back
+        await pilot.pause()
+    assert app.return_code in (None, 0)
+
+
 async def test_a_status_key_pressed_by_mistake_is_undone_with_ctrl_z(demo_store):
     app = app_on(demo_store)
     async with app.run_test(size=SIZE, notifications=True) as pilot:

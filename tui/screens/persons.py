@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Static
 
@@ -136,8 +137,14 @@ class PersonsScreen(SectionScreen):
     def _show(self, found: list[Person], hidden: int, keep_page: bool, asked: int) -> None:
         if asked != self._queries:
             return   # a newer search was asked: its result is the one to show
-        self.query_one(PagedTable).set_items(found, keep_page=keep_page)
-        note = self.query_one("#hidden-by-filters", Static)
+        try:
+            self.query_one(PagedTable).set_items(found, keep_page=keep_page)
+            note = self.query_one("#hidden-by-filters", Static)
+        except NoMatches:
+            # The result came back as the screen is taken down (the app quits, Ctrl+Q during a
+            # search): its parts are being removed and there is nothing left to draw. Before,
+            # the search's worker failed on the missing part and the app closed on a crash.
+            return
         # a search that the filters narrow says so: the person looked for may be out of the
         # active list, in another team or not flagged vulnerable
         note.update(self.t("persons.hidden", count=hidden) if hidden else "")
