@@ -371,6 +371,13 @@ class Team:
         collections += [c for n, c in self.doc.collections.items() if n not in first]
         if self.medical_doc is not None:
             collections += list(self.medical_doc.collections.values())
+        if all(c.loaded for c in collections):
+            # Nothing to decode (each statistics computation asks again): nothing to freeze
+            # either. Freezing here froze whatever was alive, the app's screens and widgets
+            # among them, and the cycles they leave once closed were kept until the team was
+            # closed (mano_core/heap.py): a working day of statistics and screens kept them all.
+            await load_all(collections, progress=progress)
+            return
         with bulk_decoding():  # the records decoded are kept: frozen (mano_core/heap.py)
             await load_all(collections, progress=progress)
 

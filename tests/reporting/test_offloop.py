@@ -74,3 +74,28 @@ async def test_a_failed_computation_gives_the_collector_back_and_frees_the_copy(
         await computed(doc, work)
     assert gc.get_threshold() == (700, 10, 10)
     assert collections.copies and collections.copies[0]() is None
+
+
+class _Screen:
+    """A closed screen's widgets: objects that refer to each other (a cycle)."""
+
+
+async def test_statistics_of_a_loaded_team_keep_no_closed_screen_alive(team: Team) -> None:
+    """Each statistics computation asks for the team's records; once they are all decoded it
+    freezes nothing: a screen closed after it is freed by the next full collection, not kept
+    until the team closes (a working day of statistics kept every screen shown before)."""
+    await team.load()
+    freed: list[str] = []
+    screen = _Screen()
+    screen.parts = [screen]   # type: ignore[attr-defined]
+    weakref.finalize(screen, freed.append, "freed")
+    frozen = gc.get_freeze_count()
+    try:
+        await statistics(team, PERIOD, now=NOW)
+        del screen            # the screen closed
+        gc.collect()
+        assert freed == ["freed"]
+    finally:
+        if gc.get_freeze_count() > frozen:
+            gc.unfreeze()     # (the code before froze it: give it back to the collector)
+
