@@ -66,6 +66,20 @@ def cell(text: object, limit: int = CELL_LIMIT) -> Text:
     return Text(line, no_wrap=True, overflow="ellipsis", end="")
 
 
+def excerpt(text: object, limit: int) -> str:
+    """The start of user text on one line (a newline reads ``↵``), at most ``limit``
+    characters, cut after a whole word with ``…`` when it is longer (a printed list: a
+    comment's lines, or a word cut in two, read as something else)."""
+    line = clean(text, one_line=True)
+    if len(line) <= limit:
+        return line
+    cut = line[:limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:   # (one very long word is cut inside it)
+        cut = cut[:space]
+    return cut.rstrip() + ELLIPSIS
+
+
 def cells(*values: object, last_limit: int = CELL_LIMIT) -> tuple[Text, ...]:
     """A table row of literal cells (the last one may be longer: free text)."""
     out = [cell(v) for v in values[:-1]]

@@ -8,6 +8,7 @@ out, unsaid, whoever came after the first 50."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -47,6 +48,30 @@ async def test_the_summary_is_written_in_english(demo_store: Path,
     assert "Counts:" in out and "Agenda for 20/11/2026:" in out
     sample = next(line for line in out.splitlines() if "action" in line and "comment" in line)
     assert sample.strip().split(", ")[1].split()[1] in ("comment", "comments")
+
+
+async def test_an_urgent_comment_is_one_line_cut_after_a_word(
+        demo_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A long urgent comment of several lines: its line in the summary is one line, cut after a
+    whole word with '…'. Before, its own lines were printed as the summary's (the second at
+    the left margin, read as another entry) and its 90th character cut a word in two."""
+    text = ("Audience au tribunal jeudi à 9 h, salle 4 : prévenir l'avocate commise d'office "
+            "avant mercredi soir\nApporter le récépissé de domiciliation")
+    async with await Device.open(demo_store, PASS) as device:
+        team = await device.open_team((await device.teams())[0].id)
+        person = team.persons.list()[0]
+        await team.comments.create(text=text, person=person.id, urgent=True,
+                                   date=dt.datetime(2026, 11, 20, 18, tzinfo=dt.UTC))
+        await team.comments.create(text="Rendez-vous CAF annulé\nRappeler lundi",
+                                   person=person.id, urgent=True,
+                                   date=dt.datetime(2026, 11, 20, 19, tzinfo=dt.UTC))
+    out = await _summary(demo_store, "fr", capsys)
+    lines = out.splitlines()
+    first = next(i for i, line in enumerate(lines) if "Audience au tribunal" in line)
+    assert lines[first].endswith("l'avocate commise d'office avant…"), lines[first]
+    assert "Apporter" not in out
+    assert any(line.endswith("  Rendez-vous CAF annulé↵Rappeler lundi") for line in lines)
+    assert not any(line.startswith("Rappeler") for line in lines)
 
 
 async def test_the_search_says_who_is_vulnerable_and_how_many_it_left_out(

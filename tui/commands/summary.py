@@ -12,10 +12,12 @@ from mano_core.team import Team
 from tui import format as fmt
 from tui.i18n import Translator
 from tui.numbers import number
+from tui.text import excerpt
 
 from .common import DEFAULT_STORE, open_first_team, say
 
 REFERENCE_NOON = dt.datetime.combine(DEFAULT_REFERENCE, dt.time(11), tzinfo=dt.UTC)
+URGENT_EXCERPT = 90   # characters of an urgent comment shown on its line
 
 
 def print_summary(team: Team, t: Translator) -> None:
@@ -36,7 +38,7 @@ def print_summary(team: Team, t: Translator) -> None:
     print(f"  {t('summary.overdue', count=len(team.actions.overdue(REFERENCE_NOON)))}")
     print(f"  {t('summary.urgent')}")
     for comment in team.comments.urgent()[:3]:
-        say(f"    {fmt.local(comment.date):%d/%m %H:%M}  {comment.text[:90]}")
+        say(f"    {fmt.local(comment.date):%d/%m %H:%M}  {excerpt(comment.text, URGENT_EXCERPT)}")
     sample = team.persons.vulnerable()[:1] or team.persons.list()[:1]
     if sample:
         person = sample[0]
