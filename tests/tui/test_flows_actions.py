@@ -18,7 +18,7 @@ from tui.widgets.paged_table import PagedTable
 from tui.widgets.toggle import Check
 
 from .conftest import NOW, app_on, wait_for
-from .rendered import shows
+from .rendered import screen_text, shows
 
 pytestmark = pytest.mark.timeout(180)
 SIZE = (120, 44)
@@ -235,3 +235,26 @@ async def test_a_cancelled_action_says_annulee_le(demo_store):
             assert not shows(app, "ou annulée")
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen))
+
+
+async def test_a_long_category_ends_with_an_ellipsis_in_the_action_form(demo_store):
+    """A category longer than the form's column reads cut with '…' (it was cut mid-word with
+    nothing to say so: 'Accompagnement dans les démarc', read as the whole name); still
+    ticked and saved whole."""
+    long_name = "Accompagnement dans les démarches administratives et juridiques"
+    app = app_on(demo_store)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, AgendaScreen), what="the agenda")
+        team = app.session.team
+        await team.settings.add("actionCategories", long_name)
+        await pilot.pause()
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ActionFormScreen), what="the form")
+        await pilot.pause()
+        line = next(line for line in screen_text(app).splitlines()
+                    if "Accompagnement dans" in line)
+        assert "Accompagnement dans les démar…" in line, line
+        ticks = app.screen.query_one("#field-categories", Ticks)
+        box = next(b for b in ticks.query(Check) if "Accompagnement dans" in str(b.label))
+        box.value = True
+        assert long_name in ticks.selected   # the choice itself is whole
