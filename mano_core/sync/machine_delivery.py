@@ -128,14 +128,14 @@ class Delivering(MachineCore):
                     self._quarantine(stage, ops, c, seq, raw, UnauthorizedAuthorError(
                         "its author no longer has access to it"), opened)
                     continue
-                try:  # (_content's common case inline: one batch, each update read)
+                try:  # the updates it carries (a batch, or a fragment group complete)
                     content = decode(opened.plaintext)
-                    if type(content) is batch:
+                    if isinstance(content, batch):
                         updates = tuple(content.u)
-                        for update in updates:
-                            read_deps(update)  # MalformedUpdateError before anything applies
                     else:
-                        updates = tuple(self._content(content, frags, ops))
+                        updates = self._joined(content, frags, ops)
+                    for update in updates:
+                        read_deps(update)  # MalformedUpdateError before anything applies
                 except Exception as exc:  # noqa: BLE001 - decoders may raise anything: isolate
                     self._quarantine(stage, ops, c, seq, raw, exc, opened)
                     continue
@@ -163,26 +163,20 @@ class Delivering(MachineCore):
             self._answered.difference_update(echoed)  # not staged: not answered
             raise
 
-    def _content(self, content: payload.Batch | payload.Fragment,
-                 frags: dict[bytes, list[payload.Fragment]], ops: list[Op]) -> list[bytes]:
-        """The updates an envelope's decoded content carries (all checked), or [] for an
-        incomplete fragment."""
-        if isinstance(content, payload.Batch):
-            updates = list(content.u)
-        else:
-            group = frags.setdefault(content.g, [])
-            if any(f.i == content.i for f in group):
-                return []  # a fragment seen already
-            group.append(content)
-            if len({f.i for f in group}) < content.n:
-                ops.append(PutFragment(content))
-                return []
-            del frags[content.g]
-            ops.append(DropFragments(content.g, tuple(f.i for f in group if f is not content)))
-            updates = list(payload.join_fragments(group).u)
-        for update in updates:
-            read_deps(update)  # MalformedUpdateError before anything is applied
-        return updates
+    def _joined(self, fragment: payload.Fragment, frags: dict[bytes, list[payload.Fragment]],
+                ops: list[Op]) -> tuple[bytes, ...]:
+        """The updates of the batch ``fragment`` completes, or () while its group is
+        incomplete (or for a fragment seen already)."""
+        group = frags.setdefault(fragment.g, [])
+        if any(f.i == fragment.i for f in group):
+            return ()  # a fragment seen already
+        group.append(fragment)
+        if len({f.i for f in group}) < fragment.n:
+            ops.append(PutFragment(fragment))
+            return ()
+        del frags[fragment.g]
+        ops.append(DropFragments(fragment.g, tuple(f.i for f in group if f is not fragment)))
+        return tuple(payload.join_fragments(group).u)
 
     def _quarantine(self, stage: _Stage, ops: list[Op], c: Compartment, seq: int, raw: bytes,
                     exc: BaseException, opened: Opened | None) -> None:
