@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from mano_core.document.collection import Collection
 from mano_core.document.root_keys import root_keys
+from mano_core.heap import bulk_decoding
 from mano_core.loop_turns import SLICE_SECONDS, drive, let_loop_run
 
 if TYPE_CHECKING:
@@ -108,6 +109,21 @@ async def load_all(collections: Iterable[Collection[Any]], *, progress: Progress
             _HINTS.pop(core, None)   # every collection read: the ids can go
     if progress is not None:
         progress(total, total)
+
+
+async def load_kept(collections: Sequence[Collection[Any]], *,
+                    progress: Progress | None = None) -> None:
+    """``load_all`` for records decoded to be kept (a team's first read): full collections
+    wait while they are decoded, and the records are frozen after (``heap.bulk_decoding``),
+    but only when there is something to decode. Entered with nothing to decode (each
+    statistics computation asks again), the block froze whatever was alive, the app's screens
+    and widgets among them, and the cycles they leave once closed were kept until the team
+    closed (mano_core/heap.py)."""
+    if all(c.loaded for c in collections):
+        await load_all(collections, progress=progress)
+        return
+    with bulk_decoding():
+        await load_all(collections, progress=progress)
 
 
 async def refresh_all(collections: Iterable[Collection[Any]], *,

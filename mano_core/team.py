@@ -43,7 +43,6 @@ from mano_core.durable import (
 from mano_core.erasure.service import Erasures
 from mano_core.errors import NotFoundError
 from mano_core.guarded_build import GuardedBuild
-from mano_core.heap import bulk_decoding
 from mano_core.ids import Compartment
 from mano_core.model import records as r
 from mano_core.model.records import HistoryEntry, Record
@@ -52,7 +51,7 @@ from mano_core.person_merges import PersonMerges
 from mano_core.quarantine import TeamQuarantine
 from mano_core.rules.remote import Refusal, RemoteScreen
 from mano_core.rules.table import Power
-from mano_core.slices import Progress, load_all
+from mano_core.slices import Progress, load_kept
 from mano_core.team_collections import MedicalCollections
 from mano_core import team_load, team_medical
 from mano_core.team_compartment import CompartmentHolder
@@ -371,15 +370,7 @@ class Team:
         collections += [c for n, c in self.doc.collections.items() if n not in first]
         if self.medical_doc is not None:
             collections += list(self.medical_doc.collections.values())
-        if all(c.loaded for c in collections):
-            # Nothing to decode (each statistics computation asks again): nothing to freeze
-            # either. Freezing here froze whatever was alive, the app's screens and widgets
-            # among them, and the cycles they leave once closed were kept until the team was
-            # closed (mano_core/heap.py): a working day of statistics and screens kept them all.
-            await load_all(collections, progress=progress)
-            return
-        with bulk_decoding():  # the records decoded are kept: frozen (mano_core/heap.py)
-            await load_all(collections, progress=progress)
+        await load_kept(collections, progress=progress)  # kept: frozen (mano_core/heap.py)
 
     async def compact(self) -> None:
         """Fold every compartment's updates into a snapshot now. Quarantined updates lose their

@@ -13,9 +13,8 @@ import msgspec
 
 from mano_core.document.change_types import ChangeEvent, Origin
 from mano_core.document.compartments import MedicalDocument
-from mano_core.heap import bulk_decoding
 from mano_core.ids import Compartment
-from mano_core.slices import load_all
+from mano_core.slices import load_kept
 from mano_core import team_load
 from mano_core.team_collections import bind_medical
 from mano_core.team_info import TEAMS_NAMESPACE, doc_name, local_outbox, sealed_outbox
@@ -51,9 +50,7 @@ async def move_health_values(team: Team) -> int:
     # this) does not hold the event loop for the whole first read (mano_core.slices),
     # and with full collections postponed, the records then frozen as the first read's
     # are (mano_core/heap.py: a full collection mid-way held the loop for 90 ms at ×10).
-    if not team.doc.persons.loaded:
-        with bulk_decoding():
-            await load_all([team.doc.persons])
+    await load_kept([team.doc.persons])
     moved = team.doc.persons.move_health_values()
     await commit_together(team)
     return moved
