@@ -131,9 +131,8 @@ class StructuresScreen(SectionScreen):
         cats = sorted(team.settings.values("structureCategories"))
         fields = [
             Field("name", t("field.name"), value=s.name if s else "", wire=("name",)),
-            Field("categories", t("col.categories"), kind="multi",
-                  options=[(c, c) for c in cats + [c for c in (s.categories if s else [])
-                                                   if c not in cats]],
+            Field("categories", t("col.categories"), kind="multi",   # (a category no longer
+                  options=[(c, c) for c in cats],                      # listed stays: MultiCheck)
                   value=list(s.categories) if s else [], wire=("categories",)),
             Field("address", t("field.address"), value=s.address if s else "",
                   wire=("address",)),
